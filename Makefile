@@ -1,0 +1,35 @@
+# vpclab: `make install` (apt packages, venv, the package), then `make test`.
+VENV     := .venv
+PYTHON   := $(VENV)/bin/python
+APT_PKGS := openvswitch-switch mininet iperf3 tcpdump iputils-ping socat ethtool iproute2 \
+            python3-venv python3-pip
+PYTEST   := $(PYTHON) -m pytest
+
+.PHONY: install apt venv test unit integration clean-venv
+
+install: apt venv
+
+apt:
+	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "apt packages: all present"; fi
+
+# Mininet's Python module comes from Debian: the venv must see the system site-packages.
+venv:
+	test -x $(PYTHON) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q -e '.[test]'
+
+test: unit integration
+
+unit:
+	$(PYTEST) -q tests/unit
+
+integration:
+	$(PYTEST) -q tests/integration
+
+clean-venv:
+	rm -rf $(VENV) *.egg-info

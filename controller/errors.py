@@ -1,0 +1,42 @@
+"""Errors a user can act on: each names the file, the line, the path in the document and what is wrong."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+PathPart = Union[str, int]
+DocPath = tuple[PathPart, ...]
+
+
+def format_path(path: DocPath) -> str:
+    """``('vpcs', 1, 'subnets', 0, 'cidr')`` -> ``vpcs[1].subnets[0].cidr``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text or "(document)"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a topology, at a place in the document."""
+    path: DocPath
+    message: str
+    line: int = 0
+
+    def render(self, source: str) -> str:
+        return f"{source}:{self.line}: {format_path(self.path)}: {self.message}"
+
+
+class TopologyError(Exception):
+    """A topology that does not validate; carries every problem found."""
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = sorted(problems, key=lambda p: (p.line, format_path(p.path)))
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(problem.render(self.source) for problem in self.problems)

@@ -1,0 +1,125 @@
+"""Instances of one VPC: their subnet, private IP (AWS's first free), SGs and server placement."""
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from . import model as m
+from .errors import format_path
+from .values import parse_address
+
+MAX_SECURITY_GROUPS = 5
+
+
+def reserved_addresses(subnet: m.Subnet) -> set[IPv4Address]:
+    """The five addresses AWS reserves in a subnet: .0, .1 router, .2 DNS, .3, broadcast."""
+    base = subnet.cidr.network_address
+    return {base + offset for offset in m.RESERVED_HOST_OFFSETS} | {subnet.cidr.broadcast_address}
+
+
+def router_address(subnet: m.Subnet) -> IPv4Address:
+    """The VPC router's address in a subnet (network + 1), the instances' default gateway."""
+    return subnet.cidr.network_address + 1
+
+
+def build_instances(builder, v: int, vpc: dict, subnets: tuple[m.Subnet, ...]) -> tuple[m.Instance, ...]:
+    """Build the instances of ``vpcs[v]``, reporting problems through ``builder``."""
+    by_name = {subnet.name: subnet for subnet in subnets}
+    entries = []  # (index, data, subnet or None)
+    for i, instance in enumerate(vpc.get("instances", [])):
+        subnet = by_name.get(instance["subnet"])
+        if subnet is None and instance["subnet"] not in builder.subnets[vpc["name"]]:
+            builder.report(("vpcs", v, "instances", i, "subnet"),
+                           f"no subnet '{instance['subnet']}' in VPC '{vpc['name']}'")
+        entries.append((i, instance, subnet))
+    addresses = _assign_addresses(builder, v, entries)
+    result = []
+    for i, instance, subnet in entries:
+        path = ("vpcs", v, "instances", i)
+        groups = _security_groups(builder, path, vpc["name"], instance)
+        server = _server(builder, path, instance, subnet)
+        if subnet is None or addresses.get(i) is None or groups is None or server is None:
+            continue
+        result.append(m.Instance(format_path(path), vpc["name"], subnet.name, instance["name"],
+                                 addresses[i], groups, server))
+    return tuple(result)
+
+
+def _assign_addresses(builder, v: int, entries) -> dict[int, IPv4Address]:
+    """Explicit IPs are checked first; the others get the first free non-reserved address."""
+    used: dict[IPv4Address, int] = {}
+    addresses: dict[int, IPv4Address] = {}
+    for i, instance, subnet in entries:
+        if "ip" not in instance or subnet is None:
+            continue
+        path = ("vpcs", v, "instances", i, "ip")
+        address = builder.parsed(path, parse_address, instance["ip"])
+        if address is None:
+            continue
+        if address not in subnet.cidr:
+            builder.report(path, f"{address} is outside subnet '{subnet.name}' ({subnet.cidr})")
+        elif address in reserved_addresses(subnet):
+            builder.report(path, f"{address} is reserved by AWS in {subnet.cidr} (the first four "
+                                 "addresses and the last one)")
+        elif address in used:
+            builder.report(path, f"{address} is already used by "
+                                 f"vpcs[{v}].instances[{used[address]}]")
+        else:
+            used[address] = i
+            addresses[i] = address
+    for i, instance, subnet in entries:
+        if "ip" in instance or subnet is None:
+            continue
+        reserved = reserved_addresses(subnet)
+        address = next((a for a in subnet.cidr if a not in reserved and a not in used), None)
+        if address is None:
+            builder.report(("vpcs", v, "instances", i, "subnet"),
+                           f"subnet '{subnet.name}' ({subnet.cidr}) has no free address left")
+            continue
+        used[address] = i
+        addresses[i] = address
+    return addresses
+
+
+def _security_groups(builder, path, vpc: str, instance: dict):
+    names = instance.get("security_groups", ["default"])
+    if len(names) > MAX_SECURITY_GROUPS:
+        builder.report(path + ("security_groups",), f"{len(names)} security groups; AWS allows "
+                                                    f"at most {MAX_SECURITY_GROUPS} per instance")
+        return None
+    refs = []
+    for n, name in enumerate(names):
+        ref = builder.resolve_sg(path + ("security_groups", n), vpc, name, allow_peered=False)
+        if ref is None:
+            return None
+        if ref in refs:
+            builder.report(path + ("security_groups", n), f"security group '{name}' is listed twice")
+            return None
+        refs.append(ref)
+    return tuple(refs)
+
+
+def _server(builder, path, instance: dict, subnet):
+    """The named server (checked against the subnet's AZ), or the least loaded eligible one."""
+    if subnet is None:
+        return None
+    servers = builder.servers
+    if "server" in instance:
+        server = next((s for s in servers if s.name == instance["server"]), None)
+        if server is None:
+            names = ", ".join(s.name for s in servers)
+            builder.report(path + ("server",), f"no server '{instance['server']}' (servers: {names})")
+            return None
+        if server.az is not None and server.az != subnet.az:
+            builder.report(path + ("server",), f"server '{server.name}' is in AZ {server.az} but "
+                                               f"subnet '{subnet.name}' is in AZ {subnet.az}")
+            return None
+        builder.server_load[server.name] += 1
+        return server.name
+    eligible = [s for s in servers if s.az in (None, subnet.az)]
+    if not eligible:
+        builder.report(path + ("subnet",), f"no server is in AZ {subnet.az} (subnet "
+                                           f"'{subnet.name}'); add one to 'servers'")
+        return None
+    server = min(eligible, key=lambda s: builder.server_load[s.name])
+    builder.server_load[server.name] += 1
+    return server.name

@@ -1,0 +1,295 @@
+"""The typed VPC intent model: what a topology YAML means once validated and defaulted.
+
+Every object carries ``origin``: the path of the YAML object that produced it, e.g.
+``vpcs[0].nacls[1].ingress[2]``. Objects that AWS creates implicitly (the default SG, the default
+NACL, the main route table, the local route, the ``*`` NACL rule) get a path with a name in the
+brackets instead of an index: ``vpcs[0].security_groups[default]``, ``...ingress[*]``.
+Trace reports these paths as the deciding object; the controller uses them for flow cookies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from typing import Optional
+
+PROTOCOL_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17}
+PROTOCOL_NAMES = {number: name for name, number in PROTOCOL_NUMBERS.items()}
+EPHEMERAL_PORTS = (32768, 60999)  # Linux's ip_local_port_range, used by vpclab's instances
+RESERVED_HOST_OFFSETS = (0, 1, 2, 3)  # network, VPC router, DNS, reserved; plus the broadcast
+
+
+def protocol_label(number: Optional[int]) -> str:
+    """Human name of an IP protocol number; None means all protocols."""
+    if number is None:
+        return "all"
+    return PROTOCOL_NAMES.get(number, str(number))
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """What a rule matches besides the address: protocol (None = all) and destination ports."""
+    protocol: Optional[int] = None
+    ports: Optional[tuple[int, int]] = None  # inclusive; None = all ports
+
+    def matches(self, protocol: int, port: Optional[int]) -> bool:
+        if self.protocol is not None and self.protocol != protocol:
+            return False
+        if self.ports is None or port is None:
+            return self.ports is None
+        return self.ports[0] <= port <= self.ports[1]
+
+    def describe(self) -> str:
+        text = protocol_label(self.protocol)
+        if self.ports is not None:
+            low, high = self.ports
+            text += f"/{low}" if low == high else f"/{low}-{high}"
+        return text
+
+
+@dataclass(frozen=True)
+class SGRef:
+    """A reference to a security group: the VPC that owns it and its name."""
+    vpc: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.vpc}/{self.name}"
+
+
+@dataclass(frozen=True)
+class SGRule:
+    origin: str
+    traffic: Traffic
+    cidr: Optional[IPv4Network] = None
+    security_group: Optional[SGRef] = None
+
+    def describe(self) -> str:
+        peer = str(self.cidr) if self.cidr is not None else f"sg {self.security_group}"
+        return f"{self.traffic.describe()} {peer}"
+
+
+@dataclass(frozen=True)
+class SecurityGroup:
+    origin: str
+    vpc: str
+    name: str
+    ingress: tuple[SGRule, ...]
+    egress: tuple[SGRule, ...]
+
+    @property
+    def ref(self) -> SGRef:
+        return SGRef(self.vpc, self.name)
+
+
+@dataclass(frozen=True)
+class NaclRule:
+    origin: str
+    number: Optional[int]  # None for the final '*' rule
+    traffic: Traffic
+    cidr: IPv4Network
+    allow: bool
+
+    def describe(self) -> str:
+        number = "*" if self.number is None else str(self.number)
+        action = "allow" if self.allow else "deny"
+        return f"rule {number} {action} {self.traffic.describe()} {self.cidr}"
+
+
+@dataclass(frozen=True)
+class Nacl:
+    """A network ACL; ``ingress``/``egress`` are sorted by rule number and end with ``*``."""
+    origin: str
+    name: str
+    ingress: tuple[NaclRule, ...]
+    egress: tuple[NaclRule, ...]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A VPC route. Exactly one target: local, peering, transit_gateway or blackhole."""
+    origin: str
+    destination: IPv4Network
+    local: bool = False
+    peering: Optional[str] = None
+    transit_gateway: Optional[str] = None
+    blackhole: bool = False
+
+    def describe(self) -> str:
+        if self.local:
+            target = "local"
+        elif self.peering:
+            target = f"peering {self.peering}"
+        elif self.transit_gateway:
+            target = f"transit gateway {self.transit_gateway}"
+        else:
+            target = "blackhole"
+        return f"{self.destination} -> {target}"
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    origin: str
+    name: str
+    main: bool
+    routes: tuple[Route, ...]  # the local routes first, then the YAML routes
+
+
+@dataclass(frozen=True)
+class Subnet:
+    origin: str
+    vpc: str
+    name: str
+    cidr: IPv4Network
+    az: str
+    route_table: str
+    nacl: str
+
+
+@dataclass(frozen=True)
+class Instance:
+    origin: str
+    vpc: str
+    subnet: str
+    name: str
+    ip: IPv4Address
+    security_groups: tuple[SGRef, ...]
+    server: str
+
+
+@dataclass(frozen=True)
+class Vpc:
+    origin: str
+    name: str
+    number: int  # 1-based position in the file; the VXLAN VNI derives from it
+    cidrs: tuple[IPv4Network, ...]
+    subnets: tuple[Subnet, ...]
+    route_tables: tuple[RouteTable, ...]
+    security_groups: tuple[SecurityGroup, ...]
+    nacls: tuple[Nacl, ...]
+    instances: tuple[Instance, ...]
+
+    def contains(self, address: IPv4Address) -> bool:
+        return any(address in cidr for cidr in self.cidrs)
+
+    def subnet(self, name: str) -> Subnet:
+        return _by_name(self.subnets, name)
+
+    def route_table(self, name: str) -> RouteTable:
+        return _by_name(self.route_tables, name)
+
+    def nacl(self, name: str) -> Nacl:
+        return _by_name(self.nacls, name)
+
+    @property
+    def main_route_table(self) -> RouteTable:
+        return next(table for table in self.route_tables if table.main)
+
+
+@dataclass(frozen=True)
+class Peering:
+    origin: str
+    name: str
+    requester: str
+    accepter: str
+    deleted: bool = False  # a deleted peering leaves its routes in state blackhole
+
+    def other(self, vpc: str) -> str:
+        return self.accepter if vpc == self.requester else self.requester
+
+    def joins(self, vpc_a: str, vpc_b: str) -> bool:
+        return {vpc_a, vpc_b} == {self.requester, self.accepter}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    origin: str
+    transit_gateway: str
+    name: str
+    vpc: str
+    subnets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TgwRoute:
+    """A TGW route: static (to an attachment or blackhole) or propagated from an attachment."""
+    origin: str
+    destination: IPv4Network
+    attachment: Optional[str] = None
+    blackhole: bool = False
+    propagated: bool = False
+
+    def describe(self) -> str:
+        target = "blackhole" if self.blackhole else f"attachment {self.attachment}"
+        kind = "propagated" if self.propagated else "static"
+        return f"{self.destination} -> {target} ({kind})"
+
+
+@dataclass(frozen=True)
+class TgwRouteTable:
+    origin: str
+    name: str
+    associations: tuple[str, ...]
+    propagations: tuple[str, ...]
+    static_routes: tuple[TgwRoute, ...]
+
+
+@dataclass(frozen=True)
+class TransitGateway:
+    origin: str
+    name: str
+    attachments: tuple[Attachment, ...]
+    route_tables: tuple[TgwRouteTable, ...]
+
+    def attachment(self, name: str) -> Attachment:
+        return _by_name(self.attachments, name)
+
+
+@dataclass(frozen=True)
+class Server:
+    origin: str
+    name: str
+    az: Optional[str]  # None: hosts instances of any AZ
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    source: str  # the file it was loaded from
+    servers: tuple[Server, ...]
+    vpcs: tuple[Vpc, ...]
+    peerings: tuple[Peering, ...] = ()
+    transit_gateways: tuple[TransitGateway, ...] = ()
+
+    def vpc(self, name: str) -> Vpc:
+        return _by_name(self.vpcs, name)
+
+    def transit_gateway(self, name: str) -> TransitGateway:
+        return _by_name(self.transit_gateways, name)
+
+    def peering(self, name: str) -> Peering:
+        return _by_name(self.peerings, name)
+
+    @property
+    def instances(self) -> tuple[Instance, ...]:
+        return tuple(instance for vpc in self.vpcs for instance in vpc.instances)
+
+    def instance(self, name: str) -> Instance:
+        return _by_name(self.instances, name)
+
+    def security_group(self, ref: SGRef) -> SecurityGroup:
+        return _by_name(self.vpc(ref.vpc).security_groups, ref.name)
+
+    def members(self, ref: SGRef) -> tuple[Instance, ...]:
+        """The instances that carry security group ``ref``."""
+        return tuple(i for i in self.vpc(ref.vpc).instances if ref in i.security_groups)
+
+    def instance_at(self, vpc: str, address: IPv4Address) -> Optional[Instance]:
+        """The instance of ``vpc`` whose private IP is ``address``, if any."""
+        return next((i for i in self.vpc(vpc).instances if i.ip == address), None)
+
+
+def _by_name(items, name):
+    for item in items:
+        if item.name == name:
+            return item
+    raise KeyError(name)

@@ -1,0 +1,335 @@
+"""Static reachability: follow a packet and its reply through a topology, AWS's way.
+
+The oracle the live emulation is checked against. A packet leaves its instance through SG
+egress (stateful), the source subnet's NACL egress (only when leaving the subnet), the subnet's
+route table (longest prefix: local, peering, transit gateway, blackhole), then arrives through
+the destination subnet's NACL ingress and the instance's SG ingress. The reply walks back with
+stateless NACLs and routes but passes SGs by connection state. Through a transit gateway the
+attachment subnets' NACLs apply as AWS documents (tgw-nacls): the source attachment subnet's
+ingress, and the destination attachment subnet's egress unless it is the instance's own subnet.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import Optional
+
+from . import model as m
+from .policy import instance_rules, nacl_verdict, sg_allowing
+from .routing import (associated_table, attachment_subnet, subnet_route_table, tgw_route,
+                      vpc_attachment, vpc_route)
+
+FORWARD, RETURN = "forward", "return"
+PORTED = (m.PROTOCOL_NUMBERS["tcp"], m.PROTOCOL_NUMBERS["udp"])
+ICMP = m.PROTOCOL_NUMBERS["icmp"]
+MAX_TGW_TRAVERSALS = 3  # a packet may hairpin through an inspection VPC, never loop
+
+
+@dataclass(frozen=True)
+class Packet:
+    src: IPv4Address
+    dst: IPv4Address
+    protocol: int
+    port: Optional[int] = None  # destination port (tcp/udp)
+
+    def reply(self, client_port: Optional[int]) -> "Packet":
+        return Packet(self.dst, self.src, self.protocol, client_port)
+
+    def describe(self) -> str:
+        text = f"{m.protocol_label(self.protocol)} {self.src} -> {self.dst}"
+        return text + (f":{self.port}" if self.port is not None else "")
+
+
+@dataclass(frozen=True)
+class Hop:
+    direction: str
+    stage: str
+    at: str
+    result: str  # "pass" or "drop"
+    object: Optional[str]
+    detail: str
+
+    def as_dict(self) -> dict:
+        return {"direction": self.direction, "stage": self.stage, "at": self.at,
+                "result": self.result, "object": self.object, "detail": self.detail}
+
+
+class Dropped(Exception):
+    def __init__(self, reason: str, rule: Optional[str]):
+        super().__init__(reason)
+        self.reason, self.rule = reason, rule
+
+
+@dataclass
+class Verdict:
+    accepted: bool
+    reason: Optional[str]
+    direction: str
+    rule: Optional[str]
+    hops: list[Hop] = field(default_factory=list)
+    ports_failing: Optional[str] = None
+
+    def as_dict(self) -> dict:
+        result = {"verdict": "accepted" if self.accepted else "dropped", "reason": self.reason,
+                  "direction": self.direction, "hops": [hop.as_dict() for hop in self.hops],
+                  "rule": self.rule}
+        if self.ports_failing:
+            result["ports_failing"] = self.ports_failing
+        return result
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """How a packet reached the destination VPC: 'local', 'peering' or 'tgw', and where."""
+    kind: str
+    subnet: Optional[m.Subnet]  # local: the source subnet; tgw: the attachment subnet
+    az: str
+
+
+class _Walk:
+    """One packet's walk from an instance; records hops, raises Dropped, returns the target."""
+
+    def __init__(self, topology: m.Topology, direction: str, check: bool = True):
+        self.topology, self.direction, self.check = topology, direction, check
+        self.hops: list[Hop] = []
+        self.arrival: Optional[Arrival] = None
+
+    def hop(self, stage, at, passed: bool, obj, detail, reason: Optional[str] = None):
+        self.hops.append(Hop(self.direction, stage, at, "pass" if passed else "drop", obj, detail))
+        if not passed:
+            raise Dropped(reason or stage, obj)
+
+    # -- leaving the source instance -------------------------------------------------------
+    def run(self, source: m.Instance, packet: Packet) -> m.Instance:
+        vpc = self.topology.vpc(source.vpc)
+        subnet = vpc.subnet(source.subnet)
+        if self.check and self.direction == FORWARD:
+            self.hop("source-check", source.name, packet.src == source.ip, source.origin,
+                     f"source {packet.src} {'is' if packet.src == source.ip else 'is not'} "
+                     f"{source.name}'s address {source.ip}", "spoofed")
+        if self.check:
+            self.sg_egress(source, packet)
+        if packet.dst in subnet.cidr:
+            return self.deliver(vpc, packet, Arrival("local", subnet, subnet.az), source)
+        if self.check:
+            self.nacl(subnet, "egress", packet, packet.dst)
+        return self.route_from(vpc, subnet, packet, subnet.az, source, MAX_TGW_TRAVERSALS)
+
+    def sg_egress(self, source: m.Instance, packet: Packet) -> None:
+        if self.direction == RETURN:
+            self.hop("sg-egress", source.name, True, None, "reply of a tracked connection")
+            return
+        rules = instance_rules(self.topology, source, "egress")
+        rule = sg_allowing(rules, packet.dst, packet.protocol, packet.port,
+                           lambda ref: self.destination_in_group(source, packet, ref))
+        self.hop("sg-egress", source.name, rule is not None,
+                 rule.origin if rule else self.sg_origin(source),
+                 f"{packet.describe()} allowed by {rule.describe()}" if rule
+                 else f"no outbound rule of {self.sg_names(source)} allows {packet.describe()}")
+
+    def destination_in_group(self, source: m.Instance, packet: Packet, ref: m.SGRef) -> bool:
+        """Does the destination count as a member of ``ref``? (a dry walk finds it and the path)"""
+        probe = _Walk(self.topology, self.direction, check=False)
+        try:
+            target = probe.run(source, packet)
+        except Dropped:
+            return False
+        return target in self.topology.members(ref) and probe.arrival.kind != "tgw"
+
+    # -- routing ---------------------------------------------------------------------------
+    def route_from(self, vpc: m.Vpc, subnet: m.Subnet, packet: Packet, az: str,
+                   source: m.Instance, traversals: int) -> m.Instance:
+        table = subnet_route_table(vpc, subnet)
+        route = vpc_route(table, packet.dst)
+        at = f"{vpc.name}/{table.name}"
+        if route is None:
+            self.hop("route", at, False, table.origin, f"no route to {packet.dst}", "no-route")
+        if route.blackhole:
+            self.hop("route", at, False, route.origin, f"{route.describe()}", "blackhole")
+        if route.local:
+            self.hop("route", at, True, route.origin, route.describe())
+            return self.deliver(vpc, packet, Arrival("local", subnet, az), source)
+        if route.peering:
+            return self.via_peering(vpc, route, packet, az, source)
+        return self.via_tgw(vpc, subnet, route, packet, az, source, traversals)
+
+    def via_peering(self, vpc, route: m.Route, packet: Packet, az: str, source) -> m.Instance:
+        peering = self.topology.peering(route.peering)
+        at = f"{vpc.name}/peering {peering.name}"
+        if peering.deleted:
+            self.hop("route", at, False, route.origin,
+                     f"{route.describe()}: the peering is deleted (route state blackhole)",
+                     "blackhole")
+        self.hop("route", at, True, route.origin, route.describe())
+        peer = self.topology.vpc(peering.other(vpc.name))
+        transitive = not vpc.contains(packet.src) or not peer.contains(packet.dst)
+        self.hop("peering", f"peering {peering.name}", not transitive, peering.origin,
+                 f"{packet.dst} is not in {peer.name} or {packet.src} is not in {vpc.name}: "
+                 "a peering carries only traffic between the two VPCs" if transitive else
+                 f"{vpc.name} -> {peer.name}", "not-transitive")
+        return self.deliver(peer, packet, Arrival("peering", None, az), source)
+
+    def via_tgw(self, vpc, subnet, route: m.Route, packet, az, source, traversals) -> m.Instance:
+        tgw = self.topology.transit_gateway(route.transit_gateway)
+        attachment = vpc_attachment(tgw, vpc.name)
+        self.hop("route", f"{vpc.name}/{subnet.route_table}", True, route.origin, route.describe())
+        entry = attachment_subnet(self.topology, attachment, az)
+        if entry is None:
+            self.hop("tgw-attachment", f"tgw {tgw.name}", False, attachment.origin,
+                     f"attachment {attachment.name} has no subnet in AZ {az}",
+                     "tgw-az-not-attached")
+        if self.check and traversals == MAX_TGW_TRAVERSALS:
+            self.nacl(entry, "ingress", packet, packet.src)
+        table = associated_table(tgw, attachment.name)
+        at = f"tgw {tgw.name}"
+        if table is None:
+            self.hop("tgw-route", at, False, attachment.origin,
+                     f"attachment {attachment.name} is associated with no TGW route table",
+                     "tgw-no-route")
+        tgw_hop = tgw_route(self.topology, tgw, table, packet.dst)
+        at = f"tgw {tgw.name}/{table.name}"
+        if tgw_hop is None:
+            self.hop("tgw-route", at, False, table.origin, f"no route to {packet.dst}",
+                     "tgw-no-route")
+        if tgw_hop.blackhole:
+            self.hop("tgw-route", at, False, tgw_hop.origin, tgw_hop.describe(), "tgw-blackhole")
+        self.hop("tgw-route", at, True, tgw_hop.origin, tgw_hop.describe())
+        exit_attachment = tgw.attachment(tgw_hop.attachment)
+        peer = self.topology.vpc(exit_attachment.vpc)
+        exit_subnet = (attachment_subnet(self.topology, exit_attachment, az)
+                       or peer.subnet(exit_attachment.subnets[0]))
+        if peer.contains(packet.dst):
+            return self.deliver(peer, packet, Arrival("tgw", exit_subnet, exit_subnet.az), source)
+        return self.onward_from_tgw(peer, exit_subnet, packet, source, traversals)
+
+    def onward_from_tgw(self, vpc, subnet, packet, source, traversals) -> m.Instance:
+        """A packet from a TGW for an address outside the VPC: the attachment subnet routes it."""
+        table = subnet_route_table(vpc, subnet)
+        route = vpc_route(table, packet.dst)
+        at = f"{vpc.name}/{table.name}"
+        if route is not None and route.peering:
+            self.hop("peering", at, False, route.origin, f"{route.describe()}: traffic from a "
+                     "transit gateway cannot continue over a peering", "not-transitive")
+        if route is not None and route.transit_gateway:
+            if traversals <= 1:
+                self.hop("route", at, False, route.origin, "routing loop through transit gateways",
+                         "no-route")
+            return self.via_tgw(vpc, subnet, route, packet, subnet.az, source, traversals - 1)
+        return self.route_from(vpc, subnet, packet, subnet.az, source, traversals)
+
+    # -- arriving ----------------------------------------------------------------------------
+    def deliver(self, vpc: m.Vpc, packet: Packet, arrival: Arrival, source: m.Instance) -> m.Instance:
+        target = self.topology.instance_at(vpc.name, packet.dst)
+        if target is None:
+            self.hop("deliver", vpc.name, False, vpc.origin,
+                     f"no instance has address {packet.dst} in VPC {vpc.name}", "no-route")
+        self.arrival = arrival
+        subnet = vpc.subnet(target.subnet)
+        if self.check:
+            if arrival.kind == "tgw" and arrival.subnet != subnet:
+                self.nacl(arrival.subnet, "egress", packet, packet.dst)
+            if arrival.subnet != subnet:
+                self.nacl(subnet, "ingress", packet, packet.src)
+            self.sg_ingress(target, packet, source, arrival)
+        self.hops.append(Hop(self.direction, "deliver", target.name, "pass", target.origin,
+                             f"{packet.describe()} delivered to {target.name}"))
+        return target
+
+    def sg_ingress(self, target: m.Instance, packet: Packet, source: m.Instance, arrival) -> None:
+        if self.direction == RETURN:
+            self.hop("sg-ingress", target.name, True, None, "reply of a tracked connection")
+            return
+        rules = instance_rules(self.topology, target, "ingress")
+
+        def source_in_group(ref: m.SGRef) -> bool:  # SG references do not cross a TGW
+            return arrival.kind != "tgw" and source in self.topology.members(ref)
+
+        rule = sg_allowing(rules, packet.src, packet.protocol, packet.port, source_in_group)
+        self.hop("sg-ingress", target.name, rule is not None,
+                 rule.origin if rule else self.sg_origin(target),
+                 f"{packet.describe()} allowed by {rule.describe()}" if rule
+                 else f"no inbound rule of {self.sg_names(target)} allows {packet.describe()}")
+
+    def nacl(self, subnet: m.Subnet, direction: str, packet: Packet, address: IPv4Address,
+             reason: Optional[str] = None) -> None:
+        vpc = self.topology.vpc(subnet.vpc)
+        nacl = vpc.nacl(subnet.nacl)
+        rule = nacl_verdict(getattr(nacl, direction), address, packet.protocol, packet.port)
+        self.hop(f"nacl-{direction}", f"{vpc.name}/{subnet.name}", rule.allow, rule.origin,
+                 f"NACL {nacl.name} {rule.describe()} ({packet.describe()})",
+                 reason or f"nacl-{direction}")
+
+    # -- naming ------------------------------------------------------------------------------
+    def sg_origin(self, instance: m.Instance) -> str:
+        """The deciding object when no SG rule matched: the SG, or the instance's SG list."""
+        if len(instance.security_groups) == 1:
+            return self.topology.security_group(instance.security_groups[0]).origin
+        return f"{instance.origin}.security_groups"
+
+    def sg_names(self, instance: m.Instance) -> str:
+        return ", ".join(ref.name for ref in instance.security_groups)
+
+
+def walk(topology: m.Topology, source: m.Instance, packet: Packet, direction: str):
+    """Follow one packet; returns (hops, target instance or None, Dropped or None)."""
+    walker = _Walk(topology, direction)
+    try:
+        return walker.hops, walker.run(source, packet), None
+    except Dropped as drop:
+        return walker.hops, None, drop
+
+
+def client_port_segments(topology: m.Topology, ports: tuple[int, int]) -> list[tuple[int, int]]:
+    """Split a client port range where any NACL rule's port range starts or ends.
+
+    Within one segment every NACL rule matches all ports or none, so one port stands for all.
+    """
+    low, high = ports
+    cuts = {low, high + 1}
+    for vpc in topology.vpcs:
+        for nacl in vpc.nacls:
+            for rule in nacl.ingress + nacl.egress:
+                if rule.traffic.ports:
+                    cuts.update({rule.traffic.ports[0], rule.traffic.ports[1] + 1})
+    edges = sorted(cut for cut in cuts if low <= cut <= high + 1)
+    return [(start, end - 1) for start, end in zip(edges, edges[1:])]
+
+
+def trace(topology: m.Topology, source: m.Instance, destination: IPv4Address, protocol: int,
+          port: Optional[int] = None, source_port: Optional[int] = None,
+          source_ip: Optional[IPv4Address] = None) -> Verdict:
+    """Is a connection from ``source`` to ``destination`` accepted, request and reply?"""
+    request = Packet(source_ip or source.ip, destination, protocol, port)
+    hops, target, drop = walk(topology, source, request, FORWARD)
+    if drop:
+        return Verdict(False, drop.reason, FORWARD, drop.rule, hops)
+    admitted_by = next(h.object for h in reversed(hops) if h.stage == "sg-ingress")
+    if protocol not in PORTED:
+        reply_hops, _, reply_drop = walk(topology, target, request.reply(None), RETURN)
+        if reply_drop:
+            return Verdict(False, reply_drop.reason, RETURN, reply_drop.rule, hops + reply_hops)
+        return Verdict(True, None, RETURN, admitted_by, hops + reply_hops)
+    client_ports = (source_port, source_port) if source_port is not None else m.EPHEMERAL_PORTS
+    failing, first_failure, first_success = [], None, None
+    for low, high in client_port_segments(topology, client_ports):
+        reply_hops, _, reply_drop = walk(topology, target, request.reply(low), RETURN)
+        if reply_drop:
+            failing.append((low, high))
+            first_failure = first_failure or (reply_hops, reply_drop)
+        else:
+            first_success = first_success or reply_hops
+    if not failing:
+        return Verdict(True, None, RETURN, admitted_by, hops + first_success)
+    reply_hops, reply_drop = first_failure
+    return Verdict(False, reply_drop.reason, RETURN, reply_drop.rule, hops + reply_hops,
+                   ports_failing=_ranges(failing))
+
+
+def _ranges(segments: list[tuple[int, int]]) -> str:
+    merged: list[list[int]] = []
+    for low, high in segments:
+        if merged and merged[-1][1] + 1 == low:
+            merged[-1][1] = high
+        else:
+            merged.append([low, high])
+    return ",".join(f"{low}-{high}" for low, high in merged)

@@ -1,0 +1,72 @@
+"""Parsers for the scalar values of a topology: CIDRs, addresses, protocols, ports.
+
+Each raises ValueError with a message meant for the user.
+"""
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
+from typing import Optional
+
+from .model import PROTOCOL_NUMBERS
+
+PORTED_PROTOCOLS = (PROTOCOL_NUMBERS["tcp"], PROTOCOL_NUMBERS["udp"])
+
+
+def parse_network(text: str) -> IPv4Network:
+    """An IPv4 CIDR with no host bits set."""
+    try:
+        network = ip_network(str(text), strict=False)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IPv4 CIDR (like 10.0.0.0/16)") from None
+    if network.version != 4:
+        raise ValueError(f"{text!r} is IPv6; vpclab models IPv4 only")
+    if "/" not in str(text):
+        raise ValueError(f"{text!r} has no prefix length (like {text}/32)")
+    if str(network) != str(text).strip():
+        raise ValueError(f"{text!r} has host bits set; did you mean {network}?")
+    return network
+
+
+def parse_address(text: str) -> IPv4Address:
+    try:
+        address = ip_address(str(text))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IPv4 address") from None
+    if address.version != 4:
+        raise ValueError(f"{text!r} is IPv6; vpclab models IPv4 only")
+    return address
+
+
+def parse_protocol(value) -> Optional[int]:
+    """'tcp'/'udp'/'icmp' or an IP protocol number; 'all' or -1 means every protocol (None)."""
+    if value in ("all", -1, "-1"):
+        return None
+    if isinstance(value, str) and value.lower() in PROTOCOL_NUMBERS:
+        return PROTOCOL_NUMBERS[value.lower()]
+    number = value
+    if isinstance(value, str) and value.isdigit():
+        number = int(value)
+    if isinstance(number, int) and not isinstance(number, bool) and 0 <= number <= 255:
+        return number
+    raise ValueError(f"{value!r} is not a protocol (tcp, udp, icmp, all/-1 or a number 0-255)")
+
+
+def parse_ports(value, protocol: Optional[int]) -> Optional[tuple[int, int]]:
+    """``443`` or ``'1024-65535'``; None (omitted) means all ports. Only for tcp/udp."""
+    if value is None:
+        return None
+    if protocol not in PORTED_PROTOCOLS:
+        raise ValueError("ports apply to tcp and udp only")
+    text = str(value).strip()
+    low_text, _, high_text = text.partition("-")
+    try:
+        low = int(low_text)
+        high = int(high_text) if high_text else low
+    except ValueError:
+        raise ValueError(f"{value!r} is not a port or a port range (like 443 or 1024-65535)") \
+            from None
+    if not (0 <= low <= 65535 and 0 <= high <= 65535):
+        raise ValueError(f"{value!r}: ports are 0-65535")
+    if low > high:
+        raise ValueError(f"{value!r}: the range starts after it ends")
+    return (low, high)

@@ -1,0 +1,1 @@
+"""vpclab: emulate AWS VPC networking on one Linux machine."""
