@@ -15,7 +15,7 @@ from ipaddress import IPv4Address
 from typing import Optional
 
 from . import model as m
-from .policy import instance_rules, nacl_verdict, sg_allowing
+from .policy import instance_rules, nacl_verdict, sg_allowing, sg_decider_origin
 from .routing import (associated_table, attachment_subnet, subnet_route_table, tgw_route,
                       vpc_attachment, vpc_route)
 
@@ -128,13 +128,9 @@ class _Walk:
                  else f"no outbound rule of {self.sg_names(source)} allows {packet.describe()}")
 
     def destination_in_group(self, source: m.Instance, packet: Packet, ref: m.SGRef) -> bool:
-        """Does the destination count as a member of ``ref``? (a dry walk finds it and the path)"""
-        probe = _Walk(self.topology, self.direction, check=False)
-        try:
-            target = probe.run(source, packet)
-        except Dropped:
-            return False
-        return target in self.topology.members(ref) and probe.arrival.kind != "tgw"
+        """Does the destination count as a member of ``ref``? SG references do not cross a TGW."""
+        target, kind = routed_destination(self.topology, source, packet.dst)
+        return target in self.topology.members(ref) and kind != "tgw"
 
     # -- routing ---------------------------------------------------------------------------
     def route_from(self, vpc: m.Vpc, subnet: m.Subnet, packet: Packet, az: str,
@@ -261,13 +257,21 @@ class _Walk:
 
     # -- naming ------------------------------------------------------------------------------
     def sg_origin(self, instance: m.Instance) -> str:
-        """The deciding object when no SG rule matched: the SG, or the instance's SG list."""
-        if len(instance.security_groups) == 1:
-            return self.topology.security_group(instance.security_groups[0]).origin
-        return f"{instance.origin}.security_groups"
+        return sg_decider_origin(self.topology, instance)
 
     def sg_names(self, instance: m.Instance) -> str:
         return ", ".join(ref.name for ref in instance.security_groups)
+
+
+def routed_destination(topology: m.Topology, source: m.Instance, address: IPv4Address):
+    """Where routing alone takes a packet from ``source`` to ``address``: (instance, arrival
+    kind 'local'/'peering'/'tgw'), or (None, None). No SG or NACL is consulted."""
+    probe = _Walk(topology, FORWARD, check=False)
+    try:
+        target = probe.run(source, Packet(source.ip, address, m.PROTOCOL_NUMBERS["icmp"]))
+    except Dropped:
+        return None, None
+    return target, probe.arrival.kind
 
 
 def walk(topology: m.Topology, source: m.Instance, packet: Packet, direction: str):

@@ -138,3 +138,22 @@ def test_ports_failing_agrees_with_pinned_source_ports(data, client_port):
             assert (pinned.accepted, pinned.reason) == (False, whole.reason)
         else:
             assert pinned.accepted == (not in_failing)
+
+
+@SETTINGS
+@given(topologies(), st.sampled_from(PROTOCOLS))
+def test_compiled_flows_agree_with_trace(data, probe):
+    """The Nitro cards' flows (run on a fake fabric) decide exactly as trace does."""
+    from controller.compiler import compile_topology
+    from fakefabric import FakeFabric, connection
+    topology = build(data)
+    fabric = FakeFabric(compile_topology(topology))
+    protocol, port = protocol_number(probe[0]), probe[1]
+    for source, target in pairs(topology):
+        expected = trace(topology, source, target.ip, protocol, port,
+                         source_port=40000 if port else None)
+        accepted, direction, origin = connection(fabric, source.name, target.name, protocol, port)
+        assert accepted == expected.accepted, f"{source.name}->{target.name}"
+        if not accepted:
+            assert (direction, origin) == (expected.direction, expected.rule), \
+                f"{source.name}->{target.name}"

@@ -1,0 +1,35 @@
+"""Match building blocks: IPv4 prefixes and port ranges as OpenFlow (value, mask) pairs."""
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+
+from .. import model as m
+
+ETH_IP, ETH_ARP = 0x0800, 0x0806
+
+
+def prefix(network: IPv4Network) -> tuple[str, str]:
+    return (str(network.network_address), str(network.netmask))
+
+
+def port_blocks(low: int, high: int) -> list[tuple[int, int]]:
+    """Cover ``low..high`` with the fewest (value, mask) blocks of 16-bit ports."""
+    blocks = []
+    while low <= high:
+        size = low & -low if low else 1 << 16
+        while size > high - low + 1:
+            size >>= 1
+        blocks.append((low, 0xFFFF & ~(size - 1)))
+        low += size
+    return blocks
+
+
+def traffic_matches(traffic: m.Traffic) -> list[dict]:
+    """The match fragments that select ``traffic`` (one per port block), IPv4 implied."""
+    base = {"eth_type": ETH_IP}
+    if traffic.protocol is None:
+        return [base]
+    base["ip_proto"] = traffic.protocol
+    if traffic.ports is None:
+        return [base]
+    return [{**base, "tp_dst": block} for block in port_blocks(*traffic.ports)]

@@ -1,0 +1,90 @@
+"""NACL stages: ordered allow/deny rules become priorities; the '*' rule is the floor."""
+from __future__ import annotations
+
+from ..pipeline import flow
+from .matches import prefix, traffic_matches
+
+SKIP_PRIORITY = 65000     # "this check does not apply" flows sit above every rule
+RULE_BASE = 1000          # rule N gets RULE_BASE + 32767 - N: lower numbers win
+STAR_PRIORITY = 10
+
+
+def nacl_flows(stage: str, key: dict, rules, address_field: str, allow_actions) -> list:
+    """Flows of one NACL direction, applied to packets matching ``key``.
+
+    ``address_field`` is the address the rules' CIDRs test (nw_dst for egress, nw_src for
+    ingress); ``allow_actions`` continue the pipeline; a deny or the '*' rule drops.
+    """
+    flows = []
+    for rule in rules:
+        actions = allow_actions if rule.allow else (("drop",),)
+        if rule.number is None:
+            flows.append(flow(stage, STAR_PRIORITY, dict(key), actions, rule.origin))
+            continue
+        for fragment in traffic_matches(rule.traffic):
+            match = {**key, **fragment, address_field: prefix(rule.cidr)}
+            flows.append(flow(stage, RULE_BASE + 32767 - rule.number, match, actions, rule.origin))
+    return flows
+
+
+def source_subnet_egress(plan) -> list:
+    """nacl_src_egress: inside the subnet no NACL; else the subnet's egress rules."""
+    flows = []
+    for vpc in plan.topology.vpcs:
+        for subnet in vpc.subnets:
+            key = {"reg0": plan.subnet_id[(vpc.name, subnet.name)]}
+            flows.append(flow("nacl_src_egress", SKIP_PRIORITY,
+                              {**key, "eth_type": 0x0800, "nw_dst": prefix(subnet.cidr)},
+                              (("set", "reg6", vpc.number), ("set", "reg7", 0),
+                               ("goto", "deliver_lookup")), subnet.origin))
+            flows += nacl_flows("nacl_src_egress", key, vpc.nacl(subnet.nacl).egress, "nw_dst",
+                                (("goto", "vpc_route"),))
+    return flows
+
+
+def attachment_subnets(plan):
+    """(vpc, subnet) for every subnet that serves a TGW attachment."""
+    seen = []
+    for tgw in plan.topology.transit_gateways:
+        for attachment in tgw.attachments:
+            vpc = plan.topology.vpc(attachment.vpc)
+            for name in attachment.subnets:
+                if (vpc, vpc.subnet(name)) not in seen:
+                    seen.append((vpc, vpc.subnet(name)))
+    return seen
+
+
+def tgw_entry_ingress(plan) -> list:
+    """nacl_tgw_entry: the source attachment subnet's ingress rules test the source address."""
+    flows = []
+    for vpc, subnet in attachment_subnets(plan):
+        key = {"reg8": plan.subnet_id[(vpc.name, subnet.name)]}
+        flows += nacl_flows("nacl_tgw_entry", key, vpc.nacl(subnet.nacl).ingress, "nw_src",
+                            (("goto", "tgw_route"),))
+    return flows
+
+
+def tgw_exit_egress(plan) -> list:
+    """nacl_tgw_exit: none for an instance in the attachment subnet itself, else its egress."""
+    flows = []
+    for vpc, subnet in attachment_subnets(plan):
+        key = {"reg8": plan.subnet_id[(vpc.name, subnet.name)]}
+        flows.append(flow("nacl_tgw_exit", SKIP_PRIORITY,
+                          {**key, "eth_type": 0x0800, "nw_dst": prefix(subnet.cidr)},
+                          (("set", "reg7", 0), ("goto", "deliver_lookup")), subnet.origin))
+        flows += nacl_flows("nacl_tgw_exit", key, vpc.nacl(subnet.nacl).egress, "nw_dst",
+                            (("set", "reg7", 1), ("goto", "deliver_lookup")))
+    return flows
+
+
+def destination_subnet_ingress(plan) -> list:
+    """nacl_dst_ingress: the destination subnet's ingress rules, unless reg7 says skip."""
+    flows = [flow("nacl_dst_ingress", SKIP_PRIORITY, {"reg7": 0}, (("goto", "tunnel_out"),),
+                  "vpclab:no-destination-nacl")]
+    for vpc in plan.topology.vpcs:
+        for subnet in vpc.subnets:
+            key = {"reg7": 1, "reg6": vpc.number, "eth_type": 0x0800,
+                   "nw_dst": prefix(subnet.cidr)}
+            flows += nacl_flows("nacl_dst_ingress", key, vpc.nacl(subnet.nacl).ingress, "nw_src",
+                                (("goto", "tunnel_out"),))
+    return flows

@@ -1,0 +1,68 @@
+"""Numbers the emulation needs, derived once from the model: ids, ports, MACs, zones, VNIs.
+
+Shared by the flow compiler (controller) and the builder of servers and hosts (nitro_switch),
+so both agree on which port, MAC and address each instance has.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from . import model as m
+
+VNI_BASE = 1000           # VNI = VNI_BASE + the VPC's number
+UNDERLAY_PREFIX = "192.168.200."  # server N's underlay address: .N (inside vpclab's namespaces)
+UNDERLAY_MASK = 24
+
+
+def cookie_of(origin: str) -> int:
+    """A stable 64-bit cookie for a YAML object's path (so cookies survive restarts)."""
+    return int.from_bytes(hashlib.blake2b(origin.encode(), digest_size=8).digest(), "big") >> 1
+
+
+@dataclass(frozen=True)
+class InstancePlan:
+    instance: m.Instance
+    port: int            # ofport on its server's Nitro card
+    zone: int            # its conntrack zone (SG state), unique in the topology
+    mac: str
+    interface: str       # name of its port on the Nitro card (in the server's namespace)
+
+
+class Plan:
+    """Ids of model objects (1-based, stable in file order) and the per-instance numbers."""
+
+    def __init__(self, topology: m.Topology):
+        self.topology = topology
+        vpcs = topology.vpcs
+        self.subnet_id = _ids((v.name, s.name) for v in vpcs for s in v.subnets)
+        self.route_table_id = _ids((v.name, t.name) for v in vpcs for t in v.route_tables)
+        self.az_id = _ids(sorted({s.az for v in vpcs for s in v.subnets}))
+        self.peering_id = _ids(p.name for p in topology.peerings)
+        self.tgw_id = _ids(t.name for t in topology.transit_gateways)
+        self.tgw_table_id = _ids((t.name, r.name) for t in topology.transit_gateways
+                                 for r in t.route_tables)
+        self.attachment_id = _ids(a.name for t in topology.transit_gateways for a in t.attachments)
+        self.server_index = {s.name: n for n, s in enumerate(topology.servers, start=1)}
+        self.instances: dict[str, InstancePlan] = {}
+        ports: dict[str, int] = {}
+        for zone, instance in enumerate(topology.instances, start=1):
+            ports[instance.server] = ports.get(instance.server, 0) + 1
+            self.instances[instance.name] = InstancePlan(
+                instance, ports[instance.server], zone,
+                f"02:00:{zone >> 16 & 0xff:02x}:{zone >> 8 & 0xff:02x}:{zone & 0xff:02x}:0a",
+                instance.name)
+
+    def vni(self, vpc: m.Vpc) -> int:
+        return VNI_BASE + vpc.number
+
+    def underlay_ip(self, server: str) -> IPv4Address:
+        return IPv4Address(UNDERLAY_PREFIX + str(self.server_index[server]))
+
+    def on_server(self, server: str) -> list[InstancePlan]:
+        return [p for p in self.instances.values() if p.instance.server == server]
+
+
+def _ids(keys) -> dict:
+    return {key: number for number, key in enumerate(keys, start=1)}

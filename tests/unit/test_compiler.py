@@ -1,0 +1,124 @@
+"""The compiled flows, run on a fake fabric, agree with trace on every pair of every example."""
+from ipaddress import IPv4Address
+
+import pytest
+
+from conftest import example
+from controller.compiler import compile_topology
+from controller.pipeline import STAGES, TUNNEL_PORT
+from controller.plan import cookie_of
+from controller.trace import trace
+from fakefabric import FakeFabric, connection, instance_packet
+from test_examples import EXAMPLES
+
+PROBES = [(1, None), (6, 22), (6, 443), (6, 5432), (6, 8080), (17, 53)]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_flows_agree_with_trace_on_every_pair(name):
+    topology = example(name)
+    fabric = FakeFabric(compile_topology(topology))
+    for source in topology.instances:
+        for target in topology.instances:
+            if source == target:
+                continue
+            for protocol, port in PROBES:
+                expected = trace(topology, source, target.ip, protocol, port,
+                                 source_port=40000 if port else None)
+                accepted, direction, origin = connection(fabric, source.name, target.name,
+                                                         protocol, port)
+                what = f"{source.name}->{target.name} {protocol}/{port}"
+                assert accepted == expected.accepted, what
+                if not accepted:
+                    assert (direction, origin) == (expected.direction, expected.rule), what
+
+
+def test_every_flow_names_its_yaml_origin_and_stage():
+    compiled = compile_topology(example("tgw-blackhole.yaml"))
+    for flows in compiled.flows.values():
+        for each in flows:
+            assert each.stage in STAGES
+            assert compiled.origin(cookie_of(each.origin)) == each.origin
+
+
+def test_cross_server_traffic_uses_the_destination_vpc_vni():
+    topology = example("peering.yaml")
+    compiled = compile_topology(topology)
+    fabric = FakeFabric(compiled)
+    assert (compiled.plan.instances["web2"].instance.server,
+            compiled.plan.instances["build1"].instance.server) == ("srv2", "srv1")
+    server, packet = instance_packet(compiled.plan, "web2", "10.1.1.4", 1)
+    outcome = fabric.send(server, packet)
+    assert outcome.tunnelled == [("srv2", "srv1", compiled.plan.vni(topology.vpc("dev")))]
+    assert outcome.delivered[0][:2] == ("srv1", compiled.plan.instances["build1"].port)
+
+
+def test_a_vxlan_packet_with_the_wrong_vni_is_dropped():
+    topology = example("peering.yaml")
+    compiled = compile_topology(topology)
+    fabric = FakeFabric(compiled)
+    web2 = compiled.plan.instances["web2"]
+    wrong_vni = compiled.plan.vni(topology.vpc("dev"))
+    packet = {"in_port": TUNNEL_PORT, "tun_id": wrong_vni, "eth_type": 0x0800,
+              "nw_src": "10.0.1.4", "nw_dst": str(web2.instance.ip), "ip_proto": 1}
+    outcome = fabric.send(web2.instance.server, packet)
+    assert not outcome.delivered and outcome.dropped_at[2] == "vpclab:table-miss"
+
+
+def test_a_spoofed_source_is_dropped_at_the_card():
+    compiled = compile_topology(example("three-tier.yaml"))
+    fabric = FakeFabric(compiled)
+    server, packet = instance_packet(compiled.plan, "web1", "10.20.2.4", 6, 8080, 40000,
+                                     nw_src="10.20.1.99")
+    outcome = fabric.send(server, packet)
+    assert not outcome.delivered and outcome.dropped_at[1:] == ("classify", "vpcs[0].instances[0]")
+
+
+def test_arp_is_answered_for_the_router_and_subnet_neighbours_only():
+    compiled = compile_topology(example("peering.yaml"))
+    fabric = FakeFabric(compiled)
+    web1 = compiled.plan.instances["web1"]
+
+    def ask(address):
+        return fabric.send(web1.instance.server, {"in_port": web1.port, "eth_type": 0x0806,
+                                                  "arp_op": 1, "arp_tpa": address}).arp_replies
+
+    assert ask("10.0.1.1")[0][2] == "02:00:00:00:00:01"
+    assert ask("10.0.1.5")[0][2] == compiled.plan.instances["web2"].mac
+    assert ask("10.1.1.4") == []  # another VPC: no answer, no broadcast
+
+
+def test_routed_packets_lose_one_ttl_and_come_from_the_router_mac():
+    compiled = compile_topology(example("peering.yaml"))
+    fabric = FakeFabric(compiled)
+    server, packet = instance_packet(compiled.plan, "web1", "10.1.1.4", 1)
+    _, _, delivered = fabric.send(server, packet).delivered[0]
+    assert delivered["nw_ttl"] == 63 and delivered["eth_src"] == "02:00:00:00:00:01"
+    assert delivered["eth_dst"] == compiled.plan.instances["build1"].mac
+    server, packet = instance_packet(compiled.plan, "web1", "10.0.1.5", 6, 443, 40000)
+    assert fabric.send(server, packet).delivered[0][2]["nw_ttl"] == 64  # same subnet: switched
+
+
+def test_removing_an_sg_rule_keeps_a_tracked_connection():
+    import dataclasses
+    topology = example("three-tier.yaml")
+    fabric = FakeFabric(compile_topology(topology))
+    assert connection(fabric, "web1", "app1", 6, 8080)[0]
+    shop = topology.vpcs[0]
+    closed = dataclasses.replace(topology, vpcs=(dataclasses.replace(shop, security_groups=tuple(
+        dataclasses.replace(g, ingress=()) if g.name == "app-sg" else g
+        for g in shop.security_groups)),))
+    recompiled = FakeFabric(compile_topology(closed))
+    for name, card in recompiled.cards.items():
+        card.conntrack = fabric.cards[name].conntrack  # the datapath keeps its state
+    assert connection(recompiled, "web1", "app1", 6, 8080)[0]  # tracked: still flows
+    assert not connection(recompiled, "web1", "app1", 6, 8080, source_port=41000)[0]  # new: refused
+
+
+def test_ips_used_in_flows_are_valid():
+    compiled = compile_topology(example("open-sg.yaml"))
+    for flows in compiled.flows.values():
+        for each in flows:
+            for field, value in each.match:
+                if field in ("nw_src", "nw_dst"):
+                    IPv4Address(value[0]), IPv4Address(value[1])
