@@ -11,6 +11,7 @@ from controller.loader import load_topology
 from controller.model import PROTOCOL_NUMBERS, Topology
 from controller.trace import trace
 from controller.values import parse_protocol
+from nitro_switch.shell import BuildError
 
 EXIT_INVALID = 2
 
@@ -30,6 +31,9 @@ def main(argv=None) -> int:
     except UsageError as error:
         print(f"vpclab {args.command}: {error}", file=sys.stderr)
         return EXIT_INVALID
+    except BuildError as error:
+        print(f"vpclab {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +54,16 @@ def _parser() -> argparse.ArgumentParser:
     tracer.add_argument("--source-ip", help="send with this source address (spoofing test)")
     tracer.add_argument("--json", action="store_true", help="print the verdict as JSON")
     tracer.set_defaults(run=run_trace)
+    up = commands.add_parser("up", help="build the emulation and open the Mininet CLI")
+    up.add_argument("topology")
+    up.add_argument("--no-cli", action="store_true", help="stay up until Ctrl-C, no CLI")
+    up.set_defaults(run=run_up)
+    verifier = commands.add_parser("verify", help="probe every instance pair live, compare with trace")
+    verifier.add_argument("topology")
+    verifier.add_argument("--json", action="store_true", help="print the report as JSON")
+    verifier.set_defaults(run=run_verify)
+    cleaner = commands.add_parser("clean", help="remove every resource vpclab created")
+    cleaner.set_defaults(run=run_clean)
     return parser
 
 
@@ -137,6 +151,27 @@ def render_verdict(verdict) -> str:
         lines.append(f"DROPPED: {verdict.reason} on the {verdict.direction} path{failing} "
                      f"(decided by {verdict.rule})")
     return "\n".join(lines)
+
+
+def run_up(args) -> int:
+    from nitro_switch.session import up
+    return up(load_topology(args.topology), cli=not args.no_cli)
+
+
+def run_verify(args) -> int:
+    from nitro_switch.verify import report, verify
+    topology = load_topology(args.topology)
+    log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
+    results = verify(topology, log=log)
+    print(report(results, args.json))
+    return 0 if all(result.agrees for result in results) else 1
+
+
+def run_clean(args) -> int:
+    from nitro_switch.clean import clean_all
+    removed = clean_all()
+    print("removed: " + ", ".join(f"{count} {what}" for what, count in removed.items()))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,148 @@
+"""Build and tear down a whole emulation: underlay, servers, instances, Hyperplane.
+
+``Emulation(topology).build()`` either returns with every Nitro card holding its flows, or
+raises BuildError after removing everything it had made. Every process it starts is recorded
+in the run directory, so ``vpclab clean`` can remove a crashed run's leftovers.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Callable
+
+from controller.compiler import compile_topology
+from controller.instances import router_address
+from controller.model import Topology
+from controller.plan import UNDERLAY_MASK, Plan
+
+from .hosts import InstanceHosts
+from .names import Names
+from .server import NitroServer, require_tools
+from .shell import BuildError, run
+
+READY_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Emulation:
+    def __init__(self, topology: Topology, log: Callable[[str], None] = print):
+        self.topology, self.log = topology, log
+        self.names = Names(topology.name)
+        self.plan = Plan(topology)
+        self.compiled = compile_topology(topology)
+        self.servers = [NitroServer(self.names, s.name, self.plan.server_index[s.name],
+                                    str(self.plan.underlay_ip(s.name)), UNDERLAY_MASK)
+                        for s in topology.servers]
+        self.hosts = InstanceHosts(self.names, self.plan)
+        self.controller: subprocess.Popen | None = None
+        self.controller_port = 0
+
+    # -- bring-up ----------------------------------------------------------------------------
+    def build(self) -> None:
+        """Build everything and wait for the flows; on failure tear down and re-raise."""
+        if os.path.exists(self.names.run_dir):
+            raise BuildError(f"topology '{self.topology.name}' seems to be up already "
+                             f"({self.names.run_dir} exists); run `vpclab clean` if it is not")
+        require_tools()
+        started = time.monotonic()
+        try:
+            os.makedirs(self.names.run_dir)
+            self.start_controller()
+            self.log(f"*** underlay {self.names.underlay_bridge}")
+            run("ip", "link", "add", self.names.underlay_bridge, "type", "bridge")
+            run("ip", "link", "set", self.names.underlay_bridge, "mtu", "9000", "up")
+            for server in self.servers:
+                self.log(f"*** server {server.name}: Nitro card, underlay {server.underlay_ip}")
+                server.start(self.controller_port)
+                self.record()
+            for server in self.servers:
+                server.seed_neighbours(self.servers)
+            self.log(f"*** instances: {' '.join(i.name for i in self.topology.instances)}")
+            self.hosts.create(self.servers_by_name)
+            self.record()
+            self.wait_for_flows()
+        except BaseException:
+            self.log("*** bring-up failed; removing what was built")
+            self.teardown()
+            raise
+        self.log(f"*** up in {time.monotonic() - started:.1f} s")
+
+    @property
+    def servers_by_name(self) -> dict[str, NitroServer]:
+        return {server.name: server for server in self.servers}
+
+    def start_controller(self) -> None:
+        self.controller_port = free_port()
+        log = open(os.path.join(self.names.run_dir, "hyperplane.log"), "w", encoding="utf-8")
+        self.controller = subprocess.Popen(
+            [sys.executable, "-m", "controller.hyperplane", os.path.abspath(self.topology.source),
+             "--port", str(self.controller_port), "--status", self.names.status_file],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.log(f"*** Hyperplane controller on 127.0.0.1:{self.controller_port} "
+                 f"(pid {self.controller.pid})")
+        self.record()
+
+    def card_status(self) -> dict:
+        try:
+            with open(self.names.status_file, encoding="utf-8") as handle:
+                return json.load(handle).get("cards", {})
+        except (OSError, ValueError):
+            return {}
+
+    def wait_for_flows(self, timeout: float = READY_TIMEOUT) -> None:
+        """Wait until the controller reports every card ready (its barrier was answered)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.controller.poll() is not None:
+                raise BuildError("the Hyperplane controller exited; see "
+                                 f"{self.names.run_dir}/hyperplane.log")
+            status = self.card_status()
+            if all(status.get(s.name, {}).get("ready") for s in self.servers):
+                self.log(f"*** flows installed: " + ", ".join(
+                    f"{s.name} {status[s.name]['flows']}" for s in self.servers))
+                return
+            time.sleep(0.1)
+        missing = [s.name for s in self.servers if not self.card_status().get(s.name, {}).get("ready")]
+        raise BuildError(f"Nitro cards {', '.join(missing)} did not get their flows within "
+                         f"{timeout:.0f} s (controller log: {self.names.run_dir}/hyperplane.log)")
+
+    def record(self) -> None:
+        """Write every PID this run started, for `vpclab clean` after a crash."""
+        pids = [pid for server in self.servers for pid in server.pids()]
+        pids += self.hosts.pids()
+        if self.controller:
+            pids.append(self.controller.pid)
+        with open(self.names.state_file, "w", encoding="utf-8") as handle:
+            json.dump({"topology": self.topology.name, "pids": pids}, handle)
+
+    # -- tear-down ---------------------------------------------------------------------------
+    def teardown(self) -> None:
+        """Remove everything this emulation made (and only that)."""
+        from .clean import clean_topology
+        self.hosts.terminate()
+        for process in [s.relay for s in self.servers] + [self.controller]:
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+        clean_topology(self.names)
+
+    def __enter__(self):
+        self.build()
+        return self
+
+    def __exit__(self, *exc):
+        self.teardown()

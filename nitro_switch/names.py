@@ -1,0 +1,58 @@
+"""Names of every resource vpclab creates, all derived from the topology's name.
+
+Everything carries a prefix so that ``vpclab clean`` can find exactly what vpclab made:
+network namespaces ``vpclab-<id>-<topology>-<server>``, root-namespace interfaces
+``vpl<id>...`` (id: 6 hex digits of the topology name's hash; Linux allows 15 characters)
+and the run directory ``/run/vpclab/<topology>/``.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+
+RUN_ROOT = os.environ.get("VPCLAB_RUN_ROOT", "/run/vpclab")
+NETNS_PREFIX = "vpclab-"
+INTERFACE_PATTERN = re.compile(r"^vpl[0-9a-f]{6}(ul|u\d+|t\d+[ab])$")
+
+
+@dataclass(frozen=True)
+class Names:
+    topology: str
+
+    @property
+    def short(self) -> str:
+        return hashlib.blake2b(self.topology.encode(), digest_size=3).hexdigest()
+
+    @property
+    def run_dir(self) -> str:
+        return os.path.join(RUN_ROOT, self.topology)
+
+    def server_dir(self, server: str) -> str:
+        return os.path.join(self.run_dir, server)
+
+    def netns(self, server: str) -> str:
+        return f"{self.netns_prefix}{self.topology}-{server}"
+
+    @property
+    def netns_prefix(self) -> str:
+        return f"{NETNS_PREFIX}{self.short}-"
+
+    @property
+    def underlay_bridge(self) -> str:
+        return f"vpl{self.short}ul"
+
+    def underlay_port(self, index: int) -> str:
+        return f"vpl{self.short}u{index}"
+
+    def temporary_veth(self, index: int, end: str) -> str:
+        return f"vpl{self.short}t{index}{end}"
+
+    @property
+    def status_file(self) -> str:
+        return os.path.join(self.run_dir, "hyperplane.json")
+
+    @property
+    def state_file(self) -> str:
+        return os.path.join(self.run_dir, "processes.json")

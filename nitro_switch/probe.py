@@ -1,0 +1,101 @@
+"""Probes that run inside instance hosts: listeners, and a client that tries connections.
+
+    python -m nitro_switch.probe listen --tcp 22,443 --udp 53
+    python -m nitro_switch.probe connect --timeout 1 tcp:10.0.1.5:443:33001 icmp:10.0.1.5 ...
+
+The client prints one JSON list of booleans (did the connection complete, reply included),
+in the order of the specs. Every spec runs in its own thread, so a host probes all its
+targets in about one timeout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import threading
+
+
+def listen(tcp_ports: list[int], udp_ports: list[int]) -> None:
+    threads = [threading.Thread(target=_tcp_server, args=(p,), daemon=True) for p in tcp_ports]
+    threads += [threading.Thread(target=_udp_echo, args=(p,), daemon=True) for p in udp_ports]
+    for thread in threads:
+        thread.start()
+    print("listening", flush=True)
+    threading.Event().wait()
+
+
+def _tcp_server(port: int) -> None:
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("0.0.0.0", port))
+    server.listen(64)
+    while True:
+        connection, _ = server.accept()
+        connection.close()
+
+
+def _udp_echo(port: int) -> None:
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("0.0.0.0", port))
+    while True:
+        data, peer = server.recvfrom(2048)
+        server.sendto(data, peer)
+
+
+def attempt(spec: str, timeout: float) -> bool:
+    kind, _, rest = spec.partition(":")
+    if kind == "icmp":
+        result = subprocess.run(["ping", "-c", "1", "-W", str(max(1, round(timeout))), rest],
+                                capture_output=True)
+        return result.returncode == 0
+    address, port, source_port = rest.split(":")
+    family = socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.settimeout(timeout)
+        probe.bind(("0.0.0.0", int(source_port)))
+        try:
+            if kind == "tcp":
+                probe.connect((address, int(port)))
+                return True
+            probe.sendto(b"vpclab-probe", (address, int(port)))
+            return probe.recvfrom(2048)[0] == b"vpclab-probe"
+        except OSError:
+            return False
+
+
+def connect(specs: list[str], timeout: float) -> list[bool]:
+    results = [False] * len(specs)
+
+    def run(index: int, spec: str) -> None:
+        results[index] = attempt(spec, timeout)
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(specs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="probe")
+    commands = parser.add_subparsers(dest="command", required=True)
+    listener = commands.add_parser("listen")
+    listener.add_argument("--tcp", default="")
+    listener.add_argument("--udp", default="")
+    client = commands.add_parser("connect")
+    client.add_argument("--timeout", type=float, default=1.0)
+    client.add_argument("specs", nargs="+")
+    args = parser.parse_args(argv)
+    if args.command == "listen":
+        ports = lambda text: [int(p) for p in text.split(",") if p]  # noqa: E731
+        listen(ports(args.tcp), ports(args.udp))
+    print(json.dumps(connect(args.specs, args.timeout)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""One emulated physical server: a network namespace with its own OVS, the Nitro card.
+
+Recipe measured on these machines (see shared/dataplane-notes.md): one ovsdb-server and one
+ovs-vswitchd per server, in the server's namespace, userspace datapath; ``br-phy`` carries the
+server's underlay address on a veth into the underlay bridge; ``br-int`` is the Nitro card with
+one flow-based VXLAN port (ofport 100); a socat relay joins the card to the controller.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+
+from controller.pipeline import TUNNEL_PORT
+
+from .names import Names
+from .shell import BuildError, run
+
+SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+UNDERLAY_MTU = 9000
+CARD = "br-int"
+PHYSICAL = "br-phy"
+UPLINK = "eth-ul"
+
+
+def phy_mac(index: int) -> str:
+    """A fixed MAC for server ``index``'s br-phy (so tunnel neighbours can be pre-seeded)."""
+    return f"02:fe:00:00:{index >> 8 & 0xff:02x}:{index & 0xff:02x}"
+
+
+class NitroServer:
+    def __init__(self, names: Names, name: str, index: int, underlay_ip: str, prefix_len: int):
+        self.names, self.name, self.index = names, name, index
+        self.underlay_ip, self.prefix_len = underlay_ip, prefix_len
+        self.netns = names.netns(name)
+        self.dir = names.server_dir(name)
+        self.relay: subprocess.Popen | None = None
+
+    # -- commands ----------------------------------------------------------------------------
+    @property
+    def env(self) -> dict:
+        return {**os.environ, "OVS_RUNDIR": self.dir, "OVS_LOGDIR": self.dir, "OVS_DBDIR": self.dir}
+
+    def vsctl(self, *args: str) -> str:
+        return run("ovs-vsctl", f"--db=unix:{self.dir}/db.sock", "--timeout=10", *args, env=self.env)
+
+    def ofctl(self, command: str, *args: str) -> str:
+        """``ovs-ofctl COMMAND`` on this server's Nitro card, e.g. ofctl("dump-flows")."""
+        return run("ovs-ofctl", "-O", "OpenFlow13", command, self.card_target(), *args, env=self.env)
+
+    def appctl(self, *args: str) -> str:
+        return run("ovs-appctl", "-t", f"{self.dir}/ovs-vswitchd.ctl", *args, env=self.env)
+
+    def card_target(self) -> str:
+        """The management socket ovs-ofctl uses to reach br-int."""
+        return f"unix:{self.dir}/{CARD}.mgmt"
+
+    def in_netns(self, *command: str) -> str:
+        return run(*command, netns=self.netns)
+
+    # -- build -------------------------------------------------------------------------------
+    def start(self, controller_port: int) -> None:
+        """Namespace, OVS daemons, underlay uplink, br-phy and the Nitro card."""
+        os.makedirs(self.dir, exist_ok=True)
+        run("ip", "netns", "add", self.netns)
+        self.in_netns("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+                      "net.ipv6.conf.default.disable_ipv6=1")
+        self.in_netns("ip", "link", "set", "lo", "up")
+        run("ovsdb-tool", "create", f"{self.dir}/conf.db", SCHEMA)
+        run("ovsdb-server", f"{self.dir}/conf.db", f"--remote=punix:{self.dir}/db.sock",
+            f"--pidfile={self.dir}/ovsdb-server.pid", f"--unixctl={self.dir}/ovsdb-server.ctl",
+            f"--log-file={self.dir}/ovsdb-server.log", "--detach", "--no-chdir",
+            netns=self.netns, env=self.env)
+        self.vsctl("--no-wait", "init")
+        run("ovs-vswitchd", f"unix:{self.dir}/db.sock", f"--pidfile={self.dir}/ovs-vswitchd.pid",
+            f"--unixctl={self.dir}/ovs-vswitchd.ctl", f"--log-file={self.dir}/ovs-vswitchd.log",
+            "--detach", "--no-chdir", netns=self.netns, env=self.env)
+        self._uplink()
+        self._card()
+        self._controller(controller_port)
+
+    def _uplink(self) -> None:
+        root_end = self.names.underlay_port(self.index)
+        run("ip", "link", "add", root_end, "mtu", str(UNDERLAY_MTU), "type", "veth", "peer", "name",
+            UPLINK, "mtu", str(UNDERLAY_MTU), "netns", self.netns)
+        run("ip", "link", "set", root_end, "master", self.names.underlay_bridge, "up")
+        self.in_netns("ip", "link", "set", UPLINK, "up")
+        self.in_netns("ethtool", "-K", UPLINK, "tx", "off")
+        self.vsctl("add-br", PHYSICAL, "--", "set", "bridge", PHYSICAL, "datapath_type=netdev",
+                   "fail_mode=standalone", f"other-config:hwaddr={phy_mac(self.index)}", "--",
+                   "set", "interface", PHYSICAL, f"mtu_request={UNDERLAY_MTU}", "--",
+                   "add-port", PHYSICAL, UPLINK)
+        self.in_netns("ip", "addr", "add", f"{self.underlay_ip}/{self.prefix_len}", "dev", PHYSICAL)
+        self.in_netns("ip", "link", "set", PHYSICAL, "up")
+
+    def _card(self) -> None:
+        self.vsctl("add-br", CARD, "--", "set", "bridge", CARD, "datapath_type=netdev",
+                   "fail_mode=secure", "protocols=OpenFlow13",
+                   f"other-config:datapath-id={self.index:016x}", "--",
+                   "add-port", CARD, "vxlan0", "--", "set", "interface", "vxlan0", "type=vxlan",
+                   f"ofport_request={TUNNEL_PORT}", "options:remote_ip=flow", "options:key=flow",
+                   f"options:local_ip={self.underlay_ip}")
+
+    def _controller(self, port: int) -> None:
+        socket_path = f"{self.dir}/ctl.sock"
+        self.relay = subprocess.Popen(
+            ["socat", f"UNIX-LISTEN:{socket_path},fork,unlink-early", f"TCP:127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.vsctl("--", "set", "bridge", CARD, "controller=@c", "--", "--id=@c", "create",
+                   "controller", f'target="unix:{socket_path}"', "max_backoff=1000")
+
+    def seed_neighbours(self, others: list["NitroServer"]) -> None:
+        """Pre-seed the tunnel neighbour table so the first packet is not lost to ARP."""
+        for other in others:
+            if other is not self:
+                self.appctl("tnl/neigh/set", PHYSICAL, other.underlay_ip, phy_mac(other.index))
+
+    def add_port(self, interface: str, ofport: int) -> None:
+        self.vsctl("add-port", CARD, interface, "--", "set", "interface", interface,
+                   f"ofport_request={ofport}")
+
+    # -- tear down ---------------------------------------------------------------------------
+    def pids(self) -> list[int]:
+        found = [self.relay.pid] if self.relay else []
+        for daemon in ("ovs-vswitchd", "ovsdb-server"):
+            try:
+                with open(f"{self.dir}/{daemon}.pid", encoding="utf-8") as handle:
+                    found.append(int(handle.read().strip()))
+            except (OSError, ValueError):
+                pass
+        return found
+
+
+def require_tools() -> None:
+    for tool in ("ovs-vsctl", "ovsdb-server", "ovs-vswitchd", "socat", "ethtool"):
+        if subprocess.run(["which", tool], capture_output=True).returncode != 0:
+            raise BuildError(f"'{tool}' is not installed; run `make install`")

@@ -1,0 +1,34 @@
+"""A live session: build, hand over to the user (Mininet CLI or Ctrl-C), always tear down."""
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+from controller.model import Topology
+
+from .emulation import Emulation
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def up(topology: Topology, cli: bool = True) -> int:
+    """``vpclab up``: SIGTERM is turned into a normal tear-down, like Ctrl-C."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    emulation = Emulation(topology, log=lambda line: print(line, flush=True))
+    emulation.build()
+    try:
+        if cli:
+            from .cli import VpcCLI
+            VpcCLI(emulation)
+        else:
+            print("*** up; press Ctrl-C to tear down", flush=True)
+            threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("*** tearing down", flush=True)
+        emulation.teardown()
+    return 0
