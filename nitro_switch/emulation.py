@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +16,6 @@ import time
 from typing import Callable
 
 from controller.compiler import compile_topology
-from controller.instances import router_address
 from controller.model import Topology
 from controller.plan import UNDERLAY_MASK, Plan
 
@@ -36,8 +34,9 @@ def free_port() -> int:
 
 
 class Emulation:
-    def __init__(self, topology: Topology, log: Callable[[str], None] = print):
-        self.topology, self.log = topology, log
+    def __init__(self, topology: Topology, log: Callable[[str], None] = print,
+                 ready_timeout: float = READY_TIMEOUT):
+        self.topology, self.log, self.ready_timeout = topology, log, ready_timeout
         self.names = Names(topology.name)
         self.plan = Plan(topology)
         self.compiled = compile_topology(topology)
@@ -71,7 +70,7 @@ class Emulation:
             self.log(f"*** instances: {' '.join(i.name for i in self.topology.instances)}")
             self.hosts.create(self.servers_by_name)
             self.record()
-            self.wait_for_flows()
+            self.wait_for_flows(self.ready_timeout)
         except BaseException:
             self.log("*** bring-up failed; removing what was built")
             self.teardown()
@@ -100,7 +99,7 @@ class Emulation:
         except (OSError, ValueError):
             return {}
 
-    def wait_for_flows(self, timeout: float = READY_TIMEOUT) -> None:
+    def wait_for_flows(self, timeout: float) -> None:
         """Wait until the controller reports every card ready (its barrier was answered)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

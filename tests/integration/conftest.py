@@ -1,0 +1,27 @@
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from controller.loader import load_topology
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+live = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ovs-vswitchd"),
+                          reason="live emulation needs root and Open vSwitch (make install)")
+
+
+def topology(name: str):
+    return load_topology(os.path.join(ROOT, "topologies", name))
+
+
+def leftovers(short: str | None = None) -> dict:
+    """What of vpclab's is still on the machine (namespaces, interfaces, processes)."""
+    namespaces = [n for n in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                            text=True).stdout.split("\n")
+                  if n.startswith(f"vpclab-{short}-" if short else "vpclab-")]
+    links = [line for line in subprocess.run(["ip", "-o", "link", "show"], capture_output=True,
+                                             text=True).stdout.splitlines()
+             if ": vpl" in line and (short is None or f": vpl{short}" in line)]
+    return {"namespaces": namespaces, "interfaces": links}

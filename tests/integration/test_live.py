@@ -1,0 +1,144 @@
+"""Real OVS + Mininet + the Hyperplane controller, on the example topologies."""
+import contextlib
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, leftovers, live, topology
+from nitro_switch.emulation import Emulation
+from nitro_switch.names import Names
+from nitro_switch.shell import BuildError
+from nitro_switch.verify import verify
+
+pytestmark = live
+EXAMPLES = sorted(f for f in os.listdir(os.path.join(ROOT, "topologies")) if f.endswith(".yaml"))
+quiet = lambda line: None  # noqa: E731
+
+
+def attempt(host, spec: str) -> bool:
+    output = host.cmd(f"{sys.executable} -m nitro_switch.probe connect --timeout 1 {spec}")
+    return output.strip().endswith("[true]")
+
+
+@contextlib.contextmanager
+def listening(hosts, port: int):
+    """TCP listeners on ``port`` in each host, for the duration of the block."""
+    processes = [host.popen([sys.executable, "-m", "nitro_switch.probe", "listen", "--tcp",
+                             str(port)], stdout=subprocess.PIPE) for host in hosts]
+    try:
+        for process in processes:
+            process.stdout.readline()
+        yield
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_live_probes_agree_with_trace(name):
+    results = verify(topology(name), log=quiet)
+    mismatches = [r for r in results if not r.agrees]
+    assert results and not mismatches
+    assert any(r.live for r in results) and any(not r.live for r in results)
+    assert leftovers(Names(topology(name).name).short) == {"namespaces": [], "interfaces": []}
+
+
+@pytest.fixture(scope="module")
+def peering():
+    with Emulation(topology("peering.yaml"), log=quiet) as emulation:
+        yield emulation
+
+
+def test_vxlan_on_the_underlay_carries_the_destination_vpc_vni(peering):
+    web2, build1 = peering.hosts.hosts["web2"], peering.hosts.hosts["build1"]
+    assert {web2.name: "srv2", build1.name: "srv1"} == {
+        n: peering.plan.instances[n].instance.server for n in ("web2", "build1")}
+    capture = subprocess.Popen(["tcpdump", "-nli", peering.names.underlay_bridge, "-c", "2",
+                                "udp port 4789"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+    time.sleep(1)
+    assert "1 received" in web2.cmd("ping -c 1 -W 2 10.1.1.4")
+    output, _ = capture.communicate(timeout=10)
+    vnis = set(re.findall(r"vni (\d+)", output))
+    prod, dev = (peering.plan.vni(peering.topology.vpc(v)) for v in ("prod", "dev"))
+    assert vnis == {str(prod), str(dev)}  # request towards dev, reply towards prod
+    assert "192.168.200.2" in output and "192.168.200.1" in output
+
+
+def test_a_spoofed_source_ip_is_dropped_at_the_card(peering):
+    web2 = peering.hosts.hosts["web2"]
+    assert "1 received" in web2.cmd("ping -c 1 -W 2 10.1.1.4")
+    web2.cmd("ip addr add 10.0.1.99/24 dev web2-eth0")
+    try:
+        assert "0 received" in web2.cmd("ping -c 2 -W 1 -I 10.0.1.99 10.1.1.4")
+    finally:
+        web2.cmd("ip addr del 10.0.1.99/24 dev web2-eth0")
+    srv2 = peering.servers_by_name["srv2"]
+    spoof_flow = [line for line in srv2.ofctl("dump-flows", "table=0").splitlines()
+                  if "priority=10," in line and "in_port=1 " in line]
+    assert spoof_flow and int(re.search(r"n_packets=(\d+)", spoof_flow[0]).group(1)) >= 2
+
+
+def test_the_reply_of_an_allowed_flow_passes_a_new_one_back_is_refused(peering):
+    web2, build1 = peering.hosts.hosts["web2"], peering.hosts.hosts["build1"]
+    with listening([web2, build1], 443):
+        assert attempt(build1, "tcp:10.0.1.5:443:34001")   # web-sg admits build-sg: SYN-ACK back
+        assert not attempt(web2, "tcp:10.1.1.4:443:34002")  # build-sg admits only ICMP
+
+
+def test_a_controller_that_never_connects_fails_the_bring_up_cleanly(monkeypatch):
+    def silent_controller(self):
+        self.controller_port = 1
+        self.controller = subprocess.Popen(["sleep", "30"], start_new_session=True)
+        self.record()
+
+    monkeypatch.setattr(Emulation, "start_controller", silent_controller)
+    emulation = Emulation(topology("not-transitive.yaml"), log=quiet, ready_timeout=2)
+    with pytest.raises(BuildError, match="did not get their flows within 2 s"):
+        emulation.build()
+    assert leftovers(emulation.names.short) == {"namespaces": [], "interfaces": []}
+    assert not os.path.exists(emulation.names.run_dir)
+
+
+def test_two_topologies_run_at_once_without_colliding():
+    with Emulation(topology("three-tier.yaml"), log=quiet) as first, \
+            Emulation(topology("open-sg.yaml"), log=quiet) as second:
+        assert first.names.short != second.names.short
+        app1, vault1 = first.hosts.hosts["app1"], second.hosts.hosts["vault1"]
+        with listening([app1], 8080), listening([vault1], 22):
+            assert attempt(first.hosts.hosts["web1"], "tcp:10.20.2.4:8080:34011")
+            assert attempt(second.hosts.hosts["bastion1"], "tcp:10.30.2.4:22:34012")
+            assert not attempt(second.hosts.hosts["job1"], "tcp:10.30.2.4:22:34013")
+
+
+def test_vpclab_clean_removes_a_killed_run():
+    up = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "vpclab"), "up",
+                           os.path.join(ROOT, "topologies", "tgw-blackhole.yaml"), "--no-cli"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in up.stdout:
+        if line.startswith("*** up;"):
+            break
+    up.kill()  # SIGKILL: no tear-down
+    up.wait()
+    short = Names("hub-spoke").short
+    assert leftovers(short)["namespaces"]
+    cleaned = subprocess.run([os.path.join(os.path.dirname(sys.executable), "vpclab"), "clean"],
+                             capture_output=True, text=True)
+    assert cleaned.returncode == 0 and cleaned.stdout.startswith("removed: ")
+    assert leftovers(short) == {"namespaces": [], "interfaces": []}
+    ours = subprocess.run(["pgrep", "-f", "/run/vpclab/hub-spoke"], capture_output=True, text=True)
+    assert ours.stdout == ""
+
+
+def test_an_invalid_topology_starts_nothing(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nvpcs:\n  - name: p\n    cidr: 10.0.0.0/8\n")
+    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "vpclab"), "up", str(bad),
+                             "--no-cli"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "between /16 and /28" in result.stderr
+    assert not os.path.exists(Names("bad").run_dir)
