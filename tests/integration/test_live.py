@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, leftovers, live, topology
+from live_helpers import ROOT, leftovers, live, topology
 from nitro_switch.emulation import Emulation
 from nitro_switch.names import Names
 from nitro_switch.shell import BuildError

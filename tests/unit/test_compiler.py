@@ -3,7 +3,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from conftest import example
+from vpc_fixtures import example
 from controller.compiler import compile_topology
 from controller.pipeline import STAGES, TUNNEL_PORT
 from controller.plan import cookie_of

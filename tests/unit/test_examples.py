@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import example, verdict
+from vpc_fixtures import example, verdict
 
 EXAMPLES = sorted(p.name for p in (Path(__file__).resolve().parents[2] / "topologies").glob("*.yaml"))
 

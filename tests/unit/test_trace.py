@@ -1,7 +1,7 @@
 """Trace verdicts: AWS's semantics for SGs, NACLs, routes, peering and transit gateways."""
 from ipaddress import IPv4Address
 
-from conftest import load, verdict
+from vpc_fixtures import load, verdict
 
 SG_CASES = load("""\
 name: sg

@@ -1,7 +1,7 @@
 """Every validation error names the file, the line, the path in the document and the fault."""
 import pytest
 
-from conftest import load, one_vpc, problems
+from vpc_fixtures import load, one_vpc, problems
 
 SUBNET = "subnets: [{name: web, cidr: 10.0.1.0/24}]\n"
 
