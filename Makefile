@@ -5,7 +5,7 @@ APT_PKGS := openvswitch-switch mininet iperf3 tcpdump iputils-ping socat ethtool
             python3-venv python3-pip
 PYTEST   := $(PYTHON) -m pytest
 
-.PHONY: install apt venv test unit integration clean-venv
+.PHONY: install apt venv test unit integration bench clean-venv
 
 install: apt venv
 
@@ -30,6 +30,12 @@ unit:
 
 integration:
 	$(PYTEST) -q tests/integration
+
+# Performance figures (root; a minute or two): printed, and written to bench/results/*.json|png
+bench:
+	$(PYTHON) bench/flows.py
+	$(PYTHON) bench/throughput.py
+	$(PYTHON) bench/bringup.py
 
 clean-venv:
 	rm -rf $(VENV) *.egg-info

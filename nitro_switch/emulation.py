@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from controller.compiler import compile_topology
@@ -61,10 +62,12 @@ class Emulation:
             self.log(f"*** underlay {self.names.underlay_bridge}")
             run("ip", "link", "add", self.names.underlay_bridge, "type", "bridge")
             run("ip", "link", "set", self.names.underlay_bridge, "mtu", "9000", "up")
-            for server in self.servers:
-                self.log(f"*** server {server.name}: Nitro card, underlay {server.underlay_ip}")
-                server.start(self.controller_port)
-                self.record()
+            self.log("*** servers: " + ", ".join(f"{s.name} ({s.underlay_ip})" for s in self.servers))
+            with ThreadPoolExecutor(max_workers=len(self.servers)) as pool:
+                started_servers = [pool.submit(s.start, self.controller_port) for s in self.servers]
+            self.record()
+            for future in started_servers:
+                future.result()  # re-raise the first failure
             for server in self.servers:
                 server.seed_neighbours(self.servers)
             self.log(f"*** instances: {' '.join(i.name for i in self.topology.instances)}")

@@ -1,5 +1,12 @@
-"""Instances as Mininet hosts, each wired by a veth into its server's Nitro card."""
+"""Instances as Mininet hosts, each wired by a veth into its server's Nitro card.
+
+Wiring is batched (one ``ip -batch`` for every veth, created with its ends already in the
+host and server namespaces; one ``ip -batch`` and one ovs-vsctl per server) because bring-up
+time is dominated by process starts and interface moves.
+"""
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 from mininet.link import Intf
 from mininet.net import Mininet
@@ -8,7 +15,7 @@ from mininet.node import Host
 from controller.instances import router_address
 
 from .names import Names
-from .shell import run
+from .shell import ip_batch, run
 
 INSTANCE_MTU = 1500  # the underlay runs at 9000, so 50 bytes of VXLAN never fragment
 
@@ -22,40 +29,45 @@ class InstanceHosts:
         self.hosts: dict[str, Host] = {}
 
     def create(self, servers: dict) -> None:
-        for index, local in enumerate(self.plan.instances.values(), start=1):
-            instance = local.instance
-            host = self.net.addHost(instance.name, ip=None)
-            self.hosts[instance.name] = host
-            self._wire(index, host, local, servers[instance.server])
-            subnet = self.plan.topology.vpc(instance.vpc).subnet(instance.subnet)
-            interface = host.defaultIntf()
-            interface.ip, interface.prefixLen, interface.mac = (str(instance.ip),
-                                                                subnet.cidr.prefixlen, local.mac)
-            for command in (f"sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-                            f"ip link set {interface} address {local.mac} mtu {INSTANCE_MTU} up",
-                            f"ip addr add {instance.ip}/{subnet.cidr.prefixlen} dev {interface}",
-                            f"ip route add default via {router_address(subnet)}",
-                            f"ethtool -K {interface} tx off",
-                            "ip link set lo up"):
-                host.cmd(command)
+        locals_ = list(self.plan.instances.values())
+        for local in locals_:
+            self.hosts[local.instance.name] = self.net.addHost(local.instance.name, ip=None)
+        # each veth is created with its ends already in place (no root-namespace names): the
+        # host end is <instance>-eth0 in the host, the card end <instance> in the server
+        ip_batch([f"link add {local.instance.name}-eth0 netns {self.hosts[local.instance.name].pid} "
+                  f"type veth peer name {local.interface} "
+                  f"netns {servers[local.instance.server].netns}" for local in locals_])
+        with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+            list(pool.map(self._attach, servers.values()))
+        for local in locals_:  # every host configures itself at once, then we collect
+            self._configure(local)
+        for host in self.hosts.values():
+            host.waitOutput()
 
-    def _wire(self, index: int, host: Host, local, server) -> None:
-        """A veth made under temporary names (unique to this topology), then moved and renamed:
-        the host end becomes <instance>-eth0, the card end <instance> on br-int."""
-        host_end, card_end = (self.names.temporary_veth(index, "a"),
-                              self.names.temporary_veth(index, "b"))
-        run("ip", "link", "add", host_end, "type", "veth", "peer", "name", card_end)
-        run("ip", "link", "set", card_end, "netns", server.netns)
-        server.in_netns("ip", "link", "set", card_end, "name", local.interface)
-        server.in_netns("ip", "link", "set", local.interface, "up")
-        server.in_netns("ethtool", "-K", local.interface, "tx", "off")
-        server.add_port(local.interface, local.port)
+    def _attach(self, server) -> None:
+        """Bring this server's card ends up and add them to its Nitro card."""
+        mine = self.plan.on_server(server.name)
+        if not mine:
+            return
+        ip_batch([f"link set {local.interface} up" for local in mine], netns=server.netns)
+        server.in_netns("sh", "-c", "; ".join(f"ethtool -K {local.interface} tx off >/dev/null"
+                                              for local in mine))
+        server.add_ports([(local.interface, local.port) for local in mine])
 
-        def move_and_rename(name, node):
-            run("ip", "link", "set", host_end, "netns", str(node.pid))
-            node.cmd(f"ip link set {host_end} name {name}")
-
-        Intf(f"{host.name}-eth0", node=host, moveIntfFn=move_and_rename)
+    def _configure(self, local) -> None:
+        instance = local.instance
+        host = self.hosts[instance.name]
+        subnet = self.plan.topology.vpc(instance.vpc).subnet(instance.subnet)
+        name = f"{host.name}-eth0"
+        interface = Intf(name, node=host, moveIntfFn=lambda *args: None)  # already in place
+        interface.ip, interface.prefixLen, interface.mac = (str(instance.ip), subnet.cidr.prefixlen,
+                                                            local.mac)
+        host.sendCmd("; ".join((
+            "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+            f"ip link set {name} address {local.mac} mtu {INSTANCE_MTU} up",
+            f"ip addr add {instance.ip}/{subnet.cidr.prefixlen} dev {name}",
+            f"ip route add default via {router_address(subnet)}",
+            f"ethtool -K {name} tx off >/dev/null", "ip link set lo up")))
 
     def pids(self) -> list[int]:
         return [host.pid for host in self.hosts.values() if host.pid]

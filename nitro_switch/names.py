@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 RUN_ROOT = os.environ.get("VPCLAB_RUN_ROOT", "/run/vpclab")
 NETNS_PREFIX = "vpclab-"
-INTERFACE_PATTERN = re.compile(r"^vpl[0-9a-f]{6}(ul|u\d+|t\d+[ab])$")
+INTERFACE_PATTERN = re.compile(r"^vpl[0-9a-f]{6}(ul|u\d+)$")
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,6 @@ class Names:
 
     def underlay_port(self, index: int) -> str:
         return f"vpl{self.short}u{index}"
-
-    def temporary_veth(self, index: int, end: str) -> str:
-        return f"vpl{self.short}t{index}{end}"
 
     @property
     def status_file(self) -> str:

@@ -114,9 +114,13 @@ class NitroServer:
             if other is not self:
                 self.appctl("tnl/neigh/set", PHYSICAL, other.underlay_ip, phy_mac(other.index))
 
-    def add_port(self, interface: str, ofport: int) -> None:
-        self.vsctl("add-port", CARD, interface, "--", "set", "interface", interface,
-                   f"ofport_request={ofport}")
+    def add_ports(self, ports: list[tuple[str, int]]) -> None:
+        """Add instance interfaces to the Nitro card with fixed OpenFlow port numbers."""
+        commands = []
+        for interface, ofport in ports:
+            commands += ["--", "add-port", CARD, interface, "--", "set", "interface", interface,
+                         f"ofport_request={ofport}"]
+        self.vsctl(*commands)
 
     # -- tear down ---------------------------------------------------------------------------
     def pids(self) -> list[int]:
