@@ -1,11 +1,16 @@
 """Hyperplane: the os-ken app that ships compiled flows to each Nitro card.
 
-A thin shell (like Faucet's faucet.py over valve.py): it compiles the topology once with the
-pure compiler, and when a card connects it sends that card's flows followed by a barrier;
-the barrier's reply marks the card ready in a status file that ``vpclab up`` waits on.
+A thin shell (like Faucet's faucet.py over valve.py): the pure compiler makes each card's
+flows from the running intent; this app only sends them and answers a small JSON API.
+- When a card connects (first time, or after a controller restart) it is *reconciled*: every
+  expected flow is (re)added in place, then a flow dump tells which flows are extra and
+  only those are deleted, so a restart causes no forwarding gap and no duplicates. A barrier
+  then marks the card ready in the status file ``vpclab up`` waits on.
+- The API (one JSON request per line, on 127.0.0.1) applies runtime changes incrementally:
+  only the flows that differ are sent, and the answer comes after every card's barrier.
 The datapath-id of a card is its server's index in the topology (see nitro_switch).
 
-Run: ``python -m controller.hyperplane TOPOLOGY --port PORT --status FILE``.
+Run: ``python -m controller.hyperplane TOPOLOGY --port PORT --api-port PORT --status FILE``.
 """
 from __future__ import annotations
 
@@ -14,30 +19,35 @@ import json
 import os
 import socket
 import sys
+import time
 
 from os_ken.base import app_manager
 from os_ken.controller import ofp_event
 from os_ken.controller.handler import CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+from os_ken.lib import hub
 from os_ken.ofproto import ofproto_v1_3
 
+from .changes import ChangeError, Intent
 from .compiler import compile_topology
-from .loader import load_topology
-from .ofmsg import barrier, delete_all, flow_mod
+from .differ import diff
+from .ofmsg import (barrier, delete_flow, delete_matching, flow_mod, flow_stats_request, match_items,
+                    match_key)
 
-ENV_TOPOLOGY, ENV_STATUS = "VPCLAB_TOPOLOGY", "VPCLAB_STATUS"
+ENV_TOPOLOGY, ENV_STATUS, ENV_API = "VPCLAB_TOPOLOGY", "VPCLAB_STATUS", "VPCLAB_API_PORT"
+BARRIER_TIMEOUT = 5.0
 
 
 class StatusFile:
     """Which cards are ready, with their flow counts, written atomically as JSON."""
 
-    def __init__(self, path: str):
-        self.path, self.cards = path, {}
+    def __init__(self, path: str, **fields):
+        self.path, self.cards, self.fields = path, {}, fields
 
     def update(self, server: str, **fields) -> None:
         self.cards[server] = {**self.cards.get(server, {}), **fields}
         temporary = f"{self.path}.tmp"
         with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump({"pid": os.getpid(), "cards": self.cards}, handle)
+            json.dump({"pid": os.getpid(), **self.fields, "cards": self.cards}, handle)
         os.replace(temporary, self.path)
 
 
@@ -46,11 +56,19 @@ class Hyperplane(app_manager.OSKenApp):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.compiled = compile_topology(load_topology(os.environ[ENV_TOPOLOGY]))
+        self.intent = Intent.from_file(os.environ[ENV_TOPOLOGY])
+        self.compiled = compile_topology(self.intent.topology)
         self.servers = {index: name for name, index in self.compiled.plan.server_index.items()}
-        self.status = StatusFile(os.environ[ENV_STATUS])
+        self.datapaths: dict[str, object] = {}
+        self.barriers: dict[int, hub.Event] = {}
+        self.extra_flows: dict[str, list] = {}
+        api_port = int(os.environ[ENV_API])
+        self.status = StatusFile(os.environ[ENV_STATUS], api_port=api_port)
         self.status.update("_controller", ready=True)
+        self.api = hub.StreamServer(("127.0.0.1", api_port), self.serve_api)
+        hub.spawn(self.api.serve_forever)
 
+    # -- OpenFlow ----------------------------------------------------------------------------
     def send(self, datapath, message) -> None:
         message.datapath = datapath
         datapath.send_msg(message)
@@ -62,24 +80,98 @@ class Hyperplane(app_manager.OSKenApp):
         if server is None:
             self.logger.warning("unknown datapath %016x", datapath.id)
             return
-        flows = self.compiled.flows[server]
-        self.send(datapath, delete_all())
-        for each in flows:
+        self.datapaths[server] = datapath
+        for each in self.compiled.flows[server]:
             self.send(datapath, flow_mod(each))
-        self.send(datapath, barrier())
-        self.logger.info("%s: sent %d flows", server, len(flows))
+        self.extra_flows[server] = []
+        self.send(datapath, flow_stats_request())
+        self.logger.info("%s: sent %d flows, reconciling", server, len(self.compiled.flows[server]))
+
+    @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
+    def flow_dump(self, event):
+        """Reconciliation: delete what the card has beyond the expected flows."""
+        datapath = event.msg.datapath
+        server = self.servers.get(datapath.id)
+        expected = {match_key(each) for each in self.compiled.flows[server]}
+        self.extra_flows[server] += [stat for stat in event.msg.body
+                                     if (stat.table_id, stat.priority, match_items(stat.match)) not in expected]
+        if event.msg.flags & datapath.ofproto.OFPMPF_REPLY_MORE:
+            return
+        for stat in self.extra_flows[server]:
+            self.send(datapath, delete_matching(stat.table_id, stat.priority, stat.match))
+        self.logger.info("%s: reconciled, %d extra flows deleted", server,
+                         len(self.extra_flows[server]))
+        request = barrier()
+        self.send(datapath, request)
+        self.barriers[request.xid] = ("ready", server)
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
-    def card_ready(self, event):
-        server = self.servers.get(event.msg.datapath.id)
-        if server is not None:
-            self.status.update(server, ready=True, flows=len(self.compiled.flows[server]))
+    def barrier_reply(self, event):
+        waiting = self.barriers.pop(event.msg.xid, None)
+        if isinstance(waiting, tuple):
+            server = waiting[1]
+            self.status.update(server, ready=True, flows=len(self.compiled.flows[server]),
+                               deleted_on_connect=len(self.extra_flows.get(server, [])))
+        elif waiting is not None:
+            waiting.set()
 
     @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
     def card_lost(self, event):
         server = self.servers.get(event.datapath.id)
         if server is not None:
+            self.datapaths.pop(server, None)
             self.status.update(server, ready=False)
+
+    # -- the API -----------------------------------------------------------------------------
+    def serve_api(self, connection, address):
+        reader = connection.makefile("r")
+        for line in reader:
+            try:
+                answer = self.answer(json.loads(line))
+            except (ChangeError, ValueError, KeyError) as error:
+                answer = {"ok": False, "error": str(error)}
+            connection.sendall((json.dumps(answer) + "\n").encode())
+        connection.close()
+
+    def answer(self, request: dict) -> dict:
+        command = request.get("command")
+        if command == "change":
+            return self.change(request["operation"], request.get("arguments", {}))
+        if command == "status":
+            return {"ok": True, "cards": {s: s in self.datapaths for s in self.compiled.flows},
+                    "flows": {s: len(f) for s, f in self.compiled.flows.items()}}
+        if command == "intent":
+            return {"ok": True, "data": self.intent.data}
+        if command == "flows":
+            return {"ok": True, "flows": [
+                {"stage": f.stage, "priority": f.priority, "match": dict(f.match),
+                 "actions": [list(a) for a in f.actions], "origin": f.origin}
+                for f in self.compiled.flows[request["server"]]]}
+        raise ValueError(f"unknown command {command!r}")
+
+    def change(self, operation: str, arguments: dict) -> dict:
+        """Apply a change, send each card only its flow diff, answer after the barriers."""
+        started = time.monotonic()
+        topology = self.intent.apply(operation, **arguments)
+        compiled = compile_topology(topology)
+        events, changed = [], {}
+        for server, datapath in list(self.datapaths.items()):
+            delta = diff(self.compiled.flows[server], compiled.flows[server])
+            changed[server] = {"added": len(delta.add), "deleted": len(delta.delete)}
+            for each in delta.delete:
+                self.send(datapath, delete_flow(each))
+            for each in delta.add:
+                self.send(datapath, flow_mod(each))
+            request = barrier()
+            self.send(datapath, request)
+            event = hub.Event()
+            self.barriers[request.xid] = event
+            events.append(event)
+        self.compiled = compiled
+        for event in events:
+            event.wait(timeout=BARRIER_TIMEOUT)
+        return {"ok": True, "changed": changed,
+                "elapsed_ms": round((time.monotonic() - started) * 1000, 1)}
 
 
 def port_is_free(port: int) -> bool:
@@ -96,12 +188,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="hyperplane", description=__doc__.splitlines()[0])
     parser.add_argument("topology")
     parser.add_argument("--port", type=int, required=True, help="OpenFlow port on 127.0.0.1")
+    parser.add_argument("--api-port", type=int, required=True, help="JSON API port on 127.0.0.1")
     parser.add_argument("--status", required=True, help="JSON file of ready cards")
     args = parser.parse_args(argv)
-    if not port_is_free(args.port):
-        print(f"hyperplane: port {args.port} on 127.0.0.1 is taken", file=sys.stderr)
-        return 2
-    os.environ[ENV_TOPOLOGY], os.environ[ENV_STATUS] = args.topology, args.status
+    for port in (args.port, args.api_port):
+        if not port_is_free(port):
+            print(f"hyperplane: port {port} on 127.0.0.1 is taken", file=sys.stderr)
+            return 2
+    os.environ.update({ENV_TOPOLOGY: args.topology, ENV_STATUS: args.status,
+                       ENV_API: str(args.api_port)})
     from os_ken import cfg
     cfg.CONF(args=["--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", str(args.port)],
              project="os_ken")

@@ -17,13 +17,35 @@ FIELD_NAMES = {"nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "tun_id": "tunnel_id"
                "tun_dst": "tun_ipv4_dst"}
 
 
+FULL_MASKS = ("255.255.255.255", 0xFFFF)
+EMPTY_MASKS = ("0.0.0.0", 0)
+
+
+def _normal(value):
+    """A masked value as the switch reports it: None if wildcarded, exact if fully masked."""
+    if isinstance(value, tuple):
+        if value[1] in EMPTY_MASKS:
+            return None
+        if value[1] in FULL_MASKS:
+            return value[0]
+    return value
+
+
 def of_match(flow: Flow) -> parser.OFPMatch:
     fields = {}
     for name, value in flow.match:
         if name == "tp_dst":
             name = {TCP: "tcp_dst", UDP: "udp_dst"}[flow.match_dict["ip_proto"]]
-        fields[FIELD_NAMES.get(name, name)] = value
+        value = _normal(value)
+        if value is not None:
+            fields[FIELD_NAMES.get(name, name)] = value
     return parser.OFPMatch(**fields)
+
+
+def match_items(match: parser.OFPMatch) -> tuple:
+    """A comparable form of a match, the same for one we built and one a flow dump returned."""
+    return tuple(sorted((name, str(_normal(value))) for name, value in match.items()
+                        if _normal(value) is not None))
 
 
 def _actions(flow: Flow) -> tuple[list, list]:
@@ -82,14 +104,30 @@ def flow_mod(flow: Flow, command=ofp.OFPFC_ADD) -> parser.OFPFlowMod:
 
 def delete_flow(flow: Flow) -> parser.OFPFlowMod:
     """A strict delete of exactly this flow (same table, priority and match)."""
-    return parser.OFPFlowMod(datapath=None, table_id=flow.table, command=ofp.OFPFC_DELETE_STRICT,
-                             priority=flow.priority, match=of_match(flow),
-                             out_port=ofp.OFPP_ANY, out_group=ofp.OFPG_ANY)
+    return delete_matching(flow.table, flow.priority, of_match(flow))
 
 
-def delete_all() -> parser.OFPFlowMod:
-    return parser.OFPFlowMod(datapath=None, table_id=ofp.OFPTT_ALL, command=ofp.OFPFC_DELETE,
-                             out_port=ofp.OFPP_ANY, out_group=ofp.OFPG_ANY, match=parser.OFPMatch())
+def delete_matching(table_id: int, priority: int, match: parser.OFPMatch) -> parser.OFPFlowMod:
+    """A strict delete of a flow found on the switch (from a flow dump)."""
+    return parser.OFPFlowMod(datapath=None, table_id=table_id, command=ofp.OFPFC_DELETE_STRICT,
+                             priority=priority, match=match, out_port=ofp.OFPP_ANY,
+                             out_group=ofp.OFPG_ANY)
+
+
+def flow_stats_request() -> parser.OFPFlowStatsRequest:
+    return parser.OFPFlowStatsRequest(datapath=None, table_id=ofp.OFPTT_ALL)
+
+
+def match_key(flow: Flow) -> tuple:
+    """(table, priority, match) as a flow dump reports it, to compare with the switch."""
+    return (flow.table, flow.priority, match_items(_roundtrip(of_match(flow))))
+
+
+def _roundtrip(match: parser.OFPMatch) -> parser.OFPMatch:
+    """Serialize and parse a match, so it reads exactly as a flow dump's match does."""
+    buffer = bytearray()
+    length = match.serialize(buffer, 0)
+    return parser.OFPMatch.parser(bytes(buffer[:length]), 0)
 
 
 def barrier() -> parser.OFPBarrierRequest:

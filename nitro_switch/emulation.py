@@ -46,7 +46,7 @@ class Emulation:
                         for s in topology.servers]
         self.hosts = InstanceHosts(self.names, self.plan)
         self.controller: subprocess.Popen | None = None
-        self.controller_port = 0
+        self.controller_port = self.api_port = 0
 
     # -- bring-up ----------------------------------------------------------------------------
     def build(self) -> None:
@@ -85,15 +85,34 @@ class Emulation:
         return {server.name: server for server in self.servers}
 
     def start_controller(self) -> None:
-        self.controller_port = free_port()
-        log = open(os.path.join(self.names.run_dir, "hyperplane.log"), "w", encoding="utf-8")
+        """Start Hyperplane (on new free ports the first time, on the same ports again after)."""
+        if not self.controller_port:
+            self.controller_port, self.api_port = free_port(), free_port()
+        log = open(os.path.join(self.names.run_dir, "hyperplane.log"), "a", encoding="utf-8")
         self.controller = subprocess.Popen(
             [sys.executable, "-m", "controller.hyperplane", os.path.abspath(self.topology.source),
-             "--port", str(self.controller_port), "--status", self.names.status_file],
+             "--port", str(self.controller_port), "--api-port", str(self.api_port),
+             "--status", self.names.status_file],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.log(f"*** Hyperplane controller on 127.0.0.1:{self.controller_port} "
                  f"(pid {self.controller.pid})")
         self.record()
+
+    def kill_controller(self) -> None:
+        """SIGKILL the controller: the Nitro cards keep forwarding with the flows they have."""
+        os.killpg(self.controller.pid, signal.SIGKILL)
+        self.controller.wait()
+        os.remove(self.names.status_file)
+
+    def restart_controller(self, timeout: float = READY_TIMEOUT) -> None:
+        """Start the controller again; it reconciles every card; wait until all are ready."""
+        self.start_controller()
+        self.wait_for_flows(timeout)
+
+    @property
+    def api(self):
+        from controller.client import HyperplaneClient
+        return HyperplaneClient(self.api_port)
 
     def card_status(self) -> dict:
         try:
