@@ -27,13 +27,23 @@ def listen(tcp_ports: list[int], udp_ports: list[int]) -> None:
 
 
 def _tcp_server(port: int) -> None:
+    """Accept connections; echo whatever each one sends until it closes."""
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("0.0.0.0", port))
     server.listen(64)
     while True:
         connection, _ = server.accept()
-        connection.close()
+        threading.Thread(target=_echo_stream, args=(connection,), daemon=True).start()
+
+
+def _echo_stream(connection) -> None:
+    with connection:
+        try:
+            while data := connection.recv(4096):
+                connection.sendall(data)
+        except OSError:
+            pass
 
 
 def _udp_echo(port: int) -> None:

@@ -71,12 +71,16 @@ class NitroServer:
             f"--log-file={self.dir}/ovsdb-server.log", "--detach", "--no-chdir",
             netns=self.netns, env=self.env)
         self.vsctl("--no-wait", "init")
-        run("ovs-vswitchd", f"unix:{self.dir}/db.sock", f"--pidfile={self.dir}/ovs-vswitchd.pid",
-            f"--unixctl={self.dir}/ovs-vswitchd.ctl", f"--log-file={self.dir}/ovs-vswitchd.log",
-            "--detach", "--no-chdir", netns=self.netns, env=self.env)
+        self.start_vswitchd()
         self._uplink()
         self._card()
         self._controller(controller_port)
+
+    def start_vswitchd(self) -> None:
+        """Start (or restart after a crash) this card's ovs-vswitchd."""
+        run("ovs-vswitchd", f"unix:{self.dir}/db.sock", f"--pidfile={self.dir}/ovs-vswitchd.pid",
+            f"--unixctl={self.dir}/ovs-vswitchd.ctl", f"--log-file={self.dir}/ovs-vswitchd.log",
+            "--detach", "--no-chdir", netns=self.netns, env=self.env)
 
     def _uplink(self) -> None:
         root_end = self.names.underlay_port(self.index)

@@ -62,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     verifier.add_argument("topology")
     verifier.add_argument("--json", action="store_true", help="print the report as JSON")
     verifier.set_defaults(run=run_verify)
+    experiment = commands.add_parser("experiment", help="run a failure-injection experiment")
+    experiment.add_argument("scenario", nargs="?", help="a scenario name (see --list) or a .py file")
+    experiment.add_argument("--list", action="store_true", help="list the scenarios")
+    experiment.add_argument("--topology", help="run it on this topology instead of its own")
+    experiment.add_argument("--seed", type=int, default=0)
+    experiment.add_argument("--out", help="folder for report.json and timeline.png "
+                            "(default: results/SCENARIO-seedN)")
+    experiment.set_defaults(run=run_experiment)
     cleaner = commands.add_parser("clean", help="remove every resource vpclab created")
     cleaner.set_defaults(run=run_clean)
     return parser
@@ -165,6 +173,28 @@ def run_verify(args) -> int:
     results = verify(topology, log=log)
     print(report(results, args.json))
     return 0 if all(result.agrees for result in results) else 1
+
+
+def run_experiment(args) -> int:
+    from experiments import catalog
+    from experiments.harness import run
+    if args.list:
+        for name in catalog.names():
+            print(f"{name:20s} {catalog.load(name).description}")
+        return 0
+    if not args.scenario:
+        raise UsageError("name a scenario (see `vpclab experiment --list`) or a .py file")
+    try:
+        scenario = catalog.load(args.scenario)
+    except (KeyError, OSError) as error:
+        raise UsageError(str(error).strip("'\"")) from None
+    report = run(scenario, args.topology, args.seed, args.out)
+    for pair in report["pairs"]:
+        window = (f"lost {pair['lost']}/{pair['sent']}, detected after {pair['time_to_detect']} s, "
+                  f"recovered {pair['time_to_recover']} s after restore") if pair["lost"] else \
+            f"no loss ({pair['sent']} probes)"
+        print(f"{pair['pair']:28s} {window}")
+    return 0
 
 
 def run_clean(args) -> int:

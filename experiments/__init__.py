@@ -1,0 +1,1 @@
+"""Scripted failure-injection experiments with measured timelines (see harness.py)."""

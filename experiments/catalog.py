@@ -1,0 +1,27 @@
+"""Finding scenarios: by name (experiments/scenarios/NAME.py, '-' or '_') or by file path."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+
+from .harness import Scenario
+
+SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
+
+
+def names() -> list[str]:
+    return sorted(f[:-3].replace("_", "-") for f in os.listdir(SCENARIOS)
+                  if f.endswith(".py") and not f.startswith("_"))
+
+
+def load(name_or_path: str) -> Scenario:
+    if name_or_path.endswith(".py") or os.sep in name_or_path:
+        spec = importlib.util.spec_from_file_location("vpclab_scenario", name_or_path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        if name_or_path not in names():
+            raise KeyError(f"no experiment '{name_or_path}' (known: {', '.join(names())})")
+        module = importlib.import_module(f"experiments.scenarios.{name_or_path.replace('-', '_')}")
+    return module.SCENARIO

@@ -1,0 +1,1 @@
+"""One small script per scenario; each defines SCENARIO (an experiments.harness.Scenario)."""
