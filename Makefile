@@ -36,6 +36,7 @@ bench:
 	$(PYTHON) bench/flows.py
 	$(PYTHON) bench/throughput.py
 	$(PYTHON) bench/bringup.py
+	$(PYTHON) bench/change_latency.py
 
 clean-venv:
 	rm -rf $(VENV) *.egg-info

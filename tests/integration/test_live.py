@@ -142,3 +142,29 @@ def test_an_invalid_topology_starts_nothing(tmp_path):
                              "--no-cli"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "between /16 and /28" in result.stderr
     assert not os.path.exists(Names("bad").run_dir)
+
+
+def test_a_change_touches_only_the_affected_flows_on_the_switch():
+    with Emulation(topology("tgw-incident.yaml"), log=quiet) as lab:
+        before = {card.name: set(card.ofctl("dump-flows", "--no-stats").splitlines()[1:])
+                  for card in lab.servers}
+        answer = lab.api.change("blackhole", tgw="core", table="spokes", cidr="10.0.0.0/8")
+        after = {card.name: set(card.ofctl("dump-flows", "--no-stats").splitlines()[1:])
+                 for card in lab.servers}
+        for name in before:
+            assert len(before[name] - after[name]) == 1 and len(after[name] - before[name]) == 1
+            assert answer["changed"][name] == {"added": 1, "deleted": 0}
+        assert "0 received" in lab.hosts.hosts["app1"].cmd("ping -c 1 -W 1 10.0.1.4")
+
+
+def test_a_restarted_controller_removes_stale_flows_and_keeps_the_rest():
+    with Emulation(topology("peering.yaml"), log=quiet) as lab:
+        card = lab.servers_by_name["srv1"]
+        count = len(card.ofctl("dump-flows").splitlines()) - 1
+        lab.kill_controller()
+        card.ofctl("add-flow", "table=4,priority=9999,ip,nw_dst=10.9.9.9,actions=drop")
+        assert len(card.ofctl("dump-flows").splitlines()) - 1 == count + 1
+        lab.restart_controller()
+        assert len(card.ofctl("dump-flows").splitlines()) - 1 == count
+        assert lab.card_status()["srv1"]["deleted_on_connect"] == 1
+        assert "1 received" in lab.hosts.hosts["web2"].cmd("ping -c 1 -W 2 10.1.1.4")

@@ -1,0 +1,73 @@
+"""Failure injection, measured: each scenario on a small topology, asserting on its report."""
+import dataclasses
+import json
+import os
+
+import pytest
+
+from experiments import catalog
+from experiments.harness import run
+from live_helpers import leftovers, live
+
+pytestmark = live
+SHORT = dict(warmup=1.5, outage=2.0, after=2.0)
+
+
+def experiment(name, tmp_path, seed=3):
+    scenario = dataclasses.replace(catalog.load(name), **SHORT)
+    report = run(scenario, seed=seed, out_dir=str(tmp_path), log=lambda line: None)
+    assert (tmp_path / "timeline.png").stat().st_size > 10_000
+    assert json.loads((tmp_path / "report.json").read_text())["scenario"] == scenario.name
+    return {pair["pair"]: pair for pair in report["pairs"]}, report
+
+
+def test_tgw_blackhole_loss_starts_and_stops_within_a_second(tmp_path):
+    pairs, report = experiment("tgw-blackhole", tmp_path)
+    for name in ("app1->svc1 icmp", "db1->svc1 icmp"):
+        pair = pairs[name]
+        assert pair["lost_before_injection"] == 0
+        assert 0 <= pair["loss_window"][0] <= 1.0                       # loss starts within 1 s
+        assert pair["loss_window"][1] <= report["restore_after"] + 1.0  # and stops within 1 s
+        assert pair["time_to_recover"] is not None and pair["time_to_recover"] <= 1.0
+        assert pair["lost"] >= 0.8 * SHORT["outage"] * report["probe_rate"]
+    assert pairs["app1->db1 icmp"]["lost"] == 0
+    assert report["seed"] == 3 and report["topology"] == "incident"
+
+
+def test_a_tcp_stream_survives_an_sg_rule_removal(tmp_path):
+    pairs, report = experiment("sg-rule-removed", tmp_path)
+    assert report["injection"]["ok"]
+    assert pairs["web1->app1 tcp/8080"]["survived"] and pairs["web1->app1 tcp/8080"]["lost"] == 0
+
+
+def test_a_tcp_stream_dies_on_a_nacl_deny(tmp_path):
+    pairs, _ = experiment("nacl-deny-added", tmp_path)
+    stream = pairs["web1->app1 tcp/8080"]
+    assert not stream["survived"] and stream["loss_window"][0] <= 1.0
+    assert stream["lost"] >= 0.8 * SHORT["outage"] * 20
+
+
+def test_traffic_flows_while_the_controller_is_down_and_restart_changes_no_flow(tmp_path):
+    pairs, report = experiment("controller-restart", tmp_path)
+    assert all(pair["lost"] == 0 for pair in pairs.values())
+    assert report["injection"]["flows_before"] == report["restoration"]["flows_after"]
+    assert all(card.get("deleted_on_connect") == 0
+               for name, card in report["restoration"]["cards"].items() if name != "_controller")
+
+
+@pytest.mark.parametrize("name", ["nitro-crash", "link-down", "peering-deleted"])
+def test_faults_cut_only_the_pairs_they_touch(name, tmp_path):
+    pairs, report = experiment(name, tmp_path)
+    hit = [p for p in pairs.values() if not p["survived"]]
+    spared = [p for p in pairs.values() if p["survived"]]
+    assert hit and spared
+    for pair in hit:
+        assert pair["time_to_recover"] is not None and pair["time_to_recover"] <= 2.0
+    assert leftovers()["namespaces"] == []
+
+
+def test_experiment_list_names_every_scenario():
+    assert set(catalog.names()) == {"tgw-blackhole", "peering-deleted", "sg-rule-removed",
+                                    "nacl-deny-added", "nitro-crash", "link-down",
+                                    "controller-restart"}
+    assert os.path.exists(catalog.SCENARIOS)
