@@ -33,14 +33,15 @@ def load_document(source: str, text: str | None = None) -> Document:
             with open(source, encoding="utf-8") as handle:
                 text = handle.read()
         except OSError as error:
-            raise TopologyError(source, [Problem((), f"cannot read the file: {error.strerror}", 0)])
+            raise TopologyError(source, [Problem((), f"cannot read the file: {error.strerror}", 0)]) \
+                from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         reason = getattr(error, "problem", None) or str(error)
-        raise TopologyError(source, [Problem((), f"YAML syntax error: {reason}", line)])
+        raise TopologyError(source, [Problem((), f"YAML syntax error: {reason}", line)]) from None
     document = Document(source, None)
     problems: list[Problem] = []
     converter = _Converter(document, problems)

@@ -30,8 +30,7 @@ from os_ken.ofproto import ofproto_v1_3
 from .changes import ChangeError, Intent
 from .compiler import compile_topology
 from .differ import diff
-from .ofmsg import (barrier, delete_flow, delete_matching, flow_mod, flow_stats_request, match_items,
-                    match_key)
+from .ofmsg import barrier, delete_flow, delete_matching, flow_mod, flow_stats_request, match_items, match_key
 
 ENV_TOPOLOGY, ENV_STATUS, ENV_API = "VPCLAB_TOPOLOGY", "VPCLAB_STATUS", "VPCLAB_API_PORT"
 BARRIER_TIMEOUT = 5.0
@@ -60,7 +59,8 @@ class Hyperplane(app_manager.OSKenApp):
         self.compiled = compile_topology(self.intent.topology)
         self.servers = {index: name for name, index in self.compiled.plan.server_index.items()}
         self.datapaths: dict[str, object] = {}
-        self.barriers: dict[int, hub.Event] = {}
+        self.ready_barriers: dict[int, str] = {}       # xid -> server being reconciled
+        self.change_barriers: dict[int, hub.Event] = {}  # xid -> a change waiting for it
         self.extra_flows: dict[str, list] = {}
         api_port = int(os.environ[ENV_API])
         self.status = StatusFile(os.environ[ENV_STATUS], api_port=api_port)
@@ -103,16 +103,16 @@ class Hyperplane(app_manager.OSKenApp):
                          len(self.extra_flows[server]))
         request = barrier()
         self.send(datapath, request)
-        self.barriers[request.xid] = ("ready", server)
+        self.ready_barriers[request.xid] = server
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
     def barrier_reply(self, event):
-        waiting = self.barriers.pop(event.msg.xid, None)
-        if isinstance(waiting, tuple):
-            server = waiting[1]
+        server = self.ready_barriers.pop(event.msg.xid, None)
+        if server is not None:
             self.status.update(server, ready=True, flows=len(self.compiled.flows[server]),
                                deleted_on_connect=len(self.extra_flows.get(server, [])))
-        elif waiting is not None:
+        waiting = self.change_barriers.pop(event.msg.xid, None)
+        if waiting is not None:
             waiting.set()
 
     @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
@@ -165,7 +165,7 @@ class Hyperplane(app_manager.OSKenApp):
             request = barrier()
             self.send(datapath, request)
             event = hub.Event()
-            self.barriers[request.xid] = event
+            self.change_barriers[request.xid] = event
             events.append(event)
         self.compiled = compiled
         for event in events:

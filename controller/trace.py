@@ -16,12 +16,17 @@ from typing import Optional
 
 from . import model as m
 from .policy import instance_rules, nacl_verdict, sg_allowing, sg_decider_origin
-from .routing import (associated_table, attachment_subnet, subnet_route_table, tgw_route,
-                      vpc_attachment, vpc_route)
+from .routing import (
+    associated_table,
+    attachment_subnet,
+    subnet_route_table,
+    tgw_route,
+    vpc_attachment,
+    vpc_route,
+)
+from .values import PORTED_PROTOCOLS
 
 FORWARD, RETURN = "forward", "return"
-PORTED = (m.PROTOCOL_NUMBERS["tcp"], m.PROTOCOL_NUMBERS["udp"])
-ICMP = m.PROTOCOL_NUMBERS["icmp"]
 MAX_TGW_TRAVERSALS = 3  # a packet may hairpin through an inspection VPC, never loop
 
 
@@ -308,7 +313,7 @@ def trace(topology: m.Topology, source: m.Instance, destination: IPv4Address, pr
     if drop:
         return Verdict(False, drop.reason, FORWARD, drop.rule, hops)
     admitted_by = next(h.object for h in reversed(hops) if h.stage == "sg-ingress")
-    if protocol not in PORTED:
+    if protocol not in PORTED_PROTOCOLS:
         reply_hops, _, reply_drop = walk(topology, target, request.reply(None), RETURN)
         if reply_drop:
             return Verdict(False, reply_drop.reason, RETURN, reply_drop.rule, hops + reply_hops)

@@ -15,7 +15,7 @@ from controller.changes import Intent
 from controller.client import ApiError
 from controller.pipeline import STAGES, TABLE
 from controller.plan import cookie_of
-from controller.routing import associated_table, tgw_routes
+from controller.routing import tgw_routes
 from controller.trace import trace
 from controller.values import parse_protocol
 

@@ -130,7 +130,7 @@ class Emulation:
                                  f"{self.names.run_dir}/hyperplane.log")
             status = self.card_status()
             if all(status.get(s.name, {}).get("ready") for s in self.servers):
-                self.log(f"*** flows installed: " + ", ".join(
+                self.log("*** flows installed: " + ", ".join(
                     f"{s.name} {status[s.name]['flows']}" for s in self.servers))
                 return
             time.sleep(0.1)

@@ -15,7 +15,7 @@ from mininet.node import Host
 from controller.instances import router_address
 
 from .names import Names
-from .shell import ip_batch, run
+from .shell import ip_batch
 
 INSTANCE_MTU = 1500  # the underlay runs at 9000, so 50 bytes of VXLAN never fragment
 

@@ -139,6 +139,10 @@ class NitroServer:
 
 
 def require_tools() -> None:
+    """Fail early, with what to do, if this machine cannot run the emulation."""
+    if os.geteuid() != 0:
+        raise BuildError("the live emulation needs root (network namespaces, OVS); "
+                         "run it with sudo, or use `vpclab check` and `vpclab trace`, which do not")
     for tool in ("ovs-vsctl", "ovsdb-server", "ovs-vswitchd", "socat", "ethtool"):
         if subprocess.run(["which", tool], capture_output=True).returncode != 0:
             raise BuildError(f"'{tool}' is not installed; run `make install`")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 
 from controller.model import Topology

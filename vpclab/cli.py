@@ -8,9 +8,9 @@ from ipaddress import IPv4Address, ip_address
 
 from controller.errors import TopologyError
 from controller.loader import load_topology
-from controller.model import PROTOCOL_NUMBERS, Topology
+from controller.model import Topology
 from controller.trace import trace
-from controller.values import parse_protocol
+from controller.values import PORTED_PROTOCOLS, parse_protocol
 from nitro_switch.shell import BuildError
 
 EXIT_INVALID = 2
@@ -119,7 +119,7 @@ def trace_arguments(topology: Topology, args) -> dict:
         raise UsageError(str(error)) from None
     if protocol is None:
         raise UsageError("trace follows one packet: name a protocol (tcp, udp, icmp or a number)")
-    ported = protocol in (PROTOCOL_NUMBERS["tcp"], PROTOCOL_NUMBERS["udp"])
+    ported = protocol in PORTED_PROTOCOLS
     if ported and args.port is None:
         raise UsageError(f"--protocol {protocol_text} needs --port")
     if not ported and (args.port is not None or args.source_port is not None):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from controller.pipeline import CT_EST, CT_NEW, CT_TRK, STAGES, TABLE, TUNNEL_PORT
+from controller.pipeline import CT_EST, CT_NEW, CT_TRK, STAGES, TUNNEL_PORT
 
 IP_FIELDS = ("nw_src", "nw_dst", "tun_dst")
 MAX_STEPS = 64

@@ -5,7 +5,6 @@ from controller.changes import ChangeError, Intent
 from controller.compiler import compile_topology
 from controller.differ import diff
 from controller.trace import trace
-from vpc_fixtures import example
 
 HUB = "topologies/tgw-blackhole.yaml"
 
