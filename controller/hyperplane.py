@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import socket
 import sys
@@ -195,6 +196,7 @@ def main(argv=None) -> int:
         if not port_is_free(port):
             print(f"hyperplane: port {port} on 127.0.0.1 is taken", file=sys.stderr)
             return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     os.environ.update({ENV_TOPOLOGY: args.topology, ENV_STATUS: args.status,
                        ENV_API: str(args.api_port)})
     from os_ken import cfg

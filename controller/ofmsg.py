@@ -13,6 +13,7 @@ from .pipeline import TABLE, Flow
 from .plan import cookie_of
 
 TCP, UDP = 6, 17
+NX_IN_PORT = 0xFFF8  # Nicira actions take 16-bit ports: "the packet's own in_port"
 FIELD_NAMES = {"nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "tun_id": "tunnel_id",
                "tun_dst": "tun_ipv4_dst"}
 
@@ -72,6 +73,9 @@ def _actions(flow: Flow) -> tuple[list, list]:
                 flags=nicira_ext.NX_CT_F_COMMIT if commit else 0, zone_src="",
                 zone_ofs_nbits=zone, recirc_table=TABLE[next_stage] if next_stage else 255,
                 alg=0, actions=[]))
+        elif kind == "resubmit":
+            actions.append(parser.NXActionResubmitTable(in_port=NX_IN_PORT,
+                                                        table_id=TABLE[action[1]]))
         elif kind == "arp_reply":
             actions += _arp_reply(action[1], action[2])
         else:

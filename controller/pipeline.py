@@ -42,7 +42,9 @@ REG = {
     "dst_vpc": "reg6",       # VPC number where the packet is delivered
     "dst_nacl": "reg7",      # 1: the destination subnet's NACL ingress applies
     "exit_subnet": "reg8",   # subnet id of the TGW exit attachment subnet
+    "hairpins": "reg9",      # times a TGW handed the packet to a VPC that sent it back
 }
+MAX_HAIRPINS = 2  # like trace: at most three TGW traversals, then it is a routing loop
 
 TUNNEL_PORT = 100            # the vxlan port of every Nitro card (ofport_request)
 ROUTER_MAC = "02:00:00:00:00:01"  # the VPC router's MAC, answered for every subnet's .1
@@ -58,7 +60,8 @@ class Flow:
     ``match`` maps field names to values: ints for exact fields and registers,
     ``(value, mask)`` for masked ones (IPv4 prefixes, port blocks, ct_state).
     ``actions`` is a tuple of tuples, e.g. ``("goto", "vpc_route")``, ``("set", "reg1", 3)``,
-    ``("ct", commit, zone, next_stage_or_None)``, ``("output", port)``, ``("drop",)``.
+    ``("ct", commit, zone, next_stage_or_None)``, ``("output", port)``, ``("drop",)``,
+    ``("resubmit", stage)`` (the one way back to an earlier stage: a TGW hairpin).
     """
     stage: str
     priority: int

@@ -1,7 +1,7 @@
 """Routing stages: VPC route tables, peering, Transit Gateway and the destination lookup."""
 from __future__ import annotations
 
-from ..pipeline import ROUTER_MAC, flow
+from ..pipeline import MAX_HAIRPINS, ROUTER_MAC, flow
 from ..routing import associated_table, attachment_subnet, tgw_routes
 from .matches import ETH_IP, prefix
 
@@ -10,7 +10,12 @@ ROUTED = (("dec_ttl",), ("set", "eth_src", ROUTER_MAC))  # the VPC router forwar
 
 
 def vpc_routes(plan) -> list:
-    """vpc_route: longest prefix wins (priority grows with the prefix length)."""
+    """vpc_route: longest prefix wins (priority grows with the prefix length).
+
+    A packet a TGW handed to a VPC for an address outside it (reg9 > 0) is routed again by
+    the attachment subnet's table, but may not leave over a peering (not transitive) nor
+    cross a TGW a fourth time; those variants sit one step above their route.
+    """
     flows = []
     for vpc in plan.topology.vpcs:
         for table in vpc.route_tables:
@@ -18,8 +23,14 @@ def vpc_routes(plan) -> list:
             flows.append(flow("vpc_route", MISS_PRIORITY, key, (("drop",),), table.origin))
             for route in table.routes:
                 match = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
-                flows.append(flow("vpc_route", 100 + route.destination.prefixlen, match,
-                                  _route_actions(plan, vpc, route), route.origin))
+                priority = 100 + 2 * route.destination.prefixlen
+                flows.append(flow("vpc_route", priority, match, _route_actions(plan, vpc, route),
+                                  route.origin))
+                for hairpins in range(1, MAX_HAIRPINS + 2):
+                    refused = route.peering or (route.transit_gateway and hairpins > MAX_HAIRPINS)
+                    if refused:
+                        flows.append(flow("vpc_route", priority + 1, {**match, "reg9": hairpins},
+                                          (("drop",),), route.origin))
     return flows
 
 
@@ -69,10 +80,13 @@ def tgw_entries(plan) -> list:
                 if entry is None or table is None:
                     flows.append(flow("tgw_entry", 100, match, (("drop",),), attachment.origin))
                     continue
-                actions = (("set", "reg8", plan.subnet_id[(vpc.name, entry.name)]),
-                           ("set", "reg5", plan.tgw_table_id[(tgw.name, table.name)]),
-                           ("goto", "nacl_tgw_entry"))
-                flows.append(flow("tgw_entry", 100, match, actions, attachment.origin))
+                chosen = (("set", "reg8", plan.subnet_id[(vpc.name, entry.name)]),
+                          ("set", "reg5", plan.tgw_table_id[(tgw.name, table.name)]))
+                flows.append(flow("tgw_entry", 100, match, chosen + (("goto", "nacl_tgw_entry"),),
+                                  attachment.origin))
+                for hairpins in range(1, MAX_HAIRPINS + 1):  # only the first entry sees a NACL
+                    flows.append(flow("tgw_entry", 101, {**match, "reg9": hairpins},
+                                      chosen + (("goto", "tgw_route"),), attachment.origin))
     return flows
 
 
@@ -94,7 +108,12 @@ def tgw_route_tables(plan) -> list:
 
 
 def tgw_exits(plan) -> list:
-    """tgw_exit: into the next attachment's VPC, through its subnet in the sender's AZ."""
+    """tgw_exit: into the next attachment's VPC, through its subnet in the sender's AZ.
+
+    For an address outside that VPC the attachment subnet's route table decides (a hairpin,
+    as through an inspection VPC): the registers now describe that subnet, and the packet
+    goes back to vpc_route.
+    """
     flows = []
     for tgw in plan.topology.transit_gateways:
         for attachment in tgw.attachments:
@@ -102,6 +121,14 @@ def tgw_exits(plan) -> list:
             for az, az_id in plan.az_id.items():
                 exit_subnet = (attachment_subnet(plan.topology, attachment, az)
                                or vpc.subnet(attachment.subnets[0]))
+                onward = (("set", "reg0", plan.subnet_id[(vpc.name, exit_subnet.name)]),
+                          ("set", "reg1", plan.route_table_id[(vpc.name, exit_subnet.route_table)]),
+                          ("set", "reg2", plan.az_id[exit_subnet.az]), ("set", "reg3", vpc.number))
+                for hairpins in range(MAX_HAIRPINS + 1):
+                    match = {"reg4": plan.attachment_id[attachment.name], "reg2": az_id,
+                             "reg9": hairpins, "eth_type": ETH_IP}
+                    flows.append(flow("tgw_exit", 50, match, onward + (
+                        ("set", "reg9", hairpins + 1), ("resubmit", "vpc_route")), attachment.origin))
                 for cidr in vpc.cidrs:
                     match = {"reg4": plan.attachment_id[attachment.name], "reg2": az_id,
                              "eth_type": ETH_IP, "nw_dst": prefix(cidr)}

@@ -96,7 +96,7 @@ class FakeFabric:
             if kind == "drop":
                 outcome.drop(server, rule.stage, rule.origin)
                 return None
-            if kind == "goto":
+            if kind in ("goto", "resubmit"):  # resubmit is always the last action here
                 return action[1]
             if kind == "set":
                 packet[action[1]] = action[2]

@@ -122,3 +122,37 @@ def test_ips_used_in_flows_are_valid():
             for field, value in each.match:
                 if field in ("nw_src", "nw_dst"):
                     IPv4Address(value[0]), IPv4Address(value[1])
+
+
+def test_a_tgw_routing_loop_through_an_inspection_vpc_is_cut_like_trace():
+    import os
+    from controller.loader import load_topology
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "topologies", "inspection.yaml")
+    with open(path, encoding="utf-8") as handle:
+        looping = handle.read().replace(
+            "propagations: [app-att, data-att]",
+            "propagations: [app-att, data-att]\n"
+            "        routes: [{destination: 10.2.0.0/16, attachment: insp-att}]")
+    topology = load_topology("loop.yaml", looping)
+    expected = trace(topology, topology.instance("app1"), topology.instance("data1").ip, 1)
+    assert (expected.reason, expected.rule) == ("no-route", "vpcs[2].route_tables[0].routes[0]")
+    assert sum(h.stage == "tgw-route" for h in expected.hops) == 3
+    fabric = FakeFabric(compile_topology(topology))
+    assert connection(fabric, "app1", "data1", 1) == (False, "forward", expected.rule)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_flow_serializes_as_an_openflow_message(name):
+    import types
+
+    from os_ken.ofproto import ofproto_v1_3, ofproto_v1_3_parser
+
+    from controller.ofmsg import flow_mod
+    datapath = types.SimpleNamespace(ofproto=ofproto_v1_3, ofproto_parser=ofproto_v1_3_parser, id=1)
+    for flows in compile_topology(example(name)).flows.values():
+        for each in flows:
+            message = flow_mod(each)
+            message.datapath = datapath
+            message.set_xid(1)
+            message.serialize()
+            assert len(message.buf) > 48, each
