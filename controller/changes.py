@@ -13,7 +13,7 @@ from typing import Callable
 import yaml
 
 from . import model as m
-from .errors import TopologyError
+from .errors import TopologyError, format_path
 from .loader import load_topology
 
 
@@ -39,8 +39,8 @@ class Intent:
         try:
             return load_topology(self.source, yaml.safe_dump(data, sort_keys=False))
         except TopologyError as error:
-            lines = [f"{p.render('change')}" for p in error.problems]
-            raise ChangeError("; ".join(lines)) from None
+            raise ChangeError("; ".join(f"{format_path(p.path)}: {p.message}"
+                                        for p in error.problems)) from None
 
     def apply(self, operation: str, **arguments) -> m.Topology:
         """Apply one change by name (see OPERATIONS); on error nothing changes."""

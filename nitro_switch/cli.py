@@ -6,8 +6,6 @@ change they describe the changed design; when the controller is down they use th
 from __future__ import annotations
 
 import re
-from ipaddress import ip_address
-
 from mininet.cli import CLI
 
 from controller import model as m
@@ -63,16 +61,17 @@ class VpcCLI(CLI):
         words = line.split()
         if len(words) < 2:
             return self.usage(self.do_trace)
+        from vpclab.cli import UsageError, render_verdict, resolve_destination
         topology = self.topology()
         try:
             source = topology.instance(words[0])
-            target = topology.instance(words[1]).ip if words[1] in {
-                i.name for i in topology.instances} else ip_address(words[1])
+            target = resolve_destination(topology, words[1])
             protocol = parse_protocol(words[2] if len(words) > 2 else "icmp")
             port = int(words[3]) if len(words) > 3 else None
-        except (KeyError, ValueError) as error:
+        except KeyError:
+            return self.say(f"*** no instance '{words[0]}'")
+        except (UsageError, ValueError) as error:
             return self.say(f"*** {error}")
-        from vpclab.cli import render_verdict
         self.say(render_verdict(trace(topology, source, target, protocol, port)))
 
     def do_routes(self, line):

@@ -16,7 +16,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from controller.compiler import compile_topology
 from controller.model import Topology
 from controller.plan import UNDERLAY_MASK, Plan
 
@@ -40,7 +39,6 @@ class Emulation:
         self.topology, self.log, self.ready_timeout = topology, log, ready_timeout
         self.names = Names(topology.name)
         self.plan = Plan(topology)
-        self.compiled = compile_topology(topology)
         self.servers = [NitroServer(self.names, s.name, self.plan.server_index[s.name],
                                     str(self.plan.underlay_ip(s.name)), UNDERLAY_MASK)
                         for s in topology.servers]

@@ -10,8 +10,7 @@ from .shell import run
 
 def crash_card(emulation, server: str) -> None:
     """The card's ovs-vswitchd dies (SIGKILL): its bridges stop forwarding at once."""
-    card = emulation.servers_by_name[server]
-    pid = next(p for p in card.pids() if card.relay is None or p != card.relay.pid)
+    pid = emulation.servers_by_name[server].daemon_pid("ovs-vswitchd")
     os.kill(pid, signal.SIGKILL)
     for _ in range(100):
         if not _alive(pid):

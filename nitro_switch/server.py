@@ -127,14 +127,17 @@ class NitroServer:
         self.vsctl(*commands)
 
     # -- tear down ---------------------------------------------------------------------------
+    def daemon_pid(self, daemon: str) -> int | None:
+        """The PID of this server's ``ovs-vswitchd`` or ``ovsdb-server``, from its pidfile."""
+        try:
+            with open(f"{self.dir}/{daemon}.pid", encoding="utf-8") as handle:
+                return int(handle.read().strip())
+        except (OSError, ValueError):
+            return None
+
     def pids(self) -> list[int]:
         found = [self.relay.pid] if self.relay else []
-        for daemon in ("ovs-vswitchd", "ovsdb-server"):
-            try:
-                with open(f"{self.dir}/{daemon}.pid", encoding="utf-8") as handle:
-                    found.append(int(handle.read().strip()))
-            except (OSError, ValueError):
-                pass
+        found += [pid for pid in map(self.daemon_pid, ("ovs-vswitchd", "ovsdb-server")) if pid]
         return found
 
 
