@@ -16,7 +16,7 @@ import time
 import yaml
 from _lib import save
 
-from controller.loader import load_topology
+from vpclab.intent.loader import load_topology
 from nitro_switch.emulation import Emulation
 
 VPCS, SERVERS, PER_VPC = 4, 8, 8

@@ -15,7 +15,7 @@ import time
 
 from _lib import ROOT, save
 
-from controller.loader import load_topology
+from vpclab.intent.loader import load_topology
 from nitro_switch.emulation import Emulation
 
 RATE, SETTLE = 500.0, 0.4

@@ -8,7 +8,7 @@ import yaml
 from _lib import save
 
 from controller.compiler import compile_topology
-from controller.loader import load_topology
+from vpclab.intent.loader import load_topology
 
 COUNTS = (0, 10, 20, 40, 80, 160)
 

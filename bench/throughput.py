@@ -10,7 +10,7 @@ import subprocess
 
 from _lib import HERE, save
 
-from controller.loader import load_topology
+from vpclab.intent.loader import load_topology
 from nitro_switch.emulation import Emulation
 
 

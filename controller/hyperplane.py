@@ -22,13 +22,14 @@ import socket
 import sys
 import time
 
+from os_ken import cfg
 from os_ken.base import app_manager
 from os_ken.controller import ofp_event
 from os_ken.controller.handler import CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from os_ken.lib import hub
 from os_ken.ofproto import ofproto_v1_3
 
-from .changes import ChangeError, Intent
+from vpclab.intent.changes import ChangeError, Intent
 from .compiler import compile_topology
 from .differ import diff
 from .ofmsg import barrier, delete_flow, delete_matching, flow_mod, flow_stats_request, match_items, match_key
@@ -199,7 +200,6 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     os.environ.update({ENV_TOPOLOGY: args.topology, ENV_STATUS: args.status,
                        ENV_API: str(args.api_port)})
-    from os_ken import cfg
     cfg.CONF(args=["--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", str(args.port)],
              project="os_ken")
     app_manager.AppManager.run_apps(["controller.hyperplane"])

@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from . import model as m
+from vpclab.intent import model as m
 
 VNI_BASE = 1000           # VNI = VNI_BASE + the VPC's number
 UNDERLAY_PREFIX = "192.168.200."  # server N's underlay address: .N (inside vpclab's namespaces)

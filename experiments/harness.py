@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from controller.loader import load_topology
+from vpclab.intent.loader import load_topology
 from nitro_switch.emulation import Emulation
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

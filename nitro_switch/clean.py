@@ -13,7 +13,7 @@ import signal
 import time
 
 from .names import INTERFACE_PATTERN, NETNS_PREFIX, RUN_ROOT, Names
-from .shell import run
+from .commands import run
 
 OUR_COMMANDS = ("ovs-vswitchd", "ovsdb-server", "socat", "controller.hyperplane", "mininet:",
                 "nitro_switch.probe")

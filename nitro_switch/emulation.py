@@ -16,13 +16,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from controller.model import Topology
+from vpclab.intent.model import Topology
+from controller.client import HyperplaneClient
 from controller.plan import UNDERLAY_MASK, Plan
 
+from .clean import clean_topology
 from .hosts import InstanceHosts
 from .names import Names
 from .server import NitroServer, require_tools
-from .shell import BuildError, run
+from .commands import BuildError, run
 
 READY_TIMEOUT = 30.0
 
@@ -109,7 +111,6 @@ class Emulation:
 
     @property
     def api(self):
-        from controller.client import HyperplaneClient
         return HyperplaneClient(self.api_port)
 
     def card_status(self) -> dict:
@@ -148,7 +149,6 @@ class Emulation:
     # -- tear-down ---------------------------------------------------------------------------
     def teardown(self) -> None:
         """Remove everything this emulation made (and only that)."""
-        from .clean import clean_topology
         self.hosts.terminate()
         for process in [s.relay for s in self.servers] + [self.controller]:
             if process is not None and process.poll() is None:

@@ -5,7 +5,7 @@ import os
 import signal
 import time
 
-from .shell import run
+from .commands import run
 
 
 def crash_card(emulation, server: str) -> None:

@@ -12,10 +12,10 @@ from mininet.link import Intf
 from mininet.net import Mininet
 from mininet.node import Host
 
-from controller.instances import router_address
+from vpclab.intent.instances import router_address
 
 from .names import Names
-from .shell import ip_batch
+from .commands import ip_batch
 
 INSTANCE_MTU = 1500  # the underlay runs at 9000, so 50 bytes of VXLAN never fragment
 

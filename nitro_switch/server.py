@@ -13,7 +13,7 @@ import subprocess
 from controller.pipeline import TUNNEL_PORT
 
 from .names import Names
-from .shell import BuildError, run
+from .commands import BuildError, run
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 UNDERLAY_MTU = 9000

@@ -4,20 +4,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from ipaddress import IPv4Address, ip_address
 
-from controller.errors import TopologyError
-from controller.loader import load_topology
-from controller.model import Topology
-from controller.trace import trace
-from controller.values import PORTED_PROTOCOLS, parse_protocol
-from nitro_switch.shell import BuildError
+from experiments import catalog
+from experiments.harness import run
+from nitro_switch.clean import clean_all
+from nitro_switch.commands import BuildError
+from vpclab.arguments import UsageError, trace_arguments
+from vpclab.intent.errors import TopologyError
+from vpclab.intent.loader import load_topology
+from vpclab.oracle.trace import trace
+from vpclab.render import render_verdict, summary
+from vpclab.session import up
+from vpclab.verify import report, verify
 
 EXIT_INVALID = 2
-
-
-class UsageError(Exception):
-    """A command-line argument that does not fit the topology."""
 
 
 def main(argv=None) -> int:
@@ -81,63 +81,6 @@ def run_check(args) -> int:
     return 0
 
 
-def summary(topology: Topology) -> str:
-    counts = [(len(topology.vpcs), "VPC"), (sum(len(v.subnets) for v in topology.vpcs), "subnet"),
-              (len(topology.instances), "instance"), (len(topology.servers), "server"),
-              (len(topology.peerings), "peering"), (len(topology.transit_gateways), "transit gateway")]
-    parts = ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
-    return f"{topology.source}: ok: topology '{topology.name}': {parts}"
-
-
-def resolve_destination(topology: Topology, text: str) -> IPv4Address:
-    try:
-        return topology.instance(text).ip
-    except KeyError:
-        pass
-    try:
-        address = ip_address(text)
-    except ValueError:
-        raise UsageError(f"'{text}' is neither an instance of '{topology.name}' nor an IP") from None
-    if address.version != 4:
-        raise UsageError(f"'{text}' is IPv6; vpclab models IPv4 only")
-    return address
-
-
-def trace_arguments(topology: Topology, args) -> dict:
-    """Turn trace's command-line arguments into keyword arguments of ``trace()``."""
-    try:
-        source = topology.instance(args.src)
-    except KeyError:
-        raise UsageError(f"no instance '{args.src}' in topology '{topology.name}'") from None
-    destination = resolve_destination(topology, args.dst)
-    if destination == source.ip:
-        raise UsageError(f"{args.src} and {args.dst} are the same address")
-    protocol_text = args.protocol or ("tcp" if args.port is not None else "icmp")
-    try:
-        protocol = parse_protocol(protocol_text)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-    if protocol is None:
-        raise UsageError("trace follows one packet: name a protocol (tcp, udp, icmp or a number)")
-    ported = protocol in PORTED_PROTOCOLS
-    if ported and args.port is None:
-        raise UsageError(f"--protocol {protocol_text} needs --port")
-    if not ported and (args.port is not None or args.source_port is not None):
-        raise UsageError("--port and --source-port apply to tcp and udp only")
-    for name in ("port", "source_port"):
-        value = getattr(args, name)
-        if value is not None and not 0 <= value <= 65535:
-            raise UsageError(f"--{name.replace('_', '-')} {value}: ports are 0-65535")
-    source_ip = None
-    if args.source_ip:
-        try:
-            source_ip = IPv4Address(args.source_ip)
-        except ValueError:
-            raise UsageError(f"--source-ip {args.source_ip!r} is not an IPv4 address") from None
-    return dict(source=source, destination=destination, protocol=protocol, port=args.port,
-                source_port=args.source_port, source_ip=source_ip)
-
-
 def run_trace(args) -> int:
     topology = load_topology(args.topology)
     verdict = trace(topology, **trace_arguments(topology, args))
@@ -148,26 +91,11 @@ def run_trace(args) -> int:
     return 0 if verdict.accepted else 1
 
 
-def render_verdict(verdict) -> str:
-    """One readable line per hop, then the verdict."""
-    lines = [f"{hop.direction:<8} {hop.stage:<15} {hop.at:<22} {hop.result:<5} {hop.detail}"
-             + (f"  [{hop.object}]" if hop.object else "") for hop in verdict.hops]
-    if verdict.accepted:
-        lines.append(f"ACCEPTED (admitted by {verdict.rule})")
-    else:
-        failing = f", client ports {verdict.ports_failing}" if verdict.ports_failing else ""
-        lines.append(f"DROPPED: {verdict.reason} on the {verdict.direction} path{failing} "
-                     f"(decided by {verdict.rule})")
-    return "\n".join(lines)
-
-
 def run_up(args) -> int:
-    from nitro_switch.session import up
     return up(load_topology(args.topology), cli=not args.no_cli)
 
 
 def run_verify(args) -> int:
-    from nitro_switch.verify import report, verify
     topology = load_topology(args.topology)
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
     results = verify(topology, log=log)
@@ -176,8 +104,6 @@ def run_verify(args) -> int:
 
 
 def run_experiment(args) -> int:
-    from experiments import catalog
-    from experiments.harness import run
     if args.list:
         for name in catalog.names():
             print(f"{name:20s} {catalog.load(name).description}")
@@ -198,7 +124,6 @@ def run_experiment(args) -> int:
 
 
 def run_clean(args) -> int:
-    from nitro_switch.clean import clean_all
     removed = clean_all()
     print("removed: " + ", ".join(f"{count} {what}" for what, count in removed.items()))
     return 0

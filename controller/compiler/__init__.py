@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import model as m
+from vpclab.intent import model as m
 from ..pipeline import Flow
 from ..plan import Plan, cookie_of
 from . import edge, nacl, routes

@@ -1,11 +1,11 @@
 """The instance edge of a Nitro card: classify, ARP, stateful SGs and the tunnel."""
 from __future__ import annotations
 
-from .. import model as m
-from ..instances import router_address
+from vpclab.intent import model as m
+from vpclab.intent.instances import router_address
 from ..pipeline import CT_EST, CT_INV, CT_NEW, CT_REL, CT_TRK, ROUTER_MAC, TUNNEL_PORT, flow
-from ..policy import instance_rules, sg_decider_origin
-from ..trace import routed_destination
+from vpclab.oracle.policy import instance_rules, sg_decider_origin
+from vpclab.oracle.trace import routed_destination
 from .matches import ETH_ARP, ETH_IP, prefix, traffic_matches
 from .routes import prefix_of
 

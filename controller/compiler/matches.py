@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network
 
-from .. import model as m
+from vpclab.intent import model as m
 
 ETH_IP, ETH_ARP = 0x0800, 0x0806
 

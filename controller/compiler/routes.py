@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..pipeline import MAX_HAIRPINS, ROUTER_MAC, flow
-from ..routing import associated_table, attachment_subnet, tgw_routes
+from vpclab.oracle.routing import associated_table, attachment_subnet, tgw_routes
 from .matches import ETH_IP, prefix
 
 MISS_PRIORITY = 1

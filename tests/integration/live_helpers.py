@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from controller.loader import load_topology
+from vpclab.intent.loader import load_topology
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -11,8 +11,8 @@ import pytest
 from live_helpers import ROOT, leftovers, live, topology
 from nitro_switch.emulation import Emulation
 from nitro_switch.names import Names
-from nitro_switch.shell import BuildError
-from nitro_switch.verify import verify
+from nitro_switch.commands import BuildError
+from vpclab.verify import verify
 
 pytestmark = live
 EXAMPLES = sorted(f for f in os.listdir(os.path.join(ROOT, "topologies")) if f.endswith(".yaml"))

@@ -1,10 +1,10 @@
 """Runtime changes: validated like a file, restorable, and only the affected flows differ."""
 import pytest
 
-from controller.changes import ChangeError, Intent
+from vpclab.intent.changes import ChangeError, Intent
 from controller.compiler import compile_topology
 from controller.differ import diff
-from controller.trace import trace
+from vpclab.oracle.trace import trace
 
 HUB = "topologies/tgw-blackhole.yaml"
 

@@ -7,7 +7,7 @@ from vpc_fixtures import example
 from controller.compiler import compile_topology
 from controller.pipeline import STAGES, TUNNEL_PORT
 from controller.plan import cookie_of
-from controller.trace import trace
+from vpclab.oracle.trace import trace
 from fakefabric import FakeFabric, connection, instance_packet
 from test_examples import EXAMPLES
 
@@ -126,7 +126,7 @@ def test_ips_used_in_flows_are_valid():
 
 def test_a_tgw_routing_loop_through_an_inspection_vpc_is_cut_like_trace():
     import os
-    from controller.loader import load_topology
+    from vpclab.intent.loader import load_topology
     path = os.path.join(os.path.dirname(__file__), "..", "..", "topologies", "inspection.yaml")
     with open(path, encoding="utf-8") as handle:
         looping = handle.read().replace(

@@ -4,8 +4,8 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller import model as m
-from controller.trace import trace
+from vpclab.intent import model as m
+from vpclab.oracle.trace import trace
 
 PROTOCOLS = [("icmp", None), ("tcp", 22), ("tcp", 443), ("udp", 53)]
 SG_RULE = st.sampled_from([
@@ -75,7 +75,7 @@ def topologies(draw):
 def build(data):
     import yaml
 
-    from controller.loader import load_topology
+    from vpclab.intent.loader import load_topology
     return load_topology("prop.yaml", yaml.safe_dump(data))
 
 

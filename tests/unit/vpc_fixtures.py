@@ -2,8 +2,8 @@ import textwrap
 
 import pytest
 
-from controller.errors import TopologyError
-from controller.loader import load_topology
+from vpclab.intent.errors import TopologyError
+from vpclab.intent.loader import load_topology
 
 
 def load(text: str):
@@ -29,8 +29,8 @@ def verdict(topology, src: str, dst: str, protocol: str = "icmp", port=None, **o
     """Trace from instance ``src`` to instance (or IP) ``dst``; returns the Verdict."""
     from ipaddress import ip_address
 
-    from controller.trace import trace
-    from controller.values import parse_protocol
+    from vpclab.oracle.trace import trace
+    from vpclab.intent.values import parse_protocol
     try:
         destination = topology.instance(dst).ip
     except KeyError:

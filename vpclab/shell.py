@@ -6,18 +6,21 @@ change they describe the changed design; when the controller is down they use th
 from __future__ import annotations
 
 import re
+
 from mininet.cli import CLI
 
-from controller import model as m
-from controller.changes import Intent
 from controller.client import ApiError
+from controller.compiler import compile_topology
 from controller.pipeline import STAGES, TABLE
 from controller.plan import cookie_of
-from controller.routing import tgw_routes
-from controller.trace import trace
-from controller.values import parse_protocol
-
-from . import faults
+from nitro_switch import faults
+from vpclab.arguments import UsageError, resolve_destination
+from vpclab.intent import model as m
+from vpclab.intent.changes import Intent
+from vpclab.intent.values import parse_protocol
+from vpclab.oracle.routing import tgw_routes
+from vpclab.oracle.trace import trace
+from vpclab.render import render_verdict
 
 
 class VpcCLI(CLI):
@@ -61,7 +64,6 @@ class VpcCLI(CLI):
         words = line.split()
         if len(words) < 2:
             return self.usage(self.do_trace)
-        from vpclab.cli import UsageError, render_verdict, resolve_destination
         topology = self.topology()
         try:
             source = topology.instance(words[0])
@@ -128,7 +130,6 @@ class VpcCLI(CLI):
         if not words or words[0] not in servers or (len(words) > 1 and words[1] not in TABLE):
             self.usage(self.do_flows)
             return self.say(f"servers: {', '.join(servers)}; stages: {', '.join(STAGES)}")
-        from controller.compiler import compile_topology
         origins = {cookie_of(f.origin): f.origin
                    for f in compile_topology(self.topology()).flows[words[0]]}
         arguments = [f"table={TABLE[words[1]]}"] if len(words) > 1 else []

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Callable, Optional
 
-from . import model as m
+from ..intent import model as m
 
 
 def nacl_verdict(rules: tuple[m.NaclRule, ...], address: IPv4Address, protocol: int,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Optional
 
-from . import model as m
+from ..intent import model as m
 from .policy import instance_rules, nacl_verdict, sg_allowing, sg_decider_origin
 from .routing import (
     associated_table,
@@ -24,7 +24,7 @@ from .routing import (
     vpc_attachment,
     vpc_route,
 )
-from .values import PORTED_PROTOCOLS
+from ..intent.values import PORTED_PROTOCOLS
 
 FORWARD, RETURN = "forward", "return"
 MAX_TGW_TRAVERSALS = 3  # a packet may hairpin through an inspection VPC, never loop

@@ -4,9 +4,11 @@ from __future__ import annotations
 import signal
 import threading
 
-from controller.model import Topology
+from vpclab.intent.model import Topology
 
-from .emulation import Emulation
+from nitro_switch.emulation import Emulation
+
+from .shell import VpcCLI
 
 
 def _raise_interrupt(signum, frame):
@@ -20,7 +22,6 @@ def up(topology: Topology, cli: bool = True) -> int:
     emulation.build()
     try:
         if cli:
-            from .cli import VpcCLI
             VpcCLI(emulation)
         else:
             print("*** up; press Ctrl-C to tear down", flush=True)

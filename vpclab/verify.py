@@ -7,10 +7,10 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Optional
 
-from controller import model as m
-from controller.trace import trace
+from vpclab.intent import model as m
+from vpclab.oracle.trace import trace
 
-from .emulation import Emulation
+from nitro_switch.emulation import Emulation
 
 MAX_PORT_PROBES = 6
 FIRST_CLIENT_PORT = 33000

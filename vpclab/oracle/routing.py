@@ -4,7 +4,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Optional
 
-from . import model as m
+from ..intent import model as m
 
 
 def vpc_route(table: m.RouteTable, address: IPv4Address) -> Optional[m.Route]:

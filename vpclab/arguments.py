@@ -1,0 +1,64 @@
+"""Command arguments that name things in a topology: instances, addresses, protocols, ports.
+
+Shared by the ``vpclab`` command and the Mininet shell's verbs, so both accept the same words
+and refuse them with the same messages.
+"""
+from __future__ import annotations
+
+from ipaddress import IPv4Address, ip_address
+
+from vpclab.intent.model import Topology
+from vpclab.intent.values import PORTED_PROTOCOLS, parse_protocol
+
+
+class UsageError(Exception):
+    """A command-line argument that does not fit the topology."""
+
+
+def resolve_destination(topology: Topology, text: str) -> IPv4Address:
+    try:
+        return topology.instance(text).ip
+    except KeyError:
+        pass
+    try:
+        address = ip_address(text)
+    except ValueError:
+        raise UsageError(f"'{text}' is neither an instance of '{topology.name}' nor an IP") from None
+    if address.version != 4:
+        raise UsageError(f"'{text}' is IPv6; vpclab models IPv4 only")
+    return address
+
+
+def trace_arguments(topology: Topology, args) -> dict:
+    """Turn trace's command-line arguments into keyword arguments of ``trace()``."""
+    try:
+        source = topology.instance(args.src)
+    except KeyError:
+        raise UsageError(f"no instance '{args.src}' in topology '{topology.name}'") from None
+    destination = resolve_destination(topology, args.dst)
+    if destination == source.ip:
+        raise UsageError(f"{args.src} and {args.dst} are the same address")
+    protocol_text = args.protocol or ("tcp" if args.port is not None else "icmp")
+    try:
+        protocol = parse_protocol(protocol_text)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if protocol is None:
+        raise UsageError("trace follows one packet: name a protocol (tcp, udp, icmp or a number)")
+    ported = protocol in PORTED_PROTOCOLS
+    if ported and args.port is None:
+        raise UsageError(f"--protocol {protocol_text} needs --port")
+    if not ported and (args.port is not None or args.source_port is not None):
+        raise UsageError("--port and --source-port apply to tcp and udp only")
+    for name in ("port", "source_port"):
+        value = getattr(args, name)
+        if value is not None and not 0 <= value <= 65535:
+            raise UsageError(f"--{name.replace('_', '-')} {value}: ports are 0-65535")
+    source_ip = None
+    if args.source_ip:
+        try:
+            source_ip = IPv4Address(args.source_ip)
+        except ValueError:
+            raise UsageError(f"--source-ip {args.source_ip!r} is not an IPv4 address") from None
+    return dict(source=source, destination=destination, protocol=protocol, port=args.port,
+                source_port=args.source_port, source_ip=source_ip)

@@ -1,0 +1,1 @@
+"""The oracle: static reachability, AWS's rules followed hop by hop (what `trace` needs)."""
