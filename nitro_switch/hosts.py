@@ -12,7 +12,6 @@ from mininet.link import Intf
 from mininet.net import Mininet
 from mininet.node import Host
 
-from vpclab.intent.instances import router_address
 
 from .names import Names
 from .commands import ip_batch
@@ -66,7 +65,7 @@ class InstanceHosts:
             "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
             f"ip link set {name} address {local.mac} mtu {INSTANCE_MTU} up",
             f"ip addr add {instance.ip}/{subnet.cidr.prefixlen} dev {name}",
-            f"ip route add default via {router_address(subnet)}",
+            f"ip route add default via {subnet.router_address}",
             f"ethtool -K {name} tx off >/dev/null", "ip link set lo up")))
 
     def pids(self) -> list[int]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from vpclab.intent import model as m
-from vpclab.intent.instances import router_address
 from ..pipeline import CT_EST, CT_INV, CT_NEW, CT_REL, CT_TRK, ROUTER_MAC, TUNNEL_PORT, flow
 from vpclab.oracle.policy import instance_rules, sg_decider_origin
 from vpclab.oracle.trace import routed_destination
@@ -42,7 +41,7 @@ def arp(plan, server: str) -> list:
     for local in plan.on_server(server):
         vpc = plan.topology.vpc(local.instance.vpc)
         subnet = vpc.subnet(local.instance.subnet)
-        answers = [(router_address(subnet), ROUTER_MAC, subnet.origin)]
+        answers = [(subnet.router_address, ROUTER_MAC, subnet.origin)]
         answers += [(other.ip, plan.instances[other.name].mac, other.origin)
                     for other in vpc.instances
                     if other.subnet == subnet.name and other.name != local.instance.name]

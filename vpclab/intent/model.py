@@ -144,6 +144,18 @@ class Subnet:
     route_table: str
     nacl: str
 
+    @property
+    def router_address(self) -> IPv4Address:
+        """The VPC router's address here (network + 1), the instances' default gateway."""
+        return self.cidr.network_address + 1
+
+    @property
+    def reserved_addresses(self) -> frozenset[IPv4Address]:
+        """The five addresses AWS reserves: .0, .1 router, .2 DNS, .3, and the broadcast."""
+        base = self.cidr.network_address
+        return frozenset({base + offset for offset in RESERVED_HOST_OFFSETS}
+                         | {self.cidr.broadcast_address})
+
 
 @dataclass(frozen=True)
 class Instance:

@@ -3,40 +3,33 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from . import model as m
-from .errors import format_path
-from .values import parse_address
+from .. import model as m
+from ..errors import DocPath, format_path
+from ..values import parse_address
+from .reporter import Known, Reporter
+from .rules import resolve_sg
 
 MAX_SECURITY_GROUPS = 5
+MAX_INSTANCE_NAME = 10  # the instance's interfaces are named after it (Linux allows 15)
 
 
-def reserved_addresses(subnet: m.Subnet) -> set[IPv4Address]:
-    """The five addresses AWS reserves in a subnet: .0, .1 router, .2 DNS, .3, broadcast."""
-    base = subnet.cidr.network_address
-    return {base + offset for offset in m.RESERVED_HOST_OFFSETS} | {subnet.cidr.broadcast_address}
-
-
-def router_address(subnet: m.Subnet) -> IPv4Address:
-    """The VPC router's address in a subnet (network + 1), the instances' default gateway."""
-    return subnet.cidr.network_address + 1
-
-
-def build_instances(builder, v: int, vpc: dict, subnets: tuple[m.Subnet, ...]) -> tuple[m.Instance, ...]:
-    """Build the instances of ``vpcs[v]``, reporting problems through ``builder``."""
+def build_instances(r: Reporter, known: Known, v: int, vpc: dict,
+                    subnets: tuple[m.Subnet, ...]) -> tuple[m.Instance, ...]:
+    """Build the instances of ``vpcs[v]``."""
     by_name = {subnet.name: subnet for subnet in subnets}
     entries = []  # (index, data, subnet or None)
     for i, instance in enumerate(vpc.get("instances", [])):
         subnet = by_name.get(instance["subnet"])
-        if subnet is None and instance["subnet"] not in builder.subnets[vpc["name"]]:
-            builder.report(("vpcs", v, "instances", i, "subnet"),
+        if subnet is None and instance["subnet"] not in known.subnets[vpc["name"]]:
+            r.report(("vpcs", v, "instances", i, "subnet"),
                            f"no subnet '{instance['subnet']}' in VPC '{vpc['name']}'")
         entries.append((i, instance, subnet))
-    addresses = _assign_addresses(builder, v, entries)
+    addresses = _assign_addresses(r, v, entries)
     result = []
     for i, instance, subnet in entries:
         path = ("vpcs", v, "instances", i)
-        groups = _security_groups(builder, path, vpc["name"], instance)
-        server = _server(builder, path, instance, subnet)
+        groups = _security_groups(r, known, path, vpc["name"], instance)
+        server = _server(r, known, path, instance, subnet)
         if subnet is None or addresses.get(i) is None or groups is None or server is None:
             continue
         result.append(m.Instance(format_path(path), vpc["name"], subnet.name, instance["name"],
@@ -44,7 +37,7 @@ def build_instances(builder, v: int, vpc: dict, subnets: tuple[m.Subnet, ...]) -
     return tuple(result)
 
 
-def _assign_addresses(builder, v: int, entries) -> dict[int, IPv4Address]:
+def _assign_addresses(r: Reporter, v: int, entries) -> dict[int, IPv4Address]:
     """Explicit IPs are checked first; the others get the first free non-reserved address."""
     used: dict[IPv4Address, int] = {}
     addresses: dict[int, IPv4Address] = {}
@@ -52,16 +45,16 @@ def _assign_addresses(builder, v: int, entries) -> dict[int, IPv4Address]:
         if "ip" not in instance or subnet is None:
             continue
         path = ("vpcs", v, "instances", i, "ip")
-        address = builder.parsed(path, parse_address, instance["ip"])
+        address = r.parsed(path, parse_address, instance["ip"])
         if address is None:
             continue
         if address not in subnet.cidr:
-            builder.report(path, f"{address} is outside subnet '{subnet.name}' ({subnet.cidr})")
-        elif address in reserved_addresses(subnet):
-            builder.report(path, f"{address} is reserved by AWS in {subnet.cidr} (the first four "
+            r.report(path, f"{address} is outside subnet '{subnet.name}' ({subnet.cidr})")
+        elif address in subnet.reserved_addresses:
+            r.report(path, f"{address} is reserved by AWS in {subnet.cidr} (the first four "
                                  "addresses and the last one)")
         elif address in used:
-            builder.report(path, f"{address} is already used by "
+            r.report(path, f"{address} is already used by "
                                  f"vpcs[{v}].instances[{used[address]}]")
         else:
             used[address] = i
@@ -69,10 +62,10 @@ def _assign_addresses(builder, v: int, entries) -> dict[int, IPv4Address]:
     for i, instance, subnet in entries:
         if "ip" in instance or subnet is None:
             continue
-        reserved = reserved_addresses(subnet)
+        reserved = subnet.reserved_addresses
         address = next((a for a in subnet.cidr if a not in reserved and a not in used), None)
         if address is None:
-            builder.report(("vpcs", v, "instances", i, "subnet"),
+            r.report(("vpcs", v, "instances", i, "subnet"),
                            f"subnet '{subnet.name}' ({subnet.cidr}) has no free address left")
             continue
         used[address] = i
@@ -80,46 +73,62 @@ def _assign_addresses(builder, v: int, entries) -> dict[int, IPv4Address]:
     return addresses
 
 
-def _security_groups(builder, path, vpc: str, instance: dict):
+def _security_groups(r: Reporter, known: Known, path, vpc: str, instance: dict):
     names = instance.get("security_groups", ["default"])
     if len(names) > MAX_SECURITY_GROUPS:
-        builder.report(path + ("security_groups",), f"{len(names)} security groups; AWS allows "
+        r.report(path + ("security_groups",), f"{len(names)} security groups; AWS allows "
                                                     f"at most {MAX_SECURITY_GROUPS} per instance")
         return None
     refs = []
     for n, name in enumerate(names):
-        ref = builder.resolve_sg(path + ("security_groups", n), vpc, name, allow_peered=False)
+        ref = resolve_sg(r, known, path + ("security_groups", n), vpc, name, allow_peered=False)
         if ref is None:
             return None
         if ref in refs:
-            builder.report(path + ("security_groups", n), f"security group '{name}' is listed twice")
+            r.report(path + ("security_groups", n), f"security group '{name}' is listed twice")
             return None
         refs.append(ref)
     return tuple(refs)
 
 
-def _server(builder, path, instance: dict, subnet):
+def _server(r: Reporter, known: Known, path, instance: dict, subnet):
     """The named server (checked against the subnet's AZ), or the least loaded eligible one."""
     if subnet is None:
         return None
-    servers = builder.servers
+    servers = known.servers
     if "server" in instance:
         server = next((s for s in servers if s.name == instance["server"]), None)
         if server is None:
             names = ", ".join(s.name for s in servers)
-            builder.report(path + ("server",), f"no server '{instance['server']}' (servers: {names})")
+            r.report(path + ("server",), f"no server '{instance['server']}' (servers: {names})")
             return None
         if server.az is not None and server.az != subnet.az:
-            builder.report(path + ("server",), f"server '{server.name}' is in AZ {server.az} but "
+            r.report(path + ("server",), f"server '{server.name}' is in AZ {server.az} but "
                                                f"subnet '{subnet.name}' is in AZ {subnet.az}")
             return None
-        builder.server_load[server.name] += 1
+        known.server_load[server.name] += 1
         return server.name
     eligible = [s for s in servers if s.az in (None, subnet.az)]
     if not eligible:
-        builder.report(path + ("subnet",), f"no server is in AZ {subnet.az} (subnet "
+        r.report(path + ("subnet",), f"no server is in AZ {subnet.az} (subnet "
                                            f"'{subnet.name}'); add one to 'servers'")
         return None
-    server = min(eligible, key=lambda s: builder.server_load[s.name])
-    builder.server_load[server.name] += 1
+    server = min(eligible, key=lambda s: known.server_load[s.name])
+    known.server_load[server.name] += 1
     return server.name
+
+
+def check_instance_names(r: Reporter, data: dict) -> None:
+    """Instance names are unique across the file, and short enough to name interfaces."""
+    seen: dict[str, DocPath] = {}
+    for v, vpc in enumerate(data["vpcs"]):
+        for i, instance in enumerate(vpc.get("instances", [])):
+            path = ("vpcs", v, "instances", i, "name")
+            name = instance["name"]
+            if name in seen:
+                r.report(path, f"instance '{name}' is already defined at "
+                               f"{format_path(seen[name][:-1])}")
+            seen.setdefault(name, path)
+            if len(name) > MAX_INSTANCE_NAME:
+                r.report(path, f"'{name}' is {len(name)} characters; instance names are at "
+                               f"most {MAX_INSTANCE_NAME} (they name network interfaces)")

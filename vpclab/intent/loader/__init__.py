@@ -1,0 +1,65 @@
+"""Load a topology file: strict YAML -> shape check -> meaning checks -> the typed model.
+
+Every problem is collected (not just the first) and reported with file, line and path.
+AWS defaults are filled in here: default SG, default NACL, main route table, local routes,
+instance IPs and server placement. Each resource family has its own module; they share a
+``Reporter`` and a ``Known`` index of what is already built.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from .. import model as m
+from ..document import load_document
+from ..errors import TopologyError, format_path
+from ..schema import shape_problems
+from .connections import build_peerings, build_transit_gateways
+from .instances import build_instances, check_instance_names
+from .network import build_servers, build_subnet_drafts, build_subnets, build_vpc_cidrs
+from .reporter import Known, Reporter
+from .routes import build_route_tables
+from .rules import build_nacls, build_security_groups, index_security_groups
+
+__all__ = ["load_topology"]
+
+
+def load_topology(source: str, text: Optional[str] = None) -> m.Topology:
+    """Load and validate ``source``; raise TopologyError listing every problem."""
+    document = load_document(source, text)
+    problems = shape_problems(document)
+    if problems:
+        raise TopologyError(source, problems)
+    reporter = Reporter(document)
+    topology = _build(reporter, document.data)
+    if reporter.problems:
+        raise TopologyError(source, reporter.problems)
+    return topology
+
+
+def _build(r: Reporter, data: dict) -> m.Topology:
+    vpcs_data = data["vpcs"]
+    r.unique_names(vpcs_data, ("vpcs",), "VPC")
+    known = Known(servers=build_servers(r, data))
+    for v, vpc in enumerate(vpcs_data):
+        known.vpc_cidrs[vpc["name"]] = build_vpc_cidrs(r, v, vpc)
+    for v, vpc in enumerate(vpcs_data):
+        known.subnets[vpc["name"]] = build_subnet_drafts(r, known, v, vpc)
+    known.peerings = build_peerings(r, known, data)
+    known.transit_gateways = build_transit_gateways(r, known, data)
+    index_security_groups(r, known, data)
+    check_instance_names(r, data)
+    vpcs = tuple(_build_vpc(r, known, v, vpc) for v, vpc in enumerate(vpcs_data))
+    return m.Topology(name=data["name"], source=r.document.source, servers=known.servers,
+                      vpcs=vpcs, peerings=known.peerings,
+                      transit_gateways=known.transit_gateways)
+
+
+def _build_vpc(r: Reporter, known: Known, v: int, vpc: dict) -> m.Vpc:
+    name = vpc["name"]
+    route_tables = build_route_tables(r, known, v, vpc)
+    nacls = build_nacls(r, v, vpc)
+    security_groups = build_security_groups(r, known, v, vpc)
+    subnets = build_subnets(r, known, v, vpc, route_tables, nacls)
+    instances = build_instances(r, known, v, vpc, subnets)
+    return m.Vpc(format_path(("vpcs", v)), name, v + 1, known.vpc_cidrs[name], subnets,
+                 route_tables, security_groups, nacls, instances)

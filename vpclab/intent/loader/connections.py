@@ -1,0 +1,146 @@
+"""Connections between VPCs: peerings and transit gateways (attachments, route tables)."""
+from __future__ import annotations
+
+from collections import Counter
+from ipaddress import IPv4Network
+from typing import Optional
+
+from .. import model as m
+from ..errors import DocPath, format_path
+from ..values import parse_network, parse_ports, parse_protocol
+from .reporter import Known, Reporter
+
+
+def build_peerings(r: Reporter, known: Known, data: dict) -> tuple[m.Peering, ...]:
+    peerings_data = data.get("peerings", [])
+    r.unique_names(peerings_data, ("peerings",), "peering")
+    active_pairs: dict[frozenset, str] = {}
+    peerings = []
+    for index, peering in enumerate(peerings_data):
+        path = ("peerings", index)
+        ends = [peering["requester"], peering["accepter"]]
+        missing = [(key, vpc) for key, vpc in zip(("requester", "accepter"), ends)
+                   if vpc not in known.vpc_cidrs]
+        for key, vpc in missing:
+            r.report(path + (key,), f"no VPC named '{vpc}'")
+        if missing:
+            continue
+        if ends[0] == ends[1]:
+            r.report(path, f"a VPC cannot peer with itself ('{ends[0]}')")
+            continue
+        check_peering_overlap(r, known, path, *ends)
+        pair = frozenset(ends)
+        if not peering.get("deleted", False):
+            if pair in active_pairs:
+                r.report(path, f"'{ends[0]}' and '{ends[1]}' already have an active "
+                                  f"peering '{active_pairs[pair]}' (AWS allows one)")
+            active_pairs.setdefault(pair, peering["name"])
+        peerings.append(m.Peering(format_path(path), peering["name"], ends[0], ends[1],
+                                  peering.get("deleted", False)))
+    return tuple(peerings)
+
+
+def check_peering_overlap(r: Reporter, known: Known, path, requester: str, accepter: str) -> None:
+    for mine in known.vpc_cidrs[requester]:
+        for theirs in known.vpc_cidrs[accepter]:
+            if mine.overlaps(theirs):
+                r.report(path, f"'{requester}' ({mine}) and '{accepter}' ({theirs}) "
+                                  "have overlapping CIDRs; AWS rejects such a peering")
+
+
+def build_transit_gateways(r: Reporter, known: Known, data: dict) -> tuple[m.TransitGateway, ...]:
+    tgws_data = data.get("transit_gateways", [])
+    r.unique_names(tgws_data, ("transit_gateways",), "transit gateway")
+    all_attachments = [(t, a) for t, tgw in enumerate(tgws_data)
+                       for a in range(len(tgw.get("attachments", [])))]
+    seen: dict[str, DocPath] = {}
+    for t, a in all_attachments:
+        name = tgws_data[t]["attachments"][a]["name"]
+        path = ("transit_gateways", t, "attachments", a, "name")
+        if name in seen:
+            r.report(path, f"attachment '{name}' is already defined at "
+                              f"{format_path(seen[name][:-1])}")
+        seen.setdefault(name, path)
+    return tuple(build_transit_gateway(r, known, t, tgw) for t, tgw in enumerate(tgws_data))
+
+
+def build_transit_gateway(r: Reporter, known: Known, t: int, tgw: dict) -> m.TransitGateway:
+    path = ("transit_gateways", t)
+    attachments = tuple(build_attachment(r, known, path + ("attachments", a), tgw["name"], att)
+                        for a, att in enumerate(tgw.get("attachments", [])))
+    attached_vpcs = Counter(att.vpc for att in attachments)
+    for a, att in enumerate(attachments):
+        if attached_vpcs[att.vpc] > 1:
+            r.report(path + ("attachments", a, "vpc"),
+                        f"VPC '{att.vpc}' is attached to '{tgw['name']}' more than once")
+    names = {att.name for att in attachments}
+    tables_data = tgw.get("route_tables", [])
+    r.unique_names(tables_data, path + ("route_tables",), "TGW route table")
+    associated: dict[str, DocPath] = {}
+    tables = []
+    for t, table in enumerate(tables_data):
+        table_path = path + ("route_tables", t)
+        for key in ("associations", "propagations"):
+            for n, name in enumerate(table.get(key, [])):
+                if name not in names:
+                    r.report(table_path + (key, n),
+                                f"no attachment '{name}' on transit gateway '{tgw['name']}'")
+        for n, name in enumerate(table.get("associations", [])):
+            if name in associated:
+                r.report(table_path + ("associations", n),
+                            f"attachment '{name}' is already associated with "
+                            f"{format_path(associated[name])}; an attachment is "
+                            "associated with exactly one TGW route table")
+            associated.setdefault(name, table_path)
+        tables.append(build_tgw_table(r, known, table_path, table, names))
+    return m.TransitGateway(format_path(path), tgw["name"], attachments, tuple(tables))
+
+
+def build_attachment(r: Reporter, known: Known, path, tgw_name: str, att: dict) -> m.Attachment:
+    vpc = att["vpc"]
+    if vpc not in known.subnets:
+        r.report(path + ("vpc",), f"no VPC named '{vpc}'")
+        return m.Attachment(format_path(path), tgw_name, att["name"], vpc, ())
+    if not att["subnets"]:
+        r.report(path + ("subnets",), "an attachment needs at least one subnet")
+    azs: dict[str, str] = {}
+    for n, subnet in enumerate(att["subnets"]):
+        if subnet not in known.subnets[vpc]:
+            r.report(path + ("subnets", n), f"no subnet '{subnet}' in VPC '{vpc}'")
+            continue
+        az = known.subnets[vpc][subnet].az
+        if az in azs:
+            r.report(path + ("subnets", n), f"subnets '{azs[az]}' and '{subnet}' are both "
+                                               f"in AZ {az}; an attachment takes one subnet per AZ")
+        azs.setdefault(az, subnet)
+    return m.Attachment(format_path(path), tgw_name, att["name"], vpc, tuple(att["subnets"]))
+
+
+def build_tgw_table(r: Reporter, known: Known, path, table: dict, attachments: set) -> m.TgwRouteTable:
+    routes = []
+    destinations: dict[IPv4Network, int] = {}
+    for n, route in enumerate(table.get("routes", [])):
+        route_path = path + ("routes", n)
+        destination = r.parsed(route_path + ("destination",), parse_network,
+                                  route["destination"])
+        targets = [key for key in ("attachment", "blackhole") if route.get(key)]
+        if len(targets) != 1:
+            r.report(route_path, "a TGW route needs exactly one of 'attachment' or "
+                                    "'blackhole: true'")
+            continue
+        if route.get("attachment") and route["attachment"] not in attachments:
+            r.report(route_path + ("attachment",),
+                        f"no attachment '{route['attachment']}' on this transit gateway")
+            continue
+        if destination is None:
+            continue
+        if destination in destinations:
+            r.report(route_path + ("destination",),
+                        f"{destination} already has a static route in this table "
+                        f"(routes[{destinations[destination]}])")
+            continue
+        destinations[destination] = n
+        routes.append(m.TgwRoute(format_path(route_path), destination,
+                                 route.get("attachment"), bool(route.get("blackhole"))))
+    return m.TgwRouteTable(format_path(path), table["name"], tuple(table.get("associations", [])),
+                           tuple(table.get("propagations", [])), tuple(routes))

@@ -1,0 +1,70 @@
+"""The loader's shared state: a reporter of problems and a typed index of what is built so far.
+
+Each resource family (network, connections, rules, routes, instances) is built by its own
+module, in order; later families look up earlier ones in ``Known`` and report through
+``Reporter``, so every problem keeps its file, line and path.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network
+from typing import Callable, NamedTuple, Optional, TypeVar
+
+from .. import model as m
+from ..document import Document
+from ..errors import DocPath, Problem, format_path
+
+T = TypeVar("T")
+
+
+class Reporter:
+    """Collects every problem of one document (never stops at the first)."""
+
+    def __init__(self, document: Document):
+        self.document = document
+        self.problems: list[Problem] = []
+
+    def report(self, path: DocPath, message: str) -> None:
+        self.problems.append(self.document.problem(path, message))
+
+    def parsed(self, path: DocPath, parser: Callable[..., T], *args) -> Optional[T]:
+        """``parser(*args)``, or None after reporting its ValueError at ``path``."""
+        try:
+            return parser(*args)
+        except ValueError as error:
+            self.report(path, str(error))
+            return None
+
+    def unique_names(self, items: list, path: DocPath, what: str) -> None:
+        seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if item["name"] in seen:
+                self.report(path + (index, "name"),
+                            f"{what} '{item['name']}' is already defined at "
+                            f"{format_path(path + (seen[item['name']],))}")
+            else:
+                seen[item["name"]] = index
+
+
+class SubnetDraft(NamedTuple):
+    """A subnet before its VPC is built: its CIDR (None if invalid), AZ and list index."""
+    cidr: Optional[IPv4Network]
+    az: str
+    index: int
+
+
+@dataclass
+class Known:
+    """What earlier steps built, for the references of later ones."""
+    servers: tuple[m.Server, ...] = ()
+    vpc_cidrs: dict[str, tuple[IPv4Network, ...]] = field(default_factory=dict)
+    subnets: dict[str, dict[str, SubnetDraft]] = field(default_factory=dict)  # VPC -> name ->
+    peerings: tuple[m.Peering, ...] = ()
+    transit_gateways: tuple[m.TransitGateway, ...] = ()
+    sg_owners: dict[str, str] = field(default_factory=dict)  # SG name -> VPC (not 'default')
+    sg_places: dict = field(default_factory=dict)  # (name or ('default', v)) -> defining path
+    server_load: Counter = field(default_factory=Counter)  # instances placed per server
+
+    def peered(self, vpc_a: str, vpc_b: str) -> bool:
+        return any(p.joins(vpc_a, vpc_b) for p in self.peerings)

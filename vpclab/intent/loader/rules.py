@@ -1,0 +1,168 @@
+"""Rules: NACLs (numbered, ending with the '*' deny) and security groups (allow rules).
+
+SG names other than 'default' are unique across the file; 'VPC/default' names another
+VPC's default group.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from ipaddress import IPv4Network
+from typing import Optional
+
+from .. import model as m
+from ..errors import DocPath, format_path
+from ..values import parse_network, parse_ports, parse_protocol
+from .reporter import Known, Reporter
+
+NACL_RULE_NUMBERS = (1, 32766)
+ALL_IPV4 = IPv4Network("0.0.0.0/0")
+
+
+def index_security_groups(r: Reporter, known: Known, data: dict) -> None:
+    """Record which VPC owns each SG name (other than 'default', unique across the file) and
+    which document entry defines each group, so a duplicate (reported here) is not built twice."""
+    for v, vpc in enumerate(data["vpcs"]):
+        for s, sg in enumerate(vpc.get("security_groups", [])):
+            path = ("vpcs", v, "security_groups", s)
+            name = sg["name"]
+            key = ("default", v) if name == "default" else name
+            if key in known.sg_places:
+                r.report(path + ("name",), f"security group '{name}' is already defined "
+                                           f"at {format_path(known.sg_places[key])}")
+                continue
+            known.sg_places[key] = path
+            if name != "default":
+                known.sg_owners[name] = vpc["name"]
+
+
+def build_nacls(r: Reporter, v: int, vpc: dict) -> tuple[m.Nacl, ...]:
+    nacls_data = vpc.get("nacls", [])
+    path = ("vpcs", v, "nacls")
+    r.unique_names(nacls_data, path, "NACL")
+    nacls = [build_nacl(r, path + (n,), nacl) for n, nacl in enumerate(nacls_data)]
+    if not any(nacl["name"] == "default" for nacl in nacls_data):
+        origin = format_path(path) + "[default]"
+        allow_all = {"rule": 100, "protocol": "all", "cidr": "0.0.0.0/0", "action": "allow"}
+        nacls.append(m.Nacl(origin, "default",
+                            nacl_rules(r, origin + ".ingress", [allow_all], None),
+                            nacl_rules(r, origin + ".egress", [allow_all], None)))
+    return tuple(nacls)
+
+
+def build_nacl(r: Reporter, path, nacl: dict) -> m.Nacl:
+    origin = format_path(path)
+    return m.Nacl(origin, nacl["name"],
+                  nacl_rules(r, origin + ".ingress", nacl.get("ingress", []), path + ("ingress",)),
+                  nacl_rules(r, origin + ".egress", nacl.get("egress", []), path + ("egress",)))
+
+
+def nacl_rules(r: Reporter, origin: str, rules_data: list, path: Optional[DocPath]) -> tuple:
+    """Rules sorted by number, ending with the '*' deny. ``path`` None: implicit rules."""
+    numbers: dict[int, int] = {}
+    rules = []
+    for n, rule in enumerate(rules_data):
+        rule_path = path + (n,) if path else ()
+        number = rule["rule"]
+        if not NACL_RULE_NUMBERS[0] <= number <= NACL_RULE_NUMBERS[1]:
+            r.report(rule_path + ("rule",), f"rule number {number} is outside "
+                                               f"{NACL_RULE_NUMBERS[0]}-{NACL_RULE_NUMBERS[1]}")
+            continue
+        if number in numbers:
+            r.report(rule_path + ("rule",), f"rule number {number} is already used by "
+                                               f"rule [{numbers[number]}] in this direction")
+            continue
+        numbers[number] = n
+        traffic = parse_traffic(r, rule_path, rule)
+        cidr = r.parsed(rule_path + ("cidr",), parse_network, rule["cidr"])
+        if traffic is None or cidr is None:
+            continue
+        label = f"[{n}]" if path else "[0]"
+        rules.append(m.NaclRule(origin + label, number, traffic, cidr, rule["action"] == "allow"))
+    rules.sort(key=lambda rule: rule.number)
+    rules.append(m.NaclRule(origin + "[*]", None, m.Traffic(), ALL_IPV4, False))
+    return tuple(rules)
+
+
+def parse_traffic(r: Reporter, path: DocPath, rule: dict) -> Optional[m.Traffic]:
+    protocol = r.parsed(path + ("protocol",), parse_protocol, rule["protocol"])
+    if protocol is None and rule["protocol"] not in ("all", -1, "-1"):
+        return None
+    if "ports" in rule:
+        ports = r.parsed(path + ("ports",), parse_ports, rule["ports"], protocol)
+        if ports is None:
+            return None
+        return m.Traffic(protocol, ports)
+    return m.Traffic(protocol, None)
+
+
+def build_security_groups(r: Reporter, known: Known, v: int, vpc: dict) -> tuple[m.SecurityGroup, ...]:
+    groups = []
+    for s, sg in enumerate(vpc.get("security_groups", [])):
+        key = ("default", v) if sg["name"] == "default" else sg["name"]
+        if known.sg_places[key] != ("vpcs", v, "security_groups", s):
+            continue  # a duplicate, already reported
+        groups.append(build_security_group(r, known, v, vpc["name"], s, sg))
+    if not any(g.name == "default" for g in groups):
+        origin = f"vpcs[{v}].security_groups[default]"
+        self_ref = m.SGRef(vpc["name"], "default")
+        groups.append(m.SecurityGroup(
+            origin, vpc["name"], "default",
+            (m.SGRule(origin + ".ingress[0]", m.Traffic(), security_group=self_ref),),
+            (m.SGRule(origin + ".egress[0]", m.Traffic(), cidr=ALL_IPV4),)))
+    return tuple(groups)
+
+
+def build_security_group(r: Reporter, known: Known, v: int, vpc: str, s: int, sg: dict) -> m.SecurityGroup:
+    path = ("vpcs", v, "security_groups", s)
+    origin = format_path(path)
+    ingress = sg_rules(r, known, path + ("ingress",), vpc, sg.get("ingress", []))
+    if "egress" in sg:
+        egress = sg_rules(r, known, path + ("egress",), vpc, sg["egress"])
+    else:  # AWS: a new security group has one allow-all outbound rule
+        egress = (m.SGRule(origin + ".egress[default]", m.Traffic(), cidr=ALL_IPV4),)
+    return m.SecurityGroup(origin, vpc, sg["name"], ingress, egress)
+
+
+def sg_rules(r: Reporter, known: Known, path: DocPath, vpc: str, rules_data: list) -> tuple[m.SGRule, ...]:
+    rules = []
+    for n, rule in enumerate(rules_data):
+        rule_path = path + (n,)
+        traffic = parse_traffic(r, rule_path, rule)
+        if ("cidr" in rule) == ("security_group" in rule):
+            r.report(rule_path, "a security group rule needs exactly one of 'cidr' or "
+                                   "'security_group'")
+            continue
+        if "cidr" in rule:
+            cidr = r.parsed(rule_path + ("cidr",), parse_network, rule["cidr"])
+            if traffic and cidr:
+                rules.append(m.SGRule(format_path(rule_path), traffic, cidr=cidr))
+            continue
+        ref = resolve_sg(r, known, rule_path + ("security_group",), vpc, rule["security_group"],
+                              allow_peered=True)
+        if traffic and ref:
+            rules.append(m.SGRule(format_path(rule_path), traffic, security_group=ref))
+    return tuple(rules)
+
+
+def resolve_sg(r: Reporter, known: Known, path: DocPath, vpc: str, name: str, allow_peered: bool) -> Optional[m.SGRef]:
+    """'default' -> own VPC's; 'VPC/default' -> that VPC's; other names are file-unique."""
+    if "/" in name:
+        owner, _, bare = name.partition("/")
+        if owner not in known.vpc_cidrs or bare != "default":
+            r.report(path, f"'{name}': the 'VPC/name' form names another VPC's default SG, "
+                              "like 'dev/default'")
+            return None
+    elif name == "default":
+        owner, bare = vpc, "default"
+    elif name in known.sg_owners:
+        owner, bare = known.sg_owners[name], name
+    else:
+        r.report(path, f"no security group named '{name}'")
+        return None
+    if owner != vpc and not (allow_peered and known.peered(vpc, owner)):
+        where = "is not peered with" if allow_peered else "is not"
+        r.report(path, f"security group '{name}' belongs to VPC '{owner}', which {where} "
+                          f"VPC '{vpc}'" + ("" if allow_peered else
+                                            "; an instance takes SGs of its own VPC"))
+        return None
+    return m.SGRef(owner, bare)
