@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .ofmsg import delete_flow, flow_mod
 from .pipeline import Flow
 
 
@@ -22,6 +23,10 @@ class FlowDiff:
 
     def __len__(self) -> int:
         return len(self.add) + len(self.delete)
+
+    def messages(self) -> list:
+        """The flow-mods that turn the old flow set into the new one: deletes, then adds."""
+        return [delete_flow(each) for each in self.delete] + [flow_mod(each) for each in self.add]
 
 
 def diff(old: list[Flow], new: list[Flow]) -> FlowDiff:

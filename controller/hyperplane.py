@@ -15,6 +15,7 @@ Run: ``python -m controller.hyperplane TOPOLOGY --port PORT --api-port PORT --st
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -32,10 +33,11 @@ from os_ken.ofproto import ofproto_v1_3
 from vpclab.intent.changes import ChangeError, Intent
 from .compiler import compile_topology
 from .differ import diff
-from .ofmsg import barrier, delete_flow, delete_matching, flow_mod, flow_stats_request, match_items, match_key
+from .ofmsg import barrier, delete_matching, flow_mod, flow_stats_request, match_items, match_key
 
 ENV_TOPOLOGY, ENV_STATUS, ENV_API = "VPCLAB_TOPOLOGY", "VPCLAB_STATUS", "VPCLAB_API_PORT"
 BARRIER_TIMEOUT = 5.0
+LOG = logging.getLogger("hyperplane")
 
 
 class StatusFile:
@@ -52,6 +54,23 @@ class StatusFile:
         os.replace(temporary, self.path)
 
 
+def guarded(handler):
+    """Faucet's policy for event handlers: an unexpected exception is logged and ends the
+    controller (the status file says why), rather than leaving it running half-broken;
+    ``vpclab`` sees it exit, and a restarted controller reconciles every card."""
+    @functools.wraps(handler)
+    def run(self, event):
+        try:
+            return handler(self, event)
+        except Exception as error:  # noqa: BLE001 - any failure here is fatal by design
+            LOG.exception("%s failed", handler.__name__)
+            self.status.update("_controller", ready=False,
+                               error=f"{handler.__name__}: {type(error).__name__}: {error}")
+            logging.shutdown()
+            os._exit(1)
+    return run
+
+
 class Hyperplane(app_manager.OSKenApp):
     OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION]
 
@@ -64,6 +83,9 @@ class Hyperplane(app_manager.OSKenApp):
         self.ready_barriers: dict[int, str] = {}       # xid -> server being reconciled
         self.change_barriers: dict[int, hub.Event] = {}  # xid -> a change waiting for it
         self.extra_flows: dict[str, list] = {}
+        self.errors: dict[str, list[str]] = {}         # server -> switch errors not yet reported
+        self.change_lock = hub.BoundedSemaphore(1)
+        self.changes: list[dict] = []                  # every runtime change applied
         api_port = int(os.environ[ENV_API])
         self.status = StatusFile(os.environ[ENV_STATUS], api_port=api_port)
         self.status.update("_controller", ready=True)
@@ -76,48 +98,66 @@ class Hyperplane(app_manager.OSKenApp):
         datapath.send_msg(message)
 
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
+    @guarded
     def card_connected(self, event):
         datapath = event.msg.datapath
         server = self.servers.get(datapath.id)
         if server is None:
-            self.logger.warning("unknown datapath %016x", datapath.id)
+            LOG.warning("unknown datapath %016x", datapath.id)
             return
         self.datapaths[server] = datapath
+        self.errors[server] = []
         for each in self.compiled.flows[server]:
             self.send(datapath, flow_mod(each))
         self.extra_flows[server] = []
         self.send(datapath, flow_stats_request())
-        self.logger.info("%s: sent %d flows, reconciling", server, len(self.compiled.flows[server]))
+        LOG.info("%s: sent %d flows, reconciling", server, len(self.compiled.flows[server]))
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
+    @guarded
     def flow_dump(self, event):
         """Reconciliation: delete what the card has beyond the expected flows."""
         datapath = event.msg.datapath
         server = self.servers.get(datapath.id)
         expected = {match_key(each) for each in self.compiled.flows[server]}
-        self.extra_flows[server] += [stat for stat in event.msg.body
-                                     if (stat.table_id, stat.priority, match_items(stat.match)) not in expected]
+        self.extra_flows[server] += [
+            stat for stat in event.msg.body
+            if (stat.table_id, stat.priority, match_items(stat.match)) not in expected]
         if event.msg.flags & datapath.ofproto.OFPMPF_REPLY_MORE:
             return
         for stat in self.extra_flows[server]:
             self.send(datapath, delete_matching(stat.table_id, stat.priority, stat.match))
-        self.logger.info("%s: reconciled, %d extra flows deleted", server,
-                         len(self.extra_flows[server]))
+        LOG.info("%s: reconciled, %d extra flows deleted", server, len(self.extra_flows[server]))
         request = barrier()
         self.send(datapath, request)
         self.ready_barriers[request.xid] = server
 
+    @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
+    @guarded
+    def switch_error(self, event):
+        """A card refused a message: remembered until the change or readiness it belongs to
+        is answered, so the user hears of it instead of an 'ok'."""
+        server = self.servers.get(event.msg.datapath.id, "?")
+        text = f"{server}: OpenFlow error type {event.msg.type} code {event.msg.code} " \
+               f"(xid {event.msg.xid})"
+        LOG.error(text)
+        self.errors.setdefault(server, []).append(text)
+
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
+    @guarded
     def barrier_reply(self, event):
         server = self.ready_barriers.pop(event.msg.xid, None)
         if server is not None:
-            self.status.update(server, ready=True, flows=len(self.compiled.flows[server]),
-                               deleted_on_connect=len(self.extra_flows.get(server, [])))
+            errors = self.errors.get(server, [])
+            self.status.update(server, ready=not errors, flows=len(self.compiled.flows[server]),
+                               deleted_on_connect=len(self.extra_flows.get(server, [])),
+                               errors=errors)
         waiting = self.change_barriers.pop(event.msg.xid, None)
         if waiting is not None:
             waiting.set()
 
     @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
+    @guarded
     def card_lost(self, event):
         server = self.servers.get(event.datapath.id)
         if server is not None:
@@ -132,6 +172,10 @@ class Hyperplane(app_manager.OSKenApp):
                 answer = self.answer(json.loads(line))
             except (ChangeError, ValueError, KeyError) as error:
                 answer = {"ok": False, "error": str(error)}
+            except Exception as error:  # noqa: BLE001 - the API answers, never dies
+                LOG.exception("API request %s failed", line.strip())
+                answer = {"ok": False, "error": f"internal error ({type(error).__name__}: "
+                                                f"{error}); see hyperplane.log"}
             connection.sendall((json.dumps(answer) + "\n").encode())
         connection.close()
 
@@ -144,36 +188,53 @@ class Hyperplane(app_manager.OSKenApp):
                     "flows": {s: len(f) for s, f in self.compiled.flows.items()}}
         if command == "intent":
             return {"ok": True, "data": self.intent.data}
+        if command == "changes":
+            return {"ok": True, "changes": self.changes}
         if command == "flows":
             return {"ok": True, "flows": [
                 {"stage": f.stage, "priority": f.priority, "match": dict(f.match),
-                 "actions": [list(a) for a in f.actions], "origin": f.origin}
+                 "actions": [a.describe() for a in f.actions], "origin": f.origin}
                 for f in self.compiled.flows[request["server"]]]}
         raise ValueError(f"unknown command {command!r}")
 
     def change(self, operation: str, arguments: dict) -> dict:
-        """Apply a change, send each card only its flow diff, answer after the barriers."""
-        started = time.monotonic()
-        topology = self.intent.apply(operation, **arguments)
-        compiled = compile_topology(topology)
-        events, changed = [], {}
-        for server, datapath in list(self.datapaths.items()):
-            delta = diff(self.compiled.flows[server], compiled.flows[server])
-            changed[server] = {"added": len(delta.add), "deleted": len(delta.delete)}
-            for each in delta.delete:
-                self.send(datapath, delete_flow(each))
-            for each in delta.add:
-                self.send(datapath, flow_mod(each))
-            request = barrier()
-            self.send(datapath, request)
-            event = hub.Event()
-            self.change_barriers[request.xid] = event
-            events.append(event)
-        self.compiled = compiled
-        for event in events:
-            event.wait(timeout=BARRIER_TIMEOUT)
-        return {"ok": True, "changed": changed,
-                "elapsed_ms": round((time.monotonic() - started) * 1000, 1)}
+        """Apply a change, send each card only its flow diff, answer after the barriers.
+
+        One change at a time (two would diff against stale state). The answer is ok only if
+        every connected card confirmed with a barrier in time and refused nothing.
+        """
+        with self.change_lock:
+            started = time.monotonic()
+            topology = self.intent.apply(operation, **arguments)
+            compiled = compile_topology(topology)
+            previous, self.compiled = self.compiled, compiled
+            waiting, changed = {}, {}
+            for server, datapath in list(self.datapaths.items()):
+                delta = diff(previous.flows[server], compiled.flows[server])
+                changed[server] = {"added": len(delta.add), "deleted": len(delta.delete)}
+                self.errors[server] = []
+                for message in delta.messages():
+                    self.send(datapath, message)
+                request = barrier()
+                self.send(datapath, request)
+                event = hub.Event()
+                self.change_barriers[request.xid] = event
+                waiting[server] = event
+            late = [server for server, event in waiting.items()
+                    if not event.wait(timeout=BARRIER_TIMEOUT)]
+            refused = [text for server in waiting for text in self.errors.get(server, [])]
+            elapsed = round((time.monotonic() - started) * 1000, 1)
+            record = {"operation": operation, "arguments": arguments, "changed": changed,
+                      "elapsed_ms": elapsed, "time": time.time(), "late": late,
+                      "refused": refused}
+            self.changes.append(record)
+            LOG.info("change %s %s: %s in %.1f ms%s", operation, json.dumps(arguments),
+                     changed, elapsed, f"; late {late}; refused {refused}" if late or refused
+                     else "")
+            if late or refused:
+                problems = [f"{s} did not confirm within {BARRIER_TIMEOUT:.0f} s" for s in late]
+                return {"ok": False, "error": "; ".join(problems + refused), "changed": changed}
+            return {"ok": True, "changed": changed, "elapsed_ms": elapsed}
 
 
 def port_is_free(port: int) -> bool:

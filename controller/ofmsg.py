@@ -9,11 +9,13 @@ from os_ken.ofproto import nicira_ext
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
+from .actions import ArpReply, Ct, CtClear, DecTtl, Drop, Goto, Output, Resubmit, SetField, SetReg
 from .pipeline import TABLE, Flow
 from .plan import cookie_of
 
 TCP, UDP = 6, 17
 NX_IN_PORT = 0xFFF8  # Nicira actions take 16-bit ports: "the packet's own in_port"
+NO_RECIRCULATION = 255  # NXActionCT's recirc_table when the packet does not go on
 FIELD_NAMES = {"nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "tun_id": "tunnel_id",
                "tun_dst": "tun_ipv4_dst"}
 
@@ -50,36 +52,36 @@ def match_items(match: parser.OFPMatch) -> tuple:
 
 
 def _actions(flow: Flow) -> tuple[list, list]:
-    """(apply-actions, instructions tail) for a flow's plain-data actions."""
-    actions, tail = [], []
+    """(apply-actions, instructions tail) for a flow's typed actions; Drop ends everything."""
+    actions: list = []
+    tail: list = []
     for action in flow.actions:
-        kind = action[0]
-        if kind == "drop":
+        if isinstance(action, Drop):
             return [], []
-        if kind == "goto":
-            tail.append(parser.OFPInstructionGotoTable(TABLE[action[1]]))
-        elif kind == "set":
-            actions.append(parser.OFPActionSetField(**{FIELD_NAMES.get(action[1], action[1]):
-                                                       action[2]}))
-        elif kind == "output":
-            actions.append(parser.OFPActionOutput(action[1]))
-        elif kind == "dec_ttl":
+        if isinstance(action, Goto):
+            tail.append(parser.OFPInstructionGotoTable(TABLE[action.stage]))
+        elif isinstance(action, (SetReg, SetField)):
+            name = str(action.field)
+            actions.append(parser.OFPActionSetField(**{FIELD_NAMES.get(name, name): action.value}))
+        elif isinstance(action, Output):
+            actions.append(parser.OFPActionOutput(action.port))
+        elif isinstance(action, DecTtl):
             actions.append(parser.OFPActionDecNwTtl())
-        elif kind == "ct_clear":
+        elif isinstance(action, CtClear):
             actions.append(parser.NXActionCTClear())
-        elif kind == "ct":
-            _, commit, zone, next_stage = action
+        elif isinstance(action, Ct):
             actions.append(parser.NXActionCT(
-                flags=nicira_ext.NX_CT_F_COMMIT if commit else 0, zone_src="",
-                zone_ofs_nbits=zone, recirc_table=TABLE[next_stage] if next_stage else 255,
+                flags=nicira_ext.NX_CT_F_COMMIT if action.commit else 0, zone_src="",
+                zone_ofs_nbits=action.zone,
+                recirc_table=TABLE[action.next_stage] if action.next_stage else NO_RECIRCULATION,
                 alg=0, actions=[]))
-        elif kind == "resubmit":
+        elif isinstance(action, Resubmit):
             actions.append(parser.NXActionResubmitTable(in_port=NX_IN_PORT,
-                                                        table_id=TABLE[action[1]]))
-        elif kind == "arp_reply":
-            actions += _arp_reply(action[1], action[2])
+                                                        table_id=TABLE[action.stage]))
+        elif isinstance(action, ArpReply):
+            actions += _arp_reply(action.mac, action.address)
         else:
-            raise ValueError(f"unknown action {action}")
+            raise ValueError(f"unknown action {action!r}")
     return actions, tail
 
 

@@ -1,49 +1,42 @@
 """The Nitro card's OpenFlow pipeline: every table is a named stage, declared once here.
 
-Nobody else writes a table number. Sending side (a packet from a local instance):
+Nobody else writes a table or register number. Sending side (a packet from a local instance):
 classify -> arp | sg_egress (after ct, per-instance zone) -> nacl_src_egress -> vpc_route
 -> peering | tgw_entry -> nacl_tgw_entry -> tgw_route -> tgw_exit -> nacl_tgw_exit
 -> deliver_lookup -> nacl_dst_ingress -> tunnel_out (VXLAN, or a local hand-over).
 Receiving side: classify (VNI check) -> sg_ingress (after ct, the destination's zone) -> output.
 All stateless checks (NACLs, routes) run on the sending card, which knows the whole path;
 the stateful ones (SGs) run at each end, in the instance's own conntrack zone.
+
+Each stage declares (like Faucet's ValveTableConfig) the stages it may continue to, the
+fields it may match and the registers/fields it may set; ``flow()`` asserts every flow keeps
+to its stage's declaration.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
-STAGES = (
-    "classify",          # in_port/tunnel: source check, ARP, VNI check; start conntrack
-    "arp",               # ARP answered by the card: the subnet router and the instances
-    "sg_egress",         # SG egress of the sender (ct state: +est passes, +new needs a rule)
-    "nacl_src_egress",   # NACL egress of the source subnet (skipped inside the subnet)
-    "vpc_route",         # the source subnet's route table, longest prefix
-    "peering",           # a peering delivers only between its two VPCs
-    "tgw_entry",         # into the TGW: the attachment must cover the source AZ
-    "nacl_tgw_entry",    # NACL ingress of the source attachment subnet (AWS tgw-nacls)
-    "tgw_route",         # the TGW route table associated with the source attachment
-    "tgw_exit",          # out of the TGW into the next attachment's VPC
-    "nacl_tgw_exit",     # NACL egress of the destination attachment subnet
-    "deliver_lookup",    # the destination instance by address in the destination VPC
-    "nacl_dst_ingress",  # NACL ingress of the destination subnet
-    "tunnel_out",        # VXLAN to the destination's server, or hand over locally
-    "sg_ingress",        # SG ingress of the receiver (ct state), then out to its port
-)
-TABLE = {name: number for number, name in enumerate(STAGES)}
+from .actions import Action, ArpReply, Ct, Goto, Resubmit, SetField, SetReg
 
-# Registers carry what the sending card learned about the packet between stages.
-REG = {
-    "src_subnet": "reg0",    # subnet id of the sender
-    "route_table": "reg1",   # route table id of the sender's subnet
-    "az": "reg2",            # AZ id of the sender's subnet
-    "src_vpc": "reg3",       # VPC number of the sender
-    "next_hop": "reg4",      # peering id or TGW id chosen by the route
-    "tgw_table": "reg5",     # TGW route table id (entry) / exit attachment id (route)
-    "dst_vpc": "reg6",       # VPC number where the packet is delivered
-    "dst_nacl": "reg7",      # 1: the destination subnet's NACL ingress applies
-    "exit_subnet": "reg8",   # subnet id of the TGW exit attachment subnet
-    "hairpins": "reg9",      # times a TGW handed the packet to a VPC that sent it back
-}
+
+class Reg(str, Enum):
+    """Registers: what the sending card learned about the packet, carried between stages."""
+    SRC_SUBNET = "reg0"         # subnet id of the sender (or of the TGW exit subnet, onward)
+    ROUTE_TABLE = "reg1"        # route table id of that subnet
+    AZ = "reg2"                 # AZ id of that subnet
+    SRC_VPC = "reg3"            # VPC number of that subnet
+    NEXT_HOP = "reg4"           # peering id or TGW id chosen by the route; exit attachment id
+    TGW_TABLE = "reg5"          # the TGW route table associated with the entry attachment
+    DST_VPC = "reg6"            # VPC number where the packet is delivered
+    DST_NACL = "reg7"           # 1: the destination subnet's NACL ingress applies; 0: skip
+    ATTACHMENT_SUBNET = "reg8"  # the entry, then the exit, attachment subnet of a TGW
+    HAIRPINS = "reg9"           # times a TGW handed the packet to a VPC that sent it back
+
+    def __str__(self) -> str:
+        return self.value
+
+
 MAX_HAIRPINS = 2  # like trace: at most three TGW traversals, then it is a routing loop
 
 TUNNEL_PORT = 100            # the vxlan port of every Nitro card (ofport_request)
@@ -52,21 +45,80 @@ ROUTER_MAC = "02:00:00:00:00:01"  # the VPC router's MAC, answered for every sub
 # ct_state bits (OVS): +new 0x01, +est 0x02, +rel 0x04, +inv 0x10, +trk 0x20
 CT_NEW, CT_EST, CT_REL, CT_INV, CT_TRK = 0x01, 0x02, 0x04, 0x10, 0x20
 
+IP = frozenset({"eth_type", "ip_proto", "nw_src", "nw_dst", "tp_dst"})
+R = Reg
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One table: where it may go next, what it may match, what it may set."""
+    name: str
+    next: frozenset[str]
+    match: frozenset[str]
+    sets: frozenset[str] = frozenset()
+
+
+def _stage(name: str, next_: str = "", match=(), sets=()) -> Stage:
+    return Stage(name, frozenset(next_.split()), frozenset(str(f) for f in match),
+                 frozenset(str(f) for f in sets))
+
+
+STAGE_LIST = (
+    # in_port/tunnel: source check, ARP, VNI check; start conntrack
+    _stage("classify", "arp sg_egress sg_ingress",
+           ("in_port", "eth_type", "eth_src", "nw_src", "nw_dst", "tun_id"),
+           (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC)),
+    # ARP answered by the card: the subnet router and the instances
+    _stage("arp", "", ("in_port", "eth_type", "arp_op", "arp_tpa")),
+    # SG egress of the sender (ct state: +est passes, +new needs a rule)
+    _stage("sg_egress", "nacl_src_egress", {"in_port", "ct_state"} | IP),
+    # NACL egress of the source subnet (skipped inside the subnet)
+    _stage("nacl_src_egress", "vpc_route deliver_lookup", {R.SRC_SUBNET} | IP,
+           (R.DST_VPC, R.DST_NACL)),
+    # the source subnet's route table, longest prefix
+    _stage("vpc_route", "peering tgw_entry deliver_lookup", {R.ROUTE_TABLE, R.HAIRPINS} | IP,
+           (R.NEXT_HOP, R.DST_VPC, R.DST_NACL, "eth_src")),
+    # a peering delivers only between its two VPCs
+    _stage("peering", "deliver_lookup", {R.NEXT_HOP, R.SRC_VPC} | IP, (R.DST_VPC, R.DST_NACL)),
+    # into the TGW: the attachment must cover the source AZ
+    _stage("tgw_entry", "nacl_tgw_entry tgw_route",
+           (R.NEXT_HOP, R.SRC_VPC, R.AZ, R.HAIRPINS), (R.ATTACHMENT_SUBNET, R.TGW_TABLE)),
+    # NACL ingress of the source attachment subnet (AWS tgw-nacls)
+    _stage("nacl_tgw_entry", "tgw_route", {R.ATTACHMENT_SUBNET} | IP),
+    # the TGW route table associated with the source attachment
+    _stage("tgw_route", "tgw_exit", {R.TGW_TABLE} | IP, (R.NEXT_HOP,)),
+    # out of the TGW into the next attachment's VPC (or back to routing: a hairpin)
+    _stage("tgw_exit", "nacl_tgw_exit vpc_route", {R.NEXT_HOP, R.AZ, R.HAIRPINS} | IP,
+           (R.DST_VPC, R.ATTACHMENT_SUBNET, R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC,
+            R.HAIRPINS)),
+    # NACL egress of the destination attachment subnet
+    _stage("nacl_tgw_exit", "deliver_lookup", {R.ATTACHMENT_SUBNET} | IP, (R.DST_NACL,)),
+    # the destination instance by address in the destination VPC
+    _stage("deliver_lookup", "nacl_dst_ingress", {R.DST_VPC} | IP, ("eth_dst",)),
+    # NACL ingress of the destination subnet
+    _stage("nacl_dst_ingress", "tunnel_out", {R.DST_NACL, R.DST_VPC} | IP),
+    # VXLAN to the destination's server, or hand over locally
+    _stage("tunnel_out", "sg_ingress", {R.DST_VPC} | IP, ("tun_id", "tun_dst")),
+    # SG ingress of the receiver (ct state), then out to its port
+    _stage("sg_ingress", "", {R.DST_VPC, "ct_state"} | IP),
+)
+STAGES = tuple(stage.name for stage in STAGE_LIST)
+STAGE = {stage.name: stage for stage in STAGE_LIST}
+TABLE = {name: number for number, name in enumerate(STAGES)}
+
 
 @dataclass(frozen=True)
 class Flow:
-    """One flow as plain data: the stage, a priority, a match, actions and the YAML origin.
+    """One flow as plain data: the stage, a priority, a match, typed actions, the YAML origin.
 
-    ``match`` maps field names to values: ints for exact fields and registers,
-    ``(value, mask)`` for masked ones (IPv4 prefixes, port blocks, ct_state).
-    ``actions`` is a tuple of tuples, e.g. ``("goto", "vpc_route")``, ``("set", "reg1", 3)``,
-    ``("ct", commit, zone, next_stage_or_None)``, ``("output", port)``, ``("drop",)``,
-    ``("resubmit", stage)`` (the one way back to an earlier stage: a TGW hairpin).
+    ``match`` maps field names (registers as ``Reg``) to values: ints for exact fields,
+    ``(value, mask)`` for masked ones (IPv4 prefixes, port blocks, ct_state). An empty
+    ``actions`` tuple, or one ending in ``Drop``, drops the packet.
     """
     stage: str
     priority: int
     match: tuple  # sorted (field, value) pairs, so a Flow is hashable and comparable
-    actions: tuple
+    actions: tuple[Action, ...]
     origin: str
 
     @property
@@ -79,11 +131,19 @@ class Flow:
 
 
 def flow(stage: str, priority: int, match: dict, actions, origin: str) -> Flow:
-    """Build a Flow, checking the stage and every ``goto``/``ct`` target against the map."""
-    assert stage in TABLE, f"unknown stage {stage}"
+    """Build a Flow, asserting it keeps to its stage's declaration."""
+    declared = STAGE[stage]
+    fields = {str(name) for name in match}
+    assert fields <= declared.match, f"{stage} may not match {fields - declared.match}"
     for action in actions:
-        if action[0] == "goto":
-            assert TABLE[action[1]] > TABLE[stage], f"{stage} cannot go back to {action[1]}"
-        if action[0] == "ct" and action[3] is not None:
-            assert action[3] in TABLE, f"unknown stage {action[3]}"
-    return Flow(stage, priority, tuple(sorted(match.items())), tuple(actions), origin)
+        if isinstance(action, (Goto, Resubmit)) or (isinstance(action, Ct) and action.next_stage):
+            target = action.next_stage if isinstance(action, Ct) else action.stage
+            assert target in declared.next, f"{stage} may not continue to {target}"
+            if isinstance(action, Goto):
+                assert TABLE[target] > TABLE[stage], f"{stage} cannot go back to {target}"
+        if isinstance(action, (SetReg, SetField)):
+            assert str(action.field) in declared.sets, f"{stage} may not set {action.field}"
+        if isinstance(action, ArpReply):
+            assert stage == "arp", "only the arp stage answers ARP"
+    return Flow(stage, priority, tuple(sorted((str(k), v) for k, v in match.items())),
+                tuple(actions), origin)

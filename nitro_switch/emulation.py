@@ -128,6 +128,11 @@ class Emulation:
                 raise BuildError("the Hyperplane controller exited; see "
                                  f"{self.names.run_dir}/hyperplane.log")
             status = self.card_status()
+            refused = [f"{name}: {'; '.join(card['errors'])}" for name, card in status.items()
+                       if card.get("errors")]
+            if refused or status.get("_controller", {}).get("error"):
+                raise BuildError("the controller could not install the flows: "
+                                 + "; ".join(refused or [status["_controller"]["error"]]))
             if all(status.get(s.name, {}).get("ready") for s in self.servers):
                 self.log("*** flows installed: " + ", ".join(
                     f"{s.name} {status[s.name]['flows']}" for s in self.servers))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vpclab.intent import model as m
+
 from ..pipeline import Flow
 from ..plan import Plan, cookie_of
 from . import edge, nacl, routes
@@ -30,15 +31,23 @@ class Compiled:
         return self.origins.get(cookie, "?")
 
 
+class AmbiguousFlows(AssertionError):
+    """Two flows with one (stage, priority, match): a switch would keep only one of them."""
+
+
 def compile_server(plan: Plan, server: str, shared: list[Flow] | None = None) -> list[Flow]:
-    """The flows of one server's Nitro card."""
+    """The flows of one server's Nitro card; no two share a (stage, priority, match)."""
     if shared is None:
         shared = [f for build in SHARED for f in build(plan)]
     flows = shared + [f for build in PER_SERVER for f in build(plan, server)]
-    unique = {}  # two rules with the same match are one flow on a switch; the first names it
+    seen: dict[tuple, Flow] = {}
     for each in flows:
-        unique.setdefault((each.stage, each.priority, each.match), each)
-    return list(unique.values())
+        key = (each.stage, each.priority, each.match)
+        if key in seen:
+            raise AmbiguousFlows(f"{server}: {seen[key].origin} and {each.origin} compile to "
+                                 f"the same {each.stage} flow (priority {each.priority})")
+        seen[key] = each
+    return flows
 
 
 def compile_topology(topology: m.Topology) -> Compiled:

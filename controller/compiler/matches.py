@@ -1,7 +1,7 @@
 """Match building blocks: IPv4 prefixes and port ranges as OpenFlow (value, mask) pairs."""
 from __future__ import annotations
 
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 
 from vpclab.intent import model as m
 
@@ -10,6 +10,10 @@ ETH_IP, ETH_ARP = 0x0800, 0x0806
 
 def prefix(network: IPv4Network) -> tuple[str, str]:
     return (str(network.network_address), str(network.netmask))
+
+
+def host(address: IPv4Address) -> tuple[str, str]:
+    return (str(address), "255.255.255.255")
 
 
 def port_blocks(low: int, high: int) -> list[tuple[int, int]]:
@@ -26,7 +30,7 @@ def port_blocks(low: int, high: int) -> list[tuple[int, int]]:
 
 def traffic_matches(traffic: m.Traffic) -> list[dict]:
     """The match fragments that select ``traffic`` (one per port block), IPv4 implied."""
-    base = {"eth_type": ETH_IP}
+    base: dict = {"eth_type": ETH_IP}
     if traffic.protocol is None:
         return [base]
     base["ip_proto"] = traffic.protocol

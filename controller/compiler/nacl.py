@@ -1,8 +1,9 @@
 """NACL stages: ordered allow/deny rules become priorities; the '*' rule is the floor."""
 from __future__ import annotations
 
-from ..pipeline import flow
-from .matches import prefix, traffic_matches
+from ..actions import DROP, Goto, SetReg
+from ..pipeline import Reg, flow
+from .matches import ETH_IP, prefix, traffic_matches
 
 SKIP_PRIORITY = 65000     # "this check does not apply" flows sit above every rule
 RULE_BASE = 1000          # rule N gets RULE_BASE + 32767 - N: lower numbers win
@@ -17,7 +18,7 @@ def nacl_flows(stage: str, key: dict, rules, address_field: str, allow_actions) 
     """
     flows = []
     for rule in rules:
-        actions = allow_actions if rule.allow else (("drop",),)
+        actions = allow_actions if rule.allow else (DROP,)
         if rule.number is None:
             flows.append(flow(stage, STAR_PRIORITY, dict(key), actions, rule.origin))
             continue
@@ -32,18 +33,18 @@ def source_subnet_egress(plan) -> list:
     flows = []
     for vpc in plan.topology.vpcs:
         for subnet in vpc.subnets:
-            key = {"reg0": plan.subnet_id[(vpc.name, subnet.name)]}
+            key = {Reg.SRC_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
             flows.append(flow("nacl_src_egress", SKIP_PRIORITY,
-                              {**key, "eth_type": 0x0800, "nw_dst": prefix(subnet.cidr)},
-                              (("set", "reg6", vpc.number), ("set", "reg7", 0),
-                               ("goto", "deliver_lookup")), subnet.origin))
+                              {**key, "eth_type": ETH_IP, "nw_dst": prefix(subnet.cidr)},
+                              (SetReg(Reg.DST_VPC, vpc.number), SetReg(Reg.DST_NACL, 0),
+                               Goto("deliver_lookup")), subnet.origin))
             flows += nacl_flows("nacl_src_egress", key, vpc.nacl(subnet.nacl).egress, "nw_dst",
-                                (("goto", "vpc_route"),))
+                                (Goto("vpc_route"),))
     return flows
 
 
-def attachment_subnets(plan):
-    """(vpc, subnet) for every subnet that serves a TGW attachment."""
+def attachment_subnets(plan) -> list:
+    """(vpc, subnet) for every subnet that serves a TGW attachment, once each."""
     seen = []
     for tgw in plan.topology.transit_gateways:
         for attachment in tgw.attachments:
@@ -58,9 +59,9 @@ def tgw_entry_ingress(plan) -> list:
     """nacl_tgw_entry: the source attachment subnet's ingress rules test the source address."""
     flows = []
     for vpc, subnet in attachment_subnets(plan):
-        key = {"reg8": plan.subnet_id[(vpc.name, subnet.name)]}
+        key = {Reg.ATTACHMENT_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
         flows += nacl_flows("nacl_tgw_entry", key, vpc.nacl(subnet.nacl).ingress, "nw_src",
-                            (("goto", "tgw_route"),))
+                            (Goto("tgw_route"),))
     return flows
 
 
@@ -68,23 +69,23 @@ def tgw_exit_egress(plan) -> list:
     """nacl_tgw_exit: none for an instance in the attachment subnet itself, else its egress."""
     flows = []
     for vpc, subnet in attachment_subnets(plan):
-        key = {"reg8": plan.subnet_id[(vpc.name, subnet.name)]}
+        key = {Reg.ATTACHMENT_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
         flows.append(flow("nacl_tgw_exit", SKIP_PRIORITY,
-                          {**key, "eth_type": 0x0800, "nw_dst": prefix(subnet.cidr)},
-                          (("set", "reg7", 0), ("goto", "deliver_lookup")), subnet.origin))
+                          {**key, "eth_type": ETH_IP, "nw_dst": prefix(subnet.cidr)},
+                          (SetReg(Reg.DST_NACL, 0), Goto("deliver_lookup")), subnet.origin))
         flows += nacl_flows("nacl_tgw_exit", key, vpc.nacl(subnet.nacl).egress, "nw_dst",
-                            (("set", "reg7", 1), ("goto", "deliver_lookup")))
+                            (SetReg(Reg.DST_NACL, 1), Goto("deliver_lookup")))
     return flows
 
 
 def destination_subnet_ingress(plan) -> list:
-    """nacl_dst_ingress: the destination subnet's ingress rules, unless reg7 says skip."""
-    flows = [flow("nacl_dst_ingress", SKIP_PRIORITY, {"reg7": 0}, (("goto", "tunnel_out"),),
+    """nacl_dst_ingress: the destination subnet's ingress rules, unless DST_NACL says skip."""
+    flows = [flow("nacl_dst_ingress", SKIP_PRIORITY, {Reg.DST_NACL: 0}, (Goto("tunnel_out"),),
                   "vpclab:no-destination-nacl")]
     for vpc in plan.topology.vpcs:
         for subnet in vpc.subnets:
-            key = {"reg7": 1, "reg6": vpc.number, "eth_type": 0x0800,
+            key = {Reg.DST_NACL: 1, Reg.DST_VPC: vpc.number, "eth_type": ETH_IP,
                    "nw_dst": prefix(subnet.cidr)}
             flows += nacl_flows("nacl_dst_ingress", key, vpc.nacl(subnet.nacl).ingress, "nw_src",
-                                (("goto", "tunnel_out"),))
+                                (Goto("tunnel_out"),))
     return flows

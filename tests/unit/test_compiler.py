@@ -8,7 +8,7 @@ from controller.compiler import compile_topology
 from controller.pipeline import STAGES, TUNNEL_PORT
 from controller.plan import cookie_of
 from vpclab.oracle.trace import trace
-from fakefabric import FakeFabric, connection, instance_packet
+from fakeswitch import FakeFabric, connection, instance_packet
 from test_examples import EXAMPLES
 
 PROBES = [(1, None), (6, 22), (6, 443), (6, 5432), (6, 8080), (17, 53)]
@@ -59,19 +59,22 @@ def test_a_vxlan_packet_with_the_wrong_vni_is_dropped():
     fabric = FakeFabric(compiled)
     web2 = compiled.plan.instances["web2"]
     wrong_vni = compiled.plan.vni(topology.vpc("dev"))
-    packet = {"in_port": TUNNEL_PORT, "tun_id": wrong_vni, "eth_type": 0x0800,
-              "nw_src": "10.0.1.4", "nw_dst": str(web2.instance.ip), "ip_proto": 1}
+    packet = {"in_port": TUNNEL_PORT, "tunnel_id": wrong_vni, "eth_type": 0x0800,
+              "ipv4_src": "10.0.1.4", "ipv4_dst": str(web2.instance.ip), "ip_proto": 1}
     outcome = fabric.send(web2.instance.server, packet)
-    assert not outcome.delivered and outcome.dropped_at[2] == "vpclab:table-miss"
+    assert not outcome.delivered
+    assert fabric.origin(outcome.dropped_at[2]) == "vpclab:table-miss"
 
 
 def test_a_spoofed_source_is_dropped_at_the_card():
     compiled = compile_topology(example("three-tier.yaml"))
     fabric = FakeFabric(compiled)
     server, packet = instance_packet(compiled.plan, "web1", "10.20.2.4", 6, 8080, 40000,
-                                     nw_src="10.20.1.99")
+                                     ipv4_src="10.20.1.99")
     outcome = fabric.send(server, packet)
-    assert not outcome.delivered and outcome.dropped_at[1:] == ("classify", "vpcs[0].instances[0]")
+    assert not outcome.delivered
+    assert (outcome.dropped_at[1], fabric.origin(outcome.dropped_at[2])) == \
+        ("classify", "vpcs[0].instances[0]")
 
 
 def test_arp_is_answered_for_the_router_and_subnet_neighbours_only():
@@ -115,13 +118,17 @@ def test_removing_an_sg_rule_keeps_a_tracked_connection():
     assert not connection(recompiled, "web1", "app1", 6, 8080, source_port=41000)[0]  # new: refused
 
 
-def test_ips_used_in_flows_are_valid():
+def test_every_address_match_is_a_valid_prefix():
+    from ipaddress import IPv4Network
     compiled = compile_topology(example("open-sg.yaml"))
+    checked = 0
     for flows in compiled.flows.values():
         for each in flows:
             for field, value in each.match:
                 if field in ("nw_src", "nw_dst"):
-                    IPv4Address(value[0]), IPv4Address(value[1])
+                    IPv4Network(f"{value[0]}/{value[1]}")  # strict: no host bits, a real mask
+                    checked += 1
+    assert checked > 50
 
 
 def test_a_tgw_routing_loop_through_an_inspection_vpc_is_cut_like_trace():

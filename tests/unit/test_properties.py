@@ -145,7 +145,7 @@ def test_ports_failing_agrees_with_pinned_source_ports(data, client_port):
 def test_compiled_flows_agree_with_trace(data, probe):
     """The Nitro cards' flows (run on a fake fabric) decide exactly as trace does."""
     from controller.compiler import compile_topology
-    from fakefabric import FakeFabric, connection
+    from fakeswitch import FakeFabric, connection
     topology = build(data)
     fabric = FakeFabric(compile_topology(topology))
     protocol, port = protocol_number(probe[0]), probe[1]

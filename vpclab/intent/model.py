@@ -9,6 +9,7 @@ Trace reports these paths as the deciding object; the controller uses them for f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network
 from typing import Optional
 
@@ -255,6 +256,14 @@ class TransitGateway:
     def attachment(self, name: str) -> Attachment:
         return _by_name(self.attachments, name)
 
+    def attachment_of(self, vpc: str) -> Optional[Attachment]:
+        """The attachment of ``vpc`` (a VPC is attached at most once)."""
+        return next((a for a in self.attachments if a.vpc == vpc), None)
+
+    def association(self, attachment: str) -> Optional[TgwRouteTable]:
+        """The route table ``attachment`` is associated with, if any."""
+        return next((t for t in self.route_tables if attachment in t.associations), None)
+
 
 @dataclass(frozen=True)
 class Server:
@@ -265,6 +274,7 @@ class Server:
 
 @dataclass(frozen=True)
 class Topology:
+    """The whole design. Look-ups go through indexes built once, on first use."""
     name: str
     source: str  # the file it was loaded from
     servers: tuple[Server, ...]
@@ -272,8 +282,34 @@ class Topology:
     peerings: tuple[Peering, ...] = ()
     transit_gateways: tuple[TransitGateway, ...] = ()
 
+    # -- indexes -------------------------------------------------------------------------------
+    @cached_property
+    def _vpcs(self) -> dict[str, Vpc]:
+        return {vpc.name: vpc for vpc in self.vpcs}
+
+    @cached_property
+    def _instances(self) -> dict[str, Instance]:
+        return {instance.name: instance for instance in self.instances}
+
+    @cached_property
+    def _addresses(self) -> dict[tuple[str, IPv4Address], Instance]:
+        return {(instance.vpc, instance.ip): instance for instance in self.instances}
+
+    @cached_property
+    def _members(self) -> dict[SGRef, tuple[Instance, ...]]:
+        members: dict[SGRef, list[Instance]] = {}
+        for instance in self.instances:
+            for ref in instance.security_groups:
+                members.setdefault(ref, []).append(instance)
+        return {ref: tuple(found) for ref, found in members.items()}
+
+    @cached_property
+    def instances(self) -> tuple[Instance, ...]:
+        return tuple(instance for vpc in self.vpcs for instance in vpc.instances)
+
+    # -- look-ups ------------------------------------------------------------------------------
     def vpc(self, name: str) -> Vpc:
-        return _by_name(self.vpcs, name)
+        return self._vpcs[name]
 
     def transit_gateway(self, name: str) -> TransitGateway:
         return _by_name(self.transit_gateways, name)
@@ -281,23 +317,34 @@ class Topology:
     def peering(self, name: str) -> Peering:
         return _by_name(self.peerings, name)
 
-    @property
-    def instances(self) -> tuple[Instance, ...]:
-        return tuple(instance for vpc in self.vpcs for instance in vpc.instances)
-
     def instance(self, name: str) -> Instance:
-        return _by_name(self.instances, name)
+        return self._instances[name]
 
     def security_group(self, ref: SGRef) -> SecurityGroup:
         return _by_name(self.vpc(ref.vpc).security_groups, ref.name)
 
     def members(self, ref: SGRef) -> tuple[Instance, ...]:
         """The instances that carry security group ``ref``."""
-        return tuple(i for i in self.vpc(ref.vpc).instances if ref in i.security_groups)
+        return self._members.get(ref, ())
 
     def instance_at(self, vpc: str, address: IPv4Address) -> Optional[Instance]:
         """The instance of ``vpc`` whose private IP is ``address``, if any."""
-        return next((i for i in self.vpc(vpc).instances if i.ip == address), None)
+        return self._addresses.get((vpc, address))
+
+    def subnet_of(self, instance: Instance) -> Subnet:
+        return self.vpc(instance.vpc).subnet(instance.subnet)
+
+    def attachment_subnet(self, attachment: Attachment, az: str) -> Optional[Subnet]:
+        """The attachment's subnet in ``az``, if it has one there."""
+        vpc = self.vpc(attachment.vpc)
+        return next((vpc.subnet(name) for name in attachment.subnets
+                     if vpc.subnet(name).az == az), None)
+
+    def security_groups_origin(self, instance: Instance) -> str:
+        """The object that stands for the instance's SG set: its one SG, or its SG list."""
+        if len(instance.security_groups) == 1:
+            return self.security_group(instance.security_groups[0]).origin
+        return f"{instance.origin}.security_groups"
 
 
 def _by_name(items, name):

@@ -36,10 +36,3 @@ def instance_rules(topology: m.Topology, instance: m.Instance, direction: str) -
     """All ``ingress`` or ``egress`` rules of an instance's security groups (their union)."""
     return [rule for ref in instance.security_groups
             for rule in getattr(topology.security_group(ref), direction)]
-
-
-def sg_decider_origin(topology: m.Topology, instance: m.Instance) -> str:
-    """The object that decides when no SG rule matched: the SG, or the instance's SG list."""
-    if len(instance.security_groups) == 1:
-        return topology.security_group(instance.security_groups[0]).origin
-    return f"{instance.origin}.security_groups"

@@ -39,18 +39,3 @@ def tgw_route(topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTabl
               address: IPv4Address) -> Optional[m.TgwRoute]:
     matches = [r for r in tgw_routes(topology, tgw, table) if address in r.destination]
     return max(matches, key=lambda route: route.destination.prefixlen, default=None)
-
-
-def associated_table(tgw: m.TransitGateway, attachment: str) -> Optional[m.TgwRouteTable]:
-    return next((t for t in tgw.route_tables if attachment in t.associations), None)
-
-
-def vpc_attachment(tgw: m.TransitGateway, vpc: str) -> Optional[m.Attachment]:
-    return next((a for a in tgw.attachments if a.vpc == vpc), None)
-
-
-def attachment_subnet(topology: m.Topology, attachment: m.Attachment, az: str) -> Optional[m.Subnet]:
-    """The attachment's subnet in ``az``, if it has one there."""
-    vpc = topology.vpc(attachment.vpc)
-    return next((vpc.subnet(name) for name in attachment.subnets
-                 if vpc.subnet(name).az == az), None)

@@ -15,15 +15,8 @@ from ipaddress import IPv4Address
 from typing import Optional
 
 from ..intent import model as m
-from .policy import instance_rules, nacl_verdict, sg_allowing, sg_decider_origin
-from .routing import (
-    associated_table,
-    attachment_subnet,
-    subnet_route_table,
-    tgw_route,
-    vpc_attachment,
-    vpc_route,
-)
+from .policy import instance_rules, nacl_verdict, sg_allowing
+from .routing import subnet_route_table, tgw_route, vpc_route
 from ..intent.values import PORTED_PROTOCOLS
 
 FORWARD, RETURN = "forward", "return"
@@ -172,16 +165,16 @@ class _Walk:
 
     def via_tgw(self, vpc, subnet, route: m.Route, packet, az, source, traversals) -> m.Instance:
         tgw = self.topology.transit_gateway(route.transit_gateway)
-        attachment = vpc_attachment(tgw, vpc.name)
+        attachment = tgw.attachment_of(vpc.name)
         self.hop("route", f"{vpc.name}/{subnet.route_table}", True, route.origin, route.describe())
-        entry = attachment_subnet(self.topology, attachment, az)
+        entry = self.topology.attachment_subnet(attachment, az)
         if entry is None:
             self.hop("tgw-attachment", f"tgw {tgw.name}", False, attachment.origin,
                      f"attachment {attachment.name} has no subnet in AZ {az}",
                      "tgw-az-not-attached")
         if self.check and traversals == MAX_TGW_TRAVERSALS:
             self.nacl(entry, "ingress", packet, packet.src)
-        table = associated_table(tgw, attachment.name)
+        table = tgw.association(attachment.name)
         at = f"tgw {tgw.name}"
         if table is None:
             self.hop("tgw-route", at, False, attachment.origin,
@@ -197,7 +190,7 @@ class _Walk:
         self.hop("tgw-route", at, True, tgw_hop.origin, tgw_hop.describe())
         exit_attachment = tgw.attachment(tgw_hop.attachment)
         peer = self.topology.vpc(exit_attachment.vpc)
-        exit_subnet = (attachment_subnet(self.topology, exit_attachment, az)
+        exit_subnet = (self.topology.attachment_subnet(exit_attachment, az)
                        or peer.subnet(exit_attachment.subnets[0]))
         if peer.contains(packet.dst):
             return self.deliver(peer, packet, Arrival("tgw", exit_subnet, exit_subnet.az), source)
@@ -262,7 +255,7 @@ class _Walk:
 
     # -- naming ------------------------------------------------------------------------------
     def sg_origin(self, instance: m.Instance) -> str:
-        return sg_decider_origin(self.topology, instance)
+        return self.topology.security_groups_origin(instance)
 
     def sg_names(self, instance: m.Instance) -> str:
         return ", ".join(ref.name for ref in instance.security_groups)

@@ -1,0 +1,106 @@
+"""The typed actions of a flow: small frozen values that ``ofmsg`` turns into OpenFlow.
+
+Stage names are strings declared in ``pipeline``; register fields are ``pipeline.Reg``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Union
+
+
+@dataclass(frozen=True)
+class Goto:
+    """Continue in a later stage (OpenFlow goto-table)."""
+    stage: str
+
+    def describe(self) -> str:
+        return f"goto {self.stage}"
+
+
+@dataclass(frozen=True)
+class Resubmit:
+    """Run an earlier stage again (the one way back: a TGW hairpin)."""
+    stage: str
+
+    def describe(self) -> str:
+        return f"resubmit {self.stage}"
+
+
+@dataclass(frozen=True)
+class SetReg:
+    """Write a register (a ``pipeline.Reg``)."""
+    field: str
+    value: int
+
+    def describe(self) -> str:
+        return f"{self.field}={self.value}"
+
+
+@dataclass(frozen=True)
+class SetField:
+    """Rewrite a header or tunnel field: eth_src, eth_dst, tun_id, tun_dst."""
+    field: str
+    value: Union[int, str]
+
+    def describe(self) -> str:
+        return f"{self.field}={self.value}"
+
+
+@dataclass(frozen=True)
+class Ct:
+    """Send through conntrack in ``zone``; ``commit`` records the connection; with
+    ``next_stage`` the packet continues there with its ct_state (recirculation)."""
+    commit: bool
+    zone: int
+    next_stage: Optional[str] = None
+
+    def describe(self) -> str:
+        parts = ["commit"] if self.commit else []
+        parts.append(f"zone={self.zone}")
+        if self.next_stage:
+            parts.append(f"then {self.next_stage}")
+        return f"ct({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class CtClear:
+    """Forget the conntrack state (before a local hand-over into another zone)."""
+
+    def describe(self) -> str:
+        return "ct_clear"
+
+
+@dataclass(frozen=True)
+class Output:
+    port: int
+
+    def describe(self) -> str:
+        return f"output {self.port}"
+
+
+@dataclass(frozen=True)
+class Drop:
+    def describe(self) -> str:
+        return "drop"
+
+
+@dataclass(frozen=True)
+class DecTtl:
+    """The VPC router forwards the packet: one TTL less (and a drop at zero)."""
+
+    def describe(self) -> str:
+        return "dec_ttl"
+
+
+@dataclass(frozen=True)
+class ArpReply:
+    """Turn an ARP request for ``address`` into the reply 'address is at mac', sent back."""
+    mac: str
+    address: str
+
+    def describe(self) -> str:
+        return f"arp reply {self.address} is-at {self.mac}"
+
+
+Action = Union[Goto, Resubmit, SetReg, SetField, Ct, CtClear, Output, Drop, DecTtl, ArpReply]
+DROP = Drop()

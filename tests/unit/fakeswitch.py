@@ -1,0 +1,326 @@
+"""Fake Nitro cards fed with the real OpenFlow messages Hyperplane sends (no OVS, no root).
+
+Like Faucet's clib/fakeoftable: every ``OFPFlowMod`` that ``controller.ofmsg`` builds is
+serialized to wire bytes and parsed back, exactly as a switch receives it, then applied with
+OpenFlow's semantics (add replaces an identical match, delete-strict, modify, non-strict
+delete). Adding a flow that overlaps another of equal priority and different match raises,
+as that is an ambiguity a real switch resolves arbitrarily. Packets run through the tables:
+highest priority match, apply-actions (set-field, NX ct/ct_clear/resubmit/reg-move,
+dec_ttl, output), goto-table; VXLAN carries them between cards by tun_ipv4_dst.
+Conntrack is modelled per (card, zone).
+"""
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Optional
+
+from os_ken.ofproto import nicira_ext, ofproto_parser
+from os_ken.ofproto import ofproto_v1_3 as ofp
+from os_ken.ofproto import ofproto_v1_3_parser as parser
+
+from controller.ofmsg import flow_mod
+from controller.pipeline import CT_EST, CT_NEW, CT_TRK, STAGES, TUNNEL_PORT
+
+ADDRESS_FIELDS = {"ipv4_src", "ipv4_dst", "tun_ipv4_dst", "arp_tpa", "arp_spa"}
+MAC_FIELDS = {"eth_src", "eth_dst", "arp_sha", "arp_tha"}
+PREREQUISITES = {"ipv4_src": ("eth_type", 0x0800), "ipv4_dst": ("eth_type", 0x0800),
+                 "ip_proto": ("eth_type", 0x0800), "tcp_dst": ("ip_proto", 6),
+                 "tcp_src": ("ip_proto", 6), "udp_dst": ("ip_proto", 17),
+                 "udp_src": ("ip_proto", 17), "arp_op": ("eth_type", 0x0806),
+                 "arp_tpa": ("eth_type", 0x0806)}
+MAX_STEPS = 64
+DATAPATH = types.SimpleNamespace(ofproto=ofp, ofproto_parser=parser, id=1)
+
+
+class Ambiguous(AssertionError):
+    """Two flows of equal priority in one table that a packet could both match."""
+
+
+class Rejected(AssertionError):
+    """A flow-mod a switch would refuse (e.g. a match without its prerequisite)."""
+
+
+def on_the_wire(message):
+    """The message as the switch sees it: serialized by os-ken, then parsed back."""
+    message.datapath = DATAPATH
+    message.set_xid(1)
+    message.serialize()
+    return ofproto_parser.msg(DATAPATH, ofp.OFP_VERSION, message.msg_type, len(message.buf), 1,
+                              bytes(message.buf))
+
+
+def _number(field: str, value):
+    if field in ADDRESS_FIELDS:
+        return int(IPv4Address(value))
+    if field in MAC_FIELDS:
+        return int(str(value).replace(":", ""), 16)
+    return value
+
+
+def _split(field: str, wanted) -> tuple[int, Optional[int]]:
+    if isinstance(wanted, tuple):
+        return _number(field, wanted[0]), _number(field, wanted[1])
+    return _number(field, wanted), None
+
+
+def field_matches(field: str, wanted, have) -> bool:
+    if have is None:
+        return False
+    value, mask = _split(field, wanted)
+    have = _number(field, have)
+    return have == value if mask is None else (have & mask) == (value & mask)
+
+
+def overlap(first: dict, second: dict) -> bool:
+    """Could one packet match both? (every field both constrain is compatible)"""
+    for field in first.keys() & second.keys():
+        (a, mask_a), (b, mask_b) = _split(field, first[field]), _split(field, second[field])
+        full = (1 << 64) - 1
+        common = (full if mask_a is None else mask_a) & (full if mask_b is None else mask_b)
+        if (a ^ b) & common:
+            return False
+    return True
+
+
+@dataclass
+class Entry:
+    table: int
+    priority: int
+    match: dict
+    instructions: list
+    cookie: int
+
+    @property
+    def key(self) -> tuple:
+        return (self.table, self.priority, tuple(sorted(self.match.items())))
+
+
+class FakeCard:
+    """One card's flow tables, changed only through flow-mods."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.entries: dict[tuple, Entry] = {}
+        self.conntrack: dict[int, set] = {}
+
+    # -- flow-mods -------------------------------------------------------------------------
+    def apply(self, message) -> None:
+        mod = on_the_wire(message)
+        match = dict(mod.match.items())
+        entry = Entry(mod.table_id, mod.priority, match, list(mod.instructions), mod.cookie)
+        if mod.command == ofp.OFPFC_ADD:
+            self._check(entry)
+            self.entries[entry.key] = entry
+        elif mod.command == ofp.OFPFC_DELETE_STRICT:
+            self.entries.pop(entry.key, None)
+        elif mod.command == ofp.OFPFC_DELETE:
+            self.entries = {k: e for k, e in self.entries.items()
+                            if not (mod.table_id in (ofp.OFPTT_ALL, e.table)
+                                    and _covers(match, e.match))}
+        elif mod.command in (ofp.OFPFC_MODIFY, ofp.OFPFC_MODIFY_STRICT):
+            for existing in self.entries.values():
+                same = (existing.key == entry.key if mod.command == ofp.OFPFC_MODIFY_STRICT
+                        else existing.table == entry.table and _covers(match, existing.match))
+                if same:
+                    existing.instructions = entry.instructions
+        else:
+            raise Rejected(f"unsupported flow-mod command {mod.command}")
+
+    def _check(self, entry: Entry) -> None:
+        for field in entry.match:
+            needed = PREREQUISITES.get(field)
+            if needed and entry.match.get(needed[0]) != needed[1]:
+                raise Rejected(f"{self.name} table {entry.table}: {field} without {needed}")
+        for other in self.entries.values():
+            if (other.table, other.priority) == (entry.table, entry.priority) \
+                    and other.key != entry.key and overlap(other.match, entry.match):
+                raise Ambiguous(f"{self.name} {STAGES[entry.table]} priority {entry.priority}: "
+                                f"{other.match} overlaps {entry.match}")
+
+    def state(self) -> set:
+        """The card's flows, comparable between two cards."""
+        return {(k, repr(e.instructions), e.cookie) for k, e in self.entries.items()}
+
+    # -- lookups ---------------------------------------------------------------------------
+    def lookup(self, table: int, packet: dict) -> Optional[Entry]:
+        best = None
+        for entry in self.entries.values():
+            if entry.table == table and (best is None or entry.priority > best.priority) \
+                    and all(field_matches(f, w, packet.get(f, 0 if f.startswith("reg") else None))
+                            for f, w in entry.match.items()):
+                best = entry
+        return best
+
+    def connection_state(self, zone: int, packet: dict) -> int:
+        key = _five_tuple(packet)
+        reverse = (key[1], key[0], key[2], key[4], key[3])
+        known = self.conntrack.get(zone, set())
+        return CT_TRK | (CT_EST if key in known or reverse in known else CT_NEW)
+
+    def commit(self, zone: int, packet: dict) -> None:
+        key = _five_tuple(packet)
+        reverse = (key[1], key[0], key[2], key[4], key[3])
+        known = self.conntrack.setdefault(zone, set())
+        if reverse not in known:
+            known.add(key)
+
+
+def _covers(loose: dict, strict: dict) -> bool:
+    """A non-strict match ``loose`` selects the flows whose match has all its fields."""
+    return all(strict.get(field) == value for field, value in loose.items())
+
+
+def _five_tuple(packet: dict) -> tuple:
+    """The connection key; an ICMP echo reply (type 0) is the reverse of its request (type 8)."""
+    if packet.get("ip_proto") == 1:
+        ends = ("echo", 1) if packet.get("icmpv4_type") == 8 else (1, "echo")
+        return (packet["ipv4_src"], packet["ipv4_dst"], 1) + ends
+    kind = {6: "tcp", 17: "udp"}.get(packet.get("ip_proto"), "ip")
+    return (packet["ipv4_src"], packet["ipv4_dst"], packet.get("ip_proto"),
+            packet.get(f"{kind}_src"), packet.get(f"{kind}_dst"))
+
+
+class Outcome:
+    def __init__(self):
+        self.delivered, self.tunnelled, self.arp_replies, self.path = [], [], [], []
+        self.dropped_at = None  # (server, stage, cookie of the dropping flow, or None)
+
+    def drop(self, server, table, cookie):
+        self.dropped_at = (server, STAGES[table], cookie)
+
+
+class FakeFabric:
+    """Cards by server name, loaded with a compiled topology's flow-mods."""
+
+    def __init__(self, compiled):
+        self.compiled = compiled
+        self.cards = {server: FakeCard(server) for server in compiled.flows}
+        for server, flows in compiled.flows.items():
+            for each in flows:
+                self.cards[server].apply(flow_mod(each))
+        self.by_underlay = {int(compiled.plan.underlay_ip(s)): s for s in self.cards}
+
+    def origin(self, cookie: Optional[int]) -> Optional[str]:
+        return None if cookie is None else self.compiled.origin(cookie)
+
+    def send(self, server: str, packet: dict) -> Outcome:
+        outcome = Outcome()
+        self._table(server, dict(packet), 0, outcome, steps=0)
+        return outcome
+
+    def _table(self, server, packet, table, outcome, steps) -> None:
+        steps += 1
+        assert steps < MAX_STEPS, "flow loop"
+        card = self.cards[server]
+        entry = card.lookup(table, packet)
+        if entry is None:
+            outcome.drop(server, table, None)
+            return
+        outcome.path.append((server, STAGES[table], self.origin(entry.cookie)))
+        goto, went_on = None, False
+        for instruction in entry.instructions:
+            if isinstance(instruction, parser.OFPInstructionActions):
+                went_on, stop = self._actions(server, card, entry, instruction.actions, packet,
+                                              outcome, steps)
+                if stop:
+                    return
+            elif isinstance(instruction, parser.OFPInstructionGotoTable):
+                goto = instruction.table_id
+        if goto is not None:
+            self._table(server, packet, goto, outcome, steps)
+        elif not went_on:
+            outcome.drop(server, table, entry.cookie)  # no output, no goto: a drop
+
+    def _actions(self, server, card, entry, actions, packet, outcome, steps) -> tuple[bool, bool]:
+        """Run apply-actions: (the packet went somewhere, processing of this entry stops)."""
+        went_on = False
+        for action in actions:
+            if isinstance(action, parser.OFPActionSetField):
+                packet[action.key] = action.value
+            elif isinstance(action, parser.OFPActionDecNwTtl):
+                packet["nw_ttl"] = packet.get("nw_ttl", 64) - 1
+                if packet["nw_ttl"] <= 0:
+                    outcome.drop(server, entry.table, entry.cookie)
+                    return False, True
+            elif isinstance(action, parser.NXActionCTClear):
+                packet.pop("ct_state", None)
+            elif isinstance(action, parser.NXActionCT):
+                if action.flags & nicira_ext.NX_CT_F_COMMIT:
+                    card.commit(action.zone_ofs_nbits, packet)
+                if action.recirc_table != 255:
+                    assert action is actions[-1], "nothing may follow a recirculating ct"
+                    packet["ct_state"] = card.connection_state(action.zone_ofs_nbits, packet)
+                    self._table(server, packet, action.recirc_table, outcome, steps)
+                    return True, True
+            elif isinstance(action, parser.NXActionResubmitTable):
+                self._table(server, packet, action.table_id, outcome, steps)
+                went_on = True
+            elif isinstance(action, parser.NXActionRegMove):
+                packet[action.dst_field] = packet.get(action.src_field)
+            elif isinstance(action, parser.OFPActionOutput):
+                port = packet["in_port"] if action.port == ofp.OFPP_IN_PORT else action.port
+                self._output(server, port, packet, outcome, steps)
+                went_on = True
+            else:
+                raise Rejected(f"the fake switch does not know {action}")
+        return went_on, False
+
+    def _output(self, server, port, packet, outcome, steps) -> None:
+        if packet.get("eth_type") == 0x0806:
+            outcome.arp_replies.append((server, port, packet.get("arp_sha"), packet.get("arp_spa")))
+            return
+        if port != TUNNEL_PORT:
+            outcome.delivered.append((server, port, dict(packet)))
+            return
+        remote = self.by_underlay[int(IPv4Address(packet["tun_ipv4_dst"]))]
+        arriving = {field: value for field, value in packet.items()
+                    if not field.startswith("reg") and field not in ("ct_state", "tun_ipv4_dst")}
+        arriving["in_port"] = TUNNEL_PORT
+        outcome.tunnelled.append((server, remote, packet["tunnel_id"]))
+        self._table(remote, arriving, 0, outcome, steps)
+
+
+def instance_packet(plan, name: str, destination: str, protocol: int, port=None,
+                    source_port=None, **overrides) -> tuple[str, dict]:
+    """(server, packet) for a packet sent by instance ``name`` to address ``destination``."""
+    local = plan.instances[name]
+    packet = {"in_port": local.port, "eth_src": local.mac, "eth_type": 0x0800,
+              "ipv4_src": str(local.instance.ip), "ipv4_dst": destination, "ip_proto": protocol,
+              "nw_ttl": 64}
+    if port is not None:
+        kind = {6: "tcp", 17: "udp"}[protocol]
+        packet.update({f"{kind}_src": source_port, f"{kind}_dst": port})
+    if protocol == 1:
+        packet["icmpv4_type"] = 8  # echo request
+    packet.update(overrides)
+    return local.instance.server, packet
+
+
+def connection(fabric: FakeFabric, source: str, target: str, protocol: int, port=None,
+               source_port=40000):
+    """Send a request and, if it arrives, the reply. Returns (accepted, direction, origin)."""
+    plan = fabric.compiled.plan
+    target_plan = plan.instances[target]
+    server, request = instance_packet(plan, source, str(target_plan.instance.ip), protocol,
+                                      port, source_port if port is not None else None)
+    there = fabric.send(server, request)
+    if not _arrived(there, target_plan):
+        return False, "forward", there.dropped_at and fabric.origin(there.dropped_at[2])
+    server, reply = instance_packet(plan, target, str(plan.instances[source].instance.ip),
+                                    protocol, source_port if port is not None else None, port)
+    if port is not None:
+        kind = {6: "tcp", 17: "udp"}[protocol]
+        reply[f"{kind}_src"], reply[f"{kind}_dst"] = port, source_port
+    if protocol == 1:
+        reply["icmpv4_type"] = 0  # echo reply
+    back = fabric.send(server, reply)
+    if not _arrived(back, plan.instances[source]):
+        return False, "return", back.dropped_at and fabric.origin(back.dropped_at[2])
+    return True, "return", None
+
+
+def _arrived(outcome: Outcome, local) -> bool:
+    return any(server == local.instance.server and port == local.port
+               for server, port, _ in outcome.delivered)
