@@ -11,6 +11,7 @@ Conntrack is modelled per (card, zone).
 """
 from __future__ import annotations
 
+import functools
 import types
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -49,6 +50,11 @@ def on_the_wire(message):
     message.serialize()
     return ofproto_parser.msg(DATAPATH, ofp.OFP_VERSION, message.msg_type, len(message.buf), 1,
                               bytes(message.buf))
+
+
+@functools.lru_cache(maxsize=None)
+def _added(flow):
+    return on_the_wire(flow_mod(flow))
 
 
 def _number(field: str, value):
@@ -106,8 +112,14 @@ class FakeCard:
         self.conntrack: dict[int, set] = {}
 
     # -- flow-mods -------------------------------------------------------------------------
+    def add(self, flow) -> None:
+        """Install ``flow`` with the flow-mod Hyperplane would send (parsed once per flow)."""
+        self._apply(_added(flow))
+
     def apply(self, message) -> None:
-        mod = on_the_wire(message)
+        self._apply(on_the_wire(message))
+
+    def _apply(self, mod) -> None:
         match = dict(mod.match.items())
         entry = Entry(mod.table_id, mod.priority, match, list(mod.instructions), mod.cookie)
         if mod.command == ofp.OFPFC_ADD:
@@ -199,7 +211,7 @@ class FakeFabric:
         self.cards = {server: FakeCard(server) for server in compiled.flows}
         for server, flows in compiled.flows.items():
             for each in flows:
-                self.cards[server].apply(flow_mod(each))
+                self.cards[server].add(each)
         self.by_underlay = {int(compiled.plan.underlay_ip(s)): s for s in self.cards}
 
     def origin(self, cookie: Optional[int]) -> Optional[str]:
