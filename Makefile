@@ -5,7 +5,7 @@ APT_PKGS := openvswitch-switch mininet iperf3 tcpdump iputils-ping socat ethtool
             python3-venv python3-pip
 PYTEST   := $(PYTHON) -m pytest
 
-.PHONY: install apt venv test unit integration bench clean-venv
+.PHONY: install apt venv test lint unit integration bench clean-venv
 
 install: apt venv
 
@@ -18,12 +18,21 @@ apt:
 	else echo "apt packages: all present"; fi
 
 # Mininet's Python module comes from Debian: the venv must see the system site-packages.
+# Exact versions of the Python dependencies: constraints.txt.
 venv:
 	test -x $(PYTHON) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
-	$(PYTHON) -m pip install -q -e '.[test]'
+	$(PYTHON) -m pip install -q -c constraints.txt -e '.[test,lint]'
 
-test: unit integration
+# The whole suite: lint and architecture contracts, unit tests, live tests (root; they fail,
+# never skip, without root and Open vSwitch).
+test: lint unit integration
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 unit:
 	$(PYTEST) -q tests/unit

@@ -5,6 +5,7 @@ ovs-vswitchd, standalone mode, no controller). vpclab's time includes its contro
 waiting for every Nitro card's flows. Target: vpclab <= 1.5x the baseline.
 Usage: python bench/bringup.py [--runs 3]   (as root)
 """
+
 import argparse
 import os
 import shutil
@@ -15,9 +16,12 @@ import time
 
 import yaml
 from _lib import save
+from mininet.net import Mininet
+from mininet.node import OVSSwitch
+from mininet.topo import Topo
 
-from vpclab.intent.loader import load_topology
 from nitro_switch.emulation import Emulation
+from vpclab.intent.loader import load_topology
 
 VPCS, SERVERS, PER_VPC = 4, 8, 8
 
@@ -26,18 +30,37 @@ def bench_topology(path: str) -> None:
     vpcs = []
     for v in range(VPCS):
         subnets = [{"name": f"s{n}", "cidr": f"10.{v}.{n}.0/24"} for n in (1, 2)]
-        vpcs.append({"name": f"vpc{v}", "cidr": f"10.{v}.0.0/16", "subnets": subnets,
-                     "route_tables": [{"name": "rt", "main": True,
-                                       "routes": [{"destination": "10.0.0.0/8",
-                                                   "transit_gateway": "core"}]}],
-                     "instances": [{"name": f"i{v}x{n}", "subnet": subnets[n % 2]["name"]}
-                                   for n in range(PER_VPC)]})
+        vpcs.append(
+            {
+                "name": f"vpc{v}",
+                "cidr": f"10.{v}.0.0/16",
+                "subnets": subnets,
+                "route_tables": [
+                    {
+                        "name": "rt",
+                        "main": True,
+                        "routes": [{"destination": "10.0.0.0/8", "transit_gateway": "core"}],
+                    }
+                ],
+                "instances": [
+                    {"name": f"i{v}x{n}", "subnet": subnets[n % 2]["name"]} for n in range(PER_VPC)
+                ],
+            }
+        )
     attachments = [{"name": f"att{v}", "vpc": f"vpc{v}", "subnets": ["s1"]} for v in range(VPCS)]
     names = [a["name"] for a in attachments]
-    data = {"name": "bench-up", "servers": SERVERS, "vpcs": vpcs,
-            "transit_gateways": [{"name": "core", "attachments": attachments,
-                                  "route_tables": [{"name": "all", "associations": names,
-                                                    "propagations": names}]}]}
+    data = {
+        "name": "bench-up",
+        "servers": SERVERS,
+        "vpcs": vpcs,
+        "transit_gateways": [
+            {
+                "name": "core",
+                "attachments": attachments,
+                "route_tables": [{"name": "all", "associations": names, "propagations": names}],
+            }
+        ],
+    }
     with open(path, "w", encoding="utf-8") as handle:
         yaml.safe_dump(data, handle)
 
@@ -53,13 +76,11 @@ def vpclab_seconds(topology) -> float:
 
 def mininet_seconds() -> float:
     """Plain Mininet: 32 hosts, 8 userspace OVS switches on a private ovs-vswitchd."""
-    from mininet.net import Mininet
-    from mininet.node import OVSSwitch
-    from mininet.topo import Topo
 
     class UserspaceOVS(OVSSwitch):
-        OVSVersion = subprocess.run(["ovs-vsctl", "--version"], capture_output=True,
-                                    text=True).stdout.split()[3]
+        OVSVersion = subprocess.run(
+            ["ovs-vsctl", "--version"], capture_output=True, text=True
+        ).stdout.split()[3]
 
         @classmethod
         def setup(cls):  # Mininet would modprobe the kernel module, absent here
@@ -76,17 +97,35 @@ def mininet_seconds() -> float:
     rundir = tempfile.mkdtemp(prefix="vpclab-bench-ovs-")
     env = {**os.environ, "OVS_RUNDIR": rundir, "OVS_LOGDIR": rundir, "OVS_DBDIR": rundir}
     os.environ.update(OVS_RUNDIR=rundir, OVS_LOGDIR=rundir, OVS_DBDIR=rundir)
-    subprocess.run(["ovsdb-tool", "create", f"{rundir}/conf.db",
-                    "/usr/share/openvswitch/vswitch.ovsschema"], check=True)
-    subprocess.run(["ovsdb-server", f"{rundir}/conf.db", f"--remote=punix:{rundir}/db.sock",
-                    f"--pidfile={rundir}/db.pid", "--detach", "--no-chdir"], check=True, env=env)
+    subprocess.run(
+        ["ovsdb-tool", "create", f"{rundir}/conf.db", "/usr/share/openvswitch/vswitch.ovsschema"], check=True
+    )
+    subprocess.run(
+        [
+            "ovsdb-server",
+            f"{rundir}/conf.db",
+            f"--remote=punix:{rundir}/db.sock",
+            f"--pidfile={rundir}/db.pid",
+            "--detach",
+            "--no-chdir",
+        ],
+        check=True,
+        env=env,
+    )
     subprocess.run(["ovs-vsctl", "--no-wait", "init"], check=True, env=env)
-    subprocess.run(["ovs-vswitchd", f"unix:{rundir}/db.sock", f"--pidfile={rundir}/vs.pid",
-                    "--detach", "--no-chdir"], check=True, env=env)
+    subprocess.run(
+        ["ovs-vswitchd", f"unix:{rundir}/db.sock", f"--pidfile={rundir}/vs.pid", "--detach", "--no-chdir"],
+        check=True,
+        env=env,
+    )
     try:
-        net = Mininet(topo=Servers(), switch=lambda name, **kw: UserspaceOVS(
-            name, datapath="user", failMode="standalone", **kw), controller=None, build=False,
-            autoSetMacs=True)
+        net = Mininet(
+            topo=Servers(),
+            switch=lambda name, **kw: UserspaceOVS(name, datapath="user", failMode="standalone", **kw),
+            controller=None,
+            build=False,
+            autoSetMacs=True,
+        )
         started = time.monotonic()
         try:
             net.build()
@@ -115,17 +154,25 @@ def main() -> None:
         vpclab = [vpclab_seconds(topology) for _ in range(args.runs)]
     mininet = [mininet_seconds() for _ in range(args.runs)]
     ratio = statistics.median(vpclab) / statistics.median(mininet)
-    print(f"vpclab  ({VPCS} VPCs, {SERVERS} servers, {VPCS * PER_VPC} instances, flows installed): "
-          f"median {statistics.median(vpclab):.2f} s  runs {', '.join(f'{t:.2f}' for t in vpclab)}")
-    print(f"Mininet (same hosts, {SERVERS} userspace OVS switches): median "
-          f"{statistics.median(mininet):.2f} s  runs {', '.join(f'{t:.2f}' for t in mininet)}")
+    print(
+        f"vpclab  ({VPCS} VPCs, {SERVERS} servers, {VPCS * PER_VPC} instances, flows installed): "
+        f"median {statistics.median(vpclab):.2f} s  runs {', '.join(f'{t:.2f}' for t in vpclab)}"
+    )
+    print(
+        f"Mininet (same hosts, {SERVERS} userspace OVS switches): median "
+        f"{statistics.median(mininet):.2f} s  runs {', '.join(f'{t:.2f}' for t in mininet)}"
+    )
     print(f"ratio vpclab/Mininet: {ratio:.2f} (target <= 1.5)")
 
     def plot(axes):
-        axes.bar(["plain Mininet", "vpclab"], [statistics.median(mininet), statistics.median(vpclab)],
-                 color=["#4c72b0", "#dd8452"])
+        axes.bar(
+            ["plain Mininet", "vpclab"],
+            [statistics.median(mininet), statistics.median(vpclab)],
+            color=["#4c72b0", "#dd8452"],
+        )
         axes.set_ylabel("bring-up, seconds (median)")
         axes.set_title(f"{VPCS} VPCs, {SERVERS} servers, {VPCS * PER_VPC} instances: ratio {ratio:.2f}")
+
     print(save("bringup", {"vpclab_s": vpclab, "mininet_s": mininet, "ratio": ratio}, plot))
 
 

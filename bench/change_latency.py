@@ -6,6 +6,7 @@ blackhole is the first lost probe sent after the call; of a restore, the first a
 Target: median <= 100 ms. Writes results/change_latency.{json,png}.
 Usage: python bench/change_latency.py [--changes 10]   (as root)
 """
+
 import argparse
 import json
 import statistics
@@ -15,8 +16,8 @@ import time
 
 from _lib import ROOT, save
 
-from vpclab.intent.loader import load_topology
 from nitro_switch.emulation import Emulation
+from vpclab.intent.loader import load_topology
 
 RATE, SETTLE = 500.0, 0.4
 
@@ -34,14 +35,29 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=10)
     args = parser.parse_args()
     duration = 1.0 + args.changes * 2 * SETTLE + 1.0
-    with Emulation(load_topology(f"{ROOT}/topologies/tgw-incident.yaml"), log=lambda l: None) as lab:
+    with Emulation(load_topology(f"{ROOT}/topologies/tgw-incident.yaml"), log=lambda line: None) as lab:
         svc1, app1 = lab.hosts.hosts["svc1"], lab.hosts.hosts["app1"]
-        listener = svc1.popen([sys.executable, "-m", "nitro_switch.probe", "listen", "--udp", "7"],
-                              stdout=subprocess.PIPE)
+        listener = svc1.popen(
+            [sys.executable, "-m", "nitro_switch.probe", "listen", "--udp", "7"], stdout=subprocess.PIPE
+        )
         listener.stdout.readline()
-        prober = app1.popen([sys.executable, "-m", "experiments.prober", "udp", "10.0.1.4:7",
-                             "--rate", str(RATE), "--duration", str(duration), "--timeout", "0.2"],
-                            stdout=subprocess.PIPE, text=True)
+        prober = app1.popen(
+            [
+                sys.executable,
+                "-m",
+                "experiments.prober",
+                "udp",
+                "10.0.1.4:7",
+                "--rate",
+                str(RATE),
+                "--duration",
+                str(duration),
+                "--timeout",
+                "0.2",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         prober.stdout.readline()
         time.sleep(1.0)
         calls = []
@@ -63,19 +79,31 @@ def main() -> None:
     everything = effects["blackhole"] + effects["restore-tgw-route"]
     print(f"API call -> barrier confirmed: median {statistics.median(barriers):.1f} ms")
     for operation, values in effects.items():
-        print(f"API call -> {operation} seen by packets: median {statistics.median(values):.1f} ms "
-              f"(n={len(values)}, max {max(values):.1f})")
-    print(f"all changes: median {statistics.median(everything):.1f} ms (target <= 100 ms; "
-          f"probe resolution {1000 / RATE:.0f} ms)")
+        print(
+            f"API call -> {operation} seen by packets: median {statistics.median(values):.1f} ms "
+            f"(n={len(values)}, max {max(values):.1f})"
+        )
+    print(
+        f"all changes: median {statistics.median(everything):.1f} ms (target <= 100 ms; "
+        f"probe resolution {1000 / RATE:.0f} ms)"
+    )
 
     def plot(axes):
-        axes.boxplot([effects["blackhole"], effects["restore-tgw-route"], barriers],
-                     tick_labels=["blackhole\n(first lost)", "restore\n(first answered)", "barrier\nconfirmed"])
+        axes.boxplot(
+            [effects["blackhole"], effects["restore-tgw-route"], barriers],
+            tick_labels=["blackhole\n(first lost)", "restore\n(first answered)", "barrier\nconfirmed"],
+        )
         axes.axhline(100, color="#d62728", linestyle="--", linewidth=1)
         axes.set_ylabel("ms after the API call")
         axes.set_title("Runtime change to data-plane effect (target <= 100 ms)")
-    print(save("change_latency", {"effects_ms": effects, "barrier_ms": barriers,
-                                  "median_ms": statistics.median(everything)}, plot))
+
+    print(
+        save(
+            "change_latency",
+            {"effects_ms": effects, "barrier_ms": barriers, "median_ms": statistics.median(everything)},
+            plot,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 Pure: compiles generated topologies, no switch. Writes results/flows.{json,png}.
 Usage: python bench/flows.py
 """
-import yaml
 
+import yaml
 from _lib import save
 
 from controller.compiler import compile_topology
@@ -15,17 +15,25 @@ COUNTS = (0, 10, 20, 40, 80, 160)
 
 def topology_text(sg_rules: int, nacl_rules: int) -> str:
     """One VPC, two subnets, four instances; N single-port SG rules and N NACL rules."""
-    sg = [{"protocol": "tcp", "ports": 1000 + n, "cidr": f"10.9.{n % 250}.0/24"}
-          for n in range(sg_rules)]
-    nacl = [{"rule": n + 1, "protocol": "tcp", "ports": 2000 + n, "cidr": f"10.{n % 250}.0.0/16",
-             "action": "allow"} for n in range(nacl_rules)]
-    vpc = {"name": "v", "cidr": "10.0.0.0/16",
-           "subnets": [{"name": "a", "cidr": "10.0.1.0/24", "nacl": "n"},
-                       {"name": "b", "cidr": "10.0.2.0/24"}],
-           "security_groups": [{"name": "g", "ingress": sg}],
-           "nacls": [{"name": "n", "ingress": nacl}],
-           "instances": [{"name": f"i{n}", "subnet": "ab"[n % 2], "security_groups": ["g"]}
-                         for n in range(4)]}
+    sg = [{"protocol": "tcp", "ports": 1000 + n, "cidr": f"10.9.{n % 250}.0/24"} for n in range(sg_rules)]
+    nacl = [
+        {
+            "rule": n + 1,
+            "protocol": "tcp",
+            "ports": 2000 + n,
+            "cidr": f"10.{n % 250}.0.0/16",
+            "action": "allow",
+        }
+        for n in range(nacl_rules)
+    ]
+    vpc = {
+        "name": "v",
+        "cidr": "10.0.0.0/16",
+        "subnets": [{"name": "a", "cidr": "10.0.1.0/24", "nacl": "n"}, {"name": "b", "cidr": "10.0.2.0/24"}],
+        "security_groups": [{"name": "g", "ingress": sg}],
+        "nacls": [{"name": "n", "ingress": nacl}],
+        "instances": [{"name": f"i{n}", "subnet": "ab"[n % 2], "security_groups": ["g"]} for n in range(4)],
+    }
     return yaml.safe_dump({"name": "bench-flows", "servers": 1, "vpcs": [vpc]})
 
 
@@ -35,9 +43,11 @@ def flows_for(sg_rules: int, nacl_rules: int) -> int:
 
 
 def main() -> None:
-    series = {"SG rules": [flows_for(n, 0) for n in COUNTS],
-              "NACL rules": [flows_for(0, n) for n in COUNTS],
-              "both": [flows_for(n, n) for n in COUNTS]}
+    series = {
+        "SG rules": [flows_for(n, 0) for n in COUNTS],
+        "NACL rules": [flows_for(0, n) for n in COUNTS],
+        "both": [flows_for(n, n) for n in COUNTS],
+    }
     print("rules  " + "  ".join(f"{name:>10s}" for name in series))
     for index, count in enumerate(COUNTS):
         print(f"{count:5d}  " + "  ".join(f"{values[index]:10d}" for values in series.values()))
@@ -51,6 +61,7 @@ def main() -> None:
         axes.set_ylabel("flows on the Nitro card")
         axes.set_title("Flows per card vs rule count (4 instances on the card)")
         axes.legend()
+
     print(save("flows", {"rule_counts": list(COUNTS), "flows": series, "slopes": slopes}, plot))
 
 

@@ -3,6 +3,7 @@
 Target: cross-server / same-card >= 0.7. Prints the figures; writes results/throughput.{json,png}.
 Usage: python bench/throughput.py [--seconds 5] [--runs 3]   (as root)
 """
+
 import argparse
 import json
 import statistics
@@ -10,8 +11,8 @@ import subprocess
 
 from _lib import HERE, save
 
-from vpclab.intent.loader import load_topology
 from nitro_switch.emulation import Emulation
+from vpclab.intent.loader import load_topology
 
 
 def iperf(client, server, address: str, seconds: int) -> float:
@@ -40,20 +41,28 @@ def main() -> None:
         for _ in range(args.runs):
             results["same card"].append(iperf(hosts["client"], hosts["near"], "10.50.1.5", args.seconds))
             results["cross-server (VXLAN)"].append(
-                iperf(hosts["client"], hosts["far"], "10.50.1.6", args.seconds))
+                iperf(hosts["client"], hosts["far"], "10.50.1.6", args.seconds)
+            )
     medians = {name: statistics.median(values) for name, values in results.items()}
     ratio = medians["cross-server (VXLAN)"] / medians["same card"]
     for name, values in results.items():
-        print(f"{name:22s} median {medians[name]:7.0f} Mbit/s   runs: "
-              + ", ".join(f"{v:.0f}" for v in values))
+        print(
+            f"{name:22s} median {medians[name]:7.0f} Mbit/s   runs: " + ", ".join(f"{v:.0f}" for v in values)
+        )
     print(f"ratio cross/same: {ratio:.2f} (target >= 0.7)")
 
     def plot(axes):
         axes.bar(list(medians), list(medians.values()), color=["#4c72b0", "#dd8452"])
         axes.set_ylabel("iperf3 TCP, Mbit/s (median)")
         axes.set_title(f"Throughput, instance MTU 1500: ratio {ratio:.2f} (target >= 0.7)")
-    print(save("throughput", {"runs": results, "median_mbps": medians, "ratio": ratio,
-                              "seconds": args.seconds}, plot))
+
+    print(
+        save(
+            "throughput",
+            {"runs": results, "median_mbps": medians, "ratio": ratio, "seconds": args.seconds},
+            plot,
+        )
+    )
 
 
 if __name__ == "__main__":

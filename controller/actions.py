@@ -2,6 +2,7 @@
 
 Stage names are strings declared in ``pipeline``; register fields are ``pipeline.Reg``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Optional, Union
 @dataclass(frozen=True)
 class Goto:
     """Continue in a later stage (OpenFlow goto-table)."""
+
     stage: str
 
     def describe(self) -> str:
@@ -20,6 +22,7 @@ class Goto:
 @dataclass(frozen=True)
 class Resubmit:
     """Run an earlier stage again (the one way back: a TGW hairpin)."""
+
     stage: str
 
     def describe(self) -> str:
@@ -29,6 +32,7 @@ class Resubmit:
 @dataclass(frozen=True)
 class SetReg:
     """Write a register (a ``pipeline.Reg``)."""
+
     field: str
     value: int
 
@@ -39,6 +43,7 @@ class SetReg:
 @dataclass(frozen=True)
 class SetField:
     """Rewrite a header or tunnel field: eth_src, eth_dst, tun_id, tun_dst."""
+
     field: str
     value: Union[int, str]
 
@@ -50,6 +55,7 @@ class SetField:
 class Ct:
     """Send through conntrack in ``zone``; ``commit`` records the connection; with
     ``next_stage`` the packet continues there with its ct_state (recirculation)."""
+
     commit: bool
     zone: int
     next_stage: Optional[str] = None
@@ -95,6 +101,7 @@ class DecTtl:
 @dataclass(frozen=True)
 class ArpReply:
     """Turn an ARP request for ``address`` into the reply 'address is at mac', sent back."""
+
     mac: str
     address: str
 

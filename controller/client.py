@@ -1,4 +1,5 @@
 """A client of Hyperplane's JSON API (127.0.0.1), shared by the CLI and the experiments."""
+
 from __future__ import annotations
 
 import json

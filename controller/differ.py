@@ -4,6 +4,7 @@ A flow is identified on a switch by (table, priority, match). Flows whose key di
 deleted; flows that are new, or whose actions or origin (cookie) changed, are (re)added — an
 OpenFlow ADD of an existing key replaces it in place, with no gap in forwarding.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,5 +33,7 @@ class FlowDiff:
 def diff(old: list[Flow], new: list[Flow]) -> FlowDiff:
     before = {key(f): f for f in old}
     after = {key(f): f for f in new}
-    return FlowDiff(add=[f for k, f in after.items() if before.get(k) != f],
-                    delete=[f for k, f in before.items() if k not in after])
+    return FlowDiff(
+        add=[f for k, f in after.items() if before.get(k) != f],
+        delete=[f for k, f in before.items() if k not in after],
+    )

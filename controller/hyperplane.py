@@ -12,6 +12,7 @@ The datapath-id of a card is its server's index in the topology (see nitro_switc
 
 Run: ``python -m controller.hyperplane TOPOLOGY --port PORT --api-port PORT --status FILE``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,6 +32,7 @@ from os_ken.lib import hub
 from os_ken.ofproto import ofproto_v1_3
 
 from vpclab.intent.changes import ChangeError, Intent
+
 from .compiler import compile_topology
 from .differ import diff
 from .ofmsg import barrier, delete_matching, flow_mod, flow_stats_request, match_items, match_key
@@ -44,7 +46,8 @@ class StatusFile:
     """Which cards are ready, with their flow counts, written atomically as JSON."""
 
     def __init__(self, path: str, **fields):
-        self.path, self.cards, self.fields = path, {}, fields
+        self.path, self.fields = path, fields
+        self.cards: dict[str, dict] = {}
 
     def update(self, server: str, **fields) -> None:
         self.cards[server] = {**self.cards.get(server, {}), **fields}
@@ -58,16 +61,19 @@ def guarded(handler):
     """Faucet's policy for event handlers: an unexpected exception is logged and ends the
     controller (the status file says why), rather than leaving it running half-broken;
     ``vpclab`` sees it exit, and a restarted controller reconciles every card."""
+
     @functools.wraps(handler)
     def run(self, event):
         try:
             return handler(self, event)
-        except Exception as error:  # noqa: BLE001 - any failure here is fatal by design
+        except Exception as error:
             LOG.exception("%s failed", handler.__name__)
-            self.status.update("_controller", ready=False,
-                               error=f"{handler.__name__}: {type(error).__name__}: {error}")
+            self.status.update(
+                "_controller", ready=False, error=f"{handler.__name__}: {type(error).__name__}: {error}"
+            )
             logging.shutdown()
             os._exit(1)
+
     return run
 
 
@@ -80,12 +86,12 @@ class Hyperplane(app_manager.OSKenApp):
         self.compiled = compile_topology(self.intent.topology)
         self.servers = {index: name for name, index in self.compiled.plan.server_index.items()}
         self.datapaths: dict[str, object] = {}
-        self.ready_barriers: dict[int, str] = {}       # xid -> server being reconciled
+        self.ready_barriers: dict[int, str] = {}  # xid -> server being reconciled
         self.change_barriers: dict[int, hub.Event] = {}  # xid -> a change waiting for it
         self.extra_flows: dict[str, list] = {}
-        self.errors: dict[str, list[str]] = {}         # server -> switch errors not yet reported
+        self.errors: dict[str, list[str]] = {}  # server -> switch errors not yet reported
         self.change_lock = hub.BoundedSemaphore(1)
-        self.changes: list[dict] = []                  # every runtime change applied
+        self.changes: list[dict] = []  # every runtime change applied
         api_port = int(os.environ[ENV_API])
         self.status = StatusFile(os.environ[ENV_STATUS], api_port=api_port)
         self.status.update("_controller", ready=True)
@@ -121,8 +127,10 @@ class Hyperplane(app_manager.OSKenApp):
         server = self.servers.get(datapath.id)
         expected = {match_key(each) for each in self.compiled.flows[server]}
         self.extra_flows[server] += [
-            stat for stat in event.msg.body
-            if (stat.table_id, stat.priority, match_items(stat.match)) not in expected]
+            stat
+            for stat in event.msg.body
+            if (stat.table_id, stat.priority, match_items(stat.match)) not in expected
+        ]
         if event.msg.flags & datapath.ofproto.OFPMPF_REPLY_MORE:
             return
         for stat in self.extra_flows[server]:
@@ -138,8 +146,7 @@ class Hyperplane(app_manager.OSKenApp):
         """A card refused a message: remembered until the change or readiness it belongs to
         is answered, so the user hears of it instead of an 'ok'."""
         server = self.servers.get(event.msg.datapath.id, "?")
-        text = f"{server}: OpenFlow error type {event.msg.type} code {event.msg.code} " \
-               f"(xid {event.msg.xid})"
+        text = f"{server}: OpenFlow error type {event.msg.type} code {event.msg.code} (xid {event.msg.xid})"
         LOG.error(text)
         self.errors.setdefault(server, []).append(text)
 
@@ -149,9 +156,13 @@ class Hyperplane(app_manager.OSKenApp):
         server = self.ready_barriers.pop(event.msg.xid, None)
         if server is not None:
             errors = self.errors.get(server, [])
-            self.status.update(server, ready=not errors, flows=len(self.compiled.flows[server]),
-                               deleted_on_connect=len(self.extra_flows.get(server, [])),
-                               errors=errors)
+            self.status.update(
+                server,
+                ready=not errors,
+                flows=len(self.compiled.flows[server]),
+                deleted_on_connect=len(self.extra_flows.get(server, [])),
+                errors=errors,
+            )
         waiting = self.change_barriers.pop(event.msg.xid, None)
         if waiting is not None:
             waiting.set()
@@ -172,10 +183,12 @@ class Hyperplane(app_manager.OSKenApp):
                 answer = self.answer(json.loads(line))
             except (ChangeError, ValueError, KeyError) as error:
                 answer = {"ok": False, "error": str(error)}
-            except Exception as error:  # noqa: BLE001 - the API answers, never dies
+            except Exception as error:
                 LOG.exception("API request %s failed", line.strip())
-                answer = {"ok": False, "error": f"internal error ({type(error).__name__}: "
-                                                f"{error}); see hyperplane.log"}
+                answer = {
+                    "ok": False,
+                    "error": f"internal error ({type(error).__name__}: {error}); see hyperplane.log",
+                }
             connection.sendall((json.dumps(answer) + "\n").encode())
         connection.close()
 
@@ -184,17 +197,29 @@ class Hyperplane(app_manager.OSKenApp):
         if command == "change":
             return self.change(request["operation"], request.get("arguments", {}))
         if command == "status":
-            return {"ok": True, "cards": {s: s in self.datapaths for s in self.compiled.flows},
-                    "flows": {s: len(f) for s, f in self.compiled.flows.items()}}
+            return {
+                "ok": True,
+                "cards": {s: s in self.datapaths for s in self.compiled.flows},
+                "flows": {s: len(f) for s, f in self.compiled.flows.items()},
+            }
         if command == "intent":
             return {"ok": True, "data": self.intent.data}
         if command == "changes":
             return {"ok": True, "changes": self.changes}
         if command == "flows":
-            return {"ok": True, "flows": [
-                {"stage": f.stage, "priority": f.priority, "match": dict(f.match),
-                 "actions": [a.describe() for a in f.actions], "origin": f.origin}
-                for f in self.compiled.flows[request["server"]]]}
+            return {
+                "ok": True,
+                "flows": [
+                    {
+                        "stage": f.stage,
+                        "priority": f.priority,
+                        "match": dict(f.match),
+                        "actions": [a.describe() for a in f.actions],
+                        "origin": f.origin,
+                    }
+                    for f in self.compiled.flows[request["server"]]
+                ],
+            }
         raise ValueError(f"unknown command {command!r}")
 
     def change(self, operation: str, arguments: dict) -> dict:
@@ -220,17 +245,27 @@ class Hyperplane(app_manager.OSKenApp):
                 event = hub.Event()
                 self.change_barriers[request.xid] = event
                 waiting[server] = event
-            late = [server for server, event in waiting.items()
-                    if not event.wait(timeout=BARRIER_TIMEOUT)]
+            late = [server for server, event in waiting.items() if not event.wait(timeout=BARRIER_TIMEOUT)]
             refused = [text for server in waiting for text in self.errors.get(server, [])]
             elapsed = round((time.monotonic() - started) * 1000, 1)
-            record = {"operation": operation, "arguments": arguments, "changed": changed,
-                      "elapsed_ms": elapsed, "time": time.time(), "late": late,
-                      "refused": refused}
+            record = {
+                "operation": operation,
+                "arguments": arguments,
+                "changed": changed,
+                "elapsed_ms": elapsed,
+                "time": time.time(),
+                "late": late,
+                "refused": refused,
+            }
             self.changes.append(record)
-            LOG.info("change %s %s: %s in %.1f ms%s", operation, json.dumps(arguments),
-                     changed, elapsed, f"; late {late}; refused {refused}" if late or refused
-                     else "")
+            LOG.info(
+                "change %s %s: %s in %.1f ms%s",
+                operation,
+                json.dumps(arguments),
+                changed,
+                elapsed,
+                f"; late {late}; refused {refused}" if late or refused else "",
+            )
             if late or refused:
                 problems = [f"{s} did not confirm within {BARRIER_TIMEOUT:.0f} s" for s in late]
                 return {"ok": False, "error": "; ".join(problems + refused), "changed": changed}
@@ -259,10 +294,10 @@ def main(argv=None) -> int:
             print(f"hyperplane: port {port} on 127.0.0.1 is taken", file=sys.stderr)
             return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    os.environ.update({ENV_TOPOLOGY: args.topology, ENV_STATUS: args.status,
-                       ENV_API: str(args.api_port)})
-    cfg.CONF(args=["--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", str(args.port)],
-             project="os_ken")
+    os.environ.update({ENV_TOPOLOGY: args.topology, ENV_STATUS: args.status, ENV_API: str(args.api_port)})
+    cfg.CONF(
+        args=["--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", str(args.port)], project="os_ken"
+    )
     app_manager.AppManager.run_apps(["controller.hyperplane"])
     return 0
 

@@ -3,6 +3,7 @@
 Like Faucet's valve_of: messages are built with ``datapath=None`` parsers and attached to a
 datapath only when sent, so this module has no connection state.
 """
+
 from __future__ import annotations
 
 from os_ken.ofproto import nicira_ext
@@ -16,8 +17,7 @@ from .plan import cookie_of
 TCP, UDP = 6, 17
 NX_IN_PORT = 0xFFF8  # Nicira actions take 16-bit ports: "the packet's own in_port"
 NO_RECIRCULATION = 255  # NXActionCT's recirc_table when the packet does not go on
-FIELD_NAMES = {"nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "tun_id": "tunnel_id",
-               "tun_dst": "tun_ipv4_dst"}
+FIELD_NAMES = {"nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "tun_id": "tunnel_id", "tun_dst": "tun_ipv4_dst"}
 
 
 FULL_MASKS = ("255.255.255.255", 0xFFFF)
@@ -47,8 +47,9 @@ def of_match(flow: Flow) -> parser.OFPMatch:
 
 def match_items(match: parser.OFPMatch) -> tuple:
     """A comparable form of a match, the same for one we built and one a flow dump returned."""
-    return tuple(sorted((name, str(_normal(value))) for name, value in match.items()
-                        if _normal(value) is not None))
+    return tuple(
+        sorted((name, str(_normal(value))) for name, value in match.items() if _normal(value) is not None)
+    )
 
 
 def _actions(flow: Flow) -> tuple[list, list]:
@@ -70,14 +71,18 @@ def _actions(flow: Flow) -> tuple[list, list]:
         elif isinstance(action, CtClear):
             actions.append(parser.NXActionCTClear())
         elif isinstance(action, Ct):
-            actions.append(parser.NXActionCT(
-                flags=nicira_ext.NX_CT_F_COMMIT if action.commit else 0, zone_src="",
-                zone_ofs_nbits=action.zone,
-                recirc_table=TABLE[action.next_stage] if action.next_stage else NO_RECIRCULATION,
-                alg=0, actions=[]))
+            actions.append(
+                parser.NXActionCT(
+                    flags=nicira_ext.NX_CT_F_COMMIT if action.commit else 0,
+                    zone_src="",
+                    zone_ofs_nbits=action.zone,
+                    recirc_table=TABLE[action.next_stage] if action.next_stage else NO_RECIRCULATION,
+                    alg=0,
+                    actions=[],
+                )
+            )
         elif isinstance(action, Resubmit):
-            actions.append(parser.NXActionResubmitTable(in_port=NX_IN_PORT,
-                                                        table_id=TABLE[action.stage]))
+            actions.append(parser.NXActionResubmitTable(in_port=NX_IN_PORT, table_id=TABLE[action.stage]))
         elif isinstance(action, ArpReply):
             actions += _arp_reply(action.mac, action.address)
         else:
@@ -88,24 +93,33 @@ def _actions(flow: Flow) -> tuple[list, list]:
 def _arp_reply(mac: str, address: str) -> list:
     """Turn an ARP request into the reply 'address is at mac' and send it back."""
     move = parser.NXActionRegMove
-    return [move(src_field="eth_src", dst_field="eth_dst", n_bits=48),
-            parser.OFPActionSetField(eth_src=mac),
-            parser.OFPActionSetField(arp_op=2),
-            move(src_field="arp_sha", dst_field="arp_tha", n_bits=48),
-            move(src_field="arp_spa", dst_field="arp_tpa", n_bits=32),
-            parser.OFPActionSetField(arp_sha=mac),
-            parser.OFPActionSetField(arp_spa=address),
-            parser.OFPActionOutput(ofp.OFPP_IN_PORT)]
+    return [
+        move(src_field="eth_src", dst_field="eth_dst", n_bits=48),
+        parser.OFPActionSetField(eth_src=mac),
+        parser.OFPActionSetField(arp_op=2),
+        move(src_field="arp_sha", dst_field="arp_tha", n_bits=48),
+        move(src_field="arp_spa", dst_field="arp_tpa", n_bits=32),
+        parser.OFPActionSetField(arp_sha=mac),
+        parser.OFPActionSetField(arp_spa=address),
+        parser.OFPActionOutput(ofp.OFPP_IN_PORT),
+    ]
 
 
 def flow_mod(flow: Flow, command=ofp.OFPFC_ADD) -> parser.OFPFlowMod:
     """An OFPFlowMod (datapath attached later) that adds ``flow``; its cookie names its origin."""
     actions, tail = _actions(flow)
-    instructions = ([parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions)]
-                    if actions else []) + tail
-    return parser.OFPFlowMod(datapath=None, cookie=cookie_of(flow.origin), table_id=flow.table,
-                             command=command, priority=flow.priority, match=of_match(flow),
-                             instructions=instructions)
+    instructions = (
+        [parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions)] if actions else []
+    ) + tail
+    return parser.OFPFlowMod(
+        datapath=None,
+        cookie=cookie_of(flow.origin),
+        table_id=flow.table,
+        command=command,
+        priority=flow.priority,
+        match=of_match(flow),
+        instructions=instructions,
+    )
 
 
 def delete_flow(flow: Flow) -> parser.OFPFlowMod:
@@ -115,9 +129,15 @@ def delete_flow(flow: Flow) -> parser.OFPFlowMod:
 
 def delete_matching(table_id: int, priority: int, match: parser.OFPMatch) -> parser.OFPFlowMod:
     """A strict delete of a flow found on the switch (from a flow dump)."""
-    return parser.OFPFlowMod(datapath=None, table_id=table_id, command=ofp.OFPFC_DELETE_STRICT,
-                             priority=priority, match=match, out_port=ofp.OFPP_ANY,
-                             out_group=ofp.OFPG_ANY)
+    return parser.OFPFlowMod(
+        datapath=None,
+        table_id=table_id,
+        command=ofp.OFPFC_DELETE_STRICT,
+        priority=priority,
+        match=match,
+        out_port=ofp.OFPP_ANY,
+        out_group=ofp.OFPG_ANY,
+    )
 
 
 def flow_stats_request() -> parser.OFPFlowStatsRequest:

@@ -12,34 +12,33 @@ Each stage declares (like Faucet's ValveTableConfig) the stages it may continue 
 fields it may match and the registers/fields it may set; ``flow()`` asserts every flow keeps
 to its stage's declaration.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from .actions import Action, ArpReply, Ct, Goto, Resubmit, SetField, SetReg
 
 
-class Reg(str, Enum):
+class Reg(StrEnum):
     """Registers: what the sending card learned about the packet, carried between stages."""
-    SRC_SUBNET = "reg0"         # subnet id of the sender (or of the TGW exit subnet, onward)
-    ROUTE_TABLE = "reg1"        # route table id of that subnet
-    AZ = "reg2"                 # AZ id of that subnet
-    SRC_VPC = "reg3"            # VPC number of that subnet
-    NEXT_HOP = "reg4"           # peering id or TGW id chosen by the route; exit attachment id
-    TGW_TABLE = "reg5"          # the TGW route table associated with the entry attachment
-    DST_VPC = "reg6"            # VPC number where the packet is delivered
-    DST_NACL = "reg7"           # 1: the destination subnet's NACL ingress applies; 0: skip
-    ATTACHMENT_SUBNET = "reg8"  # the entry, then the exit, attachment subnet of a TGW
-    HAIRPINS = "reg9"           # times a TGW handed the packet to a VPC that sent it back
 
-    def __str__(self) -> str:
-        return self.value
+    SRC_SUBNET = "reg0"  # subnet id of the sender (or of the TGW exit subnet, onward)
+    ROUTE_TABLE = "reg1"  # route table id of that subnet
+    AZ = "reg2"  # AZ id of that subnet
+    SRC_VPC = "reg3"  # VPC number of that subnet
+    NEXT_HOP = "reg4"  # peering id or TGW id chosen by the route; exit attachment id
+    TGW_TABLE = "reg5"  # the TGW route table associated with the entry attachment
+    DST_VPC = "reg6"  # VPC number where the packet is delivered
+    DST_NACL = "reg7"  # 1: the destination subnet's NACL ingress applies; 0: skip
+    ATTACHMENT_SUBNET = "reg8"  # the entry, then the exit, attachment subnet of a TGW
+    HAIRPINS = "reg9"  # times a TGW handed the packet to a VPC that sent it back
 
 
 MAX_HAIRPINS = 2  # like trace: at most three TGW traversals, then it is a routing loop
 
-TUNNEL_PORT = 100            # the vxlan port of every Nitro card (ofport_request)
+TUNNEL_PORT = 100  # the vxlan port of every Nitro card (ofport_request)
 ROUTER_MAC = "02:00:00:00:00:01"  # the VPC router's MAC, answered for every subnet's .1
 
 # ct_state bits (OVS): +new 0x01, +est 0x02, +rel 0x04, +inv 0x10, +trk 0x20
@@ -52,6 +51,7 @@ R = Reg
 @dataclass(frozen=True)
 class Stage:
     """One table: where it may go next, what it may match, what it may set."""
+
     name: str
     next: frozenset[str]
     match: frozenset[str]
@@ -59,38 +59,52 @@ class Stage:
 
 
 def _stage(name: str, next_: str = "", match=(), sets=()) -> Stage:
-    return Stage(name, frozenset(next_.split()), frozenset(str(f) for f in match),
-                 frozenset(str(f) for f in sets))
+    return Stage(
+        name, frozenset(next_.split()), frozenset(str(f) for f in match), frozenset(str(f) for f in sets)
+    )
 
 
 STAGE_LIST = (
     # in_port/tunnel: source check, ARP, VNI check; start conntrack
-    _stage("classify", "arp sg_egress sg_ingress",
-           ("in_port", "eth_type", "eth_src", "nw_src", "nw_dst", "tun_id"),
-           (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC)),
+    _stage(
+        "classify",
+        "arp sg_egress sg_ingress",
+        ("in_port", "eth_type", "eth_src", "nw_src", "nw_dst", "tun_id"),
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC),
+    ),
     # ARP answered by the card: the subnet router and the instances
     _stage("arp", "", ("in_port", "eth_type", "arp_op", "arp_tpa")),
     # SG egress of the sender (ct state: +est passes, +new needs a rule)
     _stage("sg_egress", "nacl_src_egress", {"in_port", "ct_state"} | IP),
     # NACL egress of the source subnet (skipped inside the subnet)
-    _stage("nacl_src_egress", "vpc_route deliver_lookup", {R.SRC_SUBNET} | IP,
-           (R.DST_VPC, R.DST_NACL)),
+    _stage("nacl_src_egress", "vpc_route deliver_lookup", {R.SRC_SUBNET} | IP, (R.DST_VPC, R.DST_NACL)),
     # the source subnet's route table, longest prefix
-    _stage("vpc_route", "peering tgw_entry deliver_lookup", {R.ROUTE_TABLE, R.HAIRPINS} | IP,
-           (R.NEXT_HOP, R.DST_VPC, R.DST_NACL, "eth_src")),
+    _stage(
+        "vpc_route",
+        "peering tgw_entry deliver_lookup",
+        {R.ROUTE_TABLE, R.HAIRPINS} | IP,
+        (R.NEXT_HOP, R.DST_VPC, R.DST_NACL, "eth_src"),
+    ),
     # a peering delivers only between its two VPCs
     _stage("peering", "deliver_lookup", {R.NEXT_HOP, R.SRC_VPC} | IP, (R.DST_VPC, R.DST_NACL)),
     # into the TGW: the attachment must cover the source AZ
-    _stage("tgw_entry", "nacl_tgw_entry tgw_route",
-           (R.NEXT_HOP, R.SRC_VPC, R.AZ, R.HAIRPINS), (R.ATTACHMENT_SUBNET, R.TGW_TABLE)),
+    _stage(
+        "tgw_entry",
+        "nacl_tgw_entry tgw_route",
+        (R.NEXT_HOP, R.SRC_VPC, R.AZ, R.HAIRPINS),
+        (R.ATTACHMENT_SUBNET, R.TGW_TABLE),
+    ),
     # NACL ingress of the source attachment subnet (AWS tgw-nacls)
     _stage("nacl_tgw_entry", "tgw_route", {R.ATTACHMENT_SUBNET} | IP),
     # the TGW route table associated with the source attachment
     _stage("tgw_route", "tgw_exit", {R.TGW_TABLE} | IP, (R.NEXT_HOP,)),
     # out of the TGW into the next attachment's VPC (or back to routing: a hairpin)
-    _stage("tgw_exit", "nacl_tgw_exit vpc_route", {R.NEXT_HOP, R.AZ, R.HAIRPINS} | IP,
-           (R.DST_VPC, R.ATTACHMENT_SUBNET, R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC,
-            R.HAIRPINS)),
+    _stage(
+        "tgw_exit",
+        "nacl_tgw_exit vpc_route",
+        {R.NEXT_HOP, R.AZ, R.HAIRPINS} | IP,
+        (R.DST_VPC, R.ATTACHMENT_SUBNET, R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
+    ),
     # NACL egress of the destination attachment subnet
     _stage("nacl_tgw_exit", "deliver_lookup", {R.ATTACHMENT_SUBNET} | IP, (R.DST_NACL,)),
     # the destination instance by address in the destination VPC
@@ -115,6 +129,7 @@ class Flow:
     ``(value, mask)`` for masked ones (IPv4 prefixes, port blocks, ct_state). An empty
     ``actions`` tuple, or one ending in ``Drop``, drops the packet.
     """
+
     stage: str
     priority: int
     match: tuple  # sorted (field, value) pairs, so a Flow is hashable and comparable
@@ -145,5 +160,4 @@ def flow(stage: str, priority: int, match: dict, actions, origin: str) -> Flow:
             assert str(action.field) in declared.sets, f"{stage} may not set {action.field}"
         if isinstance(action, ArpReply):
             assert stage == "arp", "only the arp stage answers ARP"
-    return Flow(stage, priority, tuple(sorted((str(k), v) for k, v in match.items())),
-                tuple(actions), origin)
+    return Flow(stage, priority, tuple(sorted((str(k), v) for k, v in match.items())), tuple(actions), origin)

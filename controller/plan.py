@@ -3,6 +3,7 @@
 Shared by the flow compiler (controller) and the builder of servers and hosts (nitro_switch),
 so both agree on which port, MAC and address each instance has.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,7 @@ from ipaddress import IPv4Address
 
 from vpclab.intent import model as m
 
-VNI_BASE = 1000           # VNI = VNI_BASE + the VPC's number
+VNI_BASE = 1000  # VNI = VNI_BASE + the VPC's number
 UNDERLAY_PREFIX = "192.168.200."  # server N's underlay address: .N (inside vpclab's namespaces)
 UNDERLAY_MASK = 24
 
@@ -24,10 +25,10 @@ def cookie_of(origin: str) -> int:
 @dataclass(frozen=True)
 class InstancePlan:
     instance: m.Instance
-    port: int            # ofport on its server's Nitro card
-    zone: int            # its conntrack zone (SG state), unique in the topology
+    port: int  # ofport on its server's Nitro card
+    zone: int  # its conntrack zone (SG state), unique in the topology
     mac: str
-    interface: str       # name of its port on the Nitro card (in the server's namespace)
+    interface: str  # name of its port on the Nitro card (in the server's namespace)
 
 
 class Plan:
@@ -41,8 +42,7 @@ class Plan:
         self.az_id = _ids(sorted({s.az for v in vpcs for s in v.subnets}))
         self.peering_id = _ids(p.name for p in topology.peerings)
         self.tgw_id = _ids(t.name for t in topology.transit_gateways)
-        self.tgw_table_id = _ids((t.name, r.name) for t in topology.transit_gateways
-                                 for r in t.route_tables)
+        self.tgw_table_id = _ids((t.name, r.name) for t in topology.transit_gateways for r in t.route_tables)
         self.attachment_id = _ids(a.name for t in topology.transit_gateways for a in t.attachments)
         self.server_index = {s.name: n for n, s in enumerate(topology.servers, start=1)}
         self.instances: dict[str, InstancePlan] = {}
@@ -50,9 +50,12 @@ class Plan:
         for zone, instance in enumerate(topology.instances, start=1):
             ports[instance.server] = ports.get(instance.server, 0) + 1
             self.instances[instance.name] = InstancePlan(
-                instance, ports[instance.server], zone,
-                f"02:00:{zone >> 16 & 0xff:02x}:{zone >> 8 & 0xff:02x}:{zone & 0xff:02x}:0a",
-                instance.name)
+                instance,
+                ports[instance.server],
+                zone,
+                f"02:00:{zone >> 16 & 0xFF:02x}:{zone >> 8 & 0xFF:02x}:{zone & 0xFF:02x}:0a",
+                instance.name,
+            )
 
     def vni(self, vpc: m.Vpc) -> int:
         return VNI_BASE + vpc.number

@@ -1,4 +1,5 @@
 """Finding scenarios: by name (experiments/scenarios/NAME.py, '-' or '_') or by file path."""
+
 from __future__ import annotations
 
 import importlib
@@ -11,13 +12,16 @@ SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios"
 
 
 def names() -> list[str]:
-    return sorted(f[:-3].replace("_", "-") for f in os.listdir(SCENARIOS)
-                  if f.endswith(".py") and not f.startswith("_"))
+    return sorted(
+        f[:-3].replace("_", "-") for f in os.listdir(SCENARIOS) if f.endswith(".py") and not f.startswith("_")
+    )
 
 
 def load(name_or_path: str) -> Scenario:
     if name_or_path.endswith(".py") or os.sep in name_or_path:
         spec = importlib.util.spec_from_file_location("vpclab_scenario", name_or_path)
+        if spec is None or spec.loader is None:
+            raise KeyError(f"{name_or_path} is not a Python file")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     else:

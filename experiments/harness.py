@@ -4,6 +4,7 @@ observe -> tear down; steady probes between chosen instance pairs measure what h
 Each run writes ``report.json`` and ``timeline.png`` into its output folder. Times in the
 report are seconds relative to the injection (probes carry their hosts' timestamps).
 """
+
 from __future__ import annotations
 
 import json
@@ -12,15 +13,18 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
-from vpclab.intent.loader import load_topology
+from matplotlib.figure import Figure
+
 from nitro_switch.emulation import Emulation
+from vpclab.intent.loader import load_topology
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROBE_RATE = 20.0      # probes per second per pair
-PROBE_TIMEOUT = 0.5    # an answer later than this counts as a loss
+PROBE_RATE = 20.0  # probes per second per pair
+PROBE_TIMEOUT = 0.5  # an answer later than this counts as a loss
 
 
 @dataclass
@@ -39,7 +43,7 @@ class Probe:
 class Scenario:
     name: str
     description: str
-    topology: str                       # path relative to the repository
+    topology: str  # path relative to the repository
     probes: list[Probe]
     inject: Callable[[Emulation], object]
     restore: Callable[[Emulation], object]
@@ -49,8 +53,13 @@ class Scenario:
     expect: dict = field(default_factory=dict)  # what a reader should see, for the report
 
 
-def run(scenario: Scenario, topology_path: Optional[str] = None, seed: int = 0,
-        out_dir: Optional[str] = None, log=print) -> dict:
+def run(
+    scenario: Scenario,
+    topology_path: Optional[str] = None,
+    seed: int = 0,
+    out_dir: Optional[str] = None,
+    log=print,
+) -> dict:
     """Run ``scenario``; returns the report (also written with the plot into ``out_dir``)."""
     rng = random.Random(seed)
     path = topology_path or os.path.join(ROOT, scenario.topology)
@@ -78,8 +87,17 @@ def run(scenario: Scenario, topology_path: Optional[str] = None, seed: int = 0,
                 if process.poll() is None:
                     process.kill()
                 process.wait()
-    report = analyse(scenario, topology.name, seed, injected_at, injected_done, restored_at,
-                     samples, injection, restoration)
+    report = analyse(
+        scenario,
+        topology.name,
+        seed,
+        injected_at,
+        injected_done,
+        restored_at,
+        samples,
+        injection,
+        restoration,
+    )
     with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2, default=str)
     plot_timeline(report, samples, injected_at, os.path.join(out_dir, "timeline.png"))
@@ -94,7 +112,9 @@ def _listeners(emulation, probes: list[Probe]) -> list:
         udp = ",".join(str(p.port) for p in probes if p.target == target and p.protocol == "udp")
         process = emulation.hosts.hosts[target].popen(
             [sys.executable, "-m", "nitro_switch.probe", "listen", "--tcp", tcp, "--udp", udp],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         process.stdout.readline()
         processes.append(process)
     return processes
@@ -106,9 +126,23 @@ def _start_probers(emulation, probes: list[Probe], duration: float, rng) -> list
         address = str(emulation.topology.instance(probe.target).ip)
         target = f"{address}:{probe.port}" if probe.port else address
         process = emulation.hosts.hosts[probe.source].popen(
-            [sys.executable, "-m", "experiments.prober", probe.protocol, target, "--rate",
-             str(PROBE_RATE), "--duration", str(duration), "--timeout", str(PROBE_TIMEOUT)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "experiments.prober",
+                probe.protocol,
+                target,
+                "--rate",
+                str(PROBE_RATE),
+                "--duration",
+                str(duration),
+                "--timeout",
+                str(PROBE_TIMEOUT),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         process.probe = probe
         processes.append(process)
     for process in processes:
@@ -125,43 +159,54 @@ def _collect(process) -> list:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def analyse(scenario, topology: str, seed, injected_at, injected_done, restored_at, samples,
-            injection, restoration) -> dict:
+def analyse(
+    scenario, topology: str, seed, injected_at, injected_done, restored_at, samples, injection, restoration
+) -> dict:
     """Per pair: packets sent/lost, the loss window, time to detect and to recover."""
     pairs = []
     for probe, pair_samples in zip(scenario.probes, samples):
         relative = [(sent - injected_at, rtt) for _, sent, rtt in pair_samples]
         lost_after = [t for t, rtt in relative if rtt is None and t >= 0]
-        ok_after_restore = [t for t, rtt in relative
-                            if rtt is not None and t >= restored_at - injected_at]
-        first_loss = min(lost_after) if lost_after else None
+        ok_after_restore = [t for t, rtt in relative if rtt is not None and t >= restored_at - injected_at]
+        first_loss = min(lost_after) if lost_after else 0.0
         recovered = None
         if lost_after:
             later = [t for t in ok_after_restore if t > max(lost_after)]
             recovered = round(min(later) - (restored_at - injected_at), 3) if later else None
-        pairs.append({
-            "pair": probe.label, "sent": len(relative),
-            "lost": sum(1 for _, rtt in relative if rtt is None),
-            "lost_before_injection": sum(1 for t, rtt in relative if rtt is None and t < 0),
-            "loss_window": [round(first_loss, 3), round(max(lost_after), 3)] if lost_after else None,
-            "time_to_detect": round(first_loss + PROBE_TIMEOUT, 3) if lost_after else None,
-            "time_to_recover": recovered,
-            "survived": not lost_after,
-        })
-    return {"topology": topology, "scenario": scenario.name, "description": scenario.description,
-            "seed": seed, "probe_rate": PROBE_RATE, "probe_timeout": PROBE_TIMEOUT,
-            "injection_time": injected_at, "injection_took": round(injected_done - injected_at, 3),
-            "restore_time": restored_at, "restore_after": round(restored_at - injected_at, 3),
-            "injection": injection, "restoration": restoration, "expect": scenario.expect,
-            "pairs": pairs}
+        pairs.append(
+            {
+                "pair": probe.label,
+                "sent": len(relative),
+                "lost": sum(1 for _, rtt in relative if rtt is None),
+                "lost_before_injection": sum(1 for t, rtt in relative if rtt is None and t < 0),
+                "loss_window": [round(first_loss, 3), round(max(lost_after), 3)] if lost_after else None,
+                "time_to_detect": round(first_loss + PROBE_TIMEOUT, 3) if lost_after else None,
+                "time_to_recover": recovered,
+                "survived": not lost_after,
+            }
+        )
+    return {
+        "topology": topology,
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "seed": seed,
+        "probe_rate": PROBE_RATE,
+        "probe_timeout": PROBE_TIMEOUT,
+        "injection_time": injected_at,
+        "injection_took": round(injected_done - injected_at, 3),
+        "restore_time": restored_at,
+        "restore_after": round(restored_at - injected_at, 3),
+        "injection": injection,
+        "restoration": restoration,
+        "expect": scenario.expect,
+        "pairs": pairs,
+    }
 
 
 def plot_timeline(report: dict, samples: list, injected_at: float, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     rows = len(samples)
-    figure, axes = plt.subplots(rows, 1, figsize=(9, 1.3 + 1.1 * rows), sharex=True, squeeze=False)
+    figure = Figure(figsize=(9, 1.3 + 1.1 * rows))
+    axes = figure.subplots(rows, 1, sharex=True, squeeze=False)
     for axis, pair, pair_samples in zip(axes[:, 0], report["pairs"], samples):
         ok = [(s - injected_at) for _, s, rtt in pair_samples if rtt is not None]
         lost = [(s - injected_at) for _, s, rtt in pair_samples if rtt is None]
@@ -178,4 +223,3 @@ def plot_timeline(report: dict, samples: list, injected_at: float, path: str) ->
     figure.suptitle(f"{report['scenario']} on {report['topology']} (seed {report['seed']})")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)

@@ -8,6 +8,7 @@ A sample is [sequence, send time (host clock, epoch s), round trip in ms or null
 counts as lost when its answer takes longer than --timeout (a TCP segment that is
 retransmitted after an outage is late, hence lost for the timeline).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,6 +44,9 @@ class Prober:
             if sequence in self.sent and sequence not in self.answered:
                 self.answered[sequence] = time.time()
 
+    def receive(self) -> None:
+        raise NotImplementedError
+
     def run(self, send) -> list:
         receiver = threading.Thread(target=self.receive, daemon=True)
         receiver.start()
@@ -60,9 +64,10 @@ class Prober:
         time.sleep(self.timeout)
         samples = []
         for sequence, sent in sorted(self.sent.items()):
-            rtt = self.answered.get(sequence, None)
-            ok = rtt is not None and rtt - sent <= self.timeout
-            samples.append([sequence, round(sent, 4), round((rtt - sent) * 1000, 3) if ok else None])
+            answered = self.answered.get(sequence)
+            ok = answered is not None and answered - sent <= self.timeout
+            rtt = round((answered - sent) * 1000, 3) if answered is not None and ok else None
+            samples.append([sequence, round(sent, 4), rtt])
         return samples
 
 
@@ -75,8 +80,10 @@ class IcmpProber(Prober):
     def send(self, sequence: int) -> None:
         header = struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, self.ident, sequence & 0xFFFF)
         payload = b"vpclab-probe"
-        packet = struct.pack("!BBHHH", ECHO_REQUEST, 0, _checksum(header + payload), self.ident,
-                             sequence & 0xFFFF) + payload
+        packet = (
+            struct.pack("!BBHHH", ECHO_REQUEST, 0, _checksum(header + payload), self.ident, sequence & 0xFFFF)
+            + payload
+        )
         self.sock.sendto(packet, (self.address, 0))
 
     def receive(self) -> None:
@@ -134,6 +141,7 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=0.5)
     args = parser.parse_args(argv)
     options = dict(rate=args.rate, duration=args.duration, timeout=args.timeout)
+    prober: Prober
     if args.protocol == "icmp":
         prober = IcmpProber(args.target, **options)
     else:

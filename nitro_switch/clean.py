@@ -4,6 +4,7 @@ Works after a crash or a `kill -9` of vpclab too: processes are found from the P
 /run/vpclab/<topology>/ (checked against their command line before any signal), namespaces by
 the ``vpclab-`` prefix, root-namespace interfaces by the ``vpl<id>`` pattern.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,11 +13,17 @@ import shutil
 import signal
 import time
 
-from .names import INTERFACE_PATTERN, NETNS_PREFIX, RUN_ROOT, Names
 from .commands import run
+from .names import INTERFACE_PATTERN, NETNS_PREFIX, RUN_ROOT, Names
 
-OUR_COMMANDS = ("ovs-vswitchd", "ovsdb-server", "socat", "controller.hyperplane", "mininet:",
-                "nitro_switch.probe")
+OUR_COMMANDS = (
+    "ovs-vswitchd",
+    "ovsdb-server",
+    "socat",
+    "controller.hyperplane",
+    "mininet:",
+    "nitro_switch.probe",
+)
 
 
 def _command_line(pid: int) -> str:
@@ -52,8 +59,11 @@ def _netns_pids(netns: str) -> set[int]:
 
 def stop_processes(pids: set[int], run_dir: str) -> list[int]:
     """SIGTERM, then SIGKILL, the PIDs whose command line is one of ours."""
-    ours = [pid for pid in pids if any(word in _command_line(pid) for word in OUR_COMMANDS)
-            or run_dir in _command_line(pid)]
+    ours = [
+        pid
+        for pid in pids
+        if any(word in _command_line(pid) for word in OUR_COMMANDS) or run_dir in _command_line(pid)
+    ]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in ours:
             try:
@@ -61,15 +71,19 @@ def stop_processes(pids: set[int], run_dir: str) -> list[int]:
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + 3
-        while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") and
-                                                  _command_line(p) for p in ours):
+        while time.monotonic() < deadline and any(
+            os.path.exists(f"/proc/{p}") and _command_line(p) for p in ours
+        ):
             time.sleep(0.05)
     return ours
 
 
 def _namespaces(prefix: str) -> list[str]:
-    return [line.split()[0] for line in run("ip", "netns", "list", check=False).splitlines()
-            if line.startswith(prefix)]
+    return [
+        line.split()[0]
+        for line in run("ip", "netns", "list", check=False).splitlines()
+        if line.startswith(prefix)
+    ]
 
 
 def _interfaces(short: str | None) -> list[str]:

@@ -1,4 +1,5 @@
 """Running commands for the emulation, with errors that say which command failed."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,8 +10,13 @@ class BuildError(Exception):
     """A step of building the emulation failed; the message says which and why."""
 
 
-def run(*command: str, netns: Optional[str] = None, env: Optional[dict] = None,
-        check: bool = True, stdin: Optional[str] = None) -> str:
+def run(
+    *command: str,
+    netns: Optional[str] = None,
+    env: Optional[dict] = None,
+    check: bool = True,
+    stdin: Optional[str] = None,
+) -> str:
     """Run ``command`` (inside network namespace ``netns`` if given); return its stdout."""
     full = (["ip", "netns", "exec", netns] if netns else []) + list(command)
     result = subprocess.run(full, capture_output=True, text=True, env=env, timeout=60, input=stdin)

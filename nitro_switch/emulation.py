@@ -4,6 +4,7 @@
 raises BuildError after removing everything it had made. Every process it starts is recorded
 in the run directory, so ``vpclab clean`` can remove a crashed run's leftovers.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,18 +14,18 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
-from vpclab.intent.model import Topology
 from controller.client import HyperplaneClient
 from controller.plan import UNDERLAY_MASK, Plan
+from vpclab.intent.model import Topology
 
 from .clean import clean_topology
+from .commands import BuildError, run
 from .hosts import InstanceHosts
 from .names import Names
 from .server import NitroServer, require_tools
-from .commands import BuildError, run
 
 READY_TIMEOUT = 30.0
 
@@ -36,14 +37,22 @@ def free_port() -> int:
 
 
 class Emulation:
-    def __init__(self, topology: Topology, log: Callable[[str], None] = print,
-                 ready_timeout: float = READY_TIMEOUT):
+    def __init__(
+        self, topology: Topology, log: Callable[[str], None] = print, ready_timeout: float = READY_TIMEOUT
+    ):
         self.topology, self.log, self.ready_timeout = topology, log, ready_timeout
         self.names = Names(topology.name)
         self.plan = Plan(topology)
-        self.servers = [NitroServer(self.names, s.name, self.plan.server_index[s.name],
-                                    str(self.plan.underlay_ip(s.name)), UNDERLAY_MASK)
-                        for s in topology.servers]
+        self.servers = [
+            NitroServer(
+                self.names,
+                s.name,
+                self.plan.server_index[s.name],
+                str(self.plan.underlay_ip(s.name)),
+                UNDERLAY_MASK,
+            )
+            for s in topology.servers
+        ]
         self.hosts = InstanceHosts(self.names, self.plan)
         self.controller: subprocess.Popen | None = None
         self.controller_port = self.api_port = 0
@@ -52,8 +61,10 @@ class Emulation:
     def build(self) -> None:
         """Build everything and wait for the flows; on failure tear down and re-raise."""
         if os.path.exists(self.names.run_dir):
-            raise BuildError(f"topology '{self.topology.name}' seems to be up already "
-                             f"({self.names.run_dir} exists); run `vpclab clean` if it is not")
+            raise BuildError(
+                f"topology '{self.topology.name}' seems to be up already "
+                f"({self.names.run_dir} exists); run `vpclab clean` if it is not"
+            )
         require_tools()
         started = time.monotonic()
         try:
@@ -90,16 +101,28 @@ class Emulation:
             self.controller_port, self.api_port = free_port(), free_port()
         log = open(os.path.join(self.names.run_dir, "hyperplane.log"), "a", encoding="utf-8")
         self.controller = subprocess.Popen(
-            [sys.executable, "-m", "controller.hyperplane", os.path.abspath(self.topology.source),
-             "--port", str(self.controller_port), "--api-port", str(self.api_port),
-             "--status", self.names.status_file],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.log(f"*** Hyperplane controller on 127.0.0.1:{self.controller_port} "
-                 f"(pid {self.controller.pid})")
+            [
+                sys.executable,
+                "-m",
+                "controller.hyperplane",
+                os.path.abspath(self.topology.source),
+                "--port",
+                str(self.controller_port),
+                "--api-port",
+                str(self.api_port),
+                "--status",
+                self.names.status_file,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.log(f"*** Hyperplane controller on 127.0.0.1:{self.controller_port} (pid {self.controller.pid})")
         self.record()
 
     def kill_controller(self) -> None:
         """SIGKILL the controller: the Nitro cards keep forwarding with the flows they have."""
+        assert self.controller is not None
         os.killpg(self.controller.pid, signal.SIGKILL)
         self.controller.wait()
         os.remove(self.names.status_file)
@@ -124,23 +147,29 @@ class Emulation:
         """Wait until the controller reports every card ready (its barrier was answered)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.controller.poll() is not None:
-                raise BuildError("the Hyperplane controller exited; see "
-                                 f"{self.names.run_dir}/hyperplane.log")
+            if self.controller is None or self.controller.poll() is not None:
+                raise BuildError(f"the Hyperplane controller exited; see {self.names.run_dir}/hyperplane.log")
             status = self.card_status()
-            refused = [f"{name}: {'; '.join(card['errors'])}" for name, card in status.items()
-                       if card.get("errors")]
+            refused = [
+                f"{name}: {'; '.join(card['errors'])}" for name, card in status.items() if card.get("errors")
+            ]
             if refused or status.get("_controller", {}).get("error"):
-                raise BuildError("the controller could not install the flows: "
-                                 + "; ".join(refused or [status["_controller"]["error"]]))
+                raise BuildError(
+                    "the controller could not install the flows: "
+                    + "; ".join(refused or [status["_controller"]["error"]])
+                )
             if all(status.get(s.name, {}).get("ready") for s in self.servers):
-                self.log("*** flows installed: " + ", ".join(
-                    f"{s.name} {status[s.name]['flows']}" for s in self.servers))
+                self.log(
+                    "*** flows installed: "
+                    + ", ".join(f"{s.name} {status[s.name]['flows']}" for s in self.servers)
+                )
                 return
             time.sleep(0.1)
         missing = [s.name for s in self.servers if not self.card_status().get(s.name, {}).get("ready")]
-        raise BuildError(f"Nitro cards {', '.join(missing)} did not get their flows within "
-                         f"{timeout:.0f} s (controller log: {self.names.run_dir}/hyperplane.log)")
+        raise BuildError(
+            f"Nitro cards {', '.join(missing)} did not get their flows within "
+            f"{timeout:.0f} s (controller log: {self.names.run_dir}/hyperplane.log)"
+        )
 
     def record(self) -> None:
         """Write every PID this run started, for `vpclab clean` after a crash."""

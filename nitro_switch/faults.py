@@ -1,4 +1,5 @@
 """Faults below the control plane: a Nitro card crash and an underlay link down."""
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ Wiring is batched (one ``ip -batch`` for every veth, created with its ends alrea
 host and server namespaces; one ``ip -batch`` and one ovs-vsctl per server) because bring-up
 time is dominated by process starts and interface moves.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -12,9 +13,8 @@ from mininet.link import Intf
 from mininet.net import Mininet
 from mininet.node import Host
 
-
-from .names import Names
 from .commands import ip_batch
+from .names import Names
 
 INSTANCE_MTU = 1500  # the underlay runs at 9000, so 50 bytes of VXLAN never fragment
 
@@ -33,9 +33,14 @@ class InstanceHosts:
             self.hosts[local.instance.name] = self.net.addHost(local.instance.name, ip=None)
         # each veth is created with its ends already in place (no root-namespace names): the
         # host end is <instance>-eth0 in the host, the card end <instance> in the server
-        ip_batch([f"link add {local.instance.name}-eth0 netns {self.hosts[local.instance.name].pid} "
-                  f"type veth peer name {local.interface} "
-                  f"netns {servers[local.instance.server].netns}" for local in locals_])
+        ip_batch(
+            [
+                f"link add {local.instance.name}-eth0 netns {self.hosts[local.instance.name].pid} "
+                f"type veth peer name {local.interface} "
+                f"netns {servers[local.instance.server].netns}"
+                for local in locals_
+            ]
+        )
         with ThreadPoolExecutor(max_workers=len(servers)) as pool:
             list(pool.map(self._attach, servers.values()))
         for local in locals_:  # every host configures itself at once, then we collect
@@ -49,8 +54,9 @@ class InstanceHosts:
         if not mine:
             return
         ip_batch([f"link set {local.interface} up" for local in mine], netns=server.netns)
-        server.in_netns("sh", "-c", "; ".join(f"ethtool -K {local.interface} tx off >/dev/null"
-                                              for local in mine))
+        server.in_netns(
+            "sh", "-c", "; ".join(f"ethtool -K {local.interface} tx off >/dev/null" for local in mine)
+        )
         server.add_ports([(local.interface, local.port) for local in mine])
 
     def _configure(self, local) -> None:
@@ -59,14 +65,23 @@ class InstanceHosts:
         subnet = self.plan.topology.vpc(instance.vpc).subnet(instance.subnet)
         name = f"{host.name}-eth0"
         interface = Intf(name, node=host, moveIntfFn=lambda *args: None)  # already in place
-        interface.ip, interface.prefixLen, interface.mac = (str(instance.ip), subnet.cidr.prefixlen,
-                                                            local.mac)
-        host.sendCmd("; ".join((
-            "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-            f"ip link set {name} address {local.mac} mtu {INSTANCE_MTU} up",
-            f"ip addr add {instance.ip}/{subnet.cidr.prefixlen} dev {name}",
-            f"ip route add default via {subnet.router_address}",
-            f"ethtool -K {name} tx off >/dev/null", "ip link set lo up")))
+        interface.ip, interface.prefixLen, interface.mac = (
+            str(instance.ip),
+            subnet.cidr.prefixlen,
+            local.mac,
+        )
+        host.sendCmd(
+            "; ".join(
+                (
+                    "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+                    f"ip link set {name} address {local.mac} mtu {INSTANCE_MTU} up",
+                    f"ip addr add {instance.ip}/{subnet.cidr.prefixlen} dev {name}",
+                    f"ip route add default via {subnet.router_address}",
+                    f"ethtool -K {name} tx off >/dev/null",
+                    "ip link set lo up",
+                )
+            )
+        )
 
     def pids(self) -> list[int]:
         return [host.pid for host in self.hosts.values() if host.pid]

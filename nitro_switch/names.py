@@ -5,6 +5,7 @@ network namespaces ``vpclab-<id>-<topology>-<server>``, root-namespace interface
 ``vpl<id>...`` (id: 6 hex digits of the topology name's hash; Linux allows 15 characters)
 and the run directory ``/run/vpclab/<topology>/``.
 """
+
 from __future__ import annotations
 
 import hashlib

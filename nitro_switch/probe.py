@@ -7,6 +7,7 @@ The client prints one JSON list of booleans (did the connection complete, reply 
 in the order of the specs. Every spec runs in its own thread, so a host probes all its
 targets in about one timeout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,9 @@ def _udp_echo(port: int) -> None:
 def attempt(spec: str, timeout: float) -> bool:
     kind, _, rest = spec.partition(":")
     if kind == "icmp":
-        result = subprocess.run(["ping", "-c", "1", "-W", str(max(1, round(timeout))), rest],
-                                capture_output=True)
+        result = subprocess.run(
+            ["ping", "-c", "1", "-W", str(max(1, round(timeout))), rest], capture_output=True
+        )
         return result.returncode == 0
     address, port, source_port = rest.split(":")
     family = socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM
@@ -101,7 +103,7 @@ def main(argv=None) -> int:
     client.add_argument("specs", nargs="+")
     args = parser.parse_args(argv)
     if args.command == "listen":
-        ports = lambda text: [int(p) for p in text.split(",") if p]  # noqa: E731
+        ports = lambda text: [int(p) for p in text.split(",") if p]
         listen(ports(args.tcp), ports(args.udp))
     print(json.dumps(connect(args.specs, args.timeout)))
     return 0

@@ -5,6 +5,7 @@ ovs-vswitchd per server, in the server's namespace, userspace datapath; ``br-phy
 server's underlay address on a veth into the underlay bridge; ``br-int`` is the Nitro card with
 one flow-based VXLAN port (ofport 100); a socat relay joins the card to the controller.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,8 @@ import subprocess
 
 from controller.pipeline import TUNNEL_PORT
 
-from .names import Names
 from .commands import BuildError, run
+from .names import Names
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 UNDERLAY_MTU = 9000
@@ -24,7 +25,7 @@ UPLINK = "eth-ul"
 
 def phy_mac(index: int) -> str:
     """A fixed MAC for server ``index``'s br-phy (so tunnel neighbours can be pre-seeded)."""
-    return f"02:fe:00:00:{index >> 8 & 0xff:02x}:{index & 0xff:02x}"
+    return f"02:fe:00:00:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
 
 
 class NitroServer:
@@ -62,14 +63,23 @@ class NitroServer:
         """Namespace, OVS daemons, underlay uplink, br-phy and the Nitro card."""
         os.makedirs(self.dir, exist_ok=True)
         run("ip", "netns", "add", self.netns)
-        self.in_netns("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
-                      "net.ipv6.conf.default.disable_ipv6=1")
+        self.in_netns(
+            "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"
+        )
         self.in_netns("ip", "link", "set", "lo", "up")
         run("ovsdb-tool", "create", f"{self.dir}/conf.db", SCHEMA)
-        run("ovsdb-server", f"{self.dir}/conf.db", f"--remote=punix:{self.dir}/db.sock",
-            f"--pidfile={self.dir}/ovsdb-server.pid", f"--unixctl={self.dir}/ovsdb-server.ctl",
-            f"--log-file={self.dir}/ovsdb-server.log", "--detach", "--no-chdir",
-            netns=self.netns, env=self.env)
+        run(
+            "ovsdb-server",
+            f"{self.dir}/conf.db",
+            f"--remote=punix:{self.dir}/db.sock",
+            f"--pidfile={self.dir}/ovsdb-server.pid",
+            f"--unixctl={self.dir}/ovsdb-server.ctl",
+            f"--log-file={self.dir}/ovsdb-server.log",
+            "--detach",
+            "--no-chdir",
+            netns=self.netns,
+            env=self.env,
+        )
         self.vsctl("--no-wait", "init")
         self.start_vswitchd()
         self._uplink()
@@ -78,41 +88,113 @@ class NitroServer:
 
     def start_vswitchd(self) -> None:
         """Start (or restart after a crash) this card's ovs-vswitchd."""
-        run("ovs-vswitchd", f"unix:{self.dir}/db.sock", f"--pidfile={self.dir}/ovs-vswitchd.pid",
-            f"--unixctl={self.dir}/ovs-vswitchd.ctl", f"--log-file={self.dir}/ovs-vswitchd.log",
-            "--detach", "--no-chdir", netns=self.netns, env=self.env)
+        run(
+            "ovs-vswitchd",
+            f"unix:{self.dir}/db.sock",
+            f"--pidfile={self.dir}/ovs-vswitchd.pid",
+            f"--unixctl={self.dir}/ovs-vswitchd.ctl",
+            f"--log-file={self.dir}/ovs-vswitchd.log",
+            "--detach",
+            "--no-chdir",
+            netns=self.netns,
+            env=self.env,
+        )
 
     def _uplink(self) -> None:
         root_end = self.names.underlay_port(self.index)
-        run("ip", "link", "add", root_end, "mtu", str(UNDERLAY_MTU), "type", "veth", "peer", "name",
-            UPLINK, "mtu", str(UNDERLAY_MTU), "netns", self.netns)
+        run(
+            "ip",
+            "link",
+            "add",
+            root_end,
+            "mtu",
+            str(UNDERLAY_MTU),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            UPLINK,
+            "mtu",
+            str(UNDERLAY_MTU),
+            "netns",
+            self.netns,
+        )
         run("ip", "link", "set", root_end, "master", self.names.underlay_bridge, "up")
         self.in_netns("ip", "link", "set", UPLINK, "up")
         self.in_netns("ethtool", "-K", UPLINK, "tx", "off")
-        self.vsctl("add-br", PHYSICAL, "--", "set", "bridge", PHYSICAL, "datapath_type=netdev",
-                   "fail_mode=standalone", f"other-config:hwaddr={phy_mac(self.index)}", "--",
-                   "set", "interface", PHYSICAL, f"mtu_request={UNDERLAY_MTU}", "--",
-                   "add-port", PHYSICAL, UPLINK)
+        self.vsctl(
+            "add-br",
+            PHYSICAL,
+            "--",
+            "set",
+            "bridge",
+            PHYSICAL,
+            "datapath_type=netdev",
+            "fail_mode=standalone",
+            f"other-config:hwaddr={phy_mac(self.index)}",
+            "--",
+            "set",
+            "interface",
+            PHYSICAL,
+            f"mtu_request={UNDERLAY_MTU}",
+            "--",
+            "add-port",
+            PHYSICAL,
+            UPLINK,
+        )
         self.in_netns("ip", "addr", "add", f"{self.underlay_ip}/{self.prefix_len}", "dev", PHYSICAL)
         self.in_netns("ip", "link", "set", PHYSICAL, "up")
 
     def _card(self) -> None:
-        self.vsctl("add-br", CARD, "--", "set", "bridge", CARD, "datapath_type=netdev",
-                   "fail_mode=secure", "protocols=OpenFlow13",
-                   f"other-config:datapath-id={self.index:016x}", "--",
-                   "add-port", CARD, "vxlan0", "--", "set", "interface", "vxlan0", "type=vxlan",
-                   f"ofport_request={TUNNEL_PORT}", "options:remote_ip=flow", "options:key=flow",
-                   f"options:local_ip={self.underlay_ip}")
+        self.vsctl(
+            "add-br",
+            CARD,
+            "--",
+            "set",
+            "bridge",
+            CARD,
+            "datapath_type=netdev",
+            "fail_mode=secure",
+            "protocols=OpenFlow13",
+            f"other-config:datapath-id={self.index:016x}",
+            "--",
+            "add-port",
+            CARD,
+            "vxlan0",
+            "--",
+            "set",
+            "interface",
+            "vxlan0",
+            "type=vxlan",
+            f"ofport_request={TUNNEL_PORT}",
+            "options:remote_ip=flow",
+            "options:key=flow",
+            f"options:local_ip={self.underlay_ip}",
+        )
 
     def _controller(self, port: int) -> None:
         socket_path = f"{self.dir}/ctl.sock"
         self.relay = subprocess.Popen(
             ["socat", f"UNIX-LISTEN:{socket_path},fork,unlink-early", f"TCP:127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        self.vsctl("--", "set", "bridge", CARD, "controller=@c", "--", "--id=@c", "create",
-                   "controller", f'target="unix:{socket_path}"', "max_backoff=1000")
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.vsctl(
+            "--",
+            "set",
+            "bridge",
+            CARD,
+            "controller=@c",
+            "--",
+            "--id=@c",
+            "create",
+            "controller",
+            f'target="unix:{socket_path}"',
+            "max_backoff=1000",
+        )
 
-    def seed_neighbours(self, others: list["NitroServer"]) -> None:
+    def seed_neighbours(self, others: list[NitroServer]) -> None:
         """Pre-seed the tunnel neighbour table so the first packet is not lost to ARP."""
         for other in others:
             if other is not self:
@@ -122,8 +204,17 @@ class NitroServer:
         """Add instance interfaces to the Nitro card with fixed OpenFlow port numbers."""
         commands = []
         for interface, ofport in ports:
-            commands += ["--", "add-port", CARD, interface, "--", "set", "interface", interface,
-                         f"ofport_request={ofport}"]
+            commands += [
+                "--",
+                "add-port",
+                CARD,
+                interface,
+                "--",
+                "set",
+                "interface",
+                interface,
+                f"ofport_request={ofport}",
+            ]
         self.vsctl(*commands)
 
     # -- tear down ---------------------------------------------------------------------------
@@ -144,8 +235,10 @@ class NitroServer:
 def require_tools() -> None:
     """Fail early, with what to do, if this machine cannot run the emulation."""
     if os.geteuid() != 0:
-        raise BuildError("the live emulation needs root (network namespaces, OVS); "
-                         "run it with sudo, or use `vpclab check` and `vpclab trace`, which do not")
+        raise BuildError(
+            "the live emulation needs root (network namespaces, OVS); "
+            "run it with sudo, or use `vpclab check` and `vpclab trace`, which do not"
+        )
     for tool in ("ovs-vsctl", "ovsdb-server", "ovs-vswitchd", "socat", "ethtool"):
         if subprocess.run(["which", tool], capture_output=True).returncode != 0:
             raise BuildError(f"'{tool}' is not installed; run `make install`")

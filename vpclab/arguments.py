@@ -3,6 +3,7 @@
 Shared by the ``vpclab`` command and the Mininet shell's verbs, so both accept the same words
 and refuse them with the same messages.
 """
+
 from __future__ import annotations
 
 from ipaddress import IPv4Address, ip_address
@@ -60,5 +61,11 @@ def trace_arguments(topology: Topology, args) -> dict:
             source_ip = IPv4Address(args.source_ip)
         except ValueError:
             raise UsageError(f"--source-ip {args.source_ip!r} is not an IPv4 address") from None
-    return dict(source=source, destination=destination, protocol=protocol, port=args.port,
-                source_port=args.source_port, source_ip=source_ip)
+    return dict(
+        source=source,
+        destination=destination,
+        protocol=protocol,
+        port=args.port,
+        source_port=args.source_port,
+        source_ip=source_ip,
+    )

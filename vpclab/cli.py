@@ -1,4 +1,5 @@
 """The ``vpclab`` command: check, trace (and the live commands of the emulation)."""
+
 from __future__ import annotations
 
 import argparse
@@ -46,11 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     tracer.add_argument("topology")
     tracer.add_argument("src", help="source instance name")
     tracer.add_argument("dst", help="destination instance name or IP")
-    tracer.add_argument("--protocol", default=None, help="tcp, udp, icmp or a number "
-                        "(default: tcp with --port, else icmp)")
+    tracer.add_argument(
+        "--protocol", default=None, help="tcp, udp, icmp or a number (default: tcp with --port, else icmp)"
+    )
     tracer.add_argument("--port", type=int, help="destination port (tcp/udp)")
-    tracer.add_argument("--source-port", type=int, help="pin the client's source port "
-                        "(default: every port of 32768-60999 must pass)")
+    tracer.add_argument(
+        "--source-port",
+        type=int,
+        help="pin the client's source port (default: every port of 32768-60999 must pass)",
+    )
     tracer.add_argument("--source-ip", help="send with this source address (spoofing test)")
     tracer.add_argument("--json", action="store_true", help="print the verdict as JSON")
     tracer.set_defaults(run=run_trace)
@@ -67,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     experiment.add_argument("--list", action="store_true", help="list the scenarios")
     experiment.add_argument("--topology", help="run it on this topology instead of its own")
     experiment.add_argument("--seed", type=int, default=0)
-    experiment.add_argument("--out", help="folder for report.json and timeline.png "
-                            "(default: results/SCENARIO-seedN)")
+    experiment.add_argument(
+        "--out", help="folder for report.json and timeline.png (default: results/SCENARIO-seedN)"
+    )
     experiment.set_defaults(run=run_experiment)
     cleaner = commands.add_parser("clean", help="remove every resource vpclab created")
     cleaner.set_defaults(run=run_clean)
@@ -116,9 +122,14 @@ def run_experiment(args) -> int:
         raise UsageError(str(error).strip("'\"")) from None
     report = run(scenario, args.topology, args.seed, args.out)
     for pair in report["pairs"]:
-        window = (f"lost {pair['lost']}/{pair['sent']}, detected after {pair['time_to_detect']} s, "
-                  f"recovered {pair['time_to_recover']} s after restore") if pair["lost"] else \
-            f"no loss ({pair['sent']} probes)"
+        window = (
+            (
+                f"lost {pair['lost']}/{pair['sent']}, detected after {pair['time_to_detect']} s, "
+                f"recovered {pair['time_to_recover']} s after restore"
+            )
+            if pair["lost"]
+            else f"no loss ({pair['sent']} probes)"
+        )
         print(f"{pair['pair']:28s} {window}")
     return 0
 

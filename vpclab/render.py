@@ -1,25 +1,35 @@
 """How the command and the shell print a topology summary and a trace verdict."""
+
 from __future__ import annotations
 
 from vpclab.intent.model import Topology
 
 
 def summary(topology: Topology) -> str:
-    counts = [(len(topology.vpcs), "VPC"), (sum(len(v.subnets) for v in topology.vpcs), "subnet"),
-              (len(topology.instances), "instance"), (len(topology.servers), "server"),
-              (len(topology.peerings), "peering"), (len(topology.transit_gateways), "transit gateway")]
+    counts = [
+        (len(topology.vpcs), "VPC"),
+        (sum(len(v.subnets) for v in topology.vpcs), "subnet"),
+        (len(topology.instances), "instance"),
+        (len(topology.servers), "server"),
+        (len(topology.peerings), "peering"),
+        (len(topology.transit_gateways), "transit gateway"),
+    ]
     parts = ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
     return f"{topology.source}: ok: topology '{topology.name}': {parts}"
 
 
 def render_verdict(verdict) -> str:
     """One readable line per hop, then the verdict."""
-    lines = [f"{hop.direction:<8} {hop.stage:<15} {hop.at:<22} {hop.result:<5} {hop.detail}"
-             + (f"  [{hop.object}]" if hop.object else "") for hop in verdict.hops]
+    lines = [
+        f"{hop.direction:<8} {hop.stage:<15} {hop.at:<22} {hop.result:<5} {hop.detail}"
+        + (f"  [{hop.object}]" if hop.object else "")
+        for hop in verdict.hops
+    ]
     if verdict.accepted:
         lines.append(f"ACCEPTED (admitted by {verdict.rule})")
     else:
         failing = f", client ports {verdict.ports_failing}" if verdict.ports_failing else ""
-        lines.append(f"DROPPED: {verdict.reason} on the {verdict.direction} path{failing} "
-                     f"(decided by {verdict.rule})")
+        lines.append(
+            f"DROPPED: {verdict.reason} on the {verdict.direction} path{failing} (decided by {verdict.rule})"
+        )
     return "\n".join(lines)

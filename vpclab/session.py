@@ -1,12 +1,12 @@
 """A live session: build, hand over to the user (Mininet CLI or Ctrl-C), always tear down."""
+
 from __future__ import annotations
 
 import signal
 import threading
 
-from vpclab.intent.model import Topology
-
 from nitro_switch.emulation import Emulation
+from vpclab.intent.model import Topology
 
 from .shell import VpcCLI
 

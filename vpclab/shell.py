@@ -3,6 +3,7 @@
 The static verbs (trace, routes, sg) read the *running* intent from Hyperplane, so after a
 change they describe the changed design; when the controller is down they use the last known.
 """
+
 from __future__ import annotations
 
 import re
@@ -54,8 +55,9 @@ class VpcCLI(CLI):
         except ApiError as error:
             self.say(f"*** refused: {error}")
             return
-        touched = ", ".join(f"{server} +{c['added']}/-{c['deleted']}"
-                            for server, c in answer["changed"].items())
+        touched = ", ".join(
+            f"{server} +{c['added']}/-{c['deleted']}" for server, c in answer["changed"].items()
+        )
         self.say(f"*** done in {answer['elapsed_ms']} ms; flows changed: {touched}")
 
     # -- static views ------------------------------------------------------------------------
@@ -87,8 +89,9 @@ class VpcCLI(CLI):
                 return self.say(f"*** no transit gateway '{words[1]}'")
             for table in tgw.route_tables:
                 self.say(f"TGW route table {table.name}: associated {', '.join(table.associations) or '-'}")
-                for route in sorted(tgw_routes(topology, tgw, table),
-                                    key=lambda r: (-r.destination.prefixlen, r.propagated)):
+                for route in sorted(
+                    tgw_routes(topology, tgw, table), key=lambda r: (-r.destination.prefixlen, r.propagated)
+                ):
                     self.say(f"  {route.describe():48s} [{route.origin}]")
             return None
         if len(words) != 1:
@@ -101,8 +104,11 @@ class VpcCLI(CLI):
         table = vpc.route_table(vpc.subnet(instance.subnet).route_table)
         self.say(f"{instance.name} ({instance.ip}) in {vpc.name}/{instance.subnet}: route table {table.name}")
         for route in sorted(table.routes, key=lambda r: -r.destination.prefixlen):
-            state = " (blackhole: peering deleted)" if route.peering and topology.peering(
-                route.peering).deleted else ""
+            state = (
+                " (blackhole: peering deleted)"
+                if route.peering and topology.peering(route.peering).deleted
+                else ""
+            )
             self.say(f"  {route.describe() + state:48s} [{route.origin}]")
         return None
 
@@ -130,8 +136,7 @@ class VpcCLI(CLI):
         if not words or words[0] not in servers or (len(words) > 1 and words[1] not in TABLE):
             self.usage(self.do_flows)
             return self.say(f"servers: {', '.join(servers)}; stages: {', '.join(STAGES)}")
-        origins = {cookie_of(f.origin): f.origin
-                   for f in compile_topology(self.topology()).flows[words[0]]}
+        origins = {cookie_of(f.origin): f.origin for f in compile_topology(self.topology()).flows[words[0]]}
         arguments = [f"table={TABLE[words[1]]}"] if len(words) > 1 else []
         for flow_line in servers[words[0]].ofctl("dump-flows", *arguments).splitlines()[1:]:
             cookie = re.search(r"cookie=0x([0-9a-f]+)", flow_line)
@@ -190,8 +195,12 @@ class VpcCLI(CLI):
             return self.say(f"*** controller {'killed' if failing else 'restarted and reconciled'}")
         if len(words) != 2 or words[1] not in self.emulation.servers_by_name:
             return self.usage(method)
-        action = {("nitro", True): faults.crash_card, ("nitro", False): faults.recover_card,
-                  ("link", True): faults.link_down, ("link", False): faults.link_up}
+        action = {
+            ("nitro", True): faults.crash_card,
+            ("nitro", False): faults.recover_card,
+            ("link", True): faults.link_down,
+            ("link", False): faults.link_up,
+        }
         action[(words[0], failing)](self.emulation, words[1])
         return self.say(f"*** {words[0]} {words[1]}: {'failed' if failing else 'recovered'}")
 

@@ -3,6 +3,7 @@
 ``compile_topology`` returns, per server, the flows its card must hold, each carrying the
 path of the YAML object that produced it (its cookie maps back to that path).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,9 +15,18 @@ from ..plan import Plan, cookie_of
 from . import edge, nacl, routes
 
 # Stages that are the same on every card (they depend on the VPC design, not on placement).
-SHARED = (nacl.source_subnet_egress, routes.vpc_routes, routes.peerings, routes.tgw_entries,
-          nacl.tgw_entry_ingress, routes.tgw_route_tables, routes.tgw_exits, nacl.tgw_exit_egress,
-          routes.deliveries, nacl.destination_subnet_ingress)
+SHARED = (
+    nacl.source_subnet_egress,
+    routes.vpc_routes,
+    routes.peerings,
+    routes.tgw_entries,
+    nacl.tgw_entry_ingress,
+    routes.tgw_route_tables,
+    routes.tgw_exits,
+    nacl.tgw_exit_egress,
+    routes.deliveries,
+    nacl.destination_subnet_ingress,
+)
 # Stages that depend on which instances live on the card.
 PER_SERVER = (edge.classify, edge.arp, edge.security_groups, edge.tunnels)
 
@@ -44,8 +54,10 @@ def compile_server(plan: Plan, server: str, shared: list[Flow] | None = None) ->
     for each in flows:
         key = (each.stage, each.priority, each.match)
         if key in seen:
-            raise AmbiguousFlows(f"{server}: {seen[key].origin} and {each.origin} compile to "
-                                 f"the same {each.stage} flow (priority {each.priority})")
+            raise AmbiguousFlows(
+                f"{server}: {seen[key].origin} and {each.origin} compile to "
+                f"the same {each.stage} flow (priority {each.priority})"
+            )
         seen[key] = each
     return flows
 

@@ -1,4 +1,5 @@
 """Match building blocks: IPv4 prefixes and port ranges as OpenFlow (value, mask) pairs."""
+
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network

@@ -1,12 +1,13 @@
 """NACL stages: ordered allow/deny rules become priorities; the '*' rule is the floor."""
+
 from __future__ import annotations
 
 from ..actions import DROP, Goto, SetReg
 from ..pipeline import Reg, flow
 from .matches import ETH_IP, prefix, traffic_matches
 
-SKIP_PRIORITY = 65000     # "this check does not apply" flows sit above every rule
-RULE_BASE = 1000          # rule N gets RULE_BASE + 32767 - N: lower numbers win
+SKIP_PRIORITY = 65000  # "this check does not apply" flows sit above every rule
+RULE_BASE = 1000  # rule N gets RULE_BASE + 32767 - N: lower numbers win
 STAR_PRIORITY = 10
 
 
@@ -34,12 +35,18 @@ def source_subnet_egress(plan) -> list:
     for vpc in plan.topology.vpcs:
         for subnet in vpc.subnets:
             key = {Reg.SRC_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
-            flows.append(flow("nacl_src_egress", SKIP_PRIORITY,
-                              {**key, "eth_type": ETH_IP, "nw_dst": prefix(subnet.cidr)},
-                              (SetReg(Reg.DST_VPC, vpc.number), SetReg(Reg.DST_NACL, 0),
-                               Goto("deliver_lookup")), subnet.origin))
-            flows += nacl_flows("nacl_src_egress", key, vpc.nacl(subnet.nacl).egress, "nw_dst",
-                                (Goto("vpc_route"),))
+            flows.append(
+                flow(
+                    "nacl_src_egress",
+                    SKIP_PRIORITY,
+                    {**key, "eth_type": ETH_IP, "nw_dst": prefix(subnet.cidr)},
+                    (SetReg(Reg.DST_VPC, vpc.number), SetReg(Reg.DST_NACL, 0), Goto("deliver_lookup")),
+                    subnet.origin,
+                )
+            )
+            flows += nacl_flows(
+                "nacl_src_egress", key, vpc.nacl(subnet.nacl).egress, "nw_dst", (Goto("vpc_route"),)
+            )
     return flows
 
 
@@ -60,8 +67,9 @@ def tgw_entry_ingress(plan) -> list:
     flows = []
     for vpc, subnet in attachment_subnets(plan):
         key = {Reg.ATTACHMENT_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
-        flows += nacl_flows("nacl_tgw_entry", key, vpc.nacl(subnet.nacl).ingress, "nw_src",
-                            (Goto("tgw_route"),))
+        flows += nacl_flows(
+            "nacl_tgw_entry", key, vpc.nacl(subnet.nacl).ingress, "nw_src", (Goto("tgw_route"),)
+        )
     return flows
 
 
@@ -70,22 +78,45 @@ def tgw_exit_egress(plan) -> list:
     flows = []
     for vpc, subnet in attachment_subnets(plan):
         key = {Reg.ATTACHMENT_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
-        flows.append(flow("nacl_tgw_exit", SKIP_PRIORITY,
-                          {**key, "eth_type": ETH_IP, "nw_dst": prefix(subnet.cidr)},
-                          (SetReg(Reg.DST_NACL, 0), Goto("deliver_lookup")), subnet.origin))
-        flows += nacl_flows("nacl_tgw_exit", key, vpc.nacl(subnet.nacl).egress, "nw_dst",
-                            (SetReg(Reg.DST_NACL, 1), Goto("deliver_lookup")))
+        flows.append(
+            flow(
+                "nacl_tgw_exit",
+                SKIP_PRIORITY,
+                {**key, "eth_type": ETH_IP, "nw_dst": prefix(subnet.cidr)},
+                (SetReg(Reg.DST_NACL, 0), Goto("deliver_lookup")),
+                subnet.origin,
+            )
+        )
+        flows += nacl_flows(
+            "nacl_tgw_exit",
+            key,
+            vpc.nacl(subnet.nacl).egress,
+            "nw_dst",
+            (SetReg(Reg.DST_NACL, 1), Goto("deliver_lookup")),
+        )
     return flows
 
 
 def destination_subnet_ingress(plan) -> list:
     """nacl_dst_ingress: the destination subnet's ingress rules, unless DST_NACL says skip."""
-    flows = [flow("nacl_dst_ingress", SKIP_PRIORITY, {Reg.DST_NACL: 0}, (Goto("tunnel_out"),),
-                  "vpclab:no-destination-nacl")]
+    flows = [
+        flow(
+            "nacl_dst_ingress",
+            SKIP_PRIORITY,
+            {Reg.DST_NACL: 0},
+            (Goto("tunnel_out"),),
+            "vpclab:no-destination-nacl",
+        )
+    ]
     for vpc in plan.topology.vpcs:
         for subnet in vpc.subnets:
-            key = {Reg.DST_NACL: 1, Reg.DST_VPC: vpc.number, "eth_type": ETH_IP,
-                   "nw_dst": prefix(subnet.cidr)}
-            flows += nacl_flows("nacl_dst_ingress", key, vpc.nacl(subnet.nacl).ingress, "nw_src",
-                                (Goto("tunnel_out"),))
+            key = {
+                Reg.DST_NACL: 1,
+                Reg.DST_VPC: vpc.number,
+                "eth_type": ETH_IP,
+                "nw_dst": prefix(subnet.cidr),
+            }
+            flows += nacl_flows(
+                "nacl_dst_ingress", key, vpc.nacl(subnet.nacl).ingress, "nw_src", (Goto("tunnel_out"),)
+            )
     return flows

@@ -4,6 +4,7 @@ The compiler's own reading of AWS's routing rules (independent of the oracle in
 ``vpclab.oracle``): longest prefix wins by priority; on a TGW a static route beats a
 propagated one of the same prefix, and a CIDR propagated twice keeps its first propagation.
 """
+
 from __future__ import annotations
 
 from ..actions import DROP, DecTtl, Goto, Resubmit, SetField, SetReg
@@ -32,30 +33,36 @@ def vpc_routes(plan) -> list:
             key = {Reg.ROUTE_TABLE: plan.route_table_id[(vpc.name, table.name)]}
             flows.append(flow("vpc_route", MISS_PRIORITY, key, (DROP,), table.origin))
             for route in table.routes:
-                match = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
+                match: dict = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
                 priority = route_priority(route.destination.prefixlen, static=False)
-                flows.append(flow("vpc_route", priority, match, _route_actions(plan, vpc, route),
-                                  route.origin))
+                flows.append(
+                    flow("vpc_route", priority, match, _route_actions(plan, vpc, route), route.origin)
+                )
                 for hairpins in range(1, MAX_HAIRPINS + 2):
                     refused = route.peering or (route.transit_gateway and hairpins > MAX_HAIRPINS)
                     if refused:
-                        flows.append(flow("vpc_route", priority + 1,
-                                          {**match, Reg.HAIRPINS: hairpins}, (DROP,), route.origin))
+                        flows.append(
+                            flow(
+                                "vpc_route",
+                                priority + 1,
+                                {**match, Reg.HAIRPINS: hairpins},
+                                (DROP,),
+                                route.origin,
+                            )
+                        )
     return flows
 
 
 def _route_actions(plan, vpc, route) -> tuple:
     if route.local:
-        return ROUTED + (SetReg(Reg.DST_VPC, vpc.number), SetReg(Reg.DST_NACL, 1),
-                         Goto("deliver_lookup"))
+        return ROUTED + (SetReg(Reg.DST_VPC, vpc.number), SetReg(Reg.DST_NACL, 1), Goto("deliver_lookup"))
     if route.peering:
         peering = plan.topology.peering(route.peering)
         if peering.deleted:
             return (DROP,)
         return ROUTED + (SetReg(Reg.NEXT_HOP, plan.peering_id[peering.name]), Goto("peering"))
     if route.transit_gateway:
-        return ROUTED + (SetReg(Reg.NEXT_HOP, plan.tgw_id[route.transit_gateway]),
-                         Goto("tgw_entry"))
+        return ROUTED + (SetReg(Reg.NEXT_HOP, plan.tgw_id[route.transit_gateway]), Goto("tgw_entry"))
     return (DROP,)  # blackhole
 
 
@@ -71,11 +78,26 @@ def peerings(plan) -> list:
             mine, peer = plan.topology.vpc(side), plan.topology.vpc(peering.other(side))
             for src_cidr in mine.cidrs:
                 for dst_cidr in peer.cidrs:
-                    match = {**key, Reg.SRC_VPC: mine.number, "eth_type": ETH_IP,
-                             "nw_src": prefix(src_cidr), "nw_dst": prefix(dst_cidr)}
-                    flows.append(flow("peering", 100, match,
-                                      (SetReg(Reg.DST_VPC, peer.number), SetReg(Reg.DST_NACL, 1),
-                                       Goto("deliver_lookup")), peering.origin))
+                    match: dict = {
+                        **key,
+                        Reg.SRC_VPC: mine.number,
+                        "eth_type": ETH_IP,
+                        "nw_src": prefix(src_cidr),
+                        "nw_dst": prefix(dst_cidr),
+                    }
+                    flows.append(
+                        flow(
+                            "peering",
+                            100,
+                            match,
+                            (
+                                SetReg(Reg.DST_VPC, peer.number),
+                                SetReg(Reg.DST_NACL, 1),
+                                Goto("deliver_lookup"),
+                            ),
+                            peering.origin,
+                        )
+                    )
     return flows
 
 
@@ -87,19 +109,28 @@ def tgw_entries(plan) -> list:
             vpc = plan.topology.vpc(attachment.vpc)
             table = tgw.association(attachment.name)
             for az, az_id in plan.az_id.items():
-                match = {Reg.NEXT_HOP: plan.tgw_id[tgw.name], Reg.SRC_VPC: vpc.number,
-                         Reg.AZ: az_id}
+                match = {Reg.NEXT_HOP: plan.tgw_id[tgw.name], Reg.SRC_VPC: vpc.number, Reg.AZ: az_id}
                 entry = plan.topology.attachment_subnet(attachment, az)
                 if entry is None or table is None:
                     flows.append(flow("tgw_entry", 100, match, (DROP,), attachment.origin))
                     continue
-                chosen = (SetReg(Reg.ATTACHMENT_SUBNET, plan.subnet_id[(vpc.name, entry.name)]),
-                          SetReg(Reg.TGW_TABLE, plan.tgw_table_id[(tgw.name, table.name)]))
-                flows.append(flow("tgw_entry", 100, match, chosen + (Goto("nacl_tgw_entry"),),
-                                  attachment.origin))
+                chosen = (
+                    SetReg(Reg.ATTACHMENT_SUBNET, plan.subnet_id[(vpc.name, entry.name)]),
+                    SetReg(Reg.TGW_TABLE, plan.tgw_table_id[(tgw.name, table.name)]),
+                )
+                flows.append(
+                    flow("tgw_entry", 100, match, chosen + (Goto("nacl_tgw_entry"),), attachment.origin)
+                )
                 for hairpins in range(1, MAX_HAIRPINS + 1):  # only the first entry sees a NACL
-                    flows.append(flow("tgw_entry", 101, {**match, Reg.HAIRPINS: hairpins},
-                                      chosen + (Goto("tgw_route"),), attachment.origin))
+                    flows.append(
+                        flow(
+                            "tgw_entry",
+                            101,
+                            {**match, Reg.HAIRPINS: hairpins},
+                            chosen + (Goto("tgw_route"),),
+                            attachment.origin,
+                        )
+                    )
     return flows
 
 
@@ -113,21 +144,34 @@ def tgw_route_tables(plan) -> list:
             routed = set()
             for route in table.static_routes:
                 routed.add(route.destination)
-                actions = ((DROP,) if route.blackhole else
-                           (SetReg(Reg.NEXT_HOP, plan.attachment_id[route.attachment]),
-                            Goto("tgw_exit")))
-                flows.append(flow("tgw_route", route_priority(route.destination.prefixlen),
-                                  {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)},
-                                  actions, route.origin))
+                actions = (
+                    (DROP,)
+                    if route.blackhole
+                    else (SetReg(Reg.NEXT_HOP, plan.attachment_id[route.attachment]), Goto("tgw_exit"))
+                )
+                flows.append(
+                    flow(
+                        "tgw_route",
+                        route_priority(route.destination.prefixlen),
+                        {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)},
+                        actions,
+                        route.origin,
+                    )
+                )
             for n, name in enumerate(table.propagations):
                 for cidr in plan.topology.vpc(tgw.attachment(name).vpc).cidrs:
                     if cidr in routed:
                         continue
                     routed.add(cidr)
-                    flows.append(flow("tgw_route", route_priority(cidr.prefixlen, static=False),
-                                      {**key, "eth_type": ETH_IP, "nw_dst": prefix(cidr)},
-                                      (SetReg(Reg.NEXT_HOP, plan.attachment_id[name]),
-                                       Goto("tgw_exit")), f"{table.origin}.propagations[{n}]"))
+                    flows.append(
+                        flow(
+                            "tgw_route",
+                            route_priority(cidr.prefixlen, static=False),
+                            {**key, "eth_type": ETH_IP, "nw_dst": prefix(cidr)},
+                            (SetReg(Reg.NEXT_HOP, plan.attachment_id[name]), Goto("tgw_exit")),
+                            f"{table.origin}.propagations[{n}]",
+                        )
+                    )
     return flows
 
 
@@ -144,24 +188,44 @@ def tgw_exits(plan) -> list:
             vpc = plan.topology.vpc(attachment.vpc)
             attachment_id = plan.attachment_id[attachment.name]
             for az, az_id in plan.az_id.items():
-                exit_subnet = (plan.topology.attachment_subnet(attachment, az)
-                               or vpc.subnet(attachment.subnets[0]))
+                exit_subnet = plan.topology.attachment_subnet(attachment, az) or vpc.subnet(
+                    attachment.subnets[0]
+                )
                 exit_id = plan.subnet_id[(vpc.name, exit_subnet.name)]
-                onward = (SetReg(Reg.SRC_SUBNET, exit_id),
-                          SetReg(Reg.ROUTE_TABLE,
-                                 plan.route_table_id[(vpc.name, exit_subnet.route_table)]),
-                          SetReg(Reg.AZ, plan.az_id[exit_subnet.az]), SetReg(Reg.SRC_VPC, vpc.number))
+                onward = (
+                    SetReg(Reg.SRC_SUBNET, exit_id),
+                    SetReg(Reg.ROUTE_TABLE, plan.route_table_id[(vpc.name, exit_subnet.route_table)]),
+                    SetReg(Reg.AZ, plan.az_id[exit_subnet.az]),
+                    SetReg(Reg.SRC_VPC, vpc.number),
+                )
                 for hairpins in range(MAX_HAIRPINS + 1):
-                    match = {Reg.NEXT_HOP: attachment_id, Reg.AZ: az_id, Reg.HAIRPINS: hairpins,
-                             "eth_type": ETH_IP}
-                    flows.append(flow("tgw_exit", 50, match, onward + (
-                        SetReg(Reg.HAIRPINS, hairpins + 1), Resubmit("vpc_route")),
-                        attachment.origin))
+                    match = {
+                        Reg.NEXT_HOP: attachment_id,
+                        Reg.AZ: az_id,
+                        Reg.HAIRPINS: hairpins,
+                        "eth_type": ETH_IP,
+                    }
+                    flows.append(
+                        flow(
+                            "tgw_exit",
+                            50,
+                            match,
+                            onward + (SetReg(Reg.HAIRPINS, hairpins + 1), Resubmit("vpc_route")),
+                            attachment.origin,
+                        )
+                    )
                 for cidr in vpc.cidrs:
-                    match = {Reg.NEXT_HOP: attachment_id, Reg.AZ: az_id, "eth_type": ETH_IP,
-                             "nw_dst": prefix(cidr)}
-                    actions = (SetReg(Reg.DST_VPC, vpc.number),
-                               SetReg(Reg.ATTACHMENT_SUBNET, exit_id), Goto("nacl_tgw_exit"))
+                    match = {
+                        Reg.NEXT_HOP: attachment_id,
+                        Reg.AZ: az_id,
+                        "eth_type": ETH_IP,
+                        "nw_dst": prefix(cidr),
+                    }
+                    actions = (
+                        SetReg(Reg.DST_VPC, vpc.number),
+                        SetReg(Reg.ATTACHMENT_SUBNET, exit_id),
+                        Goto("nacl_tgw_exit"),
+                    )
                     flows.append(flow("tgw_exit", 100, match, actions, attachment.origin))
     return flows
 
@@ -170,11 +234,9 @@ def deliveries(plan) -> list:
     """deliver_lookup: the instance that owns the address in the destination VPC."""
     flows = []
     for vpc in plan.topology.vpcs:
-        flows.append(flow("deliver_lookup", MISS_PRIORITY, {Reg.DST_VPC: vpc.number}, (DROP,),
-                          vpc.origin))
+        flows.append(flow("deliver_lookup", MISS_PRIORITY, {Reg.DST_VPC: vpc.number}, (DROP,), vpc.origin))
         for instance in vpc.instances:
             match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(instance.ip)}
-            actions = (SetField("eth_dst", plan.instances[instance.name].mac),
-                       Goto("nacl_dst_ingress"))
+            actions = (SetField("eth_dst", plan.instances[instance.name].mac), Goto("nacl_dst_ingress"))
             flows.append(flow("deliver_lookup", 100, match, actions, instance.origin))
     return flows

@@ -3,6 +3,7 @@
 Written apart from the oracle (``vpclab.oracle``) on purpose: if both read AWS's rules the
 same wrong way, the differential tests could not see it.
 """
+
 from __future__ import annotations
 
 from ipaddress import IPv4Address
@@ -15,7 +16,8 @@ def longest_prefix_route(table: m.RouteTable, address: IPv4Address) -> Optional[
     best: Optional[m.Route] = None
     for route in table.routes:
         if address in route.destination and (
-                best is None or route.destination.prefixlen > best.destination.prefixlen):
+            best is None or route.destination.prefixlen > best.destination.prefixlen
+        ):
             best = route
     return best
 
@@ -37,6 +39,7 @@ def reaches_without_tgw(topology: m.Topology, sender: m.Instance, receiver: m.In
 def sg_rules_in_order(topology: m.Topology, instance: m.Instance, direction: str) -> list:
     """The union of the instance's SG rules in one direction: CIDR rules first, then SG
     references, each in SG and rule order (the first that allows names the verdict)."""
-    rules = [rule for ref in instance.security_groups
-             for rule in getattr(topology.security_group(ref), direction)]
+    rules = [
+        rule for ref in instance.security_groups for rule in getattr(topology.security_group(ref), direction)
+    ]
     return [r for r in rules if r.cidr is not None] + [r for r in rules if r.cidr is None]

@@ -1,4 +1,5 @@
 """The controller is killed, then restarted: the data plane forwards throughout."""
+
 from experiments.harness import Probe, Scenario
 
 

@@ -1,4 +1,5 @@
 """A server's underlay link goes down, then up."""
+
 from experiments.harness import Probe, Scenario
 from nitro_switch.faults import link_down, link_up
 

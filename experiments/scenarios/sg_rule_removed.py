@@ -1,4 +1,5 @@
 """An SG rule is removed under a live TCP stream: AWS keeps tracked connections alive."""
+
 from experiments.harness import Probe, Scenario
 
 RULE = {"protocol": "tcp", "ports": 8080, "security_group": "web-sg"}
@@ -8,9 +9,11 @@ SCENARIO = Scenario(
     description="app-sg's ingress rule for 8080 from web-sg is removed under a TCP stream",
     topology="topologies/three-tier.yaml",
     probes=[Probe("web1", "app1", "tcp", 8080)],
-    inject=lambda lab: lab.api.change("remove-sg-rule", security_group="app-sg",
-                                      direction="ingress", rule=RULE),
-    restore=lambda lab: lab.api.change("add-sg-rule", security_group="app-sg",
-                                       direction="ingress", rule=RULE),
+    inject=lambda lab: lab.api.change(
+        "remove-sg-rule", security_group="app-sg", direction="ingress", rule=RULE
+    ),
+    restore=lambda lab: lab.api.change(
+        "add-sg-rule", security_group="app-sg", direction="ingress", rule=RULE
+    ),
     expect={"web1->app1 tcp/8080": "survives: the connection is tracked"},
 )

@@ -1,4 +1,5 @@
 """The `vpclab` command as a user runs it: exit codes, output formats, no tracebacks."""
+
 import json
 import shutil
 import subprocess
@@ -13,8 +14,7 @@ TOPOLOGIES = sorted((ROOT / "topologies").glob("*.yaml"))
 
 def vpclab(*args, cwd=ROOT):
     command = shutil.which("vpclab", path=str(Path(sys.executable).parent)) or "vpclab"
-    return subprocess.run([command, *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          timeout=60)
+    return subprocess.run([command, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=60)
 
 
 @pytest.mark.parametrize("topology", TOPOLOGIES, ids=lambda p: p.name)
@@ -26,8 +26,10 @@ def test_check_accepts_every_example(topology):
 
 def test_check_reports_every_error_and_exits_2(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: bad\nvpcs:\n  - name: prod\n    cidr: 10.0.0.0/16\n    subnets:\n"
-                   "      - {name: web, cidr: 10.1.0.0/24}\n      - {name: db, cidr: 10.0.0.0/33}\n")
+    bad.write_text(
+        "name: bad\nvpcs:\n  - name: prod\n    cidr: 10.0.0.0/16\n    subnets:\n"
+        "      - {name: web, cidr: 10.1.0.0/24}\n      - {name: db, cidr: 10.0.0.0/33}\n"
+    )
     result = vpclab("check", bad)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -43,13 +45,17 @@ def test_check_of_a_missing_file_exits_2(tmp_path):
 
 
 def test_trace_json_follows_the_contract():
-    result = vpclab("trace", "topologies/three-tier.yaml", "app1", "db1", "--protocol", "tcp",
-                    "--port", "5432", "--json")
+    result = vpclab(
+        "trace", "topologies/three-tier.yaml", "app1", "db1", "--protocol", "tcp", "--port", "5432", "--json"
+    )
     verdict = json.loads(result.stdout)
     assert result.returncode == 1
     assert set(verdict) == {"verdict", "reason", "direction", "hops", "rule", "ports_failing"}
     assert (verdict["verdict"], verdict["reason"], verdict["direction"]) == (
-        "dropped", "nacl-egress", "return")
+        "dropped",
+        "nacl-egress",
+        "return",
+    )
     assert verdict["rule"] == "vpcs[0].nacls[2].egress[*]"
     assert verdict["ports_failing"] == "32768-49151"
 
@@ -63,17 +69,29 @@ def test_trace_human_output_is_one_line_per_hop():
 
 
 def test_trace_to_an_ip_and_with_a_pinned_source_port():
-    result = vpclab("trace", "topologies/three-tier.yaml", "app1", "10.20.3.4", "--port", "5432",
-                    "--source-port", "50000", "--json")
+    result = vpclab(
+        "trace",
+        "topologies/three-tier.yaml",
+        "app1",
+        "10.20.3.4",
+        "--port",
+        "5432",
+        "--source-port",
+        "50000",
+        "--json",
+    )
     assert json.loads(result.stdout)["verdict"] == "accepted"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["nobody", "web1"], "no instance 'nobody'"),
-    (["web1", "web2", "--protocol", "tcp"], "needs --port"),
-    (["web1", "web2", "--port", "80", "--protocol", "icmp"], "tcp and udp only"),
-    (["web1", "not-an-ip"], "neither an instance"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nobody", "web1"], "no instance 'nobody'"),
+        (["web1", "web2", "--protocol", "tcp"], "needs --port"),
+        (["web1", "web2", "--port", "80", "--protocol", "icmp"], "tcp and udp only"),
+        (["web1", "not-an-ip"], "neither an instance"),
+    ],
+)
 def test_trace_usage_errors_exit_2(args, message):
     result = vpclab("trace", "topologies/peering.yaml", *args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

@@ -1,13 +1,14 @@
 """Failure injection, measured: each scenario on a small topology, asserting on its report."""
+
 import dataclasses
 import json
 import os
 
 import pytest
+from live_helpers import leftovers, live
 
 from experiments import catalog
 from experiments.harness import run
-from live_helpers import leftovers, live
 
 pytestmark = live
 SHORT = dict(warmup=1.5, outage=2.0, after=2.0)
@@ -26,7 +27,7 @@ def test_tgw_blackhole_loss_starts_and_stops_within_a_second(tmp_path):
     for name in ("app1->svc1 icmp", "db1->svc1 icmp"):
         pair = pairs[name]
         assert pair["lost_before_injection"] == 0
-        assert 0 <= pair["loss_window"][0] <= 1.0                       # loss starts within 1 s
+        assert 0 <= pair["loss_window"][0] <= 1.0  # loss starts within 1 s
         assert pair["loss_window"][1] <= report["restore_after"] + 1.0  # and stops within 1 s
         assert pair["time_to_recover"] is not None and pair["time_to_recover"] <= 1.0
         assert pair["lost"] >= 0.8 * SHORT["outage"] * report["probe_rate"]
@@ -51,8 +52,11 @@ def test_traffic_flows_while_the_controller_is_down_and_restart_changes_no_flow(
     pairs, report = experiment("controller-restart", tmp_path)
     assert all(pair["lost"] == 0 for pair in pairs.values())
     assert report["injection"]["flows_before"] == report["restoration"]["flows_after"]
-    assert all(card.get("deleted_on_connect") == 0
-               for name, card in report["restoration"]["cards"].items() if name != "_controller")
+    assert all(
+        card.get("deleted_on_connect") == 0
+        for name, card in report["restoration"]["cards"].items()
+        if name != "_controller"
+    )
 
 
 @pytest.mark.parametrize("name", ["nitro-crash", "link-down", "peering-deleted"])
@@ -67,7 +71,13 @@ def test_faults_cut_only_the_pairs_they_touch(name, tmp_path):
 
 
 def test_experiment_list_names_every_scenario():
-    assert set(catalog.names()) == {"tgw-blackhole", "peering-deleted", "sg-rule-removed",
-                                    "nacl-deny-added", "nitro-crash", "link-down",
-                                    "controller-restart"}
+    assert set(catalog.names()) == {
+        "tgw-blackhole",
+        "peering-deleted",
+        "sg-rule-removed",
+        "nacl-deny-added",
+        "nitro-crash",
+        "link-down",
+        "controller-restart",
+    }
     assert os.path.exists(catalog.SCENARIOS)

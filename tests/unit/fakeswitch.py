@@ -9,6 +9,7 @@ highest priority match, apply-actions (set-field, NX ct/ct_clear/resubmit/reg-mo
 dec_ttl, output), goto-table; VXLAN carries them between cards by tun_ipv4_dst.
 Conntrack is modelled per (card, zone).
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,11 +27,17 @@ from controller.pipeline import CT_EST, CT_NEW, CT_TRK, STAGES, TUNNEL_PORT
 
 ADDRESS_FIELDS = {"ipv4_src", "ipv4_dst", "tun_ipv4_dst", "arp_tpa", "arp_spa"}
 MAC_FIELDS = {"eth_src", "eth_dst", "arp_sha", "arp_tha"}
-PREREQUISITES = {"ipv4_src": ("eth_type", 0x0800), "ipv4_dst": ("eth_type", 0x0800),
-                 "ip_proto": ("eth_type", 0x0800), "tcp_dst": ("ip_proto", 6),
-                 "tcp_src": ("ip_proto", 6), "udp_dst": ("ip_proto", 17),
-                 "udp_src": ("ip_proto", 17), "arp_op": ("eth_type", 0x0806),
-                 "arp_tpa": ("eth_type", 0x0806)}
+PREREQUISITES = {
+    "ipv4_src": ("eth_type", 0x0800),
+    "ipv4_dst": ("eth_type", 0x0800),
+    "ip_proto": ("eth_type", 0x0800),
+    "tcp_dst": ("ip_proto", 6),
+    "tcp_src": ("ip_proto", 6),
+    "udp_dst": ("ip_proto", 17),
+    "udp_src": ("ip_proto", 17),
+    "arp_op": ("eth_type", 0x0806),
+    "arp_tpa": ("eth_type", 0x0806),
+}
 MAX_STEPS = 64
 DATAPATH = types.SimpleNamespace(ofproto=ofp, ofproto_parser=parser, id=1)
 
@@ -48,11 +55,12 @@ def on_the_wire(message):
     message.datapath = DATAPATH
     message.set_xid(1)
     message.serialize()
-    return ofproto_parser.msg(DATAPATH, ofp.OFP_VERSION, message.msg_type, len(message.buf), 1,
-                              bytes(message.buf))
+    return ofproto_parser.msg(
+        DATAPATH, ofp.OFP_VERSION, message.msg_type, len(message.buf), 1, bytes(message.buf)
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _added(flow):
     return on_the_wire(flow_mod(flow))
 
@@ -128,13 +136,18 @@ class FakeCard:
         elif mod.command == ofp.OFPFC_DELETE_STRICT:
             self.entries.pop(entry.key, None)
         elif mod.command == ofp.OFPFC_DELETE:
-            self.entries = {k: e for k, e in self.entries.items()
-                            if not (mod.table_id in (ofp.OFPTT_ALL, e.table)
-                                    and _covers(match, e.match))}
+            self.entries = {
+                k: e
+                for k, e in self.entries.items()
+                if not (mod.table_id in (ofp.OFPTT_ALL, e.table) and _covers(match, e.match))
+            }
         elif mod.command in (ofp.OFPFC_MODIFY, ofp.OFPFC_MODIFY_STRICT):
             for existing in self.entries.values():
-                same = (existing.key == entry.key if mod.command == ofp.OFPFC_MODIFY_STRICT
-                        else existing.table == entry.table and _covers(match, existing.match))
+                same = (
+                    existing.key == entry.key
+                    if mod.command == ofp.OFPFC_MODIFY_STRICT
+                    else existing.table == entry.table and _covers(match, existing.match)
+                )
                 if same:
                     existing.instructions = entry.instructions
         else:
@@ -146,10 +159,15 @@ class FakeCard:
             if needed and entry.match.get(needed[0]) != needed[1]:
                 raise Rejected(f"{self.name} table {entry.table}: {field} without {needed}")
         for other in self.entries.values():
-            if (other.table, other.priority) == (entry.table, entry.priority) \
-                    and other.key != entry.key and overlap(other.match, entry.match):
-                raise Ambiguous(f"{self.name} {STAGES[entry.table]} priority {entry.priority}: "
-                                f"{other.match} overlaps {entry.match}")
+            if (
+                (other.table, other.priority) == (entry.table, entry.priority)
+                and other.key != entry.key
+                and overlap(other.match, entry.match)
+            ):
+                raise Ambiguous(
+                    f"{self.name} {STAGES[entry.table]} priority {entry.priority}: "
+                    f"{other.match} overlaps {entry.match}"
+                )
 
     def state(self) -> set:
         """The card's flows, comparable between two cards."""
@@ -159,9 +177,14 @@ class FakeCard:
     def lookup(self, table: int, packet: dict) -> Optional[Entry]:
         best = None
         for entry in self.entries.values():
-            if entry.table == table and (best is None or entry.priority > best.priority) \
-                    and all(field_matches(f, w, packet.get(f, 0 if f.startswith("reg") else None))
-                            for f, w in entry.match.items()):
+            if (
+                entry.table == table
+                and (best is None or entry.priority > best.priority)
+                and all(
+                    field_matches(f, w, packet.get(f, 0 if f.startswith("reg") else None))
+                    for f, w in entry.match.items()
+                )
+            ):
                 best = entry
         return best
 
@@ -190,8 +213,13 @@ def _five_tuple(packet: dict) -> tuple:
         ends = ("echo", 1) if packet.get("icmpv4_type") == 8 else (1, "echo")
         return (packet["ipv4_src"], packet["ipv4_dst"], 1) + ends
     kind = {6: "tcp", 17: "udp"}.get(packet.get("ip_proto"), "ip")
-    return (packet["ipv4_src"], packet["ipv4_dst"], packet.get("ip_proto"),
-            packet.get(f"{kind}_src"), packet.get(f"{kind}_dst"))
+    return (
+        packet["ipv4_src"],
+        packet["ipv4_dst"],
+        packet.get("ip_proto"),
+        packet.get(f"{kind}_src"),
+        packet.get(f"{kind}_dst"),
+    )
 
 
 class Outcome:
@@ -234,8 +262,9 @@ class FakeFabric:
         goto, went_on = None, False
         for instruction in entry.instructions:
             if isinstance(instruction, parser.OFPInstructionActions):
-                went_on, stop = self._actions(server, card, entry, instruction.actions, packet,
-                                              outcome, steps)
+                went_on, stop = self._actions(
+                    server, card, entry, instruction.actions, packet, outcome, steps
+                )
                 if stop:
                     return
             elif isinstance(instruction, parser.OFPInstructionGotoTable):
@@ -287,20 +316,30 @@ class FakeFabric:
             outcome.delivered.append((server, port, dict(packet)))
             return
         remote = self.by_underlay[int(IPv4Address(packet["tun_ipv4_dst"]))]
-        arriving = {field: value for field, value in packet.items()
-                    if not field.startswith("reg") and field not in ("ct_state", "tun_ipv4_dst")}
+        arriving = {
+            field: value
+            for field, value in packet.items()
+            if not field.startswith("reg") and field not in ("ct_state", "tun_ipv4_dst")
+        }
         arriving["in_port"] = TUNNEL_PORT
         outcome.tunnelled.append((server, remote, packet["tunnel_id"]))
         self._table(remote, arriving, 0, outcome, steps)
 
 
-def instance_packet(plan, name: str, destination: str, protocol: int, port=None,
-                    source_port=None, **overrides) -> tuple[str, dict]:
+def instance_packet(
+    plan, name: str, destination: str, protocol: int, port=None, source_port=None, **overrides
+) -> tuple[str, dict]:
     """(server, packet) for a packet sent by instance ``name`` to address ``destination``."""
     local = plan.instances[name]
-    packet = {"in_port": local.port, "eth_src": local.mac, "eth_type": 0x0800,
-              "ipv4_src": str(local.instance.ip), "ipv4_dst": destination, "ip_proto": protocol,
-              "nw_ttl": 64}
+    packet = {
+        "in_port": local.port,
+        "eth_src": local.mac,
+        "eth_type": 0x0800,
+        "ipv4_src": str(local.instance.ip),
+        "ipv4_dst": destination,
+        "ip_proto": protocol,
+        "nw_ttl": 64,
+    }
     if port is not None:
         kind = {6: "tcp", 17: "udp"}[protocol]
         packet.update({f"{kind}_src": source_port, f"{kind}_dst": port})
@@ -310,18 +349,24 @@ def instance_packet(plan, name: str, destination: str, protocol: int, port=None,
     return local.instance.server, packet
 
 
-def connection(fabric: FakeFabric, source: str, target: str, protocol: int, port=None,
-               source_port=40000):
+def connection(fabric: FakeFabric, source: str, target: str, protocol: int, port=None, source_port=40000):
     """Send a request and, if it arrives, the reply. Returns (accepted, direction, origin)."""
     plan = fabric.compiled.plan
     target_plan = plan.instances[target]
-    server, request = instance_packet(plan, source, str(target_plan.instance.ip), protocol,
-                                      port, source_port if port is not None else None)
+    server, request = instance_packet(
+        plan, source, str(target_plan.instance.ip), protocol, port, source_port if port is not None else None
+    )
     there = fabric.send(server, request)
     if not _arrived(there, target_plan):
         return False, "forward", there.dropped_at and fabric.origin(there.dropped_at[2])
-    server, reply = instance_packet(plan, target, str(plan.instances[source].instance.ip),
-                                    protocol, source_port if port is not None else None, port)
+    server, reply = instance_packet(
+        plan,
+        target,
+        str(plan.instances[source].instance.ip),
+        protocol,
+        source_port if port is not None else None,
+        port,
+    )
     if port is not None:
         kind = {6: "tcp", 17: "udp"}[protocol]
         reply[f"{kind}_src"], reply[f"{kind}_dst"] = port, source_port
@@ -334,5 +379,6 @@ def connection(fabric: FakeFabric, source: str, target: str, protocol: int, port
 
 
 def _arrived(outcome: Outcome, local) -> bool:
-    return any(server == local.instance.server and port == local.port
-               for server, port, _ in outcome.delivered)
+    return any(
+        server == local.instance.server and port == local.port for server, port, _ in outcome.delivered
+    )

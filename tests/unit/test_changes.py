@@ -1,9 +1,10 @@
 """Runtime changes: validated like a file, restorable, and only the affected flows differ."""
+
 import pytest
 
-from vpclab.intent.changes import ChangeError, Intent
 from controller.compiler import compile_topology
 from controller.differ import diff
+from vpclab.intent.changes import ChangeError, Intent
 from vpclab.oracle.trace import trace
 
 HUB = "topologies/tgw-blackhole.yaml"
@@ -11,12 +12,19 @@ HUB = "topologies/tgw-blackhole.yaml"
 
 def intent(path=HUB):
     import os
+
     return Intent.from_file(os.path.join(os.path.dirname(__file__), "..", "..", path))
 
 
 def verdict(topology, src, dst, protocol=1, port=None):
-    return trace(topology, topology.instance(src), topology.instance(dst).ip, protocol, port,
-                 source_port=40000 if port else None)
+    return trace(
+        topology,
+        topology.instance(src),
+        topology.instance(dst).ip,
+        protocol,
+        port,
+        source_port=40000 if port else None,
+    )
 
 
 def changed_flows(before, after) -> dict:
@@ -32,7 +40,10 @@ def test_losing_the_hub_propagation_blackholes_spoke_traffic_and_restores():
     assert changed_flows(before, lost) == {"srv1": 1, "srv2": 1, "srv3": 1}
     back = design.apply("add-propagation", tgw="core", table="spokes", attachment="shared-att")
     assert verdict(back, "app1", "svc1").accepted and changed_flows(before, back) == {
-        "srv1": 0, "srv2": 0, "srv3": 0}
+        "srv1": 0,
+        "srv2": 0,
+        "srv3": 0,
+    }
 
 
 def test_blackhole_and_restore_a_tgw_route():
@@ -59,23 +70,35 @@ def test_sg_and_nacl_rules_change_at_runtime():
     assert verdict(closed, "web1", "app1", 6, 8080).reason == "sg-ingress"
     reopened = design.apply("add-sg-rule", security_group="app-sg", direction="ingress", rule=rule)
     assert verdict(reopened, "web1", "app1", 6, 8080).accepted
-    denied = design.apply("add-nacl-rule", vpc="shop", nacl="app-nacl", direction="ingress",
-                          rule={"rule": 50, "protocol": "tcp", "ports": 8080,
-                                "cidr": "10.20.1.0/24", "action": "deny"})
+    denied = design.apply(
+        "add-nacl-rule",
+        vpc="shop",
+        nacl="app-nacl",
+        direction="ingress",
+        rule={"rule": 50, "protocol": "tcp", "ports": 8080, "cidr": "10.20.1.0/24", "action": "deny"},
+    )
     result = verdict(denied, "web1", "app1", 6, 8080)
     assert (result.reason, result.rule) == ("nacl-ingress", "vpcs[0].nacls[1].ingress[2]")
-    assert verdict(design.apply("remove-nacl-rule", vpc="shop", nacl="app-nacl",
-                                direction="ingress", number=50), "web1", "app1", 6, 8080).accepted
+    assert verdict(
+        design.apply("remove-nacl-rule", vpc="shop", nacl="app-nacl", direction="ingress", number=50),
+        "web1",
+        "app1",
+        6,
+        8080,
+    ).accepted
 
 
-@pytest.mark.parametrize("operation, arguments, message", [
-    ("blackhole", dict(tgw="core", table="nope", cidr="10.0.0.0/8"), "no route table 'nope'"),
-    ("blackhole", dict(tgw="core", table="hub", cidr="10.0.0.0/99"), "is not an IPv4 CIDR"),
-    ("remove-propagation", dict(tgw="core", table="hub", attachment="x"), "'x' is not in"),
-    ("add-association", dict(tgw="core", table="hub", attachment="app-att"), "already associated"),
-    ("explode", {}, "unknown change 'explode'"),
-    ("blackhole", dict(tgw="core"), "blackhole:"),
-])
+@pytest.mark.parametrize(
+    "operation, arguments, message",
+    [
+        ("blackhole", dict(tgw="core", table="nope", cidr="10.0.0.0/8"), "no route table 'nope'"),
+        ("blackhole", dict(tgw="core", table="hub", cidr="10.0.0.0/99"), "is not an IPv4 CIDR"),
+        ("remove-propagation", dict(tgw="core", table="hub", attachment="x"), "'x' is not in"),
+        ("add-association", dict(tgw="core", table="hub", attachment="app-att"), "already associated"),
+        ("explode", {}, "unknown change 'explode'"),
+        ("blackhole", dict(tgw="core"), "blackhole:"),
+    ],
+)
 def test_a_bad_change_is_refused_and_changes_nothing(operation, arguments, message):
     design = intent()
     with pytest.raises(ChangeError, match=message):

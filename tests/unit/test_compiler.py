@@ -1,15 +1,13 @@
 """The compiled flows, run on a fake fabric, agree with trace on every pair of every example."""
-from ipaddress import IPv4Address
 
 import pytest
-
-from vpc_fixtures import example
-from controller.compiler import compile_topology
-from controller.pipeline import STAGES, TUNNEL_PORT
-from controller.plan import cookie_of
-from vpclab.oracle.trace import trace
 from fakeswitch import FakeFabric, connection, instance_packet
 from test_examples import EXAMPLES
+from vpc_fixtures import example
+
+from controller.compiler import compile_topology
+from controller.pipeline import TUNNEL_PORT
+from vpclab.oracle.trace import trace
 
 PROBES = [(1, None), (6, 22), (6, 443), (6, 5432), (6, 8080), (17, 53)]
 
@@ -23,10 +21,10 @@ def test_flows_agree_with_trace_on_every_pair(name):
             if source == target:
                 continue
             for protocol, port in PROBES:
-                expected = trace(topology, source, target.ip, protocol, port,
-                                 source_port=40000 if port else None)
-                accepted, direction, origin = connection(fabric, source.name, target.name,
-                                                         protocol, port)
+                expected = trace(
+                    topology, source, target.ip, protocol, port, source_port=40000 if port else None
+                )
+                accepted, direction, origin = connection(fabric, source.name, target.name, protocol, port)
                 what = f"{source.name}->{target.name} {protocol}/{port}"
                 assert accepted == expected.accepted, what
                 if not accepted:
@@ -37,8 +35,10 @@ def test_cross_server_traffic_uses_the_destination_vpc_vni():
     topology = example("peering.yaml")
     compiled = compile_topology(topology)
     fabric = FakeFabric(compiled)
-    assert (compiled.plan.instances["web2"].instance.server,
-            compiled.plan.instances["build1"].instance.server) == ("srv2", "srv1")
+    assert (
+        compiled.plan.instances["web2"].instance.server,
+        compiled.plan.instances["build1"].instance.server,
+    ) == ("srv2", "srv1")
     server, packet = instance_packet(compiled.plan, "web2", "10.1.1.4", 1)
     outcome = fabric.send(server, packet)
     assert outcome.tunnelled == [("srv2", "srv1", compiled.plan.vni(topology.vpc("dev")))]
@@ -51,8 +51,14 @@ def test_a_vxlan_packet_with_the_wrong_vni_is_dropped():
     fabric = FakeFabric(compiled)
     web2 = compiled.plan.instances["web2"]
     wrong_vni = compiled.plan.vni(topology.vpc("dev"))
-    packet = {"in_port": TUNNEL_PORT, "tunnel_id": wrong_vni, "eth_type": 0x0800,
-              "ipv4_src": "10.0.1.4", "ipv4_dst": str(web2.instance.ip), "ip_proto": 1}
+    packet = {
+        "in_port": TUNNEL_PORT,
+        "tunnel_id": wrong_vni,
+        "eth_type": 0x0800,
+        "ipv4_src": "10.0.1.4",
+        "ipv4_dst": str(web2.instance.ip),
+        "ip_proto": 1,
+    }
     outcome = fabric.send(web2.instance.server, packet)
     assert not outcome.delivered
     assert fabric.origin(outcome.dropped_at[2]) == "vpclab:table-miss"
@@ -61,12 +67,15 @@ def test_a_vxlan_packet_with_the_wrong_vni_is_dropped():
 def test_a_spoofed_source_is_dropped_at_the_card():
     compiled = compile_topology(example("three-tier.yaml"))
     fabric = FakeFabric(compiled)
-    server, packet = instance_packet(compiled.plan, "web1", "10.20.2.4", 6, 8080, 40000,
-                                     ipv4_src="10.20.1.99")
+    server, packet = instance_packet(
+        compiled.plan, "web1", "10.20.2.4", 6, 8080, 40000, ipv4_src="10.20.1.99"
+    )
     outcome = fabric.send(server, packet)
     assert not outcome.delivered
-    assert (outcome.dropped_at[1], fabric.origin(outcome.dropped_at[2])) == \
-        ("classify", "vpcs[0].instances[0]")
+    assert (outcome.dropped_at[1], fabric.origin(outcome.dropped_at[2])) == (
+        "classify",
+        "vpcs[0].instances[0]",
+    )
 
 
 def test_arp_is_answered_for_the_router_and_subnet_neighbours_only():
@@ -75,8 +84,9 @@ def test_arp_is_answered_for_the_router_and_subnet_neighbours_only():
     web1 = compiled.plan.instances["web1"]
 
     def ask(address):
-        return fabric.send(web1.instance.server, {"in_port": web1.port, "eth_type": 0x0806,
-                                                  "arp_op": 1, "arp_tpa": address}).arp_replies
+        return fabric.send(
+            web1.instance.server, {"in_port": web1.port, "eth_type": 0x0806, "arp_op": 1, "arp_tpa": address}
+        ).arp_replies
 
     assert ask("10.0.1.1")[0][2] == "02:00:00:00:00:01"
     assert ask("10.0.1.5")[0][2] == compiled.plan.instances["web2"].mac
@@ -96,13 +106,23 @@ def test_routed_packets_lose_one_ttl_and_come_from_the_router_mac():
 
 def test_removing_an_sg_rule_keeps_a_tracked_connection():
     import dataclasses
+
     topology = example("three-tier.yaml")
     fabric = FakeFabric(compile_topology(topology))
     assert connection(fabric, "web1", "app1", 6, 8080)[0]
     shop = topology.vpcs[0]
-    closed = dataclasses.replace(topology, vpcs=(dataclasses.replace(shop, security_groups=tuple(
-        dataclasses.replace(g, ingress=()) if g.name == "app-sg" else g
-        for g in shop.security_groups)),))
+    closed = dataclasses.replace(
+        topology,
+        vpcs=(
+            dataclasses.replace(
+                shop,
+                security_groups=tuple(
+                    dataclasses.replace(g, ingress=()) if g.name == "app-sg" else g
+                    for g in shop.security_groups
+                ),
+            ),
+        ),
+    )
     recompiled = FakeFabric(compile_topology(closed))
     for name, card in recompiled.cards.items():
         card.conntrack = fabric.cards[name].conntrack  # the datapath keeps its state
@@ -112,6 +132,7 @@ def test_removing_an_sg_rule_keeps_a_tracked_connection():
 
 def test_every_address_match_is_a_valid_prefix():
     from ipaddress import IPv4Network
+
     compiled = compile_topology(example("open-sg.yaml"))
     checked = 0
     for flows in compiled.flows.values():
@@ -125,13 +146,16 @@ def test_every_address_match_is_a_valid_prefix():
 
 def test_a_tgw_routing_loop_through_an_inspection_vpc_is_cut_like_trace():
     import os
+
     from vpclab.intent.loader import load_topology
+
     path = os.path.join(os.path.dirname(__file__), "..", "..", "topologies", "inspection.yaml")
     with open(path, encoding="utf-8") as handle:
         looping = handle.read().replace(
             "propagations: [app-att, data-att]",
             "propagations: [app-att, data-att]\n"
-            "        routes: [{destination: 10.2.0.0/16, attachment: insp-att}]")
+            "        routes: [{destination: 10.2.0.0/16, attachment: insp-att}]",
+        )
     topology = load_topology("loop.yaml", looping)
     expected = trace(topology, topology.instance("app1"), topology.instance("data1").ip, 1)
     assert (expected.reason, expected.rule) == ("no-route", "vpcs[2].route_tables[0].routes[0]")
@@ -147,6 +171,7 @@ def test_every_flow_serializes_as_an_openflow_message(name):
     from os_ken.ofproto import ofproto_v1_3, ofproto_v1_3_parser
 
     from controller.ofmsg import flow_mod
+
     datapath = types.SimpleNamespace(ofproto=ofproto_v1_3, ofproto_parser=ofproto_v1_3_parser, id=1)
     for flows in compile_topology(example(name)).flows.values():
         for each in flows:

@@ -1,9 +1,13 @@
 """The OpenFlow that Hyperplane sends, checked on fake switches that parse it from the wire."""
+
 import os
 
 import pytest
+from fakeswitch import Ambiguous, FakeCard, FakeFabric, Rejected, connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_examples import EXAMPLES
+from vpc_fixtures import example, load
 
 from controller.actions import DROP, Goto, SetReg
 from controller.compiler import compile_topology
@@ -11,9 +15,6 @@ from controller.differ import diff
 from controller.ofmsg import flow_mod
 from controller.pipeline import Reg, flow
 from controller.plan import cookie_of
-from fakeswitch import Ambiguous, FakeCard, FakeFabric, Rejected, connection
-from test_examples import EXAMPLES
-from vpc_fixtures import example, load
 from vpclab.intent.changes import ChangeError, Intent
 from vpclab.intent.document import load_document
 
@@ -22,24 +23,56 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
 def test_an_equal_priority_overlap_is_refused_like_an_ambiguity():
     card = FakeCard("srv1")
-    card.apply(flow_mod(flow("nacl_src_egress", 5000, {Reg.SRC_SUBNET: 1, "eth_type": 0x0800,
-                                                       "nw_dst": ("10.0.0.0", "255.255.0.0")},
-                             (Goto("vpc_route"),), "a")))
-    card.apply(flow_mod(flow("nacl_src_egress", 5000, {Reg.SRC_SUBNET: 2, "eth_type": 0x0800,
-                                                       "nw_dst": ("10.0.0.0", "255.255.0.0")},
-                             (DROP,), "b")))  # another subnet: disjoint
+    card.apply(
+        flow_mod(
+            flow(
+                "nacl_src_egress",
+                5000,
+                {Reg.SRC_SUBNET: 1, "eth_type": 0x0800, "nw_dst": ("10.0.0.0", "255.255.0.0")},
+                (Goto("vpc_route"),),
+                "a",
+            )
+        )
+    )
+    card.apply(
+        flow_mod(
+            flow(
+                "nacl_src_egress",
+                5000,
+                {Reg.SRC_SUBNET: 2, "eth_type": 0x0800, "nw_dst": ("10.0.0.0", "255.255.0.0")},
+                (DROP,),
+                "b",
+            )
+        )
+    )  # another subnet: disjoint
     with pytest.raises(Ambiguous):
-        card.apply(flow_mod(flow("nacl_src_egress", 5000, {Reg.SRC_SUBNET: 1, "eth_type": 0x0800,
-                                                           "nw_dst": ("10.0.1.0", "255.255.255.0")},
-                                 (DROP,), "c")))
+        card.apply(
+            flow_mod(
+                flow(
+                    "nacl_src_egress",
+                    5000,
+                    {Reg.SRC_SUBNET: 1, "eth_type": 0x0800, "nw_dst": ("10.0.1.0", "255.255.255.0")},
+                    (DROP,),
+                    "c",
+                )
+            )
+        )
 
 
 def test_a_match_without_its_prerequisite_is_rejected():
     card = FakeCard("srv1")
     with pytest.raises(Rejected):
-        card.apply(flow_mod(flow("nacl_src_egress", 5000, {Reg.SRC_SUBNET: 1,
-                                                           "nw_dst": ("10.0.0.0", "255.0.0.0")},
-                                 (DROP,), "a")))
+        card.apply(
+            flow_mod(
+                flow(
+                    "nacl_src_egress",
+                    5000,
+                    {Reg.SRC_SUBNET: 1, "nw_dst": ("10.0.0.0", "255.0.0.0")},
+                    (DROP,),
+                    "a",
+                )
+            )
+        )
 
 
 def test_a_stage_may_only_do_what_it_declares():
@@ -70,13 +103,17 @@ def test_two_sg_rules_that_allow_the_same_packet_do_not_overlap():
     """)
     fabric = FakeFabric(compile_topology(topology))  # would raise Ambiguous at one priority
     assert connection(fabric, "admin", "web", 6, 22)[0]
-    admitted = [origin for _, stage, origin in fabric.send(*_request(fabric, "admin", "web")).path
-                if stage == "sg_ingress"]
+    admitted = [
+        origin
+        for _, stage, origin in fabric.send(*_request(fabric, "admin", "web")).path
+        if stage == "sg_ingress"
+    ]
     assert admitted[-1] == "vpcs[0].security_groups[0].ingress[0]"  # the first rule, as trace
 
 
 def _request(fabric, source, target):
     from fakeswitch import instance_packet
+
     plan = fabric.compiled.plan
     return instance_packet(plan, source, str(plan.instances[target].instance.ip), 6, 22, 41000)
 
@@ -100,6 +137,7 @@ def test_every_origin_is_a_path_of_the_document_and_cookies_do_not_collide(name)
 
 def _in_document(document, origin: str) -> bool:
     import re
+
     node = document.data
     for name, index in re.findall(r"\.?([a-z_]+)|\[(\d+)\]", origin):
         try:
@@ -111,22 +149,39 @@ def _in_document(document, origin: str) -> bool:
 
 # -- the incremental path: a diff sent to a card holding the old flows ------------------------
 CHANGES = [
-    ("three-tier.yaml", "remove-sg-rule", dict(security_group="app-sg", direction="ingress",
-                                               rule={"protocol": "tcp", "ports": 8080,
-                                                     "security_group": "web-sg"})),
-    ("three-tier.yaml", "add-sg-rule", dict(security_group="db-sg", direction="ingress",
-                                            rule={"protocol": "icmp", "cidr": "10.20.0.0/16"})),
-    ("three-tier.yaml", "add-nacl-rule", dict(vpc="shop", nacl="db-nacl", direction="ingress",
-                                              rule={"rule": 50, "protocol": "tcp", "ports": 5432,
-                                                    "cidr": "10.20.1.0/24", "action": "deny"})),
+    (
+        "three-tier.yaml",
+        "remove-sg-rule",
+        dict(
+            security_group="app-sg",
+            direction="ingress",
+            rule={"protocol": "tcp", "ports": 8080, "security_group": "web-sg"},
+        ),
+    ),
+    (
+        "three-tier.yaml",
+        "add-sg-rule",
+        dict(security_group="db-sg", direction="ingress", rule={"protocol": "icmp", "cidr": "10.20.0.0/16"}),
+    ),
+    (
+        "three-tier.yaml",
+        "add-nacl-rule",
+        dict(
+            vpc="shop",
+            nacl="db-nacl",
+            direction="ingress",
+            rule={"rule": 50, "protocol": "tcp", "ports": 5432, "cidr": "10.20.1.0/24", "action": "deny"},
+        ),
+    ),
     ("tgw-blackhole.yaml", "blackhole", dict(tgw="core", table="hub", cidr="10.2.0.0/16")),
-    ("tgw-blackhole.yaml", "remove-propagation", dict(tgw="core", table="spokes",
-                                                      attachment="shared-att")),
-    ("tgw-blackhole.yaml", "tgw-route", dict(tgw="core", table="spokes", cidr="10.9.0.0/16",
-                                             attachment="shared-att")),
+    ("tgw-blackhole.yaml", "remove-propagation", dict(tgw="core", table="spokes", attachment="shared-att")),
+    (
+        "tgw-blackhole.yaml",
+        "tgw-route",
+        dict(tgw="core", table="spokes", cidr="10.9.0.0/16", attachment="shared-att"),
+    ),
     ("peering.yaml", "delete-peering", dict(peering="prod-dev")),
-    ("inspection.yaml", "remove-association", dict(tgw="core", table="spokes",
-                                                   attachment="app-att")),
+    ("inspection.yaml", "remove-association", dict(tgw="core", table="spokes", attachment="app-att")),
 ]
 
 
@@ -158,5 +213,6 @@ def test_a_diff_applied_to_the_old_flows_forwards_exactly_like_the_new_flows(cha
     for _ in range(12):
         source, target = rng.sample(instances, 2)
         protocol, port = rng.choice([(1, None), (6, 22), (6, 8080), (6, 5432), (17, 53)])
-        assert connection(patched, source, target, protocol, port) == \
-            connection(fresh, source, target, protocol, port)
+        assert connection(patched, source, target, protocol, port) == connection(
+            fresh, source, target, protocol, port
+        )

@@ -1,4 +1,5 @@
 """Property tests on random small topologies: trace never crashes and keeps AWS's symmetries."""
+
 from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
@@ -8,16 +9,23 @@ from vpclab.intent import model as m
 from vpclab.oracle.trace import trace
 
 PROTOCOLS = [("icmp", None), ("tcp", 22), ("tcp", 443), ("udp", 53)]
-SG_RULE = st.sampled_from([
-    {"protocol": "all", "cidr": "10.0.0.0/8"}, {"protocol": "tcp", "ports": 22, "cidr": "0.0.0.0/0"},
-    {"protocol": "icmp", "cidr": "10.1.0.0/16"}, {"protocol": "tcp", "ports": "400-500",
-                                                 "security_group": "default"},
-    {"protocol": "udp", "cidr": "10.0.0.0/16"}])
-NACL_RULE = st.fixed_dictionaries({
-    "rule": st.integers(1, 300), "action": st.sampled_from(["allow", "deny"]),
-    "cidr": st.sampled_from(["0.0.0.0/0", "10.0.0.0/16", "10.1.1.0/24"]),
-    "protocol": st.sampled_from(["all", "tcp", "udp", "icmp"]),
-}).map(lambda r: {**r, "ports": "32768-45000"} if r["protocol"] == "tcp" and r["rule"] % 2 else r)
+SG_RULE = st.sampled_from(
+    [
+        {"protocol": "all", "cidr": "10.0.0.0/8"},
+        {"protocol": "tcp", "ports": 22, "cidr": "0.0.0.0/0"},
+        {"protocol": "icmp", "cidr": "10.1.0.0/16"},
+        {"protocol": "tcp", "ports": "400-500", "security_group": "default"},
+        {"protocol": "udp", "cidr": "10.0.0.0/16"},
+    ]
+)
+NACL_RULE = st.fixed_dictionaries(
+    {
+        "rule": st.integers(1, 300),
+        "action": st.sampled_from(["allow", "deny"]),
+        "cidr": st.sampled_from(["0.0.0.0/0", "10.0.0.0/16", "10.1.1.0/24"]),
+        "protocol": st.sampled_from(["all", "tcp", "udp", "icmp"]),
+    }
+).map(lambda r: {**r, "ports": "32768-45000"} if r["protocol"] == "tcp" and r["rule"] % 2 else r)
 
 
 def unique_numbers(rules):
@@ -34,10 +42,15 @@ def topologies(draw):
     vpc_count = draw(st.integers(1, 3))
     vpcs = []
     for v in range(vpc_count):
-        subnets = [{"name": f"s{n}", "cidr": f"10.{v}.{n + 1}.0/24", "az": draw(st.sampled_from("ab"))}
-                   for n in range(draw(st.integers(1, 2)))]
-        nacl = {"name": "n", "ingress": unique_numbers(draw(st.lists(NACL_RULE, max_size=4))),
-                "egress": unique_numbers(draw(st.lists(NACL_RULE, max_size=4)))}
+        subnets = [
+            {"name": f"s{n}", "cidr": f"10.{v}.{n + 1}.0/24", "az": draw(st.sampled_from("ab"))}
+            for n in range(draw(st.integers(1, 2)))
+        ]
+        nacl = {
+            "name": "n",
+            "ingress": unique_numbers(draw(st.lists(NACL_RULE, max_size=4))),
+            "egress": unique_numbers(draw(st.lists(NACL_RULE, max_size=4))),
+        }
         for subnet in subnets:
             if draw(st.booleans()):
                 subnet["nacl"] = "n"
@@ -45,28 +58,55 @@ def topologies(draw):
         if draw(st.booleans()):
             sg["egress"] = draw(st.lists(SG_RULE, max_size=2))
         routes = []
-        vpcs.append({"name": f"v{v}", "cidr": f"10.{v}.0.0/16", "subnets": subnets, "nacls": [nacl],
-                     "security_groups": [sg], "route_tables": [{"name": "rt", "main": True,
-                                                                "routes": routes}],
-                     "instances": [{"name": f"i{v}{n}", "subnet": draw(st.sampled_from(subnets))["name"],
-                                    "security_groups": draw(st.sampled_from(
-                                        [["default"], [f"g{v}"], ["default", f"g{v}"]]))}
-                                   for n in range(draw(st.integers(1, 2)))]})
-    data = {"name": "prop", "servers": [{"name": "s1", "az": "a"}, {"name": "s2", "az": "b"}],
-            "vpcs": vpcs}
+        vpcs.append(
+            {
+                "name": f"v{v}",
+                "cidr": f"10.{v}.0.0/16",
+                "subnets": subnets,
+                "nacls": [nacl],
+                "security_groups": [sg],
+                "route_tables": [{"name": "rt", "main": True, "routes": routes}],
+                "instances": [
+                    {
+                        "name": f"i{v}{n}",
+                        "subnet": draw(st.sampled_from(subnets))["name"],
+                        "security_groups": draw(
+                            st.sampled_from([["default"], [f"g{v}"], ["default", f"g{v}"]])
+                        ),
+                    }
+                    for n in range(draw(st.integers(1, 2)))
+                ],
+            }
+        )
+    data = {"name": "prop", "servers": [{"name": "s1", "az": "a"}, {"name": "s2", "az": "b"}], "vpcs": vpcs}
     if vpc_count > 1 and draw(st.booleans()):
-        data["peerings"] = [{"name": "p01", "requester": "v0", "accepter": "v1",
-                             "deleted": draw(st.booleans())}]
+        data["peerings"] = [
+            {"name": "p01", "requester": "v0", "accepter": "v1", "deleted": draw(st.booleans())}
+        ]
         vpcs[0]["route_tables"][0]["routes"].append({"destination": "10.1.0.0/16", "peering": "p01"})
         vpcs[1]["route_tables"][0]["routes"].append({"destination": "10.0.0.0/16", "peering": "p01"})
     elif vpc_count > 1:
-        attachments = [{"name": f"a{v}", "vpc": f"v{v}", "subnets": [vpcs[v]["subnets"][0]["name"]]}
-                       for v in range(vpc_count)]
+        attachments = [
+            {"name": f"a{v}", "vpc": f"v{v}", "subnets": [vpcs[v]["subnets"][0]["name"]]}
+            for v in range(vpc_count)
+        ]
         names = [a["name"] for a in attachments]
-        data["transit_gateways"] = [{"name": "t", "attachments": attachments, "route_tables": [
-            {"name": "rt", "associations": names,
-             "propagations": draw(st.lists(st.sampled_from(names), unique=True)),
-             "routes": draw(st.sampled_from([[], [{"destination": "10.2.0.0/16", "blackhole": True}]]))}]}]
+        data["transit_gateways"] = [
+            {
+                "name": "t",
+                "attachments": attachments,
+                "route_tables": [
+                    {
+                        "name": "rt",
+                        "associations": names,
+                        "propagations": draw(st.lists(st.sampled_from(names), unique=True)),
+                        "routes": draw(
+                            st.sampled_from([[], [{"destination": "10.2.0.0/16", "blackhole": True}]])
+                        ),
+                    }
+                ],
+            }
+        ]
         for vpc in vpcs:
             vpc["route_tables"][0]["routes"].append({"destination": "10.0.0.0/8", "transit_gateway": "t"})
     return data
@@ -76,15 +116,22 @@ def build(data):
     import yaml
 
     from vpclab.intent.loader import load_topology
+
     return load_topology("prop.yaml", yaml.safe_dump(data))
 
 
 def allow_all_sgs(topology: m.Topology) -> m.Topology:
     """The same topology with every SG allowing everything both ways."""
     everything = (m.SGRule("any", m.Traffic(), cidr=m.IPv4Network("0.0.0.0/0")),)
-    vpcs = tuple(replace(vpc, security_groups=tuple(replace(g, ingress=everything, egress=everything)
-                                                    for g in vpc.security_groups))
-                 for vpc in topology.vpcs)
+    vpcs = tuple(
+        replace(
+            vpc,
+            security_groups=tuple(
+                replace(g, ingress=everything, egress=everything) for g in vpc.security_groups
+            ),
+        )
+        for vpc in topology.vpcs
+    )
     return replace(topology, vpcs=vpcs)
 
 
@@ -144,16 +191,16 @@ def test_ports_failing_agrees_with_pinned_source_ports(data, client_port):
 @given(topologies(), st.sampled_from(PROTOCOLS))
 def test_compiled_flows_agree_with_trace(data, probe):
     """The Nitro cards' flows (run on a fake fabric) decide exactly as trace does."""
-    from controller.compiler import compile_topology
     from fakeswitch import FakeFabric, connection
+
+    from controller.compiler import compile_topology
+
     topology = build(data)
     fabric = FakeFabric(compile_topology(topology))
     protocol, port = protocol_number(probe[0]), probe[1]
     for source, target in pairs(topology):
-        expected = trace(topology, source, target.ip, protocol, port,
-                         source_port=40000 if port else None)
+        expected = trace(topology, source, target.ip, protocol, port, source_port=40000 if port else None)
         accepted, direction, origin = connection(fabric, source.name, target.name, protocol, port)
         assert accepted == expected.accepted, f"{source.name}->{target.name}"
         if not accepted:
-            assert (direction, origin) == (expected.direction, expected.rule), \
-                f"{source.name}->{target.name}"
+            assert (direction, origin) == (expected.direction, expected.rule), f"{source.name}->{target.name}"

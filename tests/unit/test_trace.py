@@ -1,4 +1,5 @@
 """Trace verdicts: AWS's semantics for SGs, NACLs, routes, peering and transit gateways."""
+
 from ipaddress import IPv4Address
 
 from vpc_fixtures import load, verdict
@@ -244,8 +245,10 @@ def test_association_decides_the_table_propagation_only_fills_tables():
     topology = tgw()
     assert verdict(topology, "h1", "o1").accepted  # hub-table learned other's CIDR
     refused = verdict(topology, "p1", "o1")  # spoke-table: other propagates elsewhere
-    assert (refused.reason, refused.rule) == ("tgw-blackhole",
-                                              "transit_gateways[0].route_tables[1].routes[0]")
+    assert (refused.reason, refused.rule) == (
+        "tgw-blackhole",
+        "transit_gateways[0].route_tables[1].routes[0]",
+    )
     one_way = verdict(tgw(", other-att"), "p1", "o1")  # o1's reply uses o1's association
     assert (one_way.reason, one_way.direction) == ("tgw-blackhole", "return")
     assert verdict(tgw(", other-att, spoke-att"), "p1", "o1").accepted
@@ -259,8 +262,10 @@ def test_longest_prefix_beats_a_wider_blackhole():
 
 def test_static_route_beats_propagated_on_equal_prefix():
     refused = verdict(tgw(routes="          - {destination: 10.0.0.0/16, blackhole: true}"), "p1", "h1")
-    assert (refused.reason, refused.rule) == ("tgw-blackhole",
-                                              "transit_gateways[0].route_tables[1].routes[0]")
+    assert (refused.reason, refused.rule) == (
+        "tgw-blackhole",
+        "transit_gateways[0].route_tables[1].routes[0]",
+    )
 
 
 def test_no_tgw_route_and_the_az_without_attachment():
@@ -279,7 +284,10 @@ def test_attachment_subnet_nacls_apply_as_aws_documents():
 
 
 def test_sg_references_do_not_cross_a_transit_gateway():
-    topology = load((TGW % ("", "          []")).replace(
-        "hub-sg, ingress: [{protocol: all, cidr: 10.0.0.0/8}]",
-        "hub-sg, ingress: [{protocol: all, security_group: hub-sg}]"))
+    topology = load(
+        (TGW % ("", "          []")).replace(
+            "hub-sg, ingress: [{protocol: all, cidr: 10.0.0.0/8}]",
+            "hub-sg, ingress: [{protocol: all, security_group: hub-sg}]",
+        )
+    )
     assert verdict(topology, "p1", "h1").reason == "sg-ingress"

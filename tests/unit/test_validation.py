@@ -1,6 +1,6 @@
 """Every validation error names the file, the line, the path in the document and the fault."""
-import pytest
 
+import pytest
 from vpc_fixtures import load, one_vpc, problems
 
 SUBNET = "subnets: [{name: web, cidr: 10.0.1.0/24}]\n"
@@ -17,8 +17,7 @@ def test_yaml_syntax_error_has_its_line():
 
 
 def test_duplicate_key_is_an_error():
-    assert only(one_vpc(SUBNET + "subnets: []\n")) == (
-        "test.yaml:6: vpcs[0].subnets: duplicate key")
+    assert only(one_vpc(SUBNET + "subnets: []\n")) == ("test.yaml:6: vpcs[0].subnets: duplicate key")
 
 
 def test_unknown_key_names_its_path_and_the_allowed_keys():
@@ -29,30 +28,51 @@ def test_unknown_key_names_its_path_and_the_allowed_keys():
 
 def test_wrong_type():
     assert only(one_vpc(SUBNET + "instances: [{name: i1, subnet: 7}]")) == (
-        "test.yaml:6: vpcs[0].instances[0].subnet: expected a string, got 7")
+        "test.yaml:6: vpcs[0].instances[0].subnet: expected a string, got 7"
+    )
 
 
 def test_missing_required_key():
-    assert only("name: t\nvpcs:\n  - name: prod\n") == (
-        "test.yaml:3: vpcs[0]: missing required key 'cidr'")
+    assert only("name: t\nvpcs:\n  - name: prod\n") == ("test.yaml:3: vpcs[0]: missing required key 'cidr'")
 
 
-@pytest.mark.parametrize("body, path, fragment", [
-    ("subnets: [{name: web, cidr: 10.0.1.0/33}]", "vpcs[0].subnets[0].cidr", "is not an IPv4 CIDR"),
-    ("subnets: [{name: web, cidr: 10.0.1.9/24}]", "vpcs[0].subnets[0].cidr", "did you mean 10.0.1.0/24"),
-    (SUBNET + "instances: [{name: i1, subnet: web, ip: 10.0.1.300}]",
-     "vpcs[0].instances[0].ip", "is not an IPv4 address"),
-    ("security_groups: [{name: s, ingress: [{protocol: tcp, ports: 70000, cidr: 0.0.0.0/0}]}]",
-     "vpcs[0].security_groups[0].ingress[0].ports", "ports are 0-65535"),
-    ("security_groups: [{name: s, ingress: [{protocol: tcp, ports: 90-80, cidr: 0.0.0.0/0}]}]",
-     "vpcs[0].security_groups[0].ingress[0].ports", "starts after it ends"),
-    ("security_groups: [{name: s, ingress: [{protocol: icmp, ports: 80, cidr: 0.0.0.0/0}]}]",
-     "vpcs[0].security_groups[0].ingress[0].ports", "tcp and udp only"),
-    ("security_groups: [{name: s, ingress: [{protocol: gre, cidr: 0.0.0.0/0}]}]",
-     "vpcs[0].security_groups[0].ingress[0].protocol", "is not a protocol"),
-    ("nacls: [{name: n, ingress: [{rule: 1, protocol: tcp, cidr: 10.0.0.0/99, action: allow}]}]",
-     "vpcs[0].nacls[0].ingress[0].cidr", "is not an IPv4 CIDR"),
-])
+@pytest.mark.parametrize(
+    "body, path, fragment",
+    [
+        ("subnets: [{name: web, cidr: 10.0.1.0/33}]", "vpcs[0].subnets[0].cidr", "is not an IPv4 CIDR"),
+        ("subnets: [{name: web, cidr: 10.0.1.9/24}]", "vpcs[0].subnets[0].cidr", "did you mean 10.0.1.0/24"),
+        (
+            SUBNET + "instances: [{name: i1, subnet: web, ip: 10.0.1.300}]",
+            "vpcs[0].instances[0].ip",
+            "is not an IPv4 address",
+        ),
+        (
+            "security_groups: [{name: s, ingress: [{protocol: tcp, ports: 70000, cidr: 0.0.0.0/0}]}]",
+            "vpcs[0].security_groups[0].ingress[0].ports",
+            "ports are 0-65535",
+        ),
+        (
+            "security_groups: [{name: s, ingress: [{protocol: tcp, ports: 90-80, cidr: 0.0.0.0/0}]}]",
+            "vpcs[0].security_groups[0].ingress[0].ports",
+            "starts after it ends",
+        ),
+        (
+            "security_groups: [{name: s, ingress: [{protocol: icmp, ports: 80, cidr: 0.0.0.0/0}]}]",
+            "vpcs[0].security_groups[0].ingress[0].ports",
+            "tcp and udp only",
+        ),
+        (
+            "security_groups: [{name: s, ingress: [{protocol: gre, cidr: 0.0.0.0/0}]}]",
+            "vpcs[0].security_groups[0].ingress[0].protocol",
+            "is not a protocol",
+        ),
+        (
+            "nacls: [{name: n, ingress: [{rule: 1, protocol: tcp, cidr: 10.0.0.0/99, action: allow}]}]",
+            "vpcs[0].nacls[0].ingress[0].cidr",
+            "is not an IPv4 CIDR",
+        ),
+    ],
+)
 def test_bad_values(body, path, fragment):
     error = only(one_vpc(body))
     assert f": {path}: " in error and fragment in error
@@ -60,61 +80,93 @@ def test_bad_values(body, path, fragment):
 
 def test_subnet_outside_the_vpc():
     assert only(one_vpc("subnets: [{name: web, cidr: 10.1.0.0/24}]")).endswith(
-        "vpcs[0].subnets[0].cidr: 10.1.0.0/24 is not inside the VPC CIDR 10.0.0.0/16")
+        "vpcs[0].subnets[0].cidr: 10.1.0.0/24 is not inside the VPC CIDR 10.0.0.0/16"
+    )
 
 
 def test_subnet_overlapping_a_sibling():
-    error = only(one_vpc("subnets:\n  - {name: a, cidr: 10.0.0.0/20}\n"
-                         "  - {name: b, cidr: 10.0.1.0/24}"))
+    error = only(one_vpc("subnets:\n  - {name: a, cidr: 10.0.0.0/20}\n  - {name: b, cidr: 10.0.1.0/24}"))
     assert "vpcs[0].subnets[1].cidr: 10.0.1.0/24 overlaps subnet 'a'" in error
 
 
-@pytest.mark.parametrize("ip, fragment", [
-    ("10.0.2.10", "is outside subnet 'web'"),
-    ("10.0.1.0", "is reserved by AWS"),
-    ("10.0.1.1", "is reserved by AWS"),
-    ("10.0.1.3", "is reserved by AWS"),
-    ("10.0.1.255", "is reserved by AWS"),
-])
+@pytest.mark.parametrize(
+    "ip, fragment",
+    [
+        ("10.0.2.10", "is outside subnet 'web'"),
+        ("10.0.1.0", "is reserved by AWS"),
+        ("10.0.1.1", "is reserved by AWS"),
+        ("10.0.1.3", "is reserved by AWS"),
+        ("10.0.1.255", "is reserved by AWS"),
+    ],
+)
 def test_instance_ip_outside_or_reserved(ip, fragment):
     error = only(one_vpc(SUBNET + f"instances: [{{name: i1, subnet: web, ip: {ip}}}]"))
     assert "vpcs[0].instances[0].ip" in error and fragment in error
 
 
 def test_duplicate_instance_ip():
-    error = only(one_vpc(SUBNET + "instances:\n  - {name: i1, subnet: web, ip: 10.0.1.9}\n"
-                                  "  - {name: i2, subnet: web, ip: 10.0.1.9}"))
+    error = only(
+        one_vpc(
+            SUBNET + "instances:\n  - {name: i1, subnet: web, ip: 10.0.1.9}\n"
+            "  - {name: i2, subnet: web, ip: 10.0.1.9}"
+        )
+    )
     assert "vpcs[0].instances[1].ip: 10.0.1.9 is already used by vpcs[0].instances[0]" in error
 
 
 def test_automatic_ips_skip_reserved_and_taken_addresses():
-    topology = load(one_vpc(SUBNET + "instances:\n  - {name: i1, subnet: web}\n"
-                                     "  - {name: i2, subnet: web, ip: 10.0.1.5}\n"
-                                     "  - {name: i3, subnet: web}"))
+    topology = load(
+        one_vpc(
+            SUBNET + "instances:\n  - {name: i1, subnet: web}\n"
+            "  - {name: i2, subnet: web, ip: 10.0.1.5}\n"
+            "  - {name: i3, subnet: web}"
+        )
+    )
     assert [str(i.ip) for i in topology.instances] == ["10.0.1.4", "10.0.1.5", "10.0.1.6"]
 
 
-@pytest.mark.parametrize("body, path, fragment", [
-    (SUBNET + "instances: [{name: i1, subnet: web, security_groups: [nope]}]",
-     "vpcs[0].instances[0].security_groups[0]", "no security group named 'nope'"),
-    (SUBNET + "instances: [{name: i1, subnet: db}]", "vpcs[0].instances[0].subnet", "no subnet 'db'"),
-    ("subnets: [{name: web, cidr: 10.0.1.0/24, route_table: rt9}]",
-     "vpcs[0].subnets[0].route_table", "no route table 'rt9'"),
-    ("subnets: [{name: web, cidr: 10.0.1.0/24, nacl: n9}]", "vpcs[0].subnets[0].nacl", "no NACL 'n9'"),
-    ("route_tables: [{name: rt, routes: [{destination: 10.9.0.0/16, peering: p9}]}]",
-     "vpcs[0].route_tables[0].routes[0].peering", "no peering named 'p9'"),
-    ("route_tables: [{name: rt, routes: [{destination: 10.9.0.0/16, transit_gateway: t9}]}]",
-     "vpcs[0].route_tables[0].routes[0].transit_gateway", "no transit gateway named 't9'"),
-    ("security_groups: [{name: s, ingress: [{protocol: all, security_group: s9}]}]",
-     "vpcs[0].security_groups[0].ingress[0].security_group", "no security group named 's9'"),
-])
+@pytest.mark.parametrize(
+    "body, path, fragment",
+    [
+        (
+            SUBNET + "instances: [{name: i1, subnet: web, security_groups: [nope]}]",
+            "vpcs[0].instances[0].security_groups[0]",
+            "no security group named 'nope'",
+        ),
+        (SUBNET + "instances: [{name: i1, subnet: db}]", "vpcs[0].instances[0].subnet", "no subnet 'db'"),
+        (
+            "subnets: [{name: web, cidr: 10.0.1.0/24, route_table: rt9}]",
+            "vpcs[0].subnets[0].route_table",
+            "no route table 'rt9'",
+        ),
+        ("subnets: [{name: web, cidr: 10.0.1.0/24, nacl: n9}]", "vpcs[0].subnets[0].nacl", "no NACL 'n9'"),
+        (
+            "route_tables: [{name: rt, routes: [{destination: 10.9.0.0/16, peering: p9}]}]",
+            "vpcs[0].route_tables[0].routes[0].peering",
+            "no peering named 'p9'",
+        ),
+        (
+            "route_tables: [{name: rt, routes: [{destination: 10.9.0.0/16, transit_gateway: t9}]}]",
+            "vpcs[0].route_tables[0].routes[0].transit_gateway",
+            "no transit gateway named 't9'",
+        ),
+        (
+            "security_groups: [{name: s, ingress: [{protocol: all, security_group: s9}]}]",
+            "vpcs[0].security_groups[0].ingress[0].security_group",
+            "no security group named 's9'",
+        ),
+    ],
+)
 def test_missing_references(body, path, fragment):
     error = only(one_vpc(body))
     assert f": {path}: " in error and fragment in error
 
 
 def test_missing_tgw_attachment_references():
-    found = problems(one_vpc(SUBNET, """\
+    found = problems(
+        one_vpc(
+            SUBNET,
+            """\
         transit_gateways:
           - name: core
             attachments: [{name: a1, vpc: prod, subnets: [web]}]
@@ -122,11 +174,13 @@ def test_missing_tgw_attachment_references():
               - name: rt
                 associations: [a9]
                 routes: [{destination: 10.5.0.0/16, attachment: a8}]
-        """))
-    assert any("transit_gateways[0].route_tables[0].associations[0]: no attachment 'a9'" in p
-               for p in found)
-    assert any("transit_gateways[0].route_tables[0].routes[0].attachment: no attachment 'a8'" in p
-               for p in found)
+        """,
+        )
+    )
+    assert any("transit_gateways[0].route_tables[0].associations[0]: no attachment 'a9'" in p for p in found)
+    assert any(
+        "transit_gateways[0].route_tables[0].routes[0].attachment: no attachment 'a8'" in p for p in found
+    )
 
 
 def test_more_than_one_main_route_table():
@@ -136,15 +190,23 @@ def test_more_than_one_main_route_table():
 
 @pytest.mark.parametrize("number", [0, 32767])
 def test_nacl_rule_number_out_of_range(number):
-    error = only(one_vpc(f"nacls: [{{name: n, ingress: [{{rule: {number}, protocol: all, "
-                         "cidr: 0.0.0.0/0, action: allow}]}]"))
+    error = only(
+        one_vpc(
+            f"nacls: [{{name: n, ingress: [{{rule: {number}, protocol: all, "
+            "cidr: 0.0.0.0/0, action: allow}]}]"
+        )
+    )
     assert "vpcs[0].nacls[0].ingress[0].rule" in error and "outside 1-32766" in error
 
 
 def test_nacl_rule_number_duplicated():
-    error = only(one_vpc("nacls:\n  - name: n\n    ingress:\n"
-                         "      - {rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}\n"
-                         "      - {rule: 100, protocol: tcp, cidr: 0.0.0.0/0, action: deny}"))
+    error = only(
+        one_vpc(
+            "nacls:\n  - name: n\n    ingress:\n"
+            "      - {rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}\n"
+            "      - {rule: 100, protocol: tcp, cidr: 0.0.0.0/0, action: deny}"
+        )
+    )
     assert "vpcs[0].nacls[0].ingress[1].rule: rule number 100 is already used" in error
 
 
@@ -159,8 +221,7 @@ peerings:
 
 
 def test_peering_with_itself():
-    assert only(TWO_VPCS % ("10.1.0.0/16", "a")).endswith(
-        "peerings[0]: a VPC cannot peer with itself ('a')")
+    assert only(TWO_VPCS % ("10.1.0.0/16", "a")).endswith("peerings[0]: a VPC cannot peer with itself ('a')")
 
 
 def test_peering_between_overlapping_cidrs():
@@ -169,16 +230,23 @@ def test_peering_between_overlapping_cidrs():
 
 
 def test_attachment_associated_with_two_route_tables():
-    error = only(one_vpc(SUBNET, """\
+    error = only(
+        one_vpc(
+            SUBNET,
+            """\
         transit_gateways:
           - name: core
             attachments: [{name: a1, vpc: prod, subnets: [web]}]
             route_tables:
               - {name: one, associations: [a1]}
               - {name: two, associations: [a1]}
-        """))
-    assert "transit_gateways[0].route_tables[1].associations[0]: attachment 'a1' is already " \
-           "associated with transit_gateways[0].route_tables[0]" in error
+        """,
+        )
+    )
+    assert (
+        "transit_gateways[0].route_tables[1].associations[0]: attachment 'a1' is already "
+        "associated with transit_gateways[0].route_tables[0]" in error
+    )
 
 
 def test_instance_name_too_long_for_an_interface():
@@ -188,15 +256,17 @@ def test_instance_name_too_long_for_an_interface():
 
 def test_more_than_five_security_groups():
     groups = "".join(f"  - {{name: g{n}}}\n" for n in range(6))
-    error = only(one_vpc(SUBNET + "security_groups:\n" + groups +
-                         "instances: [{name: i1, subnet: web, security_groups: "
-                         "[g0, g1, g2, g3, g4, g5]}]"))
+    error = only(
+        one_vpc(
+            SUBNET + "security_groups:\n" + groups + "instances: [{name: i1, subnet: web, security_groups: "
+            "[g0, g1, g2, g3, g4, g5]}]"
+        )
+    )
     assert "vpcs[0].instances[0].security_groups: 6 security groups; AWS allows at most 5" in error
 
 
 def test_route_more_specific_than_the_local_route():
-    error = only(one_vpc("route_tables: [{name: rt, routes: [{destination: 10.0.5.0/24, "
-                         "blackhole: true}]}]"))
+    error = only(one_vpc("route_tables: [{name: rt, routes: [{destination: 10.0.5.0/24, blackhole: true}]}]"))
     assert "vpcs[0].route_tables[0].routes[0].destination: 10.0.5.0/24 is inside the VPC CIDR" in error
 
 
@@ -211,18 +281,22 @@ vpcs:
     cidr: 10.1.0.0/16
     security_groups: [{name: sb}]
 """)
-    assert "vpcs[0].security_groups[0].ingress[0].security_group: security group 'sb' belongs " \
-           "to VPC 'b', which is not peered with VPC 'a'" in error
+    assert (
+        "vpcs[0].security_groups[0].ingress[0].security_group: security group 'sb' belongs "
+        "to VPC 'b', which is not peered with VPC 'a'" in error
+    )
 
 
 def test_all_errors_are_collected_with_their_lines():
-    found = problems(one_vpc("""\
+    found = problems(
+        one_vpc("""\
         subnets:
           - {name: web, cidr: 10.1.0.0/24}
           - {name: app, cidr: 10.0.2.0/24, nacl: missing}
         instances:
           - {name: averyveryverylongname, subnet: app}
-        """))
+        """)
+    )
     assert [line.split(": ")[0] for line in found] == ["test.yaml:6", "test.yaml:7", "test.yaml:9"]
 
 

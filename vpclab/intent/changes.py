@@ -5,10 +5,12 @@ through the same loader, so every change is validated exactly like a file and ``
 puts back what the original file said. The controller then diffs the compiled flows and
 sends only those that changed (see ``differ``).
 """
+
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from collections.abc import Callable
+from typing import Optional
 
 import yaml
 
@@ -31,7 +33,7 @@ class Intent:
         self.topology = self._load(self.data)
 
     @classmethod
-    def from_file(cls, source: str) -> "Intent":
+    def from_file(cls, source: str) -> Intent:
         with open(source, encoding="utf-8") as handle:
             return cls(source, yaml.safe_load(handle))
 
@@ -39,8 +41,9 @@ class Intent:
         try:
             return load_topology(self.source, yaml.safe_dump(data, sort_keys=False))
         except TopologyError as error:
-            raise ChangeError("; ".join(f"{format_path(p.path)}: {p.message}"
-                                        for p in error.problems)) from None
+            raise ChangeError(
+                "; ".join(f"{format_path(p.path)}: {p.message}" for p in error.problems)
+            ) from None
 
     def apply(self, operation: str, **arguments) -> m.Topology:
         """Apply one change by name (see OPERATIONS); on error nothing changes."""
@@ -66,8 +69,7 @@ def _named(items: list, name: str, what: str, where: str = "") -> dict:
 
 def _tgw_table(data: dict, tgw: str, table: str) -> dict:
     gateway = _named(data.get("transit_gateways", []), tgw, "transit gateway")
-    return _named(gateway.get("route_tables", []), table, "route table",
-                  f" in transit gateway '{tgw}'")
+    return _named(gateway.get("route_tables", []), table, "route table", f" in transit gateway '{tgw}'")
 
 
 def _security_group(data: dict, name: str) -> dict:
@@ -80,8 +82,9 @@ def _security_group(data: dict, name: str) -> dict:
                 return sg
     if group == "default" and vpc_name:
         vpc = _named(data["vpcs"], vpc_name, "VPC")
-        vpc.setdefault("security_groups", []).append({"name": "default", "ingress": [
-            {"protocol": "all", "security_group": "default"}]})
+        vpc.setdefault("security_groups", []).append(
+            {"name": "default", "ingress": [{"protocol": "all", "security_group": "default"}]}
+        )
         return vpc["security_groups"][-1]
     raise ChangeError(f"no security group '{name}' (a VPC's default SG is 'VPC/default')")
 
@@ -97,12 +100,16 @@ def _direction(direction: str) -> str:
 
 
 # -- the changes -------------------------------------------------------------------------------
-def tgw_route(intent, data, tgw: str, table: str, cidr: str, attachment: str = None,
-              blackhole: bool = False) -> None:
+def tgw_route(
+    intent, data, tgw: str, table: str, cidr: str, attachment: Optional[str] = None, blackhole: bool = False
+) -> None:
     """Add or replace the static route for ``cidr`` (to an attachment, or a blackhole)."""
     routes = _tgw_table(data, tgw, table).setdefault("routes", [])
-    route = {"destination": cidr, "blackhole": True} if blackhole else \
-        {"destination": cidr, "attachment": attachment}
+    route = (
+        {"destination": cidr, "blackhole": True}
+        if blackhole
+        else {"destination": cidr, "attachment": attachment}
+    )
     for index, existing in enumerate(routes):
         if existing["destination"] == cidr:
             routes[index] = route
@@ -143,6 +150,7 @@ def _list_edit(key: str, add: bool) -> Callable:
             if attachment not in entries:
                 raise ChangeError(f"'{attachment}' is not in {key} of {tgw}/{table}")
             entries.remove(attachment)
+
     edit.__doc__ = f"{'Add' if add else 'Remove'} an attachment {'to' if add else 'from'} {key}."
     return edit
 
@@ -193,13 +201,18 @@ def remove_nacl_rule(intent, data, vpc: str, nacl: str, direction: str, number: 
 
 
 OPERATIONS: dict[str, Callable] = {
-    "tgw-route": tgw_route, "blackhole": blackhole, "remove-tgw-route": remove_tgw_route,
+    "tgw-route": tgw_route,
+    "blackhole": blackhole,
+    "remove-tgw-route": remove_tgw_route,
     "restore-tgw-route": restore_tgw_route,
     "remove-propagation": _list_edit("propagations", add=False),
     "add-propagation": _list_edit("propagations", add=True),
     "remove-association": _list_edit("associations", add=False),
     "add-association": _list_edit("associations", add=True),
-    "delete-peering": delete_peering, "restore-peering": restore_peering,
-    "add-sg-rule": add_sg_rule, "remove-sg-rule": remove_sg_rule,
-    "add-nacl-rule": add_nacl_rule, "remove-nacl-rule": remove_nacl_rule,
+    "delete-peering": delete_peering,
+    "restore-peering": restore_peering,
+    "add-sg-rule": add_sg_rule,
+    "remove-sg-rule": remove_sg_rule,
+    "add-nacl-rule": add_nacl_rule,
+    "remove-nacl-rule": remove_nacl_rule,
 }

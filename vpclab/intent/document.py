@@ -1,4 +1,5 @@
 """A YAML document with the line of every node, so errors can point at the file."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from .errors import DocPath, Problem, TopologyError
 @dataclass
 class Document:
     """Parsed YAML data plus ``lines``: document path -> 1-based line number."""
+
     source: str
     data: object
     lines: dict = field(default_factory=dict)
@@ -33,8 +35,7 @@ def load_document(source: str, text: str | None = None) -> Document:
             with open(source, encoding="utf-8") as handle:
                 text = handle.read()
         except OSError as error:
-            raise TopologyError(source, [Problem((), f"cannot read the file: {error.strerror}", 0)]) \
-                from None
+            raise TopologyError(source, [Problem((), f"cannot read the file: {error.strerror}", 0)]) from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:

@@ -1,4 +1,5 @@
 """Errors a user can act on: each names the file, the line, the path in the document and what is wrong."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ def format_path(path: DocPath) -> str:
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a topology, at a place in the document."""
+
     path: DocPath
     message: str
     line: int = 0

@@ -6,6 +6,7 @@ NACL, the main route table, the local route, the ``*`` NACL rule) get a path wit
 brackets instead of an index: ``vpcs[0].security_groups[default]``, ``...ingress[*]``.
 Trace reports these paths as the deciding object; the controller uses them for flow cookies.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ def protocol_label(number: Optional[int]) -> str:
 @dataclass(frozen=True)
 class Traffic:
     """What a rule matches besides the address: protocol (None = all) and destination ports."""
+
     protocol: Optional[int] = None
     ports: Optional[tuple[int, int]] = None  # inclusive; None = all ports
 
@@ -50,6 +52,7 @@ class Traffic:
 @dataclass(frozen=True)
 class SGRef:
     """A reference to a security group: the VPC that owns it and its name."""
+
     vpc: str
     name: str
 
@@ -99,6 +102,7 @@ class NaclRule:
 @dataclass(frozen=True)
 class Nacl:
     """A network ACL; ``ingress``/``egress`` are sorted by rule number and end with ``*``."""
+
     origin: str
     name: str
     ingress: tuple[NaclRule, ...]
@@ -108,6 +112,7 @@ class Nacl:
 @dataclass(frozen=True)
 class Route:
     """A VPC route. Exactly one target: local, peering, transit_gateway or blackhole."""
+
     origin: str
     destination: IPv4Network
     local: bool = False
@@ -154,8 +159,7 @@ class Subnet:
     def reserved_addresses(self) -> frozenset[IPv4Address]:
         """The five addresses AWS reserves: .0, .1 router, .2 DNS, .3, and the broadcast."""
         base = self.cidr.network_address
-        return frozenset({base + offset for offset in RESERVED_HOST_OFFSETS}
-                         | {self.cidr.broadcast_address})
+        return frozenset({base + offset for offset in RESERVED_HOST_OFFSETS} | {self.cidr.broadcast_address})
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,7 @@ class Attachment:
 @dataclass(frozen=True)
 class TgwRoute:
     """A TGW route: static (to an attachment or blackhole) or propagated from an attachment."""
+
     origin: str
     destination: IPv4Network
     attachment: Optional[str] = None
@@ -275,6 +280,7 @@ class Server:
 @dataclass(frozen=True)
 class Topology:
     """The whole design. Look-ups go through indexes built once, on first use."""
+
     name: str
     source: str  # the file it was loaded from
     servers: tuple[Server, ...]
@@ -337,8 +343,7 @@ class Topology:
     def attachment_subnet(self, attachment: Attachment, az: str) -> Optional[Subnet]:
         """The attachment's subnet in ``az``, if it has one there."""
         vpc = self.vpc(attachment.vpc)
-        return next((vpc.subnet(name) for name in attachment.subnets
-                     if vpc.subnet(name).az == az), None)
+        return next((vpc.subnet(name) for name in attachment.subnets if vpc.subnet(name).az == az), None)
 
     def security_groups_origin(self, instance: Instance) -> str:
         """The object that stands for the instance's SG set: its one SG, or its SG list."""

@@ -2,6 +2,7 @@
 
 Meaning-level checks (CIDRs inside CIDRs, references, duplicates) live in ``loader``.
 """
+
 from __future__ import annotations
 
 from jsonschema import Draft202012Validator
@@ -16,59 +17,124 @@ NAMES = {"type": "array", "items": TEXT}
 
 
 def _object(properties: dict, required: tuple = ()) -> dict:
-    return {"type": "object", "properties": properties, "required": list(required),
-            "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+    }
 
 
 def _list(item: dict) -> dict:
     return {"type": "array", "items": item}
 
 
-SG_RULE = _object({"protocol": PROTOCOL, "ports": PORTS, "cidr": TEXT,
-                   "security_group": TEXT, "description": {"type": "string"}}, ("protocol",))
-NACL_RULE = _object({"rule": {"type": "integer"}, "protocol": PROTOCOL, "ports": PORTS,
-                     "cidr": TEXT, "action": {"enum": ["allow", "deny"]}},
-                    ("rule", "protocol", "cidr", "action"))
-ROUTE = _object({"destination": TEXT, "peering": TEXT, "transit_gateway": TEXT,
-                 "blackhole": {"type": "boolean"}}, ("destination",))
-TGW_ROUTE = _object({"destination": TEXT, "attachment": TEXT,
-                     "blackhole": {"type": "boolean"}}, ("destination",))
+SG_RULE = _object(
+    {
+        "protocol": PROTOCOL,
+        "ports": PORTS,
+        "cidr": TEXT,
+        "security_group": TEXT,
+        "description": {"type": "string"},
+    },
+    ("protocol",),
+)
+NACL_RULE = _object(
+    {
+        "rule": {"type": "integer"},
+        "protocol": PROTOCOL,
+        "ports": PORTS,
+        "cidr": TEXT,
+        "action": {"enum": ["allow", "deny"]},
+    },
+    ("rule", "protocol", "cidr", "action"),
+)
+ROUTE = _object(
+    {"destination": TEXT, "peering": TEXT, "transit_gateway": TEXT, "blackhole": {"type": "boolean"}},
+    ("destination",),
+)
+TGW_ROUTE = _object(
+    {"destination": TEXT, "attachment": TEXT, "blackhole": {"type": "boolean"}}, ("destination",)
+)
 
-VPC = _object({
-    "name": NAME,
-    "cidr": {"type": ["string", "array"], "items": TEXT, "minItems": 1},
-    "subnets": _list(_object({"name": NAME, "cidr": TEXT, "az": NAME, "route_table": TEXT,
-                              "nacl": TEXT}, ("name", "cidr"))),
-    "route_tables": _list(_object({"name": NAME, "main": {"type": "boolean"},
-                                   "routes": _list(ROUTE)}, ("name",))),
-    "security_groups": _list(_object({"name": NAME, "description": {"type": "string"},
-                                      "ingress": _list(SG_RULE), "egress": _list(SG_RULE)},
-                                     ("name",))),
-    "nacls": _list(_object({"name": NAME, "ingress": _list(NACL_RULE),
-                            "egress": _list(NACL_RULE)}, ("name",))),
-    "instances": _list(_object({"name": NAME, "subnet": TEXT, "ip": TEXT,
-                                "security_groups": NAMES, "server": TEXT},
-                               ("name", "subnet"))),
-}, ("name", "cidr"))
-
-TOPOLOGY = _object({
-    "name": NAME,
-    "description": {"type": "string"},
-    "servers": {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 64},
-                          _list(_object({"name": NAME, "az": NAME}, ("name",)))]},
-    "vpcs": {**_list(VPC), "minItems": 1},
-    "peerings": _list(_object({"name": NAME, "requester": TEXT, "accepter": TEXT,
-                               "deleted": {"type": "boolean"}},
-                              ("name", "requester", "accepter"))),
-    "transit_gateways": _list(_object({
+VPC = _object(
+    {
         "name": NAME,
-        "attachments": _list(_object({"name": NAME, "vpc": TEXT, "subnets": NAMES},
-                                     ("name", "vpc", "subnets"))),
-        "route_tables": _list(_object({"name": NAME, "associations": NAMES,
-                                       "propagations": NAMES, "routes": _list(TGW_ROUTE)},
-                                      ("name",))),
-    }, ("name",))),
-}, ("name", "vpcs"))
+        "cidr": {"type": ["string", "array"], "items": TEXT, "minItems": 1},
+        "subnets": _list(
+            _object(
+                {"name": NAME, "cidr": TEXT, "az": NAME, "route_table": TEXT, "nacl": TEXT}, ("name", "cidr")
+            )
+        ),
+        "route_tables": _list(
+            _object({"name": NAME, "main": {"type": "boolean"}, "routes": _list(ROUTE)}, ("name",))
+        ),
+        "security_groups": _list(
+            _object(
+                {
+                    "name": NAME,
+                    "description": {"type": "string"},
+                    "ingress": _list(SG_RULE),
+                    "egress": _list(SG_RULE),
+                },
+                ("name",),
+            )
+        ),
+        "nacls": _list(
+            _object({"name": NAME, "ingress": _list(NACL_RULE), "egress": _list(NACL_RULE)}, ("name",))
+        ),
+        "instances": _list(
+            _object(
+                {"name": NAME, "subnet": TEXT, "ip": TEXT, "security_groups": NAMES, "server": TEXT},
+                ("name", "subnet"),
+            )
+        ),
+    },
+    ("name", "cidr"),
+)
+
+TOPOLOGY = _object(
+    {
+        "name": NAME,
+        "description": {"type": "string"},
+        "servers": {
+            "oneOf": [
+                {"type": "integer", "minimum": 1, "maximum": 64},
+                _list(_object({"name": NAME, "az": NAME}, ("name",))),
+            ]
+        },
+        "vpcs": {**_list(VPC), "minItems": 1},
+        "peerings": _list(
+            _object(
+                {"name": NAME, "requester": TEXT, "accepter": TEXT, "deleted": {"type": "boolean"}},
+                ("name", "requester", "accepter"),
+            )
+        ),
+        "transit_gateways": _list(
+            _object(
+                {
+                    "name": NAME,
+                    "attachments": _list(
+                        _object({"name": NAME, "vpc": TEXT, "subnets": NAMES}, ("name", "vpc", "subnets"))
+                    ),
+                    "route_tables": _list(
+                        _object(
+                            {
+                                "name": NAME,
+                                "associations": NAMES,
+                                "propagations": NAMES,
+                                "routes": _list(TGW_ROUTE),
+                            },
+                            ("name",),
+                        )
+                    ),
+                },
+                ("name",),
+            )
+        ),
+    },
+    ("name", "vpcs"),
+)
 
 _VALIDATOR = Draft202012Validator(TOPOLOGY)
 
@@ -84,29 +150,43 @@ def shape_problems(document) -> list[Problem]:
 def _explain(document, path, error) -> list[Problem]:
     if error.validator == "additionalProperties":
         allowed = ", ".join(error.schema["properties"])
-        return [document.problem(path + (key,), f"unknown key (allowed here: {allowed})")
-                for key in sorted(set(error.instance) - set(error.schema["properties"]))]
+        return [
+            document.problem(path + (key,), f"unknown key (allowed here: {allowed})")
+            for key in sorted(set(error.instance) - set(error.schema["properties"]))
+        ]
     if error.validator == "required":
-        return [document.problem(path, f"missing required key '{key}'")
-                for key in error.validator_value if key not in error.instance]
+        return [
+            document.problem(path, f"missing required key '{key}'")
+            for key in error.validator_value
+            if key not in error.instance
+        ]
     if error.validator == "type":
         wanted = error.validator_value
         wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
         return [document.problem(path, f"expected {_type_phrase(wanted)}, got {error.instance!r}")]
     if error.validator == "pattern":
-        return [document.problem(path, f"{error.instance!r} is not a valid name "
-                                       "(letters, digits and '-', starting with a letter or digit)")]
+        return [
+            document.problem(
+                path,
+                f"{error.instance!r} is not a valid name "
+                "(letters, digits and '-', starting with a letter or digit)",
+            )
+        ]
     if error.validator == "enum":
         choices = " or ".join(repr(choice) for choice in error.validator_value)
         return [document.problem(path, f"expected {choices}, got {error.instance!r}")]
     if error.validator == "oneOf" and path == ("servers",):
-        return [document.problem(path, "expected a number of servers (1-64) or a list of "
-                                       "{name, az} entries")]
+        return [document.problem(path, "expected a number of servers (1-64) or a list of {name, az} entries")]
     return [document.problem(path, error.message)]
 
 
-_TYPE_PHRASES = {"object": "a mapping", "array": "a list", "string": "a string",
-                 "integer": "an integer", "boolean": "true or false"}
+_TYPE_PHRASES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "boolean": "true or false",
+}
 
 
 def _type_phrase(type_names: str) -> str:

@@ -2,6 +2,7 @@
 
 Each raises ValueError with a message meant for the user.
 """
+
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
@@ -63,8 +64,7 @@ def parse_ports(value, protocol: Optional[int]) -> Optional[tuple[int, int]]:
         low = int(low_text)
         high = int(high_text) if high_text else low
     except ValueError:
-        raise ValueError(f"{value!r} is not a port or a port range (like 443 or 1024-65535)") \
-            from None
+        raise ValueError(f"{value!r} is not a port or a port range (like 443 or 1024-65535)") from None
     if not (0 <= low <= 65535 and 0 <= high <= 65535):
         raise ValueError(f"{value!r}: ports are 0-65535")
     if low > high:

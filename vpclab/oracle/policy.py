@@ -1,21 +1,28 @@
 """Rule evaluation: NACLs (ordered, first match) and security groups (union of allow rules)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from ipaddress import IPv4Address
-from typing import Callable, Optional
+from typing import Optional
 
 from ..intent import model as m
 
 
-def nacl_verdict(rules: tuple[m.NaclRule, ...], address: IPv4Address, protocol: int,
-                 port: Optional[int]) -> m.NaclRule:
+def nacl_verdict(
+    rules: tuple[m.NaclRule, ...], address: IPv4Address, protocol: int, port: Optional[int]
+) -> m.NaclRule:
     """The first rule (lowest number; ``*`` last) matching the packet; it decides."""
-    return next(rule for rule in rules
-                if address in rule.cidr and rule.traffic.matches(protocol, port))
+    return next(rule for rule in rules if address in rule.cidr and rule.traffic.matches(protocol, port))
 
 
-def sg_allowing(rules: list[m.SGRule], address: IPv4Address, protocol: int, port: Optional[int],
-                peer_in_group: Callable[[m.SGRef], bool]) -> Optional[m.SGRule]:
+def sg_allowing(
+    rules: list[m.SGRule],
+    address: IPv4Address,
+    protocol: int,
+    port: Optional[int],
+    peer_in_group: Callable[[m.SGRef], bool],
+) -> Optional[m.SGRule]:
     """The first rule of a union of SG rules that allows the packet, or None.
 
     ``address`` is the remote end's IP (destination for egress, source for ingress);
@@ -34,5 +41,6 @@ def sg_allowing(rules: list[m.SGRule], address: IPv4Address, protocol: int, port
 
 def instance_rules(topology: m.Topology, instance: m.Instance, direction: str) -> list[m.SGRule]:
     """All ``ingress`` or ``egress`` rules of an instance's security groups (their union)."""
-    return [rule for ref in instance.security_groups
-            for rule in getattr(topology.security_group(ref), direction)]
+    return [
+        rule for ref in instance.security_groups for rule in getattr(topology.security_group(ref), direction)
+    ]

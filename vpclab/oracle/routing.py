@@ -1,4 +1,5 @@
 """Route lookups: VPC route tables and Transit Gateway route tables (longest prefix match)."""
+
 from __future__ import annotations
 
 from ipaddress import IPv4Address
@@ -30,12 +31,12 @@ def tgw_routes(topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTab
         for cidr in topology.vpc(attachment.vpc).cidrs:
             if cidr not in taken:
                 taken.add(cidr)
-                routes.append(m.TgwRoute(f"{table.origin}.propagations[{n}]", cidr, name,
-                                         propagated=True))
+                routes.append(m.TgwRoute(f"{table.origin}.propagations[{n}]", cidr, name, propagated=True))
     return routes
 
 
-def tgw_route(topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable,
-              address: IPv4Address) -> Optional[m.TgwRoute]:
+def tgw_route(
+    topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable, address: IPv4Address
+) -> Optional[m.TgwRoute]:
     matches = [r for r in tgw_routes(topology, tgw, table) if address in r.destination]
     return max(matches, key=lambda route: route.destination.prefixlen, default=None)

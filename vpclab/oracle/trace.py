@@ -8,16 +8,17 @@ stateless NACLs and routes but passes SGs by connection state. Through a transit
 attachment subnets' NACLs apply as AWS documents (tgw-nacls): the source attachment subnet's
 ingress, and the destination attachment subnet's egress unless it is the instance's own subnet.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Optional
+from typing import NoReturn, Optional
 
 from ..intent import model as m
+from ..intent.values import PORTED_PROTOCOLS
 from .policy import instance_rules, nacl_verdict, sg_allowing
 from .routing import subnet_route_table, tgw_route, vpc_route
-from ..intent.values import PORTED_PROTOCOLS
 
 FORWARD, RETURN = "forward", "return"
 MAX_TGW_TRAVERSALS = 3  # a packet may hairpin through an inspection VPC, never loop
@@ -30,7 +31,7 @@ class Packet:
     protocol: int
     port: Optional[int] = None  # destination port (tcp/udp)
 
-    def reply(self, client_port: Optional[int]) -> "Packet":
+    def reply(self, client_port: Optional[int]) -> Packet:
         return Packet(self.dst, self.src, self.protocol, client_port)
 
     def describe(self) -> str:
@@ -48,8 +49,14 @@ class Hop:
     detail: str
 
     def as_dict(self) -> dict:
-        return {"direction": self.direction, "stage": self.stage, "at": self.at,
-                "result": self.result, "object": self.object, "detail": self.detail}
+        return {
+            "direction": self.direction,
+            "stage": self.stage,
+            "at": self.at,
+            "result": self.result,
+            "object": self.object,
+            "detail": self.detail,
+        }
 
 
 class Dropped(Exception):
@@ -68,9 +75,13 @@ class Verdict:
     ports_failing: Optional[str] = None
 
     def as_dict(self) -> dict:
-        result = {"verdict": "accepted" if self.accepted else "dropped", "reason": self.reason,
-                  "direction": self.direction, "hops": [hop.as_dict() for hop in self.hops],
-                  "rule": self.rule}
+        result = {
+            "verdict": "accepted" if self.accepted else "dropped",
+            "reason": self.reason,
+            "direction": self.direction,
+            "hops": [hop.as_dict() for hop in self.hops],
+            "rule": self.rule,
+        }
         if self.ports_failing:
             result["ports_failing"] = self.ports_failing
         return result
@@ -79,6 +90,7 @@ class Verdict:
 @dataclass(frozen=True)
 class Arrival:
     """How a packet reached the destination VPC: 'local', 'peering' or 'tgw', and where."""
+
     kind: str
     subnet: Optional[m.Subnet]  # local: the source subnet; tgw: the attachment subnet
     az: str
@@ -92,6 +104,11 @@ class _Walk:
         self.hops: list[Hop] = []
         self.arrival: Optional[Arrival] = None
 
+    def fail(self, stage, at, obj, detail, reason: Optional[str] = None) -> NoReturn:
+        """Record the hop that drops the packet, and stop the walk there."""
+        self.hop(stage, at, False, obj, detail, reason)
+        raise AssertionError("unreachable")  # hop() raised Dropped
+
     def hop(self, stage, at, passed: bool, obj, detail, reason: Optional[str] = None):
         self.hops.append(Hop(self.direction, stage, at, "pass" if passed else "drop", obj, detail))
         if not passed:
@@ -102,9 +119,15 @@ class _Walk:
         vpc = self.topology.vpc(source.vpc)
         subnet = vpc.subnet(source.subnet)
         if self.check and self.direction == FORWARD:
-            self.hop("source-check", source.name, packet.src == source.ip, source.origin,
-                     f"source {packet.src} {'is' if packet.src == source.ip else 'is not'} "
-                     f"{source.name}'s address {source.ip}", "spoofed")
+            self.hop(
+                "source-check",
+                source.name,
+                packet.src == source.ip,
+                source.origin,
+                f"source {packet.src} {'is' if packet.src == source.ip else 'is not'} "
+                f"{source.name}'s address {source.ip}",
+                "spoofed",
+            )
         if self.check:
             self.sg_egress(source, packet)
         if packet.dst in subnet.cidr:
@@ -118,12 +141,22 @@ class _Walk:
             self.hop("sg-egress", source.name, True, None, "reply of a tracked connection")
             return
         rules = instance_rules(self.topology, source, "egress")
-        rule = sg_allowing(rules, packet.dst, packet.protocol, packet.port,
-                           lambda ref: self.destination_in_group(source, packet, ref))
-        self.hop("sg-egress", source.name, rule is not None,
-                 rule.origin if rule else self.sg_origin(source),
-                 f"{packet.describe()} allowed by {rule.describe()}" if rule
-                 else f"no outbound rule of {self.sg_names(source)} allows {packet.describe()}")
+        rule = sg_allowing(
+            rules,
+            packet.dst,
+            packet.protocol,
+            packet.port,
+            lambda ref: self.destination_in_group(source, packet, ref),
+        )
+        self.hop(
+            "sg-egress",
+            source.name,
+            rule is not None,
+            rule.origin if rule else self.sg_origin(source),
+            f"{packet.describe()} allowed by {rule.describe()}"
+            if rule
+            else f"no outbound rule of {self.sg_names(source)} allows {packet.describe()}",
+        )
 
     def destination_in_group(self, source: m.Instance, packet: Packet, ref: m.SGRef) -> bool:
         """Does the destination count as a member of ``ref``? SG references do not cross a TGW."""
@@ -131,15 +164,16 @@ class _Walk:
         return target in self.topology.members(ref) and kind != "tgw"
 
     # -- routing ---------------------------------------------------------------------------
-    def route_from(self, vpc: m.Vpc, subnet: m.Subnet, packet: Packet, az: str,
-                   source: m.Instance, traversals: int) -> m.Instance:
+    def route_from(
+        self, vpc: m.Vpc, subnet: m.Subnet, packet: Packet, az: str, source: m.Instance, traversals: int
+    ) -> m.Instance:
         table = subnet_route_table(vpc, subnet)
         route = vpc_route(table, packet.dst)
         at = f"{vpc.name}/{table.name}"
         if route is None:
-            self.hop("route", at, False, table.origin, f"no route to {packet.dst}", "no-route")
+            self.fail("route", at, table.origin, f"no route to {packet.dst}", "no-route")
         if route.blackhole:
-            self.hop("route", at, False, route.origin, f"{route.describe()}", "blackhole")
+            self.fail("route", at, route.origin, f"{route.describe()}", "blackhole")
         if route.local:
             self.hop("route", at, True, route.origin, route.describe())
             return self.deliver(vpc, packet, Arrival("local", subnet, az), source)
@@ -148,50 +182,73 @@ class _Walk:
         return self.via_tgw(vpc, subnet, route, packet, az, source, traversals)
 
     def via_peering(self, vpc, route: m.Route, packet: Packet, az: str, source) -> m.Instance:
+        assert route.peering is not None
         peering = self.topology.peering(route.peering)
         at = f"{vpc.name}/peering {peering.name}"
         if peering.deleted:
-            self.hop("route", at, False, route.origin,
-                     f"{route.describe()}: the peering is deleted (route state blackhole)",
-                     "blackhole")
+            self.fail(
+                "route",
+                at,
+                route.origin,
+                f"{route.describe()}: the peering is deleted (route state blackhole)",
+                "blackhole",
+            )
         self.hop("route", at, True, route.origin, route.describe())
         peer = self.topology.vpc(peering.other(vpc.name))
         transitive = not vpc.contains(packet.src) or not peer.contains(packet.dst)
-        self.hop("peering", f"peering {peering.name}", not transitive, peering.origin,
-                 f"{packet.dst} is not in {peer.name} or {packet.src} is not in {vpc.name}: "
-                 "a peering carries only traffic between the two VPCs" if transitive else
-                 f"{vpc.name} -> {peer.name}", "not-transitive")
+        self.hop(
+            "peering",
+            f"peering {peering.name}",
+            not transitive,
+            peering.origin,
+            f"{packet.dst} is not in {peer.name} or {packet.src} is not in {vpc.name}: "
+            "a peering carries only traffic between the two VPCs"
+            if transitive
+            else f"{vpc.name} -> {peer.name}",
+            "not-transitive",
+        )
         return self.deliver(peer, packet, Arrival("peering", None, az), source)
 
     def via_tgw(self, vpc, subnet, route: m.Route, packet, az, source, traversals) -> m.Instance:
+        assert route.transit_gateway is not None
         tgw = self.topology.transit_gateway(route.transit_gateway)
         attachment = tgw.attachment_of(vpc.name)
+        assert attachment is not None  # the loader refuses a TGW route without an attachment
         self.hop("route", f"{vpc.name}/{subnet.route_table}", True, route.origin, route.describe())
         entry = self.topology.attachment_subnet(attachment, az)
         if entry is None:
-            self.hop("tgw-attachment", f"tgw {tgw.name}", False, attachment.origin,
-                     f"attachment {attachment.name} has no subnet in AZ {az}",
-                     "tgw-az-not-attached")
+            self.fail(
+                "tgw-attachment",
+                f"tgw {tgw.name}",
+                attachment.origin,
+                f"attachment {attachment.name} has no subnet in AZ {az}",
+                "tgw-az-not-attached",
+            )
         if self.check and traversals == MAX_TGW_TRAVERSALS:
             self.nacl(entry, "ingress", packet, packet.src)
         table = tgw.association(attachment.name)
         at = f"tgw {tgw.name}"
         if table is None:
-            self.hop("tgw-route", at, False, attachment.origin,
-                     f"attachment {attachment.name} is associated with no TGW route table",
-                     "tgw-no-route")
+            self.fail(
+                "tgw-route",
+                at,
+                attachment.origin,
+                f"attachment {attachment.name} is associated with no TGW route table",
+                "tgw-no-route",
+            )
         tgw_hop = tgw_route(self.topology, tgw, table, packet.dst)
         at = f"tgw {tgw.name}/{table.name}"
         if tgw_hop is None:
-            self.hop("tgw-route", at, False, table.origin, f"no route to {packet.dst}",
-                     "tgw-no-route")
+            self.fail("tgw-route", at, table.origin, f"no route to {packet.dst}", "tgw-no-route")
         if tgw_hop.blackhole:
-            self.hop("tgw-route", at, False, tgw_hop.origin, tgw_hop.describe(), "tgw-blackhole")
+            self.fail("tgw-route", at, tgw_hop.origin, tgw_hop.describe(), "tgw-blackhole")
         self.hop("tgw-route", at, True, tgw_hop.origin, tgw_hop.describe())
+        assert tgw_hop.attachment is not None
         exit_attachment = tgw.attachment(tgw_hop.attachment)
         peer = self.topology.vpc(exit_attachment.vpc)
-        exit_subnet = (self.topology.attachment_subnet(exit_attachment, az)
-                       or peer.subnet(exit_attachment.subnets[0]))
+        exit_subnet = self.topology.attachment_subnet(exit_attachment, az) or peer.subnet(
+            exit_attachment.subnets[0]
+        )
         if peer.contains(packet.dst):
             return self.deliver(peer, packet, Arrival("tgw", exit_subnet, exit_subnet.az), source)
         return self.onward_from_tgw(peer, exit_subnet, packet, source, traversals)
@@ -202,12 +259,16 @@ class _Walk:
         route = vpc_route(table, packet.dst)
         at = f"{vpc.name}/{table.name}"
         if route is not None and route.peering:
-            self.hop("peering", at, False, route.origin, f"{route.describe()}: traffic from a "
-                     "transit gateway cannot continue over a peering", "not-transitive")
+            self.fail(
+                "peering",
+                at,
+                route.origin,
+                f"{route.describe()}: traffic from a transit gateway cannot continue over a peering",
+                "not-transitive",
+            )
         if route is not None and route.transit_gateway:
             if traversals <= 1:
-                self.hop("route", at, False, route.origin, "routing loop through transit gateways",
-                         "no-route")
+                self.fail("route", at, route.origin, "routing loop through transit gateways", "no-route")
             return self.via_tgw(vpc, subnet, route, packet, subnet.az, source, traversals - 1)
         return self.route_from(vpc, subnet, packet, subnet.az, source, traversals)
 
@@ -215,18 +276,31 @@ class _Walk:
     def deliver(self, vpc: m.Vpc, packet: Packet, arrival: Arrival, source: m.Instance) -> m.Instance:
         target = self.topology.instance_at(vpc.name, packet.dst)
         if target is None:
-            self.hop("deliver", vpc.name, False, vpc.origin,
-                     f"no instance has address {packet.dst} in VPC {vpc.name}", "no-route")
+            self.fail(
+                "deliver",
+                vpc.name,
+                vpc.origin,
+                f"no instance has address {packet.dst} in VPC {vpc.name}",
+                "no-route",
+            )
         self.arrival = arrival
         subnet = vpc.subnet(target.subnet)
         if self.check:
-            if arrival.kind == "tgw" and arrival.subnet != subnet:
+            if arrival.kind == "tgw" and arrival.subnet is not None and arrival.subnet != subnet:
                 self.nacl(arrival.subnet, "egress", packet, packet.dst)
             if arrival.subnet != subnet:
                 self.nacl(subnet, "ingress", packet, packet.src)
             self.sg_ingress(target, packet, source, arrival)
-        self.hops.append(Hop(self.direction, "deliver", target.name, "pass", target.origin,
-                             f"{packet.describe()} delivered to {target.name}"))
+        self.hops.append(
+            Hop(
+                self.direction,
+                "deliver",
+                target.name,
+                "pass",
+                target.origin,
+                f"{packet.describe()} delivered to {target.name}",
+            )
+        )
         return target
 
     def sg_ingress(self, target: m.Instance, packet: Packet, source: m.Instance, arrival) -> None:
@@ -239,19 +313,35 @@ class _Walk:
             return arrival.kind != "tgw" and source in self.topology.members(ref)
 
         rule = sg_allowing(rules, packet.src, packet.protocol, packet.port, source_in_group)
-        self.hop("sg-ingress", target.name, rule is not None,
-                 rule.origin if rule else self.sg_origin(target),
-                 f"{packet.describe()} allowed by {rule.describe()}" if rule
-                 else f"no inbound rule of {self.sg_names(target)} allows {packet.describe()}")
+        self.hop(
+            "sg-ingress",
+            target.name,
+            rule is not None,
+            rule.origin if rule else self.sg_origin(target),
+            f"{packet.describe()} allowed by {rule.describe()}"
+            if rule
+            else f"no inbound rule of {self.sg_names(target)} allows {packet.describe()}",
+        )
 
-    def nacl(self, subnet: m.Subnet, direction: str, packet: Packet, address: IPv4Address,
-             reason: Optional[str] = None) -> None:
+    def nacl(
+        self,
+        subnet: m.Subnet,
+        direction: str,
+        packet: Packet,
+        address: IPv4Address,
+        reason: Optional[str] = None,
+    ) -> None:
         vpc = self.topology.vpc(subnet.vpc)
         nacl = vpc.nacl(subnet.nacl)
         rule = nacl_verdict(getattr(nacl, direction), address, packet.protocol, packet.port)
-        self.hop(f"nacl-{direction}", f"{vpc.name}/{subnet.name}", rule.allow, rule.origin,
-                 f"NACL {nacl.name} {rule.describe()} ({packet.describe()})",
-                 reason or f"nacl-{direction}")
+        self.hop(
+            f"nacl-{direction}",
+            f"{vpc.name}/{subnet.name}",
+            rule.allow,
+            rule.origin,
+            f"NACL {nacl.name} {rule.describe()} ({packet.describe()})",
+            reason or f"nacl-{direction}",
+        )
 
     # -- naming ------------------------------------------------------------------------------
     def sg_origin(self, instance: m.Instance) -> str:
@@ -269,6 +359,7 @@ def routed_destination(topology: m.Topology, source: m.Instance, address: IPv4Ad
         target = probe.run(source, Packet(source.ip, address, m.PROTOCOL_NUMBERS["icmp"]))
     except Dropped:
         return None, None
+    assert probe.arrival is not None
     return target, probe.arrival.kind
 
 
@@ -297,9 +388,15 @@ def client_port_segments(topology: m.Topology, ports: tuple[int, int]) -> list[t
     return [(start, end - 1) for start, end in zip(edges, edges[1:])]
 
 
-def trace(topology: m.Topology, source: m.Instance, destination: IPv4Address, protocol: int,
-          port: Optional[int] = None, source_port: Optional[int] = None,
-          source_ip: Optional[IPv4Address] = None) -> Verdict:
+def trace(
+    topology: m.Topology,
+    source: m.Instance,
+    destination: IPv4Address,
+    protocol: int,
+    port: Optional[int] = None,
+    source_port: Optional[int] = None,
+    source_ip: Optional[IPv4Address] = None,
+) -> Verdict:
     """Is a connection from ``source`` to ``destination`` accepted, request and reply?"""
     request = Packet(source_ip or source.ip, destination, protocol, port)
     hops, target, drop = walk(topology, source, request, FORWARD)
@@ -312,7 +409,9 @@ def trace(topology: m.Topology, source: m.Instance, destination: IPv4Address, pr
             return Verdict(False, reply_drop.reason, RETURN, reply_drop.rule, hops + reply_hops)
         return Verdict(True, None, RETURN, admitted_by, hops + reply_hops)
     client_ports = (source_port, source_port) if source_port is not None else m.EPHEMERAL_PORTS
-    failing, first_failure, first_success = [], None, None
+    failing: list[tuple[int, int]] = []
+    first_failure: Optional[tuple[list[Hop], Dropped]] = None
+    first_success: Optional[list[Hop]] = None
     for low, high in client_port_segments(topology, client_ports):
         reply_hops, _, reply_drop = walk(topology, target, request.reply(low), RETURN)
         if reply_drop:
@@ -321,10 +420,13 @@ def trace(topology: m.Topology, source: m.Instance, destination: IPv4Address, pr
         else:
             first_success = first_success or reply_hops
     if not failing:
+        assert first_success is not None
         return Verdict(True, None, RETURN, admitted_by, hops + first_success)
+    assert first_failure is not None
     reply_hops, reply_drop = first_failure
-    return Verdict(False, reply_drop.reason, RETURN, reply_drop.rule, hops + reply_hops,
-                   ports_failing=_ranges(failing))
+    return Verdict(
+        False, reply_drop.reason, RETURN, reply_drop.rule, hops + reply_hops, ports_failing=_ranges(failing)
+    )
 
 
 def _ranges(segments: list[tuple[int, int]]) -> str:

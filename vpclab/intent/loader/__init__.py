@@ -5,6 +5,7 @@ AWS defaults are filled in here: default SG, default NACL, main route table, loc
 instance IPs and server placement. Each resource family has its own module; they share a
 ``Reporter`` and a ``Known`` index of what is already built.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -30,6 +31,7 @@ def load_topology(source: str, text: Optional[str] = None) -> m.Topology:
     if problems:
         raise TopologyError(source, problems)
     reporter = Reporter(document)
+    assert isinstance(document.data, dict)  # the schema requires a mapping
     topology = _build(reporter, document.data)
     if reporter.problems:
         raise TopologyError(source, reporter.problems)
@@ -49,9 +51,14 @@ def _build(r: Reporter, data: dict) -> m.Topology:
     index_security_groups(r, known, data)
     check_instance_names(r, data)
     vpcs = tuple(_build_vpc(r, known, v, vpc) for v, vpc in enumerate(vpcs_data))
-    return m.Topology(name=data["name"], source=r.document.source, servers=known.servers,
-                      vpcs=vpcs, peerings=known.peerings,
-                      transit_gateways=known.transit_gateways)
+    return m.Topology(
+        name=data["name"],
+        source=r.document.source,
+        servers=known.servers,
+        vpcs=vpcs,
+        peerings=known.peerings,
+        transit_gateways=known.transit_gateways,
+    )
 
 
 def _build_vpc(r: Reporter, known: Known, v: int, vpc: dict) -> m.Vpc:
@@ -61,5 +68,14 @@ def _build_vpc(r: Reporter, known: Known, v: int, vpc: dict) -> m.Vpc:
     security_groups = build_security_groups(r, known, v, vpc)
     subnets = build_subnets(r, known, v, vpc, route_tables, nacls)
     instances = build_instances(r, known, v, vpc, subnets)
-    return m.Vpc(format_path(("vpcs", v)), name, v + 1, known.vpc_cidrs[name], subnets,
-                 route_tables, security_groups, nacls, instances)
+    return m.Vpc(
+        format_path(("vpcs", v)),
+        name,
+        v + 1,
+        known.vpc_cidrs[name],
+        subnets,
+        route_tables,
+        security_groups,
+        nacls,
+        instances,
+    )

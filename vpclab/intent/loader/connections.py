@@ -1,13 +1,13 @@
 """Connections between VPCs: peerings and transit gateways (attachments, route tables)."""
+
 from __future__ import annotations
 
 from collections import Counter
 from ipaddress import IPv4Network
-from typing import Optional
 
 from .. import model as m
 from ..errors import DocPath, format_path
-from ..values import parse_network, parse_ports, parse_protocol
+from ..values import parse_network
 from .reporter import Known, Reporter
 
 
@@ -19,8 +19,9 @@ def build_peerings(r: Reporter, known: Known, data: dict) -> tuple[m.Peering, ..
     for index, peering in enumerate(peerings_data):
         path = ("peerings", index)
         ends = [peering["requester"], peering["accepter"]]
-        missing = [(key, vpc) for key, vpc in zip(("requester", "accepter"), ends)
-                   if vpc not in known.vpc_cidrs]
+        missing = [
+            (key, vpc) for key, vpc in zip(("requester", "accepter"), ends) if vpc not in known.vpc_cidrs
+        ]
         for key, vpc in missing:
             r.report(path + (key,), f"no VPC named '{vpc}'")
         if missing:
@@ -32,11 +33,15 @@ def build_peerings(r: Reporter, known: Known, data: dict) -> tuple[m.Peering, ..
         pair = frozenset(ends)
         if not peering.get("deleted", False):
             if pair in active_pairs:
-                r.report(path, f"'{ends[0]}' and '{ends[1]}' already have an active "
-                                  f"peering '{active_pairs[pair]}' (AWS allows one)")
+                r.report(
+                    path,
+                    f"'{ends[0]}' and '{ends[1]}' already have an active "
+                    f"peering '{active_pairs[pair]}' (AWS allows one)",
+                )
             active_pairs.setdefault(pair, peering["name"])
-        peerings.append(m.Peering(format_path(path), peering["name"], ends[0], ends[1],
-                                  peering.get("deleted", False)))
+        peerings.append(
+            m.Peering(format_path(path), peering["name"], ends[0], ends[1], peering.get("deleted", False))
+        )
     return tuple(peerings)
 
 
@@ -44,35 +49,42 @@ def check_peering_overlap(r: Reporter, known: Known, path, requester: str, accep
     for mine in known.vpc_cidrs[requester]:
         for theirs in known.vpc_cidrs[accepter]:
             if mine.overlaps(theirs):
-                r.report(path, f"'{requester}' ({mine}) and '{accepter}' ({theirs}) "
-                                  "have overlapping CIDRs; AWS rejects such a peering")
+                r.report(
+                    path,
+                    f"'{requester}' ({mine}) and '{accepter}' ({theirs}) "
+                    "have overlapping CIDRs; AWS rejects such a peering",
+                )
 
 
 def build_transit_gateways(r: Reporter, known: Known, data: dict) -> tuple[m.TransitGateway, ...]:
     tgws_data = data.get("transit_gateways", [])
     r.unique_names(tgws_data, ("transit_gateways",), "transit gateway")
-    all_attachments = [(t, a) for t, tgw in enumerate(tgws_data)
-                       for a in range(len(tgw.get("attachments", [])))]
+    all_attachments = [
+        (t, a) for t, tgw in enumerate(tgws_data) for a in range(len(tgw.get("attachments", [])))
+    ]
     seen: dict[str, DocPath] = {}
     for t, a in all_attachments:
         name = tgws_data[t]["attachments"][a]["name"]
         path = ("transit_gateways", t, "attachments", a, "name")
         if name in seen:
-            r.report(path, f"attachment '{name}' is already defined at "
-                              f"{format_path(seen[name][:-1])}")
+            r.report(path, f"attachment '{name}' is already defined at {format_path(seen[name][:-1])}")
         seen.setdefault(name, path)
     return tuple(build_transit_gateway(r, known, t, tgw) for t, tgw in enumerate(tgws_data))
 
 
 def build_transit_gateway(r: Reporter, known: Known, t: int, tgw: dict) -> m.TransitGateway:
     path = ("transit_gateways", t)
-    attachments = tuple(build_attachment(r, known, path + ("attachments", a), tgw["name"], att)
-                        for a, att in enumerate(tgw.get("attachments", [])))
+    attachments = tuple(
+        build_attachment(r, known, path + ("attachments", a), tgw["name"], att)
+        for a, att in enumerate(tgw.get("attachments", []))
+    )
     attached_vpcs = Counter(att.vpc for att in attachments)
     for a, att in enumerate(attachments):
         if attached_vpcs[att.vpc] > 1:
-            r.report(path + ("attachments", a, "vpc"),
-                        f"VPC '{att.vpc}' is attached to '{tgw['name']}' more than once")
+            r.report(
+                path + ("attachments", a, "vpc"),
+                f"VPC '{att.vpc}' is attached to '{tgw['name']}' more than once",
+            )
     names = {att.name for att in attachments}
     tables_data = tgw.get("route_tables", [])
     r.unique_names(tables_data, path + ("route_tables",), "TGW route table")
@@ -83,14 +95,17 @@ def build_transit_gateway(r: Reporter, known: Known, t: int, tgw: dict) -> m.Tra
         for key in ("associations", "propagations"):
             for n, name in enumerate(table.get(key, [])):
                 if name not in names:
-                    r.report(table_path + (key, n),
-                                f"no attachment '{name}' on transit gateway '{tgw['name']}'")
+                    r.report(
+                        table_path + (key, n), f"no attachment '{name}' on transit gateway '{tgw['name']}'"
+                    )
         for n, name in enumerate(table.get("associations", [])):
             if name in associated:
-                r.report(table_path + ("associations", n),
-                            f"attachment '{name}' is already associated with "
-                            f"{format_path(associated[name])}; an attachment is "
-                            "associated with exactly one TGW route table")
+                r.report(
+                    table_path + ("associations", n),
+                    f"attachment '{name}' is already associated with "
+                    f"{format_path(associated[name])}; an attachment is "
+                    "associated with exactly one TGW route table",
+                )
             associated.setdefault(name, table_path)
         tables.append(build_tgw_table(r, known, table_path, table, names))
     return m.TransitGateway(format_path(path), tgw["name"], attachments, tuple(tables))
@@ -110,8 +125,11 @@ def build_attachment(r: Reporter, known: Known, path, tgw_name: str, att: dict) 
             continue
         az = known.subnets[vpc][subnet].az
         if az in azs:
-            r.report(path + ("subnets", n), f"subnets '{azs[az]}' and '{subnet}' are both "
-                                               f"in AZ {az}; an attachment takes one subnet per AZ")
+            r.report(
+                path + ("subnets", n),
+                f"subnets '{azs[az]}' and '{subnet}' are both "
+                f"in AZ {az}; an attachment takes one subnet per AZ",
+            )
         azs.setdefault(az, subnet)
     return m.Attachment(format_path(path), tgw_name, att["name"], vpc, tuple(att["subnets"]))
 
@@ -121,26 +139,35 @@ def build_tgw_table(r: Reporter, known: Known, path, table: dict, attachments: s
     destinations: dict[IPv4Network, int] = {}
     for n, route in enumerate(table.get("routes", [])):
         route_path = path + ("routes", n)
-        destination = r.parsed(route_path + ("destination",), parse_network,
-                                  route["destination"])
+        destination = r.parsed(route_path + ("destination",), parse_network, route["destination"])
         targets = [key for key in ("attachment", "blackhole") if route.get(key)]
         if len(targets) != 1:
-            r.report(route_path, "a TGW route needs exactly one of 'attachment' or "
-                                    "'blackhole: true'")
+            r.report(route_path, "a TGW route needs exactly one of 'attachment' or 'blackhole: true'")
             continue
         if route.get("attachment") and route["attachment"] not in attachments:
-            r.report(route_path + ("attachment",),
-                        f"no attachment '{route['attachment']}' on this transit gateway")
+            r.report(
+                route_path + ("attachment",), f"no attachment '{route['attachment']}' on this transit gateway"
+            )
             continue
         if destination is None:
             continue
         if destination in destinations:
-            r.report(route_path + ("destination",),
-                        f"{destination} already has a static route in this table "
-                        f"(routes[{destinations[destination]}])")
+            r.report(
+                route_path + ("destination",),
+                f"{destination} already has a static route in this table "
+                f"(routes[{destinations[destination]}])",
+            )
             continue
         destinations[destination] = n
-        routes.append(m.TgwRoute(format_path(route_path), destination,
-                                 route.get("attachment"), bool(route.get("blackhole"))))
-    return m.TgwRouteTable(format_path(path), table["name"], tuple(table.get("associations", [])),
-                           tuple(table.get("propagations", [])), tuple(routes))
+        routes.append(
+            m.TgwRoute(
+                format_path(route_path), destination, route.get("attachment"), bool(route.get("blackhole"))
+            )
+        )
+    return m.TgwRouteTable(
+        format_path(path),
+        table["name"],
+        tuple(table.get("associations", [])),
+        tuple(table.get("propagations", [])),
+        tuple(routes),
+    )

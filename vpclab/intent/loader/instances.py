@@ -1,4 +1,5 @@
 """Instances of one VPC: their subnet, private IP (AWS's first free), SGs and server placement."""
+
 from __future__ import annotations
 
 from ipaddress import IPv4Address
@@ -13,16 +14,19 @@ MAX_SECURITY_GROUPS = 5
 MAX_INSTANCE_NAME = 10  # the instance's interfaces are named after it (Linux allows 15)
 
 
-def build_instances(r: Reporter, known: Known, v: int, vpc: dict,
-                    subnets: tuple[m.Subnet, ...]) -> tuple[m.Instance, ...]:
+def build_instances(
+    r: Reporter, known: Known, v: int, vpc: dict, subnets: tuple[m.Subnet, ...]
+) -> tuple[m.Instance, ...]:
     """Build the instances of ``vpcs[v]``."""
     by_name = {subnet.name: subnet for subnet in subnets}
     entries = []  # (index, data, subnet or None)
     for i, instance in enumerate(vpc.get("instances", [])):
         subnet = by_name.get(instance["subnet"])
         if subnet is None and instance["subnet"] not in known.subnets[vpc["name"]]:
-            r.report(("vpcs", v, "instances", i, "subnet"),
-                           f"no subnet '{instance['subnet']}' in VPC '{vpc['name']}'")
+            r.report(
+                ("vpcs", v, "instances", i, "subnet"),
+                f"no subnet '{instance['subnet']}' in VPC '{vpc['name']}'",
+            )
         entries.append((i, instance, subnet))
     addresses = _assign_addresses(r, v, entries)
     result = []
@@ -32,8 +36,11 @@ def build_instances(r: Reporter, known: Known, v: int, vpc: dict,
         server = _server(r, known, path, instance, subnet)
         if subnet is None or addresses.get(i) is None or groups is None or server is None:
             continue
-        result.append(m.Instance(format_path(path), vpc["name"], subnet.name, instance["name"],
-                                 addresses[i], groups, server))
+        result.append(
+            m.Instance(
+                format_path(path), vpc["name"], subnet.name, instance["name"], addresses[i], groups, server
+            )
+        )
     return tuple(result)
 
 
@@ -51,11 +58,12 @@ def _assign_addresses(r: Reporter, v: int, entries) -> dict[int, IPv4Address]:
         if address not in subnet.cidr:
             r.report(path, f"{address} is outside subnet '{subnet.name}' ({subnet.cidr})")
         elif address in subnet.reserved_addresses:
-            r.report(path, f"{address} is reserved by AWS in {subnet.cidr} (the first four "
-                                 "addresses and the last one)")
+            r.report(
+                path,
+                f"{address} is reserved by AWS in {subnet.cidr} (the first four addresses and the last one)",
+            )
         elif address in used:
-            r.report(path, f"{address} is already used by "
-                                 f"vpcs[{v}].instances[{used[address]}]")
+            r.report(path, f"{address} is already used by vpcs[{v}].instances[{used[address]}]")
         else:
             used[address] = i
             addresses[i] = address
@@ -65,8 +73,10 @@ def _assign_addresses(r: Reporter, v: int, entries) -> dict[int, IPv4Address]:
         reserved = subnet.reserved_addresses
         address = next((a for a in subnet.cidr if a not in reserved and a not in used), None)
         if address is None:
-            r.report(("vpcs", v, "instances", i, "subnet"),
-                           f"subnet '{subnet.name}' ({subnet.cidr}) has no free address left")
+            r.report(
+                ("vpcs", v, "instances", i, "subnet"),
+                f"subnet '{subnet.name}' ({subnet.cidr}) has no free address left",
+            )
             continue
         used[address] = i
         addresses[i] = address
@@ -76,8 +86,10 @@ def _assign_addresses(r: Reporter, v: int, entries) -> dict[int, IPv4Address]:
 def _security_groups(r: Reporter, known: Known, path, vpc: str, instance: dict):
     names = instance.get("security_groups", ["default"])
     if len(names) > MAX_SECURITY_GROUPS:
-        r.report(path + ("security_groups",), f"{len(names)} security groups; AWS allows "
-                                                    f"at most {MAX_SECURITY_GROUPS} per instance")
+        r.report(
+            path + ("security_groups",),
+            f"{len(names)} security groups; AWS allows at most {MAX_SECURITY_GROUPS} per instance",
+        )
         return None
     refs = []
     for n, name in enumerate(names):
@@ -103,15 +115,20 @@ def _server(r: Reporter, known: Known, path, instance: dict, subnet):
             r.report(path + ("server",), f"no server '{instance['server']}' (servers: {names})")
             return None
         if server.az is not None and server.az != subnet.az:
-            r.report(path + ("server",), f"server '{server.name}' is in AZ {server.az} but "
-                                               f"subnet '{subnet.name}' is in AZ {subnet.az}")
+            r.report(
+                path + ("server",),
+                f"server '{server.name}' is in AZ {server.az} but "
+                f"subnet '{subnet.name}' is in AZ {subnet.az}",
+            )
             return None
         known.server_load[server.name] += 1
         return server.name
     eligible = [s for s in servers if s.az in (None, subnet.az)]
     if not eligible:
-        r.report(path + ("subnet",), f"no server is in AZ {subnet.az} (subnet "
-                                           f"'{subnet.name}'); add one to 'servers'")
+        r.report(
+            path + ("subnet",),
+            f"no server is in AZ {subnet.az} (subnet '{subnet.name}'); add one to 'servers'",
+        )
         return None
     server = min(eligible, key=lambda s: known.server_load[s.name])
     known.server_load[server.name] += 1
@@ -126,9 +143,11 @@ def check_instance_names(r: Reporter, data: dict) -> None:
             path = ("vpcs", v, "instances", i, "name")
             name = instance["name"]
             if name in seen:
-                r.report(path, f"instance '{name}' is already defined at "
-                               f"{format_path(seen[name][:-1])}")
+                r.report(path, f"instance '{name}' is already defined at {format_path(seen[name][:-1])}")
             seen.setdefault(name, path)
             if len(name) > MAX_INSTANCE_NAME:
-                r.report(path, f"'{name}' is {len(name)} characters; instance names are at "
-                               f"most {MAX_INSTANCE_NAME} (they name network interfaces)")
+                r.report(
+                    path,
+                    f"'{name}' is {len(name)} characters; instance names are at "
+                    f"most {MAX_INSTANCE_NAME} (they name network interfaces)",
+                )

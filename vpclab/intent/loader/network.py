@@ -1,4 +1,5 @@
 """Servers and address space: VPC CIDRs and subnets (AWS's size limits, no overlaps)."""
+
 from __future__ import annotations
 
 from ipaddress import IPv4Network
@@ -23,16 +24,20 @@ def build_servers(r: Reporter, data: dict) -> tuple[m.Server, ...]:
 
 def build_vpc_cidrs(r: Reporter, index: int, vpc: dict) -> tuple[IPv4Network, ...]:
     raw = vpc["cidr"] if isinstance(vpc["cidr"], list) else [vpc["cidr"]]
-    paths = [("vpcs", index, "cidr") + ((n,) if isinstance(vpc["cidr"], list) else ())
-             for n in range(len(raw))]
+    paths = [
+        ("vpcs", index, "cidr") + ((n,) if isinstance(vpc["cidr"], list) else ()) for n in range(len(raw))
+    ]
     cidrs: list[IPv4Network] = []
     for path, text in zip(paths, raw, strict=True):
         cidr = r.parsed(path, parse_network, text)
         if cidr is None:
             continue
         if not VPC_PREFIXES[0] <= cidr.prefixlen <= VPC_PREFIXES[1]:
-            r.report(path, f"a VPC CIDR must be between /{VPC_PREFIXES[0]} and "
-                           f"/{VPC_PREFIXES[1]} (AWS's limits), got /{cidr.prefixlen}")
+            r.report(
+                path,
+                f"a VPC CIDR must be between /{VPC_PREFIXES[0]} and "
+                f"/{VPC_PREFIXES[1]} (AWS's limits), got /{cidr.prefixlen}",
+            )
         clash = next((c for c in cidrs if c.overlaps(cidr)), None)
         if clash:
             r.report(path, f"{cidr} overlaps this VPC's other CIDR {clash}")
@@ -41,8 +46,7 @@ def build_vpc_cidrs(r: Reporter, index: int, vpc: dict) -> tuple[IPv4Network, ..
     return tuple(cidrs)
 
 
-def build_subnet_drafts(r: Reporter, known: Known, vpc_index: int,
-                        vpc: dict) -> dict[str, SubnetDraft]:
+def build_subnet_drafts(r: Reporter, known: Known, vpc_index: int, vpc: dict) -> dict[str, SubnetDraft]:
     """Subnet name -> draft; references (route table, NACL) are checked in build_subnets."""
     subnets_data = vpc.get("subnets", [])
     r.unique_names(subnets_data, ("vpcs", vpc_index, "subnets"), "subnet")
@@ -62,15 +66,17 @@ def _check_subnet_cidr(r: Reporter, path, cidr, vpc_cidrs, siblings) -> None:
         inside = " or ".join(str(c) for c in vpc_cidrs)
         r.report(path, f"{cidr} is not inside the VPC CIDR {inside}")
     if not VPC_PREFIXES[0] <= cidr.prefixlen <= VPC_PREFIXES[1]:
-        r.report(path, f"a subnet CIDR must be between /{VPC_PREFIXES[0]} and "
-                       f"/{VPC_PREFIXES[1]} (AWS's limits), got /{cidr.prefixlen}")
+        r.report(
+            path,
+            f"a subnet CIDR must be between /{VPC_PREFIXES[0]} and "
+            f"/{VPC_PREFIXES[1]} (AWS's limits), got /{cidr.prefixlen}",
+        )
     for name, sibling in siblings.items():
         if sibling.cidr is not None and sibling.cidr.overlaps(cidr):
             r.report(path, f"{cidr} overlaps subnet '{name}' ({sibling.cidr})")
 
 
-def build_subnets(r: Reporter, known: Known, v: int, vpc: dict, route_tables,
-                  nacls) -> tuple[m.Subnet, ...]:
+def build_subnets(r: Reporter, known: Known, v: int, vpc: dict, route_tables, nacls) -> tuple[m.Subnet, ...]:
     """The VPC's subnets, with their route table (the main one by default) and NACL."""
     table_names = {t.name for t in route_tables}
     main_table = next(t.name for t in route_tables if t.main)
@@ -85,8 +91,9 @@ def build_subnets(r: Reporter, known: Known, v: int, vpc: dict, route_tables,
         nacl = subnet.get("nacl", "default")
         if nacl not in nacl_names:
             r.report(path + ("nacl",), f"no NACL '{nacl}' in VPC '{vpc['name']}'")
-        if draft.index != s or draft.cidr is None:
+        if draft.position != s or draft.cidr is None:
             continue  # a duplicate name or a bad CIDR, already reported
-        subnets.append(m.Subnet(format_path(path), vpc["name"], subnet["name"], draft.cidr,
-                                draft.az, table, nacl))
+        subnets.append(
+            m.Subnet(format_path(path), vpc["name"], subnet["name"], draft.cidr, draft.az, table, nacl)
+        )
     return tuple(subnets)

@@ -4,12 +4,14 @@ Each resource family (network, connections, rules, routes, instances) is built b
 module, in order; later families look up earlier ones in ``Known`` and report through
 ``Reporter``, so every problem keeps its file, line and path.
 """
+
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
-from typing import Callable, NamedTuple, Optional, TypeVar
+from typing import NamedTuple, Optional, TypeVar
 
 from .. import model as m
 from ..document import Document
@@ -40,23 +42,27 @@ class Reporter:
         seen: dict[str, int] = {}
         for index, item in enumerate(items):
             if item["name"] in seen:
-                self.report(path + (index, "name"),
-                            f"{what} '{item['name']}' is already defined at "
-                            f"{format_path(path + (seen[item['name']],))}")
+                self.report(
+                    path + (index, "name"),
+                    f"{what} '{item['name']}' is already defined at "
+                    f"{format_path(path + (seen[item['name']],))}",
+                )
             else:
                 seen[item["name"]] = index
 
 
 class SubnetDraft(NamedTuple):
-    """A subnet before its VPC is built: its CIDR (None if invalid), AZ and list index."""
+    """A subnet before its VPC is built: its CIDR (None if invalid), AZ and list position."""
+
     cidr: Optional[IPv4Network]
     az: str
-    index: int
+    position: int
 
 
 @dataclass
 class Known:
     """What earlier steps built, for the references of later ones."""
+
     servers: tuple[m.Server, ...] = ()
     vpc_cidrs: dict[str, tuple[IPv4Network, ...]] = field(default_factory=dict)
     subnets: dict[str, dict[str, SubnetDraft]] = field(default_factory=dict)  # VPC -> name ->

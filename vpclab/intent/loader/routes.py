@@ -1,13 +1,13 @@
 """VPC route tables: the implicit main table, local routes first, one target per route."""
+
 from __future__ import annotations
 
-from collections import Counter
 from ipaddress import IPv4Network
 from typing import Optional
 
 from .. import model as m
 from ..errors import DocPath, format_path
-from ..values import parse_network, parse_ports, parse_protocol
+from ..values import parse_network
 from .reporter import Known, Reporter
 
 
@@ -17,25 +17,38 @@ def build_route_tables(r: Reporter, known: Known, v: int, vpc: dict) -> tuple[m.
     r.unique_names(tables_data, path, "route table")
     mains = [t for t, table in enumerate(tables_data) if table.get("main")]
     for t in mains[1:]:
-        r.report(path + (t, "main"), f"VPC '{vpc['name']}' already has a main route table "
-                                        f"('{tables_data[mains[0]]['name']}')")
-    tables = [build_route_table(r, known, v, vpc, t, table, main=bool(mains) and t == mains[0])
-              for t, table in enumerate(tables_data)]
+        r.report(
+            path + (t, "main"),
+            f"VPC '{vpc['name']}' already has a main route table ('{tables_data[mains[0]]['name']}')",
+        )
+    tables = [
+        build_route_table(r, known, v, vpc, t, table, main=bool(mains) and t == mains[0])
+        for t, table in enumerate(tables_data)
+    ]
     if not mains:
         if any(table["name"] == "main" for table in tables_data):
             index = next(t for t, table in enumerate(tables_data) if table["name"] == "main")
-            r.report(path + (index, "name"), "'main' names the VPC's implicit main route "
-                                                "table; set 'main: true' or choose another name")
-        tables.append(m.RouteTable(format_path(path) + "[main]", "main", True,
-                                   local_routes(r, known, path + ("main",), vpc)))
+            r.report(
+                path + (index, "name"),
+                "'main' names the VPC's implicit main route table; set 'main: true' or choose another name",
+            )
+        tables.append(
+            m.RouteTable(
+                format_path(path) + "[main]", "main", True, local_routes(r, known, path + ("main",), vpc)
+            )
+        )
     return tuple(tables)
 
 
 def local_routes(r: Reporter, known: Known, table_path: DocPath, vpc: dict) -> tuple[m.Route, ...]:
-    origin = (format_path(table_path[:-1]) + f"[{table_path[-1]}]"
-              if isinstance(table_path[-1], str) else format_path(table_path))
-    return tuple(m.Route(f"{origin}.routes[local]", cidr, local=True)
-                 for cidr in known.vpc_cidrs[vpc["name"]])
+    origin = (
+        format_path(table_path[:-1]) + f"[{table_path[-1]}]"
+        if isinstance(table_path[-1], str)
+        else format_path(table_path)
+    )
+    return tuple(
+        m.Route(f"{origin}.routes[local]", cidr, local=True) for cidr in known.vpc_cidrs[vpc["name"]]
+    )
 
 
 def build_route_table(r: Reporter, known: Known, v, vpc, t, table, main: bool) -> m.RouteTable:
@@ -47,9 +60,11 @@ def build_route_table(r: Reporter, known: Known, v, vpc, t, table, main: bool) -
         if built is None:
             continue
         if built.destination in destinations:
-            r.report(path + ("routes", n, "destination"),
-                        f"{built.destination} already has a route in this table "
-                        f"(routes[{destinations[built.destination]}])")
+            r.report(
+                path + ("routes", n, "destination"),
+                f"{built.destination} already has a route in this table "
+                f"(routes[{destinations[built.destination]}])",
+            )
             continue
         destinations[built.destination] = n
         routes.append(built)
@@ -60,23 +75,28 @@ def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optio
     destination = r.parsed(path + ("destination",), parse_network, route["destination"])
     targets = [key for key in ("peering", "transit_gateway", "blackhole") if route.get(key)]
     if len(targets) != 1:
-        r.report(path, "a route needs exactly one of 'peering', 'transit_gateway' or "
-                          "'blackhole: true'")
+        r.report(path, "a route needs exactly one of 'peering', 'transit_gateway' or 'blackhole: true'")
         return None
     if destination is None:
         return None
     for cidr in known.vpc_cidrs[vpc]:
         if destination.subnet_of(cidr):
-            r.report(path + ("destination",),
-                        f"{destination} is inside the VPC CIDR {cidr}: the local route covers "
-                        "it and AWS rejects a route as or more specific than it")
+            r.report(
+                path + ("destination",),
+                f"{destination} is inside the VPC CIDR {cidr}: the local route covers "
+                "it and AWS rejects a route as or more specific than it",
+            )
             return None
     target_ok = check_route_target(r, known, path, vpc, route)
     if not target_ok:
         return None
-    return m.Route(format_path(path), destination, peering=route.get("peering"),
-                   transit_gateway=route.get("transit_gateway"),
-                   blackhole=bool(route.get("blackhole")))
+    return m.Route(
+        format_path(path),
+        destination,
+        peering=route.get("peering"),
+        transit_gateway=route.get("transit_gateway"),
+        blackhole=bool(route.get("blackhole")),
+    )
 
 
 def check_route_target(r: Reporter, known: Known, path, vpc: str, route: dict) -> bool:
@@ -86,18 +106,21 @@ def check_route_target(r: Reporter, known: Known, path, vpc: str, route: dict) -
             r.report(path + ("peering",), f"no peering named '{route['peering']}'")
             return False
         if vpc not in (peering.requester, peering.accepter):
-            r.report(path + ("peering",), f"peering '{peering.name}' joins "
-                                             f"'{peering.requester}' and '{peering.accepter}', "
-                                             f"not VPC '{vpc}'")
+            r.report(
+                path + ("peering",),
+                f"peering '{peering.name}' joins "
+                f"'{peering.requester}' and '{peering.accepter}', "
+                f"not VPC '{vpc}'",
+            )
             return False
     if route.get("transit_gateway"):
         tgw = next((t for t in known.transit_gateways if t.name == route["transit_gateway"]), None)
         if tgw is None:
-            r.report(path + ("transit_gateway",),
-                        f"no transit gateway named '{route['transit_gateway']}'")
+            r.report(path + ("transit_gateway",), f"no transit gateway named '{route['transit_gateway']}'")
             return False
         if not any(att.vpc == vpc for att in tgw.attachments):
-            r.report(path + ("transit_gateway",), f"VPC '{vpc}' has no attachment to "
-                                                     f"transit gateway '{tgw.name}'")
+            r.report(
+                path + ("transit_gateway",), f"VPC '{vpc}' has no attachment to transit gateway '{tgw.name}'"
+            )
             return False
     return True

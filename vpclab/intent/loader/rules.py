@@ -3,9 +3,9 @@
 SG names other than 'default' are unique across the file; 'VPC/default' names another
 VPC's default group.
 """
+
 from __future__ import annotations
 
-from collections import Counter
 from ipaddress import IPv4Network
 from typing import Optional
 
@@ -27,8 +27,10 @@ def index_security_groups(r: Reporter, known: Known, data: dict) -> None:
             name = sg["name"]
             key = ("default", v) if name == "default" else name
             if key in known.sg_places:
-                r.report(path + ("name",), f"security group '{name}' is already defined "
-                                           f"at {format_path(known.sg_places[key])}")
+                r.report(
+                    path + ("name",),
+                    f"security group '{name}' is already defined at {format_path(known.sg_places[key])}",
+                )
                 continue
             known.sg_places[key] = path
             if name != "default":
@@ -43,17 +45,25 @@ def build_nacls(r: Reporter, v: int, vpc: dict) -> tuple[m.Nacl, ...]:
     if not any(nacl["name"] == "default" for nacl in nacls_data):
         origin = format_path(path) + "[default]"
         allow_all = {"rule": 100, "protocol": "all", "cidr": "0.0.0.0/0", "action": "allow"}
-        nacls.append(m.Nacl(origin, "default",
-                            nacl_rules(r, origin + ".ingress", [allow_all], None),
-                            nacl_rules(r, origin + ".egress", [allow_all], None)))
+        nacls.append(
+            m.Nacl(
+                origin,
+                "default",
+                nacl_rules(r, origin + ".ingress", [allow_all], None),
+                nacl_rules(r, origin + ".egress", [allow_all], None),
+            )
+        )
     return tuple(nacls)
 
 
 def build_nacl(r: Reporter, path, nacl: dict) -> m.Nacl:
     origin = format_path(path)
-    return m.Nacl(origin, nacl["name"],
-                  nacl_rules(r, origin + ".ingress", nacl.get("ingress", []), path + ("ingress",)),
-                  nacl_rules(r, origin + ".egress", nacl.get("egress", []), path + ("egress",)))
+    return m.Nacl(
+        origin,
+        nacl["name"],
+        nacl_rules(r, origin + ".ingress", nacl.get("ingress", []), path + ("ingress",)),
+        nacl_rules(r, origin + ".egress", nacl.get("egress", []), path + ("egress",)),
+    )
 
 
 def nacl_rules(r: Reporter, origin: str, rules_data: list, path: Optional[DocPath]) -> tuple:
@@ -64,12 +74,16 @@ def nacl_rules(r: Reporter, origin: str, rules_data: list, path: Optional[DocPat
         rule_path = path + (n,) if path else ()
         number = rule["rule"]
         if not NACL_RULE_NUMBERS[0] <= number <= NACL_RULE_NUMBERS[1]:
-            r.report(rule_path + ("rule",), f"rule number {number} is outside "
-                                               f"{NACL_RULE_NUMBERS[0]}-{NACL_RULE_NUMBERS[1]}")
+            r.report(
+                rule_path + ("rule",),
+                f"rule number {number} is outside {NACL_RULE_NUMBERS[0]}-{NACL_RULE_NUMBERS[1]}",
+            )
             continue
         if number in numbers:
-            r.report(rule_path + ("rule",), f"rule number {number} is already used by "
-                                               f"rule [{numbers[number]}] in this direction")
+            r.report(
+                rule_path + ("rule",),
+                f"rule number {number} is already used by rule [{numbers[number]}] in this direction",
+            )
             continue
         numbers[number] = n
         traffic = parse_traffic(r, rule_path, rule)
@@ -78,7 +92,7 @@ def nacl_rules(r: Reporter, origin: str, rules_data: list, path: Optional[DocPat
             continue
         label = f"[{n}]" if path else "[0]"
         rules.append(m.NaclRule(origin + label, number, traffic, cidr, rule["action"] == "allow"))
-    rules.sort(key=lambda rule: rule.number)
+    rules.sort(key=lambda rule: rule.number or 0)
     rules.append(m.NaclRule(origin + "[*]", None, m.Traffic(), ALL_IPV4, False))
     return tuple(rules)
 
@@ -105,10 +119,15 @@ def build_security_groups(r: Reporter, known: Known, v: int, vpc: dict) -> tuple
     if not any(g.name == "default" for g in groups):
         origin = f"vpcs[{v}].security_groups[default]"
         self_ref = m.SGRef(vpc["name"], "default")
-        groups.append(m.SecurityGroup(
-            origin, vpc["name"], "default",
-            (m.SGRule(origin + ".ingress[0]", m.Traffic(), security_group=self_ref),),
-            (m.SGRule(origin + ".egress[0]", m.Traffic(), cidr=ALL_IPV4),)))
+        groups.append(
+            m.SecurityGroup(
+                origin,
+                vpc["name"],
+                "default",
+                (m.SGRule(origin + ".ingress[0]", m.Traffic(), security_group=self_ref),),
+                (m.SGRule(origin + ".egress[0]", m.Traffic(), cidr=ALL_IPV4),),
+            )
+        )
     return tuple(groups)
 
 
@@ -129,28 +148,31 @@ def sg_rules(r: Reporter, known: Known, path: DocPath, vpc: str, rules_data: lis
         rule_path = path + (n,)
         traffic = parse_traffic(r, rule_path, rule)
         if ("cidr" in rule) == ("security_group" in rule):
-            r.report(rule_path, "a security group rule needs exactly one of 'cidr' or "
-                                   "'security_group'")
+            r.report(rule_path, "a security group rule needs exactly one of 'cidr' or 'security_group'")
             continue
         if "cidr" in rule:
             cidr = r.parsed(rule_path + ("cidr",), parse_network, rule["cidr"])
             if traffic and cidr:
                 rules.append(m.SGRule(format_path(rule_path), traffic, cidr=cidr))
             continue
-        ref = resolve_sg(r, known, rule_path + ("security_group",), vpc, rule["security_group"],
-                              allow_peered=True)
+        ref = resolve_sg(
+            r, known, rule_path + ("security_group",), vpc, rule["security_group"], allow_peered=True
+        )
         if traffic and ref:
             rules.append(m.SGRule(format_path(rule_path), traffic, security_group=ref))
     return tuple(rules)
 
 
-def resolve_sg(r: Reporter, known: Known, path: DocPath, vpc: str, name: str, allow_peered: bool) -> Optional[m.SGRef]:
+def resolve_sg(
+    r: Reporter, known: Known, path: DocPath, vpc: str, name: str, allow_peered: bool
+) -> Optional[m.SGRef]:
     """'default' -> own VPC's; 'VPC/default' -> that VPC's; other names are file-unique."""
     if "/" in name:
         owner, _, bare = name.partition("/")
         if owner not in known.vpc_cidrs or bare != "default":
-            r.report(path, f"'{name}': the 'VPC/name' form names another VPC's default SG, "
-                              "like 'dev/default'")
+            r.report(
+                path, f"'{name}': the 'VPC/name' form names another VPC's default SG, like 'dev/default'"
+            )
             return None
     elif name == "default":
         owner, bare = vpc, "default"
@@ -161,8 +183,10 @@ def resolve_sg(r: Reporter, known: Known, path: DocPath, vpc: str, name: str, al
         return None
     if owner != vpc and not (allow_peered and known.peered(vpc, owner)):
         where = "is not peered with" if allow_peered else "is not"
-        r.report(path, f"security group '{name}' belongs to VPC '{owner}', which {where} "
-                          f"VPC '{vpc}'" + ("" if allow_peered else
-                                            "; an instance takes SGs of its own VPC"))
+        r.report(
+            path,
+            f"security group '{name}' belongs to VPC '{owner}', which {where} "
+            f"VPC '{vpc}'" + ("" if allow_peered else "; an instance takes SGs of its own VPC"),
+        )
         return None
     return m.SGRef(owner, bare)
