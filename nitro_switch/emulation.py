@@ -120,6 +120,9 @@ class Emulation:
         self.log(f"*** Hyperplane controller on 127.0.0.1:{self.controller_port} (pid {self.controller.pid})")
         self.record()
 
+    def controller_is_up(self) -> bool:
+        return self.controller is not None and self.controller.poll() is None
+
     def kill_controller(self) -> None:
         """SIGKILL the controller: the Nitro cards keep forwarding with the flows they have."""
         assert self.controller is not None

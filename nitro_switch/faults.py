@@ -9,6 +9,20 @@ import time
 from .commands import run
 
 
+def card_is_up(emulation, server: str) -> bool:
+    """Is the server's ovs-vswitchd (its Nitro card) running?"""
+    pid = emulation.servers_by_name[server].daemon_pid("ovs-vswitchd")
+    return pid is not None and _alive(pid)
+
+
+def link_is_up(emulation, server: str) -> bool:
+    """Is the server's underlay link administratively up?"""
+    port = emulation.names.underlay_port(emulation.plan.server_index[server])
+    return "state DOWN" not in run("ip", "-o", "link", "show", port) and ",UP" in run(
+        "ip", "-o", "link", "show", port
+    )
+
+
 def crash_card(emulation, server: str) -> None:
     """The card's ovs-vswitchd dies (SIGKILL): its bridges stop forwarding at once."""
     pid = emulation.servers_by_name[server].daemon_pid("ovs-vswitchd")

@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="build the emulation and open the Mininet CLI")
     up.add_argument("topology")
     up.add_argument("--no-cli", action="store_true", help="stay up until Ctrl-C, no CLI")
+    up.add_argument("--script", help="run the shell commands of this file, then tear down")
     up.set_defaults(run=run_up)
     verifier = commands.add_parser("verify", help="probe every instance pair live, compare with trace")
     verifier.add_argument("topology")
@@ -98,7 +99,7 @@ def run_trace(args) -> int:
 
 
 def run_up(args) -> int:
-    return up(load_topology(args.topology), cli=not args.no_cli)
+    return up(load_topology(args.topology), cli=not args.no_cli, script=args.script)
 
 
 def run_verify(args) -> int:

@@ -15,14 +15,15 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def up(topology: Topology, cli: bool = True) -> int:
-    """``vpclab up``: SIGTERM is turned into a normal tear-down, like Ctrl-C."""
+def up(topology: Topology, cli: bool = True, script: str | None = None) -> int:
+    """``vpclab up``: SIGTERM is turned into a normal tear-down, like Ctrl-C. With ``script``
+    the shell runs the commands of that file (Mininet's batch mode), then tears down."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
     emulation = Emulation(topology, log=lambda line: print(line, flush=True))
     emulation.build()
     try:
         if cli:
-            VpcCLI(emulation)
+            VpcCLI(emulation, script=script)
         else:
             print("*** up; press Ctrl-C to tear down", flush=True)
             threading.Event().wait()

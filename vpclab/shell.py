@@ -136,6 +136,8 @@ class VpcCLI(CLI):
         if not words or words[0] not in servers or (len(words) > 1 and words[1] not in TABLE):
             self.usage(self.do_flows)
             return self.say(f"servers: {', '.join(servers)}; stages: {', '.join(STAGES)}")
+        if not faults.card_is_up(self.emulation, words[0]):
+            return self.say(f"*** {words[0]}'s Nitro card is down: recover nitro {words[0]}")
         origins = {cookie_of(f.origin): f.origin for f in compile_topology(self.topology()).flows[words[0]]}
         arguments = [f"table={TABLE[words[1]]}"] if len(words) > 1 else []
         for flow_line in servers[words[0]].ofctl("dump-flows", *arguments).splitlines()[1:]:
@@ -188,6 +190,8 @@ class VpcCLI(CLI):
         if not words or words[0] not in ("nitro", "link", "controller"):
             return self.usage(method)
         if words[0] == "controller":
+            if failing == (not self.emulation.controller_is_up()):
+                return self.say(f"*** the controller is already {'down' if failing else 'up'}")
             if failing:
                 self.emulation.kill_controller()
             else:
@@ -195,14 +199,28 @@ class VpcCLI(CLI):
             return self.say(f"*** controller {'killed' if failing else 'restarted and reconciled'}")
         if len(words) != 2 or words[1] not in self.emulation.servers_by_name:
             return self.usage(method)
+        kind, server = words
+        what = f"{server}'s Nitro card" if kind == "nitro" else f"{server}'s underlay link"
+        is_up = faults.card_is_up if kind == "nitro" else faults.link_is_up
+        if failing == (not is_up(self.emulation, server)):
+            return self.say(f"*** {what} is already {'failed' if failing else 'up'}")
         action = {
             ("nitro", True): faults.crash_card,
             ("nitro", False): faults.recover_card,
             ("link", True): faults.link_down,
             ("link", False): faults.link_up,
         }
-        action[(words[0], failing)](self.emulation, words[1])
-        return self.say(f"*** {words[0]} {words[1]}: {'failed' if failing else 'recovered'}")
+        action[(kind, failing)](self.emulation, server)
+        return self.say(f"*** {what}: {'failed' if failing else 'recovered'}")
+
+    def onecmd(self, line):
+        """Run one command; no exception inside a verb ends the session."""
+        try:
+            return super().onecmd(line)
+        except Exception as error:
+            verb = line.split()[0] if line.split() else ""
+            self.say(f"*** {verb} failed: {error}")
+            return False
 
     def default(self, line):
         """Mininet treats unknown first words as node names; map our dashed verbs first."""

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from live_helpers import live
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGIES = sorted((ROOT / "topologies").glob("*.yaml"))
@@ -95,3 +96,55 @@ def test_trace_to_an_ip_and_with_a_pinned_source_port():
 def test_trace_usage_errors_exit_2(args, message):
     result = vpclab("trace", "topologies/peering.yaml", *args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+@live
+def test_the_shell_survives_faults_and_says_when_a_fault_is_repeated(tmp_path):
+    script = tmp_path / "session.cli"
+    script.write_text(
+        "\n".join(
+            [
+                "fail nitro srv2",
+                "flows srv2 classify",
+                "fail nitro srv2",
+                "recover nitro srv2",
+                "recover nitro srv2",
+                "fail link srv1",
+                "fail link srv1",
+                "recover link srv1",
+                "web2 ping -c 1 -W 3 10.1.1.4",
+                "fail controller",
+                "fail controller",
+                "trace web1 build1",
+                "recover controller",
+                "recover controller",
+                "sg web1",
+            ]
+        )
+        + "\n"
+    )
+    result = vpclab("up", ROOT / "topologies" / "peering.yaml", "--script", script)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr + out
+    assert "Traceback" not in out + result.stderr
+    expected = [
+        "*** srv2's Nitro card: failed",
+        "*** srv2's Nitro card is down: recover nitro srv2",
+        "*** srv2's Nitro card is already failed",
+        "*** srv2's Nitro card: recovered",
+        "*** srv2's Nitro card is already up",
+        "*** srv1's underlay link: failed",
+        "*** srv1's underlay link is already failed",
+        "*** srv1's underlay link: recovered",
+        "*** controller killed",
+        "*** the controller is already down",
+        "(controller unreachable: showing the last known design)",
+        "*** controller restarted and reconciled",
+        "*** the controller is already up",
+        "prod/web-sg",
+        "*** tearing down",
+    ]
+    positions = [out.find(line) for line in expected]
+    assert all(p >= 0 for p in positions), [line for line, p in zip(expected, positions) if p < 0]
+    assert positions == sorted(positions)
+    assert "1 received" in result.stderr  # Mininet prints node commands' output on stderr

@@ -70,7 +70,9 @@ def test_vxlan_on_the_underlay_carries_the_destination_vpc_vni(peering):
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert "listening on" in capture.stderr.readline()  # capturing before the ping is sent
+    for line in capture.stderr:  # capturing before the ping is sent
+        if "listening on" in line:
+            break
     assert "1 received" in web2.cmd("ping -c 1 -W 2 10.1.1.4")
     output, _ = capture.communicate(timeout=10)
     vnis = set(re.findall(r"vni (\d+)", output))
