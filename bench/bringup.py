@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from itertools import pairwise
 
 import yaml
 from _lib import save
@@ -89,7 +90,7 @@ def mininet_seconds() -> float:
     class Servers(Topo):
         def build(self):
             switches = [self.addSwitch(f"s{n}", dpid=f"{n:016x}") for n in range(1, SERVERS + 1)]
-            for a, b in zip(switches, switches[1:]):
+            for a, b in pairwise(switches):
                 self.addLink(a, b)
             for n in range(VPCS * PER_VPC):
                 self.addLink(self.addHost(f"h{n}"), switches[n % SERVERS])

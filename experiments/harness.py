@@ -164,7 +164,7 @@ def analyse(
 ) -> dict:
     """Per pair: packets sent/lost, the loss window, time to detect and to recover."""
     pairs = []
-    for probe, pair_samples in zip(scenario.probes, samples):
+    for probe, pair_samples in zip(scenario.probes, samples, strict=True):
         relative = [(sent - injected_at, rtt) for _, sent, rtt in pair_samples]
         lost_after = [t for t, rtt in relative if rtt is None and t >= 0]
         ok_after_restore = [t for t, rtt in relative if rtt is not None and t >= restored_at - injected_at]
@@ -207,7 +207,7 @@ def plot_timeline(report: dict, samples: list, injected_at: float, path: str) ->
     rows = len(samples)
     figure = Figure(figsize=(9, 1.3 + 1.1 * rows))
     axes = figure.subplots(rows, 1, sharex=True, squeeze=False)
-    for axis, pair, pair_samples in zip(axes[:, 0], report["pairs"], samples):
+    for axis, pair, pair_samples in zip(axes[:, 0], report["pairs"], samples, strict=True):
         ok = [(s - injected_at) for _, s, rtt in pair_samples if rtt is not None]
         lost = [(s - injected_at) for _, s, rtt in pair_samples if rtt is None]
         axis.scatter(ok, [1] * len(ok), s=6, color="#2a9d41", label="answered")

@@ -77,7 +77,7 @@ def verify(topology: m.Topology, log=print) -> list[Result]:
                         client_port += probe.port is not None
                         plan.append((target, probe, port))
                 live = _run_client(hosts[source.name], plan)
-                for (target, probe, port), ok in zip(plan, live):
+                for (target, probe, port), ok in zip(plan, live, strict=True):
                     expected = trace(
                         topology, source, target.ip, probe.protocol, probe.port, source_port=port
                     )

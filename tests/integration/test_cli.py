@@ -145,6 +145,8 @@ def test_the_shell_survives_faults_and_says_when_a_fault_is_repeated(tmp_path):
         "*** tearing down",
     ]
     positions = [out.find(line) for line in expected]
-    assert all(p >= 0 for p in positions), [line for line, p in zip(expected, positions) if p < 0]
+    assert all(p >= 0 for p in positions), [
+        line for line, p in zip(expected, positions, strict=True) if p < 0
+    ]
     assert positions == sorted(positions)
     assert "1 received" in result.stderr  # Mininet prints node commands' output on stderr

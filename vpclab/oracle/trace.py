@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
+from itertools import pairwise
 from typing import NoReturn, Optional
 
 from ..intent import model as m
@@ -385,7 +386,7 @@ def client_port_segments(topology: m.Topology, ports: tuple[int, int]) -> list[t
                 if rule.traffic.ports:
                     cuts.update({rule.traffic.ports[0], rule.traffic.ports[1] + 1})
     edges = sorted(cut for cut in cuts if low <= cut <= high + 1)
-    return [(start, end - 1) for start, end in zip(edges, edges[1:])]
+    return [(start, end - 1) for start, end in pairwise(edges)]
 
 
 def trace(

@@ -20,7 +20,9 @@ def build_peerings(r: Reporter, known: Known, data: dict) -> tuple[m.Peering, ..
         path = ("peerings", index)
         ends = [peering["requester"], peering["accepter"]]
         missing = [
-            (key, vpc) for key, vpc in zip(("requester", "accepter"), ends) if vpc not in known.vpc_cidrs
+            (key, vpc)
+            for key, vpc in zip(("requester", "accepter"), ends, strict=True)
+            if vpc not in known.vpc_cidrs
         ]
         for key, vpc in missing:
             r.report(path + (key,), f"no VPC named '{vpc}'")
