@@ -83,6 +83,7 @@ class Emulation:
                 server.seed_neighbours(self.servers)
             self.log(f"*** instances: {' '.join(i.name for i in self.topology.instances)}")
             self.hosts.create(self.servers_by_name)
+            self.hosts.add_servers(self.servers)
             self.record()
             self.wait_for_flows(self.ready_timeout)
         except BaseException:

@@ -11,12 +11,27 @@ from concurrent.futures import ThreadPoolExecutor
 
 from mininet.link import Intf
 from mininet.net import Mininet
-from mininet.node import Host
+from mininet.node import Host, Node
 
 from .commands import ip_batch
 from .names import Names
 
 INSTANCE_MTU = 1500  # the underlay runs at 9000, so 50 bytes of VXLAN never fragment
+
+
+class ServerNode(Node):
+    """A server's namespace as a Mininet node, so the shell runs commands there with its own
+    OVS (``srv1 ovs-ofctl dump-flows br-int``, ``srv1 ovs-vsctl show``)."""
+
+    def __init__(self, name: str, netns: str, ovs_dir: str):
+        self.netns, self.ovs_dir = netns, ovs_dir
+        super().__init__(name, inNamespace=False)
+
+    def _popen(self, cmd, **params):
+        if self.shell is None:  # the node's own shell: start it inside the server's namespace
+            ovs = [f"OVS_{kind}DIR={self.ovs_dir}" for kind in ("RUN", "LOG", "DB")]
+            cmd = ["ip", "netns", "exec", self.netns, "env", *ovs, *cmd]
+        return super()._popen(cmd, **params)
 
 
 class InstanceHosts:
@@ -26,6 +41,7 @@ class InstanceHosts:
         self.names, self.plan = names, plan
         self.net = Mininet(topo=None, build=False, controller=None, autoSetMacs=False)
         self.hosts: dict[str, Host] = {}
+        self.servers: dict[str, ServerNode] = {}
 
     def create(self, servers: dict) -> None:
         locals_ = list(self.plan.instances.values())
@@ -83,10 +99,18 @@ class InstanceHosts:
             )
         )
 
+    def add_servers(self, servers) -> None:
+        """Make each server a node of the network, beside the instances (for the shell)."""
+        for server in servers:
+            node = ServerNode(server.name, server.netns, server.dir)
+            self.servers[server.name] = node
+            self.net.nameToNode[server.name] = node
+
     def pids(self) -> list[int]:
-        return [host.pid for host in self.hosts.values() if host.pid]
+        return [node.pid for node in [*self.hosts.values(), *self.servers.values()] if node.pid]
 
     def terminate(self) -> None:
-        for host in self.hosts.values():
-            host.terminate()
+        for node in [*self.hosts.values(), *self.servers.values()]:
+            node.terminate()
         self.hosts.clear()
+        self.servers.clear()

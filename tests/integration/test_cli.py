@@ -119,6 +119,7 @@ def test_the_shell_survives_faults_and_says_when_a_fault_is_repeated(tmp_path):
                 "recover controller",
                 "recover controller",
                 "sg web1",
+                "srv1 ovs-ofctl -O OpenFlow13 dump-flows br-int table=0",
             ]
         )
         + "\n"
@@ -150,3 +151,4 @@ def test_the_shell_survives_faults_and_says_when_a_fault_is_repeated(tmp_path):
     ]
     assert positions == sorted(positions)
     assert "1 received" in result.stderr  # Mininet prints node commands' output on stderr
+    assert "priority=0 actions=drop" in result.stderr  # a server is a node: its own OVS
