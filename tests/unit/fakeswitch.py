@@ -23,7 +23,7 @@ from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
 from controller.ofmsg import flow_mod
-from controller.pipeline import CT_EST, CT_NEW, CT_TRK, STAGES, TUNNEL_PORT
+from controller.pipeline import CT_EST, CT_INV, CT_NEW, CT_TRK, STAGES, TUNNEL_PORT
 
 ADDRESS_FIELDS = {"ipv4_src", "ipv4_dst", "tun_ipv4_dst", "arp_tpa", "arp_spa"}
 MAC_FIELDS = {"eth_src", "eth_dst", "arp_sha", "arp_tha"}
@@ -39,6 +39,7 @@ PREREQUISITES = {
     "arp_tpa": ("eth_type", 0x0806),
 }
 MAX_STEPS = 64
+TCP_SYN, TCP_SYN_ACK = 0x02, 0x12
 DATAPATH = types.SimpleNamespace(ofproto=ofp, ofproto_parser=parser, id=1)
 
 
@@ -189,10 +190,15 @@ class FakeCard:
         return best
 
     def connection_state(self, zone: int, packet: dict) -> int:
+        """+est for a known connection; +new for a packet that may open one; else +inv, as
+        conntrack marks an echo reply or a SYN-ACK it never saw the request of."""
         key = _five_tuple(packet)
         reverse = (key[1], key[0], key[2], key[4], key[3])
         known = self.conntrack.get(zone, set())
-        return CT_TRK | (CT_EST if key in known or reverse in known else CT_NEW)
+        if key in known or reverse in known:
+            return CT_TRK | CT_EST
+        lone_reply = packet.get("icmpv4_type") == 0 or packet.get("tcp_flags", TCP_SYN) != TCP_SYN
+        return CT_TRK | (CT_INV if lone_reply else CT_NEW)
 
     def commit(self, zone: int, packet: dict) -> None:
         key = _five_tuple(packet)
@@ -343,6 +349,8 @@ def instance_packet(
     if port is not None:
         kind = {6: "tcp", 17: "udp"}[protocol]
         packet.update({f"{kind}_src": source_port, f"{kind}_dst": port})
+        if protocol == 6:
+            packet["tcp_flags"] = TCP_SYN
     if protocol == 1:
         packet["icmpv4_type"] = 8  # echo request
     packet.update(overrides)
@@ -370,6 +378,8 @@ def connection(fabric: FakeFabric, source: str, target: str, protocol: int, port
     if port is not None:
         kind = {6: "tcp", 17: "udp"}[protocol]
         reply[f"{kind}_src"], reply[f"{kind}_dst"] = port, source_port
+        if protocol == 6:
+            reply["tcp_flags"] = TCP_SYN_ACK
     if protocol == 1:
         reply["icmpv4_type"] = 0  # echo reply
     back = fabric.send(server, reply)
@@ -382,3 +392,16 @@ def _arrived(outcome: Outcome, local) -> bool:
     return any(
         server == local.instance.server and port == local.port for server, port, _ in outcome.delivered
     )
+
+
+def decided_alike(expected, accepted: bool, direction: str, origin) -> bool:
+    """Do the cards decide like trace's verdict ``expected``: the verdict, and for a drop the
+    direction and the deciding object? A misrouted reply is dropped by the data plane at the
+    wrong instance (conntrack: +inv), while trace names the route that sent it there."""
+    if accepted != expected.accepted:
+        return False
+    if accepted:
+        return True
+    if expected.reason == "reply-misrouted":
+        return direction == expected.direction
+    return (direction, origin) == (expected.direction, expected.rule)

@@ -2,6 +2,7 @@
 
 from ipaddress import IPv4Address
 
+import pytest
 from vpc_fixtures import load, verdict
 
 SG_CASES = load("""\
@@ -291,3 +292,52 @@ def test_sg_references_do_not_cross_a_transit_gateway():
         )
     )
     assert verdict(topology, "p1", "h1").reason == "sg-ingress"
+
+
+HUB_WITH_TWIN_SPOKES = """
+    name: hubreply
+    vpcs:
+      - name: v0
+        cidr: 10.19.0.0/16
+        subnets: [{name: s, cidr: 10.19.4.0/24}]
+        route_tables: [{name: rt, main: true, routes: [{destination: 10.1.0.0/16, peering: p0}]}]
+        security_groups: [{name: g0, ingress: [{protocol: all, cidr: 0.0.0.0/0}]}]
+        instances: [{name: a0, subnet: s, ip: 10.19.4.4, security_groups: [g0]}]
+      - name: v1
+        cidr: 10.1.0.0/16
+        subnets: [{name: s, cidr: 10.1.1.0/24}]
+        route_tables: [{name: rt, main: true, routes: [{destination: 10.19.0.0/16, peering: p0}]}]
+        security_groups: [{name: g1, ingress: [{protocol: all, cidr: 0.0.0.0/0}]}]
+        instances: [{name: hub1, subnet: s, security_groups: [g1]}]
+      - name: v2
+        cidr: 10.19.0.0/16
+        subnets: [{name: s, cidr: 10.19.4.0/24}]
+        route_tables: [{name: rt, main: true, routes: [{destination: 10.1.0.0/16, peering: p2}]}]
+        security_groups: [{name: g2, ingress: [{protocol: all, cidr: 0.0.0.0/0}]}]
+        instances: [{name: c2, subnet: s, ip: 10.19.4.4, security_groups: [g2]}]
+    peerings:
+      - {name: p0, requester: v0, accepter: v1}
+      - {name: p2, requester: v2, accepter: v1}
+"""
+
+
+@pytest.mark.parametrize("protocol, port", [("icmp", None), ("tcp", 443), ("udp", 53)])
+def test_a_reply_that_reaches_another_vpc_is_not_an_accepted_connection(protocol, port):
+    """Peering has no reverse-path check: hub1's reply to 10.19.4.4 goes to v0's a0, not c2."""
+    topology = load(HUB_WITH_TWIN_SPOKES)
+    misrouted = verdict(topology, "c2", "hub1", protocol, port)
+    assert (misrouted.accepted, misrouted.reason, misrouted.direction) == (False, "reply-misrouted", "return")
+    assert misrouted.rule == "vpcs[1].route_tables[0].routes[0]"  # the route to change
+    assert misrouted.hops[-1].at == "a0" and "not c2" in misrouted.hops[-1].detail
+    assert verdict(topology, "a0", "hub1", protocol, port).accepted  # the route's own side
+
+
+def test_the_cards_drop_the_misrouted_reply_too():
+    from fakeswitch import FakeFabric, connection
+
+    from controller.compiler import compile_topology
+
+    fabric = FakeFabric(compile_topology(load(HUB_WITH_TWIN_SPOKES)))
+    assert connection(fabric, "c2", "hub1", 1)[:2] == (False, "return")
+    assert connection(fabric, "c2", "hub1", 6, 443)[:2] == (False, "return")
+    assert connection(fabric, "a0", "hub1", 1)[0]

@@ -100,8 +100,11 @@ class Arrival:
 class _Walk:
     """One packet's walk from an instance; records hops, raises Dropped, returns the target."""
 
-    def __init__(self, topology: m.Topology, direction: str, check: bool = True):
+    def __init__(
+        self, topology: m.Topology, direction: str, check: bool = True, requester: Optional[m.Instance] = None
+    ):
         self.topology, self.direction, self.check = topology, direction, check
+        self.requester = requester  # a reply must reach the instance that sent the request
         self.hops: list[Hop] = []
         self.arrival: Optional[Arrival] = None
 
@@ -284,6 +287,15 @@ class _Walk:
                 f"no instance has address {packet.dst} in VPC {vpc.name}",
                 "no-route",
             )
+        if self.requester is not None and target != self.requester:
+            self.fail(
+                "deliver",
+                target.name,
+                self._last_route(vpc),
+                f"the reply to {packet.dst} reaches {target.name} in {vpc.name}, not "
+                f"{self.requester.name} in {self.requester.vpc}: routes have no reverse-path check",
+                "reply-misrouted",
+            )
         self.arrival = arrival
         subnet = vpc.subnet(target.subnet)
         if self.check:
@@ -344,6 +356,11 @@ class _Walk:
             reason or f"nacl-{direction}",
         )
 
+    def _last_route(self, vpc: m.Vpc) -> str:
+        """The route that took the packet where it is (the one to change), else the VPC."""
+        routes = [h.object for h in self.hops if h.stage in ("route", "tgw-route") and h.object]
+        return routes[-1] if routes else vpc.origin
+
     # -- naming ------------------------------------------------------------------------------
     def sg_origin(self, instance: m.Instance) -> str:
         return self.topology.security_groups_origin(instance)
@@ -364,9 +381,16 @@ def routed_destination(topology: m.Topology, source: m.Instance, address: IPv4Ad
     return target, probe.arrival.kind
 
 
-def walk(topology: m.Topology, source: m.Instance, packet: Packet, direction: str):
-    """Follow one packet; returns (hops, target instance or None, Dropped or None)."""
-    walker = _Walk(topology, direction)
+def walk(
+    topology: m.Topology,
+    source: m.Instance,
+    packet: Packet,
+    direction: str,
+    requester: Optional[m.Instance] = None,
+):
+    """Follow one packet; returns (hops, target instance or None, Dropped or None).
+    A reply (``requester`` given) that reaches another instance is dropped there."""
+    walker = _Walk(topology, direction, requester=requester)
     try:
         return walker.hops, walker.run(source, packet), None
     except Dropped as drop:
@@ -405,7 +429,7 @@ def trace(
         return Verdict(False, drop.reason, FORWARD, drop.rule, hops)
     admitted_by = next(h.object for h in reversed(hops) if h.stage == "sg-ingress")
     if protocol not in PORTED_PROTOCOLS:
-        reply_hops, _, reply_drop = walk(topology, target, request.reply(None), RETURN)
+        reply_hops, _, reply_drop = walk(topology, target, request.reply(None), RETURN, source)
         if reply_drop:
             return Verdict(False, reply_drop.reason, RETURN, reply_drop.rule, hops + reply_hops)
         return Verdict(True, None, RETURN, admitted_by, hops + reply_hops)
@@ -414,7 +438,7 @@ def trace(
     first_failure: Optional[tuple[list[Hop], Dropped]] = None
     first_success: Optional[list[Hop]] = None
     for low, high in client_port_segments(topology, client_ports):
-        reply_hops, _, reply_drop = walk(topology, target, request.reply(low), RETURN)
+        reply_hops, _, reply_drop = walk(topology, target, request.reply(low), RETURN, source)
         if reply_drop:
             failing.append((low, high))
             first_failure = first_failure or (reply_hops, reply_drop)
