@@ -7,11 +7,25 @@ so both agree on which port, MAC and address each instance has.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from vpclab.intent import model as m
 
+INTERFACE_NAME = re.compile(r"^(?!i\d+$)[A-Za-z][A-Za-z0-9-]{0,14}$")  # i<N>: derived names
+RESERVED_INTERFACE_NAMES = {
+    "all",
+    "default",
+    "lo",
+    "vxlan0",
+    "br-int",
+    "br-phy",
+    "eth-ul",
+    "ovs-netdev",
+    "genev_sys_6081",
+    "vxlan_sys_4789",
+}
 VNI_BASE = 1000  # VNI = VNI_BASE + the VPC's number
 UNDERLAY_PREFIX = "192.168.200."  # server N's underlay address: .N (inside vpclab's namespaces)
 UNDERLAY_MASK = 24
@@ -54,7 +68,7 @@ class Plan:
                 ports[instance.server],
                 zone,
                 f"02:00:{zone >> 16 & 0xFF:02x}:{zone >> 8 & 0xFF:02x}:{zone & 0xFF:02x}:0a",
-                instance.name,
+                card_port_name(instance.name, zone),
             )
 
     def vni(self, vpc: m.Vpc) -> int:
@@ -65,6 +79,14 @@ class Plan:
 
     def on_server(self, server: str) -> list[InstancePlan]:
         return [p for p in self.instances.values() if p.instance.server == server]
+
+
+def card_port_name(instance: str, zone: int) -> str:
+    """The instance's port on its Nitro card: its own name where Linux takes it as an
+    interface name (so flow dumps read 'in_port=web1'), else a short derived one."""
+    if INTERFACE_NAME.match(instance) and instance not in RESERVED_INTERFACE_NAMES:
+        return instance
+    return f"i{zone}"
 
 
 def _ids(keys) -> dict:

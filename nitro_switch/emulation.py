@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -86,11 +87,26 @@ class Emulation:
             self.hosts.add_servers(self.servers)
             self.record()
             self.wait_for_flows(self.ready_timeout)
-        except BaseException:
-            self.log("*** bring-up failed; removing what was built")
+        except BaseException as error:
+            kept = self.keep_logs()
+            self.log(f"*** bring-up failed; removing what was built (its logs: {kept})")
             self.teardown()
+            if isinstance(error, BuildError):
+                raise BuildError(f"{error}\n(the logs of this failed run are in {kept})") from None
             raise
         self.log(f"*** up in {time.monotonic() - started:.1f} s")
+
+    def keep_logs(self) -> str:
+        """Copy the run's logs (controller, OVS) to ./vpclab-failed-TOPOLOGY-TIME/ before the
+        run directory goes; returns that folder."""
+        kept = os.path.abspath(f"vpclab-failed-{self.topology.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+        for folder, _, files in os.walk(self.names.run_dir):
+            for name in files:
+                if name.endswith((".log", ".json")):
+                    relative = os.path.relpath(folder, self.names.run_dir)
+                    os.makedirs(os.path.join(kept, relative), exist_ok=True)
+                    shutil.copy(os.path.join(folder, name), os.path.join(kept, relative, name))
+        return kept
 
     @property
     def servers_by_name(self) -> dict[str, NitroServer]:

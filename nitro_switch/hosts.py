@@ -16,6 +16,7 @@ from mininet.node import Host, Node
 from .commands import ip_batch
 from .names import Names
 
+HOST_INTERFACE = "eth0"  # every instance's interface, in its own namespace, as on EC2
 INSTANCE_MTU = 1500  # the underlay runs at 9000, so 50 bytes of VXLAN never fragment
 
 
@@ -48,10 +49,10 @@ class InstanceHosts:
         for local in locals_:
             self.hosts[local.instance.name] = self.net.addHost(local.instance.name, ip=None)
         # each veth is created with its ends already in place (no root-namespace names): the
-        # host end is <instance>-eth0 in the host, the card end <instance> in the server
+        # host end is eth0 in the host (as on EC2), the card end the plan's port name in the server
         ip_batch(
             [
-                f"link add {local.instance.name}-eth0 netns {self.hosts[local.instance.name].pid} "
+                f"link add name {HOST_INTERFACE} netns {self.hosts[local.instance.name].pid} "
                 f"type veth peer name {local.interface} "
                 f"netns {servers[local.instance.server].netns}"
                 for local in locals_
@@ -69,7 +70,7 @@ class InstanceHosts:
         mine = self.plan.on_server(server.name)
         if not mine:
             return
-        ip_batch([f"link set {local.interface} up" for local in mine], netns=server.netns)
+        ip_batch([f"link set dev {local.interface} up" for local in mine], netns=server.netns)
         server.in_netns(
             "sh", "-c", "; ".join(f"ethtool -K {local.interface} tx off >/dev/null" for local in mine)
         )
@@ -79,7 +80,7 @@ class InstanceHosts:
         instance = local.instance
         host = self.hosts[instance.name]
         subnet = self.plan.topology.vpc(instance.vpc).subnet(instance.subnet)
-        name = f"{host.name}-eth0"
+        name = HOST_INTERFACE
         interface = Intf(name, node=host, moveIntfFn=lambda *args: None)  # already in place
         interface.ip, interface.prefixLen, interface.mac = (
             str(instance.ip),
@@ -90,7 +91,7 @@ class InstanceHosts:
             "; ".join(
                 (
                     "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-                    f"ip link set {name} address {local.mac} mtu {INSTANCE_MTU} up",
+                    f"ip link set dev {name} address {local.mac} mtu {INSTANCE_MTU} up",
                     f"ip addr add {instance.ip}/{subnet.cidr.prefixlen} dev {name}",
                     f"ip route add default via {subnet.router_address}",
                     f"ethtool -K {name} tx off >/dev/null",

@@ -84,11 +84,11 @@ def test_vxlan_on_the_underlay_carries_the_destination_vpc_vni(peering):
 def test_a_spoofed_source_ip_is_dropped_at_the_card(peering):
     web2 = peering.hosts.hosts["web2"]
     assert "1 received" in web2.cmd("ping -c 1 -W 2 10.1.1.4")
-    web2.cmd("ip addr add 10.0.1.99/24 dev web2-eth0")
+    web2.cmd("ip addr add 10.0.1.99/24 dev eth0")
     try:
         assert "0 received" in web2.cmd("ping -c 2 -W 1 -I 10.0.1.99 10.1.1.4")
     finally:
-        web2.cmd("ip addr del 10.0.1.99/24 dev web2-eth0")
+        web2.cmd("ip addr del 10.0.1.99/24 dev eth0")
     srv2 = peering.servers_by_name["srv2"]
     spoof_flow = [
         line

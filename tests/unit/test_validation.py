@@ -249,9 +249,23 @@ def test_attachment_associated_with_two_route_tables():
     )
 
 
-def test_instance_name_too_long_for_an_interface():
-    error = only(one_vpc(SUBNET + "instances: [{name: webserver01, subnet: web}]"))
-    assert "vpcs[0].instances[0].name: 'webserver01' is 11 characters" in error
+def test_long_instance_names_are_fine_up_to_a_dns_label():
+    fine = load(
+        one_vpc(SUBNET + "instances: [{name: payments-api-1, subnet: web}, {name: bastion-01a, subnet: web}]")
+    )
+    assert [i.name for i in fine.instances] == ["payments-api-1", "bastion-01a"]
+    error = only(one_vpc(SUBNET + f"instances: [{{name: {'x' * 64}, subnet: web}}]"))
+    assert "vpcs[0].instances[0].name: '" + "x" * 64 + "' is 64 characters" in error
+
+
+def test_card_ports_use_the_instance_name_only_where_linux_takes_it():
+    from controller.plan import card_port_name
+
+    assert card_port_name("web1", 3) == "web1"
+    assert [card_port_name(n, 7) for n in ("all", "default", "vxlan0", "i2", "payments-api-10")] == [
+        "i7"
+    ] * 4 + ["payments-api-10"]
+    assert card_port_name("payments-api-100", 7) == "i7"  # 16 characters
 
 
 def test_more_than_five_security_groups():
@@ -294,7 +308,7 @@ def test_all_errors_are_collected_with_their_lines():
           - {name: web, cidr: 10.1.0.0/24}
           - {name: app, cidr: 10.0.2.0/24, nacl: missing}
         instances:
-          - {name: averyveryverylongname, subnet: app}
+          - {name: averyveryverylongname, subnet: nowhere}
         """)
     )
     assert [line.split(": ")[0] for line in found] == ["test.yaml:6", "test.yaml:7", "test.yaml:9"]

@@ -11,7 +11,7 @@ from .reporter import Known, Reporter
 from .rules import resolve_sg
 
 MAX_SECURITY_GROUPS = 5
-MAX_INSTANCE_NAME = 10  # the instance's interfaces are named after it (Linux allows 15)
+MAX_INSTANCE_NAME = 63  # a DNS label: instance names become host names
 
 
 def build_instances(
@@ -136,7 +136,7 @@ def _server(r: Reporter, known: Known, path, instance: dict, subnet):
 
 
 def check_instance_names(r: Reporter, data: dict) -> None:
-    """Instance names are unique across the file, and short enough to name interfaces."""
+    """Instance names are unique across the file and at most a DNS label long."""
     seen: dict[str, DocPath] = {}
     for v, vpc in enumerate(data["vpcs"]):
         for i, instance in enumerate(vpc.get("instances", [])):
@@ -149,5 +149,5 @@ def check_instance_names(r: Reporter, data: dict) -> None:
                 r.report(
                     path,
                     f"'{name}' is {len(name)} characters; instance names are at "
-                    f"most {MAX_INSTANCE_NAME} (they name network interfaces)",
+                    f"most {MAX_INSTANCE_NAME} (a DNS label)",
                 )
