@@ -3,66 +3,80 @@
     python -m nitro_switch.probe listen --tcp 22,443 --udp 53
     python -m nitro_switch.probe connect --timeout 1 tcp:10.0.1.5:443:33001 icmp:10.0.1.5 ...
 
-The client prints one JSON list of booleans (did the connection complete, reply included),
-in the order of the specs. Every spec runs in its own thread, so a host probes all its
-targets in about one timeout.
+The client prints one JSON list, in the order of the specs: who answered (the listener's
+instance name, which it returns with the probe's nonce; '?' for a ping), or null. Every spec
+runs in its own thread, so a host probes all its targets in about one timeout.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import socket
 import subprocess
 import sys
 import threading
+from typing import Optional
+
+WHO = b"vpclab-who "  # a probe asking who answers: the listener replies "NAME NONCE"
 
 
-def listen(tcp_ports: list[int], udp_ports: list[int]) -> None:
-    threads = [threading.Thread(target=_tcp_server, args=(p,), daemon=True) for p in tcp_ports]
-    threads += [threading.Thread(target=_udp_echo, args=(p,), daemon=True) for p in udp_ports]
+def listen(tcp_ports: list[int], udp_ports: list[int], name: str) -> None:
+    threads = [threading.Thread(target=_tcp_server, args=(p, name), daemon=True) for p in tcp_ports]
+    threads += [threading.Thread(target=_udp_echo, args=(p, name), daemon=True) for p in udp_ports]
     for thread in threads:
         thread.start()
     print("listening", flush=True)
     threading.Event().wait()
 
 
-def _tcp_server(port: int) -> None:
-    """Accept connections; echo whatever each one sends until it closes."""
+def _answer(data: bytes, name: str) -> bytes:
+    """Echo, except a who-probe, answered with this instance's name and the probe's nonce."""
+    if data.startswith(WHO):
+        return f"{name} {data[len(WHO) :].decode(errors='replace').strip()}\n".encode()
+    return data
+
+
+def _tcp_server(port: int, name: str) -> None:
+    """Accept connections; answer whatever each one sends until it closes."""
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("0.0.0.0", port))
     server.listen(64)
     while True:
         connection, _ = server.accept()
-        threading.Thread(target=_echo_stream, args=(connection,), daemon=True).start()
+        threading.Thread(target=_echo_stream, args=(connection, name), daemon=True).start()
 
 
-def _echo_stream(connection) -> None:
+def _echo_stream(connection, name: str) -> None:
     with connection:
         try:
             while data := connection.recv(4096):
-                connection.sendall(data)
+                connection.sendall(_answer(data, name))
         except OSError:
             pass
 
 
-def _udp_echo(port: int) -> None:
+def _udp_echo(port: int, name: str) -> None:
     server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     server.bind(("0.0.0.0", port))
     while True:
         data, peer = server.recvfrom(2048)
-        server.sendto(data, peer)
+        server.sendto(_answer(data, name), peer)
 
 
-def attempt(spec: str, timeout: float) -> bool:
+def attempt(spec: str, timeout: float) -> Optional[str]:
+    """Who answered the probe ``spec``: the instance's name (TCP/UDP), '?' for an ICMP echo
+    reply (ping cannot say who), or None when nothing answered in time."""
     kind, _, rest = spec.partition(":")
     if kind == "icmp":
         result = subprocess.run(
             ["ping", "-c", "1", "-W", str(max(1, round(timeout))), rest], capture_output=True
         )
-        return result.returncode == 0
+        return "?" if result.returncode == 0 else None
     address, port, source_port = rest.split(":")
+    nonce = secrets.token_hex(6)
     family = socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM
     with socket.socket(socket.AF_INET, family) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -71,15 +85,19 @@ def attempt(spec: str, timeout: float) -> bool:
         try:
             if kind == "tcp":
                 probe.connect((address, int(port)))
-                return True
-            probe.sendto(b"vpclab-probe", (address, int(port)))
-            return probe.recvfrom(2048)[0] == b"vpclab-probe"
+                probe.sendall(WHO + nonce.encode())
+                answer = probe.recv(2048)
+            else:
+                probe.sendto(WHO + nonce.encode(), (address, int(port)))
+                answer = probe.recvfrom(2048)[0]
         except OSError:
-            return False
+            return None
+    name, _, echoed = answer.decode(errors="replace").strip().partition(" ")
+    return name if echoed == nonce else None
 
 
-def connect(specs: list[str], timeout: float) -> list[bool]:
-    results = [False] * len(specs)
+def connect(specs: list[str], timeout: float) -> list[Optional[str]]:
+    results: list[Optional[str]] = [None] * len(specs)
 
     def run(index: int, spec: str) -> None:
         results[index] = attempt(spec, timeout)
@@ -98,13 +116,14 @@ def main(argv=None) -> int:
     listener = commands.add_parser("listen")
     listener.add_argument("--tcp", default="")
     listener.add_argument("--udp", default="")
+    listener.add_argument("--name", default=socket.gethostname(), help="answer who-probes so")
     client = commands.add_parser("connect")
     client.add_argument("--timeout", type=float, default=1.0)
     client.add_argument("specs", nargs="+")
     args = parser.parse_args(argv)
     if args.command == "listen":
         ports = lambda text: [int(p) for p in text.split(",") if p]
-        listen(ports(args.tcp), ports(args.udp))
+        listen(ports(args.tcp), ports(args.udp), args.name)
     print(json.dumps(connect(args.specs, args.timeout)))
     return 0
 

@@ -13,6 +13,7 @@ from vpclab.intent import model as m
 from vpclab.oracle.trace import trace
 
 MAX_PORT_PROBES = 6
+PORTED = (6, 17)
 FIRST_CLIENT_PORT = 33000
 PROBE_TIMEOUT = 1.0
 
@@ -33,10 +34,13 @@ class Result:
     target: str
     probe: str
     client_port: Optional[int]
-    live: bool
-    trace: bool
+    live: bool  # the intended target answered (TCP/UDP: by name and nonce)
+    trace: bool  # trace accepts, and its request reaches that target
     reason: Optional[str]
     rule: Optional[str]
+    answered_by: Optional[str] = None  # who answered live ('?': a ping reply, unnamed)
+    retried: bool = False
+    raw: bool = False  # sent as frames to the router (the target has the sender's address)
 
     @property
     def agrees(self) -> bool:
@@ -76,23 +80,7 @@ def verify(topology: m.Topology, log=print) -> list[Result]:
                         port = None if probe.port is None else client_port
                         client_port += probe.port is not None
                         plan.append((target, probe, port))
-                live = _run_client(hosts[source.name], plan)
-                for (target, probe, port), ok in zip(plan, live, strict=True):
-                    expected = trace(
-                        topology, source, target.ip, probe.protocol, probe.port, source_port=port
-                    )
-                    results.append(
-                        Result(
-                            source.name,
-                            target.name,
-                            probe.label,
-                            port,
-                            ok,
-                            expected.accepted,
-                            expected.reason,
-                            expected.rule,
-                        )
-                    )
+                results += _probe_from(topology, hosts[source.name], source, plan)
         finally:
             for process in listeners:
                 process.kill()
@@ -100,31 +88,68 @@ def verify(topology: m.Topology, log=print) -> list[Result]:
     return results
 
 
-def _start_listeners(hosts, probes: list[Probe]) -> list:
-    tcp = ",".join(str(p.port) for p in probes if p.protocol == 6)
-    udp = ",".join(str(p.port) for p in probes if p.protocol == 17)
-    processes = [
-        host.popen(
-            [sys.executable, "-m", "nitro_switch.probe", "listen", "--tcp", tcp, "--udp", udp],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+def _probe_from(topology: m.Topology, host, source: m.Instance, plan: list) -> list[Result]:
+    """Run one source's probes (a failed one once more, with a fresh nonce) and compare."""
+    answers = _answers(host, source, plan)
+    failed = [n for n, answer in enumerate(answers) if answer is None]
+    for n, answer in zip(failed, _answers(host, source, [plan[n] for n in failed]), strict=True):
+        answers[n] = answer
+    results = []
+    for n, ((target, probe, port), answer) in enumerate(zip(plan, answers, strict=True)):
+        expected = trace(topology, source, target.ip, probe.protocol, probe.port, source_port=port)
+        named = probe.protocol in PORTED and target.ip != source.ip
+        # a ping reply does not say who sent it; a packet to one's own address never comes back
+        reaches = (
+            expected.delivered_to == target.name
+            if named
+            else expected.delivered_to not in (None, source.name)
         )
-        for host in hosts.values()
+        live = answer == target.name if named else answer is not None
+        results.append(
+            Result(
+                source.name,
+                target.name,
+                probe.label,
+                port,
+                live,
+                expected.accepted and reaches,
+                expected.reason,
+                expected.rule,
+                answer,
+                n in failed,
+                target.ip == source.ip,
+            )
+        )
+    return results
+
+
+def _answers(host, source: m.Instance, plan: list) -> list[Optional[str]]:
+    """Who answered each probe of ``plan`` from ``host``: socket probes, or raw frames where
+    the target has the sender's own address (a socket would be answered by its own kernel)."""
+    specs = [
+        f"icmp:{target.ip}"
+        if probe.port is None
+        else f"{m.protocol_label(probe.protocol)}:{target.ip}:{probe.port}:{port}"
+        for target, probe, port in plan
     ]
-    for process in processes:
-        process.stdout.readline()  # "listening"
-    return processes
+    raw = [target.ip == source.ip for target, _, _ in plan]
+    answers: list[Optional[str]] = [None] * len(plan)
+    sockets = [n for n in range(len(plan)) if not raw[n]]
+    frames = [n for n in range(len(plan)) if raw[n]]
+    if sockets:
+        found = _client(host, "nitro_switch.probe", ["connect"], [specs[n] for n in sockets])
+        for n, answer in zip(sockets, found, strict=True):
+            answers[n] = answer
+    if frames:
+        found = _client(host, "nitro_switch.rawprobe", [], [specs[n] for n in frames])
+        for n, answered in zip(frames, found, strict=True):
+            answers[n] = "?" if answered else None
+    return answers
 
 
-def _run_client(host, plan) -> list[bool]:
-    specs = []
-    for target, probe, port in plan:
-        if probe.port is None:
-            specs.append(f"icmp:{target.ip}")
-        else:
-            specs.append(f"{m.protocol_label(probe.protocol)}:{target.ip}:{probe.port}:{port}")
+def _client(host, module: str, command: list[str], specs: list[str]) -> list:
     process = host.popen(
-        [sys.executable, "-m", "nitro_switch.probe", "connect", "--timeout", str(PROBE_TIMEOUT), *specs],
+        [sys.executable, "-m", module, *command, "--timeout", str(PROBE_TIMEOUT), *specs],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -135,13 +160,45 @@ def _run_client(host, plan) -> list[bool]:
     return json.loads(output)
 
 
+def _start_listeners(hosts, probes: list[Probe]) -> list:
+    tcp = ",".join(str(p.port) for p in probes if p.protocol == 6)
+    udp = ",".join(str(p.port) for p in probes if p.protocol == 17)
+    processes = [
+        host.popen(
+            [
+                sys.executable,
+                "-m",
+                "nitro_switch.probe",
+                "listen",
+                "--tcp",
+                tcp,
+                "--udp",
+                udp,
+                "--name",
+                name,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for name, host in hosts.items()
+    ]
+    for process in processes:
+        process.stdout.readline()  # "listening"
+    return processes
+
+
 def report(results: list[Result], as_json: bool) -> str:
     mismatches = [r for r in results if not r.agrees]
+    summary = {
+        "pairs": len({(r.source, r.target) for r in results}),
+        "probes": len(results),
+        "retried": sum(r.retried for r in results),
+        "raw": sum(r.raw for r in results),
+    }
     if as_json:
         return json.dumps(
             {
-                "pairs": len({(r.source, r.target) for r in results}),
-                "probes": len(results),
+                **summary,
                 "mismatches": [asdict(r) for r in mismatches],
                 "results": [asdict(r) for r in results],
             },
@@ -150,13 +207,17 @@ def report(results: list[Result], as_json: bool) -> str:
     lines = [
         f"MISMATCH {r.source} -> {r.target} {r.probe}"
         + (f" (client port {r.client_port})" if r.client_port else "")
-        + f": live {'accepted' if r.live else 'dropped'}, trace "
+        + f": live {'accepted' if r.live else 'dropped'}"
+        + (f" (answered by {r.answered_by})" if r.answered_by not in (None, "?", r.target) else "")
+        + ", trace "
         + ("accepted" if r.trace else f"dropped ({r.reason}, {r.rule})")
         for r in mismatches
     ]
     accepted = sum(r.live for r in results)
     lines.append(
         f"{len(results) - len(mismatches)} of {len(results)} probes agree with trace "
-        f"({accepted} accepted live, {len(results) - accepted} dropped)"
+        f"({accepted} accepted live, {len(results) - accepted} dropped; "
+        f"{summary['pairs']} pairs; {summary['retried']} retried once; "
+        f"{summary['raw']} sent as raw frames to a sender's own address)"
     )
     return "\n".join(lines)

@@ -75,6 +75,18 @@ class Verdict:
     hops: list[Hop] = field(default_factory=list)
     ports_failing: Optional[str] = None
 
+    @property
+    def delivered_to(self) -> Optional[str]:
+        """The instance the request reached (None if it was dropped on the way)."""
+        return next(
+            (
+                hop.at
+                for hop in self.hops
+                if hop.direction == FORWARD and hop.stage == "deliver" and hop.result == "pass"
+            ),
+            None,
+        )
+
     def as_dict(self) -> dict:
         result = {
             "verdict": "accepted" if self.accepted else "dropped",
