@@ -193,6 +193,7 @@ def report(results: list[Result], as_json: bool) -> str:
         "pairs": len({(r.source, r.target) for r in results}),
         "probes": len(results),
         "retried": sum(r.retried for r in results),
+        "answered_on_retry": sum(r.retried and r.answered_by is not None for r in results),
         "raw": sum(r.raw for r in results),
     }
     if as_json:
@@ -217,7 +218,8 @@ def report(results: list[Result], as_json: bool) -> str:
     lines.append(
         f"{len(results) - len(mismatches)} of {len(results)} probes agree with trace "
         f"({accepted} accepted live, {len(results) - accepted} dropped; "
-        f"{summary['pairs']} pairs; {summary['retried']} retried once; "
+        f"{summary['pairs']} pairs; {summary['retried']} unanswered probes tried again, "
+        f"{summary['answered_on_retry']} answered only then; "
         f"{summary['raw']} sent as raw frames to a sender's own address)"
     )
     return "\n".join(lines)
