@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Optional
 
 from controller.client import HyperplaneClient
 from controller.plan import UNDERLAY_MASK, Plan
@@ -89,16 +90,22 @@ class Emulation:
             self.wait_for_flows(self.ready_timeout)
         except BaseException as error:
             kept = self.keep_logs()
-            self.log(f"*** bring-up failed; removing what was built (its logs: {kept})")
+            self.log(
+                "*** bring-up failed; removing what was built" + (f" (its logs: {kept})" if kept else "")
+            )
             self.teardown()
-            if isinstance(error, BuildError):
-                raise BuildError(f"{error}\n(the logs of this failed run are in {kept})") from None
+            if isinstance(error, BuildError) and kept:
+                # the run directory is gone: point at the copy of its logs instead
+                raise BuildError(
+                    str(error).replace(self.names.run_dir, kept)
+                    + f"\n(the logs of this failed run are in {kept})"
+                ) from None
             raise
         self.log(f"*** up in {time.monotonic() - started:.1f} s")
 
-    def keep_logs(self) -> str:
+    def keep_logs(self) -> Optional[str]:
         """Copy the run's logs (controller, OVS) to ./vpclab-failed-TOPOLOGY-TIME/ before the
-        run directory goes; returns that folder."""
+        run directory goes; returns that folder (None if there was nothing to keep)."""
         kept = os.path.abspath(f"vpclab-failed-{self.topology.name}-{time.strftime('%Y%m%d-%H%M%S')}")
         for folder, _, files in os.walk(self.names.run_dir):
             for name in files:
@@ -106,7 +113,7 @@ class Emulation:
                     relative = os.path.relpath(folder, self.names.run_dir)
                     os.makedirs(os.path.join(kept, relative), exist_ok=True)
                     shutil.copy(os.path.join(folder, name), os.path.join(kept, relative, name))
-        return kept
+        return kept if os.path.isdir(kept) else None
 
     @property
     def servers_by_name(self) -> dict[str, NitroServer]:

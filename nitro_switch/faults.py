@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 
@@ -18,9 +19,8 @@ def card_is_up(emulation, server: str) -> bool:
 def link_is_up(emulation, server: str) -> bool:
     """Is the server's underlay link administratively up?"""
     port = emulation.names.underlay_port(emulation.plan.server_index[server])
-    return "state DOWN" not in run("ip", "-o", "link", "show", port) and ",UP" in run(
-        "ip", "-o", "link", "show", port
-    )
+    flags = re.search(r"<([^>]*)>", run("ip", "-o", "link", "show", "dev", port))
+    return flags is not None and "UP" in flags.group(1).split(",")
 
 
 def crash_card(emulation, server: str) -> None:

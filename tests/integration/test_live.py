@@ -106,7 +106,9 @@ def test_the_reply_of_an_allowed_flow_passes_a_new_one_back_is_refused(peering):
         assert not attempt(web2, "tcp:10.1.1.4:443:34002")  # build-sg admits only ICMP
 
 
-def test_a_controller_that_never_connects_fails_the_bring_up_cleanly(monkeypatch):
+def test_a_controller_that_never_connects_fails_the_bring_up_cleanly(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # where the failed run's logs are kept
+
     def silent_controller(self):
         self.controller_port = 1
         self.controller = subprocess.Popen(["sleep", "30"], start_new_session=True)

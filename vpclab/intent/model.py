@@ -337,9 +337,6 @@ class Topology:
         """The instance of ``vpc`` whose private IP is ``address``, if any."""
         return self._addresses.get((vpc, address))
 
-    def subnet_of(self, instance: Instance) -> Subnet:
-        return self.vpc(instance.vpc).subnet(instance.subnet)
-
     def attachment_subnet(self, attachment: Attachment, az: str) -> Optional[Subnet]:
         """The attachment's subnet in ``az``, if it has one there."""
         vpc = self.vpc(attachment.vpc)
