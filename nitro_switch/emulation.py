@@ -103,6 +103,12 @@ class Emulation:
             raise
         self.log(f"*** up in {time.monotonic() - started:.1f} s")
 
+    def flush_conntrack(self) -> None:
+        """Forget the tracked connections of every card (between probes that must not see
+        each other's state)."""
+        for server in self.servers:
+            server.flush_conntrack()
+
     def keep_logs(self) -> Optional[str]:
         """Copy the run's logs (controller, OVS) to ./vpclab-failed-TOPOLOGY-TIME/ before the
         run directory goes; returns that folder (None if there was nothing to keep)."""

@@ -1,11 +1,16 @@
 """Probes that run inside instance hosts: listeners, and a client that tries connections.
 
-    python -m nitro_switch.probe listen --tcp 22,443 --udp 53
-    python -m nitro_switch.probe connect --timeout 1 tcp:10.0.1.5:443:33001 icmp:10.0.1.5 ...
+    python -m nitro_switch.probe listen --tcp 22,443 --udp 53 --ip 47 --name web1
+    python -m nitro_switch.probe connect --timeout 1 tcp:10.0.1.5:443:33001 icmp:10.0.1.5 \
+        ip:47:10.0.1.5 ...
 
 The client prints one JSON list, in the order of the specs: who answered (the listener's
 instance name, which it returns with the probe's nonce; '?' for a ping), or null. Every spec
 runs in its own thread, so a host probes all its targets in about one timeout.
+
+The listener also hears every who-probe that arrives, answered or not (a raw socket per
+protocol sees a TCP SYN's payload too) and prints ``heard NONCE``: a probe sent from a
+spoofed address, whose answer goes nowhere, is caught so.
 """
 
 from __future__ import annotations
@@ -20,15 +25,49 @@ import threading
 from typing import Optional
 
 WHO = b"vpclab-who "  # a probe asking who answers: the listener replies "NAME NONCE"
+NONCE_LENGTH = 12  # hex digits
+HEARD = ("tcp", "udp")
+_print_lock = threading.Lock()
 
 
-def listen(tcp_ports: list[int], udp_ports: list[int], name: str) -> None:
+def listen(tcp_ports: list[int], udp_ports: list[int], ip_protocols: list[int], name: str) -> None:
     threads = [threading.Thread(target=_tcp_server, args=(p, name), daemon=True) for p in tcp_ports]
     threads += [threading.Thread(target=_udp_echo, args=(p, name), daemon=True) for p in udp_ports]
+    threads += [threading.Thread(target=_raw_echo, args=(p, name), daemon=True) for p in ip_protocols]
+    threads += [threading.Thread(target=_hear, args=(socket.getprotobyname(p),), daemon=True) for p in HEARD]
     for thread in threads:
         thread.start()
     print("listening", flush=True)
     threading.Event().wait()
+
+
+def _nonce_in(packet: bytes) -> Optional[str]:
+    at = packet.find(WHO)
+    if at < 0:
+        return None
+    return packet[at + len(WHO) : at + len(WHO) + NONCE_LENGTH].decode(errors="replace")
+
+
+def _hear(protocol: int) -> None:
+    """Print the nonce of every who-probe of ``protocol`` that reaches this instance."""
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol) as raw:
+        while True:
+            nonce = _nonce_in(raw.recv(65535))
+            if nonce:
+                with _print_lock:
+                    print(f"heard {nonce}", flush=True)
+
+
+def _raw_echo(protocol: int, name: str) -> None:
+    """Answer who-probes of another IP protocol (47, 50, ...) in kind, from a raw socket."""
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol) as raw:
+        while True:
+            packet, peer = raw.recvfrom(65535)
+            nonce = _nonce_in(packet)
+            if nonce:
+                with _print_lock:
+                    print(f"heard {nonce}", flush=True)
+                raw.sendto(f"{name} {nonce}\n".encode(), peer)
 
 
 def _answer(data: bytes, name: str) -> bytes:
@@ -75,8 +114,11 @@ def attempt(spec: str, timeout: float) -> Optional[str]:
             ["ping", "-c", "1", "-W", str(max(1, round(timeout))), rest], capture_output=True
         )
         return "?" if result.returncode == 0 else None
+    nonce = secrets.token_hex(NONCE_LENGTH // 2)
+    if kind == "ip":
+        protocol, address = rest.split(":")
+        return _raw_attempt(int(protocol), address, nonce, timeout)
     address, port, source_port = rest.split(":")
-    nonce = secrets.token_hex(6)
     family = socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM
     with socket.socket(socket.AF_INET, family) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -94,6 +136,22 @@ def attempt(spec: str, timeout: float) -> Optional[str]:
             return None
     name, _, echoed = answer.decode(errors="replace").strip().partition(" ")
     return name if echoed == nonce else None
+
+
+def _raw_attempt(protocol: int, address: str, nonce: str, timeout: float) -> Optional[str]:
+    """A who-probe in a packet of IP protocol ``protocol``; the answer is "NAME NONCE"."""
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol) as raw:
+        raw.settimeout(timeout)
+        raw.sendto(WHO + nonce.encode(), (address, 0))
+        try:
+            while True:
+                packet, peer = raw.recvfrom(65535)
+                payload = packet[(packet[0] & 0x0F) * 4 :]  # after the IP header
+                name, _, echoed = payload.decode(errors="replace").strip().partition(" ")
+                if peer[0] == address and echoed == nonce:
+                    return name
+        except OSError:
+            return None
 
 
 def connect(specs: list[str], timeout: float) -> list[Optional[str]]:
@@ -116,6 +174,7 @@ def main(argv=None) -> int:
     listener = commands.add_parser("listen")
     listener.add_argument("--tcp", default="")
     listener.add_argument("--udp", default="")
+    listener.add_argument("--ip", default="", help="other IP protocols to answer, e.g. 47,50")
     listener.add_argument("--name", default=socket.gethostname(), help="answer who-probes so")
     client = commands.add_parser("connect")
     client.add_argument("--timeout", type=float, default=1.0)
@@ -123,7 +182,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "listen":
         ports = lambda text: [int(p) for p in text.split(",") if p]
-        listen(ports(args.tcp), ports(args.udp), args.name)
+        listen(ports(args.tcp), ports(args.udp), ports(args.ip), args.name)
     print(json.dumps(connect(args.specs, args.timeout)))
     return 0
 

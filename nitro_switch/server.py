@@ -51,6 +51,10 @@ class NitroServer:
     def appctl(self, *args: str) -> str:
         return run("ovs-appctl", "-t", f"{self.dir}/ovs-vswitchd.ctl", *args, env=self.env)
 
+    def flush_conntrack(self) -> None:
+        """Forget every tracked connection of this card (its SGs' state)."""
+        self.appctl("dpctl/flush-conntrack")
+
     def card_target(self) -> str:
         """The management socket ovs-ofctl uses to reach br-int."""
         return f"unix:{self.dir}/{CARD}.mgmt"

@@ -11,6 +11,7 @@ from experiments.harness import run
 from nitro_switch.clean import clean_all
 from nitro_switch.commands import BuildError
 from vpclab.arguments import UsageError, trace_arguments
+from vpclab.intent.changes import ChangeError, Intent
 from vpclab.intent.errors import TopologyError
 from vpclab.intent.loader import load_topology
 from vpclab.oracle.trace import trace
@@ -29,7 +30,7 @@ def main(argv=None) -> int:
     except TopologyError as error:
         print(error.render(), file=sys.stderr)
         return EXIT_INVALID
-    except UsageError as error:
+    except (UsageError, ChangeError) as error:
         print(f"vpclab {args.command}: {error}", file=sys.stderr)
         return EXIT_INVALID
     except BuildError as error:
@@ -67,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     verifier = commands.add_parser("verify", help="probe every instance pair live, compare with trace")
     verifier.add_argument("topology")
     verifier.add_argument("--json", action="store_true", help="print the report as JSON")
+    verifier.add_argument(
+        "--after",
+        metavar="CHANGES.json",
+        help="apply these runtime changes (a JSON list of {operation, ...}) first; verify the result",
+    )
+    verifier.add_argument("--seed", type=int, default=0, help="seed of the ports chosen in each segment")
     verifier.set_defaults(run=run_verify)
     experiment = commands.add_parser("experiment", help="run a failure-injection experiment")
     experiment.add_argument("scenario", nargs="?", help="a scenario name (see --list) or a .py file")
@@ -105,9 +112,24 @@ def run_up(args) -> int:
 def run_verify(args) -> int:
     topology = load_topology(args.topology)
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
-    results = verify(topology, log=log)
-    print(report(results, args.json))
-    return 0 if all(result.agrees for result in results) else 1
+    changes, intent = [], None
+    if args.after:
+        changes = read_changes(args.after)
+        intent = Intent.from_file(args.topology)
+    verification = verify(topology, log=log, seed=args.seed, changes=changes, intent=intent)
+    print(report(verification, args.json))
+    return 0 if verification.agrees else 1
+
+
+def read_changes(path: str) -> list:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            changes = json.load(handle)
+    except (OSError, json.JSONDecodeError) as error:
+        raise UsageError(f"{path}: {error}") from None
+    if not isinstance(changes, list):
+        changes = [changes]
+    return changes
 
 
 def run_experiment(args) -> int:

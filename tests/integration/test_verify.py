@@ -41,10 +41,11 @@ def test_two_copies_of_one_vpc_are_isolated_and_verify_agrees(tmp_path):
     """b1 and g1 are both 10.7.1.4: b1's probes to g1 leave b1 as frames and die there."""
     topology = design(tmp_path, TWIN_VPCS)
     assert topology.instance("b1").ip == topology.instance("g1").ip
-    results = verify(topology, log=quiet)
-    assert all(r.agrees for r in results), report(results, False)
+    verification = verify(topology, log=quiet)
+    results = verification.results
+    assert verification.agrees, report(verification, False)
     to_twin = [r for r in results if (r.source, r.target) == ("b1", "g1")]
-    assert to_twin and all(r.raw and not r.live for r in to_twin)
+    assert to_twin and all(r.frames and not r.live for r in to_twin)
     assert any(r.live for r in results if (r.source, r.target) == ("b1", "b2"))
 
 
@@ -52,9 +53,102 @@ def test_a_reply_routed_to_another_vpc_is_a_drop_live_and_in_trace(tmp_path):
     from designs import HUB_WITH_TWIN_SPOKES
 
     topology = design(tmp_path, HUB_WITH_TWIN_SPOKES)
-    results = verify(topology, log=quiet)
-    assert all(r.agrees for r in results), report(results, False)
-    c2_to_hub = [r for r in results if (r.source, r.target) == ("c2", "hub1")]
+    verification = verify(topology, log=quiet)
+    results = verification.results
+    assert verification.agrees, report(verification, False)
+    c2_to_hub = [r for r in results if (r.source, r.target) == ("c2", "hub1") and r.kind != "spoofed"]
     assert c2_to_hub and not any(r.live for r in c2_to_hub)
     assert all(r.reason == "reply-misrouted" for r in c2_to_hub)
     assert any(r.live for r in results if (r.source, r.target) == ("a0", "hub1"))
+
+
+GRE_AND_PORT_RANGES = """
+    name: gre
+    servers: 2
+    vpcs:
+      - name: v
+        cidr: 10.8.0.0/16
+        subnets: [{name: a, cidr: 10.8.1.0/24}, {name: b, cidr: 10.8.2.0/24}]
+        security_groups:
+          - name: web
+            ingress:
+              - {protocol: tcp, ports: 1000-2000, cidr: 10.8.0.0/16}
+              - {protocol: 47, cidr: 10.8.0.0/16}
+        nacls:
+          - name: edge
+            ingress: [{rule: 10, protocol: all, cidr: 0.0.0.0/0, action: allow}]
+            egress:
+              - {rule: 10, protocol: tcp, ports: 40000-50000, cidr: 0.0.0.0/0, action: deny}
+              - {rule: 20, protocol: all, cidr: 0.0.0.0/0, action: allow}
+        instances:
+          - {name: c, subnet: a}
+          - {name: w, subnet: b, security_groups: [web]}
+    """
+
+
+def test_other_protocols_and_every_port_segment_agree_live(tmp_path):
+    """GRE is answered in kind where an SG allows protocol 47; replies to client ports
+    40000-50000 die at a NACL; both sides of every cut are probed."""
+    text = GRE_AND_PORT_RANGES.replace(
+        "{name: b, cidr: 10.8.2.0/24}", "{name: b, cidr: 10.8.2.0/24, nacl: edge}"
+    )
+    topology = design(tmp_path, text)
+    verification = verify(topology, log=quiet)
+    assert verification.agrees, report(verification, False)
+    gre = {(r.source, r.target): r.live for r in verification.results if r.kind == "ip"}
+    assert gre == {("c", "w"): True, ("w", "c"): False}
+    c_to_w = [r for r in verification.results if (r.source, r.target) == ("c", "w")]
+    tcp = {int(r.probe[4:]): r for r in c_to_w if r.kind == "port" and r.probe.startswith("tcp/")}
+    assert len(tcp) == 5  # cut at 1000 and 2001 (the SG), 40000 and 50001 (the NACL)
+    assert all(r.reason == "sg-ingress" for port, r in tcp.items() if not 1000 <= port <= 2000)
+    allowed = [
+        r for r in c_to_w if r.kind in ("port", "client-port") and r.probe.startswith("tcp/")
+        and 1000 <= int(r.probe[4:]) <= 2000
+    ]  # fmt: skip
+    assert {r.live for r in allowed} == {True, False}  # one client-port segment is denied
+    assert all(r.reason == "nacl-egress" and 40000 <= r.client_port <= 50000 for r in allowed if not r.live)
+
+
+def test_a_spoofed_probe_is_heard_if_it_gets_through_so_the_check_is_not_blind(tmp_path):
+    """The canary: the same frame from the sender's real address is heard; from an address
+    of its subnet that it does not own, it is stopped by the Nitro card."""
+    import secrets
+    import subprocess
+    import sys
+    import time
+
+    from nitro_switch.emulation import Emulation
+    from vpclab.verify.live import start_listener, stop_listeners
+
+    topology = design(tmp_path, TWIN_VPCS)
+    b1, b2 = topology.instance("b1"), topology.instance("b2")
+    with Emulation(topology, log=quiet) as emulation:
+        hosts = emulation.hosts.hosts
+        listener = start_listener(hosts["b2"], "b2", {17: {5353}})
+        nonces = {}
+        for source in (str(b1.ip), "10.7.1.99"):
+            nonces[source] = secrets.token_hex(6)
+            command = [sys.executable, "-m", "nitro_switch.rawprobe", "--spoof", source]
+            command += ["--nonce", nonces[source], f"udp:{b2.ip}:5353:40001"]
+            hosts["b1"].popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE).communicate(timeout=30)
+        time.sleep(0.5)
+        heard = stop_listeners([listener])
+    assert nonces[str(b1.ip)] in heard
+    assert nonces["10.7.1.99"] not in heard
+
+
+def test_verify_after_runtime_changes_checks_the_changed_design(tmp_path):
+    """`verify --after`: the 2022 blackhole applied through the API, then every probe agrees
+    with trace on the changed design (cross-VPC traffic now dropped)."""
+    import json
+
+    from vpclab.intent.changes import Intent
+
+    path = "topologies/tgw-incident.yaml"
+    changes = [{"operation": "blackhole", "tgw": "core", "table": "spokes", "cidr": "10.0.0.0/8"}]
+    verification = verify(load_topology(path), log=quiet, changes=changes, intent=Intent.from_file(path))
+    assert verification.agrees, report(verification, False)
+    assert verification.changes and verification.changes[0].startswith("blackhole")
+    pings = {(r.source, r.target): r for r in verification.results if r.kind == "icmp"}
+    assert not pings["app1", "svc1"].live and pings["app1", "svc1"].reason == "tgw-blackhole"
+    assert json.loads(report(verification, True))["changes"] == verification.changes

@@ -317,3 +317,17 @@ def test_the_cards_drop_the_misrouted_reply_too():
     assert connection(fabric, "c2", "hub1", 1)[:2] == (False, "return")
     assert connection(fabric, "c2", "hub1", 6, 443)[:2] == (False, "return")
     assert connection(fabric, "a0", "hub1", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "address, reason, rule, words",
+    [
+        ("10.0.2.77", "unassigned-address", "vpcs[0].subnets[1]", "no interface's address"),
+        ("10.0.1.1", "unassigned-address", "vpcs[0].subnets[0]", "the VPC router's address"),
+        ("10.0.9.9", "no-route", "vpcs[0]", "in no subnet"),
+    ],
+)
+def test_an_address_no_interface_owns_is_unassigned(address, reason, rule, words):
+    refused = verdict(SG_CASES, "d1", address)
+    assert (refused.reason, refused.rule, refused.direction) == (reason, rule, "forward")
+    assert words in refused.hops[-1].detail

@@ -113,9 +113,15 @@ class _Walk:
     """One packet's walk from an instance; records hops, raises Dropped, returns the target."""
 
     def __init__(
-        self, topology: m.Topology, direction: str, check: bool = True, requester: Optional[m.Instance] = None
+        self,
+        topology: m.Topology,
+        direction: str,
+        check: bool = True,
+        requester: Optional[m.Instance] = None,
+        check_source: bool = True,
     ):
         self.topology, self.direction, self.check = topology, direction, check
+        self.check_source = check and check_source
         self.requester = requester  # a reply must reach the instance that sent the request
         self.hops: list[Hop] = []
         self.arrival: Optional[Arrival] = None
@@ -134,7 +140,7 @@ class _Walk:
     def run(self, source: m.Instance, packet: Packet) -> m.Instance:
         vpc = self.topology.vpc(source.vpc)
         subnet = vpc.subnet(source.subnet)
-        if self.check and self.direction == FORWARD:
+        if self.check_source and self.direction == FORWARD:
             self.hop(
                 "source-check",
                 source.name,
@@ -292,12 +298,22 @@ class _Walk:
     def deliver(self, vpc: m.Vpc, packet: Packet, arrival: Arrival, source: m.Instance) -> m.Instance:
         target = self.topology.instance_at(vpc.name, packet.dst)
         if target is None:
+            subnet = next((s for s in vpc.subnets if packet.dst in s.cidr), None)
+            if subnet is None:
+                self.fail(
+                    "deliver",
+                    vpc.name,
+                    vpc.origin,
+                    f"{packet.dst} is in no subnet of VPC {vpc.name}",
+                    "no-route",
+                )
+            owner = "the VPC router's" if packet.dst == subnet.router_address else "no interface's"
             self.fail(
                 "deliver",
-                vpc.name,
-                vpc.origin,
-                f"no instance has address {packet.dst} in VPC {vpc.name}",
-                "no-route",
+                f"{vpc.name}/{subnet.name}",
+                subnet.origin,
+                f"{packet.dst} in subnet {subnet.name} is {owner} address",
+                "unassigned-address",
             )
         if self.requester is not None and target != self.requester:
             self.fail(
@@ -399,10 +415,11 @@ def walk(
     packet: Packet,
     direction: str,
     requester: Optional[m.Instance] = None,
+    check_source: bool = True,
 ):
     """Follow one packet; returns (hops, target instance or None, Dropped or None).
     A reply (``requester`` given) that reaches another instance is dropped there."""
-    walker = _Walk(topology, direction, requester=requester)
+    walker = _Walk(topology, direction, requester=requester, check_source=check_source)
     try:
         return walker.hops, walker.run(source, packet), None
     except Dropped as drop:
@@ -433,10 +450,12 @@ def trace(
     port: Optional[int] = None,
     source_port: Optional[int] = None,
     source_ip: Optional[IPv4Address] = None,
+    check_source: bool = True,
 ) -> Verdict:
-    """Is a connection from ``source`` to ``destination`` accepted, request and reply?"""
+    """Is a connection from ``source`` to ``destination`` accepted, request and reply?
+    ``check_source=False`` asks what would happen if the card did not check the source."""
     request = Packet(source_ip or source.ip, destination, protocol, port)
-    hops, target, drop = walk(topology, source, request, FORWARD)
+    hops, target, drop = walk(topology, source, request, FORWARD, check_source=check_source)
     if drop:
         return Verdict(False, drop.reason, FORWARD, drop.rule, hops)
     admitted_by = next(h.object for h in reversed(hops) if h.stage == "sg-ingress")

@@ -1,0 +1,250 @@
+"""Run a verify plan's probes in the live emulation, every source at once, and compare each
+with `trace`. A probe that nothing answered is sent again once, with a fresh nonce."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+from nitro_switch.emulation import Emulation
+from vpclab.intent import model as m
+from vpclab.intent.changes import ChangeError, Intent
+from vpclab.oracle.trace import trace
+
+from .plan import Coverage, Probe, plan
+
+PROBE_TIMEOUT = 1.0
+SPOOF_SETTLE = 0.3  # seconds for a spoofed packet to arrive before the listeners are read
+
+
+@dataclass
+class Result:
+    kind: str
+    source: str
+    target: str  # an instance, or the address nobody owns
+    probe: str
+    client_port: Optional[int]
+    live: bool  # the intended target answered (named probes: by name and nonce)
+    trace: bool  # trace accepts, and its request reaches that target
+    reason: Optional[str]
+    rule: Optional[str]
+    answered_by: Optional[str] = None  # who answered live ('?': an answer that names nobody)
+    retried: bool = False
+    frames: bool = False  # sent as frames to the router (spoofed, or to the sender's own address)
+
+    @property
+    def agrees(self) -> bool:
+        return self.live == self.trace
+
+
+@dataclass
+class Verification:
+    results: list[Result]
+    coverage: Coverage
+    seconds_probing: float = 0.0
+    seconds_total: float = 0.0
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def agrees(self) -> bool:
+        return all(result.agrees for result in self.results)
+
+
+def expected(topology: m.Topology, probe: Probe):
+    """trace's verdict on ``probe``: (answered, reason, rule). A spoofed probe counts as
+    'answered' if its request would be heard by the target."""
+    source = topology.instance(probe.source)
+    verdict = trace(
+        topology, source, probe.address, probe.protocol, probe.port,
+        source_port=probe.client_port, source_ip=probe.spoofed_source,
+    )  # fmt: skip
+    if probe.kind == "spoofed":
+        return verdict.delivered_to == probe.target, verdict.reason, verdict.rule
+    if probe.named:
+        reaches = verdict.delivered_to == probe.target
+    else:  # a ping reply does not say who sent it; a packet to one's own address never returns
+        reaches = verdict.delivered_to not in (None, source.name)
+    return verdict.accepted and reaches, verdict.reason, verdict.rule
+
+
+def verify(
+    topology: m.Topology,
+    log=print,
+    seed: int = 0,
+    changes: Sequence[dict] = (),
+    intent: Optional[Intent] = None,
+) -> Verification:
+    """Bring the topology up, apply ``changes`` (runtime changes, through the controller's
+    API; ``intent`` is the running design they edit), probe, compare with trace, tear down."""
+    started = time.monotonic()
+    if changes:  # refuse a change that does not apply before anything is built
+        assert intent is not None, "changes need the running intent"
+        trial = Intent(intent.source, intent.data)
+        for operation, arguments in map(_operation, changes):
+            trial.apply(operation, **arguments)
+    with Emulation(topology, log=log) as emulation:
+        applied = []
+        for change in changes:
+            assert intent is not None
+            operation, arguments = _operation(change)
+            topology = intent.apply(operation, **arguments)
+            answer = emulation.api.change(operation, **arguments)
+            applied.append(f"{operation} {json.dumps(arguments)}: {answer.get('elapsed_ms')} ms")
+            log(f"*** applied {applied[-1]}")
+        probing = plan(topology, seed)
+        hosts = emulation.hosts.hosts
+        listeners = [start_listener(hosts[name], name, ports) for name, ports in probing.listeners.items()]
+        nonces = {p: secrets.token_hex(6) for p in probing.probes if p.kind == "spoofed"}
+        try:
+            log(f"*** {len(probing.probes)} probes from {len(hosts)} instances, all at once")
+            began = time.monotonic()
+            answers, retried = _probe(emulation, probing.probes, nonces)
+            time.sleep(SPOOF_SETTLE)
+            seconds = time.monotonic() - began
+        finally:
+            heard = stop_listeners(listeners)
+    results = _compare(
+        topology, probing.probes, answers, retried, {p for p, n in nonces.items() if n in heard}
+    )
+    return Verification(results, probing.coverage, seconds, time.monotonic() - started, applied)
+
+
+def _compare(topology, probes: list[Probe], answers, retried: set[int], heard: set[Probe]) -> list[Result]:
+    """Each probe's live outcome next to trace's; ``heard``: the spoofed probes that arrived."""
+    results = []
+    for n, (probe, answer) in enumerate(zip(probes, answers, strict=True)):
+        if probe.kind == "spoofed":
+            answer = probe.target if probe in heard else None
+        wanted, reason, rule = expected(topology, probe)
+        live = (answer == probe.target) if probe.named or probe.kind == "spoofed" else answer is not None
+        results.append(
+            Result(
+                probe.kind,
+                probe.source,
+                probe.target or str(probe.address),
+                probe.label,
+                probe.client_port,
+                live,
+                wanted,
+                reason,
+                rule,
+                answer,
+                n in retried,
+                probe.frames,
+            )  # fmt: skip
+        )
+    return results
+
+
+def _operation(change: dict) -> tuple[str, dict]:
+    if not isinstance(change, dict) or "operation" not in change:
+        raise ChangeError(f"a change is a mapping with an 'operation' key, not {change!r}")
+    arguments = {k.replace("-", "_"): v for k, v in change.items() if k != "operation"}
+    return change["operation"], arguments
+
+
+def _spec(probe: Probe) -> str:
+    if probe.kind == "ip":
+        return f"ip:{probe.protocol}:{probe.address}"
+    if probe.port is None:
+        return f"icmp:{probe.address}"
+    return f"{m.protocol_label(probe.protocol)}:{probe.address}:{probe.port}:{probe.client_port}"
+
+
+def _probe(emulation: Emulation, probes: list[Probe], nonces: dict[Probe, str]):
+    """Who answered each probe, and which were sent twice (nothing answered the first).
+
+    A protocol without ports (GRE, ESP, ...) is tracked by its addresses alone, so a probe
+    b -> a would pass as the reply of a -> b: such probes run in two phases, one direction
+    each, with the cards' connection state flushed in between."""
+    answers: list[Optional[str]] = [None] * len(probes)
+    retried: set[int] = set()
+    for phase in (False, True):
+        members = [n for n, p in enumerate(probes) if (p.kind == "ip" and p.source > str(p.target)) == phase]
+        if phase and members:
+            emulation.flush_conntrack()
+        found = _run(emulation.hosts.hosts, [probes[n] for n in members], nonces)
+        failed = [n for n, a in zip(members, found, strict=True) if a is None and probes[n] not in nonces]
+        again = _run(emulation.hosts.hosts, [probes[n] for n in failed], nonces)
+        for n, answer in [*zip(members, found, strict=True), *zip(failed, again, strict=True)]:
+            answers[n] = answer
+        retried.update(failed)
+    return answers, retried
+
+
+def _run(hosts, probes: list[Probe], nonces: dict[Probe, str]) -> list[Optional[str]]:
+    """Who answered each probe: every source's clients start at once, then all are read.
+    A spoofed probe (its nonce in ``nonces``) is only sent: its target's listener hears it."""
+    batches: dict[tuple[str, str], list[int]] = {}
+    for n, probe in enumerate(probes):
+        way = "spoofed" if probe.kind == "spoofed" else "frames" if probe.frames else "sockets"
+        batches.setdefault((probe.source, way), []).append(n)
+    running = []
+    for (source, way), indexes in batches.items():
+        specs = [_spec(probes[n]) for n in indexes]
+        if way == "sockets":
+            command = ["-m", "nitro_switch.probe", "connect", "--timeout", str(PROBE_TIMEOUT), *specs]
+        elif way == "frames":
+            command = ["-m", "nitro_switch.rawprobe", "--timeout", str(PROBE_TIMEOUT), *specs]
+        else:
+            running += [
+                (
+                    [n],
+                    way,
+                    _start(
+                        hosts[source],
+                        [
+                            "-m",
+                            "nitro_switch.rawprobe",
+                            "--spoof",
+                            str(probes[n].spoofed_source),
+                            "--nonce",
+                            nonces[probes[n]],
+                            _spec(probes[n]),
+                        ],
+                    ),
+                )  # fmt: skip
+                for n in indexes
+            ]
+            continue
+        running.append((indexes, way, _start(hosts[source], command)))
+    answers: list[Optional[str]] = [None] * len(probes)
+    for indexes, way, process in running:
+        output, errors = process.communicate(timeout=120)
+        if process.returncode != 0:
+            raise RuntimeError(f"a probe client failed: {errors.strip()}")
+        for n, answer in zip(indexes, json.loads(output), strict=True):
+            answers[n] = answer if way == "sockets" else ("?" if answer else None)
+    return answers
+
+
+def _start(host, arguments: list[str]):
+    return host.popen([sys.executable, *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def start_listener(host, name: str, ports: dict[int, set[int]]):
+    listed = lambda protocol: ",".join(str(p) for p in sorted(ports.get(protocol, ())))
+    others = ",".join(str(p) for p in sorted(ports) if p not in (6, 17))
+    process = host.popen(
+        [sys.executable, "-m", "nitro_switch.probe", "listen", "--tcp", listed(6), "--udp",
+         listed(17), "--ip", others, "--name", name],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    process.stdout.readline()  # "listening"
+    return process
+
+
+def stop_listeners(listeners: list) -> set[str]:
+    """Stop the listeners; the nonces of every who-probe they heard."""
+    heard: set[str] = set()
+    for process in listeners:
+        process.kill()
+        output, _ = process.communicate()
+        heard.update(line.split()[1] for line in output.splitlines() if line.startswith("heard "))
+    return heard

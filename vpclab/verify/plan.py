@@ -1,0 +1,294 @@
+"""What `verify` probes, decided without a network (pure, so unit tests can check coverage).
+
+For every ordered pair of instances and each of TCP and UDP, the destination port space is cut
+wherever a rule that can decide the pair starts or ends a port range (the source's SG egress,
+the target's SG ingress, every NACL); one port inside every segment is probed. The client port
+space (Linux's ephemeral range) is cut by every NACL rule exactly as `trace` cuts it for
+``ports_failing``; one client port of every segment is probed against a destination port the
+forward path accepts. ICMP echo and every other IP protocol a rule names are probed once per
+pair. Every source also pings an unassigned address and the VPC router (.1) of every subnet,
+and sends one packet with a spoofed source address that the target must never hear.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Address
+from itertools import pairwise
+from typing import Optional
+
+from vpclab.intent import model as m
+from vpclab.intent.values import PORTED_PROTOCOLS
+from vpclab.oracle.trace import RETURN, client_port_segments, trace
+
+ICMP = m.PROTOCOL_NUMBERS["icmp"]
+PORT_SPACE = (0, 65535)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One packet exchange from ``source`` to ``address`` (owned by ``target``, if anyone)."""
+
+    kind: str  # port | client-port | icmp | ip | unassigned | router | spoofed
+    source: str
+    target: Optional[str]
+    address: IPv4Address
+    protocol: int
+    port: Optional[int] = None
+    client_port: Optional[int] = None
+    spoofed_source: Optional[IPv4Address] = None
+    frames: bool = False  # leaves as frames to the router: a socket would not leave the host
+
+    @property
+    def label(self) -> str:
+        text = m.protocol_label(self.protocol) + (f"/{self.port}" if self.port is not None else "")
+        return text + (f" from {self.spoofed_source}" if self.spoofed_source else "")
+
+    @property
+    def named(self) -> bool:
+        """Does a live answer name who answered (a listener's reply), or only that someone did?"""
+        return self.protocol != ICMP and not self.frames
+
+
+@dataclass
+class Coverage:
+    """How much of each pair's port space the probes cover, and what they leave out."""
+
+    destination_segments: int = 0
+    client_segments: int = 0
+    client_segments_unreachable: int = 0  # the forward path drops every port: replies never come
+    uncovered: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    probes: list[Probe]
+    listeners: dict[str, dict[int, set[int]]]  # instance -> protocol -> ports (raw IP: empty)
+    coverage: Coverage
+
+
+def segments(ranges: Iterable[tuple[int, int]], low: int, high: int) -> list[tuple[int, int]]:
+    """Split ``low..high`` wherever one of ``ranges`` starts or ends: within one segment every
+    rule matches all ports or none, so one port stands for the whole segment."""
+    cuts = {low, high + 1}
+    for start, end in ranges:
+        cuts.update({start, end + 1})
+    edges = sorted(cut for cut in cuts if low <= cut <= high + 1)
+    return [(start, end - 1) for start, end in pairwise(edges)]
+
+
+def destination_segments(topology: m.Topology, source: m.Instance, target: m.Instance, protocol: int):
+    """The destination-port segments that the pair's SG rules and every NACL rule cut."""
+    rules: list[m.SGRule | m.NaclRule] = []
+    for ref in source.security_groups:
+        rules += topology.security_group(ref).egress
+    for ref in target.security_groups:
+        rules += topology.security_group(ref).ingress
+    rules += [r for vpc in topology.vpcs for nacl in vpc.nacls for r in nacl.ingress + nacl.egress]
+    ranges = [r.traffic.ports for r in rules if r.traffic.protocol == protocol and r.traffic.ports]
+    return segments(ranges, *PORT_SPACE)
+
+
+def other_protocols(topology: m.Topology) -> list[int]:
+    """IP protocols other than ICMP, TCP and UDP that some rule names (e.g. 47 GRE, 50 ESP)."""
+    named: set[int] = set()
+    for vpc in topology.vpcs:
+        for group in vpc.security_groups:
+            named.update(r.traffic.protocol for r in group.ingress + group.egress if r.traffic.protocol)
+        for nacl in vpc.nacls:
+            named.update(r.traffic.protocol for r in nacl.ingress + nacl.egress if r.traffic.protocol)
+    return sorted(named - {ICMP, *PORTED_PROTOCOLS})
+
+
+def unowned_address(topology: m.Topology, subnet: m.Subnet) -> Optional[IPv4Address]:
+    """An address of ``subnet`` that is neither reserved nor any instance's, in any VPC."""
+    owned = {instance.ip for instance in topology.instances}
+    taken = owned | subnet.reserved_addresses
+    return next((a for a in subnet.cidr.hosts() if a not in taken), None)
+
+
+class _ClientPorts:
+    """Client ports of one source: inside the asked segment, never one of its own listening
+    ports (the bind would fail), and each one new while the segment has unused ports."""
+
+    def __init__(self, listening: set[int], rng: random.Random):
+        self.listening, self.used, self.rng = listening, set(listening), rng
+
+    def take(self, low: int, high: int) -> Optional[int]:
+        low = max(low, 1)
+        if low > high:
+            return None
+        span, start = high - low + 1, self.rng.randint(low, high)
+        tries = [low + (start - low + k) % span for k in range(min(span, 4096))]
+        port = next((p for p in tries if p not in self.used), None)
+        if port is None:  # the segment is used up: share a port (the remote end differs)
+            port = next((p for p in tries if p not in self.listening), None)
+        if port is not None:
+            self.used.add(port)
+        return port
+
+
+def representative(low: int, high: int, protocol: int, seed: int) -> Optional[int]:
+    """The port that stands for a segment (the same for every pair, so listeners stay few)."""
+    low = max(low, 1)
+    if low > high:
+        return None
+    return random.Random(f"{seed}:{protocol}:{low}:{high}").randint(low, high)
+
+
+Representatives = dict[tuple[str, str, int], list[tuple[int, int, Optional[int]]]]
+
+
+def plan(topology: m.Topology, seed: int = 0) -> Plan:
+    coverage = Coverage()
+    pairs = [(s, t) for s in topology.instances for t in topology.instances if s != t]
+    wanted = _destination_ports(topology, pairs, seed, coverage)
+    extra = other_protocols(topology)
+    listeners = _listeners(topology, wanted, extra)
+    rng = random.Random(seed)
+    client_ports = {
+        (i.name, p): _ClientPorts(listeners[i.name].get(p, set()), rng)
+        for i in topology.instances
+        for p in PORTED_PROTOCOLS
+    }
+    client_cuts = client_port_segments(topology, m.EPHEMERAL_PORTS)
+    probes: list[Probe] = []
+    for source, target in pairs:
+        base = Probe("icmp", source.name, target.name, target.ip, ICMP, frames=source.ip == target.ip)
+        probes.append(base)
+        probes += [replace(base, kind="ip", protocol=protocol) for protocol in extra]
+        for protocol in PORTED_PROTOCOLS:
+            probes += _port_probes(
+                topology,
+                replace(base, protocol=protocol),
+                wanted[source.name, target.name, protocol],
+                client_cuts,
+                client_ports[source.name, protocol],
+                coverage,
+            )
+    probes += list(_address_probes(topology))
+    probes += list(_spoofed_probes(topology, probes))
+    return Plan(probes, listeners, coverage)
+
+
+def _destination_ports(topology, pairs, seed: int, coverage: Coverage) -> Representatives:
+    """Per pair and protocol: every destination segment with the port that stands for it."""
+    wanted: Representatives = {}
+    for source, target in pairs:
+        for protocol in PORTED_PROTOCOLS:
+            cuts = destination_segments(topology, source, target, protocol)
+            reps = [(low, high, representative(low, high, protocol, seed)) for low, high in cuts]
+            wanted[source.name, target.name, protocol] = reps
+            coverage.uncovered += [
+                f"{source.name}->{target.name} {m.protocol_label(protocol)} port {low}-{high}"
+                for low, high, port in reps
+                if port is None
+            ]
+    return wanted
+
+
+def _listeners(topology: m.Topology, wanted: Representatives, extra: list[int]):
+    """What each instance listens on: the ports probed at it, and the other IP protocols."""
+    listeners: dict[str, dict[int, set[int]]] = {
+        i.name: {p: set() for p in extra} for i in topology.instances
+    }
+    for (_, target, protocol), reps in wanted.items():
+        ports = listeners[target].setdefault(protocol, set())
+        ports.update(port for _, _, port in reps if port is not None)
+    return listeners
+
+
+def _port_probes(
+    topology: m.Topology,
+    base: Probe,
+    reps: list[tuple[int, int, Optional[int]]],
+    client_cuts: list[tuple[int, int]],
+    ports: _ClientPorts,
+    coverage: Coverage,
+) -> list[Probe]:
+    """One probe per destination segment, then one per client segment that no probe whose
+    request gets through has covered yet."""
+    source, target = topology.instance(base.source), topology.instance(base.target or "")
+    probes = []
+    covered: set[tuple[int, int]] = set()
+    forward_port = None
+    for n, (_, _, port) in enumerate(p for p in reps if p[2] is not None):
+        low, high = client_cuts[n % len(client_cuts)]
+        client = ports.take(low, high)
+        if client is None:
+            continue
+        probes.append(replace(base, kind="port", port=port, client_port=client))
+        coverage.destination_segments += 1
+        verdict = trace(topology, source, target.ip, base.protocol, port, source_port=client)
+        if verdict.accepted or verdict.direction == RETURN:  # the reply's NACLs were reached
+            covered.add((low, high))
+            forward_port = port if forward_port is None else forward_port
+    for low, high in client_cuts:
+        if (low, high) in covered:
+            coverage.client_segments += 1
+            continue
+        if forward_port is None:  # the forward path drops every port: no reply is ever sent
+            coverage.client_segments_unreachable += 1
+            continue
+        client = ports.take(low, high)
+        if client is None:
+            continue
+        probes.append(replace(base, kind="client-port", port=forward_port, client_port=client))
+        coverage.client_segments += 1
+    return probes
+
+
+def _address_probes(topology: m.Topology) -> Iterator[Probe]:
+    """Every source pings an unassigned address and the router of every subnet: no answer."""
+    for vpc in topology.vpcs:
+        for subnet in vpc.subnets:
+            unowned = unowned_address(topology, subnet)
+            for source in topology.instances:
+                if unowned is not None:
+                    yield Probe("unassigned", source.name, None, unowned, ICMP)
+                yield Probe("router", source.name, None, subnet.router_address, ICMP)
+
+
+def _spoofed_probes(topology: m.Topology, probes: list[Probe]) -> Iterator[Probe]:
+    """From every source, a TCP or UDP probe that would reach its target, sent from an unused
+    address of the source's subnet: only the Nitro card's source/dest check can stop it."""
+    for source in topology.instances:
+        subnet = topology.vpc(source.vpc).subnet(source.subnet)
+        spoofed = unowned_address(topology, subnet)
+        if spoofed is None:
+            continue
+        reaching = next(
+            (
+                p
+                for p in probes
+                if p.source == source.name
+                and p.kind == "port"
+                and not p.frames
+                and _delivered_despite_spoofing(topology, source, p, spoofed)
+            ),
+            None,
+        )
+        if reaching is not None:
+            yield Probe(
+                "spoofed",
+                source.name,
+                reaching.target,
+                reaching.address,
+                reaching.protocol,
+                reaching.port,
+                reaching.client_port,
+                spoofed_source=spoofed,
+                frames=True,
+            )
+
+
+def _delivered_despite_spoofing(topology, source: m.Instance, probe: Probe, spoofed: IPv4Address) -> bool:
+    """Would the spoofed request reach its target but for the source check (so that only the
+    check can stop it)?"""
+    verdict = trace(
+        topology, source, probe.address, probe.protocol, probe.port, probe.client_port,
+        source_ip=spoofed, check_source=False,
+    )  # fmt: skip
+    return verdict.delivered_to == probe.target
