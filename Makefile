@@ -5,7 +5,7 @@ APT_PKGS := openvswitch-switch mininet iperf3 tcpdump iputils-ping socat ethtool
             python3-venv python3-pip
 PYTEST   := $(PYTHON) -m pytest
 
-.PHONY: install apt venv test lint unit integration bench clean-venv
+.PHONY: install apt venv test lint unit integration bench fuzz clean-venv
 
 install: apt venv
 
@@ -39,6 +39,11 @@ unit:
 
 integration:
 	$(PYTEST) -q tests/integration
+
+# The differential fuzzer: 50 random topologies through check and verify (root; ~10 minutes).
+# Mismatches are saved, with a shrunk minimal topology, in fuzz-results/.
+fuzz:
+	$(VENV)/bin/vpclab fuzz --seeds 50 --out fuzz-results
 
 # Performance figures (root; a minute or two): printed, and written to bench/results/*.json|png
 bench:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+from pathlib import Path
 
 from experiments import catalog
 from experiments.harness import run
 from nitro_switch.clean import clean_all
 from nitro_switch.commands import BuildError
 from vpclab.arguments import UsageError, trace_arguments
+from vpclab.fuzz.run import fuzz
 from vpclab.intent.changes import ChangeError, Intent
 from vpclab.intent.errors import TopologyError
 from vpclab.intent.loader import load_topology
@@ -25,6 +28,8 @@ EXIT_INVALID = 2
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    # `kill PID` tears the emulation down as Ctrl-C does, instead of leaving it behind
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     try:
         return args.run(args)
     except TopologyError as error:
@@ -75,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     verifier.add_argument("--seed", type=int, default=0, help="seed of the ports chosen in each segment")
     verifier.set_defaults(run=run_verify)
+    fuzzer = commands.add_parser("fuzz", help="random topologies through check and verify; mismatches shrunk")
+    fuzzer.add_argument("--seeds", type=int, default=10, help="how many topologies (default 10)")
+    fuzzer.add_argument("--start", type=int, default=0, help="the first seed (default 0)")
+    fuzzer.add_argument("--out", default="fuzz-results", help="where mismatches are saved")
+    fuzzer.set_defaults(run=run_fuzz)
     experiment = commands.add_parser("experiment", help="run a failure-injection experiment")
     experiment.add_argument("scenario", nargs="?", help="a scenario name (see --list) or a .py file")
     experiment.add_argument("--list", action="store_true", help="list the scenarios")
@@ -130,6 +140,11 @@ def read_changes(path: str) -> list:
     if not isinstance(changes, list):
         changes = [changes]
     return changes
+
+
+def run_fuzz(args) -> int:
+    outcomes = fuzz(args.seeds, args.start, Path(args.out), log=lambda line: print(line, flush=True))
+    return 0 if all(outcome.ok for outcome in outcomes) else 1
 
 
 def run_experiment(args) -> int:

@@ -152,3 +152,29 @@ def test_the_shell_survives_faults_and_says_when_a_fault_is_repeated(tmp_path):
     assert positions == sorted(positions)
     assert "1 received" in result.stderr  # Mininet prints node commands' output on stderr
     assert "priority=0 actions=drop" in result.stderr  # a server is a node: its own OVS
+
+
+@live
+def test_a_terminated_verify_tears_its_emulation_down():
+    """`kill PID` on a running `vpclab verify` (or fuzz, experiment) leaves nothing behind."""
+    import signal
+    import time
+
+    from live_helpers import leftovers
+
+    from nitro_switch.names import Names
+
+    command = shutil.which("vpclab", path=str(Path(sys.executable).parent)) or "vpclab"
+    topology = ROOT / "topologies" / "three-tier.yaml"
+    process = subprocess.Popen(
+        [command, "verify", str(topology)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    for line in process.stdout:
+        if "probes from" in line:  # up, listeners started, probing
+            break
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    short = Names("three-tier").short
+    assert leftovers(short) == {"namespaces": [], "interfaces": []}
+    assert not Path("/run/vpclab/three-tier").exists()

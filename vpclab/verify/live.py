@@ -8,7 +8,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -79,9 +79,11 @@ def verify(
     seed: int = 0,
     changes: Sequence[dict] = (),
     intent: Optional[Intent] = None,
+    only: Optional[Callable[[Probe], bool]] = None,
 ) -> Verification:
     """Bring the topology up, apply ``changes`` (runtime changes, through the controller's
-    API; ``intent`` is the running design they edit), probe, compare with trace, tear down."""
+    API; ``intent`` is the running design they edit), probe, compare with trace, tear down.
+    ``only`` keeps the probes it accepts (the fuzzer's shrinker re-asks one question)."""
     started = time.monotonic()
     if changes:  # refuse a change that does not apply before anything is built
         assert intent is not None, "changes need the running intent"
@@ -98,6 +100,8 @@ def verify(
             applied.append(f"{operation} {json.dumps(arguments)}: {answer.get('elapsed_ms')} ms")
             log(f"*** applied {applied[-1]}")
         probing = plan(topology, seed)
+        if only is not None:
+            probing.probes = [p for p in probing.probes if only(p)]
         hosts = emulation.hosts.hosts
         listeners = [start_listener(hosts[name], name, ports) for name, ports in probing.listeners.items()]
         nonces = {p: secrets.token_hex(6) for p in probing.probes if p.kind == "spoofed"}
@@ -160,13 +164,12 @@ def _spec(probe: Probe) -> str:
 def _probe(emulation: Emulation, probes: list[Probe], nonces: dict[Probe, str]):
     """Who answered each probe, and which were sent twice (nothing answered the first).
 
-    A protocol without ports (GRE, ESP, ...) is tracked by its addresses alone, so a probe
-    b -> a would pass as the reply of a -> b: such probes run in two phases, one direction
-    each, with the cards' connection state flushed in between."""
+    Probes marked ``later`` (see Probe.later) run in a second phase, after every card's
+    connection state is flushed."""
     answers: list[Optional[str]] = [None] * len(probes)
     retried: set[int] = set()
     for phase in (False, True):
-        members = [n for n, p in enumerate(probes) if (p.kind == "ip" and p.source > str(p.target)) == phase]
+        members = [n for n, p in enumerate(probes) if p.later == phase]
         if phase and members:
             emulation.flush_conntrack()
         found = _run(emulation.hosts.hosts, [probes[n] for n in members], nonces)

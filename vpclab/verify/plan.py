@@ -40,6 +40,10 @@ class Probe:
     client_port: Optional[int] = None
     spoofed_source: Optional[IPv4Address] = None
     frames: bool = False  # leaves as frames to the router: a socket would not leave the host
+    # A protocol without ports is tracked by its two addresses only, so b -> a passes as the
+    # reply of a -> b (whichever VPCs own those addresses): the probes from the higher address
+    # run later, after the cards forget their connections.
+    later: bool = False
 
     @property
     def label(self) -> str:
@@ -148,8 +152,10 @@ def plan(topology: m.Topology, seed: int = 0) -> Plan:
     extra = other_protocols(topology)
     listeners = _listeners(topology, wanted, extra)
     rng = random.Random(seed)
-    client_ports = {
-        (i.name, p): _ClientPorts(listeners[i.name].get(p, set()), rng)
+    client_ports = {  # one allocator per address: twins in two VPCs never share a 5-tuple
+        (i.ip, p): _ClientPorts(
+            set().union(*(listeners[t.name].get(p, set()) for t in topology.instances if t.ip == i.ip)), rng
+        )
         for i in topology.instances
         for p in PORTED_PROTOCOLS
     }
@@ -158,14 +164,15 @@ def plan(topology: m.Topology, seed: int = 0) -> Plan:
     for source, target in pairs:
         base = Probe("icmp", source.name, target.name, target.ip, ICMP, frames=source.ip == target.ip)
         probes.append(base)
-        probes += [replace(base, kind="ip", protocol=protocol) for protocol in extra]
+        later = int(source.ip) > int(target.ip)  # see Probe.later
+        probes += [replace(base, kind="ip", protocol=protocol, later=later) for protocol in extra]
         for protocol in PORTED_PROTOCOLS:
             probes += _port_probes(
                 topology,
                 replace(base, protocol=protocol),
                 wanted[source.name, target.name, protocol],
                 client_cuts,
-                client_ports[source.name, protocol],
+                client_ports[source.ip, protocol],
                 coverage,
             )
     probes += list(_address_probes(topology))

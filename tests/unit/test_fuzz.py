@@ -1,0 +1,95 @@
+"""The fuzzer's generator makes valid, varied designs; its shrinker keeps what still fails."""
+
+from collections import Counter
+
+import yaml
+
+from vpclab.fuzz.generate import generate
+from vpclab.fuzz.shrink import shrink, variants
+from vpclab.intent.errors import TopologyError
+from vpclab.intent.loader import load_topology
+
+SEEDS = range(200)
+
+
+def load(data):
+    return load_topology("fuzz.yaml", yaml.safe_dump(data, sort_keys=False))
+
+
+def valid(data) -> bool:
+    try:
+        load(data)
+    except TopologyError:
+        return False
+    return True
+
+
+def features(data) -> set[str]:
+    """Which of the fuzzer's promised ingredients one design has."""
+    topology = load(data)
+    found = set()
+    cidrs = Counter(c for vpc in topology.vpcs for c in vpc.cidrs)
+    if any(n > 1 for n in cidrs.values()):
+        found.add("reused CIDR")
+    if any(len(vpc.cidrs) > 1 for vpc in topology.vpcs):
+        found.add("secondary CIDR")
+    if topology.peerings:
+        found.add("peering")
+    for tgw in topology.transit_gateways:
+        found.add("tgw")
+        if len(tgw.route_tables) > 1:
+            found.add("several tgw tables")
+        if any(r.blackhole for t in tgw.route_tables for r in t.static_routes):
+            found.add("tgw blackhole")
+        if any(t.name == "insp" for t in tgw.route_tables):
+            found.add("inspection hairpin")
+    for vpc in topology.vpcs:
+        if any(r.blackhole for t in vpc.route_tables for r in t.routes):
+            found.add("blackhole")
+        rules = [r for n in vpc.nacls for r in n.ingress + n.egress]
+        if any(not r.allow for r in rules):
+            found.add("nacl deny")
+        if any(r.traffic.ports and 32768 < r.traffic.ports[0] <= 60999 for r in rules):
+            found.add("partial ephemeral range")
+        groups = [r for g in vpc.security_groups for r in g.ingress + g.egress]
+        if any(r.security_group is not None for r in groups):
+            found.add("sg reference")
+        if any(r.traffic.protocol == 47 for r in groups + rules):
+            found.add("protocol 47")
+    addresses = Counter(i.ip for i in topology.instances)
+    if any(n > 1 for n in addresses.values()):
+        found.add("same address twice")
+    return found
+
+
+def test_every_seed_is_a_valid_topology_and_together_they_mix_every_ingredient():
+    seen = Counter()
+    for seed in SEEDS:
+        data = generate(seed)
+        assert valid(data), seed
+        assert data == generate(seed)  # a seed always gives the same design
+        seen.update(features(data))
+    expected = {
+        "reused CIDR", "secondary CIDR", "peering", "tgw", "several tgw tables", "tgw blackhole",
+        "inspection hairpin", "blackhole", "nacl deny", "partial ephemeral range", "sg reference",
+        "protocol 47", "same address twice",
+    }  # fmt: skip
+    assert expected <= set(seen), expected - set(seen)
+    assert all(seen[f] >= 5 for f in expected), seen
+
+
+def test_shrinking_removes_everything_that_does_not_matter():
+    """With a failure that needs only instance i00 and a TCP rule of its VPC, the shrinker
+    strips the rest and never returns an invalid design."""
+    data = next(d for d in map(generate, SEEDS) if len(d["vpcs"]) >= 3 and d.get("peerings"))
+
+    def fails(variant) -> bool:
+        vpc = next((v for v in variant["vpcs"] if v["name"] == "v0"), None)
+        return vpc is not None and any(i["name"] == "i00" for i in vpc["instances"])
+
+    minimal = shrink(data, {"i00"}, fails, valid, budget=500, log=lambda line: None)
+    assert valid(minimal) and fails(minimal)
+    assert [v["name"] for v in minimal["vpcs"]] == ["v0"]
+    assert "peerings" not in minimal or not minimal["peerings"]
+    assert [i["name"] for i in minimal["vpcs"][0]["instances"]] == ["i00"]
+    assert not any(valid(v) and fails(v) for v in variants(minimal, {"i00"}))  # a local minimum

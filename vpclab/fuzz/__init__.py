@@ -1,0 +1,1 @@
+"""`vpclab fuzz`: a differential fuzzer of trace against the live data plane."""

@@ -1,0 +1,244 @@
+"""Random valid topologies for the differential fuzzer (pure; one seed, one design).
+
+What the generator mixes: VPCs that reuse the same CIDR when nothing connects them, peerings
+(never between overlapping VPCs, as AWS refuses), a transit gateway with several route
+tables, static and blackhole routes, an inspection VPC that traffic hairpins through, NACLs
+with allow/deny mixes and partial ephemeral ranges, SG rules naming SGs (own and peered VPC),
+protocol 47, secondary VPC CIDRs, subnets in two AZs and attachments that miss one.
+"""
+
+from __future__ import annotations
+
+import random
+from ipaddress import IPv4Network
+from typing import Any
+
+MAX_INSTANCES = 8
+PORTS = [22, 80, 443, "1000-2000", "1024-65535", "32768-45000", "45001-60999", "0-65535", 53]
+PROTOCOLS = ["all", "tcp", "tcp", "udp", "icmp", 47]
+
+
+class _Design:
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.vpcs: list[dict[str, Any]] = []
+        self.peerings: list[dict[str, Any]] = []
+        self.linked: set[tuple[int, int]] = set()  # VPC pairs that a peering or the TGW joins
+
+    # -- address plan --------------------------------------------------------------------
+    def numbers(self, count: int, tgw_members: set[int]) -> list[int]:
+        """The second octet of each VPC's CIDR: unconnected VPCs may reuse one (overlap)."""
+        numbers: list[int] = []
+        for v in range(count):
+            joined = {
+                numbers[u]
+                for u in range(v)
+                if (u, v) in self.linked or (u in tgw_members and v in tgw_members)
+            }
+            reuse = [n for n in set(numbers) if n not in joined]
+            if reuse and self.rng.random() < 0.4:
+                numbers.append(self.rng.choice(sorted(reuse)))
+            else:
+                numbers.append(max(numbers, default=0) + 1)
+        return numbers
+
+    def rule_cidr(self, v: int) -> str:
+        vpc = self.vpcs[v]
+        choices = ["0.0.0.0/0", "10.0.0.0/8", vpc["cidr"][0], self.rng.choice(self.vpcs)["cidr"][0]]
+        subnet = self.rng.choice(self.rng.choice(self.vpcs)["subnets"])["cidr"]
+        return self.rng.choice([*choices, subnet])
+
+    def traffic(self) -> dict[str, Any]:
+        protocol = self.rng.choice(PROTOCOLS)
+        rule: dict[str, Any] = {"protocol": protocol}
+        if protocol in ("tcp", "udp") and self.rng.random() < 0.8:
+            rule["ports"] = self.rng.choice(PORTS)
+        return rule
+
+
+def generate(seed: int) -> dict[str, Any]:
+    """One random topology as YAML data (what a user would write)."""
+    design = _Design(seed)
+    rng = design.rng
+    count = rng.randint(2, 4)
+    tgw_members = set(rng.sample(range(count), rng.randint(2, count))) if rng.random() < 0.6 else set()
+    for u in range(count):
+        for v in range(u + 1, count):
+            if rng.random() < 0.35 and not (u in tgw_members and v in tgw_members):
+                design.linked.add((u, v))
+    numbers = design.numbers(count, tgw_members)
+    for v, number in enumerate(numbers):
+        design.vpcs.append(_vpc(design, v, number))
+    for u, v in sorted(design.linked):
+        if _overlap(design.vpcs[u], design.vpcs[v]):
+            continue
+        name = f"p{u}{v}"
+        design.peerings.append({"name": name, "requester": f"v{u}", "accepter": f"v{v}"})
+        for a, b in ((u, v), (v, u)):
+            if rng.random() < 0.85:  # sometimes one side forgets its route
+                _add_route(design.vpcs[a], {"destination": design.vpcs[b]["cidr"][0], "peering": name})
+    for v in range(count):
+        _security(design, v)
+        _instances(design, v, count)
+    data: dict[str, Any] = {
+        "name": f"fz{seed}",
+        "servers": [{"name": "s1", "az": "a"}, {"name": "s2", "az": "b"}],
+        "vpcs": design.vpcs,
+    }
+    if design.peerings:
+        data["peerings"] = design.peerings
+    if tgw_members:
+        data["transit_gateways"] = [_transit_gateway(design, sorted(tgw_members))]
+    return data
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return any(IPv4Network(x).overlaps(IPv4Network(y)) for x in a["cidr"] for y in b["cidr"])
+
+
+def _vpc(design: _Design, v: int, number: int) -> dict[str, Any]:
+    rng = design.rng
+    cidrs = [f"10.{number}.0.0/16"]
+    if rng.random() < 0.25:
+        cidrs.append(f"10.{100 + number}.0.0/16")  # a secondary CIDR, unique like the first
+    subnets = []
+    for n in range(rng.randint(1, 3)):
+        base = cidrs[-1] if n == 2 and len(cidrs) > 1 else cidrs[0]
+        prefix = base.split(".")[:2]
+        subnets.append(
+            {"name": f"s{n}", "cidr": f"{prefix[0]}.{prefix[1]}.{n + 1}.0/24", "az": rng.choice("ab")}
+        )
+    return {
+        "name": f"v{v}",
+        "cidr": cidrs,
+        "subnets": subnets,
+        "route_tables": [{"name": "main", "main": True, "routes": []}],
+    }
+
+
+def _add_route(vpc: dict, route: dict) -> None:
+    """Add a route to the VPC's main table, unless the local route covers its destination or
+    the table already has one for it (AWS refuses both)."""
+    destination = IPv4Network(route["destination"])
+    routes = vpc["route_tables"][0]["routes"]
+    if any(destination.subnet_of(IPv4Network(c)) for c in vpc["cidr"]):
+        return
+    if all(r["destination"] != route["destination"] for r in routes):
+        routes.append(route)
+
+
+def _security(design: _Design, v: int) -> None:
+    rng, vpc = design.rng, design.vpcs[v]
+    peered = [
+        p["requester"] if p["accepter"] == f"v{v}" else p["accepter"]
+        for p in design.peerings
+        if f"v{v}" in (p["requester"], p["accepter"])
+    ]
+    groups = []
+    for n in range(rng.randint(1, 2)):
+        group: dict[str, Any] = {
+            "name": f"g{v}{n}",
+            "ingress": [_sg_rule(design, v, peered) for _ in range(rng.randint(0, 4))],
+        }
+        if rng.random() < 0.3:
+            group["egress"] = [_sg_rule(design, v, peered) for _ in range(rng.randint(0, 2))]
+        groups.append(group)
+    vpc["security_groups"] = groups
+    if rng.random() < 0.7:
+        vpc["nacls"] = [{"name": "n", "ingress": _nacl_rules(design, v), "egress": _nacl_rules(design, v)}]
+        for subnet in vpc["subnets"]:
+            if rng.random() < 0.6:
+                subnet["nacl"] = "n"
+    if rng.random() < 0.3:  # a blackhole for one subnet of some VPC
+        target = rng.choice(rng.choice(design.vpcs)["subnets"])["cidr"]
+        _add_route(vpc, {"destination": target, "blackhole": True})
+
+
+def _sg_rule(design: _Design, v: int, peered: list[str]) -> dict[str, Any]:
+    rng = design.rng
+    rule = design.traffic()
+    if rng.random() < 0.3:
+        owner = rng.choice([f"v{v}", *peered])
+        index = int(owner[1:])
+        rule["security_group"] = rng.choice(
+            ["default" if owner == f"v{v}" else f"{owner}/default", f"g{index}0"]
+        )
+    else:
+        rule["cidr"] = design.rule_cidr(v)
+    return rule
+
+
+def _nacl_rules(design: _Design, v: int) -> list[dict[str, Any]]:
+    rng = design.rng
+    numbers = sorted(rng.sample(range(10, 300, 10), rng.randint(1, 5)))
+    rules = []
+    for number in numbers:
+        rule = {"rule": number, **design.traffic(), "cidr": design.rule_cidr(v)}
+        rule["action"] = "allow" if rng.random() < 0.7 else "deny"
+        rules.append(rule)
+    if rng.random() < 0.6:  # usually a final allow-all, sometimes not (everything else denied)
+        rules.append({"rule": 900, "protocol": "all", "cidr": "0.0.0.0/0", "action": "allow"})
+    return rules
+
+
+def _instances(design: _Design, v: int, count: int) -> None:
+    rng, vpc = design.rng, design.vpcs[v]
+    budget = max(1, MAX_INSTANCES // count)
+    instances = []
+    for n in range(rng.randint(1, min(3, budget))):
+        groups = [g["name"] for g in vpc["security_groups"]]
+        chosen = rng.sample(["default", *groups], rng.randint(1, 2))
+        instances.append(
+            {"name": f"i{v}{n}", "subnet": rng.choice(vpc["subnets"])["name"], "security_groups": chosen}
+        )
+    vpc["instances"] = instances
+
+
+def _transit_gateway(design: _Design, members: list[int]) -> dict[str, Any]:
+    rng = design.rng
+    attachments = []
+    for v in members:
+        subnets = design.vpcs[v]["subnets"]
+        by_az = {s["az"]: s["name"] for s in subnets}
+        covered = list(by_az.values()) if rng.random() < 0.8 else [subnets[0]["name"]]
+        attachments.append({"name": f"a{v}", "vpc": f"v{v}", "subnets": covered})
+        _add_route(
+            design.vpcs[v], {"destination": rng.choice(["10.0.0.0/8", "10.0.0.0/9"]), "transit_gateway": "t"}
+        )
+    names = [a["name"] for a in attachments]
+    tables: list[dict[str, Any]] = []
+    if len(members) >= 3 and rng.random() < 0.4:  # an inspection VPC: spokes hairpin through it
+        inspection = names[0]
+        spokes = names[1:]
+        tables.append(
+            {
+                "name": "spokes",
+                "associations": spokes,
+                "propagations": [],
+                "routes": [{"destination": "10.0.0.0/8", "attachment": inspection}],
+            }
+        )
+        tables.append({"name": "insp", "associations": [inspection], "propagations": spokes, "routes": []})
+        return {"name": "t", "attachments": attachments, "route_tables": tables}
+    unassociated = [n for n in names if rng.random() < 0.15]
+    first: dict[str, Any] = {
+        "name": "r0",
+        "associations": [n for n in names if n not in unassociated],
+        "propagations": [n for n in names if rng.random() < 0.8],
+        "routes": [],
+    }
+    if rng.random() < 0.3:
+        first["routes"].append({"destination": f"10.{rng.randint(1, 4)}.0.0/16", "blackhole": True})
+    tables.append(first)
+    if rng.random() < 0.4 and len(first["associations"]) > 1:  # a second table for one attachment
+        moved = first["associations"].pop()
+        tables.append(
+            {
+                "name": "r1",
+                "associations": [moved],
+                "propagations": [n for n in names if rng.random() < 0.6],
+                "routes": [],
+            }
+        )
+    return {"name": "t", "attachments": attachments, "route_tables": tables}
