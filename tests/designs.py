@@ -25,3 +25,27 @@ HUB_WITH_TWIN_SPOKES = """
       - {name: p0, requester: v0, accepter: v1}
       - {name: p2, requester: v2, accepter: v1}
 """
+
+# GRE allowed by an SG on w; replies to client ports 40000-50000 denied by w's subnet NACL.
+GRE_AND_PORT_RANGES = """
+    name: gre
+    servers: 2
+    vpcs:
+      - name: v
+        cidr: 10.8.0.0/16
+        subnets: [{name: a, cidr: 10.8.1.0/24}, {name: b, cidr: 10.8.2.0/24, nacl: edge}]
+        security_groups:
+          - name: web
+            ingress:
+              - {protocol: tcp, ports: 1000-2000, cidr: 10.8.0.0/16}
+              - {protocol: 47, cidr: 10.8.0.0/16}
+        nacls:
+          - name: edge
+            ingress: [{rule: 10, protocol: all, cidr: 0.0.0.0/0, action: allow}]
+            egress:
+              - {rule: 10, protocol: tcp, ports: 40000-50000, cidr: 0.0.0.0/0, action: deny}
+              - {rule: 20, protocol: all, cidr: 0.0.0.0/0, action: allow}
+        instances:
+          - {name: c, subnet: a}
+          - {name: w, subnet: b, security_groups: [web]}
+    """

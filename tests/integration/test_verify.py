@@ -62,37 +62,12 @@ def test_a_reply_routed_to_another_vpc_is_a_drop_live_and_in_trace(tmp_path):
     assert any(r.live for r in results if (r.source, r.target) == ("a0", "hub1"))
 
 
-GRE_AND_PORT_RANGES = """
-    name: gre
-    servers: 2
-    vpcs:
-      - name: v
-        cidr: 10.8.0.0/16
-        subnets: [{name: a, cidr: 10.8.1.0/24}, {name: b, cidr: 10.8.2.0/24}]
-        security_groups:
-          - name: web
-            ingress:
-              - {protocol: tcp, ports: 1000-2000, cidr: 10.8.0.0/16}
-              - {protocol: 47, cidr: 10.8.0.0/16}
-        nacls:
-          - name: edge
-            ingress: [{rule: 10, protocol: all, cidr: 0.0.0.0/0, action: allow}]
-            egress:
-              - {rule: 10, protocol: tcp, ports: 40000-50000, cidr: 0.0.0.0/0, action: deny}
-              - {rule: 20, protocol: all, cidr: 0.0.0.0/0, action: allow}
-        instances:
-          - {name: c, subnet: a}
-          - {name: w, subnet: b, security_groups: [web]}
-    """
-
-
 def test_other_protocols_and_every_port_segment_agree_live(tmp_path):
     """GRE is answered in kind where an SG allows protocol 47; replies to client ports
     40000-50000 die at a NACL; both sides of every cut are probed."""
-    text = GRE_AND_PORT_RANGES.replace(
-        "{name: b, cidr: 10.8.2.0/24}", "{name: b, cidr: 10.8.2.0/24, nacl: edge}"
-    )
-    topology = design(tmp_path, text)
+    from designs import GRE_AND_PORT_RANGES
+
+    topology = design(tmp_path, GRE_AND_PORT_RANGES)
     verification = verify(topology, log=quiet)
     assert verification.agrees, report(verification, False)
     gre = {(r.source, r.target): r.live for r in verification.results if r.kind == "ip"}

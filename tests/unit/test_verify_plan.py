@@ -3,35 +3,16 @@ addresses, routers and spoofed sources (the plan is pure: no network needed)."""
 
 from collections import defaultdict
 
+from designs import GRE_AND_PORT_RANGES
 from hypothesis import given
 from test_properties import SETTINGS, build, topologies
-from vpc_fixtures import load, one_vpc
+from vpc_fixtures import load
 
 from vpclab.intent import model as m
 from vpclab.oracle.trace import RETURN, client_port_segments, trace
 from vpclab.verify.plan import destination_segments, plan, segments
 
 TCP, UDP = 6, 17
-
-PORT_RULES = one_vpc(
-    """
-    subnets: [{name: a, cidr: 10.0.1.0/24}]
-    security_groups:
-      - name: web
-        ingress:
-          - {protocol: tcp, ports: 1000-2000, cidr: 10.0.0.0/16}
-          - {protocol: 47, cidr: 10.0.0.0/16}
-    nacls:
-      - name: n
-        ingress: [{rule: 10, protocol: all, cidr: 0.0.0.0/0, action: allow}]
-        egress:
-          - {rule: 10, protocol: tcp, ports: 40000-50000, cidr: 0.0.0.0/0, action: deny}
-          - {rule: 20, protocol: all, cidr: 0.0.0.0/0, action: allow}
-    instances:
-      - {name: c, subnet: a}
-      - {name: w, subnet: a, security_groups: [web]}
-    """
-)
 
 
 def test_segments_split_where_a_range_starts_or_ends():
@@ -41,7 +22,7 @@ def test_segments_split_where_a_range_starts_or_ends():
 
 
 def test_every_segment_the_rules_cut_is_probed_and_other_protocols_too():
-    topology = load(PORT_RULES)
+    topology = load(GRE_AND_PORT_RANGES)
     probes = plan(topology).probes
     to_web = [p for p in probes if (p.source, p.target, p.protocol) == ("c", "w", TCP)]
     ports = sorted(p.port for p in to_web if p.kind == "port")

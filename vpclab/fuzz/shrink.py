@@ -59,20 +59,20 @@ def _list_items(data: Data) -> Iterator[Data]:
 
 
 def _without_peering(data: Data, name: str) -> Data:
-    changed = copy.deepcopy(data)
-    changed["peerings"] = [p for p in changed["peerings"] if p["name"] != name]
-    for vpc in changed["vpcs"]:
-        for table in vpc.get("route_tables", []):
-            table["routes"] = [r for r in table.get("routes", []) if r.get("peering") != name]
-    return changed
+    return _without_route_target(data, "peerings", "peering", name)
 
 
 def _without_tgw(data: Data, name: str) -> Data:
+    return _without_route_target(data, "transit_gateways", "transit_gateway", name)
+
+
+def _without_route_target(data: Data, kind: str, route_key: str, name: str) -> Data:
+    """Without the peering or TGW ``name``, and without the VPC routes that point at it."""
     changed = copy.deepcopy(data)
-    changed["transit_gateways"] = [t for t in changed["transit_gateways"] if t["name"] != name]
+    changed[kind] = [item for item in changed[kind] if item["name"] != name]
     for vpc in changed["vpcs"]:
         for table in vpc.get("route_tables", []):
-            table["routes"] = [r for r in table.get("routes", []) if r.get("transit_gateway") != name]
+            table["routes"] = [r for r in table.get("routes", []) if r.get(route_key) != name]
     return changed
 
 
