@@ -48,14 +48,18 @@ def _nonce_in(packet: bytes) -> Optional[str]:
     return packet[at + len(WHO) : at + len(WHO) + NONCE_LENGTH].decode(errors="replace")
 
 
+def _say_heard(nonce: str) -> None:
+    with _print_lock:
+        print(f"heard {nonce}", flush=True)
+
+
 def _hear(protocol: int) -> None:
     """Print the nonce of every who-probe of ``protocol`` that reaches this instance."""
     with socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol) as raw:
         while True:
             nonce = _nonce_in(raw.recv(65535))
             if nonce:
-                with _print_lock:
-                    print(f"heard {nonce}", flush=True)
+                _say_heard(nonce)
 
 
 def _raw_echo(protocol: int, name: str) -> None:
@@ -65,8 +69,7 @@ def _raw_echo(protocol: int, name: str) -> None:
             packet, peer = raw.recvfrom(65535)
             nonce = _nonce_in(packet)
             if nonce:
-                with _print_lock:
-                    print(f"heard {nonce}", flush=True)
+                _say_heard(nonce)
                 raw.sendto(f"{name} {nonce}\n".encode(), peer)
 
 

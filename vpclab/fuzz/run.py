@@ -76,7 +76,8 @@ def run_seed(seed: int, out: Path, log=print, shrink_budget: int = 40) -> SeedOu
     )
     again = verify(_load(seed, minimal), log=lambda line: None, seed=seed)
     saved.append(str(_save(out, f"seed-{seed}-minimal.yaml", minimal, report(again, False).splitlines())))
-    return SeedOutcome(seed, False, f"{size}: {len(lines) - 5} mismatches, first: {lines[0]}", saved)
+    mismatches = sum(not r.agrees for r in verification.results)
+    return SeedOutcome(seed, False, f"{size}: {mismatches} mismatches, first: {lines[0]}", saved)
 
 
 def _still_fails(seed: int, data: dict[str, Any], mismatch: Result) -> bool:

@@ -170,15 +170,7 @@ class _Walk:
             packet.port,
             lambda ref: self.destination_in_group(source, packet, ref),
         )
-        self.hop(
-            "sg-egress",
-            source.name,
-            rule is not None,
-            rule.origin if rule else self.sg_origin(source),
-            f"{packet.describe()} allowed by {rule.describe()}"
-            if rule
-            else f"no outbound rule of {self.sg_names(source)} allows {packet.describe()}",
-        )
+        self.sg_hop("sg-egress", source, rule, packet, "outbound")
 
     def destination_in_group(self, source: m.Instance, packet: Packet, ref: m.SGRef) -> bool:
         """Does the destination count as a member of ``ref``? SG references do not cross a TGW."""
@@ -354,15 +346,7 @@ class _Walk:
             return arrival.kind != "tgw" and source in self.topology.members(ref)
 
         rule = sg_allowing(rules, packet.src, packet.protocol, packet.port, source_in_group)
-        self.hop(
-            "sg-ingress",
-            target.name,
-            rule is not None,
-            rule.origin if rule else self.sg_origin(target),
-            f"{packet.describe()} allowed by {rule.describe()}"
-            if rule
-            else f"no inbound rule of {self.sg_names(target)} allows {packet.describe()}",
-        )
+        self.sg_hop("sg-ingress", target, rule, packet, "inbound")
 
     def nacl(
         self,
@@ -388,6 +372,18 @@ class _Walk:
         """The route that took the packet where it is (the one to change), else the VPC."""
         routes = [h.object for h in self.hops if h.stage in ("route", "tgw-route") and h.object]
         return routes[-1] if routes else vpc.origin
+
+    def sg_hop(self, stage: str, instance: m.Instance, rule: Optional[m.SGRule], packet: Packet, way: str):
+        """Record an SG verdict: the rule that allows the packet, or the instance's SGs."""
+        self.hop(
+            stage,
+            instance.name,
+            rule is not None,
+            rule.origin if rule else self.sg_origin(instance),
+            f"{packet.describe()} allowed by {rule.describe()}"
+            if rule
+            else f"no {way} rule of {self.sg_names(instance)} allows {packet.describe()}",
+        )
 
     # -- naming ------------------------------------------------------------------------------
     def sg_origin(self, instance: m.Instance) -> str:

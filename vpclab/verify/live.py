@@ -15,6 +15,8 @@ from typing import Optional
 from nitro_switch.emulation import Emulation
 from vpclab.intent import model as m
 from vpclab.intent.changes import ChangeError, Intent
+from vpclab.intent.model import PROTOCOL_NUMBERS
+from vpclab.intent.values import PORTED_PROTOCOLS
 from vpclab.oracle.trace import trace
 
 from .plan import Coverage, Probe, plan
@@ -190,33 +192,9 @@ def _run(hosts, probes: list[Probe], nonces: dict[Probe, str]) -> list[Optional[
         batches.setdefault((probe.source, way), []).append(n)
     running = []
     for (source, way), indexes in batches.items():
-        specs = [_spec(probes[n]) for n in indexes]
-        if way == "sockets":
-            command = ["-m", "nitro_switch.probe", "connect", "--timeout", str(PROBE_TIMEOUT), *specs]
-        elif way == "frames":
-            command = ["-m", "nitro_switch.rawprobe", "--timeout", str(PROBE_TIMEOUT), *specs]
-        else:
-            running += [
-                (
-                    [n],
-                    way,
-                    _start(
-                        hosts[source],
-                        [
-                            "-m",
-                            "nitro_switch.rawprobe",
-                            "--spoof",
-                            str(probes[n].spoofed_source),
-                            "--nonce",
-                            nonces[probes[n]],
-                            _spec(probes[n]),
-                        ],
-                    ),
-                )  # fmt: skip
-                for n in indexes
-            ]
-            continue
-        running.append((indexes, way, _start(hosts[source], command)))
+        for group in [[n] for n in indexes] if way == "spoofed" else [indexes]:
+            command = _client_command(way, [probes[n] for n in group], nonces)
+            running.append((group, way, _start(hosts[source], command)))
     answers: list[Optional[str]] = [None] * len(probes)
     for indexes, way, process in running:
         output, errors = process.communicate(timeout=120)
@@ -227,16 +205,36 @@ def _run(hosts, probes: list[Probe], nonces: dict[Probe, str]) -> list[Optional[
     return answers
 
 
+def _client_command(way: str, probes: list[Probe], nonces: dict[Probe, str]) -> list[str]:
+    """The probe client for ``probes`` of one source: sockets, frames, or one spoofed frame."""
+    specs = [_spec(probe) for probe in probes]
+    timeout = ["--timeout", str(PROBE_TIMEOUT)]
+    if way == "sockets":
+        return ["-m", "nitro_switch.probe", "connect", *timeout, *specs]
+    if way == "frames":
+        return ["-m", "nitro_switch.rawprobe", *timeout, *specs]
+    (probe,) = probes
+    return [
+        "-m",
+        "nitro_switch.rawprobe",
+        "--spoof",
+        str(probe.spoofed_source),
+        "--nonce",
+        nonces[probe],
+        *specs,
+    ]
+
+
 def _start(host, arguments: list[str]):
     return host.popen([sys.executable, *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def start_listener(host, name: str, ports: dict[int, set[int]]):
-    listed = lambda protocol: ",".join(str(p) for p in sorted(ports.get(protocol, ())))
-    others = ",".join(str(p) for p in sorted(ports) if p not in (6, 17))
+    listed = lambda protocol: ",".join(str(p) for p in sorted(ports.get(PROTOCOL_NUMBERS[protocol], ())))
+    others = ",".join(str(p) for p in sorted(ports) if p not in PORTED_PROTOCOLS)
     process = host.popen(
-        [sys.executable, "-m", "nitro_switch.probe", "listen", "--tcp", listed(6), "--udp",
-         listed(17), "--ip", others, "--name", name],
+        [sys.executable, "-m", "nitro_switch.probe", "listen", "--tcp", listed("tcp"), "--udp",
+         listed("udp"), "--ip", others, "--name", name],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     process.stdout.readline()  # "listening"

@@ -125,10 +125,10 @@ class _ClientPorts:
         if low > high:
             return None
         span, start = high - low + 1, self.rng.randint(low, high)
-        tries = [low + (start - low + k) % span for k in range(min(span, 4096))]
-        port = next((p for p in tries if p not in self.used), None)
+        tries = lambda: (low + (start - low + k) % span for k in range(min(span, 4096)))
+        port = next((p for p in tries() if p not in self.used), None)
         if port is None:  # the segment is used up: share a port (the remote end differs)
-            port = next((p for p in tries if p not in self.listening), None)
+            port = next((p for p in tries() if p not in self.listening), None)
         if port is not None:
             self.used.add(port)
         return port
@@ -278,17 +278,7 @@ def _spoofed_probes(topology: m.Topology, probes: list[Probe]) -> Iterator[Probe
             None,
         )
         if reaching is not None:
-            yield Probe(
-                "spoofed",
-                source.name,
-                reaching.target,
-                reaching.address,
-                reaching.protocol,
-                reaching.port,
-                reaching.client_port,
-                spoofed_source=spoofed,
-                frames=True,
-            )
+            yield replace(reaching, kind="spoofed", spoofed_source=spoofed, frames=True)
 
 
 def _delivered_despite_spoofing(topology, source: m.Instance, probe: Probe, spoofed: IPv4Address) -> bool:
