@@ -44,7 +44,7 @@ ROUTER_MAC = "02:00:00:00:00:01"  # the VPC router's MAC, answered for every sub
 # ct_state bits (OVS): +new 0x01, +est 0x02, +rel 0x04, +inv 0x10, +trk 0x20
 CT_NEW, CT_EST, CT_REL, CT_INV, CT_TRK = 0x01, 0x02, 0x04, 0x10, 0x20
 
-IP = frozenset({"eth_type", "ip_proto", "nw_src", "nw_dst", "tp_dst"})
+IP = frozenset({"eth_type", "ip_proto", "nw_src", "nw_dst", "tp_dst", "icmpv4_type", "icmpv4_code"})
 R = Reg
 
 

@@ -35,6 +35,10 @@ def traffic_matches(traffic: m.Traffic) -> list[dict]:
     if traffic.protocol is None:
         return [base]
     base["ip_proto"] = traffic.protocol
+    if traffic.icmp_type is not None:
+        base["icmpv4_type"] = traffic.icmp_type
+        if traffic.icmp_code is not None:
+            base["icmpv4_code"] = traffic.icmp_code
     if traffic.ports is None:
         return [base]
     return [{**base, "tp_dst": block} for block in port_blocks(*traffic.ports)]

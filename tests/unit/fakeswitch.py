@@ -35,6 +35,8 @@ PREREQUISITES = {
     "tcp_src": ("ip_proto", 6),
     "udp_dst": ("ip_proto", 17),
     "udp_src": ("ip_proto", 17),
+    "icmpv4_type": ("ip_proto", 1),
+    "icmpv4_code": ("ip_proto", 1),
     "arp_op": ("eth_type", 0x0806),
     "arp_tpa": ("eth_type", 0x0806),
 }
@@ -352,7 +354,7 @@ def instance_packet(
         if protocol == 6:
             packet["tcp_flags"] = TCP_SYN
     if protocol == 1:
-        packet["icmpv4_type"] = 8  # echo request
+        packet.update(icmpv4_type=8, icmpv4_code=0)  # echo request
     packet.update(overrides)
     return local.instance.server, packet
 
@@ -381,7 +383,7 @@ def connection(fabric: FakeFabric, source: str, target: str, protocol: int, port
         if protocol == 6:
             reply["tcp_flags"] = TCP_SYN_ACK
     if protocol == 1:
-        reply["icmpv4_type"] = 0  # echo reply
+        reply.update(icmpv4_type=0, icmpv4_code=0)  # echo reply
     back = fabric.send(server, reply)
     if not _arrived(back, plan.instances[source]):
         return False, "return", back.dropped_at and fabric.origin(back.dropped_at[2])

@@ -29,6 +29,18 @@ def test_flows_agree_with_trace_on_every_pair(name):
                 assert decided_alike(expected, accepted, direction, origin), what
 
 
+def test_icmp_types_and_codes_are_matched_like_trace():
+    from test_trace import ICMP_TYPES
+
+    fabric = FakeFabric(compile_topology(ICMP_TYPES))
+    for source in ICMP_TYPES.instances:
+        for target in ICMP_TYPES.instances:
+            if source != target:
+                expected = trace(ICMP_TYPES, source, target.ip, 1)
+                decided = connection(fabric, source.name, target.name, 1)
+                assert decided_alike(expected, *decided), f"{source.name}->{target.name}"
+
+
 def test_cross_server_traffic_uses_the_destination_vpc_vni():
     topology = example("peering.yaml")
     compiled = compile_topology(topology)

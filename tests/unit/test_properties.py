@@ -14,6 +14,8 @@ SG_RULE = st.sampled_from(
         {"protocol": "all", "cidr": "10.0.0.0/8"},
         {"protocol": "tcp", "ports": 22, "cidr": "0.0.0.0/0"},
         {"protocol": "icmp", "cidr": "10.1.0.0/16"},
+        {"protocol": "icmp", "icmp_type": 8, "cidr": "10.0.0.0/8"},
+        {"protocol": "icmp", "icmp_type": 3, "icmp_code": 4, "cidr": "0.0.0.0/0"},
         {"protocol": "tcp", "ports": "400-500", "security_group": "default"},
         {"protocol": "udp", "cidr": "10.0.0.0/16"},
     ]
@@ -25,7 +27,13 @@ NACL_RULE = st.fixed_dictionaries(
         "cidr": st.sampled_from(["0.0.0.0/0", "10.0.0.0/16", "10.1.1.0/24"]),
         "protocol": st.sampled_from(["all", "tcp", "udp", "icmp"]),
     }
-).map(lambda r: {**r, "ports": "32768-45000"} if r["protocol"] == "tcp" and r["rule"] % 2 else r)
+).map(lambda r: {**r, **RULE_DETAIL.get((r["protocol"], r["rule"] % 3), {})})
+RULE_DETAIL = {  # some NACL rules narrowed to a port range or an ICMP type (echo, echo reply, other)
+    ("tcp", 1): {"ports": "32768-45000"},
+    ("icmp", 0): {"icmp_type": 0},
+    ("icmp", 1): {"icmp_type": 8, "icmp_code": 0},
+    ("icmp", 2): {"icmp_type": 11},
+}
 
 
 def unique_numbers(rules):

@@ -110,6 +110,40 @@ def test_nacl_is_stateless_the_reply_needs_its_own_rule():
     assert (refused.reason, refused.direction) == ("nacl-egress", "forward")
 
 
+ICMP_TYPES = load("""\
+name: icmp
+vpcs:
+  - name: prod
+    cidr: 10.0.0.0/16
+    subnets:
+      - {name: a, cidr: 10.0.1.0/24, nacl: echo-only}
+      - {name: b, cidr: 10.0.2.0/24}
+    security_groups:
+      - name: pingable
+        ingress: [{protocol: icmp, icmp_type: 8, icmp_code: 0, cidr: 10.0.0.0/16}]
+      - name: unreachables-only
+        ingress: [{protocol: icmp, icmp_type: 3, cidr: 10.0.0.0/16}]
+    nacls:
+      - name: echo-only           # lets pings in and their replies out, nothing else
+        ingress:
+          - {rule: 100, protocol: icmp, icmp_type: 8, cidr: 0.0.0.0/0, action: allow}
+        egress:
+          - {rule: 100, protocol: icmp, icmp_type: 0, icmp_code: -1, cidr: 0.0.0.0/0, action: allow}
+    instances:
+      - {name: a1, subnet: a, security_groups: [pingable]}
+      - {name: a2, subnet: a, security_groups: [unreachables-only]}
+      - {name: b1, subnet: b, security_groups: [pingable]}
+""")
+
+
+def test_icmp_type_and_code_select_echo_requests_and_replies():
+    assert verdict(ICMP_TYPES, "b1", "a1").accepted  # echo request in (type 8), echo reply out (type 0)
+    refused = verdict(ICMP_TYPES, "b1", "a2")  # a2's SG admits type 3 only
+    assert (refused.reason, refused.rule) == ("sg-ingress", "vpcs[0].security_groups[1]")
+    outbound = verdict(ICMP_TYPES, "a1", "b1")  # the echo request leaves a by no egress rule
+    assert (outbound.reason, outbound.rule) == ("nacl-egress", "vpcs[0].nacls[0].egress[*]")
+
+
 EPHEMERAL = load("""\
 name: eph
 vpcs:

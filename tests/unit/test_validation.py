@@ -67,6 +67,23 @@ def test_missing_required_key():
             "is not a protocol",
         ),
         (
+            "security_groups: [{name: s, ingress: [{protocol: tcp, icmp_type: 8, cidr: 0.0.0.0/0}]}]",
+            "vpcs[0].security_groups[0].ingress[0].icmp_type",
+            "protocol icmp only",
+        ),
+        (
+            "nacls: [{name: n, ingress: [{rule: 1, protocol: icmp, icmp_type: 256, cidr: 0.0.0.0/0,"
+            " action: allow}]}]",
+            "vpcs[0].nacls[0].ingress[0].icmp_type",
+            "0-255, or -1 for any",
+        ),
+        (
+            "nacls: [{name: n, egress: [{rule: 1, protocol: icmp, icmp_code: 4, cidr: 0.0.0.0/0,"
+            " action: allow}]}]",
+            "vpcs[0].nacls[0].egress[0].icmp_code",
+            "needs an icmp_type",
+        ),
+        (
             "nacls: [{name: n, ingress: [{rule: 1, protocol: tcp, cidr: 10.0.0.0/99, action: allow}]}]",
             "vpcs[0].nacls[0].ingress[0].cidr",
             "is not an IPv4 CIDR",

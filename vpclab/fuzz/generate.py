@@ -16,6 +16,12 @@ from typing import Any
 MAX_INSTANCES = 8
 PORTS = [22, 80, 443, "1000-2000", "1024-65535", "32768-45000", "45001-60999", "0-65535", 53]
 PROTOCOLS = ["all", "tcp", "tcp", "udp", "icmp", 47]
+ICMP_TYPES = [
+    {"icmp_type": 8},
+    {"icmp_type": 0, "icmp_code": 0},
+    {"icmp_type": 3, "icmp_code": 4},
+    {"icmp_type": -1},
+]
 
 
 class _Design:
@@ -54,6 +60,8 @@ class _Design:
         rule: dict[str, Any] = {"protocol": protocol}
         if protocol in ("tcp", "udp") and self.rng.random() < 0.8:
             rule["ports"] = self.rng.choice(PORTS)
+        if protocol == "icmp" and self.rng.random() < 0.5:
+            rule.update(self.rng.choice(ICMP_TYPES))
         return rule
 
 

@@ -16,6 +16,7 @@ from typing import Optional
 
 PROTOCOL_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17}
 PROTOCOL_NAMES = {number: name for name, number in PROTOCOL_NUMBERS.items()}
+ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY = (8, 0), (0, 0)  # (type, code): what trace and verify ping with
 EPHEMERAL_PORTS = (32768, 60999)  # Linux's ip_local_port_range, used by vpclab's instances
 RESERVED_HOST_OFFSETS = (0, 1, 2, 3)  # network, VPC router, DNS, reserved; plus the broadcast
 
@@ -29,14 +30,22 @@ def protocol_label(number: Optional[int]) -> str:
 
 @dataclass(frozen=True)
 class Traffic:
-    """What a rule matches besides the address: protocol (None = all) and destination ports."""
+    """What a rule matches besides the address: protocol (None = all), destination ports
+    (tcp/udp) or ICMP type and code (icmp; None = any)."""
 
     protocol: Optional[int] = None
     ports: Optional[tuple[int, int]] = None  # inclusive; None = all ports
+    icmp_type: Optional[int] = None
+    icmp_code: Optional[int] = None
 
-    def matches(self, protocol: int, port: Optional[int]) -> bool:
+    def matches(self, protocol: int, port: Optional[int], icmp: Optional[tuple[int, int]] = None) -> bool:
+        """Does a packet of ``protocol`` to ``port`` (tcp/udp) or of ICMP ``(type, code)`` match?"""
         if self.protocol is not None and self.protocol != protocol:
             return False
+        if self.icmp_type is not None:
+            if icmp is None or icmp[0] != self.icmp_type:
+                return False
+            return self.icmp_code is None or icmp[1] == self.icmp_code
         if self.ports is None or port is None:
             return self.ports is None
         return self.ports[0] <= port <= self.ports[1]
@@ -46,6 +55,9 @@ class Traffic:
         if self.ports is not None:
             low, high = self.ports
             text += f"/{low}" if low == high else f"/{low}-{high}"
+        if self.icmp_type is not None:
+            text += f" type {self.icmp_type}"
+            text += f" code {self.icmp_code}" if self.icmp_code is not None else ""
         return text
 
 

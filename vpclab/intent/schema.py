@@ -13,6 +13,7 @@ NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]*$"}
 TEXT = {"type": "string", "minLength": 1}
 PROTOCOL = {"type": ["string", "integer"]}
 PORTS = {"type": ["integer", "string"]}
+ICMP_NUMBER = {"type": ["integer", "string"]}
 NAMES = {"type": "array", "items": TEXT}
 
 
@@ -33,6 +34,8 @@ SG_RULE = _object(
     {
         "protocol": PROTOCOL,
         "ports": PORTS,
+        "icmp_type": ICMP_NUMBER,
+        "icmp_code": ICMP_NUMBER,
         "cidr": TEXT,
         "security_group": TEXT,
         "description": {"type": "string"},
@@ -44,6 +47,8 @@ NACL_RULE = _object(
         "rule": {"type": "integer"},
         "protocol": PROTOCOL,
         "ports": PORTS,
+        "icmp_type": ICMP_NUMBER,
+        "icmp_code": ICMP_NUMBER,
         "cidr": TEXT,
         "action": {"enum": ["allow", "deny"]},
     },

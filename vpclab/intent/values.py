@@ -52,6 +52,18 @@ def parse_protocol(value) -> Optional[int]:
     raise ValueError(f"{value!r} is not a protocol (tcp, udp, icmp, all/-1 or a number 0-255)")
 
 
+def parse_icmp_number(value, protocol: Optional[int]) -> Optional[int]:
+    """An ICMP type or code, 0-255; -1 means any (AWS's convention). Only for icmp."""
+    if protocol != PROTOCOL_NUMBERS["icmp"]:
+        raise ValueError("icmp_type and icmp_code apply to protocol icmp only")
+    if value in (-1, "-1"):
+        return None
+    number = int(value) if isinstance(value, str) and value.isdigit() else value
+    if isinstance(number, int) and not isinstance(number, bool) and 0 <= number <= 255:
+        return number
+    raise ValueError(f"{value!r} is not an ICMP type or code (0-255, or -1 for any)")
+
+
 def parse_ports(value, protocol: Optional[int]) -> Optional[tuple[int, int]]:
     """``443`` or ``'1024-65535'``; None (omitted) means all ports. Only for tcp/udp."""
     if value is None:

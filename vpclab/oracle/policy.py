@@ -10,10 +10,14 @@ from ..intent import model as m
 
 
 def nacl_verdict(
-    rules: tuple[m.NaclRule, ...], address: IPv4Address, protocol: int, port: Optional[int]
+    rules: tuple[m.NaclRule, ...],
+    address: IPv4Address,
+    protocol: int,
+    port: Optional[int],
+    icmp: Optional[tuple[int, int]] = None,
 ) -> m.NaclRule:
     """The first rule (lowest number; ``*`` last) matching the packet; it decides."""
-    return next(rule for rule in rules if address in rule.cidr and rule.traffic.matches(protocol, port))
+    return next(rule for rule in rules if address in rule.cidr and rule.traffic.matches(protocol, port, icmp))
 
 
 def sg_allowing(
@@ -22,14 +26,16 @@ def sg_allowing(
     protocol: int,
     port: Optional[int],
     peer_in_group: Callable[[m.SGRef], bool],
+    icmp: Optional[tuple[int, int]] = None,
 ) -> Optional[m.SGRule]:
     """The first rule of a union of SG rules that allows the packet, or None.
 
     ``address`` is the remote end's IP (destination for egress, source for ingress);
     ``peer_in_group(ref)`` says whether the remote end counts as a member of SG ``ref``.
-    CIDR rules are tried first so that the (possibly costly) membership test runs last.
+    ``icmp`` is an ICMP packet's (type, code). CIDR rules are tried first so that the (possibly
+    costly) membership test runs last.
     """
-    candidates = [rule for rule in rules if rule.traffic.matches(protocol, port)]
+    candidates = [rule for rule in rules if rule.traffic.matches(protocol, port, icmp)]
     for rule in candidates:
         if rule.cidr is not None and address in rule.cidr:
             return rule

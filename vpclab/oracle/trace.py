@@ -31,13 +31,23 @@ class Packet:
     dst: IPv4Address
     protocol: int
     port: Optional[int] = None  # destination port (tcp/udp)
+    icmp: Optional[tuple[int, int]] = None  # (type, code) of an ICMP packet
+
+    @classmethod
+    def request(cls, src: IPv4Address, dst: IPv4Address, protocol: int, port: Optional[int]) -> Packet:
+        """The first packet of a connection; ICMP is a ping (echo request)."""
+        icmp = m.ICMP_ECHO_REQUEST if protocol == m.PROTOCOL_NUMBERS["icmp"] else None
+        return cls(src, dst, protocol, port, icmp)
 
     def reply(self, client_port: Optional[int]) -> Packet:
-        return Packet(self.dst, self.src, self.protocol, client_port)
+        icmp = m.ICMP_ECHO_REPLY if self.icmp == m.ICMP_ECHO_REQUEST else self.icmp
+        return Packet(self.dst, self.src, self.protocol, client_port, icmp)
 
     def describe(self) -> str:
-        text = f"{m.protocol_label(self.protocol)} {self.src} -> {self.dst}"
-        return text + (f":{self.port}" if self.port is not None else "")
+        kind = m.protocol_label(self.protocol)
+        if self.icmp is not None:
+            kind = "ping" if self.icmp == m.ICMP_ECHO_REQUEST else "ping reply"
+        return f"{kind} {self.src} -> {self.dst}" + (f":{self.port}" if self.port is not None else "")
 
 
 @dataclass(frozen=True)
@@ -169,6 +179,7 @@ class _Walk:
             packet.protocol,
             packet.port,
             lambda ref: self.destination_in_group(source, packet, ref),
+            packet.icmp,
         )
         self.sg_hop("sg-egress", source, rule, packet, "outbound")
 
@@ -345,7 +356,7 @@ class _Walk:
         def source_in_group(ref: m.SGRef) -> bool:  # SG references do not cross a TGW
             return arrival.kind != "tgw" and source in self.topology.members(ref)
 
-        rule = sg_allowing(rules, packet.src, packet.protocol, packet.port, source_in_group)
+        rule = sg_allowing(rules, packet.src, packet.protocol, packet.port, source_in_group, packet.icmp)
         self.sg_hop("sg-ingress", target, rule, packet, "inbound")
 
     def nacl(
@@ -358,7 +369,7 @@ class _Walk:
     ) -> None:
         vpc = self.topology.vpc(subnet.vpc)
         nacl = vpc.nacl(subnet.nacl)
-        rule = nacl_verdict(getattr(nacl, direction), address, packet.protocol, packet.port)
+        rule = nacl_verdict(getattr(nacl, direction), address, packet.protocol, packet.port, packet.icmp)
         self.hop(
             f"nacl-{direction}",
             f"{vpc.name}/{subnet.name}",
@@ -398,7 +409,7 @@ def routed_destination(topology: m.Topology, source: m.Instance, address: IPv4Ad
     kind 'local'/'peering'/'tgw'), or (None, None). No SG or NACL is consulted."""
     probe = _Walk(topology, FORWARD, check=False)
     try:
-        target = probe.run(source, Packet(source.ip, address, m.PROTOCOL_NUMBERS["icmp"]))
+        target = probe.run(source, Packet.request(source.ip, address, m.PROTOCOL_NUMBERS["icmp"], None))
     except Dropped:
         return None, None
     assert probe.arrival is not None
@@ -450,7 +461,7 @@ def trace(
 ) -> Verdict:
     """Is a connection from ``source`` to ``destination`` accepted, request and reply?
     ``check_source=False`` asks what would happen if the card did not check the source."""
-    request = Packet(source_ip or source.ip, destination, protocol, port)
+    request = Packet.request(source_ip or source.ip, destination, protocol, port)
     hops, target, drop = walk(topology, source, request, FORWARD, check_source=check_source)
     if drop:
         return Verdict(False, drop.reason, FORWARD, drop.rule, hops)

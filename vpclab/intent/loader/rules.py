@@ -11,7 +11,7 @@ from typing import Optional
 
 from .. import model as m
 from ..errors import DocPath, format_path
-from ..values import parse_network, parse_ports, parse_protocol
+from ..values import parse_icmp_number, parse_network, parse_ports, parse_protocol
 from .reporter import Known, Reporter
 
 NACL_RULE_NUMBERS = (1, 32766)
@@ -101,12 +101,31 @@ def parse_traffic(r: Reporter, path: DocPath, rule: dict) -> Optional[m.Traffic]
     protocol = r.parsed(path + ("protocol",), parse_protocol, rule["protocol"])
     if protocol is None and rule["protocol"] not in ("all", -1, "-1"):
         return None
+    ports = None
     if "ports" in rule:
         ports = r.parsed(path + ("ports",), parse_ports, rule["ports"], protocol)
         if ports is None:
             return None
-        return m.Traffic(protocol, ports)
-    return m.Traffic(protocol, None)
+    icmp = parse_icmp(r, path, rule, protocol)
+    if icmp is None:
+        return None
+    return m.Traffic(protocol, ports, *icmp)
+
+
+def parse_icmp(r: Reporter, path: DocPath, rule: dict, protocol: Optional[int]) -> Optional[tuple]:
+    """The rule's (icmp_type, icmp_code), None meaning any; None after reporting an error."""
+    numbers: dict[str, Optional[int]] = {"icmp_type": None, "icmp_code": None}
+    for key in numbers:
+        if key in rule:
+            try:
+                numbers[key] = parse_icmp_number(rule[key], protocol)
+            except ValueError as error:
+                r.report(path + (key,), str(error))
+                return None
+    if numbers["icmp_code"] is not None and numbers["icmp_type"] is None:
+        r.report(path + ("icmp_code",), "an icmp_code needs an icmp_type (AWS has no code of any type)")
+        return None
+    return numbers["icmp_type"], numbers["icmp_code"]
 
 
 def build_security_groups(r: Reporter, known: Known, v: int, vpc: dict) -> tuple[m.SecurityGroup, ...]:
