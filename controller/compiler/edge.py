@@ -7,7 +7,7 @@ from vpclab.intent import model as m
 from ..actions import DROP, ArpReply, Ct, CtClear, Goto, Output, SetField, SetReg
 from ..pipeline import CT_EST, CT_INV, CT_NEW, CT_REL, CT_TRK, ROUTER_MAC, TUNNEL_PORT, Reg, flow
 from .matches import ETH_ARP, ETH_IP, host, prefix, traffic_matches
-from .view import reaches_without_tgw, sg_rules_in_order
+from .view import reaches_over_referencing_tgw, reaches_without_tgw, sg_rules_in_order
 
 TABLE_MISS = "vpclab:table-miss"
 ESTABLISHED, RELATED, INVALID = 65000, 64999, 64990
@@ -110,8 +110,8 @@ def _stateful(
 def security_groups(plan, server: str) -> list:
     """sg_egress and sg_ingress of the instances on ``server``, each in its own ct zone.
 
-    An SG reference stands for its members' addresses, but only for members reached
-    without a transit gateway (AWS: SG references do not cross a TGW).
+    An SG reference stands for its members' addresses, but only for members reached without a
+    transit gateway, or (inbound only) over one with SG referencing support (AWS 2024).
     """
     topology = plan.topology
     flows = []
@@ -130,7 +130,11 @@ def security_groups(plan, server: str) -> list:
             return [
                 member
                 for member in topology.members(ref)
-                if member != receiver and reaches_without_tgw(topology, member, receiver)
+                if member != receiver
+                and (
+                    reaches_without_tgw(topology, member, receiver)
+                    or reaches_over_referencing_tgw(topology, member, receiver)
+                )
             ]
 
         flows += _stateful(

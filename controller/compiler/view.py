@@ -36,6 +36,42 @@ def reaches_without_tgw(topology: m.Topology, sender: m.Instance, receiver: m.In
     return not peering.deleted and peering.other(sender.vpc) == receiver.vpc
 
 
+def reaches_over_referencing_tgw(topology: m.Topology, sender: m.Instance, receiver: m.Instance) -> bool:
+    """Does ``sender``'s route to ``receiver`` cross one TGW straight into the receiver's VPC,
+    with security-group referencing support on the TGW and on both attachments? (AWS 2024:
+    then an inbound rule of the receiver may name the sender's SGs)"""
+    vpc = topology.vpc(sender.vpc)
+    route = longest_prefix_route(vpc.route_table(vpc.subnet(sender.subnet).route_table), receiver.ip)
+    if route is None or route.transit_gateway is None:
+        return False
+    tgw = topology.transit_gateway(route.transit_gateway)
+    entry, exit_ = tgw.attachment_of(sender.vpc), tgw.attachment_of(receiver.vpc)
+    if not (tgw.security_group_referencing_support and entry and exit_):
+        return False
+    if not (entry.security_group_referencing_support and exit_.security_group_referencing_support):
+        return False
+    table = tgw.association(entry.name)
+    return table is not None and tgw_next_attachment(topology, tgw, table, receiver.ip) == exit_.name
+
+
+def tgw_next_attachment(
+    topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable, address: IPv4Address
+) -> Optional[str]:
+    """The attachment a TGW route table sends ``address`` to (None: blackhole or no route):
+    longest prefix; on an equal prefix a static route, then the first propagation."""
+    candidates: dict = {}
+    for route in table.static_routes:
+        if address in route.destination:
+            candidates.setdefault(route.destination, route.attachment)
+    for name in table.propagations:
+        for cidr in topology.vpc(tgw.attachment(name).vpc).cidrs:
+            if address in cidr:
+                candidates.setdefault(cidr, name)
+    if not candidates:
+        return None
+    return candidates[max(candidates, key=lambda cidr: cidr.prefixlen)]
+
+
 def sg_rules_in_order(topology: m.Topology, instance: m.Instance, direction: str) -> list:
     """The union of the instance's SG rules in one direction: CIDR rules first, then SG
     references, each in SG and rule order (the first that allows names the verdict)."""

@@ -117,6 +117,12 @@ def topologies(draw):
         ]
         for vpc in vpcs:
             vpc["route_tables"][0]["routes"].append({"destination": "10.0.0.0/8", "transit_gateway": "t"})
+        if draw(st.booleans()):  # SG referencing across the TGW: inbound rules name the next VPC's SG
+            data["transit_gateways"][0]["security_group_referencing_support"] = True
+            attachments[0]["security_group_referencing_support"] = draw(st.booleans())
+            for v, vpc in enumerate(vpcs):
+                peer_group = f"g{(v + 1) % vpc_count}"
+                vpc["security_groups"][0]["ingress"].append({"protocol": "tcp", "security_group": peer_group})
     return data
 
 

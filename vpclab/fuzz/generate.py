@@ -31,6 +31,7 @@ class _Design:
         self.vpcs: list[dict[str, Any]] = []
         self.peerings: list[dict[str, Any]] = []
         self.linked: set[tuple[int, int]] = set()  # VPC pairs that a peering or the TGW joins
+        self.referencing: list[int] = []  # VPCs on a TGW with SG referencing support on
 
     # -- address plan --------------------------------------------------------------------
     def numbers(self, count: int, tgw_members: set[int]) -> list[int]:
@@ -76,6 +77,8 @@ def generate(seed: int) -> dict[str, Any]:
             if rng.random() < 0.35 and not (u in tgw_members and v in tgw_members):
                 design.linked.add((u, v))
     numbers = design.numbers(count, tgw_members)
+    if tgw_members and rng.random() < 0.5:
+        design.referencing = sorted(tgw_members)
     for v, number in enumerate(numbers):
         design.vpcs.append(_vpc(design, v, number))
     for u, v in sorted(design.linked):
@@ -143,11 +146,12 @@ def _security(design: _Design, v: int) -> None:
         for p in design.peerings
         if f"v{v}" in (p["requester"], p["accepter"])
     ]
+    referenced = [f"v{u}" for u in design.referencing if u != v and v in design.referencing]
     groups = []
     for n in range(rng.randint(1, 2)):
         group: dict[str, Any] = {
             "name": f"g{v}{n}",
-            "ingress": [_sg_rule(design, v, peered) for _ in range(rng.randint(0, 4))],
+            "ingress": [_sg_rule(design, v, peered + referenced) for _ in range(rng.randint(0, 4))],
         }
         if rng.random() < 0.3:
             group["egress"] = [_sg_rule(design, v, peered) for _ in range(rng.randint(0, 2))]
@@ -210,7 +214,10 @@ def _transit_gateway(design: _Design, members: list[int]) -> dict[str, Any]:
         subnets = design.vpcs[v]["subnets"]
         by_az = {s["az"]: s["name"] for s in subnets}
         covered = list(by_az.values()) if rng.random() < 0.8 else [subnets[0]["name"]]
-        attachments.append({"name": f"a{v}", "vpc": f"v{v}", "subnets": covered})
+        attachment: dict[str, Any] = {"name": f"a{v}", "vpc": f"v{v}", "subnets": covered}
+        if design.referencing and rng.random() < 0.2:
+            attachment["security_group_referencing_support"] = False
+        attachments.append(attachment)
         _add_route(
             design.vpcs[v], {"destination": rng.choice(["10.0.0.0/8", "10.0.0.0/9"]), "transit_gateway": "t"}
         )
@@ -228,7 +235,7 @@ def _transit_gateway(design: _Design, members: list[int]) -> dict[str, Any]:
             }
         )
         tables.append({"name": "insp", "associations": [inspection], "propagations": spokes, "routes": []})
-        return {"name": "t", "attachments": attachments, "route_tables": tables}
+        return _tgw(design, attachments, tables)
     unassociated = [n for n in names if rng.random() < 0.15]
     first: dict[str, Any] = {
         "name": "r0",
@@ -249,4 +256,11 @@ def _transit_gateway(design: _Design, members: list[int]) -> dict[str, Any]:
                 "routes": [],
             }
         )
-    return {"name": "t", "attachments": attachments, "route_tables": tables}
+    return _tgw(design, attachments, tables)
+
+
+def _tgw(design: _Design, attachments: list, tables: list) -> dict[str, Any]:
+    tgw: dict[str, Any] = {"name": "t", "attachments": attachments, "route_tables": tables}
+    if design.referencing:
+        tgw["security_group_referencing_support"] = True
+    return tgw

@@ -236,6 +236,7 @@ class Attachment:
     name: str
     vpc: str
     subnets: tuple[str, ...]
+    security_group_referencing_support: bool = True  # AWS: on for an attachment, off for a TGW
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,7 @@ class TransitGateway:
     name: str
     attachments: tuple[Attachment, ...]
     route_tables: tuple[TgwRouteTable, ...]
+    security_group_referencing_support: bool = False
 
     def attachment(self, name: str) -> Attachment:
         return _by_name(self.attachments, name)

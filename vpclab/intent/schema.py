@@ -119,8 +119,17 @@ TOPOLOGY = _object(
             _object(
                 {
                     "name": NAME,
+                    "security_group_referencing_support": {"type": "boolean"},
                     "attachments": _list(
-                        _object({"name": NAME, "vpc": TEXT, "subnets": NAMES}, ("name", "vpc", "subnets"))
+                        _object(
+                            {
+                                "name": NAME,
+                                "vpc": TEXT,
+                                "subnets": NAMES,
+                                "security_group_referencing_support": {"type": "boolean"},
+                            },
+                            ("name", "vpc", "subnets"),
+                        )
                     ),
                     "route_tables": _list(
                         _object(

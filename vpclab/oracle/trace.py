@@ -117,6 +117,7 @@ class Arrival:
     kind: str
     subnet: Optional[m.Subnet]  # local: the source subnet; tgw: the attachment subnet
     az: str
+    sg_references_hold: bool = False  # tgw: may an inbound rule name the sender's SGs?
 
 
 class _Walk:
@@ -184,7 +185,7 @@ class _Walk:
         self.sg_hop("sg-egress", source, rule, packet, "outbound")
 
     def destination_in_group(self, source: m.Instance, packet: Packet, ref: m.SGRef) -> bool:
-        """Does the destination count as a member of ``ref``? SG references do not cross a TGW."""
+        """Does the destination count as a member of ``ref``? Outbound SG references do not cross a TGW."""
         target, kind = routed_destination(self.topology, source, packet.dst)
         return target in self.topology.members(ref) and kind != "tgw"
 
@@ -275,7 +276,14 @@ class _Walk:
             exit_attachment.subnets[0]
         )
         if peer.contains(packet.dst):
-            return self.deliver(peer, packet, Arrival("tgw", exit_subnet, exit_subnet.az), source)
+            references = (
+                traversals == MAX_TGW_TRAVERSALS  # one TGW hop, no inspection hairpin
+                and tgw.security_group_referencing_support
+                and attachment.security_group_referencing_support
+                and exit_attachment.security_group_referencing_support
+            )
+            arrival = Arrival("tgw", exit_subnet, exit_subnet.az, references)
+            return self.deliver(peer, packet, arrival, source)
         return self.onward_from_tgw(peer, exit_subnet, packet, source, traversals)
 
     def onward_from_tgw(self, vpc, subnet, packet, source, traversals) -> m.Instance:
@@ -353,8 +361,10 @@ class _Walk:
             return
         rules = instance_rules(self.topology, target, "ingress")
 
-        def source_in_group(ref: m.SGRef) -> bool:  # SG references do not cross a TGW
-            return arrival.kind != "tgw" and source in self.topology.members(ref)
+        def source_in_group(ref: m.SGRef) -> bool:
+            """Across a TGW only if its SG referencing support holds for this path (AWS 2024)."""
+            crossed = arrival.kind == "tgw" and not arrival.sg_references_hold
+            return not crossed and source in self.topology.members(ref)
 
         rule = sg_allowing(rules, packet.src, packet.protocol, packet.port, source_in_group, packet.icmp)
         self.sg_hop("sg-ingress", target, rule, packet, "inbound")

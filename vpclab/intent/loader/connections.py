@@ -110,7 +110,8 @@ def build_transit_gateway(r: Reporter, known: Known, t: int, tgw: dict) -> m.Tra
                 )
             associated.setdefault(name, table_path)
         tables.append(build_tgw_table(r, known, table_path, table, names))
-    return m.TransitGateway(format_path(path), tgw["name"], attachments, tuple(tables))
+    referencing = tgw.get("security_group_referencing_support", False)
+    return m.TransitGateway(format_path(path), tgw["name"], attachments, tuple(tables), referencing)
 
 
 def build_attachment(r: Reporter, known: Known, path, tgw_name: str, att: dict) -> m.Attachment:
@@ -133,7 +134,8 @@ def build_attachment(r: Reporter, known: Known, path, tgw_name: str, att: dict) 
                 f"in AZ {az}; an attachment takes one subnet per AZ",
             )
         azs.setdefault(az, subnet)
-    return m.Attachment(format_path(path), tgw_name, att["name"], vpc, tuple(att["subnets"]))
+    referencing = att.get("security_group_referencing_support", True)
+    return m.Attachment(format_path(path), tgw_name, att["name"], vpc, tuple(att["subnets"]), referencing)
 
 
 def build_tgw_table(r: Reporter, known: Known, path, table: dict, attachments: set) -> m.TgwRouteTable:

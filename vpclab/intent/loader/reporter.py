@@ -74,3 +74,10 @@ class Known:
 
     def peered(self, vpc_a: str, vpc_b: str) -> bool:
         return any(p.joins(vpc_a, vpc_b) for p in self.peerings)
+
+    def tgw_referencing(self, vpc_a: str, vpc_b: str) -> bool:
+        """Are both VPCs attached to one TGW whose SG referencing support is on?"""
+        return any(
+            tgw.security_group_referencing_support and tgw.attachment_of(vpc_a) and tgw.attachment_of(vpc_b)
+            for tgw in self.transit_gateways
+        )

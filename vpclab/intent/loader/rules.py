@@ -175,7 +175,13 @@ def sg_rules(r: Reporter, known: Known, path: DocPath, vpc: str, rules_data: lis
                 rules.append(m.SGRule(format_path(rule_path), traffic, cidr=cidr))
             continue
         ref = resolve_sg(
-            r, known, rule_path + ("security_group",), vpc, rule["security_group"], allow_peered=True
+            r,
+            known,
+            rule_path + ("security_group",),
+            vpc,
+            rule["security_group"],
+            allow_peered=True,
+            allow_tgw=path[-1] == "ingress",  # AWS: across a TGW, inbound rules only
         )
         if traffic and ref:
             rules.append(m.SGRule(format_path(rule_path), traffic, security_group=ref))
@@ -183,9 +189,17 @@ def sg_rules(r: Reporter, known: Known, path: DocPath, vpc: str, rules_data: lis
 
 
 def resolve_sg(
-    r: Reporter, known: Known, path: DocPath, vpc: str, name: str, allow_peered: bool
+    r: Reporter,
+    known: Known,
+    path: DocPath,
+    vpc: str,
+    name: str,
+    allow_peered: bool,
+    allow_tgw: bool = False,
 ) -> Optional[m.SGRef]:
-    """'default' -> own VPC's; 'VPC/default' -> that VPC's; other names are file-unique."""
+    """'default' -> own VPC's; 'VPC/default' -> that VPC's; other names are file-unique.
+    ``allow_peered``: an SG of a peered VPC; ``allow_tgw``: of a VPC attached to the same TGW
+    with security-group referencing support on."""
     if "/" in name:
         owner, _, bare = name.partition("/")
         if owner not in known.vpc_cidrs or bare != "default":
@@ -200,12 +214,18 @@ def resolve_sg(
     else:
         r.report(path, f"no security group named '{name}'")
         return None
-    if owner != vpc and not (allow_peered and known.peered(vpc, owner)):
-        where = "is not peered with" if allow_peered else "is not"
-        r.report(
-            path,
-            f"security group '{name}' belongs to VPC '{owner}', which {where} "
-            f"VPC '{vpc}'" + ("" if allow_peered else "; an instance takes SGs of its own VPC"),
+    if owner == vpc or (allow_peered and known.peered(vpc, owner)):
+        return m.SGRef(owner, bare)
+    if allow_tgw and known.tgw_referencing(vpc, owner):
+        return m.SGRef(owner, bare)
+    if not allow_peered:
+        reason = "; an instance takes SGs of its own VPC"
+    elif known.tgw_referencing(vpc, owner):
+        reason = "; across a transit gateway only inbound rules may name a security group (as in AWS)"
+    else:
+        reason = (
+            " (nor attached with it to a transit gateway that has security_group_referencing_support: true)"
         )
-        return None
-    return m.SGRef(owner, bare)
+    where = "is not peered with" if allow_peered else "is not"
+    r.report(path, f"security group '{name}' belongs to VPC '{owner}', which {where} VPC '{vpc}'{reason}")
+    return None
