@@ -10,7 +10,11 @@ flows from the running intent; this app only sends them and answers a small JSON
   only the flows that differ are sent, and the answer comes after every card's barrier.
 The datapath-id of a card is its server's index in the topology (see nitro_switch).
 
-Run: ``python -m controller.hyperplane TOPOLOGY --port PORT --api-port PORT --status FILE``.
+The running intent lives in a JSON file of the run directory (written by ``vpclab`` at
+bring-up, rewritten atomically after every change), so a restarted controller reconciles the
+cards to the design as changed, not to the topology file.
+
+Run: ``python -m controller.hyperplane INTENT.json --port PORT --api-port PORT --status FILE``.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from .compiler import compile_topology
 from .differ import diff
 from .ofmsg import barrier, delete_matching, flow_mod, flow_stats_request, match_items, match_key
 
-ENV_TOPOLOGY, ENV_STATUS, ENV_API = "VPCLAB_TOPOLOGY", "VPCLAB_STATUS", "VPCLAB_API_PORT"
+ENV_INTENT, ENV_STATUS, ENV_API = "VPCLAB_INTENT", "VPCLAB_STATUS", "VPCLAB_API_PORT"
 BARRIER_TIMEOUT = 5.0
 LOG = logging.getLogger("hyperplane")
 
@@ -82,7 +86,8 @@ class Hyperplane(app_manager.OSKenApp):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.intent = Intent.from_file(os.environ[ENV_TOPOLOGY])
+        self.intent_path = os.environ[ENV_INTENT]
+        self.intent, self.changes = Intent.load(self.intent_path)  # every runtime change applied
         self.compiled = compile_topology(self.intent.topology)
         self.servers = {index: name for name, index in self.compiled.plan.server_index.items()}
         self.datapaths: dict[str, object] = {}
@@ -91,7 +96,6 @@ class Hyperplane(app_manager.OSKenApp):
         self.extra_flows: dict[str, list] = {}
         self.errors: dict[str, list[str]] = {}  # server -> switch errors not yet reported
         self.change_lock = hub.BoundedSemaphore(1)
-        self.changes: list[dict] = []  # every runtime change applied
         api_port = int(os.environ[ENV_API])
         self.status = StatusFile(os.environ[ENV_STATUS], api_port=api_port)
         self.status.update("_controller", ready=True)
@@ -256,8 +260,10 @@ class Hyperplane(app_manager.OSKenApp):
                 "time": time.time(),
                 "late": late,
                 "refused": refused,
+                "summary": self.intent.summary,
             }
             self.changes.append(record)
+            self.intent.save(self.intent_path, self.changes)
             LOG.info(
                 "change %s %s: %s in %.1f ms%s",
                 operation,
@@ -269,7 +275,7 @@ class Hyperplane(app_manager.OSKenApp):
             if late or refused:
                 problems = [f"{s} did not confirm within {BARRIER_TIMEOUT:.0f} s" for s in late]
                 return {"ok": False, "error": "; ".join(problems + refused), "changed": changed}
-            return {"ok": True, "changed": changed, "elapsed_ms": elapsed}
+            return {"ok": True, "changed": changed, "elapsed_ms": elapsed, "summary": self.intent.summary}
 
 
 def port_is_free(port: int) -> bool:
@@ -284,7 +290,7 @@ def port_is_free(port: int) -> bool:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="hyperplane", description=__doc__.splitlines()[0])
-    parser.add_argument("topology")
+    parser.add_argument("intent", help="the run's intent file (JSON, see Intent.save)")
     parser.add_argument("--port", type=int, required=True, help="OpenFlow port on 127.0.0.1")
     parser.add_argument("--api-port", type=int, required=True, help="JSON API port on 127.0.0.1")
     parser.add_argument("--status", required=True, help="JSON file of ready cards")
@@ -294,7 +300,7 @@ def main(argv=None) -> int:
             print(f"hyperplane: port {port} on 127.0.0.1 is taken", file=sys.stderr)
             return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    os.environ.update({ENV_TOPOLOGY: args.topology, ENV_STATUS: args.status, ENV_API: str(args.api_port)})
+    os.environ.update({ENV_INTENT: args.intent, ENV_STATUS: args.status, ENV_API: str(args.api_port)})
     cfg.CONF(
         args=["--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", str(args.port)], project="os_ken"
     )

@@ -21,6 +21,7 @@ from typing import Optional
 
 from controller.client import HyperplaneClient
 from controller.plan import UNDERLAY_MASK, Plan
+from vpclab.intent.changes import Intent
 from vpclab.intent.model import Topology
 
 from .clean import clean_topology
@@ -71,6 +72,7 @@ class Emulation:
         started = time.monotonic()
         try:
             os.makedirs(self.names.run_dir)
+            Intent.from_file(self.topology.source).save(self.names.intent_file, [])
             self.start_controller()
             self.log(f"*** underlay {self.names.underlay_bridge}")
             run("ip", "link", "add", self.names.underlay_bridge, "type", "bridge")
@@ -135,7 +137,7 @@ class Emulation:
                 sys.executable,
                 "-m",
                 "controller.hyperplane",
-                os.path.abspath(self.topology.source),
+                self.names.intent_file,
                 "--port",
                 str(self.controller_port),
                 "--api-port",
@@ -160,10 +162,26 @@ class Emulation:
         self.controller.wait()
         os.remove(self.names.status_file)
 
-    def restart_controller(self, timeout: float = READY_TIMEOUT) -> None:
-        """Start the controller again; it reconciles every card; wait until all are ready."""
+    def restart_controller(self, timeout: float = READY_TIMEOUT, discard_changes: bool = False) -> int:
+        """Start the controller again; it reconciles every card to the running design (or,
+        with ``discard_changes``, to the file's); wait until all are ready. Returns the number
+        of runtime changes discarded."""
+        discarded = 0
+        if discard_changes:
+            intent, changes = Intent.load(self.names.intent_file)
+            Intent(intent.source, intent.original).save(self.names.intent_file, [])
+            discarded = len(changes)
         self.start_controller()
         self.wait_for_flows(timeout)
+        return discarded
+
+    def applied_intent(self) -> Intent:
+        """The design the cards were last given (readable while the controller is down)."""
+        return Intent.load(self.names.intent_file)[0]
+
+    def applied_changes(self) -> list[dict]:
+        """The runtime changes applied since bring-up, as the controller recorded them."""
+        return Intent.load(self.names.intent_file)[1]
 
     @property
     def api(self):

@@ -52,5 +52,10 @@ class Names:
         return os.path.join(self.run_dir, "hyperplane.json")
 
     @property
+    def intent_file(self) -> str:
+        """The running design (original, changed, change log), kept by the controller."""
+        return os.path.join(self.run_dir, "intent.json")
+
+    @property
     def state_file(self) -> str:
         return os.path.join(self.run_dir, "processes.json")

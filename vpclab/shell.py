@@ -6,6 +6,7 @@ change they describe the changed design; when the controller is down they use th
 
 from __future__ import annotations
 
+import inspect
 import re
 
 from mininet.cli import CLI
@@ -23,31 +24,35 @@ from vpclab.oracle.routing import tgw_routes
 from vpclab.oracle.trace import trace
 from vpclab.render import render_verdict
 
+from .shell_changes import ChangeVerbs
 
-class VpcCLI(CLI):
+
+class VpcCLI(ChangeVerbs, CLI):
     """Mininet's CLI over a running emulation, plus VPC verbs (`help` lists them)."""
 
     prompt = "vpclab> "
 
     def __init__(self, emulation, **kwargs):
         self.emulation = emulation
-        self.last_topology = emulation.topology
         super().__init__(emulation.hosts.net, **kwargs)
 
     # -- helpers -----------------------------------------------------------------------------
-    def topology(self) -> m.Topology:
+    def running_data(self) -> dict:
+        """The running design's YAML data: the controller's, or the last applied one."""
         try:
-            data = self.emulation.api.call("intent")["data"]
-            self.last_topology = Intent(self.emulation.topology.source, data).topology
+            return self.emulation.api.call("intent")["data"]
         except ApiError:
-            self.stdout.write("(controller unreachable: showing the last known design)\n")
-        return self.last_topology
+            self.say("(controller unreachable: showing the design last applied to the cards)")
+            return self.emulation.applied_intent().data
+
+    def topology(self) -> m.Topology:
+        return Intent(self.emulation.topology.source, self.running_data()).topology
 
     def say(self, text: str) -> None:
         self.stdout.write(text.rstrip("\n") + "\n")
 
     def usage(self, method) -> None:
-        self.say(method.__doc__.strip().splitlines()[0])
+        self.say(inspect.cleandoc(method.__doc__))
 
     def change(self, operation: str, **arguments) -> None:
         try:
@@ -58,7 +63,8 @@ class VpcCLI(CLI):
         touched = ", ".join(
             f"{server} +{c['added']}/-{c['deleted']}" for server, c in answer["changed"].items()
         )
-        self.say(f"*** done in {answer['elapsed_ms']} ms; flows changed: {touched}")
+        self.say(f"*** {answer.get('summary') or 'done'}")
+        self.say(f"    flows changed in {answer['elapsed_ms']} ms: {touched}")
 
     # -- static views ------------------------------------------------------------------------
     def do_trace(self, line):
@@ -149,39 +155,13 @@ class VpcCLI(CLI):
             self.say(f"{stage:16s} {text}\n{'':16s}   <- {origin}")
         return None
 
-    # -- changes -----------------------------------------------------------------------------
-    def do_blackhole(self, line):
-        """Usage: blackhole TGW TABLE CIDR  -- the TGW route for CIDR becomes a blackhole."""
-        words = line.split()
-        if len(words) != 3:
-            return self.usage(self.do_blackhole)
-        return self.change("blackhole", tgw=words[0], table=words[1], cidr=words[2])
-
-    def do_restore(self, line):
-        """Usage: restore TGW TABLE CIDR  -- put the TGW route for CIDR back as the file had it."""
-        words = line.split()
-        if len(words) != 3:
-            return self.usage(self.do_restore)
-        return self.change("restore-tgw-route", tgw=words[0], table=words[1], cidr=words[2])
-
-    def do_peering_delete(self, line):
-        """Usage: peering-delete NAME  -- delete a peering (its routes become blackholes)."""
-        if not line.strip():
-            return self.usage(self.do_peering_delete)
-        return self.change("delete-peering", peering=line.strip())
-
-    def do_peering_restore(self, line):
-        """Usage: peering-restore NAME  -- re-create a deleted peering."""
-        if not line.strip():
-            return self.usage(self.do_peering_restore)
-        return self.change("restore-peering", peering=line.strip())
-
+    # -- faults ------------------------------------------------------------------------------
     def do_fail(self, line):
         """Usage: fail nitro SERVER | fail link SERVER | fail controller  -- inject a fault."""
         return self._fault(line, failing=True)
 
     def do_recover(self, line):
-        """Usage: recover nitro SERVER | recover link SERVER | recover controller"""
+        """Usage: recover nitro SERVER | recover link SERVER | recover controller [--discard-changes]"""
         return self._fault(line, failing=False)
 
     def _fault(self, line: str, failing: bool):
@@ -194,9 +174,17 @@ class VpcCLI(CLI):
                 return self.say(f"*** the controller is already {'down' if failing else 'up'}")
             if failing:
                 self.emulation.kill_controller()
-            else:
-                self.emulation.restart_controller()
-            return self.say(f"*** controller {'killed' if failing else 'restarted and reconciled'}")
+                return self.say("*** controller killed; the cards keep the flows they have")
+            discard = words[1:] == ["--discard-changes"]
+            if words[1:] and not discard:
+                return self.usage(method)
+            discarded = self.emulation.restart_controller(discard_changes=discard)
+            if discard:
+                return self.say(
+                    f"*** controller restarted; {discarded} runtime changes discarded, "
+                    "cards reconciled to the file"
+                )
+            return self.say("*** controller restarted; cards reconciled to the running design")
         if len(words) != 2 or words[1] not in self.emulation.servers_by_name:
             return self.usage(method)
         kind, server = words
@@ -222,10 +210,9 @@ class VpcCLI(CLI):
             self.say(f"*** {verb} failed: {error}")
             return False
 
-    def default(self, line):
-        """Mininet treats unknown first words as node names; map our dashed verbs first."""
-        first, _, rest = line.partition(" ")
-        method = getattr(self, "do_" + first.replace("-", "_"), None)
-        if method is not None and "-" in first:
-            return method(rest)
-        return super().default(line)
+    def parseline(self, line):
+        """Dashed verbs as users type them (`sg-add`, `peering-delete`): Cmd would read `sg`."""
+        first, _, rest = line.strip().partition(" ")
+        if "-" in first and hasattr(self, "do_" + first.replace("-", "_")):
+            return first.replace("-", "_"), rest.strip(), line
+        return super().parseline(line)

@@ -201,3 +201,20 @@ def test_a_restarted_controller_removes_stale_flows_and_keeps_the_rest():
         assert len(card.ofctl("dump-flows").splitlines()) - 1 == count
         assert lab.card_status()["srv1"]["deleted_on_connect"] == 1
         assert "1 received" in lab.hosts.hosts["web2"].cmd("ping -c 1 -W 2 10.1.1.4")
+
+
+def test_runtime_changes_survive_a_controller_restart_unless_discarded():
+    """The restarted controller reconciles to the running design, not to the file."""
+    with Emulation(topology("tgw-incident.yaml"), log=quiet) as lab:
+        app1 = lab.hosts.hosts["app1"]
+        assert "1 received" in app1.cmd("ping -c 1 -W 2 10.0.1.4")
+        lab.api.change("blackhole", tgw="core", table="spokes", cidr="10.0.0.0/8")
+        lab.kill_controller()
+        assert lab.applied_changes()[0]["operation"] == "blackhole"  # readable while it is down
+        lab.restart_controller()
+        assert "0 received" in app1.cmd("ping -c 1 -W 1 10.0.1.4")
+        assert [c["operation"] for c in lab.api.call("changes")["changes"]] == ["blackhole"]
+        lab.kill_controller()
+        assert lab.restart_controller(discard_changes=True) == 1
+        assert "1 received" in app1.cmd("ping -c 1 -W 2 10.0.1.4")
+        assert lab.api.call("changes")["changes"] == []

@@ -6,11 +6,12 @@ import os
 import yaml
 from vpc_fixtures import example
 
+from controller.client import ApiError
 from controller.compiler import compile_topology
 from controller.pipeline import TABLE
 from controller.plan import cookie_of
 from nitro_switch.commands import BuildError
-from vpclab.intent.changes import Intent
+from vpclab.intent.changes import ChangeError, Intent
 from vpclab.shell import VpcCLI
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -24,14 +25,28 @@ class FakeApi:
             self.intent = Intent(path, yaml.safe_load(handle))
         self.changes = []
 
+        self.down = False
+        self.records = []  # as the controller records changes
+
     def call(self, command, **fields):
-        assert command == "intent"
+        if self.down:
+            raise ApiError("cannot reach the controller on 127.0.0.1:1: Connection refused")
+        assert command in ("intent", "changes")
+        if command == "changes":
+            return {"ok": True, "changes": self.records}
         return {"ok": True, "data": self.intent.data}
 
     def change(self, operation, **arguments):
-        self.intent.apply(operation, **arguments)
+        try:
+            self.intent.apply(operation, **arguments)
+        except ChangeError as error:
+            raise ApiError(str(error)) from None
         self.changes.append((operation, arguments))
-        return {"ok": True, "elapsed_ms": 1.0, "changed": {"srv1": {"added": 1, "deleted": 0}}}
+        self.records.append(
+            {"operation": operation, "arguments": arguments, "time": 0, "summary": self.intent.summary}
+        )
+        answer = {"elapsed_ms": 1.0, "changed": {"srv1": {"added": 1, "deleted": 0}}}
+        return {"ok": True, "summary": self.intent.summary, **answer}
 
 
 class FakeServer:
@@ -65,6 +80,12 @@ class FakeEmulation:
         compiled = compile_topology(self.topology)
         self.servers_by_name = {s: FakeServer(s, f) for s, f in compiled.flows.items()}
         self.hosts = type("Hosts", (), {"net": {}})()
+
+    def applied_intent(self):
+        return self.api.intent
+
+    def applied_changes(self):
+        return self.api.records
 
 
 def shell(emulation, *commands) -> str:
@@ -130,7 +151,9 @@ def test_a_change_verb_goes_through_the_api_and_the_views_follow_it():
         "blackhole core hub",
     )
     assert emulation.api.changes[0] == ("blackhole", {"tgw": "core", "table": "hub", "cidr": "10.2.0.0/16"})
-    assert "*** done in 1.0 ms; flows changed: srv1 +1/-0" in text
+    assert "*** added a static route for 10.2.0.0/16 in core/hub: a blackhole" in text
+    assert "flows changed in 1.0 ms: srv1 +1/-0" in text
+    assert "removed the route for 10.2.0.0/16 from core/hub (the file has none)" in text
     assert text.index("DROPPED: tgw-blackhole") < text.index("ACCEPTED")
     assert "Usage: blackhole TGW TABLE CIDR" in text
 
@@ -176,3 +199,79 @@ def test_a_refused_change_says_why():
     emulation = FakeEmulation("tgw-blackhole.yaml")
     emulation.api = Refusing(os.path.join(ROOT, "topologies", "tgw-blackhole.yaml"))
     assert "*** refused: no transit gateway 'nope'" in shell(emulation, "blackhole nope hub 10.0.0.0/8")
+
+
+def test_every_change_verb_says_what_it_did():
+    emulation = FakeEmulation("three-tier.yaml")
+    text = shell(
+        emulation,
+        "sg-add app-sg ingress tcp 9000-9100 10.20.1.0/24",
+        "sg-add app-sg ingress icmp 8 web-sg",
+        "sg-remove app-sg ingress tcp 9000-9100 10.20.1.0/24",
+        "nacl-add shop app-nacl ingress 90 deny tcp 22 0.0.0.0/0",
+        "nacl-remove shop app-nacl ingress 90",
+        "sg-add app-sg sideways tcp 1 0.0.0.0/0",
+        "sg-add app-sg ingress tcp",
+        "nacl-add shop app-nacl ingress allow tcp 22 0.0.0.0/0",
+        "sg-add app-sg ingress tcp 90-80 0.0.0.0/0",
+    )
+    assert [c[0] for c in emulation.api.changes] == [
+        "add-sg-rule",
+        "add-sg-rule",
+        "remove-sg-rule",
+        "add-nacl-rule",
+        "remove-nacl-rule",
+    ]
+    assert emulation.api.changes[1][1]["rule"] == {
+        "protocol": "icmp",
+        "icmp_type": 8,
+        "security_group": "web-sg",
+    }
+    assert (
+        "added ingress rule {protocol: tcp, ports: 9000-9100, cidr: 10.20.1.0/24} to security group" in text
+    )
+    assert "removed ingress rule 90 from NACL shop/app-nacl" in text
+    assert text.count("Usage: sg-add SG ingress|egress RULE") == 1  # 'sideways'
+    assert "*** a security group rule is PROTOCOL" in text  # no peer
+    assert "*** a NACL rule is NUMBER allow|deny" in text
+    assert (
+        "*** refused: vpcs[0].security_groups[1].ingress[2].ports: '90-80': the range starts after it ends"
+        in text
+    )
+
+
+def test_tgw_verbs_and_nothing_to_restore():
+    emulation = FakeEmulation("tgw-blackhole.yaml")
+    text = shell(
+        emulation,
+        "restore core hub 10.2.0.0/16",
+        "blackhole core hub 10.77.0.0/16",
+        "tgw-route core hub 10.77.0.0/16 app-att",
+        "tgw-route-remove core hub 10.77.0.0/16",
+        "propagation core hub app-att off",
+        "propagation core hub app-att on",
+        "association core hub app-att maybe",
+    )
+    assert "nothing to restore: the route for 10.2.0.0/16 in core/hub is as the file has it" in text
+    assert "added a static route for 10.77.0.0/16 in core/hub: a blackhole" in text
+    assert "the static route for 10.77.0.0/16 in core/hub is now to attachment app-att" in text
+    assert "removed the static route for 10.77.0.0/16 from core/hub" in text
+    assert "removed 'app-att' from propagations of core/hub" in text
+    assert "Usage: association TGW TABLE ATTACHMENT on|off" in text
+
+
+def test_changes_and_design_show_the_running_design_even_with_the_controller_down(tmp_path):
+    from vpclab.intent.loader import load_topology
+
+    emulation = FakeEmulation("tgw-blackhole.yaml")
+    saved = tmp_path / "running.yaml"
+    text = shell(emulation, "changes", "blackhole core hub 10.2.0.0/16")
+    assert "no runtime changes since bring-up" in text
+    emulation.api.down = True
+    text = shell(emulation, "changes", f"design --yaml {saved}", "trace svc1 db1")
+    assert "(controller unreachable: showing the changes last applied)" in text
+    assert "  1 " in text and "blackhole tgw=core table=hub cidr=10.2.0.0/16" in text
+    assert "DROPPED: tgw-blackhole" in text  # the applied design, not the file's
+    running = load_topology(str(saved))
+    hub = next(t for t in running.transit_gateway("core").route_tables if t.name == "hub")
+    assert any(r.blackhole and str(r.destination) == "10.2.0.0/16" for r in hub.static_routes)

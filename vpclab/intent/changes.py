@@ -9,6 +9,8 @@ sends only those that changed (see ``differ``).
 from __future__ import annotations
 
 import copy
+import json
+import os
 from collections.abc import Callable
 from typing import Optional
 
@@ -26,11 +28,12 @@ class ChangeError(Exception):
 class Intent:
     """The running design: the original YAML data and the current, changed data."""
 
-    def __init__(self, source: str, data: dict):
+    def __init__(self, source: str, data: dict, original: Optional[dict] = None):
         self.source = source
-        self.original = copy.deepcopy(data)
+        self.original = copy.deepcopy(original if original is not None else data)
         self.data = copy.deepcopy(data)
         self.topology = self._load(self.data)
+        self.summary = ""  # what the last change did, in words
 
     @classmethod
     def from_file(cls, source: str) -> Intent:
@@ -51,12 +54,31 @@ class Intent:
             raise ChangeError(f"unknown change '{operation}' (known: {', '.join(OPERATIONS)})")
         changed = copy.deepcopy(self.data)
         try:
-            OPERATIONS[operation](self, changed, **arguments)
+            summary = OPERATIONS[operation](self, changed, **arguments)
         except TypeError as error:
             raise ChangeError(f"{operation}: {error}") from None
         self.topology = self._load(changed)
         self.data = changed
+        self.summary = summary
         return self.topology
+
+    # -- the running intent on disk (the run directory), so a restarted controller finds it --
+    def save(self, path: str, changes: list) -> None:
+        """Write the original and current data and the change log atomically (rename)."""
+        temporary = f"{path}.tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(
+                {"source": self.source, "original": self.original, "data": self.data, "changes": changes},
+                handle,
+            )
+        os.replace(temporary, path)
+
+    @classmethod
+    def load(cls, path: str) -> tuple[Intent, list]:
+        """The intent and change log that ``save`` wrote."""
+        with open(path, encoding="utf-8") as handle:
+            state = json.load(handle)
+        return cls(state["source"], state["data"], state["original"]), state["changes"]
 
 
 # -- finding things in the data ----------------------------------------------------------------
@@ -102,81 +124,110 @@ def _direction(direction: str) -> str:
 # -- the changes -------------------------------------------------------------------------------
 def tgw_route(
     intent, data, tgw: str, table: str, cidr: str, attachment: Optional[str] = None, blackhole: bool = False
-) -> None:
+) -> str:
     """Add or replace the static route for ``cidr`` (to an attachment, or a blackhole)."""
+    if not blackhole and not attachment:
+        raise ChangeError("tgw-route needs an attachment or blackhole")
     routes = _tgw_table(data, tgw, table).setdefault("routes", [])
     route = (
         {"destination": cidr, "blackhole": True}
         if blackhole
         else {"destination": cidr, "attachment": attachment}
     )
+    target = "a blackhole" if blackhole else f"to attachment {attachment}"
     for index, existing in enumerate(routes):
         if existing["destination"] == cidr:
+            if existing == route:
+                return (
+                    f"{tgw}/{table} already routes {cidr} {target.replace('a blackhole', 'as a blackhole')}"
+                )
             routes[index] = route
-            return
+            return f"the static route for {cidr} in {tgw}/{table} is now {target}"
     routes.append(route)
+    return f"added a static route for {cidr} in {tgw}/{table}: {target}"
 
 
-def blackhole(intent, data, tgw: str, table: str, cidr: str) -> None:
+def blackhole(intent, data, tgw: str, table: str, cidr: str) -> str:
     """Turn the TGW route for ``cidr`` into a blackhole (adding one if there is none)."""
-    tgw_route(intent, data, tgw, table, cidr, blackhole=True)
+    return tgw_route(intent, data, tgw, table, cidr, blackhole=True)
 
 
-def remove_tgw_route(intent, data, tgw: str, table: str, cidr: str) -> None:
+def remove_tgw_route(intent, data, tgw: str, table: str, cidr: str) -> str:
     routes = _tgw_table(data, tgw, table).get("routes", [])
     kept = [r for r in routes if r["destination"] != cidr]
     if len(kept) == len(routes):
         raise ChangeError(f"no static route for {cidr} in {tgw}/{table}")
     _tgw_table(data, tgw, table)["routes"] = kept
+    return f"removed the static route for {cidr} from {tgw}/{table}"
 
 
-def restore_tgw_route(intent, data, tgw: str, table: str, cidr: str) -> None:
+def restore_tgw_route(intent, data, tgw: str, table: str, cidr: str) -> str:
     """Put the route for ``cidr`` back as the original file had it (or remove it)."""
     original_table = _tgw_table(intent.original, tgw, table)
     original = [r for r in original_table.get("routes", []) if r["destination"] == cidr]
     current = _tgw_table(data, tgw, table)
+    now = [r for r in current.get("routes", []) if r["destination"] == cidr]
+    if now == original:
+        return f"nothing to restore: the route for {cidr} in {tgw}/{table} is as the file has it"
     routes = [r for r in current.get("routes", []) if r["destination"] != cidr]
     current["routes"] = routes + copy.deepcopy(original)
     if not current["routes"] and "routes" not in original_table:
         del current["routes"]
+    if not original:
+        return f"removed the route for {cidr} from {tgw}/{table} (the file has none)"
+    return f"restored the route for {cidr} in {tgw}/{table} as the file has it"
 
 
 def _list_edit(key: str, add: bool) -> Callable:
-    def edit(intent, data, tgw: str, table: str, attachment: str) -> None:
+    def edit(intent, data, tgw: str, table: str, attachment: str) -> str:
         entries = _tgw_table(data, tgw, table).setdefault(key, [])
-        if add and attachment not in entries:
+        if add and attachment in entries:
+            return f"'{attachment}' is already in {key} of {tgw}/{table}"
+        if add:
             entries.append(attachment)
-        elif not add:
-            if attachment not in entries:
-                raise ChangeError(f"'{attachment}' is not in {key} of {tgw}/{table}")
-            entries.remove(attachment)
+            return f"added '{attachment}' to {key} of {tgw}/{table}"
+        if attachment not in entries:
+            raise ChangeError(f"'{attachment}' is not in {key} of {tgw}/{table}")
+        entries.remove(attachment)
+        return f"removed '{attachment}' from {key} of {tgw}/{table}"
 
     edit.__doc__ = f"{'Add' if add else 'Remove'} an attachment {'to' if add else 'from'} {key}."
     return edit
 
 
-def delete_peering(intent, data, peering: str) -> None:
+def delete_peering(intent, data, peering: str) -> str:
     """The peering is deleted: routes to it become blackholes (AWS state blackhole)."""
-    _named(data.get("peerings", []), peering, "peering")["deleted"] = True
+    entry = _named(data.get("peerings", []), peering, "peering")
+    if entry.get("deleted"):
+        return f"peering '{peering}' is already deleted"
+    entry["deleted"] = True
+    return f"deleted peering '{peering}': its routes are now blackholes"
 
 
-def restore_peering(intent, data, peering: str) -> None:
+def restore_peering(intent, data, peering: str) -> str:
     entry = _named(data.get("peerings", []), peering, "peering")
     original = _named(intent.original.get("peerings", []), peering, "peering")
+    if bool(entry.get("deleted")) == bool(original.get("deleted")):
+        return f"nothing to restore: peering '{peering}' is as the file has it"
     entry.pop("deleted", None)
     if original.get("deleted"):
         entry["deleted"] = True
+        return f"peering '{peering}' is deleted again, as the file has it"
+    return f"re-created peering '{peering}'"
 
 
-def add_sg_rule(intent, data, security_group: str, direction: str, rule: dict) -> None:
+def add_sg_rule(intent, data, security_group: str, direction: str, rule: dict) -> str:
     group = _security_group(data, security_group)
     direction = _direction(direction)
     if direction == "egress" and "egress" not in group:
         group["egress"] = [{"protocol": "all", "cidr": "0.0.0.0/0"}]  # make the default explicit
+    if dict(rule) in group.get(direction, []):
+        return f"security group '{security_group}' already has that {direction} rule"
     group.setdefault(direction, []).append(dict(rule))
+    return f"added {direction} rule {_flow_text(rule)} to security group '{security_group}'"
 
 
-def remove_sg_rule(intent, data, security_group: str, direction: str, rule: dict) -> None:
+def remove_sg_rule(intent, data, security_group: str, direction: str, rule: dict) -> str:
     """Remove the rule equal to ``rule`` (same keys and values)."""
     group = _security_group(data, security_group)
     direction = _direction(direction)
@@ -186,18 +237,29 @@ def remove_sg_rule(intent, data, security_group: str, direction: str, rule: dict
     if dict(rule) not in rules:
         raise ChangeError(f"security group '{security_group}' has no {direction} rule {rule}")
     rules.remove(dict(rule))
+    return f"removed {direction} rule {_flow_text(rule)} from security group '{security_group}'"
 
 
-def add_nacl_rule(intent, data, vpc: str, nacl: str, direction: str, rule: dict) -> None:
-    _nacl(data, vpc, nacl).setdefault(_direction(direction), []).append(dict(rule))
+def add_nacl_rule(intent, data, vpc: str, nacl: str, direction: str, rule: dict) -> str:
+    rules = _nacl(data, vpc, nacl).setdefault(_direction(direction), [])
+    if any(r["rule"] == rule.get("rule") for r in rules):
+        raise ChangeError(f"NACL '{nacl}' already has {direction} rule {rule.get('rule')}; remove it first")
+    rules.append(dict(rule))
+    return f"added {direction} rule {_flow_text(rule)} to NACL {vpc}/{nacl}"
 
 
-def remove_nacl_rule(intent, data, vpc: str, nacl: str, direction: str, number: int) -> None:
+def remove_nacl_rule(intent, data, vpc: str, nacl: str, direction: str, number: int) -> str:
     rules = _nacl(data, vpc, nacl).get(_direction(direction), [])
     kept = [r for r in rules if r["rule"] != number]
     if len(kept) == len(rules):
         raise ChangeError(f"NACL '{nacl}' has no {direction} rule {number}")
     _nacl(data, vpc, nacl)[direction] = kept
+    return f"removed {direction} rule {number} from NACL {vpc}/{nacl}"
+
+
+def _flow_text(rule: dict) -> str:
+    """A rule as YAML flow text, e.g. {protocol: tcp, ports: 443, cidr: 0.0.0.0/0}."""
+    return yaml.safe_dump(dict(rule), default_flow_style=True, sort_keys=False).strip()
 
 
 OPERATIONS: dict[str, Callable] = {
