@@ -12,9 +12,10 @@ import os
 import shutil
 import signal
 import time
+from typing import Optional
 
 from .commands import run
-from .names import INTERFACE_PATTERN, NETNS_PREFIX, RUN_ROOT, Names
+from .names import INTERFACE_PATTERN, NETNS_PREFIX, RUN_MARKER, RUN_ROOT, Names
 
 OUR_COMMANDS = (
     "ovs-vswitchd",
@@ -57,12 +58,15 @@ def _netns_pids(netns: str) -> set[int]:
     return {int(pid) for pid in output.split() if pid.isdigit()}
 
 
-def stop_processes(pids: set[int], run_dir: str) -> list[int]:
-    """SIGTERM, then SIGKILL, the PIDs whose command line is one of ours."""
+def stop_processes(pids: set[int], run_dir: str, confirmed: frozenset[int] = frozenset()) -> list[int]:
+    """SIGTERM, then SIGKILL, the PIDs whose command line is one of ours, and the ``confirmed``
+    ones (found inside the run's instances, whatever they run)."""
     ours = [
         pid
-        for pid in pids
-        if any(word in _command_line(pid) for word in OUR_COMMANDS) or run_dir in _command_line(pid)
+        for pid in pids | confirmed
+        if pid in confirmed
+        or any(word in _command_line(pid) for word in OUR_COMMANDS)
+        or run_dir in _command_line(pid)
     ]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in ours:
@@ -76,6 +80,39 @@ def stop_processes(pids: set[int], run_dir: str) -> list[int]:
         ):
             time.sleep(0.05)
     return ours
+
+
+def _all_pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and int(entry) != os.getpid()]
+
+
+def processes_in_namespaces(inodes: set[int]) -> frozenset[int]:
+    """Every process whose network namespace is one of ``inodes`` (an instance's: its shell
+    and whatever the user started there, daemons included)."""
+    inodes = inodes - {os.stat("/proc/self/ns/net").st_ino}  # never vpclab's own (the root's)
+    found = set()
+    for pid in _all_pids():
+        try:
+            if os.stat(f"/proc/{pid}/ns/net").st_ino in inodes:
+                found.add(pid)
+        except OSError:
+            pass
+    return frozenset(found)
+
+
+def marked_processes(topology: str) -> frozenset[int]:
+    """Processes started from an instance's shell of ``topology`` (they inherit the marker
+    RUN_MARKER=topology), found after a crash when the instances' shells are gone."""
+    marker = f"{RUN_MARKER}={topology}".encode()
+    found = set()
+    for pid in _all_pids():
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                if marker in handle.read().split(b"\0"):
+                    found.add(pid)
+        except OSError:
+            pass
+    return frozenset(found)
 
 
 def _namespaces(prefix: str) -> list[str]:
@@ -95,12 +132,12 @@ def _interfaces(short: str | None) -> list[str]:
     return names
 
 
-def _remove(run_dir: str, netns_prefix: str, short: str | None) -> dict:
+def _remove(run_dir: str, netns_prefix: str, short: str | None, topology: str | None = None) -> dict:
     pids = _recorded_pids(run_dir)
     namespaces = _namespaces(netns_prefix)
     for netns in namespaces:
         pids |= _netns_pids(netns)
-    stopped = stop_processes(pids, run_dir)
+    stopped = stop_processes(pids, run_dir, marked_processes(topology) if topology else frozenset())
     for netns in namespaces:
         run("ip", "netns", "del", netns, check=False)
     interfaces = _interfaces(short)
@@ -112,16 +149,57 @@ def _remove(run_dir: str, netns_prefix: str, short: str | None) -> dict:
 
 def clean_topology(names: Names) -> dict:
     """Remove one topology's resources."""
-    return _remove(names.run_dir, names.netns_prefix, names.short)
+    return _remove(names.run_dir, names.netns_prefix, names.short, names.topology)
 
 
-def clean_all() -> dict:
-    """Remove every resource of every vpclab topology on this machine."""
+def run_owner(names: Names) -> Optional[int]:
+    """The PID of the live ``vpclab`` process that owns a run, or None if it is gone (the run
+    is then dead: a crash or a ``kill -9`` left it behind)."""
+    try:
+        with open(names.state_file, encoding="utf-8") as handle:
+            state = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    owner, command = state.get("owner"), state.get("owner_command")
+    if not owner or not command or _command_line(owner) != command:
+        return None  # gone, or its PID now belongs to another program
+    return owner
+
+
+def run_names() -> list[str]:
+    """The topologies with a run directory on this machine."""
+    return sorted(os.listdir(RUN_ROOT)) if os.path.isdir(RUN_ROOT) else []
+
+
+def clean_runs(names: list[str], force: bool = False) -> tuple[dict, dict[str, int]]:
+    """Remove the runs ``names`` whose owner is gone (all of them with ``force``), and, when
+    cleaning everything, leftovers of runs whose directory is gone. Returns the counts
+    removed and the live runs left alone (name -> owner PID)."""
     totals = {"processes": 0, "namespaces": 0, "interfaces": 0}
-    topologies = os.listdir(RUN_ROOT) if os.path.isdir(RUN_ROOT) else []
-    for topology in topologies:
-        for key, value in clean_topology(Names(topology)).items():
+    live = {name: owner for name in run_names() if (owner := run_owner(Names(name))) is not None}
+    for name in names:
+        if name in live and not force:
+            continue
+        live.pop(name, None)
+        for key, value in clean_topology(Names(name)).items():
             totals[key] += value
-    for key, value in _remove(os.path.join(RUN_ROOT, ".none"), NETNS_PREFIX, None).items():
-        totals[key] += value  # leftovers whose run directory is gone
-    return totals
+    return totals, live
+
+
+def clean_orphans(keep: list[str]) -> dict:
+    """Remove namespaces and interfaces of vpclab runs that have no run directory, sparing
+    the runs named in ``keep``."""
+    spared = {Names(name).short for name in keep}
+    namespaces = [
+        netns for netns in _namespaces(NETNS_PREFIX) if netns[len(NETNS_PREFIX) :][:6] not in spared
+    ]
+    pids: set[int] = set()
+    for netns in namespaces:
+        pids |= _netns_pids(netns)
+    stopped = stop_processes(pids, os.path.join(RUN_ROOT, ".none"))
+    for netns in namespaces:
+        run("ip", "netns", "del", netns, check=False)
+    interfaces = [name for name in _interfaces(None) if name[3:9] not in spared]
+    for interface in interfaces:
+        run("ip", "link", "del", interface, check=False)
+    return {"processes": len(stopped), "namespaces": len(namespaces), "interfaces": len(interfaces)}

@@ -24,10 +24,10 @@ from controller.plan import UNDERLAY_MASK, Plan
 from vpclab.intent.changes import Intent
 from vpclab.intent.model import Topology
 
-from .clean import clean_topology
+from .clean import clean_topology, run_owner
 from .commands import BuildError, run
 from .hosts import InstanceHosts
-from .names import Names
+from .names import RUN_ROOT, Names
 from .server import NitroServer, require_tools
 
 READY_TIMEOUT = 30.0
@@ -63,15 +63,15 @@ class Emulation:
     # -- bring-up ----------------------------------------------------------------------------
     def build(self) -> None:
         """Build everything and wait for the flows; on failure tear down and re-raise."""
-        if os.path.exists(self.names.run_dir):
-            raise BuildError(
-                f"topology '{self.topology.name}' seems to be up already "
-                f"({self.names.run_dir} exists); run `vpclab clean` if it is not"
-            )
         require_tools()
         started = time.monotonic()
+        os.makedirs(RUN_ROOT, exist_ok=True)
         try:
-            os.makedirs(self.names.run_dir)
+            os.mkdir(self.names.run_dir)  # atomic: of two runs of one name, one gets it
+        except FileExistsError:
+            raise BuildError(self._name_taken()) from None
+        try:
+            self.record()  # the owner first: `vpclab clean` must see this run as live at once
             Intent.from_file(self.topology.source).save(self.names.intent_file, [])
             self.start_controller()
             self.log(f"*** underlay {self.names.underlay_bridge}")
@@ -104,6 +104,26 @@ class Emulation:
                 ) from None
             raise
         self.log(f"*** up in {time.monotonic() - started:.1f} s")
+
+    def _name_taken(self) -> str:
+        """Why this topology's name is taken, and how to free only that run."""
+        name = self.topology.name
+        owner = run_owner(self.names)
+        if owner is None:
+            return (
+                f"a run of topology '{name}' ended without tearing down ({self.names.run_dir} is "
+                f"left); `vpclab clean {name}` removes it and nothing else"
+            )
+        try:
+            with open(self.names.state_file, encoding="utf-8") as handle:
+                source = json.load(handle).get("source", "?")
+        except (OSError, ValueError):
+            source = "?"
+        return (
+            f"topology '{name}' is already running: vpclab process {owner} runs {source}. "
+            f"Leave that session (exit, or `kill {owner}`) to stop it; two files with the same "
+            "'name:' cannot run at once (rename one)"
+        )
 
     def flush_conntrack(self) -> None:
         """Forget the tracked connections of every card (between probes that must not see
@@ -228,21 +248,33 @@ class Emulation:
         pids += self.hosts.pids()
         if self.controller:
             pids.append(self.controller.pid)
+        owner = os.getpid()
+        with open(f"/proc/{owner}/cmdline", "rb") as handle:
+            command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        state = {
+            "topology": self.topology.name,
+            "source": os.path.abspath(self.topology.source),
+            "owner": owner,
+            "owner_command": command,
+            "pids": pids,
+        }
         with open(self.names.state_file, "w", encoding="utf-8") as handle:
-            json.dump({"topology": self.topology.name, "pids": pids}, handle)
+            json.dump(state, handle)
 
     # -- tear-down ---------------------------------------------------------------------------
     def teardown(self) -> None:
-        """Remove everything this emulation made (and only that)."""
-        self.hosts.terminate()
-        for process in [s.relay for s in self.servers] + [self.controller]:
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-        clean_topology(self.names)
+        """Remove everything this emulation made (and only that), even if a step fails."""
+        try:
+            self.hosts.terminate()
+            for process in [s.relay for s in self.servers] + [self.controller]:
+                if process is not None and process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+                    try:
+                        process.wait(timeout=5)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(process.pid, signal.SIGKILL)
+        finally:
+            clean_topology(self.names)
 
     def __enter__(self):
         self.build()

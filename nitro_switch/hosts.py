@@ -7,14 +7,16 @@ time is dominated by process starts and interface moves.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 from mininet.link import Intf
 from mininet.net import Mininet
 from mininet.node import Host, Node
 
+from .clean import processes_in_namespaces, stop_processes
 from .commands import ip_batch
-from .names import Names
+from .names import RUN_MARKER, Names
 
 HOST_INTERFACE = "eth0"  # every instance's interface, in its own namespace, as on EC2
 INSTANCE_MTU = 1500  # the underlay runs at 9000, so 50 bytes of VXLAN never fragment
@@ -96,6 +98,7 @@ class InstanceHosts:
                     f"ip route add default via {subnet.router_address}",
                     f"ethtool -K {name} tx off >/dev/null",
                     "ip link set lo up",
+                    f"export {RUN_MARKER}={self.names.topology}",
                 )
             )
         )
@@ -111,6 +114,17 @@ class InstanceHosts:
         return [node.pid for node in [*self.hosts.values(), *self.servers.values()] if node.pid]
 
     def terminate(self) -> None:
+        """End every process in the instances' namespaces (daemons a user started there
+        too, found by namespace, never by name), then the nodes."""
+        inodes = set()
+        for name, host in self.hosts.items():
+            try:
+                with open(f"/proc/{host.pid}/cmdline", "rb") as handle:
+                    if f"mininet:{name}".encode() in handle.read():  # still the instance's shell
+                        inodes.add(os.stat(f"/proc/{host.pid}/ns/net").st_ino)
+            except (OSError, TypeError):
+                pass
+        stop_processes(set(), self.names.run_dir, processes_in_namespaces(inodes))
         for node in [*self.hosts.values(), *self.servers.values()]:
             node.terminate()
         self.hosts.clear()

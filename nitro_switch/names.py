@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 RUN_ROOT = os.environ.get("VPCLAB_RUN_ROOT", "/run/vpclab")
 NETNS_PREFIX = "vpclab-"
+RUN_MARKER = "VPCLAB_RUN"  # exported in every instance's shell: its processes carry the run's name
 INTERFACE_PATTERN = re.compile(r"^vpl[0-9a-f]{6}(ul|u\d+)$")
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
 
 from experiments import catalog
 from experiments.harness import run
-from nitro_switch.clean import clean_all
+from nitro_switch.clean import clean_orphans, clean_runs, run_names
 from nitro_switch.commands import BuildError
 from vpclab.arguments import UsageError, trace_arguments
 from vpclab.fuzz.run import fuzz
@@ -41,6 +42,9 @@ def main(argv=None) -> int:
     except BuildError as error:
         print(f"vpclab {args.command}: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C; whatever was built is already torn down
+        print(f"vpclab {args.command}: interrupted; everything it built is removed", file=sys.stderr)
+        return 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,7 +98,14 @@ def _parser() -> argparse.ArgumentParser:
         "--out", help="folder for report.json and timeline.png (default: results/SCENARIO-seedN)"
     )
     experiment.set_defaults(run=run_experiment)
-    cleaner = commands.add_parser("clean", help="remove every resource vpclab created")
+    cleaner = commands.add_parser(
+        "clean",
+        help="remove what crashed runs left behind (live runs only with --force)",
+        description="With no argument: every run whose vpclab process is gone. "
+        "With TOPO (a file) or NAME (a topology name): only that run.",
+    )
+    cleaner.add_argument("target", nargs="?", metavar="TOPO|NAME")
+    cleaner.add_argument("--force", action="store_true", help="also remove runs that are still live")
     cleaner.set_defaults(run=run_clean)
     return parser
 
@@ -173,8 +184,22 @@ def run_experiment(args) -> int:
 
 
 def run_clean(args) -> int:
-    removed = clean_all()
+    if os.geteuid() != 0:
+        raise UsageError("it removes network namespaces and interfaces: run it as root")
+    names = run_names()
+    if args.target:
+        name = load_topology(args.target).name if os.path.isfile(args.target) else args.target
+        if name not in names:
+            print(f"no run of topology '{name}' on this machine")
+            return 0
+        names = [name]
+    removed, live = clean_runs(names, force=args.force)
+    if not args.target:
+        for key, value in clean_orphans(keep=list(live)).items():
+            removed[key] += value
     print("removed: " + ", ".join(f"{count} {what}" for what, count in removed.items()))
+    for name, owner in live.items() if not args.target else [(n, o) for n, o in live.items() if n in names]:
+        print(f"left running: '{name}' (vpclab process {owner}); `vpclab clean {name} --force` removes it")
     return 0
 
 

@@ -8,6 +8,7 @@ import time
 import yaml
 
 from controller.client import ApiError
+from vpclab.intent.changes import flow_text
 
 from .rulespec import RuleSyntaxError, nacl_rule, sg_rule
 
@@ -130,7 +131,9 @@ class ChangeVerbs:
             return self.say("no runtime changes since bring-up")
         for n, change in enumerate(changes, 1):
             when = time.strftime("%H:%M:%S", time.localtime(change["time"]))
-            arguments = " ".join(f"{k}={v}" for k, v in change["arguments"].items())
+            arguments = " ".join(
+                f"{k}={flow_text(v) if isinstance(v, dict) else v}" for k, v in change["arguments"].items()
+            )
             problems = "; ".join(change.get("late", []) + change.get("refused", []))
             self.say(f"{n:3d} {when} {change['operation']} {arguments}")
             self.say(f"      {change.get('summary', '')}" + (f"  (problems: {problems})" if problems else ""))

@@ -4,13 +4,16 @@ import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from live_helpers import ROOT, leftovers, live, topology
 
 from controller.pipeline import TABLE
+from nitro_switch.clean import clean_topology
 from nitro_switch.commands import BuildError
 from nitro_switch.emulation import Emulation
 from nitro_switch.names import Names
@@ -134,32 +137,110 @@ def test_two_topologies_run_at_once_without_colliding():
             assert not attempt(second.hosts.hosts["job1"], "tcp:10.30.2.4:22:34013")
 
 
-def test_vpclab_clean_removes_a_killed_run():
+VPCLAB = os.path.join(os.path.dirname(sys.executable), "vpclab")
+
+
+def start_up(name: str, script=None) -> subprocess.Popen:
+    """`vpclab up TOPOLOGY` (--no-cli, or running ``script`` in its shell), returned once up."""
+    mode = ["--script", str(script)] if script else ["--no-cli"]
     up = subprocess.Popen(
-        [
-            os.path.join(os.path.dirname(sys.executable), "vpclab"),
-            "up",
-            os.path.join(ROOT, "topologies", "tgw-blackhole.yaml"),
-            "--no-cli",
-        ],
+        [VPCLAB, "up", os.path.join(ROOT, "topologies", name), *mode],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     for line in up.stdout:
-        if line.startswith("*** up;"):
+        if line.startswith("*** up in"):
             break
-    up.kill()  # SIGKILL: no tear-down
-    up.wait()
-    short = Names("hub-spoke").short
-    assert leftovers(short)["namespaces"]
-    cleaned = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "vpclab"), "clean"], capture_output=True, text=True
+    return up
+
+
+def pid_of(command: str) -> int | None:
+    """The PID of the process running exactly ``command`` (a unique command line of ours)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    if handle.read().replace(b"\0", b" ").decode().strip() == command:
+                        return int(entry)
+            except OSError:
+                pass
+    return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_teardown_ends_the_processes_a_user_started_in_instances():
+    with Emulation(topology("not-transitive.yaml"), log=quiet) as lab:
+        next(iter(lab.hosts.hosts.values())).cmd(  # a daemon: its own session, deaf to the shell's SIGHUP
+            "setsid -f sh -c 'trap \"\" HUP; exec sleep 601.5' >/dev/null 2>&1 < /dev/null"
+        )
+        daemon = pid_of("sleep 601.5")
+        assert daemon is not None and alive(daemon)
+    assert not alive(daemon)
+
+
+def test_vpclab_clean_removes_a_killed_run_and_leaves_a_live_one(tmp_path):
+    script = tmp_path / "daemon.cli"  # a daemon in app1 (as `iperf3 -s -D`), then the session waits
+    daemon = "app1 setsid -f sh -c 'trap \"\" HUP; exec sleep 607.25' >/dev/null 2>&1 </dev/null"
+    script.write_text(f"{daemon}\npy __import__('time').sleep(600)\n")
+    dead, kept = start_up("tgw-blackhole.yaml", script), start_up("not-transitive.yaml")
+    try:
+        deadline = time.monotonic() + 10
+        while (daemon := pid_of("sleep 607.25")) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert daemon is not None
+        dead.kill()  # SIGKILL: no tear-down
+        dead.wait()
+        short = Names("hub-spoke").short
+        assert leftovers(short)["namespaces"]
+        cleaned = subprocess.run([VPCLAB, "clean"], capture_output=True, text=True)
+        assert cleaned.returncode == 0 and cleaned.stdout.startswith("removed: ")
+        assert f"left running: 'no-transit' (vpclab process {kept.pid})" in cleaned.stdout
+        assert leftovers(short) == {"namespaces": [], "interfaces": []}
+        assert not alive(daemon)  # started in an instance, found by the run's marker
+        assert leftovers(Names("no-transit").short)["namespaces"]  # the live run is untouched
+        again = subprocess.run(
+            [VPCLAB, "up", os.path.join(ROOT, "topologies", "not-transitive.yaml"), "--no-cli"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert again.returncode == 1
+        assert f"topology 'no-transit' is already running: vpclab process {kept.pid} runs " in again.stderr
+        forced = subprocess.run([VPCLAB, "clean", "no-transit", "--force"], capture_output=True, text=True)
+        assert forced.returncode == 0 and "left running" not in forced.stdout
+        assert leftovers(Names("no-transit").short) == {"namespaces": [], "interfaces": []}
+    finally:
+        for up in (dead, kept):
+            up.kill()
+            up.wait()
+        for name in ("hub-spoke", "no-transit"):
+            if os.path.exists(Names(name).run_dir):
+                clean_topology(Names(name))
+
+
+def test_ctrl_c_during_bring_up_is_one_line_and_leaves_nothing():
+    up = subprocess.Popen(
+        [VPCLAB, "up", os.path.join(ROOT, "topologies", "three-tier.yaml"), "--no-cli"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    assert cleaned.returncode == 0 and cleaned.stdout.startswith("removed: ")
-    assert leftovers(short) == {"namespaces": [], "interfaces": []}
-    ours = subprocess.run(["pgrep", "-f", "/run/vpclab/hub-spoke"], capture_output=True, text=True)
-    assert ours.stdout == ""
+    for line in up.stdout:
+        if line.startswith("*** servers:"):  # in the middle of bring-up
+            break
+    up.send_signal(signal.SIGINT)
+    out, err = up.communicate(timeout=60)
+    assert "Traceback" not in out + err
+    assert err.strip().splitlines()[-1] == "vpclab up: interrupted; everything it built is removed"
+    assert leftovers(Names("three-tier").short) == {"namespaces": [], "interfaces": []}
 
 
 def test_an_invalid_topology_starts_nothing(tmp_path):
@@ -190,17 +271,17 @@ def test_a_change_touches_only_the_affected_flows_on_the_switch():
         assert "0 received" in lab.hosts.hosts["app1"].cmd("ping -c 1 -W 1 10.0.1.4")
 
 
-def test_a_restarted_controller_removes_stale_flows_and_keeps_the_rest():
-    with Emulation(topology("peering.yaml"), log=quiet) as lab:
-        card = lab.servers_by_name["srv1"]
-        count = len(card.ofctl("dump-flows").splitlines()) - 1
-        lab.kill_controller()
-        card.ofctl("add-flow", f"table={TABLE['vpc_route']},priority=9999,ip,nw_dst=10.9.9.9,actions=drop")
-        assert len(card.ofctl("dump-flows").splitlines()) - 1 == count + 1
-        lab.restart_controller()
-        assert len(card.ofctl("dump-flows").splitlines()) - 1 == count
-        assert lab.card_status()["srv1"]["deleted_on_connect"] == 1
-        assert "1 received" in lab.hosts.hosts["web2"].cmd("ping -c 1 -W 2 10.1.1.4")
+def test_a_restarted_controller_removes_stale_flows_and_keeps_the_rest(peering):
+    lab = peering  # the module's running emulation (its name is taken while it runs)
+    card = lab.servers_by_name["srv1"]
+    count = len(card.ofctl("dump-flows").splitlines()) - 1
+    lab.kill_controller()
+    card.ofctl("add-flow", f"table={TABLE['vpc_route']},priority=9999,ip,nw_dst=10.9.9.9,actions=drop")
+    assert len(card.ofctl("dump-flows").splitlines()) - 1 == count + 1
+    lab.restart_controller()
+    assert len(card.ofctl("dump-flows").splitlines()) - 1 == count
+    assert lab.card_status()["srv1"]["deleted_on_connect"] == 1
+    assert "1 received" in lab.hosts.hosts["web2"].cmd("ping -c 1 -W 2 10.1.1.4")
 
 
 def test_runtime_changes_survive_a_controller_restart_unless_discarded():

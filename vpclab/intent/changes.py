@@ -224,7 +224,7 @@ def add_sg_rule(intent, data, security_group: str, direction: str, rule: dict) -
     if dict(rule) in group.get(direction, []):
         return f"security group '{security_group}' already has that {direction} rule"
     group.setdefault(direction, []).append(dict(rule))
-    return f"added {direction} rule {_flow_text(rule)} to security group '{security_group}'"
+    return f"added {direction} rule {flow_text(rule)} to security group '{security_group}'"
 
 
 def remove_sg_rule(intent, data, security_group: str, direction: str, rule: dict) -> str:
@@ -237,7 +237,7 @@ def remove_sg_rule(intent, data, security_group: str, direction: str, rule: dict
     if dict(rule) not in rules:
         raise ChangeError(f"security group '{security_group}' has no {direction} rule {rule}")
     rules.remove(dict(rule))
-    return f"removed {direction} rule {_flow_text(rule)} from security group '{security_group}'"
+    return f"removed {direction} rule {flow_text(rule)} from security group '{security_group}'"
 
 
 def add_nacl_rule(intent, data, vpc: str, nacl: str, direction: str, rule: dict) -> str:
@@ -245,7 +245,7 @@ def add_nacl_rule(intent, data, vpc: str, nacl: str, direction: str, rule: dict)
     if any(r["rule"] == rule.get("rule") for r in rules):
         raise ChangeError(f"NACL '{nacl}' already has {direction} rule {rule.get('rule')}; remove it first")
     rules.append(dict(rule))
-    return f"added {direction} rule {_flow_text(rule)} to NACL {vpc}/{nacl}"
+    return f"added {direction} rule {flow_text(rule)} to NACL {vpc}/{nacl}"
 
 
 def remove_nacl_rule(intent, data, vpc: str, nacl: str, direction: str, number: int) -> str:
@@ -257,7 +257,7 @@ def remove_nacl_rule(intent, data, vpc: str, nacl: str, direction: str, number: 
     return f"removed {direction} rule {number} from NACL {vpc}/{nacl}"
 
 
-def _flow_text(rule: dict) -> str:
+def flow_text(rule: dict) -> str:
     """A rule as YAML flow text, e.g. {protocol: tcp, ports: 443, cidr: 0.0.0.0/0}."""
     return yaml.safe_dump(dict(rule), default_flow_style=True, sort_keys=False).strip()
 
