@@ -43,6 +43,10 @@ def features(data) -> set[str]:
             found.add("tgw blackhole")
         if any(t.name == "insp" for t in tgw.route_tables):
             found.add("inspection hairpin")
+        if tgw.security_group_referencing_support:
+            found.add("tgw sg referencing")
+        if any(not a.security_group_referencing_support for a in tgw.attachments):
+            found.add("attachment referencing off")
     for vpc in topology.vpcs:
         if any(r.blackhole for t in vpc.route_tables for r in t.routes):
             found.add("blackhole")
@@ -56,10 +60,19 @@ def features(data) -> set[str]:
             found.add("sg reference")
         if any(r.traffic.protocol == 47 for r in groups + rules):
             found.add("protocol 47")
+        if any(r.traffic.icmp_type is not None for r in groups + rules):
+            found.add("icmp type")
+        peers = {r.security_group.vpc for g in vpc.security_groups for r in g.ingress if r.security_group}
+        if any(not topology_peered(topology, vpc.name, other) for other in peers - {vpc.name}):
+            found.add("sg reference across a tgw")
     addresses = Counter(i.ip for i in topology.instances)
     if any(n > 1 for n in addresses.values()):
         found.add("same address twice")
     return found
+
+
+def topology_peered(topology, a: str, b: str) -> bool:
+    return any({p.requester, p.accepter} == {a, b} for p in topology.peerings)
 
 
 def test_every_seed_is_a_valid_topology_and_together_they_mix_every_ingredient():
@@ -72,7 +85,8 @@ def test_every_seed_is_a_valid_topology_and_together_they_mix_every_ingredient()
     expected = {
         "reused CIDR", "secondary CIDR", "peering", "tgw", "several tgw tables", "tgw blackhole",
         "inspection hairpin", "blackhole", "nacl deny", "partial ephemeral range", "sg reference",
-        "protocol 47", "same address twice",
+        "protocol 47", "same address twice", "icmp type", "tgw sg referencing",
+        "attachment referencing off", "sg reference across a tgw",
     }  # fmt: skip
     assert expected <= set(seen), expected - set(seen)
     assert all(seen[f] >= 5 for f in expected), seen
