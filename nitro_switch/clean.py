@@ -27,7 +27,7 @@ OUR_COMMANDS = (
 )
 
 
-def _command_line(pid: int) -> str:
+def command_line(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
             return handle.read().replace(b"\0", b" ").decode(errors="replace")
@@ -65,8 +65,8 @@ def stop_processes(pids: set[int], run_dir: str, confirmed: frozenset[int] = fro
         pid
         for pid in pids | confirmed
         if pid in confirmed
-        or any(word in _command_line(pid) for word in OUR_COMMANDS)
-        or run_dir in _command_line(pid)
+        or any(word in command_line(pid) for word in OUR_COMMANDS)
+        or run_dir in command_line(pid)
     ]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in ours:
@@ -76,7 +76,7 @@ def stop_processes(pids: set[int], run_dir: str, confirmed: frozenset[int] = fro
                 pass
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline and any(
-            os.path.exists(f"/proc/{p}") and _command_line(p) for p in ours
+            os.path.exists(f"/proc/{p}") and command_line(p) for p in ours
         ):
             time.sleep(0.05)
     return ours
@@ -152,18 +152,18 @@ def clean_topology(names: Names) -> dict:
     return _remove(names.run_dir, names.netns_prefix, names.short, names.topology)
 
 
-def run_owner(names: Names) -> Optional[int]:
-    """The PID of the live ``vpclab`` process that owns a run, or None if it is gone (the run
-    is then dead: a crash or a ``kill -9`` left it behind)."""
+def live_run(names: Names) -> Optional[dict]:
+    """The run's record (owner PID, topology file, PIDs) if the ``vpclab`` process that owns
+    it is alive; None if it is gone (a crash or a ``kill -9`` left the run behind)."""
     try:
         with open(names.state_file, encoding="utf-8") as handle:
             state = json.load(handle)
     except (OSError, ValueError):
         return None
     owner, command = state.get("owner"), state.get("owner_command")
-    if not owner or not command or _command_line(owner) != command:
+    if not owner or not command or command_line(owner) != command:
         return None  # gone, or its PID now belongs to another program
-    return owner
+    return state
 
 
 def run_names() -> list[str]:
@@ -176,7 +176,7 @@ def clean_runs(names: list[str], force: bool = False) -> tuple[dict, dict[str, i
     cleaning everything, leftovers of runs whose directory is gone. Returns the counts
     removed and the live runs left alone (name -> owner PID)."""
     totals = {"processes": 0, "namespaces": 0, "interfaces": 0}
-    live = {name: owner for name in run_names() if (owner := run_owner(Names(name))) is not None}
+    live = {name: state["owner"] for name in run_names() if (state := live_run(Names(name))) is not None}
     for name in names:
         if name in live and not force:
             continue

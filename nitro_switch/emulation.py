@@ -24,7 +24,7 @@ from controller.plan import UNDERLAY_MASK, Plan
 from vpclab.intent.changes import Intent
 from vpclab.intent.model import Topology
 
-from .clean import clean_topology, run_owner
+from .clean import clean_topology, command_line, live_run
 from .commands import BuildError, run
 from .hosts import InstanceHosts
 from .names import RUN_ROOT, Names
@@ -108,19 +108,15 @@ class Emulation:
     def _name_taken(self) -> str:
         """Why this topology's name is taken, and how to free only that run."""
         name = self.topology.name
-        owner = run_owner(self.names)
-        if owner is None:
+        state = live_run(self.names)
+        if state is None:
             return (
                 f"a run of topology '{name}' ended without tearing down ({self.names.run_dir} is "
                 f"left); `vpclab clean {name}` removes it and nothing else"
             )
-        try:
-            with open(self.names.state_file, encoding="utf-8") as handle:
-                source = json.load(handle).get("source", "?")
-        except (OSError, ValueError):
-            source = "?"
+        owner = state["owner"]
         return (
-            f"topology '{name}' is already running: vpclab process {owner} runs {source}. "
+            f"topology '{name}' is already running: vpclab process {owner} runs {state.get('source', '?')}. "
             f"Leave that session (exit, or `kill {owner}`) to stop it; two files with the same "
             "'name:' cannot run at once (rename one)"
         )
@@ -248,18 +244,17 @@ class Emulation:
         pids += self.hosts.pids()
         if self.controller:
             pids.append(self.controller.pid)
-        owner = os.getpid()
-        with open(f"/proc/{owner}/cmdline", "rb") as handle:
-            command = handle.read().replace(b"\0", b" ").decode(errors="replace")
         state = {
             "topology": self.topology.name,
             "source": os.path.abspath(self.topology.source),
-            "owner": owner,
-            "owner_command": command,
+            "owner": os.getpid(),
+            "owner_command": command_line(os.getpid()),
             "pids": pids,
         }
-        with open(self.names.state_file, "w", encoding="utf-8") as handle:
+        temporary = f"{self.names.state_file}.tmp"  # atomic: `vpclab clean` never reads half
+        with open(temporary, "w", encoding="utf-8") as handle:
             json.dump(state, handle)
+        os.replace(temporary, self.names.state_file)
 
     # -- tear-down ---------------------------------------------------------------------------
     def teardown(self) -> None:

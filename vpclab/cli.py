@@ -198,7 +198,9 @@ def run_clean(args) -> int:
         for key, value in clean_orphans(keep=list(live)).items():
             removed[key] += value
     print("removed: " + ", ".join(f"{count} {what}" for what, count in removed.items()))
-    for name, owner in live.items() if not args.target else [(n, o) for n, o in live.items() if n in names]:
+    for name, owner in live.items():
+        if args.target and name not in names:
+            continue
         print(f"left running: '{name}' (vpclab process {owner}); `vpclab clean {name} --force` removes it")
     return 0
 

@@ -73,10 +73,13 @@ class ChangeVerbs:
 
     def do_tgw_route_remove(self, line):
         """Usage: tgw-route-remove TGW TABLE CIDR  -- remove a static TGW route."""
+        return self._tgw_cidr(line, "remove-tgw-route", self.do_tgw_route_remove)
+
+    def _tgw_cidr(self, line, operation, verb):
         words = line.split()
         if len(words) != 3:
-            return self.usage(self.do_tgw_route_remove)
-        return self.change("remove-tgw-route", tgw=words[0], table=words[1], cidr=words[2])
+            return self.usage(verb)
+        return self.change(operation, tgw=words[0], table=words[1], cidr=words[2])
 
     def do_propagation(self, line):
         """Usage: propagation TGW TABLE ATTACHMENT on|off  -- propagate an attachment's CIDRs, or stop."""
@@ -95,17 +98,11 @@ class ChangeVerbs:
 
     def do_blackhole(self, line):
         """Usage: blackhole TGW TABLE CIDR  -- the TGW route for CIDR becomes a blackhole (added if none)."""
-        words = line.split()
-        if len(words) != 3:
-            return self.usage(self.do_blackhole)
-        return self.change("blackhole", tgw=words[0], table=words[1], cidr=words[2])
+        return self._tgw_cidr(line, "blackhole", self.do_blackhole)
 
     def do_restore(self, line):
         """Usage: restore TGW TABLE CIDR  -- put the TGW route for CIDR back as the file had it."""
-        words = line.split()
-        if len(words) != 3:
-            return self.usage(self.do_restore)
-        return self.change("restore-tgw-route", tgw=words[0], table=words[1], cidr=words[2])
+        return self._tgw_cidr(line, "restore-tgw-route", self.do_restore)
 
     def do_peering_delete(self, line):
         """Usage: peering-delete NAME  -- delete a peering (its routes become blackholes)."""

@@ -138,9 +138,7 @@ def tgw_route(
     for index, existing in enumerate(routes):
         if existing["destination"] == cidr:
             if existing == route:
-                return (
-                    f"{tgw}/{table} already routes {cidr} {target.replace('a blackhole', 'as a blackhole')}"
-                )
+                return f"the static route for {cidr} in {tgw}/{table} is already {target}"
             routes[index] = route
             return f"the static route for {cidr} in {tgw}/{table} is now {target}"
     routes.append(route)
