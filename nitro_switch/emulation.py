@@ -91,9 +91,13 @@ class Emulation:
             self.record()
             self.wait_for_flows(self.ready_timeout)
         except BaseException as error:
-            kept = self.keep_logs()
+            interrupted = isinstance(error, KeyboardInterrupt)  # the user's wish, not a failure
+            kept = None if interrupted else self.keep_logs()
             self.log(
-                "*** bring-up failed; removing what was built" + (f" (its logs: {kept})" if kept else "")
+                "*** bring-up "
+                + ("interrupted" if interrupted else "failed")
+                + "; removing what was built"
+                + (f" (its logs: {kept})" if kept else "")
             )
             self.teardown()
             if isinstance(error, BuildError) and kept:

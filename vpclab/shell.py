@@ -7,24 +7,44 @@ change they describe the changed design; when the controller is down they use th
 from __future__ import annotations
 
 import inspect
-import re
 
 from mininet.cli import CLI
 
 from controller.client import ApiError
 from controller.compiler import compile_topology
 from controller.pipeline import STAGES, TABLE
-from controller.plan import cookie_of
+from controller.plan import Plan, cookie_of
 from nitro_switch import faults
 from vpclab.arguments import UsageError, resolve_destination
+from vpclab.flowdump import FlowQuery, HitCounter, parse_dump
 from vpclab.intent import model as m
 from vpclab.intent.changes import Intent
+from vpclab.intent.origins import origin_name
 from vpclab.intent.values import parse_protocol
 from vpclab.oracle.routing import tgw_routes
 from vpclab.oracle.trace import trace
 from vpclab.render import render_verdict
 
 from .shell_changes import ChangeVerbs
+
+VERB_GROUPS = {  # what `help` lists, as users type the verbs
+    "look": ["trace", "routes", "sg", "where", "flows", "changes", "design"],
+    "change": [
+        "sg-add",
+        "sg-remove",
+        "nacl-add",
+        "nacl-remove",
+        "tgw-route",
+        "tgw-route-remove",
+        "propagation",
+        "association",
+        "blackhole",
+        "restore",
+        "peering-delete",
+        "peering-restore",
+    ],
+    "break": ["fail", "recover"],
+}
 
 
 class VpcCLI(ChangeVerbs, CLI):
@@ -34,6 +54,7 @@ class VpcCLI(ChangeVerbs, CLI):
 
     def __init__(self, emulation, **kwargs):
         self.emulation = emulation
+        self.hits = HitCounter()  # each card's counters at the user's last `flows`
         super().__init__(emulation.hosts.net, **kwargs)
 
     # -- helpers -----------------------------------------------------------------------------
@@ -136,23 +157,63 @@ class VpcCLI(ChangeVerbs, CLI):
         return None
 
     def do_flows(self, line):
-        """Usage: flows SERVER [STAGE]  -- the Nitro card's flows, each with its YAML origin."""
-        words = line.split()
+        """Usage: flows SERVER|INSTANCE [STAGE] [--drops] [--hits]  -- a Nitro card's flows.
+        Each flow with its stage and the YAML object it comes from (by name, then its path).
+        INSTANCE: only its server's flows that name its port, address, MAC or conntrack zone.
+        --drops: only flows that drop; --hits: only flows whose packet counters moved since your
+        last look at that card (since they were installed, at the first look)."""
+        names = [word for word in line.split() if not word.startswith("--")]
+        options = {word for word in line.split() if word.startswith("--")}
+        data = self.running_data()
+        topology = Intent(self.emulation.topology.source, data).topology
+        plan = Plan(topology)
         servers = self.emulation.servers_by_name
-        if not words or words[0] not in servers or (len(words) > 1 and words[1] not in TABLE):
+        if (
+            not 1 <= len(names) <= 2
+            or options - {"--drops", "--hits"}
+            or names[0] not in set(servers) | set(plan.instances)
+            or names[1:]
+            and names[1] not in TABLE
+        ):
             self.usage(self.do_flows)
             return self.say(f"servers: {', '.join(servers)}; stages: {', '.join(STAGES)}")
-        if not faults.card_is_up(self.emulation, words[0]):
-            return self.say(f"*** {words[0]}'s Nitro card is down: recover nitro {words[0]}")
-        origins = {cookie_of(f.origin): f.origin for f in compile_topology(self.topology()).flows[words[0]]}
-        arguments = [f"table={TABLE[words[1]]}"] if len(words) > 1 else []
-        for flow_line in servers[words[0]].ofctl("dump-flows", *arguments).splitlines()[1:]:
-            cookie = re.search(r"cookie=0x([0-9a-f]+)", flow_line)
-            table = re.search(r"table=(\d+)", flow_line)
-            origin = origins.get(int(cookie.group(1), 16), "?") if cookie else "?"
-            stage = STAGES[int(table.group(1))] if table else "classify"
-            text = re.sub(r"cookie=0x[0-9a-f]+, duration=[0-9.]+s, table=\d+, ", "", flow_line.strip())
-            self.say(f"{stage:16s} {text}\n{'':16s}   <- {origin}")
+        instance = None if names[0] in servers else plan.instances[names[0]]
+        server = instance.instance.server if instance else names[0]
+        if not faults.card_is_up(self.emulation, server):
+            return self.say(f"*** {server}'s Nitro card is down: recover nitro {server}")
+        flows = parse_dump(servers[server].ofctl("dump-flows", "--names"))
+        moved = self.hits.look(server, flows)
+        query = FlowQuery(TABLE.get(names[-1]), instance, "--drops" in options, "--hits" in options)
+        shown = [flow for flow in flows if query.selects(flow, moved)]
+        self.say(f"{server}: {len(shown)} of {len(flows)} flows{query.describe()}")
+        origins = {cookie_of(f.origin): f.origin for f in compile_topology(topology).flows[server]}
+        for flow in shown:
+            origin = origins.get(flow.cookie, "?")
+            named = origin_name(data, origin)
+            path = f"  ({origin})" if named != origin else ""
+            since = f" (+{moved[flow.table, flow.rule]})" if query.hits else ""
+            self.say(f"{STAGES[flow.table]:16s} {flow.rule}")
+            self.say(f"{'':16s}   <- {named}{path}  [{flow.packets} packets{since}]")
+        return None
+
+    def do_where(self, line):
+        """Usage: where INSTANCE  -- where an instance runs: server, card port, MAC, IP, SGs."""
+        topology = self.topology()
+        plan = Plan(topology)
+        if line.strip() not in plan.instances:
+            return self.usage(self.do_where)
+        placed = plan.instances[line.strip()]
+        instance = placed.instance
+        vpc = topology.vpc(instance.vpc)
+        subnet = vpc.subnet(instance.subnet)
+        self.say(
+            f"{instance.name}: {instance.ip} in {vpc.name}/{subnet.name} ({subnet.cidr}, AZ {subnet.az})"
+        )
+        underlay = plan.underlay_ip(instance.server)
+        self.say(f"  server     {instance.server} (underlay {underlay}, VNI {plan.vni(vpc)})")
+        self.say(f"  card port  {placed.interface} (ofport {placed.port}), conntrack zone {placed.zone}")
+        self.say(f"  MAC        {placed.mac}")
+        self.say(f"  SGs        {', '.join(map(str, instance.security_groups))}")
         return None
 
     # -- faults ------------------------------------------------------------------------------
@@ -161,7 +222,9 @@ class VpcCLI(ChangeVerbs, CLI):
         return self._fault(line, failing=True)
 
     def do_recover(self, line):
-        """Usage: recover nitro SERVER | recover link SERVER | recover controller [--discard-changes]"""
+        """Usage: recover nitro SERVER | recover link SERVER | recover controller [--discard-changes]
+        -- undo a fault. The restarted controller reconciles the cards to the running design, with
+        its runtime changes; --discard-changes goes back to the topology file."""
         return self._fault(line, failing=False)
 
     def _fault(self, line: str, failing: bool):
@@ -200,6 +263,35 @@ class VpcCLI(ChangeVerbs, CLI):
         }
         action[(kind, failing)](self.emulation, server)
         return self.say(f"*** {what}: {'failed' if failing else 'recovered'}")
+
+    def do_help(self, line):
+        """Usage: help [VERB]  -- the VPC verbs by what they do, then Mininet's; or one verb."""
+        if line.strip():
+            verb = line.strip().replace("-", "_")
+            method = getattr(self, "do_" + verb, None)
+            if method is None or not method.__doc__:
+                return self.say(f"*** no verb '{line.strip()}': help lists them")
+            return self.usage(method)
+        for group, verbs in VERB_GROUPS.items():
+            self.say(f"VPC verbs: {group}")
+            for verb in verbs:
+                doc = inspect.cleandoc(getattr(self, "do_" + verb.replace("-", "_")).__doc__)
+                usage, _, rest = doc.removeprefix("Usage: ").replace("\n-- ", " -- ").partition(" -- ")
+                usage, summary = usage.strip(), rest.split("\n")[0].split(". ")[0].rstrip(".")
+                self.say(f"  {usage}\n  {'':8s}{summary}" if len(usage) > 52 else f"  {usage:52s}{summary}")
+        ours = {verb.replace("-", "_") for verbs in VERB_GROUPS.values() for verb in verbs} | {"help", "EOF"}
+        mininet = sorted(
+            name[3:] for name in self.get_names() if name.startswith("do_") and name[3:] not in ours
+        )
+        self.say("Mininet verbs: " + " ".join(mininet))
+        first, *others = self.emulation.topology.instances
+        target = others[0].ip if others else first.ip
+        self.say(
+            "Run a command inside an instance or on a server (its Nitro card): NODE COMMAND, e.g.\n"
+            f"  {first.name} ping -c 1 {target}\n  {first.server} ovs-ofctl -O OpenFlow13 dump-flows br-int\n"
+            "help VERB (dashes as you type them: help sg-add) shows a verb's arguments."
+        )
+        return None
 
     def onecmd(self, line):
         """Run one command; no exception inside a verb ends the session."""

@@ -113,6 +113,8 @@ def test_the_shell_survives_faults_and_says_when_a_fault_is_repeated(tmp_path):
                 "fail link srv1",
                 "recover link srv1",
                 "web2 ping -c 1 -W 3 10.1.1.4",
+                "flows web2 --hits",
+                "where web2",
                 "fail controller",
                 "fail controller",
                 "trace web1 build1",
@@ -137,19 +139,24 @@ def test_the_shell_survives_faults_and_says_when_a_fault_is_repeated(tmp_path):
         "*** srv1's underlay link: failed",
         "*** srv1's underlay link is already failed",
         "*** srv1's underlay link: recovered",
+        ", about web2, moved since the last look",
+        "<- prod/web2  (vpcs[0].instances[1])  [",
+        "card port  web2 (ofport 1)",
         "*** controller killed",
         "*** the controller is already down",
         "(controller unreachable: showing the design last applied to the cards)",
         "*** controller restarted; cards reconciled to the running design",
         "*** the controller is already up",
-        "prod/web-sg",
+        "prod/web-sg [vpcs[0].security_groups[0]]",  # what `sg web1` prints
         "*** tearing down",
     ]
     positions = [out.find(line) for line in expected]
     assert all(p >= 0 for p in positions), [
         line for line, p in zip(expected, positions, strict=True) if p < 0
     ]
-    assert positions == sorted(positions)
+    assert positions == sorted(positions), "\n".join(
+        f"{p} {line}" for line, p in zip(expected, positions, strict=True)
+    )
     assert "1 received" in result.stderr  # Mininet prints node commands' output on stderr
     assert "priority=0 actions=drop" in result.stderr  # a server is a node: its own OVS
 

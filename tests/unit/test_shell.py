@@ -1,15 +1,17 @@
 """The Mininet shell's VPC verbs, run through onecmd() on a fake emulation (no root)."""
 
 import io
+import ipaddress
 import os
 
 import yaml
 from vpc_fixtures import example
 
+from controller.actions import Ct, Drop, Output
 from controller.client import ApiError
 from controller.compiler import compile_topology
 from controller.pipeline import TABLE
-from controller.plan import cookie_of
+from controller.plan import Plan, cookie_of
 from nitro_switch.commands import BuildError
 from vpclab.intent.changes import ChangeError, Intent
 from vpclab.shell import VpcCLI
@@ -50,24 +52,50 @@ class FakeApi:
 
 
 class FakeServer:
-    """A card whose dump-flows prints the compiled flows as ovs-ofctl would (cookie, table)."""
+    """A card whose dump-flows prints the compiled flows as ovs-ofctl would (cookie, table,
+    counters, match fields, ports by name); ``packets`` sets a flow's counter by its index."""
 
-    def __init__(self, name, flows, up=True):
-        self.name, self.flows, self.up = name, flows, up
+    def __init__(self, name, flows, port_names, up=True):
+        self.name, self.flows, self.port_names, self.up = name, flows, port_names, up
+        self.packets = {}
 
     def daemon_pid(self, daemon):
         return os.getpid() if self.up else None
 
+    def rule(self, each) -> str:
+        fields = []
+        for field, value in each.match:
+            if field in ("nw_src", "nw_dst"):
+                network = ipaddress.ip_network("/".join(value))
+                value = network.network_address if network.prefixlen == 32 else network
+            elif field == "in_port":
+                value = self.port_names.get(value, value)
+            elif isinstance(value, tuple):
+                value = f"{value[0]:#x}/{value[1]:#x}"
+            fields.append(f"{field}={value}")
+        actions = []
+        for action in each.actions:
+            if isinstance(action, Output):
+                actions.append(f"output:{self.port_names.get(action.port, action.port)}")
+            elif isinstance(action, Ct):
+                actions.append(
+                    f"ct(commit,zone={action.zone})" if action.commit else f"ct(zone={action.zone})"
+                )
+            elif not isinstance(action, Drop):
+                actions.append(action.describe().replace(" ", ":"))
+        return f"priority={each.priority},{','.join(fields)} actions={','.join(actions) or 'drop'}"
+
     def ofctl(self, command, *arguments):
         if not self.up:
             raise BuildError("`ovs-ofctl dump-flows` failed: Connection refused")
-        table = int(arguments[0].split("=")[1]) if arguments else None
+        tables = [int(a.split("=")[1]) for a in arguments if a.startswith("table=")]
+        table = tables[0] if tables else None
         lines = ["OFPST_FLOW reply (OF1.3) (xid=0x2):"]
-        for each in self.flows:
+        for index, each in enumerate(self.flows):
             if table is None or each.table == table:
                 lines.append(
                     f" cookie={cookie_of(each.origin):#x}, duration=1.5s, table={each.table}, "
-                    f"n_packets=0, n_bytes=0, priority={each.priority} actions=drop"
+                    f"n_packets={self.packets.get(index, 0)}, n_bytes=0, {self.rule(each)}"
                 )
         return "\n".join(lines)
 
@@ -78,7 +106,11 @@ class FakeEmulation:
         self.topology = example(name)
         self.api = FakeApi(path)
         compiled = compile_topology(self.topology)
-        self.servers_by_name = {s: FakeServer(s, f) for s, f in compiled.flows.items()}
+        plan = Plan(self.topology)
+        self.servers_by_name = {
+            server: FakeServer(server, flows, {p.port: p.interface for p in plan.on_server(server)})
+            for server, flows in compiled.flows.items()
+        }
         self.hosts = type("Hosts", (), {"net": {}})()
 
     def applied_intent(self):
@@ -134,10 +166,55 @@ def test_flows_names_each_flow_s_stage_and_origin():
     text = shell(FakeEmulation("three-tier.yaml"), "flows srv1 sg_ingress", "flows srv9")
     lines = text.splitlines()
     assert any(line.startswith("sg_ingress") for line in lines)
-    assert "<- vpcs[0].security_groups[0].ingress[0]" in text  # web1 (web-sg) is on srv1
+    # web1 (web-sg) is on srv1: its rule by name, then by path
+    assert "<- shop/web-sg ingress[0]  (vpcs[0].security_groups[0].ingress[0])  [0 packets]" in text
     assert not any(line.startswith("classify") for line in lines)
     assert "Usage: flows SERVER" in text and "stages: classify" in text
     assert TABLE["sg_ingress"] > 0
+
+
+def flow_lines(text: str) -> list[str]:
+    """The flows a `flows` answer shows (not the count line, not the origins)."""
+    return [line for line in text.splitlines() if line.split(" ")[0] in TABLE]
+
+
+def test_flows_of_an_instance_are_those_that_name_its_port_address_mac_or_zone():
+    emulation = FakeEmulation("peering.yaml")  # web1 and build1 are on srv1
+    every = flow_lines(shell(emulation, "flows srv1"))
+    web1 = flow_lines(shell(emulation, "flows web1"))
+    assert 0 < len(web1) < len(every) and set(web1) <= set(every)
+    assert all(
+        ("web1" in line or "10.0.1.4" in line or "02:00:00:00:01:0a" in line or "zone=1)" in line)
+        for line in web1
+    )
+    assert not any("in_port=build1" in line or "output:build1" in line for line in web1)
+    text = shell(emulation, "flows web1 sg_ingress")
+    assert text.startswith("srv1: ") and ", about web1, in sg_ingress" in text.splitlines()[0]
+    assert flow_lines(text) and all(line.startswith("sg_ingress") for line in flow_lines(text))
+
+
+def test_flows_drops_and_hits_filter_by_action_and_by_counters_that_moved():
+    emulation = FakeEmulation("peering.yaml")
+    card = emulation.servers_by_name["srv1"]
+    drops = flow_lines(shell(emulation, "flows srv1 --drops"))
+    assert drops and all(line.endswith("actions=drop") for line in drops)
+    card.packets = {0: 3, 5: 1}
+    text = shell(emulation, "flows srv1 --hits", "flows srv1 --hits")  # the second: nothing moved
+    first, second = text.split("srv1: ")[1:]
+    assert first.startswith("2 of ") and "[3 packets (+3)]" in first and "[1 packets (+1)]" in first
+    assert second.startswith("0 of ")
+    card.packets = {0: 5, 5: 1}
+    again = shell(emulation, "flows srv1 --hits")  # a new session: counted from installation
+    assert again.startswith("srv1: 2 of ") and "[5 packets (+5)]" in again
+
+
+def test_where_says_server_port_mac_address_and_groups():
+    text = shell(FakeEmulation("peering.yaml"), "where build1", "where nobody")
+    assert "build1: 10.1.1.4 in dev/build (10.1.1.0/24, AZ a)" in text
+    assert "server     srv1 (underlay 192.168.200.1, VNI 1002)" in text
+    assert "card port  build1 (ofport 2), conntrack zone 3" in text
+    assert "MAC        02:00:00:00:03:0a" in text and "SGs        dev/build-sg" in text
+    assert "Usage: where INSTANCE" in text
 
 
 def test_a_change_verb_goes_through_the_api_and_the_views_follow_it():
@@ -275,3 +352,33 @@ def test_changes_and_design_show_the_running_design_even_with_the_controller_dow
     running = load_topology(str(saved))
     hub = next(t for t in running.transit_gateway("core").route_tables if t.name == "hub")
     assert any(r.blackhole and str(r.destination) == "10.2.0.0/16" for r in hub.static_routes)
+
+
+def test_help_groups_every_vpc_verb_with_dashes_apart_from_mininet_s():
+    from mininet.cli import CLI
+
+    from vpclab.shell import VERB_GROUPS
+
+    ours = {name[3:].replace("_", "-") for name in dir(VpcCLI) if name.startswith("do_")}
+    ours -= {name[3:].replace("_", "-") for name in dir(CLI) if name.startswith("do_")}
+    grouped = [verb for verbs in VERB_GROUPS.values() for verb in verbs]
+    assert sorted(grouped) == sorted(ours)  # a new verb must be given a group
+    text = shell(FakeEmulation("peering.yaml"), "help", "help tgw-route-remove", "help nope")
+    vpc_part, mininet_part = text.split("Mininet verbs: ")
+    assert "VPC verbs: look" in vpc_part and "VPC verbs: break" in vpc_part
+    assert "\n  peering-delete NAME " in vpc_part and "pingall" not in vpc_part
+    assert "pingall" in mininet_part.splitlines()[0] and "trace" not in mininet_part.splitlines()[0]
+    assert "web1 ping -c 1 10.0.1.5" in mininet_part  # an example from the running design
+    assert "Usage: tgw-route-remove TGW TABLE CIDR" in text and "*** no verb 'nope'" in text
+
+
+def test_an_instance_s_port_is_recognised_by_name_and_by_number():
+    from vpclab.flowdump import DumpedFlow, about_instance
+
+    web1 = Plan(example("peering.yaml")).instances["web1"]  # port 1, zone 1
+    assert about_instance(DumpedFlow(0, 0, 0, "priority=10,in_port=1 actions=drop"), web1)
+    assert about_instance(DumpedFlow(0, 0, 0, "priority=10,in_port=web1 actions=drop"), web1)
+    assert not about_instance(DumpedFlow(0, 0, 0, "priority=10,in_port=11 actions=drop"), web1)
+    assert not about_instance(DumpedFlow(0, 0, 0, "priority=1,ip,nw_dst=10.0.1.40 actions=drop"), web1)
+    assert not about_instance(DumpedFlow(0, 0, 0, "priority=1,ip,nw_dst=10.0.1.4/31 actions=drop"), web1)
+    assert not about_instance(DumpedFlow(0, 0, 0, "priority=1,actions=ct(zone=12)"), web1)
