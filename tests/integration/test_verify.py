@@ -82,6 +82,8 @@ def test_other_protocols_and_every_port_segment_agree_live(tmp_path):
     ]  # fmt: skip
     assert {r.live for r in allowed} == {True, False}  # one client-port segment is denied
     assert all(r.reason == "nacl-egress" and 40000 <= r.client_port <= 50000 for r in allowed if not r.live)
+    matrix = report(verification, False).split("reachability, live (rows reach columns):")[1]
+    assert " = tcp 1000-2000*; proto 47" in matrix  # c reaches w: the SG's range, some client ports
 
 
 def test_a_spoofed_probe_is_heard_if_it_gets_through_so_the_check_is_not_blind(tmp_path):
@@ -126,4 +128,8 @@ def test_verify_after_runtime_changes_checks_the_changed_design(tmp_path):
     assert verification.changes and verification.changes[0].startswith("blackhole")
     pings = {(r.source, r.target): r for r in verification.results if r.kind == "icmp"}
     assert not pings["app1", "svc1"].live and pings["app1", "svc1"].reason == "tgw-blackhole"
-    assert json.loads(report(verification, True))["changes"] == verification.changes
+    as_json = json.loads(report(verification, True))
+    assert as_json["changes"] == verification.changes
+    # the matrix, live: the spokes reach each other (a more specific route), not the hub
+    assert "svc1" not in as_json["reachability"]["app1"]
+    assert as_json["reachability"]["app1"]["db1"] == "tcp all; udp all; icmp"

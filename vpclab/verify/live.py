@@ -39,6 +39,7 @@ class Result:
     answered_by: Optional[str] = None  # who answered live ('?': an answer that names nobody)
     retried: bool = False
     frames: bool = False  # sent as frames to the router (spoofed, or to the sender's own address)
+    segment: Optional[tuple[int, int]] = None  # the destination ports the probed port stands for
 
     @property
     def agrees(self) -> bool:
@@ -52,6 +53,7 @@ class Verification:
     seconds_probing: float = 0.0
     seconds_total: float = 0.0
     changes: list[str] = field(default_factory=list)
+    instances: list[str] = field(default_factory=list)  # in file order: the matrix's rows
 
     @property
     def agrees(self) -> bool:
@@ -118,7 +120,14 @@ def verify(
     results = _compare(
         topology, probing.probes, answers, retried, {p for p, n in nonces.items() if n in heard}
     )
-    return Verification(results, probing.coverage, seconds, time.monotonic() - started, applied)
+    return Verification(
+        results,
+        probing.coverage,
+        seconds,
+        time.monotonic() - started,
+        applied,
+        [instance.name for instance in topology.instances],
+    )
 
 
 def _compare(topology, probes: list[Probe], answers, retried: set[int], heard: set[Probe]) -> list[Result]:
@@ -143,6 +152,7 @@ def _compare(topology, probes: list[Probe], answers, retried: set[int], heard: s
                 answer,
                 n in retried,
                 probe.frames,
+                probe.segment,
             )  # fmt: skip
         )
     return results

@@ -40,6 +40,7 @@ class Probe:
     client_port: Optional[int] = None
     spoofed_source: Optional[IPv4Address] = None
     frames: bool = False  # leaves as frames to the router: a socket would not leave the host
+    segment: Optional[tuple[int, int]] = None  # the destination ports ``port`` stands for
     # A protocol without ports is tracked by its two addresses only, so b -> a passes as the
     # reply of a -> b (whichever VPCs own those addresses): the probes from the higher address
     # run later, after the cards forget their connections.
@@ -220,29 +221,30 @@ def _port_probes(
     source, target = topology.instance(base.source), topology.instance(base.target or "")
     probes = []
     covered: set[tuple[int, int]] = set()
-    forward_port = None
-    for n, (_, _, port) in enumerate(p for p in reps if p[2] is not None):
+    forward: Optional[tuple[Optional[int], tuple[int, int]]] = None  # a port whose request gets through
+    for n, (first, last, port) in enumerate(p for p in reps if p[2] is not None):
         low, high = client_cuts[n % len(client_cuts)]
         client = ports.take(low, high)
         if client is None:
             continue
-        probes.append(replace(base, kind="port", port=port, client_port=client))
+        probes.append(replace(base, kind="port", port=port, client_port=client, segment=(first, last)))
         coverage.destination_segments += 1
         verdict = trace(topology, source, target.ip, base.protocol, port, source_port=client)
         if verdict.accepted or verdict.direction == RETURN:  # the reply's NACLs were reached
             covered.add((low, high))
-            forward_port = port if forward_port is None else forward_port
+            forward = forward or (port, (first, last))
     for low, high in client_cuts:
         if (low, high) in covered:
             coverage.client_segments += 1
             continue
-        if forward_port is None:  # the forward path drops every port: no reply is ever sent
+        if forward is None:  # the forward path drops every port: no reply is ever sent
             coverage.client_segments_unreachable += 1
             continue
         client = ports.take(low, high)
         if client is None:
             continue
-        probes.append(replace(base, kind="client-port", port=forward_port, client_port=client))
+        port, segment = forward
+        probes.append(replace(base, kind="client-port", port=port, client_port=client, segment=segment))
         coverage.client_segments += 1
     return probes
 

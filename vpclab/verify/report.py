@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from dataclasses import asdict
 
+from . import matrix
 from .live import Result, Verification
 
 KINDS = {
@@ -58,10 +59,15 @@ def mismatch_line(r: Result) -> str:
 def report(verification: Verification, as_json: bool) -> str:
     facts = summary(verification)
     mismatches = [r for r in verification.results if not r.agrees]
+    cells = matrix.reached(verification.results)
     if as_json:
         return json.dumps(
             {
                 **facts,
+                "reachability": {
+                    source: {target: text for (s, target), text in cells.items() if s == source}
+                    for source in verification.instances
+                },
                 "mismatches": [asdict(r) for r in mismatches],
                 "results": [asdict(r) for r in verification.results],
             },
@@ -81,4 +87,6 @@ def report(verification: Verification, as_json: bool) -> str:
         f"  probing took {facts['seconds_probing']} s ({facts['probes_per_second']} probes/s); "
         f"{facts['seconds_total']} s with bring-up and tear-down",
     ]
+    if verification.instances:
+        lines.append(matrix.render(verification.results, verification.instances))
     return "\n".join(lines)
