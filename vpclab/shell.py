@@ -6,6 +6,7 @@ change they describe the changed design; when the controller is down they use th
 
 from __future__ import annotations
 
+import difflib
 import inspect
 
 from mininet.cli import CLI
@@ -292,6 +293,16 @@ class VpcCLI(ChangeVerbs, CLI):
             "help VERB (dashes as you type them: help sg-add) shows a verb's arguments."
         )
         return None
+
+    def default(self, line):
+        """A node's command (Mininet's), or an unknown verb: say which verb was meant."""
+        first = line.split()[0] if line.split() else ""
+        if first in self.mn:
+            return super().default(line)
+        verbs = [name[3:].replace("_", "-") for name in self.get_names() if name.startswith("do_")]
+        close = difflib.get_close_matches(first.replace("_", "-"), verbs + list(self.mn), n=1)
+        guess = f"; did you mean '{close[0]}'?" if close else ""
+        return self.say(f"*** unknown command '{first}'{guess} (help lists the verbs)")
 
     def onecmd(self, line):
         """Run one command; no exception inside a verb ends the session."""

@@ -95,7 +95,8 @@ def test_sg_and_nacl_rules_change_at_runtime():
         ("blackhole", dict(tgw="core", table="hub", cidr="10.0.0.0/99"), "is not an IPv4 CIDR"),
         ("remove-propagation", dict(tgw="core", table="hub", attachment="x"), "'x' is not in"),
         ("add-association", dict(tgw="core", table="hub", attachment="app-att"), "already associated"),
-        ("explode", {}, "unknown change 'explode'"),
+        ("explode", {}, "unknown change 'explode' \\(known: "),
+        ("add-sg-rules", {}, "unknown change 'add-sg-rules'; did you mean 'add-sg-rule'\\?"),
         ("blackhole", dict(tgw="core"), "blackhole:"),
     ],
 )

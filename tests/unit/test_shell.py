@@ -382,3 +382,9 @@ def test_an_instance_s_port_is_recognised_by_name_and_by_number():
     assert not about_instance(DumpedFlow(0, 0, 0, "priority=1,ip,nw_dst=10.0.1.40 actions=drop"), web1)
     assert not about_instance(DumpedFlow(0, 0, 0, "priority=1,ip,nw_dst=10.0.1.4/31 actions=drop"), web1)
     assert not about_instance(DumpedFlow(0, 0, 0, "priority=1,actions=ct(zone=12)"), web1)
+
+
+def test_an_unknown_command_suggests_the_verb_that_was_meant():
+    text = shell(FakeEmulation("peering.yaml"), "sgadd web-sg ingress tcp 22 0.0.0.0/0", "xyzzy")
+    assert "*** unknown command 'sgadd'; did you mean 'sg-add'? (help lists the verbs)" in text
+    assert "*** unknown command 'xyzzy' (help lists the verbs)" in text

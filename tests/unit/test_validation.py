@@ -26,6 +26,39 @@ def test_unknown_key_names_its_path_and_the_allowed_keys():
     assert "route_table" in error
 
 
+@pytest.mark.parametrize(
+    "written, meant",
+    [
+        ("availability_zone", "az"),  # AWS's and Terraform's name
+        ("AvailabilityZone", "az"),  # CloudFormation's
+        ("route_tabel", "route_table"),  # a typo
+        ("naacl", "nacl"),
+    ],
+)
+def test_an_unknown_key_suggests_the_closest_known_key(written, meant):
+    error = only(one_vpc(f"subnets: [{{name: web, cidr: 10.0.1.0/24, {written}: x}}]"))
+    assert f".{written}: unknown key; did you mean '{meant}'? (allowed here: name, cidr, az" in error
+
+
+def test_an_unknown_key_like_nothing_known_suggests_nothing():
+    error = only(one_vpc("subnets: [{name: web, cidr: 10.0.1.0/24, colour: red}]"))
+    assert "did you mean" not in error
+
+
+def test_a_rule_written_as_in_terraform_is_pointed_at_this_format():
+    rule = "{protocol: tcp, from_port: 443, cidr: 0.0.0.0/0}"
+    error = only(one_vpc(SUBNET + f"security_groups: [{{name: s, ingress: [{rule}]}}]"))
+    assert ".from_port: unknown key; did you mean 'ports'?" in error
+
+
+def test_a_value_of_the_wrong_type_shows_the_accepted_form():
+    rule = "{protocol: tcp, ports: [80, 90], cidr: 0.0.0.0/0}"
+    error = only(one_vpc(SUBNET + f"security_groups: [{{name: s, ingress: [{rule}]}}]"))
+    assert error.endswith(
+        """.ports: expected an integer or a string, got [80, 90] (ports: 443 or ports: "1024-65535")"""
+    )
+
+
 def test_wrong_type():
     assert only(one_vpc(SUBNET + "instances: [{name: i1, subnet: 7}]")) == (
         "test.yaml:6: vpcs[0].instances[0].subnet: expected a string, got 7"
@@ -50,6 +83,11 @@ def test_missing_required_key():
             "security_groups: [{name: s, ingress: [{protocol: tcp, ports: 70000, cidr: 0.0.0.0/0}]}]",
             "vpcs[0].security_groups[0].ingress[0].ports",
             "ports are 0-65535",
+        ),
+        (
+            "security_groups: [{name: s, ingress: [{protocol: tcp, ports: '80-', cidr: 0.0.0.0/0}]}]",
+            "vpcs[0].security_groups[0].ingress[0].ports",
+            """'80-' is not a port or a port range (ports: 443 or ports: "1024-65535")""",
         ),
         (
             "security_groups: [{name: s, ingress: [{protocol: tcp, ports: 90-80, cidr: 0.0.0.0/0}]}]",

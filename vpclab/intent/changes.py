@@ -9,6 +9,7 @@ sends only those that changed (see ``differ``).
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import os
 from collections.abc import Callable
@@ -51,7 +52,9 @@ class Intent:
     def apply(self, operation: str, **arguments) -> m.Topology:
         """Apply one change by name (see OPERATIONS); on error nothing changes."""
         if operation not in OPERATIONS:
-            raise ChangeError(f"unknown change '{operation}' (known: {', '.join(OPERATIONS)})")
+            close = difflib.get_close_matches(str(operation), OPERATIONS, n=1)
+            guess = f"; did you mean '{close[0]}'?" if close else ""
+            raise ChangeError(f"unknown change '{operation}'{guess} (known: {', '.join(OPERATIONS)})")
         changed = copy.deepcopy(self.data)
         try:
             summary = OPERATIONS[operation](self, changed, **arguments)

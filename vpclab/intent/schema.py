@@ -5,6 +5,8 @@ Meaning-level checks (CIDRs inside CIDRs, references, duplicates) live in ``load
 
 from __future__ import annotations
 
+import difflib
+
 from jsonschema import Draft202012Validator
 
 from .errors import Problem
@@ -161,12 +163,91 @@ def shape_problems(document) -> list[Problem]:
     return problems
 
 
+# What AWS's API, CloudFormation and Terraform call the keys of this format
+AWS_NAMES = {
+    "availability_zone": "az",
+    "availabilityzone": "az",
+    "zone": "az",
+    "cidr_block": "cidr",
+    "cidr_blocks": "cidr",
+    "cidrblock": "cidr",
+    "cidr_ip": "cidr",
+    "cidrip": "cidr",
+    "from_port": "ports",
+    "to_port": "ports",
+    "fromport": "ports",
+    "toport": "ports",
+    "port": "ports",
+    "port_range": "ports",
+    "ip_protocol": "protocol",
+    "ipprotocol": "protocol",
+    "rule_action": "action",
+    "ruleaction": "action",
+    "rule_number": "rule",
+    "rulenumber": "rule",
+    "vpc_security_group_ids": "security_groups",
+    "securitygroupids": "security_groups",
+    "source_security_group_id": "security_group",
+    "sourcesecuritygroupid": "security_group",
+    "private_ip": "ip",
+    "privateipaddress": "ip",
+    "subnet_id": "subnet",
+    "subnetid": "subnet",
+    "subnet_ids": "subnets",
+    "destination_cidr_block": "destination",
+    "destinationcidrblock": "destination",
+    "transit_gateway_id": "transit_gateway",
+    "vpc_peering_connection_id": "peering",
+    "transit_gateway_attachment_id": "attachment",
+    "vpc_id": "vpc",
+    "peer_vpc_id": "accepter",
+    "rules": "ingress",
+    "tgw": "transit_gateway",
+    "tgw_id": "transit_gateway",
+}
+# The accepted form of a value, shown when a value has the wrong type
+FORMS = {
+    "ports": 'ports: 443 or ports: "1024-65535"',
+    "cidr": "cidr: 10.0.0.0/16 (a VPC may list several)",
+    "destination": "destination: 10.1.0.0/16",
+    "protocol": "protocol: tcp, udp, icmp, all (or -1), or a number 0-255",
+    "icmp_type": "icmp_type: 8 (0-255, or -1 for any)",
+    "icmp_code": "icmp_code: 0 (0-255, or -1 for any)",
+    "security_groups": "security_groups: [web-sg, ssh-sg]",
+    "subnets": "subnets: [a, b]",
+    "associations": "associations: [prod-att]",
+    "propagations": "propagations: [prod-att]",
+    "rule": "rule: 100",
+}
+
+
+def closest_key(key: str, allowed) -> str | None:
+    """The known key a user most likely meant: AWS's or Terraform's name for it, or the nearest
+    spelling (difflib); None when nothing is close."""
+    allowed = list(allowed)
+    folded = str(key).lower().replace("-", "_")
+    alias = AWS_NAMES.get(folded) or AWS_NAMES.get(folded.replace("_", ""))
+    if alias in allowed:
+        return alias
+    if folded in allowed:
+        return folded
+    close = difflib.get_close_matches(folded, allowed, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _unknown_key(key: str, allowed: list[str]) -> str:
+    guess = closest_key(key, allowed)
+    return (f"unknown key; did you mean '{guess}'? " if guess else "unknown key ") + (
+        f"(allowed here: {', '.join(allowed)})"
+    )
+
+
 def _explain(document, path, error) -> list[Problem]:
     if error.validator == "additionalProperties":
-        allowed = ", ".join(error.schema["properties"])
+        allowed = list(error.schema["properties"])
         return [
-            document.problem(path + (key,), f"unknown key (allowed here: {allowed})")
-            for key in sorted(set(error.instance) - set(error.schema["properties"]))
+            document.problem(path + (key,), _unknown_key(key, allowed))
+            for key in sorted(set(error.instance) - set(allowed))
         ]
     if error.validator == "required":
         return [
@@ -177,7 +258,13 @@ def _explain(document, path, error) -> list[Problem]:
     if error.validator == "type":
         wanted = error.validator_value
         wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
-        return [document.problem(path, f"expected {_type_phrase(wanted)}, got {error.instance!r}")]
+        form = FORMS.get(path[-1]) if path and isinstance(path[-1], str) else None
+        return [
+            document.problem(
+                path,
+                f"expected {_type_phrase(wanted)}, got {error.instance!r}" + (f" ({form})" if form else ""),
+            )
+        ]
     if error.validator == "pattern":
         return [
             document.problem(

@@ -32,7 +32,7 @@ def parse_address(text: str) -> IPv4Address:
     try:
         address = ip_address(str(text))
     except ValueError:
-        raise ValueError(f"{text!r} is not an IPv4 address") from None
+        raise ValueError(f"{text!r} is not an IPv4 address (like 10.0.1.10)") from None
     if address.version != 4:
         raise ValueError(f"{text!r} is IPv6; vpclab models IPv4 only")
     return address
@@ -71,12 +71,14 @@ def parse_ports(value, protocol: Optional[int]) -> Optional[tuple[int, int]]:
     if protocol not in PORTED_PROTOCOLS:
         raise ValueError("ports apply to tcp and udp only")
     text = str(value).strip()
-    low_text, _, high_text = text.partition("-")
+    low_text, dash, high_text = text.partition("-")
     try:
         low = int(low_text)
-        high = int(high_text) if high_text else low
+        high = int(high_text) if dash else low
     except ValueError:
-        raise ValueError(f"{value!r} is not a port or a port range (like 443 or 1024-65535)") from None
+        raise ValueError(
+            f'{value!r} is not a port or a port range (ports: 443 or ports: "1024-65535")'
+        ) from None
     if not (0 <= low <= 65535 and 0 <= high <= 65535):
         raise ValueError(f"{value!r}: ports are 0-65535")
     if low > high:
