@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 from matplotlib.figure import Figure
@@ -27,12 +27,19 @@ PROBE_RATE = 20.0  # probes per second per pair
 PROBE_TIMEOUT = 0.5  # an answer later than this counts as a loss
 
 
+UNAFFECTED = "unaffected"  # no probe lost, from warm-up to the end
+INTERRUPTED = "lost from injection to restore"  # a hole from the fault to the repair, then answers
+START_GRACE = 2 * PROBE_TIMEOUT  # a fault shows within this, and a repair too
+
+
 @dataclass
 class Probe:
     source: str
     target: str
-    protocol: str = "icmp"  # icmp, udp, or tcp (one long-lived stream)
+    protocol: str = "icmp"  # icmp, udp, tcp (one long-lived stream) or tcp-new (a connection each)
     port: Optional[int] = None
+    expect: str = UNAFFECTED  # or INTERRUPTED
+    why: str = ""  # the reason, as the report and the picture say it
 
     @property
     def label(self) -> str:
@@ -47,10 +54,11 @@ class Scenario:
     probes: list[Probe]
     inject: Callable[[Emulation], object]
     restore: Callable[[Emulation], object]
+    fault: str = "fault injected"  # written on the injection line: "srv2 link down"
+    repair: str = "restored"  # written on the restore line: "srv2 link up"
     warmup: float = 2.0
     outage: float = 3.0
     after: float = 3.0
-    expect: dict = field(default_factory=dict)  # what a reader should see, for the report
 
 
 def run(
@@ -108,7 +116,7 @@ def run(
 def _listeners(emulation, probes: list[Probe]) -> list:
     processes = []
     for target in sorted({p.target for p in probes if p.port}):
-        tcp = ",".join(str(p.port) for p in probes if p.target == target and p.protocol == "tcp")
+        tcp = ",".join(str(p.port) for p in probes if p.target == target and p.protocol.startswith("tcp"))
         udp = ",".join(str(p.port) for p in probes if p.target == target and p.protocol == "udp")
         process = emulation.hosts.hosts[target].popen(
             [sys.executable, "-m", "nitro_switch.probe", "listen", "--tcp", tcp, "--udp", udp],
@@ -162,64 +170,120 @@ def _collect(process) -> list:
 def analyse(
     scenario, topology: str, seed, injected_at, injected_done, restored_at, samples, injection, restoration
 ) -> dict:
-    """Per pair: packets sent/lost, the loss window, time to detect and to recover."""
+    """Per pair: packets sent/lost, the loss window, time to detect and to recover, and whether
+    that is what the scenario expects of the pair (checked by ``check``)."""
     pairs = []
+    restore_after = restored_at - injected_at
     for probe, pair_samples in zip(scenario.probes, samples, strict=True):
         relative = [(sent - injected_at, rtt) for _, sent, rtt in pair_samples]
         lost_after = [t for t, rtt in relative if rtt is None and t >= 0]
-        ok_after_restore = [t for t, rtt in relative if rtt is not None and t >= restored_at - injected_at]
+        ok_after_restore = [t for t, rtt in relative if rtt is not None and t >= restore_after]
         first_loss = min(lost_after) if lost_after else 0.0
         recovered = None
         if lost_after:
             later = [t for t in ok_after_restore if t > max(lost_after)]
-            recovered = round(min(later) - (restored_at - injected_at), 3) if later else None
-        pairs.append(
-            {
-                "pair": probe.label,
-                "sent": len(relative),
-                "lost": sum(1 for _, rtt in relative if rtt is None),
-                "lost_before_injection": sum(1 for t, rtt in relative if rtt is None and t < 0),
-                "loss_window": [round(first_loss, 3), round(max(lost_after), 3)] if lost_after else None,
-                "time_to_detect": round(first_loss + PROBE_TIMEOUT, 3) if lost_after else None,
-                "time_to_recover": recovered,
-                "survived": not lost_after,
-            }
-        )
+            recovered = round(min(later) - restore_after, 3) if later else None
+        pair = {
+            "pair": probe.label,
+            "sent": len(relative),
+            "lost": sum(1 for _, rtt in relative if rtt is None),
+            "lost_before_injection": sum(1 for t, rtt in relative if rtt is None and t < 0),
+            "loss_window": [round(first_loss, 3), round(max(lost_after), 3)] if lost_after else None,
+            "time_to_detect": round(first_loss + PROBE_TIMEOUT, 3) if lost_after else None,
+            "time_to_recover": recovered,
+            "survived": not lost_after,
+            "expected": probe.expect,
+            "why": probe.why,
+        }
+        pair["as_expected"], pair["check"] = check(probe.expect, pair, relative, restore_after)
+        pairs.append(pair)
     return {
         "topology": topology,
         "scenario": scenario.name,
         "description": scenario.description,
+        "fault": scenario.fault,
+        "repair": scenario.repair,
         "seed": seed,
         "probe_rate": PROBE_RATE,
         "probe_timeout": PROBE_TIMEOUT,
         "injection_time": injected_at,
         "injection_took": round(injected_done - injected_at, 3),
         "restore_time": restored_at,
-        "restore_after": round(restored_at - injected_at, 3),
+        "restore_after": round(restore_after, 3),
         "injection": injection,
         "restoration": restoration,
-        "expect": scenario.expect,
+        "as_expected": all(pair["as_expected"] for pair in pairs),
         "pairs": pairs,
     }
 
 
+def check(expect: str, pair: dict, relative: list, restore_after: float) -> tuple[bool, str]:
+    """Whether a pair did what the scenario expects, and the facts that decide it.
+
+    ``relative``: (send time since injection, rtt or None) per probe. UNAFFECTED: no probe lost.
+    INTERRUPTED: nothing lost before the injection; every probe sent from START_GRACE after the
+    injection until one timeout before the restore lost (a later one may be answered after the
+    repair); the last loss sent within START_GRACE after the restore; answers again after it."""
+    if expect == UNAFFECTED:
+        if pair["lost"] == 0:
+            return True, f"no probe lost ({pair['sent']} sent)"
+        return False, f"{pair['lost']} of {pair['sent']} probes lost, none expected"
+    if expect != INTERRUPTED:
+        return False, f"unknown expectation {expect!r} (known: {UNAFFECTED!r}, {INTERRUPTED!r})"
+    outage = (START_GRACE, restore_after - PROBE_TIMEOUT)  # later probes may live to see the repair
+    answered_in_outage = [t for t, rtt in relative if rtt is not None and outage[0] <= t < outage[1]]
+    faults = []
+    if pair["lost_before_injection"]:
+        faults.append(f"{pair['lost_before_injection']} lost before the injection")
+    if pair["loss_window"] is None:
+        faults.append("nothing lost after the injection")
+    else:
+        if answered_in_outage:
+            faults.append(f"{len(answered_in_outage)} answered during the outage")
+        if pair["loss_window"][1] > restore_after + START_GRACE:
+            faults.append(f"still lost {pair['loss_window'][1] - restore_after:.2f} s after the restore")
+        if pair["time_to_recover"] is None:
+            faults.append("never answered again after the restore")
+    if faults:
+        return False, "; ".join(faults)
+    start, end = pair["loss_window"]
+    return True, (
+        f"lost from {start:.2f} s to {end:.2f} s after the injection, "
+        f"answered again {pair['time_to_recover']:.2f} s after the restore"
+    )
+
+
 def plot_timeline(report: dict, samples: list, injected_at: float, path: str) -> None:
+    """One row per pair: each probe at the moment it was answered (green) or timed out (red),
+    so a loss band runs until the last lost probe gave up; the fault and the repair are written
+    on their lines; each row's title says what was expected and whether it happened."""
     rows = len(samples)
-    figure = Figure(figsize=(9, 1.3 + 1.1 * rows))
+    figure = Figure(figsize=(9, 1.5 + 1.2 * rows))
     axes = figure.subplots(rows, 1, sharex=True, squeeze=False)
+    timeout = report["probe_timeout"]
     for axis, pair, pair_samples in zip(axes[:, 0], report["pairs"], samples, strict=True):
-        ok = [(s - injected_at) for _, s, rtt in pair_samples if rtt is not None]
-        lost = [(s - injected_at) for _, s, rtt in pair_samples if rtt is None]
+        ok = [s - injected_at + rtt / 1000 for _, s, rtt in pair_samples if rtt is not None]
+        lost = [s - injected_at + timeout for _, s, rtt in pair_samples if rtt is None]
         axis.scatter(ok, [1] * len(ok), s=6, color="#2a9d41", label="answered")
-        axis.scatter(lost, [0] * len(lost), s=6, color="#d62728", label="lost")
+        axis.scatter(lost, [0] * len(lost), s=6, color="#d62728", label="lost (at its timeout)")
         axis.axvline(0, color="black", linestyle="--", linewidth=1)
         axis.axvline(report["restore_after"], color="#1f77b4", linestyle="--", linewidth=1)
         axis.set_yticks([0, 1], ["lost", "ok"])
         axis.set_ylim(-0.5, 1.5)
-        axis.set_title(f"{pair['pair']}: {pair['lost']}/{pair['sent']} lost", fontsize=9, loc="left")
-    axes[0, 0].text(0, 1.6, " inject", fontsize=8)
-    axes[0, 0].text(report["restore_after"], 1.6, " restore", fontsize=8, color="#1f77b4")
-    axes[-1, 0].set_xlabel("seconds since injection")
+        verdict = "as expected" if pair["as_expected"] else "NOT AS EXPECTED"
+        axis.set_title(
+            f"{pair['pair']}: {pair['lost']}/{pair['sent']} lost; expected {pair['expected']}"
+            + (f" ({pair['why']})" if pair["why"] else "")
+            + f": {verdict}",
+            fontsize=8.5,
+            loc="left",
+            color="black" if pair["as_expected"] else "#d62728",
+        )
+    top = axes[0, 0]
+    on_lines = dict(transform=top.get_xaxis_transform(), fontsize=8.5, va="center", backgroundcolor="white")
+    top.text(0, 0.5, f" {report['fault']} ", fontweight="bold", **on_lines)
+    top.text(report["restore_after"], 0.5, f" {report['repair']} ", color="#1f77b4", **on_lines)
+    axes[-1, 0].set_xlabel("seconds since the injection (a probe is drawn when it was answered or timed out)")
     figure.suptitle(f"{report['scenario']} on {report['topology']} (seed {report['seed']})")
     figure.tight_layout()
     figure.savefig(path, dpi=110)

@@ -3,6 +3,7 @@
     python -m experiments.prober icmp 10.0.1.4 --rate 20 --duration 8
     python -m experiments.prober udp 10.0.1.4:7 --rate 20 --duration 8
     python -m experiments.prober tcp 10.0.1.4:7 --rate 20 --duration 8   (one stream)
+    python -m experiments.prober tcp-new 10.0.1.4:7 --rate 20 --duration 8   (a connection each)
 
 A sample is [sequence, send time (host clock, epoch s), round trip in ms or null]. A probe
 counts as lost when its answer takes longer than --timeout (a TCP segment that is
@@ -43,6 +44,9 @@ class Prober:
         with self.lock:
             if sequence in self.sent and sequence not in self.answered:
                 self.answered[sequence] = time.time()
+
+    def send(self, sequence: int) -> None:
+        raise NotImplementedError
 
     def receive(self) -> None:
         raise NotImplementedError
@@ -132,9 +136,33 @@ class TcpStreamProber(Prober):
                 buffer = buffer[4:]
 
 
+class TcpConnectProber(Prober):
+    """A new TCP connection per probe (connect, 4 bytes, the echo, close): what a client that
+    opens connections sees, where a stream would ride on its tracked connection."""
+
+    def __init__(self, address: str, port: int, **options):
+        super().__init__(**options)
+        self.target = (address, port)
+
+    def send(self, sequence: int) -> None:
+        threading.Thread(target=self._exchange, args=(sequence,), daemon=True).start()
+
+    def _exchange(self, sequence: int) -> None:
+        try:
+            with socket.create_connection(self.target, timeout=self.timeout) as connection:
+                connection.sendall(struct.pack("!I", sequence))
+                if connection.recv(4) == struct.pack("!I", sequence):
+                    self.answer(sequence)
+        except OSError:
+            pass  # refused, timed out or reset: lost
+
+    def receive(self) -> None:
+        return None  # each exchange answers for itself
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="prober")
-    parser.add_argument("protocol", choices=["icmp", "udp", "tcp"])
+    parser.add_argument("protocol", choices=["icmp", "udp", "tcp", "tcp-new"])
     parser.add_argument("target", help="IP, or IP:PORT for udp/tcp")
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--duration", type=float, default=8.0)
@@ -146,7 +174,7 @@ def main(argv=None) -> int:
         prober = IcmpProber(args.target, **options)
     else:
         address, port = args.target.split(":")
-        kind = UdpProber if args.protocol == "udp" else TcpStreamProber
+        kind = {"udp": UdpProber, "tcp": TcpStreamProber, "tcp-new": TcpConnectProber}[args.protocol]
         try:
             prober = kind(address, int(port), **options)
         except OSError as error:

@@ -179,8 +179,9 @@ def run_experiment(args) -> int:
             if pair["lost"]
             else f"no loss ({pair['sent']} probes)"
         )
-        print(f"{pair['pair']:28s} {window}")
-    return 0
+        verdict = "as expected" if pair["as_expected"] else f"NOT AS EXPECTED: {pair['check']}"
+        print(f"{pair['pair']:28s} {window}; expected {pair['expected']}: {verdict}")
+    return 0 if report["as_expected"] else 1
 
 
 def run_clean(args) -> int:

@@ -15,10 +15,12 @@ SHORT = dict(warmup=1.5, outage=2.0, after=2.0)
 
 
 def experiment(name, tmp_path, seed=3):
+    """Run a scenario (shortened); every pair must do what the scenario expects of it."""
     scenario = dataclasses.replace(catalog.load(name), **SHORT)
     report = run(scenario, seed=seed, out_dir=str(tmp_path), log=lambda line: None)
     assert (tmp_path / "timeline.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "report.json").read_text())["scenario"] == scenario.name
+    assert report["as_expected"], {p["pair"]: p["check"] for p in report["pairs"]}
     return {pair["pair"]: pair for pair in report["pairs"]}, report
 
 
@@ -35,10 +37,14 @@ def test_tgw_blackhole_loss_starts_and_stops_within_a_second(tmp_path):
     assert report["seed"] == 3 and report["topology"] == "incident"
 
 
-def test_a_tcp_stream_survives_an_sg_rule_removal(tmp_path):
+def test_a_tcp_stream_survives_an_sg_rule_removal_and_new_connections_are_refused(tmp_path):
     pairs, report = experiment("sg-rule-removed", tmp_path)
     assert report["injection"]["ok"]
     assert pairs["web1->app1 tcp/8080"]["survived"] and pairs["web1->app1 tcp/8080"]["lost"] == 0
+    new = pairs["web1->app1 tcp-new/8080"]
+    assert new["lost_before_injection"] == 0 and new["loss_window"][0] <= 1.0
+    assert new["lost"] >= 0.8 * SHORT["outage"] * 20 and new["time_to_recover"] <= 1.0
+    assert report["as_expected"], [p["check"] for p in pairs.values()]
 
 
 def test_a_tcp_stream_dies_on_a_nacl_deny(tmp_path):

@@ -1,0 +1,55 @@
+"""An experiment's report says, per pair, whether it did what the scenario expects: checked by
+code on the probes' samples (no network: the samples are made up here)."""
+
+from experiments.harness import INTERRUPTED, UNAFFECTED, Probe, Scenario, analyse
+
+T0 = 1_000.0  # the injection, on the hosts' clock
+RESTORE = 3.0  # seconds after the injection
+
+
+def samples(lost_between=None, answered_at=()):
+    """20 probes a second from 2 s before the injection to 3 s after the restore; the ones
+    sent inside ``lost_between`` are lost, except those sent at ``answered_at``."""
+    out = []
+    for n in range(int(20 * (2 + RESTORE + 3))):
+        sent = -2 + n / 20
+        lost = lost_between and lost_between[0] <= sent < lost_between[1]
+        lost = lost and not any(abs(sent - t) < 1e-9 for t in answered_at)
+        out.append([n, T0 + sent, None if lost else 0.1])
+    return out
+
+
+def verdict(expect, pair_samples):
+    scenario = Scenario("s", "d", "t.yaml", [Probe("a", "b", expect=expect)], print, print)
+    report = analyse(scenario, "t", 0, T0, T0 + 0.01, T0 + RESTORE, [pair_samples], {}, {})
+    return report["pairs"][0], report
+
+
+def test_unaffected_means_no_probe_lost():
+    pair, report = verdict(UNAFFECTED, samples())
+    assert pair["as_expected"] and report["as_expected"] and pair["check"] == "no probe lost (160 sent)"
+    pair, report = verdict(UNAFFECTED, samples((1.0, 1.2)))
+    assert not pair["as_expected"] and not report["as_expected"]
+    assert pair["check"] == "4 of 160 probes lost, none expected"
+
+
+def test_interrupted_means_a_hole_from_the_fault_to_the_repair():
+    pair, _ = verdict(INTERRUPTED, samples((0.025, RESTORE + 0.125)))
+    assert pair["as_expected"], pair["check"]
+    assert pair["check"].startswith("lost from 0.05 s to 3.10 s after the injection, answered again 0.15 s")
+
+
+def test_a_probe_sent_just_before_the_repair_may_be_answered_after_it():
+    pair, _ = verdict(INTERRUPTED, samples((0.025, RESTORE + 0.125), answered_at=[RESTORE - 0.2]))
+    assert pair["as_expected"], pair["check"]
+
+
+def test_interrupted_fails_on_answers_in_the_outage_early_losses_or_no_recovery():
+    pair, _ = verdict(INTERRUPTED, samples((0.025, RESTORE + 0.125), answered_at=[1.5, 2.0]))
+    assert not pair["as_expected"] and pair["check"] == "2 answered during the outage"
+    pair, _ = verdict(INTERRUPTED, samples((-1.0, RESTORE + 0.1)))
+    assert not pair["as_expected"] and "lost before the injection" in pair["check"]
+    pair, _ = verdict(INTERRUPTED, samples((0.025, 99)))
+    assert not pair["as_expected"] and "never answered again after the restore" in pair["check"]
+    pair, _ = verdict(INTERRUPTED, samples())
+    assert not pair["as_expected"] and pair["check"] == "nothing lost after the injection"
