@@ -281,8 +281,8 @@ def plot_timeline(report: dict, samples: list, injected_at: float, path: str) ->
         )
     top = axes[0, 0]
     on_lines = dict(transform=top.get_xaxis_transform(), fontsize=8.5, va="center", backgroundcolor="white")
-    top.text(0, 0.5, f" {report['fault']} ", fontweight="bold", **on_lines)
-    top.text(report["restore_after"], 0.5, f" {report['repair']} ", color="#1f77b4", **on_lines)
+    top.text(0, 0.62, f" {report['fault']} ", fontweight="bold", **on_lines)  # two heights: a long
+    top.text(report["restore_after"], 0.38, f" {report['repair']} ", color="#1f77b4", **on_lines)  # fault
     axes[-1, 0].set_xlabel("seconds since the injection (a probe is drawn when it was answered or timed out)")
     figure.suptitle(f"{report['scenario']} on {report['topology']} (seed {report['seed']})")
     figure.tight_layout()

@@ -19,6 +19,6 @@ SCENARIO = Scenario(
     restore=lambda lab: lab.api.change(
         "add-sg-rule", security_group="app-sg", direction="ingress", rule=RULE
     ),
-    fault="app-sg rule tcp 8080 from web-sg removed",
+    fault="app-sg: tcp 8080 from web-sg removed",
     repair="rule added back",
 )
