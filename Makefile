@@ -48,6 +48,7 @@ fuzz:
 # Performance figures (root; a minute or two): printed, and written to bench/results/*.json|png
 bench:
 	$(PYTHON) bench/flows.py
+	$(PYTHON) bench/reach.py
 	$(PYTHON) bench/throughput.py
 	$(PYTHON) bench/bringup.py
 	$(PYTHON) bench/change_latency.py

@@ -1,9 +1,11 @@
-"""Shared by the bench scripts: where results go, and writing JSON + a PNG beside it."""
+"""Shared by the bench scripts: where results go, and writing JSON + a PNG beside it. The PNGs
+also go to docs/bench/, which the README shows (bench/results/ is not committed)."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 
 from matplotlib.figure import Figure
@@ -11,6 +13,7 @@ from matplotlib.figure import Figure
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
+FIGURES = os.path.join(ROOT, "docs", "bench")
 sys.path.insert(0, ROOT)
 
 
@@ -25,4 +28,11 @@ def save(name: str, data: dict, plot) -> str:
     figure.tight_layout()
     path = os.path.join(RESULTS, f"{name}.png")
     figure.savefig(path, dpi=110)
+    publish(path)
     return path
+
+
+def publish(path: str) -> None:
+    """Copy a plot to docs/bench/, where the README finds it."""
+    os.makedirs(FIGURES, exist_ok=True)
+    shutil.copy(path, os.path.join(FIGURES, os.path.basename(path)))

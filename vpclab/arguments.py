@@ -7,6 +7,7 @@ and refuse them with the same messages.
 from __future__ import annotations
 
 from ipaddress import IPv4Address, ip_address
+from typing import Optional
 
 from vpclab.intent.model import Topology
 from vpclab.intent.values import PORTED_PROTOCOLS, parse_protocol
@@ -30,15 +31,8 @@ def resolve_destination(topology: Topology, text: str) -> IPv4Address:
     return address
 
 
-def trace_arguments(topology: Topology, args) -> dict:
-    """Turn trace's command-line arguments into keyword arguments of ``trace()``."""
-    try:
-        source = topology.instance(args.src)
-    except KeyError:
-        raise UsageError(f"no instance '{args.src}' in topology '{topology.name}'") from None
-    destination = resolve_destination(topology, args.dst)
-    if destination == source.ip:
-        raise UsageError(f"{args.src} and {args.dst} are the same address")
+def traffic_arguments(args) -> tuple[int, Optional[int]]:
+    """``--protocol`` and ``--port`` as trace takes them: tcp with a port, else icmp."""
     protocol_text = args.protocol or ("tcp" if args.port is not None else "icmp")
     try:
         protocol = parse_protocol(protocol_text)
@@ -49,7 +43,24 @@ def trace_arguments(topology: Topology, args) -> dict:
     ported = protocol in PORTED_PROTOCOLS
     if ported and args.port is None:
         raise UsageError(f"--protocol {protocol_text} needs --port")
-    if not ported and (args.port is not None or args.source_port is not None):
+    if not ported and args.port is not None:
+        raise UsageError("--port and --source-port apply to tcp and udp only")
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: ports are 0-65535")
+    return protocol, args.port
+
+
+def trace_arguments(topology: Topology, args) -> dict:
+    """Turn trace's command-line arguments into keyword arguments of ``trace()``."""
+    try:
+        source = topology.instance(args.src)
+    except KeyError:
+        raise UsageError(f"no instance '{args.src}' in topology '{topology.name}'") from None
+    destination = resolve_destination(topology, args.dst)
+    if destination == source.ip:
+        raise UsageError(f"{args.src} and {args.dst} are the same address")
+    protocol, port = traffic_arguments(args)
+    if protocol not in PORTED_PROTOCOLS and args.source_port is not None:
         raise UsageError("--port and --source-port apply to tcp and udp only")
     for name in ("port", "source_port"):
         value = getattr(args, name)
@@ -65,7 +76,7 @@ def trace_arguments(topology: Topology, args) -> dict:
         source=source,
         destination=destination,
         protocol=protocol,
-        port=args.port,
+        port=port,
         source_port=args.source_port,
         source_ip=source_ip,
     )

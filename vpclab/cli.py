@@ -13,11 +13,14 @@ from experiments import catalog
 from experiments.harness import run
 from nitro_switch.clean import clean_orphans, clean_runs, run_names
 from nitro_switch.commands import BuildError
-from vpclab.arguments import UsageError, trace_arguments
+from vpclab import reach_view
+from vpclab.arguments import UsageError, trace_arguments, traffic_arguments
 from vpclab.fuzz.run import fuzz
+from vpclab.intent import model as m
 from vpclab.intent.changes import ChangeError, Intent
 from vpclab.intent.errors import TopologyError
 from vpclab.intent.loader import load_topology
+from vpclab.oracle.reach import reach
 from vpclab.oracle.trace import trace
 from vpclab.render import render_verdict, summary
 from vpclab.session import up
@@ -69,6 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     tracer.add_argument("--source-ip", help="send with this source address (spoofing test)")
     tracer.add_argument("--json", action="store_true", help="print the verdict as JSON")
     tracer.set_defaults(run=run_trace)
+    reacher = commands.add_parser("reach", help="every instance pair's verdict at once (no network)")
+    reacher.add_argument("topology", nargs="?", help="the topology (or use --diff A B)")
+    reacher.add_argument("--protocol", default=None, help="tcp, udp, icmp or a number (default: as trace)")
+    reacher.add_argument("--port", type=int, help="destination port (tcp/udp)")
+    reacher.add_argument("--json", action="store_true", help="every pair's verdict as JSON")
+    reacher.add_argument("--png", help="write a heat map of the matrix to this file")
+    reacher.add_argument("--diff", nargs=2, metavar=("A", "B"), help="the pairs that B opens or closes")
+    reacher.set_defaults(run=run_reach, source_port=None)
     up = commands.add_parser("up", help="build the emulation and open the Mininet CLI")
     up.add_argument("topology")
     up.add_argument("--no-cli", action="store_true", help="stay up until Ctrl-C, no CLI")
@@ -124,6 +135,31 @@ def run_trace(args) -> int:
     else:
         print(render_verdict(verdict))
     return 0 if verdict.accepted else 1
+
+
+def run_reach(args) -> int:
+    if bool(args.topology) == bool(args.diff):
+        raise UsageError("name a topology, or --diff A B (two topologies), not both")
+    protocol, port = traffic_arguments(args)
+    traffic = m.protocol_label(protocol) + (f"/{port}" if port is not None else "")
+    if args.diff:
+        before, after = (reach(load_topology(path), protocol, port) for path in args.diff)
+        turned = reach_view.diff(before, after)
+        if args.json:
+            print(json.dumps(reach_view.diff_json(turned), indent=2))
+        else:
+            print(reach_view.render_diff(turned, traffic))
+        return 0
+    topology = load_topology(args.topology)
+    found = reach(topology, protocol, port)
+    if args.json:
+        print(json.dumps(reach_view.as_json(topology, found, protocol, port), indent=2))
+    else:
+        print(reach_view.render_text(topology, found, traffic))
+    if args.png:
+        reach_view.heat_map(topology, found, traffic, args.png)
+        print(f"heat map: {args.png}", file=sys.stderr if args.json else sys.stdout)
+    return 0
 
 
 def run_up(args) -> int:

@@ -1,0 +1,128 @@
+"""Every ordered instance pair at once: the reachability matrix, with trace's verdict and reason.
+
+Instances that no rule, route or address lookup can tell apart get the same verdict, so the
+matrix traces one pair per pair of equivalence classes instead of every pair. Two instances are
+equivalent when they share VPC, subnet and security groups and sit on the same side of every
+CIDR the design names (rules, routes, VPC and subnet ranges). An instance whose address another
+VPC reuses is a class of its own: whom a misrouted packet meets depends on both ends' addresses.
+``pair_verdict`` is the one definition of a pair's verdict; ``reach`` only chooses which pairs
+to ask it about.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+from typing import Optional
+
+from vpclab.intent import model as m
+
+from .trace import trace
+
+ELSEWHERE = "another-instance"  # accepted, but the address led to another instance
+
+
+@dataclass(frozen=True)
+class PairVerdict:
+    accepted: bool
+    reason: Optional[str]  # None when accepted
+    rule: Optional[str]  # the deciding YAML object (the admitting SG rule when accepted)
+
+
+@dataclass
+class Reach:
+    verdicts: dict[tuple[str, str], PairVerdict]  # (source, target) -> verdict, every ordered pair
+    classes: int
+    traces: int
+    seconds: float
+
+
+def pair_verdict(
+    topology: m.Topology, source: m.Instance, target: m.Instance, protocol: int, port: Optional[int]
+) -> PairVerdict:
+    """Does ``source`` reach ``target`` (request and reply, by trace)? A packet that is accepted
+    but delivered to another instance owning the same address does not reach the target."""
+    verdict = trace(topology, source, target.ip, protocol, port)
+    if verdict.accepted and verdict.delivered_to != target.name:
+        return PairVerdict(False, ELSEWHERE, verdict.rule)
+    return PairVerdict(verdict.accepted, verdict.reason, verdict.rule)
+
+
+def equivalence_classes(topology: m.Topology) -> list[list[m.Instance]]:
+    """Instances grouped so that any two of a group are interchangeable to trace."""
+    networks = sorted(_named_networks(topology), key=lambda n: (int(n.network_address), n.prefixlen))
+    owners: dict[object, set[str]] = defaultdict(set)
+    for instance in topology.instances:
+        owners[instance.ip].add(instance.vpc)
+    groups: dict[tuple, list[m.Instance]] = defaultdict(list)
+    for instance in topology.instances:
+        key = (
+            instance.vpc,
+            instance.subnet,
+            frozenset(instance.security_groups),
+            tuple(instance.ip in network for network in networks),
+            instance.name if len(owners[instance.ip]) > 1 else None,  # a reused address: alone
+        )
+        groups[key].append(instance)
+    return list(groups.values())
+
+
+def reach(topology: m.Topology, protocol: int, port: Optional[int] = None) -> Reach:
+    """The verdict of every ordered pair of distinct instances, one trace per class pair."""
+    started = time.perf_counter()
+    classes = equivalence_classes(topology)
+    verdicts: dict[tuple[str, str], PairVerdict] = {}
+    traces = 0
+    for sources in classes:
+        for targets in classes:
+            pair = _representatives(sources, targets)
+            if pair is None:  # one instance, asked about itself
+                continue
+            verdict = pair_verdict(topology, *pair, protocol, port)
+            traces += 1
+            for source in sources:
+                for target in targets:
+                    if source.name != target.name:
+                        verdicts[source.name, target.name] = _as_for(verdict, pair, (source, target))
+    return Reach(verdicts, len(classes), traces, time.perf_counter() - started)
+
+
+def _as_for(verdict: PairVerdict, asked: tuple, meant: tuple) -> PairVerdict:
+    """The representatives' verdict, told of another pair of the same classes: a deciding object
+    that belongs to a representative (its ``security_groups`` list) is that of the pair's own."""
+    rule = verdict.rule
+    if rule is None or ".instances[" not in rule:
+        return verdict
+    for representative, instance in zip(asked, meant, strict=True):
+        if rule and (rule == representative.origin or rule.startswith(representative.origin + ".")):
+            rule = instance.origin + rule[len(representative.origin) :]
+    return verdict if rule == verdict.rule else PairVerdict(verdict.accepted, verdict.reason, rule)
+
+
+def _representatives(
+    sources: list[m.Instance], targets: list[m.Instance]
+) -> Optional[tuple[m.Instance, m.Instance]]:
+    """Two distinct instances, one of each group (None if both groups are one same instance)."""
+    for source in sources:
+        for target in targets:
+            if source.name != target.name:
+                return source, target
+    return None
+
+
+def _named_networks(topology: m.Topology) -> set[IPv4Network]:
+    """Every CIDR the design names: a rule, a route, a VPC or subnet range."""
+    networks: set[IPv4Network] = set()
+    for vpc in topology.vpcs:
+        networks.update(vpc.cidrs)
+        networks.update(subnet.cidr for subnet in vpc.subnets)
+        networks.update(route.destination for table in vpc.route_tables for route in table.routes)
+        for group in vpc.security_groups:
+            networks.update(rule.cidr for rule in group.ingress + group.egress if rule.cidr is not None)
+        for nacl in vpc.nacls:
+            networks.update(rule.cidr for rule in nacl.ingress + nacl.egress)
+    for tgw in topology.transit_gateways:
+        networks.update(route.destination for table in tgw.route_tables for route in table.static_routes)
+    return networks
