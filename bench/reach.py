@@ -92,7 +92,7 @@ def main() -> None:
             {
                 "instances": size,
                 "pairs": len(pairs),
-                "classes": found.classes,
+                "classes": len(found.classes),
                 "traces": found.traces,
                 "reach_s": round(found.seconds, 3),
                 "every_pair_s": round(per_pair * len(pairs), 2),

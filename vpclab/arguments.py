@@ -44,7 +44,7 @@ def traffic_arguments(args) -> tuple[int, Optional[int]]:
     if ported and args.port is None:
         raise UsageError(f"--protocol {protocol_text} needs --port")
     if not ported and args.port is not None:
-        raise UsageError("--port and --source-port apply to tcp and udp only")
+        raise UsageError("--port applies to tcp and udp only")
     if args.port is not None and not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: ports are 0-65535")
     return protocol, args.port
@@ -61,11 +61,9 @@ def trace_arguments(topology: Topology, args) -> dict:
         raise UsageError(f"{args.src} and {args.dst} are the same address")
     protocol, port = traffic_arguments(args)
     if protocol not in PORTED_PROTOCOLS and args.source_port is not None:
-        raise UsageError("--port and --source-port apply to tcp and udp only")
-    for name in ("port", "source_port"):
-        value = getattr(args, name)
-        if value is not None and not 0 <= value <= 65535:
-            raise UsageError(f"--{name.replace('_', '-')} {value}: ports are 0-65535")
+        raise UsageError("--source-port applies to tcp and udp only")
+    if args.source_port is not None and not 0 <= args.source_port <= 65535:
+        raise UsageError(f"--source-port {args.source_port}: ports are 0-65535")
     source_ip = None
     if args.source_ip:
         try:

@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     reacher.add_argument("--json", action="store_true", help="every pair's verdict as JSON")
     reacher.add_argument("--png", help="write a heat map of the matrix to this file")
     reacher.add_argument("--diff", nargs=2, metavar=("A", "B"), help="the pairs that B opens or closes")
-    reacher.set_defaults(run=run_reach, source_port=None)
+    reacher.set_defaults(run=run_reach)
     up = commands.add_parser("up", help="build the emulation and open the Mininet CLI")
     up.add_argument("topology")
     up.add_argument("--no-cli", action="store_true", help="stay up until Ctrl-C, no CLI")

@@ -95,7 +95,8 @@ class HitCounter:
         before = self.seen.get(server, {})
         now = {(f.table, f.rule): f.packets for f in flows}
         self.seen[server] = now
-        return {  # a counter below the last look: the flow was installed again since
-            key: packets - before[key] if before.get(key, packets + 1) <= packets else packets
-            for key, packets in now.items()
-        }
+        moved = {}
+        for key, packets in now.items():
+            last = before.get(key, 0)
+            moved[key] = packets - last if packets >= last else packets  # below: installed again
+        return moved

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from vpclab.intent import model as m
-from vpclab.oracle.reach import PairVerdict, Reach, equivalence_classes
+from vpclab.oracle.reach import PairVerdict, Reach
 
 ACCEPTED = "accepted"
 ACCEPTED_COLOUR, SELF_COLOUR = "#2a9d41", "#ffffff"
@@ -34,15 +34,14 @@ def render_text(topology: m.Topology, found: Reach, traffic: str) -> str:
     lines = [
         f"{topology.name}, {traffic}: {len(found.verdicts)} pairs, {tally[ACCEPTED]} accepted, "
         f"{len(found.verdicts) - tally[ACCEPTED]} dropped "
-        f"({found.classes} classes of instances, {found.traces} traces, {found.seconds * 1000:.0f} ms)"
+        f"({len(found.classes)} classes of instances, {found.traces} traces, {found.seconds * 1000:.0f} ms)"
     ]
     lines += [
         f"  {what:22s} {number}" for what, number in sorted(tally.items(), key=lambda i: i[0] != ACCEPTED)
     ]
     lines.append("by class (instances that no rule, route or address tells apart):")
-    classes = equivalence_classes(topology)
-    for sources in classes:
-        for targets in classes:
+    for sources in found.classes:
+        for targets in found.classes:
             pairs = [(s.name, t.name) for s in sources for t in targets if s.name != t.name]
             if not pairs:
                 continue
@@ -59,14 +58,14 @@ def as_json(topology: m.Topology, found: Reach, protocol: int, port) -> dict:
         "port": port,
         "pairs": len(found.verdicts),
         "counts": dict(counts(found)),
-        "classes": found.classes,
+        "classes": len(found.classes),
         "traces": found.traces,
         "seconds": round(found.seconds, 4),
         "verdicts": [
             {
                 "source": s,
                 "target": t,
-                "verdict": outcome(v) if not v.accepted else ACCEPTED,
+                "verdict": outcome(v),
                 "reason": v.reason,
                 "rule": v.rule,
             }

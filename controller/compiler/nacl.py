@@ -29,6 +29,17 @@ def nacl_flows(stage: str, key: dict, rules, address_field: str, allow_actions) 
     return flows
 
 
+def within_subnet(stage: str, key: dict, subnet, actions: tuple):
+    """Traffic to an address of ``subnet`` itself stays inside it: no NACL applies."""
+    return flow(
+        stage,
+        SKIP_PRIORITY,
+        {**key, "eth_type": ETH_IP, "nw_dst": prefix(subnet.cidr)},
+        actions,
+        subnet.origin,
+    )
+
+
 def source_subnet_egress(plan) -> list:
     """nacl_src_egress: inside the subnet no NACL; else the subnet's egress rules."""
     flows = []
@@ -36,12 +47,11 @@ def source_subnet_egress(plan) -> list:
         for subnet in vpc.subnets:
             key = {Reg.SRC_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
             flows.append(
-                flow(
+                within_subnet(
                     "nacl_src_egress",
-                    SKIP_PRIORITY,
-                    {**key, "eth_type": ETH_IP, "nw_dst": prefix(subnet.cidr)},
+                    key,
+                    subnet,
                     (SetReg(Reg.DST_VPC, vpc.number), SetReg(Reg.DST_NACL, 0), Goto("deliver_lookup")),
-                    subnet.origin,
                 )
             )
             flows += nacl_flows(
@@ -79,13 +89,7 @@ def tgw_exit_egress(plan) -> list:
     for vpc, subnet in attachment_subnets(plan):
         key = {Reg.ATTACHMENT_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
         flows.append(
-            flow(
-                "nacl_tgw_exit",
-                SKIP_PRIORITY,
-                {**key, "eth_type": ETH_IP, "nw_dst": prefix(subnet.cidr)},
-                (SetReg(Reg.DST_NACL, 0), Goto("deliver_lookup")),
-                subnet.origin,
-            )
+            within_subnet("nacl_tgw_exit", key, subnet, (SetReg(Reg.DST_NACL, 0), Goto("deliver_lookup")))
         )
         flows += nacl_flows(
             "nacl_tgw_exit",

@@ -163,48 +163,39 @@ def shape_problems(document) -> list[Problem]:
     return problems
 
 
-# What AWS's API, CloudFormation and Terraform call the keys of this format
+# What AWS's API, CloudFormation and Terraform call the keys of this format, without '_'
+# (so availability_zone and AvailabilityZone are one entry)
 AWS_NAMES = {
-    "availability_zone": "az",
     "availabilityzone": "az",
     "zone": "az",
-    "cidr_block": "cidr",
-    "cidr_blocks": "cidr",
     "cidrblock": "cidr",
-    "cidr_ip": "cidr",
+    "cidrblocks": "cidr",
     "cidrip": "cidr",
-    "from_port": "ports",
-    "to_port": "ports",
     "fromport": "ports",
     "toport": "ports",
     "port": "ports",
-    "port_range": "ports",
-    "ip_protocol": "protocol",
+    "portrange": "ports",
     "ipprotocol": "protocol",
-    "rule_action": "action",
     "ruleaction": "action",
-    "rule_number": "rule",
     "rulenumber": "rule",
-    "vpc_security_group_ids": "security_groups",
+    "vpcsecuritygroupids": "security_groups",
     "securitygroupids": "security_groups",
-    "source_security_group_id": "security_group",
     "sourcesecuritygroupid": "security_group",
-    "private_ip": "ip",
+    "privateip": "ip",
     "privateipaddress": "ip",
-    "subnet_id": "subnet",
     "subnetid": "subnet",
-    "subnet_ids": "subnets",
-    "destination_cidr_block": "destination",
+    "subnetids": "subnets",
     "destinationcidrblock": "destination",
-    "transit_gateway_id": "transit_gateway",
-    "vpc_peering_connection_id": "peering",
-    "transit_gateway_attachment_id": "attachment",
-    "vpc_id": "vpc",
-    "peer_vpc_id": "accepter",
+    "transitgatewayid": "transit_gateway",
+    "vpcpeeringconnectionid": "peering",
+    "transitgatewayattachmentid": "attachment",
+    "vpcid": "vpc",
+    "peervpcid": "accepter",
     "rules": "ingress",
     "tgw": "transit_gateway",
-    "tgw_id": "transit_gateway",
+    "tgwid": "transit_gateway",
 }
+
 # The accepted form of a value, shown when a value has the wrong type
 FORMS = {
     "ports": 'ports: 443 or ports: "1024-65535"',
@@ -226,7 +217,7 @@ def closest_key(key: str, allowed) -> str | None:
     spelling (difflib); None when nothing is close."""
     allowed = list(allowed)
     folded = str(key).lower().replace("-", "_")
-    alias = AWS_NAMES.get(folded) or AWS_NAMES.get(folded.replace("_", ""))
+    alias = AWS_NAMES.get(folded.replace("_", ""))
     if alias in allowed:
         return alias
     if folded in allowed:

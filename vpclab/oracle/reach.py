@@ -34,7 +34,7 @@ class PairVerdict:
 @dataclass
 class Reach:
     verdicts: dict[tuple[str, str], PairVerdict]  # (source, target) -> verdict, every ordered pair
-    classes: int
+    classes: list[list[m.Instance]]  # the equivalence classes the verdicts were traced for
     traces: int
     seconds: float
 
@@ -86,7 +86,7 @@ def reach(topology: m.Topology, protocol: int, port: Optional[int] = None) -> Re
                 for target in targets:
                     if source.name != target.name:
                         verdicts[source.name, target.name] = _as_for(verdict, pair, (source, target))
-    return Reach(verdicts, len(classes), traces, time.perf_counter() - started)
+    return Reach(verdicts, classes, traces, time.perf_counter() - started)
 
 
 def _as_for(verdict: PairVerdict, asked: tuple, meant: tuple) -> PairVerdict:
