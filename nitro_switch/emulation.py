@@ -59,6 +59,7 @@ class Emulation:
         self.hosts = InstanceHosts(self.names, self.plan)
         self.controller: subprocess.Popen | None = None
         self.controller_port = self.api_port = 0
+        self.starting: ThreadPoolExecutor | None = None  # the servers' start-up, while it runs
 
     # -- bring-up ----------------------------------------------------------------------------
     def build(self) -> None:
@@ -78,8 +79,9 @@ class Emulation:
             run("ip", "link", "add", self.names.underlay_bridge, "type", "bridge")
             run("ip", "link", "set", self.names.underlay_bridge, "mtu", "9000", "up")
             self.log("*** servers: " + ", ".join(f"{s.name} ({s.underlay_ip})" for s in self.servers))
-            with ThreadPoolExecutor(max_workers=len(self.servers)) as pool:
-                started_servers = [pool.submit(s.start, self.controller_port) for s in self.servers]
+            self.starting = ThreadPoolExecutor(max_workers=len(self.servers))
+            started_servers = [self.starting.submit(s.start, self.controller_port) for s in self.servers]
+            self.starting.shutdown(wait=True)
             self.record()
             for future in started_servers:
                 future.result()  # re-raise the first failure
@@ -91,6 +93,8 @@ class Emulation:
             self.record()
             self.wait_for_flows(self.ready_timeout)
         except BaseException as error:
+            if self.starting is not None:  # Ctrl-C may cut the wait short: let no server build on
+                self.starting.shutdown(wait=True, cancel_futures=True)  # behind the tear-down
             interrupted = isinstance(error, KeyboardInterrupt)  # the user's wish, not a failure
             kept = None if interrupted else self.keep_logs()
             self.log(
