@@ -49,6 +49,7 @@ fuzz:
 bench:
 	$(PYTHON) bench/flows.py
 	$(PYTHON) bench/reach.py
+	$(PYTHON) bench/scale.py
 	$(PYTHON) bench/throughput.py
 	$(PYTHON) bench/bringup.py
 	$(PYTHON) bench/change_latency.py

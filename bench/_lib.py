@@ -17,13 +17,14 @@ FIGURES = os.path.join(ROOT, "docs", "bench")
 sys.path.insert(0, ROOT)
 
 
-def save(name: str, data: dict, plot) -> str:
-    """Write results/NAME.json and results/NAME.png (``plot(axes)`` draws on the figure)."""
+def save(name: str, data: dict, plot, panels: int = 1) -> str:
+    """Write results/NAME.json and results/NAME.png (``plot(axes)`` draws on the figure; with
+    ``panels`` > 1 it gets that many axes side by side)."""
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, f"{name}.json"), "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2)
-    figure = Figure(figsize=(7, 4))
-    axes = figure.subplots()
+    figure = Figure(figsize=(7 * panels, 4))
+    axes = figure.subplots(1, panels)
     plot(axes)
     figure.tight_layout()
     path = os.path.join(RESULTS, f"{name}.png")

@@ -37,8 +37,8 @@ from os_ken.ofproto import ofproto_v1_3
 
 from vpclab.intent.changes import ChangeError, Intent
 
-from .compiler import compile_topology
-from .differ import diff
+from .compiler import compile_topology, recompile
+from .differ import FlowDiff
 from .ofmsg import barrier, delete_matching, flow_mod, flow_stats_request, match_items, match_key
 
 ENV_INTENT, ENV_STATUS, ENV_API = "VPCLAB_INTENT", "VPCLAB_STATUS", "VPCLAB_API_PORT"
@@ -235,11 +235,13 @@ class Hyperplane(app_manager.OSKenApp):
         with self.change_lock:
             started = time.monotonic()
             topology = self.intent.apply(operation, **arguments)
-            compiled = compile_topology(topology)
-            previous, self.compiled = self.compiled, compiled
+            validated = time.monotonic()
+            result = recompile(self.compiled, topology)
+            self.compiled = result.compiled
+            compiled_at = time.monotonic()
             waiting, changed = {}, {}
             for server, datapath in list(self.datapaths.items()):
-                delta = diff(previous.flows[server], compiled.flows[server])
+                delta = result.changed.get(server, FlowDiff([], []))
                 changed[server] = {"added": len(delta.add), "deleted": len(delta.delete)}
                 self.errors[server] = []
                 for message in delta.messages():
@@ -252,11 +254,17 @@ class Hyperplane(app_manager.OSKenApp):
             late = [server for server, event in waiting.items() if not event.wait(timeout=BARRIER_TIMEOUT)]
             refused = [text for server in waiting for text in self.errors.get(server, [])]
             elapsed = round((time.monotonic() - started) * 1000, 1)
+            phases = {
+                "validate_ms": round((validated - started) * 1000, 1),
+                "compile_ms": round((compiled_at - validated) * 1000, 1),
+                "rebuilt_units": result.rebuilt,
+            }
             record = {
                 "operation": operation,
                 "arguments": arguments,
                 "changed": changed,
                 "elapsed_ms": elapsed,
+                **phases,
                 "time": time.time(),
                 "late": late,
                 "refused": refused,
@@ -275,7 +283,13 @@ class Hyperplane(app_manager.OSKenApp):
             if late or refused:
                 problems = [f"{s} did not confirm within {BARRIER_TIMEOUT:.0f} s" for s in late]
                 return {"ok": False, "error": "; ".join(problems + refused), "changed": changed}
-            return {"ok": True, "changed": changed, "elapsed_ms": elapsed, "summary": self.intent.summary}
+            return {
+                "ok": True,
+                "changed": changed,
+                "elapsed_ms": elapsed,
+                **phases,
+                "summary": self.intent.summary,
+            }
 
 
 def port_is_free(port: int) -> bool:

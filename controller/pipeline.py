@@ -1,10 +1,14 @@
 """The Nitro card's OpenFlow pipeline: every table is a named stage, declared once here.
 
 Nobody else writes a table or register number. Sending side (a packet from a local instance):
-classify -> arp | sg_egress (after ct, per-instance zone) -> nacl_src_egress -> vpc_route
--> peering | tgw_entry -> nacl_tgw_entry -> tgw_route -> tgw_exit -> nacl_tgw_exit
+classify -> arp | sg_egress_remote (after ct, per-instance zone) -> sg_egress -> nacl_src_egress
+-> vpc_route -> peering | tgw_entry -> nacl_tgw_entry -> tgw_route -> tgw_exit -> nacl_tgw_exit
 -> deliver_lookup -> nacl_dst_ingress -> tunnel_out (VXLAN, or a local hand-over).
-Receiving side: classify (VNI check) -> sg_ingress (after ct, the destination's zone) -> output.
+Receiving side: classify (VNI check) -> sg_ingress_remote (after ct, the destination's zone)
+-> sg_ingress -> output.
+The *_remote stages mark, in the REMOTE_SGS registers, which referenced security groups the
+other end belongs to (an address set, like OVN's port groups), so an SG rule that names a
+group is one flow per port block, not one per member.
 All stateless checks (NACLs, routes) run on the sending card, which knows the whole path;
 the stateful ones (SGs) run at each end, in the instance's own conntrack zone.
 
@@ -34,6 +38,15 @@ class Reg(StrEnum):
     DST_NACL = "reg7"  # 1: the destination subnet's NACL ingress applies; 0: skip
     ATTACHMENT_SUBNET = "reg8"  # the entry, then the exit, attachment subnet of a TGW
     HAIRPINS = "reg9"  # times a TGW handed the packet to a VPC that sent it back
+    # one bit per security group that a local instance's rules name (numbered per card and
+    # direction): the groups the other end of the packet belongs to
+    REMOTE_SGS_0 = "reg10"
+    REMOTE_SGS_1 = "reg11"
+    REMOTE_SGS_2 = "reg12"
+    REMOTE_SGS_3 = "reg13"
+
+
+REMOTE_SGS = (Reg.REMOTE_SGS_0, Reg.REMOTE_SGS_1, Reg.REMOTE_SGS_2, Reg.REMOTE_SGS_3)
 
 
 MAX_HAIRPINS = 2  # like trace: at most three TGW traversals, then it is a routing loop
@@ -68,14 +81,16 @@ STAGE_LIST = (
     # in_port/tunnel: source check, ARP, VNI check; start conntrack
     _stage(
         "classify",
-        "arp sg_egress sg_ingress",
+        "arp sg_egress_remote sg_ingress_remote",
         ("in_port", "eth_type", "eth_src", "nw_src", "nw_dst", "tun_id"),
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC),
     ),
-    # ARP answered by the card: the subnet router and the instances
-    _stage("arp", "", ("in_port", "eth_type", "arp_op", "arp_tpa")),
+    # ARP answered by the card, per subnet: the subnet router and the subnet's instances
+    _stage("arp", "", ("in_port", R.SRC_SUBNET, "eth_type", "arp_op", "arp_tpa")),
+    # the referenced SGs the destination belongs to, as the sender's routes reach it
+    _stage("sg_egress_remote", "sg_egress", (R.SRC_VPC, R.ROUTE_TABLE, "eth_type", "nw_dst"), REMOTE_SGS),
     # SG egress of the sender (ct state: +est passes, +new needs a rule)
-    _stage("sg_egress", "nacl_src_egress", {"in_port", "ct_state"} | IP),
+    _stage("sg_egress", "nacl_src_egress", {"in_port", "ct_state", *REMOTE_SGS} | IP),
     # NACL egress of the source subnet (skipped inside the subnet)
     _stage("nacl_src_egress", "vpc_route deliver_lookup", {R.SRC_SUBNET} | IP, (R.DST_VPC, R.DST_NACL)),
     # the source subnet's route table, longest prefix
@@ -112,9 +127,11 @@ STAGE_LIST = (
     # NACL ingress of the destination subnet
     _stage("nacl_dst_ingress", "tunnel_out", {R.DST_NACL, R.DST_VPC} | IP),
     # VXLAN to the destination's server, or hand over locally
-    _stage("tunnel_out", "sg_ingress", {R.DST_VPC} | IP, ("tun_id", "tun_dst")),
+    _stage("tunnel_out", "sg_ingress_remote", {R.DST_VPC} | IP, ("tun_id", "tun_dst")),
+    # the referenced SGs the source belongs to, as its routes reach the receiver
+    _stage("sg_ingress_remote", "sg_ingress", (R.DST_VPC, "eth_type", "nw_src", "nw_dst"), REMOTE_SGS),
     # SG ingress of the receiver (ct state), then out to its port
-    _stage("sg_ingress", "", {R.DST_VPC, "ct_state"} | IP),
+    _stage("sg_ingress", "", {R.DST_VPC, "ct_state", *REMOTE_SGS} | IP),
 )
 STAGES = tuple(stage.name for stage in STAGE_LIST)
 STAGE = {stage.name: stage for stage in STAGE_LIST}

@@ -1,55 +1,145 @@
 """The pure compiler: the VPC model -> the flows of each Nitro card (plain data, no switch).
 
-``compile_topology`` returns, per server, the flows its card must hold, each carrying the
-path of the YAML object that produced it (its cookie maps back to that path).
+Flows are built per *unit*: one stage for one object (a VPC, a peering, a TGW, an attachment
+subnet) or one card's own stages (its instances' edge). A card holds the units in its scope
+(``scope``), so a card without an instance of a VPC carries nothing of it. ``recompile``
+rebuilds only the units whose objects a change touched and says, per card, which units to diff.
+Each flow carries the path of the YAML object that produced it (its cookie maps back to it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from vpclab.intent import model as m
 
+from ..differ import FlowDiff, diff
 from ..pipeline import Flow
 from ..plan import Plan, cookie_of
-from . import edge, nacl, routes
+from . import edge, nacl, routes, security_groups
+from .scope import Scope, card_scope
 
-# Stages that are the same on every card (they depend on the VPC design, not on placement).
-SHARED = (
-    nacl.source_subnet_egress,
-    routes.vpc_routes,
-    routes.peerings,
-    routes.tgw_entries,
-    nacl.tgw_entry_ingress,
-    routes.tgw_route_tables,
-    routes.tgw_exits,
-    nacl.tgw_exit_egress,
-    routes.deliveries,
-    nacl.destination_subnet_ingress,
-)
-# Stages that depend on which instances live on the card.
-PER_SERVER = (edge.classify, edge.arp, edge.security_groups, edge.tunnels)
+# unit kind -> the builders of its stages, each called as build(plan, *objects)
+VPC_STAGES: dict[str, Callable] = {
+    "nacl_src_egress": nacl.source_subnet_egress,
+    "vpc_route": routes.vpc_routes,
+    "deliver_lookup": routes.deliveries,
+    "nacl_dst_ingress": nacl.destination_subnet_ingress,
+}
+TGW_STAGES: dict[str, Callable] = {
+    "tgw_entry": routes.tgw_entries,
+    "tgw_route": routes.tgw_route_tables,
+    "tgw_exit": routes.tgw_exits,
+}
+ATTACHMENT_SUBNET_STAGES: dict[str, Callable] = {
+    "nacl_tgw_entry": nacl.tgw_entry_ingress,
+    "nacl_tgw_exit": nacl.tgw_exit_egress,
+}
+# a card's own stages: placement decides them (``edge``) or the SGs of its instances do
+CARD_EDGE: dict[str, Callable] = {"classify": edge.classify, "arp": edge.arp, "tunnel_out": edge.tunnels}
+CARD_SGS: dict[str, Callable] = {
+    "sg_egress_remote": security_groups.egress_remote,
+    "sg_stateful": security_groups.security_groups,
+    "sg_ingress_remote": security_groups.ingress_remote,
+}
+EVERY_CARD = ("global", "no_destination_nacl")
 
-
-@dataclass
-class Compiled:
-    plan: Plan
-    flows: dict  # server name -> list[Flow]
-    origins: dict  # cookie -> YAML path
-
-    def origin(self, cookie: int) -> str:
-        return self.origins.get(cookie, "?")
+Unit = tuple  # (builder label, object key...): e.g. ("vpc_route", "prod"), ("classify", "srv1")
 
 
 class AmbiguousFlows(AssertionError):
     """Two flows with one (stage, priority, match): a switch would keep only one of them."""
 
 
-def compile_server(plan: Plan, server: str, shared: list[Flow] | None = None) -> list[Flow]:
-    """The flows of one server's Nitro card; no two share a (stage, priority, match)."""
-    if shared is None:
-        shared = [f for build in SHARED for f in build(plan)]
-    flows = shared + [f for build in PER_SERVER for f in build(plan, server)]
+def _vpc_units(vpcs) -> list[Unit]:
+    return [(stage, vpc) for vpc in sorted(vpcs) for stage in VPC_STAGES]
+
+
+def card_units(topology: m.Topology, server: str, scope: Scope) -> list[Unit]:
+    """The units a card holds, in a fixed order."""
+    units: list[Unit] = [EVERY_CARD]
+    units += [("nacl_src_egress", vpc) for vpc in sorted(scope.sources)]
+    units += [("vpc_route", vpc) for vpc in sorted(scope.routed)]
+    units += [
+        (stage, vpc) for vpc in sorted(scope.delivered) for stage in ("deliver_lookup", "nacl_dst_ingress")
+    ]
+    units += [("peering", name) for name in sorted(scope.peerings)]
+    units += [(stage, name) for name in sorted(scope.transit_gateways) for stage in TGW_STAGES]
+    for vpc, subnet in nacl.attachment_subnets(topology):
+        if any(
+            tgw.name in scope.transit_gateways and tgw.attachment_of(vpc) for tgw in topology.transit_gateways
+        ):
+            units += [(stage, vpc, subnet) for stage in ATTACHMENT_SUBNET_STAGES]
+    units += [(stage, server) for stage in (*CARD_EDGE, *CARD_SGS)]
+    return units
+
+
+def build_unit(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
+    topology, stage = plan.topology, unit[0]
+    if unit == EVERY_CARD:
+        return nacl.no_destination_nacl(plan)
+    if stage in VPC_STAGES:
+        return VPC_STAGES[stage](plan, topology.vpc(unit[1]))
+    if stage == "peering":
+        return routes.peerings(plan, topology.peering(unit[1]))
+    if stage in TGW_STAGES:
+        return TGW_STAGES[stage](plan, topology.transit_gateway(unit[1]))
+    if stage in ATTACHMENT_SUBNET_STAGES:
+        vpc = topology.vpc(unit[1])
+        return ATTACHMENT_SUBNET_STAGES[stage](plan, vpc, vpc.subnet(unit[2]))
+    if stage == "tunnel_out":
+        return edge.tunnels(plan, unit[1], scopes[unit[1]].delivered)
+    if stage in CARD_EDGE:
+        return CARD_EDGE[stage](plan, unit[1])
+    return CARD_SGS[stage](plan, unit[1])
+
+
+class CardFlows(Mapping):
+    """server -> its flows, assembled from the units in its scope when asked."""
+
+    def __init__(self, compiled: Compiled):
+        self.compiled = compiled
+        self.cache: dict[str, list[Flow]] = {}
+
+    def __getitem__(self, server: str) -> list[Flow]:
+        if server not in self.cache:
+            units = self.compiled.units
+            self.cache[server] = [f for unit in self.compiled.cards[server] for f in units[unit]]
+        return self.cache[server]
+
+    def __iter__(self):
+        return iter(self.compiled.cards)
+
+    def __len__(self) -> int:
+        return len(self.compiled.cards)
+
+
+@dataclass
+class Compiled:
+    plan: Plan
+    units: dict  # Unit -> list[Flow]
+    cards: dict  # server -> list[Unit] in its scope
+    scopes: dict  # server -> Scope
+    flows: CardFlows = field(init=False)
+
+    def __post_init__(self):
+        self.flows = CardFlows(self)
+
+    def origin(self, cookie: int) -> str:
+        return self.origins.get(cookie, "?")
+
+    @property
+    def origins(self) -> dict:
+        """cookie -> YAML path, for every flow on some card."""
+        if not hasattr(self, "_origins"):
+            used = {unit for units in self.cards.values() for unit in units}
+            self._origins = {cookie_of(f.origin): f.origin for unit in used for f in self.units[unit]}
+        return self._origins
+
+
+def check_unambiguous(server: str, flows) -> None:
+    """No two flows of one card share a (stage, priority, match)."""
     seen: dict[tuple, Flow] = {}
     for each in flows:
         key = (each.stage, each.priority, each.match)
@@ -59,12 +149,154 @@ def compile_server(plan: Plan, server: str, shared: list[Flow] | None = None) ->
                 f"the same {each.stage} flow (priority {each.priority})"
             )
         seen[key] = each
-    return flows
+
+
+def scopes_of(topology: m.Topology) -> dict[str, Scope]:
+    return {server.name: card_scope(topology, server.name) for server in topology.servers}
+
+
+def _assemble(plan: Plan, scopes: dict, reuse: Mapping, fresh: Callable[[Unit], bool]) -> Compiled:
+    """Cards and units of ``plan``'s topology, reusing ``reuse[unit]`` unless ``fresh(unit)``."""
+    topology = plan.topology
+    cards = {name: card_units(topology, name, scope) for name, scope in scopes.items()}
+    units: dict = {}
+    for unit in (unit for listed in cards.values() for unit in listed):
+        if unit not in units:
+            units[unit] = build_unit(plan, scopes, unit) if fresh(unit) or unit not in reuse else reuse[unit]
+    return Compiled(plan, units, cards, scopes)
 
 
 def compile_topology(topology: m.Topology) -> Compiled:
+    compiled = _assemble(Plan(topology), scopes_of(topology), {}, lambda unit: True)
+    for server in compiled.cards:
+        check_unambiguous(server, compiled.flows[server])
+    return compiled
+
+
+@dataclass
+class Recompiled:
+    compiled: Compiled
+    changed: dict  # server -> FlowDiff: what to send to that card (cards left out: nothing)
+    rebuilt: int  # units built again (the rest were reused)
+
+
+def recompile(previous: Compiled, topology: m.Topology) -> Recompiled:
+    """The new flows after a change, rebuilding only the units whose inputs changed.
+
+    A unit's diff is computed once, however many cards hold it. Flows of two units of one
+    stage never share a match (each matches its own object's id), so a rebuilt unit is checked
+    for ambiguity on its own.
+    """
     plan = Plan(topology)
-    shared = [f for build in SHARED for f in build(plan)]
-    flows = {server.name: compile_server(plan, server.name, shared) for server in topology.servers}
-    origins = {cookie_of(f.origin): f.origin for server_flows in flows.values() for f in server_flows}
-    return Compiled(plan, flows, origins)
+    if not _same_frame(previous.plan, plan):
+        compiled = compile_topology(topology)
+        everything = {s: diff(previous.flows.get(s, []), compiled.flows[s]) for s in compiled.cards}
+        return Recompiled(compiled, everything, len(compiled.units))
+    scopes = scopes_of(topology)
+    moved = {server for server, scope in scopes.items() if previous.scopes[server] != scope}
+    changed_inputs = _dirty(previous.plan.topology, topology)
+
+    def dirty(unit: Unit) -> bool:
+        return changed_inputs(unit) or (unit[0] == "tunnel_out" and unit[1] in moved)
+
+    compiled = _assemble(plan, scopes, previous.units, dirty)
+    rebuilt = {unit for unit in compiled.units if dirty(unit) or unit not in previous.units}
+    for unit in rebuilt:
+        check_unambiguous(f"{unit}", compiled.units[unit])
+    unit_diffs: dict = {}
+    changed = {}
+    for server, units in compiled.cards.items():
+        before, after = set(previous.cards[server]), set(units)
+        entering, leaving, rebuilt_here = after - before, before - after, after & before & rebuilt
+        if not (entering or leaving or rebuilt_here):
+            continue
+        delta = FlowDiff([], [])
+        for unit in (u for u in previous.cards[server] if u in leaving):
+            delta.delete += previous.units[unit]
+        for unit in units:
+            if unit in entering:
+                delta.add += compiled.units[unit]
+            elif unit in rebuilt_here:
+                if unit not in unit_diffs:
+                    unit_diffs[unit] = diff(previous.units[unit], compiled.units[unit])
+                delta.add += unit_diffs[unit].add
+                delta.delete += unit_diffs[unit].delete
+        changed[server] = delta
+    return Recompiled(compiled, changed, len(rebuilt))
+
+
+def _same_frame(old: Plan, new: Plan) -> bool:
+    """Do both designs number and place everything alike (only rules, routes and links differ)?"""
+    a, b = old.topology, new.topology
+    frame = ("subnet_id", "route_table_id", "az_id", "peering_id", "tgw_id", "tgw_table_id", "attachment_id")
+    return (
+        all(getattr(old, name) == getattr(new, name) for name in frame)
+        and old.instances == new.instances
+        and a.servers == b.servers
+        and [(v.name, v.number, v.cidrs, v.subnets, v.instances) for v in a.vpcs]
+        == [(v.name, v.number, v.cidrs, v.subnets, v.instances) for v in b.vpcs]
+    )
+
+
+def _named(topology: m.Topology, server: str) -> tuple:
+    """The SGs named by the rules of ``server``'s instances, per direction."""
+    on_card = [i for i in topology.instances if i.server == server]
+    return tuple(
+        frozenset().union(*(security_groups.named_by(topology, i, d) for i in on_card))
+        for d in ("egress", "ingress")
+    )
+
+
+def _refers_across(topology: m.Topology) -> bool:
+    """Does some SG rule name a security group of another VPC?"""
+    return any(
+        rule.security_group is not None and rule.security_group.vpc != vpc.name
+        for vpc in topology.vpcs
+        for group in vpc.security_groups
+        for rule in group.ingress + group.egress
+    )
+
+
+def _dirty(old: m.Topology, new: m.Topology) -> Callable[[Unit], bool]:
+    """Which units must be rebuilt: those whose objects (or the objects they read) changed."""
+    vpcs = {v.name for v in new.vpcs if v != old.vpc(v.name)}
+    peerings_changed = old.peerings != new.peerings
+    tgws = {t.name for t in new.transit_gateways if t not in old.transit_gateways}
+    routing_changed = (
+        peerings_changed
+        or bool(tgws)
+        or any(v.route_tables != old.vpc(v.name).route_tables for v in new.vpcs)
+    )
+    changed_groups = {
+        group.ref
+        for vpc in new.vpcs
+        for group in vpc.security_groups
+        if group not in old.vpc(vpc.name).security_groups
+    } | {
+        group.ref
+        for vpc in old.vpcs
+        for group in vpc.security_groups
+        if group not in new.vpc(vpc.name).security_groups
+    }
+    # a card's SG stages read the rules of its own instances' groups (and members, placement)
+    carriers = {i.server for i in new.instances if changed_groups & set(i.security_groups)}
+    # the address sets of a card change only if the groups its instances' rules name do
+    renamed = {server for server in carriers if _named(old, server) != _named(new, server)}
+
+    def dirty(unit: Unit) -> bool:
+        stage = unit[0]
+        if stage in VPC_STAGES:
+            return unit[1] in vpcs or (stage == "vpc_route" and peerings_changed)
+        if stage == "peering":
+            return peerings_changed
+        if stage in TGW_STAGES:
+            return unit[1] in tgws
+        if stage in ATTACHMENT_SUBNET_STAGES:
+            return unit[1] in vpcs or bool(tgws)
+        if stage == "sg_stateful":
+            return unit[1] in carriers
+        if stage in CARD_SGS:  # a reference to another VPC's SG matches only where routes reach
+            return unit[1] in renamed or (routing_changed and (_refers_across(old) or _refers_across(new)))
+        return False  # classify, arp, tunnel_out: placement only (a changed scope is diffed)
+
+    return dirty

@@ -40,70 +40,53 @@ def within_subnet(stage: str, key: dict, subnet, actions: tuple):
     )
 
 
-def source_subnet_egress(plan) -> list:
+def source_subnet_egress(plan, vpc) -> list:
     """nacl_src_egress: inside the subnet no NACL; else the subnet's egress rules."""
     flows = []
-    for vpc in plan.topology.vpcs:
-        for subnet in vpc.subnets:
-            key = {Reg.SRC_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
-            flows.append(
-                within_subnet(
-                    "nacl_src_egress",
-                    key,
-                    subnet,
-                    (SetReg(Reg.DST_VPC, vpc.number), SetReg(Reg.DST_NACL, 0), Goto("deliver_lookup")),
-                )
+    for subnet in vpc.subnets:
+        key = {Reg.SRC_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
+        flows.append(
+            within_subnet(
+                "nacl_src_egress",
+                key,
+                subnet,
+                (SetReg(Reg.DST_VPC, vpc.number), SetReg(Reg.DST_NACL, 0), Goto("deliver_lookup")),
             )
-            flows += nacl_flows(
-                "nacl_src_egress", key, vpc.nacl(subnet.nacl).egress, "nw_dst", (Goto("vpc_route"),)
-            )
+        )
+        flows += nacl_flows(
+            "nacl_src_egress", key, vpc.nacl(subnet.nacl).egress, "nw_dst", (Goto("vpc_route"),)
+        )
     return flows
 
 
-def attachment_subnets(plan) -> list:
+def attachment_subnets(topology) -> list[tuple[str, str]]:
     """(vpc, subnet) for every subnet that serves a TGW attachment, once each."""
-    seen = []
-    for tgw in plan.topology.transit_gateways:
+    seen: list = []
+    for tgw in topology.transit_gateways:
         for attachment in tgw.attachments:
-            vpc = plan.topology.vpc(attachment.vpc)
             for name in attachment.subnets:
-                if (vpc, vpc.subnet(name)) not in seen:
-                    seen.append((vpc, vpc.subnet(name)))
+                if (attachment.vpc, name) not in seen:
+                    seen.append((attachment.vpc, name))
     return seen
 
 
-def tgw_entry_ingress(plan) -> list:
+def tgw_entry_ingress(plan, vpc, subnet) -> list:
     """nacl_tgw_entry: the source attachment subnet's ingress rules test the source address."""
-    flows = []
-    for vpc, subnet in attachment_subnets(plan):
-        key = {Reg.ATTACHMENT_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
-        flows += nacl_flows(
-            "nacl_tgw_entry", key, vpc.nacl(subnet.nacl).ingress, "nw_src", (Goto("tgw_route"),)
-        )
-    return flows
+    key = {Reg.ATTACHMENT_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
+    return nacl_flows("nacl_tgw_entry", key, vpc.nacl(subnet.nacl).ingress, "nw_src", (Goto("tgw_route"),))
 
 
-def tgw_exit_egress(plan) -> list:
+def tgw_exit_egress(plan, vpc, subnet) -> list:
     """nacl_tgw_exit: none for an instance in the attachment subnet itself, else its egress."""
-    flows = []
-    for vpc, subnet in attachment_subnets(plan):
-        key = {Reg.ATTACHMENT_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
-        flows.append(
-            within_subnet("nacl_tgw_exit", key, subnet, (SetReg(Reg.DST_NACL, 0), Goto("deliver_lookup")))
-        )
-        flows += nacl_flows(
-            "nacl_tgw_exit",
-            key,
-            vpc.nacl(subnet.nacl).egress,
-            "nw_dst",
-            (SetReg(Reg.DST_NACL, 1), Goto("deliver_lookup")),
-        )
-    return flows
+    key = {Reg.ATTACHMENT_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
+    skip = within_subnet("nacl_tgw_exit", key, subnet, (SetReg(Reg.DST_NACL, 0), Goto("deliver_lookup")))
+    allow = (SetReg(Reg.DST_NACL, 1), Goto("deliver_lookup"))
+    return [skip] + nacl_flows("nacl_tgw_exit", key, vpc.nacl(subnet.nacl).egress, "nw_dst", allow)
 
 
-def destination_subnet_ingress(plan) -> list:
-    """nacl_dst_ingress: the destination subnet's ingress rules, unless DST_NACL says skip."""
-    flows = [
+def no_destination_nacl(plan) -> list:
+    """nacl_dst_ingress: the packets that no destination NACL applies to go on."""
+    return [
         flow(
             "nacl_dst_ingress",
             SKIP_PRIORITY,
@@ -112,15 +95,19 @@ def destination_subnet_ingress(plan) -> list:
             "vpclab:no-destination-nacl",
         )
     ]
-    for vpc in plan.topology.vpcs:
-        for subnet in vpc.subnets:
-            key = {
-                Reg.DST_NACL: 1,
-                Reg.DST_VPC: vpc.number,
-                "eth_type": ETH_IP,
-                "nw_dst": prefix(subnet.cidr),
-            }
-            flows += nacl_flows(
-                "nacl_dst_ingress", key, vpc.nacl(subnet.nacl).ingress, "nw_src", (Goto("tunnel_out"),)
-            )
+
+
+def destination_subnet_ingress(plan, vpc) -> list:
+    """nacl_dst_ingress: the destination subnet's ingress rules, unless DST_NACL says skip."""
+    flows = []
+    for subnet in vpc.subnets:
+        key = {
+            Reg.DST_NACL: 1,
+            Reg.DST_VPC: vpc.number,
+            "eth_type": ETH_IP,
+            "nw_dst": prefix(subnet.cidr),
+        }
+        flows += nacl_flows(
+            "nacl_dst_ingress", key, vpc.nacl(subnet.nacl).ingress, "nw_src", (Goto("tunnel_out"),)
+        )
     return flows

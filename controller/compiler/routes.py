@@ -20,7 +20,7 @@ def route_priority(prefixlen: int, static: bool = True) -> int:
     return 100 + 2 * prefixlen + (1 if static else 0)
 
 
-def vpc_routes(plan) -> list:
+def vpc_routes(plan, vpc) -> list:
     """vpc_route: longest prefix wins (priority grows with the prefix length).
 
     A packet a TGW handed to a VPC for an address outside it (HAIRPINS > 0) is routed again
@@ -28,28 +28,25 @@ def vpc_routes(plan) -> list:
     cross a TGW a fourth time; those variants sit one step above their route.
     """
     flows = []
-    for vpc in plan.topology.vpcs:
-        for table in vpc.route_tables:
-            key = {Reg.ROUTE_TABLE: plan.route_table_id[(vpc.name, table.name)]}
-            flows.append(flow("vpc_route", MISS_PRIORITY, key, (DROP,), table.origin))
-            for route in table.routes:
-                match: dict = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
-                priority = route_priority(route.destination.prefixlen, static=False)
-                flows.append(
-                    flow("vpc_route", priority, match, _route_actions(plan, vpc, route), route.origin)
-                )
-                for hairpins in range(1, MAX_HAIRPINS + 2):
-                    refused = route.peering or (route.transit_gateway and hairpins > MAX_HAIRPINS)
-                    if refused:
-                        flows.append(
-                            flow(
-                                "vpc_route",
-                                priority + 1,
-                                {**match, Reg.HAIRPINS: hairpins},
-                                (DROP,),
-                                route.origin,
-                            )
+    for table in vpc.route_tables:
+        key = {Reg.ROUTE_TABLE: plan.route_table_id[(vpc.name, table.name)]}
+        flows.append(flow("vpc_route", MISS_PRIORITY, key, (DROP,), table.origin))
+        for route in table.routes:
+            match: dict = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
+            priority = route_priority(route.destination.prefixlen, static=False)
+            flows.append(flow("vpc_route", priority, match, _route_actions(plan, vpc, route), route.origin))
+            for hairpins in range(1, MAX_HAIRPINS + 2):
+                refused = route.peering or (route.transit_gateway and hairpins > MAX_HAIRPINS)
+                if refused:
+                    flows.append(
+                        flow(
+                            "vpc_route",
+                            priority + 1,
+                            {**match, Reg.HAIRPINS: hairpins},
+                            (DROP,),
+                            route.origin,
                         )
+                    )
     return flows
 
 
@@ -66,12 +63,10 @@ def _route_actions(plan, vpc, route) -> tuple:
     return (DROP,)  # blackhole
 
 
-def peerings(plan) -> list:
+def peerings(plan, peering) -> list:
     """peering: delivered only if the destination is inside the peer VPC (not transitive)."""
-    flows = []
-    for peering in plan.topology.peerings:
-        if peering.deleted:
-            continue
+    flows: list = []
+    if not peering.deleted:
         key = {Reg.NEXT_HOP: plan.peering_id[peering.name]}
         flows.append(flow("peering", MISS_PRIORITY, key, (DROP,), peering.origin))
         for side in (peering.requester, peering.accepter):
@@ -101,81 +96,77 @@ def peerings(plan) -> list:
     return flows
 
 
-def tgw_entries(plan) -> list:
+def tgw_entries(plan, tgw) -> list:
     """tgw_entry: the attachment must have a subnet in the sender's AZ and a route table."""
     flows = []
-    for tgw in plan.topology.transit_gateways:
-        for attachment in tgw.attachments:
-            vpc = plan.topology.vpc(attachment.vpc)
-            table = tgw.association(attachment.name)
-            for az, az_id in plan.az_id.items():
-                match = {Reg.NEXT_HOP: plan.tgw_id[tgw.name], Reg.SRC_VPC: vpc.number, Reg.AZ: az_id}
-                entry = plan.topology.attachment_subnet(attachment, az)
-                if entry is None or table is None:
-                    flows.append(flow("tgw_entry", 100, match, (DROP,), attachment.origin))
-                    continue
-                chosen = (
-                    SetReg(Reg.ATTACHMENT_SUBNET, plan.subnet_id[(vpc.name, entry.name)]),
-                    SetReg(Reg.TGW_TABLE, plan.tgw_table_id[(tgw.name, table.name)]),
-                )
+    for attachment in tgw.attachments:
+        vpc = plan.topology.vpc(attachment.vpc)
+        table = tgw.association(attachment.name)
+        for az, az_id in plan.az_id.items():
+            match = {Reg.NEXT_HOP: plan.tgw_id[tgw.name], Reg.SRC_VPC: vpc.number, Reg.AZ: az_id}
+            entry = plan.topology.attachment_subnet(attachment, az)
+            if entry is None or table is None:
+                flows.append(flow("tgw_entry", 100, match, (DROP,), attachment.origin))
+                continue
+            chosen = (
+                SetReg(Reg.ATTACHMENT_SUBNET, plan.subnet_id[(vpc.name, entry.name)]),
+                SetReg(Reg.TGW_TABLE, plan.tgw_table_id[(tgw.name, table.name)]),
+            )
+            flows.append(flow("tgw_entry", 100, match, chosen + (Goto("nacl_tgw_entry"),), attachment.origin))
+            for hairpins in range(1, MAX_HAIRPINS + 1):  # only the first entry sees a NACL
                 flows.append(
-                    flow("tgw_entry", 100, match, chosen + (Goto("nacl_tgw_entry"),), attachment.origin)
-                )
-                for hairpins in range(1, MAX_HAIRPINS + 1):  # only the first entry sees a NACL
-                    flows.append(
-                        flow(
-                            "tgw_entry",
-                            101,
-                            {**match, Reg.HAIRPINS: hairpins},
-                            chosen + (Goto("tgw_route"),),
-                            attachment.origin,
-                        )
+                    flow(
+                        "tgw_entry",
+                        101,
+                        {**match, Reg.HAIRPINS: hairpins},
+                        chosen + (Goto("tgw_route"),),
+                        attachment.origin,
                     )
+                )
     return flows
 
 
-def tgw_route_tables(plan) -> list:
+def tgw_route_tables(plan, tgw) -> list:
     """tgw_route: static routes, then each propagation's VPC CIDRs not already routed."""
     flows = []
-    for tgw in plan.topology.transit_gateways:
-        for table in tgw.route_tables:
-            key = {Reg.TGW_TABLE: plan.tgw_table_id[(tgw.name, table.name)]}
-            flows.append(flow("tgw_route", MISS_PRIORITY, key, (DROP,), table.origin))
-            routed = set()
-            for route in table.static_routes:
-                routed.add(route.destination)
-                actions = (
-                    (DROP,)
-                    if route.blackhole
-                    else (SetReg(Reg.NEXT_HOP, plan.attachment_id[route.attachment]), Goto("tgw_exit"))
+    for table in tgw.route_tables:
+        key = {Reg.TGW_TABLE: plan.tgw_table_id[(tgw.name, table.name)]}
+        flows.append(flow("tgw_route", MISS_PRIORITY, key, (DROP,), table.origin))
+        routed = set()
+        for route in table.static_routes:
+            routed.add(route.destination)
+            actions = (
+                (DROP,)
+                if route.blackhole
+                else (SetReg(Reg.NEXT_HOP, plan.attachment_id[route.attachment]), Goto("tgw_exit"))
+            )
+            flows.append(
+                flow(
+                    "tgw_route",
+                    route_priority(route.destination.prefixlen),
+                    {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)},
+                    actions,
+                    route.origin,
                 )
+            )
+        for n, name in enumerate(table.propagations):
+            for cidr in plan.topology.vpc(tgw.attachment(name).vpc).cidrs:
+                if cidr in routed:
+                    continue
+                routed.add(cidr)
                 flows.append(
                     flow(
                         "tgw_route",
-                        route_priority(route.destination.prefixlen),
-                        {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)},
-                        actions,
-                        route.origin,
+                        route_priority(cidr.prefixlen, static=False),
+                        {**key, "eth_type": ETH_IP, "nw_dst": prefix(cidr)},
+                        (SetReg(Reg.NEXT_HOP, plan.attachment_id[name]), Goto("tgw_exit")),
+                        f"{table.origin}.propagations[{n}]",
                     )
                 )
-            for n, name in enumerate(table.propagations):
-                for cidr in plan.topology.vpc(tgw.attachment(name).vpc).cidrs:
-                    if cidr in routed:
-                        continue
-                    routed.add(cidr)
-                    flows.append(
-                        flow(
-                            "tgw_route",
-                            route_priority(cidr.prefixlen, static=False),
-                            {**key, "eth_type": ETH_IP, "nw_dst": prefix(cidr)},
-                            (SetReg(Reg.NEXT_HOP, plan.attachment_id[name]), Goto("tgw_exit")),
-                            f"{table.origin}.propagations[{n}]",
-                        )
-                    )
     return flows
 
 
-def tgw_exits(plan) -> list:
+def tgw_exits(plan, tgw) -> list:
     """tgw_exit: into the next attachment's VPC, through its subnet in the sender's AZ.
 
     For an address outside that VPC the attachment subnet's route table decides (a hairpin,
@@ -183,60 +174,56 @@ def tgw_exits(plan) -> list:
     goes back to vpc_route.
     """
     flows = []
-    for tgw in plan.topology.transit_gateways:
-        for attachment in tgw.attachments:
-            vpc = plan.topology.vpc(attachment.vpc)
-            attachment_id = plan.attachment_id[attachment.name]
-            for az, az_id in plan.az_id.items():
-                exit_subnet = plan.topology.attachment_subnet(attachment, az) or vpc.subnet(
-                    attachment.subnets[0]
-                )
-                exit_id = plan.subnet_id[(vpc.name, exit_subnet.name)]
-                onward = (
-                    SetReg(Reg.SRC_SUBNET, exit_id),
-                    SetReg(Reg.ROUTE_TABLE, plan.route_table_id[(vpc.name, exit_subnet.route_table)]),
-                    SetReg(Reg.AZ, plan.az_id[exit_subnet.az]),
-                    SetReg(Reg.SRC_VPC, vpc.number),
-                )
-                for hairpins in range(MAX_HAIRPINS + 1):
-                    match = {
-                        Reg.NEXT_HOP: attachment_id,
-                        Reg.AZ: az_id,
-                        Reg.HAIRPINS: hairpins,
-                        "eth_type": ETH_IP,
-                    }
-                    flows.append(
-                        flow(
-                            "tgw_exit",
-                            50,
-                            match,
-                            onward + (SetReg(Reg.HAIRPINS, hairpins + 1), Resubmit("vpc_route")),
-                            attachment.origin,
-                        )
+    for attachment in tgw.attachments:
+        vpc = plan.topology.vpc(attachment.vpc)
+        attachment_id = plan.attachment_id[attachment.name]
+        for az, az_id in plan.az_id.items():
+            exit_subnet = plan.topology.attachment_subnet(attachment, az) or vpc.subnet(attachment.subnets[0])
+            exit_id = plan.subnet_id[(vpc.name, exit_subnet.name)]
+            onward = (
+                SetReg(Reg.SRC_SUBNET, exit_id),
+                SetReg(Reg.ROUTE_TABLE, plan.route_table_id[(vpc.name, exit_subnet.route_table)]),
+                SetReg(Reg.AZ, plan.az_id[exit_subnet.az]),
+                SetReg(Reg.SRC_VPC, vpc.number),
+            )
+            for hairpins in range(MAX_HAIRPINS + 1):
+                match = {
+                    Reg.NEXT_HOP: attachment_id,
+                    Reg.AZ: az_id,
+                    Reg.HAIRPINS: hairpins,
+                    "eth_type": ETH_IP,
+                }
+                flows.append(
+                    flow(
+                        "tgw_exit",
+                        50,
+                        match,
+                        onward + (SetReg(Reg.HAIRPINS, hairpins + 1), Resubmit("vpc_route")),
+                        attachment.origin,
                     )
-                for cidr in vpc.cidrs:
-                    match = {
-                        Reg.NEXT_HOP: attachment_id,
-                        Reg.AZ: az_id,
-                        "eth_type": ETH_IP,
-                        "nw_dst": prefix(cidr),
-                    }
-                    actions = (
-                        SetReg(Reg.DST_VPC, vpc.number),
-                        SetReg(Reg.ATTACHMENT_SUBNET, exit_id),
-                        Goto("nacl_tgw_exit"),
-                    )
-                    flows.append(flow("tgw_exit", 100, match, actions, attachment.origin))
+                )
+            for cidr in vpc.cidrs:
+                match = {
+                    Reg.NEXT_HOP: attachment_id,
+                    Reg.AZ: az_id,
+                    "eth_type": ETH_IP,
+                    "nw_dst": prefix(cidr),
+                }
+                actions = (
+                    SetReg(Reg.DST_VPC, vpc.number),
+                    SetReg(Reg.ATTACHMENT_SUBNET, exit_id),
+                    Goto("nacl_tgw_exit"),
+                )
+                flows.append(flow("tgw_exit", 100, match, actions, attachment.origin))
     return flows
 
 
-def deliveries(plan) -> list:
+def deliveries(plan, vpc) -> list:
     """deliver_lookup: the instance that owns the address in the destination VPC."""
     flows = []
-    for vpc in plan.topology.vpcs:
-        flows.append(flow("deliver_lookup", MISS_PRIORITY, {Reg.DST_VPC: vpc.number}, (DROP,), vpc.origin))
-        for instance in vpc.instances:
-            match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(instance.ip)}
-            actions = (SetField("eth_dst", plan.instances[instance.name].mac), Goto("nacl_dst_ingress"))
-            flows.append(flow("deliver_lookup", 100, match, actions, instance.origin))
+    flows.append(flow("deliver_lookup", MISS_PRIORITY, {Reg.DST_VPC: vpc.number}, (DROP,), vpc.origin))
+    for instance in vpc.instances:
+        match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(instance.ip)}
+        actions = (SetField("eth_dst", plan.instances[instance.name].mac), Goto("nacl_dst_ingress"))
+        flows.append(flow("deliver_lookup", 100, match, actions, instance.origin))
     return flows

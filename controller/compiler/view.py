@@ -29,11 +29,16 @@ def reaches_without_tgw(topology: m.Topology, sender: m.Instance, receiver: m.In
         return True  # the local route covers the whole VPC; no route may be more specific
     vpc = topology.vpc(sender.vpc)
     table = vpc.route_table(vpc.subnet(sender.subnet).route_table)
-    route = longest_prefix_route(table, receiver.ip)
+    return peered_vpc(topology, sender.vpc, table, receiver.ip) == receiver.vpc
+
+
+def peered_vpc(topology: m.Topology, vpc: str, table: m.RouteTable, address: IPv4Address) -> Optional[str]:
+    """The VPC that ``vpc``'s route ``table`` sends ``address`` to over an active peering."""
+    route = longest_prefix_route(table, address)
     if route is None or route.peering is None:
-        return False
+        return None
     peering = topology.peering(route.peering)
-    return not peering.deleted and peering.other(sender.vpc) == receiver.vpc
+    return None if peering.deleted else peering.other(vpc)
 
 
 def reaches_over_referencing_tgw(topology: m.Topology, sender: m.Instance, receiver: m.Instance) -> bool:

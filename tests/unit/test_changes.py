@@ -98,6 +98,11 @@ def test_sg_and_nacl_rules_change_at_runtime():
         ("explode", {}, "unknown change 'explode' \\(known: "),
         ("add-sg-rules", {}, "unknown change 'add-sg-rules'; did you mean 'add-sg-rule'\\?"),
         ("blackhole", dict(tgw="core"), "blackhole:"),
+        (  # the shape of what a change adds is checked, with the path to it
+            "add-sg-rule",
+            dict(security_group="app/default", direction="ingress", rule={"protocol": "tcp", "port": 22}),
+            r"ingress\[\d\]\.port: unknown key; did you mean 'ports'",
+        ),
     ],
 )
 def test_a_bad_change_is_refused_and_changes_nothing(operation, arguments, message):

@@ -19,7 +19,7 @@ import yaml
 
 from . import model as m
 from .errors import TopologyError, format_path
-from .loader import load_topology
+from .loader import topology_from_data
 
 
 class ChangeError(Exception):
@@ -41,9 +41,9 @@ class Intent:
         with open(source, encoding="utf-8") as handle:
             return cls(source, yaml.safe_load(handle))
 
-    def _load(self, data: dict) -> m.Topology:
+    def _load(self, data: dict, valid_before: Optional[dict] = None) -> m.Topology:
         try:
-            return load_topology(self.source, yaml.safe_dump(data, sort_keys=False))
+            return topology_from_data(self.source, data, valid_before)
         except TopologyError as error:
             raise ChangeError(
                 "; ".join(f"{format_path(p.path)}: {p.message}" for p in error.problems)
@@ -60,7 +60,7 @@ class Intent:
             summary = OPERATIONS[operation](self, changed, **arguments)
         except TypeError as error:
             raise ChangeError(f"{operation}: {error}") from None
-        self.topology = self._load(changed)
+        self.topology = self._load(changed, valid_before=self.data)
         self.data = changed
         self.summary = summary
         return self.topology

@@ -155,12 +155,45 @@ TOPOLOGY = _object(
 _VALIDATOR = Draft202012Validator(TOPOLOGY)
 
 
-def shape_problems(document) -> list[Problem]:
-    """Every place where the document's shape differs from the format, as Problems."""
+_ITEM_VALIDATORS = {
+    key: Draft202012Validator(schema["items"])
+    for key, schema in TOPOLOGY["properties"].items()
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict)
+}
+
+
+def shape_problems(document, valid_before: dict | None = None) -> list[Problem]:
+    """Every place where the document's shape differs from the format, as Problems.
+
+    ``valid_before``: a version of the data known to be valid (a runtime change edits one
+    object); then only the list items that differ from it are checked, the rest is as before.
+    """
+    data = document.data
+    if valid_before is not None and _only_items_differ(data, valid_before):
+        problems = []
+        for key, check in _ITEM_VALIDATORS.items():
+            for n, (item, old) in enumerate(zip(data.get(key, []), valid_before.get(key, []), strict=True)):
+                if item != old:
+                    for error in check.iter_errors(item):
+                        problems.extend(_explain(document, (key, n, *error.absolute_path), error))
+        return problems
     problems = []
-    for error in _VALIDATOR.iter_errors(document.data):
+    for error in _VALIDATOR.iter_errors(data):
         problems.extend(_explain(document, tuple(error.absolute_path), error))
     return problems
+
+
+def _only_items_differ(data, before: dict) -> bool:
+    """Do ``data`` and ``before`` differ only inside items of the top-level lists?"""
+    if not isinstance(data, dict) or data.keys() != before.keys():
+        return False
+    for key, value in data.items():
+        if key in _ITEM_VALIDATORS and isinstance(value, list) and isinstance(before[key], list):
+            if len(value) != len(before[key]):
+                return False
+        elif value != before[key]:
+            return False
+    return True
 
 
 # What AWS's API, CloudFormation and Terraform call the keys of this format, without '_'

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .. import model as m
-from ..document import load_document
+from ..document import Document, load_document
 from ..errors import TopologyError, format_path
 from ..schema import shape_problems
 from .connections import build_peerings, build_transit_gateways
@@ -21,13 +21,23 @@ from .reporter import Known, Reporter
 from .routes import build_route_tables
 from .rules import build_nacls, build_security_groups, index_security_groups
 
-__all__ = ["load_topology"]
+__all__ = ["load_topology", "topology_from_data"]
 
 
 def load_topology(source: str, text: Optional[str] = None) -> m.Topology:
     """Load and validate ``source``; raise TopologyError listing every problem."""
-    document = load_document(source, text)
-    problems = shape_problems(document)
+    return _validated(load_document(source, text))
+
+
+def topology_from_data(source: str, data: dict, valid_before: Optional[dict] = None) -> m.Topology:
+    """Validate already-parsed data (a runtime change: no text to parse, no lines to point at);
+    ``valid_before``, data known to be valid, lets the shape check skip what did not change."""
+    return _validated(Document(source, data), valid_before)
+
+
+def _validated(document: Document, valid_before: Optional[dict] = None) -> m.Topology:
+    source = document.source
+    problems = shape_problems(document, valid_before)
     if problems:
         raise TopologyError(source, problems)
     reporter = Reporter(document)

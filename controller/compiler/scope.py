@@ -1,0 +1,50 @@
+"""What one Nitro card must know: its own VPCs and what their routes can reach (like OVN's
+local datapaths, which a chassis extends over patch ports).
+
+A card sends only for its local instances, so it needs the source-side checks of its own VPCs;
+the route tables of every VPC a packet may be routed through (its own, and those a transit
+gateway its VPCs route to may hand the packet to, which may route it on: a hairpin); those
+TGWs; the peerings its own VPCs route over; and the delivery (address lookup, destination
+NACL, tunnel) of every VPC a packet can end in. Everything else stays off the card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vpclab.intent import model as m
+
+
+@dataclass(frozen=True)
+class Scope:
+    sources: frozenset[str]  # VPCs with an instance on the card
+    routed: frozenset[str]  # VPCs whose route tables a packet from the card may meet
+    delivered: frozenset[str]  # VPCs a packet from the card may be delivered in
+    peerings: frozenset[str]  # peerings the source VPCs route over
+    transit_gateways: frozenset[str]  # TGWs reached from the routed VPCs
+
+
+def card_scope(topology: m.Topology, server: str) -> Scope:
+    """The part of the design the card of ``server`` needs."""
+    sources = {instance.vpc for instance in topology.instances if instance.server == server}
+    routed, frontier = set(sources), list(sources)
+    peers: set[str] = set()
+    peerings: set[str] = set()
+    tgws: set[str] = set()
+    while frontier:
+        vpc = topology.vpc(frontier.pop())
+        for route in (route for table in vpc.route_tables for route in table.routes):
+            if route.peering and vpc.name in sources:  # a peering is never transitive
+                peering = topology.peering(route.peering)
+                peerings.add(peering.name)
+                if not peering.deleted:
+                    peers.add(peering.other(vpc.name))
+            if route.transit_gateway and route.transit_gateway not in tgws:
+                tgws.add(route.transit_gateway)
+                for attachment in topology.transit_gateway(route.transit_gateway).attachments:
+                    if attachment.vpc not in routed:
+                        routed.add(attachment.vpc)
+                        frontier.append(attachment.vpc)
+    return Scope(
+        frozenset(sources), frozenset(routed), frozenset(routed | peers), frozenset(peerings), frozenset(tgws)
+    )

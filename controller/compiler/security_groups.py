@@ -1,0 +1,222 @@
+"""Stateful security groups, and the address sets their SG references match.
+
+An SG rule that names a group does not list the group's members: the *_remote stages first
+mark, in the REMOTE_SGS registers, which of the groups named on this card the other end of the
+packet belongs to (one flow per member address, like OVN's port groups and address sets); the
+rule is then one flow per port block that tests its group's bit. Members count only where AWS
+lets an SG reference match them: reached without a transit gateway (own VPC, an active
+peering), or inbound over a TGW with SG referencing support (AWS 2024).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vpclab.intent import model as m
+
+from ..actions import DROP, Ct, Goto, Output, SetReg
+from ..pipeline import CT_EST, CT_INV, CT_NEW, CT_REL, CT_TRK, REMOTE_SGS, Reg, flow
+from .matches import ETH_IP, host, prefix, traffic_matches
+from .view import peered_vpc, reaches_over_referencing_tgw, reaches_without_tgw, sg_rules_in_order
+
+ESTABLISHED, RELATED, INVALID = 65000, 64999, 64990
+FIRST_RULE = 60000  # SG rules count down from here, in the order the oracle names them
+NO_RULE = 1
+OWN_VPC, OTHER_VPC = 100, 200  # address-set flows; a cross-VPC one is the more specific
+REMOTE_ORIGIN = "vpclab:remote-security-groups"
+BITS = 32
+
+
+class TooManyGroups(ValueError):
+    """More referenced security groups on one card than the REMOTE_SGS registers hold."""
+
+
+@dataclass(frozen=True)
+class GroupBits:
+    """Where each SG named by a rule of a local instance (one direction) has its bit."""
+
+    bits: dict  # SGRef -> (register, bit)
+    registers: tuple  # the registers in use on this card
+
+    def match(self, ref: m.SGRef) -> dict:
+        register, bit = self.bits[ref]
+        return {register: (bit, bit)}
+
+    def set(self, refs) -> tuple:
+        """SetReg actions writing exactly ``refs``' bits (every register in use, zeros too)."""
+        values = dict.fromkeys(self.registers, 0)
+        for ref in refs:
+            register, bit = self.bits[ref]
+            values[register] |= bit
+        return tuple(SetReg(register, value) for register, value in values.items())
+
+
+def group_bits(plan, server: str, direction: str) -> GroupBits:
+    """Number the SGs that the ``direction`` rules of ``server``'s instances name."""
+    refs = {
+        rule.security_group
+        for local in plan.on_server(server)
+        for rule in sg_rules_in_order(plan.topology, local.instance, direction)
+        if rule.security_group is not None
+    }
+    if len(refs) > BITS * len(REMOTE_SGS):
+        raise TooManyGroups(
+            f"{server}: its instances' {direction} rules name {len(refs)} security groups; "
+            f"a card holds at most {BITS * len(REMOTE_SGS)} (spread the instances over more servers)"
+        )
+    ordered = sorted(refs, key=str)
+    bits = {ref: (REMOTE_SGS[n // BITS], 1 << (n % BITS)) for n, ref in enumerate(ordered)}
+    return GroupBits(bits, REMOTE_SGS[: -(-len(ordered) // BITS)])
+
+
+def named_by(topology: m.Topology, instance: m.Instance, direction: str) -> set:
+    """The SGs that the instance's ``direction`` rules name."""
+    rules = sg_rules_in_order(topology, instance, direction)
+    return {rule.security_group for rule in rules if rule.security_group is not None}
+
+
+def _groups_at(plan, named: GroupBits, vpc: str) -> dict:
+    """address -> the named SGs its instance in ``vpc`` belongs to."""
+    found: dict = {}
+    for ref in named.bits:
+        for member in plan.topology.members(ref):
+            if member.vpc == vpc:
+                found.setdefault(member.ip, set()).add(ref)
+    return found
+
+
+def _own_vpc_sets(plan, server: str, stage: str, named: GroupBits, key: tuple, then: str):
+    """A remote stage's floor (no named SG) and its flows for the members of named SGs in the
+    VPCs of the card's instances (those always count); also address -> SGs per such VPC."""
+    register, address_field = key
+    onward = (Goto(then),)
+    flows = [flow(stage, 0, {}, named.set(()) + onward, REMOTE_ORIGIN)]
+    vpcs = {local.instance.vpc for local in plan.on_server(server)}
+    own = {vpc: _groups_at(plan, named, vpc) for vpc in vpcs}
+    for vpc_name, groups in own.items():
+        number = plan.topology.vpc(vpc_name).number
+        for address, refs in groups.items():
+            match = {register: number, "eth_type": ETH_IP, address_field: host(address)}
+            flows.append(flow(stage, OWN_VPC, match, named.set(refs) + onward, REMOTE_ORIGIN))
+    return flows, own
+
+
+def egress_remote(plan, server: str) -> list:
+    """sg_egress_remote: the named SGs of the destination, as the sender's routes reach it."""
+    topology, named = plan.topology, group_bits(plan, server, "egress")
+    key = (Reg.SRC_VPC, "nw_dst")
+    flows, _ = _own_vpc_sets(plan, server, "sg_egress_remote", named, key, "sg_egress")
+    onward = (Goto("sg_egress"),)
+    locals_ = [local.instance for local in plan.on_server(server)]
+    tables: dict = {}  # (vpc, route table) of local senders -> the SGs their rules name
+    for sender in locals_:
+        key = (sender.vpc, topology.vpc(sender.vpc).subnet(sender.subnet).route_table)
+        tables.setdefault(key, set()).update(named_by(topology, sender, "egress"))
+    for (vpc_name, table_name), refs_named in sorted(tables.items()):
+        table = topology.vpc(vpc_name).route_table(table_name)
+        peered: dict = {}
+        for ref in sorted(refs_named - {r for r in refs_named if r.vpc == vpc_name}, key=str):
+            for member in topology.members(ref):
+                if peered_vpc(topology, vpc_name, table, member.ip) == member.vpc:
+                    peered.setdefault(member.ip, set()).add(ref)
+        for address, refs in peered.items():
+            match = {
+                Reg.ROUTE_TABLE: plan.route_table_id[(vpc_name, table_name)],
+                "eth_type": ETH_IP,
+                "nw_dst": host(address),
+            }  # an address of the own VPC never routes over a peering: no own members here
+            flows.append(flow("sg_egress_remote", OTHER_VPC, match, named.set(refs) + onward, REMOTE_ORIGIN))
+    return flows
+
+
+def ingress_remote(plan, server: str) -> list:
+    """sg_ingress_remote: the named SGs of the source, where its routes reach the receiver."""
+    topology, named = plan.topology, group_bits(plan, server, "ingress")
+    key = (Reg.DST_VPC, "nw_src")
+    flows, own = _own_vpc_sets(plan, server, "sg_ingress_remote", named, key, "sg_ingress")
+    onward = (Goto("sg_ingress"),)
+    receivers = [local.instance for local in plan.on_server(server)]
+    for receiver in receivers:
+        reaching: dict = {}
+        for ref in sorted(named_by(topology, receiver, "ingress"), key=str):
+            if ref.vpc == receiver.vpc:
+                continue  # its members are all in the own VPC: set above
+            for member in topology.members(ref):
+                if reaches_without_tgw(topology, member, receiver) or reaches_over_referencing_tgw(
+                    topology, member, receiver
+                ):
+                    reaching.setdefault(member.ip, set()).add(ref)
+        for address, refs in reaching.items():
+            match = {
+                Reg.DST_VPC: topology.vpc(receiver.vpc).number,
+                "eth_type": ETH_IP,
+                "nw_src": host(address),
+                "nw_dst": host(receiver.ip),
+            }
+            refs = refs | own[receiver.vpc].get(address, set())
+            flows.append(flow("sg_ingress_remote", OTHER_VPC, match, named.set(refs) + onward, REMOTE_ORIGIN))
+    return flows
+
+
+def _stateful(stage: str, key: dict, zone: int, rules, address_field: str, named, passed, miss_origin):
+    """An SG stage: tracked replies pass, new flows need a rule and are committed, else drop.
+
+    Every rule has its own priority, so two rules that allow the same packet never overlap
+    at one priority (which OVS would resolve arbitrarily): the first rule names the verdict.
+    A rule naming an SG tests that SG's bit, set by the stage before.
+    """
+
+    def state(bits: int) -> dict:
+        return {"ct_state": (bits | CT_TRK, bits | CT_TRK)}
+
+    flows = [
+        flow(stage, ESTABLISHED, {**key, **state(CT_EST)}, passed, miss_origin),
+        flow(stage, RELATED, {**key, **state(CT_REL)}, passed, miss_origin),
+        flow(stage, INVALID, {**key, **state(CT_INV)}, (DROP,), miss_origin),
+        flow(stage, NO_RULE, key, (DROP,), miss_origin),
+    ]
+    commit = (Ct(True, zone),) + passed
+    for n, rule in enumerate(rules):
+        peer = (
+            {address_field: prefix(rule.cidr)} if rule.cidr is not None else named.match(rule.security_group)
+        )
+        for fragment in traffic_matches(rule.traffic):
+            match = {**key, **fragment, **state(CT_NEW), **peer}
+            flows.append(flow(stage, FIRST_RULE - n, match, commit, rule.origin))
+    return flows
+
+
+def security_groups(plan, server: str) -> list:
+    """sg_egress and sg_ingress of the instances on ``server``, each in its own ct zone."""
+    topology = plan.topology
+    outbound, inbound = group_bits(plan, server, "egress"), group_bits(plan, server, "ingress")
+    flows = []
+    for local in plan.on_server(server):
+        instance = local.instance
+        miss = topology.security_groups_origin(instance)
+        flows += _stateful(
+            "sg_egress",
+            {"in_port": local.port},
+            local.zone,
+            sg_rules_in_order(topology, instance, "egress"),
+            "nw_dst",
+            outbound,
+            (Goto("nacl_src_egress"),),
+            miss,
+        )
+        key = {
+            Reg.DST_VPC: topology.vpc(instance.vpc).number,
+            "eth_type": ETH_IP,
+            "nw_dst": host(instance.ip),
+        }
+        flows += _stateful(
+            "sg_ingress",
+            key,
+            local.zone,
+            sg_rules_in_order(topology, instance, "ingress"),
+            "nw_src",
+            inbound,
+            (Output(local.port),),
+            miss,
+        )
+    return flows
