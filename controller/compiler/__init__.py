@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from vpclab.intent import model as m
 
@@ -66,11 +67,8 @@ def card_units(topology: m.Topology, server: str, scope: Scope) -> list[Unit]:
     ]
     units += [("peering", name) for name in sorted(scope.peerings)]
     units += [(stage, name) for name in sorted(scope.transit_gateways) for stage in TGW_STAGES]
-    for vpc, subnet in nacl.attachment_subnets(topology):
-        if any(
-            tgw.name in scope.transit_gateways and tgw.attachment_of(vpc) for tgw in topology.transit_gateways
-        ):
-            units += [(stage, vpc, subnet) for stage in ATTACHMENT_SUBNET_STAGES]
+    for vpc, subnet in nacl.attachment_subnets(topology, scope.transit_gateways):
+        units += [(stage, vpc, subnet) for stage in ATTACHMENT_SUBNET_STAGES]
     units += [(stage, server) for stage in (*CARD_EDGE, *CARD_SGS)]
     return units
 
@@ -129,13 +127,11 @@ class Compiled:
     def origin(self, cookie: int) -> str:
         return self.origins.get(cookie, "?")
 
-    @property
+    @cached_property
     def origins(self) -> dict:
         """cookie -> YAML path, for every flow on some card."""
-        if not hasattr(self, "_origins"):
-            used = {unit for units in self.cards.values() for unit in units}
-            self._origins = {cookie_of(f.origin): f.origin for unit in used for f in self.units[unit]}
-        return self._origins
+        used = {unit for units in self.cards.values() for unit in units}
+        return {cookie_of(f.origin): f.origin for unit in used for f in self.units[unit]}
 
 
 def check_unambiguous(server: str, flows) -> None:
@@ -247,6 +243,10 @@ def _named(topology: m.Topology, server: str) -> tuple:
     )
 
 
+def _groups(topology: m.Topology) -> set:
+    return {group for vpc in topology.vpcs for group in vpc.security_groups}
+
+
 def _refers_across(topology: m.Topology) -> bool:
     """Does some SG rule name a security group of another VPC?"""
     return any(
@@ -267,21 +267,13 @@ def _dirty(old: m.Topology, new: m.Topology) -> Callable[[Unit], bool]:
         or bool(tgws)
         or any(v.route_tables != old.vpc(v.name).route_tables for v in new.vpcs)
     )
-    changed_groups = {
-        group.ref
-        for vpc in new.vpcs
-        for group in vpc.security_groups
-        if group not in old.vpc(vpc.name).security_groups
-    } | {
-        group.ref
-        for vpc in old.vpcs
-        for group in vpc.security_groups
-        if group not in new.vpc(vpc.name).security_groups
-    }
+    changed_groups = {group.ref for group in _groups(old) ^ _groups(new)}
     # a card's SG stages read the rules of its own instances' groups (and members, placement)
     carriers = {i.server for i in new.instances if changed_groups & set(i.security_groups)}
     # the address sets of a card change only if the groups its instances' rules name do
     renamed = {server for server in carriers if _named(old, server) != _named(new, server)}
+    # a reference to another VPC's SG matches only where routes reach
+    reach_moved = routing_changed and (_refers_across(old) or _refers_across(new))
 
     def dirty(unit: Unit) -> bool:
         stage = unit[0]
@@ -295,8 +287,8 @@ def _dirty(old: m.Topology, new: m.Topology) -> Callable[[Unit], bool]:
             return unit[1] in vpcs or bool(tgws)
         if stage == "sg_stateful":
             return unit[1] in carriers
-        if stage in CARD_SGS:  # a reference to another VPC's SG matches only where routes reach
-            return unit[1] in renamed or (routing_changed and (_refers_across(old) or _refers_across(new)))
+        if stage in CARD_SGS:
+            return unit[1] in renamed or reach_moved
         return False  # classify, arp, tunnel_out: placement only (a changed scope is diffed)
 
     return dirty

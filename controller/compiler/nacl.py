@@ -59,10 +59,10 @@ def source_subnet_egress(plan, vpc) -> list:
     return flows
 
 
-def attachment_subnets(topology) -> list[tuple[str, str]]:
-    """(vpc, subnet) for every subnet that serves a TGW attachment, once each."""
+def attachment_subnets(topology, tgws) -> list[tuple[str, str]]:
+    """(vpc, subnet) for every subnet that serves an attachment of the TGWs named, once each."""
     seen: list = []
-    for tgw in topology.transit_gateways:
+    for tgw in (tgw for tgw in topology.transit_gateways if tgw.name in tgws):
         for attachment in tgw.attachments:
             for name in attachment.subnets:
                 if (attachment.vpc, name) not in seen:

@@ -104,18 +104,16 @@ def _own_vpc_sets(plan, server: str, stage: str, named: GroupBits, key: tuple, t
 def egress_remote(plan, server: str) -> list:
     """sg_egress_remote: the named SGs of the destination, as the sender's routes reach it."""
     topology, named = plan.topology, group_bits(plan, server, "egress")
-    key = (Reg.SRC_VPC, "nw_dst")
-    flows, _ = _own_vpc_sets(plan, server, "sg_egress_remote", named, key, "sg_egress")
+    flows, _ = _own_vpc_sets(plan, server, "sg_egress_remote", named, (Reg.SRC_VPC, "nw_dst"), "sg_egress")
     onward = (Goto("sg_egress"),)
-    locals_ = [local.instance for local in plan.on_server(server)]
     tables: dict = {}  # (vpc, route table) of local senders -> the SGs their rules name
-    for sender in locals_:
-        key = (sender.vpc, topology.vpc(sender.vpc).subnet(sender.subnet).route_table)
-        tables.setdefault(key, set()).update(named_by(topology, sender, "egress"))
+    for sender in (local.instance for local in plan.on_server(server)):
+        table_key = (sender.vpc, topology.vpc(sender.vpc).subnet(sender.subnet).route_table)
+        tables.setdefault(table_key, set()).update(named_by(topology, sender, "egress"))
     for (vpc_name, table_name), refs_named in sorted(tables.items()):
         table = topology.vpc(vpc_name).route_table(table_name)
         peered: dict = {}
-        for ref in sorted(refs_named - {r for r in refs_named if r.vpc == vpc_name}, key=str):
+        for ref in sorted((r for r in refs_named if r.vpc != vpc_name), key=str):
             for member in topology.members(ref):
                 if peered_vpc(topology, vpc_name, table, member.ip) == member.vpc:
                     peered.setdefault(member.ip, set()).add(ref)
@@ -132,11 +130,11 @@ def egress_remote(plan, server: str) -> list:
 def ingress_remote(plan, server: str) -> list:
     """sg_ingress_remote: the named SGs of the source, where its routes reach the receiver."""
     topology, named = plan.topology, group_bits(plan, server, "ingress")
-    key = (Reg.DST_VPC, "nw_src")
-    flows, own = _own_vpc_sets(plan, server, "sg_ingress_remote", named, key, "sg_ingress")
+    flows, own = _own_vpc_sets(
+        plan, server, "sg_ingress_remote", named, (Reg.DST_VPC, "nw_src"), "sg_ingress"
+    )
     onward = (Goto("sg_ingress"),)
-    receivers = [local.instance for local in plan.on_server(server)]
-    for receiver in receivers:
+    for receiver in (local.instance for local in plan.on_server(server)):
         reaching: dict = {}
         for ref in sorted(named_by(topology, receiver, "ingress"), key=str):
             if ref.vpc == receiver.vpc:

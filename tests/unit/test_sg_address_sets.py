@@ -91,10 +91,8 @@ def test_flows_grow_linearly_with_the_members_of_a_referenced_group():
 
 
 def test_arp_for_an_own_address_is_not_answered_but_a_neighbours_is():
-    from fakeswitch import FakeFabric as Fabric
-
     compiled = compile_topology(load(_one_vpc(3)))
-    fabric = Fabric(compiled)
+    fabric = FakeFabric(compiled)
     n0 = compiled.plan.instances["n0"]
 
     def ask(address):
