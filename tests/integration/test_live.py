@@ -168,6 +168,14 @@ def pid_of(command: str) -> int | None:
     return None
 
 
+def wait_for_pid(command: str, timeout: float = 10.0) -> int | None:
+    """``pid_of(command)``, waiting for it: a daemon started with ``setsid -f`` forks before it execs."""
+    deadline = time.monotonic() + timeout
+    while (pid := pid_of(command)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pid
+
+
 def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as handle:
@@ -181,7 +189,7 @@ def test_teardown_ends_the_processes_a_user_started_in_instances():
         next(iter(lab.hosts.hosts.values())).cmd(  # a daemon: its own session, deaf to the shell's SIGHUP
             "setsid -f sh -c 'trap \"\" HUP; exec sleep 601.5' >/dev/null 2>&1 < /dev/null"
         )
-        daemon = pid_of("sleep 601.5")
+        daemon = wait_for_pid("sleep 601.5")
         assert daemon is not None and alive(daemon)
     assert not alive(daemon)
 
@@ -192,9 +200,7 @@ def test_vpclab_clean_removes_a_killed_run_and_leaves_a_live_one(tmp_path):
     script.write_text(f"{daemon}\npy __import__('time').sleep(600)\n")
     dead, kept = start_up("tgw-blackhole.yaml", script), start_up("not-transitive.yaml")
     try:
-        deadline = time.monotonic() + 10
-        while (daemon := pid_of("sleep 607.25")) is None and time.monotonic() < deadline:
-            time.sleep(0.1)
+        daemon = wait_for_pid("sleep 607.25")
         assert daemon is not None
         dead.kill()  # SIGKILL: no tear-down
         dead.wait()
