@@ -52,6 +52,19 @@ class SetField:
 
 
 @dataclass(frozen=True)
+class Move:
+    """Copy the low ``width`` bits of register ``source`` into ``field`` from bit ``offset`` on."""
+
+    source: str
+    field: str
+    width: int
+    offset: int
+
+    def describe(self) -> str:
+        return f"{self.field}[{self.offset}..{self.offset + self.width - 1}]={self.source}"
+
+
+@dataclass(frozen=True)
 class Ct:
     """Send through conntrack in ``zone``; ``commit`` records the connection; with
     ``next_stage`` the packet continues there with its ct_state (recirculation)."""
@@ -109,5 +122,5 @@ class ArpReply:
         return f"arp reply {self.address} is-at {self.mac}"
 
 
-Action = Union[Goto, Resubmit, SetReg, SetField, Ct, CtClear, Output, Drop, DecTtl, ArpReply]
+Action = Union[Goto, Resubmit, SetReg, SetField, Move, Ct, CtClear, Output, Drop, DecTtl, ArpReply]
 DROP = Drop()

@@ -10,7 +10,7 @@ from os_ken.ofproto import nicira_ext
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
-from .actions import ArpReply, Ct, CtClear, DecTtl, Drop, Goto, Output, Resubmit, SetField, SetReg
+from .actions import ArpReply, Ct, CtClear, DecTtl, Drop, Goto, Move, Output, Resubmit, SetField, SetReg
 from .pipeline import TABLE, Flow
 from .plan import cookie_of
 
@@ -64,6 +64,16 @@ def _actions(flow: Flow) -> tuple[list, list]:
         elif isinstance(action, (SetReg, SetField)):
             name = str(action.field)
             actions.append(parser.OFPActionSetField(**{FIELD_NAMES.get(name, name): action.value}))
+        elif isinstance(action, Move):
+            actions.append(
+                parser.NXActionRegMove(
+                    src_field=FIELD_NAMES.get(action.source, action.source),
+                    dst_field=FIELD_NAMES.get(action.field, action.field),
+                    n_bits=action.width,
+                    src_ofs=0,
+                    dst_ofs=action.offset,
+                )
+            )
         elif isinstance(action, Output):
             actions.append(parser.OFPActionOutput(action.port))
         elif isinstance(action, DecTtl):

@@ -2,15 +2,18 @@
 
 Nobody else writes a table or register number. Sending side (a packet from a local instance):
 classify -> arp | sg_egress_remote (after ct, per-instance zone) -> sg_egress -> nacl_src_egress
--> vpc_route -> peering | tgw_entry -> nacl_tgw_entry -> tgw_route -> tgw_exit -> nacl_tgw_exit
--> deliver_lookup -> nacl_dst_ingress -> tunnel_out (VXLAN, or a local hand-over).
-Receiving side: classify (VNI check) -> sg_ingress_remote (after ct, the destination's zone)
--> sg_ingress -> output.
-The *_remote stages mark, in the REMOTE_SGS registers, which referenced security groups the
-other end belongs to (an address set, like OVN's port groups), so an SG rule that names a
-group is one flow per port block, not one per member.
-All stateless checks (NACLs, routes) run on the sending card, which knows the whole path;
-the stateful ones (SGs) run at each end, in the instance's own conntrack zone.
+-> vpc_route -> peering | tgw_entry -> nacl_tgw_entry -> tgw_route -> tgw_exit
+-> deliver_lookup -> tunnel_out (VXLAN, or a local hand-over).
+Receiving side: classify (VNI check; ct in the destination's zone) -> nacl_tgw_exit ->
+nacl_dst_ingress -> sg_ingress_remote -> sg_ingress -> output.
+The sender's routing and transit checks need the whole path, so they run where the packet
+starts; what the receiver must know of that path travels in the VNI (``TunnelKey``: the
+destination VPC, the attachment subnet a TGW delivered it through, whether source and
+destination share a subnet), as OVN's VXLAN mode splits its VNI, so the NACLs of the
+destination's subnets run on the destination's card. The *_remote stages mark, in the
+REMOTE_SGS registers, which referenced security groups the other end belongs to (an address
+set, like OVN's port groups), so an SG rule that names a group is one flow per port block,
+not one per member. The SGs run at each end, in the instance's own conntrack zone.
 
 Each stage declares (like Faucet's ValveTableConfig) the stages it may continue to, the
 fields it may match and the registers/fields it may set; ``flow()`` asserts every flow keeps
@@ -22,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .actions import Action, ArpReply, Ct, Goto, Resubmit, SetField, SetReg
+from .actions import Action, ArpReply, Ct, Goto, Move, Resubmit, SetField, SetReg
 
 
 class Reg(StrEnum):
@@ -35,8 +38,8 @@ class Reg(StrEnum):
     NEXT_HOP = "reg4"  # peering id or TGW id chosen by the route; exit attachment id
     TGW_TABLE = "reg5"  # the TGW route table associated with the entry attachment
     DST_VPC = "reg6"  # VPC number where the packet is delivered
-    DST_NACL = "reg7"  # 1: the destination subnet's NACL ingress applies; 0: skip
-    ATTACHMENT_SUBNET = "reg8"  # the entry, then the exit, attachment subnet of a TGW
+    SAME_SUBNET = "reg7"  # 1: source and destination share a subnet (no NACL applies); else 0
+    ATTACHMENT_SUBNET = "reg8"  # the entry attachment subnet of a TGW
     HAIRPINS = "reg9"  # times a TGW handed the packet to a VPC that sent it back
     # one bit per security group that a local instance's rules name (numbered per card and
     # direction): the groups the other end of the packet belongs to
@@ -44,6 +47,7 @@ class Reg(StrEnum):
     REMOTE_SGS_1 = "reg11"
     REMOTE_SGS_2 = "reg12"
     REMOTE_SGS_3 = "reg13"
+    EXIT_SUBNET = "reg14"  # the attachment subnet a TGW delivered through (its id; 0: none)
 
 
 REMOTE_SGS = (Reg.REMOTE_SGS_0, Reg.REMOTE_SGS_1, Reg.REMOTE_SGS_2, Reg.REMOTE_SGS_3)
@@ -56,6 +60,29 @@ ROUTER_MAC = "02:00:00:00:00:01"  # the VPC router's MAC, answered for every sub
 
 # ct_state bits (OVS): +new 0x01, +est 0x02, +rel 0x04, +inv 0x10, +trk 0x20
 CT_NEW, CT_EST, CT_REL, CT_INV, CT_TRK = 0x01, 0x02, 0x04, 0x10, 0x20
+
+
+class TunnelKey:
+    """The VNI as bit fields (offset, width): what the sending card tells the receiving one.
+
+    A packet that crossed no TGW between two subnets carries just its VPC's number.
+    """
+
+    VPC = (0, 12)  # the destination VPC's number
+    EXIT_SUBNET = (12, 11)  # the attachment subnet a TGW delivered it through (0: no TGW)
+    SAME_SUBNET = (23, 1)  # source and destination share a subnet: no NACL applies
+
+    @staticmethod
+    def match(**fields: int) -> tuple[int, int]:
+        """A masked ``tun_id`` match on the named fields, e.g. ``match(VPC=3)``."""
+        value = mask = 0
+        for name, wanted in fields.items():
+            offset, width = getattr(TunnelKey, name)
+            assert 0 <= wanted < 1 << width, f"{name} {wanted} does not fit in {width} bits"
+            value |= wanted << offset
+            mask |= ((1 << width) - 1) << offset
+        return value, mask
+
 
 IP = frozenset({"eth_type", "ip_proto", "nw_src", "nw_dst", "tp_dst", "icmpv4_type", "icmpv4_code"})
 R = Reg
@@ -81,7 +108,7 @@ STAGE_LIST = (
     # in_port/tunnel: source check, ARP, VNI check; start conntrack
     _stage(
         "classify",
-        "arp sg_egress_remote sg_ingress_remote",
+        "arp sg_egress_remote nacl_tgw_exit",
         ("in_port", "eth_type", "eth_src", "nw_src", "nw_dst", "tun_id"),
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC),
     ),
@@ -92,16 +119,16 @@ STAGE_LIST = (
     # SG egress of the sender (ct state: +est passes, +new needs a rule)
     _stage("sg_egress", "nacl_src_egress", {"in_port", "ct_state", *REMOTE_SGS} | IP),
     # NACL egress of the source subnet (skipped inside the subnet)
-    _stage("nacl_src_egress", "vpc_route deliver_lookup", {R.SRC_SUBNET} | IP, (R.DST_VPC, R.DST_NACL)),
+    _stage("nacl_src_egress", "vpc_route deliver_lookup", {R.SRC_SUBNET} | IP, (R.DST_VPC, R.SAME_SUBNET)),
     # the source subnet's route table, longest prefix
     _stage(
         "vpc_route",
         "peering tgw_entry deliver_lookup",
         {R.ROUTE_TABLE, R.HAIRPINS} | IP,
-        (R.NEXT_HOP, R.DST_VPC, R.DST_NACL, "eth_src"),
+        (R.NEXT_HOP, R.DST_VPC, "eth_src"),
     ),
     # a peering delivers only between its two VPCs
-    _stage("peering", "deliver_lookup", {R.NEXT_HOP, R.SRC_VPC} | IP, (R.DST_VPC, R.DST_NACL)),
+    _stage("peering", "deliver_lookup", {R.NEXT_HOP, R.SRC_VPC} | IP, (R.DST_VPC,)),
     # into the TGW: the attachment must cover the source AZ
     _stage(
         "tgw_entry",
@@ -116,18 +143,18 @@ STAGE_LIST = (
     # out of the TGW into the next attachment's VPC (or back to routing: a hairpin)
     _stage(
         "tgw_exit",
-        "nacl_tgw_exit vpc_route",
+        "deliver_lookup vpc_route",
         {R.NEXT_HOP, R.AZ, R.HAIRPINS} | IP,
-        (R.DST_VPC, R.ATTACHMENT_SUBNET, R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
+        (R.DST_VPC, R.EXIT_SUBNET, R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
     ),
-    # NACL egress of the destination attachment subnet
-    _stage("nacl_tgw_exit", "deliver_lookup", {R.ATTACHMENT_SUBNET} | IP, (R.DST_NACL,)),
     # the destination instance by address in the destination VPC
-    _stage("deliver_lookup", "nacl_dst_ingress", {R.DST_VPC} | IP, ("eth_dst",)),
-    # NACL ingress of the destination subnet
-    _stage("nacl_dst_ingress", "tunnel_out", {R.DST_NACL, R.DST_VPC} | IP),
-    # VXLAN to the destination's server, or hand over locally
-    _stage("tunnel_out", "sg_ingress_remote", {R.DST_VPC} | IP, ("tun_id", "tun_dst")),
+    _stage("deliver_lookup", "tunnel_out", {R.DST_VPC} | IP, ("eth_dst",)),
+    # VXLAN to the destination's server (the TunnelKey in the VNI), or hand over locally
+    _stage("tunnel_out", "nacl_tgw_exit", {R.DST_VPC} | IP, ("tun_id", "tun_dst")),
+    # receiving: NACL egress of the attachment subnet a TGW delivered through
+    _stage("nacl_tgw_exit", "nacl_dst_ingress sg_ingress_remote", {"tun_id"} | IP),
+    # receiving: NACL ingress of the destination subnet
+    _stage("nacl_dst_ingress", "sg_ingress_remote", {"tun_id", R.DST_VPC} | IP),
     # the referenced SGs the source belongs to, as its routes reach the receiver
     _stage("sg_ingress_remote", "sg_ingress", (R.DST_VPC, "eth_type", "nw_src", "nw_dst"), REMOTE_SGS),
     # SG ingress of the receiver (ct state), then out to its port
@@ -173,7 +200,7 @@ def flow(stage: str, priority: int, match: dict, actions, origin: str) -> Flow:
             assert target in declared.next, f"{stage} may not continue to {target}"
             if isinstance(action, Goto):
                 assert TABLE[target] > TABLE[stage], f"{stage} cannot go back to {target}"
-        if isinstance(action, (SetReg, SetField)):
+        if isinstance(action, (SetReg, SetField, Move)):
             assert str(action.field) in declared.sets, f"{stage} may not set {action.field}"
         if isinstance(action, ArpReply):
             assert stage == "arp", "only the arp stage answers ARP"

@@ -26,7 +26,6 @@ RESERVED_INTERFACE_NAMES = {
     "genev_sys_6081",
     "vxlan_sys_4789",
 }
-VNI_BASE = 1000  # VNI = VNI_BASE + the VPC's number
 UNDERLAY_PREFIX = "192.168.200."  # server N's underlay address: .N (inside vpclab's namespaces)
 UNDERLAY_MASK = 24
 
@@ -58,6 +57,11 @@ class Plan:
         self.tgw_id = _ids(t.name for t in topology.transit_gateways)
         self.tgw_table_id = _ids((t.name, r.name) for t in topology.transit_gateways for r in t.route_tables)
         self.attachment_id = _ids(a.name for t in topology.transit_gateways for a in t.attachments)
+        self.attachment_subnet_id = _ids(  # (vpc, subnet) serving some attachment, once each
+            dict.fromkeys(
+                (a.vpc, s) for t in topology.transit_gateways for a in t.attachments for s in a.subnets
+            )
+        )
         self.server_index = {s.name: n for n, s in enumerate(topology.servers, start=1)}
         self.instances: dict[str, InstancePlan] = {}
         ports: dict[str, int] = {}
@@ -72,7 +76,8 @@ class Plan:
             )
 
     def vni(self, vpc: m.Vpc) -> int:
-        return VNI_BASE + vpc.number
+        """The VNI of a packet into ``vpc`` (no TGW on its way, not inside one subnet)."""
+        return vpc.number
 
     def underlay_ip(self, server: str) -> IPv4Address:
         return IPv4Address(UNDERLAY_PREFIX + str(self.server_index[server]))

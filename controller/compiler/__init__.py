@@ -44,7 +44,7 @@ CARD_SGS: dict[str, Callable] = {
     "sg_stateful": security_groups.security_groups,
     "sg_ingress_remote": security_groups.ingress_remote,
 }
-EVERY_CARD = ("global", "no_destination_nacl")
+EVERY_CARD = ("global", "no_transit_or_same_subnet")
 
 Unit = tuple  # (builder label, object key...): e.g. ("vpc_route", "prod"), ("classify", "srv1")
 
@@ -60,15 +60,18 @@ def _vpc_units(vpcs) -> list[Unit]:
 def card_units(topology: m.Topology, server: str, scope: Scope) -> list[Unit]:
     """The units a card holds, in a fixed order."""
     units: list[Unit] = [EVERY_CARD]
-    units += [("nacl_src_egress", vpc) for vpc in sorted(scope.sources)]
-    units += [("vpc_route", vpc) for vpc in sorted(scope.routed)]
     units += [
-        (stage, vpc) for vpc in sorted(scope.delivered) for stage in ("deliver_lookup", "nacl_dst_ingress")
+        (stage, vpc) for vpc in sorted(scope.sources) for stage in ("nacl_src_egress", "nacl_dst_ingress")
     ]
+    units += [("vpc_route", vpc) for vpc in sorted(scope.routed)]
+    units += [("deliver_lookup", vpc) for vpc in sorted(scope.delivered)]
     units += [("peering", name) for name in sorted(scope.peerings)]
     units += [(stage, name) for name in sorted(scope.transit_gateways) for stage in TGW_STAGES]
-    for vpc, subnet in nacl.attachment_subnets(topology, scope.transit_gateways):
-        units += [(stage, vpc, subnet) for stage in ATTACHMENT_SUBNET_STAGES]
+    # sending: the entry subnets of the TGWs it routes to; receiving: its own VPCs' exit subnets
+    units += [
+        ("nacl_tgw_entry", *key) for key in nacl.attachment_subnets(topology, tgws=scope.transit_gateways)
+    ]
+    units += [("nacl_tgw_exit", *key) for key in nacl.attachment_subnets(topology, vpcs=scope.sources)]
     units += [(stage, server) for stage in (*CARD_EDGE, *CARD_SGS)]
     return units
 
@@ -76,7 +79,7 @@ def card_units(topology: m.Topology, server: str, scope: Scope) -> list[Unit]:
 def build_unit(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
     topology, stage = plan.topology, unit[0]
     if unit == EVERY_CARD:
-        return nacl.no_destination_nacl(plan)
+        return nacl.no_transit_or_same_subnet(plan)
     if stage in VPC_STAGES:
         return VPC_STAGES[stage](plan, topology.vpc(unit[1]))
     if stage == "peering":
@@ -224,7 +227,16 @@ def recompile(previous: Compiled, topology: m.Topology) -> Recompiled:
 def _same_frame(old: Plan, new: Plan) -> bool:
     """Do both designs number and place everything alike (only rules, routes and links differ)?"""
     a, b = old.topology, new.topology
-    frame = ("subnet_id", "route_table_id", "az_id", "peering_id", "tgw_id", "tgw_table_id", "attachment_id")
+    frame = (
+        "subnet_id",
+        "route_table_id",
+        "az_id",
+        "peering_id",
+        "tgw_id",
+        "tgw_table_id",
+        "attachment_id",
+        "attachment_subnet_id",
+    )
     return (
         all(getattr(old, name) == getattr(new, name) for name in frame)
         and old.instances == new.instances

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..actions import DROP, ArpReply, Ct, CtClear, Goto, Output, SetField, SetReg
-from ..pipeline import ROUTER_MAC, TUNNEL_PORT, Reg, flow
+from ..actions import DROP, ArpReply, Ct, CtClear, Goto, Move, Output, SetField, SetReg
+from ..pipeline import ROUTER_MAC, TUNNEL_PORT, Reg, TunnelKey, flow
 from .matches import ETH_ARP, ETH_IP, host
 
 TABLE_MISS = "vpclab:table-miss"
@@ -44,11 +44,11 @@ def classify(plan, server: str) -> list:
                 100,
                 {
                     "in_port": TUNNEL_PORT,
-                    "tun_id": plan.vni(vpc),
+                    "tun_id": TunnelKey.match(VPC=plan.vni(vpc)),
                     "eth_type": ETH_IP,
                     "nw_dst": host(instance.ip),
                 },
-                (SetReg(Reg.DST_VPC, vpc.number), Ct(False, local.zone, "sg_ingress_remote")),
+                (SetReg(Reg.DST_VPC, vpc.number), Ct(False, local.zone, "nacl_tgw_exit")),
                 instance.origin,
             )
         )
@@ -80,9 +80,19 @@ def arp(plan, server: str) -> list:
     return flows
 
 
+def tunnel_key(plan, vpc) -> tuple:
+    """Write the TunnelKey: the VPC, then what the sender's stages learned of the path."""
+    return (
+        SetField("tun_id", plan.vni(vpc)),
+        Move(Reg.EXIT_SUBNET, "tun_id", TunnelKey.EXIT_SUBNET[1], TunnelKey.EXIT_SUBNET[0]),
+        Move(Reg.SAME_SUBNET, "tun_id", TunnelKey.SAME_SUBNET[1], TunnelKey.SAME_SUBNET[0]),
+    )
+
+
 def tunnels(plan, server: str, delivered) -> list:
-    """tunnel_out: VXLAN (VNI of the destination VPC) to the destination's server, or local,
-    for the instances of the VPCs (``delivered``) a packet from this card may end in."""
+    """tunnel_out: VXLAN (the TunnelKey as VNI) to the destination's server, or a local hand-over
+    to the receiving stages (the same key), for the instances of the VPCs (``delivered``) a
+    packet from this card may end in."""
     flows = []
     for vpc in (vpc for vpc in plan.topology.vpcs if vpc.name in delivered):
         for instance in vpc.instances:
@@ -90,10 +100,9 @@ def tunnels(plan, server: str, delivered) -> list:
             actions: tuple
             if instance.server == server:
                 zone = plan.instances[instance.name].zone
-                actions = (CtClear(), Ct(False, zone, "sg_ingress_remote"))
+                actions = tunnel_key(plan, vpc) + (CtClear(), Ct(False, zone, "nacl_tgw_exit"))
             else:
-                actions = (
-                    SetField("tun_id", plan.vni(vpc)),
+                actions = tunnel_key(plan, vpc) + (
                     SetField("tun_dst", str(plan.underlay_ip(instance.server))),
                     Output(TUNNEL_PORT),
                 )

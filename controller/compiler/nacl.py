@@ -1,9 +1,14 @@
-"""NACL stages: ordered allow/deny rules become priorities; the '*' rule is the floor."""
+"""NACL stages: ordered allow/deny rules become priorities; the '*' rule is the floor.
+
+The source subnet's egress and the entry attachment subnet's ingress run on the sending card;
+the exit attachment subnet's egress and the destination subnet's ingress on the receiving
+card, which reads what it needs of the path from the VNI (``TunnelKey``).
+"""
 
 from __future__ import annotations
 
 from ..actions import DROP, Goto, SetReg
-from ..pipeline import Reg, flow
+from ..pipeline import Reg, TunnelKey, flow
 from .matches import ETH_IP, prefix, traffic_matches
 
 SKIP_PRIORITY = 65000  # "this check does not apply" flows sit above every rule
@@ -50,7 +55,7 @@ def source_subnet_egress(plan, vpc) -> list:
                 "nacl_src_egress",
                 key,
                 subnet,
-                (SetReg(Reg.DST_VPC, vpc.number), SetReg(Reg.DST_NACL, 0), Goto("deliver_lookup")),
+                (SetReg(Reg.DST_VPC, vpc.number), SetReg(Reg.SAME_SUBNET, 1), Goto("deliver_lookup")),
             )
         )
         flows += nacl_flows(
@@ -59,15 +64,19 @@ def source_subnet_egress(plan, vpc) -> list:
     return flows
 
 
-def attachment_subnets(topology, tgws) -> list[tuple[str, str]]:
-    """(vpc, subnet) for every subnet that serves an attachment of the TGWs named, once each."""
-    seen: list = []
-    for tgw in (tgw for tgw in topology.transit_gateways if tgw.name in tgws):
-        for attachment in tgw.attachments:
-            for name in attachment.subnets:
-                if (attachment.vpc, name) not in seen:
-                    seen.append((attachment.vpc, name))
-    return seen
+def attachment_subnets(topology, tgws=None, vpcs=None) -> list[tuple[str, str]]:
+    """(vpc, subnet) for every subnet that serves an attachment, once each: of the TGWs named
+    in ``tgws`` (or any), in the VPCs named in ``vpcs`` (or any)."""
+    return list(
+        dict.fromkeys(
+            (attachment.vpc, name)
+            for tgw in topology.transit_gateways
+            if tgws is None or tgw.name in tgws
+            for attachment in tgw.attachments
+            if vpcs is None or attachment.vpc in vpcs
+            for name in attachment.subnets
+        )
+    )
 
 
 def tgw_entry_ingress(plan, vpc, subnet) -> list:
@@ -77,37 +86,46 @@ def tgw_entry_ingress(plan, vpc, subnet) -> list:
 
 
 def tgw_exit_egress(plan, vpc, subnet) -> list:
-    """nacl_tgw_exit: none for an instance in the attachment subnet itself, else its egress."""
-    key = {Reg.ATTACHMENT_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
-    skip = within_subnet("nacl_tgw_exit", key, subnet, (SetReg(Reg.DST_NACL, 0), Goto("deliver_lookup")))
-    allow = (SetReg(Reg.DST_NACL, 1), Goto("deliver_lookup"))
+    """nacl_tgw_exit (receiving): for a packet a TGW delivered through ``subnet``, no NACL at
+    all if the destination is in that subnet itself, else the subnet's egress rules."""
+    key = {"tun_id": TunnelKey.match(EXIT_SUBNET=plan.attachment_subnet_id[(vpc.name, subnet.name)])}
+    skip = within_subnet("nacl_tgw_exit", key, subnet, (Goto("sg_ingress_remote"),))
+    allow = (Goto("nacl_dst_ingress"),)
     return [skip] + nacl_flows("nacl_tgw_exit", key, vpc.nacl(subnet.nacl).egress, "nw_dst", allow)
 
 
-def no_destination_nacl(plan) -> list:
-    """nacl_dst_ingress: the packets that no destination NACL applies to go on."""
+def no_transit_or_same_subnet(plan) -> list:
+    """Receiving: a packet no TGW delivered goes on to the destination NACL, which a packet
+    from the destination's own subnet skips."""
     return [
+        flow(
+            "nacl_tgw_exit",
+            SKIP_PRIORITY,
+            {"tun_id": TunnelKey.match(EXIT_SUBNET=0)},
+            (Goto("nacl_dst_ingress"),),
+            "vpclab:no-transit-gateway",
+        ),
         flow(
             "nacl_dst_ingress",
             SKIP_PRIORITY,
-            {Reg.DST_NACL: 0},
-            (Goto("tunnel_out"),),
+            {"tun_id": TunnelKey.match(SAME_SUBNET=1)},
+            (Goto("sg_ingress_remote"),),
             "vpclab:no-destination-nacl",
-        )
+        ),
     ]
 
 
 def destination_subnet_ingress(plan, vpc) -> list:
-    """nacl_dst_ingress: the destination subnet's ingress rules, unless DST_NACL says skip."""
+    """nacl_dst_ingress (receiving): the destination subnet's ingress rules."""
     flows = []
     for subnet in vpc.subnets:
         key = {
-            Reg.DST_NACL: 1,
+            "tun_id": TunnelKey.match(SAME_SUBNET=0),
             Reg.DST_VPC: vpc.number,
             "eth_type": ETH_IP,
             "nw_dst": prefix(subnet.cidr),
         }
         flows += nacl_flows(
-            "nacl_dst_ingress", key, vpc.nacl(subnet.nacl).ingress, "nw_src", (Goto("tunnel_out"),)
+            "nacl_dst_ingress", key, vpc.nacl(subnet.nacl).ingress, "nw_src", (Goto("sg_ingress_remote"),)
         )
     return flows

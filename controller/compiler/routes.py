@@ -52,7 +52,7 @@ def vpc_routes(plan, vpc) -> list:
 
 def _route_actions(plan, vpc, route) -> tuple:
     if route.local:
-        return ROUTED + (SetReg(Reg.DST_VPC, vpc.number), SetReg(Reg.DST_NACL, 1), Goto("deliver_lookup"))
+        return ROUTED + (SetReg(Reg.DST_VPC, vpc.number), Goto("deliver_lookup"))
     if route.peering:
         peering = plan.topology.peering(route.peering)
         if peering.deleted:
@@ -85,11 +85,7 @@ def peerings(plan, peering) -> list:
                             "peering",
                             100,
                             match,
-                            (
-                                SetReg(Reg.DST_VPC, peer.number),
-                                SetReg(Reg.DST_NACL, 1),
-                                Goto("deliver_lookup"),
-                            ),
+                            (SetReg(Reg.DST_VPC, peer.number), Goto("deliver_lookup")),
                             peering.origin,
                         )
                     )
@@ -211,8 +207,8 @@ def tgw_exits(plan, tgw) -> list:
                 }
                 actions = (
                     SetReg(Reg.DST_VPC, vpc.number),
-                    SetReg(Reg.ATTACHMENT_SUBNET, exit_id),
-                    Goto("nacl_tgw_exit"),
+                    SetReg(Reg.EXIT_SUBNET, plan.attachment_subnet_id[(vpc.name, exit_subnet.name)]),
+                    Goto("deliver_lookup"),
                 )
                 flows.append(flow("tgw_exit", 100, match, actions, attachment.origin))
     return flows
@@ -224,6 +220,6 @@ def deliveries(plan, vpc) -> list:
     flows.append(flow("deliver_lookup", MISS_PRIORITY, {Reg.DST_VPC: vpc.number}, (DROP,), vpc.origin))
     for instance in vpc.instances:
         match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(instance.ip)}
-        actions = (SetField("eth_dst", plan.instances[instance.name].mac), Goto("nacl_dst_ingress"))
+        actions = (SetField("eth_dst", plan.instances[instance.name].mac), Goto("tunnel_out"))
         flows.append(flow("deliver_lookup", 100, match, actions, instance.origin))
     return flows

@@ -1,11 +1,11 @@
 """What one Nitro card must know: its own VPCs and what their routes can reach (like OVN's
 local datapaths, which a chassis extends over patch ports).
 
-A card sends only for its local instances, so it needs the source-side checks of its own VPCs;
-the route tables of every VPC a packet may be routed through (its own, and those a transit
-gateway its VPCs route to may hand the packet to, which may route it on: a hairpin); those
-TGWs; the peerings its own VPCs route over; and the delivery (address lookup, destination
-NACL, tunnel) of every VPC a packet can end in. Everything else stays off the card.
+A card sends and receives only for its local instances, so it needs the source-side checks
+and the receiving NACLs of its own VPCs; the route tables of every VPC a packet may be routed
+through (its own, and those a transit gateway its VPCs route to may hand the packet to, which
+may route it on: a hairpin); those TGWs; the peerings its own VPCs route over; and the delivery
+(address lookup, tunnel) of every VPC a packet can end in. Everything else stays off the card.
 """
 
 from __future__ import annotations

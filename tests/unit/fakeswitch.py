@@ -307,7 +307,7 @@ class FakeFabric:
                 self._table(server, packet, action.table_id, outcome, steps)
                 went_on = True
             elif isinstance(action, parser.NXActionRegMove):
-                packet[action.dst_field] = packet.get(action.src_field)
+                _move(action, packet)
             elif isinstance(action, parser.OFPActionOutput):
                 port = packet["in_port"] if action.port == ofp.OFPP_IN_PORT else action.port
                 self._output(server, port, packet, outcome, steps)
@@ -332,6 +332,18 @@ class FakeFabric:
         arriving["in_port"] = TUNNEL_PORT
         outcome.tunnelled.append((server, remote, packet["tunnel_id"]))
         self._table(remote, arriving, 0, outcome, steps)
+
+
+def _move(action, packet: dict) -> None:
+    """NXActionRegMove: a whole field (an ARP reply's swaps) or a bit range of integers."""
+    whole = action.src_ofs == action.dst_ofs == 0 and action.n_bits in (32, 48)
+    if whole:
+        packet[action.dst_field] = packet.get(action.src_field)
+        return
+    bits = (1 << action.n_bits) - 1
+    value = (packet.get(action.src_field, 0) >> action.src_ofs) & bits
+    kept = packet.get(action.dst_field, 0) & ~(bits << action.dst_ofs)
+    packet[action.dst_field] = kept | value << action.dst_ofs
 
 
 def instance_packet(

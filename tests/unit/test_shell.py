@@ -211,7 +211,7 @@ def test_flows_drops_and_hits_filter_by_action_and_by_counters_that_moved():
 def test_where_says_server_port_mac_address_and_groups():
     text = shell(FakeEmulation("peering.yaml"), "where build1", "where nobody")
     assert "build1: 10.1.1.4 in dev/build (10.1.1.0/24, AZ a)" in text
-    assert "server     srv1 (underlay 192.168.200.1, VNI 1002)" in text
+    assert "server     srv1 (underlay 192.168.200.1, VNI 2)" in text
     assert "card port  build1 (ofport 2), conntrack zone 3" in text
     assert "MAC        02:00:00:00:03:0a" in text and "SGs        dev/build-sg" in text
     assert "Usage: where INSTANCE" in text

@@ -394,3 +394,16 @@ vpcs:
       - {name: i4, subnet: x}
 """)
     assert [i.server for i in topology.instances] == ["s1", "s3", "s2", "s1"]
+
+
+def test_designs_beyond_what_the_vni_can_name_are_refused(monkeypatch):
+    from pathlib import Path
+
+    from vpclab.intent import model
+
+    text = (Path(__file__).resolve().parents[2] / "topologies" / "tgw-blackhole.yaml").read_text()
+    monkeypatch.setattr(model, "MAX_VPCS", 2)
+    monkeypatch.setattr(model, "MAX_ATTACHMENT_SUBNETS", 2)
+    found = problems(text)
+    assert any("vpcs[2]: at most 2 VPCs" in line for line in found), found
+    assert any("attachments[2].subnets: at most 2 subnets may serve" in line for line in found), found

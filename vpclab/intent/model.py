@@ -19,6 +19,10 @@ PROTOCOL_NAMES = {number: name for name, number in PROTOCOL_NUMBERS.items()}
 ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY = (8, 0), (0, 0)  # (type, code): what trace and verify ping with
 EPHEMERAL_PORTS = (32768, 60999)  # Linux's ip_local_port_range, used by vpclab's instances
 RESERVED_HOST_OFFSETS = (0, 1, 2, 3)  # network, VPC router, DNS, reserved; plus the broadcast
+# what the VXLAN VNI has room for (it carries a VPC's number and the TGW attachment subnet a
+# packet arrived through; see controller.pipeline.TunnelKey)
+MAX_VPCS = 4095
+MAX_ATTACHMENT_SUBNETS = 2047
 
 
 def protocol_label(number: Optional[int]) -> str:

@@ -51,6 +51,8 @@ def _validated(document: Document, valid_before: Optional[dict] = None) -> m.Top
 def _build(r: Reporter, data: dict) -> m.Topology:
     vpcs_data = data["vpcs"]
     r.unique_names(vpcs_data, ("vpcs",), "VPC")
+    if len(vpcs_data) > m.MAX_VPCS:
+        r.report(("vpcs", m.MAX_VPCS), f"at most {m.MAX_VPCS} VPCs: the VXLAN VNI carries a VPC's number")
     known = Known(servers=build_servers(r, data))
     for v, vpc in enumerate(vpcs_data):
         known.vpc_cidrs[vpc["name"]] = build_vpc_cidrs(r, v, vpc)

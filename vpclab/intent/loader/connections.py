@@ -71,7 +71,23 @@ def build_transit_gateways(r: Reporter, known: Known, data: dict) -> tuple[m.Tra
         if name in seen:
             r.report(path, f"attachment '{name}' is already defined at {format_path(seen[name][:-1])}")
         seen.setdefault(name, path)
+    check_attachment_subnet_count(r, tgws_data, all_attachments)
     return tuple(build_transit_gateway(r, known, t, tgw) for t, tgw in enumerate(tgws_data))
+
+
+def check_attachment_subnet_count(r: Reporter, tgws_data: list, all_attachments: list) -> None:
+    """The VNI names the attachment subnet a packet arrived through: at most MAX of them."""
+    served: set = set()
+    for t, a in all_attachments:
+        attachment = tgws_data[t]["attachments"][a]
+        served |= {(attachment.get("vpc"), subnet) for subnet in attachment.get("subnets", [])}
+        if len(served) > m.MAX_ATTACHMENT_SUBNETS:
+            r.report(
+                ("transit_gateways", t, "attachments", a, "subnets"),
+                f"at most {m.MAX_ATTACHMENT_SUBNETS} subnets may serve TGW attachments "
+                "(the VXLAN VNI names the one a packet arrived through)",
+            )
+            return
 
 
 def build_transit_gateway(r: Reporter, known: Known, t: int, tgw: dict) -> m.TransitGateway:
