@@ -75,8 +75,9 @@ def vpclab_seconds(topology) -> float:
     return elapsed
 
 
-def mininet_seconds() -> float:
-    """Plain Mininet: 32 hosts, 8 userspace OVS switches on a private ovs-vswitchd."""
+def mininet_seconds(servers: int = SERVERS, hosts: int = VPCS * PER_VPC) -> float:
+    """Plain Mininet: ``hosts`` hosts on ``servers`` userspace OVS switches in a line, on a
+    private ovs-vswitchd."""
 
     class UserspaceOVS(OVSSwitch):
         OVSVersion = subprocess.run(
@@ -89,11 +90,11 @@ def mininet_seconds() -> float:
 
     class Servers(Topo):
         def build(self):
-            switches = [self.addSwitch(f"s{n}", dpid=f"{n:016x}") for n in range(1, SERVERS + 1)]
+            switches = [self.addSwitch(f"s{n}", dpid=f"{n:016x}") for n in range(1, servers + 1)]
             for a, b in pairwise(switches):
                 self.addLink(a, b)
-            for n in range(VPCS * PER_VPC):
-                self.addLink(self.addHost(f"h{n}"), switches[n % SERVERS])
+            for n in range(hosts):
+                self.addLink(self.addHost(f"h{n}"), switches[n % servers])
 
     rundir = tempfile.mkdtemp(prefix="vpclab-bench-ovs-")
     env = {**os.environ, "OVS_RUNDIR": rundir, "OVS_LOGDIR": rundir, "OVS_DBDIR": rundir}

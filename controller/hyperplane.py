@@ -2,10 +2,11 @@
 
 A thin shell (like Faucet's faucet.py over valve.py): the pure compiler makes each card's
 flows from the running intent; this app only sends them and answers a small JSON API.
-- When a card connects (first time, or after a controller restart) it is *reconciled*: every
-  expected flow is (re)added in place, then a flow dump tells which flows are extra and
-  only those are deleted, so a restart causes no forwarding gap and no duplicates. A barrier
-  then marks the card ready in the status file ``vpclab up`` waits on.
+- When a card connects (first time, or after a controller restart) it is *reconciled*: a flow
+  dump tells what it has; every expected flow is (re)added in place, then only the extra
+  flows are deleted, so a restart causes no forwarding gap and no duplicates. A barrier then
+  marks the card ready in the status file ``vpclab up`` waits on. A fresh card's dump is
+  empty, and flows shared by many cards are encoded once and sent in batches.
 - The API (one JSON request per line, on 127.0.0.1) applies runtime changes incrementally:
   only the flows that differ are sent, and the answer comes after every card's barrier.
 The datapath-id of a card is its server's index in the topology (see nitro_switch).
@@ -39,10 +40,11 @@ from vpclab.intent.changes import ChangeError, Intent
 
 from .compiler import compile_topology, recompile
 from .differ import FlowDiff
-from .ofmsg import barrier, delete_matching, flow_mod, flow_stats_request, match_items, match_key
+from .ofmsg import barrier, delete_matching, flow_mod_bytes, flow_stats_request, match_items, match_key
 
 ENV_INTENT, ENV_STATUS, ENV_API = "VPCLAB_INTENT", "VPCLAB_STATUS", "VPCLAB_API_PORT"
 BARRIER_TIMEOUT = 5.0
+SEND_BATCH = 500  # flow-mods per write when a card is (re)filled
 LOG = logging.getLogger("hyperplane")
 
 
@@ -107,6 +109,11 @@ class Hyperplane(app_manager.OSKenApp):
         message.datapath = datapath
         datapath.send_msg(message)
 
+    def send_flows(self, datapath, flows) -> None:
+        """Add ``flows``, their encoded flow-mods sent back to back, SEND_BATCH at a time."""
+        for start in range(0, len(flows), SEND_BATCH):
+            datapath.send(b"".join(flow_mod_bytes(each) for each in flows[start : start + SEND_BATCH]))
+
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
     @guarded
     def card_connected(self, event):
@@ -117,11 +124,9 @@ class Hyperplane(app_manager.OSKenApp):
             return
         self.datapaths[server] = datapath
         self.errors[server] = []
-        for each in self.compiled.flows[server]:
-            self.send(datapath, flow_mod(each))
         self.extra_flows[server] = []
         self.send(datapath, flow_stats_request())
-        LOG.info("%s: sent %d flows, reconciling", server, len(self.compiled.flows[server]))
+        LOG.info("%s: connected, reconciling", server)
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
     @guarded
@@ -137,9 +142,15 @@ class Hyperplane(app_manager.OSKenApp):
         ]
         if event.msg.flags & datapath.ofproto.OFPMPF_REPLY_MORE:
             return
+        self.send_flows(datapath, self.compiled.flows[server])
         for stat in self.extra_flows[server]:
             self.send(datapath, delete_matching(stat.table_id, stat.priority, stat.match))
-        LOG.info("%s: reconciled, %d extra flows deleted", server, len(self.extra_flows[server]))
+        LOG.info(
+            "%s: sent %d flows, %d extra flows deleted",
+            server,
+            len(self.compiled.flows[server]),
+            len(self.extra_flows[server]),
+        )
         request = barrier()
         self.send(datapath, request)
         self.ready_barriers[request.xid] = server

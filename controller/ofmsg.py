@@ -6,6 +6,9 @@ datapath only when sent, so this module has no connection state.
 
 from __future__ import annotations
 
+import functools
+import types
+
 from os_ken.ofproto import nicira_ext
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
@@ -19,6 +22,9 @@ NX_IN_PORT = 0xFFF8  # Nicira actions take 16-bit ports: "the packet's own in_po
 NO_RECIRCULATION = 255  # NXActionCT's recirc_table when the packet does not go on
 FIELD_NAMES = {"nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "tun_id": "tunnel_id", "tun_dst": "tun_ipv4_dst"}
 
+
+WIRE = types.SimpleNamespace(ofproto=ofp, ofproto_parser=parser, id=0)  # serializes, sends nothing
+CACHED_FLOWS = 1 << 17  # flows whose encodings are kept (a design's distinct flows, and some)
 
 FULL_MASKS = ("255.255.255.255", 0xFFFF)
 EMPTY_MASKS = ("0.0.0.0", 0)
@@ -132,6 +138,16 @@ def flow_mod(flow: Flow, command=ofp.OFPFC_ADD) -> parser.OFPFlowMod:
     )
 
 
+@functools.lru_cache(maxsize=CACHED_FLOWS)
+def flow_mod_bytes(flow: Flow) -> bytes:
+    """``flow_mod(flow)`` on the wire (xid 0), encoded once however many cards get it."""
+    message = flow_mod(flow)
+    message.datapath = WIRE
+    message.set_xid(0)
+    message.serialize()
+    return bytes(message.buf)
+
+
 def delete_flow(flow: Flow) -> parser.OFPFlowMod:
     """A strict delete of exactly this flow (same table, priority and match)."""
     return delete_matching(flow.table, flow.priority, of_match(flow))
@@ -154,6 +170,7 @@ def flow_stats_request() -> parser.OFPFlowStatsRequest:
     return parser.OFPFlowStatsRequest(datapath=None, table_id=ofp.OFPTT_ALL)
 
 
+@functools.lru_cache(maxsize=CACHED_FLOWS)
 def match_key(flow: Flow) -> tuple:
     """(table, priority, match) as a flow dump reports it, to compare with the switch."""
     return (flow.table, flow.priority, match_items(_roundtrip(of_match(flow))))

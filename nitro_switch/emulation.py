@@ -30,7 +30,16 @@ from .hosts import InstanceHosts
 from .names import RUN_ROOT, Names
 from .server import NitroServer, require_tools
 
-READY_TIMEOUT = 30.0
+READY_TIMEOUT = 30.0  # for the cards' flows, plus READY_PER_INSTANCE for each instance
+READY_PER_INSTANCE = 0.05
+PROGRESS_EVERY = 5.0  # seconds between progress lines while the cards get their flows
+
+
+def shortened(items: list[str], separator: str, room: int = 12) -> str:
+    """The items, or for a long list its first and last few and how many there are."""
+    if len(items) <= room:
+        return separator.join(items)
+    return separator.join(items[:8] + ["…"] + items[-2:]) + f" ({len(items)})"
 
 
 def free_port() -> int:
@@ -41,9 +50,14 @@ def free_port() -> int:
 
 class Emulation:
     def __init__(
-        self, topology: Topology, log: Callable[[str], None] = print, ready_timeout: float = READY_TIMEOUT
+        self, topology: Topology, log: Callable[[str], None] = print, ready_timeout: Optional[float] = None
     ):
-        self.topology, self.log, self.ready_timeout = topology, log, ready_timeout
+        self.topology, self.log = topology, log
+        self.ready_timeout = (
+            READY_TIMEOUT + READY_PER_INSTANCE * len(topology.instances)
+            if ready_timeout is None
+            else ready_timeout
+        )
         self.names = Names(topology.name)
         self.plan = Plan(topology)
         self.servers = [
@@ -78,7 +92,7 @@ class Emulation:
             self.log(f"*** underlay {self.names.underlay_bridge}")
             run("ip", "link", "add", self.names.underlay_bridge, "type", "bridge")
             run("ip", "link", "set", self.names.underlay_bridge, "mtu", "9000", "up")
-            self.log("*** servers: " + ", ".join(f"{s.name} ({s.underlay_ip})" for s in self.servers))
+            self.log("*** servers: " + shortened([f"{s.name} ({s.underlay_ip})" for s in self.servers], ", "))
             self.starting = ThreadPoolExecutor(max_workers=len(self.servers))
             started_servers = [self.starting.submit(s.start, self.controller_port) for s in self.servers]
             self.starting.shutdown(wait=True)
@@ -87,7 +101,7 @@ class Emulation:
                 future.result()  # re-raise the first failure
             for server in self.servers:
                 server.seed_neighbours(self.servers)
-            self.log(f"*** instances: {' '.join(i.name for i in self.topology.instances)}")
+            self.log("*** instances: " + shortened([i.name for i in self.topology.instances], " "))
             self.hosts.create(self.servers_by_name)
             self.hosts.add_servers(self.servers)
             self.record()
@@ -219,8 +233,10 @@ class Emulation:
             return {}
 
     def wait_for_flows(self, timeout: float) -> None:
-        """Wait until the controller reports every card ready (its barrier was answered)."""
-        deadline = time.monotonic() + timeout
+        """Wait until the controller reports every card ready (its barrier was answered);
+        while it takes long, say every few seconds how many are."""
+        started = time.monotonic()
+        deadline, next_word = started + timeout, started + PROGRESS_EVERY
         while time.monotonic() < deadline:
             if self.controller is None or self.controller.poll() is not None:
                 raise BuildError(f"the Hyperplane controller exited; see {self.names.run_dir}/hyperplane.log")
@@ -233,12 +249,15 @@ class Emulation:
                     "the controller could not install the flows: "
                     + "; ".join(refused or [status["_controller"]["error"]])
                 )
-            if all(status.get(s.name, {}).get("ready") for s in self.servers):
-                self.log(
-                    "*** flows installed: "
-                    + ", ".join(f"{s.name} {status[s.name]['flows']}" for s in self.servers)
-                )
+            ready = [s for s in self.servers if status.get(s.name, {}).get("ready")]
+            if len(ready) == len(self.servers):
+                counts = [f"{s.name} {status[s.name]['flows']}" for s in self.servers]
+                self.log("*** flows installed: " + shortened(counts, ", "))
                 return
+            if time.monotonic() >= next_word:
+                waited = time.monotonic() - started
+                self.log(f"*** flows: {len(ready)} of {len(self.servers)} cards ready ({waited:.0f} s)")
+                next_word += PROGRESS_EVERY
             time.sleep(0.1)
         missing = [s.name for s in self.servers if not self.card_status().get(s.name, {}).get("ready")]
         raise BuildError(

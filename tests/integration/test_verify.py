@@ -133,3 +133,23 @@ def test_verify_after_runtime_changes_checks_the_changed_design(tmp_path):
     # the matrix, live: the spokes reach each other (a more specific route), not the hub
     assert "svc1" not in as_json["reachability"]["app1"]
     assert as_json["reachability"]["app1"]["db1"] == "tcp all; udp all; icmp"
+
+
+def test_a_sampled_verify_probes_its_pairs_live_and_says_so(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from live_helpers import ROOT
+
+    vpclab = os.path.join(os.path.dirname(sys.executable), "vpclab")
+    three_tier = os.path.join(ROOT, "topologies", "three-tier.yaml")
+    done = subprocess.run(
+        [vpclab, "verify", three_tier, "--sample", "3", "--seed", "2"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 pairs (a sample: 3 of 6 pairs, covering 3 of 6 pairs of equivalence classes)" in done.stdout

@@ -99,3 +99,56 @@ def test_unowned_addresses_and_spoofed_sources_belong_to_nobody(data):
             assert trace(*args, source_ip=probe.spoofed_source).reason == "spoofed"
             unchecked = trace(*args, source_ip=probe.spoofed_source, check_source=False)
             assert unchecked.delivered_to == probe.target  # only the source check can stop it
+
+
+def test_a_sample_takes_one_pair_of_every_class_pair_before_a_second_of_any():
+    from vpclab.oracle.reach import equivalence_classes
+    from vpclab.verify.plan import ordered_pairs, sampled_pairs
+
+    topology = load(
+        """
+        name: classes
+        vpcs:
+          - name: v
+            cidr: 10.0.0.0/16
+            subnets: [{name: a, cidr: 10.0.1.0/24}, {name: b, cidr: 10.0.2.0/24}]
+            instances:
+              - {name: a1, subnet: a}
+              - {name: a2, subnet: a}
+              - {name: a3, subnet: a}
+              - {name: a4, subnet: a}
+              - {name: b1, subnet: b}
+              - {name: b2, subnet: b}
+        """
+    )
+    classes = {i.name: n for n, group in enumerate(equivalence_classes(topology)) for i in group}
+    assert len(set(classes.values())) == 2  # 30 ordered pairs, 4 pairs of classes
+
+    def class_pairs(pairs):
+        return [(classes[s.name], classes[t.name]) for s, t in pairs]
+
+    chosen, said = sampled_pairs(topology, 4, seed=1)
+    assert (
+        len(set(class_pairs(chosen))) == 4
+        and said == "4 of 30 pairs, covering 4 of 4 pairs of equivalence classes"
+    )
+    more, _ = sampled_pairs(topology, 9, seed=1)
+    assert len(set(more)) == 9 and more[:4] == chosen and len(set(class_pairs(more[4:8]))) == 4
+    assert sampled_pairs(topology, 9, seed=1)[0] == more != sampled_pairs(topology, 9, seed=2)[0]
+    assert sorted(map(str, sampled_pairs(topology, 100, seed=1)[0])) == sorted(
+        map(str, ordered_pairs(topology))
+    )
+
+
+def test_a_sampled_plan_probes_only_its_pairs_and_their_targets_subnets():
+    from vpc_fixtures import example
+
+    topology = example("three-tier.yaml")
+    sampled = plan(topology, seed=3, sample=2)
+    pairs = {(p.source, p.target) for p in sampled.probes if p.kind in ("port", "client-port", "icmp", "ip")}
+    assert len(pairs) == 2 and sampled.sampled.startswith("2 of 6 pairs")
+    subnets = {str(topology.vpc(topology.instance(t).vpc).subnet(topology.instance(t).subnet).router_address)
+               for _, t in pairs}  # fmt: skip
+    routers = {str(p.address) for p in sampled.probes if p.kind == "router"}
+    assert routers <= subnets and {p.source for p in sampled.probes} <= {s for s, _ in pairs}
+    assert plan(topology).sampled is None

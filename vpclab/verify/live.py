@@ -54,6 +54,7 @@ class Verification:
     seconds_total: float = 0.0
     changes: list[str] = field(default_factory=list)
     instances: list[str] = field(default_factory=list)  # in file order: the matrix's rows
+    sampled: Optional[str] = None  # what a sample of the pairs covers (None: every pair)
 
     @property
     def agrees(self) -> bool:
@@ -84,10 +85,12 @@ def verify(
     changes: Sequence[dict] = (),
     intent: Optional[Intent] = None,
     only: Optional[Callable[[Probe], bool]] = None,
+    sample: Optional[int] = None,
 ) -> Verification:
     """Bring the topology up, apply ``changes`` (runtime changes, through the controller's
     API; ``intent`` is the running design they edit), probe, compare with trace, tear down.
-    ``only`` keeps the probes it accepts (the fuzzer's shrinker re-asks one question)."""
+    ``only`` keeps the probes it accepts (the fuzzer's shrinker re-asks one question);
+    ``sample`` probes that many pairs (see ``plan``) instead of every pair."""
     started = time.monotonic()
     if changes:  # refuse a change that does not apply before anything is built
         assert intent is not None, "changes need the running intent"
@@ -103,7 +106,7 @@ def verify(
             answer = emulation.api.change(operation, **arguments)
             applied.append(f"{operation} {json.dumps(arguments)}: {answer.get('elapsed_ms')} ms")
             log(f"*** applied {applied[-1]}")
-        probing = plan(topology, seed)
+        probing = plan(topology, seed, sample)
         if only is not None:
             probing.probes = [p for p in probing.probes if only(p)]
         hosts = emulation.hosts.hosts
@@ -126,7 +129,8 @@ def verify(
         seconds,
         time.monotonic() - started,
         applied,
-        [instance.name for instance in topology.instances],
+        [] if probing.sampled else [instance.name for instance in topology.instances],
+        probing.sampled,
     )
 
 

@@ -8,11 +8,16 @@ space (Linux's ephemeral range) is cut by every NACL rule exactly as `trace` cut
 forward path accepts. ICMP echo and every other IP protocol a rule names are probed once per
 pair. Every source also pings an unassigned address and the VPC router (.1) of every subnet,
 and sends one packet with a spoofed source address that the target must never hear.
+
+A large design can be sampled: ``sample`` ordered pairs, spread over the pairs of equivalence
+classes (instances trace cannot tell apart), with the address probes of those pairs' sources
+towards their targets' subnets.
 """
 
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address
@@ -21,6 +26,7 @@ from typing import Optional
 
 from vpclab.intent import model as m
 from vpclab.intent.values import PORTED_PROTOCOLS
+from vpclab.oracle.reach import equivalence_classes
 from vpclab.oracle.trace import RETURN, client_port_segments, trace
 
 ICMP = m.PROTOCOL_NUMBERS["icmp"]
@@ -72,6 +78,39 @@ class Plan:
     probes: list[Probe]
     listeners: dict[str, dict[int, set[int]]]  # instance -> protocol -> ports (raw IP: empty)
     coverage: Coverage
+    sampled: Optional[str] = None  # what a sample covers, e.g. '300 of 261,632 pairs (...)'
+
+
+Pair = tuple[m.Instance, m.Instance]
+
+
+def ordered_pairs(topology: m.Topology) -> list[Pair]:
+    return [(s, t) for s in topology.instances for t in topology.instances if s != t]
+
+
+def sampled_pairs(topology: m.Topology, count: int, seed: int) -> tuple[list[Pair], str]:
+    """``count`` ordered pairs: one of every pair of equivalence classes (in a seeded order)
+    before a second of any; and a sentence saying what they cover."""
+    classes = {i.name: n for n, group in enumerate(equivalence_classes(topology)) for i in group}
+    by_classes: dict[tuple[int, int], list[Pair]] = defaultdict(list)
+    every = ordered_pairs(topology)
+    for source, target in every:
+        by_classes[classes[source.name], classes[target.name]].append((source, target))
+    rng = random.Random(seed)
+    queues = list(by_classes.values())
+    rng.shuffle(queues)
+    for queue in queues:
+        rng.shuffle(queue)
+    chosen: list[Pair] = []
+    for rank in range(max(map(len, queues), default=0)):
+        if len(chosen) >= count:
+            break
+        chosen += [queue[rank] for queue in queues if rank < len(queue)][: count - len(chosen)]
+    covered = len({(classes[s.name], classes[t.name]) for s, t in chosen})
+    return chosen, (
+        f"{len(chosen):,} of {len(every):,} pairs, covering {covered:,} of {len(queues):,} "
+        "pairs of equivalence classes"
+    )
 
 
 def segments(ranges: Iterable[tuple[int, int]], low: int, high: int) -> list[tuple[int, int]]:
@@ -146,9 +185,15 @@ def representative(low: int, high: int, protocol: int, seed: int) -> Optional[in
 Representatives = dict[tuple[str, str, int], list[tuple[int, int, Optional[int]]]]
 
 
-def plan(topology: m.Topology, seed: int = 0) -> Plan:
+def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> Plan:
     coverage = Coverage()
-    pairs = [(s, t) for s in topology.instances for t in topology.instances if s != t]
+    sampled = None
+    if sample is None:
+        pairs = ordered_pairs(topology)
+        towards = [(s, subnet) for s in topology.instances for v in topology.vpcs for subnet in v.subnets]
+    else:
+        pairs, sampled = sampled_pairs(topology, sample, seed)
+        towards = list(dict.fromkeys((s, topology.vpc(t.vpc).subnet(t.subnet)) for s, t in pairs))
     wanted = _destination_ports(topology, pairs, seed, coverage)
     extra = other_protocols(topology)
     listeners = _listeners(topology, wanted, extra)
@@ -176,9 +221,9 @@ def plan(topology: m.Topology, seed: int = 0) -> Plan:
                 client_ports[source.ip, protocol],
                 coverage,
             )
-    probes += list(_address_probes(topology))
-    probes += list(_spoofed_probes(topology, probes))
-    return Plan(probes, listeners, coverage)
+    probes += list(_address_probes(topology, towards))
+    probes += list(_spoofed_probes(topology, dict.fromkeys(s for s, _ in pairs), probes))
+    return Plan(probes, listeners, coverage, sampled)
 
 
 def _destination_ports(topology, pairs, seed: int, coverage: Coverage) -> Representatives:
@@ -249,21 +294,22 @@ def _port_probes(
     return probes
 
 
-def _address_probes(topology: m.Topology) -> Iterator[Probe]:
-    """Every source pings an unassigned address and the router of every subnet: no answer."""
-    for vpc in topology.vpcs:
-        for subnet in vpc.subnets:
-            unowned = unowned_address(topology, subnet)
-            for source in topology.instances:
-                if unowned is not None:
-                    yield Probe("unassigned", source.name, None, unowned, ICMP)
-                yield Probe("router", source.name, None, subnet.router_address, ICMP)
+def _address_probes(topology: m.Topology, towards: list[tuple[m.Instance, m.Subnet]]) -> Iterator[Probe]:
+    """Each (source, subnet): the source pings an unassigned address and the subnet's router;
+    no answer may come."""
+    for source, subnet in towards:
+        unowned = unowned_address(topology, subnet)
+        if unowned is not None:
+            yield Probe("unassigned", source.name, None, unowned, ICMP)
+        yield Probe("router", source.name, None, subnet.router_address, ICMP)
 
 
-def _spoofed_probes(topology: m.Topology, probes: list[Probe]) -> Iterator[Probe]:
-    """From every source, a TCP or UDP probe that would reach its target, sent from an unused
+def _spoofed_probes(
+    topology: m.Topology, sources: Iterable[m.Instance], probes: list[Probe]
+) -> Iterator[Probe]:
+    """From each source, a TCP or UDP probe that would reach its target, sent from an unused
     address of the source's subnet: only the Nitro card's source/dest check can stop it."""
-    for source in topology.instances:
+    for source in sources:
         subnet = topology.vpc(source.vpc).subnet(source.subnet)
         spoofed = unowned_address(topology, subnet)
         if spoofed is None:

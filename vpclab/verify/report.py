@@ -42,6 +42,7 @@ def summary(verification: Verification) -> dict:
         else None,
         "seconds_total": round(verification.seconds_total, 2),
         "changes": verification.changes,
+        "sampled": verification.sampled,
     }
 
 
@@ -78,7 +79,9 @@ def report(verification: Verification, as_json: bool) -> str:
     lines += [
         f"{facts['agree']} of {facts['probes']} probes agree with trace "
         f"({facts['accepted_live']} accepted live, {facts['probes'] - facts['accepted_live']} dropped)",
-        f"  {facts['pairs']} pairs; probes: {kinds}",
+        f"  {facts['pairs']} pairs"
+        + (f" (a sample: {verification.sampled})" if verification.sampled else "")
+        + f"; probes: {kinds}",
         f"  port segments covered: {facts['destination_segments']} destination, "
         f"{facts['client_segments']} client ({facts['client_segments_unreachable']} more behind a forward "
         f"drop of every port); not coverable: {len(facts['uncovered'])}",
