@@ -45,13 +45,14 @@ integration:
 fuzz:
 	$(VENV)/bin/vpclab fuzz --seeds 50 --out fuzz-results
 
-# Performance figures (root; a minute or two): printed, and written to bench/results/*.json|png
+# Performance figures (root; about a quarter of an hour): printed, and written to bench/results/*.json|png
 bench:
 	$(PYTHON) bench/flows.py
 	$(PYTHON) bench/reach.py
 	$(PYTHON) bench/scale.py
 	$(PYTHON) bench/throughput.py
 	$(PYTHON) bench/bringup.py
+	$(PYTHON) bench/bringup_scale.py --sample 300
 	$(PYTHON) bench/change_latency.py
 
 clean-venv:

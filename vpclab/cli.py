@@ -9,6 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+from controller.compiler import compile_topology
+from controller.compiler.security_groups import TooManyGroups
 from experiments import catalog
 from experiments.harness import run
 from nitro_switch.clean import clean_orphans, clean_runs, run_names
@@ -140,8 +142,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def buildable(path: str) -> m.Topology:
+    """The topology of ``path``, valid and within what the Nitro cards can hold (it compiles)."""
+    topology = load_topology(path)
+    try:
+        compile_topology(topology)
+    except TooManyGroups as error:
+        raise UsageError(f"{path}: {error}") from None
+    return topology
+
+
 def run_check(args) -> int:
-    topology = load_topology(args.topology)
+    topology = buildable(args.topology)
     print(summary(topology))
     return 0
 
@@ -182,11 +194,11 @@ def run_reach(args) -> int:
 
 
 def run_up(args) -> int:
-    return up(load_topology(args.topology), cli=not args.no_cli, script=args.script)
+    return up(buildable(args.topology), cli=not args.no_cli, script=args.script)
 
 
 def run_verify(args) -> int:
-    topology = load_topology(args.topology)
+    topology = buildable(args.topology)
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
     changes, intent = [], None
     if args.after:

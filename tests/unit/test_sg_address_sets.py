@@ -103,7 +103,8 @@ def test_arp_for_an_own_address_is_not_answered_but_a_neighbours_is():
     assert ask(str(compiled.plan.instances["n1"].instance.ip))[0][2] == compiled.plan.instances["n1"].mac
 
 
-def test_a_card_refuses_more_referenced_groups_than_its_registers_hold():
+def many_groups_design() -> str:
+    """One instance whose SG names 130 SGs: more than a card's registers hold."""
     groups = "\n".join(f"      - {{name: g{n}}}" for n in range(130))
     rules = ", ".join(f"{{protocol: tcp, ports: 22, security_group: g{n}}}" for n in range(130))
     design = f"""\
@@ -118,5 +119,19 @@ vpcs:
 {groups}
     instances: [{{name: a, subnet: s, security_groups: [wide]}}]
 """
+    return design
+
+
+def test_a_card_refuses_more_referenced_groups_than_its_registers_hold():
     with pytest.raises(TooManyGroups, match="at most 128"):
-        compile_topology(load(design))
+        compile_topology(load(many_groups_design()))
+
+
+def test_check_refuses_a_design_a_card_cannot_hold_before_anything_is_built(tmp_path, capsys):
+    from vpclab.cli import EXIT_INVALID, main
+
+    path = tmp_path / "many.yaml"
+    path.write_text(many_groups_design())
+    assert main(["check", str(path)]) == EXIT_INVALID
+    said = capsys.readouterr().err
+    assert f"vpclab check: {path}: srv1: its instances' ingress rules name 130 security groups" in said
