@@ -50,8 +50,13 @@ def free_port() -> int:
 
 class Emulation:
     def __init__(
-        self, topology: Topology, log: Callable[[str], None] = print, ready_timeout: Optional[float] = None
+        self,
+        topology: Topology,
+        log: Callable[[str], None] = print,
+        ready_timeout: Optional[float] = None,
+        profile: str = "standard",
     ):
+        """``profile``: how the cards' ports meet the kernel (``server.DATAPATH_PROFILES``)."""
         self.topology, self.log = topology, log
         self.ready_timeout = (
             READY_TIMEOUT + READY_PER_INSTANCE * len(topology.instances)
@@ -67,6 +72,7 @@ class Emulation:
                 self.plan.server_index[s.name],
                 str(self.plan.underlay_ip(s.name)),
                 UNDERLAY_MASK,
+                profile,
             )
             for s in topology.servers
         ]

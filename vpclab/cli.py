@@ -15,6 +15,7 @@ from experiments import catalog
 from experiments.harness import run
 from nitro_switch.clean import clean_orphans, clean_runs, run_names
 from nitro_switch.commands import BuildError
+from nitro_switch.server import DATAPATH_PROFILES
 from vpclab import reach_view
 from vpclab.arguments import UsageError, trace_arguments, traffic_arguments
 from vpclab.fuzz.run import fuzz
@@ -50,6 +51,15 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:  # Ctrl-C; whatever was built is already torn down
         print(f"vpclab {args.command}: interrupted; everything it built is removed", file=sys.stderr)
         return 130
+
+
+def add_profile_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--datapath-profile",
+        choices=sorted(DATAPATH_PROFILES),
+        default="standard",
+        help="the Nitro cards' ports: standard (sockets) or afxdp (AF_XDP: faster, ~75 MiB more per port)",
+    )
 
 
 def positive(text: str) -> int:
@@ -97,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("topology")
     up.add_argument("--no-cli", action="store_true", help="stay up until Ctrl-C, no CLI")
     up.add_argument("--script", help="run the shell commands of this file, then tear down")
+    add_profile_option(up)
     up.set_defaults(run=run_up)
     verifier = commands.add_parser("verify", help="probe every instance pair live, compare with trace")
     verifier.add_argument("topology")
@@ -115,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="K",
         help="probe K ordered pairs, spread over the equivalence classes, not every pair (large designs)",
     )
+    add_profile_option(verifier)
     verifier.set_defaults(run=run_verify)
     fuzzer = commands.add_parser("fuzz", help="random topologies through check and verify; mismatches shrunk")
     fuzzer.add_argument("--seeds", type=int, default=10, help="how many topologies (default 10)")
@@ -194,7 +206,9 @@ def run_reach(args) -> int:
 
 
 def run_up(args) -> int:
-    return up(buildable(args.topology), cli=not args.no_cli, script=args.script)
+    return up(
+        buildable(args.topology), cli=not args.no_cli, script=args.script, profile=args.datapath_profile
+    )
 
 
 def run_verify(args) -> int:
@@ -205,7 +219,13 @@ def run_verify(args) -> int:
         changes = read_changes(args.after)
         intent = Intent.from_file(args.topology)
     verification = verify(
-        topology, log=log, seed=args.seed, changes=changes, intent=intent, sample=args.sample
+        topology,
+        log=log,
+        seed=args.seed,
+        changes=changes,
+        intent=intent,
+        sample=args.sample,
+        profile=args.datapath_profile,
     )
     print(report(verification, args.json))
     return 0 if verification.agrees else 1

@@ -15,11 +15,11 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def up(topology: Topology, cli: bool = True, script: str | None = None) -> int:
+def up(topology: Topology, cli: bool = True, script: str | None = None, profile: str = "standard") -> int:
     """``vpclab up``: SIGTERM is turned into a normal tear-down, like Ctrl-C. With ``script``
     the shell runs the commands of that file (Mininet's batch mode), then tears down."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    emulation = Emulation(topology, log=lambda line: print(line, flush=True))
+    emulation = Emulation(topology, log=lambda line: print(line, flush=True), profile=profile)
     emulation.build()
     try:
         if cli:

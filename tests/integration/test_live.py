@@ -124,6 +124,27 @@ def test_a_controller_that_never_connects_fails_the_bring_up_cleanly(monkeypatch
     assert not os.path.exists(emulation.names.run_dir)
 
 
+def test_a_port_the_card_refuses_fails_the_bring_up_cleanly(monkeypatch, tmp_path):
+    from nitro_switch import server
+
+    monkeypatch.chdir(tmp_path)  # where the failed run's logs are kept
+    monkeypatch.setitem(server.DATAPATH_PROFILES, "broken", "no-such-port-type")
+    emulation = Emulation(topology("not-transitive.yaml"), log=quiet, profile="broken")
+    with pytest.raises(
+        BuildError, match="Nitro card refused ports: .*eth-ul: could not open network device eth-ul"
+    ):
+        emulation.build()
+    assert leftovers(emulation.names.short) == {"namespaces": [], "interfaces": []}
+
+
+def test_the_afxdp_profile_keeps_every_check_verify_agrees():
+    from vpclab.verify import report, verify
+
+    verification = verify(topology("three-tier.yaml"), log=quiet, profile="afxdp")
+    assert verification.agrees, report(verification, False)
+    assert any(r.live for r in verification.results) and not all(r.live for r in verification.results)
+
+
 def test_two_topologies_run_at_once_without_colliding():
     with (
         Emulation(topology("three-tier.yaml"), log=quiet) as first,

@@ -86,18 +86,20 @@ def verify(
     intent: Optional[Intent] = None,
     only: Optional[Callable[[Probe], bool]] = None,
     sample: Optional[int] = None,
+    profile: str = "standard",
 ) -> Verification:
     """Bring the topology up, apply ``changes`` (runtime changes, through the controller's
     API; ``intent`` is the running design they edit), probe, compare with trace, tear down.
     ``only`` keeps the probes it accepts (the fuzzer's shrinker re-asks one question);
-    ``sample`` probes that many pairs (see ``plan``) instead of every pair."""
+    ``sample`` probes that many pairs (see ``plan``) instead of every pair; ``profile``: the
+    cards' ports (see ``Emulation``)."""
     started = time.monotonic()
     if changes:  # refuse a change that does not apply before anything is built
         assert intent is not None, "changes need the running intent"
         trial = Intent(intent.source, intent.data)
         for operation, arguments in map(_operation, changes):
             trial.apply(operation, **arguments)
-    with Emulation(topology, log=log) as emulation:
+    with Emulation(topology, log=log, profile=profile) as emulation:
         applied = []
         for change in changes:
             assert intent is not None
