@@ -51,6 +51,7 @@ bench:
 	$(PYTHON) bench/reach.py
 	$(PYTHON) bench/scale.py
 	$(PYTHON) bench/throughput.py
+	$(PYTHON) bench/pps.py
 	$(PYTHON) bench/bringup.py
 	$(PYTHON) bench/bringup_scale.py --sample 300
 	$(PYTHON) bench/change_latency.py

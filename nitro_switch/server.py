@@ -24,7 +24,8 @@ PHYSICAL = "br-phy"
 UPLINK = "eth-ul"
 # how a card's ports meet the kernel: "standard" reads and writes each packet through a socket
 # (netdev-linux); "afxdp" maps the veth's rings into ovs-vswitchd with AF_XDP (no PMD threads
-# here: 2 cores), about 2.4x the throughput for about 75 MiB more per port (bench/throughput.py)
+# here: 2 cores), about 1.7-1.9x the TCP throughput for about 73 MiB more per port
+# (bench/throughput.py)
 DATAPATH_PROFILES = {"standard": "system", "afxdp": "afxdp-nonpmd"}
 
 
