@@ -12,7 +12,7 @@ import inspect
 from mininet.cli import CLI
 
 from controller.client import ApiError
-from controller.compiler import compile_topology
+from controller.compiler import compile_card
 from controller.pipeline import STAGES, TABLE
 from controller.plan import Plan, cookie_of
 from nitro_switch import faults
@@ -187,7 +187,7 @@ class VpcCLI(ChangeVerbs, CLI):
         query = FlowQuery(TABLE.get(names[-1]), instance, "--drops" in options, "--hits" in options)
         shown = [flow for flow in flows if query.selects(flow, moved)]
         self.say(f"{server}: {len(shown)} of {len(flows)} flows{query.describe()}")
-        origins = {cookie_of(f.origin): f.origin for f in compile_topology(topology).flows[server]}
+        origins = {cookie_of(f.origin): f.origin for f in compile_card(topology, server)}
         for flow in shown:
             origin = origins.get(flow.cookie, "?")
             named = origin_name(data, origin)

@@ -165,6 +165,15 @@ def _assemble(plan: Plan, scopes: dict, reuse: Mapping, fresh: Callable[[Unit], 
     return Compiled(plan, units, cards, scopes)
 
 
+def compile_card(topology: m.Topology, server: str) -> list[Flow]:
+    """The flows of one card (as ``compile_topology(topology).flows[server]``), building only
+    the units in its scope."""
+    plan, scopes = Plan(topology), {server: card_scope(topology, server)}
+    return [
+        f for unit in card_units(topology, server, scopes[server]) for f in build_unit(plan, scopes, unit)
+    ]
+
+
 def compile_topology(topology: m.Topology) -> Compiled:
     compiled = _assemble(Plan(topology), scopes_of(topology), {}, lambda unit: True)
     for server in compiled.cards:

@@ -5,8 +5,9 @@ flows into them."""
 import random
 
 import pytest
+from vpc_fixtures import example
 
-from controller.compiler import compile_topology, recompile
+from controller.compiler import compile_card, compile_topology, recompile
 from controller.differ import diff, key
 from vpclab.fuzz.generate import generate
 from vpclab.intent.changes import ChangeError, Intent
@@ -108,3 +109,11 @@ def test_a_nacl_rule_rebuilds_only_its_vpcs_units_on_the_cards_that_hold_them():
     assert result.rebuilt == len([u for u in result.compiled.units if u[1:] == ("blue",)])
     changes = {server: len(delta) for server, delta in result.changed.items()}
     assert changes == {"srv1": 1}, changes
+
+
+@pytest.mark.parametrize("name", ["peering.yaml", "tgw-incident.yaml", "inspection.yaml", "three-tier.yaml"])
+def test_one_card_compiled_alone_has_exactly_its_flows_in_the_whole_compile(name):
+    topology = example(name)
+    whole = compile_topology(topology)
+    for server in whole.cards:
+        assert compile_card(topology, server) == whole.flows[server]
