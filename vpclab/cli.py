@@ -16,7 +16,7 @@ from experiments.harness import run
 from nitro_switch.clean import clean_orphans, clean_runs, run_names
 from nitro_switch.commands import BuildError
 from nitro_switch.server import DATAPATH_PROFILES
-from vpclab import reach_view
+from vpclab import aws_import, reach_view
 from vpclab.arguments import UsageError, trace_arguments, traffic_arguments
 from vpclab.fuzz.run import fuzz
 from vpclab.intent import model as m
@@ -151,6 +151,18 @@ def _parser() -> argparse.ArgumentParser:
     cleaner.add_argument("target", nargs="?", metavar="TOPO|NAME")
     cleaner.add_argument("--force", action="store_true", help="also remove runs that are still live")
     cleaner.set_defaults(run=run_clean)
+    importer = commands.add_parser(
+        "import",
+        help="a real account's configuration (describe-* JSON files) as a topology",
+        description="DIR holds one JSON file per `aws ec2 describe-*` call (Vpcs.json, Subnets.json, "
+        "RouteTables.json, ...), as Batfish reads them. What cannot be emulated is listed, never dropped.",
+    )
+    importer.add_argument("directory", metavar="DIR")
+    importer.add_argument("-o", "--output", required=True, metavar="TOPO.yaml", help="the topology to write")
+    importer.add_argument(
+        "--servers-per-az", type=positive, default=1, help="servers for each AZ (default 1)"
+    )
+    importer.set_defaults(run=run_import)
     return parser
 
 
@@ -271,6 +283,22 @@ def run_experiment(args) -> int:
         verdict = "as expected" if pair["as_expected"] else f"NOT AS EXPECTED: {pair['check']}"
         print(f"{pair['pair']:28s} {window}; expected {pair['expected']}: {verdict}")
     return 0 if report["as_expected"] else 1
+
+
+def run_import(args) -> int:
+    """Write the topology, then check it as `check` would (a problem names the written file)."""
+    try:
+        imported = aws_import.import_directory(args.directory, args.servers_per_az)
+    except aws_import.SnapshotError as error:
+        raise UsageError(str(error)) from None
+    text = aws_import.render(imported, args.directory)
+    with open(args.output, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    print("\n".join(aws_import.summary_lines(imported)))
+    topology = buildable(args.output)
+    print(f"wrote {args.output}")
+    print(summary(topology))
+    return 0
 
 
 def run_clean(args) -> int:

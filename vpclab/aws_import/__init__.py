@@ -1,0 +1,44 @@
+"""`vpclab import`: a real account's configuration (describe-* JSON files) as a topology."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+
+import yaml
+
+from .mapping import Imported, Mapper, Skipped
+from .snapshot import SnapshotError, read_snapshot
+
+__all__ = ["Imported", "Skipped", "SnapshotError", "import_directory", "render"]
+
+
+def topology_name(directory: str) -> str:
+    """The snapshot's folder name (its parent's, for Batfish's 'aws_configs'), made valid."""
+    path = os.path.abspath(directory)
+    base = os.path.basename(path)
+    if base in ("aws_configs", "aws-configs"):
+        base = os.path.basename(os.path.dirname(path))
+    return re.sub(r"[^A-Za-z0-9-]+", "-", base).strip("-")[:40] or "imported"
+
+
+def import_directory(directory: str, servers_per_az: int = 1) -> Imported:
+    return Mapper(read_snapshot(directory), topology_name(directory), servers_per_az).run()
+
+
+def summary_lines(imported: Imported) -> list[str]:
+    """What was imported per kind, then every skipped object with its AWS id and the reason."""
+    lines = ["imported: " + ", ".join(f"{kind} {count}" for kind, count in imported.counts.items())]
+    skipped = Counter(s.kind for s in imported.skipped)
+    if skipped:
+        lines.append("skipped: " + ", ".join(f"{kind} {count}" for kind, count in skipped.items()))
+        lines += [f"  {s.kind} {s.aws_id}: {s.reason}" for s in imported.skipped]
+    return lines
+
+
+def render(imported: Imported, directory: str) -> str:
+    """The topology as YAML, with what was and was not imported as comments at the top."""
+    header = [f"Imported by `vpclab import` from {directory}", *summary_lines(imported)]
+    comments = "".join(f"# {line}\n" for line in header)
+    return comments + yaml.safe_dump(imported.data, sort_keys=False, default_flow_style=None, width=100)
