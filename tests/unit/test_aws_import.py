@@ -86,3 +86,111 @@ def test_the_command_writes_the_topology_and_says_what_it_imported_and_skipped(t
     assert "skipped: route 1, instance 1, internet gateway 1, VPN connection 1" in said
     assert f"{out}: ok: topology 'test-transit-gateway'" in said
     assert load_topology(str(out)).transit_gateways[0].name == "transit-test"
+
+
+def snapshot(**files) -> dict:
+    """A small snapshot: two VPCs with a subnet each, plus the resources given."""
+    from vpclab.aws_import.snapshot import FILES
+
+    base = {name: [] for name in FILES}
+    base["Vpcs"] = [
+        {"VpcId": "vpc-1", "CidrBlock": "10.1.0.0/16", "Tags": [{"Key": "Name", "Value": "one"}]},
+        {"VpcId": "vpc-2", "CidrBlock": "10.2.0.0/16", "Tags": [{"Key": "Name", "Value": "two/b"}]},
+    ]
+    base["Subnets"] = [
+        {
+            "SubnetId": "subnet-1",
+            "VpcId": "vpc-1",
+            "CidrBlock": "10.1.1.0/24",
+            "AvailabilityZone": "eu-west-1a",
+        },
+        {
+            "SubnetId": "subnet-2",
+            "VpcId": "vpc-2",
+            "CidrBlock": "10.2.1.0/24",
+            "AvailabilityZone": "eu-west-1b",
+        },
+    ]
+    return base | files
+
+
+def test_rules_routes_and_peerings_map_as_aws_means_them_or_are_listed():
+    from vpclab.aws_import.mapping import Mapper
+
+    def group(group_id, name, vpc, ingress=()):
+        return {"GroupId": group_id, "GroupName": name, "VpcId": vpc, "IpPermissions": list(ingress)}
+
+    tcp = {"IpProtocol": "tcp", "FromPort": 8000, "ToPort": 8080, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+    tcp |= {"Ipv6Ranges": [{"CidrIpv6": "::/0"}], "PrefixListIds": [{"PrefixListId": "pl-1"}]}
+    ping = {"IpProtocol": "icmp", "FromPort": 8, "ToPort": -1, "UserIdGroupPairs": [{"GroupId": "sg-d2"}]}
+    udp = {"IpProtocol": "udp", "FromPort": 0, "ToPort": 65535, "UserIdGroupPairs": [{"GroupId": "sg-gone"}]}
+    groups = [
+        group("sg-d1", "default", "vpc-1"),
+        group("sg-d2", "default", "vpc-2"),
+        group("sg-web", "web", "vpc-1", [tcp, ping, udp]),
+    ]
+
+    def entry(number, protocol, action, **more):
+        return {"RuleNumber": number, "Egress": False, "Protocol": protocol, "RuleAction": action} | more
+
+    entries = [
+        entry(100, "6", "deny", PortRange={"From": 22, "To": 22}, CidrBlock="10.2.0.0/16"),
+        entry(110, "-1", "allow", Ipv6CidrBlock="::/0"),
+        entry(32767, "-1", "deny", CidrBlock="0.0.0.0/0"),
+    ]
+    acls = [
+        {
+            "NetworkAclId": "acl-1",
+            "VpcId": "vpc-1",
+            "IsDefault": False,
+            "Associations": [{"SubnetId": "subnet-1"}],
+            "Entries": entries,
+        }
+    ]
+    tables = [
+        {
+            "RouteTableId": "rtb-1",
+            "VpcId": "vpc-1",
+            "Associations": [{"Main": True}],
+            "Routes": [
+                {"DestinationCidrBlock": "10.1.0.0/16", "GatewayId": "local"},
+                {"DestinationCidrBlock": "10.2.0.0/16", "VpcPeeringConnectionId": "pcx-1"},
+                {"DestinationCidrBlock": "10.3.0.0/16", "VpcPeeringConnectionId": "pcx-2"},
+                {"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-1"},
+            ],
+        }
+    ]
+    peerings = [
+        {"VpcPeeringConnectionId": "pcx-1", "Status": {"Code": "active"},
+         "RequesterVpcInfo": {"VpcId": "vpc-1"}, "AccepterVpcInfo": {"VpcId": "vpc-2"}},
+        {"VpcPeeringConnectionId": "pcx-2", "Status": {"Code": "pending-acceptance"},
+         "RequesterVpcInfo": {"VpcId": "vpc-1"}, "AccepterVpcInfo": {"VpcId": "vpc-2"}},
+    ]  # fmt: skip
+    result = Mapper(
+        snapshot(SecurityGroups=groups, NetworkAcls=acls, RouteTables=tables, VpcPeeringConnections=peerings),
+        "t",
+        servers_per_az=2,
+    ).run()
+    one = result.data["vpcs"][0]
+    web = next(g for g in one["security_groups"] if g["name"] == "web")
+    assert web["ingress"] == [
+        {"protocol": "tcp", "ports": "8000-8080", "cidr": "10.0.0.0/8"},
+        {"protocol": "icmp", "icmp_type": 8, "security_group": "two-b/default"},
+    ]
+    nacl = one["nacls"][0]
+    assert nacl["ingress"] == [
+        {"rule": 100, "protocol": "tcp", "ports": 22, "cidr": "10.2.0.0/16", "action": "deny"}
+    ]
+    assert one["subnets"][0]["nacl"] == nacl["name"] == "acl-1"
+    assert one["route_tables"][0]["routes"] == [{"destination": "10.2.0.0/16", "peering": "pcx-1"}]
+    assert [s["name"] for s in result.data["servers"]] == ["srv1", "srv2", "srv3", "srv4"]
+    assert sorted((s.kind, s.aws_id, s.reason) for s in result.skipped) == [
+        ("NACL rule", "acl-1 ingress rule 110", "IPv6 is not emulated"),
+        ("SG rule", "sg-web ingress", "IPv6 is not emulated"),
+        ("SG rule", "sg-web ingress", "it names sg-gone, which is not in the snapshot"),
+        ("SG rule", "sg-web ingress", "prefix lists are not imported yet"),
+        ("peering", "pcx-2", "its state is pending-acceptance, not active"),
+        ("route", "rtb-1 0.0.0.0/0", "a route to a NAT gateway (not emulated yet)"),
+        ("route", "rtb-1 10.3.0.0/16", "its peering pcx-2 was not imported"),
+    ]
+    load_topology("t.yaml", render(result, "DIR"))  # and it is a valid topology
