@@ -11,12 +11,10 @@ Usage: python bench/pps.py [--seconds 5] [--runs 3]   (as root)
 """
 
 import argparse
-import json
 import statistics
-import subprocess
 
 from _lib import HERE, save
-from throughput import BareVeth
+from throughput import BareVeth, iperf3
 
 from nitro_switch.emulation import Emulation
 from vpclab.intent.loader import load_topology
@@ -25,32 +23,9 @@ SIZE = 64  # UDP payload bytes
 
 
 def received_pps(client, server, address: str, seconds: int) -> float:
-    """Datagrams per second that arrived (iperf3 -u at full speed; PIDs ours, never names).
-    ``client`` and ``server`` run commands as Mininet hosts do (``cmd``, ``popen``)."""
-    listener = server.popen(["iperf3", "-s", "-1"], stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(50):
-            if "5201" in server.cmd("ss -ltn"):
-                break
-        output = client.cmd(f"iperf3 -J -u -b 0 -l {SIZE} -c {address} -t {seconds}")
-        total = json.loads(output)["end"]["sum"]
-        return (total["packets"] - total["lost_packets"]) / total["seconds"]
-    finally:
-        listener.kill()
-        listener.wait()
-
-
-class Namespace:
-    """One end of a BareVeth, with a Mininet host's ``cmd`` and ``popen``."""
-
-    def __init__(self, veth: BareVeth, name: str):
-        self.veth, self.name = veth, name
-
-    def cmd(self, command: str) -> str:
-        return self.veth.run(self.name, command)
-
-    def popen(self, args: list, **options) -> subprocess.Popen:
-        return subprocess.Popen(["ip", "netns", "exec", self.name, *args], **options)
+    """Datagrams per second that arrived (iperf3 -u at full speed)."""
+    total = iperf3(client, server, f"-u -b 0 -l {SIZE} -c {address} -t {seconds}")["end"]["sum"]
+    return (total["packets"] - total["lost_packets"]) / total["seconds"]
 
 
 def one_flow_pipeline(emulation: Emulation, a: str, b: str) -> None:
@@ -72,9 +47,7 @@ def main() -> None:
     results: dict[str, list[float]] = {"bare veth": [], "full VPC pipeline": [], "one output flow": []}
     with BareVeth() as veth:
         for _ in range(args.runs):
-            results["bare veth"].append(
-                received_pps(Namespace(veth, veth.a), Namespace(veth, veth.b), "10.99.0.2", args.seconds)
-            )
+            results["bare veth"].append(received_pps(veth.a, veth.b, veth.ADDRESS_B, args.seconds))
     with Emulation(topology, log=lambda line: None) as emulation:
         hosts = emulation.hosts.hosts
         flows = emulation.card_status()["srv1"]["flows"]

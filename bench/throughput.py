@@ -26,18 +26,25 @@ PINGS = 200
 RTT = re.compile(r"time=([0-9.]+) ms")
 
 
-def iperf(client, server, address: str, seconds: int) -> float:
-    """Mbit/s from one iperf3 run (processes started and killed by PID, never by name)."""
+def iperf3(client, server, arguments: str) -> dict:
+    """One iperf3 run from ``client`` to ``server`` (anything with a Mininet host's ``cmd`` and
+    ``popen``), as its JSON report; the listener is started and killed by PID, never by name."""
     listener = server.popen(["iperf3", "-s", "-1"], stdout=subprocess.DEVNULL)
     try:
         for _ in range(50):
             if "5201" in server.cmd("ss -ltn"):
                 break
-        output = client.cmd(f"iperf3 -J -c {address} -t {seconds}")
-        return json.loads(output)["end"]["sum_received"]["bits_per_second"] / 1e6
+        return json.loads(client.cmd(f"iperf3 -J {arguments}"))
     finally:
-        listener.kill()
+        with contextlib.suppress(ProcessLookupError):
+            listener.kill()
         listener.wait()
+
+
+def iperf(client, server, address: str, seconds: int) -> float:
+    """Mbit/s of one TCP run."""
+    report = iperf3(client, server, f"-c {address} -t {seconds}")
+    return report["end"]["sum_received"]["bits_per_second"] / 1e6
 
 
 def rtts(ping_from, address: str) -> list[float]:
@@ -46,63 +53,45 @@ def rtts(ping_from, address: str) -> list[float]:
     return [float(t) for t in RTT.findall(ping_from(f"ping -c {PINGS} -i 0.01 {address}"))]
 
 
-class BareVeth:
-    """Two namespaces of this run joined by one veth pair, 10.99.0.1 and .2 (removed after)."""
+class Namespace:
+    """A namespace of this run, with a Mininet host's ``cmd`` and ``popen``."""
 
-    def __init__(self):
-        self.a, self.b = f"vpclab-bench-{os.getpid()}-a", f"vpclab-bench-{os.getpid()}-b"
+    def __init__(self, name: str):
+        self.name = name
 
-    def __enter__(self):
-        for namespace in (self.a, self.b):
-            subprocess.run(["ip", "netns", "add", namespace], check=True)
-        subprocess.run(
-            [
-                "ip",
-                "link",
-                "add",
-                "va",
-                "netns",
-                self.a,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                "vb",
-                "netns",
-                self.b,
-            ],
-            check=True,
-        )
-        for namespace, device, address in ((self.a, "va", "10.99.0.1"), (self.b, "vb", "10.99.0.2")):
-            self.run(namespace, f"ip addr add {address}/24 dev {device}")
-            self.run(namespace, f"ip link set {device} up")
-            self.run(namespace, "ip link set lo up")
-        return self
-
-    def __exit__(self, *exc):
-        for namespace in (self.a, self.b):
-            subprocess.run(["ip", "netns", "delete", namespace], check=False)
-
-    def run(self, namespace: str, command: str) -> str:
+    def cmd(self, command: str) -> str:
         done = subprocess.run(
-            ["ip", "netns", "exec", namespace, *command.split()], capture_output=True, text=True
+            ["ip", "netns", "exec", self.name, *command.split()], capture_output=True, text=True
         )
         return done.stdout
 
-    def iperf(self, seconds: int) -> float:
-        listener = subprocess.Popen(
-            ["ip", "netns", "exec", self.b, "iperf3", "-s", "-1"], stdout=subprocess.DEVNULL
-        )
-        try:
-            for _ in range(50):
-                if "5201" in self.run(self.b, "ss -ltn"):
-                    break
-            output = self.run(self.a, f"iperf3 -J -c 10.99.0.2 -t {seconds}")
-            return json.loads(output)["end"]["sum_received"]["bits_per_second"] / 1e6
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                listener.kill()
-            listener.wait()
+    def popen(self, args: list, **options) -> subprocess.Popen:
+        return subprocess.Popen(["ip", "netns", "exec", self.name, *args], **options)
+
+
+class BareVeth:
+    """Two namespaces of this run, ``a`` (10.99.0.1) and ``b`` (10.99.0.2), joined by one veth
+    pair (removed after)."""
+
+    ADDRESS_B = "10.99.0.2"
+
+    def __init__(self):
+        self.a, self.b = (Namespace(f"vpclab-bench-{os.getpid()}-{end}") for end in "ab")
+
+    def __enter__(self):
+        for end in (self.a, self.b):
+            subprocess.run(["ip", "netns", "add", end.name], check=True)
+        link = ["ip", "link", "add", "va", "netns", self.a.name, "type", "veth"]
+        subprocess.run(link + ["peer", "name", "vb", "netns", self.b.name], check=True)
+        for end, device, address in ((self.a, "va", "10.99.0.1"), (self.b, "vb", self.ADDRESS_B)):
+            end.cmd(f"ip addr add {address}/24 dev {device}")
+            end.cmd(f"ip link set {device} up")
+            end.cmd("ip link set lo up")
+        return self
+
+    def __exit__(self, *exc):
+        for end in (self.a, self.b):
+            subprocess.run(["ip", "netns", "delete", end.name], check=False)
 
 
 PATHS = {"same card": ("near", "10.50.1.5"), "cross-server": ("far", "10.50.1.6")}
@@ -127,9 +116,9 @@ def main() -> None:
     pings: dict[str, list[float]] = {}
     memory: dict[str, float] = {}
     with BareVeth() as veth:
-        pings["bare veth"] = rtts(lambda command: veth.run(veth.a, command), "10.99.0.2")
+        pings["bare veth"] = rtts(veth.a.cmd, veth.ADDRESS_B)
         for _ in range(args.runs):
-            results["bare veth"].append(veth.iperf(args.seconds))
+            results["bare veth"].append(iperf(veth.a, veth.b, veth.ADDRESS_B, args.seconds))
     for profile in DATAPATH_PROFILES:
         with Emulation(topology, log=lambda line: None, profile=profile) as emulation:
             hosts = emulation.hosts.hosts

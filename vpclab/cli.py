@@ -292,8 +292,11 @@ def run_import(args) -> int:
     except aws_import.SnapshotError as error:
         raise UsageError(str(error)) from None
     text = aws_import.render(imported, args.directory)
-    with open(args.output, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    try:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise UsageError(f"{args.output}: cannot write it ({error.strerror})") from None
     print("\n".join(aws_import.summary_lines(imported)))
     topology = buildable(args.output)
     print(f"wrote {args.output}")

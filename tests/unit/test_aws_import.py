@@ -194,3 +194,9 @@ def test_rules_routes_and_peerings_map_as_aws_means_them_or_are_listed():
         ("route", "rtb-1 10.3.0.0/16", "its peering pcx-2 was not imported"),
     ]
     load_topology("t.yaml", render(result, "DIR"))  # and it is a valid topology
+
+
+def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path, capsys):
+    out = tmp_path / "no-such-folder" / "t.yaml"
+    assert main(["import", str(SNAPSHOTS / "test-subnet" / "aws_configs"), "-o", str(out)]) == EXIT_INVALID
+    assert f"{out}: cannot write it (No such file or directory)" in capsys.readouterr().err
