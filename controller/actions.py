@@ -65,17 +65,34 @@ class Move:
 
 
 @dataclass(frozen=True)
+class Nat:
+    """Conntrack NAT in a ct action: with ``kind`` ('src' or 'dst'), a new connection's
+    source or destination becomes ``address``; without, a tracked connection's packets get
+    the translation it already has (both ways)."""
+
+    kind: Optional[str] = None
+    address: Optional[str] = None
+
+    def describe(self) -> str:
+        return f"nat({self.kind}={self.address})" if self.kind else "nat"
+
+
+@dataclass(frozen=True)
 class Ct:
     """Send through conntrack in ``zone``; ``commit`` records the connection; with
-    ``next_stage`` the packet continues there with its ct_state (recirculation)."""
+    ``next_stage`` the packet continues there with its ct_state (recirculation); ``nat``
+    translates its addresses."""
 
     commit: bool
     zone: int
     next_stage: Optional[str] = None
+    nat: Optional[Nat] = None
 
     def describe(self) -> str:
         parts = ["commit"] if self.commit else []
         parts.append(f"zone={self.zone}")
+        if self.nat:
+            parts.append(self.nat.describe())
         if self.next_stage:
             parts.append(f"then {self.next_stage}")
         return f"ct({', '.join(parts)})"

@@ -13,13 +13,27 @@ from os_ken.ofproto import nicira_ext
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
-from .actions import ArpReply, Ct, CtClear, DecTtl, Drop, Goto, Move, Output, Resubmit, SetField, SetReg
+from .actions import (
+    ArpReply,
+    Ct,
+    CtClear,
+    DecTtl,
+    Drop,
+    Goto,
+    Move,
+    Nat,
+    Output,
+    Resubmit,
+    SetField,
+    SetReg,
+)
 from .pipeline import TABLE, Flow
 from .plan import cookie_of
 
 TCP, UDP = 6, 17
 NX_IN_PORT = 0xFFF8  # Nicira actions take 16-bit ports: "the packet's own in_port"
 NO_RECIRCULATION = 255  # NXActionCT's recirc_table when the packet does not go on
+NAT_FLAGS = {None: 0, "src": 1, "dst": 2}  # NX_NAT_F_SRC, NX_NAT_F_DST (OVS's nx-match.h)
 FIELD_NAMES = {"nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "tun_id": "tunnel_id", "tun_dst": "tun_ipv4_dst"}
 
 
@@ -94,7 +108,7 @@ def _actions(flow: Flow) -> tuple[list, list]:
                     zone_ofs_nbits=action.zone,
                     recirc_table=TABLE[action.next_stage] if action.next_stage else NO_RECIRCULATION,
                     alg=0,
-                    actions=[],
+                    actions=[] if action.nat is None else [_nat(action.nat)],
                 )
             )
         elif isinstance(action, Resubmit):
@@ -104,6 +118,14 @@ def _actions(flow: Flow) -> tuple[list, list]:
         else:
             raise ValueError(f"unknown action {action!r}")
     return actions, tail
+
+
+def _nat(nat: Nat) -> parser.NXActionNAT:
+    if nat.address is None:
+        return parser.NXActionNAT(flags=NAT_FLAGS[nat.kind])
+    return parser.NXActionNAT(
+        flags=NAT_FLAGS[nat.kind], range_ipv4_min=nat.address, range_ipv4_max=nat.address
+    )
 
 
 def _arp_reply(mac: str, address: str) -> list:

@@ -6,6 +6,12 @@ classify -> arp | sg_egress_remote (after ct, per-instance zone) -> sg_egress ->
 -> deliver_lookup -> tunnel_out (VXLAN, or a local hand-over).
 Receiving side: classify (VNI check; ct in the destination's zone) -> nacl_tgw_exit ->
 nacl_dst_ingress -> sg_ingress_remote -> sg_ingress -> output.
+The internet edge, on the instance's own card as AWS does it: a route to the internet gateway
+-> igw_egress (ct nat in the instance's NAT zone) -> igw_snat (commit its public IP as
+source) -> VXLAN to the internet's card; arriving for a public IP: classify (ct nat) ->
+igw_dnat (commit its private IP as destination) -> the receiving stages above. The
+internet's card: classify (its hosts' source check) -> internet_route (hosts by address,
+public IPs to their instance's card).
 The sender's routing and transit checks need the whole path, so they run where the packet
 starts; what the receiver must know of that path travels in the VNI (``TunnelKey``: the
 destination VPC, the attachment subnet a TGW delivered it through, whether source and
@@ -108,7 +114,7 @@ STAGE_LIST = (
     # in_port/tunnel: source check, ARP, VNI check; start conntrack
     _stage(
         "classify",
-        "arp sg_egress_remote nacl_tgw_exit",
+        "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route",
         ("in_port", "eth_type", "eth_src", "nw_src", "nw_dst", "tun_id"),
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC),
     ),
@@ -123,7 +129,7 @@ STAGE_LIST = (
     # the source subnet's route table, longest prefix
     _stage(
         "vpc_route",
-        "peering tgw_entry deliver_lookup",
+        "peering tgw_entry deliver_lookup igw_egress",
         {R.ROUTE_TABLE, R.HAIRPINS} | IP,
         (R.NEXT_HOP, R.DST_VPC, "eth_src"),
     ),
@@ -147,6 +153,14 @@ STAGE_LIST = (
         {R.NEXT_HOP, R.AZ, R.HAIRPINS} | IP,
         (R.DST_VPC, R.EXIT_SUBNET, R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
     ),
+    # out through the internet gateway: the sender's NAT zone (replies get their translation)
+    _stage("igw_egress", "igw_snat", {R.SRC_VPC} | IP),
+    # a new connection's source becomes the public IP; then VXLAN to the internet's card
+    _stage("igw_snat", "igw_snat", {"ct_state"} | IP, ("tun_id", "tun_dst")),
+    # in from the internet gateway: a new connection's destination becomes the private IP
+    _stage("igw_dnat", "igw_dnat nacl_tgw_exit", {"ct_state", R.DST_VPC} | IP),
+    # the internet's card: its hosts by address, public IPs to their instance's card
+    _stage("internet_route", "", IP, ("eth_src", "eth_dst", "tun_id", "tun_dst")),
     # the destination instance by address in the destination VPC
     _stage("deliver_lookup", "tunnel_out", {R.DST_VPC} | IP, ("eth_dst",)),
     # VXLAN to the destination's server (the TunnelKey in the VNI), or hand over locally

@@ -28,6 +28,9 @@ RESERVED_INTERFACE_NAMES = {
 }
 UNDERLAY_PREFIX = "192.168.200."  # server N's underlay address: .N (inside vpclab's namespaces)
 UNDERLAY_MASK = 24
+INTERNET_CARD_INDEX = 254  # the internet's card: underlay .254, datapath id 0xfe
+NAT_ZONE_FLAG = 0x8000  # an instance's IGW translations live in zone (its SG zone | this)
+INTERNET_ROUTER = IPv4Address("169.254.0.1")  # internet hosts' default gateway (on-link)
 
 
 def cookie_of(origin: str) -> int:
@@ -42,6 +45,21 @@ class InstancePlan:
     zone: int  # its conntrack zone (SG state), unique in the topology
     mac: str
     interface: str  # name of its port on the Nitro card (in the server's namespace)
+
+    @property
+    def nat_zone(self) -> int:
+        """The conntrack zone of its 1:1 translations at the internet gateway."""
+        return self.zone | NAT_ZONE_FLAG
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    """An internet host on the internet's card."""
+
+    host: m.InternetHost
+    port: int
+    mac: str
+    interface: str
 
 
 class Plan:
@@ -63,6 +81,17 @@ class Plan:
             )
         )
         self.server_index = {s.name: n for n, s in enumerate(topology.servers, start=1)}
+        if topology.has_internet:
+            self.server_index[m.INTERNET_CARD] = INTERNET_CARD_INDEX  # after every server
+        self.internet_hosts = {
+            host.name: HostPlan(
+                host,
+                port,
+                f"02:00:ff:00:{port >> 8 & 0xFF:02x}:{port & 0xFF:02x}",
+                card_port_name(host.name, port),
+            )
+            for port, host in enumerate(topology.internet_hosts, start=1)
+        }
         self.instances: dict[str, InstancePlan] = {}
         ports: dict[str, int] = {}
         for zone, instance in enumerate(topology.instances, start=1):
@@ -75,6 +104,10 @@ class Plan:
                 card_port_name(instance.name, zone),
             )
 
+    @property
+    def cards(self) -> list[str]:
+        return card_names(self.topology)
+
     def vni(self, vpc: m.Vpc) -> int:
         """The VNI of a packet into ``vpc`` (no TGW on its way, not inside one subnet)."""
         return vpc.number
@@ -84,6 +117,11 @@ class Plan:
 
     def on_server(self, server: str) -> list[InstancePlan]:
         return [p for p in self.instances.values() if p.instance.server == server]
+
+
+def card_names(topology: m.Topology) -> list[str]:
+    """Every Nitro card: one per server, and the internet's when the design has one."""
+    return [s.name for s in topology.servers] + ([m.INTERNET_CARD] if topology.has_internet else [])
 
 
 def card_port_name(instance: str, zone: int) -> str:

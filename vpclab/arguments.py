@@ -9,23 +9,48 @@ from __future__ import annotations
 from ipaddress import IPv4Address, ip_address
 from typing import Optional
 
-from vpclab.intent.model import Topology
+from vpclab.intent.model import InternetHost, Topology
 from vpclab.intent.values import PORTED_PROTOCOLS, parse_protocol
+from vpclab.oracle.trace import Endpoint
 
 
 class UsageError(Exception):
     """A command-line argument that does not fit the topology."""
 
 
-def resolve_destination(topology: Topology, text: str) -> IPv4Address:
+def resolve_source(topology: Topology, text: str) -> Endpoint:
+    """An instance, or a host of the emulated internet, by name."""
     try:
-        return topology.instance(text).ip
+        return topology.instance(text)
+    except KeyError:
+        pass
+    try:
+        return topology.internet_host(text)
+    except KeyError:
+        raise UsageError(f"no instance or internet host '{text}' in topology '{topology.name}'") from None
+
+
+def resolve_destination(topology: Topology, text: str, source: Optional[Endpoint] = None) -> IPv4Address:
+    """An address, or what a name means to ``source``: an instance's private IP (from the
+    internet: its public IP, if it has one), an internet host's address."""
+    try:
+        instance = topology.instance(text)
+    except KeyError:
+        pass
+    else:
+        if isinstance(source, InternetHost) and instance.public_ip is not None:
+            return instance.public_ip
+        return instance.ip
+    try:
+        return topology.internet_host(text).ip
     except KeyError:
         pass
     try:
         address = ip_address(text)
     except ValueError:
-        raise UsageError(f"'{text}' is neither an instance of '{topology.name}' nor an IP") from None
+        raise UsageError(
+            f"'{text}' is neither an instance nor an internet host of '{topology.name}', nor an IP"
+        ) from None
     if address.version != 4:
         raise UsageError(f"'{text}' is IPv6; vpclab models IPv4 only")
     return address
@@ -52,11 +77,8 @@ def traffic_arguments(args) -> tuple[int, Optional[int]]:
 
 def trace_arguments(topology: Topology, args) -> dict:
     """Turn trace's command-line arguments into keyword arguments of ``trace()``."""
-    try:
-        source = topology.instance(args.src)
-    except KeyError:
-        raise UsageError(f"no instance '{args.src}' in topology '{topology.name}'") from None
-    destination = resolve_destination(topology, args.dst)
+    source = resolve_source(topology, args.src)
+    destination = resolve_destination(topology, args.dst, source)
     if destination == source.ip:
         raise UsageError(f"{args.src} and {args.dst} are the same address")
     protocol, port = traffic_arguments(args)

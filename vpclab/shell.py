@@ -16,7 +16,7 @@ from controller.compiler import compile_card
 from controller.pipeline import STAGES, TABLE
 from controller.plan import Plan, cookie_of
 from nitro_switch import faults
-from vpclab.arguments import UsageError, resolve_destination
+from vpclab.arguments import UsageError, resolve_destination, resolve_source
 from vpclab.flowdump import FlowQuery, HitCounter, parse_dump
 from vpclab.intent import model as m
 from vpclab.intent.changes import Intent
@@ -96,12 +96,10 @@ class VpcCLI(ChangeVerbs, CLI):
             return self.usage(self.do_trace)
         topology = self.topology()
         try:
-            source = topology.instance(words[0])
-            target = resolve_destination(topology, words[1])
+            source = resolve_source(topology, words[0])
+            target = resolve_destination(topology, words[1], source)
             protocol = parse_protocol(words[2] if len(words) > 2 else "icmp")
             port = int(words[3]) if len(words) > 3 else None
-        except KeyError:
-            return self.say(f"*** no instance '{words[0]}'")
         except (UsageError, ValueError) as error:
             return self.say(f"*** {error}")
         self.say(render_verdict(trace(topology, source, target, protocol, port)))

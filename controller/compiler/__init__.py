@@ -17,8 +17,8 @@ from vpclab.intent import model as m
 
 from ..differ import FlowDiff, diff
 from ..pipeline import Flow
-from ..plan import Plan, cookie_of
-from . import edge, nacl, routes, security_groups
+from ..plan import Plan, card_names, cookie_of
+from . import edge, internet, nacl, routes, security_groups
 from .scope import Scope, card_scope
 
 # unit kind -> the builders of its stages, each called as build(plan, *objects)
@@ -38,7 +38,13 @@ ATTACHMENT_SUBNET_STAGES: dict[str, Callable] = {
     "nacl_tgw_exit": nacl.tgw_exit_egress,
 }
 # a card's own stages: placement decides them (``edge``) or the SGs of its instances do
-CARD_EDGE: dict[str, Callable] = {"classify": edge.classify, "arp": edge.arp, "tunnel_out": edge.tunnels}
+CARD_EDGE: dict[str, Callable] = {
+    "classify": edge.classify,
+    "arp": edge.arp,
+    "tunnel_out": edge.tunnels,
+    "igw": internet.gateway,
+}
+INTERNET_UNIT = ("internet", m.INTERNET_CARD)  # the whole of the internet's card
 CARD_SGS: dict[str, Callable] = {
     "sg_egress_remote": security_groups.egress_remote,
     "sg_stateful": security_groups.security_groups,
@@ -59,6 +65,8 @@ def _vpc_units(vpcs) -> list[Unit]:
 
 def card_units(topology: m.Topology, server: str, scope: Scope) -> list[Unit]:
     """The units a card holds, in a fixed order."""
+    if server == m.INTERNET_CARD:
+        return [INTERNET_UNIT]
     units: list[Unit] = [EVERY_CARD]
     units += [
         (stage, vpc) for vpc in sorted(scope.sources) for stage in ("nacl_src_egress", "nacl_dst_ingress")
@@ -80,6 +88,8 @@ def build_unit(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
     topology, stage = plan.topology, unit[0]
     if unit == EVERY_CARD:
         return nacl.no_transit_or_same_subnet(plan)
+    if unit == INTERNET_UNIT:
+        return internet.internet_card(plan, unit[1])
     if stage in VPC_STAGES:
         return VPC_STAGES[stage](plan, topology.vpc(unit[1]))
     if stage == "peering":
@@ -151,7 +161,7 @@ def check_unambiguous(server: str, flows) -> None:
 
 
 def scopes_of(topology: m.Topology) -> dict[str, Scope]:
-    return {server.name: card_scope(topology, server.name) for server in topology.servers}
+    return {name: card_scope(topology, name) for name in card_names(topology)}
 
 
 def _assemble(plan: Plan, scopes: dict, reuse: Mapping, fresh: Callable[[Unit], bool]) -> Compiled:
@@ -250,6 +260,8 @@ def _same_frame(old: Plan, new: Plan) -> bool:
         all(getattr(old, name) == getattr(new, name) for name in frame)
         and old.instances == new.instances
         and a.servers == b.servers
+        and a.internet_hosts == b.internet_hosts
+        and a.has_internet == b.has_internet
         and [(v.name, v.number, v.cidrs, v.subnets, v.instances) for v in a.vpcs]
         == [(v.name, v.number, v.cidrs, v.subnets, v.instances) for v in b.vpcs]
     )
@@ -288,6 +300,7 @@ def _dirty(old: m.Topology, new: m.Topology) -> Callable[[Unit], bool]:
         or bool(tgws)
         or any(v.route_tables != old.vpc(v.name).route_tables for v in new.vpcs)
     )
+    gateways_changed = [v.internet_gateway for v in old.vpcs] != [v.internet_gateway for v in new.vpcs]
     changed_groups = {group.ref for group in _groups(old) ^ _groups(new)}
     # a card's SG stages read the rules of its own instances' groups (and members, placement)
     carriers = {i.server for i in new.instances if changed_groups & set(i.security_groups)}
@@ -298,6 +311,8 @@ def _dirty(old: m.Topology, new: m.Topology) -> Callable[[Unit], bool]:
 
     def dirty(unit: Unit) -> bool:
         stage = unit[0]
+        if unit == INTERNET_UNIT:
+            return gateways_changed
         if stage in VPC_STAGES:
             return unit[1] in vpcs or (stage == "vpc_route" and peerings_changed)
         if stage == "peering":

@@ -37,15 +37,12 @@ def vpc_routes(plan, vpc) -> list:
             flows.append(flow("vpc_route", priority, match, _route_actions(plan, vpc, route), route.origin))
             for hairpins in range(1, MAX_HAIRPINS + 2):
                 refused = route.peering or (route.transit_gateway and hairpins > MAX_HAIRPINS)
-                if refused:
+                if refused or route.internet_gateway:
+                    # the gateway translates only its own VPC's instances, never a TGW's packet
+                    gateway = vpc.internet_gateway
+                    origin = gateway.origin if route.internet_gateway and gateway else route.origin
                     flows.append(
-                        flow(
-                            "vpc_route",
-                            priority + 1,
-                            {**match, Reg.HAIRPINS: hairpins},
-                            (DROP,),
-                            route.origin,
-                        )
+                        flow("vpc_route", priority + 1, {**match, Reg.HAIRPINS: hairpins}, (DROP,), origin)
                     )
     return flows
 
@@ -60,6 +57,8 @@ def _route_actions(plan, vpc, route) -> tuple:
         return ROUTED + (SetReg(Reg.NEXT_HOP, plan.peering_id[peering.name]), Goto("peering"))
     if route.transit_gateway:
         return ROUTED + (SetReg(Reg.NEXT_HOP, plan.tgw_id[route.transit_gateway]), Goto("tgw_entry"))
+    if route.internet_gateway:
+        return ROUTED + (Goto("igw_egress"),)
     return (DROP,)  # blackhole
 
 

@@ -7,7 +7,8 @@ delete). Adding a flow that overlaps another of equal priority and different mat
 as that is an ambiguity a real switch resolves arbitrarily. Packets run through the tables:
 highest priority match, apply-actions (set-field, NX ct/ct_clear/resubmit/reg-move,
 dec_ttl, output), goto-table; VXLAN carries them between cards by tun_ipv4_dst.
-Conntrack is modelled per (card, zone).
+Conntrack is modelled per (card, zone), with NAT: a committed translation rewrites its
+connection's later packets, and the reverse for its replies.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from os_ken.ofproto import ofproto_v1_3_parser as parser
 
 from controller.ofmsg import flow_mod
 from controller.pipeline import CT_EST, CT_INV, CT_NEW, CT_TRK, STAGES, TUNNEL_PORT
+from vpclab.intent.model import INTERNET_CARD
 
 ADDRESS_FIELDS = {"ipv4_src", "ipv4_dst", "tun_ipv4_dst", "arp_tpa", "arp_spa"}
 MAC_FIELDS = {"eth_src", "eth_dst", "arp_sha", "arp_tha"}
@@ -41,6 +43,7 @@ PREREQUISITES = {
     "arp_tpa": ("eth_type", 0x0806),
 }
 MAX_STEPS = 64
+NAT_SRC = 1  # NX_NAT_F_SRC
 TCP_SYN, TCP_SYN_ACK = 0x02, 0x12
 DATAPATH = types.SimpleNamespace(ofproto=ofp, ofproto_parser=parser, id=1)
 
@@ -114,6 +117,23 @@ class Entry:
         return (self.table, self.priority, tuple(sorted(self.match.items())))
 
 
+@dataclass
+class Translation:
+    """A NAT binding: the connection's first packet (``original``) had ``field`` changed from
+    ``before`` to ``after``; ``reply`` is the 5-tuple of its replies as they arrive."""
+
+    original: tuple
+    field: str
+    before: str
+    after: str
+    reply: tuple
+
+    @property
+    def reply_field(self) -> str:
+        """The field a reply gets back: its destination for a source NAT, and vice versa."""
+        return "ipv4_dst" if self.field == "ipv4_src" else "ipv4_src"
+
+
 class FakeCard:
     """One card's flow tables, changed only through flow-mods."""
 
@@ -121,6 +141,7 @@ class FakeCard:
         self.name = name
         self.entries: dict[tuple, Entry] = {}
         self.conntrack: dict[int, set] = {}
+        self.translations: dict[int, list[Translation]] = {}
 
     # -- flow-mods -------------------------------------------------------------------------
     def add(self, flow) -> None:
@@ -195,24 +216,46 @@ class FakeCard:
         """+est for a known connection; +new for a packet that may open one; else +inv, as
         conntrack marks an echo reply or a SYN-ACK it never saw the request of."""
         key = _five_tuple(packet)
-        reverse = (key[1], key[0], key[2], key[4], key[3])
         known = self.conntrack.get(zone, set())
-        if key in known or reverse in known:
+        if key in known or _reverse(key) in known:
             return CT_TRK | CT_EST
         lone_reply = packet.get("icmpv4_type") == 0 or packet.get("tcp_flags", TCP_SYN) != TCP_SYN
         return CT_TRK | (CT_INV if lone_reply else CT_NEW)
 
     def commit(self, zone: int, packet: dict) -> None:
         key = _five_tuple(packet)
-        reverse = (key[1], key[0], key[2], key[4], key[3])
         known = self.conntrack.setdefault(zone, set())
-        if reverse not in known:
+        if _reverse(key) not in known:
             known.add(key)
+
+    def nat(self, zone: int, packet: dict, nat, commit: bool) -> None:
+        """Translate ``packet`` as its connection's binding says; a committed new connection
+        with an address to translate to gets a binding."""
+        key = _five_tuple(packet)
+        for binding in self.translations.get(zone, []):
+            if key == binding.original:
+                packet[binding.field] = binding.after
+                return
+            if key == binding.reply:
+                packet[binding.reply_field] = binding.before
+                return
+        if not (commit and nat.range_ipv4_min):
+            return
+        field = "ipv4_src" if nat.flags & NAT_SRC else "ipv4_dst"
+        before = packet[field]
+        packet[field] = nat.range_ipv4_min
+        binding = Translation(key, field, before, nat.range_ipv4_min, _reverse(_five_tuple(packet)))
+        self.translations.setdefault(zone, []).append(binding)
+        self.conntrack.setdefault(zone, set()).add(key)
 
 
 def _covers(loose: dict, strict: dict) -> bool:
     """A non-strict match ``loose`` selects the flows whose match has all its fields."""
     return all(strict.get(field) == value for field, value in loose.items())
+
+
+def _reverse(key: tuple) -> tuple:
+    return (key[1], key[0], key[2], key[4], key[3])
 
 
 def _five_tuple(packet: dict) -> tuple:
@@ -296,7 +339,11 @@ class FakeFabric:
             elif isinstance(action, parser.NXActionCTClear):
                 packet.pop("ct_state", None)
             elif isinstance(action, parser.NXActionCT):
-                if action.flags & nicira_ext.NX_CT_F_COMMIT:
+                commit = bool(action.flags & nicira_ext.NX_CT_F_COMMIT)
+                nat = next((a for a in action.actions if isinstance(a, parser.NXActionNAT)), None)
+                if nat is not None:
+                    card.nat(action.zone_ofs_nbits, packet, nat, commit)
+                elif commit:
                     card.commit(action.zone_ofs_nbits, packet)
                 if action.recirc_table != 255:
                     assert action is actions[-1], "nothing may follow a recirculating ct"
@@ -346,16 +393,32 @@ def _move(action, packet: dict) -> None:
     packet[action.dst_field] = kept | value << action.dst_ofs
 
 
+def endpoint(plan, name: str) -> tuple[str, int, str, str]:
+    """(card, port, MAC, address) of an instance or an internet host."""
+    if name in plan.instances:
+        local = plan.instances[name]
+        return local.instance.server, local.port, local.mac, str(local.instance.ip)
+    outside = plan.internet_hosts[name]
+    return INTERNET_CARD, outside.port, outside.mac, str(outside.host.ip)
+
+
+def endpoint_at(plan, card: str, port: int) -> Optional[str]:
+    """The instance or internet host at ``port`` of ``card``."""
+    everyone = [*plan.instances, *plan.internet_hosts]
+    return next((name for name in everyone if endpoint(plan, name)[:2] == (card, port)), None)
+
+
 def instance_packet(
     plan, name: str, destination: str, protocol: int, port=None, source_port=None, **overrides
 ) -> tuple[str, dict]:
-    """(server, packet) for a packet sent by instance ``name`` to address ``destination``."""
-    local = plan.instances[name]
+    """(card, packet) for a packet sent by instance (or internet host) ``name`` to address
+    ``destination``."""
+    card, in_port, mac, address = endpoint(plan, name)
     packet = {
-        "in_port": local.port,
-        "eth_src": local.mac,
+        "in_port": in_port,
+        "eth_src": mac,
         "eth_type": 0x0800,
-        "ipv4_src": str(local.instance.ip),
+        "ipv4_src": address,
         "ipv4_dst": destination,
         "ip_proto": protocol,
         "nw_ttl": 64,
@@ -368,7 +431,39 @@ def instance_packet(
     if protocol == 1:
         packet.update(icmpv4_type=8, icmpv4_code=0)  # echo request
     packet.update(overrides)
-    return local.instance.server, packet
+    return card, packet
+
+
+def exchange(fabric: FakeFabric, source: str, address: str, protocol: int, port=None, source_port=40000):
+    """A request from ``source`` to ``address`` and, from wherever it arrives, the reply to
+    the packet as it arrived (after any translation). Returns (accepted, direction, origin of
+    the deciding drop, the endpoint the request reached)."""
+    plan = fabric.compiled.plan
+    client_port = source_port if port is not None else None
+    card, request = instance_packet(plan, source, address, protocol, port, client_port)
+    there = fabric.send(card, request)
+    if not there.delivered:
+        return False, "forward", there.dropped_at and fabric.origin(there.dropped_at[2]), None
+    at_card, at_port, arrived = there.delivered[0]
+    target = endpoint_at(plan, at_card, at_port)
+    assert target is not None
+    card, reply = instance_packet(plan, target, arrived["ipv4_src"], protocol, client_port, port)
+    _turn_around(reply, protocol, port, client_port)
+    back = fabric.send(card, reply)
+    if not any((c, p) == endpoint(plan, source)[:2] for c, p, _ in back.delivered):
+        return False, "return", back.dropped_at and fabric.origin(back.dropped_at[2]), target
+    return True, "return", None, target
+
+
+def _turn_around(reply: dict, protocol: int, port, client_port) -> None:
+    """Make ``reply`` the answer to a request to ``port`` from ``client_port``."""
+    if port is not None:
+        kind = {6: "tcp", 17: "udp"}[protocol]
+        reply[f"{kind}_src"], reply[f"{kind}_dst"] = port, client_port
+        if protocol == 6:
+            reply["tcp_flags"] = TCP_SYN_ACK
+    if protocol == 1:
+        reply.update(icmpv4_type=0, icmpv4_code=0)  # echo reply
 
 
 def connection(fabric: FakeFabric, source: str, target: str, protocol: int, port=None, source_port=40000):
@@ -389,13 +484,7 @@ def connection(fabric: FakeFabric, source: str, target: str, protocol: int, port
         source_port if port is not None else None,
         port,
     )
-    if port is not None:
-        kind = {6: "tcp", 17: "udp"}[protocol]
-        reply[f"{kind}_src"], reply[f"{kind}_dst"] = port, source_port
-        if protocol == 6:
-            reply["tcp_flags"] = TCP_SYN_ACK
-    if protocol == 1:
-        reply.update(icmpv4_type=0, icmpv4_code=0)  # echo reply
+    _turn_around(reply, protocol, port, source_port if port is not None else None)
     back = fabric.send(server, reply)
     if not _arrived(back, plan.instances[source]):
         return False, "return", back.dropped_at and fabric.origin(back.dropped_at[2])

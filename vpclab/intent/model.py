@@ -23,6 +23,15 @@ RESERVED_HOST_OFFSETS = (0, 1, 2, 3)  # network, VPC router, DNS, reserved; plus
 # packet arrived through; see controller.pipeline.TunnelKey)
 MAX_VPCS = 4095
 MAX_ATTACHMENT_SUBNETS = 2047
+# the emulated internet uses only the documentation ranges (RFC 5737), never a real address
+DOCUMENTATION_RANGES = (
+    IPv4Network("192.0.2.0/24"),
+    IPv4Network("198.51.100.0/24"),
+    IPv4Network("203.0.113.0/24"),
+)
+PUBLIC_IP_POOL = IPv4Network("203.0.113.0/24")  # where `public_ip: true` addresses come from
+INTERNET_CARD = "internet"  # the card of the emulated internet (a reserved server name)
+INTERNET_ORIGIN = "internet"  # the YAML object that stands for the internet's own routing
 
 
 def protocol_label(number: Optional[int]) -> str:
@@ -127,7 +136,8 @@ class Nacl:
 
 @dataclass(frozen=True)
 class Route:
-    """A VPC route. Exactly one target: local, peering, transit_gateway or blackhole."""
+    """A VPC route. Exactly one target: local, peering, transit_gateway, internet_gateway or
+    blackhole."""
 
     origin: str
     destination: IPv4Network
@@ -135,6 +145,7 @@ class Route:
     peering: Optional[str] = None
     transit_gateway: Optional[str] = None
     blackhole: bool = False
+    internet_gateway: Optional[str] = None
 
     def describe(self) -> str:
         if self.local:
@@ -143,6 +154,8 @@ class Route:
             target = f"peering {self.peering}"
         elif self.transit_gateway:
             target = f"transit gateway {self.transit_gateway}"
+        elif self.internet_gateway:
+            target = f"internet gateway {self.internet_gateway}"
         else:
             target = "blackhole"
         return f"{self.destination} -> {target}"
@@ -187,6 +200,27 @@ class Instance:
     ip: IPv4Address
     security_groups: tuple[SGRef, ...]
     server: str
+    public_ip: Optional[IPv4Address] = None  # its public IPv4 or Elastic IP (1:1 at the IGW)
+
+    @property
+    def public_ip_origin(self) -> str:
+        return f"{self.origin}.public_ip"
+
+
+@dataclass(frozen=True)
+class InternetGateway:
+    origin: str  # the VPC's `internet_gateway` key
+    name: str
+    vpc: str
+
+
+@dataclass(frozen=True)
+class InternetHost:
+    """A host of the emulated internet, outside every VPC (an address of RFC 5737)."""
+
+    origin: str
+    name: str
+    ip: IPv4Address
 
 
 @dataclass(frozen=True)
@@ -200,6 +234,7 @@ class Vpc:
     security_groups: tuple[SecurityGroup, ...]
     nacls: tuple[Nacl, ...]
     instances: tuple[Instance, ...]
+    internet_gateway: Optional[InternetGateway] = None
 
     def contains(self, address: IPv4Address) -> bool:
         return any(address in cidr for cidr in self.cidrs)
@@ -305,6 +340,12 @@ class Topology:
     vpcs: tuple[Vpc, ...]
     peerings: tuple[Peering, ...] = ()
     transit_gateways: tuple[TransitGateway, ...] = ()
+    internet_hosts: tuple[InternetHost, ...] = ()
+
+    @property
+    def has_internet(self) -> bool:
+        """Does the design reach beyond its VPCs (an internet gateway or an internet host)?"""
+        return bool(self.internet_hosts) or any(vpc.internet_gateway for vpc in self.vpcs)
 
     # -- indexes -------------------------------------------------------------------------------
     @cached_property
@@ -318,6 +359,14 @@ class Topology:
     @cached_property
     def _addresses(self) -> dict[tuple[str, IPv4Address], Instance]:
         return {(instance.vpc, instance.ip): instance for instance in self.instances}
+
+    @cached_property
+    def _public(self) -> dict[IPv4Address, Instance]:
+        return {i.public_ip: i for i in self.instances if i.public_ip is not None}
+
+    @cached_property
+    def _internet_hosts(self) -> dict[IPv4Address, InternetHost]:
+        return {host.ip: host for host in self.internet_hosts}
 
     @cached_property
     def _members(self) -> dict[SGRef, tuple[Instance, ...]]:
@@ -350,6 +399,16 @@ class Topology:
     def members(self, ref: SGRef) -> tuple[Instance, ...]:
         """The instances that carry security group ``ref``."""
         return self._members.get(ref, ())
+
+    def internet_host(self, name: str) -> InternetHost:
+        return _by_name(self.internet_hosts, name)
+
+    def internet_host_at(self, address: IPv4Address) -> Optional[InternetHost]:
+        return self._internet_hosts.get(address)
+
+    def instance_with_public_ip(self, address: IPv4Address) -> Optional[Instance]:
+        """The instance whose public IP (or Elastic IP) is ``address``, if any."""
+        return self._public.get(address)
 
     def instance_at(self, vpc: str, address: IPv4Address) -> Optional[Instance]:
         """The instance of ``vpc`` whose private IP is ``address``, if any."""

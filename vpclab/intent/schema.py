@@ -57,7 +57,13 @@ NACL_RULE = _object(
     ("rule", "protocol", "cidr", "action"),
 )
 ROUTE = _object(
-    {"destination": TEXT, "peering": TEXT, "transit_gateway": TEXT, "blackhole": {"type": "boolean"}},
+    {
+        "destination": TEXT,
+        "peering": TEXT,
+        "transit_gateway": TEXT,
+        "internet_gateway": TEXT,
+        "blackhole": {"type": "boolean"},
+    },
     ("destination",),
 )
 TGW_ROUTE = _object(
@@ -68,6 +74,7 @@ VPC = _object(
     {
         "name": NAME,
         "cidr": {"type": ["string", "array"], "items": TEXT, "minItems": 1},
+        "internet_gateway": NAME,
         "subnets": _list(
             _object(
                 {"name": NAME, "cidr": TEXT, "az": NAME, "route_table": TEXT, "nacl": TEXT}, ("name", "cidr")
@@ -92,7 +99,14 @@ VPC = _object(
         ),
         "instances": _list(
             _object(
-                {"name": NAME, "subnet": TEXT, "ip": TEXT, "security_groups": NAMES, "server": TEXT},
+                {
+                    "name": NAME,
+                    "subnet": TEXT,
+                    "ip": TEXT,
+                    "public_ip": {"type": ["boolean", "string"]},
+                    "security_groups": NAMES,
+                    "server": TEXT,
+                },
                 ("name", "subnet"),
             )
         ),
@@ -110,6 +124,7 @@ TOPOLOGY = _object(
                 _list(_object({"name": NAME, "az": NAME}, ("name",))),
             ]
         },
+        "internet": _object({"hosts": _list(_object({"name": NAME, "ip": TEXT}, ("name", "ip")))}),
         "vpcs": {**_list(VPC), "minItems": 1},
         "peerings": _list(
             _object(
@@ -227,6 +242,13 @@ AWS_NAMES = {
     "rules": "ingress",
     "tgw": "transit_gateway",
     "tgwid": "transit_gateway",
+    "gatewayid": "internet_gateway",
+    "igw": "internet_gateway",
+    "internetgatewayid": "internet_gateway",
+    "associatepublicipaddress": "public_ip",
+    "publicipaddress": "public_ip",
+    "elasticip": "public_ip",
+    "eip": "public_ip",
 }
 
 # The accepted form of a value, shown when a value has the wrong type
@@ -242,6 +264,7 @@ FORMS = {
     "associations": "associations: [prod-att]",
     "propagations": "propagations: [prod-att]",
     "rule": "rule: 100",
+    "public_ip": "public_ip: true (from 203.0.113.0/24) or public_ip: 203.0.113.10 (an Elastic IP)",
 }
 
 

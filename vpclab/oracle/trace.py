@@ -7,14 +7,20 @@ the destination subnet's NACL ingress and the instance's SG ingress. The reply w
 stateless NACLs and routes but passes SGs by connection state. Through a transit gateway the
 attachment subnets' NACLs apply as AWS documents (tgw-nacls): the source attachment subnet's
 ingress, and the destination attachment subnet's egress unless it is the instance's own subnet.
+
+The internet edge: a route to the VPC's internet gateway translates the source 1:1 from the
+instance's private IP to its public IP (none: ``no-public-ip``); the emulated internet delivers
+to its hosts by address and to a public IP through that instance's VPC's gateway, which
+translates the destination back (no gateway: ``igw-not-attached``). SG references never
+match across the internet: the other end is a public address.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address
 from itertools import pairwise
-from typing import NoReturn, Optional
+from typing import NoReturn, Optional, Union
 
 from ..intent import model as m
 from ..intent.values import PORTED_PROTOCOLS
@@ -23,6 +29,8 @@ from .routing import subnet_route_table, tgw_route, vpc_route
 
 FORWARD, RETURN = "forward", "return"
 MAX_TGW_TRAVERSALS = 3  # a packet may hairpin through an inspection VPC, never loop
+
+Endpoint = Union[m.Instance, m.InternetHost]
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,7 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Arrival:
-    """How a packet reached the destination VPC: 'local', 'peering' or 'tgw', and where."""
+    """How a packet reached its destination: 'local', 'peering', 'tgw' or 'internet', and where."""
 
     kind: str
     subnet: Optional[m.Subnet]  # local: the source subnet; tgw: the attachment subnet
@@ -121,21 +129,24 @@ class Arrival:
 
 
 class _Walk:
-    """One packet's walk from an instance; records hops, raises Dropped, returns the target."""
+    """One packet's walk from an instance or internet host; records hops, raises Dropped,
+    returns the target (and keeps the packet as delivered, after any translation)."""
 
     def __init__(
         self,
         topology: m.Topology,
         direction: str,
         check: bool = True,
-        requester: Optional[m.Instance] = None,
+        requester: Optional[Endpoint] = None,
         check_source: bool = True,
     ):
         self.topology, self.direction, self.check = topology, direction, check
         self.check_source = check and check_source
-        self.requester = requester  # a reply must reach the instance that sent the request
+        self.requester = requester  # a reply must reach the endpoint that sent the request
         self.hops: list[Hop] = []
         self.arrival: Optional[Arrival] = None
+        self.delivered: Optional[Packet] = None
+        self.from_tgw = False  # a TGW handed the packet to the VPC it is routed in now
 
     def fail(self, stage, at, obj, detail, reason: Optional[str] = None) -> NoReturn:
         """Record the hop that drops the packet, and stop the walk there."""
@@ -147,10 +158,8 @@ class _Walk:
         if not passed:
             raise Dropped(reason or stage, obj)
 
-    # -- leaving the source instance -------------------------------------------------------
-    def run(self, source: m.Instance, packet: Packet) -> m.Instance:
-        vpc = self.topology.vpc(source.vpc)
-        subnet = vpc.subnet(source.subnet)
+    # -- leaving the source ------------------------------------------------------------------
+    def run(self, source: Endpoint, packet: Packet) -> Endpoint:
         if self.check_source and self.direction == FORWARD:
             self.hop(
                 "source-check",
@@ -161,6 +170,10 @@ class _Walk:
                 f"{source.name}'s address {source.ip}",
                 "spoofed",
             )
+        if isinstance(source, m.InternetHost):
+            return self.internet(packet, source)
+        vpc = self.topology.vpc(source.vpc)
+        subnet = vpc.subnet(source.subnet)
         if self.check:
             self.sg_egress(source, packet)
         if packet.dst in subnet.cidr:
@@ -187,12 +200,12 @@ class _Walk:
     def destination_in_group(self, source: m.Instance, packet: Packet, ref: m.SGRef) -> bool:
         """Does the destination count as a member of ``ref``? Outbound SG references do not cross a TGW."""
         target, kind = routed_destination(self.topology, source, packet.dst)
-        return target in self.topology.members(ref) and kind != "tgw"
+        return target in self.topology.members(ref) and kind not in ("tgw", "internet")
 
     # -- routing ---------------------------------------------------------------------------
     def route_from(
-        self, vpc: m.Vpc, subnet: m.Subnet, packet: Packet, az: str, source: m.Instance, traversals: int
-    ) -> m.Instance:
+        self, vpc: m.Vpc, subnet: m.Subnet, packet: Packet, az: str, source: Endpoint, traversals: int
+    ) -> Endpoint:
         table = subnet_route_table(vpc, subnet)
         route = vpc_route(table, packet.dst)
         at = f"{vpc.name}/{table.name}"
@@ -205,9 +218,12 @@ class _Walk:
             return self.deliver(vpc, packet, Arrival("local", subnet, az), source)
         if route.peering:
             return self.via_peering(vpc, route, packet, az, source)
+        if route.internet_gateway:
+            self.hop("route", at, True, route.origin, route.describe())
+            return self.via_igw(vpc, packet, source)
         return self.via_tgw(vpc, subnet, route, packet, az, source, traversals)
 
-    def via_peering(self, vpc, route: m.Route, packet: Packet, az: str, source) -> m.Instance:
+    def via_peering(self, vpc, route: m.Route, packet: Packet, az: str, source) -> Endpoint:
         assert route.peering is not None
         peering = self.topology.peering(route.peering)
         at = f"{vpc.name}/peering {peering.name}"
@@ -235,7 +251,7 @@ class _Walk:
         )
         return self.deliver(peer, packet, Arrival("peering", None, az), source)
 
-    def via_tgw(self, vpc, subnet, route: m.Route, packet, az, source, traversals) -> m.Instance:
+    def via_tgw(self, vpc, subnet, route: m.Route, packet, az, source, traversals) -> Endpoint:
         assert route.transit_gateway is not None
         tgw = self.topology.transit_gateway(route.transit_gateway)
         attachment = tgw.attachment_of(vpc.name)
@@ -286,8 +302,9 @@ class _Walk:
             return self.deliver(peer, packet, arrival, source)
         return self.onward_from_tgw(peer, exit_subnet, packet, source, traversals)
 
-    def onward_from_tgw(self, vpc, subnet, packet, source, traversals) -> m.Instance:
+    def onward_from_tgw(self, vpc, subnet, packet, source, traversals) -> Endpoint:
         """A packet from a TGW for an address outside the VPC: the attachment subnet routes it."""
+        self.from_tgw = True
         table = subnet_route_table(vpc, subnet)
         route = vpc_route(table, packet.dst)
         at = f"{vpc.name}/{table.name}"
@@ -305,8 +322,99 @@ class _Walk:
             return self.via_tgw(vpc, subnet, route, packet, subnet.az, source, traversals - 1)
         return self.route_from(vpc, subnet, packet, subnet.az, source, traversals)
 
+    # -- the internet edge -------------------------------------------------------------------
+    def via_igw(self, vpc: m.Vpc, packet: Packet, source: Endpoint) -> Endpoint:
+        """Out through the VPC's internet gateway: 1:1 from a private IP to its public IP."""
+        igw = vpc.internet_gateway
+        assert igw is not None  # the loader refuses a route to a gateway the VPC does not have
+        at = f"{vpc.name}/{igw.name}"
+        owner = None if self.from_tgw else self.topology.instance_at(vpc.name, packet.src)
+        if owner is None:
+            self.fail(
+                "igw-outbound",
+                at,
+                igw.origin,
+                f"{packet.src} is no instance of {vpc.name}: {igw.name} has no public IP for it",
+                "no-public-ip",
+            )
+        if owner.public_ip is None:
+            self.fail(
+                "igw-outbound",
+                at,
+                owner.origin,
+                f"{owner.name} has no public IP: {igw.name} cannot translate {packet.src}",
+                "no-public-ip",
+            )
+        self.hop(
+            "igw-outbound",
+            at,
+            True,
+            owner.public_ip_origin,
+            f"{igw.name} translates source {packet.src} ({owner.name}) -> {owner.public_ip}",
+        )
+        return self.internet(replace(packet, src=owner.public_ip), source)
+
+    def internet(self, packet: Packet, source: Endpoint) -> Endpoint:
+        """The emulated internet: its hosts by address, public IPs through their VPC's gateway."""
+        host = self.topology.internet_host_at(packet.dst)
+        if host is not None:
+            self.arrival = Arrival("internet", None, "")
+            return self.arrive(host, packet, host.origin)
+        owner = self.topology.instance_with_public_ip(packet.dst)
+        if owner is None:
+            self.fail(
+                "internet",
+                "internet",
+                m.INTERNET_ORIGIN,
+                f"no host of the emulated internet has the address {packet.dst}",
+                "no-route",
+            )
+        vpc = self.topology.vpc(owner.vpc)
+        if vpc.internet_gateway is None:
+            self.fail(
+                "igw-inbound",
+                vpc.name,
+                vpc.origin,
+                f"{packet.dst} is {owner.name}'s public IP, but VPC {vpc.name} has no internet gateway",
+                "igw-not-attached",
+            )
+        igw = vpc.internet_gateway
+        self.hop(
+            "igw-inbound",
+            f"{vpc.name}/{igw.name}",
+            True,
+            owner.public_ip_origin,
+            f"{igw.name} translates destination {packet.dst} -> {owner.ip} ({owner.name})",
+        )
+        subnet = vpc.subnet(owner.subnet)
+        return self.deliver(vpc, replace(packet, dst=owner.ip), Arrival("internet", None, subnet.az), source)
+
     # -- arriving ----------------------------------------------------------------------------
-    def deliver(self, vpc: m.Vpc, packet: Packet, arrival: Arrival, source: m.Instance) -> m.Instance:
+    def arrive(self, target: Endpoint, packet: Packet, last_route: str) -> Endpoint:
+        """The packet is at ``target``: refuse a reply that reaches another endpoint, else deliver."""
+        if self.requester is not None and target != self.requester:
+            self.fail(
+                "deliver",
+                target.name,
+                last_route,
+                f"the reply to {packet.dst} reaches {target.name}, not {self.requester.name}: "
+                "routes have no reverse-path check",
+                "reply-misrouted",
+            )
+        self.delivered = packet
+        self.hops.append(
+            Hop(
+                self.direction,
+                "deliver",
+                target.name,
+                "pass",
+                target.origin,
+                f"{packet.describe()} delivered to {target.name}",
+            )
+        )
+        return target
+
+    def deliver(self, vpc: m.Vpc, packet: Packet, arrival: Arrival, source: Endpoint) -> Endpoint:
         target = self.topology.instance_at(vpc.name, packet.dst)
         if target is None:
             subnet = next((s for s in vpc.subnets if packet.dst in s.cidr), None)
@@ -327,14 +435,7 @@ class _Walk:
                 "unassigned-address",
             )
         if self.requester is not None and target != self.requester:
-            self.fail(
-                "deliver",
-                target.name,
-                self._last_route(vpc),
-                f"the reply to {packet.dst} reaches {target.name} in {vpc.name}, not "
-                f"{self.requester.name} in {self.requester.vpc}: routes have no reverse-path check",
-                "reply-misrouted",
-            )
+            self.arrive(target, packet, self._last_route(vpc))
         self.arrival = arrival
         subnet = vpc.subnet(target.subnet)
         if self.check:
@@ -343,19 +444,9 @@ class _Walk:
             if arrival.subnet != subnet:
                 self.nacl(subnet, "ingress", packet, packet.src)
             self.sg_ingress(target, packet, source, arrival)
-        self.hops.append(
-            Hop(
-                self.direction,
-                "deliver",
-                target.name,
-                "pass",
-                target.origin,
-                f"{packet.describe()} delivered to {target.name}",
-            )
-        )
-        return target
+        return self.arrive(target, packet, self._last_route(vpc))
 
-    def sg_ingress(self, target: m.Instance, packet: Packet, source: m.Instance, arrival) -> None:
+    def sg_ingress(self, target: m.Instance, packet: Packet, source: Endpoint, arrival) -> None:
         if self.direction == RETURN:
             self.hop("sg-ingress", target.name, True, None, "reply of a tracked connection")
             return
@@ -363,7 +454,7 @@ class _Walk:
 
         def source_in_group(ref: m.SGRef) -> bool:
             """Across a TGW only if its SG referencing support holds for this path (AWS 2024)."""
-            crossed = arrival.kind == "tgw" and not arrival.sg_references_hold
+            crossed = arrival.kind == "internet" or (arrival.kind == "tgw" and not arrival.sg_references_hold)
             return not crossed and source in self.topology.members(ref)
 
         rule = sg_allowing(rules, packet.src, packet.protocol, packet.port, source_in_group, packet.icmp)
@@ -415,8 +506,8 @@ class _Walk:
 
 
 def routed_destination(topology: m.Topology, source: m.Instance, address: IPv4Address):
-    """Where routing alone takes a packet from ``source`` to ``address``: (instance, arrival
-    kind 'local'/'peering'/'tgw'), or (None, None). No SG or NACL is consulted."""
+    """Where routing alone takes a packet from ``source`` to ``address``: (endpoint, arrival
+    kind 'local'/'peering'/'tgw'/'internet'), or (None, None). No SG or NACL is consulted."""
     probe = _Walk(topology, FORWARD, check=False)
     try:
         target = probe.run(source, Packet.request(source.ip, address, m.PROTOCOL_NUMBERS["icmp"], None))
@@ -426,21 +517,32 @@ def routed_destination(topology: m.Topology, source: m.Instance, address: IPv4Ad
     return target, probe.arrival.kind
 
 
+@dataclass
+class Walked:
+    """One packet's walk: its hops, and either where it arrived (as it arrived) or the drop."""
+
+    hops: list[Hop]
+    target: Optional[Endpoint] = None
+    delivered: Optional[Packet] = None
+    drop: Optional[Dropped] = None
+
+
 def walk(
     topology: m.Topology,
-    source: m.Instance,
+    source: Endpoint,
     packet: Packet,
     direction: str,
-    requester: Optional[m.Instance] = None,
+    requester: Optional[Endpoint] = None,
     check_source: bool = True,
-):
-    """Follow one packet; returns (hops, target instance or None, Dropped or None).
-    A reply (``requester`` given) that reaches another instance is dropped there."""
+) -> Walked:
+    """Follow one packet. A reply (``requester`` given) that reaches another endpoint is
+    dropped there."""
     walker = _Walk(topology, direction, requester=requester, check_source=check_source)
     try:
-        return walker.hops, walker.run(source, packet), None
+        target = walker.run(source, packet)
     except Dropped as drop:
-        return walker.hops, None, drop
+        return Walked(walker.hops, drop=drop)
+    return Walked(walker.hops, target, walker.delivered)
 
 
 def client_port_segments(topology: m.Topology, ports: tuple[int, int]) -> list[tuple[int, int]]:
@@ -461,7 +563,7 @@ def client_port_segments(topology: m.Topology, ports: tuple[int, int]) -> list[t
 
 def trace(
     topology: m.Topology,
-    source: m.Instance,
+    source: Endpoint,
     destination: IPv4Address,
     protocol: int,
     port: Optional[int] = None,
@@ -472,12 +574,17 @@ def trace(
     """Is a connection from ``source`` to ``destination`` accepted, request and reply?
     ``check_source=False`` asks what would happen if the card did not check the source."""
     request = Packet.request(source_ip or source.ip, destination, protocol, port)
-    hops, target, drop = walk(topology, source, request, FORWARD, check_source=check_source)
-    if drop:
-        return Verdict(False, drop.reason, FORWARD, drop.rule, hops)
-    admitted_by = next(h.object for h in reversed(hops) if h.stage == "sg-ingress")
+    forward = walk(topology, source, request, FORWARD, check_source=check_source)
+    hops, target, arrived = forward.hops, forward.target, forward.delivered
+    if forward.drop:
+        return Verdict(False, forward.drop.reason, FORWARD, forward.drop.rule, hops)
+    assert target is not None and arrived is not None
+    admitted_by = next(
+        (h.object for h in reversed(hops) if h.stage == "sg-ingress"), hops[-1].object
+    )  # an internet host has no SG: the host itself
     if protocol not in PORTED_PROTOCOLS:
-        reply_hops, _, reply_drop = walk(topology, target, request.reply(None), RETURN, source)
+        back = walk(topology, target, arrived.reply(None), RETURN, source)
+        reply_hops, reply_drop = back.hops, back.drop
         if reply_drop:
             return Verdict(False, reply_drop.reason, RETURN, reply_drop.rule, hops + reply_hops)
         return Verdict(True, None, RETURN, admitted_by, hops + reply_hops)
@@ -486,7 +593,8 @@ def trace(
     first_failure: Optional[tuple[list[Hop], Dropped]] = None
     first_success: Optional[list[Hop]] = None
     for low, high in client_port_segments(topology, client_ports):
-        reply_hops, _, reply_drop = walk(topology, target, request.reply(low), RETURN, source)
+        back = walk(topology, target, arrived.reply(low), RETURN, source)
+        reply_hops, reply_drop = back.hops, back.drop
         if reply_drop:
             failing.append((low, high))
             first_failure = first_failure or (reply_hops, reply_drop)

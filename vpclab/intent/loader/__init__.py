@@ -16,6 +16,12 @@ from ..errors import TopologyError, format_path
 from ..schema import shape_problems
 from .connections import build_peerings, build_transit_gateways
 from .instances import build_instances, check_instance_names
+from .internet import (
+    assign_public_ips,
+    build_internet_gateways,
+    build_internet_hosts,
+    check_reserved_server_name,
+)
 from .network import build_servers, build_subnet_drafts, build_subnets, build_vpc_cidrs
 from .reporter import Known, Reporter
 from .routes import build_route_tables
@@ -54,8 +60,12 @@ def _build(r: Reporter, data: dict) -> m.Topology:
     if len(vpcs_data) > m.MAX_VPCS:
         r.report(("vpcs", m.MAX_VPCS), f"at most {m.MAX_VPCS} VPCs: the VXLAN VNI carries a VPC's number")
     known = Known(servers=build_servers(r, data))
+    check_reserved_server_name(r, data)
     for v, vpc in enumerate(vpcs_data):
         known.vpc_cidrs[vpc["name"]] = build_vpc_cidrs(r, v, vpc)
+    build_internet_gateways(r, known, data)
+    internet_hosts = build_internet_hosts(r, known, data)
+    assign_public_ips(r, known, data)
     for v, vpc in enumerate(vpcs_data):
         known.subnets[vpc["name"]] = build_subnet_drafts(r, known, v, vpc)
     known.peerings = build_peerings(r, known, data)
@@ -70,6 +80,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
         vpcs=vpcs,
         peerings=known.peerings,
         transit_gateways=known.transit_gateways,
+        internet_hosts=internet_hosts,
     )
 
 
@@ -90,4 +101,5 @@ def _build_vpc(r: Reporter, known: Known, v: int, vpc: dict) -> m.Vpc:
         security_groups,
         nacls,
         instances,
+        known.internet_gateways.get(name),
     )

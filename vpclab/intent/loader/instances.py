@@ -38,7 +38,14 @@ def build_instances(
             continue
         result.append(
             m.Instance(
-                format_path(path), vpc["name"], subnet.name, instance["name"], addresses[i], groups, server
+                format_path(path),
+                vpc["name"],
+                subnet.name,
+                instance["name"],
+                addresses[i],
+                groups,
+                server,
+                known.public_ips.get((v, i)),
             )
         )
     return tuple(result)

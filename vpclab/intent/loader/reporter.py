@@ -71,6 +71,9 @@ class Known:
     sg_owners: dict[str, str] = field(default_factory=dict)  # SG name -> VPC (not 'default')
     sg_places: dict = field(default_factory=dict)  # (name or ('default', v)) -> defining path
     server_load: Counter = field(default_factory=Counter)  # instances placed per server
+    internet_gateways: dict[str, m.InternetGateway] = field(default_factory=dict)  # VPC ->
+    outside_addresses: dict = field(default_factory=dict)  # internet address -> its user's path
+    public_ips: dict = field(default_factory=dict)  # (VPC index, instance index) -> address
 
     def peered(self, vpc_a: str, vpc_b: str) -> bool:
         return any(p.joins(vpc_a, vpc_b) for p in self.peerings)

@@ -73,9 +73,15 @@ def build_route_table(r: Reporter, known: Known, v, vpc, t, table, main: bool) -
 
 def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optional[m.Route]:
     destination = r.parsed(path + ("destination",), parse_network, route["destination"])
-    targets = [key for key in ("peering", "transit_gateway", "blackhole") if route.get(key)]
+    targets = [
+        key for key in ("peering", "transit_gateway", "internet_gateway", "blackhole") if route.get(key)
+    ]
     if len(targets) != 1:
-        r.report(path, "a route needs exactly one of 'peering', 'transit_gateway' or 'blackhole: true'")
+        r.report(
+            path,
+            "a route needs exactly one of 'peering', 'transit_gateway', 'internet_gateway' "
+            "or 'blackhole: true'",
+        )
         return None
     if destination is None:
         return None
@@ -96,6 +102,7 @@ def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optio
         peering=route.get("peering"),
         transit_gateway=route.get("transit_gateway"),
         blackhole=bool(route.get("blackhole")),
+        internet_gateway=route.get("internet_gateway"),
     )
 
 
@@ -121,6 +128,19 @@ def check_route_target(r: Reporter, known: Known, path, vpc: str, route: dict) -
         if not any(att.vpc == vpc for att in tgw.attachments):
             r.report(
                 path + ("transit_gateway",), f"VPC '{vpc}' has no attachment to transit gateway '{tgw.name}'"
+            )
+            return False
+    if route.get("internet_gateway"):
+        attached = known.internet_gateways.get(vpc)
+        if attached is None or attached.name != route["internet_gateway"]:
+            r.report(
+                path + ("internet_gateway",),
+                f"internet gateway '{route['internet_gateway']}' is not attached to VPC '{vpc}' "
+                + (
+                    f"(its gateway is '{attached.name}')"
+                    if attached
+                    else "(it has none: set 'internet_gateway:')"
+                ),
             )
             return False
     return True

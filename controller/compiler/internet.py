@@ -1,0 +1,140 @@
+"""The internet edge: the internet gateway's 1:1 translation, and the internet's own card.
+
+As in AWS, the gateway is no box on the path: an instance's own card translates between its
+private IP and its public IP with conntrack NAT, in a zone of its own (its SG zone stays
+untranslated, so SG rules see private addresses). The internet's card holds the internet
+hosts and routes: a host by its address, a public IP to its instance's card over VXLAN.
+"""
+
+from __future__ import annotations
+
+from vpclab.intent import model as m
+
+from ..actions import DROP, ArpReply, Ct, CtClear, DecTtl, Goto, Nat, Output, SetField, SetReg
+from ..pipeline import CT_INV, CT_NEW, CT_TRK, ROUTER_MAC, TUNNEL_PORT, Reg, TunnelKey, flow
+from ..plan import INTERNET_ROUTER
+from .edge import TABLE_MISS
+from .matches import ETH_ARP, ETH_IP, host
+
+NEW = {"ct_state": (CT_NEW | CT_TRK, CT_NEW | CT_TRK)}
+TRACKED = {"ct_state": (CT_TRK, CT_TRK | CT_INV)}  # tracked and not invalid
+TO_INTERNET = 0  # the VNI of a packet for the internet's card (no VPC has number 0)
+ROUTE, NO_ROUTE, SPOOFED = 100, 1, 10
+
+
+def gateway(plan, server: str) -> list:
+    """The internet gateway's translations for the instances on ``server``: outbound (SNAT to
+    the public IP, or a drop: no public IP) and inbound (DNAT back to the private IP)."""
+    if not plan.topology.has_internet:
+        return []
+    flows = []
+    internet_card = str(plan.underlay_ip(m.INTERNET_CARD))
+    for local in plan.on_server(server):
+        instance = local.instance
+        vpc = plan.topology.vpc(instance.vpc)
+        leaving = {Reg.SRC_VPC: vpc.number, "eth_type": ETH_IP, "nw_src": host(instance.ip)}
+        if instance.public_ip is None:
+            flows.append(flow("igw_egress", ROUTE, leaving, (DROP,), instance.origin))
+            continue
+        origin, zone, public = instance.public_ip_origin, local.nat_zone, str(instance.public_ip)
+        flows += [
+            flow("igw_egress", ROUTE, leaving, (Ct(False, zone, "igw_snat", Nat()),), origin),
+            flow(
+                "igw_snat",
+                ROUTE,
+                {**NEW, "eth_type": ETH_IP, "nw_src": host(instance.ip)},
+                (Ct(True, zone, "igw_snat", Nat("src", public)),),
+                origin,
+            ),
+            flow(
+                "igw_snat",
+                ROUTE,
+                {**TRACKED, "eth_type": ETH_IP, "nw_src": host(instance.public_ip)},
+                (SetField("tun_id", TO_INTERNET), SetField("tun_dst", internet_card), Output(TUNNEL_PORT)),
+                origin,
+            ),
+            flow(
+                "classify",
+                ROUTE,
+                {
+                    "in_port": TUNNEL_PORT,
+                    "tun_id": TunnelKey.match(VPC=plan.vni(vpc)),
+                    "eth_type": ETH_IP,
+                    "nw_dst": host(instance.public_ip),
+                },
+                (SetReg(Reg.DST_VPC, vpc.number), Ct(False, zone, "igw_dnat", Nat())),
+                origin,
+            ),
+            flow(
+                "igw_dnat",
+                ROUTE,
+                {**NEW, Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(instance.public_ip)},
+                (Ct(True, zone, "igw_dnat", Nat("dst", str(instance.ip))),),
+                origin,
+            ),
+            flow(
+                "igw_dnat",
+                ROUTE,
+                {**TRACKED, Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(instance.ip)},
+                (CtClear(), Ct(False, local.zone, "nacl_tgw_exit")),
+                origin,
+            ),
+        ]
+    return flows
+
+
+def internet_card(plan, card: str) -> list:
+    """The internet's card: its hosts' source check and gateway ARP, and its routing."""
+    flows = [
+        flow("classify", 0, {}, (DROP,), TABLE_MISS),
+        flow(
+            "classify",
+            ROUTE,
+            {"in_port": TUNNEL_PORT, "tun_id": TunnelKey.match(VPC=TO_INTERNET), "eth_type": ETH_IP},
+            (Goto("internet_route"),),
+            m.INTERNET_ORIGIN,
+        ),
+        flow("internet_route", NO_ROUTE, {}, (DROP,), m.INTERNET_ORIGIN),
+    ]
+    routed = (DecTtl(), SetField("eth_src", ROUTER_MAC))
+    for local in plan.internet_hosts.values():
+        internet_host, port = local.host, {"in_port": local.port}
+        flows += [
+            flow("classify", ROUTE, {**port, "eth_type": ETH_ARP}, (Goto("arp"),), internet_host.origin),
+            flow(
+                "classify",
+                ROUTE,
+                {**port, "eth_type": ETH_IP, "eth_src": local.mac, "nw_src": host(internet_host.ip)},
+                (Goto("internet_route"),),
+                internet_host.origin,
+            ),
+            flow("classify", SPOOFED, port, (DROP,), internet_host.origin),
+            flow(
+                "arp",
+                ROUTE,
+                {**port, "eth_type": ETH_ARP, "arp_op": 1, "arp_tpa": str(INTERNET_ROUTER)},
+                (ArpReply(ROUTER_MAC, str(INTERNET_ROUTER)),),
+                internet_host.origin,
+            ),
+            flow(
+                "internet_route",
+                ROUTE,
+                {"eth_type": ETH_IP, "nw_dst": host(internet_host.ip)},
+                routed + (SetField("eth_dst", local.mac), Output(local.port)),
+                internet_host.origin,
+            ),
+        ]
+    for instance in (i for i in plan.topology.instances if i.public_ip is not None):
+        vpc = plan.topology.vpc(instance.vpc)
+        match = {"eth_type": ETH_IP, "nw_dst": host(instance.public_ip)}
+        if vpc.internet_gateway is None:
+            flows.append(flow("internet_route", ROUTE, match, (DROP,), vpc.origin))
+            continue
+        to_card = (
+            SetField("eth_dst", plan.instances[instance.name].mac),
+            SetField("tun_id", plan.vni(vpc)),
+            SetField("tun_dst", str(plan.underlay_ip(instance.server))),
+            Output(TUNNEL_PORT),
+        )
+        flows.append(flow("internet_route", ROUTE, match, routed + to_card, instance.public_ip_origin))
+    return flows
