@@ -65,16 +65,16 @@ class Emulation:
         )
         self.names = Names(topology.name)
         self.plan = Plan(topology)
-        self.servers = [
+        self.servers = [  # one card per server, and the internet's (if the design has one)
             NitroServer(
                 self.names,
-                s.name,
-                self.plan.server_index[s.name],
-                str(self.plan.underlay_ip(s.name)),
+                name,
+                self.plan.server_index[name],
+                str(self.plan.underlay_ip(name)),
                 UNDERLAY_MASK,
                 profile,
             )
-            for s in topology.servers
+            for name in self.plan.cards
         ]
         self.hosts = InstanceHosts(self.names, self.plan)
         self.controller: subprocess.Popen | None = None
@@ -108,6 +108,10 @@ class Emulation:
             for server in self.servers:
                 server.seed_neighbours(self.servers)
             self.log("*** instances: " + shortened([i.name for i in self.topology.instances], " "))
+            if self.topology.internet_hosts:
+                self.log(
+                    "*** internet hosts: " + shortened([h.name for h in self.topology.internet_hosts], " ")
+                )
             self.hosts.create(self.servers_by_name)
             self.hosts.add_servers(self.servers)
             self.record()

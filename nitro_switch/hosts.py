@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from mininet.link import Intf
 from mininet.net import Mininet
 from mininet.node import Host, Node
+
+from controller.plan import INTERNET_ROUTER
+from vpclab.intent.model import INTERNET_CARD
 
 from .clean import processes_in_namespaces, stop_processes
 from .commands import ip_batch
@@ -20,6 +24,16 @@ from .names import RUN_MARKER, Names
 
 HOST_INTERFACE = "eth0"  # every instance's interface, in its own namespace, as on EC2
 INSTANCE_MTU = 1500  # the underlay runs at 9000, so 50 bytes of VXLAN never fragment
+
+
+@dataclass(frozen=True)
+class Port:
+    """A host's veth into a card: the host, the card, the card end's name and ofport."""
+
+    host: str
+    card: str
+    interface: str
+    number: int
 
 
 class ServerNode(Node):
@@ -46,37 +60,68 @@ class InstanceHosts:
         self.hosts: dict[str, Host] = {}
         self.servers: dict[str, ServerNode] = {}
 
+    def ports(self) -> list[Port]:
+        """Every host's port: the instances on their servers, the internet hosts on theirs."""
+        ports = [
+            Port(p.instance.name, p.instance.server, p.interface, p.port)
+            for p in self.plan.instances.values()
+        ]
+        ports += [
+            Port(p.host.name, INTERNET_CARD, p.interface, p.port) for p in self.plan.internet_hosts.values()
+        ]
+        return ports
+
     def create(self, servers: dict) -> None:
-        locals_ = list(self.plan.instances.values())
-        for local in locals_:
-            self.hosts[local.instance.name] = self.net.addHost(local.instance.name, ip=None)
+        ports = self.ports()
+        for port in ports:
+            self.hosts[port.host] = self.net.addHost(port.host, ip=None)
         # each veth is created with its ends already in place (no root-namespace names): the
         # host end is eth0 in the host (as on EC2), the card end the plan's port name in the server
         ip_batch(
             [
-                f"link add name {HOST_INTERFACE} netns {self.hosts[local.instance.name].pid} "
-                f"type veth peer name {local.interface} "
-                f"netns {servers[local.instance.server].netns}"
-                for local in locals_
+                f"link add name {HOST_INTERFACE} netns {self.hosts[port.host].pid} "
+                f"type veth peer name {port.interface} netns {servers[port.card].netns}"
+                for port in ports
             ]
         )
         with ThreadPoolExecutor(max_workers=len(servers)) as pool:
-            list(pool.map(self._attach, servers.values()))
-        for local in locals_:  # every host configures itself at once, then we collect
+            list(pool.map(lambda server: self._attach(server, ports), servers.values()))
+        for local in self.plan.instances.values():  # every host configures itself at once
             self._configure(local)
+        for outside in self.plan.internet_hosts.values():
+            self._configure_internet_host(outside)
         for host in self.hosts.values():
             host.waitOutput()
 
-    def _attach(self, server) -> None:
+    def _attach(self, server, ports: list[Port]) -> None:
         """Bring this server's card ends up and add them to its Nitro card."""
-        mine = self.plan.on_server(server.name)
+        mine = [port for port in ports if port.card == server.name]
         if not mine:
             return
-        ip_batch([f"link set dev {local.interface} up" for local in mine], netns=server.netns)
+        ip_batch([f"link set dev {port.interface} up" for port in mine], netns=server.netns)
         server.in_netns(
-            "sh", "-c", "; ".join(f"ethtool -K {local.interface} tx off >/dev/null" for local in mine)
+            "sh", "-c", "; ".join(f"ethtool -K {port.interface} tx off >/dev/null" for port in mine)
         )
-        server.add_ports([(local.interface, local.port) for local in mine])
+        server.add_ports([(port.interface, port.number) for port in mine])
+
+    def _configure_internet_host(self, local) -> None:
+        """An internet host: its address alone (/32) and the internet's router on-link."""
+        host = self.hosts[local.host.name]
+        interface = Intf(HOST_INTERFACE, node=host, moveIntfFn=lambda *args: None)
+        interface.ip, interface.prefixLen, interface.mac = str(local.host.ip), 32, local.mac
+        host.sendCmd(
+            "; ".join(
+                (
+                    "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+                    f"ip link set dev {HOST_INTERFACE} address {local.mac} mtu {INSTANCE_MTU} up",
+                    f"ip addr add {local.host.ip}/32 dev {HOST_INTERFACE}",
+                    f"ip route add default via {INTERNET_ROUTER} dev {HOST_INTERFACE} onlink",
+                    f"ethtool -K {HOST_INTERFACE} tx off >/dev/null",
+                    "ip link set lo up",
+                    f"export {RUN_MARKER}={self.names.topology}",
+                )
+            )
+        )
 
     def _configure(self, local) -> None:
         instance = local.instance

@@ -212,3 +212,19 @@ def test_the_internet_card_holds_only_the_internet():
     sealed = compile_topology(example("three-tier.yaml"))
     assert "internet" not in sealed.cards
     assert not any(f.stage.startswith("igw") for card in sealed.cards for f in sealed.flows[card])
+
+
+def test_verify_probes_each_internet_host_and_each_instance_both_ways():
+    from vpclab.verify.plan import plan
+
+    topology = example("two-tier.yaml")
+    probing = plan(topology)
+    pings = {(p.source, p.target, str(p.address)) for p in probing.probes if p.kind == "icmp"}
+    app1 = topology.instance("app1")
+    for outside in topology.internet_hosts:
+        assert (outside.name, "web1", "203.0.113.1") in pings  # at its public IP
+        assert (outside.name, "app1", str(app1.ip)) in pings  # no public IP: its private one
+        assert ("web1", outside.name, str(outside.ip)) in pings
+    ports = {(p.source, p.target, p.port) for p in probing.probes if p.kind == "port" and p.protocol == 6}
+    assert ("client", "web1", 80) in ports and ("admin", "web1", 22) in ports
+    assert probing.listeners["client"][6]  # the internet hosts answer the instances' probes

@@ -19,7 +19,7 @@ from vpclab.intent.model import PROTOCOL_NUMBERS
 from vpclab.intent.values import PORTED_PROTOCOLS
 from vpclab.oracle.trace import trace
 
-from .plan import Coverage, Probe, plan
+from .plan import Coverage, Probe, endpoint, plan
 
 PROBE_TIMEOUT = 1.0
 SPOOF_SETTLE = 0.3  # seconds for a spoofed packet to arrive before the listeners are read
@@ -53,7 +53,7 @@ class Verification:
     seconds_probing: float = 0.0
     seconds_total: float = 0.0
     changes: list[str] = field(default_factory=list)
-    instances: list[str] = field(default_factory=list)  # in file order: the matrix's rows
+    instances: list[str] = field(default_factory=list)  # the matrix's rows: instances, internet hosts
     sampled: Optional[str] = None  # what a sample of the pairs covers (None: every pair)
 
     @property
@@ -64,7 +64,7 @@ class Verification:
 def expected(topology: m.Topology, probe: Probe):
     """trace's verdict on ``probe``: (answered, reason, rule). A spoofed probe counts as
     'answered' if its request would be heard by the target."""
-    source = topology.instance(probe.source)
+    source = endpoint(topology, probe.source)
     verdict = trace(
         topology, source, probe.address, probe.protocol, probe.port,
         source_port=probe.client_port, source_ip=probe.spoofed_source,
@@ -115,7 +115,7 @@ def verify(
         listeners = [start_listener(hosts[name], name, ports) for name, ports in probing.listeners.items()]
         nonces = {p: secrets.token_hex(6) for p in probing.probes if p.kind == "spoofed"}
         try:
-            log(f"*** {len(probing.probes)} probes from {len(hosts)} instances, all at once")
+            log(f"*** {len(probing.probes)} probes from {len(hosts)} hosts, all at once")
             began = time.monotonic()
             answers, retried = _probe(emulation, probing.probes, nonces)
             time.sleep(SPOOF_SETTLE)
@@ -131,7 +131,9 @@ def verify(
         seconds,
         time.monotonic() - started,
         applied,
-        [] if probing.sampled else [instance.name for instance in topology.instances],
+        []
+        if probing.sampled
+        else [*(i.name for i in topology.instances), *(h.name for h in topology.internet_hosts)],
         probing.sampled,
     )
 

@@ -9,6 +9,10 @@ forward path accepts. ICMP echo and every other IP protocol a rule names are pro
 pair. Every source also pings an unassigned address and the VPC router (.1) of every subnet,
 and sends one packet with a spoofed source address that the target must never hear.
 
+Internet hosts are endpoints too: each probes every instance (at its public IP, or at its
+private IP where it has none, which the internet must not route) and every instance probes
+each of them, always, sampled or not.
+
 A large design can be sampled: ``sample`` ordered pairs, spread over the pairs of equivalence
 classes (instances trace cannot tell apart), with the address probes of those pairs' sources
 towards their targets' subnets.
@@ -27,7 +31,7 @@ from typing import Optional
 from vpclab.intent import model as m
 from vpclab.intent.values import PORTED_PROTOCOLS
 from vpclab.oracle.reach import equivalence_classes
-from vpclab.oracle.trace import RETURN, client_port_segments, trace
+from vpclab.oracle.trace import RETURN, Endpoint, client_port_segments, trace
 
 ICMP = m.PROTOCOL_NUMBERS["icmp"]
 PORT_SPACE = (0, 65535)
@@ -81,18 +85,44 @@ class Plan:
     sampled: Optional[str] = None  # what a sample covers, e.g. '300 of 261,632 pairs (...)'
 
 
-Pair = tuple[m.Instance, m.Instance]
+Pair = tuple[Endpoint, Endpoint]
+InstancePair = tuple[m.Instance, m.Instance]
 
 
-def ordered_pairs(topology: m.Topology) -> list[Pair]:
+def endpoint(topology: m.Topology, name: str) -> Endpoint:
+    """An instance or an internet host, by name."""
+    try:
+        return topology.instance(name)
+    except KeyError:
+        return topology.internet_host(name)
+
+
+def address_of(source: Endpoint, target: Endpoint) -> IPv4Address:
+    """The address ``source`` reaches ``target`` at: from the internet, its public IP."""
+    if isinstance(source, m.InternetHost) and isinstance(target, m.Instance) and target.public_ip:
+        return target.public_ip
+    return target.ip
+
+
+def internet_pairs(topology: m.Topology) -> list[Pair]:
+    """Every internet host to every instance, and back."""
+    return [
+        pair
+        for outside in topology.internet_hosts
+        for instance in topology.instances
+        for pair in ((outside, instance), (instance, outside))
+    ]
+
+
+def ordered_pairs(topology: m.Topology) -> list[InstancePair]:
     return [(s, t) for s in topology.instances for t in topology.instances if s != t]
 
 
-def sampled_pairs(topology: m.Topology, count: int, seed: int) -> tuple[list[Pair], str]:
+def sampled_pairs(topology: m.Topology, count: int, seed: int) -> tuple[list[InstancePair], str]:
     """``count`` ordered pairs: one of every pair of equivalence classes (in a seeded order)
     before a second of any; and a sentence saying what they cover."""
     classes = {i.name: n for n, group in enumerate(equivalence_classes(topology)) for i in group}
-    by_classes: dict[tuple[int, int], list[Pair]] = defaultdict(list)
+    by_classes: dict[tuple[int, int], list[InstancePair]] = defaultdict(list)
     every = ordered_pairs(topology)
     for source, target in every:
         by_classes[classes[source.name], classes[target.name]].append((source, target))
@@ -101,7 +131,7 @@ def sampled_pairs(topology: m.Topology, count: int, seed: int) -> tuple[list[Pai
     rng.shuffle(queues)
     for queue in queues:
         rng.shuffle(queue)
-    chosen: list[Pair] = []
+    chosen: list[InstancePair] = []
     for rank in range(max(map(len, queues), default=0)):
         if len(chosen) >= count:
             break
@@ -123,12 +153,12 @@ def segments(ranges: Iterable[tuple[int, int]], low: int, high: int) -> list[tup
     return [(start, end - 1) for start, end in pairwise(edges)]
 
 
-def destination_segments(topology: m.Topology, source: m.Instance, target: m.Instance, protocol: int):
+def destination_segments(topology: m.Topology, source: Endpoint, target: Endpoint, protocol: int):
     """The destination-port segments that the pair's SG rules and every NACL rule cut."""
     rules: list[m.SGRule | m.NaclRule] = []
-    for ref in source.security_groups:
+    for ref in getattr(source, "security_groups", ()):  # an internet host has none
         rules += topology.security_group(ref).egress
-    for ref in target.security_groups:
+    for ref in getattr(target, "security_groups", ()):
         rules += topology.security_group(ref).ingress
     rules += [r for vpc in topology.vpcs for nacl in vpc.nacls for r in nacl.ingress + nacl.egress]
     ranges = [r.traffic.ports for r in rules if r.traffic.protocol == protocol and r.traffic.ports]
@@ -194,23 +224,26 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
     else:
         pairs, sampled = sampled_pairs(topology, sample, seed)
         towards = list(dict.fromkeys((s, topology.vpc(t.vpc).subnet(t.subnet)) for s, t in pairs))
-    wanted = _destination_ports(topology, pairs, seed, coverage)
+    endpoint_pairs: list[Pair] = [*pairs, *internet_pairs(topology)]
+    wanted = _destination_ports(topology, endpoint_pairs, seed, coverage)
     extra = other_protocols(topology)
     listeners = _listeners(topology, wanted, extra)
     rng = random.Random(seed)
+    everyone: list[Endpoint] = [*topology.instances, *topology.internet_hosts]
     client_ports = {  # one allocator per address: twins in two VPCs never share a 5-tuple
         (i.ip, p): _ClientPorts(
-            set().union(*(listeners[t.name].get(p, set()) for t in topology.instances if t.ip == i.ip)), rng
+            set().union(*(listeners[t.name].get(p, set()) for t in everyone if t.ip == i.ip)), rng
         )
-        for i in topology.instances
+        for i in everyone
         for p in PORTED_PROTOCOLS
     }
     client_cuts = client_port_segments(topology, m.EPHEMERAL_PORTS)
     probes: list[Probe] = []
-    for source, target in pairs:
-        base = Probe("icmp", source.name, target.name, target.ip, ICMP, frames=source.ip == target.ip)
+    for source, target in endpoint_pairs:
+        address = address_of(source, target)
+        base = Probe("icmp", source.name, target.name, address, ICMP, frames=source.ip == address)
         probes.append(base)
-        later = int(source.ip) > int(target.ip)  # see Probe.later
+        later = int(source.ip) > int(address)  # see Probe.later
         probes += [replace(base, kind="ip", protocol=protocol, later=later) for protocol in extra]
         for protocol in PORTED_PROTOCOLS:
             probes += _port_probes(
@@ -222,7 +255,8 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
                 coverage,
             )
     probes += list(_address_probes(topology, towards))
-    probes += list(_spoofed_probes(topology, dict.fromkeys(s for s, _ in pairs), probes))
+    instances = (s for s, _ in endpoint_pairs if isinstance(s, m.Instance))
+    probes += list(_spoofed_probes(topology, dict.fromkeys(instances), probes))
     return Plan(probes, listeners, coverage, sampled)
 
 
@@ -243,10 +277,10 @@ def _destination_ports(topology, pairs, seed: int, coverage: Coverage) -> Repres
 
 
 def _listeners(topology: m.Topology, wanted: Representatives, extra: list[int]):
-    """What each instance listens on: the ports probed at it, and the other IP protocols."""
-    listeners: dict[str, dict[int, set[int]]] = {
-        i.name: {p: set() for p in extra} for i in topology.instances
-    }
+    """What each instance (and internet host) listens on: the ports probed at it, and the
+    other IP protocols."""
+    names = [*(i.name for i in topology.instances), *(h.name for h in topology.internet_hosts)]
+    listeners: dict[str, dict[int, set[int]]] = {name: {p: set() for p in extra} for name in names}
     for (_, target, protocol), reps in wanted.items():
         ports = listeners[target].setdefault(protocol, set())
         ports.update(port for _, _, port in reps if port is not None)
@@ -263,7 +297,7 @@ def _port_probes(
 ) -> list[Probe]:
     """One probe per destination segment, then one per client segment that no probe whose
     request gets through has covered yet."""
-    source, target = topology.instance(base.source), topology.instance(base.target or "")
+    source = endpoint(topology, base.source)
     probes = []
     covered: set[tuple[int, int]] = set()
     forward: Optional[tuple[Optional[int], tuple[int, int]]] = None  # a port whose request gets through
@@ -274,7 +308,7 @@ def _port_probes(
             continue
         probes.append(replace(base, kind="port", port=port, client_port=client, segment=(first, last)))
         coverage.destination_segments += 1
-        verdict = trace(topology, source, target.ip, base.protocol, port, source_port=client)
+        verdict = trace(topology, source, base.address, base.protocol, port, source_port=client)
         if verdict.accepted or verdict.direction == RETURN:  # the reply's NACLs were reached
             covered.add((low, high))
             forward = forward or (port, (first, last))

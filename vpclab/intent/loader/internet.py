@@ -79,7 +79,11 @@ def build_internet_hosts(r: Reporter, known: Known, data: dict) -> tuple[m.Inter
         for i, instance in enumerate(vpc.get("instances", []))
     }
     hosts = []
+    cards = {server.name for server in known.servers} | {m.INTERNET_CARD}
     for n, host in enumerate(hosts_data):
+        if host["name"] in cards:
+            r.report(path + (n, "name"), f"'{host['name']}' names a card (a server or the internet's)")
+            continue
         if host["name"] in instances:
             r.report(
                 path + (n, "name"),

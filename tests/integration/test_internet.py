@@ -1,0 +1,87 @@
+"""The internet edge live: curl to a public IP, the translated source seen from the internet,
+no public IP no way out, and nothing that could leave the machine (issue 11)."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+from live_helpers import topology
+
+from nitro_switch.emulation import Emulation
+from vpclab.intent.model import INTERNET_CARD
+
+pytestmark = pytest.mark.live
+quiet = lambda line: None
+
+
+@pytest.fixture(scope="module")
+def two_tier():
+    with Emulation(topology("two-tier.yaml"), log=quiet) as emulation:
+        yield emulation
+
+
+def serve_http(host, port: int = 80):
+    """A web server in ``host`` (python's http.server), answering once it listens."""
+    server = host.popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "0.0.0.0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 10
+    while f":{port} " not in host.cmd(f"ss -ltnH 'sport = :{port}'") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return server
+
+
+def test_an_internet_host_curls_a_public_ip_and_the_instance_sees_its_private_address(two_tier):
+    hosts = two_tier.hosts.hosts
+    web1 = two_tier.topology.instance("web1")
+    server = serve_http(hosts["web1"])
+    try:
+        answer = hosts["client"].cmd(
+            f"curl -s -m 5 -o /dev/null -w '%{{http_code}}' http://{web1.public_ip}/"
+        )
+        assert answer.strip() == "200"
+        # no address of web1's own is public: the gateway translates on its card, as on EC2
+        assert str(web1.public_ip) not in hosts["web1"].cmd("ip -4 addr show")
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=5)[1]
+    assert "198.51.100.10 - - " in log and '"GET / HTTP/1.1" 200' in log  # the client's own address
+
+
+def test_the_internet_sees_an_instance_by_its_public_ip(two_tier):
+    hosts = two_tier.hosts.hosts
+    web1 = two_tier.topology.instance("web1")
+    capture = hosts["client"].popen(
+        ["tcpdump", "-n", "-l", "-c", "1", "-i", "eth0", "icmp[icmptype] == icmp-echo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    time.sleep(1)  # tcpdump is listening
+    assert " 0% packet loss" in hosts["web1"].cmd("ping -c 1 -W 2 198.51.100.10")
+    line = capture.communicate(timeout=5)[0]
+    assert f"IP {web1.public_ip} > 198.51.100.10: ICMP echo request" in line
+
+
+def test_without_a_public_ip_or_an_allowing_sg_nothing_gets_through(two_tier):
+    hosts = two_tier.hosts.hosts
+    app1 = two_tier.topology.instance("app1")
+    assert " 100% packet loss" in hosts["app1"].cmd("ping -c 1 -W 1 198.51.100.10")  # no route out
+    assert " 100% packet loss" in hosts["client"].cmd(f"ping -c 1 -W 1 {app1.ip}")  # private: no route in
+    web1 = two_tier.topology.instance("web1")
+    refused = hosts["attacker"].cmd(
+        f"curl -s -m 2 -o /dev/null -w '%{{http_code}}' http://{web1.public_ip}:22/"
+    )
+    assert refused.strip() == "000"  # web-sg admits ssh from the admin only: no answer at all
+
+
+def test_the_emulated_internet_has_no_way_off_the_machine(two_tier):
+    card = two_tier.servers_by_name[INTERNET_CARD]
+    assert card.in_netns("ip", "-4", "route", "show", "default").strip() == ""
+    for host in two_tier.topology.internet_hosts:
+        routes = two_tier.hosts.hosts[host.name].cmd("ip -4 route show").strip().splitlines()
+        assert routes == ["default via 169.254.0.1 dev eth0 onlink"]
