@@ -21,11 +21,7 @@ class UsageError(Exception):
 def resolve_source(topology: Topology, text: str) -> Endpoint:
     """An instance, or a host of the emulated internet, by name."""
     try:
-        return topology.instance(text)
-    except KeyError:
-        pass
-    try:
-        return topology.internet_host(text)
+        return topology.endpoint(text)
     except KeyError:
         raise UsageError(f"no instance or internet host '{text}' in topology '{topology.name}'") from None
 

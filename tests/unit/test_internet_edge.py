@@ -54,10 +54,7 @@ EDGE = """
 def verdict(topology, source: str, destination: str, protocol: int, port=None):
     """Trace by names as the command line takes them (from the internet, an instance name
     means its public IP)."""
-    try:
-        start = topology.instance(source)
-    except KeyError:
-        start = topology.internet_host(source)
+    start = topology.endpoint(source)
     address = resolve_destination(topology, destination, start)
     return trace(topology, start, address, protocol, port)
 
@@ -182,7 +179,7 @@ def assert_cards_decide_like_trace(topology):
     """Every endpoint to every address (private, public, internet, nobody's), by ping and TCP:
     the fake cards deliver, and drop at the flow of the object trace names."""
     compiled = compile_topology(topology)
-    endpoints = [*topology.instances, *topology.internet_hosts]
+    endpoints = topology.endpoints
     addresses = {a for e in endpoints for a in (e.ip, getattr(e, "public_ip", None)) if a}
     addresses.add(IPv4Address("192.0.2.250"))
     checked = 0

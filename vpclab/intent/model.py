@@ -403,6 +403,17 @@ class Topology:
     def internet_host(self, name: str) -> InternetHost:
         return _by_name(self.internet_hosts, name)
 
+    @property
+    def endpoints(self) -> tuple[Instance | InternetHost, ...]:
+        """Everything that sends and receives: the instances, then the internet hosts."""
+        return (*self.instances, *self.internet_hosts)
+
+    def endpoint(self, name: str) -> Instance | InternetHost:
+        """An instance or an internet host, by name (KeyError if neither)."""
+        if name in self._instances:
+            return self._instances[name]
+        return self.internet_host(name)
+
     def internet_host_at(self, address: IPv4Address) -> Optional[InternetHost]:
         return self._internet_hosts.get(address)
 

@@ -390,8 +390,8 @@ class _Walk:
         return self.deliver(vpc, replace(packet, dst=owner.ip), Arrival("internet", None, subnet.az), source)
 
     # -- arriving ----------------------------------------------------------------------------
-    def arrive(self, target: Endpoint, packet: Packet, last_route: str) -> Endpoint:
-        """The packet is at ``target``: refuse a reply that reaches another endpoint, else deliver."""
+    def refuse_misrouted_reply(self, target: Endpoint, packet: Packet, last_route: str) -> None:
+        """A reply that reaches another endpoint than the requester is dropped there."""
         if self.requester is not None and target != self.requester:
             self.fail(
                 "deliver",
@@ -401,6 +401,10 @@ class _Walk:
                 "routes have no reverse-path check",
                 "reply-misrouted",
             )
+
+    def arrive(self, target: Endpoint, packet: Packet, last_route: str) -> Endpoint:
+        """The packet is at ``target`` (a reply only if at the requester): deliver it."""
+        self.refuse_misrouted_reply(target, packet, last_route)
         self.delivered = packet
         self.hops.append(
             Hop(
@@ -434,8 +438,7 @@ class _Walk:
                 f"{packet.dst} in subnet {subnet.name} is {owner} address",
                 "unassigned-address",
             )
-        if self.requester is not None and target != self.requester:
-            self.arrive(target, packet, self._last_route(vpc))
+        self.refuse_misrouted_reply(target, packet, self._last_route(vpc))
         self.arrival = arrival
         subnet = vpc.subnet(target.subnet)
         if self.check:

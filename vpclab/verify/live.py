@@ -19,7 +19,7 @@ from vpclab.intent.model import PROTOCOL_NUMBERS
 from vpclab.intent.values import PORTED_PROTOCOLS
 from vpclab.oracle.trace import trace
 
-from .plan import Coverage, Probe, endpoint, plan
+from .plan import Coverage, Probe, plan
 
 PROBE_TIMEOUT = 1.0
 SPOOF_SETTLE = 0.3  # seconds for a spoofed packet to arrive before the listeners are read
@@ -64,7 +64,7 @@ class Verification:
 def expected(topology: m.Topology, probe: Probe):
     """trace's verdict on ``probe``: (answered, reason, rule). A spoofed probe counts as
     'answered' if its request would be heard by the target."""
-    source = endpoint(topology, probe.source)
+    source = topology.endpoint(probe.source)
     verdict = trace(
         topology, source, probe.address, probe.protocol, probe.port,
         source_port=probe.client_port, source_ip=probe.spoofed_source,
@@ -131,9 +131,7 @@ def verify(
         seconds,
         time.monotonic() - started,
         applied,
-        []
-        if probing.sampled
-        else [*(i.name for i in topology.instances), *(h.name for h in topology.internet_hosts)],
+        [] if probing.sampled else [e.name for e in topology.endpoints],
         probing.sampled,
     )
 

@@ -89,14 +89,6 @@ Pair = tuple[Endpoint, Endpoint]
 InstancePair = tuple[m.Instance, m.Instance]
 
 
-def endpoint(topology: m.Topology, name: str) -> Endpoint:
-    """An instance or an internet host, by name."""
-    try:
-        return topology.instance(name)
-    except KeyError:
-        return topology.internet_host(name)
-
-
 def address_of(source: Endpoint, target: Endpoint) -> IPv4Address:
     """The address ``source`` reaches ``target`` at: from the internet, its public IP."""
     if isinstance(source, m.InternetHost) and isinstance(target, m.Instance) and target.public_ip:
@@ -229,7 +221,7 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
     extra = other_protocols(topology)
     listeners = _listeners(topology, wanted, extra)
     rng = random.Random(seed)
-    everyone: list[Endpoint] = [*topology.instances, *topology.internet_hosts]
+    everyone = topology.endpoints
     client_ports = {  # one allocator per address: twins in two VPCs never share a 5-tuple
         (i.ip, p): _ClientPorts(
             set().union(*(listeners[t.name].get(p, set()) for t in everyone if t.ip == i.ip)), rng
@@ -279,8 +271,9 @@ def _destination_ports(topology, pairs, seed: int, coverage: Coverage) -> Repres
 def _listeners(topology: m.Topology, wanted: Representatives, extra: list[int]):
     """What each instance (and internet host) listens on: the ports probed at it, and the
     other IP protocols."""
-    names = [*(i.name for i in topology.instances), *(h.name for h in topology.internet_hosts)]
-    listeners: dict[str, dict[int, set[int]]] = {name: {p: set() for p in extra} for name in names}
+    listeners: dict[str, dict[int, set[int]]] = {
+        e.name: {p: set() for p in extra} for e in topology.endpoints
+    }
     for (_, target, protocol), reps in wanted.items():
         ports = listeners[target].setdefault(protocol, set())
         ports.update(port for _, _, port in reps if port is not None)
@@ -297,7 +290,7 @@ def _port_probes(
 ) -> list[Probe]:
     """One probe per destination segment, then one per client segment that no probe whose
     request gets through has covered yet."""
-    source = endpoint(topology, base.source)
+    source = topology.endpoint(base.source)
     probes = []
     covered: set[tuple[int, int]] = set()
     forward: Optional[tuple[Optional[int], tuple[int, int]]] = None  # a port whose request gets through
