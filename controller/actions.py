@@ -68,13 +68,18 @@ class Move:
 class Nat:
     """Conntrack NAT in a ct action: with ``kind`` ('src' or 'dst'), a new connection's
     source or destination becomes ``address``; without, a tracked connection's packets get
-    the translation it already has (both ways)."""
+    the translation it already has (both ways). ``ports`` (low, high): the port may change
+    too, within that range (many-to-one)."""
 
     kind: Optional[str] = None
     address: Optional[str] = None
+    ports: Optional[tuple[int, int]] = None
 
     def describe(self) -> str:
-        return f"nat({self.kind}={self.address})" if self.kind else "nat"
+        if not self.kind:
+            return "nat"
+        ports = f":{self.ports[0]}-{self.ports[1]}" if self.ports else ""
+        return f"nat({self.kind}={self.address}{ports})"
 
 
 @dataclass(frozen=True)

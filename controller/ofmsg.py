@@ -123,8 +123,11 @@ def _actions(flow: Flow) -> tuple[list, list]:
 def _nat(nat: Nat) -> parser.NXActionNAT:
     if nat.address is None:
         return parser.NXActionNAT(flags=NAT_FLAGS[nat.kind])
+    ports = {}
+    if nat.ports is not None:
+        ports = {"range_proto_min": nat.ports[0], "range_proto_max": nat.ports[1]}
     return parser.NXActionNAT(
-        flags=NAT_FLAGS[nat.kind], range_ipv4_min=nat.address, range_ipv4_max=nat.address
+        flags=NAT_FLAGS[nat.kind], range_ipv4_min=nat.address, range_ipv4_max=nat.address, **ports
     )
 
 

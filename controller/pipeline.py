@@ -12,6 +12,13 @@ source) -> VXLAN to the internet's card; arriving for a public IP: classify (ct 
 igw_dnat (commit its private IP as destination) -> the receiving stages above. The
 internet's card: classify (its hosts' source check) -> internet_route (hosts by address,
 public IPs to their instance's card).
+A NAT gateway lives on one card (its server): a route to it -> natgw_tunnel (VXLAN to that
+card, to the gateway's MAC) -> classify -> natgw_ingress (its subnet's NACL ingress; ct nat)
+-> natgw_snat (commit its private address as source, ports too) -> nacl_src_egress of its
+subnet -> vpc_route (the subnet's table, where only a route to the IGW goes on) -> igw_egress
+-> igw_snat (its Elastic IP). Replies: classify (ct nat) -> igw_dnat -> the receiving NACLs
+-> sg_ingress (no SG: ct nat in the gateway's zone) -> natgw_return -> nacl_src_egress of its
+subnet -> vpc_route -> deliver_lookup -> tunnel_out to the instance.
 The sender's routing and transit checks need the whole path, so they run where the packet
 starts; what the receiver must know of that path travels in the VNI (``TunnelKey``: the
 destination VPC, the attachment subnet a TGW delivered it through, whether source and
@@ -114,8 +121,8 @@ STAGE_LIST = (
     # in_port/tunnel: source check, ARP, VNI check; start conntrack
     _stage(
         "classify",
-        "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route",
-        ("in_port", "eth_type", "eth_src", "nw_src", "nw_dst", "tun_id"),
+        "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route natgw_ingress",
+        ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id"),
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC),
     ),
     # ARP answered by the card, per subnet: the subnet router and the subnet's instances
@@ -129,7 +136,7 @@ STAGE_LIST = (
     # the source subnet's route table, longest prefix
     _stage(
         "vpc_route",
-        "peering tgw_entry deliver_lookup igw_egress",
+        "peering tgw_entry deliver_lookup igw_egress natgw_tunnel",
         {R.ROUTE_TABLE, R.HAIRPINS} | IP,
         (R.NEXT_HOP, R.DST_VPC, "eth_src"),
     ),
@@ -153,6 +160,18 @@ STAGE_LIST = (
         {R.NEXT_HOP, R.AZ, R.HAIRPINS} | IP,
         (R.DST_VPC, R.EXIT_SUBNET, R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
     ),
+    # to a NAT gateway's card (its MAC), or a local hand-over to its stages
+    _stage(
+        "natgw_tunnel",
+        "natgw_ingress",
+        (R.NEXT_HOP,),
+        ("eth_dst", "tun_id", "tun_dst", R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
+    ),
+    # into the NAT gateway: its subnet's NACL ingress; ct nat in its zone
+    _stage("natgw_ingress", "natgw_snat", {"eth_dst"} | IP),
+    # a new connection's source becomes the gateway's private address (ports too); then its
+    # subnet's egress NACL and route table
+    _stage("natgw_snat", "natgw_snat nacl_src_egress", {"ct_state", "eth_dst"} | IP),
     # out through the internet gateway: the sender's NAT zone (replies get their translation)
     _stage("igw_egress", "igw_snat", {R.SRC_VPC} | IP),
     # a new connection's source becomes the public IP; then VXLAN to the internet's card
@@ -171,8 +190,16 @@ STAGE_LIST = (
     _stage("nacl_dst_ingress", "sg_ingress_remote", {"tun_id", R.DST_VPC} | IP),
     # the referenced SGs the source belongs to, as its routes reach the receiver
     _stage("sg_ingress_remote", "sg_ingress", (R.DST_VPC, "eth_type", "nw_src", "nw_dst"), REMOTE_SGS),
-    # SG ingress of the receiver (ct state), then out to its port
-    _stage("sg_ingress", "", {R.DST_VPC, "ct_state", *REMOTE_SGS} | IP),
+    # SG ingress of the receiver (ct state), then out to its port; a NAT gateway (no SG):
+    # ct nat in its zone, as its own subnet's sender
+    _stage(
+        "sg_ingress",
+        "natgw_return",
+        {R.DST_VPC, "ct_state", *REMOTE_SGS} | IP,
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC),
+    ),
+    # a reply the NAT gateway translated back goes on from its subnet; nothing else comes in
+    _stage("natgw_return", "nacl_src_egress", {"ct_state", "eth_dst"} | IP),
 )
 STAGES = tuple(stage.name for stage in STAGE_LIST)
 STAGE = {stage.name: stage for stage in STAGE_LIST}

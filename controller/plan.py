@@ -31,6 +31,8 @@ UNDERLAY_MASK = 24
 INTERNET_CARD_INDEX = 254  # the internet's card: underlay .254, datapath id 0xfe
 NAT_ZONE_FLAG = 0x8000  # an instance's IGW translations live in zone (its SG zone | this)
 INTERNET_ROUTER = IPv4Address("169.254.0.1")  # internet hosts' default gateway (on-link)
+NAT_ROUTE_TABLE_FLAG = 0x10000  # a route table as a NAT gateway's translated packets read it
+NAT_PORTS = (1024, 65535)  # the source ports a NAT gateway translates to (AWS's range)
 
 
 def cookie_of(origin: str) -> int:
@@ -49,6 +51,22 @@ class InstancePlan:
     @property
     def nat_zone(self) -> int:
         """The conntrack zone of its 1:1 translations at the internet gateway."""
+        return self.zone | NAT_ZONE_FLAG
+
+
+@dataclass(frozen=True)
+class NatPlan:
+    """A NAT gateway on its server's card: its id, conntrack zone and MAC."""
+
+    nat: m.NatGateway
+    number: int  # its id (1-based, in file order)
+    zone: int  # its port translations; after every instance's zone
+    mac: str  # what the VPC's routes send to
+    inbound_mac: str  # what the internet gateway sends to (its Elastic IP's side)
+
+    @property
+    def igw_zone(self) -> int:
+        """The conntrack zone of its 1:1 translation to its Elastic IP at the IGW."""
         return self.zone | NAT_ZONE_FLAG
 
 
@@ -100,9 +118,15 @@ class Plan:
                 instance,
                 ports[instance.server],
                 zone,
-                f"02:00:{zone >> 16 & 0xFF:02x}:{zone >> 8 & 0xFF:02x}:{zone & 0xFF:02x}:0a",
+                _mac(zone, 0x0A),
                 card_port_name(instance.name, zone),
             )
+        self.nat_gateways = {
+            nat.name: NatPlan(nat, number, zone, _mac(zone, 0x0B), _mac(zone, 0x0C))
+            for number, (zone, nat) in enumerate(
+                enumerate(topology.nat_gateways, start=len(topology.instances) + 1), start=1
+            )
+        }
 
     @property
     def cards(self) -> list[str]:
@@ -118,10 +142,23 @@ class Plan:
     def on_server(self, server: str) -> list[InstancePlan]:
         return [p for p in self.instances.values() if p.instance.server == server]
 
+    def nat_gateways_on(self, server: str) -> list[NatPlan]:
+        return [p for p in self.nat_gateways.values() if p.nat.server == server]
+
+    def nat_route_table_id(self, vpc: str, table: str) -> int:
+        """The id of ``table`` as a NAT gateway's translated packets read it (only a route to
+        the internet gateway goes on)."""
+        return NAT_ROUTE_TABLE_FLAG | self.route_table_id[(vpc, table)]
+
 
 def card_names(topology: m.Topology) -> list[str]:
     """Every Nitro card: one per server, and the internet's when the design has one."""
     return [s.name for s in topology.servers] + ([m.INTERNET_CARD] if topology.has_internet else [])
+
+
+def _mac(zone: int, kind: int) -> str:
+    """A locally administered MAC from a zone number (unique) and a kind byte."""
+    return f"02:00:{zone >> 16 & 0xFF:02x}:{zone >> 8 & 0xFF:02x}:{zone & 0xFF:02x}:{kind:02x}"
 
 
 def card_port_name(instance: str, zone: int) -> str:

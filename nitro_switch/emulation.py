@@ -112,6 +112,9 @@ class Emulation:
                 self.log(
                     "*** internet hosts: " + shortened([h.name for h in self.topology.internet_hosts], " ")
                 )
+            if self.topology.nat_gateways:
+                nats = [f"{n.name} on {n.server} ({n.public_ip})" for n in self.topology.nat_gateways]
+                self.log("*** NAT gateways: " + shortened(nats, ", "))
             self.hosts.create(self.servers_by_name)
             self.hosts.add_servers(self.servers)
             self.record()

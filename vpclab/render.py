@@ -14,6 +14,12 @@ def summary(topology: Topology) -> str:
         (len(topology.peerings), "peering"),
         (len(topology.transit_gateways), "transit gateway"),
     ]
+    edge = [  # named only where the design has an internet edge
+        (sum(1 for v in topology.vpcs if v.internet_gateway), "internet gateway"),
+        (len(topology.nat_gateways), "NAT gateway"),
+        (len(topology.internet_hosts), "internet host"),
+    ]
+    counts += [(n, word) for n, word in edge if n]
     parts = ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
     return f"{topology.source}: ok: topology '{topology.name}': {parts}"
 

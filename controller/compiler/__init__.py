@@ -18,7 +18,7 @@ from vpclab.intent import model as m
 from ..differ import FlowDiff, diff
 from ..pipeline import Flow
 from ..plan import Plan, card_names, cookie_of
-from . import edge, internet, nacl, routes, security_groups
+from . import edge, internet, nacl, nat, routes, security_groups
 from .scope import Scope, card_scope
 
 # unit kind -> the builders of its stages, each called as build(plan, *objects)
@@ -45,6 +45,7 @@ CARD_EDGE: dict[str, Callable] = {
     "igw": internet.gateway,
 }
 INTERNET_UNIT = ("internet", m.INTERNET_CARD)  # the whole of the internet's card
+NAT_GATEWAYS = "nat_gateways"  # a card's tunnels to NAT gateways, and the gateways it carries
 CARD_SGS: dict[str, Callable] = {
     "sg_egress_remote": security_groups.egress_remote,
     "sg_stateful": security_groups.security_groups,
@@ -81,6 +82,7 @@ def card_units(topology: m.Topology, server: str, scope: Scope) -> list[Unit]:
     ]
     units += [("nacl_tgw_exit", *key) for key in nacl.attachment_subnets(topology, vpcs=scope.sources)]
     units += [(stage, server) for stage in (*CARD_EDGE, *CARD_SGS)]
+    units += [(NAT_GATEWAYS, server)]
     return units
 
 
@@ -101,6 +103,8 @@ def build_unit(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
         return ATTACHMENT_SUBNET_STAGES[stage](plan, vpc, vpc.subnet(unit[2]))
     if stage == "tunnel_out":
         return edge.tunnels(plan, unit[1], scopes[unit[1]].delivered)
+    if stage == NAT_GATEWAYS:
+        return nat.card_flows(plan, unit[1], scopes[unit[1]].routed)
     if stage in CARD_EDGE:
         return CARD_EDGE[stage](plan, unit[1])
     return CARD_SGS[stage](plan, unit[1])
@@ -215,7 +219,7 @@ def recompile(previous: Compiled, topology: m.Topology) -> Recompiled:
     changed_inputs = _dirty(previous.plan.topology, topology)
 
     def dirty(unit: Unit) -> bool:
-        return changed_inputs(unit) or (unit[0] == "tunnel_out" and unit[1] in moved)
+        return changed_inputs(unit) or (unit[0] in ("tunnel_out", NAT_GATEWAYS) and unit[1] in moved)
 
     compiled = _assemble(plan, scopes, previous.units, dirty)
     rebuilt = {unit for unit in compiled.units if dirty(unit) or unit not in previous.units}
@@ -262,6 +266,7 @@ def _same_frame(old: Plan, new: Plan) -> bool:
         and a.servers == b.servers
         and a.internet_hosts == b.internet_hosts
         and a.has_internet == b.has_internet
+        and a.nat_gateways == b.nat_gateways
         and [(v.name, v.number, v.cidrs, v.subnets, v.instances) for v in a.vpcs]
         == [(v.name, v.number, v.cidrs, v.subnets, v.instances) for v in b.vpcs]
     )
@@ -321,6 +326,8 @@ def _dirty(old: m.Topology, new: m.Topology) -> Callable[[Unit], bool]:
             return unit[1] in tgws
         if stage in ATTACHMENT_SUBNET_STAGES:
             return unit[1] in vpcs or bool(tgws)
+        if stage == NAT_GATEWAYS:  # the NACLs and route tables of the gateways' VPCs
+            return any(nat.vpc in vpcs for nat in new.nat_gateways)
         if stage == "sg_stateful":
             return unit[1] in carriers
         if stage in CARD_SGS:

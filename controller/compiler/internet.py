@@ -28,59 +28,68 @@ def gateway(plan, server: str) -> list:
     if not plan.topology.has_internet:
         return []
     flows = []
-    internet_card = str(plan.underlay_ip(m.INTERNET_CARD))
     for local in plan.on_server(server):
         instance = local.instance
         vpc = plan.topology.vpc(instance.vpc)
-        leaving = {Reg.SRC_VPC: vpc.number, "eth_type": ETH_IP, "nw_src": host(instance.ip)}
         if instance.public_ip is None:
+            leaving = {Reg.SRC_VPC: vpc.number, "eth_type": ETH_IP, "nw_src": host(instance.ip)}
             flows.append(flow("igw_egress", ROUTE, leaving, (DROP,), instance.origin))
             continue
-        origin, zone, public = instance.public_ip_origin, local.nat_zone, str(instance.public_ip)
-        flows += [
-            flow("igw_egress", ROUTE, leaving, (Ct(False, zone, "igw_snat", Nat()),), origin),
-            flow(
-                "igw_snat",
-                ROUTE,
-                {**NEW, "eth_type": ETH_IP, "nw_src": host(instance.ip)},
-                (Ct(True, zone, "igw_snat", Nat("src", public)),),
-                origin,
-            ),
-            flow(
-                "igw_snat",
-                ROUTE,
-                {**TRACKED, "eth_type": ETH_IP, "nw_src": host(instance.public_ip)},
-                (SetField("tun_id", TO_INTERNET), SetField("tun_dst", internet_card), Output(TUNNEL_PORT)),
-                origin,
-            ),
-            flow(
-                "classify",
-                ROUTE,
-                {
-                    "in_port": TUNNEL_PORT,
-                    "tun_id": TunnelKey.match(VPC=plan.vni(vpc)),
-                    "eth_type": ETH_IP,
-                    "nw_dst": host(instance.public_ip),
-                },
-                (SetReg(Reg.DST_VPC, vpc.number), Ct(False, zone, "igw_dnat", Nat())),
-                origin,
-            ),
-            flow(
-                "igw_dnat",
-                ROUTE,
-                {**NEW, Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(instance.public_ip)},
-                (Ct(True, zone, "igw_dnat", Nat("dst", str(instance.ip))),),
-                origin,
-            ),
-            flow(
-                "igw_dnat",
-                ROUTE,
-                {**TRACKED, Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(instance.ip)},
-                (CtClear(), Ct(False, local.zone, "nacl_tgw_exit")),
-                origin,
-            ),
-        ]
+        received = (CtClear(), Ct(False, local.zone, "nacl_tgw_exit"))
+        flows += one_to_one(plan, vpc, instance, local.nat_zone, received)
     return flows
+
+
+def one_to_one(plan, vpc, owner, zone: int, received: tuple) -> list:
+    """The IGW's 1:1 translation between ``owner``'s private IP and its public IP (an
+    instance's, or a NAT gateway's Elastic IP), in conntrack ``zone``; ``received`` takes an
+    inbound packet on once its destination is the private IP again."""
+    origin, public = owner.public_ip_origin, str(owner.public_ip)
+    internet_card = str(plan.underlay_ip(m.INTERNET_CARD))
+    leaving = {Reg.SRC_VPC: vpc.number, "eth_type": ETH_IP, "nw_src": host(owner.ip)}
+    return [
+        flow("igw_egress", ROUTE, leaving, (Ct(False, zone, "igw_snat", Nat()),), origin),
+        flow(
+            "igw_snat",
+            ROUTE,
+            {**NEW, "eth_type": ETH_IP, "nw_src": host(owner.ip)},
+            (Ct(True, zone, "igw_snat", Nat("src", public)),),
+            origin,
+        ),
+        flow(
+            "igw_snat",
+            ROUTE,
+            {**TRACKED, "eth_type": ETH_IP, "nw_src": host(owner.public_ip)},
+            (SetField("tun_id", TO_INTERNET), SetField("tun_dst", internet_card), Output(TUNNEL_PORT)),
+            origin,
+        ),
+        flow(
+            "classify",
+            ROUTE,
+            {
+                "in_port": TUNNEL_PORT,
+                "tun_id": TunnelKey.match(VPC=plan.vni(vpc)),
+                "eth_type": ETH_IP,
+                "nw_dst": host(owner.public_ip),
+            },
+            (SetReg(Reg.DST_VPC, vpc.number), Ct(False, zone, "igw_dnat", Nat())),
+            origin,
+        ),
+        flow(
+            "igw_dnat",
+            ROUTE,
+            {**NEW, Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(owner.public_ip)},
+            (Ct(True, zone, "igw_dnat", Nat("dst", str(owner.ip))),),
+            origin,
+        ),
+        flow(
+            "igw_dnat",
+            ROUTE,
+            {**TRACKED, Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(owner.ip)},
+            received,
+            origin,
+        ),
+    ]
 
 
 def internet_card(plan, card: str) -> list:
@@ -124,17 +133,20 @@ def internet_card(plan, card: str) -> list:
                 internet_host.origin,
             ),
         ]
-    for instance in (i for i in plan.topology.instances if i.public_ip is not None):
-        vpc = plan.topology.vpc(instance.vpc)
-        match = {"eth_type": ETH_IP, "nw_dst": host(instance.public_ip)}
+    owners = [(i, plan.instances[i.name].mac) for i in plan.topology.instances if i.public_ip is not None] + [
+        (local.nat, local.inbound_mac) for local in plan.nat_gateways.values()
+    ]
+    for owner, mac in owners:
+        vpc = plan.topology.vpc(owner.vpc)
+        match = {"eth_type": ETH_IP, "nw_dst": host(owner.public_ip)}
         if vpc.internet_gateway is None:
             flows.append(flow("internet_route", ROUTE, match, (DROP,), vpc.origin))
             continue
         to_card = (
-            SetField("eth_dst", plan.instances[instance.name].mac),
+            SetField("eth_dst", mac),
             SetField("tun_id", plan.vni(vpc)),
-            SetField("tun_dst", str(plan.underlay_ip(instance.server))),
+            SetField("tun_dst", str(plan.underlay_ip(owner.server))),
             Output(TUNNEL_PORT),
         )
-        flows.append(flow("internet_route", ROUTE, match, routed + to_card, instance.public_ip_origin))
+        flows.append(flow("internet_route", ROUTE, match, routed + to_card, owner.public_ip_origin))
     return flows

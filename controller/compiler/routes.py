@@ -59,6 +59,9 @@ def _route_actions(plan, vpc, route) -> tuple:
         return ROUTED + (SetReg(Reg.NEXT_HOP, plan.tgw_id[route.transit_gateway]), Goto("tgw_entry"))
     if route.internet_gateway:
         return ROUTED + (Goto("igw_egress"),)
+    if route.nat_gateway:
+        number = plan.nat_gateways[route.nat_gateway].number
+        return ROUTED + (SetReg(Reg.NEXT_HOP, number), Goto("natgw_tunnel"))
     return (DROP,)  # blackhole
 
 
@@ -221,4 +224,7 @@ def deliveries(plan, vpc) -> list:
         match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(instance.ip)}
         actions = (SetField("eth_dst", plan.instances[instance.name].mac), Goto("tunnel_out"))
         flows.append(flow("deliver_lookup", 100, match, actions, instance.origin))
+    for nat in vpc.nat_gateways:  # it forwards; nothing is delivered to it
+        match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(nat.ip)}
+        flows.append(flow("deliver_lookup", 100, match, (DROP,), nat.origin))
     return flows

@@ -17,7 +17,7 @@ from vpclab.intent import model as m
 
 @dataclass(frozen=True)
 class Scope:
-    sources: frozenset[str]  # VPCs with an instance on the card
+    sources: frozenset[str]  # VPCs with an instance (or a NAT gateway) on the card
     routed: frozenset[str]  # VPCs whose route tables a packet from the card may meet
     delivered: frozenset[str]  # VPCs a packet from the card may be delivered in
     peerings: frozenset[str]  # peerings the source VPCs route over
@@ -27,6 +27,7 @@ class Scope:
 def card_scope(topology: m.Topology, server: str) -> Scope:
     """The part of the design the card of ``server`` needs."""
     sources = {instance.vpc for instance in topology.instances if instance.server == server}
+    sources |= {nat.vpc for nat in topology.nat_gateways if nat.server == server}
     routed, frontier = set(sources), list(sources)
     peers: set[str] = set()
     peerings: set[str] = set()

@@ -1,5 +1,6 @@
 """The internet edge live: curl to a public IP, the translated source seen from the internet,
-no public IP no way out, and nothing that could leave the machine (issue 11)."""
+private instances out through their AZ's NAT gateway (seen as its Elastic IP), nothing in
+through a NAT gateway, and nothing that could leave the machine (issue 11)."""
 
 import subprocess
 import sys
@@ -35,6 +36,18 @@ def serve_http(host, port: int = 80):
     return server
 
 
+def capture_one(host, expression: str):
+    """tcpdump on ``host``'s eth0 for the first packet matching ``expression``, once listening."""
+    capture = host.popen(
+        ["tcpdump", "-n", "-l", "-c", "1", "-i", "eth0", expression],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    time.sleep(1)  # tcpdump is listening
+    return capture
+
+
 def test_an_internet_host_curls_a_public_ip_and_the_instance_sees_its_private_address(two_tier):
     hosts = two_tier.hosts.hosts
     web1 = two_tier.topology.instance("web1")
@@ -55,23 +68,37 @@ def test_an_internet_host_curls_a_public_ip_and_the_instance_sees_its_private_ad
 def test_the_internet_sees_an_instance_by_its_public_ip(two_tier):
     hosts = two_tier.hosts.hosts
     web1 = two_tier.topology.instance("web1")
-    capture = hosts["client"].popen(
-        ["tcpdump", "-n", "-l", "-c", "1", "-i", "eth0", "icmp[icmptype] == icmp-echo"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    time.sleep(1)  # tcpdump is listening
+    capture = capture_one(hosts["client"], "icmp[icmptype] == icmp-echo")
     assert " 0% packet loss" in hosts["web1"].cmd("ping -c 1 -W 2 198.51.100.10")
     line = capture.communicate(timeout=5)[0]
     assert f"IP {web1.public_ip} > 198.51.100.10: ICMP echo request" in line
 
 
-def test_without_a_public_ip_or_an_allowing_sg_nothing_gets_through(two_tier):
+def test_private_instances_reach_the_internet_through_their_azs_nat_gateway(two_tier):
+    hosts = two_tier.hosts.hosts
+    shop = two_tier.topology.vpc("shop")
+    server = serve_http(hosts["client"], 8000)
+    capture = capture_one(hosts["client"], "tcp[tcpflags] == tcp-syn and dst port 8000")
+    try:
+        for name in ("app1", "app2", "app1"):
+            answer = hosts[name].cmd("curl -s -m 5 -o /dev/null -w '%{http_code}' http://198.51.100.10:8000/")
+            assert answer.strip() == "200", name
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=5)[1]
+    clients = [line.split(" - - ")[0] for line in log.splitlines() if '"GET / HTTP/1.1" 200' in line]
+    nat_a, nat_b = (str(shop.nat_gateway(name).public_ip) for name in ("nat-a", "nat-b"))
+    assert clients == [nat_a, nat_b, nat_a]  # each AZ's own gateway, its Elastic IP only
+    syn = capture.communicate(timeout=5)[0]  # on the wire: the Elastic IP, a translated port
+    assert syn.split(" IP ")[1].startswith(f"{nat_a}.") and "> 198.51.100.10.8000: Flags [S]" in syn
+
+
+def test_nothing_opens_a_connection_from_the_internet_to_a_private_instance(two_tier):
     hosts = two_tier.hosts.hosts
     app1 = two_tier.topology.instance("app1")
-    assert " 100% packet loss" in hosts["app1"].cmd("ping -c 1 -W 1 198.51.100.10")  # no route out
+    nat_a = two_tier.topology.vpc("shop").nat_gateway("nat-a")
     assert " 100% packet loss" in hosts["client"].cmd(f"ping -c 1 -W 1 {app1.ip}")  # private: no route in
+    assert " 100% packet loss" in hosts["client"].cmd(f"ping -c 1 -W 1 {nat_a.public_ip}")  # unsolicited
     web1 = two_tier.topology.instance("web1")
     refused = hosts["attacker"].cmd(
         f"curl -s -m 2 -o /dev/null -w '%{{http_code}}' http://{web1.public_ip}:22/"

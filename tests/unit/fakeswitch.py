@@ -23,9 +23,11 @@ from os_ken.ofproto import nicira_ext, ofproto_parser
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
+from controller.compiler import compile_topology
 from controller.ofmsg import flow_mod
 from controller.pipeline import CT_EST, CT_INV, CT_NEW, CT_TRK, STAGES, TUNNEL_PORT
 from vpclab.intent.model import INTERNET_CARD
+from vpclab.oracle.trace import trace
 
 ADDRESS_FIELDS = {"ipv4_src", "ipv4_dst", "tun_ipv4_dst", "arp_tpa", "arp_spa"}
 MAC_FIELDS = {"eth_src", "eth_dst", "arp_sha", "arp_tha"}
@@ -508,3 +510,26 @@ def decided_alike(expected, accepted: bool, direction: str, origin) -> bool:
     if expected.reason == "reply-misrouted":
         return direction == expected.direction
     return (direction, origin) == (expected.direction, expected.rule)
+
+
+def assert_cards_decide_like_trace(topology):
+    """Every endpoint to every address (private, public, a NAT gateway's, internet, nobody's), by
+    ping and TCP:
+    the fake cards deliver, and drop at the flow of the object trace names."""
+    compiled = compile_topology(topology)
+    endpoints = topology.endpoints
+    addresses = {a for e in endpoints for a in (e.ip, getattr(e, "public_ip", None)) if a}
+    addresses |= {a for nat in topology.nat_gateways for a in (nat.ip, nat.public_ip)}
+    addresses.add(IPv4Address("192.0.2.250"))
+    checked = 0
+    for source in endpoints:
+        for address in sorted(addresses - {source.ip, getattr(source, "public_ip", None)}):
+            for protocol, port in ((1, None), (6, 80), (6, 9000)):
+                expected = trace(topology, source, address, protocol, port, source_port=port and 40000)
+                fabric = FakeFabric(compiled)
+                accepted, direction, origin, _ = exchange(fabric, source.name, str(address), protocol, port)
+                found = (accepted, direction if not accepted else "return", origin)
+                wanted = (expected.accepted, expected.direction, None if expected.accepted else expected.rule)
+                assert found == wanted, (source.name, str(address), protocol, port, expected.reason)
+                checked += 1
+    assert checked > 0

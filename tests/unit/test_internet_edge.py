@@ -7,7 +7,7 @@ cards (fake switches with conntrack NAT) deciding every endpoint pair as trace d
 from ipaddress import IPv4Address
 
 import pytest
-from fakeswitch import FakeFabric, exchange
+from fakeswitch import assert_cards_decide_like_trace
 from vpc_fixtures import example, load, problems
 
 from controller.compiler import compile_topology
@@ -175,27 +175,6 @@ def test_a_packet_a_transit_gateway_hands_over_is_not_translated():
 
 
 # -- the compiled cards ----------------------------------------------------------------------
-def assert_cards_decide_like_trace(topology):
-    """Every endpoint to every address (private, public, internet, nobody's), by ping and TCP:
-    the fake cards deliver, and drop at the flow of the object trace names."""
-    compiled = compile_topology(topology)
-    endpoints = topology.endpoints
-    addresses = {a for e in endpoints for a in (e.ip, getattr(e, "public_ip", None)) if a}
-    addresses.add(IPv4Address("192.0.2.250"))
-    checked = 0
-    for source in endpoints:
-        for address in sorted(addresses - {source.ip, getattr(source, "public_ip", None)}):
-            for protocol, port in ((1, None), (6, 80), (6, 9000)):
-                expected = trace(topology, source, address, protocol, port, source_port=port and 40000)
-                fabric = FakeFabric(compiled)
-                accepted, direction, origin, _ = exchange(fabric, source.name, str(address), protocol, port)
-                found = (accepted, direction if not accepted else "return", origin)
-                wanted = (expected.accepted, expected.direction, None if expected.accepted else expected.rule)
-                assert found == wanted, (source.name, str(address), protocol, port, expected.reason)
-                checked += 1
-    assert checked > 0
-
-
 @pytest.mark.parametrize("name", ["edge", "two-tier.yaml", "open-sg.yaml"])
 def test_the_cards_decide_every_internet_pair_like_trace(name):
     assert_cards_decide_like_trace(load(EDGE) if name == "edge" else example(name))

@@ -136,8 +136,8 @@ class Nacl:
 
 @dataclass(frozen=True)
 class Route:
-    """A VPC route. Exactly one target: local, peering, transit_gateway, internet_gateway or
-    blackhole."""
+    """A VPC route. Exactly one target: local, peering, transit_gateway, internet_gateway,
+    nat_gateway or blackhole."""
 
     origin: str
     destination: IPv4Network
@@ -146,6 +146,7 @@ class Route:
     transit_gateway: Optional[str] = None
     blackhole: bool = False
     internet_gateway: Optional[str] = None
+    nat_gateway: Optional[str] = None
 
     def describe(self) -> str:
         if self.local:
@@ -156,6 +157,8 @@ class Route:
             target = f"transit gateway {self.transit_gateway}"
         elif self.internet_gateway:
             target = f"internet gateway {self.internet_gateway}"
+        elif self.nat_gateway:
+            target = f"NAT gateway {self.nat_gateway}"
         else:
             target = "blackhole"
         return f"{self.destination} -> {target}"
@@ -215,6 +218,26 @@ class InternetGateway:
 
 
 @dataclass(frozen=True)
+class NatGateway:
+    """A public NAT gateway: an interface in a public subnet that translates many private
+    sources to its own address (ports too), then its Elastic IP at the internet gateway."""
+
+    origin: str
+    name: str
+    vpc: str
+    subnet: str
+    ip: IPv4Address  # its private address in the subnet (AWS assigns one; so does vpclab)
+    public_ip: IPv4Address  # its Elastic IP
+    server: str  # the server whose Nitro card carries its translations (placement)
+    public_ip_named: bool = False  # the file names its Elastic IP (else the pool gave one)
+
+    @property
+    def public_ip_origin(self) -> str:
+        """The YAML path of its Elastic IP: the key if the file names it, else the gateway."""
+        return f"{self.origin}.public_ip" if self.public_ip_named else self.origin
+
+
+@dataclass(frozen=True)
 class InternetHost:
     """A host of the emulated internet, outside every VPC (an address of RFC 5737)."""
 
@@ -235,6 +258,7 @@ class Vpc:
     nacls: tuple[Nacl, ...]
     instances: tuple[Instance, ...]
     internet_gateway: Optional[InternetGateway] = None
+    nat_gateways: tuple[NatGateway, ...] = ()
 
     def contains(self, address: IPv4Address) -> bool:
         return any(address in cidr for cidr in self.cidrs)
@@ -247,6 +271,9 @@ class Vpc:
 
     def nacl(self, name: str) -> Nacl:
         return _by_name(self.nacls, name)
+
+    def nat_gateway(self, name: str) -> NatGateway:
+        return _by_name(self.nat_gateways, name)
 
     @property
     def main_route_table(self) -> RouteTable:
@@ -365,6 +392,10 @@ class Topology:
         return {i.public_ip: i for i in self.instances if i.public_ip is not None}
 
     @cached_property
+    def _nat_public(self) -> dict[IPv4Address, NatGateway]:
+        return {nat.public_ip: nat for vpc in self.vpcs for nat in vpc.nat_gateways}
+
+    @cached_property
     def _internet_hosts(self) -> dict[IPv4Address, InternetHost]:
         return {host.ip: host for host in self.internet_hosts}
 
@@ -420,6 +451,14 @@ class Topology:
     def instance_with_public_ip(self, address: IPv4Address) -> Optional[Instance]:
         """The instance whose public IP (or Elastic IP) is ``address``, if any."""
         return self._public.get(address)
+
+    def nat_gateway_with_public_ip(self, address: IPv4Address) -> Optional[NatGateway]:
+        """The NAT gateway whose Elastic IP is ``address``, if any."""
+        return self._nat_public.get(address)
+
+    @property
+    def nat_gateways(self) -> tuple[NatGateway, ...]:
+        return tuple(nat for vpc in self.vpcs for nat in vpc.nat_gateways)
 
     def instance_at(self, vpc: str, address: IPv4Address) -> Optional[Instance]:
         """The instance of ``vpc`` whose private IP is ``address``, if any."""

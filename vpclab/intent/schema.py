@@ -62,6 +62,7 @@ ROUTE = _object(
         "peering": TEXT,
         "transit_gateway": TEXT,
         "internet_gateway": TEXT,
+        "nat_gateway": TEXT,
         "blackhole": {"type": "boolean"},
     },
     ("destination",),
@@ -96,6 +97,12 @@ VPC = _object(
         ),
         "nacls": _list(
             _object({"name": NAME, "ingress": _list(NACL_RULE), "egress": _list(NACL_RULE)}, ("name",))
+        ),
+        "nat_gateways": _list(
+            _object(
+                {"name": NAME, "subnet": TEXT, "public_ip": TEXT, "server": TEXT},
+                ("name", "subnet"),
+            )
         ),
         "instances": _list(
             _object(
@@ -245,6 +252,8 @@ AWS_NAMES = {
     "gatewayid": "internet_gateway",
     "igw": "internet_gateway",
     "internetgatewayid": "internet_gateway",
+    "natgatewayid": "nat_gateway",
+    "natgateway": "nat_gateway",
     "associatepublicipaddress": "public_ip",
     "publicipaddress": "public_ip",
     "elasticip": "public_ip",

@@ -12,7 +12,11 @@ The internet edge: a route to the VPC's internet gateway translates the source 1
 instance's private IP to its public IP (none: ``no-public-ip``); the emulated internet delivers
 to its hosts by address and to a public IP through that instance's VPC's gateway, which
 translates the destination back (no gateway: ``igw-not-attached``). SG references never
-match across the internet: the other end is a public address.
+match across the internet: the other end is a public address. A route to a NAT gateway takes
+the packet into the NAT gateway's subnet (its NACL in and out, no SG), translates the source
+to the gateway's private address, and leaves by that subnet's route to the internet gateway
+(none: ``nat-no-route``), which translates it to the gateway's Elastic IP; only replies come
+back in (``nat-unsolicited``).
 """
 
 from __future__ import annotations
@@ -206,9 +210,7 @@ class _Walk:
     def route_from(
         self, vpc: m.Vpc, subnet: m.Subnet, packet: Packet, az: str, source: Endpoint, traversals: int
     ) -> Endpoint:
-        table = subnet_route_table(vpc, subnet)
-        route = vpc_route(table, packet.dst)
-        at = f"{vpc.name}/{table.name}"
+        table, route, at = route_lookup(vpc, subnet, packet.dst)
         if route is None:
             self.fail("route", at, table.origin, f"no route to {packet.dst}", "no-route")
         if route.blackhole:
@@ -221,6 +223,9 @@ class _Walk:
         if route.internet_gateway:
             self.hop("route", at, True, route.origin, route.describe())
             return self.via_igw(vpc, packet, source)
+        if route.nat_gateway:
+            self.hop("route", at, True, route.origin, route.describe())
+            return self.via_nat(vpc, vpc.nat_gateway(route.nat_gateway), subnet, packet, source)
         return self.via_tgw(vpc, subnet, route, packet, az, source, traversals)
 
     def via_peering(self, vpc, route: m.Route, packet: Packet, az: str, source) -> Endpoint:
@@ -305,9 +310,7 @@ class _Walk:
     def onward_from_tgw(self, vpc, subnet, packet, source, traversals) -> Endpoint:
         """A packet from a TGW for an address outside the VPC: the attachment subnet routes it."""
         self.from_tgw = True
-        table = subnet_route_table(vpc, subnet)
-        route = vpc_route(table, packet.dst)
-        at = f"{vpc.name}/{table.name}"
+        _, route, at = route_lookup(vpc, subnet, packet.dst)
         if route is not None and route.peering:
             self.fail(
                 "peering",
@@ -354,12 +357,113 @@ class _Walk:
         )
         return self.internet(replace(packet, src=owner.public_ip), source)
 
+    def via_nat(self, vpc: m.Vpc, nat: m.NatGateway, came_from: m.Subnet, packet: Packet, source) -> Endpoint:
+        """Out through a NAT gateway: into its subnet, many-to-one to its private address, then
+        its subnet's route to the internet gateway and the Elastic IP."""
+        home = vpc.subnet(nat.subnet)
+        assert came_from != home  # the loader refuses a subnet routing to its own NAT gateway
+        if self.check:
+            self.nacl(home, "ingress", packet, packet.src)
+        if self.direction == RETURN:
+            self.fail(
+                "nat-gateway",
+                nat.name,
+                nat.origin,
+                f"a reply ({packet.describe()}) cannot open a connection through {nat.name}",
+                "nat-unsolicited",
+            )
+        translated = replace(packet, src=nat.ip)
+        self.hop(
+            "nat-gateway",
+            nat.name,
+            True,
+            nat.origin,
+            f"{nat.name} translates source {packet.src} -> {nat.ip} (and the port)",
+        )
+        self.from_tgw = False  # the NAT gateway's own address leaves now
+        if self.check:
+            self.nacl(home, "egress", translated, translated.dst)
+        table, route, at = route_lookup(vpc, home, translated.dst)
+        if route is None or not route.internet_gateway:
+            self.fail(
+                "route",
+                at,
+                route.origin if route else table.origin,
+                f"{nat.name}'s subnet {home.name} has "
+                + (f"{route.describe()}, no route" if route else "no route")
+                + f" to an internet gateway for {translated.dst}",
+                "nat-no-route",
+            )
+        self.hop("route", at, True, route.origin, route.describe())
+        igw = vpc.internet_gateway
+        assert igw is not None  # the loader refuses a route to a gateway the VPC does not have
+        self.hop(
+            "igw-outbound",
+            f"{vpc.name}/{igw.name}",
+            True,
+            nat.public_ip_origin,
+            f"{igw.name} translates source {nat.ip} ({nat.name}) -> {nat.public_ip}",
+        )
+        return self.internet(replace(translated, src=nat.public_ip), source)
+
+    def nat_inbound(self, nat: m.NatGateway, packet: Packet, source: Endpoint) -> Endpoint:
+        """To a NAT gateway's Elastic IP: a reply goes back to the instance that opened the
+        connection (through the subnet's NACLs and route table); anything else is dropped."""
+        vpc = self.topology.vpc(nat.vpc)
+        igw = self.internet_gateway_of(vpc, packet, f"{nat.name}'s Elastic IP")
+        home = vpc.subnet(nat.subnet)
+        self.hop(
+            "igw-inbound",
+            f"{vpc.name}/{igw.name}",
+            True,
+            nat.public_ip_origin,
+            f"{igw.name} translates destination {packet.dst} -> {nat.ip} ({nat.name})",
+        )
+        arrived = replace(packet, dst=nat.ip)
+        if self.check:
+            self.nacl(home, "ingress", arrived, arrived.src)
+        if self.direction == FORWARD or not isinstance(self.requester, m.Instance):
+            self.fail(
+                "nat-gateway",
+                nat.name,
+                nat.origin,
+                f"{nat.name} passes only replies to connections opened from inside",
+                "nat-unsolicited",
+            )
+        client = self.requester
+        restored = replace(arrived, dst=client.ip)
+        self.hop(
+            "nat-gateway",
+            nat.name,
+            True,
+            nat.origin,
+            f"{nat.name} translates destination {nat.ip} -> {client.ip} ({client.name})",
+        )
+        if self.check:
+            self.nacl(home, "egress", restored, restored.dst)
+        return self.route_from(vpc, home, restored, home.az, source, MAX_TGW_TRAVERSALS)
+
+    def internet_gateway_of(self, vpc: m.Vpc, packet: Packet, what: str) -> m.InternetGateway:
+        """The VPC's internet gateway, which a packet for ``what`` needs."""
+        if vpc.internet_gateway is None:
+            self.fail(
+                "igw-inbound",
+                vpc.name,
+                vpc.origin,
+                f"{packet.dst} is {what}, but VPC {vpc.name} has no internet gateway",
+                "igw-not-attached",
+            )
+        return vpc.internet_gateway
+
     def internet(self, packet: Packet, source: Endpoint) -> Endpoint:
         """The emulated internet: its hosts by address, public IPs through their VPC's gateway."""
         host = self.topology.internet_host_at(packet.dst)
         if host is not None:
             self.arrival = Arrival("internet", None, "")
             return self.arrive(host, packet, host.origin)
+        nat = self.topology.nat_gateway_with_public_ip(packet.dst)
+        if nat is not None:
+            return self.nat_inbound(nat, packet, source)
         owner = self.topology.instance_with_public_ip(packet.dst)
         if owner is None:
             self.fail(
@@ -370,15 +474,7 @@ class _Walk:
                 "no-route",
             )
         vpc = self.topology.vpc(owner.vpc)
-        if vpc.internet_gateway is None:
-            self.fail(
-                "igw-inbound",
-                vpc.name,
-                vpc.origin,
-                f"{packet.dst} is {owner.name}'s public IP, but VPC {vpc.name} has no internet gateway",
-                "igw-not-attached",
-            )
-        igw = vpc.internet_gateway
+        igw = self.internet_gateway_of(vpc, packet, f"{owner.name}'s public IP")
         self.hop(
             "igw-inbound",
             f"{vpc.name}/{igw.name}",
@@ -420,6 +516,16 @@ class _Walk:
 
     def deliver(self, vpc: m.Vpc, packet: Packet, arrival: Arrival, source: Endpoint) -> Endpoint:
         target = self.topology.instance_at(vpc.name, packet.dst)
+        nat = next((nat for nat in vpc.nat_gateways if nat.ip == packet.dst), None)
+        if nat is not None:
+            self.fail(
+                "deliver",
+                f"{vpc.name}/{nat.name}",
+                nat.origin,
+                f"{packet.dst} is NAT gateway {nat.name}'s private address: it forwards "
+                "connections from its VPC, nothing is delivered to it",
+                "nat-gateway-address",
+            )
         if target is None:
             subnet = next((s for s in vpc.subnets if packet.dst in s.cidr), None)
             if subnet is None:
@@ -506,6 +612,12 @@ class _Walk:
 
     def sg_names(self, instance: m.Instance) -> str:
         return ", ".join(ref.name for ref in instance.security_groups)
+
+
+def route_lookup(vpc: m.Vpc, subnet: m.Subnet, address: IPv4Address):
+    """The subnet's route table, its route for ``address`` (or None), and how hops name it."""
+    table = subnet_route_table(vpc, subnet)
+    return table, vpc_route(table, address), f"{vpc.name}/{table.name}"
 
 
 def routed_destination(topology: m.Topology, source: m.Instance, address: IPv4Address):

@@ -22,6 +22,7 @@ from .internet import (
     build_internet_hosts,
     check_reserved_server_name,
 )
+from .nat import build_nat_gateways, index_nat_gateways
 from .network import build_servers, build_subnet_drafts, build_subnets, build_vpc_cidrs
 from .reporter import Known, Reporter
 from .routes import build_route_tables
@@ -71,6 +72,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
     known.peerings = build_peerings(r, known, data)
     known.transit_gateways = build_transit_gateways(r, known, data)
     index_security_groups(r, known, data)
+    index_nat_gateways(r, known, data)
     check_instance_names(r, data)
     vpcs = tuple(_build_vpc(r, known, v, vpc) for v, vpc in enumerate(vpcs_data))
     return m.Topology(
@@ -91,6 +93,7 @@ def _build_vpc(r: Reporter, known: Known, v: int, vpc: dict) -> m.Vpc:
     security_groups = build_security_groups(r, known, v, vpc)
     subnets = build_subnets(r, known, v, vpc, route_tables, nacls)
     instances = build_instances(r, known, v, vpc, subnets)
+    nat_gateways = build_nat_gateways(r, known, v, vpc, subnets, route_tables, instances)
     return m.Vpc(
         format_path(("vpcs", v)),
         name,
@@ -102,4 +105,5 @@ def _build_vpc(r: Reporter, known: Known, v: int, vpc: dict) -> m.Vpc:
         nacls,
         instances,
         known.internet_gateways.get(name),
+        nat_gateways,
     )

@@ -33,7 +33,7 @@ def build_instances(
     for i, instance, subnet in entries:
         path = ("vpcs", v, "instances", i)
         groups = _security_groups(r, known, path, vpc["name"], instance)
-        server = _server(r, known, path, instance, subnet)
+        server = place_on_server(r, known, path, instance, subnet)
         if subnet is None or addresses.get(i) is None or groups is None or server is None:
             continue
         result.append(
@@ -110,8 +110,9 @@ def _security_groups(r: Reporter, known: Known, path, vpc: str, instance: dict):
     return tuple(refs)
 
 
-def _server(r: Reporter, known: Known, path, instance: dict, subnet):
-    """The named server (checked against the subnet's AZ), or the least loaded eligible one."""
+def place_on_server(r: Reporter, known: Known, path, instance: dict, subnet):
+    """The named server (checked against the subnet's AZ), or the least loaded eligible one
+    (for an instance, or a NAT gateway's translations)."""
     if subnet is None:
         return None
     servers = known.servers

@@ -102,34 +102,39 @@ def build_internet_hosts(r: Reporter, known: Known, data: dict) -> tuple[m.Inter
 
 
 def assign_public_ips(r: Reporter, known: Known, data: dict) -> None:
-    """Fill ``known.public_ips`` ((VPC index, instance index) -> address): the Elastic IPs a
-    file names first, then ``true`` from the pool, in file order."""
+    """Fill ``known.public_ips`` ((VPC index, instance index) -> address) and
+    ``known.nat_public_ips`` (NAT gateways, which always have one): the Elastic IPs a file names
+    first, then the automatic ones from the pool, instances before NAT gateways, in file order."""
     automatic = []
-    for v, vpc in enumerate(data["vpcs"]):
-        for i, instance in enumerate(vpc.get("instances", [])):
-            wanted = instance.get("public_ip", False)
-            path = ("vpcs", v, "instances", i, "public_ip")
-            if wanted is True:
-                automatic.append((v, i))
-            elif isinstance(wanted, str):
-                address = _outside_address(r, known, path, wanted, "a public IP")
-                if address is None:
-                    continue
-                if address in known.outside_addresses:
-                    r.report(path, f"{address} is already used by {known.outside_addresses[address]}")
-                    continue
-                known.outside_addresses[address] = format_path(path[:-1])
-                known.public_ips[v, i] = address
+    for family, kind, found, default in (
+        ("instances", "public IP", known.public_ips, False),
+        ("nat_gateways", "NAT gateway's Elastic IP", known.nat_public_ips, True),
+    ):
+        for v, vpc in enumerate(data["vpcs"]):
+            for i, owner in enumerate(vpc.get(family, [])):
+                wanted = owner.get("public_ip", default)
+                path = ("vpcs", v, family, i, "public_ip")
+                if wanted is True:
+                    automatic.append((path, found, (v, i)))
+                elif isinstance(wanted, str):
+                    address = _outside_address(r, known, path, wanted, f"a {kind}")
+                    if address is None:
+                        continue
+                    if address in known.outside_addresses:
+                        r.report(path, f"{address} is already used by {known.outside_addresses[address]}")
+                        continue
+                    known.outside_addresses[address] = format_path(path[:-1])
+                    found[v, i] = address
     pool = (
         address
         for address in m.PUBLIC_IP_POOL.hosts()
         if address not in known.outside_addresses
         and not any(address in cidr for cidrs in known.vpc_cidrs.values() for cidr in cidrs)
     )
-    for v, i in automatic:
-        address = next(pool, None)
-        if address is None:
-            r.report(("vpcs", v, "instances", i, "public_ip"), f"no public IP left in {m.PUBLIC_IP_POOL}")
+    for path, found, key in automatic:
+        given = next(pool, None)
+        if given is None:
+            r.report(path, f"no public IP left in {m.PUBLIC_IP_POOL}")
             continue
-        known.outside_addresses[address] = format_path(("vpcs", v, "instances", i))
-        known.public_ips[v, i] = address
+        known.outside_addresses[given] = format_path(path[:-1])
+        found[key] = given

@@ -74,6 +74,8 @@ class Known:
     internet_gateways: dict[str, m.InternetGateway] = field(default_factory=dict)  # VPC ->
     outside_addresses: dict = field(default_factory=dict)  # internet address -> its user's path
     public_ips: dict = field(default_factory=dict)  # (VPC index, instance index) -> address
+    nat_gateways: dict[str, set] = field(default_factory=dict)  # VPC -> its NAT gateways' names
+    nat_public_ips: dict = field(default_factory=dict)  # (VPC index, NAT index) -> Elastic IP
 
     def peered(self, vpc_a: str, vpc_b: str) -> bool:
         return any(p.joins(vpc_a, vpc_b) for p in self.peerings)

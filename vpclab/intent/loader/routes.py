@@ -74,13 +74,15 @@ def build_route_table(r: Reporter, known: Known, v, vpc, t, table, main: bool) -
 def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optional[m.Route]:
     destination = r.parsed(path + ("destination",), parse_network, route["destination"])
     targets = [
-        key for key in ("peering", "transit_gateway", "internet_gateway", "blackhole") if route.get(key)
+        key
+        for key in ("peering", "transit_gateway", "internet_gateway", "nat_gateway", "blackhole")
+        if route.get(key)
     ]
     if len(targets) != 1:
         r.report(
             path,
-            "a route needs exactly one of 'peering', 'transit_gateway', 'internet_gateway' "
-            "or 'blackhole: true'",
+            "a route needs exactly one of 'peering', 'transit_gateway', 'internet_gateway', "
+            "'nat_gateway' or 'blackhole: true'",
         )
         return None
     if destination is None:
@@ -103,6 +105,7 @@ def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optio
         transit_gateway=route.get("transit_gateway"),
         blackhole=bool(route.get("blackhole")),
         internet_gateway=route.get("internet_gateway"),
+        nat_gateway=route.get("nat_gateway"),
     )
 
 
@@ -143,4 +146,11 @@ def check_route_target(r: Reporter, known: Known, path, vpc: str, route: dict) -
                 ),
             )
             return False
+    if route.get("nat_gateway") and route["nat_gateway"] not in known.nat_gateways.get(vpc, set()):
+        names = ", ".join(sorted(known.nat_gateways.get(vpc, set()))) or "none"
+        r.report(
+            path + ("nat_gateway",),
+            f"no NAT gateway '{route['nat_gateway']}' in VPC '{vpc}' (its NAT gateways: {names})",
+        )
+        return False
     return True
