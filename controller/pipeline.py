@@ -12,6 +12,9 @@ source) -> VXLAN to the internet's card; arriving for a public IP: classify (ct 
 igw_dnat (commit its private IP as destination) -> the receiving stages above. The
 internet's card: classify (its hosts' source check) -> internet_route (hosts by address,
 public IPs to their instance's card).
+The metadata service (169.254.169.254) of each card: classify -> metadata, which swaps the
+instance's address for its link-local one (and back for the answers) between the instance's
+port and the service's; nothing else reaches the service.
 A NAT gateway lives on one card (its server): a route to it -> natgw_tunnel (VXLAN to that
 card, to the gateway's MAC) -> classify -> natgw_ingress (its subnet's NACL ingress; ct nat)
 -> natgw_snat (commit its private address as source, ports too) -> nacl_src_egress of its
@@ -121,9 +124,16 @@ STAGE_LIST = (
     # in_port/tunnel: source check, ARP, VNI check; start conntrack
     _stage(
         "classify",
-        "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route natgw_ingress",
+        "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route natgw_ingress metadata",
         ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id"),
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC),
+    ),
+    # the card's metadata service: an instance's requests, the service's answers
+    _stage(
+        "metadata",
+        "",
+        ("in_port", "eth_type", "nw_src", "nw_dst"),
+        ("eth_src", "eth_dst", "nw_src", "nw_dst"),
     ),
     # ARP answered by the card, per subnet: the subnet router and the subnet's instances
     _stage("arp", "", ("in_port", R.SRC_SUBNET, "eth_type", "arp_op", "arp_tpa")),

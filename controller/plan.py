@@ -31,6 +31,8 @@ UNDERLAY_MASK = 24
 INTERNET_CARD_INDEX = 254  # the internet's card: underlay .254, datapath id 0xfe
 NAT_ZONE_FLAG = 0x8000  # an instance's IGW translations live in zone (its SG zone | this)
 INTERNET_ROUTER = IPv4Address("169.254.0.1")  # internet hosts' default gateway (on-link)
+METADATA_PORT = 99  # the metadata service's port on every server's card (ofport_request)
+METADATA_MAC = "02:00:00:00:a9:fe"  # the metadata service's own interface
 NAT_ROUTE_TABLE_FLAG = 0x10000  # a route table as a NAT gateway's translated packets read it
 NAT_PORTS = (1024, 65535)  # the source ports a NAT gateway translates to (AWS's range)
 
@@ -52,6 +54,12 @@ class InstancePlan:
     def nat_zone(self) -> int:
         """The conntrack zone of its 1:1 translations at the internet gateway."""
         return self.zone | NAT_ZONE_FLAG
+
+    @property
+    def link_local(self) -> IPv4Address:
+        """Its address towards its card's metadata service (169.254.1.1 up, one per zone), so
+        the service tells instances apart even where VPCs overlap."""
+        return IPv4Address(f"169.254.{1 + self.zone // 254}.{1 + self.zone % 254}")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ time is dominated by process starts and interface moves.
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -15,14 +17,17 @@ from mininet.link import Intf
 from mininet.net import Mininet
 from mininet.node import Host, Node
 
-from controller.plan import INTERNET_ROUTER
-from vpclab.intent.model import INTERNET_CARD
+from controller.plan import INTERNET_ROUTER, METADATA_MAC, METADATA_PORT
+from vpclab.intent.model import INTERNET_CARD, METADATA_ADDRESS
 
 from .clean import processes_in_namespaces, stop_processes
 from .commands import ip_batch
+from .metadata import documents
 from .names import RUN_MARKER, Names
 
 HOST_INTERFACE = "eth0"  # every instance's interface, in its own namespace, as on EC2
+METADATA_INTERFACE = "imds"  # the metadata service's port on each card
+CONTAINER_NETWORK, CONTAINER_GATEWAY, CONTAINER_ADDRESS = "172.17.0.0/24", "172.17.0.1", "172.17.0.2"
 INSTANCE_MTU = 1500  # the underlay runs at 9000, so 50 bytes of VXLAN never fragment
 
 
@@ -59,6 +64,9 @@ class InstanceHosts:
         self.net = Mininet(topo=None, build=False, controller=None, autoSetMacs=False)
         self.hosts: dict[str, Host] = {}
         self.servers: dict[str, ServerNode] = {}
+        self.metadata: dict[str, Host] = {}  # server -> its metadata service (not in the CLI)
+        self.services: list = []  # the metadata services' processes
+        self.containers: dict[str, Host] = {}  # name -> a namespace behind an instance
 
     def ports(self) -> list[Port]:
         """Every host's port: the instances on their servers, the internet hosts on theirs."""
@@ -71,15 +79,25 @@ class InstanceHosts:
         ]
         return ports
 
+    def metadata_ports(self) -> list[Port]:
+        """The metadata service's port on every card that has instances."""
+        cards = dict.fromkeys(p.instance.server for p in self.plan.instances.values())
+        return [Port(f"imds-{card}", card, METADATA_INTERFACE, METADATA_PORT) for card in cards]
+
     def create(self, servers: dict) -> None:
         ports = self.ports()
         for port in ports:
             self.hosts[port.host] = self.net.addHost(port.host, ip=None)
+        services = self.metadata_ports()
+        for port in services:
+            self.metadata[port.card] = Host(port.host)
+        nodes = {**self.hosts, **{port.host: self.metadata[port.card] for port in services}}
+        ports += services
         # each veth is created with its ends already in place (no root-namespace names): the
         # host end is eth0 in the host (as on EC2), the card end the plan's port name in the server
         ip_batch(
             [
-                f"link add name {HOST_INTERFACE} netns {self.hosts[port.host].pid} "
+                f"link add name {HOST_INTERFACE} netns {nodes[port.host].pid} "
                 f"type veth peer name {port.interface} netns {servers[port.card].netns}"
                 for port in ports
             ]
@@ -92,6 +110,33 @@ class InstanceHosts:
             self._configure_internet_host(outside)
         for host in self.hosts.values():
             host.waitOutput()
+        for server, service in self.metadata.items():
+            self._start_metadata(server, service)
+
+    def _start_metadata(self, server: str, service: Host) -> None:
+        """The card's metadata service: 169.254.169.254 on its own interface, and the HTTP
+        server (its log beside the run's other logs)."""
+        service.cmd(
+            "; ".join(
+                (
+                    "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+                    f"ip link set dev {HOST_INTERFACE} address {METADATA_MAC} mtu {INSTANCE_MTU} up",
+                    f"ip addr add {METADATA_ADDRESS}/16 dev {HOST_INTERFACE}",
+                    f"ethtool -K {HOST_INTERFACE} tx off >/dev/null",
+                    "ip link set lo up",
+                )
+            )
+        )
+        config = os.path.join(self.names.run_dir, f"metadata-{server}.json")
+        with open(config, "w") as handle:
+            json.dump(documents(self.plan, server), handle, indent=1)
+        log = open(os.path.join(self.names.run_dir, f"metadata-{server}.log"), "w")
+        self.services.append(
+            service.popen(
+                [sys.executable, "-m", "nitro_switch.metadata", "--config", config], stdout=log, stderr=log
+            )
+        )
+        log.close()
 
     def _attach(self, server, ports: list[Port]) -> None:
         """Bring this server's card ends up and add them to its Nitro card."""
@@ -148,6 +193,40 @@ class InstanceHosts:
             )
         )
 
+    def add_container(self, instance: str, name: str) -> Host:
+        """A container behind ``instance``: a namespace one routed hop away (172.17.0.2 behind
+        the instance's 172.17.0.1, masqueraded as the instance, as Docker's bridge does)."""
+        host, container = self.hosts[instance], Host(name)
+        self.containers[name] = container
+        bridge = f"c-{name}"[:15]
+        veth = f"link add name {HOST_INTERFACE} netns {container.pid} type veth peer name {bridge}"
+        ip_batch([f"{veth} netns {host.pid}"])
+        host.cmd(
+            "; ".join(
+                (
+                    f"ip addr add {CONTAINER_GATEWAY}/24 dev {bridge}",
+                    f"ip link set dev {bridge} up",
+                    "sysctl -qw net.ipv4.ip_forward=1",
+                    "nft add table ip vpclab-containers",
+                    "nft 'add chain ip vpclab-containers out { type nat hook postrouting priority 100 ; }'",
+                    f"nft add rule ip vpclab-containers out ip saddr {CONTAINER_NETWORK} "
+                    f"oifname {HOST_INTERFACE} masquerade",
+                )
+            )
+        )
+        container.cmd(
+            "; ".join(
+                (
+                    f"ip addr add {CONTAINER_ADDRESS}/24 dev {HOST_INTERFACE}",
+                    f"ip link set dev {HOST_INTERFACE} up",
+                    f"ip route add default via {CONTAINER_GATEWAY}",
+                    "ip link set lo up",
+                    f"export {RUN_MARKER}={self.names.topology}",
+                )
+            )
+        )
+        return container
+
     def add_servers(self, servers) -> None:
         """Make each server a node of the network, beside the instances (for the shell)."""
         for server in servers:
@@ -156,21 +235,28 @@ class InstanceHosts:
             self.net.nameToNode[server.name] = node
 
     def pids(self) -> list[int]:
-        return [node.pid for node in [*self.hosts.values(), *self.servers.values()] if node.pid]
+        return [node.pid for node in self._hidden_and_shown() + list(self.servers.values()) if node.pid]
+
+    def _hidden_and_shown(self) -> list[Host]:
+        """The instances and internet hosts, the metadata services and the containers."""
+        return [*self.hosts.values(), *self.metadata.values(), *self.containers.values()]
 
     def terminate(self) -> None:
         """End every process in the instances' namespaces (daemons a user started there
         too, found by namespace, never by name), then the nodes."""
         inodes = set()
-        for name, host in self.hosts.items():
+        for host in self._hidden_and_shown():
             try:
                 with open(f"/proc/{host.pid}/cmdline", "rb") as handle:
-                    if f"mininet:{name}".encode() in handle.read():  # still the instance's shell
+                    if f"mininet:{host.name}".encode() in handle.read():  # still the instance's shell
                         inodes.add(os.stat(f"/proc/{host.pid}/ns/net").st_ino)
             except (OSError, TypeError):
                 pass
         stop_processes(set(), self.names.run_dir, processes_in_namespaces(inodes))
-        for node in [*self.hosts.values(), *self.servers.values()]:
+        for node in [*self._hidden_and_shown(), *self.servers.values()]:
             node.terminate()
         self.hosts.clear()
+        self.metadata.clear()
+        self.containers.clear()
         self.servers.clear()
+        self.services.clear()

@@ -43,6 +43,7 @@ CARD_EDGE: dict[str, Callable] = {
     "arp": edge.arp,
     "tunnel_out": edge.tunnels,
     "igw": internet.gateway,
+    "metadata": edge.metadata,
 }
 INTERNET_UNIT = ("internet", m.INTERNET_CARD)  # the whole of the internet's card
 NAT_GATEWAYS = "nat_gateways"  # a card's tunnels to NAT gateways, and the gateways it carries

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from vpclab.intent.model import METADATA_ADDRESS
+
 from ..actions import DROP, ArpReply, Ct, CtClear, Goto, Move, Output, SetField, SetReg
 from ..pipeline import ROUTER_MAC, TUNNEL_PORT, Reg, TunnelKey, flow
+from ..plan import METADATA_MAC, METADATA_PORT
 from .matches import ETH_ARP, ETH_IP, host
 
 TABLE_MISS = "vpclab:table-miss"
 ANSWER, OWN_ADDRESS = 100, 110
+METADATA = 120  # above the instance's own classify flow
+METADATA_ORIGIN = "vpclab:metadata-service"
 
 
 def classify(plan, server: str) -> list:
@@ -77,6 +82,67 @@ def arp(plan, server: str) -> list:
         for address, mac, origin in answers:
             match = {**key, "arp_tpa": str(address)}
             flows.append(flow("arp", ANSWER, match, (ArpReply(mac, str(address)),), origin))
+    return flows
+
+
+def metadata(plan, server: str) -> list:
+    """The card's metadata service at 169.254.169.254: a local instance's requests go to the
+    service's port from the instance's link-local address; the answers come back to it."""
+    flows = []
+    service = {"in_port": METADATA_PORT}
+    if plan.on_server(server):
+        flows += [
+            flow("classify", METADATA, {**service, "eth_type": ETH_IP}, (Goto("metadata"),), METADATA_ORIGIN),
+            flow("classify", METADATA, {**service, "eth_type": ETH_ARP}, (Goto("arp"),), METADATA_ORIGIN),
+        ]
+    for local in plan.on_server(server):
+        instance = local.instance
+        mine = {"in_port": local.port, "eth_type": ETH_IP}
+        flows += [
+            flow(
+                "classify",
+                METADATA,
+                {**mine, "eth_src": local.mac, "nw_src": host(instance.ip), "nw_dst": host(METADATA_ADDRESS)},
+                (Goto("metadata"),),
+                instance.origin,
+            ),
+            flow(
+                "metadata",
+                ANSWER,
+                {**mine, "nw_dst": host(METADATA_ADDRESS)},
+                (
+                    SetField("nw_src", str(local.link_local)),
+                    SetField("eth_src", ROUTER_MAC),
+                    SetField("eth_dst", METADATA_MAC),
+                    Output(METADATA_PORT),
+                ),
+                instance.origin,
+            ),
+            flow(
+                "metadata",
+                ANSWER,
+                {
+                    **service,
+                    "eth_type": ETH_IP,
+                    "nw_src": host(METADATA_ADDRESS),
+                    "nw_dst": host(local.link_local),
+                },
+                (
+                    SetField("nw_dst", str(instance.ip)),
+                    SetField("eth_src", ROUTER_MAC),
+                    SetField("eth_dst", local.mac),
+                    Output(local.port),
+                ),
+                instance.origin,
+            ),
+            flow(
+                "arp",
+                ANSWER,
+                {**service, "eth_type": ETH_ARP, "arp_op": 1, "arp_tpa": str(local.link_local)},
+                (ArpReply(ROUTER_MAC, str(local.link_local)),),
+                instance.origin,
+            ),
+        ]
     return flows
 
 

@@ -29,6 +29,7 @@ DOCUMENTATION_RANGES = (
     IPv4Network("198.51.100.0/24"),
     IPv4Network("203.0.113.0/24"),
 )
+METADATA_ADDRESS = IPv4Address("169.254.169.254")  # the IMDS, answered by each Nitro card
 PUBLIC_IP_POOL = IPv4Network("203.0.113.0/24")  # where `public_ip: true` addresses come from
 INTERNET_CARD = "internet"  # the card of the emulated internet (a reserved server name)
 INTERNET_ORIGIN = "internet"  # the YAML object that stands for the internet's own routing
@@ -195,6 +196,14 @@ class Subnet:
 
 
 @dataclass(frozen=True)
+class MetadataOptions:
+    """The instance metadata service's options (AWS's ``MetadataOptions``)."""
+
+    http_tokens: str = "optional"  # optional: IMDSv1 allowed; required: IMDSv2 tokens only
+    http_put_response_hop_limit: int = 1  # the IP TTL of the token response
+
+
+@dataclass(frozen=True)
 class Instance:
     origin: str
     vpc: str
@@ -204,6 +213,8 @@ class Instance:
     security_groups: tuple[SGRef, ...]
     server: str
     public_ip: Optional[IPv4Address] = None  # its public IPv4 or Elastic IP (1:1 at the IGW)
+    metadata: MetadataOptions = MetadataOptions()
+    iam_role: Optional[str] = None  # its instance profile's role: credentials in the IMDS
 
     @property
     def public_ip_origin(self) -> str:

@@ -46,6 +46,8 @@ def build_instances(
                 groups,
                 server,
                 known.public_ips.get((v, i)),
+                m.MetadataOptions(**instance.get("metadata_options", {})),
+                instance.get("iam_role"),
             )
         )
     return tuple(result)
