@@ -407,3 +407,25 @@ def test_designs_beyond_what_the_vni_can_name_are_refused(monkeypatch):
     found = problems(text)
     assert any("vpcs[2]: at most 2 VPCs" in line for line in found), found
     assert any("attachments[2].subnets: at most 2 subnets may serve" in line for line in found), found
+
+
+def test_a_contract_key_not_implemented_yet_is_named_so_and_a_typo_is_still_a_typo():
+    text = one_vpc(
+        """
+        route_tables:
+          - name: rt
+            routes: [{destination: 0.0.0.0/0, instance: fw1}]
+        instances:
+          - {name: fw1, subnet: s, source_dest_check: false}
+        subnets: [{name: s, cidr: 10.0.1.0/24}]
+        """,
+        "flow_logs: []\ninstance: []\n",
+    )
+    found = problems(text)
+    pending = "in the topology contract (v2), but not implemented by vpclab yet"
+    for path in ("routes[0].instance", "instances[0].source_dest_check", "flow_logs"):
+        assert any(path in line and pending in line for line in found), (path, found)
+    assert any(line.endswith(": instance: unknown key (allowed here: " + TOP_LEVEL) for line in found), found
+
+
+TOP_LEVEL = "name, description, servers, internet, vpcs, peerings, transit_gateways)"

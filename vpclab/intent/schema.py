@@ -303,7 +303,22 @@ def closest_key(key: str, allowed) -> str | None:
     return close[0] if close else None
 
 
+# keys of the contract (v2, docs/topology-format.md) that vpclab does not implement yet, each
+# with a key of the mapping where the contract puts it (a route's 'instance' is no typo there)
+CONTRACT_PENDING = {
+    "endpoint_services": "vpcs",
+    "vpc_endpoints": "vpcs",
+    "private_hosted_zones": "vpcs",
+    "flow_logs": "vpcs",
+    "enable_dns_support": "cidr",
+    "source_dest_check": "subnet",
+    "instance": "destination",
+}
+
+
 def _unknown_key(key: str, allowed: list[str]) -> str:
+    if CONTRACT_PENDING.get(key) in allowed:
+        return "in the topology contract (v2), but not implemented by vpclab yet: leave it out for now"
     guess = closest_key(key, allowed)
     return (f"unknown key; did you mean '{guess}'? " if guess else "unknown key ") + (
         f"(allowed here: {', '.join(allowed)})"
