@@ -129,12 +129,10 @@ class Plan:
                 _mac(zone, 0x0A),
                 card_port_name(instance.name, zone),
             )
-        self.nat_gateways = {
-            nat.name: NatPlan(nat, number, zone, _mac(zone, 0x0B), _mac(zone, 0x0C))
-            for number, (zone, nat) in enumerate(
-                enumerate(topology.nat_gateways, start=len(topology.instances) + 1), start=1
-            )
-        }
+        self.nat_gateways: dict[str, NatPlan] = {}
+        for number, nat in enumerate(topology.nat_gateways, start=1):
+            zone = len(topology.instances) + number  # after every instance's zone
+            self.nat_gateways[nat.name] = NatPlan(nat, number, zone, _mac(zone, 0x0B), _mac(zone, 0x0C))
 
     @property
     def cards(self) -> list[str]:

@@ -65,7 +65,6 @@ class InstanceHosts:
         self.hosts: dict[str, Host] = {}
         self.servers: dict[str, ServerNode] = {}
         self.metadata: dict[str, Host] = {}  # server -> its metadata service (not in the CLI)
-        self.services: list = []  # the metadata services' processes
         self.containers: dict[str, Host] = {}  # name -> a namespace behind an instance
 
     def ports(self) -> list[Port]:
@@ -116,27 +115,15 @@ class InstanceHosts:
     def _start_metadata(self, server: str, service: Host) -> None:
         """The card's metadata service: 169.254.169.254 on its own interface, and the HTTP
         server (its log beside the run's other logs)."""
-        service.cmd(
-            "; ".join(
-                (
-                    "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-                    f"ip link set dev {HOST_INTERFACE} address {METADATA_MAC} mtu {INSTANCE_MTU} up",
-                    f"ip addr add {METADATA_ADDRESS}/16 dev {HOST_INTERFACE}",
-                    f"ethtool -K {HOST_INTERFACE} tx off >/dev/null",
-                    "ip link set lo up",
-                )
-            )
-        )
+        service.cmd("; ".join(_interface_commands(METADATA_MAC, f"{METADATA_ADDRESS}/16")))
         config = os.path.join(self.names.run_dir, f"metadata-{server}.json")
         with open(config, "w") as handle:
             json.dump(documents(self.plan, server), handle, indent=1)
-        log = open(os.path.join(self.names.run_dir, f"metadata-{server}.log"), "w")
-        self.services.append(
+        with open(os.path.join(self.names.run_dir, f"metadata-{server}.log"), "w") as log:
+            # it ends with its namespace's processes (``terminate``)
             service.popen(
                 [sys.executable, "-m", "nitro_switch.metadata", "--config", config], stdout=log, stderr=log
             )
-        )
-        log.close()
 
     def _attach(self, server, ports: list[Port]) -> None:
         """Bring this server's card ends up and add them to its Nitro card."""
@@ -154,44 +141,25 @@ class InstanceHosts:
         host = self.hosts[local.host.name]
         interface = Intf(HOST_INTERFACE, node=host, moveIntfFn=lambda *args: None)
         interface.ip, interface.prefixLen, interface.mac = str(local.host.ip), 32, local.mac
-        host.sendCmd(
-            "; ".join(
-                (
-                    "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-                    f"ip link set dev {HOST_INTERFACE} address {local.mac} mtu {INSTANCE_MTU} up",
-                    f"ip addr add {local.host.ip}/32 dev {HOST_INTERFACE}",
-                    f"ip route add default via {INTERNET_ROUTER} dev {HOST_INTERFACE} onlink",
-                    f"ethtool -K {HOST_INTERFACE} tx off >/dev/null",
-                    "ip link set lo up",
-                    f"export {RUN_MARKER}={self.names.topology}",
-                )
-            )
+        commands = _interface_commands(
+            local.mac, f"{local.host.ip}/32", f"default via {INTERNET_ROUTER} dev {HOST_INTERFACE} onlink"
         )
+        host.sendCmd("; ".join((*commands, f"export {RUN_MARKER}={self.names.topology}")))
 
     def _configure(self, local) -> None:
         instance = local.instance
         host = self.hosts[instance.name]
         subnet = self.plan.topology.vpc(instance.vpc).subnet(instance.subnet)
-        name = HOST_INTERFACE
-        interface = Intf(name, node=host, moveIntfFn=lambda *args: None)  # already in place
+        interface = Intf(HOST_INTERFACE, node=host, moveIntfFn=lambda *args: None)  # already in place
         interface.ip, interface.prefixLen, interface.mac = (
             str(instance.ip),
             subnet.cidr.prefixlen,
             local.mac,
         )
-        host.sendCmd(
-            "; ".join(
-                (
-                    "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-                    f"ip link set dev {name} address {local.mac} mtu {INSTANCE_MTU} up",
-                    f"ip addr add {instance.ip}/{subnet.cidr.prefixlen} dev {name}",
-                    f"ip route add default via {subnet.router_address}",
-                    f"ethtool -K {name} tx off >/dev/null",
-                    "ip link set lo up",
-                    f"export {RUN_MARKER}={self.names.topology}",
-                )
-            )
+        commands = _interface_commands(
+            local.mac, f"{instance.ip}/{subnet.cidr.prefixlen}", f"default via {subnet.router_address}"
         )
+        host.sendCmd("; ".join((*commands, f"export {RUN_MARKER}={self.names.topology}")))
 
     def add_container(self, instance: str, name: str) -> Host:
         """A container behind ``instance``: a namespace one routed hop away (172.17.0.2 behind
@@ -259,4 +227,17 @@ class InstanceHosts:
         self.metadata.clear()
         self.containers.clear()
         self.servers.clear()
-        self.services.clear()
+
+
+def _interface_commands(mac: str, address: str, route: str = "") -> tuple[str, ...]:
+    """Set up a host's eth0 (its veth into a card): IPv4 only, ``mac``, ``address`` (with its
+    prefix length), ``route`` if given, no TX checksum offload (the userspace datapath does
+    not complete a veth's partial checksums), and the loopback."""
+    return (
+        "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+        f"ip link set dev {HOST_INTERFACE} address {mac} mtu {INSTANCE_MTU} up",
+        f"ip addr add {address} dev {HOST_INTERFACE}",
+        *([f"ip route add {route}"] if route else []),
+        f"ethtool -K {HOST_INTERFACE} tx off >/dev/null",
+        "ip link set lo up",
+    )
