@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+from typing import Union
 
+from .breach import BreachScenario
 from .harness import Scenario
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
@@ -17,7 +19,7 @@ def names() -> list[str]:
     )
 
 
-def load(name_or_path: str) -> Scenario:
+def load(name_or_path: str) -> Union[Scenario, BreachScenario]:
     if name_or_path.endswith(".py") or os.sep in name_or_path:
         spec = importlib.util.spec_from_file_location("vpclab_scenario", name_or_path)
         if spec is None or spec.loader is None:

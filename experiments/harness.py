@@ -60,6 +60,25 @@ class Scenario:
     outage: float = 3.0
     after: float = 3.0
 
+    def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print) -> dict:
+        return run(self, topology_path, seed, out_dir, log)
+
+    @staticmethod
+    def summary(report: dict) -> list[str]:
+        """One line per probed pair: its loss, and whether that is what was expected."""
+        lines = []
+        for pair in report["pairs"]:
+            if pair["lost"]:
+                window = (
+                    f"lost {pair['lost']}/{pair['sent']}, detected after {pair['time_to_detect']} s, "
+                    f"recovered {pair['time_to_recover']} s after restore"
+                )
+            else:
+                window = f"no loss ({pair['sent']} probes)"
+            verdict = "as expected" if pair["as_expected"] else f"NOT AS EXPECTED: {pair['check']}"
+            lines.append(f"{pair['pair']:28s} {window}; expected {pair['expected']}: {verdict}")
+        return lines
+
 
 def run(
     scenario: Scenario,

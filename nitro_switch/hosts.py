@@ -161,9 +161,10 @@ class InstanceHosts:
         )
         host.sendCmd("; ".join((*commands, f"export {RUN_MARKER}={self.names.topology}")))
 
-    def add_container(self, instance: str, name: str) -> Host:
+    def add_container(self, instance: str, name: str, publish: tuple[int, ...] = ()) -> Host:
         """A container behind ``instance``: a namespace one routed hop away (172.17.0.2 behind
-        the instance's 172.17.0.1, masqueraded as the instance, as Docker's bridge does)."""
+        the instance's 172.17.0.1, masqueraded as the instance, as Docker's bridge does); the
+        TCP ports in ``publish`` reach it through the instance's address (``docker run -p``)."""
         host, container = self.hosts[instance], Host(name)
         self.containers[name] = container
         bridge = f"c-{name}"[:15]
@@ -179,6 +180,7 @@ class InstanceHosts:
                     "nft 'add chain ip vpclab-containers out { type nat hook postrouting priority 100 ; }'",
                     f"nft add rule ip vpclab-containers out ip saddr {CONTAINER_NETWORK} "
                     f"oifname {HOST_INTERFACE} masquerade",
+                    *self._published(publish),
                 )
             )
         )
@@ -194,6 +196,22 @@ class InstanceHosts:
             )
         )
         return container
+
+    @staticmethod
+    def _published(ports: tuple[int, ...]) -> list[str]:
+        if not ports:
+            return []
+        listed = ", ".join(str(port) for port in ports)
+        return [
+            "nft 'add chain ip vpclab-containers in { type nat hook prerouting priority -100 ; }'",
+            f"nft add rule ip vpclab-containers in iifname {HOST_INTERFACE} tcp dport '{{ {listed} }}' "
+            f"dnat to {CONTAINER_ADDRESS}",
+        ]
+
+    def metadata_requests(self, server: str) -> list[dict]:
+        """What ``server``'s metadata service has answered so far, oldest first (its log)."""
+        with open(os.path.join(self.names.run_dir, f"metadata-{server}.log"), encoding="utf-8") as log:
+            return [json.loads(line) for line in log if line.startswith("{")]
 
     def add_servers(self, servers) -> None:
         """Make each server a node of the network, beside the instances (for the shell)."""

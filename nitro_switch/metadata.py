@@ -182,8 +182,18 @@ class MetadataHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def log_request(self, code="-", size="-"):
+        """One JSON line per answer: when, to which instance, what was asked, the status, and
+        the reply's IP TTL (the hop limit, for a token)."""
+        document = self.document() or {}
+        ttl = document.get("hop-limit") if self.command == "PUT" and code == 200 else None
+        record = {"time": round(time.time(), 6), "client": self.client_address[0]}
+        record.update(instance=document.get("name"), method=self.command, path=self.path)
+        status = None if code == "-" else int(code)
+        self.server.log(json.dumps({**record, "status": status, "ttl": ttl}))
+
     def log_message(self, format, *args):
-        self.server.log(f"{self.client_address[0]} {format % args}")
+        self.server.log(json.dumps({"time": round(time.time(), 6), "error": format % args}))
 
 
 class MetadataServer(ThreadingHTTPServer):

@@ -12,7 +12,6 @@ from pathlib import Path
 from controller.compiler import compile_topology
 from controller.compiler.security_groups import TooManyGroups
 from experiments import catalog
-from experiments.harness import run
 from nitro_switch.clean import clean_orphans, clean_runs, run_names
 from nitro_switch.commands import BuildError
 from nitro_switch.server import DATAPATH_PROFILES
@@ -133,13 +132,13 @@ def _parser() -> argparse.ArgumentParser:
     fuzzer.add_argument("--start", type=int, default=0, help="the first seed (default 0)")
     fuzzer.add_argument("--out", default="fuzz-results", help="where mismatches are saved")
     fuzzer.set_defaults(run=run_fuzz)
-    experiment = commands.add_parser("experiment", help="run a failure-injection experiment")
+    experiment = commands.add_parser("experiment", help="run a failure-injection or attack experiment")
     experiment.add_argument("scenario", nargs="?", help="a scenario name (see --list) or a .py file")
     experiment.add_argument("--list", action="store_true", help="list the scenarios")
     experiment.add_argument("--topology", help="run it on this topology instead of its own")
     experiment.add_argument("--seed", type=int, default=0)
     experiment.add_argument(
-        "--out", help="folder for report.json and timeline.png (default: results/SCENARIO-seedN)"
+        "--out", help="folder for report.json and the picture (default: results/SCENARIO-seedN)"
     )
     experiment.set_defaults(run=run_experiment)
     cleaner = commands.add_parser(
@@ -270,18 +269,8 @@ def run_experiment(args) -> int:
         scenario = catalog.load(args.scenario)
     except (KeyError, OSError) as error:
         raise UsageError(str(error).strip("'\"")) from None
-    report = run(scenario, args.topology, args.seed, args.out)
-    for pair in report["pairs"]:
-        window = (
-            (
-                f"lost {pair['lost']}/{pair['sent']}, detected after {pair['time_to_detect']} s, "
-                f"recovered {pair['time_to_recover']} s after restore"
-            )
-            if pair["lost"]
-            else f"no loss ({pair['sent']} probes)"
-        )
-        verdict = "as expected" if pair["as_expected"] else f"NOT AS EXPECTED: {pair['check']}"
-        print(f"{pair['pair']:28s} {window}; expected {pair['expected']}: {verdict}")
+    report = scenario.execute(args.topology, args.seed, args.out)
+    print("\n".join(scenario.summary(report)))
     return 0 if report["as_expected"] else 1
 
 

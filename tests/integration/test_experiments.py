@@ -85,5 +85,24 @@ def test_experiment_list_names_every_scenario():
         "nitro-crash",
         "link-down",
         "controller-restart",
+        "imds-ssrf",
     }
     assert os.path.exists(catalog.SCENARIOS)
+
+
+def test_the_2019_breach_leaks_with_imdsv1_and_is_stopped_by_the_hop_limit_and_by_the_nacl(tmp_path):
+    """The attacker's real requests through the real proxy to the card's metadata service."""
+    report = catalog.load("imds-ssrf").execute(seed=1, out_dir=str(tmp_path), log=lambda line: None)
+    assert report["as_expected"], {a["label"]: a["check"] for a in report["attacks"]}
+    imdsv1, hop_one, hop_two, narrowed = report["attacks"]
+    assert imdsv1["leaked"].startswith("ASIAFAKEVPCLAB") and imdsv1["took_ms"] < 1000
+    assert [e["metadata_status"] for e in imdsv1["events"]] == [200, 200]
+    token = hop_one["events"][1]
+    assert (token["method"], token["metadata_status"], token["metadata_ttl"]) == ("PUT", 200, 1)
+    assert token["proxy_upstream"] == "timed out" and token["status"] == 504
+    assert hop_two["leaked"] and hop_two["events"][1]["metadata_ttl"] == 2
+    assert narrowed["stopped_by"]["object"] == "bank/web-nacl ingress[2]"
+    assert narrowed["events"][0]["proxy_received_ms"] is None
+    assert all(a["customer"]["status"] == "200" for a in report["attacks"])
+    assert (tmp_path / "attack.png").stat().st_size > 20_000
+    assert leftovers()["namespaces"] == []
