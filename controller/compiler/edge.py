@@ -37,7 +37,7 @@ def classify(plan, server: str) -> list:
             flow(
                 "classify",
                 100,
-                {**port, "eth_type": ETH_IP, "eth_src": local.mac, "nw_src": host(instance.ip)},
+                {**port, "eth_type": ETH_IP, "eth_src": local.mac, **_own_source(instance)},
                 registers + (Ct(False, local.zone, "sg_egress_remote"),),
                 instance.origin,
             )
@@ -58,6 +58,11 @@ def classify(plan, server: str) -> list:
             )
         )
     return flows
+
+
+def _own_source(instance) -> dict:
+    """The source check: its own address only, unless it has source_dest_check: false."""
+    return {"nw_src": host(instance.ip)} if instance.source_dest_check else {}
 
 
 def arp(plan, server: str) -> list:

@@ -153,3 +153,16 @@ def test_a_sampled_verify_probes_its_pairs_live_and_says_so(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3 pairs (a sample: 3 of 6 pairs, covering 3 of 6 pairs of equivalence classes)" in done.stdout
+
+
+def test_an_instance_without_source_dest_check_is_heard_from_a_foreign_address_and_verify_agrees(tmp_path):
+    """b1 (source_dest_check: false) gets its spoofed probe through the card; b2's is dropped."""
+    appliance = TWIN_VPCS.replace(
+        "{name: b1, subnet: s, security_groups: [blue-sg]}",
+        "{name: b1, subnet: s, security_groups: [blue-sg], source_dest_check: false}",
+    )
+    topology = design(tmp_path, appliance)
+    verification = verify(topology, log=quiet)
+    assert verification.agrees, report(verification, False)
+    spoofed = {r.source: r.live for r in verification.results if r.kind == "spoofed"}
+    assert spoofed["b1"] is True and spoofed["b2"] is False

@@ -215,6 +215,7 @@ class Instance:
     public_ip: Optional[IPv4Address] = None  # its public IPv4 or Elastic IP (1:1 at the IGW)
     metadata: MetadataOptions = MetadataOptions()
     iam_role: Optional[str] = None  # its instance profile's role: credentials in the IMDS
+    source_dest_check: bool = True  # False: it may send from addresses not its own (an appliance)
 
     @property
     def public_ip_origin(self) -> str:

@@ -119,6 +119,7 @@ VPC = _object(
                         (),
                     ),
                     "iam_role": NAME,
+                    "source_dest_check": {"type": "boolean"},
                     "security_groups": NAMES,
                     "server": TEXT,
                 },
@@ -265,6 +266,7 @@ AWS_NAMES = {
     "httptokens": "http_tokens",
     "httpputresponsehoplimit": "http_put_response_hop_limit",
     "iaminstanceprofile": "iam_role",
+    "sourcedestcheck": "source_dest_check",
     "natgateway": "nat_gateway",
     "associatepublicipaddress": "public_ip",
     "publicipaddress": "public_ip",
@@ -311,7 +313,6 @@ CONTRACT_PENDING = {
     "private_hosted_zones": "vpcs",
     "flow_logs": "vpcs",
     "enable_dns_support": "cidr",
-    "source_dest_check": "subnet",
     "instance": "destination",
 }
 

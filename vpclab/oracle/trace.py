@@ -165,13 +165,15 @@ class _Walk:
     # -- leaving the source ------------------------------------------------------------------
     def run(self, source: Endpoint, packet: Packet) -> Endpoint:
         if self.check_source and self.direction == FORWARD:
+            own = packet.src == source.ip
+            unchecked = not own and isinstance(source, m.Instance) and not source.source_dest_check
             self.hop(
                 "source-check",
                 source.name,
-                packet.src == source.ip,
-                source.origin,
-                f"source {packet.src} {'is' if packet.src == source.ip else 'is not'} "
-                f"{source.name}'s address {source.ip}",
+                own or unchecked,
+                f"{source.origin}.source_dest_check" if unchecked else source.origin,
+                f"source {packet.src} {'is' if own else 'is not'} {source.name}'s address {source.ip}"
+                + (f": {source.name} has source_dest_check: false" if unchecked else ""),
                 "spoofed",
             )
         if isinstance(source, m.InternetHost):

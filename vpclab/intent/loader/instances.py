@@ -48,6 +48,7 @@ def build_instances(
                 known.public_ips.get((v, i)),
                 m.MetadataOptions(**instance.get("metadata_options", {})),
                 instance.get("iam_role"),
+                instance.get("source_dest_check", True),
             )
         )
     return tuple(result)
