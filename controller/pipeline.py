@@ -22,6 +22,10 @@ subnet -> vpc_route (the subnet's table, where only a route to the IGW goes on) 
 -> igw_snat (its Elastic IP). Replies: classify (ct nat) -> igw_dnat -> the receiving NACLs
 -> sg_ingress (no SG: ct nat in the gateway's zone) -> natgw_return -> nacl_src_egress of its
 subnet -> vpc_route -> deliver_lookup -> tunnel_out to the instance.
+A route to an instance (an appliance): vpc_route -> middlebox_tunnel (to the appliance's MAC,
+on its card; the VNI says which subnet boundary the packet crossed) -> classify (by the MAC)
+-> middlebox_nacl_exit -> middlebox_nacl_ingress -> middlebox_sg -> the appliance's port; what
+it forwards starts again at classify, as any packet its instance sends.
 The sender's routing and transit checks need the whole path, so they run where the packet
 starts; what the receiver must know of that path travels in the VNI (``TunnelKey``: the
 destination VPC, the attachment subnet a TGW delivered it through, whether source and
@@ -124,7 +128,8 @@ STAGE_LIST = (
     # in_port/tunnel: source check, ARP, VNI check; start conntrack
     _stage(
         "classify",
-        "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route natgw_ingress metadata",
+        "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route natgw_ingress metadata "
+        "middlebox_nacl_exit",
         ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id"),
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC),
     ),
@@ -146,9 +151,9 @@ STAGE_LIST = (
     # the source subnet's route table, longest prefix
     _stage(
         "vpc_route",
-        "peering tgw_entry deliver_lookup igw_egress natgw_tunnel",
+        "peering tgw_entry deliver_lookup igw_egress natgw_tunnel middlebox_tunnel",
         {R.ROUTE_TABLE, R.HAIRPINS} | IP,
-        (R.NEXT_HOP, R.DST_VPC, "eth_src"),
+        (R.NEXT_HOP, R.DST_VPC, "eth_src", "eth_dst"),
     ),
     # a peering delivers only between its two VPCs
     _stage("peering", "deliver_lookup", {R.NEXT_HOP, R.SRC_VPC} | IP, (R.DST_VPC,)),
@@ -210,6 +215,20 @@ STAGE_LIST = (
     ),
     # a reply the NAT gateway translated back goes on from its subnet; nothing else comes in
     _stage("natgw_return", "nacl_src_egress", {"ct_state", "eth_dst"} | IP),
+    # a route to an instance (an appliance): to its card, saying whether the packet comes from
+    # the appliance's own subnet, or after a TGW through which attachment subnet
+    _stage(
+        "middlebox_tunnel",
+        "middlebox_nacl_exit",
+        (R.NEXT_HOP, R.SRC_SUBNET, R.HAIRPINS, "eth_type"),
+        ("tun_id", "tun_dst", R.EXIT_SUBNET, R.SAME_SUBNET),
+    ),
+    # receiving, for the appliance's MAC: the attachment subnet's NACL egress after a TGW
+    _stage("middlebox_nacl_exit", "middlebox_nacl_ingress", {"eth_dst", "tun_id"} | IP),
+    # the appliance's subnet's NACL ingress (unless it comes from that subnet)
+    _stage("middlebox_nacl_ingress", "middlebox_sg", {"eth_dst", "tun_id"} | IP),
+    # the appliance's SG ingress (ct state, its zone), then out to its port
+    _stage("middlebox_sg", "", {"eth_dst", "ct_state", *REMOTE_SGS} | IP),
 )
 STAGES = tuple(stage.name for stage in STAGE_LIST)
 STAGE = {stage.name: stage for stage in STAGE_LIST}

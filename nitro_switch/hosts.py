@@ -159,6 +159,8 @@ class InstanceHosts:
         commands = _interface_commands(
             local.mac, f"{instance.ip}/{subnet.cidr.prefixlen}", f"default via {subnet.router_address}"
         )
+        if not instance.source_dest_check:  # an appliance: it forwards what is routed to it
+            commands += APPLIANCE_SYSCTLS
         host.sendCmd("; ".join((*commands, f"export {RUN_MARKER}={self.names.topology}")))
 
     def add_container(self, instance: str, name: str, publish: tuple[int, ...] = ()) -> Host:
@@ -245,6 +247,15 @@ class InstanceHosts:
         self.metadata.clear()
         self.containers.clear()
         self.servers.clear()
+
+
+APPLIANCE_SYSCTLS = (
+    "sysctl -qw net.ipv4.ip_forward=1",
+    "sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0",
+    f"sysctl -qw net.ipv4.conf.{HOST_INTERFACE}.rp_filter=0",
+    "sysctl -qw net.ipv4.conf.all.send_redirects=0",
+    f"sysctl -qw net.ipv4.conf.{HOST_INTERFACE}.send_redirects=0",
+)
 
 
 def _interface_commands(mac: str, address: str, route: str = "") -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from vpclab.intent import model as m
 from ..differ import FlowDiff, diff
 from ..pipeline import Flow
 from ..plan import Plan, card_names, cookie_of
-from . import edge, internet, nacl, nat, routes, security_groups
+from . import edge, internet, middlebox, nacl, nat, routes, security_groups
 from .scope import Scope, card_scope
 
 # unit kind -> the builders of its stages, each called as build(plan, *objects)
@@ -47,6 +47,7 @@ CARD_EDGE: dict[str, Callable] = {
 }
 INTERNET_UNIT = ("internet", m.INTERNET_CARD)  # the whole of the internet's card
 NAT_GATEWAYS = "nat_gateways"  # a card's tunnels to NAT gateways, and the gateways it carries
+MIDDLEBOXES = "middleboxes"  # a card's tunnels to appliances routes name, and those it carries
 CARD_SGS: dict[str, Callable] = {
     "sg_egress_remote": security_groups.egress_remote,
     "sg_stateful": security_groups.security_groups,
@@ -83,7 +84,7 @@ def card_units(topology: m.Topology, server: str, scope: Scope) -> list[Unit]:
     ]
     units += [("nacl_tgw_exit", *key) for key in nacl.attachment_subnets(topology, vpcs=scope.sources)]
     units += [(stage, server) for stage in (*CARD_EDGE, *CARD_SGS)]
-    units += [(NAT_GATEWAYS, server)]
+    units += [(NAT_GATEWAYS, server), (MIDDLEBOXES, server)]
     return units
 
 
@@ -106,6 +107,8 @@ def build_unit(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
         return edge.tunnels(plan, unit[1], scopes[unit[1]].delivered)
     if stage == NAT_GATEWAYS:
         return nat.card_flows(plan, unit[1], scopes[unit[1]].routed)
+    if stage == MIDDLEBOXES:
+        return middlebox.card_flows(plan, unit[1], scopes[unit[1]].routed)
     if stage in CARD_EDGE:
         return CARD_EDGE[stage](plan, unit[1])
     return CARD_SGS[stage](plan, unit[1])
@@ -220,7 +223,9 @@ def recompile(previous: Compiled, topology: m.Topology) -> Recompiled:
     changed_inputs = _dirty(previous.plan.topology, topology)
 
     def dirty(unit: Unit) -> bool:
-        return changed_inputs(unit) or (unit[0] in ("tunnel_out", NAT_GATEWAYS) and unit[1] in moved)
+        return changed_inputs(unit) or (
+            unit[0] in ("tunnel_out", NAT_GATEWAYS, MIDDLEBOXES) and unit[1] in moved
+        )
 
     compiled = _assemble(plan, scopes, previous.units, dirty)
     rebuilt = {unit for unit in compiled.units if dirty(unit) or unit not in previous.units}
@@ -314,6 +319,8 @@ def _dirty(old: m.Topology, new: m.Topology) -> Callable[[Unit], bool]:
     renamed = {server for server in carriers if _named(old, server) != _named(new, server)}
     # a reference to another VPC's SG matches only where routes reach
     reach_moved = routing_changed and (_refers_across(old) or _refers_across(new))
+    boxes = middlebox.route_targets(old) + middlebox.route_targets(new)
+    box_vpcs, box_servers = {box.vpc for box in boxes}, {box.server for box in boxes}
 
     def dirty(unit: Unit) -> bool:
         stage = unit[0]
@@ -329,6 +336,8 @@ def _dirty(old: m.Topology, new: m.Topology) -> Callable[[Unit], bool]:
             return unit[1] in vpcs or bool(tgws)
         if stage == NAT_GATEWAYS:  # the NACLs and route tables of the gateways' VPCs
             return any(nat.vpc in vpcs for nat in new.nat_gateways)
+        if stage == MIDDLEBOXES:  # routes name them; their VPC's NACLs and attachments; their SGs
+            return bool(box_vpcs & vpcs) or bool(box_vpcs and tgws) or unit[1] in carriers & box_servers
         if stage == "sg_stateful":
             return unit[1] in carriers
         if stage in CARD_SGS:

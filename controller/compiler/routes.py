@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..actions import DROP, DecTtl, Goto, Resubmit, SetField, SetReg
 from ..pipeline import MAX_HAIRPINS, ROUTER_MAC, Reg, flow
+from . import middlebox
 from .matches import ETH_IP, host, prefix
 
 MISS_PRIORITY = 1
@@ -34,7 +35,13 @@ def vpc_routes(plan, vpc) -> list:
         for route in table.routes:
             match: dict = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
             priority = route_priority(route.destination.prefixlen, static=False)
-            flows.append(flow("vpc_route", priority, match, _route_actions(plan, vpc, route), route.origin))
+            checked = route.instance and plan.topology.instance(route.instance).source_dest_check
+            origin = (
+                f"{plan.topology.instance(route.instance).origin}.source_dest_check"
+                if checked
+                else route.origin
+            )
+            flows.append(flow("vpc_route", priority, match, _route_actions(plan, vpc, route), origin))
             for hairpins in range(1, MAX_HAIRPINS + 2):
                 refused = route.peering or (route.transit_gateway and hairpins > MAX_HAIRPINS)
                 if refused or route.internet_gateway:
@@ -62,6 +69,9 @@ def _route_actions(plan, vpc, route) -> tuple:
     if route.nat_gateway:
         number = plan.nat_gateways[route.nat_gateway].number
         return ROUTED + (SetReg(Reg.NEXT_HOP, number), Goto("natgw_tunnel"))
+    if route.instance:
+        box = plan.topology.instance(route.instance)
+        return (DROP,) if box.source_dest_check else ROUTED + middlebox.route_actions(plan, box)
     return (DROP,)  # blackhole
 
 

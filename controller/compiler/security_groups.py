@@ -156,7 +156,7 @@ def ingress_remote(plan, server: str) -> list:
     return flows
 
 
-def _stateful(stage: str, key: dict, zone: int, rules, address_field: str, named, passed, miss_origin):
+def stateful(stage: str, key: dict, zone: int, rules, address_field: str, named, passed, miss_origin):
     """An SG stage: tracked replies pass, new flows need a rule and are committed, else drop.
 
     Every rule has its own priority, so two rules that allow the same packet never overlap
@@ -192,7 +192,7 @@ def security_groups(plan, server: str) -> list:
     for local in plan.on_server(server):
         instance = local.instance
         miss = topology.security_groups_origin(instance)
-        flows += _stateful(
+        flows += stateful(
             "sg_egress",
             {"in_port": local.port},
             local.zone,
@@ -207,7 +207,7 @@ def security_groups(plan, server: str) -> list:
             "eth_type": ETH_IP,
             "nw_dst": host(instance.ip),
         }
-        flows += _stateful(
+        flows += stateful(
             "sg_ingress",
             key,
             local.zone,

@@ -25,7 +25,7 @@ from os_ken.ofproto import ofproto_v1_3_parser as parser
 
 from controller.compiler import compile_topology
 from controller.ofmsg import flow_mod
-from controller.pipeline import CT_EST, CT_INV, CT_NEW, CT_TRK, STAGES, TUNNEL_PORT
+from controller.pipeline import CT_EST, CT_INV, CT_NEW, CT_TRK, ROUTER_MAC, STAGES, TUNNEL_PORT
 from vpclab.intent.model import INTERNET_CARD
 from vpclab.oracle.trace import trace
 
@@ -294,6 +294,11 @@ class FakeFabric:
             for each in flows:
                 self.cards[server].add(each)
         self.by_underlay = {int(compiled.plan.underlay_ip(s)): s for s in self.cards}
+        self.appliances = {  # (card, port) -> an instance that forwards what is not for it
+            (local.instance.server, local.port): local
+            for local in compiled.plan.instances.values()
+            if not local.instance.source_dest_check
+        }
 
     def origin(self, cookie: Optional[int]) -> Optional[str]:
         return None if cookie is None else self.compiled.origin(cookie)
@@ -369,6 +374,10 @@ class FakeFabric:
         if packet.get("eth_type") == 0x0806:
             outcome.arp_replies.append((server, port, packet.get("arp_sha"), packet.get("arp_spa")))
             return
+        appliance = self.appliances.get((server, port))
+        if appliance is not None and packet.get("ipv4_dst") != str(appliance.instance.ip):
+            self._forward(server, appliance, packet, outcome, steps)
+            return
         if port != TUNNEL_PORT:
             outcome.delivered.append((server, port, dict(packet)))
             return
@@ -381,6 +390,19 @@ class FakeFabric:
         arriving["in_port"] = TUNNEL_PORT
         outcome.tunnelled.append((server, remote, packet["tunnel_id"]))
         self._table(remote, arriving, 0, outcome, steps)
+
+    def _forward(self, server, appliance, packet, outcome, steps) -> None:
+        """An appliance's kernel routes the packet back out to the subnet's router."""
+        outcome.path.append((server, "appliance", appliance.instance.name))
+        sent = {
+            field: value
+            for field, value in packet.items()
+            if not field.startswith(("reg", "tun")) and field != "ct_state"
+        }
+        sent.update(in_port=appliance.port, eth_src=appliance.mac, eth_dst=ROUTER_MAC)
+        sent["nw_ttl"] = sent.get("nw_ttl", 64) - 1
+        if sent["nw_ttl"] > 0:
+            self._table(server, sent, 0, outcome, steps)
 
 
 def _move(action, packet: dict) -> None:

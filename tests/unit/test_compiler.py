@@ -161,10 +161,14 @@ def test_a_tgw_routing_loop_through_an_inspection_vpc_is_cut_like_trace():
 
     path = os.path.join(os.path.dirname(__file__), "..", "..", "topologies", "inspection.yaml")
     with open(path, encoding="utf-8") as handle:
-        looping = handle.read().replace(
-            "propagations: [app-att, data-att]",
-            "propagations: [app-att, data-att]\n"
-            "        routes: [{destination: 10.2.0.0/16, attachment: insp-att}]",
+        looping = (
+            handle.read()
+            .replace(", route_table: to-firewall", "")
+            .replace(
+                "propagations: [app-att, data-att]",
+                "propagations: [app-att, data-att]\n"
+                "        routes: [{destination: 10.2.0.0/16, attachment: insp-att}]",
+            )
         )
     topology = load_topology("loop.yaml", looping)
     expected = trace(topology, topology.instance("app1"), topology.instance("data1").ip, 1)

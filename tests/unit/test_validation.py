@@ -412,9 +412,7 @@ def test_designs_beyond_what_the_vni_can_name_are_refused(monkeypatch):
 def test_a_contract_key_not_implemented_yet_is_named_so_and_a_typo_is_still_a_typo():
     text = one_vpc(
         """
-        route_tables:
-          - name: rt
-            routes: [{destination: 0.0.0.0/0, instance: fw1}]
+        enable_dns_support: true
         instances:
           - {name: fw1, subnet: s, source_dest_check: false, ipv6: true}
         subnets: [{name: s, cidr: 10.0.1.0/24}]
@@ -423,7 +421,7 @@ def test_a_contract_key_not_implemented_yet_is_named_so_and_a_typo_is_still_a_ty
     )
     found = problems(text)
     pending = "in the topology contract (v2), but not implemented by vpclab yet"
-    for path in ("routes[0].instance", "flow_logs"):
+    for path in ("vpcs[0].enable_dns_support", "flow_logs"):
         assert any(path in line and pending in line for line in found), (path, found)
     assert any("instances[0].ipv6: unknown key" in line for line in found), found
     assert any(line.endswith(": instance: unknown key (allowed here: " + TOP_LEVEL) for line in found), found

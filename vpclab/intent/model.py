@@ -138,7 +138,7 @@ class Nacl:
 @dataclass(frozen=True)
 class Route:
     """A VPC route. Exactly one target: local, peering, transit_gateway, internet_gateway,
-    nat_gateway or blackhole."""
+    nat_gateway, instance (an appliance's network interface) or blackhole."""
 
     origin: str
     destination: IPv4Network
@@ -148,6 +148,7 @@ class Route:
     blackhole: bool = False
     internet_gateway: Optional[str] = None
     nat_gateway: Optional[str] = None
+    instance: Optional[str] = None
 
     def describe(self) -> str:
         if self.local:
@@ -160,6 +161,8 @@ class Route:
             target = f"internet gateway {self.internet_gateway}"
         elif self.nat_gateway:
             target = f"NAT gateway {self.nat_gateway}"
+        elif self.instance:
+            target = f"instance {self.instance}"
         else:
             target = "blackhole"
         return f"{self.destination} -> {target}"

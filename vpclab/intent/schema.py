@@ -63,6 +63,7 @@ ROUTE = _object(
         "transit_gateway": TEXT,
         "internet_gateway": TEXT,
         "nat_gateway": TEXT,
+        "instance": TEXT,
         "blackhole": {"type": "boolean"},
     },
     ("destination",),
@@ -313,7 +314,6 @@ CONTRACT_PENDING = {
     "private_hosted_zones": "vpcs",
     "flow_logs": "vpcs",
     "enable_dns_support": "cidr",
-    "instance": "destination",
 }
 
 

@@ -143,8 +143,11 @@ class _Walk:
         check: bool = True,
         requester: Optional[Endpoint] = None,
         check_source: bool = True,
+        tracked: tuple[str, ...] = (),
     ):
         self.topology, self.direction, self.check = topology, direction, check
+        self.tracked = tracked  # the appliances whose conntrack saw the request
+        self.boxes: list[str] = []  # the appliances this packet went through
         self.check_source = check and check_source
         self.requester = requester  # a reply must reach the endpoint that sent the request
         self.hops: list[Hop] = []
@@ -228,6 +231,9 @@ class _Walk:
         if route.nat_gateway:
             self.hop("route", at, True, route.origin, route.describe())
             return self.via_nat(vpc, vpc.nat_gateway(route.nat_gateway), subnet, packet, source)
+        if route.instance:
+            self.hop("route", at, True, route.origin, route.describe())
+            return self.via_appliance(vpc, subnet, self.topology.instance(route.instance), packet, source)
         return self.via_tgw(vpc, subnet, route, packet, az, source, traversals)
 
     def via_peering(self, vpc, route: m.Route, packet: Packet, az: str, source) -> Endpoint:
@@ -326,6 +332,68 @@ class _Walk:
                 self.fail("route", at, route.origin, "routing loop through transit gateways", "no-route")
             return self.via_tgw(vpc, subnet, route, packet, subnet.az, source, traversals - 1)
         return self.route_from(vpc, subnet, packet, subnet.az, source, traversals)
+
+    def via_appliance(
+        self, vpc: m.Vpc, came_from: m.Subnet, box: m.Instance, packet: Packet, source
+    ) -> Endpoint:
+        """To an instance a route names: it must not check sources and destinations; the NACLs
+        into its subnet, its SG (a reply passes if the request went through it), then it
+        forwards the packet, which its subnet's NACL egress and route table take on."""
+        if box.source_dest_check:
+            self.fail(
+                "source-dest-check",
+                box.name,
+                f"{box.origin}.source_dest_check",
+                f"{box.name} checks sources and destinations: it drops {packet.describe()}, "
+                "which is not addressed to it (set source_dest_check: false)",
+                "source-dest-check",
+            )
+        if box.name in self.boxes:
+            self.fail("route", box.name, box.origin, f"routing loop: back at {box.name}", "no-route")
+        self.boxes.append(box.name)
+        home = vpc.subnet(box.subnet)
+        if self.check:
+            if self.from_tgw and came_from != home:
+                self.nacl(came_from, "egress", packet, packet.dst)
+            if came_from != home:
+                self.nacl(home, "ingress", packet, packet.src)
+            self.appliance_sg(box, packet)
+        self.hop(
+            "appliance",
+            box.name,
+            True,
+            box.origin,
+            f"{box.name} forwards {packet.describe()} (source_dest_check: false; "
+            "what its own software drops is not traced)",
+        )
+        self.from_tgw = False  # it sends the packet on as its subnet's own sender
+        if packet.dst in home.cidr:
+            return self.deliver(vpc, packet, Arrival("local", home, home.az), source)
+        if self.check:
+            self.nacl(home, "egress", packet, packet.dst)
+        return self.route_from(vpc, home, packet, home.az, source, MAX_TGW_TRAVERSALS)
+
+    def appliance_sg(self, box: m.Instance, packet: Packet) -> None:
+        """An appliance's SG: the request needs an inbound rule; a reply passes if the request
+        went through the same appliance, else it opens nothing (TCP and ICMP replies are
+        invalid to conntrack, other protocols meet the inbound rules as new)."""
+        if self.direction == RETURN and box.name in self.tracked:
+            self.hop("sg-ingress", box.name, True, None, f"reply of a connection tracked at {box.name}")
+            return
+        if self.direction == RETURN and packet.protocol in (
+            m.PROTOCOL_NUMBERS["tcp"],
+            m.PROTOCOL_NUMBERS["icmp"],
+        ):
+            self.fail(
+                "sg-ingress",
+                box.name,
+                self.sg_origin(box),
+                f"the request did not go through {box.name}: its reply ({packet.describe()}) "
+                "belongs to no connection there (asymmetric routing)",
+            )
+        rules = instance_rules(self.topology, box, "ingress")
+        rule = sg_allowing(rules, packet.src, packet.protocol, packet.port, lambda ref: False, packet.icmp)
+        self.sg_hop("sg-ingress", box, rule, packet, "inbound")
 
     # -- the internet edge -------------------------------------------------------------------
     def via_igw(self, vpc: m.Vpc, packet: Packet, source: Endpoint) -> Endpoint:
@@ -642,6 +710,7 @@ class Walked:
     target: Optional[Endpoint] = None
     delivered: Optional[Packet] = None
     drop: Optional[Dropped] = None
+    boxes: tuple[str, ...] = ()  # the appliances it went through
 
 
 def walk(
@@ -651,15 +720,16 @@ def walk(
     direction: str,
     requester: Optional[Endpoint] = None,
     check_source: bool = True,
+    tracked: tuple[str, ...] = (),
 ) -> Walked:
     """Follow one packet. A reply (``requester`` given) that reaches another endpoint is
-    dropped there."""
-    walker = _Walk(topology, direction, requester=requester, check_source=check_source)
+    dropped there; ``tracked``: the appliances the request went through."""
+    walker = _Walk(topology, direction, requester=requester, check_source=check_source, tracked=tracked)
     try:
         target = walker.run(source, packet)
     except Dropped as drop:
-        return Walked(walker.hops, drop=drop)
-    return Walked(walker.hops, target, walker.delivered)
+        return Walked(walker.hops, drop=drop, boxes=tuple(walker.boxes))
+    return Walked(walker.hops, target, walker.delivered, boxes=tuple(walker.boxes))
 
 
 def client_port_segments(topology: m.Topology, ports: tuple[int, int]) -> list[tuple[int, int]]:
@@ -700,7 +770,7 @@ def trace(
         (h.object for h in reversed(hops) if h.stage == "sg-ingress"), hops[-1].object
     )  # an internet host has no SG: the host itself
     if protocol not in PORTED_PROTOCOLS:
-        back = walk(topology, target, arrived.reply(None), RETURN, source)
+        back = walk(topology, target, arrived.reply(None), RETURN, source, tracked=forward.boxes)
         reply_hops, reply_drop = back.hops, back.drop
         if reply_drop:
             return Verdict(False, reply_drop.reason, RETURN, reply_drop.rule, hops + reply_hops)
@@ -710,7 +780,7 @@ def trace(
     first_failure: Optional[tuple[list[Hop], Dropped]] = None
     first_success: Optional[list[Hop]] = None
     for low, high in client_port_segments(topology, client_ports):
-        back = walk(topology, target, arrived.reply(low), RETURN, source)
+        back = walk(topology, target, arrived.reply(low), RETURN, source, tracked=forward.boxes)
         reply_hops, reply_drop = back.hops, back.drop
         if reply_drop:
             failing.append((low, high))

@@ -25,7 +25,7 @@ from .internet import (
 from .nat import build_nat_gateways, index_nat_gateways
 from .network import build_servers, build_subnet_drafts, build_subnets, build_vpc_cidrs
 from .reporter import Known, Reporter
-from .routes import build_route_tables
+from .routes import build_route_tables, check_instance_routes
 from .rules import build_nacls, build_security_groups, index_security_groups
 
 __all__ = ["load_topology", "topology_from_data"]
@@ -93,6 +93,7 @@ def _build_vpc(r: Reporter, known: Known, v: int, vpc: dict) -> m.Vpc:
     security_groups = build_security_groups(r, known, v, vpc)
     subnets = build_subnets(r, known, v, vpc, route_tables, nacls)
     instances = build_instances(r, known, v, vpc, subnets)
+    check_instance_routes(r, v, vpc, instances, security_groups)
     nat_gateways = build_nat_gateways(r, known, v, vpc, subnets, route_tables, instances)
     return m.Vpc(
         format_path(("vpcs", v)),

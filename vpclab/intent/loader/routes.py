@@ -75,14 +75,14 @@ def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optio
     destination = r.parsed(path + ("destination",), parse_network, route["destination"])
     targets = [
         key
-        for key in ("peering", "transit_gateway", "internet_gateway", "nat_gateway", "blackhole")
+        for key in ("peering", "transit_gateway", "internet_gateway", "nat_gateway", "instance", "blackhole")
         if route.get(key)
     ]
     if len(targets) != 1:
         r.report(
             path,
             "a route needs exactly one of 'peering', 'transit_gateway', 'internet_gateway', "
-            "'nat_gateway' or 'blackhole: true'",
+            "'nat_gateway', 'instance' or 'blackhole: true'",
         )
         return None
     if destination is None:
@@ -106,7 +106,39 @@ def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optio
         blackhole=bool(route.get("blackhole")),
         internet_gateway=route.get("internet_gateway"),
         nat_gateway=route.get("nat_gateway"),
+        instance=route.get("instance"),
     )
+
+
+def check_instance_routes(r: Reporter, v: int, vpc: dict, instances, security_groups) -> None:
+    """A route to an instance names one of the VPC's instances, whose inbound SG rules name no
+    security group (vpclab does not carry SG references to an appliance)."""
+    by_name = {instance.name: instance for instance in instances}
+    for t, table in enumerate(vpc.get("route_tables", [])):
+        for n, route in enumerate(table.get("routes", [])):
+            name = route.get("instance")
+            if not name:
+                continue
+            path = ("vpcs", v, "route_tables", t, "routes", n, "instance")
+            box = by_name.get(name)
+            if box is None:
+                names = ", ".join(sorted(by_name)) or "none"
+                r.report(path, f"no instance '{name}' in VPC '{vpc['name']}' (its instances: {names})")
+                continue
+            naming = next(
+                (
+                    group.name
+                    for group in security_groups
+                    if group.ref in box.security_groups and any(rule.security_group for rule in group.ingress)
+                ),
+                None,
+            )
+            if naming:
+                r.report(
+                    path,
+                    f"{name}'s security group {naming} has inbound rules that name security groups: "
+                    "vpclab cannot route through such an appliance yet (use CIDRs in its rules)",
+                )
 
 
 def check_route_target(r: Reporter, known: Known, path, vpc: str, route: dict) -> bool:
