@@ -9,6 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+import yaml
+
 from controller.compiler import compile_topology
 from controller.compiler.security_groups import TooManyGroups
 from experiments import catalog
@@ -22,6 +24,7 @@ from vpclab.intent import model as m
 from vpclab.intent.changes import ChangeError, Intent
 from vpclab.intent.errors import TopologyError
 from vpclab.intent.loader import load_topology
+from vpclab.intent.origins import aws_id
 from vpclab.oracle.reach import reach
 from vpclab.oracle.trace import trace
 from vpclab.render import render_verdict, summary
@@ -152,11 +155,15 @@ def _parser() -> argparse.ArgumentParser:
     cleaner.set_defaults(run=run_clean)
     importer = commands.add_parser(
         "import",
-        help="a real account's configuration (describe-* JSON files) as a topology",
+        help="a real account's configuration (describe-* JSON files, or a live EC2 API) as a topology",
         description="DIR holds one JSON file per `aws ec2 describe-*` call (Vpcs.json, Subnets.json, "
-        "RouteTables.json, ...), as Batfish reads them. What cannot be emulated is listed, never dropped.",
+        "RouteTables.json, ...), as Batfish reads them; or, with --region (and --endpoint), the same "
+        "is asked of a live EC2 API with boto3. What cannot be emulated is listed, never dropped.",
     )
-    importer.add_argument("directory", metavar="DIR")
+    importer.add_argument("directory", metavar="DIR", nargs="?")
+    importer.add_argument("--region", help="import from the EC2 API of this region instead of DIR")
+    importer.add_argument("--endpoint", metavar="URL", help="the EC2 API's URL (an emulator's; default AWS)")
+    importer.add_argument("--profile", help="the AWS credentials profile (default: boto3's usual chain)")
     importer.add_argument("-o", "--output", required=True, metavar="TOPO.yaml", help="the topology to write")
     importer.add_argument(
         "--servers-per-az", type=positive, default=1, help="servers for each AZ (default 1)"
@@ -184,10 +191,17 @@ def run_check(args) -> int:
 def run_trace(args) -> int:
     topology = load_topology(args.topology)
     verdict = trace(topology, **trace_arguments(topology, args))
+    with open(args.topology, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    ids = lambda origin: aws_id(data, origin)  # the AWS ids `vpclab import` kept
     if args.json:
-        print(json.dumps(verdict.as_dict(), indent=2))
+        found = verdict.as_dict()
+        for hop in found["hops"]:
+            if hop["object"] and ids(hop["object"]):
+                hop["aws_id"] = ids(hop["object"])
+        print(json.dumps(found, indent=2))
     else:
-        print(render_verdict(verdict))
+        print(render_verdict(verdict, ids))
     return 0 if verdict.accepted else 1
 
 
@@ -276,11 +290,24 @@ def run_experiment(args) -> int:
 
 def run_import(args) -> int:
     """Write the topology, then check it as `check` would (a problem names the written file)."""
+    if bool(args.directory) == bool(args.region):
+        raise UsageError(
+            "import from a directory (DIR) or from an EC2 API (--region, --endpoint), one of them"
+        )
+    if args.endpoint and not args.region:
+        raise UsageError("--endpoint needs --region")
     try:
-        imported = aws_import.import_directory(args.directory, args.servers_per_az)
+        if args.region:
+            imported = aws_import.import_account(
+                args.region, args.endpoint, args.servers_per_az, args.profile
+            )
+            source = f"the EC2 API at {args.endpoint or 'AWS'} ({args.region})"
+        else:
+            imported = aws_import.import_directory(args.directory, args.servers_per_az)
+            source = args.directory
     except aws_import.SnapshotError as error:
         raise UsageError(str(error)) from None
-    text = aws_import.render(imported, args.directory)
+    text = aws_import.render(imported, source)
     try:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Optional
+
 from vpclab.intent.model import Topology
 
 
@@ -24,18 +27,24 @@ def summary(topology: Topology) -> str:
     return f"{topology.source}: ok: topology '{topology.name}': {parts}"
 
 
-def render_verdict(verdict) -> str:
-    """One readable line per hop, then the verdict."""
+def render_verdict(verdict, aws_id: Callable[[str], Optional[str]] = lambda origin: None) -> str:
+    """One readable line per hop, then the verdict; ``aws_id`` names an object's AWS id."""
+
+    def named(origin: Optional[str]) -> str:
+        found = aws_id(origin) if origin else None
+        return f"{origin} {found}" if found else str(origin)
+
     lines = [
         f"{hop.direction:<8} {hop.stage:<15} {hop.at:<22} {hop.result:<5} {hop.detail}"
-        + (f"  [{hop.object}]" if hop.object else "")
+        + (f"  [{named(hop.object)}]" if hop.object else "")
         for hop in verdict.hops
     ]
     if verdict.accepted:
-        lines.append(f"ACCEPTED (admitted by {verdict.rule})")
+        lines.append(f"ACCEPTED (admitted by {named(verdict.rule)})")
     else:
         failing = f", client ports {verdict.ports_failing}" if verdict.ports_failing else ""
+        decided = named(verdict.rule)
         lines.append(
-            f"DROPPED: {verdict.reason} on the {verdict.direction} path{failing} (decided by {verdict.rule})"
+            f"DROPPED: {verdict.reason} on the {verdict.direction} path{failing} (decided by {decided})"
         )
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 trace and the rest take; what cannot be emulated is listed with its AWS id, never dropped."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from vpclab.aws_import import SnapshotError, import_directory, render
 from vpclab.cli import EXIT_INVALID, main
 from vpclab.intent.loader import load_topology
 
+AWS_ID_IN_BRACKETS = re.compile(r"\[[^\]]* [a-z]+(-[a-z]+)*-[0-9a-f]{8,17}\]")
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "data" / "aws-configs"
 NAMES = sorted(p.name for p in SNAPSHOTS.iterdir() if p.is_dir())
 
@@ -60,10 +62,10 @@ def test_peerings_route_to_two_vpcs_that_reuse_one_range_and_are_not_transitive(
 def test_what_cannot_be_emulated_is_listed_with_its_id_and_reason_in_the_file_too():
     result, _ = imported("test-transit-gateway")
     skipped = {(s.kind, s.aws_id): s.reason for s in result.skipped}
-    assert skipped[("route", "rtb-017c36290c9baf017 0.0.0.0/0")].startswith("a route to an internet gateway")
     assert skipped[("instance", "i-04a292ff83b3aa833")] == "it is terminated, not running"
     text = render(result, "DIR")
-    assert "#   internet gateway igw-0a4895a3c58cac8cb: internet gateways are not emulated yet" in text
+    assert "#   VPN connection vpn-" in text
+    assert "#   public IP 3.136.41.161 (i-0b14080af811fda3d): an address of 203.0.113.0/24" in text
 
 
 def test_a_missing_or_broken_file_is_an_error_that_names_it(tmp_path, capsys):
@@ -83,7 +85,8 @@ def test_the_command_writes_the_topology_and_says_what_it_imported_and_skipped(t
     assert main(["import", str(SNAPSHOTS / "test-transit-gateway" / "aws_configs"), "-o", str(out)]) == 0
     said = capsys.readouterr().out
     assert said.startswith("imported: VPC 2, subnet 3, transit gateway 1")
-    assert "skipped: route 1, instance 1, internet gateway 1, VPN connection 1" in said
+    assert "skipped: instance 1, VPN connection 1" in said
+    assert "emulated as: public IP 1" in said
     assert f"{out}: ok: topology 'test-transit-gateway'" in said
     assert load_topology(str(out)).transit_gateways[0].name == "transit-test"
 
@@ -188,9 +191,9 @@ def test_rules_routes_and_peerings_map_as_aws_means_them_or_are_listed():
         ("NACL rule", "acl-1 ingress rule 110", "IPv6 is not emulated"),
         ("SG rule", "sg-web ingress", "IPv6 is not emulated"),
         ("SG rule", "sg-web ingress", "it names sg-gone, which is not in the snapshot"),
-        ("SG rule", "sg-web ingress", "prefix lists are not imported yet"),
+        ("SG rule", "sg-web ingress", "its prefix list pl-1 is not in the snapshot"),
         ("peering", "pcx-2", "its state is pending-acceptance, not active"),
-        ("route", "rtb-1 0.0.0.0/0", "a route to a NAT gateway (not emulated yet)"),
+        ("route", "rtb-1 0.0.0.0/0", "its NAT gateway nat-1 was not imported"),
         ("route", "rtb-1 10.3.0.0/16", "its peering pcx-2 was not imported"),
     ]
     load_topology("t.yaml", render(result, "DIR"))  # and it is a valid topology
@@ -200,3 +203,141 @@ def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path, 
     out = tmp_path / "no-such-folder" / "t.yaml"
     assert main(["import", str(SNAPSHOTS / "test-subnet" / "aws_configs"), "-o", str(out)]) == EXIT_INVALID
     assert f"{out}: cannot write it (No such file or directory)" in capsys.readouterr().err
+
+
+def test_the_internet_edge_comes_in_with_public_ips_renumbered_into_the_documentation_range():
+    result, topology = imported("test-transit-gateway")
+    public = topology.instance("i-0b14080af811fda3d")
+    assert public.public_ip is not None and str(public.public_ip).startswith("203.0.113.")
+    vpc = topology.vpc(public.vpc)
+    assert (
+        vpc.internet_gateway is not None and vpc.internet_gateway.name == "transit-test-2"
+    )  # the TGW has the name
+    out = verdict(topology, "i-0b14080af811fda3d", "198.51.100.7", "tcp", 443)
+    stages = [(h.stage, h.result) for h in out.hops]
+    assert ("igw-outbound", "pass") in stages and out.reason == "no-route"  # no such internet host
+    assert result.counts["internet gateway"] == 1
+
+
+def test_nat_gateways_appliances_and_prefix_lists_map_and_what_does_not_is_listed():
+    from vpclab.aws_import.mapping import Mapper
+
+    subnet_2b = {
+        "SubnetId": "subnet-3",
+        "VpcId": "vpc-1",
+        "CidrBlock": "10.1.2.0/24",
+        "AvailabilityZone": "eu-west-1a",
+    }
+    allow_all = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]
+    listed = [
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": "pl-s3"}]}
+    ]
+    groups = [{"GroupId": "sg-fw", "GroupName": "fw", "VpcId": "vpc-1", "IpPermissions": allow_all,
+               "IpPermissionsEgress": listed}]  # fmt: skip
+    fw = {"InstanceId": "i-fw", "State": {"Name": "running"}, "SubnetId": "subnet-1",
+          "PrivateIpAddress": "10.1.1.10", "SourceDestCheck": False, "SecurityGroups": [{"GroupId": "sg-fw"}],
+          "NetworkInterfaces": [{"NetworkInterfaceId": "eni-fw",
+                                 "Attachment": {"DeviceIndex": 0}}]}  # fmt: skip
+    nats = [
+        {"NatGatewayId": "nat-1", "State": "available", "SubnetId": "subnet-1",
+         "NatGatewayAddresses": [{"PublicIp": "52.1.2.3", "NetworkInterfaceId": "eni-nat"}]},
+        {"NatGatewayId": "nat-2", "State": "available", "SubnetId": "subnet-1",
+         "ConnectivityType": "private"},
+    ]  # fmt: skip
+    igws = [
+        {"InternetGatewayId": "igw-1", "Attachments": [{"State": "available", "VpcId": "vpc-1"}]},
+        {"InternetGatewayId": "igw-loose", "Attachments": []},
+    ]
+    routes = [
+        {"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-1"},
+        {"DestinationCidrBlock": "172.16.0.0/12", "InstanceId": "i-fw"},
+        {"DestinationCidrBlock": "192.168.0.0/16", "NetworkInterfaceId": "eni-fw"},
+        {"DestinationPrefixListId": "pl-s3", "GatewayId": "igw-1"},
+        {"DestinationCidrBlock": "100.64.0.0/10", "InstanceId": "i-elsewhere"},
+    ]
+    tables = [
+        {"RouteTableId": "rtb-private", "VpcId": "vpc-1", "Associations": [{"SubnetId": "subnet-3"}],
+         "Routes": routes},
+        {"RouteTableId": "rtb-public", "VpcId": "vpc-1", "Associations": [{"Main": True}],
+         "Routes": [{"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1"}]},
+    ]  # fmt: skip
+    addresses = [{"AllocationId": "eipalloc-idle", "PublicIp": "52.9.9.9"}]
+    prefix_lists = [{"PrefixListId": "pl-s3", "Cidrs": ["52.216.0.0/15", "3.5.0.0/20"]}]
+    base = snapshot()
+    result = Mapper(
+        base
+        | {
+            "Subnets": base["Subnets"] + [subnet_2b],
+            "SecurityGroups": groups,
+            "Reservations": [{"Instances": [fw]}],
+            "NatGateways": nats,
+            "InternetGateways": igws,
+            "RouteTables": tables,
+            "Addresses": addresses,
+            "PrefixLists": prefix_lists,
+        },
+        "edge",
+    ).run()
+    one = result.data["vpcs"][0]
+    assert one["internet_gateway"] == "igw-1" and one["nat_gateways"] == [
+        {"name": "nat-1", "description": "nat-1", "subnet": "subnet-1"}
+    ]
+    assert one["instances"][0] == {
+        "name": "i-fw", "description": "i-fw", "subnet": "subnet-1", "ip": "10.1.1.10",
+        "security_groups": ["fw"], "source_dest_check": False,
+    }  # fmt: skip
+    private = next(t for t in one["route_tables"] if t["name"] == "rtb-private")
+    assert private["routes"] == [
+        {"destination": "0.0.0.0/0", "nat_gateway": "nat-1"},
+        {"destination": "172.16.0.0/12", "instance": "i-fw"},
+        {"destination": "192.168.0.0/16", "instance": "i-fw"},
+        {"destination": "52.216.0.0/15", "internet_gateway": "igw-1"},
+        {"destination": "3.5.0.0/20", "internet_gateway": "igw-1"},
+    ]
+    fw_group = one["security_groups"][0]
+    assert [r["cidr"] for r in fw_group["egress"]] == ["52.216.0.0/15", "3.5.0.0/20"]
+    assert sorted((s.kind, s.aws_id, s.reason) for s in result.skipped) == [
+        ("Elastic IP", "eipalloc-idle", "associated with no imported instance or NAT gateway"),
+        ("NAT gateway", "nat-2", "private NAT gateways are not emulated"),
+        ("internet gateway", "igw-loose", "attached to no VPC of the snapshot"),
+        (
+            "route",
+            "rtb-private 100.64.0.0/10",
+            "its target i-elsewhere is no imported instance of this VPC (or not its primary interface)",
+        ),
+    ]
+    assert [(c.kind, c.aws_id) for c in result.changed] == [("Elastic IP", "52.1.2.3 (nat-1)")]
+    topology = load_topology("edge.yaml", render(result, "DIR"))
+    assert not topology.instance("i-fw").source_dest_check
+    assert str(topology.vpc("one").nat_gateway("nat-1").public_ip).startswith("203.0.113.")
+    assert [r.instance for r in topology.vpc("one").route_table("rtb-private").routes if r.instance] == [
+        "i-fw"
+    ] * 2
+
+
+def test_trace_names_the_aws_id_next_to_each_object_of_an_imported_topology(tmp_path, capsys):
+    out = tmp_path / "tgw.yaml"
+    assert main(["import", str(SNAPSHOTS / "test-transit-gateway" / "aws_configs"), "-o", str(out)]) == 0
+    capsys.readouterr()
+    command = [
+        "trace",
+        str(out),
+        "i-075e846ed41670385",
+        "i-0b14080af811fda3d",
+        "--protocol",
+        "tcp",
+        "--port",
+        "22",
+    ]
+    assert main(command) == 1
+    said = capsys.readouterr().out.splitlines()
+    assert said[-1] == (
+        "DROPPED: tgw-az-not-attached on the forward path "
+        "(decided by transit_gateways[0].attachments[0] tgw-attach-07f5ec59e9f540021)"
+    )
+    assert said[3].endswith("[vpcs[1].route_tables[0].routes[0] rtb-0891861fffaea6d52]")  # the route's table
+    assert main([*command, "--json"]) == 1
+    hops = json.loads(capsys.readouterr().out)["hops"]
+    assert hops[0]["aws_id"] == "i-075e846ed41670385"
+    plain = main(["trace", "topologies/three-tier.yaml", "web1", "app1", "--port", "8080"])
+    assert plain == 0 and not AWS_ID_IN_BRACKETS.search(capsys.readouterr().out)  # nothing was imported

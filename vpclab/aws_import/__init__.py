@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from typing import Optional
 
 import yaml
 
+from .live import fetch_snapshot
 from .mapping import Imported, Mapper, Skipped
 from .snapshot import SnapshotError, read_snapshot
 
-__all__ = ["Imported", "Skipped", "SnapshotError", "import_directory", "render"]
+__all__ = ["Imported", "Skipped", "SnapshotError", "import_account", "import_directory", "render"]
 
 
 def topology_name(directory: str) -> str:
@@ -27,6 +29,14 @@ def import_directory(directory: str, servers_per_az: int = 1) -> Imported:
     return Mapper(read_snapshot(directory), topology_name(directory), servers_per_az).run()
 
 
+def import_account(
+    region: str, endpoint: Optional[str] = None, servers_per_az: int = 1, profile: Optional[str] = None
+) -> Imported:
+    """The account behind a live EC2 API (boto3: the user's credentials, or an emulator's)."""
+    name = re.sub(r"[^A-Za-z0-9-]+", "-", f"account-{region}").strip("-")[:40]
+    return Mapper(fetch_snapshot(region, endpoint, profile), name, servers_per_az).run()
+
+
 def summary_lines(imported: Imported) -> list[str]:
     """What was imported per kind, then every skipped object with its AWS id and the reason."""
     lines = ["imported: " + ", ".join(f"{kind} {count}" for kind, count in imported.counts.items())]
@@ -34,11 +44,19 @@ def summary_lines(imported: Imported) -> list[str]:
     if skipped:
         lines.append("skipped: " + ", ".join(f"{kind} {count}" for kind, count in skipped.items()))
         lines += [f"  {s.kind} {s.aws_id}: {s.reason}" for s in imported.skipped]
+    if imported.changed:
+        lines.append(
+            "emulated as: "
+            + ", ".join(
+                f"{kind} {count}" for kind, count in Counter(c.kind for c in imported.changed).items()
+            )
+        )
+        lines += [f"  {c.kind} {c.aws_id}: {c.reason}" for c in imported.changed]
     return lines
 
 
-def render(imported: Imported, directory: str) -> str:
+def render(imported: Imported, source: str) -> str:
     """The topology as YAML, with what was and was not imported as comments at the top."""
-    header = [f"Imported by `vpclab import` from {directory}", *summary_lines(imported)]
+    header = [f"Imported by `vpclab import` from {source}", *summary_lines(imported)]
     comments = "".join(f"# {line}\n" for line in header)
     return comments + yaml.safe_dump(imported.data, sort_keys=False, default_flow_style=None, width=100)

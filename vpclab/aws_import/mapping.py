@@ -1,9 +1,10 @@
 """An account snapshot (``snapshot.read_snapshot``) as vpclab topology data, and what was left out.
 
 Names come from the `Name` tag (made valid and unique), else the AWS id. What vpclab cannot
-emulate yet (internet and NAT gateways, VPN, endpoints, IPv6, prefix lists, stopped instances,
-extra network interfaces, peerings that are not active) is listed with its AWS id and the
-reason, never dropped silently.
+emulate (VPN, endpoints, IPv6, private NAT gateways, stopped instances, extra network
+interfaces, peerings that are not active) is listed with its AWS id and the reason, never
+dropped silently; what it emulates differently (public and Elastic IPs, which become addresses
+of 203.0.113.0/24 so that nothing leaves the machine) is listed as changed.
 """
 
 from __future__ import annotations
@@ -26,22 +27,29 @@ PROTOCOL_NAMES = {
 IPV6_PROTOCOLS = {"58", "icmpv6"}
 IMPLICIT_NACL_RULE = 32767  # AWS's '*' rule: vpclab adds it to every NACL
 UNSUPPORTED_TARGETS = {
-    "NatGatewayId": "a route to a NAT gateway (not emulated yet)",
-    "InstanceId": "a route to an instance (not emulated yet)",
-    "NetworkInterfaceId": "a route to a network interface (not emulated yet)",
     "VpcEndpointId": "a route to a gateway load balancer endpoint (not emulated)",
     "EgressOnlyInternetGatewayId": "a route to an egress-only internet gateway (IPv6)",
     "CarrierGatewayId": "a route to a carrier gateway (not emulated)",
     "LocalGatewayId": "a route to an Outposts local gateway (not emulated)",
 }
 GATEWAY_PREFIXES = {
-    "igw-": "a route to an internet gateway (not emulated yet)",
     "vgw-": "a route to a VPN gateway (not emulated)",
     "vpce-": "a route to a gateway endpoint (not emulated)",
 }
+VPC_KEYS = (  # the order of a VPC's keys in the written YAML
+    "name",
+    "description",
+    "cidr",
+    "internet_gateway",
+    "subnets",
+    "route_tables",
+    "nacls",
+    "security_groups",
+    "nat_gateways",
+    "instances",
+)
+PUBLIC_RANGE = "203.0.113.0/24"  # where vpclab puts public and Elastic IPs (RFC 5737)
 NOT_EMULATED = {  # snapshot file -> (kind, id key, reason)
-    "InternetGateways": ("internet gateway", "InternetGatewayId", "internet gateways are not emulated yet"),
-    "NatGateways": ("NAT gateway", "NatGatewayId", "NAT gateways are not emulated yet"),
     "VpnGateways": ("VPN gateway", "VpnGatewayId", "VPN is not emulated"),
     "VpnConnections": ("VPN connection", "VpnConnectionId", "VPN is not emulated"),
     "VpcEndpoints": ("VPC endpoint", "VpcEndpointId", "VPC endpoints are not emulated yet"),
@@ -60,6 +68,7 @@ class Imported:
     data: dict
     counts: Counter = field(default_factory=Counter)  # kind -> how many were imported
     skipped: list[Skipped] = field(default_factory=list)
+    changed: list[Skipped] = field(default_factory=list)  # imported, but emulated differently
 
 
 def tag_name(resource: dict) -> Optional[str]:
@@ -94,6 +103,13 @@ class Mapper:
         self.tgws: dict[str, str] = {}  # tgw id -> name
         self.attachments: dict[str, str] = {}  # tgw attachment id -> name
         self.groups: dict[str, tuple[str, str]] = {}  # sg id -> (vpc id, name)
+        self.instances: dict[str, tuple[str, str]] = {}  # instance id -> (vpc id, name)
+        self.interfaces: dict[str, str] = {}  # primary network interface id -> instance id
+        self.internet_gateways: dict[str, str] = {}  # igw id -> vpc id
+        self.nat_gateways: dict[str, tuple[str, str]] = {}  # nat id -> (vpc id, name)
+        self.prefix_lists: dict[str, list[str]] = {
+            p["PrefixListId"]: p.get("Cidrs", []) for p in snapshot.get("PrefixLists", [])
+        }
 
     def skip(self, kind: str, aws_id: str, reason: str) -> None:
         self.imported.skipped.append(Skipped(kind, aws_id, reason))
@@ -101,21 +117,26 @@ class Mapper:
     def count(self, kind: str) -> None:
         self.imported.counts[kind] += 1
 
+    def change(self, kind: str, aws_id: str, how: str) -> None:
+        self.imported.changed.append(Skipped(kind, aws_id, how))
+
     def run(self) -> Imported:
         self.map_vpcs()
         self.map_peerings()
         self.map_transit_gateways()
         self.map_groups()
+        self.map_instances()  # before the routes, which may name an instance
+        self.map_internet_edge()
         for vpc in self.snapshot["Vpcs"]:
             if vpc["VpcId"] in self.vpcs:
                 self.map_route_tables(vpc["VpcId"])
                 self.map_nacls(vpc["VpcId"])
-        self.map_instances()
         for file, (kind, key, reason) in NOT_EMULATED.items():
             for resource in self.snapshot[file]:
                 self.skip(kind, resource.get(key, "?"), reason)
         connections = {key: self.imported.data.pop(key) for key in ("peerings", "transit_gateways")}
-        self.imported.data.update(servers=self.servers(), vpcs=list(self.vpcs.values()))
+        vpcs = [{key: vpc[key] for key in VPC_KEYS if key in vpc} for vpc in self.vpcs.values()]
+        self.imported.data.update(servers=self.servers(), vpcs=vpcs)
         self.imported.data.update({key: value for key, value in connections.items() if value})
         return self.imported
 
@@ -130,7 +151,8 @@ class Mapper:
             if vpc.get("Ipv6CidrBlockAssociationSet"):
                 self.skip("VPC IPv6 CIDR", vpc["VpcId"], "IPv6 is not emulated")
             name = self.names.name(vpc, vpc["VpcId"], "vpc")
-            self.vpcs[vpc["VpcId"]] = {"name": name, "cidr": cidrs[0] if len(cidrs) == 1 else cidrs}
+            cidr = cidrs[0] if len(cidrs) == 1 else cidrs
+            self.vpcs[vpc["VpcId"]] = {"name": name, "description": vpc["VpcId"], "cidr": cidr}
             self.count("VPC")
         for subnet in self.snapshot["Subnets"]:
             vpc = self.vpcs.get(subnet["VpcId"])
@@ -139,7 +161,12 @@ class Mapper:
                 continue
             name = self.names.name(subnet, subnet["SubnetId"], ("subnet", subnet["VpcId"]))
             vpc.setdefault("subnets", []).append(
-                {"name": name, "cidr": subnet["CidrBlock"], "az": subnet["AvailabilityZone"]}
+                {
+                    "name": name,
+                    "description": subnet["SubnetId"],
+                    "cidr": subnet["CidrBlock"],
+                    "az": subnet["AvailabilityZone"],
+                }
             )
             self.subnets[subnet["SubnetId"]] = (subnet["VpcId"], name)
             self.count("subnet")
@@ -174,6 +201,7 @@ class Mapper:
                 peerings.append(
                     {
                         "name": name,
+                        "description": pcx["VpcPeeringConnectionId"],
                         "requester": self.vpcs[ends[0]]["name"],
                         "accepter": self.vpcs[ends[1]]["name"],
                     }
@@ -186,7 +214,12 @@ class Mapper:
         by_id: dict[str, dict] = {}
         for tgw in self.snapshot["TransitGateways"]:
             name = self.names.name(tgw, tgw["TransitGatewayId"])
-            by_id[tgw["TransitGatewayId"]] = {"name": name, "attachments": [], "route_tables": []}
+            by_id[tgw["TransitGatewayId"]] = {
+                "name": name,
+                "description": tgw["TransitGatewayId"],
+                "attachments": [],
+                "route_tables": [],
+            }
             self.tgws[tgw["TransitGatewayId"]] = name
             self.count("transit gateway")
         for attachment in self.snapshot["TransitGatewayVpcAttachments"]:
@@ -200,7 +233,10 @@ class Mapper:
                 continue
             name = self.names.name(attachment, aws_id)
             vpc = self.vpcs[attachment["VpcId"]]["name"]
-            tgw["attachments"].append({"name": name, "vpc": vpc, "subnets": [s[1] for s in subnets if s]})
+            subnet_names = [s[1] for s in subnets if s]
+            tgw["attachments"].append(
+                {"name": name, "description": aws_id, "vpc": vpc, "subnets": subnet_names}
+            )
             self.attachments[aws_id] = name
             self.count("TGW attachment")
         self.map_tgw_route_tables(by_id)
@@ -228,7 +264,10 @@ class Mapper:
             if tgw is None:
                 self.skip("TGW route table", aws_id, "its TGW is not in TransitGateways.json")
                 continue
-            entry: dict = {"name": self.names.name(table, aws_id, ("tgw-table", tgw["name"]))}
+            entry: dict = {
+                "name": self.names.name(table, aws_id, ("tgw-table", tgw["name"])),
+                "description": aws_id,
+            }
             for key, values in (
                 ("associations", associated),
                 ("propagations", propagated),
@@ -262,59 +301,102 @@ class Mapper:
         vpc = self.vpcs[vpc_id]
         for table in (t for t in self.snapshot["RouteTables"] if t["VpcId"] == vpc_id):
             name = self.names.name(table, table["RouteTableId"], ("route-table", vpc_id))
-            entry: dict = {"name": name, "main": False, "routes": []}
+            entry: dict = {"name": name, "description": table["RouteTableId"], "main": False, "routes": []}
             for association in table.get("Associations", []):
                 if association.get("Main"):
                     entry["main"] = True
                 elif (subnet := self.subnet_data(association.get("SubnetId", ""))) is not None:
                     subnet["route_table"] = name
             for route in table.get("Routes", []):
-                mapped = self.route(table["RouteTableId"], route)
-                if mapped is not None:
-                    entry["routes"].append(mapped)
+                entry["routes"] += self.routes(vpc_id, table["RouteTableId"], route)
             vpc.setdefault("route_tables", []).append(entry)
             self.count("route table")
 
-    def route(self, table_id: str, route: dict) -> Optional[dict]:
+    def routes(self, vpc_id: str, table_id: str, route: dict) -> list[dict]:
+        """A route as vpclab routes: one, or one per CIDR of its destination prefix list."""
         destination = route.get("DestinationCidrBlock")
-        shown = destination or route.get("DestinationIpv6CidrBlock") or route.get("DestinationPrefixListId")
-        where = f"{table_id} {shown}"
+        listed = route.get("DestinationPrefixListId")
+        where = f"{table_id} {destination or route.get('DestinationIpv6CidrBlock') or listed}"
         if route.get("GatewayId") == "local":
-            return None  # vpclab's local route is implicit
-        if destination is None:
-            kind = (
-                "IPv6 is not emulated"
-                if route.get("DestinationIpv6CidrBlock")
-                else "prefix-list routes are not imported yet"
-            )
-            self.skip("route", where, kind)
-            return None
+            return []  # vpclab's local route is implicit
+        if destination is None and listed in self.prefix_lists:
+            destinations = self.prefix_lists[listed]
+        elif destination is None:
+            reason = "IPv6 is not emulated" if route.get("DestinationIpv6CidrBlock") else None
+            self.skip("route", where, reason or f"its prefix list {listed} is not in the snapshot")
+            return []
+        else:
+            destinations = [destination]
+        target = self.route_target(vpc_id, route, where)
+        return [{"destination": cidr, **target} for cidr in destinations] if target else []
+
+    def route_target(self, vpc_id: str, route: dict, where: str) -> Optional[dict]:
+        """The route's target as vpclab's key, or None (listed as skipped, with the reason)."""
         if route.get("State") == "blackhole":
-            return {"destination": destination, "blackhole": True}
-        if (pcx := route.get("VpcPeeringConnectionId")) is not None:
-            if pcx in self.peerings:
-                return {"destination": destination, "peering": self.peerings[pcx]}
-            self.skip("route", where, f"its peering {pcx} was not imported")
-            return None
-        if (tgw := route.get("TransitGatewayId")) is not None:
-            if tgw in self.tgws:
-                return {"destination": destination, "transit_gateway": self.tgws[tgw]}
-            self.skip("route", where, f"its transit gateway {tgw} is not in the snapshot")
-            return None
+            return {"blackhole": True}
         gateway = route.get("GatewayId", "")
-        reason = next((text for prefix, text in GATEWAY_PREFIXES.items() if gateway.startswith(prefix)), None)
-        reason = reason or next(
-            (text for key, text in UNSUPPORTED_TARGETS.items() if key in route), "an unknown target"
-        )
-        self.skip("route", where, reason)
-        return None
+        found: Optional[dict] = None
+        reason = ""
+        if (pcx := route.get("VpcPeeringConnectionId")) is not None:
+            found = {"peering": self.peerings[pcx]} if pcx in self.peerings else None
+            reason = f"its peering {pcx} was not imported"
+        elif (tgw := route.get("TransitGatewayId")) is not None:
+            found = {"transit_gateway": self.tgws[tgw]} if tgw in self.tgws else None
+            reason = f"its transit gateway {tgw} is not in the snapshot"
+        elif gateway.startswith("igw-"):
+            attached = self.internet_gateways.get(gateway) == vpc_id
+            found = {"internet_gateway": self.vpcs[vpc_id]["internet_gateway"]} if attached else None
+            reason = f"its internet gateway {gateway} is not attached to this VPC in the snapshot"
+        elif (nat := route.get("NatGatewayId")) is not None:
+            found = {"nat_gateway": self.nat_gateways[nat][1]} if nat in self.nat_gateways else None
+            reason = f"its NAT gateway {nat} was not imported"
+        elif "InstanceId" in route or "NetworkInterfaceId" in route:
+            return self.appliance(vpc_id, route, where)
+        else:
+            reason = next(
+                (text for prefix, text in GATEWAY_PREFIXES.items() if gateway.startswith(prefix)), ""
+            )
+            reason = reason or next(
+                (text for key, text in UNSUPPORTED_TARGETS.items() if key in route), "an unknown target"
+            )
+        if found is None:
+            self.skip("route", where, reason)
+        return found
+
+    def appliance(self, vpc_id: str, route: dict, where: str) -> Optional[dict]:
+        """A route to an instance, or to its primary network interface."""
+        instance_id = route.get("InstanceId") or self.interfaces.get(route.get("NetworkInterfaceId", ""))
+        target = self.instances.get(instance_id or "")
+        if target is None or target[0] != vpc_id:
+            named = route.get("InstanceId") or route.get("NetworkInterfaceId")
+            self.skip(
+                "route",
+                where,
+                f"its target {named} is no imported instance of this VPC (or not its primary interface)",
+            )
+            return None
+        entry = next(i for i in self.vpcs[vpc_id]["instances"] if i["name"] == target[1])
+        groups = {g["name"]: g for g in self.vpcs[vpc_id].get("security_groups", [])}
+        if any(
+            "security_group" in rule
+            for name in entry["security_groups"]
+            for rule in groups.get(name, {}).get("ingress", [])
+        ):
+            self.skip(
+                "route",
+                where,
+                f"its instance {instance_id} has inbound SG rules that name security groups, "
+                "which vpclab does not carry to an appliance yet",
+            )
+            return None
+        return {"instance": target[1]}
 
     def map_nacls(self, vpc_id: str) -> None:
         vpc = self.vpcs[vpc_id]
         for acl in (a for a in self.snapshot["NetworkAcls"] if a["VpcId"] == vpc_id):
             wanted = "default" if acl.get("IsDefault") else None
             name = self.names.name(acl, acl["NetworkAclId"], ("nacl", vpc_id), wanted)
-            entry: dict = {"name": name, "ingress": [], "egress": []}
+            entry: dict = {"name": name, "description": acl["NetworkAclId"], "ingress": [], "egress": []}
             for rule in sorted(acl.get("Entries", []), key=lambda e: e["RuleNumber"]):
                 mapped = self.nacl_rule(acl["NetworkAclId"], rule)
                 if mapped is not None:
@@ -375,7 +457,7 @@ class Mapper:
             if group["GroupId"] not in self.groups:
                 continue
             vpc_id, name = self.groups[group["GroupId"]]
-            entry: dict = {"name": name, "ingress": [], "egress": []}
+            entry: dict = {"name": name, "description": group["GroupId"], "ingress": [], "egress": []}
             for direction, key in (("ingress", "IpPermissions"), ("egress", "IpPermissionsEgress")):
                 for permission in group.get(key, []):
                     entry[direction] += self.sg_rules(group["GroupId"], vpc_id, direction, permission)
@@ -398,13 +480,66 @@ class Mapper:
             if other_name == "default":
                 other_name = "default" if other_vpc == vpc_id else f"{self.vpcs[other_vpc]['name']}/default"
             rules.append({**traffic, "security_group": other_name})
-        for kind, reason in (
-            ("Ipv6Ranges", "IPv6 is not emulated"),
-            ("PrefixListIds", "prefix lists are not imported yet"),
-        ):
-            if permission.get(kind):
-                self.skip("SG rule", where, reason)
+        for listed in permission.get("PrefixListIds", []):
+            cidrs = self.prefix_lists.get(listed.get("PrefixListId", ""))
+            if cidrs is None:
+                self.skip(
+                    "SG rule", where, f"its prefix list {listed.get('PrefixListId')} is not in the snapshot"
+                )
+            rules += [{**traffic, "cidr": cidr} for cidr in cidrs or []]
+        if permission.get("Ipv6Ranges"):
+            self.skip("SG rule", where, "IPv6 is not emulated")
         return rules
+
+    # -- the internet edge ------------------------------------------------------------------------
+    def map_internet_edge(self) -> None:
+        """Internet gateways attached to an imported VPC, public NAT gateways, Elastic IPs."""
+        for igw in self.snapshot["InternetGateways"]:
+            aws_id = igw["InternetGatewayId"]
+            attached = [
+                a["VpcId"]
+                for a in igw.get("Attachments", [])
+                if a.get("State") in ("available", "attached") and a.get("VpcId") in self.vpcs
+            ]
+            if not attached:
+                self.skip("internet gateway", aws_id, "attached to no VPC of the snapshot")
+                continue
+            self.vpcs[attached[0]]["internet_gateway"] = self.names.name(igw, aws_id)
+            self.internet_gateways[aws_id] = attached[0]
+            self.count("internet gateway")
+        for nat in self.snapshot["NatGateways"]:
+            aws_id = nat["NatGatewayId"]
+            if nat.get("State") != "available":
+                self.skip("NAT gateway", aws_id, f"it is {nat.get('State')}, not available")
+                continue
+            if nat.get("ConnectivityType") == "private":
+                self.skip("NAT gateway", aws_id, "private NAT gateways are not emulated")
+                continue
+            if nat.get("SubnetId") not in self.subnets:
+                self.skip("NAT gateway", aws_id, "its subnet is not in Subnets.json")
+                continue
+            vpc_id, subnet = self.subnets[nat["SubnetId"]]
+            name = self.names.name(nat, aws_id, "instance")
+            self.vpcs[vpc_id].setdefault("nat_gateways", []).append(
+                {"name": name, "description": aws_id, "subnet": subnet}
+            )
+            self.nat_gateways[aws_id] = (vpc_id, name)
+            self.count("NAT gateway")
+            for address in nat.get("NatGatewayAddresses", []):
+                if address.get("PublicIp"):
+                    self.change(
+                        "Elastic IP", f"{address['PublicIp']} ({aws_id})", f"an address of {PUBLIC_RANGE}"
+                    )
+        mapped = set(self.interfaces) | {
+            a.get("NetworkInterfaceId")
+            for nat in self.snapshot["NatGateways"]
+            if nat["NatGatewayId"] in self.nat_gateways
+            for a in nat.get("NatGatewayAddresses", [])
+        }
+        for address in self.snapshot["Addresses"]:
+            if address.get("NetworkInterfaceId") not in mapped:
+                where = address.get("AllocationId") or address.get("PublicIp", "?")
+                self.skip("Elastic IP", where, "associated with no imported instance or NAT gateway")
 
     # -- instances ------------------------------------------------------------------------------
     def map_instances(self) -> None:
@@ -423,15 +558,32 @@ class Mapper:
                     for g in instance.get("SecurityGroups", [])
                     if g["GroupId"] in self.groups
                 ]
-                entry = {
+                entry: dict = {
                     "name": self.names.name(instance, aws_id, "instance"),
+                    "description": aws_id,
                     "subnet": subnet,
                     "ip": instance["PrivateIpAddress"],
                     "security_groups": groups or ["default"],
                 }
+                if instance.get("PublicIpAddress"):
+                    entry["public_ip"] = True
+                    self.change(
+                        "public IP",
+                        f"{instance['PublicIpAddress']} ({aws_id})",
+                        f"an address of {PUBLIC_RANGE}",
+                    )
+                if instance.get("SourceDestCheck") is False:
+                    entry["source_dest_check"] = False
                 self.vpcs[vpc_id].setdefault("instances", []).append(entry)
+                self.instances[aws_id] = (vpc_id, entry["name"])
+                interfaces = instance.get("NetworkInterfaces", [])
+                primary = next(
+                    (i for i in interfaces if i.get("Attachment", {}).get("DeviceIndex") == 0), None
+                )
+                if primary or interfaces:
+                    self.interfaces[(primary or interfaces[0]).get("NetworkInterfaceId", "")] = aws_id
                 self.count("instance")
-                for extra in instance.get("NetworkInterfaces", [])[1:]:
+                for extra in [i for i in interfaces if i is not (primary or interfaces[0])]:
                     self.skip(
                         "network interface",
                         extra.get("NetworkInterfaceId", "?"),

@@ -22,6 +22,8 @@ FILES = {
     "TransitGatewayStaticRoutes": "TransitGatewayStaticRoutes",
     "InternetGateways": "InternetGateways",
     "NatGateways": "NatGateways",
+    "Addresses": "Addresses",
+    "PrefixLists": "PrefixLists",
     "VpnGateways": "VpnGateways",
     "VpnConnections": "VpnConnections",
     "VpcEndpoints": "VpcEndpoints",

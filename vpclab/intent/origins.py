@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 STEP = re.compile(r"([A-Za-z_]+)\[([^\]]+)\]")
 IMPLICIT = {"route_tables": "main", "nacls": "default-nacl"}  # objects a VPC has unless written
+AWS_ID = re.compile(r"[a-z]+(?:-[a-z]+)*-[0-9a-f]{8,17}")  # vpc-0a1b2c3d, tgw-rtb-0123abcd...
 
 
 def origin_name(data: dict, origin: str) -> str:
@@ -34,3 +36,18 @@ def origin_name(data: dict, origin: str) -> str:
     if not names:
         return origin
     return " ".join(["/".join(names), *rest])
+
+
+def aws_id(data: dict, origin: str) -> Optional[str]:
+    """The AWS id of the object ``origin`` names, or of the nearest object above it that has
+    one: a ``description`` that starts with an id, as `vpclab import` writes them."""
+    found, node = None, data
+    for key, index in STEP.findall(origin):
+        items = node.get(key) if isinstance(node, dict) else None
+        if not (index.isdigit() and isinstance(items, list) and int(index) < len(items)):
+            break
+        node = items[int(index)]
+        words = str(node.get("description", "")).split() if isinstance(node, dict) else []
+        if words and AWS_ID.fullmatch(words[0]):
+            found = words[0]
+    return found

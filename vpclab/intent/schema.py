@@ -20,6 +20,10 @@ NAMES = {"type": "array", "items": TEXT}
 
 
 def _object(properties: dict, required: tuple = ()) -> dict:
+    """A mapping with these keys only; a named object may also carry a ``description`` (free
+    text; ``vpclab import`` writes the AWS id there, and trace shows an id next to the object)."""
+    if "name" in properties and "description" not in properties:
+        properties = {**properties, "description": {"type": "string"}}
     return {
         "type": "object",
         "properties": properties,

@@ -1,0 +1,137 @@
+"""vpclab import --region --endpoint: an account built with boto3 in moto's EC2 server on
+127.0.0.1 comes back as a topology that check and trace take, with AWS's verdicts."""
+
+import pytest
+from moto.server import ThreadedMotoServer
+from vpc_fixtures import verdict
+
+from vpclab.aws_import import SnapshotError, import_account, render
+from vpclab.cli import EXIT_INVALID, main
+from vpclab.intent.loader import load_topology
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def api(monkeypatch):
+    """moto's EC2 server, and a boto3 client of it (fake credentials, no retries)."""
+    import boto3
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_MAX_ATTEMPTS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    yield url, boto3.client("ec2", endpoint_url=url, region_name=REGION)
+    server.stop()
+
+
+def tag(kind: str, name: str) -> list[dict]:
+    return [{"ResourceType": kind, "Tags": [{"Key": "Name", "Value": name}]}]
+
+
+def build_account(ec2) -> dict:
+    """Two VPCs joined by a TGW (its default table: both associated and propagated, and a
+    blackhole), an internet gateway
+    for one, an instance in each; returns their ids."""
+    ids = {}
+    for name, second in (("app", 1), ("data", 2)):
+        vpc = ec2.create_vpc(CidrBlock=f"10.{second}.0.0/16", TagSpecifications=tag("vpc", name))["Vpc"][
+            "VpcId"
+        ]
+        subnet = ec2.create_subnet(
+            VpcId=vpc,
+            CidrBlock=f"10.{second}.1.0/24",
+            AvailabilityZone=f"{REGION}a",
+            TagSpecifications=tag("subnet", f"{name}-a"),
+        )["Subnet"]["SubnetId"]
+        ids[name] = (vpc, subnet)
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    app_sg = ec2.create_security_group(GroupName="app-sg", Description="app", VpcId=ids["app"][0])["GroupId"]
+    data_sg = ec2.create_security_group(GroupName="data-sg", Description="data", VpcId=ids["data"][0])[
+        "GroupId"
+    ]
+    ec2.authorize_security_group_ingress(
+        GroupId=data_sg,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "10.1.0.0/16"}]}
+        ],
+    )
+    for name, group, address in (("app1", app_sg, "10.1.1.10"), ("data1", data_sg, "10.2.1.20")):
+        subnet = ids["app" if name == "app1" else "data"][1]
+        ec2.run_instances(
+            ImageId=image,
+            MinCount=1,
+            MaxCount=1,
+            SubnetId=subnet,
+            PrivateIpAddress=address,
+            SecurityGroupIds=[group],
+            TagSpecifications=tag("instance", name),
+        )
+    tgw = ec2.create_transit_gateway(Description="core", TagSpecifications=tag("transit-gateway", "core"))
+    tgw_id = tgw["TransitGateway"]["TransitGatewayId"]
+    table = tgw["TransitGateway"]["Options"]["AssociationDefaultRouteTableId"]  # attachments join it
+    for name, (vpc, subnet) in ids.items():
+        attachment = ec2.create_transit_gateway_vpc_attachment(
+            TransitGatewayId=tgw_id,
+            VpcId=vpc,
+            SubnetIds=[subnet],
+            TagSpecifications=tag("transit-gateway-attachment", f"{name}-att"),
+        )["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+        ec2.enable_transit_gateway_route_table_propagation(
+            TransitGatewayRouteTableId=table, TransitGatewayAttachmentId=attachment
+        )
+        main_table = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"][
+            0
+        ]
+        ec2.create_route(
+            RouteTableId=main_table["RouteTableId"],
+            DestinationCidrBlock="10.0.0.0/8",
+            TransitGatewayId=tgw_id,
+        )
+    ec2.create_transit_gateway_route(
+        DestinationCidrBlock="10.9.0.0/16", TransitGatewayRouteTableId=table, Blackhole=True
+    )
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=ids["app"][0])
+    return {"igw": igw, "tgw": tgw_id}
+
+
+def test_an_account_built_in_moto_imports_and_traces_as_aws_decides(api):
+    url, ec2 = api
+    build_account(ec2)
+    result = import_account(REGION, url)
+    topology = load_topology("account.yaml", render(result, url))
+    assert {"app1", "data1"} <= {i.name for i in topology.instances}
+    assert topology.vpc("app").internet_gateway is not None
+    assert verdict(topology, "app1", "data1", "tcp", 5432).accepted
+    denied = verdict(topology, "app1", "data1", "tcp", 22)
+    assert (denied.accepted, denied.reason) == (False, "sg-ingress")
+    black = verdict(topology, "app1", "10.9.0.5", "tcp", 5432)
+    assert (black.accepted, black.reason) == (False, "tgw-blackhole")
+    assert result.counts["transit gateway"] == 1 and result.counts["TGW attachment"] == 2
+
+
+def test_the_command_imports_from_the_endpoint_and_an_unreachable_one_is_an_error(api, tmp_path, capsys):
+    url, ec2 = api
+    build_account(ec2)
+    out = tmp_path / "account.yaml"
+    assert main(["import", "--region", REGION, "--endpoint", url, "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("imported: VPC ") and f"{out}: ok: topology 'account-us-east-1'" in said
+    assert out.read_text().startswith(f"# Imported by `vpclab import` from the EC2 API at {url} (us-east-1)")
+    assert (
+        main(
+            ["import", "--region", REGION, "--endpoint", "http://127.0.0.1:9", "-o", str(tmp_path / "x.yaml")]
+        )
+        == EXIT_INVALID
+    )
+    assert "http://127.0.0.1:9: Could not connect to the endpoint URL" in capsys.readouterr().err
+    assert main(["import", "-o", str(tmp_path / "y.yaml")]) == EXIT_INVALID  # neither DIR nor --region
+    with pytest.raises(SnapshotError):
+        import_account(REGION, "http://127.0.0.1:9")
