@@ -341,3 +341,32 @@ def test_trace_names_the_aws_id_next_to_each_object_of_an_imported_topology(tmp_
     assert hops[0]["aws_id"] == "i-075e846ed41670385"
     plain = main(["trace", "topologies/three-tier.yaml", "web1", "app1", "--port", "8080"])
     assert plain == 0 and not AWS_ID_IN_BRACKETS.search(capsys.readouterr().out)  # nothing was imported
+
+
+def test_input_that_contradicts_itself_stops_the_import_naming_the_file_and_the_id(tmp_path, capsys):
+    from vpclab.aws_import.mapping import Mapper
+
+    outside = snapshot()
+    outside["Subnets"][1] = {**outside["Subnets"][1], "CidrBlock": "10.9.1.0/24"}
+    with pytest.raises(SnapshotError) as caught:
+        Mapper(outside, "t").run()
+    assert str(caught.value) == "Subnets.json: subnet-2: 10.9.1.0/24 is outside its VPC vpc-2 (10.2.0.0/16)"
+    table = {
+        "RouteTableId": "rtb-1",
+        "VpcId": "vpc-1",
+        "Associations": [{"Main": True}],
+        "Routes": [{"DestinationCidrBlock": "10.2.0.0/16", "VpcPeeringConnectionId": "pcx-9"}],
+    }
+    with pytest.raises(
+        SnapshotError, match=r"^RouteTables.json: rtb-1 10.2.0.0/16: a route to peering pcx-9, "
+    ):
+        Mapper(snapshot(RouteTables=[table]), "t").run()
+    broken = tmp_path / "aws_configs"
+    shutil.copytree(SNAPSHOTS / "test-vpc-peering" / "aws_configs", broken)
+    tables = json.loads((broken / "RouteTables.json").read_text())
+    route = next(r for t in tables["RouteTables"] for r in t["Routes"] if "VpcPeeringConnectionId" in r)
+    route["VpcPeeringConnectionId"] = "pcx-0000000000000000f"
+    (broken / "RouteTables.json").write_text(json.dumps(tables))
+    assert main(["import", str(broken), "-o", str(tmp_path / "t.yaml")]) == EXIT_INVALID
+    assert "a route to peering pcx-0000000000000000f, which is not in the snapshot" in capsys.readouterr().err
+    assert not (tmp_path / "t.yaml").exists()

@@ -12,7 +12,10 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network
 from typing import Optional
+
+from .snapshot import SnapshotError
 
 ALL_PORTS = (0, 65535)
 PROTOCOL_NAMES = {
@@ -117,6 +120,10 @@ class Mapper:
     def count(self, kind: str) -> None:
         self.imported.counts[kind] += 1
 
+    def inconsistent(self, file: str, aws_id: str, message: str):
+        """Input that contradicts itself: the import stops, naming the file and the id."""
+        return SnapshotError(f"{file}.json: {aws_id}: {message}")
+
     def change(self, kind: str, aws_id: str, how: str) -> None:
         self.imported.changed.append(Skipped(kind, aws_id, how))
 
@@ -159,6 +166,15 @@ class Mapper:
             if vpc is None:
                 self.skip("subnet", subnet["SubnetId"], f"its VPC {subnet['VpcId']} is not in Vpcs.json")
                 continue
+            cidr, owned = IPv4Network(subnet["CidrBlock"], strict=False), vpc["cidr"]
+            if not any(
+                cidr.subnet_of(IPv4Network(c)) for c in (owned if isinstance(owned, list) else [owned])
+            ):
+                raise self.inconsistent(
+                    "Subnets",
+                    subnet["SubnetId"],
+                    f"{cidr} is outside its VPC {subnet['VpcId']} ({vpc['cidr']})",
+                )
             name = self.names.name(subnet, subnet["SubnetId"], ("subnet", subnet["VpcId"]))
             vpc.setdefault("subnets", []).append(
                 {
@@ -338,6 +354,10 @@ class Mapper:
         found: Optional[dict] = None
         reason = ""
         if (pcx := route.get("VpcPeeringConnectionId")) is not None:
+            if not any(p["VpcPeeringConnectionId"] == pcx for p in self.snapshot["VpcPeeringConnections"]):
+                raise self.inconsistent(
+                    "RouteTables", where, f"a route to peering {pcx}, which is not in the snapshot"
+                )
             found = {"peering": self.peerings[pcx]} if pcx in self.peerings else None
             reason = f"its peering {pcx} was not imported"
         elif (tgw := route.get("TransitGatewayId")) is not None:
