@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+from typing import Optional
 
 from mininet.cli import CLI
 
@@ -25,11 +26,12 @@ from vpclab.intent.values import parse_protocol
 from vpclab.oracle.routing import tgw_routes
 from vpclab.oracle.trace import trace
 from vpclab.render import render_verdict
+from vpclab.why import explain
 
 from .shell_changes import ChangeVerbs
 
 VERB_GROUPS = {  # what `help` lists, as users type the verbs
-    "look": ["trace", "routes", "sg", "where", "flows", "changes", "design"],
+    "look": ["trace", "why", "routes", "sg", "where", "flows", "changes", "design"],
     "change": [
         "sg-add",
         "sg-remove",
@@ -91,18 +93,47 @@ class VpcCLI(ChangeVerbs, CLI):
     # -- static views ------------------------------------------------------------------------
     def do_trace(self, line):
         """Usage: trace SRC DST [tcp|udp|icmp|N] [PORT]  -- follow a connection statically."""
+        topology = self.topology()
+        asked = self.connection(line, topology, self.do_trace)
+        if asked:
+            self.say(render_verdict(trace(topology, *asked)))
+
+    def connection(self, line: str, topology: m.Topology, verb) -> Optional[tuple]:
+        """SRC DST [PROTOCOL] [PORT] of ``line`` as (source, address, protocol, port), or None
+        (after saying what is wrong)."""
         words = line.split()
         if len(words) < 2:
-            return self.usage(self.do_trace)
-        topology = self.topology()
+            self.usage(verb)
+            return None
         try:
             source = resolve_source(topology, words[0])
-            target = resolve_destination(topology, words[1], source)
+            address = resolve_destination(topology, words[1], source)
             protocol = parse_protocol(words[2] if len(words) > 2 else "icmp")
             port = int(words[3]) if len(words) > 3 else None
         except (UsageError, ValueError) as error:
-            return self.say(f"*** {error}")
-        self.say(render_verdict(trace(topology, source, target, protocol, port)))
+            self.say(f"*** {error}")
+            return None
+        return source, address, protocol, port
+
+    def do_why(self, line):
+        """Usage: why SRC DST [tcp|udp|icmp|N] [PORT]  -- one packet through the real flows.
+        ovs-appctl ofproto/trace on the sender's card, over the tunnel to the receiver's card,
+        every flow with the YAML object it comes from; then the reply; then whether the static
+        trace agrees. SRC is an instance; internet gateways and NAT are not followed."""
+        data = self.running_data()
+        topology = Intent(self.emulation.topology.source, data).topology
+        asked = self.connection(line, topology, self.do_why)
+        if asked is None:
+            return None
+        source, address, protocol, port = asked
+        if not isinstance(source, m.Instance):
+            return self.say("*** why follows packets from an instance (the internet's card translates)")
+        servers = self.emulation.servers_by_name
+        down = [name for name in servers if not faults.card_is_up(self.emulation, name)]
+        if down:
+            return self.say(f"*** {', '.join(down)}: Nitro card down (recover it first)")
+        explained = explain(topology, data, servers, source, address, protocol, port)
+        return self.say("\n".join(explained.lines))
 
     def do_routes(self, line):
         """Usage: routes INSTANCE | routes tgw NAME  -- effective routes, longest prefix first."""
