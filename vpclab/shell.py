@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
 from typing import Optional
 
 from mininet.cli import CLI
 
 from controller.client import ApiError
 from controller.compiler import compile_card
-from controller.pipeline import STAGES, TABLE
+from controller.pipeline import STAGES, TABLE, TunnelKey
 from controller.plan import Plan, cookie_of
 from nitro_switch import faults
 from vpclab.arguments import UsageError, resolve_destination, resolve_source
+from vpclab.capture import DEFAULT_SECONDS, record, summary
 from vpclab.flowdump import FlowQuery, HitCounter, parse_dump
 from vpclab.intent import model as m
 from vpclab.intent.changes import Intent
@@ -31,7 +33,7 @@ from vpclab.why import explain
 from .shell_changes import ChangeVerbs
 
 VERB_GROUPS = {  # what `help` lists, as users type the verbs
-    "look": ["trace", "why", "routes", "sg", "where", "flows", "changes", "design"],
+    "look": ["trace", "why", "routes", "sg", "where", "flows", "capture", "changes", "design"],
     "change": [
         "sg-add",
         "sg-remove",
@@ -225,6 +227,29 @@ class VpcCLI(ChangeVerbs, CLI):
             self.say(f"{STAGES[flow.table]:16s} {flow.rule}")
             self.say(f"{'':16s}   <- {named}{path}  [{flow.packets} packets{since}]")
         return None
+
+    def do_capture(self, line):
+        """Usage: capture SERVER|INSTANCE [SECONDS] [FILE]  -- a pcap for Wireshark.
+        INSTANCE: its eth0, the packets it sends and receives; SERVER: its link to the
+        underlay, VXLAN with the VNI in every packet. SECONDS: 5 unless given; FILE:
+        capture-NAME.pcap in the current folder unless given."""
+        words = line.split()
+        servers, hosts = self.emulation.servers_by_name, self.emulation.hosts.hosts
+        if not 1 <= len(words) <= 3 or words[0] not in set(servers) | set(hosts):
+            self.usage(self.do_capture)
+            return self.say(f"servers: {', '.join(servers)}; or an instance")
+        try:
+            seconds = float(words[1]) if len(words) > 1 else DEFAULT_SECONDS
+        except ValueError:
+            return self.say(f"*** {words[1]!r} is not a number of seconds")
+        path = os.path.abspath(words[2] if len(words) > 2 else f"capture-{words[0]}.pcap")
+        self.say(f"*** capturing on {words[0]} for {seconds:g} s")
+        record(servers, hosts, words[0], seconds, path)
+        plan = Plan(self.topology())
+        offset, width = TunnelKey.VPC
+        vpcs = {plan.vni(vpc): vpc.name for vpc in plan.topology.vpcs}
+        found = summary(path, lambda vni: vpcs.get((vni >> offset) & ((1 << width) - 1)))
+        return self.say(f"{path}: {found}")
 
     def do_where(self, line):
         """Usage: where INSTANCE  -- where an instance runs: server, card port, MAC, IP, SGs."""
