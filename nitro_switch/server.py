@@ -270,6 +270,16 @@ class NitroServer:
         return found
 
 
+class RunningCard:
+    """A card of a run that another process owns, reached through its switch's control socket."""
+
+    def __init__(self, names: Names, server: str):
+        self.control = f"{names.server_dir(server)}/ovs-vswitchd.ctl"
+
+    def appctl(self, *args: str) -> str:
+        return run("ovs-appctl", "-t", self.control, *args)
+
+
 def require_tools() -> None:
     """Fail early, with what to do, if this machine cannot run the emulation."""
     if os.geteuid() != 0:

@@ -14,11 +14,18 @@ import yaml
 from controller.compiler import compile_topology
 from controller.compiler.security_groups import TooManyGroups
 from experiments import catalog
-from nitro_switch.clean import clean_orphans, clean_runs, run_names
+from nitro_switch.clean import clean_orphans, clean_runs, live_run, run_names
 from nitro_switch.commands import BuildError
-from nitro_switch.server import DATAPATH_PROFILES
+from nitro_switch.names import Names
+from nitro_switch.server import DATAPATH_PROFILES, RunningCard
 from vpclab import aws_import, reach_view
-from vpclab.arguments import UsageError, trace_arguments, traffic_arguments
+from vpclab.arguments import (
+    UsageError,
+    resolve_destination,
+    resolve_source,
+    trace_arguments,
+    traffic_arguments,
+)
 from vpclab.fuzz.run import fuzz
 from vpclab.intent import model as m
 from vpclab.intent.changes import ChangeError, Intent
@@ -30,6 +37,7 @@ from vpclab.oracle.trace import trace
 from vpclab.render import render_verdict, summary
 from vpclab.session import up
 from vpclab.verify import report, verify
+from vpclab.why import explain
 
 EXIT_INVALID = 2
 
@@ -144,6 +152,19 @@ def _parser() -> argparse.ArgumentParser:
         "--out", help="folder for report.json and the picture (default: results/SCENARIO-seedN)"
     )
     experiment.set_defaults(run=run_experiment)
+    asker = commands.add_parser(
+        "why",
+        help="one packet through a running design's real flows, compared with trace",
+        description="ovs-appctl ofproto/trace on the sender's card of a running emulation (`vpclab up` "
+        "in another terminal), over the tunnel to the receiver's, every flow with its YAML object; then "
+        "the reply; exit 0 if the real flows decide like `trace`, 1 if not.",
+    )
+    asker.add_argument("target", metavar="TOPO|NAME", help="the running topology (its file or its name)")
+    asker.add_argument("source", metavar="SRC", help="an instance")
+    asker.add_argument("destination", metavar="DST", help="an instance, or an address")
+    asker.add_argument("--protocol", help="tcp (with --port), udp, icmp (without) or a number")
+    asker.add_argument("--port", type=int, help="the destination port (tcp, udp)")
+    asker.set_defaults(run=run_why)
     cleaner = commands.add_parser(
         "clean",
         help="remove what crashed runs left behind (live runs only with --force)",
@@ -318,6 +339,27 @@ def run_import(args) -> int:
     print(f"wrote {args.output}")
     print(summary(topology))
     return 0
+
+
+def run_why(args) -> int:
+    name = load_topology(args.target).name if os.path.isfile(args.target) else args.target
+    names = Names(name)
+    if live_run(names) is None:
+        raise UsageError(f"no running emulation of topology '{name}' here (start one: vpclab up TOPO)")
+    intent, _ = Intent.load(names.intent_file)  # the running design, runtime changes included
+    topology = intent.topology
+    source = resolve_source(topology, args.source)
+    if not isinstance(source, m.Instance):
+        raise UsageError("why follows packets from an instance (the internet's card translates)")
+    address = resolve_destination(topology, args.destination, source)
+    protocol, port = traffic_arguments(args)
+    cards = [server.name for server in topology.servers] + (
+        [m.INTERNET_CARD] if topology.has_internet else []
+    )
+    running = {card: RunningCard(names, card) for card in cards}
+    explained = explain(topology, intent.data, running, source, address, protocol, port)
+    print("\n".join(explained.lines))
+    return 0 if explained.agree else 1
 
 
 def run_clean(args) -> int:

@@ -54,3 +54,16 @@ def test_after_a_runtime_change_the_real_flows_name_the_new_rule():
         assert found.agree and not found.live.accepted
         assert found.live.origin == "vpcs[0].nacls[1].ingress[2]"  # the added rule, appended
         assert "shop/app-nacl ingress[2]" in found.lines[-3]
+
+
+def test_vpclab_why_asks_the_cards_of_a_run_that_another_process_owns(capsys):
+    from vpclab.cli import EXIT_INVALID, main
+
+    with Emulation(topology("three-tier.yaml"), log=quiet):
+        command = ["why", "three-tier", "web1", "db1", "--protocol", "tcp", "--port", "5432"]
+        assert main(command) == 0
+        said = capsys.readouterr().out.splitlines()
+        assert said[-1].endswith(": they agree") and "by vpcs[0].nacls[2].ingress[*]" in said[-1]
+        assert any(line.split()[:2] == ["srv3", "nacl_dst_ingress"] for line in said)
+    assert main(["why", "three-tier", "web1", "db1"]) == EXIT_INVALID  # the run is gone
+    assert "no running emulation of topology 'three-tier' here" in capsys.readouterr().err
