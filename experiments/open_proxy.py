@@ -51,8 +51,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         started = time.time()
         url = urlsplit(self.path)
         if not url.scheme:
-            self.answer(200, SITE, {})
-            return self.record(started, status=200)
+            return self.answer(started, 200, SITE, {})
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -63,18 +62,26 @@ class ProxyHandler(BaseHTTPRequestHandler):
             reply = upstream.getresponse()
             content = reply.read()
         except TimeoutError:
-            self.answer(504, b"upstream timed out\n", {})
-            return self.record(started, status=504, upstream="timed out")
+            return self.answer(started, 504, b"upstream timed out\n", {}, upstream="timed out")
         except OSError as error:
-            self.answer(502, f"upstream unreachable: {error}\n".encode(), {})
-            return self.record(started, status=502, upstream=str(error))
+            return self.answer(
+                started, 502, f"upstream unreachable: {error}\n".encode(), {}, upstream=str(error)
+            )
         finally:
             upstream.close()
         passed = {k: v for k, v in reply.getheaders() if k.lower() not in HOP_BY_HOP | {"content-length"}}
-        self.answer(reply.status, content, passed)
-        self.record(started, status=reply.status, upstream=reply.status)
+        self.answer(started, reply.status, content, passed, upstream=reply.status)
 
-    def answer(self, status: int, body: bytes, headers: dict) -> None:
+    def answer(self, started: float, status: int, body: bytes, headers: dict, **outcome) -> None:
+        """Log the request (before the caller can see the answer, so the log is never behind),
+        then answer it."""
+        line = {
+            "received": round(started, 6),
+            "answered": round(time.time(), 6),
+            "client": self.client_address[0],
+        }
+        record = {**line, "method": self.command, "url": self.path, "status": status, **outcome}
+        self.server.log(json.dumps(record))
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -82,16 +89,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def record(self, started: float, **outcome) -> None:
-        line = {
-            "received": round(started, 6),
-            "answered": round(time.time(), 6),
-            "client": self.client_address[0],
-        }
-        self.server.log(json.dumps({**line, "method": self.command, "url": self.path, **outcome}))
-
     def log_message(self, format, *args):
-        pass  # ``record`` says what happened
+        pass  # ``answer`` logs what happened
 
 
 def main(argv=None) -> None:

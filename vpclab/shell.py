@@ -23,7 +23,7 @@ from vpclab.capture import DEFAULT_SECONDS, record, summary
 from vpclab.flowdump import FlowQuery, HitCounter, parse_dump
 from vpclab.intent import model as m
 from vpclab.intent.changes import Intent
-from vpclab.intent.origins import origin_name
+from vpclab.intent.origins import aws_id, origin_name
 from vpclab.intent.values import parse_protocol
 from vpclab.oracle.routing import tgw_routes
 from vpclab.oracle.trace import trace
@@ -95,10 +95,11 @@ class VpcCLI(ChangeVerbs, CLI):
     # -- static views ------------------------------------------------------------------------
     def do_trace(self, line):
         """Usage: trace SRC DST [tcp|udp|icmp|N] [PORT]  -- follow a connection statically."""
-        topology = self.topology()
+        data = self.running_data()
+        topology = Intent(self.emulation.topology.source, data).topology
         asked = self.connection(line, topology, self.do_trace)
         if asked:
-            self.say(render_verdict(trace(topology, *asked)))
+            self.say(render_verdict(trace(topology, *asked), lambda origin: aws_id(data, origin)))
 
     def connection(self, line: str, topology: m.Topology, verb) -> Optional[tuple]:
         """SRC DST [PROTOCOL] [PORT] of ``line`` as (source, address, protocol, port), or None

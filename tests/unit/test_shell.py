@@ -388,3 +388,15 @@ def test_an_unknown_command_suggests_the_verb_that_was_meant():
     text = shell(FakeEmulation("peering.yaml"), "sgadd web-sg ingress tcp 22 0.0.0.0/0", "xyzzy")
     assert "*** unknown command 'sgadd'; did you mean 'sg-add'? (help lists the verbs)" in text
     assert "*** unknown command 'xyzzy' (help lists the verbs)" in text
+
+
+def test_trace_names_the_aws_ids_of_an_imported_design(tmp_path):
+    from vpclab.aws_import import import_directory, render
+
+    snapshot = os.path.join(ROOT, "tests", "data", "aws-configs", "test-transit-gateway", "aws_configs")
+    path = tmp_path / "tgw.yaml"
+    path.write_text(render(import_directory(snapshot), snapshot))
+    text = shell(FakeEmulation(str(path)), "trace i-075e846ed41670385 i-0b14080af811fda3d tcp 22")
+    assert text.rstrip().endswith(
+        "(decided by transit_gateways[0].attachments[0] tgw-attach-07f5ec59e9f540021)"
+    )
