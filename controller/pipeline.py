@@ -93,6 +93,12 @@ class TunnelKey:
     SAME_SUBNET = (23, 1)  # source and destination share a subnet: no NACL applies
 
     @staticmethod
+    def read(vni: int, name: str) -> int:
+        """One field of a VNI, e.g. ``read(vni, "VPC")``: the destination VPC's number."""
+        offset, width = getattr(TunnelKey, name)
+        return (vni >> offset) & ((1 << width) - 1)
+
+    @staticmethod
     def match(**fields: int) -> tuple[int, int]:
         """A masked ``tun_id`` match on the named fields, e.g. ``match(VPC=3)``."""
         value = mask = 0

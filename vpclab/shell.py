@@ -247,9 +247,8 @@ class VpcCLI(ChangeVerbs, CLI):
         self.say(f"*** capturing on {words[0]} for {seconds:g} s")
         record(servers, hosts, words[0], seconds, path)
         plan = Plan(self.topology())
-        offset, width = TunnelKey.VPC
         vpcs = {plan.vni(vpc): vpc.name for vpc in plan.topology.vpcs}
-        found = summary(path, lambda vni: vpcs.get((vni >> offset) & ((1 << width) - 1)))
+        found = summary(path, lambda vni: vpcs.get(TunnelKey.read(vni, "VPC")))
         return self.say(f"{path}: {found}")
 
     def do_where(self, line):

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Optional
 
-from controller.compiler import compile_card
+from controller.compiler import compile_topology
 from controller.pipeline import ROUTER_MAC, STAGES, TUNNEL_PORT
-from controller.plan import Plan, cookie_of
+from controller.plan import Plan
 from vpclab.intent import model as m
 from vpclab.intent.origins import origin_name
 from vpclab.oracle.trace import Verdict, trace
@@ -302,7 +302,7 @@ def explain(
     static = trace(topology, source, address, protocol, port, source_port=client_port)
     plan = Plan(topology)
     underlay = {str(plan.underlay_ip(name)): name for name in servers}
-    origins = {cookie_of(f.origin): f.origin for name in servers for f in compile_card(topology, name)}
+    origins = compile_topology(topology).origins  # every card's cookies, each unit built once
 
     def run(server: str, flow: str, ct_next: str) -> str:
         states = [] if ct_next == NEW else ["--ct-next", ct_next] * 4
