@@ -120,6 +120,19 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Sample:
+    """Copy the packet to the card's IPFIX exporter (a flow log record): ``domain`` is a
+    ``pipeline.SampleKey`` (the verdict, and which end's interface records it), ``point`` the
+    low 32 bits of the flow's cookie (the YAML object that decided)."""
+
+    domain: int
+    point: int
+
+    def describe(self) -> str:
+        return f"sample(domain={self.domain}, point={self.point:#x})"
+
+
+@dataclass(frozen=True)
 class Drop:
     def describe(self) -> str:
         return "drop"
@@ -144,5 +157,5 @@ class ArpReply:
         return f"arp reply {self.address} is-at {self.mac}"
 
 
-Action = Union[Goto, Resubmit, SetReg, SetField, Move, Ct, CtClear, Output, Drop, DecTtl, ArpReply]
+Action = Union[Goto, Resubmit, SetReg, SetField, Move, Ct, CtClear, Output, Drop, DecTtl, ArpReply, Sample]
 DROP = Drop()

@@ -24,10 +24,11 @@ from .actions import (
     Nat,
     Output,
     Resubmit,
+    Sample,
     SetField,
     SetReg,
 )
-from .pipeline import TABLE, Flow
+from .pipeline import COLLECTOR_SET, TABLE, Flow
 from .plan import cookie_of
 
 TCP, UDP = 6, 17
@@ -39,6 +40,8 @@ FIELD_NAMES = {"nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "tun_id": "tunnel_id"
 
 WIRE = types.SimpleNamespace(ofproto=ofp, ofproto_parser=parser, id=0)  # serializes, sends nothing
 CACHED_FLOWS = 1 << 17  # flows whose encodings are kept (a design's distinct flows, and some)
+
+EVERY_PACKET = 0xFFFF  # a sample action's probability (in 65535ths): every packet
 
 FULL_MASKS = ("255.255.255.255", 0xFFFF)
 EMPTY_MASKS = ("0.0.0.0", 0)
@@ -73,12 +76,23 @@ def match_items(match: parser.OFPMatch) -> tuple:
 
 
 def _actions(flow: Flow) -> tuple[list, list]:
-    """(apply-actions, instructions tail) for a flow's typed actions; Drop ends everything."""
+    """(apply-actions, instructions tail) for a flow's typed actions; Drop ends them (what
+    came before it, a sample, stays)."""
     actions: list = []
     tail: list = []
     for action in flow.actions:
         if isinstance(action, Drop):
-            return [], []
+            return actions, []
+        if isinstance(action, Sample):
+            actions.append(
+                parser.NXActionSample(
+                    probability=EVERY_PACKET,
+                    collector_set_id=COLLECTOR_SET,
+                    obs_domain_id=action.domain,
+                    obs_point_id=action.point,
+                )
+            )
+            continue
         if isinstance(action, Goto):
             tail.append(parser.OFPInstructionGotoTable(TABLE[action.stage]))
         elif isinstance(action, (SetReg, SetField)):

@@ -110,6 +110,36 @@ class TunnelKey:
         return value, mask
 
 
+class SampleKey:
+    """A flow log sample's observation domain id as bit fields (offset, width): the verdict of
+    the flow that sampled it, and which end's interface the record belongs to. The collector
+    finds the interface: SENDING by the packet's input port (an instance's), RECEIVING by its
+    destination MAC (an instance's, as ``deliver_lookup`` set it), EITHER tries both."""
+
+    VERDICT = (0, 2)
+    SIDE = (2, 2)
+    AFTER_ACCEPT = (4, 1)  # a drop after the sender's SG stage, which sampled an ACCEPT first
+    REJECT, ACCEPT_BY_RULE, ACCEPT_BY_STATE = 1, 2, 3
+    SENDING, RECEIVING, EITHER = 1, 2, 3
+
+    @staticmethod
+    def make(verdict: int, side: int, after_accept: bool = False) -> int:
+        return (
+            verdict << SampleKey.VERDICT[0]
+            | side << SampleKey.SIDE[0]
+            | int(after_accept) << SampleKey.AFTER_ACCEPT[0]
+        )
+
+    @staticmethod
+    def read(domain: int, name: str) -> int:
+        offset, width = getattr(SampleKey, name)
+        return (domain >> offset) & ((1 << width) - 1)
+
+
+COLLECTOR_SET = 1  # the card's Flow_Sample_Collector_Set (its IPFIX exporter) for flow logs
+IPFIX_PORT = 4739  # the collector listens on 127.0.0.1 of each server's namespace (RFC 7011)
+
+
 IP = frozenset({"eth_type", "ip_proto", "nw_src", "nw_dst", "tp_dst", "icmpv4_type", "icmpv4_code"})
 R = Reg
 
@@ -237,6 +267,31 @@ STAGE_LIST = (
     _stage("middlebox_sg", "", {"eth_dst", "ct_state", *REMOTE_SGS} | IP),
 )
 STAGES = tuple(stage.name for stage in STAGE_LIST)
+# the stages that decide a packet's fate, and whose interface records it in a flow log: their
+# drops sample a REJECT; in the SG stages, a commit samples an ACCEPT by the rule, a tracked
+# packet passing an ACCEPT by connection state
+SAMPLED_SIDE = {
+    "classify": SampleKey.EITHER,  # source check (an instance's port), VNI check (the tunnel)
+    "sg_egress": SampleKey.SENDING,
+    "nacl_src_egress": SampleKey.SENDING,
+    "vpc_route": SampleKey.SENDING,
+    "peering": SampleKey.SENDING,
+    "tgw_entry": SampleKey.SENDING,
+    "nacl_tgw_entry": SampleKey.SENDING,
+    "tgw_route": SampleKey.SENDING,
+    "tgw_exit": SampleKey.SENDING,
+    "igw_egress": SampleKey.SENDING,
+    "igw_snat": SampleKey.SENDING,
+    "deliver_lookup": SampleKey.SENDING,
+    "middlebox_tunnel": SampleKey.SENDING,
+    "nacl_tgw_exit": SampleKey.RECEIVING,
+    "nacl_dst_ingress": SampleKey.RECEIVING,
+    "sg_ingress": SampleKey.RECEIVING,
+    "middlebox_nacl_exit": SampleKey.RECEIVING,
+    "middlebox_nacl_ingress": SampleKey.RECEIVING,
+    "middlebox_sg": SampleKey.RECEIVING,
+}
+SG_STAGES = frozenset({"sg_egress", "sg_ingress", "middlebox_sg"})
 STAGE = {stage.name: stage for stage in STAGE_LIST}
 TABLE = {name: number for number, name in enumerate(STAGES)}
 

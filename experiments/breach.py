@@ -30,6 +30,7 @@ from vpclab.intent.origins import origin_name
 from vpclab.oracle.trace import trace
 
 from .breach_plot import plot_attacks
+from .flowlogs import collect, flow_logs_dir
 from .open_proxy import UPSTREAM_TIMEOUT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -59,7 +60,8 @@ class BreachScenario:
     attacks: list[Attack]
     customer: Optional[str] = None  # an internet host whose visit to the site must keep working
 
-    def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print) -> dict:
+    def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print, alarm=None) -> dict:
+        assert alarm is None, "an attack experiment has no probes for an alarm to mark"
         return run(self, topology_path, seed, out_dir, log)
 
     @staticmethod
@@ -84,7 +86,7 @@ def run(scenario: BreachScenario, topology_path=None, seed: int = 0, out_dir=Non
     os.makedirs(out_dir, exist_ok=True)
     order = random.Random(seed).sample(range(len(scenario.attacks)), len(scenario.attacks))
     results: dict[int, dict] = {}
-    with Emulation(topology, log=log) as lab:
+    with Emulation(topology, log=log, flow_logs_dir=flow_logs_dir(out_dir)) as lab:
         where = {attack.target: attack.behind for attack in scenario.attacks}  # one proxy each
         proxies = {target: _start_proxy(lab, target, behind, out_dir) for target, behind in where.items()}
         try:
@@ -105,6 +107,8 @@ def run(scenario: BreachScenario, topology_path=None, seed: int = 0, out_dir=Non
         "attacks": [results[index] for index in range(len(scenario.attacks))],
     }
     report["as_expected"] = all(attack["as_expected"] for attack in report["attacks"])
+    found = collect(flow_logs_dir(out_dir), os.path.join(out_dir, "flowlogs.txt"))
+    report["flow_logs"] = {"records": len(found), "file": "flowlogs.txt"}
     with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2)
     plot_attacks(report, os.path.join(out_dir, "attack.png"))

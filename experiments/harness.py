@@ -22,6 +22,8 @@ from matplotlib.figure import Figure
 from nitro_switch.emulation import Emulation
 from vpclab.intent.loader import load_topology
 
+from .flowlogs import Alarm, alarm_time, collect, first_reject, flow_logs_dir, intervals_of
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROBE_RATE = 20.0  # probes per second per pair
 PROBE_TIMEOUT = 0.5  # an answer later than this counts as a loss
@@ -60,8 +62,8 @@ class Scenario:
     outage: float = 3.0
     after: float = 3.0
 
-    def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print) -> dict:
-        return run(self, topology_path, seed, out_dir, log)
+    def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print, alarm=None) -> dict:
+        return run(self, topology_path, seed, out_dir, log, alarm)
 
     @staticmethod
     def summary(report: dict) -> list[str]:
@@ -86,8 +88,10 @@ def run(
     seed: int = 0,
     out_dir: Optional[str] = None,
     log=print,
+    alarm: Optional[Alarm] = None,
 ) -> dict:
-    """Run ``scenario``; returns the report (also written with the plot into ``out_dir``)."""
+    """Run ``scenario``; returns the report (also written with the plot and the flow logs into
+    ``out_dir``). ``alarm``: when a reject-rate alarm on the flow logs would have fired."""
     rng = random.Random(seed)
     path = topology_path or os.path.join(ROOT, scenario.topology)
     topology = load_topology(path)
@@ -95,7 +99,7 @@ def run(
     os.makedirs(out_dir, exist_ok=True)
     jitter = rng.uniform(0.0, 0.5)  # the injection does not line up with the probe clock
     duration = scenario.warmup + jitter + scenario.outage + scenario.after
-    with Emulation(topology, log=log) as emulation:
+    with Emulation(topology, log=log, flow_logs_dir=flow_logs_dir(out_dir)) as emulation:
         listeners = _listeners(emulation, scenario.probes)
         probers = _start_probers(emulation, scenario.probes, duration, rng)
         try:
@@ -125,6 +129,18 @@ def run(
         injection,
         restoration,
     )
+    logged = emulation.topology  # the design with its flow logs
+    found = collect(flow_logs_dir(out_dir), os.path.join(out_dir, "flowlogs.txt"))
+    intervals = intervals_of(logged)
+    for probe, pair in zip(scenario.probes, report["pairs"], strict=True):
+        addresses = (str(logged.instance(probe.source).ip), str(logged.instance(probe.target).ip))
+        pair["flow_log"] = first_reject(found, addresses, injected_at, intervals)
+    report["flow_logs"] = {"records": len(found), "file": "flowlogs.txt"}
+    if alarm is not None:
+        report["alarm"] = {
+            "condition": alarm.condition,
+            "fired_after": alarm_time(found, alarm, injected_at, intervals),
+        }
     with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2, default=str)
     plot_timeline(report, samples, injected_at, os.path.join(out_dir, "timeline.png"))
@@ -287,6 +303,22 @@ def plot_timeline(report: dict, samples: list, injected_at: float, path: str) ->
         axis.scatter(lost, [0] * len(lost), s=6, color="#d62728", label="lost (at its timeout)")
         axis.axvline(0, color="black", linestyle="--", linewidth=1)
         axis.axvline(report["restore_after"], color="#1f77b4", linestyle="--", linewidth=1)
+        seen = pair.get("flow_log")
+        if seen:  # when the first REJECT record of this pair was written
+            axis.axvline(seen["time_to_detect"], color="#e07b00", linestyle=":", linewidth=1.5)
+            axis.text(
+                seen["time_to_detect"],
+                0.5,
+                f" flow log: REJECT by {seen['rule']} ",
+                transform=axis.get_xaxis_transform(),
+                fontsize=7.5,
+                color="#e07b00",
+                va="center",
+                backgroundcolor="white",
+            )
+        fired = report.get("alarm", {}).get("fired_after")
+        if fired is not None:
+            axis.axvline(fired, color="#7b2cbf", linewidth=2, alpha=0.7)
         axis.set_yticks([0, 1], ["lost", "ok"])
         axis.set_ylim(-0.5, 1.5)
         verdict = "as expected" if pair["as_expected"] else "NOT AS EXPECTED"
@@ -302,6 +334,15 @@ def plot_timeline(report: dict, samples: list, injected_at: float, path: str) ->
     on_lines = dict(transform=top.get_xaxis_transform(), fontsize=8.5, va="center", backgroundcolor="white")
     top.text(0, 0.62, f" {report['fault']} ", fontweight="bold", **on_lines)  # two heights: a long
     top.text(report["restore_after"], 0.38, f" {report['repair']} ", color="#1f77b4", **on_lines)  # fault
+    alarm = report.get("alarm")
+    if alarm is not None:
+        fired = alarm["fired_after"]
+        said = (
+            f"alarm {alarm['condition']} fires"
+            if fired is not None
+            else f"alarm {alarm['condition']}: never fired"
+        )
+        top.text(fired if fired is not None else 0, 0.88, f" {said} ", color="#7b2cbf", **on_lines)
     axes[-1, 0].set_xlabel("seconds since the injection (a probe is drawn when it was answered or timed out)")
     figure.suptitle(f"{report['scenario']} on {report['topology']} (seed {report['seed']})")
     figure.tight_layout()

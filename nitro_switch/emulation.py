@@ -22,10 +22,11 @@ from typing import Optional
 from controller.client import HyperplaneClient
 from controller.plan import UNDERLAY_MASK, Plan
 from vpclab.intent.changes import Intent
-from vpclab.intent.model import Topology
+from vpclab.intent.model import INTERNET_CARD, Topology
 
 from .clean import clean_topology, command_line, live_run
 from .commands import BuildError, run
+from .flowlog_collector import READY as COLLECTOR_READY
 from .hosts import InstanceHosts
 from .names import RUN_ROOT, Names
 from .server import NitroServer, require_tools
@@ -42,6 +43,19 @@ def shortened(items: list[str], separator: str, room: int = 12) -> str:
     return separator.join(items[:8] + ["…"] + items[-2:]) + f" ({len(items)})"
 
 
+def default_flow_logs(topology: Topology) -> list[dict]:
+    """One flow log per VPC, every verdict, a record a second (what ``--flow-logs`` adds)."""
+    return [
+        {
+            "name": f"{vpc.name}-all",
+            "resource": vpc.name,
+            "traffic_type": "ALL",
+            "max_aggregation_interval": 1,
+        }
+        for vpc in topology.vpcs
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -55,8 +69,11 @@ class Emulation:
         log: Callable[[str], None] = print,
         ready_timeout: Optional[float] = None,
         profile: str = "standard",
+        flow_logs_dir: Optional[str] = None,
     ):
-        """``profile``: how the cards' ports meet the kernel (``server.DATAPATH_PROFILES``)."""
+        """``profile``: how the cards' ports meet the kernel (``server.DATAPATH_PROFILES``).
+        ``flow_logs_dir``: write the flow logs there (and, if the design has none, log every
+        VPC: ``default_flow_logs``); else a design's flow logs go to the run directory."""
         self.topology, self.log = topology, log
         self.ready_timeout = (
             READY_TIMEOUT + READY_PER_INSTANCE * len(topology.instances)
@@ -78,6 +95,9 @@ class Emulation:
         ]
         self.hosts = InstanceHosts(self.names, self.plan)
         self.controller: subprocess.Popen | None = None
+        self.collector: subprocess.Popen | None = None
+        self.wanted_flow_logs = flow_logs_dir
+        self.flow_logs_dir = os.path.abspath(flow_logs_dir or os.path.join(self.names.run_dir, "flowlogs"))
         self.controller_port = self.api_port = 0
         self.starting: ThreadPoolExecutor | None = None  # the servers' start-up, while it runs
 
@@ -93,7 +113,7 @@ class Emulation:
             raise BuildError(self._name_taken()) from None
         try:
             self.record()  # the owner first: `vpclab clean` must see this run as live at once
-            Intent.from_file(self.topology.source).save(self.names.intent_file, [])
+            self._running_intent().save(self.names.intent_file, [])
             self.start_controller()
             self.log(f"*** underlay {self.names.underlay_bridge}")
             run("ip", "link", "add", self.names.underlay_bridge, "type", "bridge")
@@ -107,6 +127,8 @@ class Emulation:
                 future.result()  # re-raise the first failure
             for server in self.servers:
                 server.seed_neighbours(self.servers)
+            if self.topology.flow_logs:
+                self.start_flow_logs()
             self.log("*** instances: " + shortened([i.name for i in self.topology.instances], " "))
             if self.topology.internet_hosts:
                 self.log(
@@ -139,6 +161,52 @@ class Emulation:
                 ) from None
             raise
         self.log(f"*** up in {time.monotonic() - started:.1f} s")
+
+    def _running_intent(self) -> Intent:
+        """The design the controller starts from: the file's, with every VPC logged if the
+        user asked for flow logs and the file has none."""
+        intent = Intent.from_file(self.topology.source)
+        if self.wanted_flow_logs and not intent.topology.flow_logs:
+            data = {**intent.data, "flow_logs": default_flow_logs(intent.topology)}
+            intent = Intent(intent.source, data, data)
+            self.topology = intent.topology
+        return intent
+
+    def start_flow_logs(self) -> None:
+        """The collector (its own process: it outlives a controller restart), then every
+        instance server's card exporting its samples to it."""
+        cards = [s for s in self.servers if s.name != INTERNET_CARD]
+        log = open(os.path.join(self.names.run_dir, "flowlogs.log"), "a", encoding="utf-8")
+        self.collector = subprocess.Popen(
+            [sys.executable, "-m", "nitro_switch.flowlog_collector", self.topology.name]
+            + ["--out", self.flow_logs_dir, "--cards", *(s.name for s in cards)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            start_new_session=True,
+        )
+        self.record()
+        assert self.collector.stdout is not None
+        said = self.collector.stdout.readline().strip()
+        if said != COLLECTOR_READY:
+            raise BuildError(f"the flow log collector did not start; see {self.names.run_dir}/flowlogs.log")
+        for server in cards:
+            server.export_flow_samples()
+        logs = ", ".join(f"{f.name} ({f.traffic_type})" for f in self.topology.flow_logs)
+        self.log(f"*** flow logs: {logs} -> {self.flow_logs_dir}")
+
+    def stop_flow_logs(self) -> None:
+        """Stop the collector: it writes what it still aggregates, then exits."""
+        if self.collector is None or self.collector.poll() is not None:
+            return
+        self.collector.send_signal(signal.SIGTERM)
+        try:
+            output, _ = self.collector.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.collector.pid, signal.SIGKILL)
+            output, _ = self.collector.communicate()
+        with open(os.path.join(self.names.run_dir, "flowlogs.log"), "a", encoding="utf-8") as log:
+            log.write(output)
 
     def _name_taken(self) -> str:
         """Why this topology's name is taken, and how to free only that run."""
@@ -282,8 +350,7 @@ class Emulation:
         """Write every PID this run started, for `vpclab clean` after a crash."""
         pids = [pid for server in self.servers for pid in server.pids()]
         pids += self.hosts.pids()
-        if self.controller:
-            pids.append(self.controller.pid)
+        pids += [p.pid for p in (self.controller, self.collector) if p is not None]
         state = {
             "topology": self.topology.name,
             "source": os.path.abspath(self.topology.source),
@@ -300,6 +367,7 @@ class Emulation:
     def teardown(self) -> None:
         """Remove everything this emulation made (and only that), even if a step fails."""
         try:
+            self.stop_flow_logs()
             self.hosts.terminate()
             for process in [s.relay for s in self.servers] + [self.controller]:
                 if process is not None and process.poll() is None:

@@ -12,7 +12,7 @@ import csv
 import os
 import subprocess
 
-from controller.pipeline import TUNNEL_PORT
+from controller.pipeline import COLLECTOR_SET, IPFIX_PORT, TUNNEL_PORT
 
 from .commands import BuildError, run
 from .names import Names
@@ -22,6 +22,7 @@ UNDERLAY_MTU = 9000
 CARD = "br-int"
 PHYSICAL = "br-phy"
 UPLINK = "eth-ul"
+IPFIX_CACHE_FLOWS = 4096  # flows the exporter aggregates at once (more: exported at once)
 # how a card's ports meet the kernel: "standard" reads and writes each packet through a socket
 # (netdev-linux); "afxdp" maps the veth's rings into ovs-vswitchd with AF_XDP (no PMD threads
 # here: 2 cores), about 1.7-1.9x the TCP throughput for about 73 MiB more per port
@@ -216,6 +217,30 @@ class NitroServer:
             "controller",
             f'target="unix:{socket_path}"',
             "max_backoff=1000",
+        )
+
+    def export_flow_samples(self) -> None:
+        """The card's IPFIX exporter: its flows' samples (``pipeline.COLLECTOR_SET``) go to the
+        flow log collector on 127.0.0.1 of this namespace, a record per flow each second."""
+        self.vsctl(
+            "--",
+            "--id=@card",
+            "get",
+            "Bridge",
+            CARD,
+            "--",
+            "--id=@ipfix",
+            "create",
+            "IPFIX",
+            f'targets="127.0.0.1:{IPFIX_PORT}"',
+            "cache_active_timeout=1",
+            f"cache_max_flows={IPFIX_CACHE_FLOWS}",
+            "--",
+            "create",
+            "Flow_Sample_Collector_Set",
+            f"id={COLLECTOR_SET}",
+            "bridge=@card",
+            "ipfix=@ipfix",
         )
 
     def seed_neighbours(self, others: list[NitroServer]) -> None:

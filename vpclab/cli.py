@@ -14,6 +14,8 @@ import yaml
 from controller.compiler import compile_topology
 from controller.compiler.security_groups import TooManyGroups
 from experiments import catalog
+from experiments.flowlogs import Alarm
+from experiments.harness import Scenario
 from nitro_switch.clean import clean_orphans, clean_runs, live_run, run_names
 from nitro_switch.commands import BuildError
 from nitro_switch.names import Names
@@ -118,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--no-cli", action="store_true", help="stay up until Ctrl-C, no CLI")
     up.add_argument("--script", help="run the shell commands of this file, then tear down")
     add_profile_option(up)
+    up.add_argument(
+        "--flow-logs",
+        metavar="DIR",
+        help="write the VPC Flow Logs there (one file per flow log; a design without "
+        "`flow_logs:` gets one per VPC, every verdict, a record a second)",
+    )
     up.set_defaults(run=run_up)
     verifier = commands.add_parser("verify", help="probe every instance pair live, compare with trace")
     verifier.add_argument("topology")
@@ -150,6 +158,11 @@ def _parser() -> argparse.ArgumentParser:
     experiment.add_argument("--seed", type=int, default=0)
     experiment.add_argument(
         "--out", help="folder for report.json and the picture (default: results/SCENARIO-seedN)"
+    )
+    experiment.add_argument(
+        "--alarm",
+        metavar="reject-rate>N/s",
+        help="mark when an alarm on the flow logs' REJECTed packets per second would have fired",
     )
     experiment.set_defaults(run=run_experiment)
     asker = commands.add_parser(
@@ -253,7 +266,11 @@ def run_reach(args) -> int:
 
 def run_up(args) -> int:
     return up(
-        buildable(args.topology), cli=not args.no_cli, script=args.script, profile=args.datapath_profile
+        buildable(args.topology),
+        cli=not args.no_cli,
+        script=args.script,
+        profile=args.datapath_profile,
+        flow_logs=args.flow_logs,
     )
 
 
@@ -304,7 +321,15 @@ def run_experiment(args) -> int:
         scenario = catalog.load(args.scenario)
     except (KeyError, OSError) as error:
         raise UsageError(str(error).strip("'\"")) from None
-    report = scenario.execute(args.topology, args.seed, args.out)
+    alarm = None
+    if args.alarm:
+        if not isinstance(scenario, Scenario):
+            raise UsageError(f"--alarm marks the timeline of a probe experiment; {args.scenario} has none")
+        try:
+            alarm = Alarm.parse(args.alarm)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    report = scenario.execute(args.topology, args.seed, args.out, alarm=alarm)
     print("\n".join(scenario.summary(report)))
     return 0 if report["as_expected"] else 1
 

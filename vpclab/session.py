@@ -15,11 +15,20 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def up(topology: Topology, cli: bool = True, script: str | None = None, profile: str = "standard") -> int:
+def up(
+    topology: Topology,
+    cli: bool = True,
+    script: str | None = None,
+    profile: str = "standard",
+    flow_logs: str | None = None,
+) -> int:
     """``vpclab up``: SIGTERM is turned into a normal tear-down, like Ctrl-C. With ``script``
-    the shell runs the commands of that file (Mininet's batch mode), then tears down."""
+    the shell runs the commands of that file (Mininet's batch mode), then tears down.
+    ``flow_logs``: the directory of the flow logs (``Emulation``'s ``flow_logs_dir``)."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    emulation = Emulation(topology, log=lambda line: print(line, flush=True), profile=profile)
+    emulation = Emulation(
+        topology, log=lambda line: print(line, flush=True), profile=profile, flow_logs_dir=flow_logs
+    )
     emulation.build()
     try:
         if cli:

@@ -18,6 +18,7 @@ from controller.compiler import compile_card
 from controller.pipeline import STAGES, TABLE, TunnelKey
 from controller.plan import Plan, cookie_of
 from nitro_switch import faults
+from nitro_switch.flowlog_records import FIELDS, interface_id, read_records
 from vpclab.arguments import UsageError, resolve_destination, resolve_source
 from vpclab.capture import DEFAULT_SECONDS, record, summary
 from vpclab.flowdump import FlowQuery, HitCounter, parse_dump
@@ -33,7 +34,7 @@ from vpclab.why import explain
 from .shell_changes import ChangeVerbs
 
 VERB_GROUPS = {  # what `help` lists, as users type the verbs
-    "look": ["trace", "why", "routes", "sg", "where", "flows", "capture", "changes", "design"],
+    "look": ["trace", "why", "routes", "sg", "where", "flows", "flowlogs", "capture", "changes", "design"],
     "change": [
         "sg-add",
         "sg-remove",
@@ -250,6 +251,47 @@ class VpcCLI(ChangeVerbs, CLI):
         vpcs = {plan.vni(vpc): vpc.name for vpc in plan.topology.vpcs}
         found = summary(path, lambda vni: vpcs.get(TunnelKey.read(vni, "VPC")))
         return self.say(f"{path}: {found}")
+
+    def do_flowlogs(self, line):
+        """Usage: flowlogs [INSTANCE] [--reject] [--last N]  -- the newest VPC Flow Log
+        records (AWS's version 2, and vpclab-rule: the YAML object that decided; - for an
+        ACCEPT by connection state), of one instance's interface, only REJECTs, the last N
+        (20 unless given). A record appears when its aggregation interval ends."""
+        words, instance, rejects, last = line.split(), None, False, 20
+        try:
+            while words:
+                word = words.pop(0)
+                if word == "--reject":
+                    rejects = True
+                elif word == "--last":
+                    last = int(words.pop(0))
+                elif instance is None and not word.startswith("-"):
+                    instance = word
+                else:
+                    raise ValueError(word)
+        except (ValueError, IndexError):
+            return self.usage(self.do_flowlogs)
+        topology = self.topology()
+        if not topology.flow_logs:
+            return self.say(
+                "*** this design has no flow logs: add `flow_logs:` to it, or start it with "
+                "`vpclab up TOPO --flow-logs DIR` (a flow log per VPC)"
+            )
+        if instance is not None and instance not in {i.name for i in topology.instances}:
+            return self.say(f"*** no instance '{instance}'")
+        found = [
+            (name, entry)
+            for name, entry in read_records(self.emulation.flow_logs_dir)
+            if (instance is None or entry.interface == interface_id(instance))
+            and (not rejects or entry.action == "REJECT")
+        ]
+        if not found:
+            waits = ", ".join(f"{f.name} {f.max_aggregation_interval} s" for f in topology.flow_logs)
+            return self.say(f"*** no records yet (one is written when its interval ends: {waits})")
+        self.say("flow-log " + " ".join(FIELDS))
+        for name, entry in found[-last:]:
+            self.say(f"{name} {entry.line()}")
+        return None
 
     def do_where(self, line):
         """Usage: where INSTANCE  -- where an instance runs: server, card port, MAC, IP, SGs."""

@@ -18,7 +18,7 @@ from vpclab.intent import model as m
 from ..differ import FlowDiff, diff
 from ..pipeline import Flow
 from ..plan import Plan, card_names, cookie_of
-from . import edge, internet, middlebox, nacl, nat, routes, security_groups
+from . import edge, internet, middlebox, nacl, nat, routes, sampling, security_groups
 from .scope import Scope, card_scope
 
 # unit kind -> the builders of its stages, each called as build(plan, *objects)
@@ -89,6 +89,12 @@ def card_units(topology: m.Topology, server: str, scope: Scope) -> list[Unit]:
 
 
 def build_unit(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
+    """The flows of ``unit``; with flow logs, those that decide a packet's fate sample it."""
+    flows = _unit_flows(plan, scopes, unit)
+    return sampling.sampled(flows) if plan.topology.flow_logs else flows
+
+
+def _unit_flows(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
     topology, stage = plan.topology, unit[0]
     if unit == EVERY_CARD:
         return nacl.no_transit_or_same_subnet(plan)
@@ -273,6 +279,7 @@ def _same_frame(old: Plan, new: Plan) -> bool:
         and a.internet_hosts == b.internet_hosts
         and a.has_internet == b.has_internet
         and a.nat_gateways == b.nat_gateways
+        and bool(a.flow_logs) == bool(b.flow_logs)
         and [(v.name, v.number, v.cidrs, v.subnets, v.instances) for v in a.vpcs]
         == [(v.name, v.number, v.cidrs, v.subnets, v.instances) for v in b.vpcs]
     )

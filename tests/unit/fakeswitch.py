@@ -279,6 +279,7 @@ class Outcome:
     def __init__(self):
         self.delivered, self.tunnelled, self.arp_replies, self.path = [], [], [], []
         self.dropped_at = None  # (server, stage, cookie of the dropping flow, or None)
+        self.samples = []  # (server, stage, obs_domain_id, obs_point_id, in_port, eth_dst)
 
     def drop(self, server, table, cookie):
         self.dropped_at = (server, STAGES[table], cookie)
@@ -362,6 +363,17 @@ class FakeFabric:
                 went_on = True
             elif isinstance(action, parser.NXActionRegMove):
                 _move(action, packet)
+            elif isinstance(action, parser.NXActionSample):
+                outcome.samples.append(
+                    (
+                        server,
+                        STAGES[entry.table],
+                        action.obs_domain_id,
+                        action.obs_point_id,
+                        packet.get("in_port"),
+                        packet.get("eth_dst"),
+                    )
+                )
             elif isinstance(action, parser.OFPActionOutput):
                 port = packet["in_port"] if action.port == ofp.OFPP_IN_PORT else action.port
                 self._output(server, port, packet, outcome, steps)

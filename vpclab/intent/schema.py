@@ -184,6 +184,17 @@ TOPOLOGY = _object(
                 ("name",),
             )
         ),
+        "flow_logs": _list(
+            _object(
+                {
+                    "name": NAME,
+                    "resource": TEXT,
+                    "traffic_type": {"enum": ["ALL", "ACCEPT", "REJECT"]},
+                    "max_aggregation_interval": {"type": "integer", "minimum": 1, "maximum": 600},
+                },
+                ("name", "resource"),
+            )
+        ),
     },
     ("name", "vpcs"),
 )
@@ -316,7 +327,6 @@ CONTRACT_PENDING = {
     "endpoint_services": "vpcs",
     "vpc_endpoints": "vpcs",
     "private_hosted_zones": "vpcs",
-    "flow_logs": "vpcs",
     "enable_dns_support": "cidr",
 }
 

@@ -15,6 +15,7 @@ from ..document import Document, load_document
 from ..errors import TopologyError, format_path
 from ..schema import shape_problems
 from .connections import build_peerings, build_transit_gateways
+from .flow_logs import build_flow_logs
 from .instances import build_instances, check_instance_names
 from .internet import (
     assign_public_ips,
@@ -83,6 +84,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
         peerings=known.peerings,
         transit_gateways=known.transit_gateways,
         internet_hosts=internet_hosts,
+        flow_logs=build_flow_logs(r, data, vpcs),
     )
 
 

@@ -1,0 +1,160 @@
+"""The flow log collector of a run: the cards' IPFIX exporters -> one file per flow log.
+
+Its own process (``python -m nitro_switch.flowlog_collector``), started and stopped with the
+emulation, so a controller restart loses nothing. Each card's ovs-vswitchd runs in its
+server's namespace and exports to 127.0.0.1 there: the collector opens one UDP socket inside
+each namespace (``setns`` for the moment of the ``socket`` call) and reads them all from one
+loop. It follows the running design (the run's intent file), so a rule added at run time is
+named in the records of the flows it made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import select
+import signal
+import socket
+import sys
+import time
+from contextlib import contextmanager
+from typing import Optional
+
+from controller.pipeline import IPFIX_PORT
+from vpclab.intent.changes import Intent
+
+from .flowlog_records import LOG_SUFFIX, Aggregator, Interfaces
+from .ipfix import Decoder
+from .names import Names
+
+CLONE_NEWNET = 0x40000000
+TICK = 0.2  # seconds between looks at due records and at the running design
+RECEIVE_BUFFER = 4 << 20  # bursts of records while the loop writes
+READY = "flow log collector ready"
+
+
+@contextmanager
+def network_namespace(name: Optional[str]):
+    """Run the block in network namespace ``name`` (this thread only), then come back."""
+    if not name:
+        yield
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{name}", os.O_RDONLY)
+    try:
+        if libc.setns(target, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"cannot enter network namespace {name}")
+        try:
+            yield
+        finally:
+            libc.setns(home, CLONE_NEWNET)
+    finally:
+        os.close(target)
+        os.close(home)
+
+
+def listening_socket(netns: Optional[str], port: int = IPFIX_PORT) -> socket.socket:
+    with network_namespace(netns):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+    listener.bind(("127.0.0.1", port))
+    return listener
+
+
+class Collector:
+    def __init__(self, intent_file: str, cards: dict[str, socket.socket], out_dir: str):
+        self.intent_file, self.out_dir = intent_file, out_dir
+        self.cards = {listener: card for card, listener in cards.items()}
+        self.decoders = {listener: Decoder() for listener in self.cards}
+        self.seen_design = 0.0
+        self.aggregator: Optional[Aggregator] = None
+        self.files: dict = {}
+        self.stopping = False
+        self.datagrams = self.samples = self.written = self.undecodable = 0
+        os.makedirs(out_dir, exist_ok=True)
+        self._follow_design()
+
+    def _follow_design(self) -> None:
+        """Load the running design again if the controller saved a change."""
+        changed = os.stat(self.intent_file).st_mtime
+        if changed == self.seen_design:
+            return
+        interfaces = Interfaces(Intent.load(self.intent_file)[0].topology)
+        if self.aggregator is None:
+            self.aggregator = Aggregator(interfaces)
+        else:
+            self.aggregator.interfaces = interfaces
+        self.seen_design = changed
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
+        next_tick = time.monotonic() + TICK
+        while not self.stopping:
+            try:
+                ready, _, _ = select.select(list(self.cards), [], [], TICK)
+            except InterruptedError:
+                continue
+            for listener in ready:
+                self._receive(listener)
+            if time.monotonic() >= next_tick:
+                self._follow_design()
+                self._write(time.time())
+                next_tick = time.monotonic() + TICK
+        self._write(time.time(), everything=True)
+        print(
+            f"stopped: {self.datagrams} datagrams, {self.samples} samples, {self.written} records written, "
+            f"{self.undecodable} undecodable",
+            flush=True,
+        )
+
+    def _receive(self, listener: socket.socket) -> None:
+        assert self.aggregator is not None
+        while True:
+            try:
+                message = listener.recv(65535, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+            self.datagrams += 1
+            try:
+                records = self.decoders[listener].decode(message)
+            except (ValueError, IndexError):
+                self.undecodable += 1
+                continue
+            now = time.time()
+            for record in records:
+                self.samples += 1
+                self.aggregator.add(self.cards[listener], record, now)
+
+    def _write(self, now: float, everything: bool = False) -> None:
+        assert self.aggregator is not None
+        for name, record in self.aggregator.due(now, everything):
+            if name not in self.files:
+                self.files[name] = open(os.path.join(self.out_dir, name + LOG_SUFFIX), "a", encoding="utf-8")
+            self.files[name].write(record.line() + "\n")
+            self.written += 1
+        for handle in self.files.values():
+            handle.flush()
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("topology", help="the run's topology name (its run directory)")
+    parser.add_argument("--out", required=True, help="the flow logs' directory")
+    parser.add_argument("--cards", nargs="+", required=True, help="the servers whose cards export")
+    parser.add_argument("--port", type=int, default=IPFIX_PORT)
+    parser.add_argument("--here", action="store_true", help="listen in this namespace (benchmarks)")
+    args = parser.parse_args(argv)
+    names = Names(args.topology)
+    cards = {
+        card: listening_socket(None if args.here else names.netns(card), args.port) for card in args.cards
+    }
+    collector = Collector(names.intent_file, cards, args.out)
+    print(READY, flush=True)
+    collector.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

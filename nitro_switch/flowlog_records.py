@@ -1,0 +1,234 @@
+"""VPC Flow Log records from the cards' IPFIX samples: which interface, which verdict, and
+their aggregation into AWS's version-2 records (plus ``vpclab-rule``), per flow log.
+
+Pure: ``Aggregator.add`` takes decoded IPFIX records, ``Aggregator.due`` returns the lines
+whose aggregation interval ended. The running collector (``flowlog_collector``) feeds it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Optional
+
+from controller.compiler import compile_topology
+from controller.compiler.sampling import observation_point
+from controller.pipeline import SampleKey
+from controller.plan import Plan
+from vpclab.intent import model as m
+
+from .ipfix import Record
+
+FORMAT_VERSION = 2
+ACCOUNT = "123456789012"  # the emulation's one AWS account (the id AWS's guides use)
+FIELDS = (
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
+    "start end action log-status vpclab-rule"
+).split()
+LOG_SUFFIX = ".log"  # a flow log's file: NAME.log
+BY_STATE = "-"  # vpclab-rule of an ACCEPT by connection state
+
+
+def interface_id(instance: str) -> str:
+    """The flow log's interface-id of an instance (vpclab names its one ENI after it)."""
+    return f"eni-{instance}"
+
+
+@dataclass(frozen=True)
+class FlowLogRecord:
+    interface: str
+    source: str
+    destination: str
+    source_port: int
+    destination_port: int
+    protocol: int
+    packets: int
+    bytes: int
+    start: int
+    end: int
+    action: str  # ACCEPT | REJECT
+    rule: str
+    status: str = "OK"
+
+    def line(self) -> str:
+        return " ".join(
+            str(value)
+            for value in (
+                FORMAT_VERSION,
+                ACCOUNT,
+                self.interface,
+                self.source,
+                self.destination,
+                self.source_port,
+                self.destination_port,
+                self.protocol,
+                self.packets,
+                self.bytes,
+                self.start,
+                self.end,
+                self.action,
+                self.status,
+                self.rule,
+            )
+        )
+
+    @classmethod
+    def parse(cls, line: str) -> FlowLogRecord:
+        parts = line.split()
+        if len(parts) != len(FIELDS) or parts[0] != str(FORMAT_VERSION):
+            raise ValueError(f"not a version-{FORMAT_VERSION} flow log record: {line!r}")
+        port, to_port, protocol, packets, octets, first, last = (int(parts[i]) for i in range(5, 12))
+        return cls(
+            parts[2],
+            parts[3],
+            parts[4],
+            port,
+            to_port,
+            protocol,
+            packets,
+            octets,
+            first,
+            last,
+            action=parts[12],
+            rule=parts[14],
+            status=parts[13],
+        )
+
+
+class Interfaces:
+    """Who is who in the samples of a design: instances by card port and by MAC, the YAML
+    object by observation point."""
+
+    def __init__(self, topology: m.Topology):
+        plan = Plan(topology)
+        self.topology = topology
+        self.by_port = {(p.instance.server, p.interface): p.instance for p in plan.instances.values()}
+        self.by_mac = {p.mac: p.instance for p in plan.instances.values()}
+        self.origins = {observation_point(o): o for o in compile_topology(topology).origins.values()}
+
+    def instance(self, card: str, record: Record) -> Optional[m.Instance]:
+        """The instance whose interface records this sample (None: no instance's)."""
+        side = SampleKey.read(record.domain, "SIDE")
+        if side in (SampleKey.SENDING, SampleKey.EITHER):
+            found = self.by_port.get((card, record.fields.get("interface", "")))
+            if found is not None or side == SampleKey.SENDING:
+                return found
+        return self.by_mac.get(record.fields.get("destination_mac", ""))
+
+
+@dataclass
+class Window:
+    """One interface's 5-tuple over one aggregation interval."""
+
+    opened: float  # when its first sample arrived (the interval counts from there)
+    start: int
+    end: int
+    accepted: list = field(default_factory=lambda: [0, 0])  # packets, bytes
+    rejected: list = field(default_factory=lambda: [0, 0])
+    dropped_later: list = field(default_factory=lambda: [0, 0])  # accepted, then rejected
+    accept_rule: str = BY_STATE
+    reject_rule: str = ""
+
+    def records(self, key: tuple) -> list[FlowLogRecord]:
+        """The window's records: what was accepted (less what a later stage dropped), and
+        what was rejected."""
+        interface, protocol, source, destination, port, to_port = key
+
+        def record(counts: tuple, action: str, rule: str) -> FlowLogRecord:
+            return FlowLogRecord(
+                interface,
+                source,
+                destination,
+                port,
+                to_port,
+                protocol,
+                counts[0],
+                counts[1],
+                self.start,
+                self.end,
+                action,
+                rule,
+            )
+
+        out = []
+        accepted = (self.accepted[0] - self.dropped_later[0], self.accepted[1] - self.dropped_later[1])
+        if accepted[0] > 0:
+            out.append(record(accepted, "ACCEPT", self.accept_rule))
+        if self.rejected[0]:
+            out.append(record(tuple(self.rejected), "REJECT", self.reject_rule))
+        return out
+
+
+class Aggregator:
+    """Samples -> per flow log, per interface and 5-tuple, records every aggregation interval."""
+
+    def __init__(self, interfaces: Interfaces):
+        self.interfaces = interfaces
+        self.windows: dict[tuple, Window] = {}  # (flow log name, key) -> window
+
+    def add(self, card: str, record: Record, now: float) -> None:
+        fields = record.fields
+        if "source" not in fields or "packets" not in fields:
+            return  # not IPv4 (ARP, ...), or an options record
+        instance = self.interfaces.instance(card, record)
+        if instance is None:
+            return
+        verdict = SampleKey.read(record.domain, "VERDICT")
+        key = (
+            interface_id(instance.name),
+            fields.get("protocol", 0),
+            fields["source"],
+            fields["destination"],
+            fields.get("source_port", 0),
+            fields.get("destination_port", 0),
+        )
+        start = int(record.export_time - fields.get("start_delta_us", 0) / 1e6)
+        end = int(record.export_time - fields.get("end_delta_us", 0) / 1e6)
+        rule = self.interfaces.origins.get(fields.get("point", -1), "?")
+        for log in self.interfaces.topology.flow_logs:
+            if not log.covers(instance):
+                continue
+            window = self.windows.setdefault((log.name, key), Window(now, start, end))
+            window.start, window.end = min(window.start, start), max(window.end, end)
+            counts = (fields["packets"], fields.get("bytes", 0))
+            if verdict == SampleKey.REJECT:
+                _count(window.rejected, counts)
+                window.reject_rule = window.reject_rule or rule
+                if SampleKey.read(record.domain, "AFTER_ACCEPT"):
+                    _count(window.dropped_later, counts)
+            else:
+                _count(window.accepted, counts)
+                if verdict == SampleKey.ACCEPT_BY_RULE and window.accept_rule == BY_STATE:
+                    window.accept_rule = rule
+
+    def due(self, now: float, everything: bool = False) -> list[tuple[str, FlowLogRecord]]:
+        """(flow log name, record) of every window whose interval ended (or all of them)."""
+        logs = {log.name: log for log in self.interfaces.topology.flow_logs}
+        out = []
+        for (name, key), window in list(self.windows.items()):
+            log = logs.get(name)
+            if log is None or everything or now - window.opened >= log.max_aggregation_interval:
+                del self.windows[(name, key)]
+                out += [(name, r) for r in window.records(key) if log is not None and log.keeps(r.action)]
+        return out
+
+
+def _count(total: list, counts: tuple) -> None:
+    total[0] += counts[0]
+    total[1] += counts[1]
+
+
+def read_records(directory: str) -> list[tuple[str, FlowLogRecord]]:
+    """(flow log name, record) of every file the collector wrote in ``directory``, oldest
+    first (by the end of their interval)."""
+    found: list[tuple[str, FlowLogRecord]] = []
+    if not os.path.isdir(directory):
+        return found
+    for file in sorted(os.listdir(directory)):
+        if not file.endswith(LOG_SUFFIX):
+            continue
+        with open(os.path.join(directory, file), encoding="utf-8") as handle:
+            found += [
+                (file[: -len(LOG_SUFFIX)], FlowLogRecord.parse(line)) for line in handle if line.strip()
+            ]
+    return sorted(found, key=lambda item: (item[1].end, item[1].start))

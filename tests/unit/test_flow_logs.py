@@ -1,0 +1,220 @@
+"""Flow logs: which flows sample (and what they say), the IPFIX decoder, the aggregation into
+AWS's version-2 records, the experiments' reading of them, and the shell's `flowlogs`."""
+
+import io
+import os
+import struct
+from pathlib import Path
+
+import pytest
+from fakeswitch import FakeFabric, connection, instance_packet
+from vpc_fixtures import load, problems
+
+from controller.actions import Sample
+from controller.compiler import compile_topology
+from controller.compiler.sampling import observation_point
+from controller.pipeline import SampleKey
+from controller.plan import Plan
+from experiments.flowlogs import Alarm, alarm_time, fires_before, first_reject
+from nitro_switch.flowlog_records import Aggregator, FlowLogRecord, Interfaces, read_records
+from nitro_switch.ipfix import Decoder, Record, encode
+
+DESIGN = (Path(__file__).resolve().parents[2] / "topologies" / "flow-logs.yaml").read_text()
+
+
+def test_a_flow_log_names_a_vpc_a_subnet_or_an_instance_and_says_what_it_cannot_find():
+    topology = load(DESIGN)
+    whole, rejects = topology.flow_logs
+    web1, db1, dev1 = (topology.instance(name) for name in ("web1", "db1", "dev1"))
+    assert (whole.covers(web1), whole.covers(db1), whole.covers(dev1)) == (True, True, False)
+    assert (rejects.covers(web1), rejects.covers(db1)) == (False, True)
+    assert rejects.keeps("REJECT") and not rejects.keeps("ACCEPT")
+    found = problems(DESIGN.replace("resource: prod/db", "resource: prod/nope").replace("prod-all", "x"))
+    assert any(":41: flow_logs[1].resource: no subnet 'nope' in a VPC 'prod'" in line for line in found), (
+        found
+    )
+    one = load(DESIGN.replace("resource: prod,", "resource: dev1,")).flow_logs[0]
+    assert (one.vpc, one.instance) == ("dev", "dev1")
+
+
+def test_without_flow_logs_no_flow_samples():
+    plain = load(DESIGN.split("flow_logs:")[0])
+    flows = [f for card in compile_topology(plain).flows.values() for f in card]
+    assert not any(isinstance(action, Sample) for f in flows for action in f.actions)
+
+
+def _samples(fabric, source, destination, port):
+    plan = fabric.compiled.plan
+    server, packet = instance_packet(
+        plan, source, str(plan.instances[destination].instance.ip), 6, port, 40000
+    )
+    return fabric.send(server, packet).samples
+
+
+def test_a_denied_packet_samples_a_reject_naming_the_nacl_rule_after_the_sg_accepted_it():
+    fabric = FakeFabric(compile_topology(load(DESIGN)))
+    samples = _samples(fabric, "web1", "db1", 5432)
+    (_, stage, accept, rule_point, port, _), (_, nacl_stage, reject, nacl_point, _, _) = samples
+    assert stage == "sg_egress" and SampleKey.read(accept, "VERDICT") == SampleKey.ACCEPT_BY_RULE
+    assert nacl_stage == "nacl_src_egress" and SampleKey.read(reject, "VERDICT") == SampleKey.REJECT
+    assert SampleKey.read(reject, "AFTER_ACCEPT") and SampleKey.read(reject, "SIDE") == SampleKey.SENDING
+    assert nacl_point == observation_point("vpcs[0].nacls[0].egress[0]")
+    assert port == fabric.compiled.plan.instances["web1"].port
+
+
+def test_an_sg_drop_on_the_receiving_card_samples_a_reject_at_the_destination():
+    fabric = FakeFabric(compile_topology(load(DESIGN)))
+    *_, (server, stage, domain, point, _, mac) = _samples(fabric, "web1", "db1", 22)
+    assert (server, stage, SampleKey.read(domain, "SIDE")) == ("srv2", "sg_ingress", SampleKey.RECEIVING)
+    assert SampleKey.read(domain, "VERDICT") == SampleKey.REJECT
+    assert mac == fabric.compiled.plan.instances["db1"].mac  # how the collector finds db1
+    assert point == observation_point("vpcs[0].security_groups[0]")
+
+
+def test_an_accepted_connection_samples_rules_then_state_and_forwards_as_before():
+    topology = load(DESIGN)
+    fabric = FakeFabric(compile_topology(topology))
+    assert connection(fabric, "web1", "db1", 6, 3306)[0]
+    again = _samples(fabric, "web1", "db1", 3306)  # the same 5-tuple: tracked now
+    verdicts = [SampleKey.read(domain, "VERDICT") for _, _, domain, _, _, _ in again]
+    assert verdicts == [SampleKey.ACCEPT_BY_STATE, SampleKey.ACCEPT_BY_STATE]
+
+
+# -- IPFIX --------------------------------------------------------------------------------------
+SAMPLE = {
+    "source": "10.0.1.4",
+    "destination": "10.0.2.4",
+    "protocol": 6,
+    "source_port": 40000,
+    "destination_port": 5432,
+    "packets": 3,
+    "bytes": 180,
+    "point": 7,
+    "interface": "web1",
+    "destination_mac": "02:00:00:00:00:01",
+    "start_delta_us": 2_000_000,
+    "end_delta_us": 500_000,
+}
+
+
+def test_ipfix_decodes_what_it_encodes_and_keeps_templates_across_domains_as_ovs_sends_them():
+    decoder = Decoder()
+    (first,) = decoder.decode(encode(5, 1000, 300, [SAMPLE]))
+    assert first == Record(5, 1000, SAMPLE)
+    message = encode(9, 1001, 300, [SAMPLE, {**SAMPLE, "packets": 4}])
+    template_set = struct.unpack_from("!H", message, 18)[0]  # the set after the 16-byte header
+    data_only = message[:16] + message[16 + template_set :]
+    data_only = data_only[:2] + struct.pack("!H", len(data_only)) + data_only[4:]
+    records = decoder.decode(data_only)  # no template in it: the one domain 5 taught is used
+    assert [r.fields["packets"] for r in records] == [3, 4] and records[0].domain == 9
+    long_name = {**SAMPLE, "interface": "x" * 300}  # a variable length of three bytes
+    assert Decoder().decode(encode(1, 1, 301, [long_name]))[0].fields["interface"] == "x" * 300
+    with pytest.raises(ValueError):
+        Decoder().decode(b"\x00\x05" + bytes(30))
+
+
+# -- aggregation --------------------------------------------------------------------------------
+def _record(domain_verdict, side, after=False, **fields):
+    return Record(SampleKey.make(domain_verdict, side, after), 1000, {**SAMPLE, **fields})
+
+
+def test_records_say_what_finally_happened_at_each_interface_per_flow_log():
+    topology = load(DESIGN)
+    interfaces = Interfaces(topology)
+    aggregator = Aggregator(interfaces)
+    sg_rule, nacl_rule = "vpcs[0].security_groups[default].egress[0]", "vpcs[0].nacls[0].egress[0]"
+    assert observation_point(nacl_rule) in interfaces.origins
+    # web1 sends 3 packets; its SG accepts them, its subnet's NACL drops 2 of them
+    aggregator.add(
+        "srv1", _record(SampleKey.ACCEPT_BY_RULE, SampleKey.SENDING, point=observation_point(sg_rule)), 10.0
+    )
+    aggregator.add(
+        "srv1",
+        _record(
+            SampleKey.REJECT,
+            SampleKey.SENDING,
+            True,
+            point=observation_point(nacl_rule),
+            packets=2,
+            bytes=120,
+        ),
+        10.2,
+    )
+    db1_mac = Plan(topology).instances["db1"].mac
+    aggregator.add("srv2", _record(SampleKey.REJECT, SampleKey.RECEIVING, destination_mac=db1_mac), 10.3)
+    aggregator.add("srv1", _record(SampleKey.REJECT, SampleKey.SENDING, interface="dev1"), 10.3)  # no log
+    assert aggregator.due(10.5) == []  # the interval (1 s) has not ended
+    written = aggregator.due(11.3)
+    lines = sorted(f"{name} {record.line()}" for name, record in written)
+    assert lines == sorted(
+        [
+            "prod-all 2 123456789012 eni-web1 10.0.1.4 10.0.2.4 40000 5432 6 1 60 998 999 ACCEPT OK "
+            + sg_rule,
+            "prod-all 2 123456789012 eni-web1 10.0.1.4 10.0.2.4 40000 5432 6 2 120 998 999 REJECT OK "
+            + nacl_rule,
+            "prod-all 2 123456789012 eni-db1 10.0.1.4 10.0.2.4 40000 5432 6 3 180 998 999 REJECT OK ?",
+        ]
+    )
+    assert [name for name, _ in aggregator.due(20.0)] == ["db-rejects"]  # its own 5 s interval
+    assert FlowLogRecord.parse(written[0][1].line()) == written[0][1]
+
+
+def test_experiments_read_the_first_reject_and_when_an_alarm_fires(tmp_path):
+    def record(start, end, action, packets, rule="r"):
+        return FlowLogRecord(
+            "eni-a", "10.0.0.1", "10.0.0.2", 0, 0, 1, packets, 84 * packets, start, end, action, rule
+        )
+
+    found = [
+        ("all", record(98, 99, "REJECT", 9, "before")),
+        ("all", record(100, 101, "ACCEPT", 20)),
+        ("all", record(101, 102, "REJECT", 4, "nacl")),
+        ("all", record(103, 103, "REJECT", 10, "nacl")),
+    ]
+    seen = first_reject(found, ("10.0.0.2", "10.0.0.1"), 100.5, {"all": 1})
+    assert seen["rule"] == "nacl" and seen["time_to_detect"] == 1.5
+    assert first_reject(found, ("10.0.0.2", "10.0.0.9"), 100.5, {"all": 1}) is None
+    assert alarm_time(found, Alarm.parse("reject-rate>5/s"), 100.5, {"all": 1}) == 3.5  # second 103
+    assert alarm_time(found, Alarm.parse("reject-rate > 1/s"), 100.5, {"all": 1}) == 1.5  # not second 98
+    assert alarm_time(found, Alarm.parse("reject-rate>50/s"), 100.5, {"all": 1}) is None
+    assert fires_before(found, Alarm.parse("reject-rate>3/s"), 100.5, {"all": 1})
+    assert not fires_before(found, Alarm.parse("reject-rate>5/s"), 100.5, {"all": 1})
+    with pytest.raises(ValueError, match="reject-rate>N/s"):
+        Alarm.parse("rejects>5")
+    (tmp_path / "all.log").write_text(record(5, 6, "REJECT", 1).line() + "\n")
+    assert read_records(str(tmp_path)) == [("all", record(5, 6, "REJECT", 1))]
+
+
+def test_the_shell_lists_the_newest_records_of_an_instance_and_only_rejects(tmp_path):
+    import cmd
+
+    from vpclab.shell import VpcCLI
+
+    topology = load(DESIGN)
+
+    def line(interface, action, end):
+        return FlowLogRecord(interface, "10.0.1.4", "10.0.2.4", 1, 2, 6, 1, 60, end, end, action, "r").line()
+
+    (tmp_path / "prod-all.log").write_text(
+        "\n".join(
+            [line("eni-web1", "ACCEPT", 1), line("eni-db1", "REJECT", 2), line("eni-web1", "REJECT", 3)]
+        )
+    )
+    shell = VpcCLI.__new__(VpcCLI)
+    output = io.StringIO()
+    cmd.Cmd.__init__(shell, stdout=output)
+    shell.emulation = type("Running", (), {"flow_logs_dir": str(tmp_path)})()
+    shell.topology = lambda: topology
+    shell.onecmd("flowlogs web1 --reject")
+    shown = output.getvalue().splitlines()
+    assert shown[0].startswith("flow-log version account-id interface-id")
+    assert shown[1:] == ["prod-all " + line("eni-web1", "REJECT", 3)]
+    output.truncate(0)
+    output.seek(0)
+    shell.onecmd("flowlogs --last 1")
+    assert output.getvalue().splitlines()[1:] == ["prod-all " + line("eni-web1", "REJECT", 3)]
+    output.truncate(0)
+    output.seek(0)
+    shell.onecmd("flowlogs nobody")
+    assert "no instance 'nobody'" in output.getvalue()
+    assert os.path.exists(tmp_path / "prod-all.log")
