@@ -45,7 +45,7 @@ integration:
 fuzz:
 	$(VENV)/bin/vpclab fuzz --seeds 50 --out fuzz-results
 
-# Performance figures (root; about a quarter of an hour): printed, and written to bench/results/*.json|png
+# Performance figures (root; about twenty minutes): printed, and written to bench/results/*.json|png
 bench:
 	$(PYTHON) bench/flows.py
 	$(PYTHON) bench/reach.py
@@ -55,6 +55,7 @@ bench:
 	$(PYTHON) bench/bringup.py
 	$(PYTHON) bench/bringup_scale.py --sample 300
 	$(PYTHON) bench/change_latency.py
+	$(PYTHON) bench/flowlogs.py
 
 clean-venv:
 	rm -rf $(VENV) *.egg-info

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from nitro_switch.emulation import Emulation
 from vpclab.intent.loader import load_topology
 
-from .flowlogs import Alarm, alarm_time, collect, first_reject, flow_logs_dir, intervals_of
+from .flowlogs import Alarm, Watcher, alarm_time, collect, fires_before, first_reject, flow_logs_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROBE_RATE = 20.0  # probes per second per pair
@@ -99,7 +99,10 @@ def run(
     os.makedirs(out_dir, exist_ok=True)
     jitter = rng.uniform(0.0, 0.5)  # the injection does not line up with the probe clock
     duration = scenario.warmup + jitter + scenario.outage + scenario.after
-    with Emulation(topology, log=log, flow_logs_dir=flow_logs_dir(out_dir)) as emulation:
+    with (
+        Emulation(topology, log=log, flow_logs_dir=flow_logs_dir(out_dir)) as emulation,
+        Watcher(emulation.flow_logs_dir) as watcher,
+    ):
         listeners = _listeners(emulation, scenario.probes)
         probers = _start_probers(emulation, scenario.probes, duration, rng)
         try:
@@ -131,15 +134,15 @@ def run(
     )
     logged = emulation.topology  # the design with its flow logs
     found = collect(flow_logs_dir(out_dir), os.path.join(out_dir, "flowlogs.txt"))
-    intervals = intervals_of(logged)
     for probe, pair in zip(scenario.probes, report["pairs"], strict=True):
         addresses = (str(logged.instance(probe.source).ip), str(logged.instance(probe.target).ip))
-        pair["flow_log"] = first_reject(found, addresses, injected_at, intervals)
+        pair["flow_log"] = first_reject(watcher.seen, addresses, injected_at)
     report["flow_logs"] = {"records": len(found), "file": "flowlogs.txt"}
     if alarm is not None:
         report["alarm"] = {
             "condition": alarm.condition,
-            "fired_after": alarm_time(found, alarm, injected_at, intervals),
+            "fired_after": alarm_time(watcher.seen, alarm, injected_at),
+            "fired_before_injection": fires_before(watcher.seen, alarm, injected_at),
         }
     with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2, default=str)
@@ -308,7 +311,7 @@ def plot_timeline(report: dict, samples: list, injected_at: float, path: str) ->
             axis.axvline(seen["time_to_detect"], color="#e07b00", linestyle=":", linewidth=1.5)
             axis.text(
                 seen["time_to_detect"],
-                0.5,
+                0.08,  # under the lost row, clear of the labels on the lines
                 f" flow log: REJECT by {seen['rule']} ",
                 transform=axis.get_xaxis_transform(),
                 fontsize=7.5,
@@ -342,6 +345,8 @@ def plot_timeline(report: dict, samples: list, injected_at: float, path: str) ->
             if fired is not None
             else f"alarm {alarm['condition']}: never fired"
         )
+        if alarm.get("fired_before_injection"):
+            said += " (and before the injection)"
         top.text(fired if fired is not None else 0, 0.88, f" {said} ", color="#7b2cbf", **on_lines)
     axes[-1, 0].set_xlabel("seconds since the injection (a probe is drawn when it was answered or timed out)")
     figure.suptitle(f"{report['scenario']} on {report['topology']} (seed {report['seed']})")

@@ -145,12 +145,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--cards", nargs="+", required=True, help="the servers whose cards export")
     parser.add_argument("--port", type=int, default=IPFIX_PORT)
     parser.add_argument("--here", action="store_true", help="listen in this namespace (benchmarks)")
+    parser.add_argument("--intent", help="the running design's file (default: the run's)")
     args = parser.parse_args(argv)
     names = Names(args.topology)
     cards = {
         card: listening_socket(None if args.here else names.netns(card), args.port) for card in args.cards
     }
-    collector = Collector(names.intent_file, cards, args.out)
+    collector = Collector(args.intent or names.intent_file, cards, args.out)
     print(READY, flush=True)
     collector.run()
     return 0

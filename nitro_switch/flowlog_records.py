@@ -117,45 +117,57 @@ class Interfaces:
 
 
 @dataclass
+class Tally:
+    """Packets and bytes of one verdict in a window, their first and last second, the rule."""
+
+    packets: int = 0
+    bytes: int = 0
+    start: Optional[int] = None
+    end: Optional[int] = None
+    rule: str = ""
+
+    def add(self, packets: int, octets: int, start: int, end: int) -> None:
+        self.packets += packets
+        self.bytes += octets
+        self.start = start if self.start is None else min(self.start, start)
+        self.end = end if self.end is None else max(self.end, end)
+
+
+@dataclass
 class Window:
-    """One interface's 5-tuple over one aggregation interval."""
+    """One interface's 5-tuple over one aggregation interval: what it accepted, rejected, and
+    accepted at its SG before a later stage dropped it."""
 
     opened: float  # when its first sample arrived (the interval counts from there)
-    start: int
-    end: int
-    accepted: list = field(default_factory=lambda: [0, 0])  # packets, bytes
-    rejected: list = field(default_factory=lambda: [0, 0])
-    dropped_later: list = field(default_factory=lambda: [0, 0])  # accepted, then rejected
-    accept_rule: str = BY_STATE
-    reject_rule: str = ""
+    accepted: Tally = field(default_factory=Tally)
+    rejected: Tally = field(default_factory=Tally)
+    dropped_later: Tally = field(default_factory=Tally)
 
     def records(self, key: tuple) -> list[FlowLogRecord]:
         """The window's records: what was accepted (less what a later stage dropped), and
-        what was rejected."""
+        what was rejected, each with its own first and last second (as AWS's records)."""
         interface, protocol, source, destination, port, to_port = key
-
-        def record(counts: tuple, action: str, rule: str) -> FlowLogRecord:
-            return FlowLogRecord(
-                interface,
-                source,
-                destination,
-                port,
-                to_port,
-                protocol,
-                counts[0],
-                counts[1],
-                self.start,
-                self.end,
-                action,
-                rule,
-            )
-
+        common = (interface, source, destination, port, to_port, protocol)
         out = []
-        accepted = (self.accepted[0] - self.dropped_later[0], self.accepted[1] - self.dropped_later[1])
-        if accepted[0] > 0:
-            out.append(record(accepted, "ACCEPT", self.accept_rule))
-        if self.rejected[0]:
-            out.append(record(tuple(self.rejected), "REJECT", self.reject_rule))
+        accepted = self.accepted
+        packets = accepted.packets - self.dropped_later.packets
+        if packets > 0 and accepted.start is not None and accepted.end is not None:
+            octets = accepted.bytes - self.dropped_later.bytes
+            rule = accepted.rule or BY_STATE
+            out.append(FlowLogRecord(*common, packets, octets, accepted.start, accepted.end, "ACCEPT", rule))
+        rejected = self.rejected
+        if rejected.packets and rejected.start is not None and rejected.end is not None:
+            out.append(
+                FlowLogRecord(
+                    *common,
+                    rejected.packets,
+                    rejected.bytes,
+                    rejected.start,
+                    rejected.end,
+                    "REJECT",
+                    rejected.rule,
+                )
+            )
         return out
 
 
@@ -188,18 +200,17 @@ class Aggregator:
         for log in self.interfaces.topology.flow_logs:
             if not log.covers(instance):
                 continue
-            window = self.windows.setdefault((log.name, key), Window(now, start, end))
-            window.start, window.end = min(window.start, start), max(window.end, end)
-            counts = (fields["packets"], fields.get("bytes", 0))
+            window = self.windows.setdefault((log.name, key), Window(now))
+            counts = (fields["packets"], fields.get("bytes", 0), start, end)
             if verdict == SampleKey.REJECT:
-                _count(window.rejected, counts)
-                window.reject_rule = window.reject_rule or rule
+                window.rejected.add(*counts)
+                window.rejected.rule = window.rejected.rule or rule
                 if SampleKey.read(record.domain, "AFTER_ACCEPT"):
-                    _count(window.dropped_later, counts)
+                    window.dropped_later.add(*counts)
             else:
-                _count(window.accepted, counts)
-                if verdict == SampleKey.ACCEPT_BY_RULE and window.accept_rule == BY_STATE:
-                    window.accept_rule = rule
+                window.accepted.add(*counts)
+                if verdict == SampleKey.ACCEPT_BY_RULE:
+                    window.accepted.rule = window.accepted.rule or rule
 
     def due(self, now: float, everything: bool = False) -> list[tuple[str, FlowLogRecord]]:
         """(flow log name, record) of every window whose interval ended (or all of them)."""
@@ -211,11 +222,6 @@ class Aggregator:
                 del self.windows[(name, key)]
                 out += [(name, r) for r in window.records(key) if log is not None and log.keeps(r.action)]
         return out
-
-
-def _count(total: list, counts: tuple) -> None:
-    total[0] += counts[0]
-    total[1] += counts[1]
 
 
 def read_records(directory: str) -> list[tuple[str, FlowLogRecord]]:

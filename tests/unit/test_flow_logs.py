@@ -15,7 +15,7 @@ from controller.compiler import compile_topology
 from controller.compiler.sampling import observation_point
 from controller.pipeline import SampleKey
 from controller.plan import Plan
-from experiments.flowlogs import Alarm, alarm_time, fires_before, first_reject
+from experiments.flowlogs import Alarm, Seen, Watcher, alarm_time, fires_before, first_reject
 from nitro_switch.flowlog_records import Aggregator, FlowLogRecord, Interfaces, read_records
 from nitro_switch.ipfix import Decoder, Record, encode
 
@@ -124,7 +124,8 @@ def test_records_say_what_finally_happened_at_each_interface_per_flow_log():
     aggregator = Aggregator(interfaces)
     sg_rule, nacl_rule = "vpcs[0].security_groups[default].egress[0]", "vpcs[0].nacls[0].egress[0]"
     assert observation_point(nacl_rule) in interfaces.origins
-    # web1 sends 3 packets; its SG accepts them, its subnet's NACL drops 2 of them
+    # web1 sends 3 packets; its SG accepts them, its subnet's NACL drops the last 2 (each
+    # record has the seconds of its own packets)
     aggregator.add(
         "srv1", _record(SampleKey.ACCEPT_BY_RULE, SampleKey.SENDING, point=observation_point(sg_rule)), 10.0
     )
@@ -137,6 +138,7 @@ def test_records_say_what_finally_happened_at_each_interface_per_flow_log():
             point=observation_point(nacl_rule),
             packets=2,
             bytes=120,
+            start_delta_us=500_000,
         ),
         10.2,
     )
@@ -150,7 +152,7 @@ def test_records_say_what_finally_happened_at_each_interface_per_flow_log():
         [
             "prod-all 2 123456789012 eni-web1 10.0.1.4 10.0.2.4 40000 5432 6 1 60 998 999 ACCEPT OK "
             + sg_rule,
-            "prod-all 2 123456789012 eni-web1 10.0.1.4 10.0.2.4 40000 5432 6 2 120 998 999 REJECT OK "
+            "prod-all 2 123456789012 eni-web1 10.0.1.4 10.0.2.4 40000 5432 6 2 120 999 999 REJECT OK "
             + nacl_rule,
             "prod-all 2 123456789012 eni-db1 10.0.1.4 10.0.2.4 40000 5432 6 3 180 998 999 REJECT OK ?",
         ]
@@ -159,30 +161,39 @@ def test_records_say_what_finally_happened_at_each_interface_per_flow_log():
     assert FlowLogRecord.parse(written[0][1].line()) == written[0][1]
 
 
-def test_experiments_read_the_first_reject_and_when_an_alarm_fires(tmp_path):
+def test_experiments_read_the_first_reject_and_when_an_alarm_fires_as_records_appear(tmp_path):
     def record(start, end, action, packets, rule="r"):
         return FlowLogRecord(
             "eni-a", "10.0.0.1", "10.0.0.2", 0, 0, 1, packets, 84 * packets, start, end, action, rule
         )
 
-    found = [
-        ("all", record(98, 99, "REJECT", 9, "before")),
-        ("all", record(100, 101, "ACCEPT", 20)),
-        ("all", record(101, 102, "REJECT", 4, "nacl")),
-        ("all", record(103, 103, "REJECT", 10, "nacl")),
+    watcher = Watcher(str(tmp_path))
+    log = tmp_path / "all.log"
+    arrivals = [  # (when the record was in the file, the record)
+        (99.5, record(98, 99, "REJECT", 9, "before")),
+        (101.5, record(100, 101, "ACCEPT", 20)),
+        (102.8, record(101, 102, "REJECT", 4, "nacl")),
+        (104.2, record(103, 103, "REJECT", 10, "nacl")),
     ]
-    seen = first_reject(found, ("10.0.0.2", "10.0.0.1"), 100.5, {"all": 1})
-    assert seen["rule"] == "nacl" and seen["time_to_detect"] == 1.5
-    assert first_reject(found, ("10.0.0.2", "10.0.0.9"), 100.5, {"all": 1}) is None
-    assert alarm_time(found, Alarm.parse("reject-rate>5/s"), 100.5, {"all": 1}) == 3.5  # second 103
-    assert alarm_time(found, Alarm.parse("reject-rate > 1/s"), 100.5, {"all": 1}) == 1.5  # not second 98
-    assert alarm_time(found, Alarm.parse("reject-rate>50/s"), 100.5, {"all": 1}) is None
-    assert fires_before(found, Alarm.parse("reject-rate>3/s"), 100.5, {"all": 1})
-    assert not fires_before(found, Alarm.parse("reject-rate>5/s"), 100.5, {"all": 1})
+    for at, each in arrivals:
+        with log.open("a") as handle:
+            handle.write(each.line() + "\n" + each.line()[:9])  # and half of a next line
+        watcher.poll()
+        watcher.seen[-1:] = [Seen(at, "all", watcher.seen[-1].record)]
+        log.write_text(log.read_text()[:-9])  # the half line was never complete
+    assert [s.record for s in watcher.seen] == [each for _, each in arrivals]
+    seen = watcher.seen
+    found = first_reject(seen, ("10.0.0.2", "10.0.0.1"), 100.5)
+    assert found["rule"] == "nacl" and found["time_to_detect"] == 2.3
+    assert first_reject(seen, ("10.0.0.2", "10.0.0.9"), 100.5) is None
+    assert alarm_time(seen, Alarm.parse("reject-rate>5/s"), 100.5) == 3.7  # second 103
+    assert alarm_time(seen, Alarm.parse("reject-rate > 1/s"), 100.5) == 2.3  # not second 98
+    assert alarm_time(seen, Alarm.parse("reject-rate>50/s"), 100.5) is None
+    assert fires_before(seen, Alarm.parse("reject-rate>3/s"), 100.5)
+    assert not fires_before(seen, Alarm.parse("reject-rate>5/s"), 100.5)
     with pytest.raises(ValueError, match="reject-rate>N/s"):
         Alarm.parse("rejects>5")
-    (tmp_path / "all.log").write_text(record(5, 6, "REJECT", 1).line() + "\n")
-    assert read_records(str(tmp_path)) == [("all", record(5, 6, "REJECT", 1))]
+    assert read_records(str(tmp_path)) == [("all", each) for _, each in arrivals]
 
 
 def test_the_shell_lists_the_newest_records_of_an_instance_and_only_rejects(tmp_path):
