@@ -103,8 +103,8 @@ def run(
         Emulation(topology, log=log, flow_logs_dir=flow_logs_dir(out_dir)) as emulation,
         Watcher(emulation.flow_logs_dir) as watcher,
     ):
-        listeners = _listeners(emulation, scenario.probes)
-        probers = _start_probers(emulation, scenario.probes, duration, rng)
+        listeners = start_listeners(emulation, scenario.probes)
+        probers = start_probers(emulation, scenario.probes, duration, rng)
         try:
             time.sleep(scenario.warmup + jitter)
             injected_at = time.time()
@@ -115,7 +115,7 @@ def run(
             restored_at = time.time()
             log("*** restore")
             restoration = scenario.restore(emulation)
-            samples = [_collect(process) for process in probers]
+            samples = [probe_samples(process) for process in probers]
         finally:
             for process in probers + listeners:
                 if process.poll() is None:
@@ -151,7 +151,7 @@ def run(
     return report
 
 
-def _listeners(emulation, probes: list[Probe]) -> list:
+def start_listeners(emulation, probes: list[Probe]) -> list:
     processes = []
     for target in sorted({p.target for p in probes if p.port}):
         tcp = ",".join(str(p.port) for p in probes if p.target == target and p.protocol.startswith("tcp"))
@@ -166,7 +166,7 @@ def _listeners(emulation, probes: list[Probe]) -> list:
     return processes
 
 
-def _start_probers(emulation, probes: list[Probe], duration: float, rng) -> list:
+def start_probers(emulation, probes: list[Probe], duration: float, rng, rate: float = PROBE_RATE) -> list:
     processes = []
     for probe in rng.sample(probes, len(probes)):  # start order is seeded
         address = str(emulation.topology.instance(probe.target).ip)
@@ -179,7 +179,7 @@ def _start_probers(emulation, probes: list[Probe], duration: float, rng) -> list
                 probe.protocol,
                 target,
                 "--rate",
-                str(PROBE_RATE),
+                str(rate),
                 "--duration",
                 str(duration),
                 "--timeout",
@@ -198,7 +198,7 @@ def _start_probers(emulation, probes: list[Probe], duration: float, rng) -> list
     return sorted(processes, key=lambda p: probes.index(p.probe))
 
 
-def _collect(process) -> list:
+def probe_samples(process) -> list:
     output, errors = process.communicate(timeout=120)
     if process.returncode != 0:
         raise RuntimeError(f"probe {process.probe.label} failed: {errors.strip() or output.strip()}")

@@ -15,7 +15,7 @@ import time
 from typing import Optional
 
 from .commands import run
-from .names import INTERFACE_PATTERN, NETNS_PREFIX, RUN_MARKER, RUN_ROOT, Names
+from .names import IMPAIRMENT_TABLE, INTERFACE_PATTERN, NETNS_PREFIX, RUN_MARKER, RUN_ROOT, Names
 
 OUR_COMMANDS = (
     "ovs-vswitchd",
@@ -132,6 +132,17 @@ def _interfaces(short: str | None) -> list[str]:
     return names
 
 
+def _impairment_tables(short: str | None) -> list[str]:
+    """The nftables tables (bridge family) of impaired underlay links: vpl<id>."""
+    listed = run("nft", "list", "tables", "bridge", check=False).split()
+    return [name for name in listed if IMPAIRMENT_TABLE.match(name) and (short is None or name[3:9] == short)]
+
+
+def _remove_tables(tables: list[str]) -> None:
+    for table in tables:
+        run("nft", "delete", "table", "bridge", table, check=False)
+
+
 def _remove(run_dir: str, netns_prefix: str, short: str | None, topology: str | None = None) -> dict:
     pids = _recorded_pids(run_dir)
     namespaces = _namespaces(netns_prefix)
@@ -143,6 +154,7 @@ def _remove(run_dir: str, netns_prefix: str, short: str | None, topology: str | 
     interfaces = _interfaces(short)
     for interface in interfaces:
         run("ip", "link", "del", interface, check=False)
+    _remove_tables(_impairment_tables(short))
     shutil.rmtree(run_dir, ignore_errors=True)
     return {"processes": len(stopped), "namespaces": len(namespaces), "interfaces": len(interfaces)}
 
@@ -202,4 +214,5 @@ def clean_orphans(keep: list[str]) -> dict:
     interfaces = [name for name in _interfaces(None) if name[3:9] not in spared]
     for interface in interfaces:
         run("ip", "link", "del", interface, check=False)
+    _remove_tables([name for name in _impairment_tables(None) if name[3:9] not in spared])
     return {"processes": len(stopped), "namespaces": len(namespaces), "interfaces": len(interfaces)}

@@ -96,6 +96,7 @@ class Emulation:
         self.hosts = InstanceHosts(self.names, self.plan)
         self.controller: subprocess.Popen | None = None
         self.collector: subprocess.Popen | None = None
+        self.impairments: dict = {}  # server -> faults.Impairment of its underlay link
         self.wanted_flow_logs = flow_logs_dir
         self.flow_logs_dir = os.path.abspath(flow_logs_dir or os.path.join(self.names.run_dir, "flowlogs"))
         self.controller_port = self.api_port = 0

@@ -2,8 +2,9 @@
 
 Everything carries a prefix so that ``vpclab clean`` can find exactly what vpclab made:
 network namespaces ``vpclab-<id>-<topology>-<server>``, root-namespace interfaces
-``vpl<id>...`` (id: 6 hex digits of the topology name's hash; Linux allows 15 characters)
-and the run directory ``/run/vpclab/<topology>/``.
+``vpl<id>...`` (id: 6 hex digits of the topology name's hash; Linux allows 15 characters),
+the nftables table ``bridge vpl<id>`` of its impaired links, and the run directory
+``/run/vpclab/<topology>/``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ RUN_ROOT = os.environ.get("VPCLAB_RUN_ROOT", "/run/vpclab")
 NETNS_PREFIX = "vpclab-"
 RUN_MARKER = "VPCLAB_RUN"  # exported in every instance's shell: its processes carry the run's name
 INTERFACE_PATTERN = re.compile(r"^vpl[0-9a-f]{6}(ul|u\d+)$")
+IMPAIRMENT_TABLE = re.compile(r"^vpl[0-9a-f]{6}$")  # nftables, bridge family: impaired links
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class Names:
 
     def underlay_port(self, index: int) -> str:
         return f"vpl{self.short}u{index}"
+
+    @property
+    def impairment_table(self) -> str:
+        """The nftables table (bridge family, root namespace) of its impaired underlay links."""
+        return f"vpl{self.short}"
 
     @property
     def status_file(self) -> str:

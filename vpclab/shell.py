@@ -315,14 +315,42 @@ class VpcCLI(ChangeVerbs, CLI):
 
     # -- faults ------------------------------------------------------------------------------
     def do_fail(self, line):
-        """Usage: fail nitro SERVER | fail link SERVER | fail controller  -- inject a fault."""
+        """Usage: fail nitro SERVER | fail link SERVER [--loss P%] [--rate R] | fail controller
+        -- inject a fault. A link with --loss or --rate stays up but drops P % of the packets
+        at random and carries at most R (10mbit, 500kbit...), each way; no delay: this kernel
+        has no netem."""
+        words = line.split()
+        if words[:1] == ["link"] and len(words) > 2:
+            return self._impair(words[1], words[2:])
         return self._fault(line, failing=True)
 
     def do_recover(self, line):
         """Usage: recover nitro SERVER | recover link SERVER | recover controller [--discard-changes]
-        -- undo a fault. The restarted controller reconciles the cards to the running design, with
-        its runtime changes; --discard-changes goes back to the topology file."""
+        -- undo a fault (a link: up again, and whole). The restarted controller reconciles the
+        cards to the running design, with its runtime changes; --discard-changes goes back to
+        the topology file."""
+        words = line.split()
+        if words[:1] == ["link"] and len(words) == 2 and faults.link_impairment(self.emulation, words[1]):
+            faults.impair_link(self.emulation, words[1], None)
+            self.say(f"*** {words[1]}'s underlay link: whole again")
+            if faults.link_is_up(self.emulation, words[1]):
+                return None
         return self._fault(line, failing=False)
+
+    def _impair(self, server: str, options: list[str]):
+        if server not in self.emulation.servers_by_name or len(options) % 2:
+            return self.usage(self.do_fail)
+        given = dict(zip(options[::2], options[1::2], strict=True))
+        if not set(given) <= {"--loss", "--rate"}:
+            return self.usage(self.do_fail)
+        try:
+            impairment = faults.Impairment.parse(given.get("--loss"), given.get("--rate"))
+        except ValueError as error:
+            return self.say(f"*** {error}")
+        if not impairment.loss and not impairment.rate:
+            return self.say(f"*** nothing to impair: `recover link {server}` makes the link whole")
+        faults.impair_link(self.emulation, server, impairment)
+        return self.say(f"*** {server}'s underlay link {impairment.describe()}")
 
     def _fault(self, line: str, failing: bool):
         words = line.split()

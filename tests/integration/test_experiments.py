@@ -8,24 +8,25 @@ import pytest
 from live_helpers import leftovers, live
 
 from experiments import catalog
+from experiments.flowlogs import Alarm
 from experiments.harness import run
 
 pytestmark = live
 SHORT = dict(warmup=1.5, outage=2.0, after=2.0)
 
 
-def experiment(name, tmp_path, seed=3):
+def experiment(name, tmp_path, seed=3, alarm=None):
     """Run a scenario (shortened); every pair must do what the scenario expects of it."""
     scenario = dataclasses.replace(catalog.load(name), **SHORT)
-    report = run(scenario, seed=seed, out_dir=str(tmp_path), log=lambda line: None)
+    report = run(scenario, seed=seed, out_dir=str(tmp_path), log=lambda line: None, alarm=alarm)
     assert (tmp_path / "timeline.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "report.json").read_text())["scenario"] == scenario.name
     assert report["as_expected"], {p["pair"]: p["check"] for p in report["pairs"]}
     return {pair["pair"]: pair for pair in report["pairs"]}, report
 
 
-def test_tgw_blackhole_loss_starts_and_stops_within_a_second(tmp_path):
-    pairs, report = experiment("tgw-blackhole", tmp_path)
+def test_tgw_blackhole_loss_starts_and_stops_within_a_second_and_the_flow_logs_name_the_route(tmp_path):
+    pairs, report = experiment("tgw-blackhole", tmp_path, alarm=Alarm.parse("reject-rate>5/s"))
     for name in ("app1->svc1 icmp", "db1->svc1 icmp"):
         pair = pairs[name]
         assert pair["lost_before_injection"] == 0
@@ -35,6 +36,17 @@ def test_tgw_blackhole_loss_starts_and_stops_within_a_second(tmp_path):
         assert pair["lost"] >= 0.8 * SHORT["outage"] * report["probe_rate"]
     assert pairs["app1->db1 icmp"]["lost"] == 0
     assert report["seed"] == 3 and report["topology"] == "incident"
+    for name in ("app1->svc1 icmp", "db1->svc1 icmp"):  # the spokes' own interfaces, the route
+        seen = pairs[name]["flow_log"]
+        assert seen["rule"] == "transit_gateways[0].route_tables[1].routes[0]", seen
+        assert 0 < seen["time_to_detect"] <= report["restore_after"] + 2.0
+    assert pairs["app1->db1 icmp"]["flow_log"] is None
+    assert report["alarm"]["fired_after"] is not None and not report["alarm"]["fired_before_injection"]
+    logged = (tmp_path / "flowlogs.txt").read_text().splitlines()
+    assert (
+        logged[0].startswith("flow-log version account-id")
+        and len(logged) == report["flow_logs"]["records"] + 1
+    )
 
 
 def test_a_tcp_stream_survives_an_sg_rule_removal_and_new_connections_are_refused(tmp_path):
@@ -86,6 +98,7 @@ def test_experiment_list_names_every_scenario():
         "link-down",
         "controller-restart",
         "imds-ssrf",
+        "lossy-link",
     }
     assert os.path.exists(catalog.SCENARIOS)
 
