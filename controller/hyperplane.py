@@ -43,6 +43,7 @@ from .differ import FlowDiff
 from .ofmsg import barrier, delete_matching, flow_mod_bytes, flow_stats_request, match_items, match_key
 
 ENV_INTENT, ENV_STATUS, ENV_API = "VPCLAB_INTENT", "VPCLAB_STATUS", "VPCLAB_API_PORT"
+ENV_DELAY = "VPCLAB_PROPAGATION_DELAY"
 BARRIER_TIMEOUT = 5.0
 SEND_BATCH = 500  # flow-mods per write when a card is (re)filled
 LOG = logging.getLogger("hyperplane")
@@ -98,6 +99,9 @@ class Hyperplane(app_manager.OSKenApp):
         self.extra_flows: dict[str, list] = {}
         self.errors: dict[str, list[str]] = {}  # server -> switch errors not yet reported
         self.change_lock = hub.BoundedSemaphore(1)
+        self.propagation_delay = float(os.environ.get(ENV_DELAY, "0"))  # seconds, like AWS's
+        self.pending = hub.Queue()  # (due, recompiled, change record): changes not yet sent
+        hub.spawn(self._propagate)
         api_port = int(os.environ[ENV_API])
         self.status = StatusFile(os.environ[ENV_STATUS], api_port=api_port)
         self.status.update("_controller", ready=True)
@@ -241,7 +245,10 @@ class Hyperplane(app_manager.OSKenApp):
         """Apply a change, send each card only its flow diff, answer after the barriers.
 
         One change at a time (two would diff against stale state). The answer is ok only if
-        every connected card confirmed with a barrier in time and refused nothing.
+        every connected card confirmed with a barrier in time and refused nothing. With a
+        propagation delay, the change is validated and compiled at once (the running design
+        is the new one), its flows reach the cards that many seconds later, in order, and the
+        answer says when.
         """
         with self.change_lock:
             started = time.monotonic()
@@ -250,21 +257,6 @@ class Hyperplane(app_manager.OSKenApp):
             result = recompile(self.compiled, topology)
             self.compiled = result.compiled
             compiled_at = time.monotonic()
-            waiting, changed = {}, {}
-            for server, datapath in list(self.datapaths.items()):
-                delta = result.changed.get(server, FlowDiff([], []))
-                changed[server] = {"added": len(delta.add), "deleted": len(delta.delete)}
-                self.errors[server] = []
-                for message in delta.messages():
-                    self.send(datapath, message)
-                request = barrier()
-                self.send(datapath, request)
-                event = hub.Event()
-                self.change_barriers[request.xid] = event
-                waiting[server] = event
-            late = [server for server, event in waiting.items() if not event.wait(timeout=BARRIER_TIMEOUT)]
-            refused = [text for server in waiting for text in self.errors.get(server, [])]
-            elapsed = round((time.monotonic() - started) * 1000, 1)
             phases = {
                 "validate_ms": round((validated - started) * 1000, 1),
                 "compile_ms": round((compiled_at - validated) * 1000, 1),
@@ -273,34 +265,72 @@ class Hyperplane(app_manager.OSKenApp):
             record = {
                 "operation": operation,
                 "arguments": arguments,
-                "changed": changed,
-                "elapsed_ms": elapsed,
                 **phases,
                 "time": time.time(),
-                "late": late,
-                "refused": refused,
                 "summary": self.intent.summary,
             }
             self.changes.append(record)
+            if self.propagation_delay:
+                record["propagates_at"] = record["time"] + self.propagation_delay
+                self.intent.save(self.intent_path, self.changes)
+                self.pending.put((time.monotonic() + self.propagation_delay, result, record))
+                counts = {
+                    server: {"added": len(delta.add), "deleted": len(delta.delete)}
+                    for server, delta in result.changed.items()
+                }
+                return {
+                    "ok": True,
+                    "changed": counts,
+                    **phases,
+                    "scheduled_in_s": self.propagation_delay,
+                    "summary": self.intent.summary,
+                }
+            return self._deliver(result, record, started)
+
+    def _propagate(self) -> None:
+        """Deliver the delayed changes, in the order they were accepted, each when it is due."""
+        while True:
+            due, result, record = self.pending.get()
+            hub.sleep(max(0.0, due - time.monotonic()))
+            with self.change_lock:
+                answer = self._deliver(result, record, time.monotonic())
+            record["propagated_at"] = time.time()
             self.intent.save(self.intent_path, self.changes)
-            LOG.info(
-                "change %s %s: %s in %.1f ms%s",
-                operation,
-                json.dumps(arguments),
-                changed,
-                elapsed,
-                f"; late {late}; refused {refused}" if late or refused else "",
-            )
-            if late or refused:
-                problems = [f"{s} did not confirm within {BARRIER_TIMEOUT:.0f} s" for s in late]
-                return {"ok": False, "error": "; ".join(problems + refused), "changed": changed}
-            return {
-                "ok": True,
-                "changed": changed,
-                "elapsed_ms": elapsed,
-                **phases,
-                "summary": self.intent.summary,
-            }
+            if not answer["ok"]:
+                LOG.error("delayed change %s failed: %s", record["operation"], answer["error"])
+
+    def _deliver(self, result, record: dict, started: float) -> dict:
+        """Send each connected card its diff of ``result`` and wait for the barriers."""
+        waiting, changed = {}, {}
+        for server, datapath in list(self.datapaths.items()):
+            delta = result.changed.get(server, FlowDiff([], []))
+            changed[server] = {"added": len(delta.add), "deleted": len(delta.delete)}
+            self.errors[server] = []
+            for message in delta.messages():
+                self.send(datapath, message)
+            request = barrier()
+            self.send(datapath, request)
+            event = hub.Event()
+            self.change_barriers[request.xid] = event
+            waiting[server] = event
+        late = [server for server, event in waiting.items() if not event.wait(timeout=BARRIER_TIMEOUT)]
+        refused = [text for server in waiting for text in self.errors.get(server, [])]
+        elapsed = round((time.monotonic() - started) * 1000, 1)
+        record.update(changed=changed, elapsed_ms=elapsed, late=late, refused=refused)
+        self.intent.save(self.intent_path, self.changes)
+        LOG.info(
+            "change %s %s: %s in %.1f ms%s",
+            record["operation"],
+            json.dumps(record["arguments"]),
+            changed,
+            elapsed,
+            f"; late {late}; refused {refused}" if late or refused else "",
+        )
+        if late or refused:
+            problems = [f"{s} did not confirm within {BARRIER_TIMEOUT:.0f} s" for s in late]
+            return {"ok": False, "error": "; ".join(problems + refused), "changed": changed}
+        phases = {key: record[key] for key in ("validate_ms", "compile_ms", "rebuilt_units")}
+        return {"ok": True, "changed": changed, "elapsed_ms": elapsed, **phases, "summary": record["summary"]}
 
 
 def port_is_free(port: int) -> bool:
@@ -319,13 +349,26 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, required=True, help="OpenFlow port on 127.0.0.1")
     parser.add_argument("--api-port", type=int, required=True, help="JSON API port on 127.0.0.1")
     parser.add_argument("--status", required=True, help="JSON file of ready cards")
+    parser.add_argument(
+        "--propagation-delay",
+        type=float,
+        default=0.0,
+        help="seconds between accepting a runtime change and sending its flows (AWS: seconds)",
+    )
     args = parser.parse_args(argv)
     for port in (args.port, args.api_port):
         if not port_is_free(port):
             print(f"hyperplane: port {port} on 127.0.0.1 is taken", file=sys.stderr)
             return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    os.environ.update({ENV_INTENT: args.intent, ENV_STATUS: args.status, ENV_API: str(args.api_port)})
+    os.environ.update(
+        {
+            ENV_INTENT: args.intent,
+            ENV_STATUS: args.status,
+            ENV_API: str(args.api_port),
+            ENV_DELAY: str(args.propagation_delay),
+        }
+    )
     cfg.CONF(
         args=["--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", str(args.port)], project="os_ken"
     )

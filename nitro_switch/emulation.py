@@ -70,10 +70,13 @@ class Emulation:
         ready_timeout: Optional[float] = None,
         profile: str = "standard",
         flow_logs_dir: Optional[str] = None,
+        propagation_delay: float = 0.0,
     ):
         """``profile``: how the cards' ports meet the kernel (``server.DATAPATH_PROFILES``).
         ``flow_logs_dir``: write the flow logs there (and, if the design has none, log every
-        VPC: ``default_flow_logs``); else a design's flow logs go to the run directory."""
+        VPC: ``default_flow_logs``); else a design's flow logs go to the run directory.
+        ``propagation_delay``: seconds the controller waits before a runtime change reaches
+        the cards (AWS's control plane takes seconds; vpclab's, milliseconds)."""
         self.topology, self.log = topology, log
         self.ready_timeout = (
             READY_TIMEOUT + READY_PER_INSTANCE * len(topology.instances)
@@ -98,6 +101,7 @@ class Emulation:
         self.collector: subprocess.Popen | None = None
         self.impairments: dict = {}  # server -> faults.Impairment of its underlay link
         self.wanted_flow_logs = flow_logs_dir
+        self.propagation_delay = propagation_delay
         self.flow_logs_dir = os.path.abspath(flow_logs_dir or os.path.join(self.names.run_dir, "flowlogs"))
         self.controller_port = self.api_port = 0
         self.starting: ThreadPoolExecutor | None = None  # the servers' start-up, while it runs
@@ -264,6 +268,8 @@ class Emulation:
                 str(self.api_port),
                 "--status",
                 self.names.status_file,
+                "--propagation-delay",
+                str(self.propagation_delay),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

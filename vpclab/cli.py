@@ -126,6 +126,14 @@ def _parser() -> argparse.ArgumentParser:
         help="write the VPC Flow Logs there (one file per flow log; a design without "
         "`flow_logs:` gets one per VPC, every verdict, a record a second)",
     )
+    up.add_argument(
+        "--propagation-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="a runtime change reaches the cards this long after the controller accepts it "
+        "(replay a change at AWS's speed, e.g. 18; default 0)",
+    )
     up.set_defaults(run=run_up)
     verifier = commands.add_parser("verify", help="probe every instance pair live, compare with trace")
     verifier.add_argument("topology")
@@ -271,6 +279,7 @@ def run_up(args) -> int:
         script=args.script,
         profile=args.datapath_profile,
         flow_logs=args.flow_logs,
+        propagation_delay=args.propagation_delay,
     )
 
 

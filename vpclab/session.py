@@ -21,13 +21,19 @@ def up(
     script: str | None = None,
     profile: str = "standard",
     flow_logs: str | None = None,
+    propagation_delay: float = 0.0,
 ) -> int:
     """``vpclab up``: SIGTERM is turned into a normal tear-down, like Ctrl-C. With ``script``
     the shell runs the commands of that file (Mininet's batch mode), then tears down.
-    ``flow_logs``: the directory of the flow logs (``Emulation``'s ``flow_logs_dir``)."""
+    ``flow_logs``: the directory of the flow logs (``Emulation``'s ``flow_logs_dir``);
+    ``propagation_delay``: seconds before a runtime change reaches the cards."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
     emulation = Emulation(
-        topology, log=lambda line: print(line, flush=True), profile=profile, flow_logs_dir=flow_logs
+        topology,
+        log=lambda line: print(line, flush=True),
+        profile=profile,
+        flow_logs_dir=flow_logs,
+        propagation_delay=propagation_delay,
     )
     emulation.build()
     try:

@@ -91,7 +91,11 @@ class VpcCLI(ChangeVerbs, CLI):
             f"{server} +{c['added']}/-{c['deleted']}" for server, c in answer["changed"].items()
         )
         self.say(f"*** {answer.get('summary') or 'done'}")
-        self.say(f"    flows changed in {answer['elapsed_ms']} ms: {touched}")
+        if "scheduled_in_s" in answer:
+            delay = answer["scheduled_in_s"]
+            self.say(f"    reaches the cards in {delay:g} s (the controller's propagation delay): {touched}")
+        else:
+            self.say(f"    flows changed in {answer['elapsed_ms']} ms: {touched}")
 
     # -- static views ------------------------------------------------------------------------
     def do_trace(self, line):

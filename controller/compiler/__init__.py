@@ -202,6 +202,8 @@ def compile_topology(topology: m.Topology) -> Compiled:
     compiled = _assemble(Plan(topology), scopes_of(topology), {}, lambda unit: True)
     for server in compiled.cards:
         check_unambiguous(server, compiled.flows[server])
+    if topology.flow_logs:
+        sampling.check_points(compiled.origins.values())
     return compiled
 
 

@@ -25,6 +25,22 @@ def observation_point(origin: str) -> int:
     return cookie_of(origin) & POINT_MASK
 
 
+class PointCollision(AssertionError):
+    """Two YAML objects share an observation point: a flow log could name the wrong one."""
+
+
+def check_points(origins) -> None:
+    """No two origins may share an observation point (32 bits of their cookies)."""
+    seen: dict[int, str] = {}
+    for origin in origins:
+        other = seen.setdefault(observation_point(origin), origin)
+        if other != origin:
+            raise PointCollision(
+                f"{other} and {origin} share flow log observation point {observation_point(origin):#x}: "
+                "rename one of them"
+            )
+
+
 def verdict(each: Flow) -> int | None:
     """What ``each`` decides for a flow log (a ``SampleKey`` verdict), or None."""
     if not each.actions or isinstance(each.actions[-1], Drop):

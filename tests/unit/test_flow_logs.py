@@ -5,6 +5,7 @@ import io
 import os
 import struct
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from fakeswitch import FakeFabric, connection, instance_packet
@@ -12,7 +13,7 @@ from vpc_fixtures import load, problems
 
 from controller.actions import Sample
 from controller.compiler import compile_topology
-from controller.compiler.sampling import observation_point
+from controller.compiler.sampling import PointCollision, check_points, observation_point
 from controller.pipeline import SampleKey
 from controller.plan import Plan
 from experiments.flowlogs import Alarm, Seen, Watcher, alarm_time, fires_before, first_reject
@@ -35,6 +36,13 @@ def test_a_flow_log_names_a_vpc_a_subnet_or_an_instance_and_says_what_it_cannot_
     )
     one = load(DESIGN.replace("resource: prod,", "resource: dev1,")).flow_logs[0]
     assert (one.vpc, one.instance) == ("dev", "dev1")
+
+
+def test_two_objects_may_not_share_an_observation_point():
+    check_points(["vpcs[0].nacls[0].egress[0]", "vpcs[0].nacls[0].egress[1]"])
+    with pytest.raises(PointCollision, match="rename one of them"):
+        with mock.patch("controller.compiler.sampling.observation_point", lambda origin: 7):
+            check_points(["a", "b"])
 
 
 def test_without_flow_logs_no_flow_samples():

@@ -29,6 +29,7 @@ class FakeApi:
 
         self.down = False
         self.records = []  # as the controller records changes
+        self.delay = 0.0  # the controller's propagation delay
 
     def call(self, command, **fields):
         if self.down:
@@ -48,6 +49,8 @@ class FakeApi:
             {"operation": operation, "arguments": arguments, "time": 0, "summary": self.intent.summary}
         )
         answer = {"elapsed_ms": 1.0, "changed": {"srv1": {"added": 1, "deleted": 0}}}
+        if self.delay:
+            answer = {"scheduled_in_s": self.delay, "changed": answer["changed"]}
         return {"ok": True, "summary": self.intent.summary, **answer}
 
 
@@ -215,6 +218,14 @@ def test_where_says_server_port_mac_address_and_groups():
     assert "card port  build1 (ofport 2), conntrack zone 3" in text
     assert "MAC        02:00:00:00:03:0a" in text and "SGs        dev/build-sg" in text
     assert "Usage: where INSTANCE" in text
+
+
+def test_with_a_propagation_delay_a_change_says_when_it_reaches_the_cards():
+    emulation = FakeEmulation("tgw-blackhole.yaml")
+    emulation.api.delay = 18.0
+    text = shell(emulation, "blackhole core hub 10.2.0.0/16", "trace svc1 db1")
+    assert "reaches the cards in 18 s (the controller's propagation delay): srv1 +1/-0" in text
+    assert "DROPPED: tgw-blackhole" in text  # the running design is the changed one at once
 
 
 def test_a_change_verb_goes_through_the_api_and_the_views_follow_it():
