@@ -99,6 +99,7 @@ def test_experiment_list_names_every_scenario():
         "controller-restart",
         "imds-ssrf",
         "lossy-link",
+        "retry-storm",
     }
     assert os.path.exists(catalog.SCENARIOS)
 
