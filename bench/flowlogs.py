@@ -13,7 +13,6 @@ than the cost). Usage: python bench/flowlogs.py [--seconds 5] [--runs 5]   (as r
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -25,9 +24,10 @@ import time
 
 import yaml
 from _lib import ROOT, save
-from throughput import BareVeth, iperf
+from throughput import BareVeth
 
 from controller.pipeline import SampleKey
+from experiments.iperf import tcp_mbps
 from nitro_switch.emulation import Emulation
 from nitro_switch.flowlog_collector import READY
 from nitro_switch.ipfix import encode
@@ -42,22 +42,6 @@ STEP_SECONDS = 2.0
 SUSTAINED = 0.99
 
 
-def stream(client, server, address: str, seconds: int) -> float:
-    """Mbit/s of one iperf3 TCP run to ``PORT`` (the listener killed by PID after)."""
-    listener = server.popen(["iperf3", "-s", "-1", "-p", str(PORT)], stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(50):
-            if f":{PORT}" in server.cmd("ss -ltn"):
-                break
-            time.sleep(0.05)
-        report = json.loads(client.cmd(f"iperf3 -J -c {address} -p {PORT} -t {seconds}"))
-        return report["end"]["sum_received"]["bits_per_second"] / 1e6
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            listener.kill()
-        listener.wait()
-
-
 def alternating(designs: dict[str, str], seconds: int, runs: int) -> dict[str, list[float]]:
     """Mbit/s of ``runs`` iperf3 runs per design, both designs up at once and measured in
     turn, so that the machine's drift falls on both alike."""
@@ -68,11 +52,13 @@ def alternating(designs: dict[str, str], seconds: int, runs: int) -> dict[str, l
             for name, path in designs.items()
         }
         for lab in labs.values():  # warm-up: the first packets take the slow path
-            stream(lab.hosts.hosts["web1"], lab.hosts.hosts["db1"], str(lab.topology.instance("db1").ip), 1)
+            tcp_mbps(
+                lab.hosts.hosts["web1"], lab.hosts.hosts["db1"], str(lab.topology.instance("db1").ip), 1, PORT
+            )
         for _ in range(runs):
             for name, lab in labs.items():
                 hosts, address = lab.hosts.hosts, str(lab.topology.instance("db1").ip)
-                results[name].append(stream(hosts["web1"], hosts["db1"], address, seconds))
+                results[name].append(tcp_mbps(hosts["web1"], hosts["db1"], address, seconds, PORT))
     return results
 
 
@@ -132,7 +118,9 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, list[float]] = {}
     with BareVeth() as veth:
-        results["bare veth"] = [iperf(veth.a, veth.b, veth.ADDRESS_B, args.seconds) for _ in range(args.runs)]
+        results["bare veth"] = [
+            tcp_mbps(veth.a, veth.b, veth.ADDRESS_B, args.seconds) for _ in range(args.runs)
+        ]
     with tempfile.TemporaryDirectory() as folder:
         data = yaml.safe_load(open(DESIGN, encoding="utf-8"))
         data.pop("flow_logs")

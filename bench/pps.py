@@ -14,8 +14,9 @@ import argparse
 import statistics
 
 from _lib import HERE, save
-from throughput import BareVeth, iperf3
+from throughput import BareVeth
 
+from experiments.iperf import iperf3
 from nitro_switch.emulation import Emulation
 from vpclab.intent.loader import load_topology
 

@@ -9,8 +9,6 @@ Usage: python bench/throughput.py [--seconds 5] [--runs 3]   (as root)
 """
 
 import argparse
-import contextlib
-import json
 import os
 import re
 import statistics
@@ -18,33 +16,13 @@ import subprocess
 
 from _lib import HERE, save
 
+from experiments.iperf import tcp_mbps
 from nitro_switch.emulation import Emulation
 from nitro_switch.server import DATAPATH_PROFILES
 from vpclab.intent.loader import load_topology
 
 PINGS = 200
 RTT = re.compile(r"time=([0-9.]+) ms")
-
-
-def iperf3(client, server, arguments: str) -> dict:
-    """One iperf3 run from ``client`` to ``server`` (anything with a Mininet host's ``cmd`` and
-    ``popen``), as its JSON report; the listener is started and killed by PID, never by name."""
-    listener = server.popen(["iperf3", "-s", "-1"], stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(50):
-            if "5201" in server.cmd("ss -ltn"):
-                break
-        return json.loads(client.cmd(f"iperf3 -J {arguments}"))
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            listener.kill()
-        listener.wait()
-
-
-def iperf(client, server, address: str, seconds: int) -> float:
-    """Mbit/s of one TCP run."""
-    report = iperf3(client, server, f"-c {address} -t {seconds}")
-    return report["end"]["sum_received"]["bits_per_second"] / 1e6
 
 
 def rtts(ping_from, address: str) -> list[float]:
@@ -118,7 +96,7 @@ def main() -> None:
     with BareVeth() as veth:
         pings["bare veth"] = rtts(veth.a.cmd, veth.ADDRESS_B)
         for _ in range(args.runs):
-            results["bare veth"].append(iperf(veth.a, veth.b, veth.ADDRESS_B, args.seconds))
+            results["bare veth"].append(tcp_mbps(veth.a, veth.b, veth.ADDRESS_B, args.seconds))
     for profile in DATAPATH_PROFILES:
         with Emulation(topology, log=lambda line: None, profile=profile) as emulation:
             hosts = emulation.hosts.hosts
@@ -127,7 +105,7 @@ def main() -> None:
                 pings[f"{path}, {profile}"] = rtts(hosts["client"].cmd, address)
             for _ in range(args.runs):
                 for path, (target, address) in PATHS.items():
-                    measured = iperf(hosts["client"], hosts[target], address, args.seconds)
+                    measured = tcp_mbps(hosts["client"], hosts[target], address, args.seconds)
                     results.setdefault(f"{path}, {profile}", []).append(measured)
     medians = {name: statistics.median(values) for name, values in results.items()}
     ratio = medians["cross-server, standard"] / medians["same card, standard"]

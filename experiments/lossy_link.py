@@ -8,14 +8,11 @@ round trip crosses it twice: the probes' round-trip loss r gives the link's loss
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import random
 import statistics
-import subprocess
-import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -26,12 +23,12 @@ from nitro_switch.faults import Impairment, impair_link
 from vpclab.intent.loader import load_topology
 
 from .harness import ROOT, Probe, probe_samples, start_listeners, start_probers
+from .iperf import iperf3
 
 LOSS_TOLERANCE = 0.05  # the measured one-way loss within 5 points of the set one
 PROBE_RATE = 100.0  # 400 probes a level: the round trip loss within about 2.5 points
 PROBE_SECONDS = 4.0
 TCP_SECONDS = 3
-IPERF_PORT = 5201
 
 
 @dataclass
@@ -124,21 +121,8 @@ def _tcp(lab, scenario: LossyLink) -> tuple[float, int]:
     """One iperf3 TCP run through the link: Mbit/s received, segments retransmitted."""
     hosts = lab.hosts.hosts
     address = str(lab.topology.instance(scenario.target).ip)
-    listener = hosts[scenario.target].popen(
-        ["iperf3", "-s", "-1", "-p", str(IPERF_PORT)], stdout=subprocess.DEVNULL
-    )
-    try:
-        for _ in range(50):
-            if f":{IPERF_PORT}" in hosts[scenario.target].cmd("ss -ltn"):
-                break
-            time.sleep(0.05)
-        said = hosts[scenario.source].cmd(f"iperf3 -J -c {address} -p {IPERF_PORT} -t {TCP_SECONDS}")
-        end = json.loads(said)["end"]
-        return end["sum_received"]["bits_per_second"] / 1e6, int(end["sum_sent"].get("retransmits", 0))
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            listener.kill()
-        listener.wait()
+    end = iperf3(hosts[scenario.source], hosts[scenario.target], f"-c {address} -t {TCP_SECONDS}")["end"]
+    return end["sum_received"]["bits_per_second"] / 1e6, int(end["sum_sent"].get("retransmits", 0))
 
 
 def plot(report: dict, path: str, tolerance: Optional[float] = LOSS_TOLERANCE) -> None:

@@ -8,6 +8,7 @@ import subprocess
 from live_helpers import live, topology
 
 from experiments.harness import Probe, probe_samples, start_listeners, start_probers
+from experiments.iperf import tcp_mbps
 from nitro_switch.emulation import Emulation
 from nitro_switch.faults import Impairment, impair_link
 
@@ -35,15 +36,8 @@ def test_a_lossy_link_drops_its_share_a_slow_one_caps_the_rate_and_recover_undoe
             assert one_way_loss(lab, probe) == 0.0
             hosts, address = lab.hosts.hosts, str(lab.topology.instance("receiver").ip)
             impair_link(lab, "srv2", Impairment.parse(rate="10mbit"))
-            server = hosts["receiver"].popen(["iperf3", "-s", "-1"], stdout=subprocess.DEVNULL)
-            try:
-                hosts["receiver"].cmd("sleep 0.5")
-                said = hosts["sender"].cmd(f"iperf3 -c {address} -t 3 | grep receiver")
-            finally:
-                server.kill()
-                server.wait()
-            mbps = float(said.split("bits/sec")[0].split()[-2]) * (1 if "Mbits/sec" in said else 1e-3)
-            assert 7.0 <= mbps <= 10.5, said
+            mbps = tcp_mbps(hosts["sender"], hosts["receiver"], address, 3)
+            assert 7.0 <= mbps <= 10.5, mbps
             assert (
                 table
                 not in subprocess.run(
