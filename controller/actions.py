@@ -111,12 +111,15 @@ class CtClear:
         return "ct_clear"
 
 
+CONTROLLER = 0xFFFFFFFD  # OpenFlow's OFPP_CONTROLLER: a packet-in to Hyperplane
+
+
 @dataclass(frozen=True)
 class Output:
     port: int
 
     def describe(self) -> str:
-        return f"output {self.port}"
+        return "output controller" if self.port == CONTROLLER else f"output {self.port}"
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,12 @@ from vpclab.intent.changes import ChangeError, Intent
 from .compiler import compile_topology, recompile
 from .differ import FlowDiff
 from .ofmsg import barrier, delete_matching, flow_mod_bytes, flow_stats_request, match_items, match_key
+from .route_manager import RouteManager
 
 ENV_INTENT, ENV_STATUS, ENV_API = "VPCLAB_INTENT", "VPCLAB_STATUS", "VPCLAB_API_PORT"
 ENV_DELAY = "VPCLAB_PROPAGATION_DELAY"
 BARRIER_TIMEOUT = 5.0
+PROBE_TICK = 0.01  # seconds between the route manager's looks at its probes
 SEND_BATCH = 500  # flow-mods per write when a card is (re)filled
 LOG = logging.getLogger("hyperplane")
 
@@ -102,6 +104,9 @@ class Hyperplane(app_manager.OSKenApp):
         self.propagation_delay = float(os.environ.get(ENV_DELAY, "0"))  # seconds, like AWS's
         self.pending = hub.Queue()  # (due, recompiled, change record): changes not yet sent
         hub.spawn(self._propagate)
+        self.routes = RouteManager(self._inject, self._switch)
+        self.routes.refresh(self.compiled)
+        hub.spawn(self._probe)
         api_port = int(os.environ[ENV_API])
         self.status = StatusFile(os.environ[ENV_STATUS], api_port=api_port)
         self.status.update("_controller", ready=True)
@@ -186,6 +191,49 @@ class Hyperplane(app_manager.OSKenApp):
         if waiting is not None:
             waiting.set()
 
+    @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
+    @guarded
+    def packet_in(self, event):
+        """Only the answers to the route manager's health probes come up to the controller."""
+        self.routes.packet_in(bytes(event.msg.data), time.monotonic())
+
+    # -- failover routes ---------------------------------------------------------------------
+    def _probe(self) -> None:
+        while True:
+            try:
+                self.routes.tick(time.monotonic())
+            except Exception:
+                LOG.exception("route manager tick failed")
+            hub.sleep(PROBE_TICK)
+
+    def _inject(self, server: str, message) -> bool:
+        datapath = self.datapaths.get(server)
+        if datapath is None:
+            return False
+        self.send(datapath, message)
+        return True
+
+    def _switch(self, probe, path: int, reason: str) -> None:
+        hub.spawn(self._failover, probe, path, reason)
+
+    def _failover(self, probe, path: int, reason: str) -> None:
+        """Move a failover route to ``path``, as a change like any other (logged, saved)."""
+        arguments = {
+            "vpc": probe.vpc,
+            "table": probe.table,
+            "destination": probe.destination,
+            "path": path,
+            "reason": reason,
+        }
+        try:
+            answer = self.change("failover", arguments)
+            if not answer["ok"]:
+                LOG.error("failover %s: %s", arguments, answer["error"])
+        except ChangeError as error:
+            LOG.error("failover %s refused: %s", arguments, error)
+        finally:
+            self.routes.refresh(self.compiled)
+
     @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
     @guarded
     def card_lost(self, event):
@@ -221,6 +269,8 @@ class Hyperplane(app_manager.OSKenApp):
                 "cards": {s: s in self.datapaths for s in self.compiled.flows},
                 "flows": {s: len(f) for s, f in self.compiled.flows.items()},
             }
+        if command == "failover":
+            return {"ok": True, "routes": self.routes.status()}
         if command == "intent":
             return {"ok": True, "data": self.intent.data}
         if command == "changes":
@@ -256,6 +306,7 @@ class Hyperplane(app_manager.OSKenApp):
             validated = time.monotonic()
             result = recompile(self.compiled, topology)
             self.compiled = result.compiled
+            self.routes.refresh(self.compiled)
             compiled_at = time.monotonic()
             phases = {
                 "validate_ms": round((validated - started) * 1000, 1),

@@ -75,12 +75,12 @@ def match_items(match: parser.OFPMatch) -> tuple:
     )
 
 
-def _actions(flow: Flow) -> tuple[list, list]:
+def _actions(typed) -> tuple[list, list]:
     """(apply-actions, instructions tail) for a flow's typed actions; Drop ends them (what
     came before it, a sample, stays)."""
     actions: list = []
     tail: list = []
-    for action in flow.actions:
+    for action in typed:
         if isinstance(action, Drop):
             return actions, []
         if isinstance(action, Sample):
@@ -162,7 +162,7 @@ def _arp_reply(mac: str, address: str) -> list:
 
 def flow_mod(flow: Flow, command=ofp.OFPFC_ADD) -> parser.OFPFlowMod:
     """An OFPFlowMod (datapath attached later) that adds ``flow``; its cookie names its origin."""
-    actions, tail = _actions(flow)
+    actions, tail = _actions(flow.actions)
     instructions = (
         [parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions)] if actions else []
     ) + tail
@@ -220,6 +220,16 @@ def _roundtrip(match: parser.OFPMatch) -> parser.OFPMatch:
     buffer = bytearray()
     length = match.serialize(buffer, 0)
     return parser.OFPMatch.parser(bytes(buffer[:length]), 0)
+
+
+def packet_out(actions, data: bytes) -> parser.OFPPacketOut:
+    """A packet the controller injects, as from its own port, running the typed ``actions``
+    (e.g. registers set, then a resubmit into a stage)."""
+    encoded, tail = _actions(actions)
+    assert not tail, "a packet-out continues by resubmit, not goto"
+    return parser.OFPPacketOut(
+        datapath=None, buffer_id=ofp.OFP_NO_BUFFER, in_port=ofp.OFPP_CONTROLLER, actions=encoded, data=data
+    )
 
 
 def barrier() -> parser.OFPBarrierRequest:

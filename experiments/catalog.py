@@ -10,6 +10,7 @@ from typing import Union
 from .breach import BreachScenario
 from .harness import Scenario
 from .lossy_link import LossyLink
+from .path_failover import PathFailover
 from .retry_storm import RetryStorm
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
@@ -21,7 +22,7 @@ def names() -> list[str]:
     )
 
 
-def load(name_or_path: str) -> Union[Scenario, BreachScenario, LossyLink, RetryStorm]:
+def load(name_or_path: str) -> Union[Scenario, BreachScenario, LossyLink, RetryStorm, PathFailover]:
     if name_or_path.endswith(".py") or os.sep in name_or_path:
         spec = importlib.util.spec_from_file_location("vpclab_scenario", name_or_path)
         if spec is None or spec.loader is None:

@@ -34,7 +34,19 @@ from vpclab.why import explain
 from .shell_changes import ChangeVerbs
 
 VERB_GROUPS = {  # what `help` lists, as users type the verbs
-    "look": ["trace", "why", "routes", "sg", "where", "flows", "flowlogs", "capture", "changes", "design"],
+    "look": [
+        "trace",
+        "why",
+        "routes",
+        "failover",
+        "sg",
+        "where",
+        "flows",
+        "flowlogs",
+        "capture",
+        "changes",
+        "design",
+    ],
     "change": [
         "sg-add",
         "sg-remove",
@@ -175,6 +187,27 @@ class VpcCLI(ChangeVerbs, CLI):
                 else ""
             )
             self.say(f"  {route.describe() + state:48s} [{route.origin}]")
+        return None
+
+    def do_failover(self, line):
+        """Usage: failover  -- the failover routes: each path's health, as the controller's
+        route manager probes it, and the path the route takes now (*)."""
+        if line.strip():
+            return self.usage(self.do_failover)
+        try:
+            routes = self.emulation.api.call("failover")["routes"]
+        except ApiError as error:
+            return self.say(f"*** the controller does not answer: {error}")
+        if not routes:
+            return self.say("*** this design has no failover routes (a route with `failover: [...]`)")
+        for route in routes:
+            self.say(
+                f"{route['vpc']}/{route['table']} {route['destination']}: "
+                f"probes {route['source']} -> {route['target']}"
+            )
+            for n, path in enumerate(route["paths"]):
+                mark = "*" if n == route["active"] else " "
+                self.say(f"  {mark} {n + 1} {path['path']:28s} {path['health']}")
         return None
 
     def do_sg(self, line):

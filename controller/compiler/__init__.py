@@ -18,14 +18,14 @@ from vpclab.intent import model as m
 from ..differ import FlowDiff, diff
 from ..pipeline import Flow
 from ..plan import Plan, card_names, cookie_of
-from . import edge, internet, middlebox, nacl, nat, routes, sampling, security_groups
+from . import edge, health, internet, middlebox, nacl, nat, routes, sampling, security_groups
 from .scope import Scope, card_scope
 
 # unit kind -> the builders of its stages, each called as build(plan, *objects)
 VPC_STAGES: dict[str, Callable] = {
     "nacl_src_egress": nacl.source_subnet_egress,
     "vpc_route": routes.vpc_routes,
-    "deliver_lookup": routes.deliveries,
+    "deliver_lookup": lambda plan, vpc: routes.deliveries(plan, vpc) + health.reply_flows(plan, vpc),
     "nacl_dst_ingress": nacl.destination_subnet_ingress,
 }
 TGW_STAGES: dict[str, Callable] = {

@@ -41,7 +41,7 @@ def vpc_routes(plan, vpc) -> list:
                 if checked
                 else route.origin
             )
-            flows.append(flow("vpc_route", priority, match, _route_actions(plan, vpc, route), origin))
+            flows.append(flow("vpc_route", priority, match, route_actions(plan, vpc, route), origin))
             for hairpins in range(1, MAX_HAIRPINS + 2):
                 refused = route.peering or (route.transit_gateway and hairpins > MAX_HAIRPINS)
                 if refused or route.internet_gateway:
@@ -54,7 +54,7 @@ def vpc_routes(plan, vpc) -> list:
     return flows
 
 
-def _route_actions(plan, vpc, route) -> tuple:
+def route_actions(plan, vpc, route) -> tuple:
     if route.local:
         return ROUTED + (SetReg(Reg.DST_VPC, vpc.number), Goto("deliver_lookup"))
     if route.peering:

@@ -5,7 +5,8 @@ A card sends and receives only for its local instances, so it needs the source-s
 and the receiving NACLs of its own VPCs; the route tables of every VPC a packet may be routed
 through (its own, and those a transit gateway its VPCs route to may hand the packet to, which
 may route it on: a hairpin); those TGWs; the peerings its own VPCs route over; and the delivery
-(address lookup, tunnel) of every VPC a packet can end in. Everything else stays off the card.
+(address lookup, tunnel) of every VPC a packet can end in; for a failover route, every one of
+its paths. Everything else stays off the card.
 """
 
 from __future__ import annotations
@@ -34,15 +35,16 @@ def card_scope(topology: m.Topology, server: str) -> Scope:
     tgws: set[str] = set()
     while frontier:
         vpc = topology.vpc(frontier.pop())
-        for route in (route for table in vpc.route_tables for route in table.routes):
-            if route.peering and vpc.name in sources:  # a peering is never transitive
-                peering = topology.peering(route.peering)
+        # every path a failover route may take: the route manager probes them all
+        for path in (path for table in vpc.route_tables for route in table.routes for path in route.paths):
+            if path.kind == "peering" and vpc.name in sources:  # a peering is never transitive
+                peering = topology.peering(path.name)
                 peerings.add(peering.name)
                 if not peering.deleted:
                     peers.add(peering.other(vpc.name))
-            if route.transit_gateway and route.transit_gateway not in tgws:
-                tgws.add(route.transit_gateway)
-                for attachment in topology.transit_gateway(route.transit_gateway).attachments:
+            if path.kind == "transit_gateway" and path.name not in tgws:
+                tgws.add(path.name)
+                for attachment in topology.transit_gateway(path.name).attachments:
                     if attachment.vpc not in routed:
                         routed.add(attachment.vpc)
                         frontier.append(attachment.vpc)

@@ -100,6 +100,7 @@ def test_experiment_list_names_every_scenario():
         "imds-ssrf",
         "lossy-link",
         "retry-storm",
+        "path-failover",
     }
     assert os.path.exists(catalog.SCENARIOS)
 

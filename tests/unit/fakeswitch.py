@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Optional
 
+from os_ken.lib.packet import ethernet, icmp, ipv4
+from os_ken.lib.packet import packet as packet_library
 from os_ken.ofproto import nicira_ext, ofproto_parser
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
@@ -309,6 +311,24 @@ class FakeFabric:
         self._table(server, dict(packet), 0, outcome, steps=0)
         return outcome
 
+    def inject(self, server: str, message) -> Outcome:
+        """A packet-out from the controller, as the switch reads it off the wire: its actions
+        run on the packet its data carries (os-ken parses no packet-out: read its layout)."""
+        message.datapath = DATAPATH
+        message.serialize()
+        buffer = bytes(message.buf)
+        length = int.from_bytes(buffer[16:18], "big")
+        actions, offset = [], 24  # header, buffer id, in_port, actions length, pad
+        while offset < 24 + length:
+            action = parser.OFPAction.parser(buffer, offset)
+            actions.append(action)
+            offset += action.len
+        outcome = Outcome()
+        card = self.cards[server]
+        entry = types.SimpleNamespace(table=0, cookie=None)
+        self._actions(server, card, entry, actions, frame_fields(buffer[24 + length :]), outcome, 0)
+        return outcome
+
     def _table(self, server, packet, table, outcome, steps) -> None:
         steps += 1
         assert steps < MAX_STEPS, "flow loop"
@@ -415,6 +435,24 @@ class FakeFabric:
         sent["nw_ttl"] = sent.get("nw_ttl", 64) - 1
         if sent["nw_ttl"] > 0:
             self._table(server, sent, 0, outcome, steps)
+
+
+def frame_fields(data: bytes) -> dict:
+    """The match fields of an Ethernet/IPv4/ICMP frame, as the fake cards keep a packet."""
+    frame = packet_library.Packet(data)
+    ether, ip, message = (frame.get_protocol(k) for k in (ethernet.ethernet, ipv4.ipv4, icmp.icmp))
+    return {
+        "in_port": ofp.OFPP_CONTROLLER,
+        "eth_src": ether.src,
+        "eth_dst": ether.dst,
+        "eth_type": ether.ethertype,
+        "ipv4_src": ip.src,
+        "ipv4_dst": ip.dst,
+        "ip_proto": ip.proto,
+        "nw_ttl": ip.ttl,
+        "icmpv4_type": message.type,
+        "icmpv4_code": message.code,
+    }
 
 
 def _move(action, packet: dict) -> None:

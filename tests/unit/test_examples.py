@@ -36,6 +36,8 @@ def test_example_validates(name):
         ("open-sg.yaml", "job1", "old1", "tcp", 22, "accepted"),
         ("open-sg.yaml", "job1", "vault1", "tcp", 22, "nacl-ingress"),
         ("open-sg.yaml", "bastion1", "vault1", "tcp", 22, "accepted"),
+        ("path-failover.yaml", "app1", "svc1", "tcp", 8080, "accepted"),
+        ("path-failover.yaml", "app1", "svc1", "tcp", 22, "sg-ingress"),
     ],
 )
 def test_example_story(name, src, dst, protocol, port, expected):

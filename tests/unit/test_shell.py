@@ -12,6 +12,7 @@ from controller.client import ApiError
 from controller.compiler import compile_topology
 from controller.pipeline import TABLE
 from controller.plan import Plan, cookie_of
+from controller.route_manager import RouteManager
 from nitro_switch.commands import BuildError
 from vpclab.intent.changes import ChangeError, Intent
 from vpclab.shell import VpcCLI
@@ -34,7 +35,11 @@ class FakeApi:
     def call(self, command, **fields):
         if self.down:
             raise ApiError("cannot reach the controller on 127.0.0.1:1: Connection refused")
-        assert command in ("intent", "changes")
+        assert command in ("intent", "changes", "failover")
+        if command == "failover":  # the route manager of the running design, before any probe
+            manager = RouteManager(lambda server, message: False, lambda probe, path, reason: None)
+            manager.refresh(compile_topology(self.intent.topology))
+            return {"ok": True, "routes": manager.status()}
         if command == "changes":
             return {"ok": True, "changes": self.records}
         return {"ok": True, "data": self.intent.data}
@@ -411,3 +416,15 @@ def test_trace_names_the_aws_ids_of_an_imported_design(tmp_path):
     assert text.rstrip().endswith(
         "(decided by transit_gateways[0].attachments[0] tgw-attach-07f5ec59e9f540021)"
     )
+
+
+def test_failover_shows_each_path_and_the_one_the_route_takes():
+    emulation = FakeEmulation("path-failover.yaml")
+    emulation.api.intent.apply("failover", vpc="app", table="app-rt", destination="10.0.0.0/16", path=1)
+    text = shell(emulation, "failover", "routes app1", "failover now")
+    assert "app/app-rt 10.0.0.0/16: probes 10.1.1.1 -> 10.0.1.4" in text
+    assert "    1 transit gateway core" in text and "  * 2 peering app-shared" in text
+    assert "up (0/0 answered)" in text
+    assert "10.0.0.0/16 -> peering app-shared (failover path 2 of 2)" in text
+    assert "Usage: failover" in text
+    assert "no failover routes" in shell(FakeEmulation("peering.yaml"), "failover")

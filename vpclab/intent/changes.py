@@ -258,6 +258,30 @@ def remove_nacl_rule(intent, data, vpc: str, nacl: str, direction: str, number: 
     return f"removed {direction} rule {number} from NACL {vpc}/{nacl}"
 
 
+def failover(intent, data, vpc: str, table: str, destination: str, path: int, reason: str = "") -> str:
+    """Make ``path`` (an index into the route's ``failover`` list) the route's active path."""
+    tables = _named(data["vpcs"], vpc, "VPC").get("route_tables", [])
+    routes = _named(tables, table, "route table", f" in VPC '{vpc}'").get("routes", [])
+    route = next((r for r in routes if r["destination"] == destination and "failover" in r), None)
+    if route is None:
+        raise ChangeError(f"no failover route for {destination} in {vpc}/{table}")
+    paths = route["failover"]
+    if not 0 <= path < len(paths):
+        raise ChangeError(f"the route for {destination} has paths 0 to {len(paths) - 1}, not {path}")
+    ((kind, name),) = paths[path].items()
+    said = f"{destination} in {vpc}/{table}"
+    if route.get("active", 0) == path:
+        return f"{said} already goes through {kind.replace('_', ' ')} {name}"
+    if path:
+        route["active"] = path
+    else:
+        route.pop("active", None)  # the primary, as a file without 'active' says
+    because = f" ({reason})" if reason else ""
+    return (
+        f"{said} now goes through {kind.replace('_', ' ')} {name}, path {path + 1} of {len(paths)}{because}"
+    )
+
+
 def flow_text(rule: dict) -> str:
     """A rule as YAML flow text, e.g. {protocol: tcp, ports: 443, cidr: 0.0.0.0/0}."""
     return yaml.safe_dump(dict(rule), default_flow_style=True, sort_keys=False).strip()
@@ -278,4 +302,5 @@ OPERATIONS: dict[str, Callable] = {
     "remove-sg-rule": remove_sg_rule,
     "add-nacl-rule": add_nacl_rule,
     "remove-nacl-rule": remove_nacl_rule,
+    "failover": failover,
 }

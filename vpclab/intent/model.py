@@ -136,9 +136,37 @@ class Nacl:
 
 
 @dataclass(frozen=True)
+class RoutePath:
+    """One path of a failover route: a peering or a transit gateway, by name."""
+
+    kind: str  # "peering" or "transit_gateway"
+    name: str
+
+    def describe(self) -> str:
+        return f"{self.kind.replace('_', ' ')} {self.name}"
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """How the route manager probes each path of a failover route: ICMP echo to ``target``
+    every ``interval`` seconds; a path is down after ``failures`` probes in a row went
+    unanswered, and up again after ``recoveries`` answered in a row."""
+
+    origin: str
+    target: Optional[IPv4Address]  # None: the first instance inside the route's destination
+    interval: float = 0.1
+    failures: int = 3
+    recoveries: int = 10
+
+
+@dataclass(frozen=True)
 class Route:
     """A VPC route. Exactly one target: local, peering, transit_gateway, internet_gateway,
-    nat_gateway, instance (an appliance's network interface) or blackhole."""
+    nat_gateway, instance (an appliance's network interface) or blackhole.
+
+    A failover route (vpclab's extension) lists several ``failover`` paths in order of
+    preference; its target is the ``active`` one, which the controller's route manager moves
+    by ``health_check``."""
 
     origin: str
     destination: IPv4Network
@@ -149,6 +177,20 @@ class Route:
     internet_gateway: Optional[str] = None
     nat_gateway: Optional[str] = None
     instance: Optional[str] = None
+    failover: tuple[RoutePath, ...] = ()
+    active: int = 0
+    health_check: Optional[HealthCheck] = None
+
+    @property
+    def paths(self) -> tuple[RoutePath, ...]:
+        """Every peering or TGW the route may use: its failover paths, or its one target."""
+        if self.failover:
+            return self.failover
+        if self.peering:
+            return (RoutePath("peering", self.peering),)
+        if self.transit_gateway:
+            return (RoutePath("transit_gateway", self.transit_gateway),)
+        return ()
 
     def describe(self) -> str:
         if self.local:
@@ -165,6 +207,8 @@ class Route:
             target = f"instance {self.instance}"
         else:
             target = "blackhole"
+        if self.failover:
+            target += f" (failover path {self.active + 1} of {len(self.failover)})"
         return f"{self.destination} -> {target}"
 
 
@@ -487,6 +531,15 @@ class Topology:
         if name in self._instances:
             return self._instances[name]
         return self.internet_host(name)
+
+    def health_target(self, route: Route) -> Optional[IPv4Address]:
+        """Where a failover route's probes go: its health check's target, or else the first
+        instance (in the file's order) inside its destination."""
+        if route.health_check is None:
+            return None
+        if route.health_check.target is not None:
+            return route.health_check.target
+        return next((i.ip for i in self.instances if i.ip in route.destination), None)
 
     def internet_host_at(self, address: IPv4Address) -> Optional[InternetHost]:
         return self._internet_hosts.get(address)

@@ -60,6 +60,19 @@ NACL_RULE = _object(
     },
     ("rule", "protocol", "cidr", "action"),
 )
+ROUTE_PATH = {
+    **_object({"peering": TEXT, "transit_gateway": TEXT}),
+    "minProperties": 1,
+    "maxProperties": 1,
+}
+HEALTH_CHECK = _object(
+    {
+        "target": TEXT,
+        "interval": {"type": "number", "minimum": 0.05, "maximum": 60},
+        "failures": {"type": "integer", "minimum": 1, "maximum": 100},
+        "recoveries": {"type": "integer", "minimum": 1, "maximum": 100},
+    }
+)
 ROUTE = _object(
     {
         "destination": TEXT,
@@ -69,6 +82,10 @@ ROUTE = _object(
         "nat_gateway": TEXT,
         "instance": TEXT,
         "blackhole": {"type": "boolean"},
+        # vpclab's failover routes: paths in order of preference, probed by the route manager
+        "failover": {**_list(ROUTE_PATH), "minItems": 1},
+        "health_check": HEALTH_CHECK,
+        "active": {"type": "integer", "minimum": 0},
     },
     ("destination",),
 )
@@ -374,6 +391,10 @@ def _explain(document, path, error) -> list[Problem]:
     if error.validator == "enum":
         choices = " or ".join(repr(choice) for choice in error.validator_value)
         return [document.problem(path, f"expected {choices}, got {error.instance!r}")]
+    if error.validator in ("minProperties", "maxProperties") and "failover" in path:
+        return [
+            document.problem(path, "a failover path is one of 'peering: NAME' or 'transit_gateway: NAME'")
+        ]
     if error.validator == "oneOf" and path == ("servers",):
         return [document.problem(path, "expected a number of servers (1-64) or a list of {name, az} entries")]
     return [document.problem(path, error.message)]

@@ -26,7 +26,7 @@ from .internet import (
 from .nat import build_nat_gateways, index_nat_gateways
 from .network import build_servers, build_subnet_drafts, build_subnets, build_vpc_cidrs
 from .reporter import Known, Reporter
-from .routes import build_route_tables, check_instance_routes
+from .routes import build_route_tables, check_failover_targets, check_instance_routes
 from .rules import build_nacls, build_security_groups, index_security_groups
 
 __all__ = ["load_topology", "topology_from_data"]
@@ -76,6 +76,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
     index_nat_gateways(r, known, data)
     check_instance_names(r, data)
     vpcs = tuple(_build_vpc(r, known, v, vpc) for v, vpc in enumerate(vpcs_data))
+    check_failover_targets(r, data, vpcs)
     return m.Topology(
         name=data["name"],
         source=r.document.source,

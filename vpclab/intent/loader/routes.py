@@ -7,7 +7,7 @@ from typing import Optional
 
 from .. import model as m
 from ..errors import DocPath, format_path
-from ..values import parse_network
+from ..values import parse_address, parse_network
 from .reporter import Known, Reporter
 
 
@@ -71,30 +71,28 @@ def build_route_table(r: Reporter, known: Known, v, vpc, t, table, main: bool) -
     return m.RouteTable(format_path(path), table["name"], main, tuple(routes))
 
 
+TARGETS = ("peering", "transit_gateway", "internet_gateway", "nat_gateway", "instance", "blackhole")
+
+
 def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optional[m.Route]:
     destination = r.parsed(path + ("destination",), parse_network, route["destination"])
-    targets = [
-        key
-        for key in ("peering", "transit_gateway", "internet_gateway", "nat_gateway", "instance", "blackhole")
-        if route.get(key)
-    ]
+    if "failover" in route:
+        return build_failover_route(r, known, path, vpc, route, destination)
+    for key in ("health_check", "active"):
+        if key in route:
+            r.report(path + (key,), f"'{key}' belongs to a failover route (one with 'failover: [...]')")
+    targets = [key for key in TARGETS if route.get(key)]
     if len(targets) != 1:
         r.report(
             path,
             "a route needs exactly one of 'peering', 'transit_gateway', 'internet_gateway', "
-            "'nat_gateway', 'instance' or 'blackhole: true'",
+            "'nat_gateway', 'instance' or 'blackhole: true' (or 'failover: [...]')",
         )
         return None
     if destination is None:
         return None
-    for cidr in known.vpc_cidrs[vpc]:
-        if destination.subnet_of(cidr):
-            r.report(
-                path + ("destination",),
-                f"{destination} is inside the VPC CIDR {cidr}: the local route covers "
-                "it and AWS rejects a route as or more specific than it",
-            )
-            return None
+    if not _outside_vpc(r, known, path, vpc, destination):
+        return None
     target_ok = check_route_target(r, known, path, vpc, route)
     if not target_ok:
         return None
@@ -108,6 +106,100 @@ def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optio
         nat_gateway=route.get("nat_gateway"),
         instance=route.get("instance"),
     )
+
+
+def _outside_vpc(r: Reporter, known: Known, path, vpc: str, destination: IPv4Network) -> bool:
+    for cidr in known.vpc_cidrs[vpc]:
+        if destination.subnet_of(cidr):
+            r.report(
+                path + ("destination",),
+                f"{destination} is inside the VPC CIDR {cidr}: the local route covers "
+                "it and AWS rejects a route as or more specific than it",
+            )
+            return False
+    return True
+
+
+def build_failover_route(
+    r: Reporter, known: Known, path, vpc: str, route: dict, destination: Optional[IPv4Network]
+) -> Optional[m.Route]:
+    """vpclab's failover route: its paths (peerings or TGWs) in order of preference, the
+    ``active`` one its target, and how the route manager checks them."""
+    others = [key for key in TARGETS if key in route]
+    if others:
+        r.report(
+            path + (others[0],),
+            "a failover route lists its targets under 'failover' only (first: the primary), "
+            f"not also '{others[0]}'",
+        )
+        return None
+    paths: list[m.RoutePath] = []
+    ok = True
+    for n, entry in enumerate(route["failover"]):
+        ((kind, name),) = entry.items()
+        ok = check_route_target(r, known, path + ("failover", n), vpc, entry) and ok
+        candidate = m.RoutePath(kind, name)
+        if candidate in paths:
+            r.report(
+                path + ("failover", n), f"{candidate.describe()} is already path {paths.index(candidate) + 1}"
+            )
+            ok = False
+        paths.append(candidate)
+    active = route.get("active", 0)
+    if active >= len(paths):
+        r.report(
+            path + ("active",), f"path {active} does not exist: the route has paths 0 to {len(paths) - 1}"
+        )
+        ok = False
+    if destination is None or not ok or not _outside_vpc(r, known, path, vpc, destination):
+        return None
+    check = route.get("health_check", {})
+    target = None
+    if "target" in check:
+        target = r.parsed(path + ("health_check", "target"), parse_address, check["target"])
+        if target is not None and target not in destination:
+            r.report(
+                path + ("health_check", "target"),
+                f"{target} is not inside the route's destination {destination}",
+            )
+            return None
+    chosen = paths[active]
+    return m.Route(
+        format_path(path),
+        destination,
+        **{chosen.kind: chosen.name},
+        failover=tuple(paths),
+        active=active,
+        health_check=m.HealthCheck(
+            format_path(path + ("health_check",) if "health_check" in route else path),
+            target,
+            **{key: check[key] for key in ("interval", "failures", "recoveries") if key in check},
+        ),
+    )
+
+
+def check_failover_targets(r: Reporter, data: dict, vpcs: tuple[m.Vpc, ...]) -> None:
+    """A failover route's health check needs an instance to answer: the one at its target, or
+    (without one) an instance inside its destination."""
+    owners = {instance.ip for vpc in vpcs for instance in vpc.instances}
+    for v, vpc in enumerate(data["vpcs"]):
+        for t, table in enumerate(vpc.get("route_tables", [])):
+            built_routes = {route.origin: route for route in vpcs[v].route_tables[t].routes}
+            for n in range(len(table.get("routes", []))):
+                path = ("vpcs", v, "route_tables", t, "routes", n)
+                built = built_routes.get(format_path(path))
+                if built is None or built.health_check is None:
+                    continue
+                target = built.health_check.target
+                if target is not None and target not in owners:
+                    r.report(
+                        path + ("health_check", "target"),
+                        f"no instance has address {target}: nothing would answer the probes",
+                    )
+                elif target is None and not any(ip in built.destination for ip in owners):
+                    r.report(
+                        path, f"no instance inside {built.destination} to probe: set health_check.target"
+                    )
 
 
 def check_instance_routes(r: Reporter, v: int, vpc: dict, instances, security_groups) -> None:
