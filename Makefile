@@ -1,7 +1,7 @@
 # vpclab: `make install` (apt packages, venv, the package), then `make test`.
 VENV     := .venv
 PYTHON   := $(VENV)/bin/python
-APT_PKGS := openvswitch-switch mininet iperf3 tcpdump iputils-ping socat ethtool iproute2 nftables \
+APT_PKGS := openvswitch-switch mininet iperf3 tcpdump iputils-ping socat ethtool iproute2 nftables bind9-dnsutils \
             python3-venv python3-pip
 PYTEST   := $(PYTHON) -m pytest
 

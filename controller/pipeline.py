@@ -14,7 +14,8 @@ internet's card: classify (its hosts' source check) -> internet_route (hosts by 
 public IPs to their instance's card).
 The metadata service (169.254.169.254) of each card: classify -> metadata, which swaps the
 instance's address for its link-local one (and back for the answers) between the instance's
-port and the service's; nothing else reaches the service.
+port and the service's; nothing else reaches the service. The resolver (DNS to the VPC's base
++ 2 or 169.254.169.253) takes the same way to the same port.
 A NAT gateway lives on one card (its server): a route to it -> natgw_tunnel (VXLAN to that
 card, to the gateway's MAC) -> classify -> natgw_ingress (its subnet's NACL ingress; ct nat)
 -> natgw_snat (commit its private address as source, ports too) -> nacl_src_egress of its
@@ -166,7 +167,7 @@ STAGE_LIST = (
         "classify",
         "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route natgw_ingress metadata "
         "middlebox_nacl_exit",
-        ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id"),
+        ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id", "ip_proto", "tp_dst"),
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC),
     ),
     # the card's metadata service: an instance's requests, the service's answers

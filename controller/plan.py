@@ -33,6 +33,10 @@ NAT_ZONE_FLAG = 0x8000  # an instance's IGW translations live in zone (its SG zo
 INTERNET_ROUTER = IPv4Address("169.254.0.1")  # internet hosts' default gateway (on-link)
 METADATA_PORT = 99  # the metadata service's port on every server's card (ofport_request)
 METADATA_MAC = "02:00:00:00:a9:fe"  # the metadata service's own interface
+# the card hands a query to the VPC's base + 2 to the resolver at this address (on the
+# metadata service's interface), and the answer back from base + 2
+RESOLVER_STAND_IN = IPv4Address("169.254.169.252")
+DNS_PORT = 53
 NAT_ROUTE_TABLE_FLAG = 0x10000  # a route table as a NAT gateway's translated packets read it
 NAT_PORTS = (1024, 65535)  # the source ports a NAT gateway translates to (AWS's range)
 

@@ -17,8 +17,8 @@ from mininet.link import Intf
 from mininet.net import Mininet
 from mininet.node import Host, Node
 
-from controller.plan import INTERNET_ROUTER, METADATA_MAC, METADATA_PORT
-from vpclab.intent.model import INTERNET_CARD, METADATA_ADDRESS
+from controller.plan import INTERNET_ROUTER, METADATA_MAC, METADATA_PORT, RESOLVER_STAND_IN
+from vpclab.intent.model import EC2_INTERNAL, INTERNET_CARD, METADATA_ADDRESS, RESOLVER_ADDRESS
 
 from .clean import processes_in_namespaces, stop_processes
 from .commands import ip_batch
@@ -116,6 +116,8 @@ class InstanceHosts:
         """The card's metadata service: 169.254.169.254 on its own interface, and the HTTP
         server (its log beside the run's other logs)."""
         service.cmd("; ".join(_interface_commands(METADATA_MAC, f"{METADATA_ADDRESS}/16")))
+        for address in (RESOLVER_ADDRESS, RESOLVER_STAND_IN):
+            service.cmd(f"ip addr add {address}/16 dev {HOST_INTERFACE}")
         config = os.path.join(self.names.run_dir, f"metadata-{server}.json")
         with open(config, "w") as handle:
             json.dump(documents(self.plan, server), handle, indent=1)
@@ -123,6 +125,20 @@ class InstanceHosts:
             # it ends with its namespace's processes (``terminate``)
             service.popen(
                 [sys.executable, "-m", "nitro_switch.metadata", "--config", config], stdout=log, stderr=log
+            )
+        with open(os.path.join(self.names.run_dir, f"resolver-{server}.log"), "w") as log:
+            service.popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "nitro_switch.resolver",
+                    "--intent",
+                    self.names.intent_file,
+                    "--server",
+                    server,
+                ],
+                stdout=log,
+                stderr=log,
             )
 
     def _attach(self, server, ports: list[Port]) -> None:
@@ -161,7 +177,22 @@ class InstanceHosts:
         )
         if not instance.source_dest_check:  # an appliance: it forwards what is routed to it
             commands += APPLIANCE_SYSCTLS
+        commands += self._resolv_conf(instance)
         host.sendCmd("; ".join((*commands, f"export {RUN_MARKER}={self.names.topology}")))
+
+    def _resolv_conf(self, instance) -> tuple[str, ...]:
+        """The instance's own /etc/resolv.conf (bind-mounted in its mount namespace, which
+        Mininet's mnexec gives every host): AmazonProvidedDNS, the VPC's base + 2."""
+        vpc = self.plan.topology.vpc(instance.vpc)
+        path = os.path.join(self.names.run_dir, f"resolv-{instance.name}.conf")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(
+                f"# vpclab: the resolver of VPC {vpc.name}\n"
+                f"nameserver {vpc.resolver_address}\n"
+                f"search {self.plan.topology.dns_domain} {EC2_INTERNAL}\n"
+                "options timeout:1 attempts:2\n"
+            )
+        return ("mount --make-rprivate /", f"mount --bind {path} /etc/resolv.conf")
 
     def add_container(self, instance: str, name: str, publish: tuple[int, ...] = ()) -> Host:
         """A container behind ``instance``: a namespace one routed hop away (172.17.0.2 behind

@@ -9,7 +9,8 @@ from __future__ import annotations
 from ipaddress import IPv4Address, ip_address
 from typing import Optional
 
-from vpclab.intent.model import InternetHost, Topology
+from vpclab.intent.dns import resolve
+from vpclab.intent.model import EC2_INTERNAL, Instance, InternetHost, Topology
 from vpclab.intent.values import PORTED_PROTOCOLS, parse_protocol
 from vpclab.oracle.trace import Endpoint
 
@@ -44,12 +45,45 @@ def resolve_destination(topology: Topology, text: str, source: Optional[Endpoint
     try:
         address = ip_address(text)
     except ValueError:
+        if "." in text or isinstance(source, Instance):
+            try:
+                return dns_lookup(topology, text, source)[0]
+            except UsageError as error:
+                if "." in text:
+                    raise
+                raise UsageError(
+                    f"'{text}' is neither an instance nor an internet host of '{topology.name}', "
+                    f"nor an IP; as a DNS name: {error}"
+                ) from None
         raise UsageError(
             f"'{text}' is neither an instance nor an internet host of '{topology.name}', nor an IP"
         ) from None
     if address.version != 4:
         raise UsageError(f"'{text}' is IPv6; vpclab models IPv4 only")
     return address
+
+
+def dns_lookup(topology: Topology, name: str, source: Optional[Endpoint]) -> tuple[IPv4Address, str]:
+    """The address ``source``'s resolver gives ``name`` (as glibc does with the instance's
+    resolv.conf: a name with a dot as it is first, then under the search domains), and how."""
+    if not isinstance(source, Instance):
+        raise UsageError(f"'{name}': only an instance asks a VPC's resolver (name an address instead)")
+    vpc = topology.vpc(source.vpc)
+    if not vpc.dns_support:
+        raise UsageError(f"'{name}': VPC {vpc.name} has enable_dns_support: false (no resolver answers)")
+    searched = [f"{name}.{suffix}" for suffix in (topology.dns_domain, EC2_INTERNAL)]
+    for candidate in [name, *searched] if "." in name else [*searched, name]:
+        found = resolve(topology, vpc.name, candidate)
+        addresses = [r for r in found.records if r.type == "A"]
+        if addresses:
+            aliases = [r.name for r in found.records if r.type == "CNAME"]
+            via = f" (CNAME {' -> '.join([*aliases, addresses[0].name])})" if aliases else ""
+            address = IPv4Address(addresses[0].values[0])
+            return (
+                address,
+                f"{candidate} is {address}{via}, as VPC {vpc.name}'s resolver answers {source.name}",
+            )
+    raise UsageError(f"'{name}' does not resolve in VPC {vpc.name} (NXDOMAIN or no A record)")
 
 
 def traffic_arguments(args) -> tuple[int, Optional[int]]:

@@ -23,6 +23,7 @@ from nitro_switch.server import DATAPATH_PROFILES, RunningCard
 from vpclab import aws_import, reach_view
 from vpclab.arguments import (
     UsageError,
+    dns_lookup,
     resolve_destination,
     resolve_source,
     trace_arguments,
@@ -232,7 +233,11 @@ def run_check(args) -> int:
 
 def run_trace(args) -> int:
     topology = load_topology(args.topology)
-    verdict = trace(topology, **trace_arguments(topology, args))
+    arguments = trace_arguments(topology, args)
+    verdict = trace(topology, **arguments)
+    resolved = None
+    if str(arguments["destination"]) != args.dst and args.dst not in {e.name for e in topology.endpoints}:
+        resolved = dns_lookup(topology, args.dst, arguments["source"])[1]
     with open(args.topology, encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
     ids = lambda origin: aws_id(data, origin)  # the AWS ids `vpclab import` kept
@@ -241,8 +246,12 @@ def run_trace(args) -> int:
         for hop in found["hops"]:
             if hop["object"] and ids(hop["object"]):
                 hop["aws_id"] = ids(hop["object"])
+        if resolved:
+            found["dns"] = resolved
         print(json.dumps(found, indent=2))
     else:
+        if resolved:
+            print(f"dns      {resolved}")
         print(render_verdict(verdict, ids))
     return 0 if verdict.accepted else 1
 

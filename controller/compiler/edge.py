@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from vpclab.intent.model import METADATA_ADDRESS
+from vpclab.intent.model import METADATA_ADDRESS, RESOLVER_ADDRESS
 
 from ..actions import DROP, ArpReply, Ct, CtClear, Goto, Move, Output, SetField, SetReg
 from ..pipeline import ROUTER_MAC, TUNNEL_PORT, Reg, TunnelKey, flow
-from ..plan import METADATA_MAC, METADATA_PORT
-from .matches import ETH_ARP, ETH_IP, host
+from ..plan import DNS_PORT, METADATA_MAC, METADATA_PORT, RESOLVER_STAND_IN
+from .matches import ETH_ARP, ETH_IP, UDP, host
 
 TABLE_MISS = "vpclab:table-miss"
 ANSWER, OWN_ADDRESS = 100, 110
@@ -78,6 +78,8 @@ def arp(plan, server: str) -> list:
     for (_, name), vpc in subnets.items():
         subnet = vpc.subnet(name)
         answers = [(subnet.router_address, ROUTER_MAC, subnet.origin)]
+        if vpc.dns_support and vpc.resolver_address in subnet.cidr:  # the resolver, on-link
+            answers.append((vpc.resolver_address, ROUTER_MAC, vpc.origin))
         answers += [
             (other.ip, plan.instances[other.name].mac, other.origin)
             for other in vpc.instances
@@ -146,6 +148,68 @@ def metadata(plan, server: str) -> list:
                 {**service, "eth_type": ETH_ARP, "arp_op": 1, "arp_tpa": str(local.link_local)},
                 (ArpReply(ROUTER_MAC, str(local.link_local)),),
                 instance.origin,
+            ),
+        ]
+        if plan.topology.vpc(instance.vpc).dns_support:
+            flows += resolver(plan, local)
+    return flows
+
+
+def resolver(plan, local) -> list:
+    """The VPC's resolver, for one local instance: DNS to the VPC's base + 2 (or to
+    169.254.169.253) goes to the card's resolver from the instance's link-local address; its
+    answers come back from the address asked."""
+    instance = local.instance
+    vpc = plan.topology.vpc(instance.vpc)
+    origin = vpc.origin  # the VPC's resolver (its enable_dns_support)
+    mine = {"in_port": local.port, "eth_type": ETH_IP}
+    flows = []
+    for asked, there in ((vpc.resolver_address, RESOLVER_STAND_IN), (RESOLVER_ADDRESS, RESOLVER_ADDRESS)):
+        flows += [
+            flow(
+                "classify",
+                METADATA,
+                {
+                    **mine,
+                    "eth_src": local.mac,
+                    "nw_src": host(instance.ip),
+                    "nw_dst": host(asked),
+                    "ip_proto": UDP,
+                    "tp_dst": DNS_PORT,
+                },
+                (Goto("metadata"),),
+                origin,
+            ),
+            flow(
+                "metadata",
+                ANSWER,
+                {**mine, "nw_dst": host(asked)},
+                (
+                    SetField("nw_src", str(local.link_local)),
+                    SetField("nw_dst", str(there)),
+                    SetField("eth_src", ROUTER_MAC),
+                    SetField("eth_dst", METADATA_MAC),
+                    Output(METADATA_PORT),
+                ),
+                origin,
+            ),
+            flow(
+                "metadata",
+                ANSWER,
+                {
+                    "in_port": METADATA_PORT,
+                    "eth_type": ETH_IP,
+                    "nw_src": host(there),
+                    "nw_dst": host(local.link_local),
+                },
+                (
+                    SetField("nw_src", str(asked)),
+                    SetField("nw_dst", str(instance.ip)),
+                    SetField("eth_src", ROUTER_MAC),
+                    SetField("eth_dst", local.mac),
+                    Output(local.port),
+                ),
+                origin,
             ),
         ]
     return flows

@@ -38,6 +38,9 @@ def test_example_validates(name):
         ("open-sg.yaml", "bastion1", "vault1", "tcp", 22, "accepted"),
         ("path-failover.yaml", "app1", "svc1", "tcp", 8080, "accepted"),
         ("path-failover.yaml", "app1", "svc1", "tcp", 22, "sg-ingress"),
+        ("private-dns.yaml", "web1", "db1", "tcp", 5432, "accepted"),
+        ("private-dns.yaml", "build1", "db1", "tcp", 5432, "sg-ingress"),
+        ("private-dns.yaml", "old1", "web1", "icmp", None, "no-route"),
     ],
 )
 def test_example_story(name, src, dst, protocol, port, expected):

@@ -428,3 +428,14 @@ def test_failover_shows_each_path_and_the_one_the_route_takes():
     assert "10.0.0.0/16 -> peering app-shared (failover path 2 of 2)" in text
     assert "Usage: failover" in text
     assert "no failover routes" in shell(FakeEmulation("peering.yaml"), "failover")
+
+
+def test_trace_to_a_dns_name_says_what_the_resolver_answered():
+    text = shell(
+        FakeEmulation("private-dns.yaml"), "trace web1 api.corp.internal", "trace build1 db.corp.internal"
+    )
+    assert (
+        "dns      api.corp.internal is 10.0.1.4 (CNAME api.corp.internal -> web1.vpclab.internal), "
+        "as VPC prod's resolver answers web1" in text
+    )
+    assert "*** 'db.corp.internal' does not resolve in VPC dev" in text

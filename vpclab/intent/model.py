@@ -30,6 +30,9 @@ DOCUMENTATION_RANGES = (
     IPv4Network("203.0.113.0/24"),
 )
 METADATA_ADDRESS = IPv4Address("169.254.169.254")  # the IMDS, answered by each Nitro card
+RESOLVER_ADDRESS = IPv4Address("169.254.169.253")  # the Route 53 Resolver, on each Nitro card
+DEFAULT_DNS_DOMAIN = "vpclab.internal"  # the instances' YAML names live under it
+EC2_INTERNAL = "ec2.internal"  # their private DNS hostnames (ip-10-0-1-10.ec2.internal)
 PUBLIC_IP_POOL = IPv4Network("203.0.113.0/24")  # where `public_ip: true` addresses come from
 INTERNET_CARD = "internet"  # the card of the emulated internet (a reserved server name)
 INTERNET_ORIGIN = "internet"  # the YAML object that stands for the internet's own routing
@@ -345,6 +348,12 @@ class Vpc:
     instances: tuple[Instance, ...]
     internet_gateway: Optional[InternetGateway] = None
     nat_gateways: tuple[NatGateway, ...] = ()
+    dns_support: bool = True  # enable_dns_support: the resolver answers at base + 2
+
+    @property
+    def resolver_address(self) -> IPv4Address:
+        """AmazonProvidedDNS: the VPC's first CIDR's base address + 2."""
+        return self.cidrs[0].network_address + 2
 
     def contains(self, address: IPv4Address) -> bool:
         return any(address in cidr for cidr in self.cidrs)
@@ -364,6 +373,24 @@ class Vpc:
     @property
     def main_route_table(self) -> RouteTable:
         return next(table for table in self.route_tables if table.main)
+
+
+@dataclass(frozen=True)
+class DnsRecord:
+    name: str  # fully qualified, lower case, without the final dot
+    type: str  # A, CNAME or TXT
+    values: tuple[str, ...]
+    ttl: int = 300
+
+
+@dataclass(frozen=True)
+class HostedZone:
+    """A Route 53 private hosted zone: answered by the resolvers of its VPCs only."""
+
+    origin: str
+    name: str  # lower case, without the final dot
+    vpcs: tuple[str, ...]
+    records: tuple[DnsRecord, ...]
 
 
 @dataclass(frozen=True)
@@ -455,6 +482,8 @@ class Topology:
     transit_gateways: tuple[TransitGateway, ...] = ()
     internet_hosts: tuple[InternetHost, ...] = ()
     flow_logs: tuple[FlowLog, ...] = ()
+    hosted_zones: tuple[HostedZone, ...] = ()
+    dns_domain: str = DEFAULT_DNS_DOMAIN
 
     @property
     def has_internet(self) -> bool:

@@ -17,6 +17,10 @@ PROTOCOL = {"type": ["string", "integer"]}
 PORTS = {"type": ["integer", "string"]}
 ICMP_NUMBER = {"type": ["integer", "string"]}
 NAMES = {"type": "array", "items": TEXT}
+DOMAIN = {
+    "type": "string",
+    "pattern": "^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.?$",
+}
 
 
 def _object(properties: dict, required: tuple = ()) -> dict:
@@ -98,6 +102,7 @@ VPC = _object(
         "name": NAME,
         "cidr": {"type": ["string", "array"], "items": TEXT, "minItems": 1},
         "internet_gateway": NAME,
+        "enable_dns_support": {"type": "boolean"},
         "subnets": _list(
             _object(
                 {"name": NAME, "cidr": TEXT, "az": NAME, "route_table": TEXT, "nacl": TEXT}, ("name", "cidr")
@@ -163,6 +168,27 @@ TOPOLOGY = _object(
             ]
         },
         "internet": _object({"hosts": _list(_object({"name": NAME, "ip": TEXT}, ("name", "ip")))}),
+        "dns_domain": DOMAIN,  # vpclab's: the instances' YAML names as DNS names under it
+        "private_hosted_zones": _list(
+            _object(
+                {
+                    "name": DOMAIN,
+                    "vpcs": {**NAMES, "minItems": 1},
+                    "records": _list(
+                        _object(
+                            {
+                                "name": TEXT,
+                                "type": {"enum": ["A", "CNAME", "TXT"]},
+                                "values": {**NAMES, "minItems": 1},
+                                "ttl": {"type": "integer", "minimum": 0, "maximum": 2147483647},
+                            },
+                            ("name", "type", "values"),
+                        )
+                    ),
+                },
+                ("name", "vpcs"),
+            )
+        ),
         "vpcs": {**_list(VPC), "minItems": 1},
         "peerings": _list(
             _object(
@@ -343,8 +369,6 @@ def closest_key(key: str, allowed) -> str | None:
 CONTRACT_PENDING = {
     "endpoint_services": "vpcs",
     "vpc_endpoints": "vpcs",
-    "private_hosted_zones": "vpcs",
-    "enable_dns_support": "cidr",
 }
 
 
@@ -378,6 +402,12 @@ def _explain(document, path, error) -> list[Problem]:
             document.problem(
                 path,
                 f"expected {_type_phrase(wanted)}, got {error.instance!r}" + (f" ({form})" if form else ""),
+            )
+        ]
+    if error.validator == "pattern" and error.validator_value == DOMAIN["pattern"]:
+        return [
+            document.problem(
+                path, f"{error.instance!r} is not a DNS name (labels of letters, digits and '-')"
             )
         ]
     if error.validator == "pattern":

@@ -15,6 +15,7 @@ from ..document import Document, load_document
 from ..errors import TopologyError, format_path
 from ..schema import shape_problems
 from .connections import build_peerings, build_transit_gateways
+from .dns import build_hosted_zones, domain
 from .flow_logs import build_flow_logs
 from .instances import build_instances, check_instance_names
 from .internet import (
@@ -86,6 +87,8 @@ def _build(r: Reporter, data: dict) -> m.Topology:
         transit_gateways=known.transit_gateways,
         internet_hosts=internet_hosts,
         flow_logs=build_flow_logs(r, data, vpcs),
+        hosted_zones=build_hosted_zones(r, data),
+        dns_domain=domain(data.get("dns_domain", m.DEFAULT_DNS_DOMAIN)),
     )
 
 
@@ -110,4 +113,5 @@ def _build_vpc(r: Reporter, known: Known, v: int, vpc: dict) -> m.Vpc:
         instances,
         known.internet_gateways.get(name),
         nat_gateways,
+        vpc.get("enable_dns_support", True),
     )

@@ -1,0 +1,30 @@
+"""The VPC resolver, live: inside the instances, glibc (getent) and dig resolve through their
+VPC's resolver on the Nitro card; a private zone answers only in its VPCs; a VPC without DNS
+support has no resolver; the machine's own resolv.conf is left alone."""
+
+from live_helpers import live, topology
+
+from nitro_switch.emulation import Emulation
+
+pytestmark = live
+quiet = lambda line: None
+
+
+def test_instances_resolve_through_their_vpc_s_resolver():
+    with open("/etc/resolv.conf", encoding="utf-8") as handle:
+        machine_before = handle.read()
+    with Emulation(topology("private-dns.yaml"), log=quiet) as lab:
+        web1, build1, old1 = (lab.hosts.hosts[name] for name in ("web1", "build1", "old1"))
+        assert "nameserver 10.0.0.2" in web1.cmd("cat /etc/resolv.conf")
+        assert web1.cmd("getent hosts db.corp.internal").split()[:2] == ["10.0.2.4", "db.corp.internal"]
+        assert web1.cmd("getent hosts api.corp.internal").split()[0] == "10.0.1.4"  # a CNAME
+        assert web1.cmd("getent hosts build1").split()[:2] == ["10.1.1.4", "build1.vpclab.internal"]
+        assert web1.cmd("dig +short +time=1 @169.254.169.253 ip-10-0-1-4.ec2.internal").strip() == "10.0.1.4"
+        assert "status: NXDOMAIN" in build1.cmd("dig +time=1 +tries=1 db.corp.internal")  # not dev's zone
+        assert build1.cmd("getent hosts web1").split()[0] == "10.0.1.4"
+        assert web1.cmd("ping -c 1 -W 1 db1.vpclab.internal >/dev/null; echo $?").strip() == "1"  # SG
+        assert web1.cmd("getent hosts db1 >/dev/null; echo $?").strip() == "0"
+        timed_out = old1.cmd("dig +time=1 +tries=1 @10.2.0.2 web1.vpclab.internal")
+        assert "timed out" in timed_out or "no servers could be reached" in timed_out
+        with open("/etc/resolv.conf", encoding="utf-8") as handle:
+            assert handle.read() == machine_before

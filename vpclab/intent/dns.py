@@ -1,0 +1,59 @@
+"""What a VPC's resolver (AmazonProvidedDNS) answers: the private hosted zones associated with
+the VPC, its instances' private DNS hostnames (``ip-10-0-1-10.ec2.internal``, and back from
+their addresses), and every instance's YAML name under the design's ``dns_domain``. Pure: the
+card's resolver serves it, and ``trace`` asks it as an instance would."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import model as m
+from .loader.dns import domain
+
+MAX_CNAMES = 8  # a longer chain (or a loop) ends the answer there
+INSTANCE_TTL = 60
+
+
+@dataclass(frozen=True)
+class Answer:
+    rcode: str  # NOERROR or NXDOMAIN
+    records: tuple[m.DnsRecord, ...]  # the CNAMEs followed, then the records of the type asked
+
+
+def private_hostname(address) -> str:
+    """EC2's private DNS hostname of an address in us-east-1: ip-10-0-1-10.ec2.internal."""
+    return f"ip-{str(address).replace('.', '-')}.{m.EC2_INTERNAL}"
+
+
+def resolve(topology: m.Topology, vpc: str, name: str, kind: str = "A") -> Answer:
+    """The answer of ``vpc``'s resolver to a query for ``name`` of type ``kind``."""
+    wanted, chain = domain(name), []
+    for _ in range(MAX_CNAMES):
+        records = records_at(topology, vpc, wanted)
+        alias = next((r for r in records if r.type == "CNAME"), None)
+        if alias is not None and kind != "CNAME":
+            chain.append(alias)
+            wanted = alias.values[0]
+            continue
+        if not records:
+            return Answer("NXDOMAIN", tuple(chain))
+        return Answer("NOERROR", tuple(chain) + tuple(r for r in records if r.type == kind))
+    return Answer("NOERROR", tuple(chain))
+
+
+def records_at(topology: m.Topology, vpc: str, name: str) -> list[m.DnsRecord]:
+    """Every record of ``name`` that ``vpc``'s resolver knows: a private zone of the VPC that
+    holds the name answers alone for it (the most specific zone); else the instances' names."""
+    zones = [
+        z for z in topology.hosted_zones if vpc in z.vpcs and (name == z.name or name.endswith("." + z.name))
+    ]
+    if zones:
+        zone = max(zones, key=lambda z: len(z.name))
+        return [record for record in zone.records if record.name == name]
+    for instance in topology.instances:
+        if instance.vpc == vpc and name == instance.ip.reverse_pointer:  # 4.1.0.10.in-addr.arpa
+            return [m.DnsRecord(name, "PTR", (private_hostname(instance.ip),), INSTANCE_TTL)]
+        own = instance.vpc == vpc and name == private_hostname(instance.ip)
+        if own or name == f"{instance.name.lower()}.{topology.dns_domain}":
+            return [m.DnsRecord(name, "A", (str(instance.ip),), INSTANCE_TTL)]
+    return []
