@@ -2,10 +2,11 @@
 
     python -m nitro_switch.probe listen --tcp 22,443 --udp 53 --ip 47 --name web1
     python -m nitro_switch.probe connect --timeout 1 tcp:10.0.1.5:443:33001 icmp:10.0.1.5 \
-        ip:47:10.0.1.5 ...
+        ip:47:10.0.1.5 dns:10.0.0.2:db.corp.internal ...
 
 The client prints one JSON list, in the order of the specs: who answered (the listener's
-instance name, which it returns with the probe's nonce; '?' for a ping), or null. Every spec
+instance name, which it returns with the probe's nonce; '?' for a ping; for a DNS query, the
+rcode and the addresses of the answer, 'NOERROR 10.0.2.4'), or null. Every spec
 runs in its own thread, so a host probes all its targets in about one timeout.
 
 The listener also hears every who-probe that arrives, answered or not (a raw socket per
@@ -23,6 +24,11 @@ import subprocess
 import sys
 import threading
 from typing import Optional
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
 
 WHO = b"vpclab-who "  # a probe asking who answers: the listener replies "NAME NONCE"
 NONCE_LENGTH = 12  # hex digits
@@ -112,6 +118,9 @@ def attempt(spec: str, timeout: float) -> Optional[str]:
     """Who answered the probe ``spec``: the instance's name (TCP/UDP), '?' for an ICMP echo
     reply (ping cannot say who), or None when nothing answered in time."""
     kind, _, rest = spec.partition(":")
+    if kind == "dns":
+        address, name = rest.split(":")
+        return _dns_attempt(address, name, timeout)
     if kind == "icmp":
         result = subprocess.run(
             ["ping", "-c", "1", "-W", str(max(1, round(timeout))), rest], capture_output=True
@@ -139,6 +148,17 @@ def attempt(spec: str, timeout: float) -> Optional[str]:
             return None
     name, _, echoed = answer.decode(errors="replace").strip().partition(" ")
     return name if echoed == nonce else None
+
+
+def _dns_attempt(address: str, name: str, timeout: float) -> Optional[str]:
+    """An A query for ``name`` to the resolver at ``address``: the rcode, then the addresses
+    the answer holds (after its CNAMEs), sorted; None when nothing answered in time."""
+    try:
+        response = dns.query.udp(dns.message.make_query(name, "A"), address, timeout=timeout)
+    except (dns.exception.DNSException, OSError):
+        return None
+    addresses = sorted(rdata.to_text() for rrset in response.answer for rdata in rrset if rrset.rdtype == 1)
+    return " ".join([dns.rcode.to_text(response.rcode()), *addresses])
 
 
 def _raw_attempt(protocol: int, address: str, nonce: str, timeout: float) -> Optional[str]:

@@ -28,3 +28,15 @@ def test_instances_resolve_through_their_vpc_s_resolver():
         assert "timed out" in timed_out or "no servers could be reached" in timed_out
         with open("/etc/resolv.conf", encoding="utf-8") as handle:
             assert handle.read() == machine_before
+
+
+def test_verify_asks_every_resolver_and_agrees():
+    from vpclab.verify import report, verify
+
+    verification = verify(topology("private-dns.yaml"), log=quiet)
+    assert verification.agrees, report(verification, False)
+    answers = {(r.source, r.probe): r.answered_by for r in verification.results if r.kind == "dns"}
+    assert answers["web1", "dns db.corp.internal"] == "NOERROR 10.0.2.4"
+    assert answers["build1", "dns db.corp.internal"] == "NXDOMAIN"  # prod's zone only
+    assert answers["old1", "dns db.corp.internal"] is None  # no resolver in legacy
+    assert "DNS queries" in report(verification, False)

@@ -5,6 +5,7 @@ DNS messages, and trace to a DNS name."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import dns.message
 import dns.rcode
@@ -20,6 +21,9 @@ from vpclab.intent.changes import Intent
 from vpclab.intent.dns import resolve
 from vpclab.intent.errors import TopologyError
 from vpclab.intent.loader import topology_from_data
+from vpclab.verify.live import Result, expected_answer
+from vpclab.verify.plan import plan
+from vpclab.verify.report import mismatch_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DESIGN = os.path.join(ROOT, "topologies", "private-dns.yaml")
@@ -196,3 +200,26 @@ def test_the_resolver_answers_its_card_s_instances_from_the_running_design(tmp_p
     stranger = answer(resolver, dns.message.make_query("db.corp.internal", "A"), "169.254.9.9")
     assert stranger.rcode() == dns.rcode.REFUSED  # not one of this card's instances
     assert sorted(resolver.askers.values()) == ["legacy", "prod"]  # srv1 carries web1 and old1
+
+
+# -- verify asks every resolver --------------------------------------------------------------------
+def test_verify_asks_each_source_s_resolver_and_knows_the_answers():
+    t = topology()
+    asked = [p for p in plan(t).probes if p.kind == "dns"]
+    by_source = {(p.source, p.query): p for p in asked}
+    assert {p.source for p in asked} == {"web1", "db1", "build1", "old1"}
+    assert {str(p.address) for p in asked if p.source == "build1"} == {"10.1.0.2"}
+    web1_db, build1_db = by_source["web1", "db.corp.internal"], by_source["build1", "db.corp.internal"]
+    assert expected_answer(t, web1_db) == "NOERROR 10.0.2.4"
+    assert expected_answer(t, by_source["web1", "api.corp.internal"]) == "NOERROR 10.0.1.4"
+    assert expected_answer(t, build1_db) == "NXDOMAIN"
+    assert expected_answer(t, by_source["old1", "db.corp.internal"]) is None  # no resolver there
+    assert expected_answer(t, by_source["web1", "nobody.vpclab.internal"]) == "NXDOMAIN"
+    wrong = Result("dns", "build1", "10.1.0.2", "dns db.corp.internal", None, True, True, None, None,
+                   "NOERROR 10.0.2.4", answer_expected="NXDOMAIN")  # fmt: skip
+    assert not wrong.agrees
+    assert mismatch_line(wrong) == (
+        "MISMATCH build1 -> resolver 10.1.0.2 dns db.corp.internal [dns]: "
+        "live NOERROR 10.0.2.4, expected NXDOMAIN"
+    )
+    assert replace(wrong, answered_by="NXDOMAIN").agrees

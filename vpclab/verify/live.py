@@ -15,6 +15,7 @@ from typing import Optional
 from nitro_switch.emulation import Emulation
 from vpclab.intent import model as m
 from vpclab.intent.changes import ChangeError, Intent
+from vpclab.intent.dns import resolve
 from vpclab.intent.model import PROTOCOL_NUMBERS
 from vpclab.intent.values import PORTED_PROTOCOLS
 from vpclab.oracle.trace import trace
@@ -40,10 +41,12 @@ class Result:
     retried: bool = False
     frames: bool = False  # sent as frames to the router (spoofed, or to the sender's own address)
     segment: Optional[tuple[int, int]] = None  # the destination ports the probed port stands for
+    answer_expected: Optional[str] = None  # a dns probe: the resolver's answer as vpclab.intent.dns has it
 
     @property
     def agrees(self) -> bool:
-        return self.live == self.trace
+        """The same verdict; for a dns probe, also the same answer (``answered_by``: live's)."""
+        return self.live == self.trace and (self.kind != "dns" or self.answered_by == self.answer_expected)
 
 
 @dataclass
@@ -59,6 +62,17 @@ class Verification:
     @property
     def agrees(self) -> bool:
         return all(result.agrees for result in self.results)
+
+
+def expected_answer(topology: m.Topology, probe: Probe) -> Optional[str]:
+    """What the source's resolver answers a dns probe, as the probe client writes it (the
+    rcode, then the addresses, sorted); None without DNS support (nothing answers)."""
+    source = topology.instance(probe.source)
+    if not topology.vpc(source.vpc).dns_support:
+        return None
+    found = resolve(topology, source.vpc, probe.query or "")
+    addresses = sorted(value for r in found.records if r.type == "A" for value in r.values)
+    return " ".join([found.rcode, *addresses])
 
 
 def expected(topology: m.Topology, probe: Probe):
@@ -142,6 +156,26 @@ def _compare(topology, probes: list[Probe], answers, retried: set[int], heard: s
     for n, (probe, answer) in enumerate(zip(probes, answers, strict=True)):
         if probe.kind == "spoofed":
             answer = probe.target if probe in heard else None
+        if probe.kind == "dns":
+            said = expected_answer(topology, probe)
+            vpc = topology.vpc(topology.instance(probe.source).vpc)
+            results.append(
+                Result(
+                    "dns",
+                    probe.source,
+                    str(probe.address),
+                    probe.label,
+                    None,
+                    answer is not None,
+                    said is not None,
+                    None if said else "no-resolver",
+                    vpc.origin,
+                    answer,
+                    n in retried,
+                    answer_expected=said,
+                )  # fmt: skip
+            )
+            continue
         wanted, reason, rule = expected(topology, probe)
         live = (answer == probe.target) if probe.named or probe.kind == "spoofed" else answer is not None
         results.append(
@@ -172,6 +206,8 @@ def _operation(change: dict) -> tuple[str, dict]:
 
 
 def _spec(probe: Probe) -> str:
+    if probe.kind == "dns":
+        return f"dns:{probe.address}:{probe.query}"
     if probe.kind == "ip":
         return f"ip:{probe.protocol}:{probe.address}"
     if probe.port is None:

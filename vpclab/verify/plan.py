@@ -7,7 +7,9 @@ space (Linux's ephemeral range) is cut by every NACL rule exactly as `trace` cut
 ``ports_failing``; one client port of every segment is probed against a destination port the
 forward path accepts. ICMP echo and every other IP protocol a rule names are probed once per
 pair. Every source also pings an unassigned address and the VPC router (.1) of every subnet,
-and sends one packet with a spoofed source address that the target must never hear.
+sends one packet with a spoofed source address that the target must never hear, and asks its
+VPC's resolver for every private zone name, instance names and a name nobody has (``dns``
+probes: the answer must be the one ``vpclab.intent.dns`` gives, or none without DNS support).
 
 Internet hosts are endpoints too: each probes every instance (at its public IP, or at its
 private IP where it has none, which the internet must not route) and every instance probes
@@ -15,7 +17,7 @@ each of them, always, sampled or not.
 
 A large design can be sampled: ``sample`` ordered pairs, spread over the pairs of equivalence
 classes (instances trace cannot tell apart), with the address probes of those pairs' sources
-towards their targets' subnets.
+towards their targets' subnets, and the DNS queries of one of those sources per VPC.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ from itertools import pairwise
 from typing import Optional
 
 from vpclab.intent import model as m
+from vpclab.intent.dns import private_hostname
 from vpclab.intent.values import PORTED_PROTOCOLS
 from vpclab.oracle.reach import equivalence_classes
 from vpclab.oracle.trace import RETURN, Endpoint, client_port_segments, trace
 
 ICMP = m.PROTOCOL_NUMBERS["icmp"]
+UDP = m.PROTOCOL_NUMBERS["udp"]
+DNS_PORT = 53
 PORT_SPACE = (0, 65535)
 
 
@@ -41,7 +46,7 @@ PORT_SPACE = (0, 65535)
 class Probe:
     """One packet exchange from ``source`` to ``address`` (owned by ``target``, if anyone)."""
 
-    kind: str  # port | client-port | icmp | ip | unassigned | router | spoofed
+    kind: str  # port | client-port | icmp | ip | unassigned | router | spoofed | dns
     source: str
     target: Optional[str]
     address: IPv4Address
@@ -55,9 +60,12 @@ class Probe:
     # reply of a -> b (whichever VPCs own those addresses): the probes from the higher address
     # run later, after the cards forget their connections.
     later: bool = False
+    query: Optional[str] = None  # a dns probe: the name asked
 
     @property
     def label(self) -> str:
+        if self.query is not None:
+            return f"dns {self.query}"
         text = m.protocol_label(self.protocol) + (f"/{self.port}" if self.port is not None else "")
         return text + (f" from {self.spoofed_source}" if self.spoofed_source else "")
 
@@ -248,8 +256,32 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
             )
     probes += list(_address_probes(topology, towards))
     instances = (s for s, _ in endpoint_pairs if isinstance(s, m.Instance))
-    probes += list(_spoofed_probes(topology, dict.fromkeys(instances), probes))
+    sources = list(dict.fromkeys(instances))
+    probes += list(_spoofed_probes(topology, sources, probes))
+    if sample is not None:  # a sample asks one resolver of each VPC it probes from
+        sources = list({source.vpc: source for source in reversed(sources)}.values())[::-1]
+    probes += list(resolver_probes(topology, sources))
     return Plan(probes, listeners, coverage, sampled)
+
+
+ZONE_NAMES_PER_SOURCE = 6
+
+
+def resolver_probes(topology: m.Topology, sources: Iterable[m.Instance]) -> Iterator[Probe]:
+    """Each source asks its VPC's resolver (base + 2) for private zone names (of every zone,
+    associated with its VPC or not), another instance's YAML name, its own EC2 hostname and
+    another VPC's, and a name nobody has."""
+    zone_names = list(
+        dict.fromkeys(r.name for z in topology.hosted_zones for r in z.records if r.type in ("A", "CNAME"))
+    )[:ZONE_NAMES_PER_SOURCE]
+    for source in sources:
+        vpc = topology.vpc(source.vpc)
+        others = [i for i in topology.instances if i.name != source.name]
+        names = [*zone_names, f"nobody.{topology.dns_domain}", private_hostname(source.ip)]
+        names += [f"{i.name}.{topology.dns_domain}" for i in others[:1]]
+        names += [private_hostname(i.ip) for i in others if i.vpc != source.vpc][:1]
+        for name in names:
+            yield Probe("dns", source.name, None, vpc.resolver_address, UDP, port=DNS_PORT, query=name)
 
 
 def _destination_ports(topology, pairs, seed: int, coverage: Coverage) -> Representatives:

@@ -17,6 +17,7 @@ KINDS = {
     "unassigned": "unassigned addresses",
     "router": "VPC routers",
     "spoofed": "spoofed sources",
+    "dns": "DNS queries",
 }
 
 
@@ -24,7 +25,9 @@ def summary(verification: Verification) -> dict:
     results = verification.results
     kinds = Counter(r.kind for r in results)
     return {
-        "pairs": len({(r.source, r.target) for r in results if r.kind not in ("unassigned", "router")}),
+        "pairs": len(
+            {(r.source, r.target) for r in results if r.kind not in ("unassigned", "router", "dns")}
+        ),
         "probes": len(results),
         "agree": sum(r.agrees for r in results),
         "accepted_live": sum(r.live for r in results),
@@ -47,6 +50,11 @@ def summary(verification: Verification) -> dict:
 
 
 def mismatch_line(r: Result) -> str:
+    if r.kind == "dns":
+        return (
+            f"MISMATCH {r.source} -> resolver {r.target} {r.probe} [dns]: live "
+            f"{r.answered_by or 'no answer'}, expected {r.answer_expected or 'no answer (no DNS support)'}"
+        )
     return (
         f"MISMATCH {r.source} -> {r.target} {r.probe}"
         + (f" (client port {r.client_port})" if r.client_port else "")
