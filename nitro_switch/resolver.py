@@ -1,4 +1,4 @@
-"""The Route 53 Resolver of one Nitro card: DNS over UDP on port 53, in the card's metadata
+"""The Route 53 Resolver of one Nitro card: DNS over UDP and TCP on port 53, in the card's metadata
 namespace, for the card's own instances only (never forwarded off the card).
 
 The card hands it an instance's queries to 169.254.169.253, or to the VPC's base + 2 (as
@@ -18,11 +18,13 @@ import os
 import select
 import socket
 import sys
+import threading
 import time
 
 import dns.exception
 import dns.flags
 import dns.message
+import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
@@ -34,6 +36,7 @@ from vpclab.intent.dns import resolve
 from vpclab.intent.model import RESOLVER_ADDRESS
 
 PORT = 53
+TCP_IDLE = 5.0  # seconds a TCP client may stay silent before the resolver hangs up
 WIRE_TEXT = {"TXT": '"{}"', "CNAME": "{}.", "PTR": "{}."}  # a value as dnspython's text form wants it
 
 
@@ -45,6 +48,7 @@ class RunningDesign:
         self.loaded_at = -1.0
         self.topology = Intent.load(intent_file)[0].topology
         self.askers: dict[str, str] = {}  # link-local address -> VPC name
+        self.lock = threading.Lock()  # TCP clients are answered from threads
 
     def refresh(self) -> None:
         changed = os.stat(self.intent_file).st_mtime
@@ -75,40 +79,62 @@ def answer(design: RunningDesign, query: dns.message.Message, asker: str) -> dns
 
 
 def serve(design: RunningDesign, log) -> None:
-    """Answer on each address the card hands queries to, each answer from the address asked
-    (a resolver's client drops an answer from another)."""
-    sockets = []
+    """Answer on each address the card hands queries to, over UDP and TCP, each answer from
+    the address asked (a resolver's client drops an answer from another)."""
+    datagrams, listeners = [], []
     for address in (str(RESOLVER_ADDRESS), str(RESOLVER_STAND_IN)):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind((address, PORT))
-        sockets.append(sock)
-    print(json.dumps({"listening": [s.getsockname() for s in sockets]}), file=log, flush=True)
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind((address, PORT))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.bind((address, PORT))
+        tcp.listen(16)
+        datagrams.append(udp)
+        listeners.append(tcp)
+    print(json.dumps({"listening": [s.getsockname() for s in datagrams]}), file=log, flush=True)
     while True:
-        ready, _, _ = select.select(sockets, [], [])
+        ready, _, _ = select.select(datagrams + listeners, [], [])
         for sock in ready:
+            if sock in listeners:
+                connection, (asker, _) = sock.accept()
+                threading.Thread(target=_stream, args=(design, connection, asker, log), daemon=True).start()
+                continue
             data, (asker, port) = sock.recvfrom(4096)
-            handle(design, sock, data, asker, port, log)
+            try:
+                query = dns.message.from_wire(data)
+            except dns.exception.DNSException:
+                continue  # not DNS: nothing to answer
+            sock.sendto(respond(design, query, asker, "udp", log).to_wire(), (asker, port))
 
 
-def handle(design: RunningDesign, sock, data: bytes, asker: str, port: int, log) -> None:
-    try:
-        query = dns.message.from_wire(data)
-    except dns.exception.DNSException:
-        return  # not DNS: nothing to answer
+def _stream(design: RunningDesign, connection, asker: str, log) -> None:
+    """DNS over TCP: length-prefixed queries, each answered, until the client closes."""
+    with connection:
+        while True:
+            try:
+                query, _ = dns.query.receive_tcp(connection, time.time() + TCP_IDLE)
+            except (dns.exception.DNSException, OSError, EOFError):
+                return
+            dns.query.send_tcp(connection, respond(design, query, asker, "tcp", log))
+
+
+def respond(design: RunningDesign, query: dns.message.Message, asker: str, transport: str, log):
+    """The answer to ``query`` (SERVFAIL if answering failed), logged as one JSON line."""
     question = query.question[0] if query.question else None
     try:
-        design.refresh()
-        response = answer(design, query, asker)
+        with design.lock:
+            design.refresh()
+            response = answer(design, query, asker)
     except Exception as error:  # one bad answer must not end the resolver
         print(json.dumps({"error": f"{type(error).__name__}: {error}"}), file=log, flush=True)
         response = dns.message.make_response(query)
         response.set_rcode(dns.rcode.SERVFAIL)
-    sock.sendto(response.to_wire(), (asker, port))
     print(
         json.dumps(
             {
                 "time": time.time(),
                 "asker": asker,
+                "transport": transport,
                 "name": question.name.to_text() if question is not None else None,
                 "type": dns.rdatatype.to_text(question.rdtype) if question is not None else None,
                 "rcode": dns.rcode.to_text(response.rcode()),
@@ -118,6 +144,7 @@ def handle(design: RunningDesign, sock, data: bytes, asker: str, port: int, log)
         file=log,
         flush=True,
     )
+    return response
 
 
 def main(argv=None) -> int:

@@ -7,7 +7,7 @@ from vpclab.intent.model import METADATA_ADDRESS, RESOLVER_ADDRESS
 from ..actions import DROP, ArpReply, Ct, CtClear, Goto, Move, Output, SetField, SetReg
 from ..pipeline import ROUTER_MAC, TUNNEL_PORT, Reg, TunnelKey, flow
 from ..plan import DNS_PORT, METADATA_MAC, METADATA_PORT, RESOLVER_STAND_IN
-from .matches import ETH_ARP, ETH_IP, UDP, host
+from .matches import ETH_ARP, ETH_IP, TCP, UDP, host
 
 TABLE_MISS = "vpclab:table-miss"
 ANSWER, OWN_ADDRESS = 100, 110
@@ -156,7 +156,7 @@ def metadata(plan, server: str) -> list:
 
 
 def resolver(plan, local) -> list:
-    """The VPC's resolver, for one local instance: DNS to the VPC's base + 2 (or to
+    """The VPC's resolver, for one local instance: DNS (UDP or TCP) to the VPC's base + 2 (or to
     169.254.169.253) goes to the card's resolver from the instance's link-local address; its
     answers come back from the address asked."""
     instance = local.instance
@@ -165,21 +165,18 @@ def resolver(plan, local) -> list:
     mine = {"in_port": local.port, "eth_type": ETH_IP}
     flows = []
     for asked, there in ((vpc.resolver_address, RESOLVER_STAND_IN), (RESOLVER_ADDRESS, RESOLVER_ADDRESS)):
+        sent = {**mine, "eth_src": local.mac, "nw_src": host(instance.ip), "nw_dst": host(asked)}
         flows += [
             flow(
                 "classify",
                 METADATA,
-                {
-                    **mine,
-                    "eth_src": local.mac,
-                    "nw_src": host(instance.ip),
-                    "nw_dst": host(asked),
-                    "ip_proto": UDP,
-                    "tp_dst": DNS_PORT,
-                },
+                {**sent, "ip_proto": protocol, "tp_dst": DNS_PORT},
                 (Goto("metadata"),),
                 origin,
-            ),
+            )
+            for protocol in (UDP, TCP)
+        ]
+        flows += [
             flow(
                 "metadata",
                 ANSWER,

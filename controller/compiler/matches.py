@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv4Network
 from vpclab.intent import model as m
 
 ETH_IP, ETH_ARP = 0x0800, 0x0806
-UDP = 17
+TCP, UDP = 6, 17
 
 
 def prefix(network: IPv4Network) -> tuple[str, str]:

@@ -20,6 +20,12 @@ def test_instances_resolve_through_their_vpc_s_resolver():
         assert web1.cmd("getent hosts api.corp.internal").split()[0] == "10.0.1.4"  # a CNAME
         assert web1.cmd("getent hosts build1").split()[:2] == ["10.1.1.4", "build1.vpclab.internal"]
         assert web1.cmd("dig +short +time=1 @169.254.169.253 ip-10-0-1-4.ec2.internal").strip() == "10.0.1.4"
+        assert web1.cmd("dig +short +tcp +time=1 db.corp.internal").strip() == "10.0.2.4"  # over TCP
+        web1.cmd("python3 -m http.server 8000 --bind 10.0.1.4 >/dev/null 2>&1 &")
+        fetch = "curl -s -o /dev/null -w '%{http_code}' http://api.corp.internal:8000/"  # by its CNAME
+        web1.cmd(f"for n in $(seq 30); do [ $({fetch}) = 200 ] && break; sleep 0.1; done")
+        assert web1.cmd(fetch).strip() == "200"
+        web1.cmd("kill $!")
         assert "status: NXDOMAIN" in build1.cmd("dig +time=1 +tries=1 db.corp.internal")  # not dev's zone
         assert build1.cmd("getent hosts web1").split()[0] == "10.0.1.4"
         assert web1.cmd("ping -c 1 -W 1 db1.vpclab.internal >/dev/null; echo $?").strip() == "1"  # SG

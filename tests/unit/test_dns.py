@@ -155,6 +155,9 @@ def test_the_card_takes_a_query_to_its_resolver_and_the_answer_back():
         (back,) = fabric.send(card, reply).delivered
         assert back[:2] == (card, web1.port) and back[2]["ipv4_src"] == asked
         assert back[2]["ipv4_dst"] == "10.0.1.4"
+    card, over_tcp = instance_packet(plan, "web1", "10.0.0.2", 6, 53, 40001)  # DNS over TCP too
+    (delivered,) = fabric.send(card, over_tcp).delivered
+    assert delivered[:2] == (card, METADATA_PORT) and delivered[2]["ipv4_dst"] == str(RESOLVER_STAND_IN)
     card, query = instance_packet(plan, "old1", "10.2.0.2", 17, 53, 40000)  # no resolver in legacy
     assert not any(port == METADATA_PORT for _, port, _ in fabric.send(card, query).delivered)
     card, ping = instance_packet(plan, "web1", "10.0.0.2", 1)  # the resolver takes DNS only
