@@ -4,7 +4,8 @@ Like BFD or an IP SLA track: each path is probed at the health check's interval;
 down after ``failures`` probes in a row were not answered within one interval, and up again
 after ``recoveries`` answered in a row (so a flapping path does not pull traffic back). The
 route wants its first path that is up, in the file's order: the primary when it is well, and
-back to it (fail-back) once it has recovered. With every path down it stays where it is.
+back to it (fail-back) once it has recovered. With every path down it stays where it is. A path
+other than the one in use counts as down until it has answered ``recoveries`` probes in a row.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Optional
 
 @dataclass
 class PathHealth:
-    up: bool = True  # a path is trusted until probes say otherwise
+    up: bool  # the route's active path starts trusted; the others must first answer
     missed_in_row: int = 0
     answered_in_row: int = 0
     sent: int = 0
@@ -38,7 +39,10 @@ class RouteHealth:
 
     @classmethod
     def new(cls, count: int, failures: int, recoveries: int, active: int) -> RouteHealth:
-        return cls(failures, recoveries, active, [PathHealth() for _ in range(count)])
+        """The path in use is trusted until its probes say otherwise; every other path is up
+        only once it has answered ``recoveries`` probes in a row (a controller that starts, or
+        restarts on a backup path, moves nothing before it knows)."""
+        return cls(failures, recoveries, active, [PathHealth(up=n == active) for n in range(count)])
 
     def sent(self, path: int) -> None:
         self.paths[path].sent += 1

@@ -71,9 +71,11 @@ class RouteManager:
             if now < self.next_due.get(key, 0.0):
                 continue
             self.next_due[key] = now + probe.check.interval
-            for path, actions in enumerate(probe.paths):
+            for path in range(len(probe.paths)):  # every path's miss counts before a decision
                 if self.outstanding.pop((key, path), None) is not None:
                     self._observe(key, path, answered=False, now=now)
+            self._decide(key)
+            for path, actions in enumerate(probe.paths):
                 self.seq = (self.seq + 1) & 0xFFFF
                 data = probe_packet(probe, self.ids[(key, path)], self.seq)
                 if self.inject(probe.server, packet_out(actions, data)):
@@ -91,6 +93,7 @@ class RouteManager:
             return False  # late (already counted as missed) or not ours
         del self.outstanding[(key, path)]
         self._observe(key, path, answered=True, now=now, rtt_ms=(now - waiting[1]) * 1000)
+        self._decide(key)
         return True
 
     def _observe(self, key, path: int, answered: bool, now: float, rtt_ms: Optional[float] = None) -> None:
@@ -99,6 +102,12 @@ class RouteManager:
             return
         if health.observe(path, answered, now, rtt_ms):
             LOG.info("%s via path %d: %s", key, path + 1, "up" if health.paths[path].up else "down")
+
+    def _decide(self, key) -> None:
+        """Move the route if the health of its paths says so (one move at a time)."""
+        health = self.health.get(key)
+        if health is None:
+            return
         wanted = health.wanted()
         if wanted != health.active and key not in self.switching:
             self.switching.add(key)

@@ -180,7 +180,9 @@ def test_the_manager_fails_over_and_back():
     manager.refresh(compile_topology(intent.topology))
     key = ("app", "app-rt", "10.0.0.0/16")
     assert set(manager.probes) == {key, ("shared", "shared-rt", "10.1.0.0/16")}
-    now = rounds(manager, 0.0, 5)  # every path answers
+    now = rounds(manager, 0.0, 9)  # every path answers; the backup is not trusted yet
+    assert [p.up for p in manager.health[key].paths] == [True, False]
+    now = rounds(manager, now, 1)
     assert not cards.switches
     assert {server for server, _ in cards.sent} == {"srv1", "srv2"}
     now = rounds(manager, now, 4, silent={(key, 0)})  # the TGW stops answering app's probes
@@ -208,8 +210,20 @@ def test_a_late_or_foreign_reply_does_not_count():
     assert not manager.packet_in(bytes(late), 0.05)
 
 
+def test_a_restarted_manager_trusts_the_path_in_use_and_makes_the_others_prove_themselves():
+    health = RouteHealth.new(2, failures=3, recoveries=10, active=1)  # restarted on the backup
+    assert health.wanted() == 1
+    for _ in range(9):
+        health.observe(0, True, 0.0)
+    assert health.wanted() == 1  # the primary answered 9 in a row: not yet
+    health.observe(0, True, 0.0)
+    assert health.wanted() == 0
+
+
 def test_route_health_keeps_the_route_where_it_is_when_every_path_is_down():
     health = RouteHealth.new(2, failures=2, recoveries=2, active=1)
+    health.observe(0, True, 0.0)
+    health.observe(0, True, 0.0)  # the primary proved itself, then fails
     for _ in range(2):
         health.observe(0, False, 0.0)
         health.observe(1, False, 0.0)
@@ -255,3 +269,16 @@ def test_the_experiment_cuts_the_backup_and_reads_the_change_log():
     verdict, said = check({"variants": [slow, without]})
     assert not verdict and "failover after 1.4 s" in said
     assert not check({"variants": [with_backup, with_backup]})[0]  # no backup, yet no outage
+
+
+def test_paths_that_fail_together_move_nothing():
+    """A broken return path silences every path of a route at once: the misses of one round
+    all count before the manager decides, so it does not move to a path failing as well."""
+    cards = Cards()
+    manager = RouteManager(cards.inject, cards.switch)
+    manager.refresh(compile_topology(Intent(DESIGN, design()).topology))
+    key = ("shared", "shared-rt", "10.1.0.0/16")
+    now = rounds(manager, 0.0, 10)
+    rounds(manager, now, 5, silent={(key, 0), (key, 1)})
+    assert [p.up for p in manager.health[key].paths] == [False, False]
+    assert cards.switches == []
