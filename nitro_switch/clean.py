@@ -102,7 +102,8 @@ def processes_in_namespaces(inodes: set[int]) -> frozenset[int]:
 
 def marked_processes(topology: str) -> frozenset[int]:
     """Processes started from an instance's shell of ``topology`` (they inherit the marker
-    RUN_MARKER=topology), found after a crash when the instances' shells are gone."""
+    RUN_MARKER=topology), and the cards' metadata services and resolvers (started with it),
+    found after a crash when the instances' shells are gone."""
     marker = f"{RUN_MARKER}={topology}".encode()
     found = set()
     for pid in _all_pids():

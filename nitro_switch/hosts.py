@@ -121,25 +121,15 @@ class InstanceHosts:
         config = os.path.join(self.names.run_dir, f"metadata-{server}.json")
         with open(config, "w") as handle:
             json.dump(documents(self.plan, server), handle, indent=1)
-        with open(os.path.join(self.names.run_dir, f"metadata-{server}.log"), "w") as log:
-            # it ends with its namespace's processes (``terminate``)
-            service.popen(
-                [sys.executable, "-m", "nitro_switch.metadata", "--config", config], stdout=log, stderr=log
-            )
-        with open(os.path.join(self.names.run_dir, f"resolver-{server}.log"), "w") as log:
-            service.popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "nitro_switch.resolver",
-                    "--intent",
-                    self.names.intent_file,
-                    "--server",
-                    server,
-                ],
-                stdout=log,
-                stderr=log,
-            )
+        # each ends with its namespace's processes (``terminate``); after a crash, `vpclab
+        # clean` finds them by the run's marker, as the instances' processes
+        marked = ["env", f"{RUN_MARKER}={self.names.topology}", sys.executable, "-m"]
+        for name, arguments in (
+            ("metadata", ["--config", config]),
+            ("resolver", ["--intent", self.names.intent_file, "--server", server]),
+        ):
+            with open(os.path.join(self.names.run_dir, f"{name}-{server}.log"), "w") as log:
+                service.popen([*marked, f"nitro_switch.{name}", *arguments], stdout=log, stderr=log)
 
     def _attach(self, server, ports: list[Port]) -> None:
         """Bring this server's card ends up and add them to its Nitro card."""

@@ -205,6 +205,21 @@ def alive(pid: int) -> bool:
         return False
 
 
+def card_services(topology: str) -> list[int]:
+    """The metadata services and resolvers of a run, by their command lines."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                words = handle.read().split(b"\0")
+        except OSError:
+            continue
+        service = any(w in (b"nitro_switch.metadata", b"nitro_switch.resolver") for w in words)
+        if service and any(f"{Names(topology).run_dir}/".encode() in w for w in words) and alive(int(pid)):
+            found.append(int(pid))
+    return found
+
+
 def test_teardown_ends_the_processes_a_user_started_in_instances():
     with Emulation(topology("not-transitive.yaml"), log=quiet) as lab:
         next(iter(lab.hosts.hosts.values())).cmd(  # a daemon: its own session, deaf to the shell's SIGHUP
@@ -232,6 +247,8 @@ def test_vpclab_clean_removes_a_killed_run_and_leaves_a_live_one(tmp_path):
         assert f"left running: 'no-transit' (vpclab process {kept.pid})" in cleaned.stdout
         assert leftovers(short) == {"namespaces": [], "interfaces": []}
         assert not alive(daemon)  # started in an instance, found by the run's marker
+        assert card_services("hub-spoke") == []  # the cards' metadata services and resolvers
+        assert len(card_services("no-transit")) == 6  # 3 cards: the live run keeps its own
         assert leftovers(Names("no-transit").short)["namespaces"]  # the live run is untouched
         again = subprocess.run(
             [VPCLAB, "up", os.path.join(ROOT, "topologies", "not-transitive.yaml"), "--no-cli"],
@@ -244,6 +261,7 @@ def test_vpclab_clean_removes_a_killed_run_and_leaves_a_live_one(tmp_path):
         forced = subprocess.run([VPCLAB, "clean", "no-transit", "--force"], capture_output=True, text=True)
         assert forced.returncode == 0 and "left running" not in forced.stdout
         assert leftovers(Names("no-transit").short) == {"namespaces": [], "interfaces": []}
+        assert card_services("no-transit") == []
     finally:
         for up in (dead, kept):
             up.kill()
