@@ -1,6 +1,6 @@
 """iperf3 between two hosts of an emulation (anything with a Mininet host's ``cmd`` and
-``popen``): the listener is started and killed by PID, never by name (Mininet's helpers run
-``killall``, which would reach another run's iperf3)."""
+``popen``): the listener is started and ended by its own PID, never by program name (a name
+would also reach another run's iperf3, and Mininet's helpers go by name)."""
 
 from __future__ import annotations
 

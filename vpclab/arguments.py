@@ -86,6 +86,17 @@ def dns_lookup(topology: Topology, name: str, source: Optional[Endpoint]) -> tup
     raise UsageError(f"'{name}' does not resolve in VPC {vpc.name} (NXDOMAIN or no A record)")
 
 
+def dns_note(topology: Topology, text: str, source: Endpoint) -> Optional[str]:
+    """How a destination written as a DNS name resolved (None for an instance, an internet
+    host or an address): what trace prints before its hops."""
+    try:
+        ip_address(text)
+    except ValueError:
+        if text not in {endpoint.name for endpoint in topology.endpoints}:
+            return dns_lookup(topology, text, source)[1]
+    return None
+
+
 def traffic_arguments(args) -> tuple[int, Optional[int]]:
     """``--protocol`` and ``--port`` as trace takes them: tcp with a port, else icmp."""
     protocol_text = args.protocol or ("tcp" if args.port is not None else "icmp")

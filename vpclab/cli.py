@@ -23,7 +23,7 @@ from nitro_switch.server import DATAPATH_PROFILES, RunningCard
 from vpclab import aws_import, reach_view
 from vpclab.arguments import (
     UsageError,
-    dns_lookup,
+    dns_note,
     resolve_destination,
     resolve_source,
     trace_arguments,
@@ -235,9 +235,7 @@ def run_trace(args) -> int:
     topology = load_topology(args.topology)
     arguments = trace_arguments(topology, args)
     verdict = trace(topology, **arguments)
-    resolved = None
-    if str(arguments["destination"]) != args.dst and args.dst not in {e.name for e in topology.endpoints}:
-        resolved = dns_lookup(topology, args.dst, arguments["source"])[1]
+    resolved = dns_note(topology, args.dst, arguments["source"])
     with open(args.topology, encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
     ids = lambda origin: aws_id(data, origin)  # the AWS ids `vpclab import` kept

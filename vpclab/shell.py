@@ -19,7 +19,7 @@ from controller.pipeline import STAGES, TABLE, TunnelKey
 from controller.plan import Plan, cookie_of
 from nitro_switch import faults
 from nitro_switch.flowlog_records import FIELDS, interface_id, read_records
-from vpclab.arguments import UsageError, dns_lookup, resolve_destination, resolve_source
+from vpclab.arguments import UsageError, dns_note, resolve_destination, resolve_source
 from vpclab.capture import DEFAULT_SECONDS, record, summary
 from vpclab.flowdump import FlowQuery, HitCounter, parse_dump
 from vpclab.intent import model as m
@@ -128,8 +128,9 @@ class VpcCLI(ChangeVerbs, CLI):
         try:
             source = resolve_source(topology, words[0])
             address = resolve_destination(topology, words[1], source)
-            if str(address) != words[1] and words[1] not in {e.name for e in topology.endpoints}:
-                self.say(f"dns      {dns_lookup(topology, words[1], source)[1]}")
+            resolved = dns_note(topology, words[1], source)
+            if resolved:
+                self.say(f"dns      {resolved}")
             protocol = parse_protocol(words[2] if len(words) > 2 else "icmp")
             port = int(words[3]) if len(words) > 3 else None
         except (UsageError, ValueError) as error:

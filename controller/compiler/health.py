@@ -50,7 +50,7 @@ def health_probes(plan) -> list[HealthProbe]:
     probes = []
     for vpc in plan.topology.vpcs:
         for table in vpc.route_tables:
-            start = probing_subnet(vpc, table)
+            start = probing_subnet(vpc, table) if checked_routes(table) else None
             if start is None:
                 continue
             subnet, instance = start
@@ -60,9 +60,9 @@ def health_probes(plan) -> list[HealthProbe]:
                 SetReg(Reg.AZ, plan.az_id[subnet.az]),
                 SetReg(Reg.SRC_VPC, vpc.number),
             )
-            for route in table.routes:
+            for route in checked_routes(table):
                 target = plan.topology.health_target(route)
-                if not route.failover or route.health_check is None or target is None:
+                if route.health_check is None or target is None:
                     continue
                 paths = tuple(
                     registers + _resubmitted(route_actions(plan, vpc, _through(route, path)))
@@ -84,6 +84,11 @@ def health_probes(plan) -> list[HealthProbe]:
     return probes
 
 
+def checked_routes(table: m.RouteTable) -> list[m.Route]:
+    """The failover routes of ``table`` (each has a health check)."""
+    return [route for route in table.routes if route.failover and route.health_check]
+
+
 def probe_source(subnet: m.Subnet) -> IPv4Address:
     """The subnet's VPC router (its first address after the network's)."""
     return subnet.cidr.network_address + 1
@@ -101,25 +106,24 @@ def probing_subnet(vpc: m.Vpc, table: m.RouteTable):
 
 
 def reply_flows(plan, vpc: m.Vpc) -> list:
-    """deliver_lookup: an echo reply to a probing subnet's router goes to the controller."""
-    flows, sources = [], set()
+    """deliver_lookup: an echo reply to a probing subnet's router goes to the controller (a
+    subnet uses one table, so each table probes from its own router)."""
+    flows = []
     for table in vpc.route_tables:
-        start = probing_subnet(vpc, table)
-        checked = [route.health_check for route in table.routes if route.failover and route.health_check]
-        if start is None or not checked:
+        checked = checked_routes(table)
+        start = probing_subnet(vpc, table) if checked else None
+        if start is None:
             continue
-        source = probe_source(start[0])
-        if source in sources:
-            continue
-        sources.add(source)
         match = {
             Reg.DST_VPC: vpc.number,
             "eth_type": ETH_IP,
-            "nw_dst": host(source),
+            "nw_dst": host(probe_source(start[0])),
             "ip_proto": ICMP,
             "icmpv4_type": ECHO_REPLY,
         }
-        flows.append(flow("deliver_lookup", 100, match, (Output(CONTROLLER),), checked[0].origin))
+        check = checked[0].health_check
+        assert check is not None  # checked_routes keeps the routes that have one
+        flows.append(flow("deliver_lookup", 100, match, (Output(CONTROLLER),), check.origin))
     return flows
 
 
