@@ -65,6 +65,18 @@ class Move:
 
 
 @dataclass(frozen=True)
+class FlowHash:
+    """Write into register ``field`` a hash of the packet's addresses, protocol and ports,
+    modulo ``buckets`` (Nicira multipath): the same connection always gets the same number."""
+
+    field: str
+    buckets: int
+
+    def describe(self) -> str:
+        return f"{self.field}=hash(5-tuple) mod {self.buckets}"
+
+
+@dataclass(frozen=True)
 class Nat:
     """Conntrack NAT in a ct action: with ``kind`` ('src' or 'dst'), a new connection's
     source or destination becomes ``address``; without, a tracked connection's packets get
@@ -160,5 +172,7 @@ class ArpReply:
         return f"arp reply {self.address} is-at {self.mac}"
 
 
-Action = Union[Goto, Resubmit, SetReg, SetField, Move, Ct, CtClear, Output, Drop, DecTtl, ArpReply, Sample]
+Action = Union[
+    Goto, Resubmit, SetReg, SetField, Move, Ct, CtClear, Output, Drop, DecTtl, ArpReply, Sample, FlowHash
+]
 DROP = Drop()

@@ -24,6 +24,26 @@ class PathHealth:
     rtt_ms: Optional[float] = None  # of the last answer
     changed_at: Optional[float] = None  # when it last went up or down
 
+    def observe(
+        self, answered: bool, now: float, rtt_ms: Optional[float], failures: int, recoveries: int
+    ) -> bool:
+        """Record one probe's fate; True if it went up (``recoveries`` answered in a row) or
+        down (``failures`` missed in a row) with it."""
+        if answered:
+            self.answered += 1
+            self.rtt_ms = rtt_ms
+            self.answered_in_row += 1
+            self.missed_in_row = 0
+            flips = not self.up and self.answered_in_row >= recoveries
+        else:
+            self.missed_in_row += 1
+            self.answered_in_row = 0
+            flips = self.up and self.missed_in_row >= failures
+        if flips:
+            self.up = not self.up
+            self.changed_at = now
+        return flips
+
     def describe(self) -> str:
         state = "up" if self.up else "down"
         rtt = f", rtt {self.rtt_ms:.2f} ms" if self.rtt_ms is not None else ""
@@ -49,21 +69,7 @@ class RouteHealth:
 
     def observe(self, path: int, answered: bool, now: float, rtt_ms: Optional[float] = None) -> bool:
         """Record one probe's fate; True if the path went up or down with it."""
-        health = self.paths[path]
-        if answered:
-            health.answered += 1
-            health.rtt_ms = rtt_ms
-            health.answered_in_row += 1
-            health.missed_in_row = 0
-            flips = not health.up and health.answered_in_row >= self.recoveries
-        else:
-            health.missed_in_row += 1
-            health.answered_in_row = 0
-            flips = health.up and health.missed_in_row >= self.failures
-        if flips:
-            health.up = not health.up
-            health.changed_at = now
-        return flips
+        return self.paths[path].observe(answered, now, rtt_ms, self.failures, self.recoveries)
 
     def wanted(self) -> int:
         """The path the route should take: the first one up, else the one it has."""

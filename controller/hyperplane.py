@@ -42,6 +42,7 @@ from .compiler import compile_topology, recompile
 from .differ import FlowDiff
 from .ofmsg import barrier, delete_matching, flow_mod_bytes, flow_stats_request, match_items, match_key
 from .route_manager import RouteManager
+from .target_health import TargetHealthManager
 
 ENV_INTENT, ENV_STATUS, ENV_API = "VPCLAB_INTENT", "VPCLAB_STATUS", "VPCLAB_API_PORT"
 ENV_DELAY = "VPCLAB_PROPAGATION_DELAY"
@@ -105,7 +106,8 @@ class Hyperplane(app_manager.OSKenApp):
         self.pending = hub.Queue()  # (due, recompiled, change record): changes not yet sent
         hub.spawn(self._propagate)
         self.routes = RouteManager(self._inject, self._switch)
-        self.routes.refresh(self.compiled)
+        self.targets = TargetHealthManager(self._inject, self._mark)
+        self._refresh_managers()
         hub.spawn(self._probe)
         api_port = int(os.environ[ENV_API])
         self.status = StatusFile(os.environ[ENV_STATUS], api_port=api_port)
@@ -194,17 +196,44 @@ class Hyperplane(app_manager.OSKenApp):
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     @guarded
     def packet_in(self, event):
-        """Only the answers to the route manager's health probes come up to the controller."""
-        self.routes.packet_in(bytes(event.msg.data), time.monotonic())
+        """Only the answers to health probes (routes', NLBs') come up to the controller."""
+        data, now = bytes(event.msg.data), time.monotonic()
+        self.routes.packet_in(data, now) or self.targets.packet_in(data, now)
 
     # -- failover routes ---------------------------------------------------------------------
     def _probe(self) -> None:
         while True:
-            try:
-                self.routes.tick(time.monotonic())
-            except Exception:
-                LOG.exception("route manager tick failed")
+            for manager in (self.routes, self.targets):
+                try:
+                    manager.tick(time.monotonic())
+                except Exception:
+                    LOG.exception("%s tick failed", type(manager).__name__)
             hub.sleep(PROBE_TICK)
+
+    def _refresh_managers(self) -> None:
+        self.routes.refresh(self.compiled)
+        self.targets.refresh(self.compiled)
+
+    def _mark(self, check, healthy: bool, reason: str) -> None:
+        """A target's health, recorded as a change like any other (logged, saved)."""
+        arguments = {"load_balancer": check.load_balancer, "target": check.target, "healthy": healthy}
+        hub.spawn(self._managed_change, "target-health", {**arguments, "reason": reason})
+
+    def _switch(self, probe, path: int, reason: str) -> None:
+        """A failover route moved to ``path``, as a change like any other (logged, saved)."""
+        arguments = {"vpc": probe.vpc, "table": probe.table, "destination": probe.destination, "path": path}
+        hub.spawn(self._managed_change, "failover", {**arguments, "reason": reason})
+
+    def _managed_change(self, operation: str, arguments: dict) -> None:
+        """A change a manager asked for; the managers then follow the design as it is."""
+        try:
+            answer = self.change(operation, arguments)
+            if not answer["ok"]:
+                LOG.error("%s %s: %s", operation, arguments, answer["error"])
+        except ChangeError as error:
+            LOG.error("%s %s refused: %s", operation, arguments, error)
+        finally:
+            self._refresh_managers()
 
     def _inject(self, server: str, message) -> bool:
         datapath = self.datapaths.get(server)
@@ -212,27 +241,6 @@ class Hyperplane(app_manager.OSKenApp):
             return False
         self.send(datapath, message)
         return True
-
-    def _switch(self, probe, path: int, reason: str) -> None:
-        hub.spawn(self._failover, probe, path, reason)
-
-    def _failover(self, probe, path: int, reason: str) -> None:
-        """Move a failover route to ``path``, as a change like any other (logged, saved)."""
-        arguments = {
-            "vpc": probe.vpc,
-            "table": probe.table,
-            "destination": probe.destination,
-            "path": path,
-            "reason": reason,
-        }
-        try:
-            answer = self.change("failover", arguments)
-            if not answer["ok"]:
-                LOG.error("failover %s: %s", arguments, answer["error"])
-        except ChangeError as error:
-            LOG.error("failover %s refused: %s", arguments, error)
-        finally:
-            self.routes.refresh(self.compiled)
 
     @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
     @guarded
@@ -271,6 +279,8 @@ class Hyperplane(app_manager.OSKenApp):
             }
         if command == "failover":
             return {"ok": True, "routes": self.routes.status()}
+        if command == "targets":
+            return {"ok": True, "targets": self.targets.status()}
         if command == "intent":
             return {"ok": True, "data": self.intent.data}
         if command == "changes":
@@ -306,7 +316,7 @@ class Hyperplane(app_manager.OSKenApp):
             validated = time.monotonic()
             result = recompile(self.compiled, topology)
             self.compiled = result.compiled
-            self.routes.refresh(self.compiled)
+            self._refresh_managers()
             compiled_at = time.monotonic()
             phases = {
                 "validate_ms": round((validated - started) * 1000, 1),

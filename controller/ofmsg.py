@@ -19,6 +19,7 @@ from .actions import (
     CtClear,
     DecTtl,
     Drop,
+    FlowHash,
     Goto,
     Move,
     Nat,
@@ -28,7 +29,7 @@ from .actions import (
     SetField,
     SetReg,
 )
-from .pipeline import COLLECTOR_SET, TABLE, Flow
+from .pipeline import COLLECTOR_SET, TABLE, TUNNEL_PORT, Flow
 from .plan import cookie_of
 
 TCP, UDP = 6, 17
@@ -41,6 +42,12 @@ FIELD_NAMES = {"nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "tun_id": "tunnel_id"
 WIRE = types.SimpleNamespace(ofproto=ofp, ofproto_parser=parser, id=0)  # serializes, sends nothing
 CACHED_FLOWS = 1 << 17  # flows whose encodings are kept (a design's distinct flows, and some)
 
+# A card that forwards (the internet's, a NAT gateway's, an NLB node's) may send a packet back
+# out of the tunnel it came in by; OVS skips an output to the input port ("skipping output to
+# input port"), so an output to the tunnel first clears the input port, as OpenStack's br-tun
+# does (load:0->NXM_OF_IN_PORT[]: OVS refuses an OXM set_field of in_port to 0)
+FORGET_INPUT_PORT = 0
+HASH_FIVE_TUPLE = 3  # OVS's NX_HASH_FIELDS_SYMMETRIC_L3L4_UDP: addresses, protocol, TCP/UDP ports
 EVERY_PACKET = 0xFFFF  # a sample action's probability (in 65535ths): every packet
 
 FULL_MASKS = ("255.255.255.255", 0xFFFF)
@@ -109,6 +116,12 @@ def _actions(typed) -> tuple[list, list]:
                 )
             )
         elif isinstance(action, Output):
+            if action.port == TUNNEL_PORT:  # see FORGET_INPUT_PORT
+                actions.append(
+                    parser.NXActionRegLoad(
+                        ofs_nbits=nicira_ext.ofs_nbits(0, 15), dst="in_port_nxm", value=FORGET_INPUT_PORT
+                    )
+                )
             actions.append(parser.OFPActionOutput(action.port))
         elif isinstance(action, DecTtl):
             actions.append(parser.OFPActionDecNwTtl())
@@ -123,6 +136,18 @@ def _actions(typed) -> tuple[list, list]:
                     recirc_table=TABLE[action.next_stage] if action.next_stage else NO_RECIRCULATION,
                     alg=0,
                     actions=[] if action.nat is None else [_nat(action.nat)],
+                )
+            )
+        elif isinstance(action, FlowHash):
+            actions.append(
+                parser.NXActionMultipath(
+                    fields=HASH_FIVE_TUPLE,
+                    basis=0,
+                    algorithm=nicira_ext.NX_MP_ALG_MODULO_N,
+                    max_link=action.buckets - 1,
+                    arg=0,
+                    ofs_nbits=nicira_ext.ofs_nbits(0, 31),
+                    dst=FIELD_NAMES.get(action.field, action.field),
                 )
             )
         elif isinstance(action, Resubmit):

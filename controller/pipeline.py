@@ -23,6 +23,17 @@ subnet -> vpc_route (the subnet's table, where only a route to the IGW goes on) 
 -> igw_snat (its Elastic IP). Replies: classify (ct nat) -> igw_dnat -> the receiving NACLs
 -> sg_ingress (no SG: ct nat in the gateway's zone) -> natgw_return -> nacl_src_egress of its
 subnet -> vpc_route -> deliver_lookup -> tunnel_out to the instance.
+PrivateLink, on the card of the NLB node an endpoint interface uses: arriving for the
+interface -> classify (ct in its zone) -> its subnet's NACLs -> sg_ingress (its SGs) ->
+endpoint_dnat (a listener; ct nat in its translation zone) -> endpoint_pick (a new
+connection: a flow hash picks a healthy target) -> nlb_target (destination := the target)
+-> nlb_snat (source := the node's address, a port of the interface's block) ->
+nacl_src_egress of the node's subnet -> vpc_route -> deliver_lookup -> the target. Replies,
+arriving for the node's address: sg_ingress (the port block names the interface; ct nat) ->
+nlb_return (ct nat) -> endpoint_return (its SG zone) -> nacl_src_egress of the interface's
+subnet -> vpc_route -> deliver_lookup -> the consumer. The userspace datapath recirculates a
+packet at most 6 times (a VXLAN arrival counts), so the commits that need no new ct_state
+do not recirculate: 5 at most from consumer to target, 4 back.
 A route to an instance (an appliance): vpc_route -> middlebox_tunnel (to the appliance's MAC,
 on its card; the VNI says which subnet boundary the packet crossed) -> classify (by the MAC)
 -> middlebox_nacl_exit -> middlebox_nacl_ingress -> middlebox_sg -> the appliance's port; what
@@ -46,7 +57,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .actions import Action, ArpReply, Ct, Goto, Move, Resubmit, SetField, SetReg
+from .actions import Action, ArpReply, Ct, FlowHash, Goto, Move, Resubmit, SetField, SetReg
 
 
 class Reg(StrEnum):
@@ -69,6 +80,7 @@ class Reg(StrEnum):
     REMOTE_SGS_2 = "reg12"
     REMOTE_SGS_3 = "reg13"
     EXIT_SUBNET = "reg14"  # the attachment subnet a TGW delivered through (its id; 0: none)
+    NLB_PICK = "reg15"  # the flow hash's pick among an NLB's healthy targets (0-based)
 
 
 REMOTE_SGS = (Reg.REMOTE_SGS_0, Reg.REMOTE_SGS_1, Reg.REMOTE_SGS_2, Reg.REMOTE_SGS_3)
@@ -79,8 +91,8 @@ MAX_HAIRPINS = 2  # like trace: at most three TGW traversals, then it is a routi
 TUNNEL_PORT = 100  # the vxlan port of every Nitro card (ofport_request)
 ROUTER_MAC = "02:00:00:00:00:01"  # the VPC router's MAC, answered for every subnet's .1
 
-# ct_state bits (OVS): +new 0x01, +est 0x02, +rel 0x04, +inv 0x10, +trk 0x20
-CT_NEW, CT_EST, CT_REL, CT_INV, CT_TRK = 0x01, 0x02, 0x04, 0x10, 0x20
+# ct_state bits (OVS): +new 0x01, +est 0x02, +rel 0x04, +inv 0x10, +trk 0x20, +snat 0x40
+CT_NEW, CT_EST, CT_REL, CT_INV, CT_TRK, CT_SNAT = 0x01, 0x02, 0x04, 0x10, 0x20, 0x40
 
 
 class TunnelKey:
@@ -246,9 +258,9 @@ STAGE_LIST = (
     # ct nat in its zone, as its own subnet's sender
     _stage(
         "sg_ingress",
-        "natgw_return",
+        "natgw_return endpoint_dnat nlb_return",
         {R.DST_VPC, "ct_state", *REMOTE_SGS} | IP,
-        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC),
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.NEXT_HOP),
     ),
     # a reply the NAT gateway translated back goes on from its subnet; nothing else comes in
     _stage("natgw_return", "nacl_src_egress", {"ct_state", "eth_dst"} | IP),
@@ -266,6 +278,35 @@ STAGE_LIST = (
     _stage("middlebox_nacl_ingress", "middlebox_sg", {"eth_dst", "tun_id"} | IP),
     # the appliance's SG ingress (ct state, its zone), then out to its port
     _stage("middlebox_sg", "", {"eth_dst", "ct_state", *REMOTE_SGS} | IP),
+    # PrivateLink, on the card of the NLB node an endpoint interface uses (NEXT_HOP: the
+    # interface's number from here on). Past the interface's SGs: a listener's connection is
+    # tracked in the interface's translation zone (its destination translation)
+    _stage("endpoint_dnat", "endpoint_pick", {R.DST_VPC} | IP, (R.NEXT_HOP,)),
+    # a known connection: on into the source translation zone; a new one: the flow hash
+    # picks a healthy target
+    _stage("endpoint_pick", "nlb_target nlb_snat", (R.NEXT_HOP, "ct_state", "eth_type"), (R.NLB_PICK,)),
+    # the pick's destination translation (to the target's address and port), committed; on
+    # into the source translation zone
+    _stage("nlb_target", "nlb_snat", {R.NEXT_HOP, R.NLB_PICK} | IP),
+    # a new connection's source becomes the node's address (a port of the interface's block);
+    # then the node sends it as its subnet's own sender: NACL egress, route table, delivery
+    _stage(
+        "nlb_snat",
+        "nacl_src_egress",
+        {R.NEXT_HOP, "ct_state"} | IP,
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
+    ),
+    # a target's reply at the node (sg_ingress found the interface by the port block): only
+    # replies go back, translated in the interface's zones; nothing opens a connection this way
+    _stage("nlb_return", "endpoint_return", (R.NEXT_HOP, "ct_state", "eth_type")),
+    # the interface's SG zone sees the reply too; then it leaves as the interface's subnet's
+    # sender, to the consumer
+    _stage(
+        "endpoint_return",
+        "nacl_src_egress",
+        (R.NEXT_HOP, "ct_state", "eth_type"),
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
+    ),
 )
 STAGES = tuple(stage.name for stage in STAGE_LIST)
 # the stages that decide a packet's fate, and whose interface records it in a flow log: their
@@ -332,7 +373,7 @@ def flow(stage: str, priority: int, match: dict, actions, origin: str) -> Flow:
             assert target in declared.next, f"{stage} may not continue to {target}"
             if isinstance(action, Goto):
                 assert TABLE[target] > TABLE[stage], f"{stage} cannot go back to {target}"
-        if isinstance(action, (SetReg, SetField, Move)):
+        if isinstance(action, (SetReg, SetField, Move, FlowHash)):
             assert str(action.field) in declared.sets, f"{stage} may not set {action.field}"
         if isinstance(action, ArpReply):
             assert stage == "arp", "only the arp stage answers ARP"

@@ -10,6 +10,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from typing import Optional
 
 from vpclab.intent import model as m
 
@@ -83,6 +84,39 @@ class NatPlan:
 
 
 @dataclass(frozen=True)
+class InterfacePlan:
+    """An interface endpoint's network interface, on its NLB node's card: its number (the
+    NEXT_HOP of its PrivateLink stages), MAC and three conntrack zones: its SGs, its
+    destination translation (to a target) and its source translation (to the node)."""
+
+    interface: m.EndpointInterface
+    number: int
+    zone: int  # its SGs; after every instance's and NAT gateway's zone
+    mac: str
+
+    @property
+    def dnat_zone(self) -> int:
+        return self.zone + 1
+
+    @property
+    def snat_zone(self) -> int:
+        return self.zone + 2
+
+
+@dataclass(frozen=True)
+class LinkAddress:
+    """An address of PrivateLink in a VPC (an endpoint interface's or an NLB node's): where it
+    lives, and the conntrack zone a packet arriving for it enters first (None: none)."""
+
+    ip: IPv4Address
+    subnet: str
+    mac: str
+    server: str
+    zone: Optional[int]
+    origin: str
+
+
+@dataclass(frozen=True)
 class HostPlan:
     """An internet host on the internet's card."""
 
@@ -137,6 +171,39 @@ class Plan:
         for number, nat in enumerate(topology.nat_gateways, start=1):
             zone = len(topology.instances) + number  # after every instance's zone
             self.nat_gateways[nat.name] = NatPlan(nat, number, zone, _mac(zone, 0x0B), _mac(zone, 0x0C))
+
+        first = len(topology.instances) + len(topology.nat_gateways) + 1
+        self.interfaces: dict[str, InterfacePlan] = {}
+        for number, interface in enumerate(topology.endpoint_interfaces, start=1):
+            zone = first + 3 * (number - 1)
+            self.interfaces[interface.name] = InterfacePlan(interface, number, zone, _mac(zone, 0x0D))
+        nodes = [node for service in topology.endpoint_services for node in service.load_balancer.nodes]
+        self.node_macs = {
+            (n.load_balancer, n.subnet): _mac(number, 0x0E) for number, n in enumerate(nodes, 1)
+        }
+
+    def link_addresses(self, vpc: m.Vpc) -> list[LinkAddress]:
+        """The addresses PrivateLink holds in ``vpc``: its endpoint interfaces, its NLB nodes."""
+        found = [
+            LinkAddress(
+                p.interface.ip, p.interface.subnet, p.mac, p.interface.server, p.zone, p.interface.origin
+            )
+            for p in self.interfaces.values()
+            if p.interface.vpc == vpc.name
+        ]
+        for service in self.topology.endpoint_services:
+            if service.vpc == vpc.name:
+                for node in service.load_balancer.nodes:
+                    found.append(
+                        LinkAddress(node.ip, node.subnet, self.node_mac(node), node.server, None, node.origin)
+                    )
+        return found
+
+    def interfaces_on(self, server: str) -> list[InterfacePlan]:
+        return [p for p in self.interfaces.values() if p.interface.server == server]
+
+    def node_mac(self, node: m.LoadBalancerNode) -> str:
+        return self.node_macs[(node.load_balancer, node.subnet)]
 
     @property
     def cards(self) -> list[str]:

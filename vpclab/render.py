@@ -21,6 +21,8 @@ def summary(topology: Topology) -> str:
         (sum(1 for v in topology.vpcs if v.internet_gateway), "internet gateway"),
         (len(topology.nat_gateways), "NAT gateway"),
         (len(topology.internet_hosts), "internet host"),
+        (len(topology.endpoint_services), "endpoint service"),
+        (len(topology.vpc_endpoints), "VPC endpoint"),
     ]
     counts += [(n, word) for n, word in edge if n]
     parts = ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
@@ -41,6 +43,8 @@ def render_verdict(verdict, aws_id: Callable[[str], Optional[str]] = lambda orig
     ]
     if verdict.accepted:
         lines.append(f"ACCEPTED (admitted by {named(verdict.rule)})")
+        if len(verdict.choices) > 1:  # trace followed one target; it checked them all
+            lines.append(f"(through the NLB to any of its targets: {', '.join(verdict.choices)} each accept)")
     else:
         failing = f", client ports {verdict.ports_failing}" if verdict.ports_failing else ""
         decided = named(verdict.rule)

@@ -39,6 +39,7 @@ VERB_GROUPS = {  # what `help` lists, as users type the verbs
         "why",
         "routes",
         "failover",
+        "targets",
         "sg",
         "where",
         "flows",
@@ -211,6 +212,26 @@ class VpcCLI(ChangeVerbs, CLI):
             for n, path in enumerate(route["paths"]):
                 mark = "*" if n == route["active"] else " "
                 self.say(f"  {mark} {n + 1} {path['path']:28s} {path['health']}")
+        return None
+
+    def do_targets(self, line):
+        """Usage: targets  -- the load balancers' targets: health as the NLB's checks find it;
+        new connections go to the healthy ones (*)."""
+        if line.strip():
+            return self.usage(self.do_targets)
+        try:
+            targets = self.emulation.api.call("targets")["targets"]
+        except ApiError as error:
+            return self.say(f"*** the controller does not answer: {error}")
+        if not targets:
+            return self.say("*** this design has no load balancers (endpoint_services)")
+        balancer = None
+        for row in targets:
+            if row["load_balancer"] != balancer:
+                balancer = row["load_balancer"]
+                self.say(f"{balancer}:")
+            mark = "*" if row["healthy"] else " "
+            self.say(f"  {mark} {row['target']:12s} {row['address']:21s} {row['health']}")
         return None
 
     def do_sg(self, line):

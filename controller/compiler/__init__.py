@@ -18,7 +18,7 @@ from vpclab.intent import model as m
 from ..differ import FlowDiff, diff
 from ..pipeline import Flow
 from ..plan import Plan, card_names, cookie_of
-from . import edge, health, internet, middlebox, nacl, nat, routes, sampling, security_groups
+from . import edge, health, internet, middlebox, nacl, nat, privatelink, routes, sampling, security_groups
 from .scope import Scope, card_scope
 
 # unit kind -> the builders of its stages, each called as build(plan, *objects)
@@ -48,6 +48,7 @@ CARD_EDGE: dict[str, Callable] = {
 INTERNET_UNIT = ("internet", m.INTERNET_CARD)  # the whole of the internet's card
 NAT_GATEWAYS = "nat_gateways"  # a card's tunnels to NAT gateways, and the gateways it carries
 MIDDLEBOXES = "middleboxes"  # a card's tunnels to appliances routes name, and those it carries
+PRIVATELINK = "privatelink"  # the endpoint interfaces and NLB nodes a card carries
 CARD_SGS: dict[str, Callable] = {
     "sg_egress_remote": security_groups.egress_remote,
     "sg_stateful": security_groups.security_groups,
@@ -84,7 +85,7 @@ def card_units(topology: m.Topology, server: str, scope: Scope) -> list[Unit]:
     ]
     units += [("nacl_tgw_exit", *key) for key in nacl.attachment_subnets(topology, vpcs=scope.sources)]
     units += [(stage, server) for stage in (*CARD_EDGE, *CARD_SGS)]
-    units += [(NAT_GATEWAYS, server), (MIDDLEBOXES, server)]
+    units += [(NAT_GATEWAYS, server), (MIDDLEBOXES, server), (PRIVATELINK, server)]
     return units
 
 
@@ -115,6 +116,8 @@ def _unit_flows(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
         return nat.card_flows(plan, unit[1], scopes[unit[1]].routed)
     if stage == MIDDLEBOXES:
         return middlebox.card_flows(plan, unit[1], scopes[unit[1]].routed)
+    if stage == PRIVATELINK:
+        return privatelink.card_flows(plan, unit[1])
     if stage in CARD_EDGE:
         return CARD_EDGE[stage](plan, unit[1])
     return CARD_SGS[stage](plan, unit[1])
@@ -281,15 +284,23 @@ def _same_frame(old: Plan, new: Plan) -> bool:
         and a.internet_hosts == b.internet_hosts
         and a.has_internet == b.has_internet
         and a.nat_gateways == b.nat_gateways
+        and a.endpoint_interfaces == b.endpoint_interfaces
+        and [s.load_balancer.nodes for s in a.endpoint_services]
+        == [s.load_balancer.nodes for s in b.endpoint_services]
         and bool(a.flow_logs) == bool(b.flow_logs)
         and [(v.name, v.number, v.cidrs, v.subnets, v.instances) for v in a.vpcs]
         == [(v.name, v.number, v.cidrs, v.subnets, v.instances) for v in b.vpcs]
     )
 
 
+def _holders(topology: m.Topology) -> list[m.Instance | m.EndpointInterface]:
+    """What has security groups: the instances and the endpoints' interfaces."""
+    return [*topology.instances, *topology.endpoint_interfaces]
+
+
 def _named(topology: m.Topology, server: str) -> tuple:
     """The SGs named by the rules of ``server``'s instances, per direction."""
-    on_card = [i for i in topology.instances if i.server == server]
+    on_card = [i for i in _holders(topology) if i.server == server]
     return tuple(
         frozenset().union(*(security_groups.named_by(topology, i, d) for i in on_card))
         for d in ("egress", "ingress")
@@ -323,13 +334,14 @@ def _dirty(old: m.Topology, new: m.Topology) -> Callable[[Unit], bool]:
     gateways_changed = [v.internet_gateway for v in old.vpcs] != [v.internet_gateway for v in new.vpcs]
     changed_groups = {group.ref for group in _groups(old) ^ _groups(new)}
     # a card's SG stages read the rules of its own instances' groups (and members, placement)
-    carriers = {i.server for i in new.instances if changed_groups & set(i.security_groups)}
+    carriers = {i.server for i in _holders(new) if changed_groups & set(i.security_groups)}
     # the address sets of a card change only if the groups its instances' rules name do
     renamed = {server for server in carriers if _named(old, server) != _named(new, server)}
     # a reference to another VPC's SG matches only where routes reach
     reach_moved = routing_changed and (_refers_across(old) or _refers_across(new))
     boxes = middlebox.route_targets(old) + middlebox.route_targets(new)
     box_vpcs, box_servers = {box.vpc for box in boxes}, {box.server for box in boxes}
+    links_changed = (old.endpoint_services, old.vpc_endpoints) != (new.endpoint_services, new.vpc_endpoints)
 
     def dirty(unit: Unit) -> bool:
         stage = unit[0]
@@ -347,6 +359,8 @@ def _dirty(old: m.Topology, new: m.Topology) -> Callable[[Unit], bool]:
             return any(nat.vpc in vpcs for nat in new.nat_gateways)
         if stage == MIDDLEBOXES:  # routes name them; their VPC's NACLs and attachments; their SGs
             return bool(box_vpcs & vpcs) or bool(box_vpcs and tgws) or unit[1] in carriers & box_servers
+        if stage == PRIVATELINK:  # the services, the interfaces' SGs (and their bits)
+            return links_changed or unit[1] in carriers
         if stage == "sg_stateful":
             return unit[1] in carriers
         if stage in CARD_SGS:

@@ -43,21 +43,20 @@ def classify(plan, server: str) -> list:
             )
         )
         flows.append(flow("classify", 10, port, (DROP,), instance.origin))  # spoofed
-        flows.append(
-            flow(
-                "classify",
-                100,
-                {
-                    "in_port": TUNNEL_PORT,
-                    "tun_id": TunnelKey.match(VPC=plan.vni(vpc)),
-                    "eth_type": ETH_IP,
-                    "nw_dst": host(instance.ip),
-                },
-                (SetReg(Reg.DST_VPC, vpc.number), Ct(False, local.zone, "nacl_tgw_exit")),
-                instance.origin,
-            )
-        )
+        flows.append(arrival(plan, vpc, instance.ip, Ct(False, local.zone, "nacl_tgw_exit"), instance.origin))
     return flows
+
+
+def arrival(plan, vpc, address, onward, origin: str):
+    """classify for a packet the tunnel brings to ``address`` of ``vpc`` (the VNI check):
+    the destination VPC noted, then ``onward`` (into the receiver's ct zone, or on)."""
+    match = {
+        "in_port": TUNNEL_PORT,
+        "tun_id": TunnelKey.match(VPC=plan.vni(vpc)),
+        "eth_type": ETH_IP,
+        "nw_dst": host(address),
+    }
+    return flow("classify", 100, match, (SetReg(Reg.DST_VPC, vpc.number), onward), origin)
 
 
 def _own_source(instance) -> dict:
@@ -84,6 +83,9 @@ def arp(plan, server: str) -> list:
             (other.ip, plan.instances[other.name].mac, other.origin)
             for other in vpc.instances
             if other.subnet == subnet.name
+        ]
+        answers += [
+            (link.ip, link.mac, link.origin) for link in plan.link_addresses(vpc) if link.subnet == name
         ]
         key = {Reg.SRC_SUBNET: plan.subnet_id[(vpc.name, name)], "eth_type": ETH_ARP, "arp_op": 1}
         for address, mac, origin in answers:
@@ -227,16 +229,19 @@ def tunnels(plan, server: str, delivered) -> list:
     packet from this card may end in."""
     flows = []
     for vpc in (vpc for vpc in plan.topology.vpcs if vpc.name in delivered):
-        for instance in vpc.instances:
-            match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(instance.ip)}
+        places = [(i.ip, i.server, plan.instances[i.name].zone, i.origin) for i in vpc.instances] + [
+            (link.ip, link.server, link.zone, link.origin) for link in plan.link_addresses(vpc)
+        ]
+        for address, there, zone, origin in places:
+            match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(address)}
             actions: tuple
-            if instance.server == server:
-                zone = plan.instances[instance.name].zone
-                actions = tunnel_key(plan, vpc) + (CtClear(), Ct(False, zone, "nacl_tgw_exit"))
+            if there == server:
+                arrive = Ct(False, zone, "nacl_tgw_exit") if zone is not None else Goto("nacl_tgw_exit")
+                actions = tunnel_key(plan, vpc) + (CtClear(), arrive)
             else:
                 actions = tunnel_key(plan, vpc) + (
-                    SetField("tun_dst", str(plan.underlay_ip(instance.server))),
+                    SetField("tun_dst", str(plan.underlay_ip(there))),
                     Output(TUNNEL_PORT),
                 )
-            flows.append(flow("tunnel_out", 100, match, actions, instance.origin))
+            flows.append(flow("tunnel_out", 100, match, actions, origin))
     return flows

@@ -237,4 +237,11 @@ def deliveries(plan, vpc) -> list:
     for nat in vpc.nat_gateways:  # it forwards; nothing is delivered to it
         match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(nat.ip)}
         flows.append(flow("deliver_lookup", 100, match, (DROP,), nat.origin))
+    for link in plan.link_addresses(vpc):  # endpoint interfaces, NLB nodes
+        match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(link.ip)}
+        flows.append(
+            flow(
+                "deliver_lookup", 100, match, (SetField("eth_dst", link.mac), Goto("tunnel_out")), link.origin
+            )
+        )
     return flows

@@ -18,7 +18,7 @@ from vpclab.intent import model as m
 
 @dataclass(frozen=True)
 class Scope:
-    sources: frozenset[str]  # VPCs with an instance (or a NAT gateway) on the card
+    sources: frozenset[str]  # VPCs with an instance (NAT gateway, endpoint, NLB node) on the card
     routed: frozenset[str]  # VPCs whose route tables a packet from the card may meet
     delivered: frozenset[str]  # VPCs a packet from the card may be delivered in
     peerings: frozenset[str]  # peerings the source VPCs route over
@@ -29,6 +29,12 @@ def card_scope(topology: m.Topology, server: str) -> Scope:
     """The part of the design the card of ``server`` needs."""
     sources = {instance.vpc for instance in topology.instances if instance.server == server}
     sources |= {nat.vpc for nat in topology.nat_gateways if nat.server == server}
+    for interface in topology.endpoint_interfaces:  # it receives and sends in both VPCs
+        if interface.server == server:
+            sources |= {interface.vpc, topology.endpoint_service(interface.service).vpc}
+    for service in topology.endpoint_services:  # a node sends the health checks
+        if any(node.server == server for node in service.load_balancer.nodes):
+            sources.add(service.vpc)
     routed, frontier = set(sources), list(sources)
     peers: set[str] = set()
     peerings: set[str] = set()

@@ -51,12 +51,20 @@ class GroupBits:
         return tuple(SetReg(register, value) for register, value in values.items())
 
 
+def receivers(plan, server: str) -> list:
+    """What has SGs on ``server``'s card: its instances, the endpoint interfaces it carries."""
+    return [local.instance for local in plan.on_server(server)] + [
+        local.interface for local in plan.interfaces_on(server)
+    ]
+
+
 def group_bits(plan, server: str, direction: str) -> GroupBits:
-    """Number the SGs that the ``direction`` rules of ``server``'s instances name."""
+    """Number the SGs that the ``direction`` rules of ``server``'s instances (and endpoint
+    interfaces) name."""
     refs = {
         rule.security_group
-        for local in plan.on_server(server)
-        for rule in sg_rules_in_order(plan.topology, local.instance, direction)
+        for interface in receivers(plan, server)
+        for rule in sg_rules_in_order(plan.topology, interface, direction)
         if rule.security_group is not None
     }
     if len(refs) > BITS * len(REMOTE_SGS):
@@ -69,7 +77,7 @@ def group_bits(plan, server: str, direction: str) -> GroupBits:
     return GroupBits(bits, REMOTE_SGS[: -(-len(ordered) // BITS)])
 
 
-def named_by(topology: m.Topology, instance: m.Instance, direction: str) -> set:
+def named_by(topology: m.Topology, instance: m.Instance | m.EndpointInterface, direction: str) -> set:
     """The SGs that the instance's ``direction`` rules name."""
     rules = sg_rules_in_order(topology, instance, direction)
     return {rule.security_group for rule in rules if rule.security_group is not None}
@@ -91,7 +99,7 @@ def _own_vpc_sets(plan, server: str, stage: str, named: GroupBits, key: tuple, t
     register, address_field = key
     onward = (Goto(then),)
     flows = [flow(stage, 0, {}, named.set(()) + onward, REMOTE_ORIGIN)]
-    vpcs = {local.instance.vpc for local in plan.on_server(server)}
+    vpcs = {interface.vpc for interface in receivers(plan, server)}
     own = {vpc: _groups_at(plan, named, vpc) for vpc in vpcs}
     for vpc_name, groups in own.items():
         number = plan.topology.vpc(vpc_name).number
@@ -134,7 +142,7 @@ def ingress_remote(plan, server: str) -> list:
         plan, server, "sg_ingress_remote", named, (Reg.DST_VPC, "nw_src"), "sg_ingress"
     )
     onward = (Goto("sg_ingress"),)
-    for receiver in (local.instance for local in plan.on_server(server)):
+    for receiver in receivers(plan, server):
         reaching: dict = {}
         for ref in sorted(named_by(topology, receiver, "ingress"), key=str):
             if ref.vpc == receiver.vpc:

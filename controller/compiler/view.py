@@ -77,7 +77,9 @@ def tgw_next_attachment(
     return candidates[max(candidates, key=lambda cidr: cidr.prefixlen)]
 
 
-def sg_rules_in_order(topology: m.Topology, instance: m.Instance, direction: str) -> list:
+def sg_rules_in_order(
+    topology: m.Topology, instance: m.Instance | m.EndpointInterface, direction: str
+) -> list:
     """The union of the instance's SG rules in one direction: CIDR rules first, then SG
     references, each in SG and rule order (the first that allows names the verdict)."""
     rules = [

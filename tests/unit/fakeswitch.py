@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import functools
 import types
+import zlib
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Optional
 
-from os_ken.lib.packet import ethernet, icmp, ipv4
+from os_ken.lib.packet import ethernet, icmp, ipv4, tcp
 from os_ken.lib.packet import packet as packet_library
 from os_ken.ofproto import nicira_ext, ofproto_parser
 from os_ken.ofproto import ofproto_v1_3 as ofp
@@ -27,7 +28,7 @@ from os_ken.ofproto import ofproto_v1_3_parser as parser
 
 from controller.compiler import compile_topology
 from controller.ofmsg import flow_mod
-from controller.pipeline import CT_EST, CT_INV, CT_NEW, CT_TRK, ROUTER_MAC, STAGES, TUNNEL_PORT
+from controller.pipeline import CT_EST, CT_INV, CT_NEW, CT_SNAT, CT_TRK, ROUTER_MAC, STAGES, TUNNEL_PORT
 from vpclab.intent.model import INTERNET_CARD
 from vpclab.oracle.trace import trace
 
@@ -124,18 +125,32 @@ class Entry:
 @dataclass
 class Translation:
     """A NAT binding: the connection's first packet (``original``) had ``field`` changed from
-    ``before`` to ``after``; ``reply`` is the 5-tuple of its replies as they arrive."""
+    ``before`` to ``after`` (and its port ``port`` from ``port_before`` to ``port_after``);
+    ``reply`` is the 5-tuple of its replies as they arrive."""
 
     original: tuple
     field: str
     before: str
     after: str
     reply: tuple
+    port: Optional[str] = None
+    port_before: Optional[int] = None
+    port_after: Optional[int] = None
 
     @property
     def reply_field(self) -> str:
         """The field a reply gets back: its destination for a source NAT, and vice versa."""
         return "ipv4_dst" if self.field == "ipv4_src" else "ipv4_src"
+
+    @property
+    def reply_port(self) -> Optional[str]:
+        if self.port is None:
+            return None
+        return (
+            self.port.replace("_src", "_dst")
+            if self.port.endswith("_src")
+            else self.port.replace("_dst", "_src")
+        )
 
 
 class FakeCard:
@@ -186,6 +201,9 @@ class FakeCard:
             needed = PREREQUISITES.get(field)
             if needed and entry.match.get(needed[0]) != needed[1]:
                 raise Rejected(f"{self.name} table {entry.table}: {field} without {needed}")
+        for action in _apply_actions(entry):  # OVS: OFPBAC_MATCH_INCONSISTENT
+            if isinstance(action, parser.NXActionCT) and entry.match.get("eth_type") != 0x0800:
+                raise Rejected(f"{self.name} table {entry.table}: ct without an IP match")
         for other in self.entries.values():
             if (
                 (other.table, other.priority) == (entry.table, entry.priority)
@@ -221,7 +239,8 @@ class FakeCard:
         conntrack marks an echo reply or a SYN-ACK it never saw the request of."""
         key = _five_tuple(packet)
         known = self.conntrack.get(zone, set())
-        if key in known or _reverse(key) in known:
+        translated = {b.reply for b in self.translations.get(zone, [])}
+        if key in known or _reverse(key) in known or key in translated:
             return CT_TRK | CT_EST
         lone_reply = packet.get("icmpv4_type") == 0 or packet.get("tcp_flags", TCP_SYN) != TCP_SYN
         return CT_TRK | (CT_INV if lone_reply else CT_NEW)
@@ -232,25 +251,64 @@ class FakeCard:
         if _reverse(key) not in known:
             known.add(key)
 
-    def nat(self, zone: int, packet: dict, nat, commit: bool) -> None:
+    def nat(self, zone: int, packet: dict, nat, commit: bool) -> int:
         """Translate ``packet`` as its connection's binding says; a committed new connection
-        with an address to translate to gets a binding."""
+        with an address to translate to gets a binding. Returns CT_SNAT if its source was
+        translated (the original direction of a source NAT), else 0."""
         key = _five_tuple(packet)
         for binding in self.translations.get(zone, []):
             if key == binding.original:
                 packet[binding.field] = binding.after
-                return
+                if binding.port:
+                    packet[binding.port] = binding.port_after
+                return CT_SNAT if binding.field == "ipv4_src" else 0
             if key == binding.reply:
                 packet[binding.reply_field] = binding.before
-                return
+                if binding.reply_port:
+                    packet[binding.reply_port] = binding.port_before
+                return 0
         if not (commit and nat.range_ipv4_min):
-            return
+            return 0
         field = "ipv4_src" if nat.flags & NAT_SRC else "ipv4_dst"
         before = packet[field]
         packet[field] = nat.range_ipv4_min
-        binding = Translation(key, field, before, nat.range_ipv4_min, _reverse(_five_tuple(packet)))
+        port = port_before = port_after = None
+        kind = {6: "tcp", 17: "udp"}.get(packet.get("ip_proto"))
+        if kind and nat.range_proto_min:
+            port = f"{kind}_{field[-3:]}"
+            port_before = packet.get(port)
+            low, high = nat.range_proto_min, nat.range_proto_max or nat.range_proto_min
+            taken = {b.port_after for b in self.translations.get(zone, []) if b.port == port}
+            if field == "ipv4_dst":  # a destination port: the tuple stays unique by its source
+                taken = set()
+            port_after = (
+                port_before
+                if low <= port_before <= high and port_before not in taken
+                else next(p for p in range(low, high + 1) if p not in taken)
+            )
+            packet[port] = port_after
+        binding = Translation(
+            key,
+            field,
+            before,
+            nat.range_ipv4_min,
+            _reverse(_five_tuple(packet)),
+            port,
+            port_before,
+            port_after,
+        )
         self.translations.setdefault(zone, []).append(binding)
         self.conntrack.setdefault(zone, set()).add(key)
+        return CT_SNAT if field == "ipv4_src" else 0
+
+
+def _apply_actions(entry: Entry) -> list:
+    return [
+        action
+        for instruction in entry.instructions
+        if isinstance(instruction, parser.OFPInstructionActions)
+        for action in instruction.actions
+    ]
 
 
 def _covers(loose: dict, strict: dict) -> bool:
@@ -369,13 +427,14 @@ class FakeFabric:
             elif isinstance(action, parser.NXActionCT):
                 commit = bool(action.flags & nicira_ext.NX_CT_F_COMMIT)
                 nat = next((a for a in action.actions if isinstance(a, parser.NXActionNAT)), None)
+                translated, state = 0, card.connection_state(action.zone_ofs_nbits, packet)  # as it came
                 if nat is not None:
-                    card.nat(action.zone_ofs_nbits, packet, nat, commit)
+                    translated = card.nat(action.zone_ofs_nbits, packet, nat, commit)
                 elif commit:
                     card.commit(action.zone_ofs_nbits, packet)
                 if action.recirc_table != 255:
                     assert action is actions[-1], "nothing may follow a recirculating ct"
-                    packet["ct_state"] = card.connection_state(action.zone_ofs_nbits, packet)
+                    packet["ct_state"] = state | translated
                     self._table(server, packet, action.recirc_table, outcome, steps)
                     return True, True
             elif isinstance(action, parser.NXActionResubmitTable):
@@ -383,6 +442,11 @@ class FakeFabric:
                 went_on = True
             elif isinstance(action, parser.NXActionRegMove):
                 _move(action, packet)
+            elif isinstance(action, parser.NXActionRegLoad) and action.dst == "in_port_nxm":
+                packet["in_port"] = action.value  # what an output to the input port now needs
+            elif isinstance(action, parser.NXActionMultipath):
+                ends = sorted(map(str, _five_tuple(packet)))  # symmetric, as OVS's hash
+                packet[action.dst] = zlib.crc32(repr(ends).encode()) % (action.max_link + 1)
             elif isinstance(action, parser.NXActionSample):
                 outcome.samples.append(
                     (
@@ -395,6 +459,9 @@ class FakeFabric:
                     )
                 )
             elif isinstance(action, parser.OFPActionOutput):
+                if action.port == packet.get("in_port") and action.port != ofp.OFPP_CONTROLLER:
+                    outcome.drop(server, entry.table, entry.cookie)  # OVS: "skipping output to input port"
+                    return False, True
                 port = packet["in_port"] if action.port == ofp.OFPP_IN_PORT else action.port
                 self._output(server, port, packet, outcome, steps)
                 went_on = True
@@ -440,8 +507,8 @@ class FakeFabric:
 def frame_fields(data: bytes) -> dict:
     """The match fields of an Ethernet/IPv4/ICMP frame, as the fake cards keep a packet."""
     frame = packet_library.Packet(data)
-    ether, ip, message = (frame.get_protocol(k) for k in (ethernet.ethernet, ipv4.ipv4, icmp.icmp))
-    return {
+    ether, ip = frame.get_protocol(ethernet.ethernet), frame.get_protocol(ipv4.ipv4)
+    fields = {
         "in_port": ofp.OFPP_CONTROLLER,
         "eth_src": ether.src,
         "eth_dst": ether.dst,
@@ -450,9 +517,13 @@ def frame_fields(data: bytes) -> dict:
         "ipv4_dst": ip.dst,
         "ip_proto": ip.proto,
         "nw_ttl": ip.ttl,
-        "icmpv4_type": message.type,
-        "icmpv4_code": message.code,
     }
+    message, segment = frame.get_protocol(icmp.icmp), frame.get_protocol(tcp.tcp)
+    if message is not None:
+        fields.update(icmpv4_type=message.type, icmpv4_code=message.code)
+    if segment is not None:
+        fields.update(tcp_src=segment.src_port, tcp_dst=segment.dst_port, tcp_flags=segment.bits)
+    return fields
 
 
 def _move(action, packet: dict) -> None:
@@ -521,6 +592,9 @@ def exchange(fabric: FakeFabric, source: str, address: str, protocol: int, port=
     at_card, at_port, arrived = there.delivered[0]
     target = endpoint_at(plan, at_card, at_port)
     assert target is not None
+    if port is not None:  # as it arrived: a translation may have changed the ports
+        kind = {6: "tcp", 17: "udp"}[protocol]
+        port, client_port = arrived[f"{kind}_dst"], arrived[f"{kind}_src"]
     card, reply = instance_packet(plan, target, arrived["ipv4_src"], protocol, client_port, port)
     _turn_around(reply, protocol, port, client_port)
     back = fabric.send(card, reply)
@@ -592,14 +666,23 @@ def assert_cards_decide_like_trace(topology):
     endpoints = topology.endpoints
     addresses = {a for e in endpoints for a in (e.ip, getattr(e, "public_ip", None)) if a}
     addresses |= {a for nat in topology.nat_gateways for a in (nat.ip, nat.public_ip)}
+    addresses |= {link.ip for vpc in topology.vpcs for link in compiled.plan.link_addresses(vpc)}
     addresses.add(IPv4Address("192.0.2.250"))
+    listening = {x.port for s in topology.endpoint_services for x in s.load_balancer.listeners}
+    kinds = [(1, None)] + [(6, port) for port in sorted({80, 9000} | listening)]
     checked = 0
     for source in endpoints:
         for address in sorted(addresses - {source.ip, getattr(source, "public_ip", None)}):
-            for protocol, port in ((1, None), (6, 80), (6, 9000)):
-                expected = trace(topology, source, address, protocol, port, source_port=port and 40000)
+            for protocol, port in kinds:
                 fabric = FakeFabric(compiled)
-                accepted, direction, origin, _ = exchange(fabric, source.name, str(address), protocol, port)
+                accepted, direction, origin, reached = exchange(
+                    fabric, source.name, str(address), protocol, port
+                )
+                expected = trace(topology, source, address, protocol, port, source_port=port and 40000)
+                if reached in expected.choices:  # the NLB's flow hash picked this target
+                    expected = trace(
+                        topology, source, address, protocol, port, source_port=port and 40000, pick=reached
+                    )
                 found = (accepted, direction if not accepted else "return", origin)
                 wanted = (expected.accepted, expected.direction, None if expected.accepted else expected.rule)
                 assert found == wanted, (source.name, str(address), protocol, port, expected.reason)

@@ -18,8 +18,8 @@ def test_flows_agree_with_trace_on_every_pair(name):
     fabric = FakeFabric(compile_topology(topology))
     for source in topology.instances:
         for target in topology.instances:
-            if source == target:
-                continue
+            if source == target or topology.instance_at(source.vpc, target.ip) not in (None, target):
+                continue  # overlapping VPCs: in the source's VPC the address is another instance's
             for protocol, port in PROBES:
                 expected = trace(
                     topology, source, target.ip, protocol, port, source_port=40000 if port else None

@@ -409,7 +409,7 @@ def test_designs_beyond_what_the_vni_can_name_are_refused(monkeypatch):
     assert any("attachments[2].subnets: at most 2 subnets may serve" in line for line in found), found
 
 
-def test_a_contract_key_not_implemented_yet_is_named_so_and_a_typo_is_still_a_typo():
+def test_every_contract_key_is_known_and_a_typo_is_still_a_typo():
     text = one_vpc(
         """
         enable_dns_support: true
@@ -417,17 +417,16 @@ def test_a_contract_key_not_implemented_yet_is_named_so_and_a_typo_is_still_a_ty
           - {name: fw1, subnet: s, source_dest_check: false, ipv6: true}
         subnets: [{name: s, cidr: 10.0.1.0/24}]
         """,
-        "vpc_endpoints: []\ninstance: []\n",
+        "vpc_endpoints: []\nendpoint_services: []\ninstance: []\n",
     )
     found = problems(text)
-    pending = "in the topology contract (v2), but not implemented by vpclab yet"
-    assert any("vpc_endpoints" in line and pending in line for line in found), found
-    assert not any("enable_dns_support" in line for line in found), found  # implemented
+    assert not any("enable_dns_support" in line or ": vpc_endpoints" in line for line in found), found
+    assert not any(": endpoint_services" in line for line in found), found
     assert any("instances[0].ipv6: unknown key" in line for line in found), found
     assert any(line.endswith(": instance: unknown key (allowed here: " + TOP_LEVEL) for line in found), found
 
 
 TOP_LEVEL = (
     "name, description, servers, internet, dns_domain, private_hosted_zones, vpcs, peerings, "
-    "transit_gateways, flow_logs)"
+    "transit_gateways, endpoint_services, vpc_endpoints, flow_logs)"
 )

@@ -282,6 +282,32 @@ def failover(intent, data, vpc: str, table: str, destination: str, path: int, re
     )
 
 
+def target_health(intent, data, load_balancer: str, target: str, healthy: bool, reason: str = "") -> str:
+    """Mark ``target`` of ``load_balancer`` healthy or not (what its health checks found):
+    new connections go only to the healthy targets; existing ones stay where they are."""
+    service = next(
+        (s for s in data.get("endpoint_services", []) if s["load_balancer"]["name"] == load_balancer), None
+    )
+    if service is None:
+        raise ChangeError(f"no load balancer '{load_balancer}'")
+    balancer = service["load_balancer"]
+    if target not in balancer["targets"]:
+        raise ChangeError(f"'{target}' is not a target of {load_balancer}")
+    dead = [name for name in balancer.get("unhealthy_targets", []) if name != target]
+    if not healthy:
+        dead.append(target)
+    was = target not in balancer.get("unhealthy_targets", [])
+    if dead:
+        balancer["unhealthy_targets"] = [name for name in balancer["targets"] if name in dead]
+    else:
+        balancer.pop("unhealthy_targets", None)
+    state = "healthy" if healthy else "unhealthy"
+    because = f" ({reason})" if reason else ""
+    if was == healthy:
+        return f"{load_balancer}: {target} is already {state}"
+    return f"{load_balancer}: {target} is {state}{because}"
+
+
 def flow_text(rule: dict) -> str:
     """A rule as YAML flow text, e.g. {protocol: tcp, ports: 443, cidr: 0.0.0.0/0}."""
     return yaml.safe_dump(dict(rule), default_flow_style=True, sort_keys=False).strip()
@@ -303,4 +329,5 @@ OPERATIONS: dict[str, Callable] = {
     "add-nacl-rule": add_nacl_rule,
     "remove-nacl-rule": remove_nacl_rule,
     "failover": failover,
+    "target-health": target_health,
 }

@@ -1,6 +1,7 @@
 """What a VPC's resolver (AmazonProvidedDNS) answers: the private hosted zones associated with
 the VPC, its instances' private DNS hostnames (``ip-10-0-1-10.ec2.internal``, and back from
-their addresses), and every instance's YAML name under the design's ``dns_domain``. Pure: the
+their addresses), every instance's YAML name under the design's ``dns_domain``, and interface
+endpoints: their service's private DNS name in the endpoint's VPC, their YAML name. Pure: the
 card's resolver serves it, and ``trace`` asks it as an instance would."""
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ def resolve(topology: m.Topology, vpc: str, name: str, kind: str = "A") -> Answe
 def records_at(topology: m.Topology, vpc: str, name: str) -> list[m.DnsRecord]:
     """Every record of ``name`` that ``vpc``'s resolver knows: a private zone of the VPC that
     holds the name answers alone for it (the most specific zone); else the instances' names."""
+    endpoint = _endpoint_named(topology, vpc, name)
+    if endpoint is not None:
+        addresses = tuple(str(interface.ip) for interface in endpoint.interfaces)
+        return [m.DnsRecord(name, "A", addresses, INSTANCE_TTL)]
     zones = [
         z for z in topology.hosted_zones if vpc in z.vpcs and (name == z.name or name.endswith("." + z.name))
     ]
@@ -57,3 +62,14 @@ def records_at(topology: m.Topology, vpc: str, name: str) -> list[m.DnsRecord]:
         if own or name == f"{instance.name.lower()}.{topology.dns_domain}":
             return [m.DnsRecord(name, "A", (str(instance.ip),), INSTANCE_TTL)]
     return []
+
+
+def _endpoint_named(topology: m.Topology, vpc: str, name: str):
+    """The interface endpoint ``name`` stands for: its service's private DNS name in its own VPC
+    (with private DNS enabled), or its YAML name under ``dns_domain`` from anywhere."""
+    for endpoint in topology.vpc_endpoints:
+        service = topology.endpoint_service(endpoint.service)
+        private = endpoint.vpc == vpc and endpoint.private_dns_enabled and name == service.private_dns_name
+        if private or name == f"{endpoint.name.lower()}.{topology.dns_domain}":
+            return endpoint
+    return None

@@ -394,6 +394,130 @@ class HostedZone:
 
 
 @dataclass(frozen=True)
+class Listener:
+    """An NLB listener: connections to ``port`` (tcp or udp) go to a target's ``target_port``."""
+
+    origin: str
+    port: int
+    protocol: int
+    target_port: int
+
+    def describe(self) -> str:
+        return f"{protocol_label(self.protocol)}/{self.port}" + (
+            f" -> {self.target_port}" if self.target_port != self.port else ""
+        )
+
+
+@dataclass(frozen=True)
+class TargetHealthCheck:
+    """How the load balancer checks each target: a TCP connection to ``port`` (None: the
+    listener's target port) every ``interval`` seconds; a target is unhealthy after
+    ``unhealthy_threshold`` failures in a row, healthy again after ``healthy_threshold``
+    successes (AWS's NLB defaults: 30 s, 2 and 5)."""
+
+    origin: str
+    port: Optional[int] = None
+    interval: float = 30.0
+    healthy_threshold: int = 5
+    unhealthy_threshold: int = 2
+
+
+@dataclass(frozen=True)
+class LoadBalancerNode:
+    """The NLB's interface in one of its subnets (one per AZ): its private address is the
+    source the targets see; its server's card carries the translations."""
+
+    origin: str
+    load_balancer: str
+    subnet: str
+    az: str
+    ip: IPv4Address
+    server: str
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    """A Network Load Balancer: listeners, instance targets (flow hash over the healthy ones;
+    every target when none is healthy, as AWS fails open), health checks."""
+
+    origin: str
+    name: str
+    vpc: str
+    nodes: tuple[LoadBalancerNode, ...]
+    listeners: tuple[Listener, ...]
+    targets: tuple[str, ...]  # instance names, in the file's order
+    health_check: TargetHealthCheck
+    unhealthy: tuple[str, ...] = ()  # the targets its health checks found dead (runtime state)
+
+    @property
+    def fails_open(self) -> bool:
+        """No target is healthy: AWS then sends to every target."""
+        return set(self.targets) <= set(self.unhealthy)
+
+    @property
+    def healthy(self) -> tuple[str, ...]:
+        """The targets it sends new connections to (all of them when none is healthy)."""
+        return self.targets if self.fails_open else tuple(t for t in self.targets if t not in self.unhealthy)
+
+    def listener(self, protocol: int, port: Optional[int]) -> Optional[Listener]:
+        return next((x for x in self.listeners if (x.protocol, x.port) == (protocol, port)), None)
+
+    def node_in(self, az: str) -> Optional[LoadBalancerNode]:
+        return next((node for node in self.nodes if node.az == az), None)
+
+
+@dataclass(frozen=True)
+class EndpointService:
+    """A PrivateLink endpoint service: a provider's NLB, offered to other VPCs' endpoints."""
+
+    origin: str
+    name: str
+    vpc: str
+    load_balancer: LoadBalancer
+    private_dns_name: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class EndpointInterface:
+    """An interface endpoint's network interface in one consumer subnet: its address, its
+    SGs, the NLB node of its AZ (on whose card it lives) and the block of source ports that
+    node uses for the connections it carries (AWS: the NLB's own ephemeral ports)."""
+
+    origin: str
+    name: str  # ENDPOINT/SUBNET
+    endpoint: str
+    service: str
+    vpc: str
+    subnet: str
+    ip: IPv4Address
+    security_groups: tuple[SGRef, ...]
+    node: LoadBalancerNode
+    nlb_ports: tuple[int, int]
+
+    @property
+    def server(self) -> str:
+        return self.node.server
+
+    @property
+    def endpoint_origin(self) -> str:
+        """The YAML path of its endpoint (its SGs are the endpoint's)."""
+        return self.origin.rsplit(".subnets", 1)[0]
+
+
+@dataclass(frozen=True)
+class VpcEndpoint:
+    """An interface endpoint: one network interface in each of its subnets; one way,
+    consumer to provider; its service's private DNS name answers in its VPC if enabled."""
+
+    origin: str
+    name: str
+    vpc: str
+    service: str
+    interfaces: tuple[EndpointInterface, ...]
+    private_dns_enabled: bool = True
+
+
+@dataclass(frozen=True)
 class Peering:
     origin: str
     name: str
@@ -484,6 +608,8 @@ class Topology:
     flow_logs: tuple[FlowLog, ...] = ()
     hosted_zones: tuple[HostedZone, ...] = ()
     dns_domain: str = DEFAULT_DNS_DOMAIN
+    endpoint_services: tuple[EndpointService, ...] = ()
+    vpc_endpoints: tuple[VpcEndpoint, ...] = ()
 
     @property
     def has_internet(self) -> bool:
@@ -514,6 +640,14 @@ class Topology:
     @cached_property
     def _internet_hosts(self) -> dict[IPv4Address, InternetHost]:
         return {host.ip: host for host in self.internet_hosts}
+
+    @cached_property
+    def _interfaces(self) -> dict[tuple[str, IPv4Address], EndpointInterface]:
+        return {(i.vpc, i.ip): i for i in self.endpoint_interfaces}
+
+    @cached_property
+    def _nodes(self) -> dict[tuple[str, IPv4Address], LoadBalancerNode]:
+        return {(s.vpc, node.ip): node for s in self.endpoint_services for node in s.load_balancer.nodes}
 
     @cached_property
     def _members(self) -> dict[SGRef, tuple[Instance, ...]]:
@@ -589,16 +723,39 @@ class Topology:
         """The instance of ``vpc`` whose private IP is ``address``, if any."""
         return self._addresses.get((vpc, address))
 
+    @property
+    def endpoint_interfaces(self) -> tuple[EndpointInterface, ...]:
+        return tuple(i for endpoint in self.vpc_endpoints for i in endpoint.interfaces)
+
+    def endpoint_service(self, name: str) -> EndpointService:
+        return _by_name(self.endpoint_services, name)
+
+    def vpc_endpoint(self, name: str) -> VpcEndpoint:
+        return _by_name(self.vpc_endpoints, name)
+
+    def interface_at(self, vpc: str, address: IPv4Address) -> Optional[EndpointInterface]:
+        """The interface endpoint's network interface of ``vpc`` at ``address``, if any."""
+        return self._interfaces.get((vpc, address))
+
+    def load_balancer_node_at(self, vpc: str, address: IPv4Address) -> Optional[LoadBalancerNode]:
+        """The NLB node of ``vpc`` at ``address``, if any."""
+        return self._nodes.get((vpc, address))
+
+    def load_balancer(self, name: str) -> LoadBalancer:
+        return next(s.load_balancer for s in self.endpoint_services if s.load_balancer.name == name)
+
     def attachment_subnet(self, attachment: Attachment, az: str) -> Optional[Subnet]:
         """The attachment's subnet in ``az``, if it has one there."""
         vpc = self.vpc(attachment.vpc)
         return next((vpc.subnet(name) for name in attachment.subnets if vpc.subnet(name).az == az), None)
 
-    def security_groups_origin(self, instance: Instance) -> str:
-        """The object that stands for the instance's SG set: its one SG, or its SG list."""
+    def security_groups_origin(self, instance: Instance | EndpointInterface) -> str:
+        """The object that stands for the instance's (or an endpoint's) SG set: its one SG,
+        or its SG list."""
         if len(instance.security_groups) == 1:
             return self.security_group(instance.security_groups[0]).origin
-        return f"{instance.origin}.security_groups"
+        owner = instance.endpoint_origin if isinstance(instance, EndpointInterface) else instance.origin
+        return f"{owner}.security_groups"
 
 
 def _by_name(items, name):

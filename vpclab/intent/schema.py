@@ -157,6 +157,35 @@ VPC = _object(
     ("name", "cidr"),
 )
 
+PORT_NUMBER = {"type": "integer", "minimum": 1, "maximum": 65535}
+LOAD_BALANCER = _object(
+    {
+        "name": NAME,
+        "subnets": {**NAMES, "minItems": 1},
+        "listeners": {
+            **_list(
+                _object(
+                    {"port": PORT_NUMBER, "protocol": {"enum": ["tcp", "udp"]}, "target_port": PORT_NUMBER},
+                    ("port",),
+                )
+            ),
+            "minItems": 1,
+        },
+        "targets": {**NAMES, "minItems": 1},
+        # vpclab's health checks (Terraform's names); AWS's NLB defaults
+        "health_check": _object(
+            {
+                "port": PORT_NUMBER,
+                "interval": {"type": "number", "minimum": 0.05, "maximum": 300},
+                "healthy_threshold": {"type": "integer", "minimum": 1, "maximum": 100},
+                "unhealthy_threshold": {"type": "integer", "minimum": 1, "maximum": 100},
+            }
+        ),
+        "unhealthy_targets": NAMES,  # runtime state: the targets the health checks found dead
+    },
+    ("name", "subnets", "listeners", "targets"),
+)
+
 TOPOLOGY = _object(
     {
         "name": NAME,
@@ -225,6 +254,30 @@ TOPOLOGY = _object(
                     ),
                 },
                 ("name",),
+            )
+        ),
+        "endpoint_services": _list(
+            _object(
+                {
+                    "name": NAME,
+                    "vpc": TEXT,
+                    "load_balancer": LOAD_BALANCER,
+                    "private_dns_name": DOMAIN,
+                },
+                ("name", "vpc", "load_balancer"),
+            )
+        ),
+        "vpc_endpoints": _list(
+            _object(
+                {
+                    "name": NAME,
+                    "vpc": TEXT,
+                    "service": TEXT,
+                    "subnets": {**NAMES, "minItems": 1},
+                    "security_groups": NAMES,
+                    "private_dns_enabled": {"type": "boolean"},
+                },
+                ("name", "vpc", "service", "subnets"),
             )
         ),
         "flow_logs": _list(
@@ -366,15 +419,7 @@ def closest_key(key: str, allowed) -> str | None:
 
 # keys of the contract (v2, docs/topology-format.md) that vpclab does not implement yet, each
 # with a key of the mapping where the contract puts it (a route's 'instance' is no typo there)
-CONTRACT_PENDING = {
-    "endpoint_services": "vpcs",
-    "vpc_endpoints": "vpcs",
-}
-
-
 def _unknown_key(key: str, allowed: list[str]) -> str:
-    if CONTRACT_PENDING.get(key) in allowed:
-        return "in the topology contract (v2), but not implemented by vpclab yet: leave it out for now"
     guess = closest_key(key, allowed)
     return (f"unknown key; did you mean '{guess}'? " if guess else "unknown key ") + (
         f"(allowed here: {', '.join(allowed)})"

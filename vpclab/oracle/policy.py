@@ -45,7 +45,9 @@ def sg_allowing(
     return None
 
 
-def instance_rules(topology: m.Topology, instance: m.Instance, direction: str) -> list[m.SGRule]:
+def instance_rules(
+    topology: m.Topology, instance: m.Instance | m.EndpointInterface, direction: str
+) -> list[m.SGRule]:
     """All ``ingress`` or ``egress`` rules of an instance's security groups (their union)."""
     return [
         rule for ref in instance.security_groups for rule in getattr(topology.security_group(ref), direction)

@@ -35,6 +35,7 @@ FORWARD, RETURN = "forward", "return"
 MAX_TGW_TRAVERSALS = 3  # a packet may hairpin through an inspection VPC, never loop
 
 Endpoint = Union[m.Instance, m.InternetHost]
+Interface = Union[m.Instance, m.EndpointInterface]  # what has security groups
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class Verdict:
     rule: Optional[str]
     hops: list[Hop] = field(default_factory=list)
     ports_failing: Optional[str] = None
+    choices: tuple[str, ...] = ()  # through an endpoint: the NLB targets a connection may get
 
     @property
     def delivered_to(self) -> Optional[str]:
@@ -110,7 +112,7 @@ class Verdict:
         )
 
     def as_dict(self) -> dict:
-        result = {
+        result: dict = {
             "verdict": "accepted" if self.accepted else "dropped",
             "reason": self.reason,
             "direction": self.direction,
@@ -119,6 +121,8 @@ class Verdict:
         }
         if self.ports_failing:
             result["ports_failing"] = self.ports_failing
+        if self.choices:
+            result["load_balancer_targets"] = list(self.choices)
         return result
 
 
@@ -144,6 +148,9 @@ class _Walk:
         requester: Optional[Endpoint] = None,
         check_source: bool = True,
         tracked: tuple[str, ...] = (),
+        pick: Optional[str] = None,
+        through: Optional[m.EndpointInterface] = None,
+        client_port: Optional[int] = None,
     ):
         self.topology, self.direction, self.check = topology, direction, check
         self.tracked = tracked  # the appliances whose conntrack saw the request
@@ -154,6 +161,12 @@ class _Walk:
         self.arrival: Optional[Arrival] = None
         self.delivered: Optional[Packet] = None
         self.from_tgw = False  # a TGW handed the packet to the VPC it is routed in now
+        self.pick = pick  # the NLB target to follow (None: its first healthy one)
+        self.through = through  # a reply: the endpoint interface its request went through
+        self.client_port = client_port  # a reply through an endpoint: the consumer's port
+        self.interface: Optional[m.EndpointInterface] = None  # the endpoint the packet used
+        self.choices: tuple[str, ...] = ()  # the NLB's healthy targets it could have taken
+        self.behind_nlb = False  # the NLB translated the source: no SG reference matches it
 
     def fail(self, stage, at, obj, detail, reason: Optional[str] = None) -> NoReturn:
         """Record the hop that drops the packet, and stop the walk there."""
@@ -367,6 +380,11 @@ class _Walk:
             "what its own software drops is not traced)",
         )
         self.from_tgw = False  # it sends the packet on as its subnet's own sender
+        return self.send_from(vpc, home, packet, source)
+
+    def send_from(self, vpc: m.Vpc, home: m.Subnet, packet: Packet, source) -> Endpoint:
+        """An interface of subnet ``home`` sends ``packet``: delivered inside the subnet, else
+        through the subnet's NACL egress and route table."""
         if packet.dst in home.cidr:
             return self.deliver(vpc, packet, Arrival("local", home, home.az), source)
         if self.check:
@@ -585,6 +603,12 @@ class _Walk:
         return target
 
     def deliver(self, vpc: m.Vpc, packet: Packet, arrival: Arrival, source: Endpoint) -> Endpoint:
+        interface = self.topology.interface_at(vpc.name, packet.dst)
+        if interface is not None:
+            return self.via_endpoint(vpc, interface, packet, arrival, source)
+        node = self.topology.load_balancer_node_at(vpc.name, packet.dst)
+        if node is not None:
+            return self.to_load_balancer(vpc, node, packet, arrival, source)
         target = self.topology.instance_at(vpc.name, packet.dst)
         nat = next((nat for nat in vpc.nat_gateways if nat.ip == packet.dst), None)
         if nat is not None:
@@ -616,28 +640,138 @@ class _Walk:
             )
         self.refuse_misrouted_reply(target, packet, self._last_route(vpc))
         self.arrival = arrival
-        subnet = vpc.subnet(target.subnet)
+        self.arriving_nacls(vpc.subnet(target.subnet), packet, arrival)
         if self.check:
-            if arrival.kind == "tgw" and arrival.subnet is not None and arrival.subnet != subnet:
-                self.nacl(arrival.subnet, "egress", packet, packet.dst)
-            if arrival.subnet != subnet:
-                self.nacl(subnet, "ingress", packet, packet.src)
             self.sg_ingress(target, packet, source, arrival)
         return self.arrive(target, packet, self._last_route(vpc))
 
-    def sg_ingress(self, target: m.Instance, packet: Packet, source: Endpoint, arrival) -> None:
+    def arriving_nacls(self, subnet: m.Subnet, packet: Packet, arrival: Arrival) -> None:
+        """The NACLs a packet meets on its way into ``subnet``: after a TGW, its attachment
+        subnet's egress; from another subnet, the subnet's ingress."""
+        if not self.check:
+            return
+        if arrival.kind == "tgw" and arrival.subnet is not None and arrival.subnet != subnet:
+            self.nacl(arrival.subnet, "egress", packet, packet.dst)
+        if arrival.subnet != subnet:
+            self.nacl(subnet, "ingress", packet, packet.src)
+
+    # -- PrivateLink -------------------------------------------------------------------------
+    def via_endpoint(
+        self, vpc: m.Vpc, interface: m.EndpointInterface, packet: Packet, arrival: Arrival, source
+    ) -> Endpoint:
+        """Into an interface endpoint: its subnet's NACLs, its SGs, a listener of the service's
+        NLB, which picks a healthy target by flow hash and translates both addresses: the
+        source to its node's own, the destination to the target's."""
+        service = self.topology.endpoint_service(interface.service)
+        balancer = service.load_balancer
+        at = f"{vpc.name}/{interface.name}"
+        if self.direction == RETURN:
+            self.fail(
+                "deliver",
+                at,
+                interface.origin,
+                f"{packet.dst} is endpoint {interface.endpoint}'s address: it opens no connections",
+                "reply-misrouted",
+            )
+        self.arrival = arrival
+        self.arriving_nacls(vpc.subnet(interface.subnet), packet, arrival)
+        if self.check:
+            self.sg_ingress(interface, packet, source, arrival)
+        listener = balancer.listener(packet.protocol, packet.port)
+        if listener is None:
+            listening = ", ".join(x.describe() for x in balancer.listeners)
+            self.fail(
+                "endpoint",
+                at,
+                balancer.origin,
+                f"{balancer.name} has no listener for {packet.describe()} (listeners: {listening})",
+                "no-listener",
+            )
+        self.hop(
+            "endpoint",
+            at,
+            True,
+            interface.origin,
+            f"endpoint {interface.endpoint} hands {packet.describe()} to service {service.name} "
+            f"({balancer.name}, listener {listener.describe()})",
+        )
+        self.choices = balancer.healthy
+        name = self.pick if self.pick in self.choices else self.choices[0]
+        target = self.topology.instance(name)
+        node = interface.node
+        low, high = interface.nlb_ports
+        dead = "; every target is unhealthy: it fails open to all" if balancer.fails_open else ""
+        self.hop(
+            "load-balancer",
+            f"{service.vpc}/{balancer.name}",
+            True,
+            listener.origin,
+            f"{balancer.name} picks {name} by flow hash (of {', '.join(self.choices)}){dead}; "
+            f"source {packet.src} -> {node.ip} (ports {low}-{high}), "
+            f"destination -> {target.ip}:{listener.target_port}",
+        )
+        self.interface = interface
+        self.behind_nlb = True
+        provider = self.topology.vpc(service.vpc)
+        translated = Packet(node.ip, target.ip, packet.protocol, listener.target_port, packet.icmp)
+        return self.send_from(provider, provider.subnet(node.subnet), translated, source)
+
+    def to_load_balancer(
+        self, vpc: m.Vpc, node: m.LoadBalancerNode, packet: Packet, arrival: Arrival, source
+    ) -> Endpoint:
+        """At an NLB node's address: the reply of a connection an endpoint opened goes back
+        through that endpoint; nothing else opens a connection this way (one way)."""
+        balancer = self.topology.load_balancer(node.load_balancer)
+        self.arrival = arrival
+        self.arriving_nacls(vpc.subnet(node.subnet), packet, arrival)
+        at = f"{vpc.name}/{balancer.name}"
+        interface = self.through
+        if self.direction == FORWARD or interface is None or interface.node != node:
+            self.fail(
+                "load-balancer",
+                at,
+                balancer.origin,
+                f"{packet.describe()}: {balancer.name} carries only connections that consumers "
+                "open through their endpoints; nothing opens one back",
+                "endpoint-one-way",
+            )
+        assert isinstance(self.requester, m.Instance)
+        client = self.requester
+        restored = Packet(interface.ip, client.ip, packet.protocol, self.client_port, packet.icmp)
+        self.hop(
+            "load-balancer",
+            at,
+            True,
+            balancer.origin,
+            f"{balancer.name} translates the reply back: source -> {interface.ip} "
+            f"(endpoint {interface.endpoint}), destination -> {client.ip} ({client.name})",
+        )
+        self.hop("sg-egress", interface.name, True, None, "reply of a tracked connection")
+        consumer = self.topology.vpc(interface.vpc)
+        self.behind_nlb = False
+        return self.send_from(consumer, consumer.subnet(interface.subnet), restored, source)
+
+    def sg_ingress(self, target: Interface, packet: Packet, source: Endpoint, arrival) -> None:
         if self.direction == RETURN:
             self.hop("sg-ingress", target.name, True, None, "reply of a tracked connection")
             return
         rules = instance_rules(self.topology, target, "ingress")
-
-        def source_in_group(ref: m.SGRef) -> bool:
-            """Across a TGW only if its SG referencing support holds for this path (AWS 2024)."""
-            crossed = arrival.kind == "internet" or (arrival.kind == "tgw" and not arrival.sg_references_hold)
-            return not crossed and source in self.topology.members(ref)
-
-        rule = sg_allowing(rules, packet.src, packet.protocol, packet.port, source_in_group, packet.icmp)
+        rule = sg_allowing(
+            rules,
+            packet.src,
+            packet.protocol,
+            packet.port,
+            lambda ref: self.counts_as_member(source, arrival, ref),
+            packet.icmp,
+        )
         self.sg_hop("sg-ingress", target, rule, packet, "inbound")
+
+    def counts_as_member(self, source, arrival: Arrival, ref: m.SGRef) -> bool:
+        """May an inbound rule naming ``ref`` match the sender? Not across the internet, not
+        behind an NLB (it sees the NLB's address), across a TGW only with SG referencing
+        support on this path (AWS 2024)."""
+        crossed = arrival.kind == "internet" or (arrival.kind == "tgw" and not arrival.sg_references_hold)
+        return not (crossed or self.behind_nlb) and source in self.topology.members(ref)
 
     def nacl(
         self,
@@ -664,7 +798,7 @@ class _Walk:
         routes = [h.object for h in self.hops if h.stage in ("route", "tgw-route") and h.object]
         return routes[-1] if routes else vpc.origin
 
-    def sg_hop(self, stage: str, instance: m.Instance, rule: Optional[m.SGRule], packet: Packet, way: str):
+    def sg_hop(self, stage: str, instance: Interface, rule: Optional[m.SGRule], packet: Packet, way: str):
         """Record an SG verdict: the rule that allows the packet, or the instance's SGs."""
         self.hop(
             stage,
@@ -677,10 +811,10 @@ class _Walk:
         )
 
     # -- naming ------------------------------------------------------------------------------
-    def sg_origin(self, instance: m.Instance) -> str:
+    def sg_origin(self, instance: Interface) -> str:
         return self.topology.security_groups_origin(instance)
 
-    def sg_names(self, instance: m.Instance) -> str:
+    def sg_names(self, instance: Interface) -> str:
         return ", ".join(ref.name for ref in instance.security_groups)
 
 
@@ -711,6 +845,8 @@ class Walked:
     delivered: Optional[Packet] = None
     drop: Optional[Dropped] = None
     boxes: tuple[str, ...] = ()  # the appliances it went through
+    interface: Optional[m.EndpointInterface] = None  # the interface endpoint it went through
+    choices: tuple[str, ...] = ()  # the NLB targets it could have reached there
 
 
 def walk(
@@ -721,15 +857,30 @@ def walk(
     requester: Optional[Endpoint] = None,
     check_source: bool = True,
     tracked: tuple[str, ...] = (),
+    pick: Optional[str] = None,
+    through: Optional[m.EndpointInterface] = None,
+    client_port: Optional[int] = None,
 ) -> Walked:
     """Follow one packet. A reply (``requester`` given) that reaches another endpoint is
-    dropped there; ``tracked``: the appliances the request went through."""
-    walker = _Walk(topology, direction, requester=requester, check_source=check_source, tracked=tracked)
+    dropped there; ``tracked``: the appliances the request went through; ``pick``: the NLB
+    target to follow; a reply ``through`` an endpoint gets back the consumer's ``client_port``."""
+    walker = _Walk(
+        topology,
+        direction,
+        requester=requester,
+        check_source=check_source,
+        tracked=tracked,
+        pick=pick,
+        through=through,
+        client_port=client_port,
+    )
     try:
         target = walker.run(source, packet)
     except Dropped as drop:
-        return Walked(walker.hops, drop=drop, boxes=tuple(walker.boxes))
-    return Walked(walker.hops, target, walker.delivered, boxes=tuple(walker.boxes))
+        return Walked(walker.hops, drop=drop, boxes=tuple(walker.boxes), choices=walker.choices)
+    return Walked(
+        walker.hops, target, walker.delivered, None, tuple(walker.boxes), walker.interface, walker.choices
+    )
 
 
 def client_port_segments(topology: m.Topology, ports: tuple[int, int]) -> list[tuple[int, int]]:
@@ -757,43 +908,88 @@ def trace(
     source_port: Optional[int] = None,
     source_ip: Optional[IPv4Address] = None,
     check_source: bool = True,
+    pick: Optional[str] = None,
 ) -> Verdict:
     """Is a connection from ``source`` to ``destination`` accepted, request and reply?
-    ``check_source=False`` asks what would happen if the card did not check the source."""
+    ``check_source=False`` asks what would happen if the card did not check the source.
+    Through an interface endpoint the NLB may pick any healthy target: the connection is
+    accepted only if it is with each (``pick``: follow that target alone)."""
     request = Packet.request(source_ip or source.ip, destination, protocol, port)
-    forward = walk(topology, source, request, FORWARD, check_source=check_source)
+    first = _connection(topology, source, request, source_port, check_source, pick)
+    if pick is not None or len(first.choices) < 2:
+        return first
+    verdicts = [first] + [
+        _connection(topology, source, request, source_port, check_source, other)
+        for other in first.choices[1:]
+    ]
+    return next((verdict for verdict in verdicts if not verdict.accepted), first)
+
+
+def _connection(
+    topology: m.Topology,
+    source: Endpoint,
+    request: Packet,
+    source_port: Optional[int],
+    check_source: bool,
+    pick: Optional[str],
+) -> Verdict:
+    """One connection's verdict, the NLB (if any) taking target ``pick`` (None: its first)."""
+    forward = walk(topology, source, request, FORWARD, check_source=check_source, pick=pick)
     hops, target, arrived = forward.hops, forward.target, forward.delivered
     if forward.drop:
-        return Verdict(False, forward.drop.reason, FORWARD, forward.drop.rule, hops)
+        return Verdict(False, forward.drop.reason, FORWARD, forward.drop.rule, hops, choices=forward.choices)
     assert target is not None and arrived is not None
     admitted_by = next(
         (h.object for h in reversed(hops) if h.stage == "sg-ingress"), hops[-1].object
     )  # an internet host has no SG: the host itself
-    if protocol not in PORTED_PROTOCOLS:
-        back = walk(topology, target, arrived.reply(None), RETURN, source, tracked=forward.boxes)
-        reply_hops, reply_drop = back.hops, back.drop
-        if reply_drop:
-            return Verdict(False, reply_drop.reason, RETURN, reply_drop.rule, hops + reply_hops)
-        return Verdict(True, None, RETURN, admitted_by, hops + reply_hops)
+    interface = forward.interface
+
+    def reply(client_port: Optional[int]) -> Walked:
+        """The reply, to the client's port (behind an NLB: to the port the NLB gave it)."""
+        nlb_port = interface.nlb_ports[0] if interface and client_port is not None else client_port
+        packet = arrived.reply(nlb_port)
+        return walk(
+            topology,
+            target,
+            packet,
+            RETURN,
+            source,
+            tracked=forward.boxes,
+            through=interface,
+            client_port=client_port,
+        )
+
+    if request.protocol not in PORTED_PROTOCOLS:
+        back = reply(None)
+        if back.drop:
+            return Verdict(
+                False, back.drop.reason, RETURN, back.drop.rule, hops + back.hops, choices=forward.choices
+            )
+        return Verdict(True, None, RETURN, admitted_by, hops + back.hops, choices=forward.choices)
     client_ports = (source_port, source_port) if source_port is not None else m.EPHEMERAL_PORTS
     failing: list[tuple[int, int]] = []
     first_failure: Optional[tuple[list[Hop], Dropped]] = None
     first_success: Optional[list[Hop]] = None
     for low, high in client_port_segments(topology, client_ports):
-        back = walk(topology, target, arrived.reply(low), RETURN, source, tracked=forward.boxes)
-        reply_hops, reply_drop = back.hops, back.drop
-        if reply_drop:
+        back = reply(low)
+        if back.drop:
             failing.append((low, high))
-            first_failure = first_failure or (reply_hops, reply_drop)
+            first_failure = first_failure or (back.hops, back.drop)
         else:
-            first_success = first_success or reply_hops
+            first_success = first_success or back.hops
     if not failing:
         assert first_success is not None
-        return Verdict(True, None, RETURN, admitted_by, hops + first_success)
+        return Verdict(True, None, RETURN, admitted_by, hops + first_success, choices=forward.choices)
     assert first_failure is not None
     reply_hops, reply_drop = first_failure
     return Verdict(
-        False, reply_drop.reason, RETURN, reply_drop.rule, hops + reply_hops, ports_failing=_ranges(failing)
+        False,
+        reply_drop.reason,
+        RETURN,
+        reply_drop.rule,
+        hops + reply_hops,
+        ports_failing=_ranges(failing),
+        choices=forward.choices,
     )
 
 

@@ -75,6 +75,33 @@ def expected_answer(topology: m.Topology, probe: Probe) -> Optional[str]:
     return " ".join([found.rcode, *addresses])
 
 
+def answering_targets(topology: m.Topology, probe: Probe) -> set[str]:
+    """The NLB targets that trace lets answer a call through an endpoint (its flow hash may
+    pick any of its healthy targets)."""
+    source = topology.endpoint(probe.source)
+    first = trace(topology, source, probe.address, probe.protocol, probe.port, source_port=probe.client_port)
+    return {
+        name
+        for name in first.choices
+        if trace(
+            topology,
+            source,
+            probe.address,
+            probe.protocol,
+            probe.port,
+            source_port=probe.client_port,
+            pick=name,
+        ).accepted
+    }
+
+
+def trace_choices(topology: m.Topology, probe: Probe) -> tuple[str, ...]:
+    source = topology.endpoint(probe.source)
+    return trace(
+        topology, source, probe.address, probe.protocol, probe.port, source_port=probe.client_port
+    ).choices
+
+
 def expected(topology: m.Topology, probe: Probe):
     """trace's verdict on ``probe``: (answered, reason, rule). A spoofed probe counts as
     'answered' if its request would be heard by the target."""
@@ -85,6 +112,8 @@ def expected(topology: m.Topology, probe: Probe):
     )  # fmt: skip
     if probe.kind == "spoofed":
         return verdict.delivered_to == probe.target, verdict.reason, verdict.rule
+    if probe.kind == "endpoint":
+        return bool(answering_targets(topology, probe)), verdict.reason, verdict.rule
     if probe.named:
         reaches = verdict.delivered_to == probe.target
     else:  # a ping reply does not say who sent it; a packet to one's own address never returns
@@ -178,6 +207,12 @@ def _compare(topology, probes: list[Probe], answers, retried: set[int], heard: s
             continue
         wanted, reason, rule = expected(topology, probe)
         live = (answer == probe.target) if probe.named or probe.kind == "spoofed" else answer is not None
+        if probe.kind == "endpoint":  # answered by a target that trace lets answer
+            answering = answering_targets(topology, probe)
+            live = answer in answering
+            mixed = answering and answering != set(trace_choices(topology, probe))
+            if mixed and answer is None:  # the flow hash picked a target that refuses
+                wanted = False
         results.append(
             Result(
                 probe.kind,

@@ -8,8 +8,11 @@ space (Linux's ephemeral range) is cut by every NACL rule exactly as `trace` cut
 forward path accepts. ICMP echo and every other IP protocol a rule names are probed once per
 pair. Every source also pings an unassigned address and the VPC router (.1) of every subnet,
 sends one packet with a spoofed source address that the target must never hear, and asks its
-VPC's resolver for every private zone name, instance names and a name nobody has (``dns``
-probes: the answer must be the one ``vpclab.intent.dns`` gives, or none without DNS support).
+VPC's resolver for every private zone name, endpoint services' private DNS names, instance
+names and a name nobody has (``dns`` probes: the answer must be the one ``vpclab.intent.dns``
+gives, or none without DNS support). Every source calls every endpoint interface on each of
+its NLB's listeners and on a port none has; every instance of a service's VPC calls its NLB's
+nodes, which must not answer (``endpoint`` probes).
 
 Internet hosts are endpoints too: each probes every instance (at its public IP, or at its
 private IP where it has none, which the internet must not route) and every instance probes
@@ -46,7 +49,7 @@ PORT_SPACE = (0, 65535)
 class Probe:
     """One packet exchange from ``source`` to ``address`` (owned by ``target``, if anyone)."""
 
-    kind: str  # port | client-port | icmp | ip | unassigned | router | spoofed | dns
+    kind: str  # port | client-port | icmp | ip | unassigned | router | spoofed | dns | endpoint
     source: str
     target: Optional[str]
     address: IPv4Address
@@ -177,8 +180,11 @@ def other_protocols(topology: m.Topology) -> list[int]:
 
 
 def unowned_address(topology: m.Topology, subnet: m.Subnet) -> Optional[IPv4Address]:
-    """An address of ``subnet`` that is neither reserved nor any instance's, in any VPC."""
+    """An address of ``subnet`` that is neither reserved nor any instance's (nor PrivateLink's),
+    in any VPC."""
     owned = {instance.ip for instance in topology.instances}
+    owned |= {interface.ip for interface in topology.endpoint_interfaces}
+    owned |= {n.ip for s in topology.endpoint_services for n in s.load_balancer.nodes}
     taken = owned | subnet.reserved_addresses
     return next((a for a in subnet.cidr.hosts() if a not in taken), None)
 
@@ -261,7 +267,39 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
     if sample is not None:  # a sample asks one resolver of each VPC it probes from
         sources = list({source.vpc: source for source in reversed(sources)}.values())[::-1]
     probes += list(resolver_probes(topology, sources))
+    probes += list(endpoint_probes(topology, sources, listeners, client_ports))
     return Plan(probes, listeners, coverage, sampled)
+
+
+def endpoint_probes(
+    topology: m.Topology, sources: list[m.Instance], listeners, client_ports
+) -> Iterator[Probe]:
+    """Each source calls every endpoint interface on each listener and on a port no listener
+    has, and every NLB node on a listener (the one-way check); each target listens on its
+    listeners' target ports."""
+    for service in topology.endpoint_services:
+        balancer = service.load_balancer
+        for listener in balancer.listeners:
+            for name in balancer.targets:
+                listeners[name].setdefault(listener.protocol, set()).add(listener.target_port)
+        first = balancer.listeners[0]
+        unheard = next(
+            p for p in range(first.port + 1, 65536) if balancer.listener(first.protocol, p) is None
+        )
+        calls = [(x.protocol, x.port) for x in balancer.listeners] + [(first.protocol, unheard)]
+        interfaces = [i for i in topology.endpoint_interfaces if i.service == service.name]
+        for source in sources:
+            for interface in interfaces:
+                if source.vpc != interface.vpc and topology.vpc(source.vpc).contains(interface.ip):
+                    continue  # overlapping VPCs: there the address is the source VPC's own
+                for protocol, port in calls:
+                    client = client_ports[source.ip, protocol].take(*m.EPHEMERAL_PORTS)
+                    yield Probe("endpoint", source.name, interface.name, interface.ip, protocol, port, client)
+            if source.vpc == service.vpc:
+                for node in balancer.nodes:
+                    client = client_ports[source.ip, first.protocol].take(*m.EPHEMERAL_PORTS)
+                    target = f"{balancer.name}/{node.subnet}"
+                    yield Probe("endpoint", source.name, target, node.ip, first.protocol, first.port, client)
 
 
 ZONE_NAMES_PER_SOURCE = 6
@@ -274,6 +312,7 @@ def resolver_probes(topology: m.Topology, sources: Iterable[m.Instance]) -> Iter
     zone_names = list(
         dict.fromkeys(r.name for z in topology.hosted_zones for r in z.records if r.type in ("A", "CNAME"))
     )[:ZONE_NAMES_PER_SOURCE]
+    zone_names += [s.private_dns_name for s in topology.endpoint_services if s.private_dns_name]
     for source in sources:
         vpc = topology.vpc(source.vpc)
         others = [i for i in topology.instances if i.name != source.name]

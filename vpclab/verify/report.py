@@ -18,6 +18,7 @@ KINDS = {
     "router": "VPC routers",
     "spoofed": "spoofed sources",
     "dns": "DNS queries",
+    "endpoint": "endpoint calls",
 }
 
 

@@ -16,6 +16,7 @@ from ..errors import TopologyError, format_path
 from ..schema import shape_problems
 from .connections import build_peerings, build_transit_gateways
 from .dns import build_hosted_zones, domain
+from .endpoints import build_endpoints
 from .flow_logs import build_flow_logs
 from .instances import build_instances, check_instance_names
 from .internet import (
@@ -78,6 +79,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
     check_instance_names(r, data)
     vpcs = tuple(_build_vpc(r, known, v, vpc) for v, vpc in enumerate(vpcs_data))
     check_failover_targets(r, data, vpcs)
+    services, endpoints = build_endpoints(r, known, data, vpcs)
     return m.Topology(
         name=data["name"],
         source=r.document.source,
@@ -89,6 +91,8 @@ def _build(r: Reporter, data: dict) -> m.Topology:
         flow_logs=build_flow_logs(r, data, vpcs),
         hosted_zones=build_hosted_zones(r, data),
         dns_domain=domain(data.get("dns_domain", m.DEFAULT_DNS_DOMAIN)),
+        endpoint_services=services,
+        vpc_endpoints=endpoints,
     )
 
 

@@ -32,7 +32,7 @@ def build_instances(
     result = []
     for i, instance, subnet in entries:
         path = ("vpcs", v, "instances", i)
-        groups = _security_groups(r, known, path, vpc["name"], instance)
+        groups = resolve_security_groups(r, known, path, vpc["name"], instance)
         server = place_on_server(r, known, path, instance, subnet)
         if subnet is None or addresses.get(i) is None or groups is None or server is None:
             continue
@@ -93,12 +93,13 @@ def _assign_addresses(r: Reporter, v: int, entries) -> dict[int, IPv4Address]:
     return addresses
 
 
-def _security_groups(r: Reporter, known: Known, path, vpc: str, instance: dict):
-    names = instance.get("security_groups", ["default"])
+def resolve_security_groups(r: Reporter, known: Known, path, vpc: str, interface: dict):
+    """The SGs of an instance (or an endpoint's interfaces): ``default`` unless listed."""
+    names = interface.get("security_groups", ["default"])
     if len(names) > MAX_SECURITY_GROUPS:
         r.report(
             path + ("security_groups",),
-            f"{len(names)} security groups; AWS allows at most {MAX_SECURITY_GROUPS} per instance",
+            f"{len(names)} security groups; AWS allows at most {MAX_SECURITY_GROUPS} per network interface",
         )
         return None
     refs = []
