@@ -11,6 +11,7 @@ from .breach import BreachScenario
 from .harness import Scenario
 from .lossy_link import LossyLink
 from .path_failover import PathFailover
+from .privatelink_failover import PrivateLinkFailover
 from .retry_storm import RetryStorm
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
@@ -22,7 +23,9 @@ def names() -> list[str]:
     )
 
 
-def load(name_or_path: str) -> Union[Scenario, BreachScenario, LossyLink, RetryStorm, PathFailover]:
+def load(
+    name_or_path: str,
+) -> Union[Scenario, BreachScenario, LossyLink, RetryStorm, PathFailover, PrivateLinkFailover]:
     if name_or_path.endswith(".py") or os.sep in name_or_path:
         spec = importlib.util.spec_from_file_location("vpclab_scenario", name_or_path)
         if spec is None or spec.loader is None:

@@ -7,8 +7,8 @@ time: what a PrivateLink consumer and its provider's targets run.
 The server answers every GET with its name and appends the client's address to ``--log`` (one
 line a request: the source the target sees). Its certificate is a self-signed one made with
 openssl for the occasion. The client prints one JSON line a request: when it started (s since
-the client began), whether it succeeded, who answered, and how long it took; each request is
-a new TCP connection, so a load balancer picks a target for each.
+the client began, and the wall clock), whether it succeeded, who answered, and how long it
+took; each request is a new TCP connection, so a load balancer picks a target for each.
 """
 
 from __future__ import annotations
@@ -88,9 +88,10 @@ def client(url: str, rate: float, duration: float, timeout: float) -> None:
     lock = threading.Lock()
 
     def one(at: float) -> None:
-        began = time.monotonic()
+        began, wall = time.monotonic(), time.time()
         ok, who = call(url, timeout)
-        line = {"t": round(at, 3), "ok": ok, "by": who, "ms": round((time.monotonic() - began) * 1000, 1)}
+        took = round((time.monotonic() - began) * 1000, 1)
+        line = {"t": round(at, 3), "at": round(wall, 4), "ok": ok, "by": who, "ms": took}
         with lock:
             print(json.dumps(line), flush=True)
 

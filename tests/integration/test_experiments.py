@@ -101,6 +101,7 @@ def test_experiment_list_names_every_scenario():
         "lossy-link",
         "retry-storm",
         "path-failover",
+        "privatelink-failover",
     }
     assert os.path.exists(catalog.SCENARIOS)
 
@@ -120,4 +121,19 @@ def test_the_2019_breach_leaks_with_imdsv1_and_is_stopped_by_the_hop_limit_and_b
     assert narrowed["events"][0]["proxy_received_ms"] is None
     assert all(a["customer"]["status"] == "200" for a in report["attacks"])
     assert (tmp_path / "attack.png").stat().st_size > 20_000
+    assert leftovers()["namespaces"] == []
+
+
+def test_privatelink_failover_takes_the_dead_target_out_and_back(tmp_path):
+    """pay2's service dies under a consumer's calls through the endpoint; the NLB's health
+    checks take it out within the threshold and put it back after its restart."""
+    report = catalog.load("privatelink-failover").execute(
+        seed=1, out_dir=str(tmp_path), log=lambda line: None
+    )
+    assert report["as_expected"], report["check"]
+    assert report["removed_after"] < 1.5 and report["back_after"] < 3.0
+    assert set(report["answered_by"]) == {"pay1", "pay2"}
+    with open(tmp_path / "pay1-callers.log", encoding="utf-8") as handle:
+        assert set(handle.read().split()) <= {"10.0.1.5", "10.0.2.5"}  # the NLB's addresses
+    assert (tmp_path / "timeline.png").stat().st_size > 20_000
     assert leftovers()["namespaces"] == []

@@ -374,3 +374,39 @@ def test_the_manager_marks_a_refusing_target_unhealthy_and_back():
     rounds(manager, now, [None, None, None])  # unanswered checks fail too
     assert cards.marks[-1] == ("pay1", False, "2 health checks in a row failed: no answer")
     assert not manager.packet_in(b"\x00" * 20, now)
+
+
+# -- the experiment ------------------------------------------------------------------------------
+def test_the_experiment_measures_from_the_change_log_and_checks_the_removal():
+    from experiments.privatelink_failover import check, measure
+    from experiments.scenarios.privatelink_failover import SCENARIO
+
+    killed, restarted = 1000.0, 1005.0
+    began = killed - 2.9
+    calls = [
+        {"at": began + n * 0.05, "ok": True, "by": "pay1" if n % 2 else "pay2", "ms": 10} for n in range(60)
+    ]
+    calls[58] = {
+        "at": began + 3.0,
+        "ok": False,
+        "by": "ConnectionRefusedError",
+        "ms": 3,
+    }  # 0.1 s after the kill
+    calls += [{"at": began + 8.0, "ok": True, "by": "pay2", "ms": 10}]  # after the restart
+    changes = [
+        {"operation": "target-health", "arguments": {"target": "pay2", "healthy": False}, "time": 1000.6,
+         "elapsed_ms": 20, "summary": "pay-nlb: pay2 is unhealthy"},
+        {"operation": "target-health", "arguments": {"target": "pay2", "healthy": True}, "time": 1006.5,
+         "elapsed_ms": 10, "summary": "pay-nlb: pay2 is healthy"},
+    ]  # fmt: skip
+    report = measure(SCENARIO, "payments", 1, calls, changes, killed, restarted)
+    report["health_check"] = {"interval": 0.5, "unhealthy_threshold": 2, "healthy_threshold": 3}
+    assert (report["removed_after"], report["back_after"], report["failed"]) == (0.62, 1.51, 1)
+    assert report["last_failure_after"] == 0.1 and report["victim_answers_after_restart"] == 1
+    assert check(report) == (True, "the dead target leaves within 2.5 s, and serves again after its restart")
+    slow = dict(report, removed_after=3.0)
+    assert not check(slow)[0] and "left after 3.0 s" in check(slow)[1]
+    late = dict(report, last_failure_after=1.5)
+    assert "after the target left" in check(late)[1]
+    never_back = dict(report, back_after=None)
+    assert "did not serve again" in check(never_back)[1]
