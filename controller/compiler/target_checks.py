@@ -41,9 +41,9 @@ class TargetCheck:
 def target_checks(plan) -> list[TargetCheck]:
     """Every target of every load balancer, checked on its listener's (or the check's) port."""
     checks = []
-    ports = iter(range(HEALTH_PORTS[0], HEALTH_PORTS[1] + 1))
     for service in plan.topology.endpoint_services:
         balancer = service.load_balancer
+        ports = iter(range(HEALTH_PORTS[0], HEALTH_PORTS[1] + 1))  # one per target (the loader caps them)
         node = balancer.nodes[0]
         provider = plan.topology.vpc(balancer.vpc)
         actions = as_sender(plan, provider, provider.subnet(node.subnet)) + (Resubmit("nacl_src_egress"),)

@@ -93,6 +93,25 @@ def test_private_instances_reach_the_internet_through_their_azs_nat_gateway(two_
     assert syn.split(" IP ")[1].startswith(f"{nat_a}.") and "> 198.51.100.10.8000: Flags [S]" in syn
 
 
+def test_instances_reach_each_others_public_ips_through_the_internets_card(two_tier):
+    """Out through the IGW (or a NAT gateway), into the internet's card by the tunnel and out
+    by it again: the card must not skip an output to the port the packet came in by."""
+    hosts, shop = two_tier.hosts.hosts, two_tier.topology.vpc("shop")
+    web1, web2 = (two_tier.topology.instance(name) for name in ("web1", "web2"))
+    assert (web1.server, web2.server) == ("srv-a", "srv-b")
+    for source, target in (("web1", web2), ("web2", web1), ("app1", web1), ("app2", web2)):
+        answer = hosts[source].cmd(f"ping -c 1 -W 2 {target.public_ip} >/dev/null; echo $?")
+        assert answer.strip() == "0", (source, target.name)
+    server = serve_http(hosts["web2"])
+    try:  # web2 sees app1 as its AZ's NAT gateway's Elastic IP
+        code = hosts["app1"].cmd(f"curl -s -m 5 -o /dev/null -w '%{{http_code}}' http://{web2.public_ip}/")
+        assert code.strip() == "200"
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=5)[1]
+    assert log.split(" - - ")[0] == str(shop.nat_gateway("nat-a").public_ip)
+
+
 def test_nothing_opens_a_connection_from_the_internet_to_a_private_instance(two_tier):
     hosts = two_tier.hosts.hosts
     app1 = two_tier.topology.instance("app1")

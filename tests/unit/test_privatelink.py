@@ -410,3 +410,66 @@ def test_the_experiment_measures_from_the_change_log_and_checks_the_removal():
     assert "after the target left" in check(late)[1]
     never_back = dict(report, back_after=None)
     assert "did not serve again" in check(never_back)[1]
+
+
+def test_trace_resolves_the_private_name_and_the_endpoints_own_name_as_the_consumer_would():
+    from vpclab.arguments import dns_lookup
+
+    topology = load(design())
+    app1 = topology.instance("app1")
+    address, said = dns_lookup(topology, "api.payments.example", app1)
+    assert str(address) == "10.0.1.5" and "as VPC shop's resolver answers app1" in said
+    assert str(dns_lookup(topology, "pay-ep", app1)[0]) == "10.0.1.5"  # its YAML name, searched
+    found = trace(topology, app1, address, TCP, 443)
+    assert found.accepted and found.delivered_to in ("pay1", "pay2")
+
+
+def test_a_change_to_the_endpoints_sg_rebuilds_its_card_as_a_fresh_compile_would():
+    intent = Intent(PAYMENTS, design())
+    before = compile_topology(intent.topology)
+    intent.apply(
+        "add-sg-rule",
+        security_group="ep-sg",
+        direction="ingress",
+        rule={"protocol": "tcp", "ports": 8443, "cidr": "10.0.0.0/16"},
+    )
+    again = recompile(before, intent.topology)
+    fresh = compile_topology(intent.topology)
+    assert {s: set(again.compiled.flows[s]) for s in fresh.cards} == {
+        s: set(fresh.flows[s]) for s in fresh.cards
+    }
+    found = verdict(intent.topology, "app1", "10.0.1.5", port=8443)
+    assert (found.reason, found.rule) == ("no-listener", "endpoint_services[0].load_balancer")
+    assert exchange(FakeFabric(again.compiled), "app1", "10.0.1.5", TCP, 8443)[:3] == (
+        False,
+        "forward",
+        "endpoint_services[0].load_balancer",
+    )
+
+
+def test_a_udp_listener_carries_datagrams_both_ways_like_trace():
+    data = design()
+    data["endpoint_services"][0]["load_balancer"]["listeners"].append(
+        {"port": 53, "protocol": "udp", "target_port": 5353}
+    )
+    vpc(data, "shop")["security_groups"][1]["ingress"].append(
+        {"protocol": "udp", "ports": 53, "cidr": "10.0.0.0/16"}
+    )
+    vpc(data, "payments")["security_groups"][0]["ingress"].append(
+        {"protocol": "udp", "ports": 5353, "cidr": "10.0.0.0/16"}
+    )
+    topology = load(data)
+    compiled = compile_topology(topology)
+    for source_port in (40000, 40001, 40002, 40003):
+        accepted, _, _, reached = exchange(
+            FakeFabric(compiled), "app2", "10.0.2.5", 17, 53, source_port=source_port
+        )
+        assert (
+            accepted
+            and trace(
+                topology, topology.instance("app2"), IPv4Address("10.0.2.5"), 17, 53, pick=reached
+            ).accepted
+        )
+    card, request = instance_packet(compiled.plan, "app2", "10.0.2.5", 17, 53, 40000)
+    ((_, _, arrived),) = FakeFabric(compiled).send(card, request).delivered
+    assert (arrived["udp_dst"], arrived["ipv4_src"]) == (5353, "10.0.2.5")  # the target port, the NLB

@@ -20,6 +20,7 @@ from .reporter import Known, Reporter
 PORT_BLOCK = 1024  # source ports of one interface's connections at its NLB node
 FIRST_BLOCK = 1  # ports 1024-2047 first; 63 blocks up to 65535
 MAX_INTERFACES_PER_NODE = 65536 // PORT_BLOCK - FIRST_BLOCK
+MAX_TARGETS = 512  # the NLB's health checks leave from ports 512-1023, one per target
 
 
 def build_endpoints(
@@ -159,6 +160,11 @@ def _targets(r: Reporter, path, item: dict, vpc: m.Vpc, subnets: list[m.Subnet])
     """Instances of the service's VPC, in an AZ the load balancer has a node in."""
     zones = {subnet.az for subnet in subnets}
     names: list[str] = []
+    if len(item["targets"]) > MAX_TARGETS:
+        r.report(
+            path + ("targets",), f"at most {MAX_TARGETS} targets (each has a health-check port of its own)"
+        )
+        return None
     for n, name in enumerate(item["targets"]):
         where = path + ("targets", n)
         instance = next((i for i in vpc.instances if i.name == name), None)
