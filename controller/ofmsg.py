@@ -14,6 +14,7 @@ from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
 from .actions import (
+    CONTROLLER,
     ArpReply,
     Ct,
     CtClear,
@@ -29,7 +30,7 @@ from .actions import (
     SetField,
     SetReg,
 )
-from .pipeline import COLLECTOR_SET, TABLE, TUNNEL_PORT, Flow
+from .pipeline import COLLECTOR_SET, TABLE, Flow
 from .plan import cookie_of
 
 TCP, UDP = 6, 17
@@ -42,10 +43,12 @@ FIELD_NAMES = {"nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "tun_id": "tunnel_id"
 WIRE = types.SimpleNamespace(ofproto=ofp, ofproto_parser=parser, id=0)  # serializes, sends nothing
 CACHED_FLOWS = 1 << 17  # flows whose encodings are kept (a design's distinct flows, and some)
 
-# A card that forwards (the internet's, a NAT gateway's, an NLB node's) may send a packet back
-# out of the tunnel it came in by; OVS skips an output to the input port ("skipping output to
-# input port"), so an output to the tunnel first clears the input port, as OpenStack's br-tun
-# does (load:0->NXM_OF_IN_PORT[]: OVS refuses an OXM set_field of in_port to 0)
+# OVS skips an output to the port a packet came in by ("skipping output to input port"), yet a
+# card may rightly send a packet back where it came from: out of the tunnel it came in by (the
+# internet's card, a NAT gateway's, an NLB node's), or to the instance that sent it (an NLB
+# target calling its own service through an endpoint: the NLB hands the call back to it). So
+# every output first clears the input port, as OpenStack's br-tun does
+# (load:0->NXM_OF_IN_PORT[]: OVS refuses an OXM set_field of in_port to 0)
 FORGET_INPUT_PORT = 0
 HASH_FIVE_TUPLE = 3  # OVS's NX_HASH_FIELDS_SYMMETRIC_L3L4_UDP: addresses, protocol, TCP/UDP ports
 EVERY_PACKET = 0xFFFF  # a sample action's probability (in 65535ths): every packet
@@ -116,7 +119,7 @@ def _actions(typed) -> tuple[list, list]:
                 )
             )
         elif isinstance(action, Output):
-            if action.port == TUNNEL_PORT:  # see FORGET_INPUT_PORT
+            if action.port != CONTROLLER:  # see FORGET_INPUT_PORT
                 actions.append(
                     parser.NXActionRegLoad(
                         ofs_nbits=nicira_ext.ofs_nbits(0, 15), dst="in_port_nxm", value=FORGET_INPUT_PORT

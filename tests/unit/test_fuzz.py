@@ -65,6 +65,15 @@ def features(data) -> set[str]:
         peers = {r.security_group.vpc for g in vpc.security_groups for r in g.ingress if r.security_group}
         if any(not topology_peered(topology, vpc.name, other) for other in peers - {vpc.name}):
             found.add("sg reference across a tgw")
+    for service in topology.endpoint_services:
+        found.add("privatelink")
+        if service.load_balancer.unhealthy:
+            found.add("unhealthy target")
+        if any(
+            e.vpc != service.vpc and topology.vpc(e.vpc).cidrs == topology.vpc(service.vpc).cidrs
+            for e in topology.vpc_endpoints
+        ):
+            found.add("endpoint across one CIDR")
     addresses = Counter(i.ip for i in topology.instances)
     if any(n > 1 for n in addresses.values()):
         found.add("same address twice")
@@ -86,7 +95,8 @@ def test_every_seed_is_a_valid_topology_and_together_they_mix_every_ingredient()
         "reused CIDR", "secondary CIDR", "peering", "tgw", "several tgw tables", "tgw blackhole",
         "inspection hairpin", "blackhole", "nacl deny", "partial ephemeral range", "sg reference",
         "protocol 47", "same address twice", "icmp type", "tgw sg referencing",
-        "attachment referencing off", "sg reference across a tgw",
+        "attachment referencing off", "sg reference across a tgw", "privatelink", "unhealthy target",
+        "endpoint across one CIDR",
     }  # fmt: skip
     assert expected <= set(seen), expected - set(seen)
     assert all(seen[f] >= 5 for f in expected), seen

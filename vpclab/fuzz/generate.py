@@ -4,7 +4,8 @@ What the generator mixes: VPCs that reuse the same CIDR when nothing connects th
 (never between overlapping VPCs, as AWS refuses), a transit gateway with several route
 tables, static and blackhole routes, an inspection VPC that traffic hairpins through, NACLs
 with allow/deny mixes and partial ephemeral ranges, SG rules naming SGs (own and peered VPC),
-protocol 47, secondary VPC CIDRs, subnets in two AZs and attachments that miss one.
+protocol 47, secondary VPC CIDRs, subnets in two AZs and attachments that miss one, and a
+PrivateLink service with an endpoint to it from another VPC.
 """
 
 from __future__ import annotations
@@ -101,7 +102,79 @@ def generate(seed: int) -> dict[str, Any]:
         data["peerings"] = design.peerings
     if tgw_members:
         data["transit_gateways"] = [_transit_gateway(design, sorted(tgw_members))]
+    _privatelink(data, random.Random(f"{seed}:privatelink"))  # its own draws: older seeds keep their design
     return data
+
+
+def _privatelink(data: dict[str, Any], rng: random.Random) -> None:
+    """Sometimes a PrivateLink service in one VPC and an endpoint to it from another (their
+    CIDRs may overlap): an NLB over the provider's instances in the AZs it covers, listeners
+    (sometimes to another target port, sometimes UDP too), sometimes one target unhealthy, the
+    endpoint's interfaces in the consumer's subnets of those AZs, with one of its SGs. Its
+    health checks run every 300 s: a verdict they reached during a run would not be the design
+    trace reads."""
+    vpcs = data["vpcs"]
+    if len(vpcs) < 2 or rng.random() >= 0.4:
+        return
+    provider, consumer = rng.sample(vpcs, 2)
+    zones: dict[str, str] = {}
+    for subnet in provider["subnets"]:
+        zones.setdefault(subnet["az"], subnet["name"])
+    az_of = {s["name"]: s["az"] for s in provider["subnets"]}
+    targets = [i["name"] for i in provider["instances"] if az_of[i["subnet"]] in zones]
+    interfaces: dict[str, str] = {}
+    for subnet in consumer["subnets"]:
+        if subnet["az"] in zones:
+            interfaces.setdefault(subnet["az"], subnet["name"])
+    if not targets or not interfaces:
+        return
+    listener: dict[str, Any] = {"port": rng.choice([80, 443, 8443]), "protocol": "tcp"}
+    if rng.random() < 0.3:
+        listener["target_port"] = rng.choice([22, 443, 8080])
+    listeners = [listener] + ([{"port": 53, "protocol": "udp"}] if rng.random() < 0.3 else [])
+    balancer: dict[str, Any] = {
+        "name": "nlb",
+        "subnets": sorted(zones.values()),
+        "listeners": listeners,
+        "targets": targets,
+        "health_check": {"interval": 300},
+    }
+    if len(targets) > 1 and rng.random() < 0.25:
+        balancer["unhealthy_targets"] = [rng.choice(targets)]
+    groups = ["default", *(g["name"] for g in consumer["security_groups"])]
+    if rng.random() < 0.75:  # mostly an SG made for the endpoint, so that calls get through
+        opened = {
+            "protocol": "tcp",
+            "ports": listener["port"],
+            "cidr": rng.choice(["10.0.0.0/8", *consumer["cidr"]]),
+        }
+        consumer["security_groups"].append({"name": "epg", "ingress": [opened]})
+        groups = ["epg"]
+    if rng.random() < 0.75:  # and the targets admit the NLB's addresses
+        port = listener.get("target_port", listener["port"])
+        provider["security_groups"].append(
+            {"name": "tg", "ingress": [{"protocol": "tcp", "ports": port, "cidr": provider["cidr"][0]}]}
+        )
+        for instance in provider["instances"]:
+            if instance["name"] in targets:
+                instance["security_groups"] = [*instance["security_groups"], "tg"]
+    data["endpoint_services"] = [
+        {
+            "name": "svc",
+            "vpc": provider["name"],
+            "load_balancer": balancer,
+            "private_dns_name": "svc.fuzz.example",
+        }
+    ]
+    data["vpc_endpoints"] = [
+        {
+            "name": "ep",
+            "vpc": consumer["name"],
+            "service": "svc",
+            "subnets": sorted(interfaces.values()),
+            "security_groups": [rng.choice(groups)],
+        }
+    ]
 
 
 def _overlap(a: dict, b: dict) -> bool:
