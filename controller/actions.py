@@ -77,6 +77,18 @@ class FlowHash:
 
 
 @dataclass(frozen=True)
+class CheckLarger:
+    """Write 1 into bit 0 of ``field`` if the frame (Ethernet header and payload) is longer
+    than ``length`` bytes, else 0 (OVS's check_pkt_larger)."""
+
+    length: int
+    field: str
+
+    def describe(self) -> str:
+        return f"{self.field}[0]=(length > {self.length})"
+
+
+@dataclass(frozen=True)
 class Nat:
     """Conntrack NAT in a ct action: with ``kind`` ('src' or 'dst'), a new connection's
     source or destination becomes ``address``; without, a tracked connection's packets get
@@ -173,6 +185,19 @@ class ArpReply:
 
 
 Action = Union[
-    Goto, Resubmit, SetReg, SetField, Move, Ct, CtClear, Output, Drop, DecTtl, ArpReply, Sample, FlowHash
+    Goto,
+    Resubmit,
+    SetReg,
+    SetField,
+    Move,
+    Ct,
+    CtClear,
+    Output,
+    Drop,
+    DecTtl,
+    ArpReply,
+    Sample,
+    FlowHash,
+    CheckLarger,
 ]
 DROP = Drop()

@@ -37,7 +37,9 @@ from os_ken.lib import hub
 from os_ken.ofproto import ofproto_v1_3
 
 from vpclab.intent.changes import ChangeError, Intent
+from vpclab.intent.model import INTERNET_CARD
 
+from . import mss, pmtu
 from .compiler import compile_topology, recompile
 from .differ import FlowDiff
 from .ofmsg import barrier, delete_matching, flow_mod_bytes, flow_stats_request, match_items, match_key
@@ -196,8 +198,21 @@ class Hyperplane(app_manager.OSKenApp):
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     @guarded
     def packet_in(self, event):
-        """Only the answers to health probes (routes', NLBs') come up to the controller."""
+        """What comes up to the controller: SYNs entering a TGW (their MSS clamped, then sent
+        on), packets too long for an internet gateway (answered with an ICMP error) and the
+        answers to health probes (routes', NLBs')."""
         data, now = bytes(event.msg.data), time.monotonic()
+        fields = dict(event.msg.match.items())
+        if mss.handles(event.msg.table_id):
+            onward = mss.continuation(fields, data)
+            if onward is not None:
+                self.send(event.msg.datapath, onward)
+            return
+        if pmtu.handles(event.msg.table_id):
+            error = pmtu.answer(data)
+            if error is not None:
+                self._inject(INTERNET_CARD, error)
+            return
         self.routes.packet_in(data, now) or self.targets.packet_in(data, now)
 
     # -- failover routes ---------------------------------------------------------------------

@@ -7,8 +7,11 @@ datapath only when sent, so this module has no connection state.
 from __future__ import annotations
 
 import functools
+import struct
 import types
+from typing import Optional
 
+from os_ken.lib.pack_utils import msg_pack_into
 from os_ken.ofproto import nicira_ext
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
@@ -16,6 +19,7 @@ from os_ken.ofproto import ofproto_v1_3_parser as parser
 from .actions import (
     CONTROLLER,
     ArpReply,
+    CheckLarger,
     Ct,
     CtClear,
     DecTtl,
@@ -52,6 +56,35 @@ CACHED_FLOWS = 1 << 17  # flows whose encodings are kept (a design's distinct fl
 FORGET_INPUT_PORT = 0
 HASH_FIVE_TUPLE = 3  # OVS's NX_HASH_FIELDS_SYMMETRIC_L3L4_UDP: addresses, protocol, TCP/UDP ports
 EVERY_PACKET = 0xFFFF  # a sample action's probability (in 65535ths): every packet
+
+
+class NXActionCheckPktLarger(parser.NXAction):
+    """OVS's check_pkt_larger(LENGTH)->FIELD[BIT], which os-ken lacks (OVS's
+    nx_action_check_pkt_larger: the length, the result's bit offset, the field's OXM header,
+    padded to 24 bytes)."""
+
+    _subtype = 49  # NXAST_RAW_CHECK_PKT_LARGER
+    _fmt_str = "!HH4s6x"
+
+    def __init__(self, pkt_len, offset, dst, type_=None, len_=None, experimenter=None, subtype=None):
+        super().__init__()
+        self.pkt_len, self.offset, self.dst = pkt_len, offset, dst
+
+    @classmethod
+    def parser(cls, buf):
+        pkt_len, offset, header = struct.unpack_from(cls._fmt_str, buf, 0)
+        number, _ = ofp.oxm_parse_header(header, 0)
+        return cls(pkt_len, offset, ofp.oxm_to_user_header(number))
+
+    def serialize_body(self):
+        header = bytearray()
+        ofp.oxm_serialize_header(ofp.oxm_from_user_header(self.dst), header, 0)
+        data = bytearray()
+        msg_pack_into(self._fmt_str, data, 0, self.pkt_len, self.offset, bytes(header))
+        return data
+
+
+parser.NXAction.register(NXActionCheckPktLarger)  # flow dumps read it back
 
 FULL_MASKS = ("255.255.255.255", 0xFFFF)
 EMPTY_MASKS = ("0.0.0.0", 0)
@@ -155,6 +188,10 @@ def _actions(typed) -> tuple[list, list]:
             )
         elif isinstance(action, Resubmit):
             actions.append(parser.NXActionResubmitTable(in_port=NX_IN_PORT, table_id=TABLE[action.stage]))
+        elif isinstance(action, CheckLarger):
+            actions.append(
+                NXActionCheckPktLarger(action.length, 0, FIELD_NAMES.get(action.field, action.field))
+            )
         elif isinstance(action, ArpReply):
             actions += _arp_reply(action.mac, action.address)
         else:
@@ -250,13 +287,17 @@ def _roundtrip(match: parser.OFPMatch) -> parser.OFPMatch:
     return parser.OFPMatch.parser(bytes(buffer[:length]), 0)
 
 
-def packet_out(actions, data: bytes) -> parser.OFPPacketOut:
-    """A packet the controller injects, as from its own port, running the typed ``actions``
-    (e.g. registers set, then a resubmit into a stage)."""
+def packet_out(actions, data: bytes, in_port: Optional[int] = None) -> parser.OFPPacketOut:
+    """A packet the controller injects, running the typed ``actions`` (e.g. registers set,
+    then a resubmit into a stage), as from its own port or from ``in_port``."""
     encoded, tail = _actions(actions)
     assert not tail, "a packet-out continues by resubmit, not goto"
     return parser.OFPPacketOut(
-        datapath=None, buffer_id=ofp.OFP_NO_BUFFER, in_port=ofp.OFPP_CONTROLLER, actions=encoded, data=data
+        datapath=None,
+        buffer_id=ofp.OFP_NO_BUFFER,
+        in_port=ofp.OFPP_CONTROLLER if in_port is None else in_port,
+        actions=encoded,
+        data=data,
     )
 
 

@@ -2,14 +2,14 @@
 
 Nobody else writes a table or register number. Sending side (a packet from a local instance):
 classify -> arp | sg_egress_remote (after ct, per-instance zone) -> sg_egress -> nacl_src_egress
--> vpc_route -> peering | tgw_entry -> nacl_tgw_entry -> tgw_route -> tgw_exit
+-> vpc_route -> peering | tgw_entry -> tgw_mtu -> nacl_tgw_entry -> tgw_route -> tgw_exit
 -> deliver_lookup -> tunnel_out (VXLAN, or a local hand-over).
 Receiving side: classify (VNI check; ct in the destination's zone) -> nacl_tgw_exit ->
 nacl_dst_ingress -> sg_ingress_remote -> sg_ingress -> output.
 The internet edge, on the instance's own card as AWS does it: a route to the internet gateway
 -> igw_egress (ct nat in the instance's NAT zone) -> igw_snat (commit its public IP as
-source) -> VXLAN to the internet's card; arriving for a public IP: classify (ct nat) ->
-igw_dnat (commit its private IP as destination) -> the receiving stages above. The
+source) -> igw_mtu (1500 bytes) -> VXLAN to the internet's card; arriving for a public IP:
+classify (ct nat) -> igw_dnat (commit its private IP as destination) -> the receiving stages above. The
 internet's card: classify (its hosts' source check) -> internet_route (hosts by address,
 public IPs to their instance's card).
 The metadata service (169.254.169.254) of each card: classify -> metadata, which swaps the
@@ -57,7 +57,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .actions import Action, ArpReply, Ct, FlowHash, Goto, Move, Resubmit, SetField, SetReg
+from .actions import Action, ArpReply, CheckLarger, Ct, FlowHash, Goto, Move, Resubmit, SetField, SetReg
 
 
 class Reg(StrEnum):
@@ -81,6 +81,7 @@ class Reg(StrEnum):
     REMOTE_SGS_3 = "reg13"
     EXIT_SUBNET = "reg14"  # the attachment subnet a TGW delivered through (its id; 0: none)
     NLB_PICK = "reg15"  # the flow hash's pick among an NLB's healthy targets (0-based)
+    TOO_BIG = "metadata"  # bit 0: the frame is longer than the MTU a stage checked (OpenFlow metadata)
 
 
 REMOTE_SGS = (Reg.REMOTE_SGS_0, Reg.REMOTE_SGS_1, Reg.REMOTE_SGS_2, Reg.REMOTE_SGS_3)
@@ -209,9 +210,9 @@ STAGE_LIST = (
     # into the TGW: the attachment must cover the source AZ
     _stage(
         "tgw_entry",
-        "nacl_tgw_entry tgw_route",
+        "tgw_mtu tgw_route",
         (R.NEXT_HOP, R.SRC_VPC, R.AZ, R.HAIRPINS),
-        (R.ATTACHMENT_SUBNET, R.TGW_TABLE),
+        (R.ATTACHMENT_SUBNET, R.TGW_TABLE, R.TOO_BIG),
     ),
     # NACL ingress of the source attachment subnet (AWS tgw-nacls)
     _stage("nacl_tgw_entry", "tgw_route", {R.ATTACHMENT_SUBNET} | IP),
@@ -238,8 +239,8 @@ STAGE_LIST = (
     _stage("natgw_snat", "natgw_snat nacl_src_egress", {"ct_state", "eth_dst"} | IP),
     # out through the internet gateway: the sender's NAT zone (replies get their translation)
     _stage("igw_egress", "igw_snat", {R.SRC_VPC} | IP),
-    # a new connection's source becomes the public IP; then VXLAN to the internet's card
-    _stage("igw_snat", "igw_snat", {"ct_state"} | IP, ("tun_id", "tun_dst")),
+    # a new connection's source becomes the public IP; then on to the internet's card
+    _stage("igw_snat", "igw_snat igw_mtu", {"ct_state"} | IP, ("tun_id", "tun_dst", R.TOO_BIG)),
     # in from the internet gateway: a new connection's destination becomes the private IP
     _stage("igw_dnat", "igw_dnat nacl_tgw_exit", {"ct_state", R.DST_VPC} | IP),
     # the internet's card: its hosts by address, public IPs to their instance's card
@@ -307,6 +308,14 @@ STAGE_LIST = (
         (R.NEXT_HOP, "ct_state", "eth_type"),
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
     ),
+    # the TGW's MTU, after tgw_entry (last only so that the tables before keep their numbers):
+    # a packet longer than 8500 bytes is dropped (no ICMP error, as AWS); a TCP SYN goes up to
+    # Hyperplane, which clamps its MSS and sends it on; the rest on to the entry NACL
+    _stage("tgw_mtu", "nacl_tgw_entry", (R.NEXT_HOP, R.TOO_BIG, "eth_type", "ip_proto", "tcp_flags")),
+    # the internet gateway's MTU, after igw_snat: a packet longer than 1500 bytes goes up to
+    # Hyperplane, which answers ICMP "fragmentation needed" from the internet (as AWS does);
+    # the rest is sent over VXLAN to the internet's card
+    _stage("igw_mtu", "", (R.SRC_VPC, R.TOO_BIG)),
 )
 STAGES = tuple(stage.name for stage in STAGE_LIST)
 # the stages that decide a packet's fate, and whose interface records it in a flow log: their
@@ -322,6 +331,7 @@ SAMPLED_SIDE = {
     "nacl_tgw_entry": SampleKey.SENDING,
     "tgw_route": SampleKey.SENDING,
     "tgw_exit": SampleKey.SENDING,
+    "tgw_mtu": SampleKey.SENDING,
     "igw_egress": SampleKey.SENDING,
     "igw_snat": SampleKey.SENDING,
     "deliver_lookup": SampleKey.SENDING,
@@ -373,7 +383,7 @@ def flow(stage: str, priority: int, match: dict, actions, origin: str) -> Flow:
             assert target in declared.next, f"{stage} may not continue to {target}"
             if isinstance(action, Goto):
                 assert TABLE[target] > TABLE[stage], f"{stage} cannot go back to {target}"
-        if isinstance(action, (SetReg, SetField, Move, FlowHash)):
+        if isinstance(action, (SetReg, SetField, Move, FlowHash, CheckLarger)):
             assert str(action.field) in declared.sets, f"{stage} may not set {action.field}"
         if isinstance(action, ArpReply):
             assert stage == "arp", "only the arp stage answers ARP"

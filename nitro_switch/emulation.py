@@ -7,6 +7,7 @@ in the run directory, so ``vpclab clean`` can remove a crashed run's leftovers.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -22,14 +23,14 @@ from typing import Optional
 from controller.client import HyperplaneClient
 from controller.plan import UNDERLAY_MASK, Plan
 from vpclab.intent.changes import Intent
-from vpclab.intent.model import INTERNET_CARD, Topology
+from vpclab.intent.model import INSTANCE_MTU, INTERNET_CARD, Topology
 
 from .clean import clean_topology, command_line, live_run
 from .commands import BuildError, run
 from .flowlog_collector import READY as COLLECTOR_READY
 from .hosts import InstanceHosts
 from .names import RUN_ROOT, Names
-from .server import NitroServer, require_tools
+from .server import PROFILE_MTU, UNDERLAY_MTU, NitroServer, require_tools
 
 READY_TIMEOUT = 30.0  # for the cards' flows, plus READY_PER_INSTANCE for each instance
 READY_PER_INSTANCE = 0.05
@@ -96,7 +97,8 @@ class Emulation:
             )
             for name in self.plan.cards
         ]
-        self.hosts = InstanceHosts(self.names, self.plan)
+        self.mtu_limit = PROFILE_MTU.get(profile, INSTANCE_MTU)
+        self.hosts = InstanceHosts(self.names, self.plan, self.mtu_limit)
         self.controller: subprocess.Popen | None = None
         self.collector: subprocess.Popen | None = None
         self.impairments: dict = {}  # server -> faults.Impairment of its underlay link
@@ -122,7 +124,7 @@ class Emulation:
             self.start_controller()
             self.log(f"*** underlay {self.names.underlay_bridge}")
             run("ip", "link", "add", self.names.underlay_bridge, "type", "bridge")
-            run("ip", "link", "set", self.names.underlay_bridge, "mtu", "9000", "up")
+            run("ip", "link", "set", self.names.underlay_bridge, "mtu", str(UNDERLAY_MTU), "up")
             self.log("*** servers: " + shortened([f"{s.name} ({s.underlay_ip})" for s in self.servers], ", "))
             self.starting = ThreadPoolExecutor(max_workers=len(self.servers))
             started_servers = [self.starting.submit(s.start, self.controller_port) for s in self.servers]
@@ -169,10 +171,18 @@ class Emulation:
 
     def _running_intent(self) -> Intent:
         """The design the controller starts from: the file's, with every VPC logged if the
-        user asked for flow logs and the file has none."""
+        user asked for flow logs and the file has none, and no instance's MTU above what the
+        profile's ports carry."""
         intent = Intent.from_file(self.topology.source)
+        data = copy.deepcopy(intent.data)
         if self.wanted_flow_logs and not intent.topology.flow_logs:
-            data = {**intent.data, "flow_logs": default_flow_logs(intent.topology)}
+            data["flow_logs"] = default_flow_logs(intent.topology)
+        if any(i.mtu > self.mtu_limit for i in intent.topology.instances):
+            self.log(f"*** instances at MTU {self.mtu_limit} at most: the profile's ports carry no more")
+            for vpc in data["vpcs"]:
+                for instance in vpc.get("instances", []):
+                    instance["mtu"] = min(instance.get("mtu", self.mtu_limit), self.mtu_limit)
+        if data != intent.data:
             intent = Intent(intent.source, data, data)
             self.topology = intent.topology
         return intent

@@ -18,7 +18,14 @@ from mininet.net import Mininet
 from mininet.node import Host, Node
 
 from controller.plan import INTERNET_ROUTER, METADATA_MAC, METADATA_PORT, RESOLVER_STAND_IN
-from vpclab.intent.model import EC2_INTERNAL, INTERNET_CARD, METADATA_ADDRESS, RESOLVER_ADDRESS
+from vpclab.intent.model import (
+    EC2_INTERNAL,
+    INSTANCE_MTU,
+    INTERNET_CARD,
+    INTERNET_MTU,
+    METADATA_ADDRESS,
+    RESOLVER_ADDRESS,
+)
 
 from .clean import processes_in_namespaces, stop_processes
 from .commands import ip_batch
@@ -28,17 +35,18 @@ from .names import RUN_MARKER, Names
 HOST_INTERFACE = "eth0"  # every instance's interface, in its own namespace, as on EC2
 METADATA_INTERFACE = "imds"  # the metadata service's port on each card
 CONTAINER_NETWORK, CONTAINER_GATEWAY, CONTAINER_ADDRESS = "172.17.0.0/24", "172.17.0.1", "172.17.0.2"
-INSTANCE_MTU = 1500  # the underlay runs at 9000, so 50 bytes of VXLAN never fragment
 
 
 @dataclass(frozen=True)
 class Port:
-    """A host's veth into a card: the host, the card, the card end's name and ofport."""
+    """A host's veth into a card: the host, the card, the card end's name and ofport, and the
+    MTU of both ends (the host's setting; the underlay leaves room for VXLAN around it)."""
 
     host: str
     card: str
     interface: str
     number: int
+    mtu: int
 
 
 class ServerNode(Node):
@@ -59,8 +67,8 @@ class ServerNode(Node):
 class InstanceHosts:
     """The Mininet network that holds the instances (no Mininet switches: OVS is ours)."""
 
-    def __init__(self, names: Names, plan):
-        self.names, self.plan = names, plan
+    def __init__(self, names: Names, plan, mtu_limit: int = INSTANCE_MTU):
+        self.names, self.plan, self.mtu_limit = names, plan, mtu_limit
         self.net = Mininet(topo=None, build=False, controller=None, autoSetMacs=False)
         self.hosts: dict[str, Host] = {}
         self.servers: dict[str, ServerNode] = {}
@@ -70,18 +78,24 @@ class InstanceHosts:
     def ports(self) -> list[Port]:
         """Every host's port: the instances on their servers, the internet hosts on theirs."""
         ports = [
-            Port(p.instance.name, p.instance.server, p.interface, p.port)
+            Port(p.instance.name, p.instance.server, p.interface, p.port, self._mtu(p.instance))
             for p in self.plan.instances.values()
         ]
         ports += [
-            Port(p.host.name, INTERNET_CARD, p.interface, p.port) for p in self.plan.internet_hosts.values()
+            Port(p.host.name, INTERNET_CARD, p.interface, p.port, INTERNET_MTU)
+            for p in self.plan.internet_hosts.values()
         ]
         return ports
+
+    def _mtu(self, instance) -> int:
+        return min(instance.mtu, self.mtu_limit)
 
     def metadata_ports(self) -> list[Port]:
         """The metadata service's port on every card that has instances."""
         cards = dict.fromkeys(p.instance.server for p in self.plan.instances.values())
-        return [Port(f"imds-{card}", card, METADATA_INTERFACE, METADATA_PORT) for card in cards]
+        return [
+            Port(f"imds-{card}", card, METADATA_INTERFACE, METADATA_PORT, self.mtu_limit) for card in cards
+        ]
 
     def create(self, servers: dict) -> None:
         ports = self.ports()
@@ -115,7 +129,7 @@ class InstanceHosts:
     def _start_metadata(self, server: str, service: Host) -> None:
         """The card's metadata service: 169.254.169.254 on its own interface, and the HTTP
         server (its log beside the run's other logs)."""
-        service.cmd("; ".join(_interface_commands(METADATA_MAC, f"{METADATA_ADDRESS}/16")))
+        service.cmd("; ".join(_interface_commands(METADATA_MAC, self.mtu_limit, f"{METADATA_ADDRESS}/16")))
         for address in (RESOLVER_ADDRESS, RESOLVER_STAND_IN):
             service.cmd(f"ip addr add {address}/16 dev {HOST_INTERFACE}")
         config = os.path.join(self.names.run_dir, f"metadata-{server}.json")
@@ -136,7 +150,7 @@ class InstanceHosts:
         mine = [port for port in ports if port.card == server.name]
         if not mine:
             return
-        ip_batch([f"link set dev {port.interface} up" for port in mine], netns=server.netns)
+        ip_batch([f"link set dev {port.interface} mtu {port.mtu} up" for port in mine], netns=server.netns)
         server.in_netns(
             "sh", "-c", "; ".join(f"ethtool -K {port.interface} tx off >/dev/null" for port in mine)
         )
@@ -148,7 +162,10 @@ class InstanceHosts:
         interface = Intf(HOST_INTERFACE, node=host, moveIntfFn=lambda *args: None)
         interface.ip, interface.prefixLen, interface.mac = str(local.host.ip), 32, local.mac
         commands = _interface_commands(
-            local.mac, f"{local.host.ip}/32", f"default via {INTERNET_ROUTER} dev {HOST_INTERFACE} onlink"
+            local.mac,
+            INTERNET_MTU,
+            f"{local.host.ip}/32",
+            f"default via {INTERNET_ROUTER} dev {HOST_INTERFACE} onlink",
         )
         host.sendCmd("; ".join((*commands, f"export {RUN_MARKER}={self.names.topology}")))
 
@@ -163,7 +180,10 @@ class InstanceHosts:
             local.mac,
         )
         commands = _interface_commands(
-            local.mac, f"{instance.ip}/{subnet.cidr.prefixlen}", f"default via {subnet.router_address}"
+            local.mac,
+            self._mtu(instance),
+            f"{instance.ip}/{subnet.cidr.prefixlen}",
+            f"default via {subnet.router_address}",
         )
         if not instance.source_dest_check:  # an appliance: it forwards what is routed to it
             commands += APPLIANCE_SYSCTLS
@@ -279,13 +299,13 @@ APPLIANCE_SYSCTLS = (
 )
 
 
-def _interface_commands(mac: str, address: str, route: str = "") -> tuple[str, ...]:
-    """Set up a host's eth0 (its veth into a card): IPv4 only, ``mac``, ``address`` (with its
-    prefix length), ``route`` if given, no TX checksum offload (the userspace datapath does
-    not complete a veth's partial checksums), and the loopback."""
+def _interface_commands(mac: str, mtu: int, address: str, route: str = "") -> tuple[str, ...]:
+    """Set up a host's eth0 (its veth into a card): IPv4 only, ``mac``, ``mtu``, ``address``
+    (with its prefix length), ``route`` if given, no TX checksum offload (the userspace
+    datapath does not complete a veth's partial checksums), and the loopback."""
     return (
         "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-        f"ip link set dev {HOST_INTERFACE} address {mac} mtu {INSTANCE_MTU} up",
+        f"ip link set dev {HOST_INTERFACE} address {mac} mtu {mtu} up",
         f"ip addr add {address} dev {HOST_INTERFACE}",
         *([f"ip route add {route}"] if route else []),
         f"ethtool -K {HOST_INTERFACE} tx off >/dev/null",

@@ -13,12 +13,14 @@ import os
 import subprocess
 
 from controller.pipeline import COLLECTOR_SET, IPFIX_PORT, TUNNEL_PORT
+from vpclab.intent.model import INSTANCE_MTU, INTERNET_MTU
 
 from .commands import BuildError, run
 from .names import Names
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
-UNDERLAY_MTU = 9000
+# the underlay carries an instance's largest frame (9001 + 14) in VXLAN (50 bytes more)
+UNDERLAY_MTU = 9216
 CARD = "br-int"
 PHYSICAL = "br-phy"
 UPLINK = "eth-ul"
@@ -28,6 +30,9 @@ IPFIX_CACHE_FLOWS = 4096  # flows the exporter aggregates at once (more: exporte
 # here: 2 cores), about 1.7-1.9x the TCP throughput for about 73 MiB more per port
 # (bench/throughput.py)
 DATAPATH_PROFILES = {"standard": "system", "afxdp": "afxdp-nonpmd"}
+# the largest instance MTU each profile's ports carry: OVS 3.1's AF_XDP ports here pass no
+# jumbo frame (measured: a 2,000-byte ping is lost), so with afxdp every instance runs at 1500
+PROFILE_MTU = {"standard": INSTANCE_MTU, "afxdp": INTERNET_MTU}
 
 
 def phy_mac(index: int) -> str:

@@ -116,6 +116,9 @@ def traffic_arguments(args) -> tuple[int, Optional[int]]:
     return protocol, args.port
 
 
+MIN_PACKET, MAX_PACKET = 20, 65535  # an IPv4 header alone; the largest total length
+
+
 def trace_arguments(topology: Topology, args) -> dict:
     """Turn trace's command-line arguments into keyword arguments of ``trace()``."""
     source = resolve_source(topology, args.src)
@@ -133,6 +136,9 @@ def trace_arguments(topology: Topology, args) -> dict:
             source_ip = IPv4Address(args.source_ip)
         except ValueError:
             raise UsageError(f"--source-ip {args.source_ip!r} is not an IPv4 address") from None
+    size = getattr(args, "size", None)
+    if size is not None and not MIN_PACKET <= size <= MAX_PACKET:
+        raise UsageError(f"--size {size}: an IP packet is {MIN_PACKET}-{MAX_PACKET} bytes")
     return dict(
         source=source,
         destination=destination,
@@ -140,4 +146,5 @@ def trace_arguments(topology: Topology, args) -> dict:
         port=port,
         source_port=args.source_port,
         source_ip=source_ip,
+        size=size,
     )

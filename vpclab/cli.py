@@ -106,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
         help="pin the client's source port (default: every port of 32768-60999 must pass)",
     )
     tracer.add_argument("--source-ip", help="send with this source address (spoofing test)")
+    tracer.add_argument(
+        "--size", type=int, help="the request's IP length in bytes (a path with a smaller MTU drops it)"
+    )
     tracer.add_argument("--json", action="store_true", help="print the verdict as JSON")
     tracer.set_defaults(run=run_trace)
     reacher = commands.add_parser("reach", help="every instance pair's verdict at once (no network)")

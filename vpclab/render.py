@@ -41,6 +41,8 @@ def render_verdict(verdict, aws_id: Callable[[str], Optional[str]] = lambda orig
         + (f"  [{named(hop.object)}]" if hop.object else "")
         for hop in verdict.hops
     ]
+    if verdict.path_mtu and (verdict.path_mtu[0] < verdict.sender_mtu or verdict.size):
+        lines.append(f"path MTU {verdict.path_mtu[0]} bytes (set by {verdict.path_mtu[1]})")
     if verdict.accepted:
         lines.append(f"ACCEPTED (admitted by {named(verdict.rule)})")
         if len(verdict.choices) > 1:  # trace followed one target; it checked them all

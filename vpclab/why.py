@@ -17,6 +17,7 @@ from ipaddress import IPv4Address
 from typing import Optional
 
 from controller.compiler import compile_topology
+from controller.mss import CLAMPING_STAGE, TGW_MSS
 from controller.pipeline import ROUTER_MAC, STAGES, TUNNEL_PORT
 from controller.plan import Plan
 from vpclab.intent import model as m
@@ -27,6 +28,8 @@ TABLE_LINE = re.compile(r"^\s*(\d+)\. (?:(.*), )?priority (\d+)(?:, cookie (0x[0
 OUTPUT = re.compile(r"^\s*output:(\d+)\s*$")
 VNI = re.compile(r"vxlan\(flags=0x[0-9a-f]+,vni=(0x[0-9a-f]+)\)")
 TUNNEL_TO = re.compile(r"-> tunneling to (\d+\.\d+\.\d+\.\d+) ")
+TCP_FLAGS = re.compile(r"tcp_flags=[^,]*")
+REWRITE = re.compile(r"^\s*(?:set_field:(\S+)->(eth_src|eth_dst)|dec_ttl)\s*$")
 INNER = (
     "dl_src",
     "dl_dst",
@@ -66,24 +69,37 @@ class Leg:
     tunnel_to: Optional[str] = None  # the receiving server's underlay address
     final: dict = field(default_factory=dict)  # the packet's fields as it left
     appliance: Optional[str] = None  # the instance that forwarded it on (its kernel)
+    clamped: bool = False  # a SYN that Hyperplane sent on, its MSS clamped (entering a TGW)
 
 
 def parse(server: str, text: str) -> Leg:
-    """ofproto/trace's text, read: the br-int flows in order, the output, the final packet."""
+    """ofproto/trace's text, read: the br-int flows in order, the output, the final packet.
+
+    After a check_pkt_larger, OVS translates both branches (longer, and not) and its "Final
+    flow" is the packet where they parted: the rewrites that follow (MACs, TTL) are applied
+    here from the actions listed after it."""
     steps, outputs, bridge, final, entered = [], [], "", {}, {}
+    after_check: dict = {}  # rewrites after a check_pkt_larger; "ttl": how many dec_ttl
     for line in text.splitlines():
         if line.startswith("bridge("):
             bridge = line.split('"')[1]
         elif line.startswith("Flow:"):
-            entered = _fields(line.split(":", 1)[1])
+            entered, after_check = _fields(line.split(":", 1)[1]), {}
         elif line.startswith("Final flow:"):
             said = line.split(":", 1)[1].strip()
-            final = entered if said == "unchanged" else _fields(said)
+            final = _rewritten(entered if said == "unchanged" else _fields(said), after_check)
         elif bridge == "br-int" and (found := TABLE_LINE.match(line)):
             cookie = int(found[4], 16) if found[4] else None
             steps.append(Step(server, int(found[1]), found[2] or "", cookie))
         elif bridge == "br-int" and (found := OUTPUT.match(line)):
             outputs.append(int(found[1]))
+        elif bridge == "br-int" and "check_pkt_larger(" in line:
+            after_check.setdefault("ttl", 0)
+        elif bridge == "br-int" and "ttl" in after_check and (found := REWRITE.match(line)):
+            if found[2]:
+                after_check[found[2]] = found[1]
+            else:
+                after_check["ttl"] += 1
     vni, tunnel = VNI.search(text), TUNNEL_TO.search(text)
     return Leg(
         server,
@@ -93,6 +109,16 @@ def parse(server: str, text: str) -> Leg:
         tunnel[1] if tunnel else None,
         final,
     )
+
+
+def _rewritten(final: dict, after_check: dict) -> dict:
+    """``final`` with the rewrites read after a check_pkt_larger."""
+    if not after_check:
+        return final
+    fields = {**final, **{f"dl_{key[4:]}": value for key, value in after_check.items() if key != "ttl"}}
+    if "nw_ttl" in fields:
+        fields["nw_ttl"] = str(int(fields["nw_ttl"]) - after_check["ttl"])
+    return fields
 
 
 def _fields(text: str) -> dict:
@@ -117,7 +143,18 @@ def follow(run: Run, plan, underlay: dict[str, str], server: str, flow: str, ct_
     """From ``server``'s card, over every tunnel, to a port or a drop."""
     legs: list[Leg] = []
     while len(legs) < 8:
-        leg = parse(server, run(server, flow, ct_next))
+        text = run(server, flow, ct_next)
+        leg = parse(server, text)
+        if (
+            leg.output is None
+            and leg.steps
+            and leg.steps[-1].stage == CLAMPING_STAGE
+            and "CONTROLLER" in text
+        ):
+            # a SYN entering a TGW goes up to Hyperplane, which clamps its MSS and sends it on
+            # past that stage: the same packet with other TCP flags takes that way
+            leg = parse(server, run(server, TCP_FLAGS.sub("tcp_flags=ack", flow), ct_next))
+            leg.clamped = True
         legs.append(leg)
         if leg.output is None:
             return Walk(legs, dropped_by=leg.steps[-1] if leg.steps else None)
@@ -267,6 +304,10 @@ def render(walk: Walk, named: Callable[[Optional[int]], str], title: str) -> lis
     for leg in walk.legs:
         for step in leg.steps:
             lines.append(f"  {step.server:<8} {step.stage:<22} {named(step.cookie)}")
+            if leg.clamped and step.stage == CLAMPING_STAGE:
+                lines.append(
+                    f"  {step.server:<8} {'-> Hyperplane':<22} clamps the SYN's MSS to {TGW_MSS}, sends it on"
+                )
         if leg.output == TUNNEL_PORT:
             lines.append(f"  {leg.server:<8} {'-> VXLAN':<22} to {leg.tunnel_to}, VNI {leg.vni:#x}")
         if leg.appliance:

@@ -30,6 +30,7 @@ VPC_STAGES: dict[str, Callable] = {
 }
 TGW_STAGES: dict[str, Callable] = {
     "tgw_entry": routes.tgw_entries,
+    "tgw_mtu": routes.tgw_mtu,
     "tgw_route": routes.tgw_route_tables,
     "tgw_exit": routes.tgw_exits,
 }

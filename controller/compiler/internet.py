@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from vpclab.intent import model as m
 
-from ..actions import DROP, ArpReply, Ct, CtClear, DecTtl, Goto, Nat, Output, SetField, SetReg
+from ..actions import DROP, ArpReply, CheckLarger, Ct, CtClear, DecTtl, Goto, Nat, Output, SetField, SetReg
 from ..pipeline import CT_INV, CT_NEW, CT_TRK, ROUTER_MAC, TUNNEL_PORT, Reg, TunnelKey, flow
 from ..plan import INTERNET_ROUTER
 from .edge import TABLE_MISS
-from .matches import ETH_ARP, ETH_IP, host
+from .matches import ETH_ARP, ETH_IP, ETHERNET_HEADER, host
 
 NEW = {"ct_state": (CT_NEW | CT_TRK, CT_NEW | CT_TRK)}
 TRACKED = {"ct_state": (CT_TRK, CT_TRK | CT_INV)}  # tracked and not invalid
@@ -60,7 +60,12 @@ def one_to_one(plan, vpc, owner, zone: int, received: tuple) -> list:
             "igw_snat",
             ROUTE,
             {**TRACKED, "eth_type": ETH_IP, "nw_src": host(owner.public_ip)},
-            (SetField("tun_id", TO_INTERNET), SetField("tun_dst", internet_card), Output(TUNNEL_PORT)),
+            (
+                SetField("tun_id", TO_INTERNET),
+                SetField("tun_dst", internet_card),
+                CheckLarger(ETHERNET_HEADER + m.INTERNET_MTU, Reg.TOO_BIG),
+                Goto("igw_mtu"),
+            ),
             origin,
         ),
         flow(

@@ -8,6 +8,8 @@ from vpclab.intent import model as m
 
 ETH_IP, ETH_ARP = 0x0800, 0x0806
 TCP, UDP = 6, 17
+TCP_SYN = 0x002  # the SYN bit of tcp_flags (a SYN, or a SYN-ACK)
+ETHERNET_HEADER = 14  # bytes before the IP header: an MTU check on a frame adds them
 
 
 def prefix(network: IPv4Network) -> tuple[str, str]:

@@ -15,16 +15,17 @@ and route table to the instance; a packet that opens nothing (+new) is dropped.
 from __future__ import annotations
 
 from ..actions import DROP, Ct, CtClear, Goto, Nat, Output, Resubmit, SetField, SetReg
-from ..pipeline import CT_EST, CT_INV, CT_NEW, CT_TRK, TUNNEL_PORT, Reg, TunnelKey, flow
+from ..pipeline import CT_EST, CT_INV, CT_NEW, CT_REL, CT_TRK, TUNNEL_PORT, Reg, TunnelKey, flow
 from ..plan import NAT_PORTS
 from .internet import one_to_one
 from .matches import ETH_IP, host, prefix
 from .nacl import nacl_flows
-from .routes import MISS_PRIORITY, ROUTED, route_priority
+from .routes import MISS_PRIORITY, route_actions, route_priority
 
 TRACKED = {"ct_state": (CT_TRK, CT_TRK | CT_INV)}
 NEW = {"ct_state": (CT_NEW | CT_TRK, CT_NEW | CT_TRK | CT_INV)}
 ESTABLISHED = {"ct_state": (CT_EST | CT_TRK, CT_EST | CT_TRK | CT_INV)}
+RELATED = {"ct_state": (CT_REL | CT_TRK, CT_REL | CT_TRK | CT_INV)}  # an ICMP error about one
 # above the classify flows of public IPs (100): a NAT gateway's card may also hold an
 # instance whose public IP the gateway's packet is for
 ARRIVING, TRANSLATED, OPENING, REFUSED = 110, 100, 90, 1
@@ -133,6 +134,10 @@ def _gateway(plan, local) -> list:
         flow(
             "natgw_return", TRANSLATED, {**ESTABLISHED, **inbound}, (Resubmit("nacl_src_egress"),), nat.origin
         ),
+        # an ICMP error about a connection (e.g. "fragmentation needed"), translated back too
+        flow(
+            "natgw_return", TRANSLATED - 1, {**RELATED, **inbound}, (Resubmit("nacl_src_egress"),), nat.origin
+        ),
         flow("natgw_return", REFUSED, inbound, (DROP,), nat.origin),  # unsolicited: nat-unsolicited
     ]
     return flows
@@ -146,7 +151,7 @@ def _translated_routes(plan, vpc, name: str) -> list:
     flows = [flow("vpc_route", MISS_PRIORITY, key, (DROP,), table.origin)]
     for route in table.routes:
         match = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
-        actions = ROUTED + (Goto("igw_egress"),) if route.internet_gateway else (DROP,)
+        actions = route_actions(plan, vpc, route) if route.internet_gateway else (DROP,)
         flows.append(
             flow(
                 "vpc_route",

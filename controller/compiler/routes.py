@@ -7,12 +7,15 @@ propagated one of the same prefix, and a CIDR propagated twice keeps its first p
 
 from __future__ import annotations
 
-from ..actions import DROP, DecTtl, Goto, Resubmit, SetField, SetReg
-from ..pipeline import MAX_HAIRPINS, ROUTER_MAC, Reg, flow
+from vpclab.intent.model import TGW_MTU
+
+from ..actions import CONTROLLER, DROP, CheckLarger, DecTtl, Goto, Output, Resubmit, SetField, SetReg
+from ..pipeline import MAX_HAIRPINS, ROUTER_MAC, TUNNEL_PORT, Reg, flow
 from . import middlebox
-from .matches import ETH_IP, host, prefix
+from .matches import ETH_IP, ETHERNET_HEADER, TCP, TCP_SYN, host, prefix
 
 MISS_PRIORITY = 1
+TOO_BIG_PRIORITY = 300  # above every other flow of the stage
 ROUTED = (DecTtl(), SetField("eth_src", ROUTER_MAC))  # the VPC router forwards it
 
 
@@ -29,6 +32,13 @@ def vpc_routes(plan, vpc) -> list:
     cross a TGW a fourth time; those variants sit one step above their route.
     """
     flows = []
+    if vpc.internet_gateway:  # what leaves by the gateway must fit 1500 bytes: a longer packet
+        # goes up to Hyperplane, which answers "fragmentation needed" (``controller.pmtu``)
+        leaving = {Reg.SRC_VPC: vpc.number}
+        too_big = {**leaving, Reg.TOO_BIG: (1, 1)}
+        origin = vpc.internet_gateway.origin
+        flows.append(flow("igw_mtu", TOO_BIG_PRIORITY, too_big, (Output(CONTROLLER),), origin))
+        flows.append(flow("igw_mtu", 100, leaving, (Output(TUNNEL_PORT),), origin))
     for table in vpc.route_tables:
         key = {Reg.ROUTE_TABLE: plan.route_table_id[(vpc.name, table.name)]}
         flows.append(flow("vpc_route", MISS_PRIORITY, key, (DROP,), table.origin))
@@ -120,8 +130,10 @@ def tgw_entries(plan, tgw) -> list:
                 SetReg(Reg.ATTACHMENT_SUBNET, plan.subnet_id[(vpc.name, entry.name)]),
                 SetReg(Reg.TGW_TABLE, plan.tgw_table_id[(tgw.name, table.name)]),
             )
-            flows.append(flow("tgw_entry", 100, match, chosen + (Goto("nacl_tgw_entry"),), attachment.origin))
-            for hairpins in range(1, MAX_HAIRPINS + 1):  # only the first entry sees a NACL
+            measured = (CheckLarger(ETHERNET_HEADER + TGW_MTU, Reg.TOO_BIG), Goto("tgw_mtu"))
+            flows.append(flow("tgw_entry", 100, match, chosen + measured, attachment.origin))
+            # only the first entry sees the MTU and a NACL (a hairpin does not change the size)
+            for hairpins in range(1, MAX_HAIRPINS + 1):
                 flows.append(
                     flow(
                         "tgw_entry",
@@ -132,6 +144,19 @@ def tgw_entries(plan, tgw) -> list:
                     )
                 )
     return flows
+
+
+def tgw_mtu(plan, tgw) -> list:
+    """tgw_mtu: a packet longer than the TGW's MTU is dropped (AWS sends no ICMP error); a
+    TCP SYN goes up to Hyperplane, which clamps its MSS to fit and sends it on to the entry
+    NACL (``controller.mss``); anything else goes on to the entry NACL."""
+    key: dict = {Reg.NEXT_HOP: plan.tgw_id[tgw.name]}
+    syn = {**key, "eth_type": ETH_IP, "ip_proto": TCP, "tcp_flags": (TCP_SYN, TCP_SYN)}
+    return [
+        flow("tgw_mtu", TOO_BIG_PRIORITY, {**key, Reg.TOO_BIG: (1, 1)}, (DROP,), tgw.origin),
+        flow("tgw_mtu", 200, syn, (Output(CONTROLLER),), tgw.origin),
+        flow("tgw_mtu", 100, key, (Resubmit("nacl_tgw_entry"),), tgw.origin),
+    ]
 
 
 def tgw_route_tables(plan, tgw) -> list:

@@ -51,7 +51,8 @@ def test_trace_json_follows_the_contract():
     )
     verdict = json.loads(result.stdout)
     assert result.returncode == 1
-    assert set(verdict) == {"verdict", "reason", "direction", "hops", "rule", "ports_failing"}
+    assert set(verdict) == {"verdict", "reason", "direction", "hops", "rule", "ports_failing", "path_mtu"}
+    assert verdict["path_mtu"] == {"bytes": 9001, "set_by": "app1's interface"}
     assert (verdict["verdict"], verdict["reason"], verdict["direction"]) == (
         "dropped",
         "nacl-egress",

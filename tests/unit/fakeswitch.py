@@ -26,8 +26,9 @@ from os_ken.ofproto import nicira_ext, ofproto_parser
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
+from controller import mss, pmtu
 from controller.compiler import compile_topology
-from controller.ofmsg import flow_mod
+from controller.ofmsg import NXActionCheckPktLarger, flow_mod
 from controller.pipeline import CT_EST, CT_INV, CT_NEW, CT_SNAT, CT_TRK, ROUTER_MAC, STAGES, TUNNEL_PORT
 from vpclab.intent.model import INTERNET_CARD
 from vpclab.oracle.trace import trace
@@ -50,6 +51,8 @@ PREREQUISITES = {
 MAX_STEPS = 64
 NAT_SRC = 1  # NX_NAT_F_SRC
 TCP_SYN, TCP_SYN_ACK = 0x02, 0x12
+SMALL_FRAME = 100  # a packet's frame length, unless it says ("frame_length")
+JUMBO_MSS = 8961  # what an instance at MTU 9001 offers in its SYN, unless it says ("tcp_mss")
 DATAPATH = types.SimpleNamespace(ofproto=ofp, ofproto_parser=parser, id=1)
 
 
@@ -339,6 +342,7 @@ class Outcome:
     def __init__(self):
         self.delivered, self.tunnelled, self.arp_replies, self.path = [], [], [], []
         self.dropped_at = None  # (server, stage, cookie of the dropping flow, or None)
+        self.answers = []  # (card, packet-out): what Hyperplane sent back for a packet-in
         self.samples = []  # (server, stage, obs_domain_id, obs_point_id, in_port, eth_dst)
 
     def drop(self, server, table, cookie):
@@ -372,6 +376,11 @@ class FakeFabric:
     def inject(self, server: str, message) -> Outcome:
         """A packet-out from the controller, as the switch reads it off the wire: its actions
         run on the packet its data carries (os-ken parses no packet-out: read its layout)."""
+        outcome = Outcome()
+        self._packet_out(server, message, outcome, 0)
+        return outcome
+
+    def _packet_out(self, server: str, message, outcome, steps) -> None:
         message.datapath = DATAPATH
         message.serialize()
         buffer = bytes(message.buf)
@@ -381,11 +390,29 @@ class FakeFabric:
             action = parser.OFPAction.parser(buffer, offset)
             actions.append(action)
             offset += action.len
-        outcome = Outcome()
-        card = self.cards[server]
+        packet = {**frame_fields(buffer[24 + length :]), "in_port": int.from_bytes(buffer[12:16], "big")}
         entry = types.SimpleNamespace(table=0, cookie=None)
-        self._actions(server, card, entry, actions, frame_fields(buffer[24 + length :]), outcome, 0)
-        return outcome
+        self._actions(server, self.cards[server], entry, actions, packet, outcome, steps)
+
+    def _controller(self, server: str, entry, packet: dict, outcome, steps) -> bool:
+        """What Hyperplane does with a packet-in (the real code): a SYN entering a TGW comes
+        back with its MSS clamped (``controller.mss``); a packet too long for an internet
+        gateway stops there, and the ICMP error for it is kept in ``outcome.answers``
+        (``controller.pmtu``); False for anything else."""
+        table = entry.table
+        if pmtu.handles(table):
+            outcome.drop(server, table, entry.cookie)
+            error = pmtu.answer(ip_frame(packet))
+            if error is not None:
+                outcome.answers.append((INTERNET_CARD, error))
+            return True
+        if not mss.handles(table):
+            return False
+        onward = mss.continuation(packet, syn_frame(packet))
+        assert onward is not None
+        outcome.path.append((server, "controller", "mss clamp"))
+        self._packet_out(server, onward, outcome, steps)
+        return True
 
     def _table(self, server, packet, table, outcome, steps) -> None:
         steps += 1
@@ -458,7 +485,14 @@ class FakeFabric:
                         packet.get("eth_dst"),
                     )
                 )
+            elif isinstance(action, NXActionCheckPktLarger):
+                packet[action.dst] = int(packet.get("frame_length", SMALL_FRAME) > action.pkt_len)
             elif isinstance(action, parser.OFPActionOutput):
+                if action.port == ofp.OFPP_CONTROLLER and self._controller(
+                    server, entry, packet, outcome, steps
+                ):
+                    went_on = True
+                    continue
                 if action.port == packet.get("in_port") and action.port != ofp.OFPP_CONTROLLER:
                     outcome.drop(server, entry.table, entry.cookie)  # OVS: "skipping output to input port"
                     return False, True
@@ -523,7 +557,49 @@ def frame_fields(data: bytes) -> dict:
         fields.update(icmpv4_type=message.type, icmpv4_code=message.code)
     if segment is not None:
         fields.update(tcp_src=segment.src_port, tcp_dst=segment.dst_port, tcp_flags=segment.bits)
+        sizes = [
+            o.max_seg_size for o in segment.option or () if isinstance(o, tcp.TCPOptionMaximumSegmentSize)
+        ]
+        if sizes:
+            fields["tcp_mss"] = sizes[0]
+    fields["frame_length"] = len(data)
     return fields
+
+
+def ip_frame(packet: dict) -> bytes:
+    """The wire form of a fake IPv4 packet, ``frame_length`` long, with Don't Fragment unless
+    it says ``ip_df: False`` (its payload zeros, whatever its protocol)."""
+    frame = packet_library.Packet()
+    frame.add_protocol(ethernet.ethernet(dst=packet.get("eth_dst", ROUTER_MAC), src=packet["eth_src"]))
+    flags = pmtu.DONT_FRAGMENT if packet.get("ip_df", True) else 0
+    header = ipv4.ipv4(
+        src=packet["ipv4_src"],
+        dst=packet["ipv4_dst"],
+        proto=packet["ip_proto"],
+        ttl=packet["nw_ttl"],
+        flags=flags,
+    )
+    frame.add_protocol(header)
+    frame.add_protocol(bytes(packet.get("frame_length", SMALL_FRAME) - 14 - 20))
+    frame.serialize()
+    return bytes(frame.data)
+
+
+def syn_frame(packet: dict) -> bytes:
+    """The wire form of a fake TCP SYN (or SYN-ACK), its MSS option as it says (``tcp_mss``)."""
+    frame = packet_library.Packet()
+    frame.add_protocol(ethernet.ethernet(dst=packet.get("eth_dst", ROUTER_MAC), src=packet["eth_src"]))
+    frame.add_protocol(
+        ipv4.ipv4(src=packet["ipv4_src"], dst=packet["ipv4_dst"], proto=6, ttl=packet["nw_ttl"])
+    )
+    option = [tcp.TCPOptionMaximumSegmentSize(max_seg_size=packet.get("tcp_mss", JUMBO_MSS))]
+    frame.add_protocol(
+        tcp.tcp(
+            src_port=packet["tcp_src"], dst_port=packet["tcp_dst"], bits=packet["tcp_flags"], option=option
+        )
+    )
+    frame.serialize()
+    return bytes(frame.data)
 
 
 def _move(action, packet: dict) -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from vpc_fixtures import example
 
-from controller.pipeline import TUNNEL_PORT
-from vpclab.why import NEW, agrees, explain, parse
+from controller.pipeline import ROUTER_MAC, TABLE, TUNNEL_PORT
+from controller.plan import Plan
+from vpclab.why import NEW, agrees, explain, follow, parse, render
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "ofproto-trace"
 
@@ -59,3 +60,41 @@ def test_a_different_drop_or_verdict_is_a_disagreement():
     other = type(found.live)(False, "forward", "vpcs[0].nacls[2].ingress[0]")
     assert not agrees(other, found.static)
     assert not agrees(type(found.live)(True, "return", None), found.static)
+
+
+def test_a_syn_that_hyperplane_clamps_at_a_tgw_is_followed_past_it():
+    """ofproto/trace stops a SYN at tgw_mtu (it goes up to Hyperplane); why asks again with
+    other TCP flags, which take the way Hyperplane sends the SYN on, and says so."""
+    tgw_mtu, onward = TABLE["tgw_mtu"], TABLE["nacl_tgw_entry"]
+    stopped = f'Flow: tcp\n\nbridge("br-int")\n{tgw_mtu:2d}. priority 200, cookie 0x1\n    CONTROLLER:65509\n'
+    went_on = (
+        f'Flow: tcp\n\nbridge("br-int")\n{tgw_mtu:2d}. priority 100, cookie 0x1\n    resubmit(,{onward})\n'
+        f"{onward:2d}. priority 1, cookie 0x2\n    output:7\n"
+    )
+    asked: list = []
+
+    def run(server: str, flow: str, ct_next: str) -> str:
+        asked.append(flow)
+        return stopped if "tcp_flags=syn" in flow else went_on
+
+    plan = Plan(example("inspection.yaml"))
+    walk = follow(run, plan, {}, "srv1", "tcp,in_port=1,tcp_flags=syn,tp_dst=5432", NEW)
+    assert asked == ["tcp,in_port=1,tcp_flags=syn,tp_dst=5432", "tcp,in_port=1,tcp_flags=ack,tp_dst=5432"]
+    (leg,) = walk.legs
+    assert leg.clamped and [s.stage for s in leg.steps] == ["tgw_mtu", "nacl_tgw_entry"]
+    lines = render(walk, lambda cookie: str(cookie), "request")
+    assert any("clamps the SYN's MSS to 8460, sends it on" in line for line in lines), lines
+
+
+def test_after_check_pkt_larger_the_rewrites_that_follow_are_applied_to_the_final_packet():
+    """Recorded from inspection.yaml (app1 -> data1, into the TGW): OVS's "Final flow" is the
+    packet where check_pkt_larger forked; the appliance's MAC and the second TTL step come after."""
+    text = (RECORDED / "inspection-app1-data1-srv1.txt").read_text().split("\n", 1)[1]
+    assert "dl_dst=02:00:00:00:00:01" in next(line for line in text.splitlines() if line.startswith("Final"))
+    leg = parse("srv1", text)
+    assert (leg.final["dl_dst"], leg.final["dl_src"], leg.final["nw_ttl"]) == (
+        "02:00:00:00:04:0a",
+        ROUTER_MAC,
+        "62",
+    )
+    assert (leg.output, leg.vni) == (TUNNEL_PORT, 0x3003)

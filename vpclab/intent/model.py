@@ -36,6 +36,13 @@ EC2_INTERNAL = "ec2.internal"  # their private DNS hostnames (ip-10-0-1-10.ec2.i
 PUBLIC_IP_POOL = IPv4Network("203.0.113.0/24")  # where `public_ip: true` addresses come from
 INTERNET_CARD = "internet"  # the card of the emulated internet (a reserved server name)
 INTERNET_ORIGIN = "internet"  # the YAML object that stands for the internet's own routing
+# MTUs (IP packet bytes) as AWS documents them: current EC2 instances run at 9001 in a VPC;
+# a transit gateway carries 8500 and drops larger packets without an ICMP error (and clamps
+# TCP's MSS); what leaves through an internet gateway is limited to 1500
+INSTANCE_MTU = 9001
+MIN_INSTANCE_MTU = 576
+TGW_MTU = 8500
+INTERNET_MTU = 1500
 
 
 def protocol_label(number: Optional[int]) -> str:
@@ -266,6 +273,7 @@ class Instance:
     metadata: MetadataOptions = MetadataOptions()
     iam_role: Optional[str] = None  # its instance profile's role: credentials in the IMDS
     source_dest_check: bool = True  # False: it may send from addresses not its own (an appliance)
+    mtu: int = INSTANCE_MTU  # its eth0's MTU (the OS's setting; AWS's default is 9001)
 
     @property
     def public_ip_origin(self) -> str:

@@ -10,6 +10,7 @@ import difflib
 from jsonschema import Draft202012Validator
 
 from .errors import Problem
+from .model import INSTANCE_MTU, MIN_INSTANCE_MTU
 
 NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]*$"}
 TEXT = {"type": "string", "minLength": 1}
@@ -147,6 +148,7 @@ VPC = _object(
                     ),
                     "iam_role": NAME,
                     "source_dest_check": {"type": "boolean"},
+                    "mtu": {"type": "integer", "minimum": MIN_INSTANCE_MTU, "maximum": INSTANCE_MTU},
                     "security_groups": NAMES,
                     "server": TEXT,
                 },

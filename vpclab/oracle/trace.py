@@ -45,6 +45,7 @@ class Packet:
     protocol: int
     port: Optional[int] = None  # destination port (tcp/udp)
     icmp: Optional[tuple[int, int]] = None  # (type, code) of an ICMP packet
+    size: Optional[int] = None  # its IP length in bytes (None: small enough for any path)
 
     @classmethod
     def request(cls, src: IPv4Address, dst: IPv4Address, protocol: int, port: Optional[int]) -> Packet:
@@ -98,6 +99,9 @@ class Verdict:
     hops: list[Hop] = field(default_factory=list)
     ports_failing: Optional[str] = None
     choices: tuple[str, ...] = ()  # through an endpoint: the NLB targets a connection may get
+    path_mtu: Optional[tuple[int, str]] = None  # the request's path: its MTU, and what sets it
+    sender_mtu: int = m.INSTANCE_MTU  # the MTU of the interface the request left by
+    size: Optional[int] = None  # the request's IP length, if the trace gave one
 
     @property
     def delivered_to(self) -> Optional[str]:
@@ -123,6 +127,8 @@ class Verdict:
             result["ports_failing"] = self.ports_failing
         if self.choices:
             result["load_balancer_targets"] = list(self.choices)
+        if self.path_mtu:
+            result["path_mtu"] = {"bytes": self.path_mtu[0], "set_by": self.path_mtu[1]}
         return result
 
 
@@ -167,6 +173,7 @@ class _Walk:
         self.interface: Optional[m.EndpointInterface] = None  # the endpoint the packet used
         self.choices: tuple[str, ...] = ()  # the NLB's healthy targets it could have taken
         self.behind_nlb = False  # the NLB translated the source: no SG reference matches it
+        self.limits: list[tuple[int, str]] = []  # the MTUs on the way, and what has each
 
     def fail(self, stage, at, obj, detail, reason: Optional[str] = None) -> NoReturn:
         """Record the hop that drops the packet, and stop the walk there."""
@@ -292,6 +299,15 @@ class _Walk:
                 f"attachment {attachment.name} has no subnet in AZ {az}",
                 "tgw-az-not-attached",
             )
+        if traversals == MAX_TGW_TRAVERSALS:  # a hairpin does not change the size
+            self.fits(
+                packet,
+                m.TGW_MTU,
+                f"transit gateway {tgw.name}",
+                f"tgw {tgw.name}",
+                tgw.origin,
+                "dropped without an ICMP error",
+            )
         if self.check and traversals == MAX_TGW_TRAVERSALS:
             self.nacl(entry, "ingress", packet, packet.src)
         table = tgw.association(attachment.name)
@@ -414,6 +430,12 @@ class _Walk:
         self.sg_hop("sg-ingress", box, rule, packet, "inbound")
 
     # -- the internet edge -------------------------------------------------------------------
+    def fits(self, packet: Packet, mtu: int, what: str, at: str, obj: str, otherwise: str) -> None:
+        """A packet longer than the MTU of ``what`` it enters is dropped there."""
+        self.limits.append((mtu, what))
+        if packet.size is not None and packet.size > mtu:
+            self.fail("mtu", at, obj, f"{packet.size} bytes > MTU {mtu}: {otherwise}", "packet-too-big")
+
     def via_igw(self, vpc: m.Vpc, packet: Packet, source: Endpoint) -> Endpoint:
         """Out through the VPC's internet gateway: 1:1 from a private IP to its public IP."""
         igw = vpc.internet_gateway
@@ -436,6 +458,7 @@ class _Walk:
                 f"{owner.name} has no public IP: {igw.name} cannot translate {packet.src}",
                 "no-public-ip",
             )
+        self.fits(packet, m.INTERNET_MTU, f"internet gateway {at}", at, igw.origin, IGW_DROPS)
         self.hop(
             "igw-outbound",
             at,
@@ -485,6 +508,8 @@ class _Walk:
         self.hop("route", at, True, route.origin, route.describe())
         igw = vpc.internet_gateway
         assert igw is not None  # the loader refuses a route to a gateway the VPC does not have
+        at = f"{vpc.name}/{igw.name}"
+        self.fits(translated, m.INTERNET_MTU, f"internet gateway {at}", at, igw.origin, IGW_DROPS)
         self.hop(
             "igw-outbound",
             f"{vpc.name}/{igw.name}",
@@ -563,6 +588,7 @@ class _Walk:
             )
         vpc = self.topology.vpc(owner.vpc)
         igw = self.internet_gateway_of(vpc, packet, f"{owner.name}'s public IP")
+        self.limits.append((m.INTERNET_MTU, f"internet gateway {vpc.name}/{igw.name}"))
         self.hop(
             "igw-inbound",
             f"{vpc.name}/{igw.name}",
@@ -589,6 +615,7 @@ class _Walk:
     def arrive(self, target: Endpoint, packet: Packet, last_route: str) -> Endpoint:
         """The packet is at ``target`` (a reply only if at the requester): deliver it."""
         self.refuse_misrouted_reply(target, packet, last_route)
+        self.limits.append((mtu_of(target), f"{target.name}'s interface"))
         self.delivered = packet
         self.hops.append(
             Hop(
@@ -847,6 +874,7 @@ class Walked:
     boxes: tuple[str, ...] = ()  # the appliances it went through
     interface: Optional[m.EndpointInterface] = None  # the interface endpoint it went through
     choices: tuple[str, ...] = ()  # the NLB targets it could have reached there
+    limits: tuple[tuple[int, str], ...] = ()  # the MTUs on the way, and what has each
 
 
 def walk(
@@ -877,9 +905,22 @@ def walk(
     try:
         target = walker.run(source, packet)
     except Dropped as drop:
-        return Walked(walker.hops, drop=drop, boxes=tuple(walker.boxes), choices=walker.choices)
+        return Walked(
+            walker.hops,
+            drop=drop,
+            boxes=tuple(walker.boxes),
+            choices=walker.choices,
+            limits=tuple(walker.limits),
+        )
     return Walked(
-        walker.hops, target, walker.delivered, None, tuple(walker.boxes), walker.interface, walker.choices
+        walker.hops,
+        target,
+        walker.delivered,
+        None,
+        tuple(walker.boxes),
+        walker.interface,
+        walker.choices,
+        tuple(walker.limits),
     )
 
 
@@ -909,20 +950,34 @@ def trace(
     source_ip: Optional[IPv4Address] = None,
     check_source: bool = True,
     pick: Optional[str] = None,
+    size: Optional[int] = None,
 ) -> Verdict:
     """Is a connection from ``source`` to ``destination`` accepted, request and reply?
     ``check_source=False`` asks what would happen if the card did not check the source.
     Through an interface endpoint the NLB may pick any healthy target: the connection is
-    accepted only if it is with each (``pick``: follow that target alone)."""
-    request = Packet.request(source_ip or source.ip, destination, protocol, port)
+    accepted only if it is with each (``pick``: follow that target alone). ``size``: the
+    request's IP length (the replies are small)."""
+    request = replace(Packet.request(source_ip or source.ip, destination, protocol, port), size=size)
     first = _connection(topology, source, request, source_port, check_source, pick)
-    if pick is not None or len(first.choices) < 2:
-        return first
-    verdicts = [first] + [
-        _connection(topology, source, request, source_port, check_source, other)
-        for other in first.choices[1:]
-    ]
-    return next((verdict for verdict in verdicts if not verdict.accepted), first)
+    if pick is None and len(first.choices) > 1:
+        verdicts = [first] + [
+            _connection(topology, source, request, source_port, check_source, other)
+            for other in first.choices[1:]
+        ]
+        first = next((verdict for verdict in verdicts if not verdict.accepted), first)
+    first.sender_mtu, first.size = mtu_of(source), size
+    return first
+
+
+IGW_DROPS = (
+    "with Don't Fragment the sender hears ICMP 'fragmentation needed'; "
+    "without, vpclab drops it (AWS fragments it)"
+)
+
+
+def mtu_of(endpoint) -> int:
+    """An instance's MTU; the internet's hosts run at 1500."""
+    return endpoint.mtu if isinstance(endpoint, m.Instance) else m.INTERNET_MTU
 
 
 def _connection(
@@ -935,6 +990,16 @@ def _connection(
 ) -> Verdict:
     """One connection's verdict, the NLB (if any) taking target ``pick`` (None: its first)."""
     forward = walk(topology, source, request, FORWARD, check_source=check_source, pick=pick)
+    verdict = _verdict(topology, source, request, source_port, forward)
+    verdict.path_mtu = min(
+        ((mtu_of(source), f"{source.name}'s interface"), *forward.limits), key=lambda x: x[0]
+    )
+    return verdict
+
+
+def _verdict(
+    topology: m.Topology, source: Endpoint, request: Packet, source_port: Optional[int], forward: Walked
+) -> Verdict:
     hops, target, arrived = forward.hops, forward.target, forward.delivered
     if forward.drop:
         return Verdict(False, forward.drop.reason, FORWARD, forward.drop.rule, hops, choices=forward.choices)

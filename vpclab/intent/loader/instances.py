@@ -49,6 +49,7 @@ def build_instances(
                 m.MetadataOptions(**instance.get("metadata_options", {})),
                 instance.get("iam_role"),
                 instance.get("source_dest_check", True),
+                instance.get("mtu", m.INSTANCE_MTU),
             )
         )
     return tuple(result)

@@ -1,0 +1,182 @@
+"""AWS's MTUs: instances at 9001, a transit gateway's 8500 (drop, no ICMP error, MSS clamped),
+an internet gateway's 1500; trace's path MTU and size verdicts against the fake cards."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+from fakeswitch import DATAPATH, FakeFabric, instance_packet, on_the_wire, syn_frame
+from os_ken.lib.packet import icmp, ipv4, packet, tcp
+
+from controller.actions import CheckLarger, Goto
+from controller.compiler import compile_topology
+from controller.mss import TGW_MSS, clamped
+from controller.ofmsg import NXActionCheckPktLarger, flow_mod
+from controller.pipeline import Reg, flow
+from vpclab.intent.errors import TopologyError
+from vpclab.intent.loader import load_topology, topology_from_data
+from vpclab.oracle.trace import trace
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ICMP, TCP, UDP = 1, 6, 17
+ETHERNET = 14
+
+
+def design(name: str):
+    return load_topology(os.path.join(ROOT, "topologies", name))
+
+
+def of_size(compiled, source: str, address: str, size: int, protocol: int = UDP):
+    """A UDP datagram (or a ping) of ``size`` IP bytes from ``source`` through the fake cards."""
+    port = 5432 if protocol == UDP else None
+    card, sent = instance_packet(compiled.plan, source, address, protocol, port, 40000)
+    return FakeFabric(compiled).send(card, {**sent, "frame_length": ETHERNET + size})
+
+
+# -- through a transit gateway -----------------------------------------------------------------
+def test_a_packet_longer_than_8500_bytes_is_dropped_at_the_tgw_like_trace_says():
+    topology = design("inspection.yaml")
+    compiled = compile_topology(topology)
+    app1, data1 = topology.instance("app1"), topology.instance("data1")
+    fits = of_size(compiled, "app1", str(data1.ip), 8500, ICMP)
+    assert fits.delivered and fits.delivered[0][2]["ipv4_dst"] == str(data1.ip)
+    too_big = of_size(compiled, "app1", str(data1.ip), 8501, ICMP)
+    server, stage, cookie = too_big.dropped_at
+    assert (server, stage, compiled.origin(cookie)) == (app1.server, "tgw_mtu", "transit_gateways[0]")
+    assert not too_big.delivered
+    verdict = trace(topology, app1, data1.ip, ICMP, size=8501)
+    assert (verdict.accepted, verdict.reason, verdict.rule) == (
+        False,
+        "packet-too-big",
+        "transit_gateways[0]",
+    )
+    assert trace(topology, app1, data1.ip, ICMP, size=8500).accepted
+
+
+def syn(name: str, source: str, target: str, **fields):
+    """A SYN (to port 5432) from ``source`` to ``target`` of design ``name`` on the fake cards."""
+    topology = design(name)
+    compiled = compile_topology(topology)
+    card, sent = instance_packet(compiled.plan, source, str(topology.instance(target).ip), TCP, 5432, 40000)
+    return card, FakeFabric(compiled).send(card, {**sent, **fields})
+
+
+def test_a_syn_through_the_tgw_comes_out_with_its_mss_clamped_to_8460():
+    card, outcome = syn("inspection.yaml", "app1", "data1")
+    assert (card, "controller", "mss clamp") in outcome.path  # Hyperplane's real code clamps it
+    ((_, _, arrived),) = outcome.delivered
+    assert (arrived["ipv4_dst"], arrived["tcp_mss"]) == ("10.2.1.4", 8460)
+    assert TGW_MSS == 8460
+    ((_, _, arrived),) = syn("inspection.yaml", "app1", "data1", tcp_mss=1460)[1].delivered
+    assert arrived["tcp_mss"] == 1460  # a smaller MSS stays
+
+
+def test_a_syn_that_crosses_no_tgw_keeps_its_mss():
+    _, outcome = syn("three-tier.yaml", "app1", "db1")
+    assert not any(step[1] == "controller" for step in outcome.path)
+    assert outcome.delivered[0][2].get("tcp_mss") is None  # never rewritten: the fake sent no option
+
+
+def test_clamping_rewrites_the_option_and_a_valid_checksum():
+    frame = syn_frame(
+        {
+            "eth_src": "02:00:00:00:00:0a",
+            "ipv4_src": "10.0.0.4",
+            "ipv4_dst": "10.1.0.4",
+            "nw_ttl": 64,
+            "tcp_src": 40000,
+            "tcp_dst": 443,
+            "tcp_flags": 0x02,
+        }
+    )
+    parsed = packet.Packet(clamped(frame))  # os-ken checks nothing; check the checksum by hand
+    segment = parsed.get_protocol(tcp.tcp)
+    assert [o.max_seg_size for o in segment.option] == [8460]
+    again = packet.Packet(clamped(frame))
+    again.get_protocol(tcp.tcp).csum = 0
+    again.serialize()
+    assert packet.Packet(bytes(again.data)).get_protocol(tcp.tcp).csum == segment.csum
+    assert clamped(frame, mss=9000) == frame  # nothing to lower: the very same bytes
+    assert clamped(b"\x00" * 10) is None
+
+
+# -- through an internet gateway -------------------------------------------------------------
+def test_what_leaves_by_the_internet_gateway_must_fit_1500_bytes():
+    topology = design("two-tier.yaml")
+    compiled = compile_topology(topology)
+    web1, client = topology.instance("web1"), topology.internet_host("client")
+    fits = of_size(compiled, "web1", str(client.ip), 1500)
+    assert fits.delivered
+    too_big = of_size(compiled, "web1", str(client.ip), 1501)
+    server, stage, cookie = too_big.dropped_at
+    assert (server, stage, compiled.origin(cookie)) == (web1.server, "igw_mtu", "vpcs[0].internet_gateway")
+    ((card, answer),) = too_big.answers  # Hyperplane answers from the internet's card
+    error = packet.Packet(on_the_wire_packet_out(answer))
+    header, message = error.get_protocol(ipv4.ipv4), error.get_protocol(icmp.icmp)
+    assert (card, header.src, header.dst) == ("internet", str(client.ip), str(web1.public_ip))
+    assert (message.type, message.code, message.data.mtu) == (3, 4, 1500)
+    quoted = ipv4.ipv4.parser(bytes(message.data.data))[0]
+    assert (quoted.src, quoted.dst, quoted.total_length) == (str(web1.public_ip), str(client.ip), 1501)
+    card, sent = instance_packet(compiled.plan, "web1", str(client.ip), UDP, 5432, 40000)
+    no_df = FakeFabric(compiled).send(card, {**sent, "frame_length": ETHERNET + 1501, "ip_df": False})
+    assert no_df.dropped_at[1] == "igw_mtu" and not no_df.answers  # AWS would fragment it
+    verdict = trace(topology, web1, client.ip, UDP, 5432, size=1501)
+    assert (verdict.reason, verdict.rule) == ("packet-too-big", "vpcs[0].internet_gateway")
+    through_nat = trace(topology, topology.instance("app1"), client.ip, UDP, 5432, size=1501)
+    assert (through_nat.reason, through_nat.rule) == ("packet-too-big", "vpcs[0].internet_gateway")
+    by_nat = of_size(compiled, "app1", str(client.ip), 1501)
+    ((_, answer),) = by_nat.answers  # to the NAT gateway's Elastic IP, which leaves for app1
+    nat = topology.vpc("shop").nat_gateways[0]
+    assert packet.Packet(on_the_wire_packet_out(answer)).get_protocol(ipv4.ipv4).dst == str(nat.public_ip)
+
+
+def on_the_wire_packet_out(message) -> bytes:
+    """The frame a packet-out carries (os-ken parses no packet-out: read its layout)."""
+    message.datapath = DATAPATH
+    message.serialize()
+    buffer = bytes(message.buf)
+    return buffer[24 + int.from_bytes(buffer[16:18], "big") :]
+
+
+# -- trace's path MTU ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "name, source, destination, mtu, set_by",
+    [
+        ("three-tier.yaml", "app1", "db1", 9001, "app1's interface"),
+        ("inspection.yaml", "app1", "data1", 8500, "transit gateway core"),
+        ("two-tier.yaml", "app1", "client", 1500, "internet gateway shop/igw-shop"),
+        ("two-tier.yaml", "client", "web1", 1500, "client's interface"),
+    ],
+)
+def test_trace_reports_the_path_mtu_and_what_sets_it(name, source, destination, mtu, set_by):
+    topology = design(name)
+    target = topology.endpoint(destination)
+    address = target.public_ip if name == "two-tier.yaml" and source == "client" else target.ip
+    verdict = trace(topology, topology.endpoint(source), address, TCP, 443 if source == "app1" else 80)
+    assert verdict.path_mtu == (mtu, set_by)
+    assert verdict.as_dict()["path_mtu"] == {"bytes": mtu, "set_by": set_by}
+
+
+def test_an_instance_may_set_a_smaller_mtu_and_the_path_takes_it():
+    with open(os.path.join(ROOT, "topologies", "three-tier.yaml"), encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    db = next(i for v in data["vpcs"] for i in v["instances"] if i["name"] == "db1")
+    db["mtu"] = 1500
+    topology = topology_from_data("t.yaml", data)
+    verdict = trace(topology, topology.instance("app1"), topology.instance("db1").ip, TCP, 5432)
+    assert verdict.path_mtu == (1500, "db1's interface")
+    db["mtu"] = 9002
+    with pytest.raises(TopologyError) as error:
+        topology_from_data("t.yaml", data)
+    assert any("mtu" in ".".join(map(str, p.path)) for p in error.value.problems)
+
+
+# -- the OpenFlow action os-ken lacks --------------------------------------------------------------
+def test_check_pkt_larger_survives_a_flow_dump():
+    made = flow_mod(flow("tgw_entry", 100, {}, (CheckLarger(8514, Reg.TOO_BIG), Goto("tgw_mtu")), "x"))
+    parsed = on_the_wire(made)
+    (action,) = parsed.instructions[0].actions
+    assert isinstance(action, NXActionCheckPktLarger)
+    assert (action.pkt_len, action.offset, action.dst) == (8514, 0, "metadata")
