@@ -2,7 +2,7 @@
 
     python -m nitro_switch.probe listen --tcp 22,443 --udp 53 --ip 47 --name web1
     python -m nitro_switch.probe connect --timeout 1 tcp:10.0.1.5:443:33001 icmp:10.0.1.5 \
-        ip:47:10.0.1.5 dns:10.0.0.2:db.corp.internal ...
+        icmp:10.2.1.4:8501 ip:47:10.0.1.5 dns:10.0.0.2:db.corp.internal ...
 
 The client prints one JSON list, in the order of the specs: who answered (the listener's
 instance name, which it returns with the probe's nonce; '?' for a ping; for a DNS query, the
@@ -33,6 +33,7 @@ import dns.rcode
 WHO = b"vpclab-who "  # a probe asking who answers: the listener replies "NAME NONCE"
 NONCE_LENGTH = 12  # hex digits
 HEARD = ("tcp", "udp")
+PING_HEADERS = 28  # ping -s counts the ICMP payload: the IP and ICMP headers come on top
 _print_lock = threading.Lock()
 
 
@@ -121,9 +122,11 @@ def attempt(spec: str, timeout: float) -> Optional[str]:
     if kind == "dns":
         address, name = rest.split(":")
         return _dns_attempt(address, name, timeout)
-    if kind == "icmp":
+    if kind == "icmp":  # icmp:ADDRESS[:SIZE]: SIZE bytes of IP, with Don't Fragment
+        address, _, size = rest.partition(":")
+        sized = ["-M", "do", "-s", str(int(size) - PING_HEADERS)] if size else []
         result = subprocess.run(
-            ["ping", "-c", "1", "-W", str(max(1, round(timeout))), rest], capture_output=True
+            ["ping", "-c", "1", "-W", str(max(1, round(timeout))), *sized, address], capture_output=True
         )
         return "?" if result.returncode == 0 else None
     nonce = secrets.token_hex(NONCE_LENGTH // 2)

@@ -153,3 +153,13 @@ def test_the_afxdp_profile_runs_every_instance_at_1500():
         assert {i.mtu for i in lab.topology.instances} == {1500}
         assert "mtu 1500" in web1.cmd("ip link show eth0")
         assert answered(ping(web1, db1, 1500))
+
+
+def test_verify_pings_at_the_path_mtu_and_a_byte_over_and_agrees_with_trace():
+    from vpclab.verify import report, verify
+
+    verification = verify(topology("mtu.yaml"), log=quiet)
+    assert verification.agrees, report(verification, False)
+    sized = {(r.source, r.target, r.probe, r.live) for r in verification.results if r.kind == "mtu"}
+    assert ("web1", "db1", "icmp of 8500 bytes", True) in sized
+    assert ("web1", "db1", "icmp of 8501 bytes", False) in sized

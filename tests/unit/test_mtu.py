@@ -18,6 +18,9 @@ from controller.pipeline import Reg, flow
 from vpclab.intent.errors import TopologyError
 from vpclab.intent.loader import load_topology, topology_from_data
 from vpclab.oracle.trace import trace
+from vpclab.verify.live import _spec as live_spec
+from vpclab.verify.live import expected
+from vpclab.verify.plan import plan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ICMP, TCP, UDP = 1, 6, 17
@@ -180,3 +183,17 @@ def test_check_pkt_larger_survives_a_flow_dump():
     (action,) = parsed.instructions[0].actions
     assert isinstance(action, NXActionCheckPktLarger)
     assert (action.pkt_len, action.offset, action.dst) == (8514, 0, "metadata")
+
+
+# -- verify probes the path MTU ------------------------------------------------------------------
+def test_verify_pings_at_the_path_mtu_and_a_byte_over_where_a_tgw_sets_it():
+    topology = design("mtu.yaml")
+    probes = plan(topology).probes
+    sized = {(p.source, p.target, p.size) for p in probes if p.kind == "mtu"}
+    assert {("web1", "db1", 8500), ("web1", "db1", 8501), ("db1", "web1", 8500)} <= sized
+    assert not any(p.target == "db2" or p.source == "db2" for p in probes if p.kind == "mtu")  # 1500 < 8500
+    assert not any(p.target == "client" for p in probes if p.kind == "mtu")  # the internet's hosts: 1500
+    fits, over = (next(p for p in probes if p.kind == "mtu" and p.size == s) for s in (8500, 8501))
+    assert expected(topology, fits)[0] and not expected(topology, over)[0]
+    assert expected(topology, over)[1:] == ("packet-too-big", "transit_gateways[0]")
+    assert (fits.label, live_spec(over)) == ("icmp of 8500 bytes", "icmp:10.60.1.4:8501")

@@ -54,8 +54,10 @@ class Packet:
         return cls(src, dst, protocol, port, icmp)
 
     def reply(self, client_port: Optional[int]) -> Packet:
-        icmp = m.ICMP_ECHO_REPLY if self.icmp == m.ICMP_ECHO_REQUEST else self.icmp
-        return Packet(self.dst, self.src, self.protocol, client_port, icmp)
+        """The answer: an echo reply is as long as its request; other replies are small."""
+        echo = self.icmp == m.ICMP_ECHO_REQUEST
+        icmp = m.ICMP_ECHO_REPLY if echo else self.icmp
+        return Packet(self.dst, self.src, self.protocol, client_port, icmp, self.size if echo else None)
 
     def describe(self) -> str:
         kind = m.protocol_label(self.protocol)

@@ -108,7 +108,7 @@ def expected(topology: m.Topology, probe: Probe):
     source = topology.endpoint(probe.source)
     verdict = trace(
         topology, source, probe.address, probe.protocol, probe.port,
-        source_port=probe.client_port, source_ip=probe.spoofed_source,
+        source_port=probe.client_port, source_ip=probe.spoofed_source, size=probe.size,
     )  # fmt: skip
     if probe.kind == "spoofed":
         return verdict.delivered_to == probe.target, verdict.reason, verdict.rule
@@ -246,7 +246,7 @@ def _spec(probe: Probe) -> str:
     if probe.kind == "ip":
         return f"ip:{probe.protocol}:{probe.address}"
     if probe.port is None:
-        return f"icmp:{probe.address}"
+        return f"icmp:{probe.address}" + (f":{probe.size}" if probe.size is not None else "")
     return f"{m.protocol_label(probe.protocol)}:{probe.address}:{probe.port}:{probe.client_port}"
 
 

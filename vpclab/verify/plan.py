@@ -6,13 +6,14 @@ the target's SG ingress, every NACL); one port inside every segment is probed. T
 space (Linux's ephemeral range) is cut by every NACL rule exactly as `trace` cuts it for
 ``ports_failing``; one client port of every segment is probed against a destination port the
 forward path accepts. ICMP echo and every other IP protocol a rule names are probed once per
-pair. Every source also pings an unassigned address and the VPC router (.1) of every subnet,
-sends one packet with a spoofed source address that the target must never hear, and asks its
-VPC's resolver for every private zone name, endpoint services' private DNS names, instance
-names and a name nobody has (``dns`` probes: the answer must be the one ``vpclab.intent.dns``
-gives, or none without DNS support). Every source calls every endpoint interface on each of
-its NLB's listeners and on a port none has; every instance of a service's VPC calls its NLB's
-nodes, which must not answer (``endpoint`` probes).
+pair; where the path carries less than both ends (a transit gateway), a ping of the path MTU
+and one a byte longer (``mtu`` probes, Don't Fragment). Every source also pings an unassigned
+address and the VPC router (.1) of every subnet, sends one packet with a spoofed source address
+that the target must never hear, and asks its VPC's resolver for every private zone name,
+endpoint services' private DNS names, instance names and a name nobody has (``dns`` probes: the
+answer must be the one ``vpclab.intent.dns`` gives, or none without DNS support). Every source
+calls every endpoint interface on each of its NLB's listeners and on a port none has; every
+instance of a service's VPC calls its NLB's nodes, which must not answer (``endpoint`` probes).
 
 Internet hosts are endpoints too: each probes every instance (at its public IP, or at its
 private IP where it has none, which the internet must not route) and every instance probes
@@ -37,7 +38,7 @@ from vpclab.intent import model as m
 from vpclab.intent.dns import private_hostname
 from vpclab.intent.values import PORTED_PROTOCOLS
 from vpclab.oracle.reach import equivalence_classes
-from vpclab.oracle.trace import RETURN, Endpoint, client_port_segments, trace
+from vpclab.oracle.trace import RETURN, Endpoint, client_port_segments, mtu_of, trace
 
 ICMP = m.PROTOCOL_NUMBERS["icmp"]
 UDP = m.PROTOCOL_NUMBERS["udp"]
@@ -49,7 +50,7 @@ PORT_SPACE = (0, 65535)
 class Probe:
     """One packet exchange from ``source`` to ``address`` (owned by ``target``, if anyone)."""
 
-    kind: str  # port | client-port | icmp | ip | unassigned | router | spoofed | dns | endpoint
+    kind: str  # port | client-port | icmp | mtu | ip | unassigned | router | spoofed | dns | endpoint
     source: str
     target: Optional[str]
     address: IPv4Address
@@ -64,12 +65,14 @@ class Probe:
     # run later, after the cards forget their connections.
     later: bool = False
     query: Optional[str] = None  # a dns probe: the name asked
+    size: Optional[int] = None  # an mtu probe: the ping's IP length (Don't Fragment set)
 
     @property
     def label(self) -> str:
         if self.query is not None:
             return f"dns {self.query}"
         text = m.protocol_label(self.protocol) + (f"/{self.port}" if self.port is not None else "")
+        text += f" of {self.size} bytes" if self.size is not None else ""
         return text + (f" from {self.spoofed_source}" if self.spoofed_source else "")
 
     @property
@@ -249,6 +252,7 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
         address = address_of(source, target)
         base = Probe("icmp", source.name, target.name, address, ICMP, frames=source.ip == address)
         probes.append(base)
+        probes += _mtu_probes(topology, source, target, base)
         later = int(source.ip) > int(address)  # see Probe.later
         probes += [replace(base, kind="ip", protocol=protocol, later=later) for protocol in extra]
         for protocol in PORTED_PROTOCOLS:
@@ -269,6 +273,16 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
     probes += list(resolver_probes(topology, sources))
     probes += list(endpoint_probes(topology, sources, listeners, client_ports))
     return Plan(probes, listeners, coverage, sampled)
+
+
+def _mtu_probes(topology: m.Topology, source: Endpoint, target: Endpoint, ping: Probe) -> list[Probe]:
+    """Where something on the path carries less than both ends (a transit gateway), a ping
+    of exactly the path MTU and one a byte longer, with Don't Fragment (``mtu`` probes)."""
+    ends = min(mtu_of(source), mtu_of(target))
+    path_mtu, _ = trace(topology, source, ping.address, ICMP).path_mtu or (ends, "")
+    if path_mtu >= ends:
+        return []
+    return [replace(ping, kind="mtu", size=size) for size in (path_mtu, path_mtu + 1)]
 
 
 def endpoint_probes(

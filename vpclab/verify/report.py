@@ -13,6 +13,7 @@ KINDS = {
     "port": "destination-port segments",
     "client-port": "client-port segments",
     "icmp": "pings",
+    "mtu": "pings at the path MTU and a byte over",
     "ip": "other IP protocols",
     "unassigned": "unassigned addresses",
     "router": "VPC routers",
