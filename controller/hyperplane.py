@@ -202,9 +202,8 @@ class Hyperplane(app_manager.OSKenApp):
         on), packets too long for an internet gateway (answered with an ICMP error) and the
         answers to health probes (routes', NLBs')."""
         data, now = bytes(event.msg.data), time.monotonic()
-        fields = dict(event.msg.match.items())
         if mss.handles(event.msg.table_id):
-            onward = mss.continuation(fields, data)
+            onward = mss.continuation(dict(event.msg.match.items()), data)
             if onward is not None:
                 self.send(event.msg.datapath, onward)
             return
