@@ -1,11 +1,16 @@
-# vpclab: `make install` (apt packages, venv, the package), then `make test`.
+# vpclab. On a fresh clone, as root, either command is enough alone:
+#   make test    installs what it needs, then runs the whole suite
+#   make demo    installs what it needs, then opens the tour's design live in the vpclab shell
+# make install brings only the tool; make lock regenerates requirements.lock.
 VENV     := .venv
 PYTHON   := $(VENV)/bin/python
+LOCK     := requirements.lock
+STAMP    := $(VENV)/.built-from-lock
 APT_PKGS := openvswitch-switch mininet iperf3 tcpdump iputils-ping socat ethtool iproute2 nftables bind9-dnsutils \
-            python3-venv python3-pip
+            python3-venv
 PYTEST   := $(PYTHON) -m pytest
 
-.PHONY: install apt venv test lint unit integration bench fuzz clean-venv
+.PHONY: install apt venv lock test lint unit integration demo bench fuzz clean-venv
 
 install: apt venv
 
@@ -17,36 +22,62 @@ apt:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "apt packages: all present"; fi
 
-# Mininet's Python module comes from Debian: the venv must see the system site-packages.
-# Exact versions of the Python dependencies: constraints.txt.
-venv:
-	test -x $(PYTHON) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
-	$(PYTHON) -m pip install -q --upgrade pip
-	$(PYTHON) -m pip install -q -c constraints.txt -e '.[test,lint]'
+# The venv holds exactly what requirements.lock pins (hashes checked, no resolution at install
+# time) plus vpclab itself, and sees nothing of the system's Python packages but Debian's
+# Mininet module (a directory holding only a link to it, on the path by a .pth file). A venv not
+# built from the current lock is thrown away and built again: `make venv` after `make lock`.
+venv: $(STAMP)
+
+$(STAMP): $(LOCK) pyproject.toml
+	rm -rf $(VENV) *.egg-info
+	/usr/bin/python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --require-hashes --no-deps -r $(LOCK)
+	$(PYTHON) -m pip install -q --no-build-isolation --no-deps -e .
+	mininet=$$(dpkg -L mininet | grep '/mininet/__init__.py$$' | xargs dirname) && \
+	site=$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && \
+	mkdir -p $(VENV)/debian && ln -sfn "$$mininet" $(VENV)/debian/mininet && \
+	echo "$(abspath $(VENV))/debian" > "$$site/debian-mininet.pth"
+	$(PYTHON) tests/lockcheck.py
+	touch $@
+
+# Every distribution in the venv, direct or not, at an exact version with its hashes, valid on
+# every Python that vpclab supports (Debian 12's 3.11, Debian 13's 3.13). Pins already in the
+# lock stay; `make lock UPGRADE=name` moves one package.
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --universal --generate-hashes \
+	    --python-version 3.11 --native-tls --quiet -o $(LOCK) \
+	    $(if $(UPGRADE),--upgrade-package $(UPGRADE))
+	@echo "$(LOCK) written: run make venv to rebuild the venv from it"
 
 # The whole suite: lint and architecture contracts, unit tests, live tests (root; they fail,
 # never skip, without root and Open vSwitch).
-test: lint unit integration
+test: install
+	$(MAKE) lint unit integration
 
-lint:
+lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(PYTHON) tests/lockcheck.py
 
-unit:
+unit: venv
 	$(PYTEST) -q tests/unit
 
-integration:
+integration: venv
 	$(PYTEST) -q tests/integration
+
+# The five-minute tour's design, live (root): the shell says which verbs to try first.
+demo: install
+	$(VENV)/bin/vpclab demo
 
 # The differential fuzzer: 50 random topologies through check and verify (root; ~10 minutes).
 # Mismatches are saved, with a shrunk minimal topology, in fuzz-results/.
-fuzz:
+fuzz: install
 	$(VENV)/bin/vpclab fuzz --seeds 50 --out fuzz-results
 
 # Performance figures (root; about twenty minutes): printed, and written to bench/results/*.json|png
-bench:
+bench: install
 	$(PYTHON) bench/flows.py
 	$(PYTHON) bench/reach.py
 	$(PYTHON) bench/scale.py

@@ -147,6 +147,8 @@ class Hyperplane(app_manager.OSKenApp):
         """Reconciliation: delete what the card has beyond the expected flows."""
         datapath = event.msg.datapath
         server = self.servers.get(datapath.id)
+        if server is None:  # a card we do not know: card_connected refused it
+            return
         expected = {match_key(each) for each in self.compiled.flows[server]}
         self.extra_flows[server] += [
             stat
@@ -337,16 +339,17 @@ class Hyperplane(app_manager.OSKenApp):
                 "compile_ms": round((compiled_at - validated) * 1000, 1),
                 "rebuilt_units": result.rebuilt,
             }
+            now = time.time()
             record = {
                 "operation": operation,
                 "arguments": arguments,
                 **phases,
-                "time": time.time(),
+                "time": now,
                 "summary": self.intent.summary,
             }
             self.changes.append(record)
             if self.propagation_delay:
-                record["propagates_at"] = record["time"] + self.propagation_delay
+                record["propagates_at"] = now + self.propagation_delay
                 self.intent.save(self.intent_path, self.changes)
                 self.pending.put((time.monotonic() + self.propagation_delay, result, record))
                 counts = {

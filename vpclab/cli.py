@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -45,9 +46,48 @@ from vpclab.why import explain
 EXIT_INVALID = 2
 
 
+class _ClosedPipeStdout:
+    """sys.stdout, but a reader that went away (`vpclab reach T | head -1`) ends the command
+    once, as SIGPIPE would: the first failed write raises BrokenPipeError, and from then on
+    standard output is /dev/null, so what a tear-down prints on its way out cannot fail again."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _guarded(self, method, *arguments):
+        try:
+            return method(*arguments)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+            raise
+
+    def write(self, text):
+        return self._guarded(self._stream.write, text)
+
+    def flush(self):
+        return self._guarded(self._stream.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv=None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    stdout, sys.stdout = sys.stdout, _ClosedPipeStdout(sys.stdout)
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
+    except BrokenPipeError:
+        return 128 + signal.SIGPIPE
+    finally:
+        sys.stdout = stdout
+
+
+def _run(argv) -> int:
+    args = _parser().parse_args(argv)
     # `kill PID` tears the emulation down as Ctrl-C does, instead of leaving it behind
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     try:
@@ -139,6 +179,11 @@ def _parser() -> argparse.ArgumentParser:
         "(replay a change at AWS's speed, e.g. 18; default 0)",
     )
     up.set_defaults(run=run_up)
+    demo = commands.add_parser(
+        "demo", help="open the five-minute tour's design live (shipped in the package)"
+    )
+    demo.add_argument("--script", help="run the shell commands of this file, then tear down")
+    demo.set_defaults(run=run_demo)
     verifier = commands.add_parser("verify", help="probe every instance pair live, compare with trace")
     verifier.add_argument("topology")
     verifier.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -291,6 +336,31 @@ def run_up(args) -> int:
         flow_logs=args.flow_logs,
         propagation_delay=args.propagation_delay,
     )
+
+
+# What to type first in `vpclab demo`: each is true of the tour's design (a live test runs them).
+DEMO_TRY = (
+    ("web2 ping -c 1 build1", "prod reaches dev across the peering (build-sg admits ICMP from prod)"),
+    ("build1 ping -c 1 -W 1 web1", "dev cannot ping prod: web-sg admits only tcp/443"),
+    ("flows web1 --drops --hits", "the drop flow on web1's card that counted that ping"),
+    ("trace build1 web1 tcp 443", "why build1 reaches web1 on 443 (web-sg admits build-sg)"),
+    ("help", "every verb; exit (or Ctrl-D) tears it all down"),
+)
+
+
+def demo_design() -> Path:
+    """The tour's design as the package ships it."""
+    return Path(str(resources.files("vpclab.designs").joinpath("tour.yaml")))
+
+
+def run_demo(args) -> int:
+    topology = buildable(str(demo_design()))
+    width = max(len(command) for command, _ in DEMO_TRY)
+    print(f"*** vpclab demo: '{topology.name}', two VPCs joined by a peering (the five-minute tour's design)")
+    print("*** try first:")
+    for command, what in DEMO_TRY:
+        print(f"***   {command:{width}s}  {what}")
+    return up(topology, script=args.script)
 
 
 def run_verify(args) -> int:

@@ -164,23 +164,29 @@ class VpcCLI(ChangeVerbs, CLI):
         words = line.split()
         topology = self.topology()
         if len(words) == 2 and words[0] == "tgw":
-            try:
-                tgw = topology.transit_gateway(words[1])
-            except KeyError:
-                return self.say(f"*** no transit gateway '{words[1]}'")
-            for table in tgw.route_tables:
-                self.say(f"TGW route table {table.name}: associated {', '.join(table.associations) or '-'}")
-                for route in sorted(
-                    tgw_routes(topology, tgw, table), key=lambda r: (-r.destination.prefixlen, r.propagated)
-                ):
-                    self.say(f"  {route.describe():48s} [{route.origin}]")
-            return None
+            return self._tgw_routes(topology, words[1])
         if len(words) != 1:
             return self.usage(self.do_routes)
+        return self._instance_routes(topology, words[0])
+
+    def _tgw_routes(self, topology: m.Topology, name: str) -> None:
         try:
-            instance = topology.instance(words[0])
+            tgw = topology.transit_gateway(name)
         except KeyError:
-            return self.say(f"*** no instance '{words[0]}'")
+            return self.say(f"*** no transit gateway '{name}'")
+        for table in tgw.route_tables:
+            self.say(f"TGW route table {table.name}: associated {', '.join(table.associations) or '-'}")
+            for route in sorted(
+                tgw_routes(topology, tgw, table), key=lambda r: (-r.destination.prefixlen, r.propagated)
+            ):
+                self.say(f"  {route.describe():48s} [{route.origin}]")
+        return None
+
+    def _instance_routes(self, topology: m.Topology, name: str) -> None:
+        try:
+            instance = topology.instance(name)
+        except KeyError:
+            return self.say(f"*** no instance '{name}'")
         vpc = topology.vpc(instance.vpc)
         table = vpc.route_table(vpc.subnet(instance.subnet).route_table)
         self.say(f"{instance.name} ({instance.ip}) in {vpc.name}/{instance.subnet}: route table {table.name}")

@@ -4,6 +4,7 @@ that show what changed (`changes`, `design`)."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -17,7 +18,15 @@ SWITCHES = {"on": True, "off": False}
 
 
 class ChangeVerbs:
-    """Mixed into the shell: needs ``change``, ``say``, ``usage`` and ``emulation``."""
+    """Mixed into the shell: needs ``change``, ``say``, ``usage``, ``running_data`` and ``emulation``."""
+
+    if TYPE_CHECKING:  # what the shell (vpclab.shell.VpcCLI) provides
+        emulation: Any
+
+        def say(self, text: str) -> None: ...
+        def usage(self, method) -> None: ...
+        def change(self, operation: str, **arguments) -> None: ...
+        def running_data(self) -> dict: ...
 
     def do_sg_add(self, line):
         """Usage: sg-add SG ingress|egress RULE  -- add a rule to a security group.

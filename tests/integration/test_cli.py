@@ -186,3 +186,24 @@ def test_a_terminated_verify_tears_its_emulation_down():
     short = Names("three-tier").short
     assert leftovers(short) == {"namespaces": [], "interfaces": []}
     assert not Path("/run/vpclab/three-tier").exists()
+
+
+@live
+def test_the_demo_opens_the_tour_design_and_its_suggestions_say_true(tmp_path):
+    """`make demo`: the packaged tour design live; each suggested verb does what the banner says."""
+    from vpclab.cli import DEMO_TRY
+
+    script = tmp_path / "demo.cli"
+    script.write_text("\n".join(command for command, _ in DEMO_TRY) + "\n")
+    result = vpclab("demo", "--script", script)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr + out
+    assert "Traceback" not in result.stderr
+    assert out.startswith("*** vpclab demo: 'peering', two VPCs joined by a peering")
+    assert all(command in out for command, _ in DEMO_TRY)
+    after_banner = out.split("*** up in", 1)[1] + result.stderr  # Mininet's CLI says host output there
+    pings = [line for line in after_banner.splitlines() if "packets transmitted" in line]
+    assert len(pings) == 2 and " 1 received" in pings[0] and " 0 received" in pings[1], pings
+    assert "sg_ingress" in after_banner and "<- prod/web-sg" in after_banner  # the counted drop
+    assert "ACCEPTED (admitted by" in after_banner  # trace build1 web1 tcp 443
+    assert "*** tearing down" in out
