@@ -240,7 +240,7 @@ STAGE_LIST = (
     # out through the internet gateway: the sender's NAT zone (replies get their translation)
     _stage("igw_egress", "igw_snat", {R.SRC_VPC} | IP),
     # a new connection's source becomes the public IP; then on to the internet's card
-    _stage("igw_snat", "igw_snat igw_mtu", {"ct_state"} | IP, ("tun_id", "tun_dst", R.TOO_BIG)),
+    _stage("igw_snat", "igw_snat igw_mtu", {"ct_state", R.SRC_VPC} | IP, ("tun_id", "tun_dst", R.TOO_BIG)),
     # in from the internet gateway: a new connection's destination becomes the private IP
     _stage("igw_dnat", "igw_dnat nacl_tgw_exit", {"ct_state", R.DST_VPC} | IP),
     # the internet's card: its hosts by address, public IPs to their instance's card

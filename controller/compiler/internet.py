@@ -52,7 +52,7 @@ def one_to_one(plan, vpc, owner, zone: int, received: tuple) -> list:
         flow(
             "igw_snat",
             ROUTE,
-            {**NEW, "eth_type": ETH_IP, "nw_src": host(owner.ip)},
+            {**NEW, Reg.SRC_VPC: vpc.number, "eth_type": ETH_IP, "nw_src": host(owner.ip)},
             (Ct(True, zone, "igw_snat", Nat("src", public)),),
             origin,
         ),

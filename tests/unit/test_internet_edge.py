@@ -204,3 +204,46 @@ def test_verify_probes_each_internet_host_and_each_instance_both_ways():
     ports = {(p.source, p.target, p.port) for p in probing.probes if p.kind == "port" and p.protocol == 6}
     assert ("client", "web1", 80) in ports and ("admin", "web1", 22) in ports
     assert probing.listeners["client"][6]  # the internet hosts answer the instances' probes
+
+
+# -- twin addresses: the same private IP with a public IP in two VPCs on one card ---------------
+TWIN = """
+    name: iptwin
+    servers: 1
+    internet:
+      hosts:
+        - {name: client, ip: 198.51.100.10}
+    vpcs:
+      - name: a
+        cidr: 10.0.0.0/16
+        internet_gateway: igw-a
+        subnets: [{name: pub, cidr: 10.0.1.0/24, route_table: pub}]
+        route_tables: [{name: pub, routes: [{destination: 0.0.0.0/0, internet_gateway: igw-a}]}]
+        security_groups:
+          - {name: open, ingress: [{protocol: all, cidr: 0.0.0.0/0}]}
+        instances: [{name: web, subnet: pub, ip: 10.0.1.4, public_ip: true, security_groups: [open]}]
+      - name: b
+        cidr: 10.0.0.0/16
+        internet_gateway: igw-b
+        subnets: [{name: pub, cidr: 10.0.1.0/24, route_table: pub}]
+        route_tables: [{name: pub, routes: [{destination: 0.0.0.0/0, internet_gateway: igw-b}]}]
+        security_groups:
+          - {name: open-b, ingress: [{protocol: all, cidr: 0.0.0.0/0}]}
+        instances: [{name: web2, subnet: pub, ip: 10.0.1.4, public_ip: true, security_groups: [open-b]}]
+"""
+TWIN_NAT = TWIN.replace(
+    "instances: [{name: web2, subnet: pub, ip: 10.0.1.4, public_ip: true, security_groups: [open-b]}]",
+    "nat_gateways: [{name: nat-b, subnet: pub}]",
+)
+
+
+@pytest.mark.parametrize("design", [TWIN, TWIN_NAT], ids=["instance twin", "NAT gateway twin"])
+def test_twin_private_addresses_with_public_ips_on_one_card_compile_and_translate_apart(design):
+    """AWS accepts it; the new-connection SNAT flow matched the private address without the VPC,
+    so two VPCs' twins on one card compiled to one flow (AmbiguousFlows)."""
+    topology = load(design)
+    compiled = compile_topology(topology)
+    private = ("nw_src", ("10.0.1.4", "255.255.255.255"))
+    snat = [f for f in compiled.flows["srv1"] if f.stage == "igw_snat" and private in f.match]
+    assert len(snat) == len(set(f.match for f in snat)) == 2
+    assert_cards_decide_like_trace(topology)

@@ -4,6 +4,7 @@ an internet gateway's 1500; trace's path MTU and size verdicts against the fake 
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Address
 
 import pytest
 import yaml
@@ -197,3 +198,49 @@ def test_verify_pings_at_the_path_mtu_and_a_byte_over_where_a_tgw_sets_it():
     assert expected(topology, fits)[0] and not expected(topology, over)[0]
     assert expected(topology, over)[1:] == ("packet-too-big", "transit_gateways[0]")
     assert (fits.label, live_spec(over)) == ("icmp of 8500 bytes", "icmp:10.60.1.4:8501")
+
+
+# -- the receiver's MTU, and twin addresses in two VPCs --------------------------------------------
+TWINS = """
+name: twins
+servers: 2
+vpcs:
+  - name: a
+    cidr: 10.0.0.0/16
+    subnets: [{name: s, cidr: 10.0.1.0/24}]
+    security_groups: [{name: open-a, ingress: [{protocol: all, cidr: 10.0.0.0/8}]}]
+    instances:
+      - {name: src, subnet: s, ip: 10.0.1.10, security_groups: [open-a]}
+      - {name: twin, subnet: s, ip: 10.0.1.4, security_groups: [open-a]}
+  - name: b
+    cidr: 10.0.0.0/16
+    subnets: [{name: s, cidr: 10.0.1.0/24}]
+    security_groups: [{name: open-b, ingress: [{protocol: all, cidr: 10.0.0.0/8}]}]
+    instances:
+      - {name: small, subnet: s, ip: 10.0.1.4, mtu: 1500, security_groups: [open-b]}
+      - {name: src-b, subnet: s, ip: 10.0.1.10, security_groups: [open-b]}
+"""
+
+
+def test_a_request_longer_than_the_receivers_mtu_is_dropped_at_its_interface():
+    """Trace named small's 1500 as the path MTU yet accepted 1501 bytes; live, small drops them."""
+    topology = topology_from_data("twins.yaml", yaml.safe_load(TWINS))
+    sender, small = topology.instance("src-b"), topology.instance("small")
+    over = trace(topology, sender, small.ip, ICMP, size=1501)
+    assert (over.accepted, over.reason, over.rule) == (False, "packet-too-big", small.origin)
+    assert over.hops[-1].at == "small" and "1501 bytes > MTU 1500" in over.hops[-1].detail
+    fits = trace(topology, sender, small.ip, ICMP, size=1500)
+    assert fits.accepted and fits.path_mtu == (1500, "small's interface")
+
+
+def test_verify_plans_mtu_probes_for_the_instance_the_address_reaches():
+    """From src-b, twin's address reaches small (1500): small's own interface sets the path MTU,
+    so nothing on the path carries less than both ends and verify plans no MTU probes (it
+    planned 1500 and 1501 against twin's 9001). From src, small's address reaches twin."""
+    topology = topology_from_data("twins.yaml", yaml.safe_load(TWINS))
+    probes = plan(topology).probes
+    assert [p for p in probes if p.kind == "mtu"] == []
+    pings = {(p.source, p.target): p.address for p in probes if p.kind == "icmp"}
+    assert pings["src-b", "twin"] == pings["src", "small"] == IPv4Address("10.0.1.4")
+    reached = trace(topology, topology.instance("src"), IPv4Address("10.0.1.4"), ICMP).delivered_to
+    assert reached == "twin"

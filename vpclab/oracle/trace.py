@@ -617,7 +617,14 @@ class _Walk:
     def arrive(self, target: Endpoint, packet: Packet, last_route: str) -> Endpoint:
         """The packet is at ``target`` (a reply only if at the requester): deliver it."""
         self.refuse_misrouted_reply(target, packet, last_route)
-        self.limits.append((mtu_of(target), f"{target.name}'s interface"))
+        self.fits(  # the receiver's interface takes no frame longer than its MTU (Don't Fragment or not)
+            packet,
+            mtu_of(target),
+            f"{target.name}'s interface",
+            target.name,
+            target.origin,
+            f"longer than {target.name}'s interface takes; dropped there",
+        )
         self.delivered = packet
         self.hops.append(
             Hop(

@@ -278,8 +278,10 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
 def _mtu_probes(topology: m.Topology, source: Endpoint, target: Endpoint, ping: Probe) -> list[Probe]:
     """Where something on the path carries less than both ends (a transit gateway), a ping
     of exactly the path MTU and one a byte longer, with Don't Fragment (``mtu`` probes)."""
-    ends = min(mtu_of(source), mtu_of(target))
-    path_mtu, _ = trace(topology, source, ping.address, ICMP).path_mtu or (ends, "")
+    verdict = trace(topology, source, ping.address, ICMP)
+    reached = verdict.delivered_to  # the address may reach another endpoint than the one named
+    ends = min(mtu_of(source), mtu_of(topology.endpoint(reached) if reached else target))
+    path_mtu, _ = verdict.path_mtu or (ends, "")
     if path_mtu >= ends:
         return []
     return [replace(ping, kind="mtu", size=size) for size in (path_mtu, path_mtu + 1)]
