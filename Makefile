@@ -26,17 +26,21 @@ apt:
 # time) plus vpclab itself, and sees nothing of the system's Python packages but Debian's
 # Mininet module (a directory holding only a link to it, on the path by a .pth file). A venv not
 # built from the current lock is thrown away and built again: `make venv` after `make lock`.
-venv: $(STAMP)
+venv: $(STAMP) $(VENV)/.vpclab-installed
 
-$(STAMP): $(LOCK) pyproject.toml
+$(STAMP): $(LOCK)
 	rm -rf $(VENV) *.egg-info
 	/usr/bin/python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --require-hashes --no-deps -r $(LOCK)
-	$(PYTHON) -m pip install -q --no-build-isolation --no-deps -e .
 	mininet=$$(dpkg -L mininet | grep '/mininet/__init__.py$$' | xargs dirname) && \
 	site=$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && \
 	mkdir -p $(VENV)/debian && ln -sfn "$$mininet" $(VENV)/debian/mininet && \
 	echo "$(abspath $(VENV))/debian" > "$$site/debian-mininet.pth"
+	touch $@
+
+# vpclab itself, editable, again whenever pyproject.toml changes (its commands, its data)
+$(VENV)/.vpclab-installed: $(STAMP) pyproject.toml
+	$(PYTHON) -m pip install -q --no-build-isolation --no-deps -e .
 	$(PYTHON) tests/lockcheck.py
 	touch $@
 
@@ -83,6 +87,7 @@ bench: install
 	$(PYTHON) bench/scale.py
 	$(PYTHON) bench/throughput.py
 	$(PYTHON) bench/pps.py
+	$(PYTHON) bench/connections.py
 	$(PYTHON) bench/bringup.py
 	$(PYTHON) bench/bringup_scale.py --sample 300
 	$(PYTHON) bench/change_latency.py

@@ -53,15 +53,20 @@ class SetField:
 
 @dataclass(frozen=True)
 class Move:
-    """Copy the low ``width`` bits of register ``source`` into ``field`` from bit ``offset`` on."""
+    """Copy ``width`` bits of ``source`` (a register or field, from bit ``source_offset`` on)
+    into ``field`` from bit ``offset`` on."""
 
     source: str
     field: str
     width: int
     offset: int
+    source_offset: int = 0
 
     def describe(self) -> str:
-        return f"{self.field}[{self.offset}..{self.offset + self.width - 1}]={self.source}"
+        source = str(self.source)
+        if self.source_offset:
+            source += f"[{self.source_offset}..{self.source_offset + self.width - 1}]"
+        return f"{self.field}[{self.offset}..{self.offset + self.width - 1}]={source}"
 
 
 @dataclass(frozen=True)

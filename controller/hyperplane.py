@@ -39,7 +39,7 @@ from os_ken.ofproto import ofproto_v1_3
 from vpclab.intent.changes import ChangeError, Intent
 from vpclab.intent.model import INTERNET_CARD
 
-from . import mss, pmtu
+from . import pmtu
 from .compiler import compile_topology, recompile
 from .differ import FlowDiff
 from .ofmsg import barrier, delete_matching, flow_mod_bytes, flow_stats_request, match_items, match_key
@@ -200,15 +200,10 @@ class Hyperplane(app_manager.OSKenApp):
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     @guarded
     def packet_in(self, event):
-        """What comes up to the controller: SYNs entering a TGW (their MSS clamped, then sent
-        on), packets too long for an internet gateway (answered with an ICMP error) and the
-        answers to health probes (routes', NLBs')."""
+        """What comes up to the controller: packets too long for an internet gateway (answered
+        with an ICMP error) and the answers to health probes (routes', NLBs'). No connection's
+        packets: the cards clamp a TGW's MSS in their kernel."""
         data, now = bytes(event.msg.data), time.monotonic()
-        if mss.handles(event.msg.table_id):
-            onward = mss.continuation(dict(event.msg.match.items()), data)
-            if onward is not None:
-                self.send(event.msg.datapath, onward)
-            return
         if pmtu.handles(event.msg.table_id):
             error = pmtu.answer(data)
             if error is not None:

@@ -147,7 +147,7 @@ def _actions(typed) -> tuple[list, list]:
                     src_field=FIELD_NAMES.get(action.source, action.source),
                     dst_field=FIELD_NAMES.get(action.field, action.field),
                     n_bits=action.width,
-                    src_ofs=0,
+                    src_ofs=action.source_offset,
                     dst_ofs=action.offset,
                 )
             )

@@ -90,6 +90,8 @@ REMOTE_SGS = (Reg.REMOTE_SGS_0, Reg.REMOTE_SGS_1, Reg.REMOTE_SGS_2, Reg.REMOTE_S
 MAX_HAIRPINS = 2  # like trace: at most three TGW traversals, then it is a routing loop
 
 TUNNEL_PORT = 100  # the vxlan port of every Nitro card (ofport_request)
+MSS_CLAMP_PORT = 101  # the card's port to its kernel's MSS clamp, which sends each packet back
+MSS_CLAMP_INTERFACES = ("mss-clamp", "mss-kernel")  # that veth pair: the card's end, the kernel's
 ROUTER_MAC = "02:00:00:00:00:01"  # the VPC router's MAC, answered for every subnet's .1
 
 # ct_state bits (OVS): +new 0x01, +est 0x02, +rel 0x04, +inv 0x10, +trk 0x20, +snat 0x40
@@ -122,6 +124,25 @@ class TunnelKey:
             value |= wanted << offset
             mask |= ((1 << width) - 1) << offset
         return value, mask
+
+
+class ClampKey:
+    """What a SYN entering a transit gateway carries in its MAC addresses while the card's
+    kernel lowers its MSS (``MSS_CLAMP_PORT``, a veth whose far end nftables clamps and sends
+    back): the input port and the registers the TGW's stages read, as (value, field, offset,
+    width). Bits 40-47 of both MACs stay 0x02 (unicast, locally administered); the card puts
+    the values back and continues at ``nacl_tgw_entry`` as if the packet had never left."""
+
+    BASE_MAC = "02:00:00:00:00:00"
+    SAVED = (
+        ("in_port_nxm", "eth_dst", 0, 16),
+        (Reg.ATTACHMENT_SUBNET, "eth_dst", 16, 16),
+        (Reg.AZ, "eth_dst", 32, 8),
+        (Reg.TGW_TABLE, "eth_src", 0, 16),
+        (Reg.NEXT_HOP, "eth_src", 16, 16),
+        (Reg.HAIRPINS, "eth_src", 32, 8),
+    )
+    WIDTH = {str(value): width for value, _, _, width in SAVED}
 
 
 class SampleKey:
@@ -179,9 +200,11 @@ STAGE_LIST = (
     _stage(
         "classify",
         "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route natgw_ingress metadata "
-        "middlebox_nacl_exit",
+        "middlebox_nacl_exit nacl_tgw_entry",
         ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id", "ip_proto", "tp_dst"),
-        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC),
+        # and, for a SYN back from the MSS clamp, what ClampKey saved
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC, R.ATTACHMENT_SUBNET, R.TGW_TABLE)
+        + (R.NEXT_HOP, R.HAIRPINS, "in_port_nxm", "eth_src", "eth_dst"),
     ),
     # the card's metadata service: an instance's requests, the service's answers
     _stage(
@@ -309,9 +332,15 @@ STAGE_LIST = (
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
     ),
     # the TGW's MTU, after tgw_entry (last only so that the tables before keep their numbers):
-    # a packet longer than 8500 bytes is dropped (no ICMP error, as AWS); a TCP SYN goes up to
-    # Hyperplane, which clamps its MSS and sends it on; the rest on to the entry NACL
-    _stage("tgw_mtu", "nacl_tgw_entry", (R.NEXT_HOP, R.TOO_BIG, "eth_type", "ip_proto", "tcp_flags")),
+    # a packet longer than 8500 bytes is dropped (no ICMP error, as AWS); a TCP SYN (or
+    # SYN-ACK) goes through the card's kernel, which clamps its MSS, and comes back by classify
+    # (ClampKey); the rest on to the entry NACL
+    _stage(
+        "tgw_mtu",
+        "nacl_tgw_entry",
+        (R.NEXT_HOP, R.TOO_BIG, "eth_type", "ip_proto", "tcp_flags"),
+        ("eth_src", "eth_dst"),
+    ),
     # the internet gateway's MTU, after igw_snat: a packet longer than 1500 bytes goes up to
     # Hyperplane, which answers ICMP "fragmentation needed" from the internet (as AWS does);
     # the rest is sent over VXLAN to the internet's card

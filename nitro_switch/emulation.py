@@ -15,9 +15,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Optional
 
 from controller.client import HyperplaneClient
@@ -61,6 +63,25 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextmanager
+def signals_held(*numbers: int):
+    """Hold these signals back for the block, then act on the first that came (its own
+    handler), at a point where Python's locks are whole. Only Python's handlers change: the
+    processes the block starts get the signals' usual dispositions and mask."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    came: list[int] = []
+    previous = {number: signal.signal(number, lambda n, frame: came.append(n)) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if came:
+        signal.raise_signal(came[0])
 
 
 class Emulation:
@@ -127,7 +148,10 @@ class Emulation:
             run("ip", "link", "set", self.names.underlay_bridge, "mtu", str(UNDERLAY_MTU), "up")
             self.log("*** servers: " + shortened([f"{s.name} ({s.underlay_ip})" for s in self.servers], ", "))
             self.starting = ThreadPoolExecutor(max_workers=len(self.servers))
-            started_servers = [self.starting.submit(s.start, self.controller_port) for s in self.servers]
+            # a Ctrl-C inside submit() breaks the executor's own locks ("release unlocked lock"):
+            # it waits until the servers are handed over
+            with signals_held(signal.SIGINT, signal.SIGTERM):
+                started_servers = [self.starting.submit(s.start, self.controller_port) for s in self.servers]
             self.starting.shutdown(wait=True)
             self.record()
             for future in started_servers:

@@ -20,9 +20,11 @@ import argparse
 import json
 import secrets
 import socket
-import subprocess
+import struct
 import sys
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import dns.exception
@@ -34,6 +36,14 @@ WHO = b"vpclab-who "  # a probe asking who answers: the listener replies "NAME N
 NONCE_LENGTH = 12  # hex digits
 HEARD = ("tcp", "udp")
 PING_HEADERS = 28  # ping -s counts the ICMP payload: the IP and ICMP headers come on top
+# attempts one client makes at once: verify starts a client in every instance at the same time.
+# Measured on a 32-instance TGW hub (6,912 probes): with every attempt at once, 890 of the
+# 1,120 answered probes were answered only on the retry and a DNS query missed both tries; at
+# 128, 668-845 and none missed, in the same probing time; at 32, 108, but twice as slow
+CONCURRENT_ATTEMPTS = 128
+PING_SIZE = 84  # ping's default: 56 bytes of data
+ICMP_ECHO, ICMP_ECHO_REPLY = 8, 0
+IP_MTU_DISCOVER, IP_PMTUDISC_DO = 10, 2  # Linux's socket option: set Don't Fragment, never fragment
 _print_lock = threading.Lock()
 
 
@@ -124,11 +134,7 @@ def attempt(spec: str, timeout: float) -> Optional[str]:
         return _dns_attempt(address, name, timeout)
     if kind == "icmp":  # icmp:ADDRESS[:SIZE]: SIZE bytes of IP, with Don't Fragment
         address, _, size = rest.partition(":")
-        sized = ["-M", "do", "-s", str(int(size) - PING_HEADERS)] if size else []
-        result = subprocess.run(
-            ["ping", "-c", "1", "-W", str(max(1, round(timeout))), *sized, address], capture_output=True
-        )
-        return "?" if result.returncode == 0 else None
+        return _ping(address, int(size) if size else None, timeout)
     nonce = secrets.token_hex(NONCE_LENGTH // 2)
     if kind == "ip":
         protocol, address = rest.split(":")
@@ -151,6 +157,46 @@ def attempt(spec: str, timeout: float) -> Optional[str]:
             return None
     name, _, echoed = answer.decode(errors="replace").strip().partition(" ")
     return name if echoed == nonce else None
+
+
+def _ping(address: str, size: Optional[int], timeout: float) -> Optional[str]:
+    """One ICMP echo request, as ``ping -c 1`` sends it (84 bytes of IP; with ``size``, that
+    many and Don't Fragment, as ``ping -M do -s``), from a raw socket: verify sends thousands
+    at once, and a process per ping took the CPU that the answers needed. '?' if answered."""
+    ident, payload = secrets.randbits(16), secrets.token_bytes((size or PING_SIZE) - PING_HEADERS)
+    request = struct.pack(
+        "!BBHHH",
+        ICMP_ECHO,
+        0,
+        _checksum(struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, 1) + payload),
+        ident,
+        1,
+    )
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as raw:
+        if size is not None:
+            raw.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+        try:
+            raw.sendto(request + payload, (address, 0))
+            while (left := deadline - time.monotonic()) > 0:
+                raw.settimeout(left)
+                packet, peer = raw.recvfrom(65535)
+                reply = packet[(packet[0] & 0x0F) * 4 :]
+                if peer[0] == address and reply[0] == ICMP_ECHO_REPLY and reply[4:6] == request[4:6]:
+                    return "?"
+        except OSError:  # too long for the way out (EMSGSIZE), or no answer in time
+            return None
+    return None
+
+
+def _checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071)."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
 
 
 def _dns_attempt(address: str, name: str, timeout: float) -> Optional[str]:
@@ -186,11 +232,8 @@ def connect(specs: list[str], timeout: float) -> list[Optional[str]]:
     def run(index: int, spec: str) -> None:
         results[index] = attempt(spec, timeout)
 
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(specs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(max_workers=CONCURRENT_ATTEMPTS) as pool:
+        list(pool.map(lambda item: run(*item), enumerate(specs)))
     return results
 
 

@@ -4,6 +4,12 @@ Recipe measured on these machines (see shared/dataplane-notes.md): one ovsdb-ser
 ovs-vswitchd per server, in the server's namespace, userspace datapath; ``br-phy`` carries the
 server's underlay address on a veth into the underlay bridge; ``br-int`` is the Nitro card with
 one flow-based VXLAN port (ofport 100); a socat relay joins the card to the controller.
+
+The card's MSS clamp (ofport 101): a veth pair in the server's namespace whose far end sends
+every packet straight back (nftables, netdev ingress, ``fwd``) after lowering the MSS option of
+a SYN or SYN-ACK to what fits a transit gateway, checksum updated by the kernel: AWS clamps
+every TCP connection through a TGW, and so the data plane does it at the kernel's speed, with no
+round trip to the controller per connection.
 """
 
 from __future__ import annotations
@@ -12,8 +18,14 @@ import csv
 import os
 import subprocess
 
-from controller.pipeline import COLLECTOR_SET, IPFIX_PORT, TUNNEL_PORT
-from vpclab.intent.model import INSTANCE_MTU, INTERNET_MTU
+from controller.pipeline import (
+    COLLECTOR_SET,
+    IPFIX_PORT,
+    MSS_CLAMP_INTERFACES,
+    MSS_CLAMP_PORT,
+    TUNNEL_PORT,
+)
+from vpclab.intent.model import INSTANCE_MTU, INTERNET_MTU, TGW_MSS
 
 from .commands import BuildError, run
 from .names import Names
@@ -38,6 +50,19 @@ PROFILE_MTU = {"standard": INSTANCE_MTU, "afxdp": INTERNET_MTU}
 def phy_mac(index: int) -> str:
     """A fixed MAC for server ``index``'s br-phy (so tunnel neighbours can be pre-seeded)."""
     return f"02:fe:00:00:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
+
+
+def mss_clamp_ruleset(device: str, mss: int = TGW_MSS) -> str:
+    """nftables for the kernel's end of the MSS clamp: a SYN or SYN-ACK whose MSS option is
+    above ``mss`` gets ``mss``; every packet goes back out the way it came."""
+    return f"""table netdev vpclab_mss_clamp {{
+    chain clamp {{
+        type filter hook ingress device "{device}" priority 0; policy accept;
+        tcp flags & (syn | rst) == syn tcp option maxseg size > {mss} tcp option maxseg size set {mss}
+        fwd to "{device}"
+    }}
+}}
+"""
 
 
 class NitroServer:
@@ -109,6 +134,7 @@ class NitroServer:
         self.start_vswitchd()
         self._uplink()
         self._card()
+        self._mss_clamp()
         self._controller(controller_port)
 
     def start_vswitchd(self) -> None:
@@ -200,6 +226,24 @@ class NitroServer:
             "options:remote_ip=flow",
             "options:key=flow",
             f"options:local_ip={self.underlay_ip}",
+        )
+
+    def _mss_clamp(self) -> None:
+        card_end, kernel_end = MSS_CLAMP_INTERFACES
+        self.in_netns("ip", "link", "add", card_end, "type", "veth", "peer", "name", kernel_end)
+        for end in MSS_CLAMP_INTERFACES:
+            self.in_netns("ip", "link", "set", end, "mtu", str(UNDERLAY_MTU), "up")
+        run("nft", "-f", "-", netns=self.netns, stdin=mss_clamp_ruleset(kernel_end))
+        self.vsctl(
+            "--",
+            "add-port",
+            CARD,
+            card_end,
+            "--",
+            "set",
+            "interface",
+            card_end,
+            f"ofport_request={MSS_CLAMP_PORT}",
         )
 
     def _controller(self, port: int) -> None:

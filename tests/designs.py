@@ -49,3 +49,48 @@ GRE_AND_PORT_RANGES = """
           - {name: c, subnet: a}
           - {name: w, subnet: b, security_groups: [web]}
     """
+
+
+def tgw_hub(vpcs: int, per_vpc: int, servers: int) -> dict:
+    """A plain hub and spoke: ``vpcs`` VPCs of ``per_vpc`` instances behind one TGW, every VPC
+    routing 10.0.0.0/8 to it, every SG admitting tcp/443 from 10.0.0.0/8 (issue 33's design:
+    at 4 x 8 verify reported 766 false mismatches, the TCP probes through the TGW)."""
+    return {
+        "name": f"hub{vpcs}x{per_vpc}",
+        "servers": servers,
+        "vpcs": [
+            {
+                "name": f"v{v}",
+                "cidr": f"10.{v + 1}.0.0/16",
+                "subnets": [{"name": "s", "cidr": f"10.{v + 1}.1.0/24"}],
+                "route_tables": [
+                    {
+                        "name": "rt",
+                        "main": True,
+                        "routes": [{"destination": "10.0.0.0/8", "transit_gateway": "tgw"}],
+                    }
+                ],
+                "security_groups": [
+                    {"name": f"sg{v}", "ingress": [{"protocol": "tcp", "ports": 443, "cidr": "10.0.0.0/8"}]}
+                ],
+                "instances": [
+                    {"name": f"i{v}-{n}", "subnet": "s", "security_groups": [f"sg{v}"]}
+                    for n in range(per_vpc)
+                ],
+            }
+            for v in range(vpcs)
+        ],
+        "transit_gateways": [
+            {
+                "name": "tgw",
+                "attachments": [{"name": f"a{v}", "vpc": f"v{v}", "subnets": ["s"]} for v in range(vpcs)],
+                "route_tables": [
+                    {
+                        "name": "rt",
+                        "associations": [f"a{v}" for v in range(vpcs)],
+                        "propagations": [f"a{v}" for v in range(vpcs)],
+                    }
+                ],
+            }
+        ],
+    }

@@ -17,8 +17,7 @@ from ipaddress import IPv4Address
 from typing import Optional
 
 from controller.compiler import compile_topology
-from controller.mss import CLAMPING_STAGE, TGW_MSS
-from controller.pipeline import ROUTER_MAC, STAGES, TUNNEL_PORT
+from controller.pipeline import MSS_CLAMP_PORT, ROUTER_MAC, STAGES, TUNNEL_PORT, ClampKey
 from controller.plan import Plan
 from vpclab.intent import model as m
 from vpclab.intent.origins import origin_name
@@ -28,7 +27,7 @@ TABLE_LINE = re.compile(r"^\s*(\d+)\. (?:(.*), )?priority (\d+)(?:, cookie (0x[0
 OUTPUT = re.compile(r"^\s*output:(\d+)\s*$")
 VNI = re.compile(r"vxlan\(flags=0x[0-9a-f]+,vni=(0x[0-9a-f]+)\)")
 TUNNEL_TO = re.compile(r"-> tunneling to (\d+\.\d+\.\d+\.\d+) ")
-TCP_FLAGS = re.compile(r"tcp_flags=[^,]*")
+IN_PORT = re.compile(r"(?:^|,)in_port=(\d+)")
 REWRITE = re.compile(r"^\s*(?:set_field:(\S+)->(eth_src|eth_dst)|dec_ttl)\s*$")
 INNER = (
     "dl_src",
@@ -69,7 +68,7 @@ class Leg:
     tunnel_to: Optional[str] = None  # the receiving server's underlay address
     final: dict = field(default_factory=dict)  # the packet's fields as it left
     appliance: Optional[str] = None  # the instance that forwarded it on (its kernel)
-    clamped: bool = False  # a SYN that Hyperplane sent on, its MSS clamped (entering a TGW)
+    clamped: bool = False  # a SYN that went through the card's kernel, its MSS clamped (entering a TGW)
 
 
 def parse(server: str, text: str) -> Leg:
@@ -143,21 +142,16 @@ def follow(run: Run, plan, underlay: dict[str, str], server: str, flow: str, ct_
     """From ``server``'s card, over every tunnel, to a port or a drop."""
     legs: list[Leg] = []
     while len(legs) < 8:
-        text = run(server, flow, ct_next)
-        leg = parse(server, text)
-        if (
-            leg.output is None
-            and leg.steps
-            and leg.steps[-1].stage == CLAMPING_STAGE
-            and "CONTROLLER" in text
-        ):
-            # a SYN entering a TGW goes up to Hyperplane, which clamps its MSS and sends it on
-            # past that stage: the same packet with other TCP flags takes that way
-            leg = parse(server, run(server, TCP_FLAGS.sub("tcp_flags=ack", flow), ct_next))
-            leg.clamped = True
+        leg = parse(server, run(server, flow, ct_next))
         legs.append(leg)
         if leg.output is None:
             return Walk(legs, dropped_by=leg.steps[-1] if leg.steps else None)
+        if leg.output == MSS_CLAMP_PORT:
+            # a SYN entering a TGW goes through the card's kernel, which clamps its MSS and sends
+            # it back on the clamp port, its input port and registers in its MACs (ClampKey)
+            leg.clamped = True
+            flow = _back_from_clamp(leg, flow)
+            continue
         if leg.output != TUNNEL_PORT:
             appliance = _forwarding(plan, server, leg)
             if appliance is None:
@@ -170,6 +164,25 @@ def follow(run: Run, plan, underlay: dict[str, str], server: str, flow: str, ct_
         sender, server = server, underlay[leg.tunnel_to]
         flow = _arriving(leg, leg.vni or 0, _underlay_of(underlay, sender), leg.tunnel_to)
     return Walk(legs, note="more than 8 cards: a loop?")
+
+
+def _back_from_clamp(leg: Leg, sent: str) -> str:
+    """The packet as the kernel's MSS clamp sends it back: ClampKey's values in its MACs, read
+    from where the leg forked (OVS's "Final flow": its registers) and the flow it started as."""
+    port = IN_PORT.search(sent)
+    values = {"in_port_nxm": int(port[1]) if port else 0}
+    values |= {name: int(str(value), 0) for name, value in leg.final.items() if name.startswith("reg")}
+    macs = dict.fromkeys(("eth_src", "eth_dst"), int(ClampKey.BASE_MAC.replace(":", ""), 16))
+    for value, field_name, offset, width in ClampKey.SAVED:
+        macs[field_name] |= (values.get(str(value), 0) & ((1 << width) - 1)) << offset
+    kind = next(k for k in ("tcp", "udp", "icmp", "ip") if k in leg.final)
+    inner = {key: leg.final[key] for key in INNER if key in leg.final}
+    inner.update(dl_src=_mac(macs["eth_src"]), dl_dst=_mac(macs["eth_dst"]))
+    return ",".join([kind, f"in_port={MSS_CLAMP_PORT}", *(f"{key}={value}" for key, value in inner.items())])
+
+
+def _mac(number: int) -> str:
+    return ":".join(f"{number >> shift & 0xFF:02x}" for shift in range(40, -1, -8))
 
 
 def _forwarding(plan, server: str, leg: Leg):
@@ -304,10 +317,11 @@ def render(walk: Walk, named: Callable[[Optional[int]], str], title: str) -> lis
     for leg in walk.legs:
         for step in leg.steps:
             lines.append(f"  {step.server:<8} {step.stage:<22} {named(step.cookie)}")
-            if leg.clamped and step.stage == CLAMPING_STAGE:
-                lines.append(
-                    f"  {step.server:<8} {'-> Hyperplane':<22} clamps the SYN's MSS to {TGW_MSS}, sends it on"
-                )
+
+        if leg.clamped:
+            lines.append(
+                f"  {leg.server:<8} {'-> kernel':<22} clamps the SYN's MSS to {m.TGW_MSS}, sends it back"
+            )
         if leg.output == TUNNEL_PORT:
             lines.append(f"  {leg.server:<8} {'-> VXLAN':<22} to {leg.tunnel_to}, VNI {leg.vni:#x}")
         if leg.appliance:

@@ -99,7 +99,7 @@ def build_unit(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
 def _unit_flows(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
     topology, stage = plan.topology, unit[0]
     if unit == EVERY_CARD:
-        return nacl.no_transit_or_same_subnet(plan)
+        return nacl.no_transit_or_same_subnet(plan) + routes.from_mss_clamp(plan)
     if unit == INTERNET_UNIT:
         return internet.internet_card(plan, unit[1])
     if stage in VPC_STAGES:

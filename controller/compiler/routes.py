@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from vpclab.intent.model import TGW_MTU
 
-from ..actions import CONTROLLER, DROP, CheckLarger, DecTtl, Goto, Output, Resubmit, SetField, SetReg
-from ..pipeline import MAX_HAIRPINS, ROUTER_MAC, TUNNEL_PORT, Reg, flow
+from ..actions import CONTROLLER, DROP, CheckLarger, DecTtl, Goto, Move, Output, Resubmit, SetField, SetReg
+from ..pipeline import MAX_HAIRPINS, MSS_CLAMP_PORT, ROUTER_MAC, TUNNEL_PORT, ClampKey, Reg, flow
 from . import middlebox
 from .matches import ETH_IP, ETHERNET_HEADER, TCP, TCP_SYN, host, prefix
 
 MISS_PRIORITY = 1
 TOO_BIG_PRIORITY = 300  # above every other flow of the stage
 ROUTED = (DecTtl(), SetField("eth_src", ROUTER_MAC))  # the VPC router forwards it
+MSS_CLAMP_ORIGIN = "vpclab:mss-clamp"  # the cards' way through their kernel's MSS clamp
 
 
 def route_priority(prefixlen: int, static: bool = True) -> int:
@@ -148,15 +149,52 @@ def tgw_entries(plan, tgw) -> list:
 
 def tgw_mtu(plan, tgw) -> list:
     """tgw_mtu: a packet longer than the TGW's MTU is dropped (AWS sends no ICMP error); a
-    TCP SYN goes up to Hyperplane, which clamps its MSS to fit and sends it on to the entry
-    NACL (``controller.mss``); anything else goes on to the entry NACL."""
+    TCP SYN or SYN-ACK goes through the card's kernel, which lowers its MSS to fit (AWS clamps
+    every connection through a TGW) and sends it back to classify, its port and registers in
+    its MAC addresses (``ClampKey``, undone by ``from_mss_clamp``); the rest goes on to the
+    entry NACL. No packet goes up to Hyperplane."""
     key: dict = {Reg.NEXT_HOP: plan.tgw_id[tgw.name]}
     syn = {**key, "eth_type": ETH_IP, "ip_proto": TCP, "tcp_flags": (TCP_SYN, TCP_SYN)}
+    saved = tuple(Move(value, field, width, offset) for value, field, offset, width in ClampKey.SAVED)
+    to_kernel = (
+        SetField("eth_src", ClampKey.BASE_MAC),
+        SetField("eth_dst", ClampKey.BASE_MAC),
+        *saved,
+        Output(MSS_CLAMP_PORT),
+    )
     return [
         flow("tgw_mtu", TOO_BIG_PRIORITY, {**key, Reg.TOO_BIG: (1, 1)}, (DROP,), tgw.origin),
-        flow("tgw_mtu", 200, syn, (Output(CONTROLLER),), tgw.origin),
+        flow("tgw_mtu", 200, syn, to_kernel, tgw.origin),
         flow("tgw_mtu", 100, key, (Resubmit("nacl_tgw_entry"),), tgw.origin),
     ]
+
+
+def from_mss_clamp(plan) -> list:
+    """classify: a SYN back from the kernel's MSS clamp gets its input port and registers back
+    (``ClampKey``) and the VPC router's MACs it had, and goes on at the TGW's entry NACL."""
+    check_clamp_key(plan)
+    restored = tuple(
+        Move(field, value, width, 0, source_offset=offset) for value, field, offset, width in ClampKey.SAVED
+    )
+    actions = restored + (
+        SetField("eth_src", ROUTER_MAC),
+        SetField("eth_dst", ROUTER_MAC),
+        Goto("nacl_tgw_entry"),
+    )
+    return [flow("classify", 100, {"in_port": MSS_CLAMP_PORT, "eth_type": ETH_IP}, actions, MSS_CLAMP_ORIGIN)]
+
+
+def check_clamp_key(plan) -> None:
+    """Every value ClampKey saves fits its bits (ids are numbered from 1 per design)."""
+    largest = {
+        str(Reg.ATTACHMENT_SUBNET): max(plan.subnet_id.values(), default=0),
+        str(Reg.TGW_TABLE): max(plan.tgw_table_id.values(), default=0),
+        str(Reg.NEXT_HOP): max(plan.tgw_id.values(), default=0),
+        str(Reg.AZ): max(plan.az_id.values(), default=0),
+        str(Reg.HAIRPINS): MAX_HAIRPINS,
+    }
+    for name, value in largest.items():
+        assert value < 1 << ClampKey.WIDTH[name], f"{name}: {value} does not fit ClampKey's bits"
 
 
 def tgw_route_tables(plan, tgw) -> list:

@@ -26,11 +26,21 @@ from os_ken.ofproto import nicira_ext, ofproto_parser
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
-from controller import mss, pmtu
+from controller import pmtu
 from controller.compiler import compile_topology
 from controller.ofmsg import NXActionCheckPktLarger, flow_mod
-from controller.pipeline import CT_EST, CT_INV, CT_NEW, CT_SNAT, CT_TRK, ROUTER_MAC, STAGES, TUNNEL_PORT
-from vpclab.intent.model import INTERNET_CARD
+from controller.pipeline import (
+    CT_EST,
+    CT_INV,
+    CT_NEW,
+    CT_SNAT,
+    CT_TRK,
+    MSS_CLAMP_PORT,
+    ROUTER_MAC,
+    STAGES,
+    TUNNEL_PORT,
+)
+from vpclab.intent.model import INTERNET_CARD, TGW_MSS
 from vpclab.oracle.trace import trace
 
 ADDRESS_FIELDS = {"ipv4_src", "ipv4_dst", "tun_ipv4_dst", "arp_tpa", "arp_spa"}
@@ -395,23 +405,16 @@ class FakeFabric:
         self._actions(server, self.cards[server], entry, actions, packet, outcome, steps)
 
     def _controller(self, server: str, entry, packet: dict, outcome, steps) -> bool:
-        """What Hyperplane does with a packet-in (the real code): a SYN entering a TGW comes
-        back with its MSS clamped (``controller.mss``); a packet too long for an internet
-        gateway stops there, and the ICMP error for it is kept in ``outcome.answers``
+        """What Hyperplane does with a packet-in (the real code): a packet too long for an
+        internet gateway stops there, and the ICMP error for it is kept in ``outcome.answers``
         (``controller.pmtu``); False for anything else."""
         table = entry.table
-        if pmtu.handles(table):
-            outcome.drop(server, table, entry.cookie)
-            error = pmtu.answer(ip_frame(packet))
-            if error is not None:
-                outcome.answers.append((INTERNET_CARD, error))
-            return True
-        if not mss.handles(table):
+        if not pmtu.handles(table):
             return False
-        onward = mss.continuation(packet, syn_frame(packet))
-        assert onward is not None
-        outcome.path.append((server, "controller", "mss clamp"))
-        self._packet_out(server, onward, outcome, steps)
+        outcome.drop(server, table, entry.cookie)
+        error = pmtu.answer(ip_frame(packet))
+        if error is not None:
+            outcome.answers.append((INTERNET_CARD, error))
         return True
 
     def _table(self, server, packet, table, outcome, steps) -> None:
@@ -511,6 +514,9 @@ class FakeFabric:
         if appliance is not None and packet.get("ipv4_dst") != str(appliance.instance.ip):
             self._forward(server, appliance, packet, outcome, steps)
             return
+        if port == MSS_CLAMP_PORT:
+            self._clamp(server, packet, outcome, steps)
+            return
         if port != TUNNEL_PORT:
             outcome.delivered.append((server, port, dict(packet)))
             return
@@ -523,6 +529,21 @@ class FakeFabric:
         arriving["in_port"] = TUNNEL_PORT
         outcome.tunnelled.append((server, remote, packet["tunnel_id"]))
         self._table(remote, arriving, 0, outcome, steps)
+
+    def _clamp(self, server, packet, outcome, steps) -> None:
+        """The card's kernel (nitro_switch.server.mss_clamp_ruleset): a SYN or SYN-ACK's MSS
+        above TGW_MSS becomes TGW_MSS; the frame, MACs and all, comes back on the clamp port."""
+        outcome.path.append((server, "kernel", "mss clamp"))
+        back = {
+            f: v
+            for f, v in packet.items()
+            if not f.startswith(("reg", "tun")) and f not in ("ct_state", "metadata")
+        }
+        syn = packet.get("tcp_flags", 0) & 0x06 == TCP_SYN & 0x06
+        if syn and packet.get("ip_proto") == 6 and back.get("tcp_mss", JUMBO_MSS) > TGW_MSS:
+            back["tcp_mss"] = TGW_MSS
+        back["in_port"] = MSS_CLAMP_PORT
+        self._table(server, back, 0, outcome, steps)
 
     def _forward(self, server, appliance, packet, outcome, steps) -> None:
         """An appliance's kernel routes the packet back out to the subnet's router."""
@@ -608,10 +629,23 @@ def _move(action, packet: dict) -> None:
     if whole:
         packet[action.dst_field] = packet.get(action.src_field)
         return
+    source, target = (FIELD_ALIASES.get(f, f) for f in (action.src_field, action.dst_field))
     bits = (1 << action.n_bits) - 1
-    value = (packet.get(action.src_field, 0) >> action.src_ofs) & bits
-    kept = packet.get(action.dst_field, 0) & ~(bits << action.dst_ofs)
-    packet[action.dst_field] = kept | value << action.dst_ofs
+    value = (_as_number(packet.get(source, 0)) >> action.src_ofs) & bits
+    kept = _as_number(packet.get(target, 0)) & ~(bits << action.dst_ofs)
+    moved = kept | value << action.dst_ofs
+    packet[target] = _as_mac(moved) if target in MAC_FIELDS else moved
+
+
+FIELD_ALIASES = {"in_port_nxm": "in_port"}
+
+
+def _as_number(value) -> int:
+    return int(value.replace(":", ""), 16) if isinstance(value, str) else value
+
+
+def _as_mac(number: int) -> str:
+    return ":".join(f"{number >> shift & 0xFF:02x}" for shift in range(40, -1, -8))
 
 
 def endpoint(plan, name: str) -> tuple[str, int, str, str]:

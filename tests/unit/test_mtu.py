@@ -8,16 +8,17 @@ from ipaddress import IPv4Address
 
 import pytest
 import yaml
-from fakeswitch import DATAPATH, FakeFabric, instance_packet, on_the_wire, syn_frame
-from os_ken.lib.packet import icmp, ipv4, packet, tcp
+from fakeswitch import DATAPATH, FakeFabric, instance_packet, on_the_wire
+from os_ken.lib.packet import icmp, ipv4, packet
 
 from controller.actions import CheckLarger, Goto
 from controller.compiler import compile_topology
-from controller.mss import TGW_MSS, clamped
 from controller.ofmsg import NXActionCheckPktLarger, flow_mod
-from controller.pipeline import Reg, flow
+from controller.pipeline import ROUTER_MAC, Reg, flow
+from nitro_switch.server import mss_clamp_ruleset
 from vpclab.intent.errors import TopologyError
 from vpclab.intent.loader import load_topology, topology_from_data
+from vpclab.intent.model import TGW_MSS
 from vpclab.oracle.trace import trace
 from vpclab.verify.live import _spec as live_spec
 from vpclab.verify.live import expected
@@ -69,41 +70,43 @@ def syn(name: str, source: str, target: str, **fields):
 
 def test_a_syn_through_the_tgw_comes_out_with_its_mss_clamped_to_8460():
     card, outcome = syn("inspection.yaml", "app1", "data1")
-    assert (card, "controller", "mss clamp") in outcome.path  # Hyperplane's real code clamps it
+    assert (card, "kernel", "mss clamp") in outcome.path  # through the card's kernel, not Hyperplane
     ((_, _, arrived),) = outcome.delivered
     assert (arrived["ipv4_dst"], arrived["tcp_mss"]) == ("10.2.1.4", 8460)
+    assert arrived["eth_src"] == ROUTER_MAC  # what the clamp's MACs carried is gone
     assert TGW_MSS == 8460
     ((_, _, arrived),) = syn("inspection.yaml", "app1", "data1", tcp_mss=1460)[1].delivered
     assert arrived["tcp_mss"] == 1460  # a smaller MSS stays
 
 
+def test_the_syn_ack_back_through_the_tgw_is_clamped_too():
+    topology = design("inspection.yaml")
+    compiled = compile_topology(topology)
+    fabric = FakeFabric(compiled)
+    app1, data1 = topology.instance("app1"), topology.instance("data1")
+    card, sent = instance_packet(compiled.plan, "app1", str(data1.ip), TCP, 5432, 40000)
+    assert fabric.send(card, sent).delivered
+    card, reply = instance_packet(compiled.plan, "data1", str(app1.ip), TCP, 40000, 5432)
+    back = fabric.send(card, {**reply, "tcp_flags": 0x12})  # SYN-ACK
+    assert (card, "kernel", "mss clamp") in back.path
+    ((_, _, arrived),) = back.delivered
+    assert (arrived["ipv4_dst"], arrived["tcp_mss"]) == (str(app1.ip), 8460)
+
+
 def test_a_syn_that_crosses_no_tgw_keeps_its_mss():
     _, outcome = syn("three-tier.yaml", "app1", "db1")
-    assert not any(step[1] == "controller" for step in outcome.path)
+    assert not any(step[1] == "kernel" for step in outcome.path)
     assert outcome.delivered[0][2].get("tcp_mss") is None  # never rewritten: the fake sent no option
 
 
-def test_clamping_rewrites_the_option_and_a_valid_checksum():
-    frame = syn_frame(
-        {
-            "eth_src": "02:00:00:00:00:0a",
-            "ipv4_src": "10.0.0.4",
-            "ipv4_dst": "10.1.0.4",
-            "nw_ttl": 64,
-            "tcp_src": 40000,
-            "tcp_dst": 443,
-            "tcp_flags": 0x02,
-        }
+def test_the_kernel_clamp_lowers_only_a_larger_mss_of_a_syn_and_sends_everything_back():
+    ruleset = mss_clamp_ruleset("mss-kernel")
+    assert 'hook ingress device "mss-kernel"' in ruleset
+    assert (
+        "tcp flags & (syn | rst) == syn tcp option maxseg size > 8460 tcp option maxseg size set 8460"
+        in ruleset
     )
-    parsed = packet.Packet(clamped(frame))  # os-ken checks nothing; check the checksum by hand
-    segment = parsed.get_protocol(tcp.tcp)
-    assert [o.max_seg_size for o in segment.option] == [8460]
-    again = packet.Packet(clamped(frame))
-    again.get_protocol(tcp.tcp).csum = 0
-    again.serialize()
-    assert packet.Packet(bytes(again.data)).get_protocol(tcp.tcp).csum == segment.csum
-    assert clamped(frame, mss=9000) == frame  # nothing to lower: the very same bytes
-    assert clamped(b"\x00" * 10) is None
+    assert ruleset.rstrip().splitlines()[-3].strip() == 'fwd to "mss-kernel"'
 
 
 # -- through an internet gateway -------------------------------------------------------------

@@ -152,3 +152,29 @@ def test_a_sampled_plan_probes_only_its_pairs_and_their_targets_subnets():
     routers = {str(p.address) for p in sampled.probes if p.kind == "router"}
     assert routers <= subnets and {p.source for p in sampled.probes} <= {s for s, _ in pairs}
     assert plan(topology).sampled is None
+
+
+def test_a_retry_takes_a_fresh_client_port_of_the_same_nacl_segment():
+    """A retried TCP or UDP probe must be the same question for trace, yet a new connection
+    for the kernels and the cards (the first attempt's may still be closing)."""
+    from dataclasses import replace
+
+    from vpclab.verify.live import RetryPorts, expected
+
+    topology = load(GRE_AND_PORT_RANGES)
+    probing = plan(topology)
+    fresh = RetryPorts(topology, probing.probes, probing.listeners)
+    used = {(p.source, p.client_port) for p in probing.probes}
+    segments = client_port_segments(topology, m.EPHEMERAL_PORTS)
+    ported = [p for p in probing.probes if p.kind in ("port", "client-port") and p.client_port]
+    assert ported
+    for probe in ported:
+        retry = fresh.take(probe)
+        assert retry.client_port != probe.client_port and (probe.source, retry.client_port) not in used
+        assert replace(retry, client_port=probe.client_port) == probe
+        (segment,) = [s for s in segments if s[0] <= probe.client_port <= s[1]]
+        assert segment[0] <= retry.client_port <= segment[1]
+        assert expected(topology, retry) == expected(topology, probe)
+        used.add((probe.source, retry.client_port))
+    ping = next(p for p in probing.probes if p.kind == "icmp")
+    assert fresh.take(ping) is ping

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from vpc_fixtures import example
 
-from controller.pipeline import ROUTER_MAC, TABLE, TUNNEL_PORT
+from controller.pipeline import MSS_CLAMP_PORT, ROUTER_MAC, TABLE, TUNNEL_PORT
 from controller.plan import Plan
 from vpclab.why import NEW, agrees, explain, follow, parse, render
 
@@ -62,28 +62,35 @@ def test_a_different_drop_or_verdict_is_a_disagreement():
     assert not agrees(type(found.live)(True, "return", None), found.static)
 
 
-def test_a_syn_that_hyperplane_clamps_at_a_tgw_is_followed_past_it():
-    """ofproto/trace stops a SYN at tgw_mtu (it goes up to Hyperplane); why asks again with
-    other TCP flags, which take the way Hyperplane sends the SYN on, and says so."""
+def test_a_syn_that_the_kernel_clamps_at_a_tgw_is_followed_back_from_it():
+    """ofproto/trace ends a SYN at the clamp port (tgw_mtu); why goes on from classify as the
+    kernel sends it back: in on the clamp port, the input port and registers in its MACs."""
     tgw_mtu, onward = TABLE["tgw_mtu"], TABLE["nacl_tgw_entry"]
-    stopped = f'Flow: tcp\n\nbridge("br-int")\n{tgw_mtu:2d}. priority 200, cookie 0x1\n    CONTROLLER:65509\n'
-    went_on = (
-        f'Flow: tcp\n\nbridge("br-int")\n{tgw_mtu:2d}. priority 100, cookie 0x1\n    resubmit(,{onward})\n'
-        f"{onward:2d}. priority 1, cookie 0x2\n    output:7\n"
+    to_kernel = (
+        'Flow: tcp,in_port=1,tcp_flags=syn,tp_dst=5432\n\nbridge("br-int")\n'
+        f"{tgw_mtu:2d}. priority 200, cookie 0x1\n    output:{MSS_CLAMP_PORT}\n\n"
+        "Final flow: tcp,reg2=0x1,reg4=0x1,reg5=0x2,reg8=0x3,in_port=1,"
+        "nw_src=10.1.1.4,tcp_flags=syn,tp_dst=5432\n"
     )
+    back = f'Flow: tcp\n\nbridge("br-int")\n 0. priority 100, cookie 0x3\n    goto_table:{onward}\n'
+    back += f"{onward:2d}. priority 1, cookie 0x2\n    output:7\n"
     asked: list = []
 
     def run(server: str, flow: str, ct_next: str) -> str:
         asked.append(flow)
-        return stopped if "tcp_flags=syn" in flow else went_on
+        return back if f"in_port={MSS_CLAMP_PORT}" in flow else to_kernel
 
     plan = Plan(example("inspection.yaml"))
     walk = follow(run, plan, {}, "srv1", "tcp,in_port=1,tcp_flags=syn,tp_dst=5432", NEW)
-    assert asked == ["tcp,in_port=1,tcp_flags=syn,tp_dst=5432", "tcp,in_port=1,tcp_flags=ack,tp_dst=5432"]
-    (leg,) = walk.legs
-    assert leg.clamped and [s.stage for s in leg.steps] == ["tgw_mtu", "nacl_tgw_entry"]
+    assert asked[1] == (
+        f"tcp,in_port={MSS_CLAMP_PORT},nw_src=10.1.1.4,tp_dst=5432,tcp_flags=syn,"
+        "dl_src=02:00:00:01:00:02,dl_dst=02:01:00:03:00:01"
+    )
+    first, second = walk.legs
+    assert first.clamped and [s.stage for s in first.steps] == ["tgw_mtu"]
+    assert [s.stage for s in second.steps] == ["classify", "nacl_tgw_entry"]
     lines = render(walk, lambda cookie: str(cookie), "request")
-    assert any("clamps the SYN's MSS to 8460, sends it on" in line for line in lines), lines
+    assert any("clamps the SYN's MSS to 8460, sends it back" in line for line in lines), lines
 
 
 def test_after_check_pkt_larger_the_rewrites_that_follow_are_applied_to_the_final_packet():

@@ -42,6 +42,7 @@ INTERNET_ORIGIN = "internet"  # the YAML object that stands for the internet's o
 INSTANCE_MTU = 9001
 MIN_INSTANCE_MTU = 576
 TGW_MTU = 8500
+TGW_MSS = TGW_MTU - 40  # what a SYN through a TGW may offer: the MTU less the IPv4 and TCP headers
 INTERNET_MTU = 1500
 
 

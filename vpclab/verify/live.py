@@ -1,5 +1,7 @@
 """Run a verify plan's probes in the live emulation, every source at once, and compare each
-with `trace`. A probe that nothing answered is sent again once, with a fresh nonce."""
+with `trace`. A probe that nothing answered is sent again once, with a fresh nonce, from a
+fresh client port of its NACL segment, on cards that forgot their connections, waiting long
+enough for TCP to resend a SYN."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from nitro_switch.emulation import Emulation
@@ -18,11 +20,14 @@ from vpclab.intent.changes import ChangeError, Intent
 from vpclab.intent.dns import resolve
 from vpclab.intent.model import PROTOCOL_NUMBERS
 from vpclab.intent.values import PORTED_PROTOCOLS
-from vpclab.oracle.trace import trace
+from vpclab.oracle.trace import client_port_segments, trace
 
 from .plan import Coverage, Probe, plan
 
 PROBE_TIMEOUT = 1.0
+# a retry waits long enough for TCP to resend a SYN (Linux: after 1 s) and be answered: under
+# a burst of thousands of probes on two cores, a first attempt may miss the second above
+RETRY_TIMEOUT = 2.0
 SPOOF_SETTLE = 0.3  # seconds for a spoofed packet to arrive before the listeners are read
 
 
@@ -160,14 +165,13 @@ def verify(
         try:
             log(f"*** {len(probing.probes)} probes from {len(hosts)} hosts, all at once")
             began = time.monotonic()
-            answers, retried = _probe(emulation, probing.probes, nonces)
+            fresh = RetryPorts(topology, probing.probes, probing.listeners)
+            answers, retried, sent = _probe(emulation, probing.probes, nonces, fresh)
             time.sleep(SPOOF_SETTLE)
             seconds = time.monotonic() - began
         finally:
             heard = stop_listeners(listeners)
-    results = _compare(
-        topology, probing.probes, answers, retried, {p for p, n in nonces.items() if n in heard}
-    )
+    results = _compare(topology, sent, answers, retried, {p for p, n in nonces.items() if n in heard})
     return Verification(
         results,
         probing.coverage,
@@ -250,27 +254,60 @@ def _spec(probe: Probe) -> str:
     return f"{m.protocol_label(probe.protocol)}:{probe.address}:{probe.port}:{probe.client_port}"
 
 
-def _probe(emulation: Emulation, probes: list[Probe], nonces: dict[Probe, str]):
-    """Who answered each probe, and which were sent twice (nothing answered the first).
+def _probe(emulation: Emulation, probes: list[Probe], nonces: dict[Probe, str], fresh: RetryPorts):
+    """Who answered each probe, which were sent twice (nothing answered the first), and each
+    probe as last sent (a retry may take another client port: see RetryPorts).
 
     Probes marked ``later`` (see Probe.later) run in a second phase, after every card's
     connection state is flushed."""
     answers: list[Optional[str]] = [None] * len(probes)
+    sent = list(probes)
     retried: set[int] = set()
     for phase in (False, True):
         members = [n for n, p in enumerate(probes) if p.later == phase]
         if phase and members:
             emulation.flush_conntrack()
-        found = _run(emulation.hosts.hosts, [probes[n] for n in members], nonces)
+        found = _run(emulation.hosts.hosts, [probes[n] for n in members], nonces, PROBE_TIMEOUT)
         failed = [n for n, a in zip(members, found, strict=True) if a is None and probes[n] not in nonces]
-        again = _run(emulation.hosts.hosts, [probes[n] for n in failed], nonces)
+        for n in failed:
+            sent[n] = fresh.take(probes[n])
+        emulation.flush_conntrack()  # nor what the cards kept of the first attempts
+        again = _run(emulation.hosts.hosts, [sent[n] for n in failed], nonces, RETRY_TIMEOUT)
         for n, answer in [*zip(members, found, strict=True), *zip(failed, again, strict=True)]:
             answers[n] = answer
         retried.update(failed)
-    return answers, retried
+    return answers, retried, sent
 
 
-def _run(hosts, probes: list[Probe], nonces: dict[Probe, str]) -> list[Optional[str]]:
+class RetryPorts:
+    """A TCP or UDP probe is retried from another client port of its NACL segment (one that no
+    probe of its source uses, nor its listeners): the same question for trace, yet a new
+    connection for both kernels and every card. From the same port, a slow first attempt's
+    connection may still be closing there, and conntrack refuses the new SYN (TCP probes
+    through a TGW, answered late under verify's burst, failed twice so)."""
+
+    KINDS = ("port", "client-port")
+
+    def __init__(self, topology: m.Topology, probes: list[Probe], listeners: dict):
+        self.segments = client_port_segments(topology, m.EPHEMERAL_PORTS)
+        self.taken = {(p.source, p.client_port) for p in probes if p.client_port is not None}
+        self.taken |= {
+            (name, port) for name, ports in listeners.items() for each in ports.values() for port in each
+        }
+
+    def take(self, probe: Probe) -> Probe:
+        if probe.kind not in self.KINDS or probe.client_port is None:
+            return probe
+        port = probe.client_port
+        low, high = next(((low, high) for low, high in self.segments if low <= port <= high), (port, port))
+        for other in (*range(port + 1, high + 1), *range(low, port)):
+            if (probe.source, other) not in self.taken:
+                self.taken.add((probe.source, other))
+                return replace(probe, client_port=other)
+        return probe
+
+
+def _run(hosts, probes: list[Probe], nonces: dict[Probe, str], timeout: float) -> list[Optional[str]]:
     """Who answered each probe: every source's clients start at once, then all are read.
     A spoofed probe (its nonce in ``nonces``) is only sent: its target's listener hears it."""
     batches: dict[tuple[str, str], list[int]] = {}
@@ -280,7 +317,7 @@ def _run(hosts, probes: list[Probe], nonces: dict[Probe, str]) -> list[Optional[
     running = []
     for (source, way), indexes in batches.items():
         for group in [[n] for n in indexes] if way == "spoofed" else [indexes]:
-            command = _client_command(way, [probes[n] for n in group], nonces)
+            command = _client_command(way, [probes[n] for n in group], nonces, timeout)
             running.append((group, way, _start(hosts[source], command)))
     answers: list[Optional[str]] = [None] * len(probes)
     for indexes, way, process in running:
@@ -292,10 +329,10 @@ def _run(hosts, probes: list[Probe], nonces: dict[Probe, str]) -> list[Optional[
     return answers
 
 
-def _client_command(way: str, probes: list[Probe], nonces: dict[Probe, str]) -> list[str]:
+def _client_command(way: str, probes: list[Probe], nonces: dict[Probe, str], seconds: float) -> list[str]:
     """The probe client for ``probes`` of one source: sockets, frames, or one spoofed frame."""
     specs = [_spec(probe) for probe in probes]
-    timeout = ["--timeout", str(PROBE_TIMEOUT)]
+    timeout = ["--timeout", str(seconds)]
     if way == "sockets":
         return ["-m", "nitro_switch.probe", "connect", *timeout, *specs]
     if way == "frames":
