@@ -41,8 +41,10 @@ from vpclab.intent.model import INTERNET_CARD
 
 from . import pmtu
 from .compiler import compile_topology, recompile
+from .compiler.sampling import origins_by_point
 from .differ import FlowDiff
 from .ofmsg import barrier, delete_matching, flow_mod_bytes, flow_stats_request, match_items, match_key
+from .plan import ORIGINS_FILE
 from .route_manager import RouteManager
 from .target_health import TargetHealthManager
 
@@ -97,6 +99,7 @@ class Hyperplane(app_manager.OSKenApp):
         self.intent_path = os.environ[ENV_INTENT]
         self.intent, self.changes = Intent.load(self.intent_path)  # every runtime change applied
         self.compiled = compile_topology(self.intent.topology)
+        self._publish_origins()
         self.servers = {index: name for name, index in self.compiled.plan.server_index.items()}
         self.datapaths: dict[str, object] = {}
         self.ready_barriers: dict[int, str] = {}  # xid -> server being reconciled
@@ -221,6 +224,17 @@ class Hyperplane(app_manager.OSKenApp):
                     LOG.exception("%s tick failed", type(manager).__name__)
             hub.sleep(PROBE_TICK)
 
+    def _publish_origins(self) -> None:
+        """Write, beside the running design, which YAML object each observation point stands
+        for (what the flow log collector names in its records), atomically."""
+        points = {
+            str(point): origin for point, origin in origins_by_point(self.compiled.origins.values()).items()
+        }
+        path = os.path.join(os.path.dirname(self.intent_path), ORIGINS_FILE)
+        with open(path + ".new", "w", encoding="utf-8") as handle:
+            json.dump({str(point): origin for point, origin in points.items()}, handle, sort_keys=True)
+        os.replace(path + ".new", path)
+
     def _refresh_managers(self) -> None:
         self.routes.refresh(self.compiled)
         self.targets.refresh(self.compiled)
@@ -327,6 +341,7 @@ class Hyperplane(app_manager.OSKenApp):
             validated = time.monotonic()
             result = recompile(self.compiled, topology)
             self.compiled = result.compiled
+            self._publish_origins()
             self._refresh_managers()
             compiled_at = time.monotonic()
             phases = {

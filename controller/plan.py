@@ -40,6 +40,9 @@ RESOLVER_STAND_IN = IPv4Address("169.254.169.252")
 DNS_PORT = 53
 NAT_ROUTE_TABLE_FLAG = 0x10000  # a route table as a NAT gateway's translated packets read it
 NAT_PORTS = (1024, 65535)  # the source ports a NAT gateway translates to (AWS's range)
+# beside the running design: observation point -> the YAML object whose flows sample with it,
+# written by Hyperplane with every compile, so the flow log collector need not compile again
+ORIGINS_FILE = "origins.json"
 
 
 def cookie_of(origin: str) -> int:

@@ -4,14 +4,16 @@ Its own process (``python -m nitro_switch.flowlog_collector``), started and stop
 emulation, so a controller restart loses nothing. Each card's ovs-vswitchd runs in its
 server's namespace and exports to 127.0.0.1 there: the collector opens one UDP socket inside
 each namespace (``setns`` for the moment of the ``socket`` call) and reads them all from one
-loop. It follows the running design (the run's intent file), so a rule added at run time is
-named in the records of the flows it made.
+loop. It follows the running design (the run's intent file, and the origins Hyperplane wrote
+beside it when it compiled that design), so a rule added at run time is named in the records of
+the flows it made.
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
+import json
 import os
 import select
 import signal
@@ -22,6 +24,7 @@ from contextlib import contextmanager
 from typing import Optional
 
 from controller.pipeline import IPFIX_PORT
+from controller.plan import ORIGINS_FILE
 from vpclab.intent.changes import Intent
 
 from .flowlog_records import LOG_SUFFIX, Aggregator, Interfaces
@@ -77,11 +80,15 @@ class Collector:
         self._follow_design()
 
     def _follow_design(self) -> None:
-        """Load the running design again if the controller saved a change."""
-        changed = os.stat(self.intent_file).st_mtime
+        """Load the running design again if the controller saved a change, with what each
+        observation point stands for as the controller compiled it (no second compile)."""
+        origins_file = os.path.join(os.path.dirname(self.intent_file), ORIGINS_FILE)
+        changed = max(os.stat(self.intent_file).st_mtime, os.stat(origins_file).st_mtime)
         if changed == self.seen_design:
             return
-        interfaces = Interfaces(Intent.load(self.intent_file)[0].topology)
+        with open(origins_file, encoding="utf-8") as handle:
+            origins = {int(point): origin for point, origin in json.load(handle).items()}
+        interfaces = Interfaces(Intent.load(self.intent_file)[0].topology, origins)
         if self.aggregator is None:
             self.aggregator = Aggregator(interfaces)
         else:

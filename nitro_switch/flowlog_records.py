@@ -11,8 +11,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional
 
-from controller.compiler import compile_topology
-from controller.compiler.sampling import observation_point
 from controller.pipeline import SampleKey
 from controller.plan import Plan
 from vpclab.intent import model as m
@@ -99,12 +97,14 @@ class Interfaces:
     """Who is who in the samples of a design: instances by card port and by MAC, the YAML
     object by observation point."""
 
-    def __init__(self, topology: m.Topology):
+    def __init__(self, topology: m.Topology, origins: dict[int, str]):
+        """``origins``: observation point -> YAML object, as Hyperplane compiled the design
+        (``controller.plan.ORIGINS_FILE``)."""
         plan = Plan(topology)
         self.topology = topology
         self.by_port = {(p.instance.server, p.interface): p.instance for p in plan.instances.values()}
         self.by_mac = {p.mac: p.instance for p in plan.instances.values()}
-        self.origins = {observation_point(o): o for o in compile_topology(topology).origins.values()}
+        self.origins = origins
 
     def instance(self, card: str, record: Record) -> Optional[m.Instance]:
         """The instance whose interface records this sample (None: no instance's)."""

@@ -25,6 +25,11 @@ def observation_point(origin: str) -> int:
     return cookie_of(origin) & POINT_MASK
 
 
+def origins_by_point(origins) -> dict[int, str]:
+    """Observation point -> the YAML object (of ``origins``, a compile's) whose flows sample with it."""
+    return {observation_point(origin): origin for origin in set(origins)}
+
+
 class PointCollision(AssertionError):
     """Two YAML objects share an observation point: a flow log could name the wrong one."""
 

@@ -13,7 +13,7 @@ from vpc_fixtures import load, problems
 
 from controller.actions import Sample
 from controller.compiler import compile_topology
-from controller.compiler.sampling import PointCollision, check_points, observation_point
+from controller.compiler.sampling import PointCollision, check_points, observation_point, origins_by_point
 from controller.pipeline import SampleKey
 from controller.plan import Plan
 from experiments.flowlogs import Alarm, Seen, Watcher, alarm_time, fires_before, first_reject
@@ -128,7 +128,7 @@ def _record(domain_verdict, side, after=False, **fields):
 
 def test_records_say_what_finally_happened_at_each_interface_per_flow_log():
     topology = load(DESIGN)
-    interfaces = Interfaces(topology)
+    interfaces = Interfaces(topology, origins_by_point(compile_topology(topology).origins.values()))
     aggregator = Aggregator(interfaces)
     sg_rule, nacl_rule = "vpcs[0].security_groups[default].egress[0]", "vpcs[0].nacls[0].egress[0]"
     assert observation_point(nacl_rule) in interfaces.origins
