@@ -26,6 +26,32 @@ HUB_WITH_TWIN_SPOKES = """
       - {name: p2, requester: v2, accepter: v1}
 """
 
+# AWS's middlebox routing (2021): web <-> db, two subnets of one VPC, through the appliance fw1
+MIDDLEBOX = """
+    name: mbox
+    servers: 2
+    vpcs:
+      - name: v
+        cidr: 10.9.0.0/16
+        subnets:
+          - {name: web, cidr: 10.9.1.0/24, route_table: web-rt}
+          - {name: db, cidr: 10.9.2.0/24, route_table: db-rt}
+          - {name: fw, cidr: 10.9.3.0/24}
+        route_tables:
+          - name: web-rt
+            routes: [{destination: 10.9.2.0/24, instance: fw1}]
+          - name: db-rt
+            routes: [{destination: 10.9.1.0/24, instance: fw1}]
+        security_groups:
+          - {name: open, ingress: [{protocol: all, cidr: 10.9.0.0/16}]}
+          - {name: fw-sg, ingress: [{protocol: tcp, ports: 5432, cidr: 10.9.0.0/16}]}
+        instances:
+          - {name: web1, subnet: web, security_groups: [open]}
+          - {name: web2, subnet: web, security_groups: [open]}
+          - {name: db1, subnet: db, security_groups: [open]}
+          - {name: fw1, subnet: fw, source_dest_check: false, security_groups: [fw-sg]}
+"""
+
 # GRE allowed by an SG on w; replies to client ports 40000-50000 denied by w's subnet NACL.
 GRE_AND_PORT_RANGES = """
     name: gre

@@ -3,6 +3,7 @@ loader's checks, trace's path through the appliance, and the fake cards deciding
 including the NACLs on the way in and an appliance that keeps its source/dest check."""
 
 import pytest
+from designs import MIDDLEBOX
 from fakeswitch import FakeFabric, assert_cards_decide_like_trace, exchange, instance_packet
 from vpc_fixtures import example, load, problems, verdict
 
@@ -104,3 +105,34 @@ def test_the_cards_decide_like_trace(edits):
         assert (dropped.reason, dropped.rule) == ("nacl-ingress", "vpcs[2].nacls[0].ingress[0]")
         assert verdict(topology, "app1", "data1").accepted  # ping is not denied
     assert_cards_decide_like_trace(topology)
+
+
+# -- middlebox routing inside a VPC (AWS, 2021): a route as specific as a subnet, to an appliance --
+
+
+def test_a_route_as_specific_as_a_subnet_sends_traffic_between_subnets_through_the_appliance():
+    topology = load(MIDDLEBOX)
+    through = verdict(topology, "web1", "db1", "tcp", 5432)
+    assert through.accepted
+    assert [h.at for h in through.hops if h.stage == "appliance"] == ["fw1", "fw1"]  # both ways
+    refused = verdict(topology, "web1", "db1", "icmp")  # fw1's SG admits tcp/5432 only
+    assert (refused.accepted, refused.rule) == (False, "vpcs[0].security_groups[1]")
+    within = verdict(topology, "web1", "web2", "icmp")  # within a subnet: no route, no appliance
+    assert within.accepted and not any(h.stage == "appliance" for h in within.hops)
+    fabric = FakeFabric(compile_topology(topology))
+    card, packet = instance_packet(fabric.compiled.plan, "web1", "10.9.2.4", 6, 5432, 40000)
+    assert (topology.instance("fw1").server, "appliance", "fw1") in fabric.send(card, packet).path
+    assert_cards_decide_like_trace(topology)
+
+
+@pytest.mark.parametrize(
+    "route, message",
+    [
+        ("{destination: 10.9.2.0/25, instance: fw1}", "must match a subnet's whole CIDR"),
+        ("{destination: 10.9.2.0/24, peering: p}", "only a route to an appliance ('instance') may match"),
+        ("{destination: 10.9.0.0/16, instance: fw1}", "must match a subnet's whole CIDR"),
+    ],
+)
+def test_a_route_inside_the_vpc_must_be_a_whole_subnet_to_an_appliance(route, message):
+    found = problems(MIDDLEBOX.replace("{destination: 10.9.2.0/24, instance: fw1}", route))
+    assert any("routes[0].destination" in line and message in line for line in found), found

@@ -91,7 +91,7 @@ def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optio
         return None
     if destination is None:
         return None
-    if not _outside_vpc(r, known, path, vpc, destination):
+    if not _outside_vpc(r, known, path, vpc, destination, middlebox=bool(route.get("instance"))):
         return None
     target_ok = check_route_target(r, known, path, vpc, route)
     if not target_ok:
@@ -108,15 +108,30 @@ def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optio
     )
 
 
-def _outside_vpc(r: Reporter, known: Known, path, vpc: str, destination: IPv4Network) -> bool:
+def _outside_vpc(
+    r: Reporter, known: Known, path, vpc: str, destination: IPv4Network, middlebox: bool = False
+) -> bool:
+    """A route's destination may not be inside the VPC's CIDRs (the local route covers them),
+    except, since AWS's middlebox routing (2021), a route to an appliance's network interface
+    whose destination is exactly one of the VPC's subnets: traffic between two subnets then
+    goes through the appliance (traffic within a subnet never meets a route)."""
+    subnets = {draft.cidr for draft in known.subnets.get(vpc, {}).values() if draft.cidr is not None}
     for cidr in known.vpc_cidrs[vpc]:
-        if destination.subnet_of(cidr):
-            r.report(
-                path + ("destination",),
-                f"{destination} is inside the VPC CIDR {cidr}: the local route covers "
-                "it and AWS rejects a route as or more specific than it",
-            )
-            return False
+        if not destination.subnet_of(cidr):
+            continue
+        if middlebox and destination in subnets:
+            return True
+        hint = (
+            "a route more specific than the local route must match a subnet's whole CIDR"
+            if middlebox
+            else "only a route to an appliance ('instance') may match one of its subnets' CIDRs"
+        )
+        r.report(
+            path + ("destination",),
+            f"{destination} is inside the VPC CIDR {cidr}: the local route covers it, and AWS "
+            f"rejects a route as or more specific than it ({hint})",
+        )
+        return False
     return True
 
 
