@@ -77,6 +77,15 @@ def features(data) -> set[str]:
     addresses = Counter(i.ip for i in topology.instances)
     if any(n > 1 for n in addresses.values()):
         found.add("same address twice")
+    if topology.internet_hosts and any(vpc.internet_gateway for vpc in topology.vpcs):
+        found.add("internet gateway")
+    public = Counter(i.ip for i in topology.instances if i.public_ip)
+    if any(n > 1 for n in public.values()):
+        found.add("twin addresses with public IPs")
+    if topology.nat_gateways:
+        found.add("nat gateway")
+    if len({i.mtu for i in topology.instances}) > 1:
+        found.add("mtus that differ")
     return found
 
 
@@ -96,7 +105,8 @@ def test_every_seed_is_a_valid_topology_and_together_they_mix_every_ingredient()
         "inspection hairpin", "blackhole", "nacl deny", "partial ephemeral range", "sg reference",
         "protocol 47", "same address twice", "icmp type", "tgw sg referencing",
         "attachment referencing off", "sg reference across a tgw", "privatelink", "unhealthy target",
-        "endpoint across one CIDR",
+        "endpoint across one CIDR", "internet gateway", "twin addresses with public IPs", "nat gateway",
+        "mtus that differ",
     }  # fmt: skip
     assert expected <= set(seen), expected - set(seen)
     assert all(seen[f] >= 5 for f in expected), seen

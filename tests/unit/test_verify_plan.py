@@ -178,3 +178,25 @@ def test_a_retry_takes_a_fresh_client_port_of_the_same_nacl_segment():
         used.add((probe.source, retry.client_port))
     ping = next(p for p in probing.probes if p.kind == "icmp")
     assert fresh.take(ping) is ping
+
+
+def test_a_protocol_without_ports_runs_each_way_in_its_own_phase_through_a_public_ip():
+    """client -> web's public IP and web -> client are one pair of addresses on the wire
+    (web leaves as its public IP): one direction must wait until the cards forgot the other, or
+    it passes as its reply (the fuzzer found GRE from the internet accepted so)."""
+    topology = load(
+        """
+        name: gre-edge
+        internet: {hosts: [{name: client, ip: 198.51.100.10}]}
+        vpcs:
+          - name: v
+            cidr: 10.1.0.0/16
+            internet_gateway: igw
+            subnets: [{name: s, cidr: 10.1.1.0/24}]
+            route_tables: [{name: rt, main: true, routes: [{destination: 0.0.0.0/0, internet_gateway: igw}]}]
+            security_groups: [{name: out, ingress: [{protocol: 47, cidr: 10.0.0.0/8}]}]
+            instances: [{name: web, subnet: s, public_ip: true, security_groups: [out]}]
+        """
+    )
+    gre = {(p.source, p.target): p for p in plan(topology).probes if p.kind == "ip" and p.protocol == 47}
+    assert gre["client", "web"].later != gre["web", "client"].later

@@ -4,8 +4,10 @@ What the generator mixes: VPCs that reuse the same CIDR when nothing connects th
 (never between overlapping VPCs, as AWS refuses), a transit gateway with several route
 tables, static and blackhole routes, an inspection VPC that traffic hairpins through, NACLs
 with allow/deny mixes and partial ephemeral ranges, SG rules naming SGs (own and peered VPC),
-protocol 47, secondary VPC CIDRs, subnets in two AZs and attachments that miss one, and a
-PrivateLink service with an endpoint to it from another VPC.
+protocol 47, secondary VPC CIDRs, subnets in two AZs and attachments that miss one, a
+PrivateLink service with an endpoint to it from another VPC, the internet (internet gateways,
+public IPs, twin private addresses with public IPs, NAT gateways) and instance MTUs that differ
+along a path.
 """
 
 from __future__ import annotations
@@ -103,7 +105,48 @@ def generate(seed: int) -> dict[str, Any]:
     if tgw_members:
         data["transit_gateways"] = [_transit_gateway(design, sorted(tgw_members))]
     _privatelink(data, random.Random(f"{seed}:privatelink"))  # its own draws: older seeds keep their design
+    _internet(data, random.Random(f"{seed}:internet"))
+    _mtus(data, random.Random(f"{seed}:mtu"))
     return data
+
+
+def _internet(data: dict[str, Any], rng: random.Random) -> None:
+    """Sometimes the internet: a host on it, internet gateways on some VPCs (a default route to
+    them in the main table, unless one is there), public IPs on some of their instances (VPCs
+    that reuse a CIDR then have twin private addresses with public IPs), and sometimes a NAT
+    gateway in such a VPC that a second route table's subnet reaches the internet through."""
+    if rng.random() >= 0.45:
+        return
+    data["internet"] = {"hosts": [{"name": "client", "ip": "198.51.100.10"}]}
+    for vpc in data["vpcs"]:
+        if rng.random() >= 0.6:
+            continue
+        gateway = f"igw-{vpc['name']}"
+        vpc["internet_gateway"] = gateway
+        _add_route(vpc, {"destination": "0.0.0.0/0", "internet_gateway": gateway})
+        for instance in vpc["instances"]:
+            if rng.random() < 0.5:
+                instance["public_ip"] = True
+        main = vpc["route_tables"][0]["routes"]
+        through_igw = any(r.get("internet_gateway") == gateway for r in main)
+        if len(vpc["subnets"]) < 2 or not through_igw or rng.random() >= 0.4:
+            continue
+        public, private = vpc["subnets"][0], rng.choice(vpc["subnets"][1:])
+        vpc["nat_gateways"] = [{"name": f"nat-{vpc['name']}", "subnet": public["name"]}]
+        routes = [dict(r) for r in main if r["destination"] != "0.0.0.0/0"]
+        routes.append({"destination": "0.0.0.0/0", "nat_gateway": f"nat-{vpc['name']}"})
+        vpc["route_tables"].append({"name": "private", "routes": routes})
+        private["route_table"] = "private"
+
+
+def _mtus(data: dict[str, Any], rng: random.Random) -> None:
+    """Sometimes instances whose MTU differs from their neighbours' (1500 or 8000, not 9001)."""
+    if rng.random() >= 0.3:
+        return
+    for vpc in data["vpcs"]:
+        for instance in vpc["instances"]:
+            if rng.random() < 0.35:
+                instance["mtu"] = rng.choice([1500, 8000])
 
 
 def _privatelink(data: dict[str, Any], rng: random.Random) -> None:

@@ -104,7 +104,9 @@ InstancePair = tuple[m.Instance, m.Instance]
 
 
 def address_of(source: Endpoint, target: Endpoint) -> IPv4Address:
-    """The address ``source`` reaches ``target`` at: from the internet, its public IP."""
+    """The address ``source`` reaches ``target`` at: from the internet, its public IP. (And so
+    the address ``target`` sees ``source`` at is ``address_of(target, source)``: an instance
+    with a public IP is that address to the internet, which Probe.later compares.)"""
     if isinstance(source, m.InternetHost) and isinstance(target, m.Instance) and target.public_ip:
         return target.public_ip
     return target.ip
@@ -253,7 +255,7 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
         base = Probe("icmp", source.name, target.name, address, ICMP, frames=source.ip == address)
         probes.append(base)
         probes += _mtu_probes(topology, source, target, base)
-        later = int(source.ip) > int(address)  # see Probe.later
+        later = int(address_of(target, source)) > int(address)  # see Probe.later
         probes += [replace(base, kind="ip", protocol=protocol, later=later) for protocol in extra]
         for protocol in PORTED_PROTOCOLS:
             probes += _port_probes(
