@@ -200,3 +200,13 @@ def test_a_protocol_without_ports_runs_each_way_in_its_own_phase_through_a_publi
     )
     gre = {(p.source, p.target): p for p in plan(topology).probes if p.kind == "ip" and p.protocol == 47}
     assert gre["client", "web"].later != gre["web", "client"].later
+
+
+def test_a_port_that_only_an_appliance_on_the_path_opens_is_probed():
+    """web1 -> db1 goes through fw1, whose SG admits tcp/5432 only: that segment must be probed
+    (the live middlebox test found verify agreeing without ever trying 5432)."""
+    from designs import MIDDLEBOX
+
+    probes = plan(load(MIDDLEBOX)).probes
+    ports = {p.port for p in probes if (p.source, p.target, p.kind, p.protocol) == ("web1", "db1", "port", 6)}
+    assert 5432 in ports

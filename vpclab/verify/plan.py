@@ -162,13 +162,19 @@ def segments(ranges: Iterable[tuple[int, int]], low: int, high: int) -> list[tup
 
 
 def destination_segments(topology: m.Topology, source: Endpoint, target: Endpoint, protocol: int):
-    """The destination-port segments that the pair's SG rules and every NACL rule cut."""
+    """The destination-port segments that the pair's SG rules, every NACL rule and every
+    appliance's inbound SG rules cut (an appliance a route names decides what it forwards by
+    those: a path through it may open one port only)."""
     rules: list[m.SGRule | m.NaclRule] = []
     for ref in getattr(source, "security_groups", ()):  # an internet host has none
         rules += topology.security_group(ref).egress
     for ref in getattr(target, "security_groups", ()):
         rules += topology.security_group(ref).ingress
     rules += [r for vpc in topology.vpcs for nacl in vpc.nacls for r in nacl.ingress + nacl.egress]
+    appliances = {r.instance for v in topology.vpcs for t in v.route_tables for r in t.routes if r.instance}
+    for name in sorted(appliances):
+        for ref in topology.instance(name).security_groups:
+            rules += topology.security_group(ref).ingress
     ranges = [r.traffic.ports for r in rules if r.traffic.protocol == protocol and r.traffic.ports]
     return segments(ranges, *PORT_SPACE)
 
