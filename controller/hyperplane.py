@@ -226,7 +226,11 @@ class Hyperplane(app_manager.OSKenApp):
 
     def _publish_origins(self) -> None:
         """Write, beside the running design, which YAML object each observation point stands
-        for (what the flow log collector names in its records), atomically."""
+        for (what the flow log collector names in its records), atomically. Only a design with
+        flow logs has a collector: without, a change pays nothing for it (hashing every flow's
+        origin takes ~50 ms at 512 instances)."""
+        if not self.compiled.plan.topology.flow_logs:
+            return
         points = {
             str(point): origin for point, origin in origins_by_point(self.compiled.origins.values()).items()
         }

@@ -144,6 +144,18 @@ class ClampKey:
     )
     WIDTH = {str(value): width for value, _, _, width in SAVED}
 
+    @staticmethod
+    def macs(values: dict[str, int]) -> dict[str, str]:
+        """The MAC addresses a SYN leaves for the clamp with, given the values it saves
+        (``values``: register or ``in_port_nxm`` -> number; a missing one is 0)."""
+        numbers = dict.fromkeys(("eth_src", "eth_dst"), int(ClampKey.BASE_MAC.replace(":", ""), 16))
+        for value, field, offset, width in ClampKey.SAVED:
+            numbers[field] |= (values.get(str(value), 0) & ((1 << width) - 1)) << offset
+        return {
+            field: ":".join(f"{number >> shift & 0xFF:02x}" for shift in range(40, -1, -8))
+            for field, number in numbers.items()
+        }
+
 
 class SampleKey:
     """A flow log sample's observation domain id as bit fields (offset, width): the verdict of

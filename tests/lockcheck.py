@@ -94,14 +94,15 @@ def main() -> int:
         return 1
     allowed = [sys.prefix, str(ROOT)] + [sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")]
     allowed += [p for p in sys.path if p.endswith(".zip")]
-    problems = lock_problems(pinned(LOCK.read_text()), installed(sys.prefix))
+    present = installed(sys.prefix)
+    problems = lock_problems(pinned(LOCK.read_text()), present)
     problems += path_problems(sys.path, allowed)
     for problem in problems:
         print(f"lockcheck: {problem}", file=sys.stderr)
     if problems:
         print("lockcheck: rebuild the venv from the lock: make clean-venv venv", file=sys.stderr)
         return 1
-    count = len(installed(sys.prefix)) - 1
+    count = len(present) - 1
     print(f"lockcheck: the venv holds exactly what {LOCK.name} pins ({count} distributions)")
     return 0
 

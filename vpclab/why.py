@@ -172,17 +172,11 @@ def _back_from_clamp(leg: Leg, sent: str) -> str:
     port = IN_PORT.search(sent)
     values = {"in_port_nxm": int(port[1]) if port else 0}
     values |= {name: int(str(value), 0) for name, value in leg.final.items() if name.startswith("reg")}
-    macs = dict.fromkeys(("eth_src", "eth_dst"), int(ClampKey.BASE_MAC.replace(":", ""), 16))
-    for value, field_name, offset, width in ClampKey.SAVED:
-        macs[field_name] |= (values.get(str(value), 0) & ((1 << width) - 1)) << offset
+    macs = ClampKey.macs(values)
     kind = next(k for k in ("tcp", "udp", "icmp", "ip") if k in leg.final)
     inner = {key: leg.final[key] for key in INNER if key in leg.final}
-    inner.update(dl_src=_mac(macs["eth_src"]), dl_dst=_mac(macs["eth_dst"]))
+    inner.update(dl_src=macs["eth_src"], dl_dst=macs["eth_dst"])
     return ",".join([kind, f"in_port={MSS_CLAMP_PORT}", *(f"{key}={value}" for key, value in inner.items())])
-
-
-def _mac(number: int) -> str:
-    return ":".join(f"{number >> shift & 0xFF:02x}" for shift in range(40, -1, -8))
 
 
 def _forwarding(plan, server: str, leg: Leg):

@@ -60,7 +60,7 @@ PREREQUISITES = {
 }
 MAX_STEPS = 64
 NAT_SRC = 1  # NX_NAT_F_SRC
-TCP_SYN, TCP_SYN_ACK = 0x02, 0x12
+TCP_SYN, TCP_SYN_ACK, TCP_RST = 0x02, 0x12, 0x04
 SMALL_FRAME = 100  # a packet's frame length, unless it says ("frame_length")
 JUMBO_MSS = 8961  # what an instance at MTU 9001 offers in its SYN, unless it says ("tcp_mss")
 DATAPATH = types.SimpleNamespace(ofproto=ofp, ofproto_parser=parser, id=1)
@@ -539,7 +539,7 @@ class FakeFabric:
             for f, v in packet.items()
             if not f.startswith(("reg", "tun")) and f not in ("ct_state", "metadata")
         }
-        syn = packet.get("tcp_flags", 0) & 0x06 == TCP_SYN & 0x06
+        syn = packet.get("tcp_flags", 0) & (TCP_SYN | TCP_RST) == TCP_SYN  # SYN or SYN-ACK, no RST
         if syn and packet.get("ip_proto") == 6 and back.get("tcp_mss", JUMBO_MSS) > TGW_MSS:
             back["tcp_mss"] = TGW_MSS
         back["in_port"] = MSS_CLAMP_PORT

@@ -271,7 +271,8 @@ def _probe(emulation: Emulation, probes: list[Probe], nonces: dict[Probe, str], 
         failed = [n for n, a in zip(members, found, strict=True) if a is None and probes[n] not in nonces]
         for n in failed:
             sent[n] = fresh.take(probes[n])
-        emulation.flush_conntrack()  # nor what the cards kept of the first attempts
+        if failed:
+            emulation.flush_conntrack()  # nor what the cards kept of the first attempts
         again = _run(emulation.hosts.hosts, [sent[n] for n in failed], nonces, RETRY_TIMEOUT)
         for n, answer in [*zip(members, found, strict=True), *zip(failed, again, strict=True)]:
             answers[n] = answer
