@@ -91,6 +91,13 @@ MAX_HAIRPINS = 2  # like trace: at most three TGW traversals, then it is a routi
 
 TUNNEL_PORT = 100  # the vxlan port of every Nitro card (ofport_request)
 MSS_CLAMP_PORT = 101  # the card's port to its kernel's MSS clamp, which sends each packet back
+# The interface that put a packet on the fabric, when its source address may not be its own (an
+# instance with source_dest_check: false): its conntrack zone, so the receiving card looks its
+# SGs up by interface as AWS does, not by source address. On the sending card it is held in
+# VXLAN-GBP's group policy id, a metadata field (OVS's userspace tunnels do not send GBP); at
+# the tunnel (``fabric_sender``) it becomes the inner source MAC, the sender's own, which the
+# receiving card matches. An NLB node sends as itself (0; NAT and internet gateways never tunnel).
+SENDER = "tun_gbp_id"
 MSS_CLAMP_INTERFACES = ("mss-clamp", "mss-kernel")  # that veth pair: the card's end, the kernel's
 ROUTER_MAC = "02:00:00:00:00:01"  # the VPC router's MAC, answered for every subnet's .1
 
@@ -216,7 +223,7 @@ STAGE_LIST = (
         ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id", "ip_proto", "tp_dst"),
         # and, for a SYN back from the MSS clamp, what ClampKey saved
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC, R.ATTACHMENT_SUBNET, R.TGW_TABLE)
-        + (R.NEXT_HOP, R.HAIRPINS, "in_port_nxm", "eth_src", "eth_dst"),
+        + (R.NEXT_HOP, R.HAIRPINS, "in_port_nxm", "eth_src", "eth_dst", SENDER),
     ),
     # the card's metadata service: an instance's requests, the service's answers
     _stage(
@@ -283,13 +290,16 @@ STAGE_LIST = (
     # the destination instance by address in the destination VPC
     _stage("deliver_lookup", "tunnel_out", {R.DST_VPC} | IP, ("eth_dst",)),
     # VXLAN to the destination's server (the TunnelKey in the VNI), or hand over locally
-    _stage("tunnel_out", "nacl_tgw_exit", {R.DST_VPC} | IP, ("tun_id", "tun_dst")),
+    _stage("tunnel_out", "nacl_tgw_exit fabric_sender", {R.DST_VPC} | IP, ("tun_id", "tun_dst")),
     # receiving: NACL egress of the attachment subnet a TGW delivered through
     _stage("nacl_tgw_exit", "nacl_dst_ingress sg_ingress_remote", {"tun_id"} | IP),
     # receiving: NACL ingress of the destination subnet
     _stage("nacl_dst_ingress", "sg_ingress_remote", {"tun_id", R.DST_VPC} | IP),
-    # the referenced SGs the source belongs to, as its routes reach the receiver
-    _stage("sg_ingress_remote", "sg_ingress", (R.DST_VPC, "eth_type", "nw_src", "nw_dst"), REMOTE_SGS),
+    # the referenced SGs the source belongs to, as its routes reach the receiver (by the
+    # sending interface's MAC if it names itself, else by source address)
+    _stage(
+        "sg_ingress_remote", "sg_ingress", (R.DST_VPC, "eth_type", "nw_src", "nw_dst", "eth_src"), REMOTE_SGS
+    ),
     # SG ingress of the receiver (ct state), then out to its port; a NAT gateway (no SG):
     # ct nat in its zone, as its own subnet's sender
     _stage(
@@ -304,7 +314,7 @@ STAGE_LIST = (
     # the appliance's own subnet, or after a TGW through which attachment subnet
     _stage(
         "middlebox_tunnel",
-        "middlebox_nacl_exit",
+        "middlebox_nacl_exit fabric_sender",
         (R.NEXT_HOP, R.SRC_SUBNET, R.HAIRPINS, "eth_type"),
         ("tun_id", "tun_dst", R.EXIT_SUBNET, R.SAME_SUBNET),
     ),
@@ -330,7 +340,7 @@ STAGE_LIST = (
         "nlb_snat",
         "nacl_src_egress",
         {R.NEXT_HOP, "ct_state"} | IP,
-        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS, SENDER, "eth_src"),
     ),
     # a target's reply at the node (sg_ingress found the interface by the port block): only
     # replies go back, translated in the interface's zones; nothing opens a connection this way
@@ -357,6 +367,8 @@ STAGE_LIST = (
     # Hyperplane, which answers ICMP "fragmentation needed" from the internet (as AWS does);
     # the rest is sent over VXLAN to the internet's card
     _stage("igw_mtu", "", (R.SRC_VPC, R.TOO_BIG)),
+    # resubmitted by the tunnel: a packet whose SENDER is set leaves with that interface's MAC
+    _stage("fabric_sender", "", (SENDER,), ("eth_src",)),
 )
 STAGES = tuple(stage.name for stage in STAGE_LIST)
 # the stages that decide a packet's fate, and whose interface records it in a flow log: their

@@ -52,6 +52,42 @@ MIDDLEBOX = """
           - {name: fw1, subnet: fw, source_dest_check: false, security_groups: [fw-sg]}
 """
 
+
+def middlebox_by_group(db_admits: str) -> str:
+    """MIDDLEBOX with db1's SG admitting tcp/5432 only from SG ``db_admits``: web1 carries
+    web-sg, fw1 fw-sg; web -> db goes through fw1 both ways (AWS: what fw1 forwards comes from
+    fw1's interface, so only a rule naming fw-sg admits it)."""
+    text = MIDDLEBOX.replace(
+        "          - {name: open, ingress: [{protocol: all, cidr: 10.9.0.0/16}]}",
+        "          - {name: open, ingress: [{protocol: all, cidr: 10.9.0.0/16}]}\n"
+        "          - {name: web-sg, ingress: [{protocol: all, cidr: 10.9.0.0/16}]}\n"
+        "          - name: db-sg\n"
+        f"            ingress: [{{protocol: tcp, ports: 5432, security_group: {db_admits}}}]",
+    )
+    for name in ("web1", "db1"):
+        group = "web-sg" if name == "web1" else "db-sg"
+        old_line = f"{{name: {name}, subnet: {name[:-1]}, security_groups: [open]}}"
+        assert old_line in text, old_line
+        text = text.replace(old_line, f"{{name: {name}, subnet: {name[:-1]}, security_groups: [{group}]}}")
+    return text
+
+
+# an appliance (fw: no source/dest check) and web share the default SG, which admits itself:
+# what fw sends from an address not its own still comes from a member (issue 33's minimal design)
+SPOOFING = """
+    name: spoof
+    servers: {servers}
+    vpcs:
+      - name: v
+        cidr: 10.29.0.0/16
+        internet_gateway: igw
+        subnets: [{{name: pub, cidr: 10.29.1.0/24, route_table: pub}}]
+        route_tables: [{{name: pub, routes: [{{destination: 0.0.0.0/0, internet_gateway: igw}}]}}]
+        instances:
+          - {{name: fw, subnet: pub, source_dest_check: false, public_ip: true, server: srv1}}
+          - {{name: web, subnet: pub, server: srv{web_server}}}
+    """
+
 # GRE allowed by an SG on w; replies to client ports 40000-50000 denied by w's subnet NACL.
 GRE_AND_PORT_RANGES = """
     name: gre

@@ -40,11 +40,14 @@ ATTACHMENT_SUBNET_STAGES: dict[str, Callable] = {
 }
 # a card's own stages: placement decides them (``edge``) or the SGs of its instances do
 CARD_EDGE: dict[str, Callable] = {
-    "classify": edge.classify,
+    "classify": lambda plan, server: (
+        edge.classify(plan, server) + routes.senders_back_from_clamp(plan, server)
+    ),
     "arp": edge.arp,
     "tunnel_out": edge.tunnels,
     "igw": internet.gateway,
     "metadata": edge.metadata,
+    "fabric_sender": edge.fabric_senders,
 }
 INTERNET_UNIT = ("internet", m.INTERNET_CARD)  # the whole of the internet's card
 NAT_GATEWAYS = "nat_gateways"  # a card's tunnels to NAT gateways, and the gateways it carries

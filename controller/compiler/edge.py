@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from vpclab.intent.model import METADATA_ADDRESS, RESOLVER_ADDRESS
 
-from ..actions import DROP, ArpReply, Ct, CtClear, Goto, Move, Output, SetField, SetReg
-from ..pipeline import ROUTER_MAC, TUNNEL_PORT, Reg, TunnelKey, flow
+from ..actions import DROP, ArpReply, Ct, CtClear, Goto, Move, Output, Resubmit, SetField, SetReg
+from ..pipeline import ROUTER_MAC, SENDER, TUNNEL_PORT, Reg, TunnelKey, flow
 from ..plan import DNS_PORT, METADATA_MAC, METADATA_PORT, RESOLVER_STAND_IN
 from .matches import ETH_ARP, ETH_IP, TCP, UDP, host
 
@@ -38,7 +38,7 @@ def classify(plan, server: str) -> list:
                 "classify",
                 100,
                 {**port, "eth_type": ETH_IP, "eth_src": local.mac, **_own_source(instance)},
-                registers + (Ct(False, local.zone, "sg_egress_remote"),),
+                registers + sender(local) + (Ct(False, local.zone, "sg_egress_remote"),),
                 instance.origin,
             )
         )
@@ -57,6 +57,31 @@ def arrival(plan, vpc, address, onward, origin: str):
         "nw_dst": host(address),
     }
     return flow("classify", 100, match, (SetReg(Reg.DST_VPC, vpc.number), onward), origin)
+
+
+def sender(local) -> tuple:
+    """An instance that may send with addresses not its own names itself (``SENDER``), so the
+    receiving card takes its SGs by interface (its MAC); the others are known by address."""
+    if local.instance.source_dest_check:
+        return ()
+    assert 0 < local.zone < 1 << 16, f"{local.instance.name}: zone {local.zone} does not fit SENDER"
+    return (SetField(SENDER, local.zone),)
+
+
+def fabric_senders(plan, server: str) -> list:
+    """fabric_sender: the inner source MAC of what an instance that names itself sent is its
+    own (routing wrote the router's), so the receiving card knows the interface."""
+    return [
+        flow(
+            "fabric_sender",
+            100,
+            {SENDER: local.zone},
+            (SetField("eth_src", local.mac),),
+            local.instance.origin,
+        )
+        for local in plan.on_server(server)
+        if sender(local)
+    ]
 
 
 def _own_source(instance) -> dict:
@@ -215,8 +240,10 @@ def resolver(plan, local) -> list:
 
 
 def tunnel_key(plan, vpc) -> tuple:
-    """Write the TunnelKey: the VPC, then what the sender's stages learned of the path."""
+    """Write the TunnelKey: the VPC, then what the sender's stages learned of the path; and
+    the sending interface, if it names itself (``fabric_sender``)."""
     return (
+        Resubmit("fabric_sender"),
         SetField("tun_id", plan.vni(vpc)),
         Move(Reg.EXIT_SUBNET, "tun_id", TunnelKey.EXIT_SUBNET[1], TunnelKey.EXIT_SUBNET[0]),
         Move(Reg.SAME_SUBNET, "tun_id", TunnelKey.SAME_SUBNET[1], TunnelKey.SAME_SUBNET[0]),

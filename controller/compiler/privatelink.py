@@ -16,8 +16,8 @@ replies to the health checks (from ports below the blocks) go to the controller.
 
 from __future__ import annotations
 
-from ..actions import CONTROLLER, DROP, Ct, FlowHash, Goto, Nat, Output, Resubmit, SetReg
-from ..pipeline import CT_EST, CT_INV, CT_NEW, CT_SNAT, CT_TRK, Reg, flow
+from ..actions import CONTROLLER, DROP, Ct, FlowHash, Goto, Nat, Output, Resubmit, SetField, SetReg
+from ..pipeline import CT_EST, CT_INV, CT_NEW, CT_SNAT, CT_TRK, SENDER, Reg, flow
 from .edge import arrival
 from .matches import ETH_IP, host, port_blocks
 from .security_groups import group_bits, stateful
@@ -66,7 +66,11 @@ def _interface(plan, local, inbound) -> list:
     balancer = service.load_balancer
     provider = topology.vpc(service.vpc)
     node = interface.node
-    node_sends = as_sender(plan, provider, provider.subnet(node.subnet)) + (Resubmit("nacl_src_egress"),)
+    node_sends = (
+        (SetField(SENDER, 0), SetField("eth_src", plan.node_mac(node)))  # the node sends it
+        + as_sender(plan, provider, provider.subnet(node.subnet))
+        + (Resubmit("nacl_src_egress"),)
+    )
     mine: dict = {Reg.NEXT_HOP: local.number}
     ip = {**mine, "eth_type": ETH_IP}  # conntrack needs an IP match
     address = {Reg.DST_VPC: consumer.number, "eth_type": ETH_IP, "nw_dst": host(interface.ip)}

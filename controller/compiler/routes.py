@@ -11,7 +11,7 @@ from vpclab.intent.model import TGW_MTU
 
 from ..actions import CONTROLLER, DROP, CheckLarger, DecTtl, Goto, Move, Output, Resubmit, SetField, SetReg
 from ..pipeline import MAX_HAIRPINS, MSS_CLAMP_PORT, ROUTER_MAC, TUNNEL_PORT, ClampKey, Reg, flow
-from . import middlebox
+from . import edge, middlebox
 from .matches import ETH_IP, ETHERNET_HEADER, TCP, TCP_SYN, host, prefix
 
 MISS_PRIORITY = 1
@@ -173,15 +173,34 @@ def from_mss_clamp(plan) -> list:
     """classify: a SYN back from the kernel's MSS clamp gets its input port and registers back
     (``ClampKey``) and the VPC router's MACs it had, and goes on at the TGW's entry NACL."""
     check_clamp_key(plan)
-    restored = tuple(
+    return [
+        flow("classify", 100, {"in_port": MSS_CLAMP_PORT, "eth_type": ETH_IP}, _restored(), MSS_CLAMP_ORIGIN)
+    ]
+
+
+def senders_back_from_clamp(plan, server: str) -> list:
+    """classify: a SYN an instance without source/destination check sent comes back from the
+    clamp with its ``SENDER`` too (it is tunnel metadata, which the kernel does not keep): the
+    saved input port, in the destination MAC's low bits, says whose it was."""
+    flows = []
+    for local in plan.on_server(server):
+        named = edge.sender(local)
+        if named:
+            port_bits = ClampKey.macs({"in_port_nxm": local.port})["eth_dst"]
+            match = {
+                "in_port": MSS_CLAMP_PORT,
+                "eth_type": ETH_IP,
+                "eth_dst": (port_bits, "00:00:00:00:ff:ff"),
+            }
+            flows.append(flow("classify", 110, match, named + _restored(), local.instance.origin))
+    return flows
+
+
+def _restored() -> tuple:
+    saved = tuple(
         Move(field, value, width, 0, source_offset=offset) for value, field, offset, width in ClampKey.SAVED
     )
-    actions = restored + (
-        SetField("eth_src", ROUTER_MAC),
-        SetField("eth_dst", ROUTER_MAC),
-        Goto("nacl_tgw_entry"),
-    )
-    return [flow("classify", 100, {"in_port": MSS_CLAMP_PORT, "eth_type": ETH_IP}, actions, MSS_CLAMP_ORIGIN)]
+    return saved + (SetField("eth_src", ROUTER_MAC), SetField("eth_dst", ROUTER_MAC), Goto("nacl_tgw_entry"))
 
 
 def check_clamp_key(plan) -> None:

@@ -23,6 +23,7 @@ ESTABLISHED, RELATED, INVALID = 65000, 64999, 64990
 FIRST_RULE = 60000  # SG rules count down from here, in the order the oracle names them
 NO_RULE = 1
 OWN_VPC, OTHER_VPC = 100, 200  # address-set flows; a cross-VPC one is the more specific
+BY_SENDER = 300  # a sender that names itself: above every address-set flow
 REMOTE_ORIGIN = "vpclab:remote-security-groups"
 BITS = 32
 
@@ -161,7 +162,37 @@ def ingress_remote(plan, server: str) -> list:
             }
             refs = refs | own[receiver.vpc].get(address, set())
             flows.append(flow("sg_ingress_remote", OTHER_VPC, match, named.set(refs) + onward, REMOTE_ORIGIN))
-    return flows
+    return flows + _by_sender(plan, server, named)
+
+
+def _by_sender(plan, server: str, named: GroupBits) -> list:
+    """sg_ingress_remote for what an instance without source/destination check put on the
+    fabric (it names itself: its MAC is the inner source, see ``SENDER``): its own SGs, whatever
+    the source address says (AWS: a reference admits traffic from the network interfaces that
+    carry the group), where its routes reach the receiver; none elsewhere."""
+    topology, onward = plan.topology, (Goto("sg_ingress"),)
+    flows = []
+    for sender in (instance for instance in topology.instances if not instance.source_dest_check):
+        key = {"eth_type": ETH_IP, "eth_src": plan.instances[sender.name].mac}
+        flows.append(flow("sg_ingress_remote", BY_SENDER, key, named.set(()) + onward, REMOTE_ORIGIN))
+        refs = {ref for ref in named.bits if sender in topology.members(ref)}
+        if not refs:
+            continue
+        for receiver in receivers(plan, server):
+            number = topology.vpc(receiver.vpc).number
+            if receiver.vpc == sender.vpc:
+                match = {**key, Reg.DST_VPC: number}
+                flows.append(
+                    flow("sg_ingress_remote", BY_SENDER + 10, match, named.set(refs) + onward, REMOTE_ORIGIN)
+                )
+            elif reaches_without_tgw(topology, sender, receiver) or reaches_over_referencing_tgw(
+                topology, sender, receiver
+            ):
+                match = {**key, Reg.DST_VPC: number, "nw_dst": host(receiver.ip)}
+                flows.append(
+                    flow("sg_ingress_remote", BY_SENDER + 20, match, named.set(refs) + onward, REMOTE_ORIGIN)
+                )
+    return list({(f.priority, f.match): f for f in flows}.values())  # one per VPC, however many receivers
 
 
 def stateful(stage: str, key: dict, zone: int, rules, address_field: str, named, passed, miss_origin):

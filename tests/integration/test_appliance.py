@@ -82,3 +82,30 @@ def test_middlebox_routing_between_two_subnets_of_one_vpc_agrees_with_trace(tmp_
     assert verification.agrees, report(verification, False)
     crossed = [r for r in verification.results if (r.source, r.target) == ("web1", "db1") and r.live]
     assert [r.probe for r in crossed if r.kind == "port"] == ["tcp/5432"]
+
+
+def test_an_sg_reference_admits_the_appliances_interface_whatever_the_address(tmp_path):
+    """AWS: an SG rule naming a group admits the interfaces that carry it. fw sends from an
+    address not its own to web (both in the default SG, across the tunnel): admitted, as trace
+    says (the cards used to drop it: they looked the group up by address). And what fw1 forwards
+    to db1 is fw1's: db-sg naming fw-sg admits web1's tcp/5432, naming web-sg would not."""
+    import textwrap
+
+    from designs import SPOOFING, middlebox_by_group
+
+    from vpclab.intent.loader import load_topology
+    from vpclab.verify import report, verify
+
+    spoof, mbox = tmp_path / "spoof.yaml", tmp_path / "mbox.yaml"
+    spoof.write_text(textwrap.dedent(SPOOFING.format(servers=2, web_server=2)))
+    mbox.write_text(textwrap.dedent(middlebox_by_group("fw-sg")))
+    verification = verify(load_topology(str(spoof)), log=quiet)
+    assert verification.agrees, report(verification, False)
+    spoofed = [r for r in verification.results if (r.source, r.target, r.kind) == ("fw", "web", "spoofed")]
+    assert spoofed and all(r.live for r in spoofed), report(verification, False)
+    verification = verify(load_topology(str(mbox)), log=quiet)
+    assert verification.agrees, report(verification, False)
+    crossed = [
+        r for r in verification.results if (r.source, r.target, r.probe) == ("web1", "db1", "tcp/5432")
+    ]
+    assert crossed and all(r.live for r in crossed), report(verification, False)

@@ -524,8 +524,9 @@ class FakeFabric:
         arriving = {
             field: value
             for field, value in packet.items()
-            if not field.startswith("reg") and field not in ("ct_state", "tun_ipv4_dst")
-        }
+            if not field.startswith(("reg", "tun_")) and field != "ct_state"
+        }  # VXLAN keeps the VNI (tunnel_id), not the card's metadata (GBP's id: OVS's userspace
+        # tunnels do not send it)
         arriving["in_port"] = TUNNEL_PORT
         outcome.tunnelled.append((server, remote, packet["tunnel_id"]))
         self._table(remote, arriving, 0, outcome, steps)

@@ -14,7 +14,7 @@ from os_ken.lib.packet import icmp, ipv4, packet
 from controller.actions import CheckLarger, Goto
 from controller.compiler import compile_topology
 from controller.ofmsg import NXActionCheckPktLarger, flow_mod
-from controller.pipeline import ROUTER_MAC, Reg, flow
+from controller.pipeline import Reg, flow
 from nitro_switch.server import mss_clamp_ruleset
 from vpclab.intent.errors import TopologyError
 from vpclab.intent.loader import load_topology, topology_from_data
@@ -73,7 +73,9 @@ def test_a_syn_through_the_tgw_comes_out_with_its_mss_clamped_to_8460():
     assert (card, "kernel", "mss clamp") in outcome.path  # through the card's kernel, not Hyperplane
     ((_, _, arrived),) = outcome.delivered
     assert (arrived["ipv4_dst"], arrived["tcp_mss"]) == ("10.2.1.4", 8460)
-    assert arrived["eth_src"] == ROUTER_MAC  # what the clamp's MACs carried is gone
+    # what the clamp's MACs carried is gone: data1 sees fw1's MAC, the appliance that sent it on
+    # (it names itself: the SGs it meets look it up by interface)
+    assert arrived["eth_src"] == compile_topology(design("inspection.yaml")).plan.instances["fw1"].mac
     assert TGW_MSS == 8460
     ((_, _, arrived),) = syn("inspection.yaml", "app1", "data1", tcp_mss=1460)[1].delivered
     assert arrived["tcp_mss"] == 1460  # a smaller MSS stays

@@ -175,6 +175,7 @@ class _Walk:
         self.interface: Optional[m.EndpointInterface] = None  # the endpoint the packet used
         self.choices: tuple[str, ...] = ()  # the NLB's healthy targets it could have taken
         self.behind_nlb = False  # the NLB translated the source: no SG reference matches it
+        self.sent_by: Optional[m.Instance] = None  # the appliance that sent it on, if one did
         self.limits: list[tuple[int, str]] = []  # the MTUs on the way, and what has each
 
     def fail(self, stage, at, obj, detail, reason: Optional[str] = None) -> NoReturn:
@@ -398,6 +399,7 @@ class _Walk:
             "what its own software drops is not traced)",
         )
         self.from_tgw = False  # it sends the packet on as its subnet's own sender
+        self.sent_by = box  # SG references now see its interface, whatever the source address
         return self.send_from(vpc, home, packet, source)
 
     def send_from(self, vpc: m.Vpc, home: m.Subnet, packet: Packet, source) -> Endpoint:
@@ -803,11 +805,13 @@ class _Walk:
         self.sg_hop("sg-ingress", target, rule, packet, "inbound")
 
     def counts_as_member(self, source, arrival: Arrival, ref: m.SGRef) -> bool:
-        """May an inbound rule naming ``ref`` match the sender? Not across the internet, not
-        behind an NLB (it sees the NLB's address), across a TGW only with SG referencing
-        support on this path (AWS 2024)."""
+        """May an inbound rule naming ``ref`` match the sender? The network interface that sent
+        the packet counts, not its source address (an appliance forwarding it is the sender).
+        Not across the internet, not behind an NLB (it sees the NLB's address), across a TGW
+        only with SG referencing support on this path (AWS 2024)."""
         crossed = arrival.kind == "internet" or (arrival.kind == "tgw" and not arrival.sg_references_hold)
-        return not (crossed or self.behind_nlb) and source in self.topology.members(ref)
+        sender = self.sent_by or source
+        return not (crossed or self.behind_nlb) and sender in self.topology.members(ref)
 
     def nacl(
         self,
