@@ -43,6 +43,7 @@ from . import pmtu
 from .compiler import compile_topology, recompile
 from .compiler.sampling import origins_by_point
 from .differ import FlowDiff
+from .load import Load
 from .ofmsg import barrier, delete_matching, flow_mod_bytes, flow_stats_request, match_items, match_key
 from .plan import ORIGINS_FILE
 from .route_manager import RouteManager
@@ -110,8 +111,9 @@ class Hyperplane(app_manager.OSKenApp):
         self.propagation_delay = float(os.environ.get(ENV_DELAY, "0"))  # seconds, like AWS's
         self.pending = hub.Queue()  # (due, recompiled, change record): changes not yet sent
         hub.spawn(self._propagate)
-        self.routes = RouteManager(self._inject, self._switch)
-        self.targets = TargetHealthManager(self._inject, self._mark)
+        self.load = Load()
+        self.routes = RouteManager(self._injecting("route-probe"), self._switch)
+        self.targets = TargetHealthManager(self._injecting("health-check"), self._mark)
         self._refresh_managers()
         hub.spawn(self._probe)
         api_port = int(os.environ[ENV_API])
@@ -208,11 +210,17 @@ class Hyperplane(app_manager.OSKenApp):
         packets: the cards clamp a TGW's MSS in their kernel."""
         data, now = bytes(event.msg.data), time.monotonic()
         if pmtu.handles(event.msg.table_id):
+            self.load.came_in("pmtu")
             error = pmtu.answer(data)
-            if error is not None:
-                self._inject(INTERNET_CARD, error)
+            if error is not None and self._inject(INTERNET_CARD, error):
+                self.load.went_out("pmtu-error")
             return
-        self.routes.packet_in(data, now) or self.targets.packet_in(data, now)
+        if self.routes.packet_in(data, now):
+            self.load.came_in("route-probe")
+        elif self.targets.packet_in(data, now):
+            self.load.came_in("health-check")
+        else:
+            self.load.came_in("unclaimed")
 
     # -- failover routes ---------------------------------------------------------------------
     def _probe(self) -> None:
@@ -264,6 +272,17 @@ class Hyperplane(app_manager.OSKenApp):
         finally:
             self._refresh_managers()
 
+    def _injecting(self, kind: str):
+        """An inject that counts what it sent as ``kind``."""
+
+        def inject(server: str, message) -> bool:
+            sent = self._inject(server, message)
+            if sent:
+                self.load.went_out(kind)
+            return sent
+
+        return inject
+
     def _inject(self, server: str, message) -> bool:
         datapath = self.datapaths.get(server)
         if datapath is None:
@@ -306,6 +325,8 @@ class Hyperplane(app_manager.OSKenApp):
                 "cards": {s: s in self.datapaths for s in self.compiled.flows},
                 "flows": {s: len(f) for s, f in self.compiled.flows.items()},
             }
+        if command == "load":
+            return {"ok": True, "load": self.load.snapshot()}
         if command == "failover":
             return {"ok": True, "routes": self.routes.status()}
         if command == "targets":

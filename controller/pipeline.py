@@ -340,7 +340,8 @@ STAGE_LIST = (
         "nlb_snat",
         "nacl_src_egress",
         {R.NEXT_HOP, "ct_state"} | IP,
-        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS, SENDER, "eth_src"),
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS, R.SAME_SUBNET, R.EXIT_SUBNET)
+        + (SENDER, "eth_src"),
     ),
     # a target's reply at the node (sg_ingress found the interface by the port block): only
     # replies go back, translated in the interface's zones; nothing opens a connection this way
@@ -351,7 +352,7 @@ STAGE_LIST = (
         "endpoint_return",
         "nacl_src_egress",
         (R.NEXT_HOP, "ct_state", "eth_type"),
-        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS, R.SAME_SUBNET, R.EXIT_SUBNET),
     ),
     # the TGW's MTU, after tgw_entry (last only so that the tables before keep their numbers):
     # a packet longer than 8500 bytes is dropped (no ICMP error, as AWS); a TCP SYN (or

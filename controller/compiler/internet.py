@@ -11,7 +11,7 @@ from __future__ import annotations
 from vpclab.intent import model as m
 
 from ..actions import DROP, ArpReply, CheckLarger, Ct, CtClear, DecTtl, Goto, Nat, Output, SetField, SetReg
-from ..pipeline import CT_INV, CT_NEW, CT_TRK, ROUTER_MAC, TUNNEL_PORT, Reg, TunnelKey, flow
+from ..pipeline import CT_INV, CT_NEW, CT_TRK, ROUTER_MAC, TUNNEL_PORT, Flow, Reg, TunnelKey, flow
 from ..plan import INTERNET_ROUTER
 from .edge import TABLE_MISS
 from .matches import ETH_ARP, ETH_IP, ETHERNET_HEADER, host
@@ -68,18 +68,7 @@ def one_to_one(plan, vpc, owner, zone: int, received: tuple) -> list:
             ),
             origin,
         ),
-        flow(
-            "classify",
-            ROUTE,
-            {
-                "in_port": TUNNEL_PORT,
-                "tun_id": TunnelKey.match(VPC=plan.vni(vpc)),
-                "eth_type": ETH_IP,
-                "nw_dst": host(owner.public_ip),
-            },
-            (SetReg(Reg.DST_VPC, vpc.number), Ct(False, zone, "igw_dnat", Nat())),
-            origin,
-        ),
+        inbound(plan, vpc, owner, zone, ROUTE),
         flow(
             "igw_dnat",
             ROUTE,
@@ -95,6 +84,20 @@ def one_to_one(plan, vpc, owner, zone: int, received: tuple) -> list:
             origin,
         ),
     ]
+
+
+def inbound(plan, vpc, owner, zone: int, priority: int, **also) -> Flow:
+    """classify: from the internet's card to ``owner``'s public IP (and ``also``), into its 1:1
+    translation's conntrack ``zone``."""
+    match = {
+        "in_port": TUNNEL_PORT,
+        "tun_id": TunnelKey.match(VPC=plan.vni(vpc)),
+        "eth_type": ETH_IP,
+        "nw_dst": host(owner.public_ip),
+        **also,
+    }
+    actions = (SetReg(Reg.DST_VPC, vpc.number), Ct(False, zone, "igw_dnat", Nat()))
+    return flow("classify", priority, match, actions, owner.public_ip_origin)
 
 
 def internet_card(plan, card: str) -> list:

@@ -19,12 +19,13 @@ from vpclab.intent import model as m
 from ..actions import Ct, CtClear, Goto, Output, SetField, SetReg
 from ..pipeline import TUNNEL_PORT, Reg, TunnelKey, flow
 from .edge import tunnel_key
+from .internet import inbound
 from .matches import ETH_IP, host
 from .nacl import SKIP_PRIORITY, attachment_subnets, nacl_flows
 from .security_groups import group_bits, stateful
 from .view import sg_rules_in_order
 
-OWN_ADDRESS, ARRIVING = 120, 110  # above the classify flows of the card's instances (100)
+OWN_ADDRESS, PUBLIC, ARRIVING = 120, 115, 110  # above the classify flows of the card's instances (100)
 FROM_ITS_SUBNET, NOT_FROM_A_TGW, AFTER_A_TGW = 120, 110, 100
 
 
@@ -126,6 +127,8 @@ def _arrival(plan, server: str, box: m.Instance) -> list:
             box.origin,
         ),
     ]
+    if box.public_ip:  # from the internet to its public IP: the IGW's translation, not a route
+        flows.append(inbound(plan, vpc, box, local.nat_zone, PUBLIC, eth_dst=local.mac))
     mine = {"eth_dst": local.mac, "eth_type": ETH_IP}
     to_ingress = (Goto("middlebox_nacl_ingress"),)
     flows.append(

@@ -55,6 +55,8 @@ def as_sender(plan, vpc, subnet) -> tuple:
         SetReg(Reg.AZ, plan.az_id[subnet.az]),
         SetReg(Reg.SRC_VPC, vpc.number),
         SetReg(Reg.HAIRPINS, 0),
+        SetReg(Reg.SAME_SUBNET, 0),  # what the packet crossed before the NLB is not its path now
+        SetReg(Reg.EXIT_SUBNET, 0),
     )
 
 

@@ -15,6 +15,7 @@ from . import edge, middlebox
 from .matches import ETH_IP, ETHERNET_HEADER, TCP, TCP_SYN, host, prefix
 
 MISS_PRIORITY = 1
+UNASSIGNED = 2  # deliver_lookup: an address of a subnet, owned by nobody (above the VPC's miss)
 TOO_BIG_PRIORITY = 300  # above every other flow of the stage
 ROUTED = (DecTtl(), SetField("eth_src", ROUTER_MAC))  # the VPC router forwards it
 MSS_CLAMP_ORIGIN = "vpclab:mss-clamp"  # the cards' way through their kernel's MSS clamp
@@ -312,6 +313,9 @@ def deliveries(plan, vpc) -> list:
     """deliver_lookup: the instance that owns the address in the destination VPC."""
     flows = []
     flows.append(flow("deliver_lookup", MISS_PRIORITY, {Reg.DST_VPC: vpc.number}, (DROP,), vpc.origin))
+    for subnet in vpc.subnets:  # an address of a subnet that no interface owns (trace: its subnet)
+        match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": prefix(subnet.cidr)}
+        flows.append(flow("deliver_lookup", UNASSIGNED, match, (DROP,), subnet.origin))
     for instance in vpc.instances:
         match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(instance.ip)}
         actions = (SetField("eth_dst", plan.instances[instance.name].mac), Goto("tunnel_out"))

@@ -8,6 +8,7 @@ from fakeswitch import FakeFabric, assert_cards_decide_like_trace, exchange, ins
 from vpc_fixtures import example, load, problems, verdict
 
 from controller.compiler import compile_topology
+from vpclab.oracle.trace import trace
 
 INSPECTION = example("inspection.yaml").source
 
@@ -136,3 +137,75 @@ def test_a_route_as_specific_as_a_subnet_sends_traffic_between_subnets_through_t
 def test_a_route_inside_the_vpc_must_be_a_whole_subnet_to_an_appliance(route, message):
     found = problems(MIDDLEBOX.replace("{destination: 10.9.2.0/24, instance: fw1}", route))
     assert any("routes[0].destination" in line and message in line for line in found), found
+
+
+# what `vpclab fuzz` found once it drew appliances (issue 33, item 6): a public IP on an
+# appliance, and a middlebox route whose subnet holds the appliance itself
+EDGE_BOX = (
+    MIDDLEBOX.replace(
+        "        cidr: 10.9.0.0/16\n",
+        "        cidr: 10.9.0.0/16\n        internet_gateway: igw\n",
+    )
+    .replace(
+        "          - {name: fw, cidr: 10.9.3.0/24}",
+        "          - {name: fw, cidr: 10.9.3.0/24, route_table: fw-rt}",
+    )
+    .replace(
+        "            routes: [{destination: 10.9.2.0/24, instance: fw1}]",
+        "            routes:\n"
+        "              - {destination: 10.9.2.0/24, instance: fw1}\n"
+        "              - {destination: 10.9.3.0/24, instance: fw1}",
+    )
+    .replace(
+        "          - name: db-rt\n",
+        "          - name: fw-rt\n            routes: [{destination: 0.0.0.0/0, internet_gateway: igw}]\n"
+        "          - name: db-rt\n",
+    )
+    .replace(
+        "fw1, subnet: fw, source_dest_check: false, security_groups: [fw-sg]}",
+        "fw1, subnet: fw, source_dest_check: false, security_groups: [fw-sg], public_ip: true}",
+    )
+    .replace(
+        "tcp, ports: 5432, cidr: 10.9.0.0/16}",
+        "tcp, ports: 5432, cidr: 10.9.0.0/16}, {protocol: icmp, cidr: 0.0.0.0/0}",
+    )
+    + "    internet: {hosts: [{name: client, ip: 198.51.100.10}]}\n"
+)
+
+
+def test_an_appliance_with_a_public_ip_hears_the_internet_not_its_route():
+    """The internet's card addresses fw1's MAC: the IGW's translation takes it (the cards used
+    to hand the reply to fw1's middlebox stages, whose SG zone never saw the request)."""
+    topology = load(EDGE_BOX)
+    fw1 = topology.instance("fw1")
+    assert verdict(topology, "fw1", "198.51.100.10").accepted
+    from_internet = trace(topology, topology.endpoint("client"), fw1.public_ip, 1, None)
+    assert from_internet.accepted and from_internet.delivered_to == "fw1"
+    fabric = FakeFabric(compile_topology(topology))
+    assert exchange(fabric, "fw1", "198.51.100.10", 1)[0]
+    assert exchange(FakeFabric(fabric.compiled), "client", str(fw1.public_ip), 1)[0]
+    assert_cards_decide_like_trace(topology)
+
+
+def test_a_route_to_an_appliance_for_its_own_subnet_delivers_what_is_addressed_to_it():
+    """web-rt sends fw's subnet to fw1: a packet for fw1 itself is delivered to it (as by the
+    local route), and fw1's reply to its own request is its own connection (trace used to take
+    it through fw1 as an appliance and drop it as asymmetric)."""
+    topology = load(EDGE_BOX)
+    ping = verdict(topology, "web1", "fw1")
+    assert ping.accepted and not any(h.stage == "appliance" for h in ping.hops)
+    back = verdict(topology, "fw1", "web1")
+    assert back.accepted, back.reason
+    fabric = FakeFabric(compile_topology(topology))
+    assert exchange(fabric, "fw1", str(topology.instance("web1").ip), 1)[0]
+
+
+def test_the_cards_drop_an_address_nobody_owns_at_its_subnet():
+    topology = load(MIDDLEBOX)
+    found = verdict(topology, "web1", "10.9.1.99")
+    assert (found.reason, found.rule) == ("unassigned-address", "vpcs[0].subnets[0]")
+    assert exchange(FakeFabric(compile_topology(topology)), "web1", "10.9.1.99", 1)[:3] == (
+        False,
+        "forward",
+        "vpcs[0].subnets[0]",
+    )

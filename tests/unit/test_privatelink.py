@@ -509,3 +509,34 @@ def test_a_target_that_calls_its_own_service_through_an_endpoint_gets_its_call_b
         "return",
     )
     assert_cards_decide_like_trace(topology)
+
+
+def test_the_targets_nacl_applies_though_the_consumer_shared_a_subnet_with_the_endpoint():
+    """app1 and pay-ep's interface share app-a: no NACL between them. What the NLB node then
+    sends to pay2 in another subnet meets svc-b's NACL (the cards used to carry 'same subnet'
+    over from the consumer's hop and skip it; `vpclab fuzz`'s seed 150 found it)."""
+    data = design()
+    balancer = data["endpoint_services"][0]["load_balancer"]
+    balancer["targets"] = ["pay2"]
+    payments = vpc(data, "payments")
+    payments["subnets"][1]["nacl"] = "no-nlb-a"
+    payments["nacls"] = [
+        {
+            "name": "no-nlb-a",
+            "ingress": [
+                {"rule": 10, "protocol": "all", "cidr": "10.0.1.0/24", "action": "deny"},
+                {"rule": 20, "protocol": "all", "cidr": "0.0.0.0/0", "action": "allow"},
+            ],
+            "egress": [{"rule": 10, "protocol": "all", "cidr": "0.0.0.0/0", "action": "allow"}],
+        }
+    ]
+    topology = load(data)
+    found = verdict(topology, "app1", "10.0.1.5")
+    assert (found.accepted, found.reason, found.rule) == (
+        False,
+        "nacl-ingress",
+        "vpcs[1].nacls[0].ingress[0]",
+    )
+    fabric = FakeFabric(compile_topology(topology))
+    assert exchange(fabric, "app1", "10.0.1.5", TCP, 443)[:3] == (False, "forward", found.rule)
+    assert_cards_decide_like_trace(topology)

@@ -6,8 +6,8 @@ tables, static and blackhole routes, an inspection VPC that traffic hairpins thr
 with allow/deny mixes and partial ephemeral ranges, SG rules naming SGs (own and peered VPC),
 protocol 47, secondary VPC CIDRs, subnets in two AZs and attachments that miss one, a
 PrivateLink service with an endpoint to it from another VPC, the internet (internet gateways,
-public IPs, twin private addresses with public IPs, NAT gateways) and instance MTUs that differ
-along a path.
+public IPs, twin private addresses with public IPs, NAT gateways), instance MTUs that differ
+along a path, and appliances (no source/destination check, middlebox routes through them).
 """
 
 from __future__ import annotations
@@ -107,7 +107,52 @@ def generate(seed: int) -> dict[str, Any]:
     _privatelink(data, random.Random(f"{seed}:privatelink"))  # its own draws: older seeds keep their design
     _internet(data, random.Random(f"{seed}:internet"))
     _mtus(data, random.Random(f"{seed}:mtu"))
+    _appliances(data, random.Random(f"{seed}:appliance"))
     return data
+
+
+def _appliances(data: dict[str, Any], rng: random.Random) -> None:
+    """Sometimes an appliance: an instance without source/destination check (verify sends from
+    addresses not its own through it), and in a VPC of two subnets or more sometimes middlebox
+    routes through it: a subnet's table sends another subnet's CIDR to it (never its own
+    subnet's table: what it forwards would come straight back), sometimes the way back too. A
+    routed appliance gets an SG of CIDR rules (AWS's rules for middlebox routing: see check)."""
+    if rng.random() >= 0.4:
+        return
+    vpc = rng.choice([v for v in data["vpcs"] if v["instances"]])
+    box = rng.choice(vpc["instances"])
+    box["source_dest_check"] = False
+    others = [s for s in vpc["subnets"] if s["name"] != box["subnet"]]
+    if not others or rng.random() >= 0.7:
+        return
+    cidr = rng.choice(["10.0.0.0/8", vpc["cidr"][0], "0.0.0.0/0"])
+    rules = (
+        [{"protocol": "all", "cidr": cidr}]
+        if rng.random() < 0.6
+        else [{"protocol": "tcp", "ports": 80, "cidr": cidr}]
+    )
+    vpc["security_groups"].append({"name": "box", "ingress": rules})
+    box["security_groups"] = ["box"]
+    source = rng.choice(others)
+    target = rng.choice([s for s in vpc["subnets"] if s is not source])
+    _route_through(vpc, source, target["cidr"], box["name"])
+    if target["name"] != box["subnet"] and rng.random() < 0.6:
+        _route_through(vpc, target, source["cidr"], box["name"])
+
+
+def _route_through(vpc: dict, subnet: dict, destination: str, box: str) -> None:
+    """Route ``destination`` (a subnet's CIDR) to ``box`` in ``subnet``'s own table: a copy of
+    the table it used, unless it had one to itself."""
+    used = subnet.get("route_table", "main")
+    if subnet.get("route_table") is None or any(
+        s is not subnet and s.get("route_table") == used for s in vpc["subnets"]
+    ):
+        source = next(t for t in vpc["route_tables"] if t["name"] == used)
+        name = f"via-{subnet['name']}"
+        vpc["route_tables"].append({"name": name, "routes": [dict(r) for r in source["routes"]]})
+        subnet["route_table"] = name
+    table = next(t for t in vpc["route_tables"] if t["name"] == subnet["route_table"])
+    table["routes"].append({"destination": destination, "instance": box})
 
 
 def _internet(data: dict[str, Any], rng: random.Random) -> None:

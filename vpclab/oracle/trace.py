@@ -370,7 +370,10 @@ class _Walk:
     ) -> Endpoint:
         """To an instance a route names: it must not check sources and destinations; the NACLs
         into its subnet, its SG (a reply passes if the request went through it), then it
-        forwards the packet, which its subnet's NACL egress and route table take on."""
+        forwards the packet, which its subnet's NACL egress and route table take on. A packet
+        for the appliance's own address is simply delivered to it, as by the local route."""
+        if packet.dst == box.ip:
+            return self.deliver(vpc, packet, Arrival("local", came_from, came_from.az), source)
         if box.source_dest_check:
             self.fail(
                 "source-dest-check",
