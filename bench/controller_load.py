@@ -13,6 +13,8 @@ Usage: python bench/controller_load.py [--instances 512] [--window 30]   (as roo
 
 import argparse
 import copy
+import os
+import tempfile
 import time
 
 import yaml
@@ -67,8 +69,11 @@ def busy(data: dict) -> dict:
     return data
 
 
-def measure(data: dict, window: float) -> dict:
-    topology = load_topology(f"{data['name']}.yaml", yaml.safe_dump(data))
+def measure(data: dict, window: float, folder: str) -> dict:
+    path = os.path.join(folder, f"{data['name']}.yaml")
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(data, handle)
+    topology = load_topology(path)
     started = time.monotonic()
     emulation = Emulation(topology, log=lambda line: None, ready_timeout=600)
     emulation.build()
@@ -95,9 +100,10 @@ def main() -> None:
         "instances": args.instances,
         "failover_routes": routes,
         "nlb_targets": len(loaded["endpoint_services"][0]["load_balancer"]["targets"]),
-        "plain": measure(plain, args.window),
-        "busy": measure(loaded, args.window),
     }
+    with tempfile.TemporaryDirectory() as folder:
+        results["plain"] = measure(plain, args.window, folder)
+        results["busy"] = measure(loaded | {"name": f"busy-{args.instances}"}, args.window, folder)
     for label in ("plain", "busy"):
         found = results[label]
         ins = ", ".join(f"{kind} {found['packet_ins'][kind]:.1f}" for kind in PACKET_INS)
