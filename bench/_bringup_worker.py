@@ -30,7 +30,13 @@ def memory(emulation: Emulation) -> dict:
     servers = sum(pss_kib(pid) for server in emulation.servers for pid in server.pids())
     hosts = sum(pss_kib(pid) for pid in emulation.hosts.pids())
     controller = pss_kib(emulation.controller.pid) if emulation.controller else 0
-    return {"servers_mib": servers / 1024, "instances_mib": hosts / 1024, "controller_mib": controller / 1024}
+    services = getattr(emulation.hosts, "services", None)  # the cards' metadata and DNS (one process)
+    return {
+        "servers_mib": servers / 1024,
+        "instances_mib": hosts / 1024,
+        "controller_mib": controller / 1024,
+        "services_mib": pss_kib(services.pid) / 1024 if services else 0.0,
+    }
 
 
 def live_changes(emulation: Emulation) -> list[float]:

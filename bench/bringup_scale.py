@@ -4,8 +4,9 @@ Designs: hub-and-spoke VPCs of 16 three-tier instances behind one TGW, 16 instan
 server: 32 instances on 2 servers, 128 on 8, 512 on 32. For each:
 - bring-up until every card confirmed its flows (vpclab's own progress lines, timed);
 - memory: the proportional set size (Pss) of every process the run started, split into the
-  servers' OVS daemons, the instances' shells and the controller, and the machine's
-  MemAvailable before and after (which adds the kernel's namespaces, veths and sockets);
+  servers' OVS daemons, the instances' shells, the controller and the cards' services (metadata
+  and DNS, one process), and the machine's MemAvailable before and after (which adds the
+  kernel's namespaces, veths and sockets);
 - a runtime change, live: add and remove one NACL rule through the controller's API, 5 times;
   the answer comes after every card's barrier (median of the 10);
 - baselines in the same run: plain Mininet with the same hosts on the same number of userspace
@@ -130,8 +131,9 @@ def plotter(results: dict, baseline: str):
             ("servers_mib", "servers' OVS daemons"),
             ("instances_mib", "instances' shells"),
             ("controller_mib", "controller"),
+            ("services_mib", "cards' metadata + DNS"),
         ):
-            values = [results[s][key] for s in sizes]
+            values = [results[s].get(key, 0.0) for s in sizes]
             right.bar(sizes, values, width=28, bottom=bottoms, label=label)
             bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
         machine = [results[s]["machine_mib"] for s in sizes]

@@ -27,6 +27,7 @@ from vpclab.intent.model import (
     RESOLVER_ADDRESS,
 )
 
+from . import card_services
 from .clean import processes_in_namespaces, stop_processes
 from .commands import ip_batch
 from .metadata import documents
@@ -72,7 +73,8 @@ class InstanceHosts:
         self.net = Mininet(topo=None, build=False, controller=None, autoSetMacs=False)
         self.hosts: dict[str, Host] = {}
         self.servers: dict[str, ServerNode] = {}
-        self.metadata: dict[str, Host] = {}  # server -> its metadata service (not in the CLI)
+        self.metadata: dict[str, Host] = {}  # server -> its metadata namespace (not in the CLI)
+        self.services = None  # the process serving every card's metadata and DNS
         self.containers: dict[str, Host] = {}  # name -> a namespace behind an instance
 
     def ports(self) -> list[Port]:
@@ -124,26 +126,31 @@ class InstanceHosts:
         for host in self.hosts.values():
             host.waitOutput()
         for server, service in self.metadata.items():
-            self._start_metadata(server, service)
+            self._metadata_namespace(server, service)
+        if self.metadata:
+            self._start_card_services()
 
-    def _start_metadata(self, server: str, service: Host) -> None:
-        """The card's metadata service: 169.254.169.254 on its own interface, and the HTTP
-        server (its log beside the run's other logs)."""
+    def _metadata_namespace(self, server: str, service: Host) -> None:
+        """The card's metadata namespace: 169.254.169.254 and the resolver's addresses on its
+        own interface, and the card's metadata documents beside the run's logs."""
         service.cmd("; ".join(_interface_commands(METADATA_MAC, self.mtu_limit, f"{METADATA_ADDRESS}/16")))
         for address in (RESOLVER_ADDRESS, RESOLVER_STAND_IN):
             service.cmd(f"ip addr add {address}/16 dev {HOST_INTERFACE}")
-        config = os.path.join(self.names.run_dir, f"metadata-{server}.json")
-        with open(config, "w") as handle:
+        for name in (f"metadata-{server}.log", f"resolver-{server}.log"):
+            open(os.path.join(self.names.run_dir, name), "w").close()
+        with open(os.path.join(self.names.run_dir, f"metadata-{server}.json"), "w") as handle:
             json.dump(documents(self.plan, server), handle, indent=1)
-        # each ends with its namespace's processes (``terminate``); after a crash, `vpclab
-        # clean` finds them by the run's marker, as the instances' processes
-        marked = ["env", f"{RUN_MARKER}={self.names.topology}", sys.executable, "-m"]
-        for name, arguments in (
-            ("metadata", ["--config", config]),
-            ("resolver", ["--intent", self.names.intent_file, "--server", server]),
-        ):
-            with open(os.path.join(self.names.run_dir, f"{name}-{server}.log"), "w") as log:
-                service.popen([*marked, f"nitro_switch.{name}", *arguments], stdout=log, stderr=log)
+
+    def _start_card_services(self) -> None:
+        """One process serves every card's metadata and DNS (``nitro_switch.card_services``),
+        started in the first card's metadata namespace: it ends with that namespace's processes
+        (``terminate``); after a crash `vpclab clean` finds it by the run's marker."""
+        cards = [f"--card={server}={service.pid}" for server, service in self.metadata.items()]
+        first = next(iter(self.metadata.values()))
+        command = ["env", f"{RUN_MARKER}={self.names.topology}", sys.executable, "-m", card_services.__name__]
+        command += ["--intent", self.names.intent_file, "--run-dir", self.names.run_dir, *cards]
+        with open(os.path.join(self.names.run_dir, "card-services.log"), "w") as log:
+            self.services = first.popen(command, stdout=log, stderr=log)
 
     def _attach(self, server, ports: list[Port]) -> None:
         """Bring this server's card ends up and add them to its Nitro card."""

@@ -10,12 +10,12 @@ iam/security-credentials/ROLE with clearly fake credentials); IMDSv2 tokens from
 and the token response leaves with IP TTL ``http_put_response_hop_limit``, so one routed hop
 more (a container, a proxy) than the limit and it never arrives.
 
-Run as ``python -m nitro_switch.metadata --config FILE`` (the Emulation writes FILE).
+``nitro_switch.card_services`` runs every card's service in one process (the Emulation writes
+each card's documents to ``metadata-SERVER.json``).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import secrets
@@ -25,8 +25,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
-
-from vpclab.intent.model import METADATA_ADDRESS
 
 TOKEN_PATH = "/latest/api/token"
 META_DATA = "/latest/meta-data"
@@ -202,21 +200,3 @@ class MetadataServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], documents: dict, log=lambda line: None):
         self.documents, self.tokens, self.log = documents, Tokens(), log
         super().__init__(address, MetadataHandler)
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="a Nitro card's instance metadata service")
-    parser.add_argument("--config", required=True, help="JSON: link-local address -> document")
-    parser.add_argument("--address", default=str(METADATA_ADDRESS))
-    parser.add_argument("--port", type=int, default=80)
-    options = parser.parse_args(argv)
-    with open(options.config) as handle:
-        found = json.load(handle)
-    with MetadataServer(
-        (options.address, options.port), found, log=lambda line: print(line, flush=True)
-    ) as server:
-        server.serve_forever()
-
-
-if __name__ == "__main__":
-    main()

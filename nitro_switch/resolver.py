@@ -7,19 +7,18 @@ which VPC's private zones apply, even where VPCs overlap. It answers from the ru
 (the run's intent file, read again when it changes), with dnspython for the wire format, and
 logs one JSON line per query.
 
-Run as ``python -m nitro_switch.resolver --intent FILE --server NAME``.
+``nitro_switch.card_services`` runs every card's resolver in one process.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import select
 import socket
-import sys
 import threading
 import time
+from typing import Optional
 
 import dns.exception
 import dns.flags
@@ -40,23 +39,51 @@ TCP_IDLE = 5.0  # seconds a TCP client may stay silent before the resolver hangs
 WIRE_TEXT = {"TXT": '"{}"', "CNAME": "{}.", "PTR": "{}."}  # a value as dnspython's text form wants it
 
 
-class RunningDesign:
-    """The design as the controller runs it, and who asks from which link-local address."""
+class Source:
+    """The run's intent file as last read: the design and its plan, read again when the file
+    changes; one per process, however many cards it answers for (they share it)."""
 
-    def __init__(self, intent_file: str, server: str):
-        self.intent_file, self.server = intent_file, server
+    def __init__(self, intent_file: str):
+        self.intent_file = intent_file
         self.loaded_at = -1.0
+        self.version = 0
         self.topology = Intent.load(intent_file)[0].topology
-        self.askers: dict[str, str] = {}  # link-local address -> VPC name
+        self.plan: Optional[Plan] = None
         self.lock = threading.Lock()  # TCP clients are answered from threads
 
     def refresh(self) -> None:
         changed = os.stat(self.intent_file).st_mtime
         if changed != self.loaded_at:
             self.topology = Intent.load(self.intent_file)[0].topology
-            plan = Plan(self.topology)
-            self.askers = {str(local.link_local): local.instance.vpc for local in plan.on_server(self.server)}
+            self.plan = Plan(self.topology)
             self.loaded_at = changed
+            self.version += 1
+
+
+class RunningDesign:
+    """One card's view of the running design: who asks from which link-local address."""
+
+    def __init__(self, intent_file: str, server: str, source: Optional[Source] = None):
+        self.source = source or Source(intent_file)
+        self.server = server
+        self.seen = -1  # the source's version the askers were taken from
+        self.askers: dict[str, str] = {}  # link-local address -> VPC name
+
+    @property
+    def topology(self):
+        return self.source.topology
+
+    @property
+    def lock(self):
+        return self.source.lock
+
+    def refresh(self) -> None:
+        self.source.refresh()
+        if self.seen != self.source.version:
+            assert self.source.plan is not None
+            on_card = self.source.plan.on_server(self.server)
+            self.askers = {str(local.link_local): local.instance.vpc for local in on_card}
+            self.seen = self.source.version
 
 
 def answer(design: RunningDesign, query: dns.message.Message, asker: str) -> dns.message.Message:
@@ -78,9 +105,9 @@ def answer(design: RunningDesign, query: dns.message.Message, asker: str) -> dns
     return response
 
 
-def serve(design: RunningDesign, log) -> None:
-    """Answer on each address the card hands queries to, over UDP and TCP, each answer from
-    the address asked (a resolver's client drops an answer from another)."""
+def listen() -> tuple[list, list]:
+    """UDP and TCP sockets on each address the card hands queries to, in the namespace the
+    calling thread is in (the card's metadata namespace)."""
     datagrams, listeners = [], []
     for address in (str(RESOLVER_ADDRESS), str(RESOLVER_STAND_IN)):
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -91,11 +118,23 @@ def serve(design: RunningDesign, log) -> None:
         tcp.listen(16)
         datagrams.append(udp)
         listeners.append(tcp)
-    print(json.dumps({"listening": [s.getsockname() for s in datagrams]}), file=log, flush=True)
+    return datagrams, listeners
+
+
+def serve(cards: list) -> None:
+    """Answer every card's queries: ``cards`` holds (its RunningDesign, its UDP sockets, its TCP
+    listeners, its log). Each answer leaves from the address asked (a resolver's client drops
+    an answer from another); TCP clients get a thread each."""
+    owner = {}
+    for design, datagrams, listeners, log in cards:
+        print(json.dumps({"listening": [s.getsockname() for s in datagrams]}), file=log, flush=True)
+        for sock in datagrams + listeners:
+            owner[sock] = (design, sock in listeners, log)
     while True:
-        ready, _, _ = select.select(datagrams + listeners, [], [])
+        ready, _, _ = select.select(list(owner), [], [])
         for sock in ready:
-            if sock in listeners:
+            design, listening, log = owner[sock]
+            if listening:
                 connection, (asker, _) = sock.accept()
                 threading.Thread(target=_stream, args=(design, connection, asker, log), daemon=True).start()
                 continue
@@ -145,18 +184,3 @@ def respond(design: RunningDesign, query: dns.message.Message, asker: str, trans
         flush=True,
     )
     return response
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="resolver", description=__doc__.splitlines()[0])
-    parser.add_argument("--intent", required=True, help="the run's intent file")
-    parser.add_argument("--server", required=True, help="the server whose card this resolver serves")
-    args = parser.parse_args(argv)
-    design = RunningDesign(args.intent, args.server)
-    design.refresh()
-    serve(design, sys.stdout)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

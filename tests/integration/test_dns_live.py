@@ -46,3 +46,37 @@ def test_verify_asks_every_resolver_and_agrees():
     assert answers["build1", "dns db.corp.internal"] == "NXDOMAIN"  # prod's zone only
     assert answers["old1", "dns db.corp.internal"] is None  # no resolver in legacy
     assert "DNS queries" in report(verification, False)
+
+
+def test_one_process_serves_every_card_s_metadata_and_dns():
+    """Every card's services in one process (a process each per card cost 1.1 GiB at 512
+    instances): it answers on each card, from that card's own namespace, and ends with the run."""
+    from nitro_switch import card_services
+    from nitro_switch.clean import marked_processes
+
+    design = topology("private-dns.yaml")
+    with Emulation(design, log=quiet) as lab:
+        cards = {i.server for i in design.instances}
+        assert len(lab.hosts.metadata) == len(cards) > 1
+        services = lab.hosts.services
+        marked = marked_processes(design.name)
+        running = [pid for pid in marked if card_services.__name__.encode() in _cmdline(pid)]
+        assert running == [services.pid]
+        for instance in design.instances:  # one instance per card answers by both services
+            if instance.vpc != "legacy" and instance.server in cards:
+                cards.discard(instance.server)
+                host = lab.hosts.hosts[instance.name]
+                asked = host.cmd(f"dig +short +time=1 @169.254.169.253 {instance.name}.vpclab.internal")
+                assert asked.strip() == str(instance.ip), (instance.name, asked)
+                said = host.cmd("curl -s -m 2 http://169.254.169.254/latest/meta-data/local-ipv4")
+                assert said.strip() == str(instance.ip), (instance.name, said)
+        assert not cards, f"no instance with DNS on {cards}"
+    assert services.poll() is not None  # ended with the run
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
