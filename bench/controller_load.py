@@ -125,12 +125,20 @@ def plotter(results: dict):
         left.set_ylabel("controller CPU at rest, cores")
         left.set_title(f"Hyperplane at rest, {results['instances']} instances")
         left.legend()
-        bottom = [0.0, 0.0]
-        for kind in PACKET_INS:
-            values = [results[k]["packet_ins"][kind] for k in ("plain", "busy")]
-            right.bar(labels, values, bottom=bottom, label=kind)
-            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-        right.set_ylabel("packet-ins per second")
+        width = 0.4
+        for offset, (key, label, color) in enumerate(
+            (("plain", "without probes", "grey"), ("busy", "failover routes + an NLB", "tab:blue"))
+        ):
+            values = [results[key]["packet_ins"][kind] for kind in PACKET_INS]
+            spots = [n + (offset - 0.5) * width for n in range(len(PACKET_INS))]
+            right.bar(spots, values, width=width, label=label, color=color)
+            for spot, value in zip(spots, values, strict=True):
+                right.annotate(f"{value:g}", (spot, value), ha="center", va="bottom", fontsize=8)
+        right.set_xticks(range(len(PACKET_INS)), PACKET_INS, fontsize=8)
+        right.set_yscale("symlog", linthresh=1)
+        highest = max(results[k]["packet_ins"][kind] for k in ("plain", "busy") for kind in PACKET_INS)
+        right.set_ylim(0, highest * 5 + 1)  # room for the labels
+        right.set_ylabel("packet-ins per second (log)")
         right.set_title("What comes up to the controller, by kind")
         right.legend()
 

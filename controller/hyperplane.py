@@ -215,8 +215,11 @@ class Hyperplane(app_manager.OSKenApp):
             if error is not None and self._inject(INTERNET_CARD, error):
                 self.load.went_out("pmtu-error")
             return
+        late = self.routes.late
         if self.routes.packet_in(data, now):
             self.load.came_in("route-probe")
+        elif self.routes.late > late:
+            self.load.came_in("route-probe-late")
         elif self.targets.packet_in(data, now):
             self.load.came_in("health-check")
         else:

@@ -11,8 +11,9 @@ from collections import Counter
 from collections.abc import Callable
 
 # packet-ins: an IGW's too-long packet (answered with an ICMP error), the answer to a failover
-# route's probe, an NLB target's answer to a health check, anything else (counted, dropped)
-PACKET_INS = ("pmtu", "route-probe", "health-check", "unclaimed")
+# route's probe (in time, or after the probe counted as missed), an NLB target's answer to a
+# health check, anything else (counted, dropped)
+PACKET_INS = ("pmtu", "route-probe", "route-probe-late", "health-check", "unclaimed")
 # packet-outs: the ICMP "fragmentation needed" it builds, route probes, health checks
 PACKET_OUTS = ("pmtu-error", "route-probe", "health-check")
 

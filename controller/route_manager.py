@@ -39,6 +39,7 @@ class RouteManager:
         self.by_id: dict[int, tuple] = {}
         self.outstanding: dict[tuple, tuple[int, float]] = {}  # (key, path) -> (seq, sent at)
         self.next_due: dict[tuple, float] = {}
+        self.late = 0  # answers to our probes that came after the probe counted as missed
         self.switching: set[tuple] = set()
         self.seq = 0
 
@@ -90,7 +91,8 @@ class RouteManager:
         key, path = self.by_id[answer[0]]
         waiting = self.outstanding.get((key, path))
         if waiting is None or waiting[0] != answer[1]:
-            return False  # late (already counted as missed) or not ours
+            self.late += 1  # our probe's, after it was counted as missed (or a duplicate)
+            return False
         del self.outstanding[(key, path)]
         self._observe(key, path, answered=True, now=now, rtt_ms=(now - waiting[1]) * 1000)
         self._decide(key)

@@ -206,7 +206,7 @@ def alive(pid: int) -> bool:
 
 
 def card_services(topology: str) -> list[int]:
-    """The metadata services and resolvers of a run, by their command lines."""
+    """The process serving a run's metadata services and resolvers, by its command line."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -214,7 +214,7 @@ def card_services(topology: str) -> list[int]:
                 words = handle.read().split(b"\0")
         except OSError:
             continue
-        service = any(w in (b"nitro_switch.metadata", b"nitro_switch.resolver") for w in words)
+        service = b"nitro_switch.card_services" in words
         if service and any(f"{Names(topology).run_dir}/".encode() in w for w in words) and alive(int(pid)):
             found.append(int(pid))
     return found
@@ -248,7 +248,7 @@ def test_vpclab_clean_removes_a_killed_run_and_leaves_a_live_one(tmp_path):
         assert leftovers(short) == {"namespaces": [], "interfaces": []}
         assert not alive(daemon)  # started in an instance, found by the run's marker
         assert card_services("hub-spoke") == []  # the cards' metadata services and resolvers
-        assert len(card_services("no-transit")) == 6  # 3 cards: the live run keeps its own
+        assert len(card_services("no-transit")) == 1  # every card's: the live run keeps it
         assert leftovers(Names("no-transit").short)["namespaces"]  # the live run is untouched
         again = subprocess.run(
             [VPCLAB, "up", os.path.join(ROOT, "topologies", "not-transitive.yaml"), "--no-cli"],

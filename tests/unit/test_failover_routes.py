@@ -208,6 +208,7 @@ def test_a_late_or_foreign_reply_does_not_count():
     late = bytearray(probe_packet(probe, manager.ids[(probe.key, 0)], (seq - 1) & 0xFFFF))
     late[34] = 0
     assert not manager.packet_in(bytes(late), 0.05)
+    assert manager.late == 1  # counted as ours, late (the controller's load figures show them)
 
 
 def test_a_restarted_manager_trusts_the_path_in_use_and_makes_the_others_prove_themselves():
