@@ -259,7 +259,7 @@ STAGE_LIST = (
     # NACL ingress of the source attachment subnet (AWS tgw-nacls)
     _stage("nacl_tgw_entry", "tgw_route", {R.ATTACHMENT_SUBNET} | IP),
     # the TGW route table associated with the source attachment
-    _stage("tgw_route", "tgw_exit", {R.TGW_TABLE} | IP, (R.NEXT_HOP,)),
+    _stage("tgw_route", "tgw_exit", {R.TGW_TABLE, R.ATTACHMENT_SUBNET} | IP, (R.NEXT_HOP,)),
     # out of the TGW into the next attachment's VPC (or back to routing: a hairpin)
     _stage(
         "tgw_exit",

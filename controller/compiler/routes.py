@@ -125,12 +125,13 @@ def tgw_entries(plan, tgw) -> list:
         for az, az_id in plan.az_id.items():
             match = {Reg.NEXT_HOP: plan.tgw_id[tgw.name], Reg.SRC_VPC: vpc.number, Reg.AZ: az_id}
             entry = plan.topology.attachment_subnet(attachment, az)
-            if entry is None or table is None:
+            if entry is None:
                 flows.append(flow("tgw_entry", 100, match, (DROP,), attachment.origin))
                 continue
+            table_id = plan.tgw_table_id[(tgw.name, table.name)] if table else no_table(plan, tgw)
             chosen = (
                 SetReg(Reg.ATTACHMENT_SUBNET, plan.subnet_id[(vpc.name, entry.name)]),
-                SetReg(Reg.TGW_TABLE, plan.tgw_table_id[(tgw.name, table.name)]),
+                SetReg(Reg.TGW_TABLE, table_id),
             )
             measured = (CheckLarger(ETHERNET_HEADER + TGW_MTU, Reg.TOO_BIG), Goto("tgw_mtu"))
             flows.append(flow("tgw_entry", 100, match, chosen + measured, attachment.origin))
@@ -146,6 +147,15 @@ def tgw_entries(plan, tgw) -> list:
                     )
                 )
     return flows
+
+
+def no_table(plan, tgw) -> int:
+    """TGW_TABLE for a packet entering ``tgw`` through an attachment associated with no route
+    table: it meets the entry NACL first, as AWS (and trace) check it, then ``tgw_route`` drops
+    it at the attachment. Counted down from the top of ClampKey's bits, one per TGW."""
+    value = (1 << ClampKey.WIDTH[str(Reg.TGW_TABLE)]) - plan.tgw_id[tgw.name]
+    assert value > max(plan.tgw_table_id.values(), default=0), "TGW route table ids reach no_table"
+    return value
 
 
 def tgw_mtu(plan, tgw) -> list:
@@ -218,8 +228,17 @@ def check_clamp_key(plan) -> None:
 
 
 def tgw_route_tables(plan, tgw) -> list:
-    """tgw_route: static routes, then each propagation's VPC CIDRs not already routed."""
+    """tgw_route: static routes, then each propagation's VPC CIDRs not already routed; what
+    came in through an attachment without a route table is dropped at that attachment."""
     flows = []
+    for attachment in tgw.attachments:
+        if tgw.association(attachment.name) is None:
+            for name in attachment.subnets:
+                match = {
+                    Reg.TGW_TABLE: no_table(plan, tgw),
+                    Reg.ATTACHMENT_SUBNET: plan.subnet_id[(attachment.vpc, name)],
+                }
+                flows.append(flow("tgw_route", MISS_PRIORITY, match, (DROP,), attachment.origin))
     for table in tgw.route_tables:
         key = {Reg.TGW_TABLE: plan.tgw_table_id[(tgw.name, table.name)]}
         flows.append(flow("tgw_route", MISS_PRIORITY, key, (DROP,), table.origin))

@@ -220,3 +220,20 @@ def test_a_card_holds_exactly_128_referenced_security_groups():
     assert len(named.bits) == 128 and len(named.registers) == len(REMOTE_SGS)
     with pytest.raises(TooManyGroups, match="name 129 security groups; a card holds at most 128"):
         compile_topology(load(referencing(129)))
+
+
+def test_an_attachment_without_a_route_table_still_meets_its_subnets_nacl_first():
+    """AWS evaluates the attachment subnet's NACL as the packet enters, before the TGW looks
+    for a route table: a2 is refused by a's NACL, a1 by the missing association. The cards
+    dropped both at the attachment before (`vpclab fuzz` seed 153, offline)."""
+    text = hub(spoke("a", 1, NARROW) + spoke("b", 2, OPEN), ATTACH, "a-att, b-att")
+    text = text.replace("associations: [a-att, b-att]", "associations: [b-att]")
+    topology = load(text)
+    refused = verdict(topology, "a2", "b1")
+    assert (refused.reason, refused.rule) == ("nacl-ingress", "vpcs[0].nacls[0].ingress[*]")
+    unrouted = verdict(topology, "a1", "b1")
+    assert (unrouted.reason, unrouted.rule) == ("tgw-no-route", "transit_gateways[0].attachments[0]")
+    fabric = FakeFabric(compile_topology(topology))
+    for source, wanted in (("a2", refused.rule), ("a1", unrouted.rule)):
+        assert exchange(fabric, source, "10.2.1.10", 1)[:3] == (False, "forward", wanted), source
+    assert_cards_decide_like_trace(topology)
