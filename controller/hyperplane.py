@@ -242,9 +242,7 @@ class Hyperplane(app_manager.OSKenApp):
         origin takes ~50 ms at 512 instances)."""
         if not self.compiled.plan.topology.flow_logs:
             return
-        points = {
-            str(point): origin for point, origin in origins_by_point(self.compiled.origins.values()).items()
-        }
+        points = origins_by_point(self.compiled.origins.values())
         path = os.path.join(os.path.dirname(self.intent_path), ORIGINS_FILE)
         with open(path + ".new", "w", encoding="utf-8") as handle:
             json.dump({str(point): origin for point, origin in points.items()}, handle, sort_keys=True)

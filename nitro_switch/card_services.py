@@ -3,7 +3,7 @@
 Each card's services listen in the card's own metadata namespace (only its flows reach it).
 They used to be two Python processes per card, about 13 and 23 MiB each: 1.1 GiB at 512
 instances on 32 servers, half of a run's memory. This process enters each card's namespace in
-turn (``setns``), binds there the HTTP server at 169.254.169.254:80 and the resolver's UDP and
+turn (``netns.entered``), binds there the HTTP server at 169.254.169.254:80 and the resolver's UDP and
 TCP sockets (a socket keeps the namespace it was made in), and comes back; then a thread per
 card serves HTTP, and one thread answers every card's DNS from one reading of the design.
 Each card keeps its own logs: ``metadata-SERVER.log`` and ``resolver-SERVER.log``.
@@ -15,45 +15,20 @@ Run as ``python -m nitro_switch.card_services --intent FILE --run-dir DIR --card
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import sys
 import threading
-from contextlib import contextmanager
 
 from vpclab.intent.model import METADATA_ADDRESS
 
 from . import resolver
 from .metadata import MetadataServer
-
-CLONE_NEWNET = 0x40000000
-LIBC = ctypes.CDLL(None, use_errno=True)
+from .netns import entered
 
 
-def _setns(fd: int) -> None:
-    if LIBC.setns(fd, CLONE_NEWNET) != 0:
-        error = ctypes.get_errno()
-        raise OSError(error, f"setns: {os.strerror(error)}")
-
-
-@contextmanager
-def network_namespace(pid: int):
-    """The calling thread in the network namespace of process ``pid``, then back in its own."""
-    home = os.open("/proc/self/ns/net", os.O_RDONLY)
-    there = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
-    try:
-        _setns(there)
-        yield
-    finally:
-        _setns(home)
-        os.close(there)
-        os.close(home)
-
-
-def _printer(path: str):
-    log = open(path, "a", encoding="utf-8", buffering=1)
-    return log, lambda line: print(line, file=log, flush=True)
+def _log_file(path: str):
+    return open(path, "a", encoding="utf-8", buffering=1)  # open while the process runs
 
 
 def main(argv=None) -> int:
@@ -68,10 +43,11 @@ def main(argv=None) -> int:
         server, pid = card.split("=")
         with open(os.path.join(args.run_dir, f"metadata-{server}.json"), encoding="utf-8") as handle:
             documents = json.load(handle)
-        _, log_metadata = _printer(os.path.join(args.run_dir, f"metadata-{server}.log"))
-        resolver_log, _ = _printer(os.path.join(args.run_dir, f"resolver-{server}.log"))
-        with network_namespace(int(pid)):
-            web.append(MetadataServer((str(METADATA_ADDRESS), 80), documents, log=log_metadata))
+        metadata_log = _log_file(os.path.join(args.run_dir, f"metadata-{server}.log"))
+        resolver_log = _log_file(os.path.join(args.run_dir, f"resolver-{server}.log"))
+        printed = lambda line, log=metadata_log: print(line, file=log, flush=True)
+        with entered(f"/proc/{pid}/ns/net"):  # the sockets stay in the card's namespace
+            web.append(MetadataServer((str(METADATA_ADDRESS), 80), documents, log=printed))
             datagrams, listeners = resolver.listen()
         design = resolver.RunningDesign(args.intent, server, source)
         with source.lock:

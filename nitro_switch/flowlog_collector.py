@@ -12,7 +12,6 @@ the flows it made.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import select
@@ -20,7 +19,7 @@ import signal
 import socket
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import nullcontext
 from typing import Optional
 
 from controller.pipeline import IPFIX_PORT
@@ -30,32 +29,16 @@ from vpclab.intent.changes import Intent
 from .flowlog_records import LOG_SUFFIX, Aggregator, Interfaces
 from .ipfix import Decoder
 from .names import Names
+from .netns import entered
 
-CLONE_NEWNET = 0x40000000
 TICK = 0.2  # seconds between looks at due records and at the running design
 RECEIVE_BUFFER = 4 << 20  # bursts of records while the loop writes
 READY = "flow log collector ready"
 
 
-@contextmanager
 def network_namespace(name: Optional[str]):
     """Run the block in network namespace ``name`` (this thread only), then come back."""
-    if not name:
-        yield
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open(f"/run/netns/{name}", os.O_RDONLY)
-    try:
-        if libc.setns(target, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f"cannot enter network namespace {name}")
-        try:
-            yield
-        finally:
-            libc.setns(home, CLONE_NEWNET)
-    finally:
-        os.close(target)
-        os.close(home)
+    return entered(f"/run/netns/{name}") if name else nullcontext()
 
 
 def listening_socket(netns: Optional[str], port: int = IPFIX_PORT) -> socket.socket:

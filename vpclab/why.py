@@ -173,10 +173,7 @@ def _back_from_clamp(leg: Leg, sent: str) -> str:
     values = {"in_port_nxm": int(port[1]) if port else 0}
     values |= {name: int(str(value), 0) for name, value in leg.final.items() if name.startswith("reg")}
     macs = ClampKey.macs(values)
-    kind = next(k for k in ("tcp", "udp", "icmp", "ip") if k in leg.final)
-    inner = {key: leg.final[key] for key in INNER if key in leg.final}
-    inner.update(dl_src=macs["eth_src"], dl_dst=macs["eth_dst"])
-    return ",".join([kind, f"in_port={MSS_CLAMP_PORT}", *(f"{key}={value}" for key, value in inner.items())])
+    return _again(leg, [f"in_port={MSS_CLAMP_PORT}"], dl_src=macs["eth_src"], dl_dst=macs["eth_dst"])
 
 
 def _forwarding(plan, server: str, leg: Leg):
@@ -195,10 +192,8 @@ def _forwarding(plan, server: str, leg: Leg):
 
 def _forwarded(leg: Leg, appliance) -> str:
     """What the appliance sends on: the same packet from its port to the router, one hop older."""
-    kind = next(k for k in ("tcp", "udp", "icmp", "ip") if k in leg.final)
-    inner = {key: leg.final[key] for key in INNER if key in leg.final}
-    inner.update(dl_src=appliance.mac, dl_dst=ROUTER_MAC, nw_ttl=int(inner.get("nw_ttl", 64)) - 1)
-    return ",".join([kind, f"in_port={appliance.port}", *(f"{key}={value}" for key, value in inner.items())])
+    older = int(leg.final.get("nw_ttl", 64)) - 1
+    return _again(leg, [f"in_port={appliance.port}"], dl_src=appliance.mac, dl_dst=ROUTER_MAC, nw_ttl=older)
 
 
 def _endpoint_at(plan, server: str, port: int) -> Optional[str]:
@@ -217,10 +212,16 @@ def _underlay_of(underlay: dict[str, str], server: str) -> str:
 
 def _arriving(leg: Leg, vni: int, source: str, destination: str) -> str:
     """The packet as the receiving card sees it come out of the tunnel."""
-    kind = next(k for k in ("tcp", "udp", "icmp", "ip") if k in leg.final)
-    inner = [f"{key}={leg.final[key]}" for key in INNER if key in leg.final]
     tunnel = [f"in_port={TUNNEL_PORT}", f"tun_id={vni:#x}", f"tun_src={source}", f"tun_dst={destination}"]
-    return ",".join([kind, *tunnel, *inner])
+    return _again(leg, tunnel)
+
+
+def _again(leg: Leg, entering: list[str], **changed) -> str:
+    """The packet ``leg`` sent, as a flow entering a card again: ``entering`` (its input port,
+    a tunnel's fields), its inner fields as it left, ``changed`` replaced."""
+    kind = next(k for k in ("tcp", "udp", "icmp", "ip") if k in leg.final)
+    inner = {key: leg.final[key] for key in INNER if key in leg.final} | changed
+    return ",".join([kind, *entering, *(f"{key}={value}" for key, value in inner.items())])
 
 
 def first_packet(plan, source: str, destination: IPv4Address, protocol: int, port, client_port) -> str:
