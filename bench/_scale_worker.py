@@ -11,7 +11,7 @@ import sys
 import time
 
 from controller import compiler
-from controller.differ import diff
+from controller.compiler.differ import diff
 from vpclab.intent.changes import Intent
 
 

@@ -11,11 +11,11 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import time
 
 from _lib import ROOT, save
 
+from agents.launch import Process, command
 from nitro_switch.emulation import Emulation
 from vpclab.intent.loader import load_topology
 
@@ -37,15 +37,11 @@ def main() -> None:
     duration = 1.0 + args.changes * 2 * SETTLE + 1.0
     with Emulation(load_topology(f"{ROOT}/topologies/tgw-incident.yaml"), log=lambda line: None) as lab:
         svc1, app1 = lab.hosts.hosts["svc1"], lab.hosts.hosts["app1"]
-        listener = svc1.popen(
-            [sys.executable, "-m", "nitro_switch.probe", "listen", "--udp", "7"], stdout=subprocess.PIPE
-        )
+        listener = svc1.popen(command(Process.PROBE, "listen", "--udp", "7"), stdout=subprocess.PIPE)
         listener.stdout.readline()
         prober = app1.popen(
-            [
-                sys.executable,
-                "-m",
-                "experiments.prober",
+            command(
+                Process.PROBER,
                 "udp",
                 "10.0.1.4:7",
                 "--rate",
@@ -54,7 +50,7 @@ def main() -> None:
                 str(duration),
                 "--timeout",
                 "0.2",
-            ],
+            ),
             stdout=subprocess.PIPE,
             text=True,
         )

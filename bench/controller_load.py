@@ -21,7 +21,7 @@ import yaml
 from _lib import save
 from bringup_scale import scaled
 
-from controller.load import PACKET_INS, rates
+from controller.hyperplane.load import PACKET_INS, rates
 from nitro_switch.emulation import Emulation
 from vpclab.intent.loader import load_topology
 

@@ -18,7 +18,6 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -26,13 +25,14 @@ import yaml
 from _lib import ROOT, save
 from throughput import BareVeth
 
-from controller.pipeline import SampleKey
+from agents.flowlog_collector import READY
+from agents.ipfix import encode
+from agents.launch import Process, command
 from experiments.iperf import tcp_mbps
 from nitro_switch.emulation import Emulation
-from nitro_switch.flowlog_collector import READY
-from nitro_switch.ipfix import encode
 from vpclab.intent.changes import Intent
 from vpclab.intent.loader import load_topology
+from vpclab.layout.pipeline import SampleKey
 
 DESIGN = os.path.join(ROOT, "topologies", "flow-logs.yaml")
 PORT = 3306  # what db-sg admits from the web subnet
@@ -65,7 +65,7 @@ def alternating(designs: dict[str, str], seconds: int, runs: int) -> dict[str, l
 def collector_rate(rate: int, intent_file: str, out_dir: str, port: int) -> dict:
     """Offer ``rate`` records/s for STEP_SECONDS; how many did the collector decode?"""
     collector = subprocess.Popen(
-        [sys.executable, "-m", "nitro_switch.flowlog_collector", "bench", "--intent", intent_file]
+        command(Process.FLOWLOG_COLLECTOR, "bench", "--intent", intent_file)
         + ["--out", out_dir, "--cards", "srv1", "--here", "--port", str(port)],
         stdout=subprocess.PIPE,
         text=True,

@@ -15,9 +15,9 @@ import time
 import yaml
 from _lib import RESULTS, publish, save
 
-from vpclab import reach_view
 from vpclab.intent.loader import load_topology
 from vpclab.oracle.reach import pair_verdict, reach
+from vpclab.ui import reach_view
 
 SIZES = (50, 200, 800)
 VPCS = 10

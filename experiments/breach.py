@@ -19,11 +19,13 @@ import json
 import os
 import random
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from typing import Optional
 
+from agents.launch import Process, command
+from agents.open_proxy import UPSTREAM_TIMEOUT
 from nitro_switch.emulation import Emulation
+from vpclab.errors import InvalidInput
 from vpclab.intent import model as m
 from vpclab.intent.loader import load_topology
 from vpclab.intent.origins import origin_name
@@ -31,7 +33,6 @@ from vpclab.oracle.trace import trace
 
 from .breach_plot import plot_attacks
 from .flowlogs import collect, flow_logs_dir
-from .open_proxy import UPSTREAM_TIMEOUT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEB_PORT = 80
@@ -61,7 +62,8 @@ class BreachScenario:
     customer: Optional[str] = None  # an internet host whose visit to the site must keep working
 
     def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print, alarm=None) -> dict:
-        assert alarm is None, "an attack experiment has no probes for an alarm to mark"
+        if alarm is not None:
+            raise InvalidInput("an attack experiment has no probes for an alarm to mark")
         return run(self, topology_path, seed, out_dir, log)
 
     @staticmethod
@@ -125,7 +127,7 @@ def _start_proxy(lab: Emulation, target: str, behind: str, out_dir: str) -> tupl
     if behind == "container":
         host = lab.hosts.add_container(target, f"{target}-app", publish=(WEB_PORT,))
     process = host.popen(
-        [sys.executable, "-m", "experiments.open_proxy", "--port", str(WEB_PORT), "--log", log],
+        command(Process.OPEN_PROXY, "--port", str(WEB_PORT), "--log", log),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -144,7 +146,7 @@ def _attack(lab: Emulation, scenario: BreachScenario, attack: Attack, proxy_log:
         if target.public_ip is None:
             raise ValueError(f"{attack.target} has no public IP: the attacker cannot reach it")
         address = str(target.public_ip)
-        outcome = _run_in(lab, scenario.attacker, [sys.executable, "-m", "experiments.ssrf_attack", address])
+        outcome = _run_in(lab, scenario.attacker, command(Process.SSRF_ATTACK, address))
         customer = None
         if scenario.customer:
             fetched = lab.hosts.hosts[scenario.customer].cmd(

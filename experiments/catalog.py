@@ -7,6 +7,7 @@ import importlib.util
 import os
 from typing import Union
 
+from . import scenarios
 from .breach import BreachScenario
 from .harness import Scenario
 from .lossy_link import LossyLink
@@ -35,5 +36,5 @@ def load(
     else:
         if name_or_path not in names():
             raise KeyError(f"no experiment '{name_or_path}' (known: {', '.join(names())})")
-        module = importlib.import_module(f"experiments.scenarios.{name_or_path.replace('-', '_')}")
+        module = importlib.import_module(f"{scenarios.__name__}.{name_or_path.replace('-', '_')}")
     return module.SCENARIO

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from nitro_switch.flowlog_records import FIELDS, LOG_SUFFIX, FlowLogRecord, read_records
+from agents.flowlog_records import FIELDS, LOG_SUFFIX, FlowLogRecord, read_records
 
 ALARM = re.compile(r"^reject-rate>(\d+(?:\.\d+)?)/s$")
 

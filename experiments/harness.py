@@ -11,7 +11,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Optional
 
 from matplotlib.figure import Figure
 
+from agents.launch import Process, command
 from nitro_switch.emulation import Emulation
 from vpclab.intent.loader import load_topology
 
@@ -157,7 +157,7 @@ def start_listeners(emulation, probes: list[Probe]) -> list:
         tcp = ",".join(str(p.port) for p in probes if p.target == target and p.protocol.startswith("tcp"))
         udp = ",".join(str(p.port) for p in probes if p.target == target and p.protocol == "udp")
         process = emulation.hosts.hosts[target].popen(
-            [sys.executable, "-m", "nitro_switch.probe", "listen", "--tcp", tcp, "--udp", udp],
+            command(Process.PROBE, "listen", "--tcp", tcp, "--udp", udp),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -172,10 +172,8 @@ def start_probers(emulation, probes: list[Probe], duration: float, rng, rate: fl
         address = str(emulation.topology.instance(probe.target).ip)
         target = f"{address}:{probe.port}" if probe.port else address
         process = emulation.hosts.hosts[probe.source].popen(
-            [
-                sys.executable,
-                "-m",
-                "experiments.prober",
+            command(
+                Process.PROBER,
                 probe.protocol,
                 target,
                 "--rate",
@@ -184,7 +182,7 @@ def start_probers(emulation, probes: list[Probe], duration: float, rng, rate: fl
                 str(duration),
                 "--timeout",
                 str(PROBE_TIMEOUT),
-            ],
+            ),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

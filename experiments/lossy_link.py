@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from nitro_switch.emulation import Emulation
 from nitro_switch.faults import Impairment, impair_link
+from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
 
 from .harness import ROOT, Probe, probe_samples, start_listeners, start_probers
@@ -42,7 +43,8 @@ class LossyLink:
     losses: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2)
 
     def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print, alarm=None) -> dict:
-        assert alarm is None, "lossy-link has no injection for an alarm to mark"
+        if alarm is not None:
+            raise InvalidInput("lossy-link has no injection for an alarm to mark")
         return run(self, topology_path, seed, out_dir, log)
 
     @staticmethod

@@ -18,6 +18,7 @@ import yaml
 from matplotlib.figure import Figure
 
 from nitro_switch.emulation import Emulation
+from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
 
 from .harness import PROBE_TIMEOUT, ROOT, Probe, probe_samples, start_probers
@@ -45,7 +46,8 @@ class PathFailover:
     after: float = 3.0
 
     def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print, alarm=None) -> dict:
-        assert alarm is None, "path-failover reports its own timings: no flow-log alarm"
+        if alarm is not None:
+            raise InvalidInput("path-failover reports its own timings: no flow-log alarm")
         return run(self, topology_path, seed, out_dir, log)
 
     @staticmethod

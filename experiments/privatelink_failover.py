@@ -10,13 +10,14 @@ import json
 import os
 import random
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
+from agents.launch import Process, command
 from nitro_switch.emulation import Emulation
+from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
 
 from .harness import ROOT
@@ -40,7 +41,8 @@ class PrivateLinkFailover:
     timeout: float = 1.0
 
     def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print, alarm=None) -> dict:
-        assert alarm is None, "privatelink-failover reports its own timings: no flow-log alarm"
+        if alarm is not None:
+            raise InvalidInput("privatelink-failover reports its own timings: no flow-log alarm")
         return run(self, topology_path, seed, out_dir, log)
 
     @staticmethod
@@ -74,7 +76,7 @@ def run(scenario: PrivateLinkFailover, topology_path=None, seed: int = 0, out_di
     with Emulation(topology, log=log) as lab:
         servers = {name: _serve(lab, name, out_dir) for name in balancer.targets}
         client = lab.hosts.hosts[scenario.consumer].popen(
-            [sys.executable, "-m", "experiments.tls_echo", "client", scenario.url]
+            command(Process.TLS_ECHO, "client", scenario.url)
             + ["--rate", str(scenario.rate), "--duration", str(duration), "--timeout", str(scenario.timeout)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -114,7 +116,7 @@ def run(scenario: PrivateLinkFailover, topology_path=None, seed: int = 0, out_di
 
 def _serve(lab, name: str, out_dir: str) -> subprocess.Popen:
     process = lab.hosts.hosts[name].popen(
-        [sys.executable, "-m", "experiments.tls_echo", "serve", "--name", name]
+        command(Process.TLS_ECHO, "serve", "--name", name)
         + ["--log", os.path.join(out_dir, f"{name}-callers.log")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
+from agents.launch import Process, command
 from nitro_switch.emulation import Emulation
+from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
 
 from .harness import ROOT
@@ -45,7 +46,8 @@ class RetryStorm:
     after: float = 6.0
 
     def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print, alarm=None) -> dict:
-        assert alarm is None, "retry-storm reports its own rates: no flow-log alarm"
+        if alarm is not None:
+            raise InvalidInput("retry-storm reports its own rates: no flow-log alarm")
         return run(self, topology_path, seed, out_dir, log)
 
     @staticmethod
@@ -98,7 +100,7 @@ def run(scenario: RetryStorm, topology_path=None, seed: int = 0, out_dir=None, l
 
 def _serve(lab, instance: str, *options: str) -> subprocess.Popen:
     process = lab.hosts.hosts[instance].popen(
-        [sys.executable, "-m", "experiments.service", "serve", "--port", str(PORT), *options],
+        command(Process.SERVICE, "serve", "--port", str(PORT), *options),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -121,7 +123,7 @@ def _one_policy(lab, scenario: RetryStorm, policy: str) -> dict:
     )
     duration = scenario.warmup + scenario.outage + scenario.after
     client = lab.hosts.hosts[scenario.caller].popen(
-        [sys.executable, "-m", "experiments.service", "client", _url(lab, scenario.middle)]
+        command(Process.SERVICE, "client", _url(lab, scenario.middle))
         + ["--rate", str(scenario.rate), "--duration", str(duration), "--policy", policy],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

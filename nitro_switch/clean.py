@@ -14,16 +14,17 @@ import signal
 import time
 from typing import Optional
 
+from agents.launch import Process
+from vpclab.layout.names import IMPAIRMENT_TABLE, INTERFACE_PATTERN, NETNS_PREFIX, RUN_MARKER, RUN_ROOT, Names
+
 from .commands import run
-from .names import IMPAIRMENT_TABLE, INTERFACE_PATTERN, NETNS_PREFIX, RUN_MARKER, RUN_ROOT, Names
 
 OUR_COMMANDS = (
     "ovs-vswitchd",
     "ovsdb-server",
     "socat",
-    "controller.hyperplane",
     "mininet:",
-    "nitro_switch.probe",
+    *(process.value for process in Process),
 )
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import subprocess
 from typing import Optional
 
+from vpclab.errors import OperationFailed
 
-class BuildError(Exception):
+
+class BuildError(OperationFailed):
     """A step of building the emulation failed; the message says which and why."""
 
 

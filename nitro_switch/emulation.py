@@ -14,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,16 +21,17 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Optional
 
-from controller.client import HyperplaneClient
-from controller.plan import UNDERLAY_MASK, Plan
+from agents.flowlog_collector import READY as COLLECTOR_READY
+from agents.launch import Process, command
+from controller.hyperplane.client import HyperplaneClient
 from vpclab.intent.changes import Intent
 from vpclab.intent.model import INSTANCE_MTU, INTERNET_CARD, Topology
+from vpclab.layout.names import RUN_ROOT, Names
+from vpclab.layout.plan import UNDERLAY_MASK, Plan
 
 from .clean import clean_topology, command_line, live_run
 from .commands import BuildError, run
-from .flowlog_collector import READY as COLLECTOR_READY
 from .hosts import InstanceHosts
-from .names import RUN_ROOT, Names
 from .server import PROFILE_MTU, UNDERLAY_MTU, NitroServer, require_tools
 
 READY_TIMEOUT = 30.0  # for the cards' flows, plus READY_PER_INSTANCE for each instance
@@ -217,7 +217,7 @@ class Emulation:
         cards = [s for s in self.servers if s.name != INTERNET_CARD]
         log = open(os.path.join(self.names.run_dir, "flowlogs.log"), "a", encoding="utf-8")
         self.collector = subprocess.Popen(
-            [sys.executable, "-m", "nitro_switch.flowlog_collector", self.topology.name]
+            command(Process.FLOWLOG_COLLECTOR, self.topology.name)
             + ["--out", self.flow_logs_dir, "--cards", *(s.name for s in cards)],
             stdout=subprocess.PIPE,
             stderr=log,
@@ -291,10 +291,8 @@ class Emulation:
             self.controller_port, self.api_port = free_port(), free_port()
         log = open(os.path.join(self.names.run_dir, "hyperplane.log"), "a", encoding="utf-8")
         self.controller = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "controller.hyperplane",
+            command(
+                Process.HYPERPLANE,
                 self.names.intent_file,
                 "--port",
                 str(self.controller_port),
@@ -304,7 +302,7 @@ class Emulation:
                 self.names.status_file,
                 "--propagation-delay",
                 str(self.propagation_delay),
-            ],
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -17,7 +16,9 @@ from mininet.link import Intf
 from mininet.net import Mininet
 from mininet.node import Host, Node
 
-from controller.plan import INTERNET_ROUTER, METADATA_MAC, METADATA_PORT, RESOLVER_STAND_IN
+from agents.launch import Process
+from agents.launch import command as launch
+from agents.metadata import documents
 from vpclab.intent.model import (
     EC2_INTERNAL,
     INSTANCE_MTU,
@@ -26,12 +27,11 @@ from vpclab.intent.model import (
     METADATA_ADDRESS,
     RESOLVER_ADDRESS,
 )
+from vpclab.layout.names import RUN_MARKER, Names
+from vpclab.layout.plan import INTERNET_ROUTER, METADATA_MAC, METADATA_PORT, RESOLVER_STAND_IN
 
-from . import card_services
 from .clean import processes_in_namespaces, stop_processes
 from .commands import ip_batch
-from .metadata import documents
-from .names import RUN_MARKER, Names
 
 HOST_INTERFACE = "eth0"  # every instance's interface, in its own namespace, as on EC2
 METADATA_INTERFACE = "imds"  # the metadata service's port on each card
@@ -142,12 +142,12 @@ class InstanceHosts:
             json.dump(documents(self.plan, server), handle, indent=1)
 
     def _start_card_services(self) -> None:
-        """One process serves every card's metadata and DNS (``nitro_switch.card_services``),
+        """One process serves every card's metadata and DNS (``agents.card_services``),
         started in the first card's metadata namespace: it ends with that namespace's processes
         (``terminate``); after a crash `vpclab clean` finds it by the run's marker."""
         cards = [f"--card={server}={service.pid}" for server, service in self.metadata.items()]
         first = next(iter(self.metadata.values()))
-        command = ["env", f"{RUN_MARKER}={self.names.topology}", sys.executable, "-m", card_services.__name__]
+        command = ["env", f"{RUN_MARKER}={self.names.topology}", *launch(Process.CARD_SERVICES)]
         command += ["--intent", self.names.intent_file, "--run-dir", self.names.run_dir, *cards]
         with open(os.path.join(self.names.run_dir, "card-services.log"), "w") as log:
             self.services = first.popen(command, stdout=log, stderr=log)

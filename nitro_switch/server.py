@@ -18,17 +18,17 @@ import csv
 import os
 import subprocess
 
-from controller.pipeline import (
+from vpclab.intent.model import INSTANCE_MTU, INTERNET_MTU, TGW_MSS
+from vpclab.layout.names import Names
+from vpclab.layout.pipeline import (
     COLLECTOR_SET,
     IPFIX_PORT,
     MSS_CLAMP_INTERFACES,
     MSS_CLAMP_PORT,
     TUNNEL_PORT,
 )
-from vpclab.intent.model import INSTANCE_MTU, INTERNET_MTU, TGW_MSS
 
 from .commands import BuildError, run
-from .names import Names
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 # the underlay carries an instance's largest frame (9001 + 14) in VXLAN (50 bytes more)

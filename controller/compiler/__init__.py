@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from controller.compiler.differ import FlowDiff, diff
+from vpclab.errors import Defect
 from vpclab.intent import model as m
+from vpclab.layout.pipeline import Flow
+from vpclab.layout.plan import Plan, card_names, cookie_of
 
-from ..differ import FlowDiff, diff
-from ..pipeline import Flow
-from ..plan import Plan, card_names, cookie_of
 from . import edge, health, internet, middlebox, nacl, nat, privatelink, routes, sampling, security_groups
 from .scope import Scope, card_scope
 
@@ -63,7 +64,7 @@ EVERY_CARD = ("global", "no_transit_or_same_subnet")
 Unit = tuple  # (builder label, object key...): e.g. ("vpc_route", "prod"), ("classify", "srv1")
 
 
-class AmbiguousFlows(AssertionError):
+class AmbiguousFlows(Defect):
     """Two flows with one (stage, priority, match): a switch would keep only one of them."""
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from vpclab.errors import Defect
 from vpclab.intent.model import METADATA_ADDRESS, RESOLVER_ADDRESS
+from vpclab.layout.actions import DROP, ArpReply, Ct, CtClear, Goto, Move, Output, Resubmit, SetField, SetReg
+from vpclab.layout.pipeline import ROUTER_MAC, SENDER, TUNNEL_PORT, Reg, TunnelKey, flow
+from vpclab.layout.plan import DNS_PORT, METADATA_MAC, METADATA_PORT, RESOLVER_STAND_IN
 
-from ..actions import DROP, ArpReply, Ct, CtClear, Goto, Move, Output, Resubmit, SetField, SetReg
-from ..pipeline import ROUTER_MAC, SENDER, TUNNEL_PORT, Reg, TunnelKey, flow
-from ..plan import DNS_PORT, METADATA_MAC, METADATA_PORT, RESOLVER_STAND_IN
 from .matches import ETH_ARP, ETH_IP, TCP, UDP, host
 
 TABLE_MISS = "vpclab:table-miss"
@@ -64,7 +65,8 @@ def sender(local) -> tuple:
     receiving card takes its SGs by interface (its MAC); the others are known by address."""
     if local.instance.source_dest_check:
         return ()
-    assert 0 < local.zone < 1 << 16, f"{local.instance.name}: zone {local.zone} does not fit SENDER"
+    if not 0 < local.zone < 1 << 16:
+        raise Defect(f"{local.instance.name}: zone {local.zone} does not fit SENDER")
     return (SetField(SENDER, local.zone),)
 
 

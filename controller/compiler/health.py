@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 
 from vpclab.intent import model as m
+from vpclab.layout.actions import CONTROLLER, Action, Goto, Output, Resubmit, SetReg
+from vpclab.layout.pipeline import Reg, flow
 
-from ..actions import CONTROLLER, Action, Goto, Output, Resubmit, SetReg
-from ..pipeline import Reg, flow
 from .matches import ETH_IP, host
 from .routes import route_actions
 

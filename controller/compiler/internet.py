@@ -9,10 +9,22 @@ hosts and routes: a host by its address, a public IP to its instance's card over
 from __future__ import annotations
 
 from vpclab.intent import model as m
+from vpclab.layout.actions import (
+    DROP,
+    ArpReply,
+    CheckLarger,
+    Ct,
+    CtClear,
+    DecTtl,
+    Goto,
+    Nat,
+    Output,
+    SetField,
+    SetReg,
+)
+from vpclab.layout.pipeline import CT_INV, CT_NEW, CT_TRK, ROUTER_MAC, TUNNEL_PORT, Flow, Reg, TunnelKey, flow
+from vpclab.layout.plan import INTERNET_ROUTER
 
-from ..actions import DROP, ArpReply, CheckLarger, Ct, CtClear, DecTtl, Goto, Nat, Output, SetField, SetReg
-from ..pipeline import CT_INV, CT_NEW, CT_TRK, ROUTER_MAC, TUNNEL_PORT, Flow, Reg, TunnelKey, flow
-from ..plan import INTERNET_ROUTER
 from .edge import TABLE_MISS
 from .matches import ETH_ARP, ETH_IP, ETHERNET_HEADER, host
 

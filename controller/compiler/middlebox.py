@@ -15,9 +15,9 @@ it on. A route to an instance that keeps its source/dest check drops on the send
 from __future__ import annotations
 
 from vpclab.intent import model as m
+from vpclab.layout.actions import Ct, CtClear, Goto, Output, SetField, SetReg
+from vpclab.layout.pipeline import TUNNEL_PORT, Reg, TunnelKey, flow
 
-from ..actions import Ct, CtClear, Goto, Output, SetField, SetReg
-from ..pipeline import TUNNEL_PORT, Reg, TunnelKey, flow
 from .edge import tunnel_key
 from .internet import inbound
 from .matches import ETH_IP, host

@@ -7,8 +7,9 @@ card, which reads what it needs of the path from the VNI (``TunnelKey``).
 
 from __future__ import annotations
 
-from ..actions import DROP, Goto, SetReg
-from ..pipeline import Reg, TunnelKey, flow
+from vpclab.layout.actions import DROP, Goto, SetReg
+from vpclab.layout.pipeline import Reg, TunnelKey, flow
+
 from .matches import ETH_IP, prefix, traffic_matches
 
 SKIP_PRIORITY = 65000  # "this check does not apply" flows sit above every rule

@@ -14,9 +14,10 @@ and route table to the instance; a packet that opens nothing (+new) is dropped.
 
 from __future__ import annotations
 
-from ..actions import DROP, Ct, CtClear, Goto, Nat, Output, Resubmit, SetField, SetReg
-from ..pipeline import CT_EST, CT_INV, CT_NEW, CT_REL, CT_TRK, TUNNEL_PORT, Reg, TunnelKey, flow
-from ..plan import NAT_PORTS
+from vpclab.layout.actions import DROP, Ct, CtClear, Goto, Nat, Output, Resubmit, SetField, SetReg
+from vpclab.layout.pipeline import CT_EST, CT_INV, CT_NEW, CT_REL, CT_TRK, TUNNEL_PORT, Reg, TunnelKey, flow
+from vpclab.layout.plan import NAT_PORTS
+
 from .internet import one_to_one
 from .matches import ETH_IP, host, prefix
 from .nacl import nacl_flows

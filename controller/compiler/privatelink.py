@@ -16,8 +16,20 @@ replies to the health checks (from ports below the blocks) go to the controller.
 
 from __future__ import annotations
 
-from ..actions import CONTROLLER, DROP, Ct, FlowHash, Goto, Nat, Output, Resubmit, SetField, SetReg
-from ..pipeline import CT_EST, CT_INV, CT_NEW, CT_SNAT, CT_TRK, SENDER, Reg, flow
+from vpclab.layout.actions import (
+    CONTROLLER,
+    DROP,
+    Ct,
+    FlowHash,
+    Goto,
+    Nat,
+    Output,
+    Resubmit,
+    SetField,
+    SetReg,
+)
+from vpclab.layout.pipeline import CT_EST, CT_INV, CT_NEW, CT_SNAT, CT_TRK, SENDER, Reg, flow
+
 from .edge import arrival
 from .matches import ETH_IP, host, port_blocks
 from .security_groups import group_bits, stateful

@@ -7,10 +7,22 @@ propagated one of the same prefix, and a CIDR propagated twice keeps its first p
 
 from __future__ import annotations
 
+from vpclab.errors import Defect
 from vpclab.intent.model import TGW_MTU
+from vpclab.layout.actions import (
+    CONTROLLER,
+    DROP,
+    CheckLarger,
+    DecTtl,
+    Goto,
+    Move,
+    Output,
+    Resubmit,
+    SetField,
+    SetReg,
+)
+from vpclab.layout.pipeline import MAX_HAIRPINS, MSS_CLAMP_PORT, ROUTER_MAC, TUNNEL_PORT, ClampKey, Reg, flow
 
-from ..actions import CONTROLLER, DROP, CheckLarger, DecTtl, Goto, Move, Output, Resubmit, SetField, SetReg
-from ..pipeline import MAX_HAIRPINS, MSS_CLAMP_PORT, ROUTER_MAC, TUNNEL_PORT, ClampKey, Reg, flow
 from . import edge, middlebox
 from .matches import ETH_IP, ETHERNET_HEADER, TCP, TCP_SYN, host, prefix
 
@@ -35,7 +47,7 @@ def vpc_routes(plan, vpc) -> list:
     """
     flows = []
     if vpc.internet_gateway:  # what leaves by the gateway must fit 1500 bytes: a longer packet
-        # goes up to Hyperplane, which answers "fragmentation needed" (``controller.pmtu``)
+        # goes up to Hyperplane, which answers "fragmentation needed" (``controller.hyperplane.pmtu``)
         leaving = {Reg.SRC_VPC: vpc.number}
         too_big = {**leaving, Reg.TOO_BIG: (1, 1)}
         origin = vpc.internet_gateway.origin
@@ -154,7 +166,8 @@ def no_table(plan, tgw) -> int:
     table: it meets the entry NACL first, as AWS (and trace) check it, then ``tgw_route`` drops
     it at the attachment. Counted down from the top of ClampKey's bits, one per TGW."""
     value = (1 << ClampKey.WIDTH[str(Reg.TGW_TABLE)]) - plan.tgw_id[tgw.name]
-    assert value > max(plan.tgw_table_id.values(), default=0), "TGW route table ids reach no_table"
+    if value <= max(plan.tgw_table_id.values(), default=0):
+        raise Defect("TGW route table ids reach no_table")
     return value
 
 
@@ -224,7 +237,8 @@ def check_clamp_key(plan) -> None:
         str(Reg.HAIRPINS): MAX_HAIRPINS,
     }
     for name, value in largest.items():
-        assert value < 1 << ClampKey.WIDTH[name], f"{name}: {value} does not fit ClampKey's bits"
+        if value >= 1 << ClampKey.WIDTH[name]:
+            raise Defect(f"{name}: {value} does not fit ClampKey's bits")
 
 
 def tgw_route_tables(plan, tgw) -> list:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..actions import DROP, Ct, Drop, Sample
-from ..pipeline import CT_EST, CT_REL, SAMPLED_SIDE, SG_STAGES, TABLE, Flow, SampleKey
-from ..plan import cookie_of
+from vpclab.errors import Defect
+from vpclab.layout.actions import DROP, Ct, Drop, Sample
+from vpclab.layout.pipeline import CT_EST, CT_REL, SAMPLED_SIDE, SG_STAGES, TABLE, Flow, SampleKey
+from vpclab.layout.plan import cookie_of
 
 POINT_MASK = 0xFFFFFFFF  # an IPFIX observation point id has 32 bits
 
@@ -30,7 +31,7 @@ def origins_by_point(origins) -> dict[int, str]:
     return {observation_point(origin): origin for origin in set(origins)}
 
 
-class PointCollision(AssertionError):
+class PointCollision(Defect):
     """Two YAML objects share an observation point: a flow log could name the wrong one."""
 
 

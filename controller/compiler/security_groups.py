@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vpclab.errors import InvalidInput
 from vpclab.intent import model as m
+from vpclab.layout.actions import DROP, Ct, Goto, Output, SetReg
+from vpclab.layout.pipeline import CT_EST, CT_INV, CT_NEW, CT_REL, CT_TRK, REMOTE_SGS, Reg, flow
 
-from ..actions import DROP, Ct, Goto, Output, SetReg
-from ..pipeline import CT_EST, CT_INV, CT_NEW, CT_REL, CT_TRK, REMOTE_SGS, Reg, flow
 from .matches import ETH_IP, host, prefix, traffic_matches
 from .view import peered_vpc, reaches_over_referencing_tgw, reaches_without_tgw, sg_rules_in_order
 
@@ -28,7 +29,7 @@ REMOTE_ORIGIN = "vpclab:remote-security-groups"
 BITS = 32
 
 
-class TooManyGroups(ValueError):
+class TooManyGroups(InvalidInput):
     """More referenced security groups on one card than the REMOTE_SGS registers hold."""
 
 

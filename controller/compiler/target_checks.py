@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from vpclab.intent import model as m
+from vpclab.layout.actions import Action, Resubmit
 
-from ..actions import Action, Resubmit
 from .privatelink import HEALTH_PORTS, as_sender
 
 

@@ -8,7 +8,7 @@ from scapy.layers.vxlan import VXLAN
 from scapy.utils import rdpcap
 
 from nitro_switch.emulation import Emulation
-from vpclab.capture import record, summary
+from vpclab.inspection.capture import record, summary
 
 pytestmark = live
 quiet = lambda line: None

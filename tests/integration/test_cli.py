@@ -170,7 +170,7 @@ def test_a_terminated_verify_tears_its_emulation_down():
 
     from live_helpers import leftovers
 
-    from nitro_switch.names import Names
+    from vpclab.layout.names import Names
 
     command = shutil.which("vpclab", path=str(Path(sys.executable).parent)) or "vpclab"
     topology = ROOT / "topologies" / "three-tier.yaml"
@@ -191,7 +191,7 @@ def test_a_terminated_verify_tears_its_emulation_down():
 @live
 def test_the_demo_opens_the_tour_design_and_its_suggestions_say_true(tmp_path):
     """`make demo`: the packaged tour design live; each suggested verb does what the banner says."""
-    from vpclab.cli import DEMO_TRY
+    from vpclab.ui.cli import DEMO_TRY
 
     script = tmp_path / "demo.cli"
     script.write_text("\n".join(command for command, _ in DEMO_TRY) + "\n")

@@ -51,7 +51,7 @@ def test_verify_asks_every_resolver_and_agrees():
 def test_one_process_serves_every_card_s_metadata_and_dns():
     """Every card's services in one process (a process each per card cost 1.1 GiB at 512
     instances): it answers on each card, from that card's own namespace, and ends with the run."""
-    from nitro_switch import card_services
+    from agents import card_services
     from nitro_switch.clean import marked_processes
 
     design = topology("private-dns.yaml")

@@ -6,8 +6,8 @@ import time
 
 from live_helpers import live, topology
 
+from agents.flowlog_records import read_records
 from nitro_switch.emulation import Emulation
-from nitro_switch.flowlog_records import read_records
 
 pytestmark = live
 quiet = lambda line: None

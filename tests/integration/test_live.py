@@ -12,11 +12,12 @@ import time
 import pytest
 from live_helpers import ROOT, leftovers, live, topology
 
-from controller.pipeline import TABLE
+from agents.launch import Process, command
 from nitro_switch.clean import clean_topology
 from nitro_switch.commands import BuildError
 from nitro_switch.emulation import Emulation
-from nitro_switch.names import Names
+from vpclab.layout.names import Names
+from vpclab.layout.pipeline import TABLE
 from vpclab.verify import report, verify
 
 pytestmark = live
@@ -25,7 +26,7 @@ quiet = lambda line: None
 
 
 def attempt(host, spec: str) -> bool:
-    output = host.cmd(f"{sys.executable} -m nitro_switch.probe connect --timeout 1 {spec}")
+    output = host.cmd(f"{sys.executable} -m agents.probe connect --timeout 1 {spec}")
     return json.loads(output.strip().splitlines()[-1])[0] is not None  # who answered, or null
 
 
@@ -33,9 +34,7 @@ def attempt(host, spec: str) -> bool:
 def listening(hosts, port: int):
     """TCP listeners on ``port`` in each host, for the duration of the block."""
     processes = [
-        host.popen(
-            [sys.executable, "-m", "nitro_switch.probe", "listen", "--tcp", str(port)], stdout=subprocess.PIPE
-        )
+        host.popen(command(Process.PROBE, "listen", "--tcp", str(port)), stdout=subprocess.PIPE)
         for host in hosts
     ]
     try:
@@ -214,7 +213,7 @@ def card_services(topology: str) -> list[int]:
                 words = handle.read().split(b"\0")
         except OSError:
             continue
-        service = b"nitro_switch.card_services" in words
+        service = b"agents.card_services" in words
         if service and any(f"{Names(topology).run_dir}/".encode() in w for w in words) and alive(int(pid)):
             found.append(int(pid))
     return found

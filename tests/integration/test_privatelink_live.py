@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections import Counter
 
 from live_helpers import live, topology
 
+from agents.launch import Process, command
 from nitro_switch.emulation import Emulation
 from vpclab.verify import report, verify
 
@@ -23,7 +23,7 @@ NODES = {"10.0.1.5", "10.0.2.5"}  # the NLB's addresses in payments
 
 def serve(lab, name: str, log: str) -> subprocess.Popen:
     process = lab.hosts.hosts[name].popen(
-        [sys.executable, "-m", "experiments.tls_echo", "serve", "--name", name, "--log", log],
+        command(Process.TLS_ECHO, "serve", "--name", name, "--log", log),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -35,8 +35,7 @@ def serve(lab, name: str, log: str) -> subprocess.Popen:
 def calls(lab, name: str, url: str, count: int) -> list[dict]:
     """``count`` calls from instance ``name``, each on a new connection."""
     client = lab.hosts.hosts[name].popen(
-        [sys.executable, "-m", "experiments.tls_echo", "client", url, "--rate", "20"]
-        + ["--duration", str(count / 20)],
+        command(Process.TLS_ECHO, "client", url, "--rate", "20") + ["--duration", str(count / 20)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -4,6 +4,7 @@ import textwrap
 
 from live_helpers import live
 
+from agents.launch import Process, command
 from vpclab.intent.loader import load_topology
 from vpclab.verify import report, verify
 
@@ -107,7 +108,6 @@ def test_a_spoofed_probe_is_heard_if_it_gets_through_so_the_check_is_not_blind(t
     of its subnet that it does not own, it is stopped by the Nitro card."""
     import secrets
     import subprocess
-    import sys
     import time
 
     from nitro_switch.emulation import Emulation
@@ -121,9 +121,9 @@ def test_a_spoofed_probe_is_heard_if_it_gets_through_so_the_check_is_not_blind(t
         nonces = {}
         for source in (str(b1.ip), "10.7.1.99"):
             nonces[source] = secrets.token_hex(6)
-            command = [sys.executable, "-m", "nitro_switch.rawprobe", "--spoof", source]
-            command += ["--nonce", nonces[source], f"udp:{b2.ip}:5353:40001"]
-            hosts["b1"].popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE).communicate(timeout=30)
+            argv = command(Process.RAWPROBE, "--spoof", source)
+            argv += ["--nonce", nonces[source], f"udp:{b2.ip}:5353:40001"]
+            hosts["b1"].popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE).communicate(timeout=30)
         time.sleep(0.5)
         heard = stop_listeners([listener])
     assert nonces[str(b1.ip)] in heard

@@ -8,7 +8,7 @@ import pytest
 from live_helpers import live, topology
 
 from nitro_switch.emulation import Emulation
-from vpclab.why import explain
+from vpclab.inspection.why import explain
 
 pytestmark = live
 quiet = lambda line: None
@@ -57,7 +57,8 @@ def test_after_a_runtime_change_the_real_flows_name_the_new_rule():
 
 
 def test_vpclab_why_asks_the_cards_of_a_run_that_another_process_owns(capsys):
-    from vpclab.cli import EXIT_INVALID, main
+    from vpclab.errors import InvalidInput
+    from vpclab.ui.cli import main
 
     with Emulation(topology("three-tier.yaml"), log=quiet):
         command = ["why", "three-tier", "web1", "db1", "--protocol", "tcp", "--port", "5432"]
@@ -65,5 +66,5 @@ def test_vpclab_why_asks_the_cards_of_a_run_that_another_process_owns(capsys):
         said = capsys.readouterr().out.splitlines()
         assert said[-1].endswith(": they agree") and "by vpcs[0].nacls[2].ingress[*]" in said[-1]
         assert any(line.split()[:2] == ["srv3", "nacl_dst_ingress"] for line in said)
-    assert main(["why", "three-tier", "web1", "db1"]) == EXIT_INVALID  # the run is gone
+    assert main(["why", "three-tier", "web1", "db1"]) == InvalidInput.exit_code  # the run is gone
     assert "no running emulation of topology 'three-tier' here" in capsys.readouterr().err

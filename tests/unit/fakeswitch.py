@@ -1,6 +1,6 @@
 """Fake Nitro cards fed with the real OpenFlow messages Hyperplane sends (no OVS, no root).
 
-Like Faucet's clib/fakeoftable: every ``OFPFlowMod`` that ``controller.ofmsg`` builds is
+Like Faucet's clib/fakeoftable: every ``OFPFlowMod`` that ``controller.hyperplane.ofmsg`` builds is
 serialized to wire bytes and parsed back, exactly as a switch receives it, then applied with
 OpenFlow's semantics (add replaces an identical match, delete-strict, modify, non-strict
 delete). Adding a flow that overlaps another of equal priority and different match raises,
@@ -26,10 +26,11 @@ from os_ken.ofproto import nicira_ext, ofproto_parser
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
-from controller import pmtu
 from controller.compiler import compile_topology
-from controller.ofmsg import NXActionCheckPktLarger, flow_mod
-from controller.pipeline import (
+from controller.hyperplane import pmtu
+from controller.hyperplane.ofmsg import NXActionCheckPktLarger, flow_mod
+from vpclab.intent.model import INTERNET_CARD, TGW_MSS
+from vpclab.layout.pipeline import (
     CT_EST,
     CT_INV,
     CT_NEW,
@@ -40,7 +41,6 @@ from controller.pipeline import (
     STAGES,
     TUNNEL_PORT,
 )
-from vpclab.intent.model import INTERNET_CARD, TGW_MSS
 from vpclab.oracle.trace import trace
 
 ADDRESS_FIELDS = {"ipv4_src", "ipv4_dst", "tun_ipv4_dst", "arp_tpa", "arp_spa"}
@@ -407,7 +407,7 @@ class FakeFabric:
     def _controller(self, server: str, entry, packet: dict, outcome, steps) -> bool:
         """What Hyperplane does with a packet-in (the real code): a packet too long for an
         internet gateway stops there, and the ICMP error for it is kept in ``outcome.answers``
-        (``controller.pmtu``); False for anything else."""
+        (``controller.hyperplane.pmtu``); False for anything else."""
         table = entry.table
         if not pmtu.handles(table):
             return False

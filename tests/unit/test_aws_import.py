@@ -10,8 +10,9 @@ import pytest
 from vpc_fixtures import verdict
 
 from vpclab.aws_import import SnapshotError, import_directory, render
-from vpclab.cli import EXIT_INVALID, main
+from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
+from vpclab.ui.cli import main
 
 AWS_ID_IN_BRACKETS = re.compile(r"\[[^\]]* [a-z]+(-[a-z]+)*-[0-9a-f]{8,17}\]")
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "data" / "aws-configs"
@@ -75,7 +76,7 @@ def test_a_missing_or_broken_file_is_an_error_that_names_it(tmp_path, capsys):
     with pytest.raises(SnapshotError, match="Subnets.json: not readable as JSON"):
         import_directory(str(broken))
     (broken / "Subnets.json").unlink()
-    assert main(["import", str(broken), "-o", str(tmp_path / "t.yaml")]) == EXIT_INVALID
+    assert main(["import", str(broken), "-o", str(tmp_path / "t.yaml")]) == InvalidInput.exit_code
     assert "Subnets.json: missing" in capsys.readouterr().err
     assert not (tmp_path / "t.yaml").exists()
 
@@ -201,7 +202,10 @@ def test_rules_routes_and_peerings_map_as_aws_means_them_or_are_listed():
 
 def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path, capsys):
     out = tmp_path / "no-such-folder" / "t.yaml"
-    assert main(["import", str(SNAPSHOTS / "test-subnet" / "aws_configs"), "-o", str(out)]) == EXIT_INVALID
+    assert (
+        main(["import", str(SNAPSHOTS / "test-subnet" / "aws_configs"), "-o", str(out)])
+        == InvalidInput.exit_code
+    )
     assert f"{out}: cannot write it (No such file or directory)" in capsys.readouterr().err
 
 
@@ -367,6 +371,6 @@ def test_input_that_contradicts_itself_stops_the_import_naming_the_file_and_the_
     route = next(r for t in tables["RouteTables"] for r in t["Routes"] if "VpcPeeringConnectionId" in r)
     route["VpcPeeringConnectionId"] = "pcx-0000000000000000f"
     (broken / "RouteTables.json").write_text(json.dumps(tables))
-    assert main(["import", str(broken), "-o", str(tmp_path / "t.yaml")]) == EXIT_INVALID
+    assert main(["import", str(broken), "-o", str(tmp_path / "t.yaml")]) == InvalidInput.exit_code
     assert "a route to peering pcx-0000000000000000f, which is not in the snapshot" in capsys.readouterr().err
     assert not (tmp_path / "t.yaml").exists()

@@ -6,8 +6,9 @@ from moto.server import ThreadedMotoServer
 from vpc_fixtures import verdict
 
 from vpclab.aws_import import SnapshotError, import_account, render
-from vpclab.cli import EXIT_INVALID, main
+from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
+from vpclab.ui.cli import main
 
 REGION = "us-east-1"
 
@@ -129,9 +130,11 @@ def test_the_command_imports_from_the_endpoint_and_an_unreachable_one_is_an_erro
         main(
             ["import", "--region", REGION, "--endpoint", "http://127.0.0.1:9", "-o", str(tmp_path / "x.yaml")]
         )
-        == EXIT_INVALID
+        == InvalidInput.exit_code
     )
     assert "http://127.0.0.1:9: Could not connect to the endpoint URL" in capsys.readouterr().err
-    assert main(["import", "-o", str(tmp_path / "y.yaml")]) == EXIT_INVALID  # neither DIR nor --region
+    assert (
+        main(["import", "-o", str(tmp_path / "y.yaml")]) == InvalidInput.exit_code
+    )  # neither DIR nor --region
     with pytest.raises(SnapshotError):
         import_account(REGION, "http://127.0.0.1:9")

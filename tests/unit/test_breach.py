@@ -9,13 +9,14 @@ import threading
 import pytest
 from vpc_fixtures import example
 
-from controller.plan import Plan
-from experiments import catalog, open_proxy
+from agents import open_proxy
+from agents.metadata import MetadataServer, documents
+from agents.ssrf_attack import Attack as SsrfAttack
+from experiments import catalog
 from experiments.breach import HOP_LIMIT, LEAKED, Attack, analyse, check
 from experiments.breach_plot import plot_attacks
-from experiments.ssrf_attack import Attack as SsrfAttack
-from nitro_switch.metadata import MetadataServer, documents
 from vpclab.intent.changes import Intent
+from vpclab.layout.plan import Plan
 from vpclab.oracle.trace import trace
 
 SCENARIO = catalog.load("imds-ssrf")

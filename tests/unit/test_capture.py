@@ -6,7 +6,7 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.layers.vxlan import VXLAN
 from scapy.utils import wrpcap
 
-from vpclab.capture import summary
+from vpclab.inspection.capture import summary
 
 
 def test_a_summary_counts_inner_protocols_and_names_each_vnis_vpc(tmp_path):

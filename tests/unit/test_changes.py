@@ -3,7 +3,7 @@
 import pytest
 
 from controller.compiler import compile_topology
-from controller.differ import diff
+from controller.compiler.differ import diff
 from vpclab.intent.changes import ChangeError, Intent
 from vpclab.oracle.trace import trace
 

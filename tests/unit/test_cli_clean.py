@@ -2,7 +2,7 @@
 
 import os
 
-from vpclab.cli import main
+from vpclab.ui.cli import main
 
 
 def test_clean_without_root_says_so_in_one_line(monkeypatch, capsys):

@@ -6,7 +6,7 @@ from test_examples import EXAMPLES
 from vpc_fixtures import example
 
 from controller.compiler import compile_topology
-from controller.pipeline import TUNNEL_PORT
+from vpclab.layout.pipeline import TUNNEL_PORT
 from vpclab.oracle.trace import trace
 
 PROBES = [(1, None), (6, 22), (6, 443), (6, 5432), (6, 8080), (17, 53)]
@@ -184,7 +184,7 @@ def test_every_flow_serializes_as_an_openflow_message(name):
 
     from os_ken.ofproto import ofproto_v1_3, ofproto_v1_3_parser
 
-    from controller.ofmsg import flow_mod
+    from controller.hyperplane.ofmsg import flow_mod
 
     datapath = types.SimpleNamespace(ofproto=ofproto_v1_3, ofproto_parser=ofproto_v1_3_parser, id=1)
     for flows in compile_topology(example(name)).flows.values():

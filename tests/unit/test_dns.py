@@ -13,14 +13,14 @@ import pytest
 import yaml
 from fakeswitch import FakeFabric, instance_packet
 
+from agents.resolver import RunningDesign, answer
 from controller.compiler import compile_topology
-from controller.plan import METADATA_PORT, RESOLVER_STAND_IN
-from nitro_switch.resolver import RunningDesign, answer
-from vpclab.arguments import UsageError, dns_lookup, resolve_destination
 from vpclab.intent.changes import Intent
 from vpclab.intent.dns import resolve
 from vpclab.intent.errors import TopologyError
 from vpclab.intent.loader import topology_from_data
+from vpclab.layout.plan import METADATA_PORT, RESOLVER_STAND_IN
+from vpclab.ui.arguments import UsageError, dns_lookup, resolve_destination
 from vpclab.verify.live import Result, expected_answer
 from vpclab.verify.plan import plan
 from vpclab.verify.report import mismatch_line

@@ -9,16 +9,16 @@ import pytest
 import yaml
 from fakeswitch import FakeFabric, connection, instance_packet
 
-from controller.actions import CONTROLLER
 from controller.compiler import compile_topology
 from controller.compiler.health import health_probes
-from controller.failover import RouteHealth
-from controller.ofmsg import packet_out
-from controller.route_manager import RouteManager, echo_reply, probe_packet
+from controller.hyperplane.failover import RouteHealth
+from controller.hyperplane.ofmsg import packet_out
+from controller.hyperplane.route_manager import RouteManager, echo_reply, probe_packet
 from experiments.path_failover import check, measure, without_backup
 from vpclab.intent.changes import ChangeError, Intent
 from vpclab.intent.errors import TopologyError
 from vpclab.intent.loader import topology_from_data
+from vpclab.layout.actions import CONTROLLER
 from vpclab.oracle.trace import trace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

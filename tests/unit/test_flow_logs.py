@@ -11,14 +11,14 @@ import pytest
 from fakeswitch import FakeFabric, connection, instance_packet
 from vpc_fixtures import load, problems
 
-from controller.actions import Sample
+from agents.flowlog_records import Aggregator, FlowLogRecord, Interfaces, read_records
+from agents.ipfix import Decoder, Record, encode
 from controller.compiler import compile_topology
 from controller.compiler.sampling import PointCollision, check_points, observation_point, origins_by_point
-from controller.pipeline import SampleKey
-from controller.plan import Plan
 from experiments.flowlogs import Alarm, Seen, Watcher, alarm_time, fires_before, first_reject
-from nitro_switch.flowlog_records import Aggregator, FlowLogRecord, Interfaces, read_records
-from nitro_switch.ipfix import Decoder, Record, encode
+from vpclab.layout.actions import Sample
+from vpclab.layout.pipeline import SampleKey
+from vpclab.layout.plan import Plan
 
 DESIGN = (Path(__file__).resolve().parents[2] / "topologies" / "flow-logs.yaml").read_text()
 
@@ -207,7 +207,7 @@ def test_experiments_read_the_first_reject_and_when_an_alarm_fires_as_records_ap
 def test_the_shell_lists_the_newest_records_of_an_instance_and_only_rejects(tmp_path):
     import cmd
 
-    from vpclab.shell import VpcCLI
+    from vpclab.ui.shell import VpcCLI
 
     topology = load(DESIGN)
 

@@ -140,8 +140,8 @@ def test_a_reader_that_leaves_ends_the_command_quietly(arguments, tmp_path):
 
 
 def test_the_demo_design_ships_in_the_package():
-    from vpclab.cli import DEMO_TRY, demo_design
     from vpclab.intent.loader import load_topology
+    from vpclab.ui.cli import DEMO_TRY, demo_design
 
     topology = load_topology(str(demo_design()))
     names = {instance.name for instance in topology.instances}

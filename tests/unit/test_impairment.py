@@ -40,7 +40,7 @@ def test_the_loss_script_drops_each_ports_share_each_way_and_an_empty_one_remove
 
 
 def test_the_shell_says_how_to_impair_a_link_before_touching_anything():
-    from vpclab.shell import VpcCLI
+    from vpclab.ui.shell import VpcCLI
 
     shell = VpcCLI.__new__(VpcCLI)
     output = io.StringIO()

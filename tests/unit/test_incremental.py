@@ -8,7 +8,7 @@ import pytest
 from vpc_fixtures import example
 
 from controller.compiler import compile_card, compile_topology, recompile
-from controller.differ import diff, key
+from controller.compiler.differ import diff, key
 from vpclab.fuzz.generate import generate
 from vpclab.intent.changes import ChangeError, Intent
 

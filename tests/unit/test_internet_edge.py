@@ -11,8 +11,8 @@ from fakeswitch import assert_cards_decide_like_trace
 from vpc_fixtures import example, load, problems
 
 from controller.compiler import compile_topology
-from vpclab.arguments import resolve_destination
 from vpclab.oracle.trace import trace
+from vpclab.ui.arguments import resolve_destination
 
 EDGE = """
     name: edge

@@ -10,9 +10,9 @@ import pytest
 from fakeswitch import FakeFabric, instance_packet
 from vpc_fixtures import example, problems
 
+from agents.metadata import MetadataServer, documents
 from controller.compiler import compile_topology
-from controller.plan import METADATA_PORT
-from nitro_switch.metadata import MetadataServer, documents
+from vpclab.layout.plan import METADATA_PORT
 
 
 def test_metadata_options_default_to_awss_and_are_checked():
@@ -55,7 +55,7 @@ def test_only_the_cards_flows_join_an_instance_and_its_metadata_service():
 @pytest.fixture
 def service():
     """The srv-a service of breach-2019, with waf's document on 127.0.0.1 (the loopback)."""
-    from controller.plan import Plan
+    from vpclab.layout.plan import Plan
 
     plan = Plan(example("breach-2019.yaml"))
     found = documents(plan, "srv-a")

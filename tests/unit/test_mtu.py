@@ -11,14 +11,14 @@ import yaml
 from fakeswitch import DATAPATH, FakeFabric, instance_packet, on_the_wire
 from os_ken.lib.packet import icmp, ipv4, packet
 
-from controller.actions import CheckLarger, Goto
 from controller.compiler import compile_topology
-from controller.ofmsg import NXActionCheckPktLarger, flow_mod
-from controller.pipeline import Reg, flow
+from controller.hyperplane.ofmsg import NXActionCheckPktLarger, flow_mod
 from nitro_switch.server import mss_clamp_ruleset
 from vpclab.intent.errors import TopologyError
 from vpclab.intent.loader import load_topology, topology_from_data
 from vpclab.intent.model import TGW_MSS
+from vpclab.layout.actions import CheckLarger, Goto
+from vpclab.layout.pipeline import Reg, flow
 from vpclab.oracle.trace import trace
 from vpclab.verify.live import _spec as live_spec
 from vpclab.verify.live import expected

@@ -12,15 +12,15 @@ import pytest
 import yaml
 from fakeswitch import FakeFabric, assert_cards_decide_like_trace, exchange, instance_packet
 
-from controller.actions import CONTROLLER
 from controller.compiler import compile_topology, recompile
 from controller.compiler.target_checks import target_checks
-from controller.ofmsg import packet_out
-from controller.target_health import ACK, RST, SYN, TargetHealthManager, segment, tcp_answer
+from controller.hyperplane.ofmsg import packet_out
+from controller.hyperplane.target_health import ACK, RST, SYN, TargetHealthManager, segment, tcp_answer
 from vpclab.intent.changes import ChangeError, Intent
 from vpclab.intent.dns import resolve
 from vpclab.intent.errors import TopologyError
 from vpclab.intent.loader import topology_from_data
+from vpclab.layout.actions import CONTROLLER
 from vpclab.oracle.trace import trace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -413,7 +413,7 @@ def test_the_experiment_measures_from_the_change_log_and_checks_the_removal():
 
 
 def test_trace_resolves_the_private_name_and_the_endpoints_own_name_as_the_consumer_would():
-    from vpclab.arguments import dns_lookup
+    from vpclab.ui.arguments import dns_lookup
 
     topology = load(design())
     app1 = topology.instance("app1")

@@ -89,7 +89,7 @@ def test_examples_agree_pair_by_pair():
 def test_the_reach_command_prints_classes_json_a_heat_map_and_a_diff(tmp_path, capsys):
     import json
 
-    from vpclab.cli import main
+    from vpclab.ui.cli import main
 
     assert (
         main(["reach", "topologies/three-tier.yaml", "--port", "8080", "--png", str(tmp_path / "m.png")]) == 0

@@ -4,7 +4,7 @@ from fakeswitch import FakeFabric, connection, instance_packet
 from vpc_fixtures import load, verdict
 
 from controller.compiler import compile_topology
-from controller.pipeline import TunnelKey
+from vpclab.layout.pipeline import TunnelKey
 
 DESIGN = """
 name: rx

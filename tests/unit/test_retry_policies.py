@@ -2,13 +2,13 @@
 
 from unittest import mock
 
-from experiments import service
-from experiments.service import Breaker, Caller
+from agents import service
+from agents.service import Breaker, Caller
 
 
 def test_the_breaker_opens_on_failures_lets_one_probe_through_later_and_closes_on_its_success():
     clock = [100.0]
-    with mock.patch("experiments.service.time.monotonic", lambda: clock[0]):
+    with mock.patch("agents.service.time.monotonic", lambda: clock[0]):
         breaker = Breaker()
         for _ in range(service.BREAKER_MINIMUM - 1):
             assert breaker.allow()
@@ -29,8 +29,8 @@ def test_the_breaker_opens_on_failures_lets_one_probe_through_later_and_closes_o
 def test_naive_retries_at_once_backoff_waits_and_an_open_breaker_puts_nothing_on_the_wire():
     waits, attempts = [], []
     with (
-        mock.patch("experiments.service._attempt", lambda url, timeout: attempts.append(timeout) or False),
-        mock.patch("experiments.service.time.sleep", waits.append),
+        mock.patch("agents.service._attempt", lambda url, timeout: attempts.append(timeout) or False),
+        mock.patch("agents.service.time.sleep", waits.append),
     ):
         assert not Caller("naive").request("http://x/")
         assert (attempts, waits) == ([2.0] * 4, [])

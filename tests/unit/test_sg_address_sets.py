@@ -128,10 +128,11 @@ def test_a_card_refuses_more_referenced_groups_than_its_registers_hold():
 
 
 def test_check_refuses_a_design_a_card_cannot_hold_before_anything_is_built(tmp_path, capsys):
-    from vpclab.cli import EXIT_INVALID, main
+    from vpclab.errors import InvalidInput
+    from vpclab.ui.cli import main
 
     path = tmp_path / "many.yaml"
     path.write_text(many_groups_design())
-    assert main(["check", str(path)]) == EXIT_INVALID
+    assert main(["check", str(path)]) == InvalidInput.exit_code
     said = capsys.readouterr().err
     assert f"vpclab check: {path}: srv1: its instances' ingress rules name 130 security groups" in said

@@ -14,7 +14,7 @@ from fakeswitch import FakeFabric, assert_cards_decide_like_trace, exchange, ins
 from vpc_fixtures import load, verdict
 
 from controller.compiler import compile_topology
-from controller.pipeline import SENDER
+from vpclab.layout.pipeline import SENDER
 
 FOREIGN = IPv4Address("10.29.1.6")  # nobody's address, in their subnet
 

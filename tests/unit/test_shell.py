@@ -7,15 +7,15 @@ import os
 import yaml
 from vpc_fixtures import example
 
-from controller.actions import Ct, Drop, Output
-from controller.client import ApiError
 from controller.compiler import compile_topology
-from controller.pipeline import TABLE
-from controller.plan import Plan, cookie_of
-from controller.route_manager import RouteManager
+from controller.hyperplane.client import ApiError
+from controller.hyperplane.route_manager import RouteManager
 from nitro_switch.commands import BuildError
 from vpclab.intent.changes import ChangeError, Intent
-from vpclab.shell import VpcCLI
+from vpclab.layout.actions import Ct, Drop, Output
+from vpclab.layout.pipeline import TABLE
+from vpclab.layout.plan import Plan, cookie_of
+from vpclab.ui.shell import VpcCLI
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
@@ -285,7 +285,7 @@ def test_a_failing_verb_prints_one_line_and_the_session_goes_on():
 def test_a_refused_change_says_why():
     class Refusing(FakeApi):
         def change(self, operation, **arguments):
-            from controller.client import ApiError
+            from controller.hyperplane.client import ApiError
 
             raise ApiError("no transit gateway 'nope'")
 
@@ -373,7 +373,7 @@ def test_changes_and_design_show_the_running_design_even_with_the_controller_dow
 def test_help_groups_every_vpc_verb_with_dashes_apart_from_mininet_s():
     from mininet.cli import CLI
 
-    from vpclab.shell import VERB_GROUPS
+    from vpclab.ui.shell import VERB_GROUPS
 
     ours = {name[3:].replace("_", "-") for name in dir(VpcCLI) if name.startswith("do_")}
     ours -= {name[3:].replace("_", "-") for name in dir(CLI) if name.startswith("do_")}
@@ -389,7 +389,7 @@ def test_help_groups_every_vpc_verb_with_dashes_apart_from_mininet_s():
 
 
 def test_an_instance_s_port_is_recognised_by_name_and_by_number():
-    from vpclab.flowdump import DumpedFlow, about_instance
+    from vpclab.inspection.flowdump import DumpedFlow, about_instance
 
     web1 = Plan(example("peering.yaml")).instances["web1"]  # port 1, zone 1
     assert about_instance(DumpedFlow(0, 0, 0, "priority=10,in_port=1 actions=drop"), web1)

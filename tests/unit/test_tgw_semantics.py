@@ -9,9 +9,9 @@ from vpc_fixtures import load, verdict
 
 from controller.compiler import compile_topology
 from controller.compiler.security_groups import BITS, TooManyGroups, group_bits
-from controller.pipeline import REMOTE_SGS
+from vpclab.layout.pipeline import REMOTE_SGS
 from vpclab.oracle.routing import tgw_routes
-from vpclab.render import render_verdict
+from vpclab.ui.render import render_verdict
 
 
 def spoke(name: str, second: int, acl: str, extra_subnet: str = "", extra_cidr: str = "") -> str:

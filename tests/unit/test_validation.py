@@ -314,7 +314,7 @@ def test_long_instance_names_are_fine_up_to_a_dns_label():
 
 
 def test_card_ports_use_the_instance_name_only_where_linux_takes_it():
-    from controller.plan import card_port_name
+    from vpclab.layout.plan import card_port_name
 
     assert card_port_name("web1", 3) == "web1"
     assert [card_port_name(n, 7) for n in ("all", "default", "vxlan0", "i2", "payments-api-10")] == [

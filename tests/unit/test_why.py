@@ -6,9 +6,9 @@ from pathlib import Path
 
 from vpc_fixtures import example
 
-from controller.pipeline import MSS_CLAMP_PORT, ROUTER_MAC, TABLE, TUNNEL_PORT
-from controller.plan import Plan
-from vpclab.why import NEW, agrees, explain, follow, parse, render
+from vpclab.inspection.why import NEW, agrees, explain, follow, parse, render
+from vpclab.layout.pipeline import MSS_CLAMP_PORT, ROUTER_MAC, TABLE, TUNNEL_PORT
+from vpclab.layout.plan import Plan
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "ofproto-trace"
 

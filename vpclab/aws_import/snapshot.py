@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+from vpclab.errors import InvalidInput
+
 # file (without .json) -> the key its resources sit under (the describe-* answer's own key)
 FILES = {
     "Vpcs": "Vpcs",
@@ -31,7 +33,7 @@ FILES = {
 REQUIRED = ("Vpcs", "Subnets")
 
 
-class SnapshotError(ValueError):
+class SnapshotError(InvalidInput):
     """The snapshot cannot be read: a missing required file, or a file that is not the JSON of
     its describe-* call. The message names the file."""
 

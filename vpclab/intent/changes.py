@@ -17,12 +17,14 @@ from typing import Optional
 
 import yaml
 
+from vpclab.errors import InvalidInput
+
 from . import model as m
 from .errors import TopologyError, format_path
 from .loader import topology_from_data
 
 
-class ChangeError(Exception):
+class ChangeError(InvalidInput):
     """A change that cannot be applied; the message says why."""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+from vpclab.errors import InvalidInput
+
 PathPart = Union[str, int]
 DocPath = tuple[PathPart, ...]
 
@@ -32,7 +34,7 @@ class Problem:
         return f"{source}:{self.line}: {format_path(self.path)}: {self.message}"
 
 
-class TopologyError(Exception):
+class TopologyError(InvalidInput):
     """A topology that does not validate; carries every problem found."""
 
     def __init__(self, source: str, problems: list[Problem]):
@@ -42,3 +44,6 @@ class TopologyError(Exception):
 
     def render(self) -> str:
         return "\n".join(problem.render(self.source) for problem in self.problems)
+
+    def report(self, command: str) -> str:
+        return self.render()  # FILE:LINE: path: message, one a line

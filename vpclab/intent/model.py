@@ -20,7 +20,7 @@ ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY = (8, 0), (0, 0)  # (type, code): what trace 
 EPHEMERAL_PORTS = (32768, 60999)  # Linux's ip_local_port_range, used by vpclab's instances
 RESERVED_HOST_OFFSETS = (0, 1, 2, 3)  # network, VPC router, DNS, reserved; plus the broadcast
 # what the VXLAN VNI has room for (it carries a VPC's number and the TGW attachment subnet a
-# packet arrived through; see controller.pipeline.TunnelKey)
+# packet arrived through; see vpclab.layout.pipeline.TunnelKey)
 MAX_VPCS = 4095
 MAX_ATTACHMENT_SUBNETS = 2047
 # the emulated internet uses only the documentation ranges (RFC 5737), never a real address

@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
+from agents.launch import Process, command
 from nitro_switch.emulation import Emulation
+from vpclab.errors import InvalidInput
 from vpclab.intent import model as m
 from vpclab.intent.changes import ChangeError, Intent
 from vpclab.intent.dns import resolve
@@ -143,7 +144,8 @@ def verify(
     cards' ports (see ``Emulation``)."""
     started = time.monotonic()
     if changes:  # refuse a change that does not apply before anything is built
-        assert intent is not None, "changes need the running intent"
+        if intent is None:
+            raise InvalidInput("changes need the running intent")
         trial = Intent(intent.source, intent.data)
         for operation, arguments in map(_operation, changes):
             trial.apply(operation, **arguments)
@@ -335,31 +337,23 @@ def _client_command(way: str, probes: list[Probe], nonces: dict[Probe, str], sec
     specs = [_spec(probe) for probe in probes]
     timeout = ["--timeout", str(seconds)]
     if way == "sockets":
-        return ["-m", "nitro_switch.probe", "connect", *timeout, *specs]
+        return command(Process.PROBE, "connect", *timeout, *specs)
     if way == "frames":
-        return ["-m", "nitro_switch.rawprobe", *timeout, *specs]
+        return command(Process.RAWPROBE, *timeout, *specs)
     (probe,) = probes
-    return [
-        "-m",
-        "nitro_switch.rawprobe",
-        "--spoof",
-        str(probe.spoofed_source),
-        "--nonce",
-        nonces[probe],
-        *specs,
-    ]
+    return command(Process.RAWPROBE, "--spoof", str(probe.spoofed_source), "--nonce", nonces[probe], *specs)
 
 
 def _start(host, arguments: list[str]):
-    return host.popen([sys.executable, *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return host.popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def start_listener(host, name: str, ports: dict[int, set[int]]):
     listed = lambda protocol: ",".join(str(p) for p in sorted(ports.get(PROTOCOL_NUMBERS[protocol], ())))
     others = ",".join(str(p) for p in sorted(ports) if p not in PORTED_PROTOCOLS)
     process = host.popen(
-        [sys.executable, "-m", "nitro_switch.probe", "listen", "--tcp", listed("tcp"), "--udp",
-         listed("udp"), "--ip", others, "--name", name],
+        command(Process.PROBE, "listen", "--tcp", listed("tcp"), "--udp",
+         listed("udp"), "--ip", others, "--name", name),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     process.stdout.readline()  # "listening"

@@ -1,0 +1,466 @@
+"""The Nitro card's OpenFlow pipeline: every table is a named stage, declared once here.
+
+Nobody else writes a table or register number. Sending side (a packet from a local instance):
+classify -> arp | sg_egress_remote (after ct, per-instance zone) -> sg_egress -> nacl_src_egress
+-> vpc_route -> peering | tgw_entry -> tgw_mtu -> nacl_tgw_entry -> tgw_route -> tgw_exit
+-> deliver_lookup -> tunnel_out (VXLAN, or a local hand-over).
+Receiving side: classify (VNI check; ct in the destination's zone) -> nacl_tgw_exit ->
+nacl_dst_ingress -> sg_ingress_remote -> sg_ingress -> output.
+The internet edge, on the instance's own card as AWS does it: a route to the internet gateway
+-> igw_egress (ct nat in the instance's NAT zone) -> igw_snat (commit its public IP as
+source) -> igw_mtu (1500 bytes) -> VXLAN to the internet's card; arriving for a public IP:
+classify (ct nat) -> igw_dnat (commit its private IP as destination) -> the receiving stages above. The
+internet's card: classify (its hosts' source check) -> internet_route (hosts by address,
+public IPs to their instance's card).
+The metadata service (169.254.169.254) of each card: classify -> metadata, which swaps the
+instance's address for its link-local one (and back for the answers) between the instance's
+port and the service's; nothing else reaches the service. The resolver (DNS to the VPC's base
++ 2 or 169.254.169.253) takes the same way to the same port.
+A NAT gateway lives on one card (its server): a route to it -> natgw_tunnel (VXLAN to that
+card, to the gateway's MAC) -> classify -> natgw_ingress (its subnet's NACL ingress; ct nat)
+-> natgw_snat (commit its private address as source, ports too) -> nacl_src_egress of its
+subnet -> vpc_route (the subnet's table, where only a route to the IGW goes on) -> igw_egress
+-> igw_snat (its Elastic IP). Replies: classify (ct nat) -> igw_dnat -> the receiving NACLs
+-> sg_ingress (no SG: ct nat in the gateway's zone) -> natgw_return -> nacl_src_egress of its
+subnet -> vpc_route -> deliver_lookup -> tunnel_out to the instance.
+PrivateLink, on the card of the NLB node an endpoint interface uses: arriving for the
+interface -> classify (ct in its zone) -> its subnet's NACLs -> sg_ingress (its SGs) ->
+endpoint_dnat (a listener; ct nat in its translation zone) -> endpoint_pick (a new
+connection: a flow hash picks a healthy target) -> nlb_target (destination := the target)
+-> nlb_snat (source := the node's address, a port of the interface's block) ->
+nacl_src_egress of the node's subnet -> vpc_route -> deliver_lookup -> the target. Replies,
+arriving for the node's address: sg_ingress (the port block names the interface; ct nat) ->
+nlb_return (ct nat) -> endpoint_return (its SG zone) -> nacl_src_egress of the interface's
+subnet -> vpc_route -> deliver_lookup -> the consumer. The userspace datapath recirculates a
+packet at most 6 times (a VXLAN arrival counts), so the commits that need no new ct_state
+do not recirculate: 5 at most from consumer to target, 4 back.
+A route to an instance (an appliance): vpc_route -> middlebox_tunnel (to the appliance's MAC,
+on its card; the VNI says which subnet boundary the packet crossed) -> classify (by the MAC)
+-> middlebox_nacl_exit -> middlebox_nacl_ingress -> middlebox_sg -> the appliance's port; what
+it forwards starts again at classify, as any packet its instance sends.
+The sender's routing and transit checks need the whole path, so they run where the packet
+starts; what the receiver must know of that path travels in the VNI (``TunnelKey``: the
+destination VPC, the attachment subnet a TGW delivered it through, whether source and
+destination share a subnet), as OVN's VXLAN mode splits its VNI, so the NACLs of the
+destination's subnets run on the destination's card. The *_remote stages mark, in the
+REMOTE_SGS registers, which referenced security groups the other end belongs to (an address
+set, like OVN's port groups), so an SG rule that names a group is one flow per port block,
+not one per member. The SGs run at each end, in the instance's own conntrack zone.
+
+Each stage declares (like Faucet's ValveTableConfig) the stages it may continue to, the
+fields it may match and the registers/fields it may set; ``flow()`` asserts every flow keeps
+to its stage's declaration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from vpclab.errors import Defect
+from vpclab.layout.actions import (
+    Action,
+    ArpReply,
+    CheckLarger,
+    Ct,
+    FlowHash,
+    Goto,
+    Move,
+    Resubmit,
+    SetField,
+    SetReg,
+)
+
+
+class Reg(StrEnum):
+    """Registers: what the sending card learned about the packet, carried between stages."""
+
+    SRC_SUBNET = "reg0"  # subnet id of the sender (or of the TGW exit subnet, onward)
+    ROUTE_TABLE = "reg1"  # route table id of that subnet
+    AZ = "reg2"  # AZ id of that subnet
+    SRC_VPC = "reg3"  # VPC number of that subnet
+    NEXT_HOP = "reg4"  # peering id or TGW id chosen by the route; exit attachment id
+    TGW_TABLE = "reg5"  # the TGW route table associated with the entry attachment
+    DST_VPC = "reg6"  # VPC number where the packet is delivered
+    SAME_SUBNET = "reg7"  # 1: source and destination share a subnet (no NACL applies); else 0
+    ATTACHMENT_SUBNET = "reg8"  # the entry attachment subnet of a TGW
+    HAIRPINS = "reg9"  # times a TGW handed the packet to a VPC that sent it back
+    # one bit per security group that a local instance's rules name (numbered per card and
+    # direction): the groups the other end of the packet belongs to
+    REMOTE_SGS_0 = "reg10"
+    REMOTE_SGS_1 = "reg11"
+    REMOTE_SGS_2 = "reg12"
+    REMOTE_SGS_3 = "reg13"
+    EXIT_SUBNET = "reg14"  # the attachment subnet a TGW delivered through (its id; 0: none)
+    NLB_PICK = "reg15"  # the flow hash's pick among an NLB's healthy targets (0-based)
+    TOO_BIG = "metadata"  # bit 0: the frame is longer than the MTU a stage checked (OpenFlow metadata)
+
+
+REMOTE_SGS = (Reg.REMOTE_SGS_0, Reg.REMOTE_SGS_1, Reg.REMOTE_SGS_2, Reg.REMOTE_SGS_3)
+
+
+MAX_HAIRPINS = 2  # like trace: at most three TGW traversals, then it is a routing loop
+
+TUNNEL_PORT = 100  # the vxlan port of every Nitro card (ofport_request)
+MSS_CLAMP_PORT = 101  # the card's port to its kernel's MSS clamp, which sends each packet back
+# The interface that put a packet on the fabric, when its source address may not be its own (an
+# instance with source_dest_check: false): its conntrack zone, so the receiving card looks its
+# SGs up by interface as AWS does, not by source address. On the sending card it is held in
+# VXLAN-GBP's group policy id, a metadata field (OVS's userspace tunnels do not send GBP); at
+# the tunnel (``fabric_sender``) it becomes the inner source MAC, the sender's own, which the
+# receiving card matches. An NLB node sends as itself (0; NAT and internet gateways never tunnel).
+SENDER = "tun_gbp_id"
+MSS_CLAMP_INTERFACES = ("mss-clamp", "mss-kernel")  # that veth pair: the card's end, the kernel's
+ROUTER_MAC = "02:00:00:00:00:01"  # the VPC router's MAC, answered for every subnet's .1
+
+# ct_state bits (OVS): +new 0x01, +est 0x02, +rel 0x04, +inv 0x10, +trk 0x20, +snat 0x40
+CT_NEW, CT_EST, CT_REL, CT_INV, CT_TRK, CT_SNAT = 0x01, 0x02, 0x04, 0x10, 0x20, 0x40
+
+
+class TunnelKey:
+    """The VNI as bit fields (offset, width): what the sending card tells the receiving one.
+
+    A packet that crossed no TGW between two subnets carries just its VPC's number.
+    """
+
+    VPC = (0, 12)  # the destination VPC's number
+    EXIT_SUBNET = (12, 11)  # the attachment subnet a TGW delivered it through (0: no TGW)
+    SAME_SUBNET = (23, 1)  # source and destination share a subnet: no NACL applies
+
+    @staticmethod
+    def read(vni: int, name: str) -> int:
+        """One field of a VNI, e.g. ``read(vni, "VPC")``: the destination VPC's number."""
+        offset, width = getattr(TunnelKey, name)
+        return (vni >> offset) & ((1 << width) - 1)
+
+    @staticmethod
+    def match(**fields: int) -> tuple[int, int]:
+        """A masked ``tun_id`` match on the named fields, e.g. ``match(VPC=3)``."""
+        value = mask = 0
+        for name, wanted in fields.items():
+            offset, width = getattr(TunnelKey, name)
+            if not 0 <= wanted < 1 << width:
+                raise StageViolation(f"{name} {wanted} does not fit in {width} bits")
+            value |= wanted << offset
+            mask |= ((1 << width) - 1) << offset
+        return value, mask
+
+
+class ClampKey:
+    """What a SYN entering a transit gateway carries in its MAC addresses while the card's
+    kernel lowers its MSS (``MSS_CLAMP_PORT``, a veth whose far end nftables clamps and sends
+    back): the input port and the registers the TGW's stages read, as (value, field, offset,
+    width). Bits 40-47 of both MACs stay 0x02 (unicast, locally administered); the card puts
+    the values back and continues at ``nacl_tgw_entry`` as if the packet had never left."""
+
+    BASE_MAC = "02:00:00:00:00:00"
+    SAVED = (
+        ("in_port_nxm", "eth_dst", 0, 16),
+        (Reg.ATTACHMENT_SUBNET, "eth_dst", 16, 16),
+        (Reg.AZ, "eth_dst", 32, 8),
+        (Reg.TGW_TABLE, "eth_src", 0, 16),
+        (Reg.NEXT_HOP, "eth_src", 16, 16),
+        (Reg.HAIRPINS, "eth_src", 32, 8),
+    )
+    WIDTH = {str(value): width for value, _, _, width in SAVED}
+
+    @staticmethod
+    def macs(values: dict[str, int]) -> dict[str, str]:
+        """The MAC addresses a SYN leaves for the clamp with, given the values it saves
+        (``values``: register or ``in_port_nxm`` -> number; a missing one is 0)."""
+        numbers = dict.fromkeys(("eth_src", "eth_dst"), int(ClampKey.BASE_MAC.replace(":", ""), 16))
+        for value, field, offset, width in ClampKey.SAVED:
+            numbers[field] |= (values.get(str(value), 0) & ((1 << width) - 1)) << offset
+        return {
+            field: ":".join(f"{number >> shift & 0xFF:02x}" for shift in range(40, -1, -8))
+            for field, number in numbers.items()
+        }
+
+
+class SampleKey:
+    """A flow log sample's observation domain id as bit fields (offset, width): the verdict of
+    the flow that sampled it, and which end's interface the record belongs to. The collector
+    finds the interface: SENDING by the packet's input port (an instance's), RECEIVING by its
+    destination MAC (an instance's, as ``deliver_lookup`` set it), EITHER tries both."""
+
+    VERDICT = (0, 2)
+    SIDE = (2, 2)
+    AFTER_ACCEPT = (4, 1)  # a drop after the sender's SG stage, which sampled an ACCEPT first
+    REJECT, ACCEPT_BY_RULE, ACCEPT_BY_STATE = 1, 2, 3
+    SENDING, RECEIVING, EITHER = 1, 2, 3
+
+    @staticmethod
+    def make(verdict: int, side: int, after_accept: bool = False) -> int:
+        return (
+            verdict << SampleKey.VERDICT[0]
+            | side << SampleKey.SIDE[0]
+            | int(after_accept) << SampleKey.AFTER_ACCEPT[0]
+        )
+
+    @staticmethod
+    def read(domain: int, name: str) -> int:
+        offset, width = getattr(SampleKey, name)
+        return (domain >> offset) & ((1 << width) - 1)
+
+
+COLLECTOR_SET = 1  # the card's Flow_Sample_Collector_Set (its IPFIX exporter) for flow logs
+IPFIX_PORT = 4739  # the collector listens on 127.0.0.1 of each server's namespace (RFC 7011)
+
+
+IP = frozenset({"eth_type", "ip_proto", "nw_src", "nw_dst", "tp_dst", "icmpv4_type", "icmpv4_code"})
+R = Reg
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One table: where it may go next, what it may match, what it may set."""
+
+    name: str
+    next: frozenset[str]
+    match: frozenset[str]
+    sets: frozenset[str] = frozenset()
+
+
+def _stage(name: str, next_: str = "", match=(), sets=()) -> Stage:
+    return Stage(
+        name, frozenset(next_.split()), frozenset(str(f) for f in match), frozenset(str(f) for f in sets)
+    )
+
+
+STAGE_LIST = (
+    # in_port/tunnel: source check, ARP, VNI check; start conntrack
+    _stage(
+        "classify",
+        "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route natgw_ingress metadata "
+        "middlebox_nacl_exit nacl_tgw_entry",
+        ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id", "ip_proto", "tp_dst"),
+        # and, for a SYN back from the MSS clamp, what ClampKey saved
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC, R.ATTACHMENT_SUBNET, R.TGW_TABLE)
+        + (R.NEXT_HOP, R.HAIRPINS, "in_port_nxm", "eth_src", "eth_dst", SENDER),
+    ),
+    # the card's metadata service: an instance's requests, the service's answers
+    _stage(
+        "metadata",
+        "",
+        ("in_port", "eth_type", "nw_src", "nw_dst"),
+        ("eth_src", "eth_dst", "nw_src", "nw_dst"),
+    ),
+    # ARP answered by the card, per subnet: the subnet router and the subnet's instances
+    _stage("arp", "", ("in_port", R.SRC_SUBNET, "eth_type", "arp_op", "arp_tpa")),
+    # the referenced SGs the destination belongs to, as the sender's routes reach it
+    _stage("sg_egress_remote", "sg_egress", (R.SRC_VPC, R.ROUTE_TABLE, "eth_type", "nw_dst"), REMOTE_SGS),
+    # SG egress of the sender (ct state: +est passes, +new needs a rule)
+    _stage("sg_egress", "nacl_src_egress", {"in_port", "ct_state", *REMOTE_SGS} | IP),
+    # NACL egress of the source subnet (skipped inside the subnet)
+    _stage("nacl_src_egress", "vpc_route deliver_lookup", {R.SRC_SUBNET} | IP, (R.DST_VPC, R.SAME_SUBNET)),
+    # the source subnet's route table, longest prefix
+    _stage(
+        "vpc_route",
+        "peering tgw_entry deliver_lookup igw_egress natgw_tunnel middlebox_tunnel",
+        {R.ROUTE_TABLE, R.HAIRPINS} | IP,
+        (R.NEXT_HOP, R.DST_VPC, "eth_src", "eth_dst"),
+    ),
+    # a peering delivers only between its two VPCs
+    _stage("peering", "deliver_lookup", {R.NEXT_HOP, R.SRC_VPC} | IP, (R.DST_VPC,)),
+    # into the TGW: the attachment must cover the source AZ
+    _stage(
+        "tgw_entry",
+        "tgw_mtu tgw_route",
+        (R.NEXT_HOP, R.SRC_VPC, R.AZ, R.HAIRPINS),
+        (R.ATTACHMENT_SUBNET, R.TGW_TABLE, R.TOO_BIG),
+    ),
+    # NACL ingress of the source attachment subnet (AWS tgw-nacls)
+    _stage("nacl_tgw_entry", "tgw_route", {R.ATTACHMENT_SUBNET} | IP),
+    # the TGW route table associated with the source attachment
+    _stage("tgw_route", "tgw_exit", {R.TGW_TABLE, R.ATTACHMENT_SUBNET} | IP, (R.NEXT_HOP,)),
+    # out of the TGW into the next attachment's VPC (or back to routing: a hairpin)
+    _stage(
+        "tgw_exit",
+        "deliver_lookup vpc_route",
+        {R.NEXT_HOP, R.AZ, R.HAIRPINS} | IP,
+        (R.DST_VPC, R.EXIT_SUBNET, R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
+    ),
+    # to a NAT gateway's card (its MAC), or a local hand-over to its stages
+    _stage(
+        "natgw_tunnel",
+        "natgw_ingress",
+        (R.NEXT_HOP,),
+        ("eth_dst", "tun_id", "tun_dst", R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
+    ),
+    # into the NAT gateway: its subnet's NACL ingress; ct nat in its zone
+    _stage("natgw_ingress", "natgw_snat", {"eth_dst"} | IP),
+    # a new connection's source becomes the gateway's private address (ports too); then its
+    # subnet's egress NACL and route table
+    _stage("natgw_snat", "natgw_snat nacl_src_egress", {"ct_state", "eth_dst"} | IP),
+    # out through the internet gateway: the sender's NAT zone (replies get their translation)
+    _stage("igw_egress", "igw_snat", {R.SRC_VPC} | IP),
+    # a new connection's source becomes the public IP; then on to the internet's card
+    _stage("igw_snat", "igw_snat igw_mtu", {"ct_state", R.SRC_VPC} | IP, ("tun_id", "tun_dst", R.TOO_BIG)),
+    # in from the internet gateway: a new connection's destination becomes the private IP
+    _stage("igw_dnat", "igw_dnat nacl_tgw_exit", {"ct_state", R.DST_VPC} | IP),
+    # the internet's card: its hosts by address, public IPs to their instance's card
+    _stage("internet_route", "", IP, ("eth_src", "eth_dst", "tun_id", "tun_dst")),
+    # the destination instance by address in the destination VPC
+    _stage("deliver_lookup", "tunnel_out", {R.DST_VPC} | IP, ("eth_dst",)),
+    # VXLAN to the destination's server (the TunnelKey in the VNI), or hand over locally
+    _stage("tunnel_out", "nacl_tgw_exit fabric_sender", {R.DST_VPC} | IP, ("tun_id", "tun_dst")),
+    # receiving: NACL egress of the attachment subnet a TGW delivered through
+    _stage("nacl_tgw_exit", "nacl_dst_ingress sg_ingress_remote", {"tun_id"} | IP),
+    # receiving: NACL ingress of the destination subnet
+    _stage("nacl_dst_ingress", "sg_ingress_remote", {"tun_id", R.DST_VPC} | IP),
+    # the referenced SGs the source belongs to, as its routes reach the receiver (by the
+    # sending interface's MAC if it names itself, else by source address)
+    _stage(
+        "sg_ingress_remote", "sg_ingress", (R.DST_VPC, "eth_type", "nw_src", "nw_dst", "eth_src"), REMOTE_SGS
+    ),
+    # SG ingress of the receiver (ct state), then out to its port; a NAT gateway (no SG):
+    # ct nat in its zone, as its own subnet's sender
+    _stage(
+        "sg_ingress",
+        "natgw_return endpoint_dnat nlb_return",
+        {R.DST_VPC, "ct_state", *REMOTE_SGS} | IP,
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.NEXT_HOP),
+    ),
+    # a reply the NAT gateway translated back goes on from its subnet; nothing else comes in
+    _stage("natgw_return", "nacl_src_egress", {"ct_state", "eth_dst"} | IP),
+    # a route to an instance (an appliance): to its card, saying whether the packet comes from
+    # the appliance's own subnet, or after a TGW through which attachment subnet
+    _stage(
+        "middlebox_tunnel",
+        "middlebox_nacl_exit fabric_sender",
+        (R.NEXT_HOP, R.SRC_SUBNET, R.HAIRPINS, "eth_type"),
+        ("tun_id", "tun_dst", R.EXIT_SUBNET, R.SAME_SUBNET),
+    ),
+    # receiving, for the appliance's MAC: the attachment subnet's NACL egress after a TGW
+    _stage("middlebox_nacl_exit", "middlebox_nacl_ingress", {"eth_dst", "tun_id"} | IP),
+    # the appliance's subnet's NACL ingress (unless it comes from that subnet)
+    _stage("middlebox_nacl_ingress", "middlebox_sg", {"eth_dst", "tun_id"} | IP),
+    # the appliance's SG ingress (ct state, its zone), then out to its port
+    _stage("middlebox_sg", "", {"eth_dst", "ct_state", *REMOTE_SGS} | IP),
+    # PrivateLink, on the card of the NLB node an endpoint interface uses (NEXT_HOP: the
+    # interface's number from here on). Past the interface's SGs: a listener's connection is
+    # tracked in the interface's translation zone (its destination translation)
+    _stage("endpoint_dnat", "endpoint_pick", {R.DST_VPC} | IP, (R.NEXT_HOP,)),
+    # a known connection: on into the source translation zone; a new one: the flow hash
+    # picks a healthy target
+    _stage("endpoint_pick", "nlb_target nlb_snat", (R.NEXT_HOP, "ct_state", "eth_type"), (R.NLB_PICK,)),
+    # the pick's destination translation (to the target's address and port), committed; on
+    # into the source translation zone
+    _stage("nlb_target", "nlb_snat", {R.NEXT_HOP, R.NLB_PICK} | IP),
+    # a new connection's source becomes the node's address (a port of the interface's block);
+    # then the node sends it as its subnet's own sender: NACL egress, route table, delivery
+    _stage(
+        "nlb_snat",
+        "nacl_src_egress",
+        {R.NEXT_HOP, "ct_state"} | IP,
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS, R.SAME_SUBNET, R.EXIT_SUBNET)
+        + (SENDER, "eth_src"),
+    ),
+    # a target's reply at the node (sg_ingress found the interface by the port block): only
+    # replies go back, translated in the interface's zones; nothing opens a connection this way
+    _stage("nlb_return", "endpoint_return", (R.NEXT_HOP, "ct_state", "eth_type")),
+    # the interface's SG zone sees the reply too; then it leaves as the interface's subnet's
+    # sender, to the consumer
+    _stage(
+        "endpoint_return",
+        "nacl_src_egress",
+        (R.NEXT_HOP, "ct_state", "eth_type"),
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS, R.SAME_SUBNET, R.EXIT_SUBNET),
+    ),
+    # the TGW's MTU, after tgw_entry (last only so that the tables before keep their numbers):
+    # a packet longer than 8500 bytes is dropped (no ICMP error, as AWS); a TCP SYN (or
+    # SYN-ACK) goes through the card's kernel, which clamps its MSS, and comes back by classify
+    # (ClampKey); the rest on to the entry NACL
+    _stage(
+        "tgw_mtu",
+        "nacl_tgw_entry",
+        (R.NEXT_HOP, R.TOO_BIG, "eth_type", "ip_proto", "tcp_flags"),
+        ("eth_src", "eth_dst"),
+    ),
+    # the internet gateway's MTU, after igw_snat: a packet longer than 1500 bytes goes up to
+    # Hyperplane, which answers ICMP "fragmentation needed" from the internet (as AWS does);
+    # the rest is sent over VXLAN to the internet's card
+    _stage("igw_mtu", "", (R.SRC_VPC, R.TOO_BIG)),
+    # resubmitted by the tunnel: a packet whose SENDER is set leaves with that interface's MAC
+    _stage("fabric_sender", "", (SENDER,), ("eth_src",)),
+)
+STAGES = tuple(stage.name for stage in STAGE_LIST)
+# the stages that decide a packet's fate, and whose interface records it in a flow log: their
+# drops sample a REJECT; in the SG stages, a commit samples an ACCEPT by the rule, a tracked
+# packet passing an ACCEPT by connection state
+SAMPLED_SIDE = {
+    "classify": SampleKey.EITHER,  # source check (an instance's port), VNI check (the tunnel)
+    "sg_egress": SampleKey.SENDING,
+    "nacl_src_egress": SampleKey.SENDING,
+    "vpc_route": SampleKey.SENDING,
+    "peering": SampleKey.SENDING,
+    "tgw_entry": SampleKey.SENDING,
+    "nacl_tgw_entry": SampleKey.SENDING,
+    "tgw_route": SampleKey.SENDING,
+    "tgw_exit": SampleKey.SENDING,
+    "tgw_mtu": SampleKey.SENDING,
+    "igw_egress": SampleKey.SENDING,
+    "igw_snat": SampleKey.SENDING,
+    "deliver_lookup": SampleKey.SENDING,
+    "middlebox_tunnel": SampleKey.SENDING,
+    "nacl_tgw_exit": SampleKey.RECEIVING,
+    "nacl_dst_ingress": SampleKey.RECEIVING,
+    "sg_ingress": SampleKey.RECEIVING,
+    "middlebox_nacl_exit": SampleKey.RECEIVING,
+    "middlebox_nacl_ingress": SampleKey.RECEIVING,
+    "middlebox_sg": SampleKey.RECEIVING,
+}
+SG_STAGES = frozenset({"sg_egress", "sg_ingress", "middlebox_sg"})
+STAGE = {stage.name: stage for stage in STAGE_LIST}
+TABLE = {name: number for number, name in enumerate(STAGES)}
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One flow as plain data: the stage, a priority, a match, typed actions, the YAML origin.
+
+    ``match`` maps field names (registers as ``Reg``) to values: ints for exact fields,
+    ``(value, mask)`` for masked ones (IPv4 prefixes, port blocks, ct_state). An empty
+    ``actions`` tuple, or one ending in ``Drop``, drops the packet.
+    """
+
+    stage: str
+    priority: int
+    match: tuple  # sorted (field, value) pairs, so a Flow is hashable and comparable
+    actions: tuple[Action, ...]
+    origin: str
+
+    @property
+    def table(self) -> int:
+        return TABLE[self.stage]
+
+    @property
+    def match_dict(self) -> dict:
+        return dict(self.match)
+
+
+class StageViolation(Defect):
+    """A flow outside its stage's declaration: the compiler's mistake, never the design's."""
+
+
+def _keep(condition: bool, message: str) -> None:
+    if not condition:
+        raise StageViolation(message)
+
+
+def flow(stage: str, priority: int, match: dict, actions, origin: str) -> Flow:
+    """Build a Flow; it must keep to its stage's declaration (else ``StageViolation``)."""
+    declared = STAGE[stage]
+    fields = {str(name) for name in match}
+    _keep(fields <= declared.match, f"{stage} may not match {fields - declared.match}")
+    for action in actions:
+        if isinstance(action, (Goto, Resubmit)) or (isinstance(action, Ct) and action.next_stage):
+            target = action.next_stage if isinstance(action, Ct) else action.stage
+            _keep(target in declared.next, f"{stage} may not continue to {target}")
+            if isinstance(action, Goto):
+                _keep(TABLE[action.stage] > TABLE[stage], f"{stage} cannot go back to {target}")
+        if isinstance(action, (SetReg, SetField, Move, FlowHash, CheckLarger)):
+            _keep(str(action.field) in declared.sets, f"{stage} may not set {action.field}")
+        if isinstance(action, ArpReply):
+            _keep(stage == "arp", "only the arp stage answers ARP")
+    return Flow(stage, priority, tuple(sorted((str(k), v) for k, v in match.items())), tuple(actions), origin)

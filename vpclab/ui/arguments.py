@@ -1,0 +1,151 @@
+"""Command arguments that name things in a topology: instances, addresses, protocols, ports.
+
+Shared by the ``vpclab`` command and the Mininet shell's verbs, so both accept the same words
+and refuse them with the same messages.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, ip_address
+from typing import Optional
+
+from vpclab.errors import InvalidInput
+from vpclab.intent.dns import resolve
+from vpclab.intent.model import EC2_INTERNAL, Instance, InternetHost, Topology
+from vpclab.intent.values import PORTED_PROTOCOLS, parse_protocol
+from vpclab.oracle.trace import Endpoint
+
+
+class UsageError(InvalidInput):
+    """A command-line argument that does not fit the topology."""
+
+
+def resolve_source(topology: Topology, text: str) -> Endpoint:
+    """An instance, or a host of the emulated internet, by name."""
+    try:
+        return topology.endpoint(text)
+    except KeyError:
+        raise UsageError(f"no instance or internet host '{text}' in topology '{topology.name}'") from None
+
+
+def resolve_destination(topology: Topology, text: str, source: Optional[Endpoint] = None) -> IPv4Address:
+    """An address, or what a name means to ``source``: an instance's private IP (from the
+    internet: its public IP, if it has one), an internet host's address."""
+    try:
+        instance = topology.instance(text)
+    except KeyError:
+        pass
+    else:
+        if isinstance(source, InternetHost) and instance.public_ip is not None:
+            return instance.public_ip
+        return instance.ip
+    try:
+        return topology.internet_host(text).ip
+    except KeyError:
+        pass
+    try:
+        address = ip_address(text)
+    except ValueError:
+        if "." in text or isinstance(source, Instance):
+            try:
+                return dns_lookup(topology, text, source)[0]
+            except UsageError as error:
+                if "." in text:
+                    raise
+                raise UsageError(
+                    f"'{text}' is neither an instance nor an internet host of '{topology.name}', "
+                    f"nor an IP; as a DNS name: {error}"
+                ) from None
+        raise UsageError(
+            f"'{text}' is neither an instance nor an internet host of '{topology.name}', nor an IP"
+        ) from None
+    if address.version != 4:
+        raise UsageError(f"'{text}' is IPv6; vpclab models IPv4 only")
+    return address
+
+
+def dns_lookup(topology: Topology, name: str, source: Optional[Endpoint]) -> tuple[IPv4Address, str]:
+    """The address ``source``'s resolver gives ``name`` (as glibc does with the instance's
+    resolv.conf: a name with a dot as it is first, then under the search domains), and how."""
+    if not isinstance(source, Instance):
+        raise UsageError(f"'{name}': only an instance asks a VPC's resolver (name an address instead)")
+    vpc = topology.vpc(source.vpc)
+    if not vpc.dns_support:
+        raise UsageError(f"'{name}': VPC {vpc.name} has enable_dns_support: false (no resolver answers)")
+    searched = [f"{name}.{suffix}" for suffix in (topology.dns_domain, EC2_INTERNAL)]
+    for candidate in [name, *searched] if "." in name else [*searched, name]:
+        found = resolve(topology, vpc.name, candidate)
+        addresses = [r for r in found.records if r.type == "A"]
+        if addresses:
+            aliases = [r.name for r in found.records if r.type == "CNAME"]
+            via = f" (CNAME {' -> '.join([*aliases, addresses[0].name])})" if aliases else ""
+            address = IPv4Address(addresses[0].values[0])
+            return (
+                address,
+                f"{candidate} is {address}{via}, as VPC {vpc.name}'s resolver answers {source.name}",
+            )
+    raise UsageError(f"'{name}' does not resolve in VPC {vpc.name} (NXDOMAIN or no A record)")
+
+
+def dns_note(topology: Topology, text: str, source: Endpoint) -> Optional[str]:
+    """How a destination written as a DNS name resolved (None for an instance, an internet
+    host or an address): what trace prints before its hops."""
+    try:
+        ip_address(text)
+    except ValueError:
+        if text not in {endpoint.name for endpoint in topology.endpoints}:
+            return dns_lookup(topology, text, source)[1]
+    return None
+
+
+def traffic_arguments(args) -> tuple[int, Optional[int]]:
+    """``--protocol`` and ``--port`` as trace takes them: tcp with a port, else icmp."""
+    protocol_text = args.protocol or ("tcp" if args.port is not None else "icmp")
+    try:
+        protocol = parse_protocol(protocol_text)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if protocol is None:
+        raise UsageError("trace follows one packet: name a protocol (tcp, udp, icmp or a number)")
+    ported = protocol in PORTED_PROTOCOLS
+    if ported and args.port is None:
+        raise UsageError(f"--protocol {protocol_text} needs --port")
+    if not ported and args.port is not None:
+        raise UsageError("--port applies to tcp and udp only")
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: ports are 0-65535")
+    return protocol, args.port
+
+
+MIN_PACKET, MAX_PACKET = 20, 65535  # an IPv4 header alone; the largest total length
+
+
+def trace_arguments(topology: Topology, args) -> dict:
+    """Turn trace's command-line arguments into keyword arguments of ``trace()``."""
+    source = resolve_source(topology, args.src)
+    destination = resolve_destination(topology, args.dst, source)
+    if destination == source.ip:
+        raise UsageError(f"{args.src} and {args.dst} are the same address")
+    protocol, port = traffic_arguments(args)
+    if protocol not in PORTED_PROTOCOLS and args.source_port is not None:
+        raise UsageError("--source-port applies to tcp and udp only")
+    if args.source_port is not None and not 0 <= args.source_port <= 65535:
+        raise UsageError(f"--source-port {args.source_port}: ports are 0-65535")
+    source_ip = None
+    if args.source_ip:
+        try:
+            source_ip = IPv4Address(args.source_ip)
+        except ValueError:
+            raise UsageError(f"--source-ip {args.source_ip!r} is not an IPv4 address") from None
+    size = getattr(args, "size", None)
+    if size is not None and not MIN_PACKET <= size <= MAX_PACKET:
+        raise UsageError(f"--size {size}: an IP packet is {MIN_PACKET}-{MAX_PACKET} bytes")
+    return dict(
+        source=source,
+        destination=destination,
+        protocol=protocol,
+        port=port,
+        source_port=args.source_port,
+        source_ip=source_ip,
+        size=size,
+    )
