@@ -15,7 +15,7 @@ import vpclab
 from vpclab.errors import Defect, InvalidInput, OperationFailed, VpclabError
 from vpclab.ui import cli
 
-INTERNAL = {"vpclab.oracle.trace.Dropped"}  # the oracle's walk stops with it; it never leaves trace
+INTERNAL = {"vpclab.oracle.packet.Dropped"}  # the oracle's walk stops with it; it never leaves trace
 
 
 def _defined_exceptions():

@@ -182,12 +182,12 @@ def test_the_hops_through_a_nat_gateway_name_both_translations():
 
 def test_a_tcp_reply_cannot_leave_through_a_nat_gateway():
     """A reply walk (a connection the NAT gateway never saw opened) is dropped there."""
-    from vpclab.oracle.trace import RETURN, Packet, walk
+    from vpclab.oracle.trace import RETURN, Options, Packet, walk
 
     topology = load(NAT)
     app = topology.instance("app")
     reply = Packet(app.ip, IPv4Address("198.51.100.10"), 6, 40000)
-    walked = walk(topology, app, reply, RETURN, requester=topology.internet_host("client"))
+    walked = walk(topology, app, reply, Options(RETURN, requester=topology.internet_host("client")))
     assert (walked.drop.reason, walked.drop.rule) == ("nat-unsolicited", "vpcs[0].nat_gateways[0]")
 
 

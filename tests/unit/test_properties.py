@@ -1,6 +1,7 @@
 """Property tests on random small topologies: trace never crashes and keeps AWS's symmetries."""
 
 from dataclasses import replace
+from ipaddress import IPv4Network
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -136,7 +137,7 @@ def build(data):
 
 def allow_all_sgs(topology: m.Topology) -> m.Topology:
     """The same topology with every SG allowing everything both ways."""
-    everything = (m.SGRule("any", m.Traffic(), cidr=m.IPv4Network("0.0.0.0/0")),)
+    everything = (m.SGRule("any", m.Traffic(), cidr=IPv4Network("0.0.0.0/0")),)
     vpcs = tuple(
         replace(
             vpc,

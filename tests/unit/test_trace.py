@@ -365,3 +365,13 @@ def test_an_address_no_interface_owns_is_unassigned(address, reason, rule, words
     refused = verdict(SG_CASES, "d1", address)
     assert (refused.reason, refused.rule, refused.direction) == (reason, rule, "forward")
     assert words in refused.hops[-1].detail
+
+
+def test_every_step_the_walk_declares_is_implemented_by_a_concept_module():
+    from vpclab.oracle.trace import Walk
+    from vpclab.oracle.walk import WalkState
+
+    declared = [name for name, kind in WalkState.__annotations__.items() if kind == "Step"]
+    assert len(declared) >= 25
+    missing = [name for name in declared if not callable(getattr(Walk, name, None))]
+    assert not missing, f"steps no module implements: {missing}"

@@ -10,8 +10,9 @@ from typing import Optional
 import yaml
 
 from .live import fetch_snapshot
-from .mapping import Imported, Mapper, Skipped
+from .mapping import Mapper
 from .snapshot import SnapshotError, read_snapshot
+from .state import Imported, Skipped
 
 __all__ = ["Imported", "Skipped", "SnapshotError", "import_account", "import_directory", "render"]
 

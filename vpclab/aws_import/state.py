@@ -1,0 +1,127 @@
+"""What one pass over a snapshot keeps: the names given, the ids mapped so far, what was
+skipped or changed; and the constants of the mapping."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .snapshot import SnapshotError
+
+ALL_PORTS = (0, 65535)
+PROTOCOL_NAMES = {
+    "-1": "all",
+    "6": "tcp",
+    "17": "udp",
+    "1": "icmp",
+    "tcp": "tcp",
+    "udp": "udp",
+    "icmp": "icmp",
+}
+IPV6_PROTOCOLS = {"58", "icmpv6"}
+IMPLICIT_NACL_RULE = 32767  # AWS's '*' rule: vpclab adds it to every NACL
+UNSUPPORTED_TARGETS = {
+    "VpcEndpointId": "a route to a gateway load balancer endpoint (not emulated)",
+    "EgressOnlyInternetGatewayId": "a route to an egress-only internet gateway (IPv6)",
+    "CarrierGatewayId": "a route to a carrier gateway (not emulated)",
+    "LocalGatewayId": "a route to an Outposts local gateway (not emulated)",
+}
+GATEWAY_PREFIXES = {
+    "vgw-": "a route to a VPN gateway (not emulated)",
+    "vpce-": "a route to a gateway endpoint (not emulated)",
+}
+VPC_KEYS = (  # the order of a VPC's keys in the written YAML
+    "name",
+    "description",
+    "cidr",
+    "internet_gateway",
+    "subnets",
+    "route_tables",
+    "nacls",
+    "security_groups",
+    "nat_gateways",
+    "instances",
+)
+PUBLIC_RANGE = "203.0.113.0/24"  # where vpclab puts public and Elastic IPs (RFC 5737)
+NOT_EMULATED = {  # snapshot file -> (kind, id key, reason)
+    "VpnGateways": ("VPN gateway", "VpnGatewayId", "VPN is not emulated"),
+    "VpnConnections": ("VPN connection", "VpnConnectionId", "VPN is not emulated"),
+    "VpcEndpoints": ("VPC endpoint", "VpcEndpointId", "VPC endpoints are not emulated yet"),
+}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    kind: str
+    aws_id: str
+    reason: str
+
+
+@dataclass
+class Imported:
+    data: dict
+    counts: Counter = field(default_factory=Counter)  # kind -> how many were imported
+    skipped: list[Skipped] = field(default_factory=list)
+    changed: list[Skipped] = field(default_factory=list)  # imported, but emulated differently
+
+
+def tag_name(resource: dict) -> Optional[str]:
+    return next((t["Value"] for t in resource.get("Tags") or [] if t.get("Key") == "Name"), None)
+
+
+class Namer:
+    """Valid, unique names (letters, digits, '-'), per scope."""
+
+    def __init__(self):
+        self.taken: dict[object, set[str]] = defaultdict(set)
+
+    def name(self, resource: dict, aws_id: str, scope: object = None, wanted: Optional[str] = None) -> str:
+        base = re.sub(r"[^A-Za-z0-9-]+", "-", wanted or tag_name(resource) or "").strip("-")[:56] or aws_id
+        candidate, n = base, 2
+        while candidate in self.taken[scope]:
+            candidate, n = f"{base}-{n}", n + 1
+        self.taken[scope].add(candidate)
+        return candidate
+
+
+class MapperState:
+    """The mapping's state; the mapping itself is ``mapping.Mapper`` with ``filters``."""
+
+    def __init__(self, snapshot: dict[str, list], name: str, servers_per_az: int = 1):
+        self.snapshot, self.servers_per_az = snapshot, servers_per_az
+        self.names = Namer()
+        self.imported = Imported({"name": name})
+        self.vpcs: dict[str, dict] = {}  # vpc id -> its vpclab data
+        self.subnets: dict[str, tuple[str, str]] = {}  # subnet id -> (vpc id, name)
+        self.peerings: dict[str, str] = {}  # pcx id -> name
+        self.tgws: dict[str, str] = {}  # tgw id -> name
+        self.attachments: dict[str, str] = {}  # tgw attachment id -> name
+        self.groups: dict[str, tuple[str, str]] = {}  # sg id -> (vpc id, name)
+        self.instances: dict[str, tuple[str, str]] = {}  # instance id -> (vpc id, name)
+        self.interfaces: dict[str, str] = {}  # primary network interface id -> instance id
+        self.internet_gateways: dict[str, str] = {}  # igw id -> vpc id
+        self.nat_gateways: dict[str, tuple[str, str]] = {}  # nat id -> (vpc id, name)
+        self.prefix_lists: dict[str, list[str]] = {
+            p["PrefixListId"]: p.get("Cidrs", []) for p in snapshot.get("PrefixLists", [])
+        }
+
+    def skip(self, kind: str, aws_id: str, reason: str) -> None:
+        self.imported.skipped.append(Skipped(kind, aws_id, reason))
+
+    def count(self, kind: str) -> None:
+        self.imported.counts[kind] += 1
+
+    def inconsistent(self, file: str, aws_id: str, message: str):
+        """Input that contradicts itself: the import stops, naming the file and the id."""
+        return SnapshotError(f"{file}.json: {aws_id}: {message}")
+
+    def change(self, kind: str, aws_id: str, how: str) -> None:
+        self.imported.changed.append(Skipped(kind, aws_id, how))
+
+    def subnet_data(self, subnet_id: str) -> Optional[dict]:
+        if subnet_id not in self.subnets:
+            return None
+        vpc_id, name = self.subnets[subnet_id]
+        return next(s for s in self.vpcs[vpc_id]["subnets"] if s["name"] == name)

@@ -1,0 +1,38 @@
+"""vpclab's model: instances."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Optional
+
+from .constants import INSTANCE_MTU
+from .security_groups import SGRef
+
+
+@dataclass(frozen=True)
+class MetadataOptions:
+    """The instance metadata service's options (AWS's ``MetadataOptions``)."""
+
+    http_tokens: str = "optional"  # optional: IMDSv1 allowed; required: IMDSv2 tokens only
+    http_put_response_hop_limit: int = 1  # the IP TTL of the token response
+
+
+@dataclass(frozen=True)
+class Instance:
+    origin: str
+    vpc: str
+    subnet: str
+    name: str
+    ip: IPv4Address
+    security_groups: tuple[SGRef, ...]
+    server: str
+    public_ip: Optional[IPv4Address] = None  # its public IPv4 or Elastic IP (1:1 at the IGW)
+    metadata: MetadataOptions = MetadataOptions()
+    iam_role: Optional[str] = None  # its instance profile's role: credentials in the IMDS
+    source_dest_check: bool = True  # False: it may send from addresses not its own (an appliance)
+    mtu: int = INSTANCE_MTU  # its eth0's MTU (the OS's setting; AWS's default is 9001)
+
+    @property
+    def public_ip_origin(self) -> str:
+        return f"{self.origin}.public_ip"

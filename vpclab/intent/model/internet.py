@@ -1,0 +1,42 @@
+"""vpclab's model: internet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+
+@dataclass(frozen=True)
+class InternetGateway:
+    origin: str  # the VPC's `internet_gateway` key
+    name: str
+    vpc: str
+
+
+@dataclass(frozen=True)
+class NatGateway:
+    """A public NAT gateway: an interface in a public subnet that translates many private
+    sources to its own address (ports too), then its Elastic IP at the internet gateway."""
+
+    origin: str
+    name: str
+    vpc: str
+    subnet: str
+    ip: IPv4Address  # its private address in the subnet (AWS assigns one; so does vpclab)
+    public_ip: IPv4Address  # its Elastic IP
+    server: str  # the server whose Nitro card carries its translations (placement)
+    public_ip_named: bool = False  # the file names its Elastic IP (else the pool gave one)
+
+    @property
+    def public_ip_origin(self) -> str:
+        """The YAML path of its Elastic IP: the key if the file names it, else the gateway."""
+        return f"{self.origin}.public_ip" if self.public_ip_named else self.origin
+
+
+@dataclass(frozen=True)
+class InternetHost:
+    """A host of the emulated internet, outside every VPC (an address of RFC 5737)."""
+
+    origin: str
+    name: str
+    ip: IPv4Address

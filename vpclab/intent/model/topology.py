@@ -1,0 +1,191 @@
+"""vpclab's model: topology."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from ipaddress import IPv4Address
+from typing import Optional
+
+from .constants import DEFAULT_DNS_DOMAIN
+from .dns import HostedZone
+from .flow_logs import FlowLog
+from .instances import Instance
+from .internet import InternetHost, NatGateway
+from .peering import Peering
+from .privatelink import EndpointInterface, EndpointService, LoadBalancer, LoadBalancerNode, VpcEndpoint
+from .routes import Route
+from .security_groups import SecurityGroup, SGRef
+from .transit_gateways import Attachment, TransitGateway
+from .vpcs import Subnet, Vpc, _by_name
+
+
+@dataclass(frozen=True)
+class Server:
+    origin: str
+    name: str
+    az: Optional[str]  # None: hosts instances of any AZ
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The whole design. Look-ups go through indexes built once, on first use."""
+
+    name: str
+    source: str  # the file it was loaded from
+    servers: tuple[Server, ...]
+    vpcs: tuple[Vpc, ...]
+    peerings: tuple[Peering, ...] = ()
+    transit_gateways: tuple[TransitGateway, ...] = ()
+    internet_hosts: tuple[InternetHost, ...] = ()
+    flow_logs: tuple[FlowLog, ...] = ()
+    hosted_zones: tuple[HostedZone, ...] = ()
+    dns_domain: str = DEFAULT_DNS_DOMAIN
+    endpoint_services: tuple[EndpointService, ...] = ()
+    vpc_endpoints: tuple[VpcEndpoint, ...] = ()
+
+    @property
+    def has_internet(self) -> bool:
+        """Does the design reach beyond its VPCs (an internet gateway or an internet host)?"""
+        return bool(self.internet_hosts) or any(vpc.internet_gateway for vpc in self.vpcs)
+
+    # -- indexes -------------------------------------------------------------------------------
+    @cached_property
+    def _vpcs(self) -> dict[str, Vpc]:
+        return {vpc.name: vpc for vpc in self.vpcs}
+
+    @cached_property
+    def _instances(self) -> dict[str, Instance]:
+        return {instance.name: instance for instance in self.instances}
+
+    @cached_property
+    def _addresses(self) -> dict[tuple[str, IPv4Address], Instance]:
+        return {(instance.vpc, instance.ip): instance for instance in self.instances}
+
+    @cached_property
+    def _public(self) -> dict[IPv4Address, Instance]:
+        return {i.public_ip: i for i in self.instances if i.public_ip is not None}
+
+    @cached_property
+    def _nat_public(self) -> dict[IPv4Address, NatGateway]:
+        return {nat.public_ip: nat for vpc in self.vpcs for nat in vpc.nat_gateways}
+
+    @cached_property
+    def _internet_hosts(self) -> dict[IPv4Address, InternetHost]:
+        return {host.ip: host for host in self.internet_hosts}
+
+    @cached_property
+    def _interfaces(self) -> dict[tuple[str, IPv4Address], EndpointInterface]:
+        return {(i.vpc, i.ip): i for i in self.endpoint_interfaces}
+
+    @cached_property
+    def _nodes(self) -> dict[tuple[str, IPv4Address], LoadBalancerNode]:
+        return {(s.vpc, node.ip): node for s in self.endpoint_services for node in s.load_balancer.nodes}
+
+    @cached_property
+    def _members(self) -> dict[SGRef, tuple[Instance, ...]]:
+        members: dict[SGRef, list[Instance]] = {}
+        for instance in self.instances:
+            for ref in instance.security_groups:
+                members.setdefault(ref, []).append(instance)
+        return {ref: tuple(found) for ref, found in members.items()}
+
+    @cached_property
+    def instances(self) -> tuple[Instance, ...]:
+        return tuple(instance for vpc in self.vpcs for instance in vpc.instances)
+
+    # -- look-ups ------------------------------------------------------------------------------
+    def vpc(self, name: str) -> Vpc:
+        return self._vpcs[name]
+
+    def transit_gateway(self, name: str) -> TransitGateway:
+        return _by_name(self.transit_gateways, name)
+
+    def peering(self, name: str) -> Peering:
+        return _by_name(self.peerings, name)
+
+    def instance(self, name: str) -> Instance:
+        return self._instances[name]
+
+    def security_group(self, ref: SGRef) -> SecurityGroup:
+        return _by_name(self.vpc(ref.vpc).security_groups, ref.name)
+
+    def members(self, ref: SGRef) -> tuple[Instance, ...]:
+        """The instances that carry security group ``ref``."""
+        return self._members.get(ref, ())
+
+    def internet_host(self, name: str) -> InternetHost:
+        return _by_name(self.internet_hosts, name)
+
+    @property
+    def endpoints(self) -> tuple[Instance | InternetHost, ...]:
+        """Everything that sends and receives: the instances, then the internet hosts."""
+        return (*self.instances, *self.internet_hosts)
+
+    def endpoint(self, name: str) -> Instance | InternetHost:
+        """An instance or an internet host, by name (KeyError if neither)."""
+        if name in self._instances:
+            return self._instances[name]
+        return self.internet_host(name)
+
+    def health_target(self, route: Route) -> Optional[IPv4Address]:
+        """Where a failover route's probes go: its health check's target, or else the first
+        instance (in the file's order) inside its destination."""
+        if route.health_check is None:
+            return None
+        if route.health_check.target is not None:
+            return route.health_check.target
+        return next((i.ip for i in self.instances if i.ip in route.destination), None)
+
+    def internet_host_at(self, address: IPv4Address) -> Optional[InternetHost]:
+        return self._internet_hosts.get(address)
+
+    def instance_with_public_ip(self, address: IPv4Address) -> Optional[Instance]:
+        """The instance whose public IP (or Elastic IP) is ``address``, if any."""
+        return self._public.get(address)
+
+    def nat_gateway_with_public_ip(self, address: IPv4Address) -> Optional[NatGateway]:
+        """The NAT gateway whose Elastic IP is ``address``, if any."""
+        return self._nat_public.get(address)
+
+    @property
+    def nat_gateways(self) -> tuple[NatGateway, ...]:
+        return tuple(nat for vpc in self.vpcs for nat in vpc.nat_gateways)
+
+    def instance_at(self, vpc: str, address: IPv4Address) -> Optional[Instance]:
+        """The instance of ``vpc`` whose private IP is ``address``, if any."""
+        return self._addresses.get((vpc, address))
+
+    @property
+    def endpoint_interfaces(self) -> tuple[EndpointInterface, ...]:
+        return tuple(i for endpoint in self.vpc_endpoints for i in endpoint.interfaces)
+
+    def endpoint_service(self, name: str) -> EndpointService:
+        return _by_name(self.endpoint_services, name)
+
+    def vpc_endpoint(self, name: str) -> VpcEndpoint:
+        return _by_name(self.vpc_endpoints, name)
+
+    def interface_at(self, vpc: str, address: IPv4Address) -> Optional[EndpointInterface]:
+        """The interface endpoint's network interface of ``vpc`` at ``address``, if any."""
+        return self._interfaces.get((vpc, address))
+
+    def load_balancer_node_at(self, vpc: str, address: IPv4Address) -> Optional[LoadBalancerNode]:
+        """The NLB node of ``vpc`` at ``address``, if any."""
+        return self._nodes.get((vpc, address))
+
+    def load_balancer(self, name: str) -> LoadBalancer:
+        return next(s.load_balancer for s in self.endpoint_services if s.load_balancer.name == name)
+
+    def attachment_subnet(self, attachment: Attachment, az: str) -> Optional[Subnet]:
+        """The attachment's subnet in ``az``, if it has one there."""
+        vpc = self.vpc(attachment.vpc)
+        return next((vpc.subnet(name) for name in attachment.subnets if vpc.subnet(name).az == az), None)
+
+    def security_groups_origin(self, instance: Instance | EndpointInterface) -> str:
+        """The object that stands for the instance's (or an endpoint's) SG set: its one SG,
+        or its SG list."""
+        if len(instance.security_groups) == 1:
+            return self.security_group(instance.security_groups[0]).origin
+        owner = instance.endpoint_origin if isinstance(instance, EndpointInterface) else instance.origin
+        return f"{owner}.security_groups"

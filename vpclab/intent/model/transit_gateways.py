@@ -1,0 +1,64 @@
+"""vpclab's model: transit gateways."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+from typing import Optional
+
+from .vpcs import _by_name
+
+
+@dataclass(frozen=True)
+class Attachment:
+    origin: str
+    transit_gateway: str
+    name: str
+    vpc: str
+    subnets: tuple[str, ...]
+    security_group_referencing_support: bool = True  # AWS: on for an attachment, off for a TGW
+
+
+@dataclass(frozen=True)
+class TgwRoute:
+    """A TGW route: static (to an attachment or blackhole) or propagated from an attachment."""
+
+    origin: str
+    destination: IPv4Network
+    attachment: Optional[str] = None
+    blackhole: bool = False
+    propagated: bool = False
+
+    def describe(self) -> str:
+        target = "blackhole" if self.blackhole else f"attachment {self.attachment}"
+        kind = "propagated" if self.propagated else "static"
+        return f"{self.destination} -> {target} ({kind})"
+
+
+@dataclass(frozen=True)
+class TgwRouteTable:
+    origin: str
+    name: str
+    associations: tuple[str, ...]
+    propagations: tuple[str, ...]
+    static_routes: tuple[TgwRoute, ...]
+
+
+@dataclass(frozen=True)
+class TransitGateway:
+    origin: str
+    name: str
+    attachments: tuple[Attachment, ...]
+    route_tables: tuple[TgwRouteTable, ...]
+    security_group_referencing_support: bool = False
+
+    def attachment(self, name: str) -> Attachment:
+        return _by_name(self.attachments, name)
+
+    def attachment_of(self, vpc: str) -> Optional[Attachment]:
+        """The attachment of ``vpc`` (a VPC is attached at most once)."""
+        return next((a for a in self.attachments if a.vpc == vpc), None)
+
+    def association(self, attachment: str) -> Optional[TgwRouteTable]:
+        """The route table ``attachment`` is associated with, if any."""
+        return next((t for t in self.route_tables if attachment in t.associations), None)

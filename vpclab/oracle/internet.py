@@ -1,0 +1,90 @@
+"""The internet edge: an internet gateway translates 1:1 between an instance's private and
+public IP; the emulated internet delivers to its hosts by address, and to public IPs through
+their VPC's gateway."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from vpclab.intent import model as m
+
+from .mtu import IGW_DROPS
+from .packet import Arrival, Endpoint, Packet
+from .walk import WalkState
+
+
+class InternetEdge(WalkState):
+    def via_igw(self, vpc: m.Vpc, packet: Packet, source: Endpoint) -> Endpoint:
+        """Out through the VPC's internet gateway: 1:1 from a private IP to its public IP."""
+        igw = vpc.internet_gateway
+        assert igw is not None  # the loader refuses a route to a gateway the VPC does not have
+        at = f"{vpc.name}/{igw.name}"
+        owner = None if self.carried.from_tgw else self.topology.instance_at(vpc.name, packet.src)
+        if owner is None:
+            self.fail(
+                "igw-outbound",
+                at,
+                igw.origin,
+                f"{packet.src} is no instance of {vpc.name}: {igw.name} has no public IP for it",
+                "no-public-ip",
+            )
+        if owner.public_ip is None:
+            self.fail(
+                "igw-outbound",
+                at,
+                owner.origin,
+                f"{owner.name} has no public IP: {igw.name} cannot translate {packet.src}",
+                "no-public-ip",
+            )
+        self.fits(packet, m.INTERNET_MTU, f"internet gateway {at}", at, igw.origin, IGW_DROPS)
+        self.hop(
+            "igw-outbound",
+            at,
+            True,
+            owner.public_ip_origin,
+            f"{igw.name} translates source {packet.src} ({owner.name}) -> {owner.public_ip}",
+        )
+        return self.internet(replace(packet, src=owner.public_ip), source)
+
+    def internet_gateway_of(self, vpc: m.Vpc, packet: Packet, what: str) -> m.InternetGateway:
+        """The VPC's internet gateway, which a packet for ``what`` needs."""
+        if vpc.internet_gateway is None:
+            self.fail(
+                "igw-inbound",
+                vpc.name,
+                vpc.origin,
+                f"{packet.dst} is {what}, but VPC {vpc.name} has no internet gateway",
+                "igw-not-attached",
+            )
+        return vpc.internet_gateway
+
+    def internet(self, packet: Packet, source: Endpoint) -> Endpoint:
+        """The emulated internet: its hosts by address, public IPs through their VPC's gateway."""
+        host = self.topology.internet_host_at(packet.dst)
+        if host is not None:
+            self.found.arrival = Arrival("internet", None, "")
+            return self.arrive(host, packet, host.origin)
+        nat = self.topology.nat_gateway_with_public_ip(packet.dst)
+        if nat is not None:
+            return self.nat_inbound(nat, packet, source)
+        owner = self.topology.instance_with_public_ip(packet.dst)
+        if owner is None:
+            self.fail(
+                "internet",
+                "internet",
+                m.INTERNET_ORIGIN,
+                f"no host of the emulated internet has the address {packet.dst}",
+                "no-route",
+            )
+        vpc = self.topology.vpc(owner.vpc)
+        igw = self.internet_gateway_of(vpc, packet, f"{owner.name}'s public IP")
+        self.found.limits.append((m.INTERNET_MTU, f"internet gateway {vpc.name}/{igw.name}"))
+        self.hop(
+            "igw-inbound",
+            f"{vpc.name}/{igw.name}",
+            True,
+            owner.public_ip_origin,
+            f"{igw.name} translates destination {packet.dst} -> {owner.ip} ({owner.name})",
+        )
+        subnet = vpc.subnet(owner.subnet)
+        return self.deliver(vpc, replace(packet, dst=owner.ip), Arrival("internet", None, subnet.az), source)

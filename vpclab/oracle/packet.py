@@ -1,0 +1,124 @@
+"""What the oracle walks and what it reports: a packet, each hop it passes or is dropped at,
+how it arrived, and a connection's verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import Optional, Union
+
+from vpclab.intent import model as m
+
+FORWARD, RETURN = "forward", "return"
+
+Endpoint = Union[m.Instance, m.InternetHost]
+Interface = Union[m.Instance, m.EndpointInterface]  # what has security groups
+
+
+@dataclass(frozen=True)
+class Packet:
+    src: IPv4Address
+    dst: IPv4Address
+    protocol: int
+    port: Optional[int] = None  # destination port (tcp/udp)
+    icmp: Optional[tuple[int, int]] = None  # (type, code) of an ICMP packet
+    size: Optional[int] = None  # its IP length in bytes (None: small enough for any path)
+
+    @classmethod
+    def request(cls, src: IPv4Address, dst: IPv4Address, protocol: int, port: Optional[int]) -> Packet:
+        """The first packet of a connection; ICMP is a ping (echo request)."""
+        icmp = m.ICMP_ECHO_REQUEST if protocol == m.PROTOCOL_NUMBERS["icmp"] else None
+        return cls(src, dst, protocol, port, icmp)
+
+    def reply(self, client_port: Optional[int]) -> Packet:
+        """The answer: an echo reply is as long as its request; other replies are small."""
+        echo = self.icmp == m.ICMP_ECHO_REQUEST
+        icmp = m.ICMP_ECHO_REPLY if echo else self.icmp
+        return Packet(self.dst, self.src, self.protocol, client_port, icmp, self.size if echo else None)
+
+    def describe(self) -> str:
+        kind = m.protocol_label(self.protocol)
+        if self.icmp is not None:
+            kind = "ping" if self.icmp == m.ICMP_ECHO_REQUEST else "ping reply"
+        return f"{kind} {self.src} -> {self.dst}" + (f":{self.port}" if self.port is not None else "")
+
+
+@dataclass(frozen=True)
+class Hop:
+    direction: str
+    stage: str
+    at: str
+    result: str  # "pass" or "drop"
+    object: Optional[str]
+    detail: str
+
+    def as_dict(self) -> dict:
+        return {
+            "direction": self.direction,
+            "stage": self.stage,
+            "at": self.at,
+            "result": self.result,
+            "object": self.object,
+            "detail": self.detail,
+        }
+
+
+class Dropped(Exception):
+    """The walk stops: a hop dropped the packet (``reason``, and the YAML object ``rule``).
+    Control flow inside the oracle, never raised out of it (not a VpclabError)."""
+
+    def __init__(self, reason: str, rule: Optional[str]):
+        super().__init__(reason)
+        self.reason, self.rule = reason, rule
+
+
+@dataclass
+class Verdict:
+    accepted: bool
+    reason: Optional[str]
+    direction: str
+    rule: Optional[str]
+    hops: list[Hop] = field(default_factory=list)
+    ports_failing: Optional[str] = None
+    choices: tuple[str, ...] = ()  # through an endpoint: the NLB targets a connection may get
+    path_mtu: Optional[tuple[int, str]] = None  # the request's path: its MTU, and what sets it
+    sender_mtu: int = m.INSTANCE_MTU  # the MTU of the interface the request left by
+    size: Optional[int] = None  # the request's IP length, if the trace gave one
+
+    @property
+    def delivered_to(self) -> Optional[str]:
+        """The instance the request reached (None if it was dropped on the way)."""
+        return next(
+            (
+                hop.at
+                for hop in self.hops
+                if hop.direction == FORWARD and hop.stage == "deliver" and hop.result == "pass"
+            ),
+            None,
+        )
+
+    def as_dict(self) -> dict:
+        result: dict = {
+            "verdict": "accepted" if self.accepted else "dropped",
+            "reason": self.reason,
+            "direction": self.direction,
+            "hops": [hop.as_dict() for hop in self.hops],
+            "rule": self.rule,
+        }
+        if self.ports_failing:
+            result["ports_failing"] = self.ports_failing
+        if self.choices:
+            result["load_balancer_targets"] = list(self.choices)
+        if self.path_mtu:
+            result["path_mtu"] = {"bytes": self.path_mtu[0], "set_by": self.path_mtu[1]}
+        return result
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """How a packet reached its destination: 'local', 'peering', 'tgw' or 'internet', and where."""
+
+    kind: str
+    subnet: Optional[m.Subnet]  # local: the source subnet; tgw: the attachment subnet
+    az: str
+    sg_references_hold: bool = False  # tgw: may an inbound rule name the sender's SGs?

@@ -1,0 +1,53 @@
+"""A subnet's route table: longest prefix; local, peering, transit gateway, internet or NAT
+gateway, an instance (an appliance), blackhole."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from vpclab.intent import model as m
+
+from .packet import Arrival, Endpoint, Packet
+from .routing import subnet_route_table, vpc_route
+from .walk import MAX_TGW_TRAVERSALS, WalkState
+
+
+def route_lookup(vpc: m.Vpc, subnet: m.Subnet, address: IPv4Address):
+    """The subnet's route table, its route for ``address`` (or None), and how hops name it."""
+    table = subnet_route_table(vpc, subnet)
+    return table, vpc_route(table, address), f"{vpc.name}/{table.name}"
+
+
+class Routes(WalkState):
+    def route_from(
+        self, vpc: m.Vpc, subnet: m.Subnet, packet: Packet, az: str, source: Endpoint, traversals: int
+    ) -> Endpoint:
+        table, route, at = route_lookup(vpc, subnet, packet.dst)
+        if route is None:
+            self.fail("route", at, table.origin, f"no route to {packet.dst}", "no-route")
+        if route.blackhole:
+            self.fail("route", at, route.origin, f"{route.describe()}", "blackhole")
+        if route.local:
+            self.hop("route", at, True, route.origin, route.describe())
+            return self.deliver(vpc, packet, Arrival("local", subnet, az), source)
+        if route.peering:
+            return self.via_peering(vpc, route, packet, az, source)
+        if route.internet_gateway:
+            self.hop("route", at, True, route.origin, route.describe())
+            return self.via_igw(vpc, packet, source)
+        if route.nat_gateway:
+            self.hop("route", at, True, route.origin, route.describe())
+            return self.via_nat(vpc, vpc.nat_gateway(route.nat_gateway), subnet, packet, source)
+        if route.instance:
+            self.hop("route", at, True, route.origin, route.describe())
+            return self.via_appliance(vpc, subnet, self.topology.instance(route.instance), packet, source)
+        return self.via_tgw(vpc, subnet, route, packet, az, source, traversals)
+
+    def send_from(self, vpc: m.Vpc, home: m.Subnet, packet: Packet, source) -> Endpoint:
+        """An interface of subnet ``home`` sends ``packet``: delivered inside the subnet, else
+        through the subnet's NACL egress and route table."""
+        if packet.dst in home.cidr:
+            return self.deliver(vpc, packet, Arrival("local", home, home.az), source)
+        if self.options.check:
+            self.nacl(home, "egress", packet, packet.dst)
+        return self.route_from(vpc, home, packet, home.az, source, MAX_TGW_TRAVERSALS)
