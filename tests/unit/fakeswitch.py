@@ -28,6 +28,7 @@ from os_ken.ofproto import ofproto_v1_3_parser as parser
 
 from controller.compiler import compile_topology
 from controller.hyperplane import pmtu
+from controller.hyperplane.core import Core
 from controller.hyperplane.ofmsg import NXActionCheckPktLarger, flow_mod
 from vpclab.intent.model import INTERNET_CARD, TGW_MSS
 from vpclab.layout.pipeline import (
@@ -364,6 +365,7 @@ class FakeFabric:
 
     def __init__(self, compiled):
         self.compiled = compiled
+        self.core = Core.of_compiled(compiled)  # Hyperplane's, every card connected
         self.cards = {server: FakeCard(server) for server in compiled.flows}
         for server, flows in compiled.flows.items():
             for each in flows:
@@ -405,16 +407,15 @@ class FakeFabric:
         self._actions(server, self.cards[server], entry, actions, packet, outcome, steps)
 
     def _controller(self, server: str, entry, packet: dict, outcome, steps) -> bool:
-        """What Hyperplane does with a packet-in (the real code): a packet too long for an
-        internet gateway stops there, and the ICMP error for it is kept in ``outcome.answers``
-        (``controller.hyperplane.pmtu``); False for anything else."""
-        table = entry.table
-        if not pmtu.handles(table):
+        """What Hyperplane's core does with a packet-in: a packet too long for an internet
+        gateway stops there, and the ICMP error the core answers is kept in
+        ``outcome.answers``; False for anything else (a probe's answer, counted by the core)."""
+        kind = self.core.packet_in(entry.table, ip_frame(packet))
+        answers = [(out.server, out.message) for out in self.core.take()]
+        if kind != "pmtu":
             return False
-        outcome.drop(server, table, entry.cookie)
-        error = pmtu.answer(ip_frame(packet))
-        if error is not None:
-            outcome.answers.append((INTERNET_CARD, error))
+        outcome.drop(server, entry.table, entry.cookie)
+        outcome.answers += answers
         return True
 
     def _table(self, server, packet, table, outcome, steps) -> None:

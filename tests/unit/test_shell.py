@@ -3,15 +3,18 @@
 import io
 import ipaddress
 import os
+import re
 
 import yaml
+from os_ken.ofproto import ofproto_v1_3_parser as parser
 from vpc_fixtures import example
 
 from controller.compiler import compile_topology
 from controller.hyperplane.client import ApiError
-from controller.hyperplane.route_manager import RouteManager
+from controller.hyperplane.core import Core
 from nitro_switch.commands import BuildError
-from vpclab.intent.changes import ChangeError, Intent
+from vpclab.errors import VpclabError
+from vpclab.intent.changes import Intent
 from vpclab.layout.actions import Ct, Drop, Output
 from vpclab.layout.pipeline import TABLE
 from vpclab.layout.plan import Plan, cookie_of
@@ -21,42 +24,61 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
 
 class FakeApi:
-    """Hyperplane's API as the shell uses it; changes go through a real Intent."""
+    """Hyperplane's API as the shell uses it: the real core (``controller.hyperplane.core``),
+    answering as the os-ken app does, with no card connected (a change ends at once)."""
 
     def __init__(self, path):
         with open(path, encoding="utf-8") as handle:
-            self.intent = Intent(path, yaml.safe_load(handle))
-        self.changes = []
-
+            self.core = Core(Intent(path, yaml.safe_load(handle)), [])
         self.down = False
-        self.records = []  # as the controller records changes
-        self.delay = 0.0  # the controller's propagation delay
+        for index in self.core.servers:  # every card connects, reconciles and confirms at once
+            self.core.card_connected(index)
+            self.core.flow_dump(index, [], more=False)
+        self.confirm()
+
+    def confirm(self):
+        """The cards answer every barrier the core sent."""
+        for out in self.core.take():
+            if isinstance(out.message, parser.OFPBarrierRequest):
+                self.core.barrier_reply(out.message.xid)
+
+    @property
+    def intent(self):
+        return self.core.intent
+
+    @property
+    def records(self):  # as the controller records changes
+        return self.core.changes
+
+    @property
+    def changes(self):
+        return [(record["operation"], record["arguments"]) for record in self.core.changes]
+
+    @property
+    def delay(self):
+        return self.core.propagation_delay
+
+    @delay.setter
+    def delay(self, seconds):
+        self.core.propagation_delay = seconds
 
     def call(self, command, **fields):
         if self.down:
             raise ApiError("cannot reach the controller on 127.0.0.1:1: Connection refused")
-        assert command in ("intent", "changes", "failover")
-        if command == "failover":  # the route manager of the running design, before any probe
-            manager = RouteManager(lambda server, message: False, lambda probe, path, reason: None)
-            manager.refresh(compile_topology(self.intent.topology))
-            return {"ok": True, "routes": manager.status()}
-        if command == "changes":
-            return {"ok": True, "changes": self.records}
-        return {"ok": True, "data": self.intent.data}
+        try:
+            if command != "change":
+                return self.core.answer({"command": command, **fields})
+            delivery = self.core.change(fields["operation"], fields.get("arguments", {}))
+        except VpclabError as error:
+            raise ApiError(str(error), error.code) from None
+        if self.core.propagation_delay:
+            return self.core.accepted(delivery)
+        self.confirm()
+        assert delivery.answer is not None
+        return delivery.answer
 
     def change(self, operation, **arguments):
-        try:
-            self.intent.apply(operation, **arguments)
-        except ChangeError as error:
-            raise ApiError(str(error)) from None
-        self.changes.append((operation, arguments))
-        self.records.append(
-            {"operation": operation, "arguments": arguments, "time": 0, "summary": self.intent.summary}
-        )
-        answer = {"elapsed_ms": 1.0, "changed": {"srv1": {"added": 1, "deleted": 0}}}
-        if self.delay:
-            answer = {"scheduled_in_s": self.delay, "changed": answer["changed"]}
-        return {"ok": True, "summary": self.intent.summary, **answer}
+        return self.call("change", operation=operation, arguments=arguments)
 
 
 class FakeServer:
@@ -229,7 +251,10 @@ def test_with_a_propagation_delay_a_change_says_when_it_reaches_the_cards():
     emulation = FakeEmulation("tgw-blackhole.yaml")
     emulation.api.delay = 18.0
     text = shell(emulation, "blackhole core hub 10.2.0.0/16", "trace svc1 db1")
-    assert "reaches the cards in 18 s (the controller's propagation delay): srv1 +1/-0" in text
+    delayed = (
+        "reaches the cards in 18 s (the controller's propagation delay): srv1 +1/-1, srv2 +1/-1, srv3 +1/-1"
+    )
+    assert delayed in text
     assert "DROPPED: tgw-blackhole" in text  # the running design is the changed one at once
 
 
@@ -245,7 +270,7 @@ def test_a_change_verb_goes_through_the_api_and_the_views_follow_it():
     )
     assert emulation.api.changes[0] == ("blackhole", {"tgw": "core", "table": "hub", "cidr": "10.2.0.0/16"})
     assert "*** added a static route for 10.2.0.0/16 in core/hub: a blackhole" in text
-    assert "flows changed in 1.0 ms: srv1 +1/-0" in text
+    assert re.search(r"flows changed in [0-9.]+ ms: srv1 \+1/-1, srv2 \+1/-1, srv3 \+1/-1\n", text)
     assert "removed the route for 10.2.0.0/16 from core/hub (the file has none)" in text
     assert text.index("DROPPED: tgw-blackhole") < text.index("ACCEPTED")
     assert "Usage: blackhole TGW TABLE CIDR" in text
@@ -283,14 +308,7 @@ def test_a_failing_verb_prints_one_line_and_the_session_goes_on():
 
 
 def test_a_refused_change_says_why():
-    class Refusing(FakeApi):
-        def change(self, operation, **arguments):
-            from controller.hyperplane.client import ApiError
-
-            raise ApiError("no transit gateway 'nope'")
-
-    emulation = FakeEmulation("tgw-blackhole.yaml")
-    emulation.api = Refusing(os.path.join(ROOT, "topologies", "tgw-blackhole.yaml"))
+    emulation = FakeEmulation("tgw-blackhole.yaml")  # the real core refuses it
     assert "*** refused: no transit gateway 'nope'" in shell(emulation, "blackhole nope hub 10.0.0.0/8")
 
 
@@ -420,7 +438,7 @@ def test_trace_names_the_aws_ids_of_an_imported_design(tmp_path):
 
 def test_failover_shows_each_path_and_the_one_the_route_takes():
     emulation = FakeEmulation("path-failover.yaml")
-    emulation.api.intent.apply("failover", vpc="app", table="app-rt", destination="10.0.0.0/16", path=1)
+    emulation.api.change("failover", vpc="app", table="app-rt", destination="10.0.0.0/16", path=1)
     text = shell(emulation, "failover", "routes app1", "failover now")
     assert "app/app-rt 10.0.0.0/16: probes 10.1.1.1 -> 10.0.1.4" in text
     assert "    1 transit gateway core" in text and "  * 2 peering app-shared" in text
