@@ -10,7 +10,7 @@ APT_PKGS := openvswitch-switch mininet iperf3 tcpdump iputils-ping socat ethtool
             python3-venv
 PYTEST   := $(PYTHON) -m pytest
 
-.PHONY: install apt venv lock test lint unit integration demo bench fuzz clean-venv
+.PHONY: install apt venv lock test lint docs unit integration demo bench fuzz clean-venv
 
 install: apt venv
 
@@ -56,7 +56,7 @@ lock: $(STAMP)
 # The whole suite: lint and architecture contracts, unit tests, live tests (root; they fail,
 # never skip, without root and Open vSwitch).
 test: install
-	$(MAKE) lint unit integration
+	$(MAKE) lint docs unit integration
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -64,6 +64,11 @@ lint: venv
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PYTHON) tests/lockcheck.py
+
+# The documentation site (docs/, mkdocs.yml), strict: a broken link or image, a page missing
+# from nav or a nav entry without a page fails; the front page is README.md.
+docs: venv
+	$(VENV)/bin/mkdocs build --strict --quiet
 
 unit: venv
 	$(PYTEST) -q tests/unit
