@@ -39,7 +39,7 @@ from vpclab.layout.pipeline import (
     CT_TRK,
     MSS_CLAMP_PORT,
     ROUTER_MAC,
-    STAGES,
+    STAGE_AT,
     TUNNEL_PORT,
 )
 from vpclab.oracle.trace import trace
@@ -225,7 +225,7 @@ class FakeCard:
                 and overlap(other.match, entry.match)
             ):
                 raise Ambiguous(
-                    f"{self.name} {STAGES[entry.table]} priority {entry.priority}: "
+                    f"{self.name} {STAGE_AT[entry.table]} priority {entry.priority}: "
                     f"{other.match} overlaps {entry.match}"
                 )
 
@@ -357,7 +357,7 @@ class Outcome:
         self.samples = []  # (server, stage, obs_domain_id, obs_point_id, in_port, eth_dst)
 
     def drop(self, server, table, cookie):
-        self.dropped_at = (server, STAGES[table], cookie)
+        self.dropped_at = (server, STAGE_AT[table], cookie)
 
 
 class FakeFabric:
@@ -426,7 +426,7 @@ class FakeFabric:
         if entry is None:
             outcome.drop(server, table, None)
             return
-        outcome.path.append((server, STAGES[table], self.origin(entry.cookie)))
+        outcome.path.append((server, STAGE_AT[table], self.origin(entry.cookie)))
         goto, went_on = None, False
         for instruction in entry.instructions:
             if isinstance(instruction, parser.OFPInstructionActions):
@@ -482,7 +482,7 @@ class FakeFabric:
                 outcome.samples.append(
                     (
                         server,
-                        STAGES[entry.table],
+                        STAGE_AT[entry.table],
                         action.obs_domain_id,
                         action.obs_point_id,
                         packet.get("in_port"),

@@ -1,6 +1,7 @@
 """The OpenFlow that Hyperplane sends, checked on fake switches that parse it from the wire."""
 
 import os
+from itertools import pairwise
 
 import pytest
 from fakeswitch import Ambiguous, FakeCard, FakeFabric, Rejected, connection
@@ -216,3 +217,12 @@ def test_a_diff_applied_to_the_old_flows_forwards_exactly_like_the_new_flows(cha
         assert connection(patched, source, target, protocol, port) == connection(
             fresh, source, target, protocol, port
         )
+
+
+def test_table_numbers_are_declared_unique_ascending_and_leave_room():
+    from vpclab.layout.pipeline import STAGE_AT, STAGE_LIST
+
+    numbers = [stage.table for stage in STAGE_LIST]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers) == len(STAGE_AT)
+    assert numbers[0] == 0 and numbers[-1] <= 254  # OpenFlow's tables; 255 means "no table"
+    assert sum(b - a - 1 for a, b in pairwise(numbers)) >= 2 * len(numbers)  # room between stages

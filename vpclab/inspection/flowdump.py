@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from vpclab.layout.pipeline import STAGES
+from vpclab.layout.pipeline import STAGE_AT
 from vpclab.layout.plan import InstancePlan
 
 FLOW_LINE = re.compile(
@@ -76,7 +76,7 @@ class FlowQuery:
         """What the query keeps, as a tail for the line that counts the flows shown."""
         kept = [
             f"about {self.instance.instance.name}" if self.instance else "",
-            f"in {STAGES[self.table]}" if self.table is not None else "",
+            f"in {STAGE_AT[self.table]}" if self.table is not None else "",
             "dropping" if self.drops else "",
             "moved since the last look" if self.hits else "",
         ]

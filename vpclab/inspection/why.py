@@ -19,7 +19,7 @@ from typing import Optional
 from controller.compiler import compile_topology
 from vpclab.intent import model as m
 from vpclab.intent.origins import origin_name
-from vpclab.layout.pipeline import MSS_CLAMP_PORT, ROUTER_MAC, STAGES, TUNNEL_PORT, ClampKey
+from vpclab.layout.pipeline import MSS_CLAMP_PORT, ROUTER_MAC, STAGE_AT, TUNNEL_PORT, ClampKey
 from vpclab.layout.plan import Plan
 from vpclab.oracle.trace import Verdict, trace
 
@@ -54,7 +54,7 @@ class Step:
 
     @property
     def stage(self) -> str:
-        return STAGES[self.table] if self.table < len(STAGES) else f"table {self.table}"
+        return STAGE_AT.get(self.table, f"table {self.table}")
 
 
 @dataclass

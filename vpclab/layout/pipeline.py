@@ -213,23 +213,29 @@ R = Reg
 
 @dataclass(frozen=True)
 class Stage:
-    """One table: where it may go next, what it may match, what it may set."""
+    """One table: its number, where it may go next, what it may match, what it may set."""
 
+    table: int
     name: str
     next: frozenset[str]
     match: frozenset[str]
     sets: frozenset[str] = frozenset()
 
 
-def _stage(name: str, next_: str = "", match=(), sets=()) -> Stage:
+def _stage(table: int, name: str, next_: str = "", match=(), sets=()) -> Stage:
     return Stage(
-        name, frozenset(next_.split()), frozenset(str(f) for f in match), frozenset(str(f) for f in sets)
+        table,
+        name,
+        frozenset(next_.split()),
+        frozenset(str(f) for f in match),
+        frozenset(str(f) for f in sets),
     )
 
 
 STAGE_LIST = (
     # in_port/tunnel: source check, ARP, VNI check; start conntrack
     _stage(
+        0,
         "classify",
         "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route natgw_ingress metadata "
         "middlebox_nacl_exit nacl_tgw_entry",
@@ -240,41 +246,58 @@ STAGE_LIST = (
     ),
     # the card's metadata service: an instance's requests, the service's answers
     _stage(
+        5,
         "metadata",
         "",
         ("in_port", "eth_type", "nw_src", "nw_dst"),
         ("eth_src", "eth_dst", "nw_src", "nw_dst"),
     ),
     # ARP answered by the card, per subnet: the subnet router and the subnet's instances
-    _stage("arp", "", ("in_port", R.SRC_SUBNET, "eth_type", "arp_op", "arp_tpa")),
+    _stage(10, "arp", "", ("in_port", R.SRC_SUBNET, "eth_type", "arp_op", "arp_tpa")),
     # the referenced SGs the destination belongs to, as the sender's routes reach it
-    _stage("sg_egress_remote", "sg_egress", (R.SRC_VPC, R.ROUTE_TABLE, "eth_type", "nw_dst"), REMOTE_SGS),
+    _stage(15, "sg_egress_remote", "sg_egress", (R.SRC_VPC, R.ROUTE_TABLE, "eth_type", "nw_dst"), REMOTE_SGS),
     # SG egress of the sender (ct state: +est passes, +new needs a rule)
-    _stage("sg_egress", "nacl_src_egress", {"in_port", "ct_state", *REMOTE_SGS} | IP),
+    _stage(20, "sg_egress", "nacl_src_egress", {"in_port", "ct_state", *REMOTE_SGS} | IP),
     # NACL egress of the source subnet (skipped inside the subnet)
-    _stage("nacl_src_egress", "vpc_route deliver_lookup", {R.SRC_SUBNET} | IP, (R.DST_VPC, R.SAME_SUBNET)),
+    _stage(
+        25, "nacl_src_egress", "vpc_route deliver_lookup", {R.SRC_SUBNET} | IP, (R.DST_VPC, R.SAME_SUBNET)
+    ),
     # the source subnet's route table, longest prefix
     _stage(
+        30,
         "vpc_route",
         "peering tgw_entry deliver_lookup igw_egress natgw_tunnel middlebox_tunnel",
         {R.ROUTE_TABLE, R.HAIRPINS} | IP,
         (R.NEXT_HOP, R.DST_VPC, "eth_src", "eth_dst"),
     ),
     # a peering delivers only between its two VPCs
-    _stage("peering", "deliver_lookup", {R.NEXT_HOP, R.SRC_VPC} | IP, (R.DST_VPC,)),
+    _stage(35, "peering", "deliver_lookup", {R.NEXT_HOP, R.SRC_VPC} | IP, (R.DST_VPC,)),
     # into the TGW: the attachment must cover the source AZ
     _stage(
+        40,
         "tgw_entry",
         "tgw_mtu tgw_route",
         (R.NEXT_HOP, R.SRC_VPC, R.AZ, R.HAIRPINS),
         (R.ATTACHMENT_SUBNET, R.TGW_TABLE, R.TOO_BIG),
     ),
+    # the TGW's MTU, after tgw_entry:
+    # a packet longer than 8500 bytes is dropped (no ICMP error, as AWS); a TCP SYN (or
+    # SYN-ACK) goes through the card's kernel, which clamps its MSS, and comes back by classify
+    # (ClampKey); the rest on to the entry NACL
+    _stage(
+        42,
+        "tgw_mtu",
+        "nacl_tgw_entry",
+        (R.NEXT_HOP, R.TOO_BIG, "eth_type", "ip_proto", "tcp_flags"),
+        ("eth_src", "eth_dst"),
+    ),
     # NACL ingress of the source attachment subnet (AWS tgw-nacls)
-    _stage("nacl_tgw_entry", "tgw_route", {R.ATTACHMENT_SUBNET} | IP),
+    _stage(45, "nacl_tgw_entry", "tgw_route", {R.ATTACHMENT_SUBNET} | IP),
     # the TGW route table associated with the source attachment
-    _stage("tgw_route", "tgw_exit", {R.TGW_TABLE, R.ATTACHMENT_SUBNET} | IP, (R.NEXT_HOP,)),
+    _stage(50, "tgw_route", "tgw_exit", {R.TGW_TABLE, R.ATTACHMENT_SUBNET} | IP, (R.NEXT_HOP,)),
     # out of the TGW into the next attachment's VPC (or back to routing: a hairpin)
     _stage(
+        55,
         "tgw_exit",
         "deliver_lookup vpc_route",
         {R.NEXT_HOP, R.AZ, R.HAIRPINS} | IP,
@@ -282,74 +305,91 @@ STAGE_LIST = (
     ),
     # to a NAT gateway's card (its MAC), or a local hand-over to its stages
     _stage(
+        60,
         "natgw_tunnel",
         "natgw_ingress",
         (R.NEXT_HOP,),
         ("eth_dst", "tun_id", "tun_dst", R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
     ),
     # into the NAT gateway: its subnet's NACL ingress; ct nat in its zone
-    _stage("natgw_ingress", "natgw_snat", {"eth_dst"} | IP),
+    _stage(65, "natgw_ingress", "natgw_snat", {"eth_dst"} | IP),
     # a new connection's source becomes the gateway's private address (ports too); then its
     # subnet's egress NACL and route table
-    _stage("natgw_snat", "natgw_snat nacl_src_egress", {"ct_state", "eth_dst"} | IP),
+    _stage(70, "natgw_snat", "natgw_snat nacl_src_egress", {"ct_state", "eth_dst"} | IP),
     # out through the internet gateway: the sender's NAT zone (replies get their translation)
-    _stage("igw_egress", "igw_snat", {R.SRC_VPC} | IP),
+    _stage(75, "igw_egress", "igw_snat", {R.SRC_VPC} | IP),
     # a new connection's source becomes the public IP; then on to the internet's card
-    _stage("igw_snat", "igw_snat igw_mtu", {"ct_state", R.SRC_VPC} | IP, ("tun_id", "tun_dst", R.TOO_BIG)),
+    _stage(
+        80, "igw_snat", "igw_snat igw_mtu", {"ct_state", R.SRC_VPC} | IP, ("tun_id", "tun_dst", R.TOO_BIG)
+    ),
+    # the internet gateway's MTU, after igw_snat: a packet longer than 1500 bytes goes up to
+    # Hyperplane, which answers ICMP "fragmentation needed" from the internet (as AWS does);
+    # the rest is sent over VXLAN to the internet's card
+    _stage(82, "igw_mtu", "", (R.SRC_VPC, R.TOO_BIG)),
     # in from the internet gateway: a new connection's destination becomes the private IP
-    _stage("igw_dnat", "igw_dnat nacl_tgw_exit", {"ct_state", R.DST_VPC} | IP),
+    _stage(85, "igw_dnat", "igw_dnat nacl_tgw_exit", {"ct_state", R.DST_VPC} | IP),
     # the internet's card: its hosts by address, public IPs to their instance's card
-    _stage("internet_route", "", IP, ("eth_src", "eth_dst", "tun_id", "tun_dst")),
+    _stage(90, "internet_route", "", IP, ("eth_src", "eth_dst", "tun_id", "tun_dst")),
     # the destination instance by address in the destination VPC
-    _stage("deliver_lookup", "tunnel_out", {R.DST_VPC} | IP, ("eth_dst",)),
+    _stage(95, "deliver_lookup", "tunnel_out", {R.DST_VPC} | IP, ("eth_dst",)),
     # VXLAN to the destination's server (the TunnelKey in the VNI), or hand over locally
-    _stage("tunnel_out", "nacl_tgw_exit fabric_sender", {R.DST_VPC} | IP, ("tun_id", "tun_dst")),
-    # receiving: NACL egress of the attachment subnet a TGW delivered through
-    _stage("nacl_tgw_exit", "nacl_dst_ingress sg_ingress_remote", {"tun_id"} | IP),
+    _stage(100, "tunnel_out", "nacl_tgw_exit fabric_sender", {R.DST_VPC} | IP, ("tun_id", "tun_dst")),
+    # resubmitted by the tunnel: a packet whose SENDER is set leaves with that interface's MAC
+    _stage(
+        102, "fabric_sender", "", (SENDER,), ("eth_src",)
+    ),  # receiving: NACL egress of the attachment subnet a TGW delivered through
+    _stage(105, "nacl_tgw_exit", "nacl_dst_ingress sg_ingress_remote", {"tun_id"} | IP),
     # receiving: NACL ingress of the destination subnet
-    _stage("nacl_dst_ingress", "sg_ingress_remote", {"tun_id", R.DST_VPC} | IP),
+    _stage(110, "nacl_dst_ingress", "sg_ingress_remote", {"tun_id", R.DST_VPC} | IP),
     # the referenced SGs the source belongs to, as its routes reach the receiver (by the
     # sending interface's MAC if it names itself, else by source address)
     _stage(
-        "sg_ingress_remote", "sg_ingress", (R.DST_VPC, "eth_type", "nw_src", "nw_dst", "eth_src"), REMOTE_SGS
+        115,
+        "sg_ingress_remote",
+        "sg_ingress",
+        (R.DST_VPC, "eth_type", "nw_src", "nw_dst", "eth_src"),
+        REMOTE_SGS,
     ),
     # SG ingress of the receiver (ct state), then out to its port; a NAT gateway (no SG):
     # ct nat in its zone, as its own subnet's sender
     _stage(
+        120,
         "sg_ingress",
         "natgw_return endpoint_dnat nlb_return",
         {R.DST_VPC, "ct_state", *REMOTE_SGS} | IP,
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.NEXT_HOP),
     ),
     # a reply the NAT gateway translated back goes on from its subnet; nothing else comes in
-    _stage("natgw_return", "nacl_src_egress", {"ct_state", "eth_dst"} | IP),
+    _stage(125, "natgw_return", "nacl_src_egress", {"ct_state", "eth_dst"} | IP),
     # a route to an instance (an appliance): to its card, saying whether the packet comes from
     # the appliance's own subnet, or after a TGW through which attachment subnet
     _stage(
+        130,
         "middlebox_tunnel",
         "middlebox_nacl_exit fabric_sender",
         (R.NEXT_HOP, R.SRC_SUBNET, R.HAIRPINS, "eth_type"),
         ("tun_id", "tun_dst", R.EXIT_SUBNET, R.SAME_SUBNET),
     ),
     # receiving, for the appliance's MAC: the attachment subnet's NACL egress after a TGW
-    _stage("middlebox_nacl_exit", "middlebox_nacl_ingress", {"eth_dst", "tun_id"} | IP),
+    _stage(135, "middlebox_nacl_exit", "middlebox_nacl_ingress", {"eth_dst", "tun_id"} | IP),
     # the appliance's subnet's NACL ingress (unless it comes from that subnet)
-    _stage("middlebox_nacl_ingress", "middlebox_sg", {"eth_dst", "tun_id"} | IP),
+    _stage(140, "middlebox_nacl_ingress", "middlebox_sg", {"eth_dst", "tun_id"} | IP),
     # the appliance's SG ingress (ct state, its zone), then out to its port
-    _stage("middlebox_sg", "", {"eth_dst", "ct_state", *REMOTE_SGS} | IP),
+    _stage(145, "middlebox_sg", "", {"eth_dst", "ct_state", *REMOTE_SGS} | IP),
     # PrivateLink, on the card of the NLB node an endpoint interface uses (NEXT_HOP: the
     # interface's number from here on). Past the interface's SGs: a listener's connection is
     # tracked in the interface's translation zone (its destination translation)
-    _stage("endpoint_dnat", "endpoint_pick", {R.DST_VPC} | IP, (R.NEXT_HOP,)),
+    _stage(150, "endpoint_dnat", "endpoint_pick", {R.DST_VPC} | IP, (R.NEXT_HOP,)),
     # a known connection: on into the source translation zone; a new one: the flow hash
     # picks a healthy target
-    _stage("endpoint_pick", "nlb_target nlb_snat", (R.NEXT_HOP, "ct_state", "eth_type"), (R.NLB_PICK,)),
+    _stage(155, "endpoint_pick", "nlb_target nlb_snat", (R.NEXT_HOP, "ct_state", "eth_type"), (R.NLB_PICK,)),
     # the pick's destination translation (to the target's address and port), committed; on
     # into the source translation zone
-    _stage("nlb_target", "nlb_snat", {R.NEXT_HOP, R.NLB_PICK} | IP),
+    _stage(160, "nlb_target", "nlb_snat", {R.NEXT_HOP, R.NLB_PICK} | IP),
     # a new connection's source becomes the node's address (a port of the interface's block);
     # then the node sends it as its subnet's own sender: NACL egress, route table, delivery
     _stage(
+        165,
         "nlb_snat",
         "nacl_src_egress",
         {R.NEXT_HOP, "ct_state"} | IP,
@@ -358,31 +398,16 @@ STAGE_LIST = (
     ),
     # a target's reply at the node (sg_ingress found the interface by the port block): only
     # replies go back, translated in the interface's zones; nothing opens a connection this way
-    _stage("nlb_return", "endpoint_return", (R.NEXT_HOP, "ct_state", "eth_type")),
+    _stage(170, "nlb_return", "endpoint_return", (R.NEXT_HOP, "ct_state", "eth_type")),
     # the interface's SG zone sees the reply too; then it leaves as the interface's subnet's
     # sender, to the consumer
     _stage(
+        175,
         "endpoint_return",
         "nacl_src_egress",
         (R.NEXT_HOP, "ct_state", "eth_type"),
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS, R.SAME_SUBNET, R.EXIT_SUBNET),
     ),
-    # the TGW's MTU, after tgw_entry (last only so that the tables before keep their numbers):
-    # a packet longer than 8500 bytes is dropped (no ICMP error, as AWS); a TCP SYN (or
-    # SYN-ACK) goes through the card's kernel, which clamps its MSS, and comes back by classify
-    # (ClampKey); the rest on to the entry NACL
-    _stage(
-        "tgw_mtu",
-        "nacl_tgw_entry",
-        (R.NEXT_HOP, R.TOO_BIG, "eth_type", "ip_proto", "tcp_flags"),
-        ("eth_src", "eth_dst"),
-    ),
-    # the internet gateway's MTU, after igw_snat: a packet longer than 1500 bytes goes up to
-    # Hyperplane, which answers ICMP "fragmentation needed" from the internet (as AWS does);
-    # the rest is sent over VXLAN to the internet's card
-    _stage("igw_mtu", "", (R.SRC_VPC, R.TOO_BIG)),
-    # resubmitted by the tunnel: a packet whose SENDER is set leaves with that interface's MAC
-    _stage("fabric_sender", "", (SENDER,), ("eth_src",)),
 )
 STAGES = tuple(stage.name for stage in STAGE_LIST)
 # the stages that decide a packet's fate, and whose interface records it in a flow log: their
@@ -412,7 +437,8 @@ SAMPLED_SIDE = {
 }
 SG_STAGES = frozenset({"sg_egress", "sg_ingress", "middlebox_sg"})
 STAGE = {stage.name: stage for stage in STAGE_LIST}
-TABLE = {name: number for number, name in enumerate(STAGES)}
+TABLE = {stage.name: stage.table for stage in STAGE_LIST}  # declared: gaps leave room for new stages
+STAGE_AT = {stage.table: stage.name for stage in STAGE_LIST}  # a table number's stage
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from vpclab.intent import model as m
 from vpclab.intent.changes import Intent
 from vpclab.intent.origins import aws_id, origin_name
 from vpclab.intent.values import parse_protocol
-from vpclab.layout.pipeline import STAGES, TABLE, TunnelKey
+from vpclab.layout.pipeline import STAGE_AT, STAGES, TABLE, TunnelKey
 from vpclab.layout.plan import Plan, cookie_of
 from vpclab.oracle.routing import tgw_routes
 from vpclab.oracle.trace import trace
@@ -292,7 +292,7 @@ class VpcCLI(ChangeVerbs, CLI):
             named = origin_name(data, origin)
             path = f"  ({origin})" if named != origin else ""
             since = f" (+{moved[flow.table, flow.rule]})" if query.hits else ""
-            self.say(f"{STAGES[flow.table]:16s} {flow.rule}")
+            self.say(f"{STAGE_AT[flow.table]:16s} {flow.rule}")
             self.say(f"{'':16s}   <- {named}{path}  [{flow.packets} packets{since}]")
         return None
 
