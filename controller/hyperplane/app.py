@@ -101,7 +101,7 @@ class Hyperplane(app_manager.OSKenApp):
     @guarded
     def card_connected(self, event):
         datapath = event.msg.datapath
-        server = self.core.card_connected(datapath.id)
+        server = self.core.card_connected(datapath.id, datapath)
         if server is not None:
             self.datapaths[server] = datapath
         self.flush()
@@ -133,7 +133,7 @@ class Hyperplane(app_manager.OSKenApp):
     @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
     @guarded
     def card_lost(self, event):
-        self.core.card_lost(event.datapath.id)
+        self.core.card_lost(event.datapath.id, event.datapath)  # an earlier connection: ignored
         self.datapaths = {s: d for s, d in self.datapaths.items() if s in self.core.connected}
 
     def _tick(self) -> None:

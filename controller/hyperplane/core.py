@@ -127,6 +127,7 @@ class Core:
         self.status = status or StatusFile(None)
         self.servers = {index: name for name, index in self.compiled.plan.server_index.items()}
         self.connected: set[str] = set()
+        self.connections: dict[str, object] = {}  # server -> its current connection
         self.outbox: list[Out] = []
         self.extra_flows: dict[str, list] = {}
         self.errors: dict[str, list[str]] = {}  # server -> switch errors not yet reported
@@ -147,21 +148,26 @@ class Core:
         out, self.outbox = self.outbox, []
         return out
 
-    def card_connected(self, datapath_id: int) -> Optional[str]:
+    def card_connected(self, datapath_id: int, connection: object = None) -> Optional[str]:
+        """A card connected (``connection``: what tells this connection from an earlier one
+        of the same card, which may be declared lost after this one came up)."""
         server = self.servers.get(datapath_id)
         if server is None:
             LOG.warning("unknown datapath %016x", datapath_id)
             return None
         self.connected.add(server)
+        self.connections[server] = connection
         self.errors[server], self.extra_flows[server] = [], []
         self._send(server, flow_stats_request())
         LOG.info("%s: connected, reconciling", server)
         return server
 
-    def card_lost(self, datapath_id: int) -> None:
+    def card_lost(self, datapath_id: int, connection: object = None) -> None:
+        """A connection ended; the card is lost unless it has connected again since."""
         server = self.servers.get(datapath_id)
-        if server is not None:
+        if server is not None and self.connections.get(server) is connection:
             self.connected.discard(server)
+            self.connections.pop(server, None)
             self.status.update(server, ready=False)
 
     def flow_dump(self, datapath_id: int, stats: list, more: bool) -> None:

@@ -139,3 +139,20 @@ def test_a_refused_change_changes_nothing(tmp_path):
     with pytest.raises(ChangeError, match="nope"):
         hyperplane.change("blackhole", {**BLACKHOLE, "tgw": "nope"})
     assert hyperplane.compiled is before and hyperplane.changes == [] and hyperplane.take() == []
+
+
+def test_an_earlier_connection_declared_lost_after_the_card_reconnected_loses_nothing(tmp_path):
+    """Seen live: a card's first connection reset during the controller's start, and its loss
+    came after the second connection's features; the card must stay and get its flows."""
+    hyperplane, _ = core(tmp_path)
+    index, server = 1, "srv1"
+    first, second = object(), object()
+    hyperplane.card_connected(index, first)
+    hyperplane.card_connected(index, second)
+    hyperplane.card_lost(index, first)
+    assert server in hyperplane.connected
+    hyperplane.take()
+    hyperplane.flow_dump(index, [], more=False)
+    assert "flow-mods" in kinds(hyperplane.take())
+    hyperplane.card_lost(index, second)
+    assert server not in hyperplane.connected
