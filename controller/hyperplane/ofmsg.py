@@ -36,7 +36,7 @@ from vpclab.layout.actions import (
     SetField,
     SetReg,
 )
-from vpclab.layout.pipeline import COLLECTOR_SET, TABLE, Flow
+from vpclab.layout.pipeline import COLLECTOR_SET, FIELDS, TABLE, Field, Flow
 from vpclab.layout.plan import cookie_of
 
 TCP, UDP = 6, 17
@@ -88,7 +88,7 @@ class NXActionCheckPktLarger(parser.NXAction):
 
 parser.NXAction.register(NXActionCheckPktLarger)  # flow dumps read it back
 
-FULL_MASKS = ("255.255.255.255", 0xFFFF)
+FULL_MASKS = ("255.255.255.255", 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF)
 EMPTY_MASKS = ("0.0.0.0", 0)
 
 
@@ -103,14 +103,37 @@ def _normal(value):
 
 
 def of_match(flow: Flow) -> parser.OFPMatch:
-    fields = {}
+    fields: dict = {}
+    registers: dict[str, tuple[int, int]] = {}  # a register's bit fields, one masked match
     for name, value in flow.match:
+        if name in FIELDS:
+            field = FIELDS[name]
+            wanted, mask = value if isinstance(value, tuple) else (value, (1 << field.width) - 1)
+            if wanted >> field.width or mask >> field.width:
+                raise Defect(f"{flow.stage}: {name} {value} does not fit in {field.width} bits")
+            held, held_mask = registers.get(field.register, (0, 0))
+            registers[field.register] = (
+                held | (wanted & mask) << field.offset,
+                held_mask | mask << field.offset,
+            )
+            continue
         if name == "tp_dst":
             name = {TCP: "tcp_dst", UDP: "udp_dst"}[flow.match_dict["ip_proto"]]
         value = _normal(value)
         if value is not None:
             fields[FIELD_NAMES.get(name, name)] = value
+    for register, (wanted, mask) in registers.items():
+        whole = (1 << (64 if register == "metadata" else 32)) - 1
+        fields[register] = wanted if mask == whole else (wanted, mask)
     return parser.OFPMatch(**fields)
+
+
+def _bits(name: str, offset: int = 0) -> tuple[str, int]:
+    """Where a field named in a flow lives: a register's bit field, or an OXM/NXM field."""
+    field = FIELDS.get(str(name))
+    if field is None:
+        return FIELD_NAMES.get(str(name), str(name)), offset
+    return field.register, field.offset + offset
 
 
 def match_items(match: parser.OFPMatch) -> tuple:
@@ -140,17 +163,24 @@ def _actions(typed) -> tuple[list, list]:
             continue
         if isinstance(action, Goto):
             tail.append(parser.OFPInstructionGotoTable(TABLE[action.stage]))
-        elif isinstance(action, (SetReg, SetField)):
+        elif isinstance(action, SetReg):
+            actions.append(_load(FIELDS[str(action.field)], int(action.value)))
+        elif isinstance(action, SetField):
             name = str(action.field)
             actions.append(parser.OFPActionSetField(**{FIELD_NAMES.get(name, name): action.value}))
         elif isinstance(action, Move):
+            for name, at in ((action.source, action.source_offset), (action.field, action.offset)):
+                if str(name) in FIELDS and at + action.width > FIELDS[str(name)].width:
+                    raise Defect(f"a move of {action.width} bits at {at} overflows {name}")
+            source, source_offset = _bits(action.source, action.source_offset)
+            target, target_offset = _bits(action.field, action.offset)
             actions.append(
                 parser.NXActionRegMove(
-                    src_field=FIELD_NAMES.get(action.source, action.source),
-                    dst_field=FIELD_NAMES.get(action.field, action.field),
+                    src_field=source,
+                    dst_field=target,
                     n_bits=action.width,
-                    src_ofs=action.source_offset,
-                    dst_ofs=action.offset,
+                    src_ofs=source_offset,
+                    dst_ofs=target_offset,
                 )
             )
         elif isinstance(action, Output):
@@ -177,6 +207,9 @@ def _actions(typed) -> tuple[list, list]:
                 )
             )
         elif isinstance(action, FlowHash):
+            field = FIELDS[str(action.field)]
+            if action.buckets > 1 << field.width:
+                raise Defect(f"{action.buckets} buckets do not fit in {field} ({field.width} bits)")
             actions.append(
                 parser.NXActionMultipath(
                     fields=HASH_FIVE_TUPLE,
@@ -184,21 +217,30 @@ def _actions(typed) -> tuple[list, list]:
                     algorithm=nicira_ext.NX_MP_ALG_MODULO_N,
                     max_link=action.buckets - 1,
                     arg=0,
-                    ofs_nbits=nicira_ext.ofs_nbits(0, 31),
-                    dst=FIELD_NAMES.get(action.field, action.field),
+                    ofs_nbits=nicira_ext.ofs_nbits(field.offset, field.offset + field.width - 1),
+                    dst=field.register,
                 )
             )
         elif isinstance(action, Resubmit):
             actions.append(parser.NXActionResubmitTable(in_port=NX_IN_PORT, table_id=TABLE[action.stage]))
         elif isinstance(action, CheckLarger):
-            actions.append(
-                NXActionCheckPktLarger(action.length, 0, FIELD_NAMES.get(action.field, action.field))
-            )
+            field = FIELDS[str(action.field)]
+            actions.append(NXActionCheckPktLarger(action.length, field.offset, field.register))
         elif isinstance(action, ArpReply):
             actions += _arp_reply(action.mac, action.address)
         else:
             raise ValueError(f"unknown action {action!r}")
     return actions, tail
+
+
+def _load(field: Field, value: int) -> parser.NXActionRegLoad:
+    """Write ``value`` into a register's bit field, its other bits untouched."""
+    if value >> field.width:
+        raise Defect(f"{field} {value} does not fit in {field.width} bits")
+    last = field.offset + field.width - 1
+    return parser.NXActionRegLoad(
+        ofs_nbits=nicira_ext.ofs_nbits(field.offset, last), dst=field.register, value=value
+    )
 
 
 def _nat(nat: Nat) -> parser.NXActionNAT:

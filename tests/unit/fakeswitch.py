@@ -241,7 +241,7 @@ class FakeCard:
                 entry.table == table
                 and (best is None or entry.priority > best.priority)
                 and all(
-                    field_matches(f, w, packet.get(f, 0 if f.startswith("reg") else None))
+                    field_matches(f, w, packet.get(f, 0 if f.startswith("reg") or f == "metadata" else None))
                     for f, w in entry.match.items()
                 )
             ):
@@ -475,9 +475,16 @@ class FakeFabric:
                 _move(action, packet)
             elif isinstance(action, parser.NXActionRegLoad) and action.dst == "in_port_nxm":
                 packet["in_port"] = action.value  # what an output to the input port now needs
+            elif isinstance(action, parser.NXActionRegLoad):
+                _load(packet, action.dst, action.ofs_nbits, action.value)
             elif isinstance(action, parser.NXActionMultipath):
                 ends = sorted(map(str, _five_tuple(packet)))  # symmetric, as OVS's hash
-                packet[action.dst] = zlib.crc32(repr(ends).encode()) % (action.max_link + 1)
+                _load(
+                    packet,
+                    action.dst,
+                    action.ofs_nbits,
+                    zlib.crc32(repr(ends).encode()) % (action.max_link + 1),
+                )
             elif isinstance(action, parser.NXActionSample):
                 outcome.samples.append(
                     (
@@ -490,7 +497,8 @@ class FakeFabric:
                     )
                 )
             elif isinstance(action, NXActionCheckPktLarger):
-                packet[action.dst] = int(packet.get("frame_length", SMALL_FRAME) > action.pkt_len)
+                larger = int(packet.get("frame_length", SMALL_FRAME) > action.pkt_len)
+                _load(packet, action.dst, action.offset << 6, larger)  # one bit at the offset
             elif isinstance(action, parser.OFPActionOutput):
                 if action.port == ofp.OFPP_CONTROLLER and self._controller(
                     server, entry, packet, outcome, steps
@@ -525,7 +533,7 @@ class FakeFabric:
         arriving = {
             field: value
             for field, value in packet.items()
-            if not field.startswith(("reg", "tun_")) and field != "ct_state"
+            if not field.startswith(("reg", "tun_")) and field not in ("ct_state", "metadata")
         }  # VXLAN keeps the VNI (tunnel_id), not the card's metadata (GBP's id: OVS's userspace
         # tunnels do not send it)
         arriving["in_port"] = TUNNEL_PORT
@@ -553,7 +561,7 @@ class FakeFabric:
         sent = {
             field: value
             for field, value in packet.items()
-            if not field.startswith(("reg", "tun")) and field != "ct_state"
+            if not field.startswith(("reg", "tun")) and field not in ("ct_state", "metadata")
         }
         sent.update(in_port=appliance.port, eth_src=appliance.mac, eth_dst=ROUTER_MAC)
         sent["nw_ttl"] = sent.get("nw_ttl", 64) - 1
@@ -623,6 +631,14 @@ def syn_frame(packet: dict) -> bytes:
     )
     frame.serialize()
     return bytes(frame.data)
+
+
+def _load(packet: dict, field: str, ofs_nbits: int, value: int) -> None:
+    """NXActionRegLoad (and the actions that write a bit range the same way): ``value`` into
+    bits ofs_nbits >> 6 to ofs_nbits >> 6 + (ofs_nbits & 63) of ``field``, the rest kept."""
+    offset, bits = ofs_nbits >> 6, (ofs_nbits & 63) + 1
+    mask = ((1 << bits) - 1) << offset
+    packet[field] = (packet.get(field, 0) & ~mask) | ((value << offset) & mask)
 
 
 def _move(action, packet: dict) -> None:

@@ -226,3 +226,22 @@ def test_table_numbers_are_declared_unique_ascending_and_leave_room():
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers) == len(STAGE_AT)
     assert numbers[0] == 0 and numbers[-1] <= 254  # OpenFlow's tables; 255 means "no table"
     assert sum(b - a - 1 for a, b in pairwise(numbers)) >= 2 * len(numbers)  # room between stages
+
+
+def test_registers_hold_bit_fields_that_never_overlap_and_leave_two_xxregs_free():
+    from controller.hyperplane.ofmsg import of_match
+    from vpclab.errors import Defect
+    from vpclab.layout.pipeline import FIELDS
+
+    used: dict[str, int] = {}
+    for field in FIELDS.values():
+        assert field.offset + field.width <= (64 if field.register == "metadata" else 32), field
+        assert not used.get(field.register, 0) & field.mask, f"{field} overlaps another field"
+        used[field.register] = used.get(field.register, 0) | field.mask
+    assert not {f"reg{n}" for n in range(8, 16)} & set(used)  # xxreg2, xxreg3: free for IPv6
+    assert Reg.SAME_SUBNET.width == 1 and Reg.SAME_SUBNET.register == Reg.HAIRPINS.register
+    # two fields of one register: one masked match on its bits
+    both = flow("tgw_entry", 10, {Reg.AZ: 3, Reg.HAIRPINS: 1}, (DROP,), "x")
+    assert of_match(both)["reg1"] == (3 << 17 | 1 << 25, 0xFF << 17 | 0b11 << 25)
+    with pytest.raises(Defect, match="does not fit in 2 bits"):
+        flow_mod(flow("tgw_exit", 10, {}, (SetReg(Reg.HAIRPINS, 4), Goto("deliver_lookup")), "x"))

@@ -69,7 +69,7 @@ def test_a_syn_that_the_kernel_clamps_at_a_tgw_is_followed_back_from_it():
     to_kernel = (
         'Flow: tcp,in_port=1,tcp_flags=syn,tp_dst=5432\n\nbridge("br-int")\n'
         f"{tgw_mtu:2d}. priority 200, cookie 0x1\n    output:{MSS_CLAMP_PORT}\n\n"
-        "Final flow: tcp,reg2=0x1,reg4=0x1,reg5=0x2,reg8=0x3,in_port=1,"
+        "Final flow: tcp,reg0=0x30000,reg1=0x20000,reg2=0x20001,in_port=1,"
         "nw_src=10.1.1.4,tcp_flags=syn,tp_dst=5432\n"
     )
     back = f'Flow: tcp\n\nbridge("br-int")\n 0. priority 100, cookie 0x3\n    goto_table:{onward}\n'

@@ -19,7 +19,7 @@ from typing import Optional
 from controller.compiler import compile_topology
 from vpclab.intent import model as m
 from vpclab.intent.origins import origin_name
-from vpclab.layout.pipeline import MSS_CLAMP_PORT, ROUTER_MAC, STAGE_AT, TUNNEL_PORT, ClampKey
+from vpclab.layout.pipeline import FIELDS, MSS_CLAMP_PORT, ROUTER_MAC, STAGE_AT, TUNNEL_PORT, ClampKey
 from vpclab.layout.plan import Plan
 from vpclab.oracle.trace import Verdict, trace
 
@@ -171,7 +171,12 @@ def _back_from_clamp(leg: Leg, sent: str) -> str:
     from where the leg forked (OVS's "Final flow": its registers) and the flow it started as."""
     port = IN_PORT.search(sent)
     values = {"in_port_nxm": int(port[1]) if port else 0}
-    values |= {name: int(str(value), 0) for name, value in leg.final.items() if name.startswith("reg")}
+    registers = {
+        name: value for name, value in leg.final.items() if name.startswith("reg") or name == "metadata"
+    }
+    values |= {
+        str(saved): FIELDS[str(saved)].read(registers) for saved, *_ in ClampKey.SAVED if saved in FIELDS
+    }
     macs = ClampKey.macs(values)
     return _again(leg, [f"in_port={MSS_CLAMP_PORT}"], dl_src=macs["eth_src"], dl_dst=macs["eth_dst"])
 

@@ -55,7 +55,6 @@ to its stage's declaration.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from vpclab.errors import Defect
 from vpclab.layout.actions import (
@@ -72,28 +71,67 @@ from vpclab.layout.actions import (
 )
 
 
-class Reg(StrEnum):
-    """Registers: what the sending card learned about the packet, carried between stages."""
+class Field(str):
+    """A named bit field of a register, OVN's REGBIT_*/REG_* style: bits ``offset`` to
+    ``offset + width - 1`` of ``register``. Its string is its name, which flows and stage
+    declarations use; ``ofmsg`` places it in its register's bits (a masked match, a load of
+    those bits), so a one-bit fact takes one bit."""
 
-    SRC_SUBNET = "reg0"  # subnet id of the sender (or of the TGW exit subnet, onward)
-    ROUTE_TABLE = "reg1"  # route table id of that subnet
-    AZ = "reg2"  # AZ id of that subnet
-    SRC_VPC = "reg3"  # VPC number of that subnet
-    NEXT_HOP = "reg4"  # peering id or TGW id chosen by the route; exit attachment id
-    TGW_TABLE = "reg5"  # the TGW route table associated with the entry attachment
-    DST_VPC = "reg6"  # VPC number where the packet is delivered
-    SAME_SUBNET = "reg7"  # 1: source and destination share a subnet (no NACL applies); else 0
-    ATTACHMENT_SUBNET = "reg8"  # the entry attachment subnet of a TGW
-    HAIRPINS = "reg9"  # times a TGW handed the packet to a VPC that sent it back
+    register: str
+    offset: int
+    width: int
+
+    def __new__(cls, name: str, register: str, offset: int, width: int) -> Field:
+        field = super().__new__(cls, name)
+        field.register, field.offset, field.width = register, offset, width
+        return field
+
+    @property
+    def mask(self) -> int:
+        return ((1 << self.width) - 1) << self.offset
+
+    def read(self, registers: dict) -> int:
+        """This field's value out of whole registers (as a flow dump or ofproto/trace shows them)."""
+        return (int(str(registers.get(self.register, 0)), 0) >> self.offset) & ((1 << self.width) - 1)
+
+    def nxm(self) -> str:
+        """As OVS writes it: ``reg1[17..24]``."""
+        return f"{self.register}[{self.offset}..{self.offset + self.width - 1}]"
+
+
+class Reg:
+    """What the sending card learned about the packet, carried between stages: bit fields
+    packed into reg0-reg3 (xxreg0) and OpenFlow's metadata; the referenced SGs' bits take
+    reg4-reg7 (xxreg1). reg8-reg15 (xxreg2, xxreg3: two 128-bit fields) are free."""
+
+    SRC_SUBNET = Field(
+        "src_subnet", "reg0", 0, 16
+    )  # the sender's subnet id (or the TGW exit subnet's, onward)
+    ATTACHMENT_SUBNET = Field("attachment_subnet", "reg0", 16, 16)  # the entry attachment subnet of a TGW
+    ROUTE_TABLE = Field(
+        "route_table", "reg1", 0, 17
+    )  # that subnet's route table id (NAT_ROUTE_TABLE_FLAG: bit 16)
+    AZ = Field("az", "reg1", 17, 8)  # that subnet's AZ id
+    HAIRPINS = Field("hairpins", "reg1", 25, 2)  # times a TGW handed the packet to a VPC that sent it back
+    SAME_SUBNET = Field("same_subnet", "reg1", 27, 1)  # source and destination share a subnet (no NACL)
+    NEXT_HOP = Field(
+        "next_hop", "reg2", 0, 16
+    )  # peering id or TGW id chosen by the route; exit attachment id
+    TGW_TABLE = Field("tgw_table", "reg2", 16, 16)  # the TGW route table associated with the entry attachment
+    SRC_VPC = Field("src_vpc", "reg3", 0, 12)  # the sender's VPC number
+    DST_VPC = Field("dst_vpc", "reg3", 12, 12)  # the VPC number where the packet is delivered
+    NLB_PICK = Field("nlb_pick", "reg3", 24, 8)  # the flow hash's pick among an NLB's healthy targets
+    TOO_BIG = Field("too_big", "metadata", 0, 1)  # the frame is longer than the MTU a stage checked
+    EXIT_SUBNET = Field("exit_subnet", "metadata", 1, 11)  # the attachment subnet a TGW delivered through
     # one bit per security group that a local instance's rules name (numbered per card and
     # direction): the groups the other end of the packet belongs to
-    REMOTE_SGS_0 = "reg10"
-    REMOTE_SGS_1 = "reg11"
-    REMOTE_SGS_2 = "reg12"
-    REMOTE_SGS_3 = "reg13"
-    EXIT_SUBNET = "reg14"  # the attachment subnet a TGW delivered through (its id; 0: none)
-    NLB_PICK = "reg15"  # the flow hash's pick among an NLB's healthy targets (0-based)
-    TOO_BIG = "metadata"  # bit 0: the frame is longer than the MTU a stage checked (OpenFlow metadata)
+    REMOTE_SGS_0 = Field("remote_sgs_0", "reg4", 0, 32)
+    REMOTE_SGS_1 = Field("remote_sgs_1", "reg5", 0, 32)
+    REMOTE_SGS_2 = Field("remote_sgs_2", "reg6", 0, 32)
+    REMOTE_SGS_3 = Field("remote_sgs_3", "reg7", 0, 32)
+
+
+FIELDS = {str(value): value for value in vars(Reg).values() if isinstance(value, Field)}  # by name
 
 
 REMOTE_SGS = (Reg.REMOTE_SGS_0, Reg.REMOTE_SGS_1, Reg.REMOTE_SGS_2, Reg.REMOTE_SGS_3)
@@ -160,7 +198,7 @@ class ClampKey:
         (Reg.AZ, "eth_dst", 32, 8),
         (Reg.TGW_TABLE, "eth_src", 0, 16),
         (Reg.NEXT_HOP, "eth_src", 16, 16),
-        (Reg.HAIRPINS, "eth_src", 32, 8),
+        (Reg.HAIRPINS, "eth_src", 32, 2),
     )
     WIDTH = {str(value): width for value, _, _, width in SAVED}
 
