@@ -85,18 +85,19 @@ demo: install
 fuzz: install
 	$(VENV)/bin/vpclab fuzz --seeds 50 --out fuzz-results
 
-# Performance figures (root; about twenty minutes): printed, and written to bench/results/*.json|png
+# Performance figures (root; about half an hour): each bench prints its figures (kept in
+# bench/results/NAME.txt) and writes bench/results/NAME.json|png; then bench/page.py writes
+# docs/performance.md from what they printed, and the plots.
+BENCHES := throughput pps connections flowlogs bringup "bringup_scale --sample 300" change_latency \
+           controller_load flows scale reach
 bench: install
-	$(PYTHON) bench/flows.py
-	$(PYTHON) bench/reach.py
-	$(PYTHON) bench/scale.py
-	$(PYTHON) bench/throughput.py
-	$(PYTHON) bench/pps.py
-	$(PYTHON) bench/connections.py
-	$(PYTHON) bench/bringup.py
-	$(PYTHON) bench/bringup_scale.py --sample 300
-	$(PYTHON) bench/change_latency.py
-	$(PYTHON) bench/flowlogs.py
+	@mkdir -p bench/results
+	@for bench in $(BENCHES); do set -- $$bench; \
+	    echo "== bench/$$1.py"; \
+	    $(PYTHON) bench/$$1.py $$2 $$3 > bench/results/$$1.txt || { cat bench/results/$$1.txt; exit 1; }; \
+	    cat bench/results/$$1.txt; \
+	done
+	$(PYTHON) bench/page.py
 
 clean-venv:
 	rm -rf $(VENV) *.egg-info
