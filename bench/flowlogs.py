@@ -28,6 +28,7 @@ from throughput import BareVeth
 from agents.flowlog_collector import READY
 from agents.ipfix import encode
 from agents.launch import Process, command
+from controller.hyperplane.core import Core
 from experiments.iperf import tcp_mbps
 from nitro_switch.emulation import Emulation
 from vpclab.intent.changes import Intent
@@ -153,7 +154,9 @@ def main() -> None:
             )
         )
         intent_file = os.path.join(folder, "intent.json")
-        Intent.from_file(DESIGN).save(intent_file, [])
+        intent = Intent.from_file(DESIGN)
+        intent.save(intent_file, [])
+        Core(intent, [], intent_file)  # writes origins.json beside it, as Hyperplane does at start
         steps = [collector_rate(rate, intent_file, os.path.join(folder, "logs"), 47390) for rate in RATES]
     medians = {name: statistics.median(values) for name, values in results.items()}
     cost = 1 - medians["flow logs (every packet sampled)"] / medians["no flow logs"]

@@ -40,7 +40,8 @@ def title(name: str) -> str:
 
 def section(name: str) -> str:
     with open(os.path.join(RESULTS, f"{name}.txt"), encoding="utf-8") as handle:
-        printed = handle.read().rstrip()
+        lines = handle.read().rstrip().splitlines()
+    printed = "\n".join(line for line in lines if not line.endswith(".png"))  # where it saved the plot
     plot = os.path.join(ROOT, "docs", "bench", f"{name}.png")
     figure = f"\n\n![{title(name)}](bench/{name}.png)" if os.path.exists(plot) else ""
     return f"## {title(name)}\n\n`bench/{name}.py` printed:\n\n```\n{printed}\n```{figure}\n"
