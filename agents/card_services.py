@@ -8,6 +8,9 @@ TCP sockets (a socket keeps the namespace it was made in), and comes back; then 
 card serves HTTP, and one thread answers every card's DNS from one reading of the design.
 Each card keeps its own logs: ``metadata-SERVER.log`` and ``resolver-SERVER.log``.
 
+Once every socket is bound it writes ``card-services.ready`` in the run's directory: the
+bring-up waits for that file, so no instance asks a card that does not listen yet.
+
 Run as ``python -m agents.card_services --intent FILE --run-dir DIR --card SERVER=PID
 ...`` (PID: a process in the card's metadata namespace; as root).
 """
@@ -21,6 +24,7 @@ import sys
 import threading
 
 from agents import resolver
+from agents.launch import CARD_SERVICES_READY
 from agents.metadata import MetadataServer
 from agents.netns import entered
 from vpclab.intent.model import METADATA_ADDRESS
@@ -54,6 +58,8 @@ def main(argv=None) -> int:
         dns.append((design, datagrams, listeners, resolver_log))
     for server in web:
         threading.Thread(target=server.serve_forever, daemon=True).start()
+    with open(os.path.join(args.run_dir, CARD_SERVICES_READY), "w", encoding="utf-8") as handle:
+        handle.write(f"{os.getpid()}\n")  # every socket is bound: the bring-up may go on
     resolver.serve(dns)
     return 0
 

@@ -22,6 +22,9 @@ class Process(StrEnum):
     SSRF_ATTACK = "agents.ssrf_attack"  # the breach's attacker
 
 
+CARD_SERVICES_READY = "card-services.ready"  # in the run's directory once every card's sockets listen
+
+
 def command(process: Process, *arguments: str) -> list[str]:
     """The argv that starts ``process`` with this Python (the venv's), e.g. in a host's popen."""
     return [sys.executable, "-m", process.value, *arguments]

@@ -172,6 +172,7 @@ class Emulation:
             self.hosts.add_servers(self.servers)
             self.record()
             self.wait_for_flows(self.ready_timeout)
+            self.hosts.wait_for_card_services(self.ready_timeout)
         except BaseException as error:
             if self.starting is not None:  # Ctrl-C may cut the wait short: let no server build on
                 self.starting.shutdown(wait=True, cancel_futures=True)  # behind the tear-down

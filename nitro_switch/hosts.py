@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from mininet.link import Intf
 from mininet.net import Mininet
 from mininet.node import Host, Node
 
-from agents.launch import Process
+from agents.launch import CARD_SERVICES_READY, Process
 from agents.launch import command as launch
 from agents.metadata import documents
 from vpclab.intent.model import (
@@ -31,7 +32,7 @@ from vpclab.layout.names import RUN_MARKER, Names
 from vpclab.layout.plan import INTERNET_ROUTER, METADATA_MAC, METADATA_PORT, RESOLVER_STAND_IN
 
 from .clean import processes_in_namespaces, stop_processes
-from .commands import ip_batch
+from .commands import BuildError, ip_batch
 
 HOST_INTERFACE = "eth0"  # every instance's interface, in its own namespace, as on EC2
 METADATA_INTERFACE = "imds"  # the metadata service's port on each card
@@ -151,6 +152,22 @@ class InstanceHosts:
         command += ["--intent", self.names.intent_file, "--run-dir", self.names.run_dir, *cards]
         with open(os.path.join(self.names.run_dir, "card-services.log"), "w") as log:
             self.services = first.popen(command, stdout=log, stderr=log)
+
+    def wait_for_card_services(self, timeout: float) -> None:
+        """Wait until the cards' services listen (their process writes its ready file); a
+        process that ended or a wait past ``timeout`` fails the bring-up with its log's tail."""
+        if self.services is None:
+            return
+        ready = os.path.join(self.names.run_dir, CARD_SERVICES_READY)
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(ready):
+            ended = self.services.poll() is not None
+            if ended or time.monotonic() > deadline:
+                with open(os.path.join(self.names.run_dir, "card-services.log"), encoding="utf-8") as log:
+                    tail = "".join(log.readlines()[-5:]).strip()
+                state = "ended" if ended else f"did not listen within {timeout:.0f} s"
+                raise BuildError(f"the cards' metadata and DNS services {state}: {tail or '(no output)'}")
+            time.sleep(0.05)
 
     def _attach(self, server, ports: list[Port]) -> None:
         """Bring this server's card ends up and add them to its Nitro card."""
