@@ -14,6 +14,7 @@ and route table to the instance; a packet that opens nothing (+new) is dropped.
 
 from __future__ import annotations
 
+from vpclab.intent.model import PROTOCOL_NUMBERS
 from vpclab.layout.actions import DROP, Ct, CtClear, Goto, Nat, Output, Resubmit, SetField, SetReg
 from vpclab.layout.pipeline import CT_EST, CT_INV, CT_NEW, CT_REL, CT_TRK, TUNNEL_PORT, Reg, TunnelKey, flow
 from vpclab.layout.plan import NAT_PORTS
@@ -30,6 +31,8 @@ RELATED = {"ct_state": (CT_REL | CT_TRK, CT_REL | CT_TRK | CT_INV)}  # an ICMP e
 # above the classify flows of public IPs (100): a NAT gateway's card may also hold an
 # instance whose public IP the gateway's packet is for
 ARRIVING, TRANSLATED, OPENING, REFUSED = 110, 100, 90, 1
+
+NAT_PROTOCOLS = tuple(PROTOCOL_NUMBERS.values())  # what a NAT gateway translates: TCP, UDP, ICMP
 
 
 def card_flows(plan, server: str, routed) -> list:
@@ -115,12 +118,15 @@ def _gateway(plan, local) -> list:
             (Resubmit("nacl_src_egress"),),
             nat.origin,
         ),
-        flow(
-            "natgw_snat",
-            OPENING,
-            {**NEW, **mine, "eth_type": ETH_IP},
-            (Ct(True, local.zone, "natgw_snat", Nat("src", str(nat.ip), NAT_PORTS)),),
-            nat.origin,
+        *(
+            flow(
+                "natgw_snat",
+                OPENING,
+                {**NEW, **mine, "eth_type": ETH_IP, "ip_proto": protocol},
+                (Ct(True, local.zone, "natgw_snat", Nat("src", str(nat.ip), NAT_PORTS)),),
+                nat.origin,
+            )
+            for protocol in NAT_PROTOCOLS  # AWS: TCP, UDP and ICMP; any other is nat-protocol
         ),
         flow("natgw_snat", REFUSED, mine, (DROP,), nat.origin),  # a reply opens nothing
         *one_to_one(plan, vpc, nat, local.igw_zone, (CtClear(), Goto("nacl_tgw_exit"))),

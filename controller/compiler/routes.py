@@ -83,7 +83,7 @@ def route_actions(plan, vpc, route) -> tuple:
         return ROUTED + (SetReg(Reg.DST_VPC, vpc.number), Goto("deliver_lookup"))
     if route.peering:
         peering = plan.topology.peering(route.peering)
-        if peering.deleted:
+        if not peering.active:
             return (DROP,)
         return ROUTED + (SetReg(Reg.NEXT_HOP, plan.peering_id[peering.name]), Goto("peering"))
     if route.transit_gateway:
@@ -102,7 +102,7 @@ def route_actions(plan, vpc, route) -> tuple:
 def peerings(plan, peering) -> list:
     """peering: delivered only if the destination is inside the peer VPC (not transitive)."""
     flows: list = []
-    if not peering.deleted:
+    if peering.active:
         key = {Reg.NEXT_HOP: plan.peering_id[peering.name]}
         flows.append(flow("peering", MISS_PRIORITY, key, (DROP,), peering.origin))
         for side in (peering.requester, peering.accepter):
@@ -137,7 +137,7 @@ def tgw_entries(plan, tgw) -> list:
         for az, az_id in plan.az_id.items():
             match = {Reg.NEXT_HOP: plan.tgw_id[tgw.name], Reg.SRC_VPC: vpc.number, Reg.AZ: az_id}
             entry = plan.topology.attachment_subnet(attachment, az)
-            if entry is None:
+            if entry is None or not attachment.available:  # pending: it carries nothing yet
                 flows.append(flow("tgw_entry", 100, match, (DROP,), attachment.origin))
                 continue
             table_id = plan.tgw_table_id[(tgw.name, table.name)] if table else no_table(plan, tgw)
@@ -301,6 +301,10 @@ def tgw_exits(plan, tgw) -> list:
     for attachment in tgw.attachments:
         vpc = plan.topology.vpc(attachment.vpc)
         attachment_id = plan.attachment_id[attachment.name]
+        if not attachment.available:  # pending acceptance: nothing leaves through it
+            match = {Reg.NEXT_HOP: attachment_id, "eth_type": ETH_IP}
+            flows.append(flow("tgw_exit", 100, match, (DROP,), attachment.origin))
+            continue
         for az, az_id in plan.az_id.items():
             exit_subnet = plan.topology.attachment_subnet(attachment, az) or vpc.subnet(attachment.subnets[0])
             exit_id = plan.subnet_id[(vpc.name, exit_subnet.name)]

@@ -46,7 +46,7 @@ def card_scope(topology: m.Topology, server: str) -> Scope:
             if path.kind == "peering" and vpc.name in sources:  # a peering is never transitive
                 peering = topology.peering(path.name)
                 peerings.add(peering.name)
-                if not peering.deleted:
+                if peering.active:
                     peers.add(peering.other(vpc.name))
             if path.kind == "transit_gateway" and path.name not in tgws:
                 tgws.add(path.name)

@@ -38,7 +38,7 @@ def peered_vpc(topology: m.Topology, vpc: str, table: m.RouteTable, address: IPv
     if route is None or route.peering is None:
         return None
     peering = topology.peering(route.peering)
-    return None if peering.deleted else peering.other(vpc)
+    return None if not peering.active else peering.other(vpc)
 
 
 def reaches_over_referencing_tgw(topology: m.Topology, sender: m.Instance, receiver: m.Instance) -> bool:

@@ -109,6 +109,7 @@ def many_groups_design() -> str:
     rules = ", ".join(f"{{protocol: tcp, ports: 22, security_group: g{n}}}" for n in range(130))
     design = f"""\
 name: many
+quotas: {{rules_per_security_group: 200}}  # AWS raises it as far as 1000
 vpcs:
   - name: v
     cidr: 10.0.0.0/16

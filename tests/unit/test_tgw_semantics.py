@@ -202,6 +202,7 @@ def referencing(groups: int) -> str:
     return f"""
     name: many-groups
     servers: 1
+    quotas: {{rules_per_security_group: 200}}
     vpcs:
       - name: v
         cidr: 10.0.0.0/16

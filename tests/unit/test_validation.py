@@ -331,7 +331,10 @@ def test_more_than_five_security_groups():
             "[g0, g1, g2, g3, g4, g5]}]"
         )
     )
-    assert "vpcs[0].instances[0].security_groups: 6 security groups; AWS allows at most 5" in error
+    assert (
+        "vpcs[0].instances[0].security_groups: 6 security groups: AWS quota 'Security groups per "
+        "network interface' is 5 (raise it under 'quotas:')"
+    ) in error
 
 
 def test_route_more_specific_than_the_local_route():
@@ -427,6 +430,7 @@ def test_every_contract_key_is_known_and_a_typo_is_still_a_typo():
 
 
 TOP_LEVEL = (
-    "name, description, servers, internet, dns_domain, private_hosted_zones, vpcs, peerings, "
+    "name, description, servers, internet, dns_domain, private_hosted_zones, accounts, regions, quotas, "
+    "vpcs, peerings, "
     "transit_gateways, endpoint_services, vpc_endpoints, flow_logs)"
 )

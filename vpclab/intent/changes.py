@@ -198,25 +198,113 @@ def _list_edit(key: str, add: bool) -> Callable:
     return edit
 
 
+def _status(entry: dict) -> str:
+    return entry.get("status", "deleted" if entry.get("deleted") else "active")
+
+
+def _set_status(entry: dict, status: str) -> None:
+    entry.pop("deleted", None)
+    entry["status"] = status
+
+
+def request_peering(intent, data, peering: str, requester: str, accepter: str) -> str:
+    """A peering request: pending-acceptance until the accepter's owner accepts it (AWS)."""
+    peerings = data.setdefault("peerings", [])
+    if any(entry.get("name") == peering for entry in peerings):
+        raise ChangeError(f"a peering named '{peering}' already exists")
+    peerings.append(
+        {"name": peering, "requester": requester, "accepter": accepter, "status": "pending-acceptance"}
+    )
+    return f"requested peering '{peering}' from '{requester}' to '{accepter}': pending-acceptance"
+
+
+def _answer_peering(accept: bool):
+    def answer(intent, data, peering: str) -> str:
+        entry = _named(data.get("peerings", []), peering, "peering")
+        if _status(entry) != "pending-acceptance":
+            verb = "accepted" if accept else "rejected"
+            raise ChangeError(
+                f"peering '{peering}' is {_status(entry)}: only a pending-acceptance one can be {verb}"
+            )
+        _set_status(entry, "active" if accept else "rejected")
+        return f"peering '{peering}' is " + (
+            "active: routes to it carry packets" if accept else "rejected: routes to it stay blackholes"
+        )
+
+    answer.__doc__ = f"The accepter's owner {'accepts' if accept else 'rejects'} a pending peering."
+    return answer
+
+
 def delete_peering(intent, data, peering: str) -> str:
-    """The peering is deleted: routes to it become blackholes (AWS state blackhole)."""
+    """The peering (active or pending) is deleted: routes to it become blackholes (AWS)."""
     entry = _named(data.get("peerings", []), peering, "peering")
-    if entry.get("deleted"):
-        return f"peering '{peering}' is already deleted"
-    entry["deleted"] = True
+    if _status(entry) in ("deleted", "rejected"):
+        return f"peering '{peering}' is already {_status(entry)}"
+    _set_status(entry, "deleted")
     return f"deleted peering '{peering}': its routes are now blackholes"
 
 
 def restore_peering(intent, data, peering: str) -> str:
     entry = _named(data.get("peerings", []), peering, "peering")
-    original = _named(intent.original.get("peerings", []), peering, "peering")
-    if bool(entry.get("deleted")) == bool(original.get("deleted")):
+    original = next((p for p in intent.original.get("peerings", []) if p.get("name") == peering), None)
+    if original is None:
+        raise ChangeError(f"peering '{peering}' is not in the file: delete it instead")
+    if _status(entry) == _status(original):
         return f"nothing to restore: peering '{peering}' is as the file has it"
-    entry.pop("deleted", None)
-    if original.get("deleted"):
-        entry["deleted"] = True
-        return f"peering '{peering}' is deleted again, as the file has it"
-    return f"re-created peering '{peering}'"
+    _set_status(entry, _status(original))
+    if _status(original) == "active":
+        return f"re-created peering '{peering}'"
+    return f"peering '{peering}' is {_status(original)} again, as the file has it"
+
+
+def _answer_attachment(accept: bool):
+    def answer(intent, data, tgw: str, attachment: str) -> str:
+        gateway = _named(data.get("transit_gateways", []), tgw, "transit gateway")
+        entry = _named(
+            gateway.get("attachments", []), attachment, "attachment", f" on transit gateway '{tgw}'"
+        )
+        status = intent.topology.transit_gateway(tgw).attachment(attachment).status
+        if status != "pending-acceptance":
+            raise ChangeError(
+                f"attachment '{attachment}' is {status}: only a pending-acceptance one can be answered"
+            )
+        entry["status"] = "available" if accept else "rejected"
+        return f"attachment '{attachment}' of '{tgw}' is {entry['status']}"
+
+    answer.__doc__ = f"The TGW's owner {'accepts' if accept else 'rejects'} another account's attachment."
+    return answer
+
+
+ROUTE_TARGETS = ("peering", "transit_gateway", "internet_gateway", "nat_gateway", "instance")
+
+
+def add_route(intent, data, vpc: str, table: str, destination: str, target: str, name: str) -> str:
+    """A route in a VPC's route table (the seed's step after a peering is accepted)."""
+    if target not in ROUTE_TARGETS:
+        raise ChangeError(f"a route goes to one of {', '.join(ROUTE_TARGETS)}, not '{target}'")
+    routes = _route_table(data, vpc, table).setdefault("routes", [])
+    if any(route.get("destination") == destination for route in routes):
+        raise ChangeError(f"route table '{table}' of '{vpc}' already has a route to {destination}")
+    routes.append({"destination": destination, target: name})
+    return f"added route {destination} -> {target} {name} to {vpc}/{table}"
+
+
+def remove_route(intent, data, vpc: str, table: str, destination: str) -> str:
+    routes = _route_table(data, vpc, table).get("routes", [])
+    kept = [route for route in routes if route.get("destination") != destination]
+    if len(kept) == len(routes):
+        raise ChangeError(f"route table '{table}' of '{vpc}' has no route to {destination}")
+    _route_table(data, vpc, table)["routes"] = kept
+    return f"removed the route to {destination} from {vpc}/{table}"
+
+
+def _route_table(data: dict, vpc: str, table: str) -> dict:
+    entry = _named(data["vpcs"], vpc, "VPC")
+    if table == "main" and not any(
+        t.get("name") == "main" or t.get("main") for t in entry.get("route_tables", [])
+    ):
+        entry.setdefault("route_tables", []).append({"name": "main", "main": True})  # the implicit one
+    return _named(entry.get("route_tables", []), table, "route table", f" in VPC '{vpc}'")
 
 
 def add_sg_rule(intent, data, security_group: str, direction: str, rule: dict) -> str:
@@ -324,8 +412,15 @@ OPERATIONS: dict[str, Callable] = {
     "add-propagation": _list_edit("propagations", add=True),
     "remove-association": _list_edit("associations", add=False),
     "add-association": _list_edit("associations", add=True),
+    "request-peering": request_peering,
+    "accept-peering": _answer_peering(accept=True),
+    "reject-peering": _answer_peering(accept=False),
     "delete-peering": delete_peering,
     "restore-peering": restore_peering,
+    "accept-attachment": _answer_attachment(accept=True),
+    "reject-attachment": _answer_attachment(accept=False),
+    "add-route": add_route,
+    "remove-route": remove_route,
     "add-sg-rule": add_sg_rule,
     "remove-sg-rule": remove_sg_rule,
     "add-nacl-rule": add_nacl_rule,

@@ -10,7 +10,9 @@ import difflib
 from jsonschema import Draft202012Validator
 
 from .errors import Problem
-from .model import INSTANCE_MTU, MIN_INSTANCE_MTU
+from .model import ATTACHMENT_STATES, INSTANCE_MTU, MIN_INSTANCE_MTU, PEERING_STATES, QUOTAS
+
+REGION_PATTERN = "^[a-z]{2}(-[a-z]+)+-[0-9]+$"  # us-east-1, ap-southeast-2, us-gov-west-1
 
 NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]*$"}
 TEXT = {"type": "string", "minLength": 1}
@@ -101,6 +103,8 @@ TGW_ROUTE = _object(
 VPC = _object(
     {
         "name": NAME,
+        "account": TEXT,  # contract v3: the owner (a name in `accounts:`); default the first
+        "region": TEXT,  # contract v3: default the first of `regions:`
         "cidr": {"type": ["string", "array"], "items": TEXT, "minItems": 1},
         "internet_gateway": NAME,
         "enable_dns_support": {"type": "boolean"},
@@ -128,7 +132,7 @@ VPC = _object(
         ),
         "nat_gateways": _list(
             _object(
-                {"name": NAME, "subnet": TEXT, "public_ip": TEXT, "server": TEXT},
+                {"name": NAME, "subnet": TEXT, "ip": TEXT, "public_ip": TEXT, "server": TEXT},
                 ("name", "subnet"),
             )
         ),
@@ -195,7 +199,7 @@ TOPOLOGY = _object(
         "servers": {
             "oneOf": [
                 {"type": "integer", "minimum": 1, "maximum": 64},
-                _list(_object({"name": NAME, "az": NAME}, ("name",))),
+                _list(_object({"name": NAME, "az": NAME, "region": TEXT}, ("name",))),
             ]
         },
         "internet": _object({"hosts": _list(_object({"name": NAME, "ip": TEXT}, ("name", "ip")))}),
@@ -220,10 +224,27 @@ TOPOLOGY = _object(
                 ("name", "vpcs"),
             )
         ),
+        "accounts": {
+            **_list(
+                _object({"name": NAME, "id": {"type": "string", "pattern": "^[0-9]{12}$"}}, ("name", "id"))
+            ),
+            "minItems": 1,
+        },
+        "regions": {
+            **_list(_object({"name": {"type": "string", "pattern": REGION_PATTERN}}, ("name",))),
+            "minItems": 1,
+        },
+        "quotas": _object({key: {"type": "integer", "minimum": 1} for key in QUOTAS}),
         "vpcs": {**_list(VPC), "minItems": 1},
         "peerings": _list(
             _object(
-                {"name": NAME, "requester": TEXT, "accepter": TEXT, "deleted": {"type": "boolean"}},
+                {
+                    "name": NAME,
+                    "requester": TEXT,
+                    "accepter": TEXT,
+                    "status": {"enum": list(PEERING_STATES)},
+                    "deleted": {"type": "boolean"},  # before contract v3: status deleted
+                },
                 ("name", "requester", "accepter"),
             )
         ),
@@ -231,6 +252,10 @@ TOPOLOGY = _object(
             _object(
                 {
                     "name": NAME,
+                    "account": TEXT,
+                    "region": TEXT,
+                    "shared_with": NAMES,  # accounts (AWS RAM)
+                    "auto_accept_shared_attachments": {"type": "boolean"},
                     "security_group_referencing_support": {"type": "boolean"},
                     "attachments": _list(
                         _object(
@@ -239,6 +264,7 @@ TOPOLOGY = _object(
                                 "vpc": TEXT,
                                 "subnets": NAMES,
                                 "security_group_referencing_support": {"type": "boolean"},
+                                "status": {"enum": list(ATTACHMENT_STATES)},
                             },
                             ("name", "vpc", "subnets"),
                         )

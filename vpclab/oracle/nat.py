@@ -30,6 +30,14 @@ class NatGateways(WalkState):
                 f"a reply ({packet.describe()}) cannot open a connection through {nat.name}",
                 "nat-unsolicited",
             )
+        if packet.protocol not in m.PROTOCOL_NUMBERS.values():
+            self.fail(
+                "nat-gateway",
+                nat.name,
+                nat.origin,
+                f"{nat.name} translates TCP, UDP and ICMP only, not {packet.describe()} (AWS drops it)",
+                "nat-protocol",
+            )
         translated = replace(packet, src=nat.ip)
         self.hop(
             "nat-gateway",

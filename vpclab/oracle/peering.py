@@ -13,12 +13,12 @@ class Peering(WalkState):
         assert route.peering is not None
         peering = self.topology.peering(route.peering)
         at = f"{vpc.name}/peering {peering.name}"
-        if peering.deleted:
+        if not peering.active:
             self.fail(
                 "route",
                 at,
                 route.origin,
-                f"{route.describe()}: the peering is deleted (route state blackhole)",
+                f"{route.describe()}: the peering is {peering.status} (route state blackhole)",
                 "blackhole",
             )
         self.hop("route", at, True, route.origin, route.describe())

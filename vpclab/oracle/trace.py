@@ -16,7 +16,7 @@ match across the internet: the other end is a public address. A route to a NAT g
 the packet into the NAT gateway's subnet (its NACL in and out, no SG), translates the source
 to the gateway's private address, and leaves by that subnet's route to the internet gateway
 (none: ``nat-no-route``), which translates it to the gateway's Elastic IP; only replies come
-back in (``nat-unsolicited``).
+back in (``nat-unsolicited``); it translates TCP, UDP and ICMP only (``nat-protocol``).
 """
 
 from __future__ import annotations

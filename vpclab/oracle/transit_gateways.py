@@ -13,12 +13,25 @@ from .walk import MAX_TGW_TRAVERSALS, WalkState
 
 
 class TransitGateways(WalkState):
+    def usable(self, tgw: m.TransitGateway, attachment: m.Attachment) -> None:
+        """Only an available attachment carries packets (another account's waits for the
+        TGW's owner to accept it)."""
+        if not attachment.available:
+            self.fail(
+                "tgw-attachment",
+                f"tgw {tgw.name}",
+                attachment.origin,
+                f"attachment {attachment.name} is {attachment.status}: it carries no traffic until accepted",
+                "tgw-attachment-pending",
+            )
+
     def via_tgw(self, vpc, subnet, route: m.Route, packet, az, source, traversals) -> Endpoint:
         assert route.transit_gateway is not None
         tgw = self.topology.transit_gateway(route.transit_gateway)
         attachment = tgw.attachment_of(vpc.name)
         assert attachment is not None  # the loader refuses a TGW route without an attachment
         self.hop("route", f"{vpc.name}/{subnet.route_table}", True, route.origin, route.describe())
+        self.usable(tgw, attachment)
         entry = self.topology.attachment_subnet(attachment, az)
         if entry is None:
             self.fail(
@@ -58,6 +71,7 @@ class TransitGateways(WalkState):
         self.hop("tgw-route", at, True, tgw_hop.origin, tgw_hop.describe())
         assert tgw_hop.attachment is not None
         exit_attachment = tgw.attachment(tgw_hop.attachment)
+        self.usable(tgw, exit_attachment)
         peer = self.topology.vpc(exit_attachment.vpc)
         exit_subnet = self.topology.attachment_subnet(exit_attachment, az) or peer.subnet(
             exit_attachment.subnets[0]

@@ -58,8 +58,15 @@ VERB_GROUPS = {  # what `help` lists, as users type the verbs
         "association",
         "blackhole",
         "restore",
+        "peering-request",
+        "peering-accept",
+        "peering-reject",
         "peering-delete",
         "peering-restore",
+        "attachment-accept",
+        "attachment-reject",
+        "route-add",
+        "route-remove",
     ],
     "break": ["fail", "recover"],
 }
@@ -190,11 +197,8 @@ class VpcCLI(ChangeVerbs, CLI):
         table = vpc.route_table(vpc.subnet(instance.subnet).route_table)
         self.say(f"{instance.name} ({instance.ip}) in {vpc.name}/{instance.subnet}: route table {table.name}")
         for route in sorted(table.routes, key=lambda r: -r.destination.prefixlen):
-            state = (
-                " (blackhole: peering deleted)"
-                if route.peering and topology.peering(route.peering).deleted
-                else ""
-            )
+            peering = topology.peering(route.peering) if route.peering else None
+            state = f" (blackhole: peering {peering.status})" if peering and not peering.active else ""
             self.say(f"  {route.describe() + state:48s} [{route.origin}]")
         return None
 

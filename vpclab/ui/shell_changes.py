@@ -112,6 +112,59 @@ class ChangeVerbs:
         """Usage: restore TGW TABLE CIDR  -- put the TGW route for CIDR back as the file had it."""
         return self._tgw_cidr(line, "restore-tgw-route", self.do_restore)
 
+    def do_peering_request(self, line):
+        """Usage: peering-request NAME REQUESTER-VPC ACCEPTER-VPC  -- request a peering: it is
+        pending-acceptance (routes to it are blackholes) until peering-accept."""
+        words = line.split()
+        if len(words) != 3:
+            return self.usage(self.do_peering_request)
+        return self.change("request-peering", peering=words[0], requester=words[1], accepter=words[2])
+
+    def do_peering_accept(self, line):
+        """Usage: peering-accept NAME  -- the accepter accepts a pending peering: it is active."""
+        return self._one_name(line, "accept-peering", self.do_peering_accept)
+
+    def do_peering_reject(self, line):
+        """Usage: peering-reject NAME  -- the accepter rejects a pending peering."""
+        return self._one_name(line, "reject-peering", self.do_peering_reject)
+
+    def _one_name(self, line, operation, verb):
+        if len(line.split()) != 1:
+            return self.usage(verb)
+        return self.change(operation, peering=line.strip())
+
+    def do_attachment_accept(self, line):
+        """Usage: attachment-accept TGW ATTACHMENT  -- the TGW's owner accepts an attachment."""
+        return self._attachment(line, "accept-attachment", self.do_attachment_accept)
+
+    def do_attachment_reject(self, line):
+        """Usage: attachment-reject TGW ATTACHMENT  -- the TGW's owner rejects an attachment."""
+        return self._attachment(line, "reject-attachment", self.do_attachment_reject)
+
+    def _attachment(self, line, operation, verb):
+        words = line.split()
+        if len(words) != 2:
+            return self.usage(verb)
+        return self.change(operation, tgw=words[0], attachment=words[1])
+
+    def do_route_add(self, line):
+        """Usage: route-add VPC TABLE CIDR peering|transit_gateway|internet_gateway|nat_gateway|instance NAME
+        -- add a route to a VPC's route table, e.g. route-add prod main 10.2.0.0/16 peering prod-dev."""
+        words = line.split()
+        if len(words) != 5:
+            return self.usage(self.do_route_add)
+        vpc, table, destination, target, name = words
+        return self.change(
+            "add-route", vpc=vpc, table=table, destination=destination, target=target, name=name
+        )
+
+    def do_route_remove(self, line):
+        """Usage: route-remove VPC TABLE CIDR  -- remove a VPC route table's route to CIDR."""
+        words = line.split()
+        if len(words) != 3:
+            return self.usage(self.do_route_remove)
+        return self.change("remove-route", vpc=words[0], table=words[1], destination=words[2])
+
     def do_peering_delete(self, line):
         """Usage: peering-delete NAME  -- delete a peering (its routes become blackholes)."""
         if len(line.split()) != 1:

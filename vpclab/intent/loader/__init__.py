@@ -14,6 +14,7 @@ from .. import model as m
 from ..document import Document, load_document
 from ..errors import TopologyError, format_path
 from ..schema import shape_problems
+from .accounts import build_accounts, build_quotas, build_regions, check_quotas, place
 from .connections import build_peerings, build_transit_gateways
 from .dns import build_hosted_zones, domain
 from .endpoints import build_endpoints
@@ -63,10 +64,13 @@ def _build(r: Reporter, data: dict) -> m.Topology:
     r.unique_names(vpcs_data, ("vpcs",), "VPC")
     if len(vpcs_data) > m.MAX_VPCS:
         r.report(("vpcs", m.MAX_VPCS), f"at most {m.MAX_VPCS} VPCs: the VXLAN VNI carries a VPC's number")
-    known = Known(servers=build_servers(r, data))
+    known = Known(accounts=build_accounts(r, data), regions=build_regions(r, data), quotas=build_quotas(data))
+    check_quotas(r, data)
+    known.servers = build_servers(r, known, data)
     check_reserved_server_name(r, data)
     for v, vpc in enumerate(vpcs_data):
         known.vpc_cidrs[vpc["name"]] = build_vpc_cidrs(r, v, vpc)
+        known.places[vpc["name"]] = place(r, known, ("vpcs", v), vpc)
     build_internet_gateways(r, known, data)
     internet_hosts = build_internet_hosts(r, known, data)
     assign_public_ips(r, known, data)
@@ -93,6 +97,8 @@ def _build(r: Reporter, data: dict) -> m.Topology:
         dns_domain=domain(data.get("dns_domain", m.DEFAULT_DNS_DOMAIN)),
         endpoint_services=services,
         vpc_endpoints=endpoints,
+        accounts=known.accounts,
+        regions=known.regions,
     )
 
 
@@ -118,4 +124,5 @@ def _build_vpc(r: Reporter, known: Known, v: int, vpc: dict) -> m.Vpc:
         known.internet_gateways.get(name),
         nat_gateways,
         vpc.get("enable_dns_support", True),
+        *known.places[name],
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from ipaddress import IPv4Network
+from typing import NamedTuple
 
 from .. import model as m
 from ..errors import DocPath, format_path
 from ..values import parse_network
+from .accounts import over_quota, place
 from .reporter import Known, Reporter
 
 
@@ -15,6 +17,7 @@ def build_peerings(r: Reporter, known: Known, data: dict) -> tuple[m.Peering, ..
     peerings_data = data.get("peerings", [])
     r.unique_names(peerings_data, ("peerings",), "peering")
     active_pairs: dict[frozenset, str] = {}
+    active_per_vpc: Counter = Counter()
     peerings = []
     for index, peering in enumerate(peerings_data):
         path = ("peerings", index)
@@ -32,8 +35,10 @@ def build_peerings(r: Reporter, known: Known, data: dict) -> tuple[m.Peering, ..
             r.report(path, f"a VPC cannot peer with itself ('{ends[0]}')")
             continue
         check_peering_overlap(r, known, path, *ends)
+        status = peering_status(r, path, peering)
         pair = frozenset(ends)
-        if not peering.get("deleted", False):
+        if status == "active":
+            active_per_vpc.update(ends)
             if pair in active_pairs:
                 r.report(
                     path,
@@ -41,10 +46,23 @@ def build_peerings(r: Reporter, known: Known, data: dict) -> tuple[m.Peering, ..
                     f"peering '{active_pairs[pair]}' (AWS allows one)",
                 )
             active_pairs.setdefault(pair, peering["name"])
+        regions = {known.places[end][1] for end in ends}
         peerings.append(
-            m.Peering(format_path(path), peering["name"], ends[0], ends[1], peering.get("deleted", False))
+            m.Peering(format_path(path), peering["name"], ends[0], ends[1], status, len(regions) > 1)
+        )
+    for vpc, count in active_per_vpc.items():
+        index = next(i for i, p in enumerate(peerings_data) if vpc in (p["requester"], p["accepter"]))
+        over_quota(
+            r, known, ("peerings", index), "peerings_per_vpc", count, f"active peerings of VPC '{vpc}'"
         )
     return tuple(peerings)
+
+
+def peering_status(r: Reporter, path: DocPath, peering: dict) -> str:
+    """Its ``status`` (default active); ``deleted: true``, from before contract v3, is status deleted."""
+    if peering.get("deleted") and peering.get("status", "deleted") != "deleted":
+        r.report(path + ("status",), f"status {peering['status']} contradicts 'deleted: true'")
+    return peering.get("status", "deleted" if peering.get("deleted") else "active")
 
 
 def check_peering_overlap(r: Reporter, known: Known, path, requester: str, accepter: str) -> None:
@@ -92,9 +110,18 @@ def check_attachment_subnet_count(r: Reporter, tgws_data: list, all_attachments:
 
 def build_transit_gateway(r: Reporter, known: Known, t: int, tgw: dict) -> m.TransitGateway:
     path = ("transit_gateways", t)
+    account, region = place(r, known, path, tgw)
+    shared = tuple(tgw.get("shared_with", []))
+    for n, name in enumerate(shared):
+        if name not in {a.name for a in known.accounts}:
+            r.report(path + ("shared_with", n), f"no account named '{name}' in 'accounts'")
+    owner = Owner(account, region, shared, tgw.get("auto_accept_shared_attachments", False))
     attachments = tuple(
-        build_attachment(r, known, path + ("attachments", a), tgw["name"], att)
+        build_attachment(r, known, path + ("attachments", a), tgw["name"], att, owner)
         for a, att in enumerate(tgw.get("attachments", []))
+    )
+    over_quota(
+        r, known, path + ("attachments",), "attachments_per_transit_gateway", len(attachments), "attachments"
     )
     attached_vpcs = Counter(att.vpc for att in attachments)
     for a, att in enumerate(attachments):
@@ -127,14 +154,46 @@ def build_transit_gateway(r: Reporter, known: Known, t: int, tgw: dict) -> m.Tra
             associated.setdefault(name, table_path)
         tables.append(build_tgw_table(r, known, table_path, table, names))
     referencing = tgw.get("security_group_referencing_support", False)
-    return m.TransitGateway(format_path(path), tgw["name"], attachments, tuple(tables), referencing)
+    return m.TransitGateway(format_path(path), tgw["name"], attachments, tuple(tables), referencing, *owner)
 
 
-def build_attachment(r: Reporter, known: Known, path, tgw_name: str, att: dict) -> m.Attachment:
+class Owner(NamedTuple):
+    """A TGW's account, Region, the accounts it is shared with, and whether it accepts their
+    attachments itself."""
+
+    account: str
+    region: str
+    shared_with: tuple[str, ...]
+    auto_accept: bool
+
+
+def attachment_status(r: Reporter, known: Known, path, tgw_name: str, att: dict, owner: Owner) -> str:
+    """A TGW attaches only VPCs of its Region, of its own account or of one it is shared with;
+    another account's attachment is pending-acceptance until accepted, unless the TGW accepts
+    shared attachments itself (AWS's default: it does not)."""
+    account, region = known.places[att["vpc"]]
+    if region != owner.region:
+        r.report(
+            path + ("vpc",),
+            f"VPC '{att['vpc']}' is in {region} and transit gateway '{tgw_name}' in {owner.region}: "
+            "a transit gateway attaches only VPCs of its own Region (join Regions with a TGW peering)",
+        )
+    if account != owner.account and account not in owner.shared_with:
+        r.report(
+            path + ("vpc",),
+            f"VPC '{att['vpc']}' belongs to account '{account}'; transit gateway '{tgw_name}' of account "
+            f"'{owner.account}' is not shared with it (add it to 'shared_with': AWS RAM)",
+        )
+    cross = account != owner.account and not owner.auto_accept
+    return att.get("status", "pending-acceptance" if cross else "available")
+
+
+def build_attachment(r: Reporter, known: Known, path, tgw_name: str, att: dict, owner: Owner) -> m.Attachment:
     vpc = att["vpc"]
     if vpc not in known.subnets:
         r.report(path + ("vpc",), f"no VPC named '{vpc}'")
         return m.Attachment(format_path(path), tgw_name, att["name"], vpc, ())
+    status = attachment_status(r, known, path, tgw_name, att, owner)
     if not att["subnets"]:
         r.report(path + ("subnets",), "an attachment needs at least one subnet")
     azs: dict[str, str] = {}
@@ -151,7 +210,9 @@ def build_attachment(r: Reporter, known: Known, path, tgw_name: str, att: dict) 
             )
         azs.setdefault(az, subnet)
     referencing = att.get("security_group_referencing_support", True)
-    return m.Attachment(format_path(path), tgw_name, att["name"], vpc, tuple(att["subnets"]), referencing)
+    return m.Attachment(
+        format_path(path), tgw_name, att["name"], vpc, tuple(att["subnets"]), referencing, status
+    )
 
 
 def build_tgw_table(r: Reporter, known: Known, path, table: dict, attachments: set) -> m.TgwRouteTable:

@@ -7,10 +7,10 @@ from ipaddress import IPv4Address
 from .. import model as m
 from ..errors import DocPath, format_path
 from ..values import parse_address
+from .accounts import over_quota
 from .reporter import Known, Reporter
 from .rules import resolve_sg
 
-MAX_SECURITY_GROUPS = 5
 MAX_INSTANCE_NAME = 63  # a DNS label: instance names become host names
 
 
@@ -97,10 +97,14 @@ def _assign_addresses(r: Reporter, v: int, entries) -> dict[int, IPv4Address]:
 def resolve_security_groups(r: Reporter, known: Known, path, vpc: str, interface: dict):
     """The SGs of an instance (or an endpoint's interfaces): ``default`` unless listed."""
     names = interface.get("security_groups", ["default"])
-    if len(names) > MAX_SECURITY_GROUPS:
-        r.report(
+    if len(names) > known.quotas["security_groups_per_interface"]:
+        over_quota(
+            r,
+            known,
             path + ("security_groups",),
-            f"{len(names)} security groups; AWS allows at most {MAX_SECURITY_GROUPS} per network interface",
+            "security_groups_per_interface",
+            len(names),
+            "security groups",
         )
         return None
     refs = []
@@ -115,19 +119,32 @@ def resolve_security_groups(r: Reporter, known: Known, path, vpc: str, interface
     return tuple(refs)
 
 
+def same_zone(region: str, az: str, other: str) -> bool:
+    """Are ``az`` and ``other`` one AZ of ``region`` (``a`` and ``us-east-1a`` are)?"""
+    return m.Region("", region).zone(az) == m.Region("", region).zone(other)
+
+
 def place_on_server(r: Reporter, known: Known, path, instance: dict, subnet):
     """The named server (checked against the subnet's AZ), or the least loaded eligible one
     (for an instance, or a NAT gateway's translations)."""
     if subnet is None:
         return None
     servers = known.servers
+    region = known.places[subnet.vpc][1]
     if "server" in instance:
         server = next((s for s in servers if s.name == instance["server"]), None)
         if server is None:
             names = ", ".join(s.name for s in servers)
             r.report(path + ("server",), f"no server '{instance['server']}' (servers: {names})")
             return None
-        if server.az is not None and server.az != subnet.az:
+        if server.region is not None and server.region != region:
+            r.report(
+                path + ("server",),
+                f"server '{server.name}' is in Region {server.region} but "
+                f"subnet '{subnet.name}' is in Region {region} (VPC '{subnet.vpc}')",
+            )
+            return None
+        if server.az is not None and not same_zone(region, server.az, subnet.az):
             r.report(
                 path + ("server",),
                 f"server '{server.name}' is in AZ {server.az} but "
@@ -136,11 +153,16 @@ def place_on_server(r: Reporter, known: Known, path, instance: dict, subnet):
             return None
         known.server_load[server.name] += 1
         return server.name
-    eligible = [s for s in servers if s.az in (None, subnet.az)]
+    eligible = [
+        s
+        for s in servers
+        if s.region in (None, region) and (s.az is None or same_zone(region, s.az, subnet.az))
+    ]
     if not eligible:
+        where = f"AZ {subnet.az}" if len(known.regions) == 1 else f"AZ {subnet.az} of Region {region}"
         r.report(
             path + ("subnet",),
-            f"no server is in AZ {subnet.az} (subnet '{subnet.name}'); add one to 'servers'",
+            f"no server is in {where} (subnet '{subnet.name}'); add one to 'servers'",
         )
         return None
     server = min(eligible, key=lambda s: known.server_load[s.name])

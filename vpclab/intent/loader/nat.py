@@ -1,11 +1,12 @@
-"""NAT gateways: each in a public subnet of its VPC, with a private address (the subnet's
-first free one after the instances'), an Elastic IP (``assign_public_ips``) and a server whose
+"""NAT gateways: each in a public subnet of its VPC, with a private address (``ip``, else the
+subnet's first free one after the instances'), an Elastic IP (``assign_public_ips``) and a server whose
 Nitro card carries its translations (like an instance's placement)."""
 
 from __future__ import annotations
 
 from .. import model as m
 from ..errors import format_path
+from ..values import parse_address
 from .instances import place_on_server
 from .reporter import Known, Reporter
 
@@ -59,7 +60,26 @@ def build_nat_gateways(
                 "table routes to the internet gateway",
             )
             continue
-        address = next((a for a in subnet.cidr if a not in subnet.reserved_addresses and a not in used), None)
+        if "ip" in nat:  # the address AWS gave it (an imported snapshot's)
+            address = r.parsed(path + ("ip",), parse_address, nat["ip"])
+            if address is None:
+                continue
+            problem = (
+                f"{address} is not in subnet '{subnet.name}' ({subnet.cidr})"
+                if address not in subnet.cidr
+                else f"{address} is one of the five addresses AWS reserves in {subnet.cidr}"
+                if address in subnet.reserved_addresses
+                else f"{address} is already an instance's or a NAT gateway's"
+                if address in used
+                else None
+            )
+            if problem:
+                r.report(path + ("ip",), problem)
+                continue
+        else:
+            address = next(
+                (a for a in subnet.cidr if a not in subnet.reserved_addresses and a not in used), None
+            )
         if address is None:
             r.report(path + ("subnet",), f"subnet '{subnet.name}' ({subnet.cidr}) has no free address left")
             continue

@@ -14,12 +14,21 @@ DEFAULT_AZ = "a"
 DEFAULT_SERVERS = 2
 
 
-def build_servers(r: Reporter, data: dict) -> tuple[m.Server, ...]:
+def build_servers(r: Reporter, known: Known, data: dict) -> tuple[m.Server, ...]:
+    """``servers: N`` host any AZ of any Region; a listed server is in its Region (default
+    the first) and, if it names one, its AZ there (``a``, or the full ``us-east-1a``)."""
     servers = data.get("servers", DEFAULT_SERVERS)
     if isinstance(servers, int):
         return tuple(m.Server("servers", f"srv{n}", None) for n in range(1, servers + 1))
     r.unique_names(servers, ("servers",), "server")
-    return tuple(m.Server(f"servers[{i}]", s["name"], s.get("az")) for i, s in enumerate(servers))
+    regions = {region.name for region in known.regions}
+    built = []
+    for i, server in enumerate(servers):
+        region = server.get("region", known.regions[0].name)
+        if region not in regions:
+            r.report(("servers", i, "region"), f"no Region named '{region}' in 'regions'")
+        built.append(m.Server(f"servers[{i}]", server["name"], server.get("az"), region))
+    return tuple(built)
 
 
 def build_vpc_cidrs(r: Reporter, index: int, vpc: dict) -> tuple[IPv4Network, ...]:

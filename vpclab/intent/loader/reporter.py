@@ -64,6 +64,10 @@ class Known:
     """What earlier steps built, for the references of later ones."""
 
     servers: tuple[m.Server, ...] = ()
+    accounts: tuple[m.Account, ...] = ()
+    regions: tuple[m.Region, ...] = ()
+    quotas: dict[str, int] = field(default_factory=dict)  # quota key -> its value here
+    places: dict[str, tuple[str, str]] = field(default_factory=dict)  # VPC -> (account, Region)
     vpc_cidrs: dict[str, tuple[IPv4Network, ...]] = field(default_factory=dict)
     subnets: dict[str, dict[str, SubnetDraft]] = field(default_factory=dict)  # VPC -> name ->
     peerings: tuple[m.Peering, ...] = ()

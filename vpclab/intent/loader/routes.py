@@ -8,6 +8,7 @@ from typing import Optional
 from .. import model as m
 from ..errors import DocPath, format_path
 from ..values import parse_address, parse_network
+from .accounts import over_quota
 from .reporter import Known, Reporter
 
 
@@ -25,6 +26,9 @@ def build_route_tables(r: Reporter, known: Known, v: int, vpc: dict) -> tuple[m.
         build_route_table(r, known, v, vpc, t, table, main=bool(mains) and t == mains[0])
         for t, table in enumerate(tables_data)
     ]
+    for t, table in enumerate(tables_data):
+        count = len(table.get("routes", []))
+        over_quota(r, known, path + (t, "routes"), "routes_per_route_table", count, "routes")
     if not mains:
         if any(table["name"] == "main" for table in tables_data):
             index = next(t for t, table in enumerate(tables_data) if table["name"] == "main")

@@ -12,6 +12,7 @@ from typing import Optional
 from .. import model as m
 from ..errors import DocPath, format_path
 from ..values import parse_icmp_number, parse_network, parse_ports, parse_protocol
+from .accounts import over_quota
 from .reporter import Known, Reporter
 
 NACL_RULE_NUMBERS = (1, 32766)
@@ -154,6 +155,15 @@ def build_security_group(r: Reporter, known: Known, v: int, vpc: str, s: int, sg
     path = ("vpcs", v, "security_groups", s)
     origin = format_path(path)
     ingress = sg_rules(r, known, path + ("ingress",), vpc, sg.get("ingress", []))
+    for direction in ("ingress", "egress"):
+        over_quota(
+            r,
+            known,
+            path + (direction,),
+            "rules_per_security_group",
+            len(sg.get(direction, [])),
+            f"{direction} rules",
+        )
     if "egress" in sg:
         egress = sg_rules(r, known, path + ("egress",), vpc, sg["egress"])
     else:  # AWS: a new security group has one allow-all outbound rule
@@ -214,7 +224,18 @@ def resolve_sg(
     else:
         r.report(path, f"no security group named '{name}'")
         return None
-    if owner == vpc or (allow_peered and known.peered(vpc, owner)):
+    if owner == vpc:
+        return m.SGRef(owner, bare)
+    if allow_peered and known.peered(vpc, owner):
+        theirs, mine = known.places[owner][1], known.places[vpc][1]
+        if theirs != mine:
+            r.report(
+                path,
+                f"security group '{name}' belongs to VPC '{owner}' in {theirs}, peered with '{vpc}' "
+                f"across Regions ({mine}): AWS does not let a rule reference a peer VPC's security "
+                f"group over an inter-Region peering; name its CIDR instead",
+            )
+            return None
         return m.SGRef(owner, bare)
     if allow_tgw and known.tgw_referencing(vpc, owner):
         return m.SGRef(owner, bare)

@@ -8,6 +8,16 @@ Trace reports these paths as the deciding object; the controller uses them for f
 
 One module per AWS concept; everything is importable from here (``model.Instance``)."""
 
+from .accounts import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_ACCOUNT_NAME,
+    DEFAULT_REGION,
+    INTER_REGION_MTU,
+    QUOTAS,
+    Account,
+    Quota,
+    Region,
+)
 from .constants import (
     DEFAULT_DNS_DOMAIN,
     DOCUMENTATION_RANGES,
@@ -36,7 +46,7 @@ from .flow_logs import DEFAULT_AGGREGATION_INTERVAL, TRAFFIC_TYPES, FlowLog
 from .instances import Instance, MetadataOptions
 from .internet import InternetGateway, InternetHost, NatGateway
 from .nacls import Nacl, NaclRule
-from .peering import Peering
+from .peering import PEERING_STATES, Peering
 from .privatelink import (
     EndpointInterface,
     EndpointService,
@@ -50,10 +60,20 @@ from .routes import HealthCheck, Route, RoutePath, RouteTable
 from .security_groups import SecurityGroup, SGRef, SGRule
 from .topology import Server, Topology
 from .traffic import Traffic, protocol_label
-from .transit_gateways import Attachment, TgwRoute, TgwRouteTable, TransitGateway
+from .transit_gateways import ATTACHMENT_STATES, Attachment, TgwRoute, TgwRouteTable, TransitGateway
 from .vpcs import Subnet, Vpc
 
 __all__ = [
+    "ATTACHMENT_STATES",
+    "DEFAULT_ACCOUNT_ID",
+    "DEFAULT_ACCOUNT_NAME",
+    "DEFAULT_REGION",
+    "INTER_REGION_MTU",
+    "QUOTAS",
+    "PEERING_STATES",
+    "Account",
+    "Quota",
+    "Region",
     "DEFAULT_DNS_DOMAIN",
     "DOCUMENTATION_RANGES",
     "EC2_INTERNAL",

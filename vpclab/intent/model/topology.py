@@ -7,6 +7,7 @@ from functools import cached_property
 from ipaddress import IPv4Address
 from typing import Optional
 
+from .accounts import DEFAULT_ACCOUNT_ID, DEFAULT_ACCOUNT_NAME, DEFAULT_REGION, Account, Region
 from .constants import DEFAULT_DNS_DOMAIN
 from .dns import HostedZone
 from .flow_logs import FlowLog
@@ -25,6 +26,7 @@ class Server:
     origin: str
     name: str
     az: Optional[str]  # None: hosts instances of any AZ
+    region: Optional[str] = None  # None: hosts instances of any Region (``servers: N``)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,18 @@ class Topology:
     dns_domain: str = DEFAULT_DNS_DOMAIN
     endpoint_services: tuple[EndpointService, ...] = ()
     vpc_endpoints: tuple[VpcEndpoint, ...] = ()
+    accounts: tuple[Account, ...] = (Account("accounts", DEFAULT_ACCOUNT_NAME, DEFAULT_ACCOUNT_ID),)
+    regions: tuple[Region, ...] = (Region("regions", DEFAULT_REGION),)
+
+    def account(self, name: str) -> Account:
+        return _by_name(self.accounts, name)
+
+    def region(self, name: str) -> Region:
+        return _by_name(self.regions, name)
+
+    def owner(self, vpc: str) -> Account:
+        """The account that owns ``vpc``."""
+        return self.account(self.vpc(vpc).account)
 
     @property
     def has_internet(self) -> bool:

@@ -6,7 +6,11 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network
 from typing import Optional
 
+from .accounts import DEFAULT_ACCOUNT_NAME, DEFAULT_REGION
 from .vpcs import _by_name
+
+ATTACHMENT_STATES = ("pending-acceptance", "available", "rejected")  # `status:`; default available,
+# or pending-acceptance for another account's attachment to a TGW that does not accept them itself
 
 
 @dataclass(frozen=True)
@@ -17,6 +21,12 @@ class Attachment:
     vpc: str
     subnets: tuple[str, ...]
     security_group_referencing_support: bool = True  # AWS: on for an attachment, off for a TGW
+    status: str = "available"  # pending-acceptance: a shared TGW's owner has not accepted it yet
+
+    @property
+    def available(self) -> bool:
+        """Does it carry packets? Only an available attachment does."""
+        return self.status == "available"
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,10 @@ class TransitGateway:
     attachments: tuple[Attachment, ...]
     route_tables: tuple[TgwRouteTable, ...]
     security_group_referencing_support: bool = False
+    account: str = DEFAULT_ACCOUNT_NAME
+    region: str = DEFAULT_REGION
+    shared_with: tuple[str, ...] = ()  # accounts it is shared with (AWS RAM)
+    auto_accept_shared_attachments: bool = False
 
     def attachment(self, name: str) -> Attachment:
         return _by_name(self.attachments, name)

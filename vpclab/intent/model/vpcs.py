@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Optional
 
+from .accounts import DEFAULT_ACCOUNT_NAME, DEFAULT_REGION
 from .constants import RESERVED_HOST_OFFSETS
 from .instances import Instance
 from .internet import InternetGateway, NatGateway
@@ -50,6 +51,8 @@ class Vpc:
     internet_gateway: Optional[InternetGateway] = None
     nat_gateways: tuple[NatGateway, ...] = ()
     dns_support: bool = True  # enable_dns_support: the resolver answers at base + 2
+    account: str = DEFAULT_ACCOUNT_NAME  # the owner's name in ``accounts:``
+    region: str = DEFAULT_REGION
 
     @property
     def resolver_address(self) -> IPv4Address:
