@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from typing import Optional
 
 import yaml
 
 from .live import fetch_snapshot
 from .mapping import Mapper
-from .snapshot import SnapshotError, read_snapshot
+from .snapshot import SnapshotError, merge, read_snapshot
 from .state import Imported, Skipped
 
-__all__ = ["Imported", "Skipped", "SnapshotError", "import_account", "import_directory", "render"]
+__all__ = ["Imported", "Skipped", "SnapshotError", "import_account", "import_directory", "render", "report"]
 
 
 def topology_name(directory: str) -> str:
@@ -31,11 +32,22 @@ def import_directory(directory: str, servers_per_az: int = 1) -> Imported:
 
 
 def import_account(
-    region: str, endpoint: Optional[str] = None, servers_per_az: int = 1, profile: Optional[str] = None
+    regions: str | Sequence[str],
+    endpoint: Optional[str] = None,
+    servers_per_az: int = 1,
+    profiles: Optional[str | Sequence[Optional[str]]] = None,
 ) -> Imported:
-    """The account behind a live EC2 API (boto3: the user's credentials, or an emulator's)."""
-    name = re.sub(r"[^A-Za-z0-9-]+", "-", f"account-{region}").strip("-")[:40]
-    return Mapper(fetch_snapshot(region, endpoint, profile), name, servers_per_az).run()
+    """The accounts behind a live EC2 API (boto3: the user's credentials, one profile per
+    account, or an emulator's), every Region of each, as one design."""
+    regions = [regions] if isinstance(regions, str) else list(regions)
+    profiles = [profiles] if profiles is None or isinstance(profiles, str) else list(profiles)
+    parts = [
+        (None, region, fetch_snapshot(region, endpoint, profile))
+        for profile in profiles
+        for region in regions
+    ]
+    name = re.sub(r"[^A-Za-z0-9-]+", "-", f"account-{'-'.join(regions)}").strip("-")[:40]
+    return Mapper(merge(parts), name, servers_per_az).run()
 
 
 def summary_lines(imported: Imported) -> list[str]:
@@ -54,6 +66,16 @@ def summary_lines(imported: Imported) -> list[str]:
         )
         lines += [f"  {c.kind} {c.aws_id}: {c.reason}" for c in imported.changed]
     return lines
+
+
+def report(imported: Imported, source: str) -> dict:
+    """What was imported (per kind), skipped and changed, with ids and reasons (``--report``)."""
+    return {
+        "source": source,
+        "imported": dict(imported.counts),
+        "skipped": [{"kind": s.kind, "id": s.aws_id, "reason": s.reason} for s in imported.skipped],
+        "changed": [{"kind": c.kind, "id": c.aws_id, "how": c.reason} for c in imported.changed],
+    }
 
 
 def render(imported: Imported, source: str) -> str:

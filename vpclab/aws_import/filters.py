@@ -48,6 +48,8 @@ class FilterMapping(MapperState):
         else:
             destinations = [destination]
         target = self.route_target(vpc_id, route, where)
+        if target and listed:
+            self.used_lists.add(listed)
         return [{"destination": cidr, **target} for cidr in destinations] if target else []
 
     def route_target(self, vpc_id: str, route: dict, where: str) -> Optional[dict]:
@@ -210,6 +212,8 @@ class FilterMapping(MapperState):
                 self.skip(
                     "SG rule", where, f"its prefix list {listed.get('PrefixListId')} is not in the snapshot"
                 )
+            if cidrs is not None:
+                self.used_lists.add(listed["PrefixListId"])
             rules += [{**traffic, "cidr": cidr} for cidr in cidrs or []]
         if permission.get("Ipv6Ranges"):
             self.skip("SG rule", where, "IPv6 is not emulated")

@@ -12,8 +12,21 @@ from __future__ import annotations
 from collections import defaultdict
 from ipaddress import IPv4Network
 
+from vpclab.intent.model import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, PEERING_STATES
+
 from .filters import FilterMapping
-from .state import NOT_EMULATED, PUBLIC_RANGE, VPC_KEYS, Imported
+from .snapshot import OTHERS, SnapshotError
+from .state import (
+    ATTACHMENT_STATES,
+    NOT_EMULATED,
+    OTHER_ATTACHMENTS,
+    OTHER_FILES,
+    PUBLIC_RANGE,
+    TGW_KEYS,
+    VPC_KEYS,
+    Imported,
+    object_id,
+)
 
 
 class Mapper(FilterMapping):
@@ -21,6 +34,13 @@ class Mapper(FilterMapping):
 
     def run(self) -> Imported:
         self.map_vpcs()
+        if not self.vpcs:
+            self.map_transit_gateways()  # listed: no VPC is attached to them
+            self.list_everything_else()
+            raise SnapshotError(
+                "no VPC in the snapshot: vpclab emulates VPCs and what joins them; it holds "
+                + "; ".join(f"{s.kind} {s.aws_id}" for s in self.imported.skipped)
+            )
         self.map_peerings()
         self.map_transit_gateways()
         self.map_groups()
@@ -30,14 +50,68 @@ class Mapper(FilterMapping):
             if vpc["VpcId"] in self.vpcs:
                 self.map_route_tables(vpc["VpcId"])
                 self.map_nacls(vpc["VpcId"])
-        for file, (kind, key, reason) in NOT_EMULATED.items():
-            for resource in self.snapshot[file]:
-                self.skip(kind, resource.get(key, "?"), reason)
+        self.list_everything_else()
         connections = {key: self.imported.data.pop(key) for key in ("peerings", "transit_gateways")}
+        self.place(connections["transit_gateways"])
         vpcs = [{key: vpc[key] for key in VPC_KEYS if key in vpc} for vpc in self.vpcs.values()]
         self.imported.data.update(servers=self.servers(), vpcs=vpcs)
         self.imported.data.update({key: value for key, value in connections.items() if value})
         return self.imported
+
+    def place(self, tgws: list[dict]) -> None:
+        """``accounts:`` and ``regions:`` when the snapshot is more than one account in us-east-1;
+        each VPC and TGW then names its own."""
+        several = len(self.account_names) > 1 or set(self.account_names) - {DEFAULT_ACCOUNT_ID}
+        if several:
+            accounts = [{"name": name, "id": aws_id} for aws_id, name in self.account_names.items()]
+            self.imported.data["accounts"] = accounts
+        if list(self.regions) != [DEFAULT_REGION] and self.regions:
+            self.imported.data["regions"] = [{"name": region} for region in self.regions]
+        for entry in [*self.vpcs.values(), *tgws]:
+            account, region = entry.pop("_account"), entry.pop("_region")
+            if several:
+                entry["account"] = account
+            if "regions" in self.imported.data:
+                entry["region"] = region
+        for index, tgw in enumerate(tgws):  # its keys in the order the contract shows them
+            tgws[index] = {key: tgw[key] for key in TGW_KEYS if key in tgw}
+
+    def list_everything_else(self) -> None:
+        for listed in self.snapshot["PrefixLists"]:
+            aws_id = listed.get("PrefixListId", "?")
+            if aws_id in self.used_lists:
+                self.change("prefix list", aws_id, "its CIDRs, in the routes and rules that name it")
+            else:
+                self.skip("prefix list", aws_id, "named by no imported route or rule")
+        for file, (kind, key, reason) in NOT_EMULATED.items():
+            for resource in self.snapshot[file]:
+                self.skip(kind, resource.get(key, "?"), reason)
+        self.list_other_files()
+
+    def list_other_files(self) -> None:
+        """Every object of a file vpclab maps nothing from, with its id and the reason; a
+        network interface only if no imported instance or NAT gateway owns it."""
+        mapped = set(self.interfaces) | {
+            a.get("NetworkInterfaceId")
+            for nat in self.snapshot["NatGateways"]
+            if nat["NatGatewayId"] in self.nat_gateways
+            for a in nat.get("NatGatewayAddresses", [])
+        }
+        others: dict[str, list] = self.snapshot.get(OTHERS, {})  # type: ignore[assignment]
+        for file, resources in others.items():
+            kind, key, reason = OTHER_FILES.get(file, (file, "", f"{file}.json is not read by vpclab"))
+            for resource in resources:
+                if not isinstance(resource, dict):
+                    continue
+                aws_id = object_id(resource, key)
+                if file == "NetworkInterfaces":
+                    description = resource.get("Description") or ""
+                    if aws_id in mapped or any(a in description for a in self.attachments):
+                        continue  # an imported instance's, NAT gateway's or TGW attachment's
+                    what = resource.get("InterfaceType") or "interface"
+                    owner = resource.get("Description") or resource.get("RequesterId") or "no description"
+                    reason = f"a {what} interface ({owner}) of no imported instance or NAT gateway"
+                self.skip(kind, aws_id, reason)
 
     # -- VPCs and subnets ---------------------------------------------------------------------
     def map_vpcs(self) -> None:
@@ -51,7 +125,15 @@ class Mapper(FilterMapping):
                 self.skip("VPC IPv6 CIDR", vpc["VpcId"], "IPv6 is not emulated")
             name = self.names.name(vpc, vpc["VpcId"], "vpc")
             cidr = cidrs[0] if len(cidrs) == 1 else cidrs
-            self.vpcs[vpc["VpcId"]] = {"name": name, "description": vpc["VpcId"], "cidr": cidr}
+            region = self.region_of(vpc)
+            self.regions.setdefault(region)
+            self.vpcs[vpc["VpcId"]] = {
+                "name": name,
+                "description": vpc["VpcId"],
+                "_account": self.account_of(vpc),
+                "_region": region,
+                "cidr": cidr,
+            }
             self.count("VPC")
         for subnet in self.snapshot["Subnets"]:
             vpc = self.vpcs.get(subnet["VpcId"])
@@ -80,11 +162,22 @@ class Mapper(FilterMapping):
             self.count("subnet")
 
     def servers(self) -> list[dict]:
-        """``servers_per_az`` servers for every AZ a subnet is in."""
-        zones = sorted({s["az"] for vpc in self.vpcs.values() for s in vpc.get("subnets", [])})
+        """``servers_per_az`` servers for every AZ a subnet is in (in its Region)."""
+        zones = sorted(
+            {
+                (vpc.get("region", DEFAULT_REGION), s["az"])
+                for vpc in self.vpcs.values()
+                for s in vpc.get("subnets", [])
+            }
+        )
+        several = "regions" in self.imported.data
         return [
-            {"name": f"srv{n * self.servers_per_az + k + 1}", "az": az}
-            for n, az in enumerate(zones)
+            {
+                "name": f"srv{n * self.servers_per_az + k + 1}",
+                **({"region": region} if several else {}),
+                "az": az,
+            }
+            for n, (region, az) in enumerate(zones)
             for k in range(self.servers_per_az)
         ] or [{"name": "srv1", "az": "a"}]
 
@@ -94,10 +187,19 @@ class Mapper(FilterMapping):
         for pcx in self.snapshot["VpcPeeringConnections"]:
             ends = pcx["RequesterVpcInfo"]["VpcId"], pcx["AccepterVpcInfo"]["VpcId"]
             state = pcx.get("Status", {}).get("Code")
-            if state != "active":
-                self.skip("peering", pcx["VpcPeeringConnectionId"], f"its state is {state}, not active")
+            if state not in PEERING_STATES:
+                self.skip(
+                    "peering",
+                    pcx["VpcPeeringConnectionId"],
+                    f"its state is {state}: vpclab takes {', '.join(PEERING_STATES)}",
+                )
             elif any(end not in self.vpcs for end in ends):
-                self.skip("peering", pcx["VpcPeeringConnectionId"], "a VPC of another account or region")
+                missing = next(end for end in ends if end not in self.vpcs)
+                self.skip(
+                    "peering",
+                    pcx["VpcPeeringConnectionId"],
+                    f"its VPC {missing} is in no folder of the snapshot (import its top folder)",
+                )
             else:
                 name = self.names.name(pcx, pcx["VpcPeeringConnectionId"])
                 peerings.append(
@@ -106,6 +208,7 @@ class Mapper(FilterMapping):
                         "description": pcx["VpcPeeringConnectionId"],
                         "requester": self.vpcs[ends[0]]["name"],
                         "accepter": self.vpcs[ends[1]]["name"],
+                        **({} if state == "active" else {"status": state}),
                     }
                 )
                 self.peerings[pcx["VpcPeeringConnectionId"]] = name
@@ -114,35 +217,70 @@ class Mapper(FilterMapping):
     def map_transit_gateways(self) -> None:
         tgws = self.imported.data.setdefault("transit_gateways", [])
         by_id: dict[str, dict] = {}
+        if self.snapshot["TransitGateways"]:
+            self.imported.counts["transit gateway"] = 0  # its place in the summary: counted below
         for tgw in self.snapshot["TransitGateways"]:
             name = self.names.name(tgw, tgw["TransitGatewayId"])
             by_id[tgw["TransitGatewayId"]] = {
                 "name": name,
                 "description": tgw["TransitGatewayId"],
+                "_account": self.account_of(tgw),
+                "_region": self.region_of(tgw),
                 "attachments": [],
                 "route_tables": [],
             }
+            if (tgw.get("Options") or {}).get("AutoAcceptSharedAttachments") == "enable":
+                by_id[tgw["TransitGatewayId"]]["auto_accept_shared_attachments"] = True
             self.tgws[tgw["TransitGatewayId"]] = name
-            self.count("transit gateway")
         for attachment in self.snapshot["TransitGatewayVpcAttachments"]:
             aws_id, tgw = attachment["TransitGatewayAttachmentId"], by_id.get(attachment["TransitGatewayId"])
             subnets = [self.subnets.get(s) for s in attachment.get("SubnetIds", [])]
-            if attachment.get("State") != "available" or tgw is None or attachment["VpcId"] not in self.vpcs:
-                self.skip("TGW attachment", aws_id, "not available, or its TGW or VPC is not in the snapshot")
+            state = ATTACHMENT_STATES.get(attachment.get("State", ""))
+            if state is None or tgw is None or attachment["VpcId"] not in self.vpcs:
+                self.skip(
+                    "TGW attachment",
+                    aws_id,
+                    f"it is {attachment.get('State')}"
+                    if state is None
+                    else f"its TGW {attachment['TransitGatewayId']} is in no folder of the snapshot"
+                    if tgw is None
+                    else f"its VPC {attachment['VpcId']} is in no folder of the snapshot",
+                )
                 continue
             if None in subnets or not subnets:
                 self.skip("TGW attachment", aws_id, "a subnet of it is not in Subnets.json")
                 continue
             name = self.names.name(attachment, aws_id)
-            vpc = self.vpcs[attachment["VpcId"]]["name"]
+            vpc = self.vpcs[attachment["VpcId"]]
             subnet_names = [s[1] for s in subnets if s]
-            tgw["attachments"].append(
-                {"name": name, "description": aws_id, "vpc": vpc, "subnets": subnet_names}
-            )
+            entry = {"name": name, "description": aws_id, "vpc": vpc["name"], "subnets": subnet_names}
+            if vpc["_account"] != tgw["_account"]:  # shared with the VPC's account (AWS RAM)
+                shared = tgw.setdefault("shared_with", [])
+                if vpc["_account"] not in shared:
+                    shared.append(vpc["_account"])
+                entry["status"] = state
+            elif state != "available":
+                entry["status"] = state
+            tgw["attachments"].append(entry)
             self.attachments[aws_id] = name
             self.count("TGW attachment")
+        for attachment in self.snapshot["TransitGatewayAttachments"]:
+            kind = attachment.get("ResourceType")
+            if kind != "vpc":
+                reason = OTHER_ATTACHMENTS.get(kind, f"a {kind} attachment is not emulated")
+                self.skip(f"TGW {kind} attachment", attachment["TransitGatewayAttachmentId"], reason)
         self.map_tgw_route_tables(by_id)
         tgws += [tgw for tgw in by_id.values() if tgw["attachments"]]
+        for tgw in by_id.values():
+            if tgw["attachments"]:
+                self.count("transit gateway")
+                continue
+            self.skip("transit gateway", tgw["description"], "no VPC of the snapshot is attached to it")
+            for table in tgw["route_tables"]:
+                self.imported.counts["TGW route table"] -= 1
+                self.skip("TGW route table", table["description"], "its TGW is not imported")
+        if "transit gateway" in self.imported.counts and not self.imported.counts["transit gateway"]:
+            del self.imported.counts["transit gateway"]
 
     def map_tgw_route_tables(self, by_id: dict[str, dict]) -> None:
         associated: dict[str, list[str]] = defaultdict(list)
@@ -212,6 +350,7 @@ class Mapper(FilterMapping):
                 self.skip("internet gateway", aws_id, "attached to no VPC of the snapshot")
                 continue
             self.vpcs[attached[0]]["internet_gateway"] = self.names.name(igw, aws_id)
+            self.vpcs[attached[0]]["description"] += f", internet gateway {aws_id}"
             self.internet_gateways[aws_id] = attached[0]
             self.count("internet gateway")
         for nat in self.snapshot["NatGateways"]:
@@ -227,9 +366,12 @@ class Mapper(FilterMapping):
                 continue
             vpc_id, subnet = self.subnets[nat["SubnetId"]]
             name = self.names.name(nat, aws_id, "instance")
-            self.vpcs[vpc_id].setdefault("nat_gateways", []).append(
-                {"name": name, "description": aws_id, "subnet": subnet}
-            )
+            addresses = nat.get("NatGatewayAddresses") or [{}]
+            entry = {"name": name, "description": aws_id, "subnet": subnet}
+            for key, field_name in (("ip", "PrivateIp"), ("aws_public_ip", "PublicIp")):
+                if addresses[0].get(field_name):
+                    entry[key] = addresses[0][field_name]  # its private IP kept; trace takes the public
+            self.vpcs[vpc_id].setdefault("nat_gateways", []).append(entry)
             self.nat_gateways[aws_id] = (vpc_id, name)
             self.count("NAT gateway")
             for address in nat.get("NatGatewayAddresses", []):
@@ -274,6 +416,7 @@ class Mapper(FilterMapping):
                 }
                 if instance.get("PublicIpAddress"):
                     entry["public_ip"] = True
+                    entry["aws_public_ip"] = instance["PublicIpAddress"]  # trace takes it
                     self.change(
                         "public IP",
                         f"{instance['PublicIpAddress']} ({aws_id})",

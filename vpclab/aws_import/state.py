@@ -8,7 +8,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .snapshot import SnapshotError
+from vpclab.intent.model import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+
+from .snapshot import ORIGIN, SnapshotError
 
 ALL_PORTS = (0, 65535)
 PROTOCOL_NAMES = {
@@ -35,6 +37,8 @@ GATEWAY_PREFIXES = {
 VPC_KEYS = (  # the order of a VPC's keys in the written YAML
     "name",
     "description",
+    "account",
+    "region",
     "cidr",
     "internet_gateway",
     "subnets",
@@ -44,11 +48,74 @@ VPC_KEYS = (  # the order of a VPC's keys in the written YAML
     "nat_gateways",
     "instances",
 )
+TGW_KEYS = (  # the order of a TGW's keys in the written YAML
+    "name",
+    "description",
+    "account",
+    "region",
+    "shared_with",
+    "auto_accept_shared_attachments",
+    "attachments",
+    "route_tables",
+)
 PUBLIC_RANGE = "203.0.113.0/24"  # where vpclab puts public and Elastic IPs (RFC 5737)
 NOT_EMULATED = {  # snapshot file -> (kind, id key, reason)
-    "VpnGateways": ("VPN gateway", "VpnGatewayId", "VPN is not emulated"),
-    "VpnConnections": ("VPN connection", "VpnConnectionId", "VPN is not emulated"),
-    "VpcEndpoints": ("VPC endpoint", "VpcEndpointId", "VPC endpoints are not emulated yet"),
+    "VpnGateways": ("VPN gateway", "VpnGatewayId", "VPN is not emulated yet (issue 32)"),
+    "VpnConnections": ("VPN connection", "VpnConnectionId", "VPN is not emulated yet (issue 32)"),
+    "VpcEndpoints": ("VPC endpoint", "VpcEndpointId", "VPC endpoints are not imported yet"),
+}
+ATTACHMENT_STATES = {
+    "available": "available",
+    "pendingAcceptance": "pending-acceptance",
+    "rejected": "rejected",
+}
+OTHER_ATTACHMENTS = {  # a TGW attachment's ResourceType -> why it is not imported
+    "peering": "TGW peering attachments are not emulated yet",
+    "vpn": "VPN is not emulated yet (issue 32)",
+    "direct-connect-gateway": "Direct Connect is not emulated yet (issue 32)",
+    "connect": "TGW Connect attachments are not emulated",
+    "tgw-peering": "TGW peering attachments are not emulated yet",
+}
+# files vpclab reads no network from: (kind, id key, reason); every object is listed
+OTHER_FILES = {
+    "AvailabilityZones": ("availability zone", "ZoneName", "an AZ is named by its subnets"),
+    "NetworkInterfaces": ("network interface", "NetworkInterfaceId", ""),  # see Mapper.map_interfaces
+    "LoadBalancers": ("load balancer", "LoadBalancerArn", "load balancers are not imported yet"),
+    "LoadBalancerListeners": ("load balancer listener", "ListenerArn", "load balancers are not imported yet"),
+    "LoadBalancerAttributes": (
+        "load balancer attributes",
+        "LoadBalancerArn",
+        "load balancers are not imported yet",
+    ),
+    "LoadBalancerTargetHealth": ("target health", "TargetGroupArn", "load balancers are not imported yet"),
+    "TargetGroups": ("target group", "TargetGroupArn", "load balancers are not imported yet"),
+    "VpcEndpointServices": ("endpoint service", "ServiceId", "endpoint services are not imported yet"),
+    "CustomerGateways": ("customer gateway", "CustomerGatewayId", "VPN is not emulated yet (issue 32)"),
+    "DirectConnectGateways": (
+        "Direct Connect gateway",
+        "DirectConnectGatewayId",
+        "Direct Connect is not emulated yet (issue 32)",
+    ),
+    "DirectConnectGatewayAssociations": (
+        "Direct Connect gateway association",
+        "AssociationId",
+        "Direct Connect is not emulated yet (issue 32)",
+    ),
+    "VirtualInterfaces": (
+        "Direct Connect virtual interface",
+        "VirtualInterfaceId",
+        "Direct Connect is not emulated yet (issue 32)",
+    ),
+    "RdsInstances": (
+        "RDS instance",
+        "DBInstanceIdentifier",
+        "RDS is not emulated (its interfaces are listed too)",
+    ),
+    "ElasticsearchDomains": (
+        "Elasticsearch domain",
+        "DomainId",
+        "Elasticsearch is not emulated (its interfaces are listed too)",
+    ),
 }
 
 
@@ -65,6 +132,16 @@ class Imported:
     counts: Counter = field(default_factory=Counter)  # kind -> how many were imported
     skipped: list[Skipped] = field(default_factory=list)
     changed: list[Skipped] = field(default_factory=list)  # imported, but emulated differently
+
+
+def object_id(resource: dict, key: str) -> str:
+    """The AWS id of ``resource``: its ``key``, else its first id-like field."""
+    if resource.get(key):
+        return str(resource[key])
+    for field_name, value in resource.items():
+        if isinstance(value, str) and field_name.endswith(("Id", "Arn", "ARN", "Identifier", "Name")):
+            return value
+    return "?"
 
 
 def tag_name(resource: dict) -> Optional[str]:
@@ -103,9 +180,20 @@ class MapperState:
         self.interfaces: dict[str, str] = {}  # primary network interface id -> instance id
         self.internet_gateways: dict[str, str] = {}  # igw id -> vpc id
         self.nat_gateways: dict[str, tuple[str, str]] = {}  # nat id -> (vpc id, name)
+        self.account_names: dict[str, str] = {}  # account id -> its name in the design
+        self.regions: dict[str, None] = {}  # the Regions of the imported VPCs, in order
+        self.used_lists: set[str] = set()  # the prefix lists a mapped route or rule names
         self.prefix_lists: dict[str, list[str]] = {
             p["PrefixListId"]: p.get("Cidrs", []) for p in snapshot.get("PrefixLists", [])
         }
+
+    def account_of(self, resource: dict, owner_key: str = "OwnerId") -> str:
+        """The name of the account that owns ``resource`` (its owner id, else its folder's)."""
+        owner = resource.get(owner_key) or resource.get(ORIGIN, (None, None))[0] or DEFAULT_ACCOUNT_ID
+        return self.account_names.setdefault(owner, f"account-{owner}")
+
+    def region_of(self, resource: dict) -> str:
+        return resource.get(ORIGIN, (None, None))[1] or DEFAULT_REGION
 
     def skip(self, kind: str, aws_id: str, reason: str) -> None:
         self.imported.skipped.append(Skipped(kind, aws_id, reason))

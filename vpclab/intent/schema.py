@@ -132,7 +132,14 @@ VPC = _object(
         ),
         "nat_gateways": _list(
             _object(
-                {"name": NAME, "subnet": TEXT, "ip": TEXT, "public_ip": TEXT, "server": TEXT},
+                {
+                    "name": NAME,
+                    "subnet": TEXT,
+                    "ip": TEXT,
+                    "public_ip": TEXT,
+                    "aws_public_ip": TEXT,
+                    "server": TEXT,
+                },
                 ("name", "subnet"),
             )
         ),
@@ -143,6 +150,7 @@ VPC = _object(
                     "subnet": TEXT,
                     "ip": TEXT,
                     "public_ip": {"type": ["boolean", "string"]},
+                    "aws_public_ip": TEXT,  # vpclab import: its real public IP (trace takes it)
                     "metadata_options": _object(
                         {
                             "http_tokens": {"enum": ["optional", "required"]},

@@ -12,6 +12,14 @@ from .mtu import IGW_DROPS
 from .packet import Arrival, Endpoint, Packet
 from .walk import WalkState
 
+LEFT_NETWORK = "left-network"  # the stage of a packet that leaves for an address beyond the emulation
+
+
+def outside_the_emulation(address) -> bool:
+    """A public address that no emulated host can have (real, not of the documentation ranges):
+    what reaches it through an internet gateway has left the network."""
+    return address.is_global and not any(address in r for r in m.DOCUMENTATION_RANGES)
+
 
 class InternetEdge(WalkState):
     def via_igw(self, vpc: m.Vpc, packet: Packet, source: Endpoint) -> Endpoint:
@@ -68,6 +76,18 @@ class InternetEdge(WalkState):
         if nat is not None:
             return self.nat_inbound(nat, packet, source)
         owner = self.topology.instance_with_public_ip(packet.dst)
+        if owner is None and outside_the_emulation(packet.dst):
+            self.hop(
+                LEFT_NETWORK,
+                str(packet.dst),
+                True,
+                m.INTERNET_ORIGIN,
+                f"{packet.dst} is outside the emulation: the packet leaves the network here "
+                "(its reply is traced as if a host there answered)",
+            )
+            self.found.arrival = Arrival("internet", None, "")
+            outside = m.InternetHost(m.INTERNET_ORIGIN, str(packet.dst), packet.dst)
+            return self.arrive(outside, packet, m.INTERNET_ORIGIN)
         if owner is None:
             self.fail(
                 "internet",

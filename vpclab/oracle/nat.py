@@ -35,7 +35,8 @@ class NatGateways(WalkState):
                 "nat-gateway",
                 nat.name,
                 nat.origin,
-                f"{nat.name} translates TCP, UDP and ICMP only, not {packet.describe()} (AWS drops it)",
+                f"{nat.name} translates TCP, UDP and ICMP only, not IP protocol {packet.protocol} "
+                "(AWS drops it)",
                 "nat-protocol",
             )
         translated = replace(packet, src=nat.ip)

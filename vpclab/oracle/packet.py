@@ -86,6 +86,11 @@ class Verdict:
     size: Optional[int] = None  # the request's IP length, if the trace gave one
 
     @property
+    def left_network(self) -> Optional[str]:
+        """The address beyond the emulation the request left the network for, if it did."""
+        return next((h.at for h in self.hops if h.direction == FORWARD and h.stage == "left-network"), None)
+
+    @property
     def delivered_to(self) -> Optional[str]:
         """The instance the request reached (None if it was dropped on the way)."""
         return next(
@@ -111,6 +116,8 @@ class Verdict:
             result["load_balancer_targets"] = list(self.choices)
         if self.path_mtu:
             result["path_mtu"] = {"bytes": self.path_mtu[0], "set_by": self.path_mtu[1]}
+        if self.left_network:
+            result["left_network"] = self.left_network
         return result
 
 

@@ -21,7 +21,8 @@ class UsageError(InvalidInput):
 
 
 def resolve_source(topology: Topology, text: str) -> Endpoint:
-    """An instance, or a host of the emulated internet, by name."""
+    """An instance (by name, or an imported one by its AWS id), or a host of the emulated
+    internet, by name."""
     try:
         return topology.endpoint(text)
     except KeyError:
@@ -61,7 +62,7 @@ def resolve_destination(topology: Topology, text: str, source: Optional[Endpoint
         ) from None
     if address.version != 4:
         raise UsageError(f"'{text}' is IPv6; vpclab models IPv4 only")
-    return address
+    return topology.emulated_address(address)  # an imported instance's real public IP: its own
 
 
 def dns_lookup(topology: Topology, name: str, source: Optional[Endpoint]) -> tuple[IPv4Address, str]:
@@ -93,7 +94,9 @@ def dns_note(topology: Topology, text: str, source: Endpoint) -> Optional[str]:
     try:
         ip_address(text)
     except ValueError:
-        if text not in {endpoint.name for endpoint in topology.endpoints}:
+        try:
+            topology.endpoint(text)  # a name (or an imported instance's AWS id): no DNS
+        except KeyError:
             return dns_lookup(topology, text, source)[1]
     return None
 

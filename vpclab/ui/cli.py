@@ -241,13 +241,27 @@ def _parser() -> argparse.ArgumentParser:
         help="a real account's configuration (describe-* JSON files, or a live EC2 API) as a topology",
         description="DIR holds one JSON file per `aws ec2 describe-*` call (Vpcs.json, Subnets.json, "
         "RouteTables.json, ...), as Batfish reads them; or, with --region (and --endpoint), the same "
-        "is asked of a live EC2 API with boto3. What cannot be emulated is listed, never dropped.",
+        "is asked of a live EC2 API with boto3. DIR may be a snapshot's top folder in any layout Batfish "
+        "snapshots and AWS exports use (aws_configs/, a folder per Region, accounts/<id>/<region>/, "
+        "Vpcs-<region>.json names): every account and Region becomes one design. What cannot be "
+        "emulated is listed with its id and the reason, never dropped (--report FILE.json keeps the list).",
     )
     importer.add_argument("directory", metavar="DIR", nargs="?")
-    importer.add_argument("--region", help="import from the EC2 API of this region instead of DIR")
+    importer.add_argument(
+        "--region",
+        action="append",
+        help="import from the EC2 API of this Region instead of DIR (repeat it: one design of every Region)",
+    )
     importer.add_argument("--endpoint", metavar="URL", help="the EC2 API's URL (an emulator's; default AWS)")
-    importer.add_argument("--profile", help="the AWS credentials profile (default: boto3's usual chain)")
+    importer.add_argument(
+        "--profile",
+        action="append",
+        help="an AWS credentials profile, one per account (repeat it; default: boto3's usual chain)",
+    )
     importer.add_argument("-o", "--output", required=True, metavar="TOPO.yaml", help="the topology to write")
+    importer.add_argument(
+        "--report", metavar="FILE.json", help="also write what was imported, skipped and changed"
+    )
     importer.add_argument(
         "--servers-per-az", type=positive, default=1, help="servers for each AZ (default 1)"
     )
@@ -428,7 +442,7 @@ def run_import(args) -> int:
             imported = aws_import.import_account(
                 args.region, args.endpoint, args.servers_per_az, args.profile
             )
-            source = f"the EC2 API at {args.endpoint or 'AWS'} ({args.region})"
+            source = f"the EC2 API at {args.endpoint or 'AWS'} ({', '.join(args.region)})"
         else:
             imported = aws_import.import_directory(args.directory, args.servers_per_az)
             source = args.directory
@@ -441,6 +455,12 @@ def run_import(args) -> int:
     except OSError as error:
         raise UsageError(f"{args.output}: cannot write it ({error.strerror})") from None
     print("\n".join(aws_import.summary_lines(imported)))
+    if args.report:
+        try:
+            with open(args.report, "w", encoding="utf-8") as handle:
+                json.dump(aws_import.report(imported, source), handle, indent=1)
+        except OSError as error:
+            raise UsageError(f"{args.report}: cannot write it ({error.strerror})") from None
     topology = buildable(args.output)
     print(f"wrote {args.output}")
     print(summary(topology))

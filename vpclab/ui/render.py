@@ -45,6 +45,11 @@ def render_verdict(verdict, aws_id: Callable[[str], Optional[str]] = lambda orig
         lines.append(f"path MTU {verdict.path_mtu[0]} bytes (set by {verdict.path_mtu[1]})")
     if verdict.accepted:
         lines.append(f"ACCEPTED (admitted by {named(verdict.rule)})")
+        if verdict.left_network:
+            lines.append(
+                f"(the request left the network for {verdict.left_network}, outside the emulation; "
+                "its reply was traced back as if a host there answered)"
+            )
         if len(verdict.choices) > 1:  # trace followed one target; it checked them all
             lines.append(f"(through the NLB to any of its targets: {', '.join(verdict.choices)} each accept)")
     else:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Address
+from typing import Optional
 
 from .. import model as m
 from ..errors import DocPath, format_path
@@ -50,6 +52,10 @@ def build_instances(
                 instance.get("iam_role"),
                 instance.get("source_dest_check", True),
                 instance.get("mtu", m.INSTANCE_MTU),
+                aws_id_of(instance),
+                r.parsed(path + ("aws_public_ip",), parse_address, instance["aws_public_ip"])
+                if "aws_public_ip" in instance
+                else None,
             )
         )
     return tuple(result)
@@ -117,6 +123,15 @@ def resolve_security_groups(r: Reporter, known: Known, path, vpc: str, interface
             return None
         refs.append(ref)
     return tuple(refs)
+
+
+ANY_AWS_ID = re.compile(r"[a-z]+(?:-[a-z]+)*-[0-9a-z]+")  # i-0a1b2c3d, or a test's i-web01
+
+
+def aws_id_of(item: dict) -> Optional[str]:
+    """The AWS id an imported object's description starts with (`vpclab import` writes it)."""
+    words = str(item.get("description", "")).split()
+    return words[0] if words and ANY_AWS_ID.fullmatch(words[0].rstrip(",")) else None
 
 
 def same_zone(region: str, az: str, other: str) -> bool:

@@ -98,6 +98,9 @@ def build_nat_gateways(
                 public_ip,
                 server,
                 "public_ip" in nat,
+                r.parsed(path + ("aws_public_ip",), parse_address, nat["aws_public_ip"])
+                if "aws_public_ip" in nat
+                else None,
             )
         )
     return tuple(result)

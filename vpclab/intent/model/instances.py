@@ -32,6 +32,8 @@ class Instance:
     iam_role: Optional[str] = None  # its instance profile's role: credentials in the IMDS
     source_dest_check: bool = True  # False: it may send from addresses not its own (an appliance)
     mtu: int = INSTANCE_MTU  # its eth0's MTU (the OS's setting; AWS's default is 9001)
+    aws_id: Optional[str] = None  # an imported instance's id (its description's first word)
+    aws_public_ip: Optional[IPv4Address] = None  # an imported one's real public IP (public_ip's)
 
     @property
     def public_ip_origin(self) -> str:

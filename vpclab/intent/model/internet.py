@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class NatGateway:
     public_ip: IPv4Address  # its Elastic IP
     server: str  # the server whose Nitro card carries its translations (placement)
     public_ip_named: bool = False  # the file names its Elastic IP (else the pool gave one)
+    aws_public_ip: Optional[IPv4Address] = None  # an imported one's real Elastic IP
 
     @property
     def public_ip_origin(self) -> str:

@@ -73,6 +73,23 @@ class Topology:
         return {instance.name: instance for instance in self.instances}
 
     @cached_property
+    def _aws_ids(self) -> dict[str, Instance]:
+        return {instance.aws_id: instance for instance in self.instances if instance.aws_id}
+
+    @cached_property
+    def _aws_public(self) -> dict[IPv4Address, Instance]:
+        return {i.aws_public_ip: i for i in self.instances if i.aws_public_ip and i.public_ip}
+
+    def emulated_address(self, address: IPv4Address) -> IPv4Address:
+        """An imported instance's real public IP as the emulation has it (a documentation
+        address); any other address as it is."""
+        owner = self._aws_public.get(address)
+        if owner is not None and owner.public_ip is not None:
+            return owner.public_ip
+        nat = next((n for n in self.nat_gateways if n.aws_public_ip == address), None)
+        return nat.public_ip if nat is not None else address
+
+    @cached_property
     def _addresses(self) -> dict[tuple[str, IPv4Address], Instance]:
         return {(instance.vpc, instance.ip): instance for instance in self.instances}
 
@@ -119,7 +136,8 @@ class Topology:
         return _by_name(self.peerings, name)
 
     def instance(self, name: str) -> Instance:
-        return self._instances[name]
+        """By name, or (an imported design's) by its AWS id."""
+        return self._instances[name] if name in self._instances else self._aws_ids[name]
 
     def security_group(self, ref: SGRef) -> SecurityGroup:
         return _by_name(self.vpc(ref.vpc).security_groups, ref.name)
@@ -138,8 +156,8 @@ class Topology:
 
     def endpoint(self, name: str) -> Instance | InternetHost:
         """An instance or an internet host, by name (KeyError if neither)."""
-        if name in self._instances:
-            return self._instances[name]
+        if name in self._instances or name in self._aws_ids:
+            return self.instance(name)
         return self.internet_host(name)
 
     def health_target(self, route: Route) -> Optional[IPv4Address]:
