@@ -146,6 +146,7 @@ class Emulation:
             self.log(f"*** underlay {self.names.underlay_bridge}")
             run("ip", "link", "add", self.names.underlay_bridge, "type", "bridge")
             run("ip", "link", "set", self.names.underlay_bridge, "mtu", str(UNDERLAY_MTU), "up")
+            self.build_region_links()
             self.log("*** servers: " + shortened([f"{s.name} ({s.underlay_ip})" for s in self.servers], ", "))
             self.starting = ThreadPoolExecutor(max_workers=len(self.servers))
             # a Ctrl-C inside submit() breaks the executor's own locks ("release unlocked lock"):
@@ -352,6 +353,39 @@ class Emulation:
                 return json.load(handle).get("cards", {})
         except (OSError, ValueError):
             return {}
+
+    @property
+    def regional(self) -> bool:
+        """Does the underlay have a Region-to-Region link per Region (several Regions, and
+        servers that say which they are in)?"""
+        return len(self.topology.regions) > 1 and any(s.region for s in self.topology.servers)
+
+    def region_index(self, region: str) -> int:
+        names = [r.name for r in self.topology.regions]
+        if not self.regional or region not in names:
+            raise KeyError(region)
+        return names.index(region)
+
+    def build_region_links(self) -> None:
+        """Several Regions: each has its own underlay bridge, joined to the backbone (the run's
+        underlay bridge) by a veth pair, its Region-to-Region link, which a fault can break;
+        a server's uplink joins its Region's bridge."""
+        if not self.regional:
+            return
+        for index, region in enumerate(self.topology.regions):
+            bridge, (near, far) = self.names.region_bridge(index), self.names.region_link(index)
+            self.log(f"*** Region {region.name}: underlay {bridge}, link {near} to the backbone")
+            run("ip", "link", "add", bridge, "type", "bridge")
+            run("ip", "link", "set", bridge, "mtu", str(UNDERLAY_MTU), "up")
+            run("ip", "link", "add", near, "mtu", str(UNDERLAY_MTU), "type", "veth", "peer", "name", far)
+            run("ip", "link", "set", near, "mtu", str(UNDERLAY_MTU), "master", bridge, "up")
+            run(
+                "ip", "link", "set", far, "mtu", str(UNDERLAY_MTU), "master", self.names.underlay_bridge, "up"
+            )
+        regions = {s.name: s.region for s in self.topology.servers if s.region}
+        for server in self.servers:
+            if server.name in regions:
+                server.bridge = self.names.region_bridge(self.region_index(regions[server.name]))
 
     def wait_for_flows(self, timeout: float) -> None:
         """Wait until the controller reports every card ready (its barrier was answered);

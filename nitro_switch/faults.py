@@ -53,6 +53,22 @@ def recover_card(emulation, server: str) -> None:
     card.seed_neighbours(emulation.servers)
 
 
+def region_link_is_up(emulation, region: str) -> bool:
+    """Is the Region's link to the backbone administratively up?"""
+    near, _ = emulation.names.region_link(emulation.region_index(region))
+    flags = re.search(r"<([^>]*)>", run("ip", "-o", "link", "show", "dev", near))
+    return flags is not None and "UP" in flags.group(1).split(",")
+
+
+def region_link_down(emulation, region: str) -> None:
+    """The Region's link to the other Regions goes down: traffic within it goes on."""
+    run("ip", "link", "set", emulation.names.region_link(emulation.region_index(region))[0], "down")
+
+
+def region_link_up(emulation, region: str) -> None:
+    run("ip", "link", "set", emulation.names.region_link(emulation.region_index(region))[0], "up")
+
+
 def link_down(emulation, server: str) -> None:
     """The server's underlay link goes down (its root-namespace end of the uplink)."""
     run("ip", "link", "set", emulation.names.underlay_port(emulation.plan.server_index[server]), "down")

@@ -81,6 +81,7 @@ class NitroServer:
         self.netns = names.netns(name)
         self.dir = names.server_dir(name)
         self.relay: subprocess.Popen | None = None
+        self.bridge = names.underlay_bridge  # the underlay it joins (its Region's, if several)
 
     # -- commands ----------------------------------------------------------------------------
     @property
@@ -170,7 +171,7 @@ class NitroServer:
             "netns",
             self.netns,
         )
-        run("ip", "link", "set", root_end, "master", self.names.underlay_bridge, "up")
+        run("ip", "link", "set", root_end, "master", self.bridge, "up")
         self.in_netns("ip", "link", "set", UPLINK, "up")
         self.in_netns("ethtool", "-K", UPLINK, "tx", "off")
         self.vsctl(

@@ -131,7 +131,7 @@ def peerings(plan, peering) -> list:
 def tgw_entries(plan, tgw) -> list:
     """tgw_entry: the attachment must have a subnet in the sender's AZ and a route table."""
     flows = []
-    for attachment in tgw.attachments:
+    for attachment in tgw.vpc_attachments:
         vpc = plan.topology.vpc(attachment.vpc)
         table = tgw.association(attachment.name)
         for az, az_id in plan.az_id.items():
@@ -248,7 +248,7 @@ def tgw_route_tables(plan, tgw) -> list:
     for attachment in tgw.attachments:
         if tgw.association(attachment.name) is None:
             for name in attachment.subnets:
-                match = {
+                match: dict = {
                     Reg.TGW_TABLE: no_table(plan, tgw),
                     Reg.ATTACHMENT_SUBNET: plan.subnet_id[(attachment.vpc, name)],
                 }
@@ -259,19 +259,18 @@ def tgw_route_tables(plan, tgw) -> list:
         routed = set()
         for route in table.static_routes:
             routed.add(route.destination)
+            match = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
+            target = tgw.attachment(route.attachment) if route.attachment else None
+            if target is not None and target.peering is not None:
+                flows += over_peering(plan, tgw, target, route, match)
+                continue
             actions = (
                 (DROP,)
                 if route.blackhole
                 else (SetReg(Reg.NEXT_HOP, plan.attachment_id[route.attachment]), Goto("tgw_exit"))
             )
             flows.append(
-                flow(
-                    "tgw_route",
-                    route_priority(route.destination.prefixlen),
-                    {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)},
-                    actions,
-                    route.origin,
-                )
+                flow("tgw_route", route_priority(route.destination.prefixlen), match, actions, route.origin)
             )
         for n, name in enumerate(table.propagations):
             for cidr in plan.topology.vpc(tgw.attachment(name).vpc).cidrs:
@@ -290,6 +289,27 @@ def tgw_route_tables(plan, tgw) -> list:
     return flows
 
 
+def over_peering(plan, tgw, attachment, route, match: dict) -> list:
+    """A static route to a TGW peering attachment: into the route table the peer TGW associates
+    with its end (looked up again, in this stage); a packet that already crossed a peering, or
+    a peering that is not active, or an end with no table: dropped (trace: tgw-no-route,
+    tgw-blackhole)."""
+    priority = route_priority(route.destination.prefixlen)
+    peering = plan.topology.transit_gateway_peering(attachment.peering)
+    peer, far = plan.topology.across(attachment)
+    table = peer.association(far.name)
+    crossed = flow("tgw_route", priority, {**match, Reg.PEERED: 1}, (DROP,), route.origin)
+    if not peering.active or table is None:
+        why = peering.origin if not peering.active else far.origin
+        return [crossed, flow("tgw_route", priority, {**match, Reg.PEERED: 0}, (DROP,), why)]
+    onward = (
+        SetReg(Reg.TGW_TABLE, plan.tgw_table_id[(peer.name, table.name)]),
+        SetReg(Reg.PEERED, 1),
+        Resubmit("tgw_route"),
+    )
+    return [crossed, flow("tgw_route", priority, {**match, Reg.PEERED: 0}, onward, route.origin)]
+
+
 def tgw_exits(plan, tgw) -> list:
     """tgw_exit: into the next attachment's VPC, through its subnet in the sender's AZ.
 
@@ -298,7 +318,7 @@ def tgw_exits(plan, tgw) -> list:
     goes back to vpc_route.
     """
     flows = []
-    for attachment in tgw.attachments:
+    for attachment in tgw.vpc_attachments:
         vpc = plan.topology.vpc(attachment.vpc)
         attachment_id = plan.attachment_id[attachment.name]
         if not attachment.available:  # pending acceptance: nothing leaves through it

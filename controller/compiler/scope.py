@@ -49,11 +49,18 @@ def card_scope(topology: m.Topology, server: str) -> Scope:
                 if peering.active:
                     peers.add(peering.other(vpc.name))
             if path.kind == "transit_gateway" and path.name not in tgws:
-                tgws.add(path.name)
-                for attachment in topology.transit_gateway(path.name).attachments:
-                    if attachment.vpc not in routed:
-                        routed.add(attachment.vpc)
-                        frontier.append(attachment.vpc)
+                for tgw in reachable_tgws(topology, path.name):  # over its TGW peerings too
+                    tgws.add(tgw.name)
+                    for attachment in tgw.vpc_attachments:
+                        if attachment.vpc not in routed:
+                            routed.add(attachment.vpc)
+                            frontier.append(attachment.vpc)
     return Scope(
         frozenset(sources), frozenset(routed), frozenset(routed | peers), frozenset(peerings), frozenset(tgws)
     )
+
+
+def reachable_tgws(topology: m.Topology, name: str) -> list[m.TransitGateway]:
+    """The TGW and those its peering attachments lead to (a packet crosses one peering)."""
+    tgw = topology.transit_gateway(name)
+    return [tgw, *(topology.across(a)[0] for a in tgw.attachments if a.peering is not None)]

@@ -207,3 +207,38 @@ def test_the_demo_opens_the_tour_design_and_its_suggestions_say_true(tmp_path):
     assert "sg_ingress" in after_banner and "<- prod/web-sg" in after_banner  # the counted drop
     assert "ACCEPTED (admitted by" in after_banner  # trace build1 web1 tcp 443
     assert "*** tearing down" in out
+
+
+@live
+def test_a_region_link_breaks_traffic_between_regions_and_not_within_one(tmp_path):
+    """topologies/tgw-peering.yaml: us-east-1 and us-west-2, each its own underlay bridge joined to
+    the backbone by its Region-to-Region link. shop1 and stock1 (us-east-1) go on talking when
+    us-west-2's link fails; shop1 reaches ledger1 (us-west-2, over the TGW peering) only while
+    the link is up."""
+    script = tmp_path / "regions.cli"
+    ledger, stock = "10.2.1.4", "10.3.1.4"
+    script.write_text(
+        "\n".join(
+            [
+                f"shop1 ping -c 1 -W 3 {ledger}",
+                "fail link region us-west-2",
+                "fail link region us-west-2",
+                f"shop1 ping -c 1 -W 2 {ledger}",
+                f"shop1 ping -c 1 -W 3 {stock}",
+                "recover link region us-west-2",
+                f"shop1 ping -c 1 -W 3 {ledger}",
+                "fail link region mars-1",
+            ]
+        )
+        + "\n"
+    )
+    result = vpclab("up", ROOT / "topologies" / "tgw-peering.yaml", "--script", script)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "*** Region us-west-2: underlay" in out
+    pings = [line for line in out.splitlines() if "packets transmitted" in line]
+    assert [" 1 received" in line for line in pings] == [True, False, True, True], pings
+    assert "*** Region us-west-2's link to the other Regions: failed" in out
+    assert "*** Region us-west-2's link to the other Regions is already failed" in out
+    assert "*** Region us-west-2's link to the other Regions: recovered" in out
+    assert "*** no Region link 'mars-1'" in out

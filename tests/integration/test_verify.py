@@ -182,3 +182,17 @@ def test_an_instance_without_source_dest_check_is_heard_from_a_foreign_address_a
     assert verification.agrees, report(verification, False)
     spoofed = {r.source: r.live for r in verification.results if r.kind == "spoofed"}
     assert spoofed["b1"] is True and spoofed["b2"] is False
+
+
+def test_verify_agrees_across_accounts_regions_and_a_tgw_peering():
+    """topologies/tgw-peering.yaml live: two accounts, two Regions, two TGWs joined by a peering
+    (the tgw_route stage looks a packet up again in the far TGW's table, once); every probe of
+    the real packets agrees with trace, and stock's pings die on the way back, as trace says."""
+    from pathlib import Path
+
+    topology = load_topology(str(Path(__file__).resolve().parents[2] / "topologies" / "tgw-peering.yaml"))
+    verification = verify(topology, log=quiet)
+    assert verification.agrees, report(verification, False)
+    probes = {(r.source, r.target, r.probe): r for r in verification.results if r.kind in ("port", "icmp")}
+    assert probes["shop1", "ledger1", "tcp/5432"].live
+    assert not probes["stock1", "ledger1", "icmp"].live

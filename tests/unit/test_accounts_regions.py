@@ -280,3 +280,13 @@ def test_a_nat_gateway_keeps_the_private_ip_it_is_given():
     )
     outside = "nat_gateways[0].ip: 10.0.2.1 is not in subnet 'public' (10.0.1.0/24)"
     assert any(outside in line for line in problems(taken))
+
+
+def test_every_underlay_name_of_a_region_is_one_clean_finds_and_linux_takes():
+    from vpclab.layout.names import INTERFACE_PATTERN, Names
+
+    names = Names("tgw-peering")
+    made = [names.underlay_bridge, names.underlay_port(12), names.region_bridge(3), *names.region_link(3)]
+    assert all(INTERFACE_PATTERN.match(name) and len(name) <= 15 for name in made), made
+    assert len(set(made)) == len(made)
+    assert not INTERFACE_PATTERN.match(names.region_bridge(3) + "x")

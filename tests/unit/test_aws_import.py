@@ -89,7 +89,7 @@ def owned_ids(file: str, resource: dict) -> list[str]:
     if file in ("TransitGatewayPropagations", "TransitGatewayStaticRoutes"):
         return [resource["TransitGatewayRouteTableId"]]
     key = ID_KEYS.get(file) or OTHER_FILES.get(file, ("", "", ""))[1]
-    return [object_id(resource, key)]
+    return [object_id(resource, key if isinstance(key, str) else key[0])]
 
 
 def test_an_instance_in_an_az_the_tgw_attachment_does_not_cover_cannot_use_the_tgw():

@@ -34,7 +34,6 @@ DISPOSITIONS = {
 }
 ANY, TCP = (0, None), (6, 22)
 NOT_YET = {
-    "tgw-peering": "TGW peering attachments are not emulated yet",
     "gateway-endpoint": "gateway endpoints (S3, DynamoDB) are not emulated yet: the route to vpce- is listed",
     "interface-endpoint": "interface endpoints are not imported yet",
     "aws-ranges": "vpclab does not know which public ranges AWS owns (Batfish null-routes them)",
@@ -61,7 +60,7 @@ OUTCOMES = [
     ("test-transit-gateway-multi-account", "TransitGatewayMultiAccount.testFromAtoB", "i-0bdf35d561be3d962", "10.2.1.183", TCP, "ACCEPTED"),
     ("test-transit-gateway-multi-account", "TransitGatewayMultiAccount.testFromBtoA", "i-03df168b3f73cc262", "10.1.1.100", TCP, "ACCEPTED"),
     ("test-transit-gateway-peering", "TransitGatewayPeering.testBatToFish", "i-08f3abb6471637c66", "192.168.1.100", ANY, "NO_ROUTE"),
-    ("test-transit-gateway-peering", "TransitGatewayPeering.testBat2ToFish", "i-05e25e43074216229", "192.168.1.100", ANY, "DENIED_IN", "tgw-peering"),
+    ("test-transit-gateway-peering", "TransitGatewayPeering.testBat2ToFish", "i-05e25e43074216229", "192.168.1.100", ANY, "DENIED_IN"),
     ("test-transit-gateway-peering", "TransitGatewayPeering.testFishToBat", "i-0afb0a59f6bf36397", "10.10.1.100", ANY, "NO_ROUTE"),
     ("test-transit-gateway-peering", "TransitGatewayPeering.testFishToBat2", "i-0afb0a59f6bf36397", "10.20.1.100", ANY, "NO_ROUTE"),
     ("test-nat-gateway", "NatGateway.testInstanceToInternet_bidirectional", "i-0a128d26e59be60f3", "8.8.8.8", (6, 80), "EXITS_NETWORK"),

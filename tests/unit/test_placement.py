@@ -43,7 +43,8 @@ def movable(data: dict):
         for family in ("instances", "nat_gateways"):
             for item in vpc.get(family, []):
                 az = model.subnet(item["subnet"]).az
-                yield (v, family, item["name"]), [s.name for s in servers if s.az in (None, az)]
+                fits = [s.name for s in servers if s.az in (None, az) and s.region in (None, model.region)]
+                yield (v, family, item["name"]), fits
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,7 +9,6 @@ of 203.0.113.0/24 so that nothing leaves the machine) is listed as changed.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from ipaddress import IPv4Network
 
 from vpclab.intent.model import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, PEERING_STATES
@@ -17,9 +16,7 @@ from vpclab.intent.model import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, PEERING_STAT
 from .filters import FilterMapping
 from .snapshot import OTHERS, SnapshotError
 from .state import (
-    ATTACHMENT_STATES,
     NOT_EMULATED,
-    OTHER_ATTACHMENTS,
     OTHER_FILES,
     PUBLIC_RANGE,
     TGW_KEYS,
@@ -27,9 +24,10 @@ from .state import (
     Imported,
     object_id,
 )
+from .transit import TransitMapping
 
 
-class Mapper(FilterMapping):
+class Mapper(FilterMapping, TransitMapping):
     """One pass over a snapshot; ``imported`` holds the result."""
 
     def run(self) -> Imported:
@@ -51,7 +49,10 @@ class Mapper(FilterMapping):
                 self.map_route_tables(vpc["VpcId"])
                 self.map_nacls(vpc["VpcId"])
         self.list_everything_else()
-        connections = {key: self.imported.data.pop(key) for key in ("peerings", "transit_gateways")}
+        connections = {
+            key: self.imported.data.pop(key, [])
+            for key in ("peerings", "transit_gateways", "transit_gateway_peerings")
+        }
         self.place(connections["transit_gateways"])
         vpcs = [{key: vpc[key] for key in VPC_KEYS if key in vpc} for vpc in self.vpcs.values()]
         self.imported.data.update(servers=self.servers(), vpcs=vpcs)
@@ -213,128 +214,6 @@ class Mapper(FilterMapping):
                 )
                 self.peerings[pcx["VpcPeeringConnectionId"]] = name
                 self.count("peering")
-
-    def map_transit_gateways(self) -> None:
-        tgws = self.imported.data.setdefault("transit_gateways", [])
-        by_id: dict[str, dict] = {}
-        if self.snapshot["TransitGateways"]:
-            self.imported.counts["transit gateway"] = 0  # its place in the summary: counted below
-        for tgw in self.snapshot["TransitGateways"]:
-            name = self.names.name(tgw, tgw["TransitGatewayId"])
-            by_id[tgw["TransitGatewayId"]] = {
-                "name": name,
-                "description": tgw["TransitGatewayId"],
-                "_account": self.account_of(tgw),
-                "_region": self.region_of(tgw),
-                "attachments": [],
-                "route_tables": [],
-            }
-            if (tgw.get("Options") or {}).get("AutoAcceptSharedAttachments") == "enable":
-                by_id[tgw["TransitGatewayId"]]["auto_accept_shared_attachments"] = True
-            self.tgws[tgw["TransitGatewayId"]] = name
-        for attachment in self.snapshot["TransitGatewayVpcAttachments"]:
-            aws_id, tgw = attachment["TransitGatewayAttachmentId"], by_id.get(attachment["TransitGatewayId"])
-            subnets = [self.subnets.get(s) for s in attachment.get("SubnetIds", [])]
-            state = ATTACHMENT_STATES.get(attachment.get("State", ""))
-            if state is None or tgw is None or attachment["VpcId"] not in self.vpcs:
-                self.skip(
-                    "TGW attachment",
-                    aws_id,
-                    f"it is {attachment.get('State')}"
-                    if state is None
-                    else f"its TGW {attachment['TransitGatewayId']} is in no folder of the snapshot"
-                    if tgw is None
-                    else f"its VPC {attachment['VpcId']} is in no folder of the snapshot",
-                )
-                continue
-            if None in subnets or not subnets:
-                self.skip("TGW attachment", aws_id, "a subnet of it is not in Subnets.json")
-                continue
-            name = self.names.name(attachment, aws_id)
-            vpc = self.vpcs[attachment["VpcId"]]
-            subnet_names = [s[1] for s in subnets if s]
-            entry = {"name": name, "description": aws_id, "vpc": vpc["name"], "subnets": subnet_names}
-            if vpc["_account"] != tgw["_account"]:  # shared with the VPC's account (AWS RAM)
-                shared = tgw.setdefault("shared_with", [])
-                if vpc["_account"] not in shared:
-                    shared.append(vpc["_account"])
-                entry["status"] = state
-            elif state != "available":
-                entry["status"] = state
-            tgw["attachments"].append(entry)
-            self.attachments[aws_id] = name
-            self.count("TGW attachment")
-        for attachment in self.snapshot["TransitGatewayAttachments"]:
-            kind = attachment.get("ResourceType")
-            if kind != "vpc":
-                reason = OTHER_ATTACHMENTS.get(kind, f"a {kind} attachment is not emulated")
-                self.skip(f"TGW {kind} attachment", attachment["TransitGatewayAttachmentId"], reason)
-        self.map_tgw_route_tables(by_id)
-        tgws += [tgw for tgw in by_id.values() if tgw["attachments"]]
-        for tgw in by_id.values():
-            if tgw["attachments"]:
-                self.count("transit gateway")
-                continue
-            self.skip("transit gateway", tgw["description"], "no VPC of the snapshot is attached to it")
-            for table in tgw["route_tables"]:
-                self.imported.counts["TGW route table"] -= 1
-                self.skip("TGW route table", table["description"], "its TGW is not imported")
-        if "transit gateway" in self.imported.counts and not self.imported.counts["transit gateway"]:
-            del self.imported.counts["transit gateway"]
-
-    def map_tgw_route_tables(self, by_id: dict[str, dict]) -> None:
-        associated: dict[str, list[str]] = defaultdict(list)
-        for attachment in self.snapshot["TransitGatewayAttachments"]:
-            association = attachment.get("Association") or {}
-            name = self.attachments.get(attachment["TransitGatewayAttachmentId"])
-            if name and association.get("State") == "associated":
-                associated[association["TransitGatewayRouteTableId"]].append(name)
-        propagated: dict[str, list[str]] = defaultdict(list)
-        for table in self.snapshot["TransitGatewayPropagations"]:
-            for propagation in table.get("TransitGatewayRouteTablePropagations", []):
-                name = self.attachments.get(propagation["TransitGatewayAttachmentId"])
-                if name and propagation.get("State") == "enabled":
-                    propagated[table["TransitGatewayRouteTableId"]].append(name)
-        static: dict[str, list[dict]] = defaultdict(list)
-        for table in self.snapshot["TransitGatewayStaticRoutes"]:
-            for route in table.get("Routes", []):
-                self.map_tgw_static_route(table["TransitGatewayRouteTableId"], route, static)
-        for table in self.snapshot["TransitGatewayRouteTables"]:
-            tgw, aws_id = by_id.get(table["TransitGatewayId"]), table["TransitGatewayRouteTableId"]
-            if tgw is None:
-                self.skip("TGW route table", aws_id, "its TGW is not in TransitGateways.json")
-                continue
-            entry: dict = {
-                "name": self.names.name(table, aws_id, ("tgw-table", tgw["name"])),
-                "description": aws_id,
-            }
-            for key, values in (
-                ("associations", associated),
-                ("propagations", propagated),
-                ("routes", static),
-            ):
-                if values.get(aws_id):
-                    entry[key] = values[aws_id]
-            tgw["route_tables"].append(entry)
-            self.count("TGW route table")
-
-    def map_tgw_static_route(self, table: str, route: dict, static: dict) -> None:
-        destination = route.get("DestinationCidrBlock")
-        if route.get("Type") != "static" or destination is None:
-            return  # propagated routes come from the propagations
-        if route.get("State") == "blackhole":
-            static[table].append({"destination": destination, "blackhole": True})
-            return
-        targets = [
-            self.attachments.get(a.get("TransitGatewayAttachmentId"))
-            for a in route.get("TransitGatewayAttachments", [])
-        ]
-        if len(targets) == 1 and targets[0]:
-            static[table].append({"destination": destination, "attachment": targets[0]})
-        else:
-            self.skip(
-                "TGW static route", f"{table} {destination}", "its attachment is not a VPC attachment here"
-            )
 
     # -- the internet edge ------------------------------------------------------------------------
     def map_internet_edge(self) -> None:

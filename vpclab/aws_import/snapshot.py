@@ -46,7 +46,7 @@ FILES = {
     "VpcEndpoints": "VpcEndpoints",
 }
 # the id of each file's resources: what makes two folders' copies one object
-ID_KEYS = {
+ID_KEYS: dict[str, str | tuple[str, ...]] = {
     "Vpcs": "VpcId",
     "Subnets": "SubnetId",
     "RouteTables": "RouteTableId",
@@ -55,7 +55,8 @@ ID_KEYS = {
     "Reservations": "ReservationId",
     "VpcPeeringConnections": "VpcPeeringConnectionId",
     "TransitGateways": "TransitGatewayId",
-    "TransitGatewayAttachments": "TransitGatewayAttachmentId",
+    "TransitGatewayAttachments": ("TransitGatewayAttachmentId", "TransitGatewayId"),  # a TGW peering
+    # attachment has one id and a side in each TGW's account
     "TransitGatewayVpcAttachments": "TransitGatewayAttachmentId",
     "TransitGatewayRouteTables": "TransitGatewayRouteTableId",
     "TransitGatewayPropagations": "TransitGatewayRouteTableId",
@@ -189,13 +190,21 @@ def merge(parts: Sequence[tuple[Optional[str], Optional[str], dict[str, list]]])
             for resource in resources:
                 if not isinstance(resource, dict):
                     continue
-                key = (name, resource.get(ID_KEYS.get(name, ""))) if ID_KEYS.get(name) in resource else None
+                key = identity(name, resource)
                 if key is not None and key in seen:
                     continue
                 if key is not None:
                     seen.add(key)
                 target.append({**resource, ORIGIN: (account, region)})
     return snapshot
+
+
+def identity(file: str, resource: dict) -> Optional[tuple]:
+    """What makes two folders' copies of a resource one object (None: it has no id)."""
+    keys = ID_KEYS.get(file)
+    keys = (keys,) if isinstance(keys, str) else keys or ()
+    values = tuple(resource.get(key) for key in keys)
+    return (file, *values) if values and all(values) else None
 
 
 def _read_folder(folder: Folder) -> dict[str, list]:

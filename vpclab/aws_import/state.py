@@ -69,6 +69,12 @@ ATTACHMENT_STATES = {
     "pendingAcceptance": "pending-acceptance",
     "rejected": "rejected",
 }
+PEERING_ATTACHMENT_STATES = {  # a TGW peering attachment's State -> its peering's status
+    "available": "active",
+    "pendingAcceptance": "pending-acceptance",
+    "rejected": "rejected",
+    "deleted": "deleted",
+}
 OTHER_ATTACHMENTS = {  # a TGW attachment's ResourceType -> why it is not imported
     "peering": "TGW peering attachments are not emulated yet",
     "vpn": "VPN is not emulated yet (issue 32)",
@@ -175,6 +181,12 @@ class MapperState:
         self.peerings: dict[str, str] = {}  # pcx id -> name
         self.tgws: dict[str, str] = {}  # tgw id -> name
         self.attachments: dict[str, str] = {}  # tgw attachment id -> name
+        self.peering_sides: dict[tuple[str, str], str] = {}  # (attachment id, TGW id) -> name
+        self.tgw_peerings: dict[str, dict] = {}  # TGW peering attachment id -> its peering's data
+        self.table_owners = {  # TGW route table id -> its TGW's id
+            t["TransitGatewayRouteTableId"]: t.get("TransitGatewayId", "")
+            for t in snapshot.get("TransitGatewayRouteTables", [])
+        }
         self.groups: dict[str, tuple[str, str]] = {}  # sg id -> (vpc id, name)
         self.instances: dict[str, tuple[str, str]] = {}  # instance id -> (vpc id, name)
         self.interfaces: dict[str, str] = {}  # primary network interface id -> instance id

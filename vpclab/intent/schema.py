@@ -273,8 +273,9 @@ TOPOLOGY = _object(
                                 "subnets": NAMES,
                                 "security_group_referencing_support": {"type": "boolean"},
                                 "status": {"enum": list(ATTACHMENT_STATES)},
+                                "peering": TEXT,  # a TGW peering attachment (no vpc, no subnets)
                             },
-                            ("name", "vpc", "subnets"),
+                            ("name",),
                         )
                     ),
                     "route_tables": _list(
@@ -290,6 +291,12 @@ TOPOLOGY = _object(
                     ),
                 },
                 ("name",),
+            )
+        ),
+        "transit_gateway_peerings": _list(
+            _object(
+                {"name": NAME, "requester": TEXT, "accepter": TEXT, "status": {"enum": list(PEERING_STATES)}},
+                ("name", "requester", "accepter"),
             )
         ),
         "endpoint_services": _list(

@@ -2,7 +2,9 @@
 
 Everything carries a prefix so that ``vpclab clean`` can find exactly what vpclab made:
 network namespaces ``vpclab-<id>-<topology>-<server>``, root-namespace interfaces
-``vpl<id>...`` (id: 6 hex digits of the topology name's hash; Linux allows 15 characters),
+``vpl<id>...`` (id: 6 hex digits of the topology name's hash; Linux allows 15 characters: the
+underlay bridge ``ul``, uplinks ``u<n>``, a Region's bridge ``rb<n>`` and its link to the
+backbone ``rl<n>``/``rk<n>``),
 the nftables table ``bridge vpl<id>`` of its impaired links, and the run directory
 ``/run/vpclab/<topology>/``.
 """
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 RUN_ROOT = os.environ.get("VPCLAB_RUN_ROOT", "/run/vpclab")
 NETNS_PREFIX = "vpclab-"
 RUN_MARKER = "VPCLAB_RUN"  # exported in every instance's shell: its processes carry the run's name
-INTERFACE_PATTERN = re.compile(r"^vpl[0-9a-f]{6}(ul|u\d+)$")
+INTERFACE_PATTERN = re.compile(r"^vpl[0-9a-f]{6}(ul|u\d+|rb\d+|rl\d+|rk\d+)$")
 IMPAIRMENT_TABLE = re.compile(r"^vpl[0-9a-f]{6}$")  # nftables, bridge family: impaired links
 
 
@@ -49,6 +51,14 @@ class Names:
 
     def underlay_port(self, index: int) -> str:
         return f"vpl{self.short}u{index}"
+
+    def region_bridge(self, index: int) -> str:
+        """The underlay of the ``index``-th Region (its servers' uplinks), when there are several."""
+        return f"vpl{self.short}rb{index}"
+
+    def region_link(self, index: int) -> tuple[str, str]:
+        """The Region-to-Region link of the ``index``-th Region: (its end, the backbone's end)."""
+        return f"vpl{self.short}rl{index}", f"vpl{self.short}rk{index}"
 
     @property
     def impairment_table(self) -> str:

@@ -114,6 +114,7 @@ class Reg:
     AZ = Field("az", "reg1", 17, 8)  # that subnet's AZ id
     HAIRPINS = Field("hairpins", "reg1", 25, 2)  # times a TGW handed the packet to a VPC that sent it back
     SAME_SUBNET = Field("same_subnet", "reg1", 27, 1)  # source and destination share a subnet (no NACL)
+    PEERED = Field("peered", "reg1", 28, 1)  # it crossed a TGW peering (it crosses one at most)
     NEXT_HOP = Field(
         "next_hop", "reg2", 0, 16
     )  # peering id or TGW id chosen by the route; exit attachment id
@@ -332,7 +333,14 @@ STAGE_LIST = (
     # NACL ingress of the source attachment subnet (AWS tgw-nacls)
     _stage(45, "nacl_tgw_entry", "tgw_route", {R.ATTACHMENT_SUBNET} | IP),
     # the TGW route table associated with the source attachment
-    _stage(50, "tgw_route", "tgw_exit", {R.TGW_TABLE, R.ATTACHMENT_SUBNET} | IP, (R.NEXT_HOP,)),
+    # (a route to a TGW peering attachment: on into the peer TGW's table, once)
+    _stage(
+        50,
+        "tgw_route",
+        "tgw_exit tgw_route",
+        {R.TGW_TABLE, R.ATTACHMENT_SUBNET, R.PEERED} | IP,
+        (R.NEXT_HOP, R.TGW_TABLE, R.PEERED),
+    ),
     # out of the TGW into the next attachment's VPC (or back to routing: a hairpin)
     _stage(
         55,

@@ -71,6 +71,9 @@ class TransitGateways(WalkState):
         self.hop("tgw-route", at, True, tgw_hop.origin, tgw_hop.describe())
         assert tgw_hop.attachment is not None
         exit_attachment = tgw.attachment(tgw_hop.attachment)
+        crossed = exit_attachment.peering is not None
+        if crossed:
+            tgw, exit_attachment = self.across_peering(tgw, exit_attachment, packet)
         self.usable(tgw, exit_attachment)
         peer = self.topology.vpc(exit_attachment.vpc)
         exit_subnet = self.topology.attachment_subnet(exit_attachment, az) or peer.subnet(
@@ -79,6 +82,7 @@ class TransitGateways(WalkState):
         if peer.contains(packet.dst):
             references = (
                 traversals == MAX_TGW_TRAVERSALS  # one TGW hop, no inspection hairpin
+                and not crossed  # AWS: no security group referencing over a TGW peering
                 and tgw.security_group_referencing_support
                 and attachment.security_group_referencing_support
                 and exit_attachment.security_group_referencing_support
@@ -86,6 +90,58 @@ class TransitGateways(WalkState):
             arrival = Arrival("tgw", exit_subnet, exit_subnet.az, references)
             return self.deliver(peer, packet, arrival, source)
         return self.onward_from_tgw(peer, exit_subnet, packet, source, traversals)
+
+    def across_peering(
+        self, tgw: m.TransitGateway, attachment: m.Attachment, packet
+    ) -> tuple[m.TransitGateway, m.Attachment]:
+        """Over a TGW peering attachment into the peer TGW: the route table associated with its
+        end of the peering decides (static routes only); a packet crosses one peering at most."""
+        assert attachment.peering is not None
+        peering = self.topology.transit_gateway_peering(attachment.peering)
+        at = f"tgw {tgw.name}/peering {peering.name}"
+        if not peering.active:
+            self.fail(
+                "tgw-peering",
+                at,
+                peering.origin,
+                f"TGW peering {peering.name} is {peering.status}: routes to it are blackholes",
+                "tgw-blackhole",
+            )
+        peer, far = self.topology.across(attachment)
+        self.hop(
+            "tgw-peering",
+            at,
+            True,
+            peering.origin,
+            f"{tgw.name} -> {peer.name} over TGW peering {peering.name}",
+        )
+        table = peer.association(far.name)
+        if table is None:
+            self.fail(
+                "tgw-route",
+                f"tgw {peer.name}",
+                far.origin,
+                f"peering attachment {far.name} is associated with no TGW route table",
+                "tgw-no-route",
+            )
+        hop = tgw_route(self.topology, peer, table, packet.dst)
+        at = f"tgw {peer.name}/{table.name}"
+        if hop is None:
+            self.fail("tgw-route", at, table.origin, f"no route to {packet.dst}", "tgw-no-route")
+        if hop.blackhole:
+            self.fail("tgw-route", at, hop.origin, hop.describe(), "tgw-blackhole")
+        assert hop.attachment is not None
+        onward = peer.attachment(hop.attachment)
+        if onward.peering is not None:
+            self.fail(
+                "tgw-route",
+                at,
+                hop.origin,
+                f"{hop.describe()}: a packet that came over a TGW peering does not cross another",
+                "tgw-no-route",
+            )
+        self.hop("tgw-route", at, True, hop.origin, hop.describe())
+        return peer, onward
 
     def onward_from_tgw(self, vpc, subnet, packet, source, traversals) -> Endpoint:
         """A packet from a TGW for an address outside the VPC: the attachment subnet routes it."""

@@ -385,17 +385,19 @@ class VpcCLI(ChangeVerbs, CLI):
 
     # -- faults ------------------------------------------------------------------------------
     def do_fail(self, line):
-        """Usage: fail nitro SERVER | fail link SERVER [--loss P%] [--rate R] | fail controller
+        """Usage: fail nitro SERVER | fail link SERVER [--loss P%] [--rate R] | fail link region REGION
+        | fail controller
         -- inject a fault. A link with --loss or --rate stays up but drops P % of the packets
         at random and carries at most R (10mbit, 500kbit...), each way; no delay: this kernel
         has no netem."""
         words = line.split()
-        if words[:1] == ["link"] and len(words) > 2:
+        if words[:1] == ["link"] and len(words) > 2 and words[1] != "region":
             return self._impair(words[1], words[2:])
         return self._fault(line, failing=True)
 
     def do_recover(self, line):
-        """Usage: recover nitro SERVER | recover link SERVER | recover controller [--discard-changes]
+        """Usage: recover nitro SERVER | recover link SERVER | recover link region REGION
+        | recover controller [--discard-changes]
         -- undo a fault (a link: up again, and whole). The restarted controller reconciles the
         cards to the running design, with its runtime changes; --discard-changes goes back to
         the topology file."""
@@ -443,6 +445,8 @@ class VpcCLI(ChangeVerbs, CLI):
                     "cards reconciled to the file"
                 )
             return self.say("*** controller restarted; cards reconciled to the running design")
+        if words[:2] == ["link", "region"]:
+            return self._region_link(words[2:], failing)
         if len(words) != 2 or words[1] not in self.emulation.servers_by_name:
             return self.usage(method)
         kind, server = words
@@ -457,6 +461,24 @@ class VpcCLI(ChangeVerbs, CLI):
             ("link", False): faults.link_up,
         }
         action[(kind, failing)](self.emulation, server)
+        return self.say(f"*** {what}: {'failed' if failing else 'recovered'}")
+
+    def _region_link(self, words: list[str], failing: bool):
+        """``fail link region NAME``: the Region's link to the other Regions goes down."""
+        method = self.do_fail if failing else self.do_recover
+        if len(words) != 1:
+            return self.usage(method)
+        try:
+            is_up = faults.region_link_is_up(self.emulation, words[0])
+        except KeyError:
+            regions = ", ".join(r.name for r in self.emulation.topology.regions)
+            return self.say(
+                f"*** no Region link '{words[0]}': this design's underlay has none for it ({regions})"
+            )
+        what = f"Region {words[0]}'s link to the other Regions"
+        if failing == (not is_up):
+            return self.say(f"*** {what} is already {'failed' if failing else 'up'}")
+        (faults.region_link_down if failing else faults.region_link_up)(self.emulation, words[0])
         return self.say(f"*** {what}: {'failed' if failing else 'recovered'}")
 
     def do_help(self, line):

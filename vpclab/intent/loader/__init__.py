@@ -15,7 +15,7 @@ from ..document import Document, load_document
 from ..errors import TopologyError, format_path
 from ..schema import shape_problems
 from .accounts import build_accounts, build_quotas, build_regions, check_quotas, place
-from .connections import build_peerings, build_transit_gateways
+from .connections import build_peerings, build_tgw_peerings, build_transit_gateways
 from .dns import build_hosted_zones, domain
 from .endpoints import build_endpoints
 from .flow_logs import build_flow_logs
@@ -77,7 +77,9 @@ def _build(r: Reporter, data: dict) -> m.Topology:
     for v, vpc in enumerate(vpcs_data):
         known.subnets[vpc["name"]] = build_subnet_drafts(r, known, v, vpc)
     known.peerings = build_peerings(r, known, data)
+    known.tgw_peerings = data.get("transit_gateway_peerings", [])
     known.transit_gateways = build_transit_gateways(r, known, data)
+    tgw_peerings = build_tgw_peerings(r, known, data)
     index_security_groups(r, known, data)
     index_nat_gateways(r, known, data)
     check_instance_names(r, data)
@@ -91,6 +93,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
         vpcs=vpcs,
         peerings=known.peerings,
         transit_gateways=known.transit_gateways,
+        transit_gateway_peerings=tgw_peerings,
         internet_hosts=internet_hosts,
         flow_logs=build_flow_logs(r, data, vpcs),
         hosted_zones=build_hosted_zones(r, data),

@@ -124,7 +124,14 @@ def build_transit_gateway(r: Reporter, known: Known, t: int, tgw: dict) -> m.Tra
     over_quota(
         r, known, path + ("attachments",), "attachments_per_transit_gateway", len(attachments), "attachments"
     )
-    attached_vpcs = Counter(att.vpc for att in attachments)
+    attached_vpcs = Counter(att.vpc for att in attachments if att.peering is None)
+    peered = Counter(att.peering for att in attachments if att.peering is not None)
+    for a, att in enumerate(attachments):
+        if att.peering is not None and peered[att.peering] > 1:
+            r.report(
+                path + ("attachments", a, "peering"),
+                f"'{tgw['name']}' has more than one attachment for TGW peering '{att.peering}'",
+            )
     for a, att in enumerate(attachments):
         if attached_vpcs[att.vpc] > 1:
             r.report(
@@ -144,6 +151,14 @@ def build_transit_gateway(r: Reporter, known: Known, t: int, tgw: dict) -> m.Tra
                     r.report(
                         table_path + (key, n), f"no attachment '{name}' on transit gateway '{tgw['name']}'"
                     )
+        peering_names = {att.name for att in attachments if att.peering is not None}
+        for n, name in enumerate(table.get("propagations", [])):
+            if name in peering_names:
+                r.report(
+                    table_path + ("propagations", n),
+                    f"'{name}' is a TGW peering attachment: it takes static routes only (AWS), "
+                    "no propagation",
+                )
         for n, name in enumerate(table.get("associations", [])):
             if name in associated:
                 r.report(
@@ -189,7 +204,31 @@ def attachment_status(r: Reporter, known: Known, path, tgw_name: str, att: dict,
     return att.get("status", "pending-acceptance" if cross else "available")
 
 
+def build_peering_attachment(r: Reporter, known: Known, path, tgw_name: str, att: dict) -> m.Attachment:
+    """A TGW peering attachment: it names a TGW peering this TGW is an end of, nothing else."""
+    for key in ("vpc", "subnets", "security_group_referencing_support"):
+        if key in att:
+            r.report(path + (key,), f"a TGW peering attachment has no '{key}' (it attaches a TGW, not a VPC)")
+    peering = next((p for p in known.tgw_peerings if p["name"] == att["peering"]), None)
+    if peering is None:
+        r.report(
+            path + ("peering",), f"no TGW peering named '{att['peering']}' in 'transit_gateway_peerings'"
+        )
+    elif tgw_name not in (peering["requester"], peering["accepter"]):
+        r.report(
+            path + ("peering",),
+            f"TGW peering '{peering['name']}' joins '{peering['requester']}' and '{peering['accepter']}', "
+            f"not '{tgw_name}'",
+        )
+    return m.Attachment(format_path(path), tgw_name, att["name"], "", (), peering=att["peering"])
+
+
 def build_attachment(r: Reporter, known: Known, path, tgw_name: str, att: dict, owner: Owner) -> m.Attachment:
+    if "peering" in att:
+        return build_peering_attachment(r, known, path, tgw_name, att)
+    if "vpc" not in att or "subnets" not in att:
+        r.report(path, "an attachment needs 'vpc' and 'subnets' (a VPC's) or 'peering' (a TGW peering's)")
+        return m.Attachment(format_path(path), tgw_name, att["name"], att.get("vpc", ""), ())
     vpc = att["vpc"]
     if vpc not in known.subnets:
         r.report(path + ("vpc",), f"no VPC named '{vpc}'")
@@ -253,3 +292,31 @@ def build_tgw_table(r: Reporter, known: Known, path, table: dict, attachments: s
         tuple(table.get("propagations", [])),
         tuple(routes),
     )
+
+
+def build_tgw_peerings(r: Reporter, known: Known, data: dict) -> tuple[m.TransitGatewayPeering, ...]:
+    """TGW peerings: two TGWs, each with an attachment that names the peering."""
+    peerings_data = data.get("transit_gateway_peerings", [])
+    r.unique_names(peerings_data, ("transit_gateway_peerings",), "TGW peering")
+    tgws = {tgw.name: tgw for tgw in known.transit_gateways}
+    built = []
+    for index, peering in enumerate(peerings_data):
+        path = ("transit_gateway_peerings", index)
+        ends = [peering["requester"], peering["accepter"]]
+        for key, end in zip(("requester", "accepter"), ends, strict=True):
+            if end not in tgws:
+                r.report(path + (key,), f"no transit gateway named '{end}'")
+            elif tgws[end].peering_attachment(peering["name"]) is None:
+                r.report(
+                    path + (key,),
+                    f"transit gateway '{end}' has no attachment for this peering "
+                    f"(add {{name: ..., peering: {peering['name']}}} to its attachments)",
+                )
+        if ends[0] == ends[1]:
+            r.report(path, f"a transit gateway cannot peer with itself ('{ends[0]}')")
+        built.append(
+            m.TransitGatewayPeering(
+                format_path(path), peering["name"], ends[0], ends[1], peering.get("status", "active")
+            )
+        )
+    return tuple(built)

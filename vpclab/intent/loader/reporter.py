@@ -72,6 +72,7 @@ class Known:
     subnets: dict[str, dict[str, SubnetDraft]] = field(default_factory=dict)  # VPC -> name ->
     peerings: tuple[m.Peering, ...] = ()
     transit_gateways: tuple[m.TransitGateway, ...] = ()
+    tgw_peerings: list = field(default_factory=list)  # the file's transit_gateway_peerings entries
     sg_owners: dict[str, str] = field(default_factory=dict)  # SG name -> VPC (not 'default')
     sg_places: dict = field(default_factory=dict)  # (name or ('default', v)) -> defining path
     server_load: Counter = field(default_factory=Counter)  # instances placed per server

@@ -60,10 +60,18 @@ from .routes import HealthCheck, Route, RoutePath, RouteTable
 from .security_groups import SecurityGroup, SGRef, SGRule
 from .topology import Server, Topology
 from .traffic import Traffic, protocol_label
-from .transit_gateways import ATTACHMENT_STATES, Attachment, TgwRoute, TgwRouteTable, TransitGateway
+from .transit_gateways import (
+    ATTACHMENT_STATES,
+    Attachment,
+    TgwRoute,
+    TgwRouteTable,
+    TransitGateway,
+    TransitGatewayPeering,
+)
 from .vpcs import Subnet, Vpc
 
 __all__ = [
+    "TransitGatewayPeering",
     "ATTACHMENT_STATES",
     "DEFAULT_ACCOUNT_ID",
     "DEFAULT_ACCOUNT_NAME",

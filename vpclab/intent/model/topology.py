@@ -17,7 +17,7 @@ from .peering import Peering
 from .privatelink import EndpointInterface, EndpointService, LoadBalancer, LoadBalancerNode, VpcEndpoint
 from .routes import Route
 from .security_groups import SecurityGroup, SGRef
-from .transit_gateways import Attachment, TransitGateway
+from .transit_gateways import Attachment, TransitGateway, TransitGatewayPeering
 from .vpcs import Subnet, Vpc, _by_name
 
 
@@ -45,6 +45,7 @@ class Topology:
     dns_domain: str = DEFAULT_DNS_DOMAIN
     endpoint_services: tuple[EndpointService, ...] = ()
     vpc_endpoints: tuple[VpcEndpoint, ...] = ()
+    transit_gateway_peerings: tuple[TransitGatewayPeering, ...] = ()
     accounts: tuple[Account, ...] = (Account("accounts", DEFAULT_ACCOUNT_NAME, DEFAULT_ACCOUNT_ID),)
     regions: tuple[Region, ...] = (Region("regions", DEFAULT_REGION),)
 
@@ -131,6 +132,18 @@ class Topology:
 
     def transit_gateway(self, name: str) -> TransitGateway:
         return _by_name(self.transit_gateways, name)
+
+    def transit_gateway_peering(self, name: str) -> TransitGatewayPeering:
+        return _by_name(self.transit_gateway_peerings, name)
+
+    def across(self, attachment: Attachment) -> tuple[TransitGateway, Attachment]:
+        """The other end of a TGW peering attachment: the peer TGW and its peering attachment."""
+        assert attachment.peering is not None
+        peering = self.transit_gateway_peering(attachment.peering)
+        peer = self.transit_gateway(peering.other(attachment.transit_gateway))
+        far = peer.peering_attachment(peering.name)
+        assert far is not None  # the loader requires an attachment at both ends
+        return peer, far
 
     def peering(self, name: str) -> Peering:
         return _by_name(self.peerings, name)

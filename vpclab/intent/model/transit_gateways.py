@@ -22,6 +22,7 @@ class Attachment:
     subnets: tuple[str, ...]
     security_group_referencing_support: bool = True  # AWS: on for an attachment, off for a TGW
     status: str = "available"  # pending-acceptance: a shared TGW's owner has not accepted it yet
+    peering: Optional[str] = None  # a TGW peering attachment: its `transit_gateway_peerings` name
 
     @property
     def available(self) -> bool:
@@ -71,8 +72,36 @@ class TransitGateway:
 
     def attachment_of(self, vpc: str) -> Optional[Attachment]:
         """The attachment of ``vpc`` (a VPC is attached at most once)."""
-        return next((a for a in self.attachments if a.vpc == vpc), None)
+        return next((a for a in self.vpc_attachments if a.vpc == vpc), None)
+
+    @property
+    def vpc_attachments(self) -> tuple[Attachment, ...]:
+        """Its attachments of VPCs (not its peering attachments)."""
+        return tuple(a for a in self.attachments if a.peering is None)
+
+    def peering_attachment(self, peering: str) -> Optional[Attachment]:
+        return next((a for a in self.attachments if a.peering == peering), None)
 
     def association(self, attachment: str) -> Optional[TgwRouteTable]:
         """The route table ``attachment`` is associated with, if any."""
         return next((t for t in self.route_tables if attachment in t.associations), None)
+
+
+@dataclass(frozen=True)
+class TransitGatewayPeering:
+    """Two TGWs peered (of one Region or two, of one account or two): each has a peering
+    attachment naming it; only static routes lead into it (AWS), and only an active one
+    carries packets."""
+
+    origin: str
+    name: str
+    requester: str
+    accepter: str
+    status: str = "active"
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def other(self, tgw: str) -> str:
+        return self.accepter if tgw == self.requester else self.requester
