@@ -17,7 +17,7 @@ from vpclab.layout.pipeline import SampleKey
 from vpclab.layout.plan import Plan
 
 FORMAT_VERSION = 2
-ACCOUNT = "123456789012"  # the emulation's one AWS account (the id AWS's guides use)
+ACCOUNT = "123456789012"  # a design's default account (the id AWS's guides use)
 FIELDS = (
     "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
     "start end action log-status vpclab-rule"
@@ -46,13 +46,14 @@ class FlowLogRecord:
     action: str  # ACCEPT | REJECT
     rule: str
     status: str = "OK"
+    account: str = ACCOUNT  # the id of the account that owns the interface's VPC
 
     def line(self) -> str:
         return " ".join(
             str(value)
             for value in (
                 FORMAT_VERSION,
-                ACCOUNT,
+                self.account,
                 self.interface,
                 self.source,
                 self.destination,
@@ -89,6 +90,7 @@ class FlowLogRecord:
             action=parts[12],
             rule=parts[14],
             status=parts[13],
+            account=parts[1],
         )
 
 
@@ -145,7 +147,7 @@ class Window:
     def records(self, key: tuple) -> list[FlowLogRecord]:
         """The window's records: what was accepted (less what a later stage dropped), and
         what was rejected, each with its own first and last second (as AWS's records)."""
-        interface, protocol, source, destination, port, to_port = key
+        interface, protocol, source, destination, port, to_port, account = key
         common = (interface, source, destination, port, to_port, protocol)
         out = []
         accepted = self.accepted
@@ -153,7 +155,11 @@ class Window:
         if packets > 0 and accepted.start is not None and accepted.end is not None:
             octets = accepted.bytes - self.dropped_later.bytes
             rule = accepted.rule or BY_STATE
-            out.append(FlowLogRecord(*common, packets, octets, accepted.start, accepted.end, "ACCEPT", rule))
+            out.append(
+                FlowLogRecord(
+                    *common, packets, octets, accepted.start, accepted.end, "ACCEPT", rule, account=account
+                )
+            )
         rejected = self.rejected
         if rejected.packets and rejected.start is not None and rejected.end is not None:
             out.append(
@@ -165,6 +171,7 @@ class Window:
                     rejected.end,
                     "REJECT",
                     rejected.rule,
+                    account=account,
                 )
             )
         return out
@@ -192,6 +199,7 @@ class Aggregator:
             fields["destination"],
             fields.get("source_port", 0),
             fields.get("destination_port", 0),
+            self.interfaces.topology.owner(instance.vpc).id,  # the record's account-id
         )
         start = int(record.export_time - fields.get("start_delta_us", 0) / 1e6)
         end = int(record.export_time - fields.get("end_delta_us", 0) / 1e6)

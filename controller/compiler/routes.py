@@ -8,7 +8,7 @@ propagated one of the same prefix, and a CIDR propagated twice keeps its first p
 from __future__ import annotations
 
 from vpclab.errors import Defect
-from vpclab.intent.model import TGW_MTU
+from vpclab.intent.model import INTER_REGION_MTU, TGW_MTU
 from vpclab.layout.actions import (
     CONTROLLER,
     DROP,
@@ -116,15 +116,21 @@ def peerings(plan, peering) -> list:
                         "nw_src": prefix(src_cidr),
                         "nw_dst": prefix(dst_cidr),
                     }
+                    onward = (
+                        (CheckLarger(ETHERNET_HEADER + INTER_REGION_MTU, Reg.TOO_BIG), Goto("peering_mtu"))
+                        if peering.inter_region
+                        else (Goto("deliver_lookup"),)
+                    )
                     flows.append(
                         flow(
-                            "peering",
-                            100,
-                            match,
-                            (SetReg(Reg.DST_VPC, peer.number), Goto("deliver_lookup")),
-                            peering.origin,
+                            "peering", 100, match, (SetReg(Reg.DST_VPC, peer.number), *onward), peering.origin
                         )
                     )
+        if peering.inter_region:  # AWS: 8500 bytes between Regions, larger packets dropped
+            flows.append(
+                flow("peering_mtu", TOO_BIG_PRIORITY, {**key, Reg.TOO_BIG: 1}, (DROP,), peering.origin)
+            )
+            flows.append(flow("peering_mtu", 100, key, (Goto("deliver_lookup"),), peering.origin))
     return flows
 
 

@@ -196,3 +196,35 @@ def test_verify_agrees_across_accounts_regions_and_a_tgw_peering():
     probes = {(r.source, r.target, r.probe): r for r in verification.results if r.kind in ("port", "icmp")}
     assert probes["shop1", "ledger1", "tcp/5432"].live
     assert not probes["stock1", "ledger1", "icmp"].live
+
+
+def test_an_inter_region_peering_drops_what_is_longer_than_8500_bytes_live(tmp_path):
+    """Two VPCs of two Regions peered: verify pings at the path MTU (8500) and a byte over it
+    with real packets, and the cards (stage peering_mtu) drop the longer one as trace says."""
+    topology = design(
+        tmp_path,
+        """
+        name: across
+        regions: [{name: us-east-1}, {name: eu-west-1}]
+        servers: [{name: a, region: us-east-1}, {name: b, region: eu-west-1}]
+        peerings: [{name: us-eu, requester: us, accepter: eu}]
+        vpcs:
+          - name: us
+            cidr: 10.1.0.0/16
+            subnets: [{name: s, cidr: 10.1.1.0/24, route_table: rt}]
+            route_tables: [{name: rt, routes: [{destination: 10.2.0.0/16, peering: us-eu}]}]
+            security_groups: [{name: us-sg, ingress: [{protocol: all, cidr: 10.2.0.0/16}]}]
+            instances: [{name: us1, subnet: s, security_groups: [us-sg]}]
+          - name: eu
+            region: eu-west-1
+            cidr: 10.2.0.0/16
+            subnets: [{name: s, cidr: 10.2.1.0/24, route_table: rt}]
+            route_tables: [{name: rt, routes: [{destination: 10.1.0.0/16, peering: us-eu}]}]
+            security_groups: [{name: eu-sg, ingress: [{protocol: all, cidr: 10.1.0.0/16}]}]
+            instances: [{name: eu1, subnet: s, security_groups: [eu-sg]}]
+        """,
+    )
+    verification = verify(topology, log=quiet)
+    assert verification.agrees, report(verification, False)
+    sized = {(r.source, r.target, r.probe): r.live for r in verification.results if r.kind == "mtu"}
+    assert sized[("us1", "eu1", "icmp of 8500 bytes")] and not sized[("us1", "eu1", "icmp of 8501 bytes")]

@@ -290,3 +290,22 @@ def test_every_underlay_name_of_a_region_is_one_clean_finds_and_linux_takes():
     assert all(INTERFACE_PATTERN.match(name) and len(name) <= 15 for name in made), made
     assert len(set(made)) == len(made)
     assert not INTERFACE_PATTERN.match(names.region_bridge(3) + "x")
+
+
+def test_an_inter_region_peering_carries_8500_bytes_and_drops_more_like_trace_says():
+    from test_mtu import ICMP, of_size
+
+    topology = load(inter_region())
+    compiled = compile_topology(topology)
+    us1, eu1 = topology.instance("us1"), topology.instance("eu1")
+    fits = of_size(compiled, "us1", str(eu1.ip), 8500, ICMP)
+    assert fits.delivered and fits.delivered[0][2]["ipv4_dst"] == str(eu1.ip)
+    too_big = of_size(compiled, "us1", str(eu1.ip), 8501, ICMP)
+    server, stage, cookie = too_big.dropped_at
+    assert (server, stage, compiled.origin(cookie)) == (us1.server, "peering_mtu", "peerings[0]")
+    verdict = trace(topology, us1, eu1.ip, 1, size=8501)
+    assert (verdict.accepted, verdict.reason, verdict.rule) == (False, "packet-too-big", "peerings[0]")
+    assert trace(topology, us1, eu1.ip, 1, size=8500).path_mtu == (8500, "inter-Region peering us-eu")
+    same_region = load(inter_region().replace("region: eu-west-1\n        cidr", "cidr"))
+    assert not same_region.peering("us-eu").inter_region
+    assert trace(same_region, same_region.instance("us1"), eu1.ip, 1, size=9001).accepted

@@ -138,3 +138,57 @@ def test_the_command_imports_from_the_endpoint_and_an_unreachable_one_is_an_erro
     )  # neither DIR nor --region
     with pytest.raises(SnapshotError):
         import_account(REGION, "http://127.0.0.1:9")
+
+
+def test_two_regions_import_as_one_design_with_their_inter_region_peering(api, tmp_path, capsys):
+    """--region twice: each Region's describe-* answers, one design; a peering requested from
+    us-east-1 and accepted in eu-west-1 joins the two Regions' VPCs (inter-Region: 8500 bytes)."""
+    import boto3
+
+    url, ec2 = api
+    build_account(ec2)
+    eu = boto3.client("ec2", endpoint_url=url, region_name="eu-west-1")
+    vpc = eu.create_vpc(CidrBlock="10.5.0.0/16", TagSpecifications=tag("vpc", "eu-data"))["Vpc"]["VpcId"]
+    subnet = eu.create_subnet(VpcId=vpc, CidrBlock="10.5.1.0/24", AvailabilityZone="eu-west-1a")["Subnet"]
+    group = eu.create_security_group(GroupName="eu-sg", Description="eu", VpcId=vpc)["GroupId"]
+    eu.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.1.0.0/16"}]}
+        ],
+    )
+    eu.run_instances(
+        ImageId=eu.describe_images()["Images"][0]["ImageId"],
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=subnet["SubnetId"],
+        PrivateIpAddress="10.5.1.30",
+        SecurityGroupIds=[group],
+        TagSpecifications=tag("instance", "eu1"),
+    )
+    app = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["app"]}])["Vpcs"][0]["VpcId"]
+    pcx = ec2.create_vpc_peering_connection(VpcId=app, PeerVpcId=vpc, PeerRegion="eu-west-1")
+    pcx_id = pcx["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    eu.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx_id)
+    for client, owner, destination in ((ec2, app, "10.5.0.0/16"), (eu, vpc, "10.1.0.0/16")):
+        table = client.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [owner]}])["RouteTables"][
+            0
+        ]
+        client.create_route(
+            RouteTableId=table["RouteTableId"],
+            DestinationCidrBlock=destination,
+            VpcPeeringConnectionId=pcx_id,
+        )
+    out = tmp_path / "two.yaml"
+    assert (
+        main(["import", "--region", REGION, "--region", "eu-west-1", "--endpoint", url, "-o", str(out)]) == 0
+    )
+    assert f"{out}: ok: topology 'account-us-east-1-eu-west-1'" in capsys.readouterr().out
+    topology = load_topology(str(out))
+    assert [r.name for r in topology.regions] == ["us-east-1", "eu-west-1"]
+    assert topology.vpc("eu-data").region == "eu-west-1" and topology.vpc("app").region == "us-east-1"
+    peering = next(p for p in topology.peerings if {p.requester, p.accepter} == {"app", "eu-data"})
+    assert peering.inter_region and peering.active
+    assert verdict(topology, "app1", "eu1", "tcp", 443).accepted
+    assert verdict(topology, "app1", "eu1", "tcp", 443, size=8501).reason == "packet-too-big"
+    assert topology.instance("eu1").server in {s.name for s in topology.servers if s.region == "eu-west-1"}

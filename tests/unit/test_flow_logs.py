@@ -3,6 +3,7 @@ AWS's version-2 records, the experiments' reading of them, and the shell's `flow
 
 import io
 import os
+import re
 import struct
 from pathlib import Path
 from unittest import mock
@@ -237,3 +238,21 @@ def test_the_shell_lists_the_newest_records_of_an_instance_and_only_rejects(tmp_
     shell.onecmd("flowlogs nobody")
     assert "no instance 'nobody'" in output.getvalue()
     assert os.path.exists(tmp_path / "prod-all.log")
+
+
+def test_a_record_carries_the_account_id_of_the_interfaces_owner():
+    """Contract v3: each VPC's owner; AWS writes the interface owner's account-id."""
+    owned = re.sub(
+        r"^name: ", 'accounts: [{name: shop, id: "111111111111"}]\nname: ', DESIGN, count=1, flags=re.M
+    )
+    topology = load(owned)
+    assert topology.owner("prod").id == "111111111111"
+    interfaces = Interfaces(topology, origins_by_point(compile_topology(topology).origins.values()))
+    aggregator = Aggregator(interfaces)
+    sg_rule = "vpcs[0].security_groups[default].egress[0]"
+    aggregator.add(
+        "srv1", _record(SampleKey.ACCEPT_BY_RULE, SampleKey.SENDING, point=observation_point(sg_rule)), 10.0
+    )
+    (_, record), *_ = aggregator.due(20.0)
+    assert record.line().startswith("2 111111111111 eni-web1 ")
+    assert FlowLogRecord.parse(record.line()).account == "111111111111"

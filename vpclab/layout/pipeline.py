@@ -310,7 +310,9 @@ STAGE_LIST = (
         (R.NEXT_HOP, R.DST_VPC, "eth_src", "eth_dst"),
     ),
     # a peering delivers only between its two VPCs
-    _stage(35, "peering", "deliver_lookup", {R.NEXT_HOP, R.SRC_VPC} | IP, (R.DST_VPC,)),
+    _stage(35, "peering", "deliver_lookup peering_mtu", {R.NEXT_HOP, R.SRC_VPC} | IP, (R.DST_VPC, R.TOO_BIG)),
+    # an inter-Region peering's MTU: a packet longer than 8500 bytes is dropped (no ICMP error)
+    _stage(37, "peering_mtu", "deliver_lookup", (R.NEXT_HOP, R.TOO_BIG)),
     # into the TGW: the attachment must cover the source AZ
     _stage(
         40,

@@ -35,4 +35,13 @@ class Peering(WalkState):
             else f"{vpc.name} -> {peer.name}",
             "not-transitive",
         )
+        if peering.inter_region:  # AWS: 8500 bytes between Regions
+            self.fits(
+                packet,
+                m.INTER_REGION_MTU,
+                f"inter-Region peering {peering.name}",
+                f"peering {peering.name}",
+                peering.origin,
+                "dropped without an ICMP error",
+            )
         return self.deliver(peer, packet, Arrival("peering", None, az), source)
