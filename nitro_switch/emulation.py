@@ -377,11 +377,10 @@ class Emulation:
             self.log(f"*** Region {region.name}: underlay {bridge}, link {near} to the backbone")
             run("ip", "link", "add", bridge, "type", "bridge")
             run("ip", "link", "set", bridge, "mtu", str(UNDERLAY_MTU), "up")
-            run("ip", "link", "add", near, "mtu", str(UNDERLAY_MTU), "type", "veth", "peer", "name", far)
-            run("ip", "link", "set", near, "mtu", str(UNDERLAY_MTU), "master", bridge, "up")
-            run(
-                "ip", "link", "set", far, "mtu", str(UNDERLAY_MTU), "master", self.names.underlay_bridge, "up"
-            )
+            mtu = str(UNDERLAY_MTU)
+            run("ip", "link", "add", near, "mtu", mtu, "type", "veth", "peer", "name", far, "mtu", mtu)
+            run("ip", "link", "set", near, "master", bridge, "up")
+            run("ip", "link", "set", far, "master", self.names.underlay_bridge, "up")
         regions = {s.name: s.region for s in self.topology.servers if s.region}
         for server in self.servers:
             if server.name in regions:

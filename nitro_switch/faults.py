@@ -19,11 +19,15 @@ def card_is_up(emulation, server: str) -> bool:
     return pid is not None and _alive(pid)
 
 
+def _is_up(device: str) -> bool:
+    """Is the root-namespace ``device`` administratively up?"""
+    flags = re.search(r"<([^>]*)>", run("ip", "-o", "link", "show", "dev", device))
+    return flags is not None and "UP" in flags.group(1).split(",")
+
+
 def link_is_up(emulation, server: str) -> bool:
     """Is the server's underlay link administratively up?"""
-    port = emulation.names.underlay_port(emulation.plan.server_index[server])
-    flags = re.search(r"<([^>]*)>", run("ip", "-o", "link", "show", "dev", port))
-    return flags is not None and "UP" in flags.group(1).split(",")
+    return _is_up(emulation.names.underlay_port(emulation.plan.server_index[server]))
 
 
 def crash_card(emulation, server: str) -> None:
@@ -53,20 +57,23 @@ def recover_card(emulation, server: str) -> None:
     card.seed_neighbours(emulation.servers)
 
 
+def _region_end(emulation, region: str) -> str:
+    """The Region's end of its link to the backbone (KeyError: the underlay has none for it)."""
+    return emulation.names.region_link(emulation.region_index(region))[0]
+
+
 def region_link_is_up(emulation, region: str) -> bool:
     """Is the Region's link to the backbone administratively up?"""
-    near, _ = emulation.names.region_link(emulation.region_index(region))
-    flags = re.search(r"<([^>]*)>", run("ip", "-o", "link", "show", "dev", near))
-    return flags is not None and "UP" in flags.group(1).split(",")
+    return _is_up(_region_end(emulation, region))
 
 
 def region_link_down(emulation, region: str) -> None:
     """The Region's link to the other Regions goes down: traffic within it goes on."""
-    run("ip", "link", "set", emulation.names.region_link(emulation.region_index(region))[0], "down")
+    run("ip", "link", "set", _region_end(emulation, region), "down")
 
 
 def region_link_up(emulation, region: str) -> None:
-    run("ip", "link", "set", emulation.names.region_link(emulation.region_index(region))[0], "up")
+    run("ip", "link", "set", _region_end(emulation, region), "up")
 
 
 def link_down(emulation, server: str) -> None:

@@ -92,12 +92,7 @@ class Mapper(FilterMapping, TransitMapping):
     def list_other_files(self) -> None:
         """Every object of a file vpclab maps nothing from, with its id and the reason; a
         network interface only if no imported instance or NAT gateway owns it."""
-        mapped = set(self.interfaces) | {
-            a.get("NetworkInterfaceId")
-            for nat in self.snapshot["NatGateways"]
-            if nat["NatGatewayId"] in self.nat_gateways
-            for a in nat.get("NatGatewayAddresses", [])
-        }
+        mapped = self.mapped_interfaces()
         others: dict[str, list] = self.snapshot.get(OTHERS, {})  # type: ignore[assignment]
         for file, resources in others.items():
             kind, key, reason = OTHER_FILES.get(file, (file, "", f"{file}.json is not read by vpclab"))
@@ -258,12 +253,7 @@ class Mapper(FilterMapping, TransitMapping):
                     self.change(
                         "Elastic IP", f"{address['PublicIp']} ({aws_id})", f"an address of {PUBLIC_RANGE}"
                     )
-        mapped = set(self.interfaces) | {
-            a.get("NetworkInterfaceId")
-            for nat in self.snapshot["NatGateways"]
-            if nat["NatGatewayId"] in self.nat_gateways
-            for a in nat.get("NatGatewayAddresses", [])
-        }
+        mapped = self.mapped_interfaces()
         for address in self.snapshot["Addresses"]:
             if address.get("NetworkInterfaceId") not in mapped:
                 where = address.get("AllocationId") or address.get("PublicIp", "?")

@@ -207,6 +207,15 @@ class MapperState:
     def region_of(self, resource: dict) -> str:
         return resource.get(ORIGIN, (None, None))[1] or DEFAULT_REGION
 
+    def mapped_interfaces(self) -> set:
+        """The network interfaces of imported instances (their primary) and NAT gateways."""
+        return set(self.interfaces) | {
+            a.get("NetworkInterfaceId")
+            for nat in self.snapshot["NatGateways"]
+            if nat["NatGatewayId"] in self.nat_gateways
+            for a in nat.get("NatGatewayAddresses", [])
+        }
+
     def skip(self, kind: str, aws_id: str, reason: str) -> None:
         self.imported.skipped.append(Skipped(kind, aws_id, reason))
 

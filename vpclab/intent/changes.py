@@ -290,11 +290,11 @@ def add_route(intent, data, vpc: str, table: str, destination: str, target: str,
 
 
 def remove_route(intent, data, vpc: str, table: str, destination: str) -> str:
-    routes = _route_table(data, vpc, table).get("routes", [])
-    kept = [route for route in routes if route.get("destination") != destination]
-    if len(kept) == len(routes):
+    entry = _route_table(data, vpc, table)
+    kept = [route for route in entry.get("routes", []) if route.get("destination") != destination]
+    if len(kept) == len(entry.get("routes", [])):
         raise ChangeError(f"route table '{table}' of '{vpc}' has no route to {destination}")
-    _route_table(data, vpc, table)["routes"] = kept
+    entry["routes"] = kept
     return f"removed the route to {destination} from {vpc}/{table}"
 
 

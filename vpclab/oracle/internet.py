@@ -9,10 +9,8 @@ from dataclasses import replace
 from vpclab.intent import model as m
 
 from .mtu import IGW_DROPS
-from .packet import Arrival, Endpoint, Packet
+from .packet import LEFT_NETWORK, Arrival, Endpoint, Packet
 from .walk import WalkState
-
-LEFT_NETWORK = "left-network"  # the stage of a packet that leaves for an address beyond the emulation
 
 
 def outside_the_emulation(address) -> bool:

@@ -14,6 +14,8 @@ FORWARD, RETURN = "forward", "return"
 Endpoint = Union[m.Instance, m.InternetHost]
 Interface = Union[m.Instance, m.EndpointInterface]  # what has security groups
 
+LEFT_NETWORK = "left-network"  # the stage of a packet that leaves for an address beyond the emulation
+
 
 @dataclass(frozen=True)
 class Packet:
@@ -88,7 +90,7 @@ class Verdict:
     @property
     def left_network(self) -> Optional[str]:
         """The address beyond the emulation the request left the network for, if it did."""
-        return next((h.at for h in self.hops if h.direction == FORWARD and h.stage == "left-network"), None)
+        return next((h.at for h in self.hops if h.direction == FORWARD and h.stage == LEFT_NETWORK), None)
 
     @property
     def delivered_to(self) -> Optional[str]:

@@ -52,22 +52,7 @@ class TransitGateways(WalkState):
             )
         if self.options.check and traversals == MAX_TGW_TRAVERSALS:
             self.nacl(entry, "ingress", packet, packet.src)
-        table = tgw.association(attachment.name)
-        at = f"tgw {tgw.name}"
-        if table is None:
-            self.fail(
-                "tgw-route",
-                at,
-                attachment.origin,
-                f"attachment {attachment.name} is associated with no TGW route table",
-                "tgw-no-route",
-            )
-        tgw_hop = tgw_route(self.topology, tgw, table, packet.dst)
-        at = f"tgw {tgw.name}/{table.name}"
-        if tgw_hop is None:
-            self.fail("tgw-route", at, table.origin, f"no route to {packet.dst}", "tgw-no-route")
-        if tgw_hop.blackhole:
-            self.fail("tgw-route", at, tgw_hop.origin, tgw_hop.describe(), "tgw-blackhole")
+        tgw_hop, at = self.tgw_lookup(tgw, attachment, packet)
         self.hop("tgw-route", at, True, tgw_hop.origin, tgw_hop.describe())
         assert tgw_hop.attachment is not None
         exit_attachment = tgw.attachment(tgw_hop.attachment)
@@ -90,6 +75,27 @@ class TransitGateways(WalkState):
             arrival = Arrival("tgw", exit_subnet, exit_subnet.az, references)
             return self.deliver(peer, packet, arrival, source)
         return self.onward_from_tgw(peer, exit_subnet, packet, source, traversals)
+
+    def tgw_lookup(self, tgw: m.TransitGateway, attachment: m.Attachment, packet) -> tuple[m.TgwRoute, str]:
+        """The route the table associated with ``attachment`` (where the packet came in) has
+        for it, and where that is; no table, no route or a blackhole drops it."""
+        table = tgw.association(attachment.name)
+        if table is None:
+            kind = "peering attachment" if attachment.peering is not None else "attachment"
+            self.fail(
+                "tgw-route",
+                f"tgw {tgw.name}",
+                attachment.origin,
+                f"{kind} {attachment.name} is associated with no TGW route table",
+                "tgw-no-route",
+            )
+        hop = tgw_route(self.topology, tgw, table, packet.dst)
+        at = f"tgw {tgw.name}/{table.name}"
+        if hop is None:
+            self.fail("tgw-route", at, table.origin, f"no route to {packet.dst}", "tgw-no-route")
+        if hop.blackhole:
+            self.fail("tgw-route", at, hop.origin, hop.describe(), "tgw-blackhole")
+        return hop, at
 
     def across_peering(
         self, tgw: m.TransitGateway, attachment: m.Attachment, packet
@@ -115,21 +121,7 @@ class TransitGateways(WalkState):
             peering.origin,
             f"{tgw.name} -> {peer.name} over TGW peering {peering.name}",
         )
-        table = peer.association(far.name)
-        if table is None:
-            self.fail(
-                "tgw-route",
-                f"tgw {peer.name}",
-                far.origin,
-                f"peering attachment {far.name} is associated with no TGW route table",
-                "tgw-no-route",
-            )
-        hop = tgw_route(self.topology, peer, table, packet.dst)
-        at = f"tgw {peer.name}/{table.name}"
-        if hop is None:
-            self.fail("tgw-route", at, table.origin, f"no route to {packet.dst}", "tgw-no-route")
-        if hop.blackhole:
-            self.fail("tgw-route", at, hop.origin, hop.describe(), "tgw-blackhole")
+        hop, at = self.tgw_lookup(peer, far, packet)
         assert hop.attachment is not None
         onward = peer.attachment(hop.attachment)
         if onward.peering is not None:

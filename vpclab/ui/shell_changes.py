@@ -167,15 +167,11 @@ class ChangeVerbs:
 
     def do_peering_delete(self, line):
         """Usage: peering-delete NAME  -- delete a peering (its routes become blackholes)."""
-        if len(line.split()) != 1:
-            return self.usage(self.do_peering_delete)
-        return self.change("delete-peering", peering=line.strip())
+        return self._one_name(line, "delete-peering", self.do_peering_delete)
 
     def do_peering_restore(self, line):
         """Usage: peering-restore NAME  -- re-create a deleted peering."""
-        if len(line.split()) != 1:
-            return self.usage(self.do_peering_restore)
-        return self.change("restore-peering", peering=line.strip())
+        return self._one_name(line, "restore-peering", self.do_peering_restore)
 
     # -- what changed ----------------------------------------------------------------------------
     def do_changes(self, line):

@@ -12,7 +12,7 @@ from .reporter import Known, Reporter
 def build_accounts(r: Reporter, data: dict) -> tuple[m.Account, ...]:
     given = data.get("accounts")
     if not given:
-        return (m.Account("accounts", m.DEFAULT_ACCOUNT_NAME, m.DEFAULT_ACCOUNT_ID),)
+        return m.DEFAULT_ACCOUNTS
     r.unique_names(given, ("accounts",), "account")
     ids: dict[str, str] = {}
     for n, account in enumerate(given):
@@ -25,7 +25,7 @@ def build_accounts(r: Reporter, data: dict) -> tuple[m.Account, ...]:
 def build_regions(r: Reporter, data: dict) -> tuple[m.Region, ...]:
     given = data.get("regions")
     if not given:
-        return (m.Region("regions", m.DEFAULT_REGION),)
+        return m.DEFAULT_REGIONS
     r.unique_names(given, ("regions",), "Region")
     return tuple(m.Region(f"regions[{n}]", region["name"]) for n, region in enumerate(given))
 
@@ -42,18 +42,19 @@ def check_quotas(r: Reporter, data: dict) -> None:
             r.report(("quotas", key), f"AWS raises quota '{quota.name}' to at most {quota.most}, not {value}")
 
 
-def over_quota(r: Reporter, known: Known, path: DocPath, key: str, count: int, what: str) -> None:
-    """Report ``count`` ``what`` if it is over the quota ``key``."""
+def over_quota(r: Reporter, known: Known, path: DocPath, key: str, count: int, what: str) -> bool:
+    """Report ``count`` ``what`` if it is over the quota ``key``; say whether it is."""
     value = known.quotas[key]
     if count > value:
         r.report(path, f"{count} {what}: {m.QUOTAS[key].describe(value)} (raise it under 'quotas:')")
+    return count > value
 
 
-def place(r: Reporter, known: Known, path: DocPath, item: dict, owner: bool = True) -> tuple[str, str]:
+def place(r: Reporter, known: Known, path: DocPath, item: dict) -> tuple[str, str]:
     """(account, Region) of a VPC or TGW: its keys, else the first account and Region."""
     account = item.get("account", known.accounts[0].name)
     region = item.get("region", known.regions[0].name)
-    if owner and account not in {a.name for a in known.accounts}:
+    if account not in {a.name for a in known.accounts}:
         r.report(
             path + ("account",), f"no account named '{account}' in 'accounts' ({_names(known.accounts)})"
         )

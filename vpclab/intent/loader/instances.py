@@ -103,15 +103,9 @@ def _assign_addresses(r: Reporter, v: int, entries) -> dict[int, IPv4Address]:
 def resolve_security_groups(r: Reporter, known: Known, path, vpc: str, interface: dict):
     """The SGs of an instance (or an endpoint's interfaces): ``default`` unless listed."""
     names = interface.get("security_groups", ["default"])
-    if len(names) > known.quotas["security_groups_per_interface"]:
-        over_quota(
-            r,
-            known,
-            path + ("security_groups",),
-            "security_groups_per_interface",
-            len(names),
-            "security groups",
-        )
+    if over_quota(
+        r, known, path + ("security_groups",), "security_groups_per_interface", len(names), "security groups"
+    ):
         return None
     refs = []
     for n, name in enumerate(names):
@@ -136,7 +130,8 @@ def aws_id_of(item: dict) -> Optional[str]:
 
 def same_zone(region: str, az: str, other: str) -> bool:
     """Are ``az`` and ``other`` one AZ of ``region`` (``a`` and ``us-east-1a`` are)?"""
-    return m.Region("", region).zone(az) == m.Region("", region).zone(other)
+    zone = m.Region("", region).zone
+    return zone(az) == zone(other)
 
 
 def place_on_server(r: Reporter, known: Known, path, instance: dict, subnet):

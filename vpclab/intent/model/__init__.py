@@ -11,7 +11,9 @@ One module per AWS concept; everything is importable from here (``model.Instance
 from .accounts import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_ACCOUNT_NAME,
+    DEFAULT_ACCOUNTS,
     DEFAULT_REGION,
+    DEFAULT_REGIONS,
     INTER_REGION_MTU,
     QUOTAS,
     Account,
@@ -71,8 +73,9 @@ from .transit_gateways import (
 from .vpcs import Subnet, Vpc
 
 __all__ = [
-    "TransitGatewayPeering",
     "ATTACHMENT_STATES",
+    "DEFAULT_ACCOUNTS",
+    "DEFAULT_REGIONS",
     "DEFAULT_ACCOUNT_ID",
     "DEFAULT_ACCOUNT_NAME",
     "DEFAULT_REGION",
@@ -139,6 +142,7 @@ __all__ = [
     "TgwRoute",
     "TgwRouteTable",
     "TransitGateway",
+    "TransitGatewayPeering",
     "Server",
     "Topology",
 ]

@@ -27,6 +27,10 @@ class Region:
         return az if az.startswith(self.name) else f"{self.name}{az}"
 
 
+DEFAULT_ACCOUNTS = (Account("accounts", DEFAULT_ACCOUNT_NAME, DEFAULT_ACCOUNT_ID),)  # a file without them
+DEFAULT_REGIONS = (Region("regions", DEFAULT_REGION),)
+
+
 @dataclass(frozen=True)
 class Quota:
     """An AWS quota a design can hit: its name in the Service Quotas console, the default an

@@ -7,7 +7,7 @@ from functools import cached_property
 from ipaddress import IPv4Address
 from typing import Optional
 
-from .accounts import DEFAULT_ACCOUNT_ID, DEFAULT_ACCOUNT_NAME, DEFAULT_REGION, Account, Region
+from .accounts import DEFAULT_ACCOUNTS, DEFAULT_REGIONS, Account, Region
 from .constants import DEFAULT_DNS_DOMAIN
 from .dns import HostedZone
 from .flow_logs import FlowLog
@@ -46,8 +46,8 @@ class Topology:
     endpoint_services: tuple[EndpointService, ...] = ()
     vpc_endpoints: tuple[VpcEndpoint, ...] = ()
     transit_gateway_peerings: tuple[TransitGatewayPeering, ...] = ()
-    accounts: tuple[Account, ...] = (Account("accounts", DEFAULT_ACCOUNT_NAME, DEFAULT_ACCOUNT_ID),)
-    regions: tuple[Region, ...] = (Region("regions", DEFAULT_REGION),)
+    accounts: tuple[Account, ...] = DEFAULT_ACCOUNTS
+    regions: tuple[Region, ...] = DEFAULT_REGIONS
 
     def account(self, name: str) -> Account:
         return _by_name(self.accounts, name)
@@ -78,17 +78,15 @@ class Topology:
         return {instance.aws_id: instance for instance in self.instances if instance.aws_id}
 
     @cached_property
-    def _aws_public(self) -> dict[IPv4Address, Instance]:
-        return {i.aws_public_ip: i for i in self.instances if i.aws_public_ip and i.public_ip}
+    def _aws_public(self) -> dict[IPv4Address, IPv4Address]:
+        """An imported instance's or NAT gateway's real public IP -> the one it has here."""
+        owners = [i for i in self.instances if i.public_ip is not None] + list(self.nat_gateways)
+        return {o.aws_public_ip: o.public_ip for o in owners if o.aws_public_ip and o.public_ip}
 
     def emulated_address(self, address: IPv4Address) -> IPv4Address:
-        """An imported instance's real public IP as the emulation has it (a documentation
-        address); any other address as it is."""
-        owner = self._aws_public.get(address)
-        if owner is not None and owner.public_ip is not None:
-            return owner.public_ip
-        nat = next((n for n in self.nat_gateways if n.aws_public_ip == address), None)
-        return nat.public_ip if nat is not None else address
+        """An imported instance's or NAT gateway's real public IP as the emulation has it (a
+        documentation address); any other address as it is."""
+        return self._aws_public.get(address, address)
 
     @cached_property
     def _addresses(self) -> dict[tuple[str, IPv4Address], Instance]:
