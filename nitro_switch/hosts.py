@@ -181,7 +181,8 @@ class InstanceHosts:
         server.add_ports([(port.interface, port.number) for port in mine])
 
     def _configure_internet_host(self, local) -> None:
-        """An internet host: its address alone (/32) and the internet's router on-link."""
+        """An internet host: its address alone (/32) and the internet's router on-link (an AWS
+        service's host: every address of its block, as Linux's local routes take them)."""
         host = self.hosts[local.host.name]
         interface = Intf(HOST_INTERFACE, node=host, moveIntfFn=lambda *args: None)
         interface.ip, interface.prefixLen, interface.mac = str(local.host.ip), 32, local.mac
@@ -191,6 +192,8 @@ class InstanceHosts:
             f"{local.host.ip}/32",
             f"default via {INTERNET_ROUTER} dev {HOST_INTERFACE} onlink",
         )
+        if local.host.network is not None:  # an AWS service answers on every address of its block
+            commands += (f"ip route add local {local.host.network} dev lo",)
         host.sendCmd("; ".join((*commands, f"export {RUN_MARKER}={self.names.topology}")))
 
     def _configure(self, local) -> None:

@@ -278,6 +278,7 @@ def _same_frame(old: Plan, new: Plan) -> bool:
         "az_id",
         "peering_id",
         "tgw_id",
+        "gateway_endpoint_id",
         "tgw_table_id",
         "attachment_id",
         "attachment_subnet_id",

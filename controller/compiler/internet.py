@@ -25,11 +25,13 @@ from vpclab.layout.actions import (
 from vpclab.layout.pipeline import CT_INV, CT_NEW, CT_TRK, ROUTER_MAC, TUNNEL_PORT, Flow, Reg, TunnelKey, flow
 from vpclab.layout.plan import INTERNET_ROUTER
 
+from . import gateway_endpoints
 from .edge import TABLE_MISS
-from .matches import ETH_ARP, ETH_IP, ETHERNET_HEADER, host
+from .matches import ETH_ARP, ETH_IP, ETHERNET_HEADER, host, prefix
 
 NEW = {"ct_state": (CT_NEW | CT_TRK, CT_NEW | CT_TRK)}
 TRACKED = {"ct_state": (CT_TRK, CT_TRK | CT_INV)}  # tracked and not invalid
+INVALID = {"ct_state": (CT_TRK | CT_INV, CT_TRK | CT_INV)}
 TO_INTERNET = 0  # the VNI of a packet for the internet's card (no VPC has number 0)
 ROUTE, NO_ROUTE, SPOOFED = 100, 1, 10
 
@@ -67,6 +69,15 @@ def one_to_one(plan, vpc, owner, zone: int, received: tuple) -> list:
             {**NEW, Reg.SRC_VPC: vpc.number, "eth_type": ETH_IP, "nw_src": host(owner.ip)},
             (Ct(True, zone, "igw_snat", Nat("src", public)),),
             origin,
+        ),
+        flow(  # a reply of a connection the IGW never carried (it came by a TGW, say): sent
+            # out by AWS's gateway, which keeps no state, and lost on the internet, which has
+            # no route back to a private address
+            "igw_snat",
+            ROUTE - 1,
+            {**INVALID, Reg.SRC_VPC: vpc.number, "eth_type": ETH_IP, "nw_src": host(owner.ip)},
+            (DROP,),
+            m.INTERNET_ORIGIN,
         ),
         flow(
             "igw_snat",
@@ -128,13 +139,17 @@ def internet_card(plan, card: str) -> list:
     routed = (DecTtl(), SetField("eth_src", ROUTER_MAC))
     for local in plan.internet_hosts.values():
         internet_host, port = local.host, {"in_port": local.port}
+        # an AWS service's host answers on every address of its block
+        addresses = prefix(internet_host.network) if internet_host.network else host(internet_host.ip)
         flows += [
             flow("classify", ROUTE, {**port, "eth_type": ETH_ARP}, (Goto("arp"),), internet_host.origin),
             flow(
                 "classify",
                 ROUTE,
-                {**port, "eth_type": ETH_IP, "eth_src": local.mac, "nw_src": host(internet_host.ip)},
-                (Goto("internet_route"),),
+                {**port, "eth_type": ETH_IP, "eth_src": local.mac, "nw_src": addresses},
+                (gateway_endpoints.from_service(local),)
+                if internet_host.service
+                else (Goto("internet_route"),),
                 internet_host.origin,
             ),
             flow("classify", SPOOFED, port, (DROP,), internet_host.origin),
@@ -148,7 +163,7 @@ def internet_card(plan, card: str) -> list:
             flow(
                 "internet_route",
                 ROUTE,
-                {"eth_type": ETH_IP, "nw_dst": host(internet_host.ip)},
+                {"eth_type": ETH_IP, "nw_dst": addresses},
                 routed + (SetField("eth_dst", local.mac), Output(local.port)),
                 internet_host.origin,
             ),
@@ -169,4 +184,4 @@ def internet_card(plan, card: str) -> list:
             Output(TUNNEL_PORT),
         )
         flows.append(flow("internet_route", ROUTE, match, routed + to_card, owner.public_ip_origin))
-    return flows
+    return flows + gateway_endpoints.internet_card(plan)

@@ -22,7 +22,7 @@ from vpclab.layout.plan import NAT_PORTS
 from .internet import one_to_one
 from .matches import ETH_IP, host, prefix
 from .nacl import nacl_flows
-from .routes import MISS_PRIORITY, route_actions, route_priority
+from .routes import MISS_PRIORITY, route_actions, vpc_route_priority
 
 TRACKED = {"ct_state": (CT_TRK, CT_TRK | CT_INV)}
 NEW = {"ct_state": (CT_NEW | CT_TRK, CT_NEW | CT_TRK | CT_INV)}
@@ -162,7 +162,7 @@ def _translated_routes(plan, vpc, name: str) -> list:
         flows.append(
             flow(
                 "vpc_route",
-                route_priority(route.destination.prefixlen, static=False),
+                vpc_route_priority(route),
                 match,
                 actions,
                 route.origin,

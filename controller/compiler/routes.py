@@ -23,7 +23,7 @@ from vpclab.layout.actions import (
 )
 from vpclab.layout.pipeline import MAX_HAIRPINS, MSS_CLAMP_PORT, ROUTER_MAC, TUNNEL_PORT, ClampKey, Reg, flow
 
-from . import edge, middlebox
+from . import edge, gateway_endpoints, middlebox
 from .matches import ETH_IP, ETHERNET_HEADER, TCP, TCP_SYN, host, prefix
 
 MISS_PRIORITY = 1
@@ -36,6 +36,12 @@ MSS_CLAMP_ORIGIN = "vpclab:mss-clamp"  # the cards' way through their kernel's M
 def route_priority(prefixlen: int, static: bool = True) -> int:
     """Longest prefix first; on an equal prefix, a static TGW route above a propagated one."""
     return 100 + 2 * prefixlen + (1 if static else 0)
+
+
+def vpc_route_priority(route) -> int:
+    """Longest prefix first; on an equal prefix a CIDR route above a prefix list's (AWS's
+    route priority); each leaves the next priority free for its hairpin variants."""
+    return 100 + 4 * route.destination.prefixlen + (0 if route.prefix_list else 2)
 
 
 def vpc_routes(plan, vpc) -> list:
@@ -58,7 +64,7 @@ def vpc_routes(plan, vpc) -> list:
         flows.append(flow("vpc_route", MISS_PRIORITY, key, (DROP,), table.origin))
         for route in table.routes:
             match: dict = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
-            priority = route_priority(route.destination.prefixlen, static=False)
+            priority = vpc_route_priority(route)
             checked = route.instance and plan.topology.instance(route.instance).source_dest_check
             origin = (
                 f"{plan.topology.instance(route.instance).origin}.source_dest_check"
@@ -67,15 +73,22 @@ def vpc_routes(plan, vpc) -> list:
             )
             flows.append(flow("vpc_route", priority, match, route_actions(plan, vpc, route), origin))
             for hairpins in range(1, MAX_HAIRPINS + 2):
-                refused = route.peering or (route.transit_gateway and hairpins > MAX_HAIRPINS)
+                refused = (
+                    route.peering
+                    or route.gateway_endpoint
+                    or (route.transit_gateway and hairpins > MAX_HAIRPINS)
+                )
                 if refused or route.internet_gateway:
-                    # the gateway translates only its own VPC's instances, never a TGW's packet
+                    # the gateway translates only its own VPC's instances, never a TGW's packet;
+                    # a gateway endpoint serves only its own VPC
                     gateway = vpc.internet_gateway
                     origin = gateway.origin if route.internet_gateway and gateway else route.origin
+                    if route.gateway_endpoint:
+                        origin = plan.topology.gateway_endpoint(route.gateway_endpoint).origin
                     flows.append(
                         flow("vpc_route", priority + 1, {**match, Reg.HAIRPINS: hairpins}, (DROP,), origin)
                     )
-    return flows
+    return flows + gateway_endpoints.sending(plan, vpc)
 
 
 def route_actions(plan, vpc, route) -> tuple:
@@ -96,6 +109,9 @@ def route_actions(plan, vpc, route) -> tuple:
     if route.instance:
         box = plan.topology.instance(route.instance)
         return (DROP,) if box.source_dest_check else ROUTED + middlebox.route_actions(plan, box)
+    if route.gateway_endpoint:
+        number = plan.gateway_endpoint_id[route.gateway_endpoint]
+        return ROUTED + (SetReg(Reg.NEXT_HOP, number), Goto("gateway_endpoint"))
     return (DROP,)  # blackhole
 
 

@@ -203,7 +203,8 @@ def _actions(typed) -> tuple[list, list]:
                     zone_ofs_nbits=action.zone,
                     recirc_table=TABLE[action.next_stage] if action.next_stage else NO_RECIRCULATION,
                     alg=0,
-                    actions=[] if action.nat is None else [_nat(action.nat)],
+                    actions=([] if action.nat is None else [_nat(action.nat)])
+                    + ([] if action.mark is None else [parser.OFPActionSetField(ct_mark=action.mark)]),
                 )
             )
         elif isinstance(action, FlowHash):

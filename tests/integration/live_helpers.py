@@ -1,6 +1,8 @@
 import os
 import shutil
 import subprocess
+import sys
+import time
 
 import pytest
 
@@ -39,3 +41,17 @@ def leftovers(short: str | None = None) -> dict:
         if ": vpl" in line and (short is None or f": vpl{short}" in line)
     ]
     return {"namespaces": namespaces, "interfaces": links}
+
+
+def serve_http(host, port: int = 80):
+    """A web server in ``host`` (python's http.server), answering once it listens."""
+    server = host.popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "0.0.0.0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 10
+    while f":{port} " not in host.cmd(f"ss -ltnH 'sport = :{port}'") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return server

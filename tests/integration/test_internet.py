@@ -3,11 +3,10 @@ private instances out through their AZ's NAT gateway (seen as its Elastic IP), n
 through a NAT gateway, and nothing that could leave the machine (issue 11)."""
 
 import subprocess
-import sys
 import time
 
 import pytest
-from live_helpers import topology
+from live_helpers import serve_http, topology
 
 from nitro_switch.emulation import Emulation
 from vpclab.intent.model import INTERNET_CARD
@@ -20,20 +19,6 @@ quiet = lambda line: None
 def two_tier():
     with Emulation(topology("two-tier.yaml"), log=quiet) as emulation:
         yield emulation
-
-
-def serve_http(host, port: int = 80):
-    """A web server in ``host`` (python's http.server), answering once it listens."""
-    server = host.popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "0.0.0.0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 10
-    while f":{port} " not in host.cmd(f"ss -ltnH 'sport = :{port}'") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return server
 
 
 def capture_one(host, expression: str):

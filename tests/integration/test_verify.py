@@ -228,3 +228,18 @@ def test_an_inter_region_peering_drops_what_is_longer_than_8500_bytes_live(tmp_p
     assert verification.agrees, report(verification, False)
     sized = {(r.source, r.target, r.probe): r.live for r in verification.results if r.kind == "mtu"}
     assert sized[("us1", "eu1", "icmp of 8500 bytes")] and not sized[("us1", "eu1", "icmp of 8501 bytes")]
+
+
+def test_verify_agrees_through_a_gateway_endpoint():
+    """topologies/gateway-endpoint.yaml live: S3 through the endpoint (the internet's card
+    tracks the connection by its VPC), over the internet from the public subnet, and refused
+    to what a TGW brought; every probe agrees with trace."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "topologies" / "gateway-endpoint.yaml"
+    verification = verify(load_topology(str(path)), log=quiet)
+    assert verification.agrees, report(verification, False)
+    probes = {(r.source, r.target, r.probe): r.live for r in verification.results if r.kind == "port"}
+    assert probes["batch1", "s3-us-east-1", "tcp/443"]
+    assert probes["web1", "s3-us-east-1", "tcp/443"]
+    assert not probes["worker1", "s3-us-east-1", "tcp/443"]

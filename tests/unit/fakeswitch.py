@@ -175,6 +175,7 @@ class FakeCard:
         self.entries: dict[tuple, Entry] = {}
         self.conntrack: dict[int, set] = {}
         self.translations: dict[int, list[Translation]] = {}
+        self.marks: dict = {}  # (zone, five-tuple of either direction) -> ct_mark
 
     # -- flow-mods -------------------------------------------------------------------------
     def add(self, flow) -> None:
@@ -463,9 +464,15 @@ class FakeFabric:
                     translated = card.nat(action.zone_ofs_nbits, packet, nat, commit)
                 elif commit:
                     card.commit(action.zone_ofs_nbits, packet)
+                key = _five_tuple(packet)
+                for mark in (a.value for a in action.actions if getattr(a, "key", None) == "ct_mark"):
+                    if commit:
+                        card.marks[action.zone_ofs_nbits, key] = mark
+                        card.marks[action.zone_ofs_nbits, _reverse(key)] = mark
                 if action.recirc_table != 255:
                     assert action is actions[-1], "nothing may follow a recirculating ct"
                     packet["ct_state"] = state | translated
+                    packet["ct_mark"] = card.marks.get((action.zone_ofs_nbits, key), 0)
                     self._table(server, packet, action.recirc_table, outcome, steps)
                     return True, True
             elif isinstance(action, parser.NXActionResubmitTable):
@@ -533,7 +540,7 @@ class FakeFabric:
         arriving = {
             field: value
             for field, value in packet.items()
-            if not field.startswith(("reg", "tun_")) and field not in ("ct_state", "metadata")
+            if not field.startswith(("reg", "tun_")) and field not in ("ct_state", "ct_mark", "metadata")
         }  # VXLAN keeps the VNI (tunnel_id), not the card's metadata (GBP's id: OVS's userspace
         # tunnels do not send it)
         arriving["in_port"] = TUNNEL_PORT
@@ -547,7 +554,7 @@ class FakeFabric:
         back = {
             f: v
             for f, v in packet.items()
-            if not f.startswith(("reg", "tun")) and f not in ("ct_state", "metadata")
+            if not f.startswith(("reg", "tun")) and f not in ("ct_state", "ct_mark", "metadata")
         }
         syn = packet.get("tcp_flags", 0) & (TCP_SYN | TCP_RST) == TCP_SYN  # SYN or SYN-ACK, no RST
         if syn and packet.get("ip_proto") == 6 and back.get("tcp_mss", JUMBO_MSS) > TGW_MSS:
@@ -561,7 +568,7 @@ class FakeFabric:
         sent = {
             field: value
             for field, value in packet.items()
-            if not field.startswith(("reg", "tun")) and field not in ("ct_state", "metadata")
+            if not field.startswith(("reg", "tun")) and field not in ("ct_state", "ct_mark", "metadata")
         }
         sent.update(in_port=appliance.port, eth_src=appliance.mac, eth_dst=ROUTER_MAC)
         sent["nw_ttl"] = sent.get("nw_ttl", 64) - 1
@@ -723,7 +730,10 @@ def exchange(fabric: FakeFabric, source: str, address: str, protocol: int, port=
     if port is not None:  # as it arrived: a translation may have changed the ports
         kind = {6: "tcp", 17: "udp"}[protocol]
         port, client_port = arrived[f"{kind}_dst"], arrived[f"{kind}_src"]
-    card, reply = instance_packet(plan, target, arrived["ipv4_src"], protocol, client_port, port)
+    answering = {}  # an AWS service's host answers from the address it was asked at
+    if target in plan.internet_hosts and plan.internet_hosts[target].host.network:
+        answering["ipv4_src"] = arrived["ipv4_dst"]
+    card, reply = instance_packet(plan, target, arrived["ipv4_src"], protocol, client_port, port, **answering)
     _turn_around(reply, protocol, port, client_port)
     back = fabric.send(card, reply)
     if not any((c, p) == endpoint(plan, source)[:2] for c, p, _ in back.delivered):
@@ -797,7 +807,9 @@ def assert_cards_decide_like_trace(topology, origins: bool = True):
     addresses |= {a for nat in topology.nat_gateways for a in (nat.ip, nat.public_ip)}
     addresses |= {link.ip for vpc in topology.vpcs for link in compiled.plan.link_addresses(vpc)}
     addresses.add(IPv4Address("192.0.2.250"))
+    addresses |= {h.network[10] for h in topology.internet_hosts if h.network}  # an AWS service's block
     listening = {x.port for s in topology.endpoint_services for x in s.load_balancer.listeners}
+    listening |= {443} if topology.aws_services else set()  # HTTPS, as S3 and DynamoDB take it
     kinds = [(1, None)] + [(6, port) for port in sorted({80, 9000} | listening)]
     checked = 0
     for source in endpoints:

@@ -34,7 +34,6 @@ DISPOSITIONS = {
 }
 ANY, TCP = (0, None), (6, 22)
 NOT_YET = {
-    "gateway-endpoint": "gateway endpoints (S3, DynamoDB) are not emulated yet: the route to vpce- is listed",
     "interface-endpoint": "interface endpoints are not imported yet",
     "aws-ranges": "vpclab does not know which public ranges AWS owns (Batfish null-routes them)",
     "vpn": "VPN is not emulated yet (issue 32)",
@@ -82,8 +81,8 @@ OUTCOMES = [
     ("test-public-private-subnet", "PublicPrivateSubnet.testToSite", "i-099cf38911942421c", "19.168.0.0", ANY, "EXITS_NETWORK", "vpn"),
     ("test-subnet", "Subnet.testInstanceToInstance", "i-08ef86e76fceabd8d", "10.10.1.44", ANY, "DENIED_IN"),
     ("test-subnet", "Subnet.testInstanceToOutsideSubnet", "i-08ef86e76fceabd8d", "10.10.0.1", ANY, "NULL_ROUTED"),
-    ("test-vpc-endpoint-gateway", "VpcEndpointGateway.testFromSubnetPrivate_configuredAwsService", "i-01c6c0647fdccc89e", "52.216.237.77", (6, 443), "ACCEPTED", "gateway-endpoint"),
-    ("test-vpc-endpoint-gateway", "VpcEndpointGateway.testFromSubnetPublic_configuredAwsService", "i-0464d440ca0ee9e34", "52.216.237.77", (6, 443), "ACCEPTED", "gateway-endpoint"),
+    ("test-vpc-endpoint-gateway", "VpcEndpointGateway.testFromSubnetPrivate_configuredAwsService", "i-01c6c0647fdccc89e", "52.216.237.77", (6, 443), "ACCEPTED"),
+    ("test-vpc-endpoint-gateway", "VpcEndpointGateway.testFromSubnetPublic_configuredAwsService", "i-0464d440ca0ee9e34", "52.216.237.77", (6, 443), "ACCEPTED"),
     ("test-vpc-endpoint-gateway", "VpcEndpointGateway.testFromSubnetPrivate_otherAwsServices", "i-01c6c0647fdccc89e", "54.222.57.1", (6, 443), "NO_ROUTE"),
     ("test-vpc-endpoint-gateway", "VpcEndpointGateway.testFromSubnetPublic_otherAwsServices", "i-0464d440ca0ee9e34", "54.222.57.1", (6, 443), "EXITS_NETWORK"),
     ("test-vpc-endpoint-interface", "VpcEndpointInterface.testFromSubnetEndpoint", "i-0a0fbd0cfa774970f", "10.1.101.97", (6, 443), "ACCEPTED", "interface-endpoint"),

@@ -11,6 +11,7 @@ from fakeswitch import assert_cards_decide_like_trace
 from vpc_fixtures import example, load, problems
 
 from controller.compiler import compile_topology
+from vpclab.layout.actions import DROP
 from vpclab.oracle.trace import trace
 from vpclab.ui.arguments import resolve_destination
 
@@ -245,5 +246,6 @@ def test_twin_private_addresses_with_public_ips_on_one_card_compile_and_translat
     compiled = compile_topology(topology)
     private = ("nw_src", ("10.0.1.4", "255.255.255.255"))
     snat = [f for f in compiled.flows["srv1"] if f.stage == "igw_snat" and private in f.match]
+    snat = [f for f in snat if f.actions != (DROP,)]  # not the drop of what conntrack never saw
     assert len(snat) == len(set(f.match for f in snat)) == 2
     assert_cards_decide_like_trace(topology)

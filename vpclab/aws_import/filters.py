@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .endpoints import EndpointMapping
 from .state import (
     ALL_PORTS,
     GATEWAY_PREFIXES,
@@ -15,13 +16,14 @@ from .state import (
 )
 
 
-class FilterMapping(MapperState):
+class FilterMapping(EndpointMapping, MapperState):
     # -- route tables, NACLs, security groups ----------------------------------------------------
     def map_route_tables(self, vpc_id: str) -> None:
         vpc = self.vpcs[vpc_id]
         for table in (t for t in self.snapshot["RouteTables"] if t["VpcId"] == vpc_id):
             name = self.names.name(table, table["RouteTableId"], ("route-table", vpc_id))
             entry: dict = {"name": name, "description": table["RouteTableId"], "main": False, "routes": []}
+            self.table_names[table["RouteTableId"]] = name
             for association in table.get("Associations", []):
                 if association.get("Main"):
                     entry["main"] = True
@@ -35,10 +37,18 @@ class FilterMapping(MapperState):
     def routes(self, vpc_id: str, table_id: str, route: dict) -> list[dict]:
         """A route as vpclab routes: one, or one per CIDR of its destination prefix list."""
         destination = route.get("DestinationCidrBlock")
-        listed = route.get("DestinationPrefixListId")
+        listed = route.get("DestinationPrefixListId", "")
         where = f"{table_id} {destination or route.get('DestinationIpv6CidrBlock') or listed}"
         if route.get("GatewayId") == "local":
             return []  # vpclab's local route is implicit
+        if self.gateway_endpoint(route.get("GatewayId", "")) is not None:
+            self.used_lists.add(listed)
+            return []  # the gateway endpoint's own route: vpclab adds it from its route tables
+        if destination is None and (aws_name := self.aws_list(listed)) is not None:
+            target = self.route_target(vpc_id, route, where)
+            if target:
+                self.used_lists.add(listed)
+            return [{"destination_prefix_list": aws_name, **target}] if target else []
         if destination is None and listed in self.prefix_lists:
             destinations = self.prefix_lists[listed]
         elif destination is None:
@@ -207,6 +217,10 @@ class FilterMapping(MapperState):
                 other_name = "default" if other_vpc == vpc_id else f"{self.vpcs[other_vpc]['name']}/default"
             rules.append({**traffic, "security_group": other_name})
         for listed in permission.get("PrefixListIds", []):
+            if (name := self.aws_list(listed.get("PrefixListId", ""))) is not None:
+                self.used_lists.add(listed["PrefixListId"])
+                rules.append({**traffic, "prefix_list": name})
+                continue
             cidrs = self.prefix_lists.get(listed.get("PrefixListId", ""))
             if cidrs is None:
                 self.skip(

@@ -34,6 +34,7 @@ class Mapper(FilterMapping, TransitMapping):
         self.map_vpcs()
         if not self.vpcs:
             self.map_transit_gateways()  # listed: no VPC is attached to them
+            self.map_endpoints()
             self.list_everything_else()
             raise SnapshotError(
                 "no VPC in the snapshot: vpclab emulates VPCs and what joins them; it holds "
@@ -48,6 +49,7 @@ class Mapper(FilterMapping, TransitMapping):
             if vpc["VpcId"] in self.vpcs:
                 self.map_route_tables(vpc["VpcId"])
                 self.map_nacls(vpc["VpcId"])
+        self.map_endpoints()
         self.list_everything_else()
         connections = {
             key: self.imported.data.pop(key, [])
@@ -57,6 +59,8 @@ class Mapper(FilterMapping, TransitMapping):
         vpcs = [{key: vpc[key] for key in VPC_KEYS if key in vpc} for vpc in self.vpcs.values()]
         self.imported.data.update(servers=self.servers(), vpcs=vpcs)
         self.imported.data.update({key: value for key, value in connections.items() if value})
+        if "vpc_endpoints" in self.imported.data:  # after the VPCs they name
+            self.imported.data["vpc_endpoints"] = self.imported.data.pop("vpc_endpoints")
         return self.imported
 
     def place(self, tgws: list[dict]) -> None:
@@ -80,7 +84,14 @@ class Mapper(FilterMapping, TransitMapping):
     def list_everything_else(self) -> None:
         for listed in self.snapshot["PrefixLists"]:
             aws_id = listed.get("PrefixListId", "?")
-            if aws_id in self.used_lists:
+            if aws_id in self.used_lists and self.aws_list(aws_id):
+                self.change(
+                    "prefix list",
+                    aws_id,
+                    f"AWS's {self.aws_list(aws_id)}: its emulated service's addresses (192.0.2.0/24) "
+                    "stand for its CIDRs, which its gateway endpoints keep (aws_cidrs)",
+                )
+            elif aws_id in self.used_lists:
                 self.change("prefix list", aws_id, "its CIDRs, in the routes and rules that name it")
             else:
                 self.skip("prefix list", aws_id, "named by no imported route or rule")

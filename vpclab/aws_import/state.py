@@ -62,7 +62,6 @@ PUBLIC_RANGE = "203.0.113.0/24"  # where vpclab puts public and Elastic IPs (RFC
 NOT_EMULATED = {  # snapshot file -> (kind, id key, reason)
     "VpnGateways": ("VPN gateway", "VpnGatewayId", "VPN is not emulated yet (issue 32)"),
     "VpnConnections": ("VPN connection", "VpnConnectionId", "VPN is not emulated yet (issue 32)"),
-    "VpcEndpoints": ("VPC endpoint", "VpcEndpointId", "VPC endpoints are not imported yet"),
 }
 ATTACHMENT_STATES = {
     "available": "available",
@@ -198,6 +197,10 @@ class MapperState:
         self.prefix_lists: dict[str, list[str]] = {
             p["PrefixListId"]: p.get("Cidrs", []) for p in snapshot.get("PrefixLists", [])
         }
+        self.prefix_list_names: dict[str, str] = {
+            p["PrefixListId"]: p.get("PrefixListName", "") for p in snapshot.get("PrefixLists", [])
+        }
+        self.table_names: dict[str, str] = {}  # route table id -> its name in the design
 
     def account_of(self, resource: dict, owner_key: str = "OwnerId") -> str:
         """The name of the account that owns ``resource`` (its owner id, else its folder's)."""

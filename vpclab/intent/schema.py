@@ -51,6 +51,7 @@ SG_RULE = _object(
         "icmp_code": ICMP_NUMBER,
         "cidr": TEXT,
         "security_group": TEXT,
+        "prefix_list": TEXT,
         "description": {"type": "string"},
     },
     ("protocol",),
@@ -63,9 +64,10 @@ NACL_RULE = _object(
         "icmp_type": ICMP_NUMBER,
         "icmp_code": ICMP_NUMBER,
         "cidr": TEXT,
+        "prefix_list": TEXT,  # refused by the loader, saying why: AWS's NACLs take CIDRs only
         "action": {"enum": ["allow", "deny"]},
     },
-    ("rule", "protocol", "cidr", "action"),
+    ("rule", "protocol", "action"),
 )
 ROUTE_PATH = {
     **_object({"peering": TEXT, "transit_gateway": TEXT}),
@@ -83,6 +85,7 @@ HEALTH_CHECK = _object(
 ROUTE = _object(
     {
         "destination": TEXT,
+        "destination_prefix_list": TEXT,
         "peering": TEXT,
         "transit_gateway": TEXT,
         "internet_gateway": TEXT,
@@ -94,7 +97,6 @@ ROUTE = _object(
         "health_check": HEALTH_CHECK,
         "active": {"type": "integer", "minimum": 0},
     },
-    ("destination",),
 )
 TGW_ROUTE = _object(
     {"destination": TEXT, "attachment": TEXT, "blackhole": {"type": "boolean"}}, ("destination",)
@@ -299,6 +301,21 @@ TOPOLOGY = _object(
                 ("name", "requester", "accepter"),
             )
         ),
+        "prefix_lists": _list(
+            _object(
+                {
+                    "name": NAME,
+                    "address_family": {"enum": ["IPv4"]},
+                    "max_entries": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    "region": TEXT,
+                    "entries": {
+                        "type": "array",
+                        "items": _object({"cidr": TEXT, "description": {"type": "string"}}, ("cidr",)),
+                    },
+                },
+                ("name", "entries"),
+            )
+        ),
         "endpoint_services": _list(
             _object(
                 {
@@ -316,11 +333,14 @@ TOPOLOGY = _object(
                     "name": NAME,
                     "vpc": TEXT,
                     "service": TEXT,
+                    "vpc_endpoint_type": {"enum": ["Interface", "Gateway", "interface", "gateway"]},
                     "subnets": {**NAMES, "minItems": 1},
                     "security_groups": NAMES,
                     "private_dns_enabled": {"type": "boolean"},
+                    "route_tables": {**NAMES, "minItems": 1},  # a gateway endpoint's
+                    "aws_cidrs": {"type": "array", "items": TEXT},  # vpclab: the service's real CIDRs
                 },
-                ("name", "vpc", "service", "subnets"),
+                ("name", "vpc", "service"),
             )
         ),
         "flow_logs": _list(

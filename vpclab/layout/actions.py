@@ -115,18 +115,21 @@ class Nat:
 class Ct:
     """Send through conntrack in ``zone``; ``commit`` records the connection; with
     ``next_stage`` the packet continues there with its ct_state (recirculation); ``nat``
-    translates its addresses."""
+    translates its addresses; ``mark`` (with commit) sets the connection's ct_mark."""
 
     commit: bool
     zone: int
     next_stage: Optional[str] = None
     nat: Optional[Nat] = None
+    mark: Optional[int] = None
 
     def describe(self) -> str:
         parts = ["commit"] if self.commit else []
         parts.append(f"zone={self.zone}")
         if self.nat:
             parts.append(self.nat.describe())
+        if self.mark is not None:
+            parts.append(f"mark={self.mark}")
         if self.next_stage:
             parts.append(f"then {self.next_stage}")
         return f"ct({', '.join(parts)})"

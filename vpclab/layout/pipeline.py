@@ -34,6 +34,11 @@ nlb_return (ct nat) -> endpoint_return (its SG zone) -> nacl_src_egress of the i
 subnet -> vpc_route -> deliver_lookup -> the consumer. The userspace datapath recirculates a
 packet at most 6 times (a VXLAN arrival counts), so the commits that need no new ct_state
 do not recirculate: 5 at most from consumer to target, 4 back.
+A route to a gateway endpoint: vpc_route -> gateway_endpoint (the VPC's own sources only;
+VXLAN to the internet's card, the VPC's number in the VNI) -> classify there (ct commit in the
+gateway endpoints' zone, ct_mark := the VPC) -> internet_route -> the service's host; its reply:
+classify (ct in that zone) -> gateway_return (by ct_mark and address, to the instance's card)
+-> the receiving stages above.
 A route to an instance (an appliance): vpc_route -> middlebox_tunnel (to the appliance's MAC,
 on its card; the VNI says which subnet boundary the packet crossed) -> classify (by the MAC)
 -> middlebox_nacl_exit -> middlebox_nacl_ingress -> middlebox_sg -> the appliance's port; what
@@ -276,7 +281,7 @@ STAGE_LIST = (
     _stage(
         0,
         "classify",
-        "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route natgw_ingress metadata "
+        "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route gateway_return natgw_ingress metadata "
         "middlebox_nacl_exit nacl_tgw_entry",
         ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id", "ip_proto", "tp_dst"),
         # and, for a SYN back from the MSS clamp, what ClampKey saved
@@ -305,10 +310,13 @@ STAGE_LIST = (
     _stage(
         30,
         "vpc_route",
-        "peering tgw_entry deliver_lookup igw_egress natgw_tunnel middlebox_tunnel",
+        "peering tgw_entry deliver_lookup igw_egress natgw_tunnel middlebox_tunnel gateway_endpoint",
         {R.ROUTE_TABLE, R.HAIRPINS} | IP,
         (R.NEXT_HOP, R.DST_VPC, "eth_src", "eth_dst"),
     ),
+    # a route to a gateway endpoint: a packet from the VPC's own addresses goes to the
+    # internet's card, its VPC's number in the VNI (the service sees its private source)
+    _stage(32, "gateway_endpoint", "", {R.NEXT_HOP, R.SRC_VPC} | IP, ("tun_id", "tun_dst")),
     # a peering delivers only between its two VPCs
     _stage(35, "peering", "deliver_lookup peering_mtu", {R.NEXT_HOP, R.SRC_VPC} | IP, (R.DST_VPC, R.TOO_BIG)),
     # an inter-Region peering's MTU: a packet longer than 8500 bytes is dropped (no ICMP error)
@@ -376,6 +384,16 @@ STAGE_LIST = (
     _stage(82, "igw_mtu", "", (R.SRC_VPC, R.TOO_BIG)),
     # in from the internet gateway: a new connection's destination becomes the private IP
     _stage(85, "igw_dnat", "igw_dnat nacl_tgw_exit", {"ct_state", R.DST_VPC} | IP),
+    # the internet's card, from an AWS service's host (after ct in the gateway endpoints'
+    # zone): the reply of a connection a gateway endpoint brought goes back to the instance's
+    # card (ct_mark: its VPC's number); the rest on to internet_route
+    _stage(
+        87,
+        "gateway_return",
+        "internet_route",
+        {"ct_state", "ct_mark"} | IP,
+        ("eth_src", "eth_dst", "tun_id", "tun_dst"),
+    ),
     # the internet's card: its hosts by address, public IPs to their instance's card
     _stage(90, "internet_route", "", IP, ("eth_src", "eth_dst", "tun_id", "tun_dst")),
     # the destination instance by address in the destination VPC

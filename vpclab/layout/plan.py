@@ -31,6 +31,7 @@ UNDERLAY_PREFIX = "192.168.200."  # server N's underlay address: .N (inside vpcl
 UNDERLAY_MASK = 24
 INTERNET_CARD_INDEX = 254  # the internet's card: underlay .254, datapath id 0xfe
 NAT_ZONE_FLAG = 0x8000  # an instance's IGW translations live in zone (its SG zone | this)
+GATEWAY_ENDPOINT_ZONE = 1  # the internet's card tracks gateway endpoints' connections here
 INTERNET_ROUTER = IPv4Address("169.254.0.1")  # internet hosts' default gateway (on-link)
 METADATA_PORT = 99  # the metadata service's port on every server's card (ofport_request)
 METADATA_MAC = "02:00:00:00:a9:fe"  # the metadata service's own interface
@@ -140,6 +141,7 @@ class Plan:
         self.az_id = _ids(sorted({s.az for v in vpcs for s in v.subnets}))
         self.peering_id = _ids(p.name for p in topology.peerings)
         self.tgw_id = _ids(t.name for t in topology.transit_gateways)
+        self.gateway_endpoint_id = _ids(e.name for e in topology.gateway_endpoints)
         self.tgw_table_id = _ids((t.name, r.name) for t in topology.transit_gateways for r in t.route_tables)
         self.attachment_id = _ids(a.name for t in topology.transit_gateways for a in t.attachments)
         self.attachment_subnet_id = _ids(  # (vpc, subnet) serving some attachment, once each

@@ -65,7 +65,10 @@ class InternetEdge(WalkState):
         return vpc.internet_gateway
 
     def internet(self, packet: Packet, source: Endpoint) -> Endpoint:
-        """The emulated internet: its hosts by address, public IPs through their VPC's gateway."""
+        """The emulated internet: its hosts by address, public IPs through their VPC's gateway
+        (a reply of a connection through a gateway endpoint goes back through it)."""
+        if self.options.gateway is not None:
+            return self.back_through_gateway(packet, source)
         host = self.topology.internet_host_at(packet.dst)
         if host is not None:
             self.found.arrival = Arrival("internet", None, "")

@@ -1,5 +1,5 @@
 """A subnet's route table: longest prefix; local, peering, transit gateway, internet or NAT
-gateway, an instance (an appliance), blackhole."""
+gateway, an instance (an appliance), a gateway endpoint, blackhole."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ class Routes(WalkState):
         if route.instance:
             self.hop("route", at, True, route.origin, route.describe())
             return self.via_appliance(vpc, subnet, self.topology.instance(route.instance), packet, source)
+        if route.gateway_endpoint:
+            return self.via_gateway_endpoint(vpc, route, packet, source)
         return self.via_tgw(vpc, subnet, route, packet, az, source, traversals)
 
     def send_from(self, vpc: m.Vpc, home: m.Subnet, packet: Packet, source) -> Endpoint:

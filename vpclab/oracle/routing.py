@@ -9,9 +9,12 @@ from ..intent import model as m
 
 
 def vpc_route(table: m.RouteTable, address: IPv4Address) -> Optional[m.Route]:
-    """The most specific route of ``table`` that covers ``address`` (local routes included)."""
+    """The most specific route of ``table`` that covers ``address`` (local routes included);
+    on an equal prefix, a CIDR route before a prefix list's (AWS's route priority)."""
     matches = [route for route in table.routes if address in route.destination]
-    return max(matches, key=lambda route: route.destination.prefixlen, default=None)
+    return max(
+        matches, key=lambda route: (route.destination.prefixlen, route.prefix_list is None), default=None
+    )
 
 
 def subnet_route_table(vpc: m.Vpc, subnet: m.Subnet) -> m.RouteTable:

@@ -30,6 +30,7 @@ from vpclab.intent import model as m
 from vpclab.intent.values import PORTED_PROTOCOLS
 
 from .delivery import Delivery
+from .gateway_endpoints import GatewayEndpoints
 from .internet import InternetEdge
 from .middleboxes import Middleboxes
 from .mtu import Mtu, mtu_of
@@ -60,6 +61,7 @@ class Walk(
     InternetEdge,
     NatGateways,
     PrivateLink,
+    GatewayEndpoints,
     Middleboxes,
     Mtu,
 ):
@@ -93,6 +95,7 @@ class Walked:
     interface: Optional[m.EndpointInterface] = None  # the interface endpoint it went through
     choices: tuple[str, ...] = ()  # the NLB targets it could have reached there
     limits: tuple[tuple[int, str], ...] = ()  # the MTUs on the way, and what has each
+    gateway: Optional[m.GatewayEndpoint] = None  # the gateway endpoint it went through
 
 
 def walk(topology: m.Topology, source: Endpoint, packet: Packet, options: Options) -> Walked:
@@ -115,6 +118,7 @@ def walk(topology: m.Topology, source: Endpoint, packet: Packet, options: Option
         found.interface,
         found.choices,
         tuple(found.limits),
+        found.gateway,
     )
 
 
@@ -197,7 +201,12 @@ def _verdict(
         nlb_port = interface.nlb_ports[0] if interface and client_port is not None else client_port
         packet = arrived.reply(nlb_port)
         options = Options(
-            RETURN, requester=source, tracked=forward.boxes, through=interface, client_port=client_port
+            RETURN,
+            requester=source,
+            tracked=forward.boxes,
+            through=interface,
+            client_port=client_port,
+            gateway=forward.gateway,
         )
         return walk(topology, target, packet, options)
 

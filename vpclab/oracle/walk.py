@@ -8,6 +8,7 @@ and the steps it may take, each implemented by the module of its AWS concept:
 - ``peering``: via_peering; ``transit_gateways``: via_tgw, onward_from_tgw
 - ``internet``: via_igw, internet; ``nat``: via_nat, nat_inbound
 - ``privatelink``: via_endpoint, to_load_balancer; ``middleboxes``: via_appliance
+- ``gateway_endpoints``: via_gateway_endpoint, back_through_gateway
 - ``mtu``: fits
 
 ``trace.Walk`` joins them. A step records hops and either returns where the packet arrived
@@ -41,6 +42,7 @@ class Options:
     pick: Optional[str] = None  # the NLB target to follow (None: its first healthy one)
     through: Optional[m.EndpointInterface] = None  # a reply: the endpoint its request went through
     client_port: Optional[int] = None  # a reply through an endpoint: the consumer's port
+    gateway: Optional[m.GatewayEndpoint] = None  # a reply: the gateway endpoint its request took
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Found:
     hops: list[Hop] = field(default_factory=list)
     boxes: list[str] = field(default_factory=list)
     interface: Optional[m.EndpointInterface] = None
+    gateway: Optional[m.GatewayEndpoint] = None
     choices: tuple[str, ...] = ()
     limits: list[tuple[int, str]] = field(default_factory=list)
     arrival: Optional[Arrival] = None
@@ -115,6 +118,8 @@ class WalkState:
     nat_inbound: Step
     via_endpoint: Step
     to_load_balancer: Step
+    via_gateway_endpoint: Step
+    back_through_gateway: Step
     via_appliance: Step
     appliance_sg: Step
     fits: Step

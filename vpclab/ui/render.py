@@ -20,9 +20,12 @@ def summary(topology: Topology) -> str:
     edge = [  # named only where the design has an internet edge
         (sum(1 for v in topology.vpcs if v.internet_gateway), "internet gateway"),
         (len(topology.nat_gateways), "NAT gateway"),
-        (len(topology.internet_hosts), "internet host"),
+        (sum(1 for h in topology.internet_hosts if not h.service), "internet host"),
         (len(topology.endpoint_services), "endpoint service"),
         (len(topology.vpc_endpoints), "VPC endpoint"),
+        (len(topology.gateway_endpoints), "gateway endpoint"),
+        (len(topology.aws_services), "AWS service"),
+        (sum(1 for p in topology.prefix_lists if not p.aws_managed), "prefix list"),
     ]
     counts += [(n, word) for n, word in edge if n]
     parts = ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)

@@ -28,6 +28,7 @@ from .internet import (
 )
 from .nat import build_nat_gateways, index_nat_gateways
 from .network import build_servers, build_subnet_drafts, build_subnets, build_vpc_cidrs
+from .prefix_lists import aws_services, build_prefix_lists, index_gateway_endpoints
 from .reporter import Known, Reporter
 from .routes import build_route_tables, check_failover_targets, check_instance_routes
 from .rules import build_nacls, build_security_groups, index_security_groups
@@ -71,6 +72,8 @@ def _build(r: Reporter, data: dict) -> m.Topology:
     for v, vpc in enumerate(vpcs_data):
         known.vpc_cidrs[vpc["name"]] = build_vpc_cidrs(r, v, vpc)
         known.places[vpc["name"]] = place(r, known, ("vpcs", v), vpc)
+    build_prefix_lists(r, known, data)
+    index_gateway_endpoints(r, known, data)
     build_internet_gateways(r, known, data)
     internet_hosts = build_internet_hosts(r, known, data)
     assign_public_ips(r, known, data)
@@ -86,6 +89,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
     vpcs = tuple(_build_vpc(r, known, v, vpc) for v, vpc in enumerate(vpcs_data))
     check_failover_targets(r, data, vpcs)
     services, endpoints = build_endpoints(r, known, data, vpcs)
+    reached, service_hosts = aws_services(r, known, data)
     return m.Topology(
         name=data["name"],
         source=r.document.source,
@@ -94,7 +98,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
         peerings=known.peerings,
         transit_gateways=known.transit_gateways,
         transit_gateway_peerings=tgw_peerings,
-        internet_hosts=internet_hosts,
+        internet_hosts=internet_hosts + service_hosts,
         flow_logs=build_flow_logs(r, data, vpcs),
         hosted_zones=build_hosted_zones(r, data),
         dns_domain=domain(data.get("dns_domain", m.DEFAULT_DNS_DOMAIN)),
@@ -102,6 +106,11 @@ def _build(r: Reporter, data: dict) -> m.Topology:
         vpc_endpoints=endpoints,
         accounts=known.accounts,
         regions=known.regions,
+        prefix_lists=tuple(
+            p for p in known.prefix_lists.values() if not p.aws_managed or p.name in known.used_services
+        ),
+        gateway_endpoints=tuple(known.gateway_endpoints),
+        aws_services=reached,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Optional
 from .. import model as m
 from ..errors import format_path
 from .instances import place_on_server, resolve_security_groups
+from .prefix_lists import is_gateway
 from .reporter import Known, Reporter
 
 PORT_BLOCK = 1024  # source ports of one interface's connections at its NLB node
@@ -40,6 +41,15 @@ def build_endpoints(
     endpoints: list[m.VpcEndpoint] = []
     blocks: dict[tuple[str, str], int] = {}  # (NLB, subnet) -> interfaces placed on that node
     for n, item in enumerate(data.get("vpc_endpoints", [])):
+        if is_gateway(item):
+            continue  # built with the route tables (``prefix_lists``)
+        if "subnets" not in item or "route_tables" in item or "aws_cidrs" in item:
+            r.report(
+                ("vpc_endpoints", n),
+                "an interface endpoint has 'subnets' (a gateway endpoint, vpc_endpoint_type: Gateway, "
+                "has 'route_tables')",
+            )
+            continue
         endpoint = _endpoint(r, known, n, item, by_vpc, used, services, blocks)
         if endpoint is not None:
             endpoints.append(endpoint)

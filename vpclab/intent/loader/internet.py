@@ -94,9 +94,12 @@ def build_internet_hosts(r: Reporter, known: Known, data: dict) -> tuple[m.Inter
         if address is None:
             continue
         if address in known.outside_addresses:
-            r.report(path + (n, "ip"), f"{address} is already used by {known.outside_addresses[address]}")
+            r.report(
+                path + (n, "ip"),
+                f"{address} is already used by {format_path(known.outside_addresses[address])}",
+            )
             continue
-        known.outside_addresses[address] = format_path(path + (n,))
+        known.outside_addresses[address] = path + (n, "ip")
         hosts.append(m.InternetHost(format_path(path + (n,)), host["name"], address))
     return tuple(hosts)
 
@@ -121,9 +124,12 @@ def assign_public_ips(r: Reporter, known: Known, data: dict) -> None:
                     if address is None:
                         continue
                     if address in known.outside_addresses:
-                        r.report(path, f"{address} is already used by {known.outside_addresses[address]}")
+                        r.report(
+                            path,
+                            f"{address} is already used by {format_path(known.outside_addresses[address])}",
+                        )
                         continue
-                    known.outside_addresses[address] = format_path(path[:-1])
+                    known.outside_addresses[address] = path
                     found[v, i] = address
     pool = (
         address
@@ -136,5 +142,5 @@ def assign_public_ips(r: Reporter, known: Known, data: dict) -> None:
         if given is None:
             r.report(path, f"no public IP left in {m.PUBLIC_IP_POOL}")
             continue
-        known.outside_addresses[given] = format_path(path[:-1])
+        known.outside_addresses[given] = path
         found[key] = given

@@ -77,7 +77,11 @@ class Known:
     sg_places: dict = field(default_factory=dict)  # (name or ('default', v)) -> defining path
     server_load: Counter = field(default_factory=Counter)  # instances placed per server
     internet_gateways: dict[str, m.InternetGateway] = field(default_factory=dict)  # VPC ->
-    outside_addresses: dict = field(default_factory=dict)  # internet address -> its user's path
+    outside_addresses: dict = field(default_factory=dict)  # internet address -> its key's path
+    prefix_lists: dict[str, m.PrefixList] = field(default_factory=dict)  # name -> (both kinds)
+    used_services: set[str] = field(default_factory=set)  # the AWS-managed lists named
+    gateway_endpoints: list[m.GatewayEndpoint] = field(default_factory=list)
+    gateway_routes: dict = field(default_factory=dict)  # (VPC, table) -> its gateway endpoints
     public_ips: dict = field(default_factory=dict)  # (VPC index, instance index) -> address
     nat_gateways: dict[str, set] = field(default_factory=dict)  # VPC -> its NAT gateways' names
     nat_public_ips: dict = field(default_factory=dict)  # (VPC index, NAT index) -> Elastic IP

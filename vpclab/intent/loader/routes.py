@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Network
 from typing import Optional
 
@@ -9,6 +10,7 @@ from .. import model as m
 from ..errors import DocPath, format_path
 from ..values import parse_address, parse_network
 from .accounts import over_quota
+from .prefix_lists import gateway_routes, resolve_prefix_list
 from .reporter import Known, Reporter
 
 
@@ -36,11 +38,10 @@ def build_route_tables(r: Reporter, known: Known, v: int, vpc: dict) -> tuple[m.
                 path + (index, "name"),
                 "'main' names the VPC's implicit main route table; set 'main: true' or choose another name",
             )
-        tables.append(
-            m.RouteTable(
-                format_path(path) + "[main]", "main", True, local_routes(r, known, path + ("main",), vpc)
-            )
+        routes = local_routes(r, known, path + ("main",), vpc) + tuple(
+            gateway_routes(known, vpc["name"], "main")
         )
+        tables.append(m.RouteTable(format_path(path) + "[main]", "main", True, routes))
     return tuple(tables)
 
 
@@ -58,21 +59,49 @@ def local_routes(r: Reporter, known: Known, table_path: DocPath, vpc: dict) -> t
 def build_route_table(r: Reporter, known: Known, v, vpc, t, table, main: bool) -> m.RouteTable:
     path = ("vpcs", v, "route_tables", t)
     routes = list(local_routes(r, known, path, vpc))
-    destinations: dict[IPv4Network, int] = {}
+    # a CIDR route and a prefix list's route to the same CIDR may both be there (the CIDR
+    # route wins, as AWS's route priority says); two of one kind may not
+    destinations: dict[tuple[IPv4Network, bool], str] = {}
     for n, route in enumerate(table.get("routes", [])):
-        built = build_route(r, known, path + ("routes", n), vpc["name"], route)
-        if built is None:
-            continue
-        if built.destination in destinations:
-            r.report(
-                path + ("routes", n, "destination"),
-                f"{built.destination} already has a route in this table "
-                f"(routes[{destinations[built.destination]}])",
-            )
-            continue
-        destinations[built.destination] = n
-        routes.append(built)
+        for built in build_routes(r, known, path + ("routes", n), vpc["name"], route):
+            key = (built.destination, built.prefix_list is not None)
+            if key in destinations:
+                r.report(
+                    path + ("routes", n),
+                    f"{built.destination} already has a route in this table ({destinations[key]})",
+                )
+                continue
+            destinations[key] = built.origin.rsplit(".", 1)[-1]
+            routes.append(built)
+    for built in gateway_routes(known, vpc["name"], table["name"]):
+        routes.append(built)  # AWS refuses a second route to the same service: checked there
     return m.RouteTable(format_path(path), table["name"], main, tuple(routes))
+
+
+def build_routes(r: Reporter, known: Known, path, vpc: str, route: dict) -> list[m.Route]:
+    """A route of the file: one, or one per CIDR of its destination prefix list."""
+    if ("destination" in route) == ("destination_prefix_list" in route):
+        r.report(path, "a route needs exactly one of 'destination' or 'destination_prefix_list'")
+        return []
+    if "destination" in route:
+        built = build_route(r, known, path, vpc, route)
+        return [] if built is None else [built]
+    if "failover" in route:
+        r.report(path + ("failover",), "a failover route names a 'destination' CIDR, not a prefix list")
+        return []
+    listed = resolve_prefix_list(
+        r, known, path + ("destination_prefix_list",), vpc, route["destination_prefix_list"]
+    )
+    if listed is None:
+        return []
+    first = build_route(r, known, path, vpc, {**route, "destination": str(listed.cidrs[0])})
+    if first is None:
+        return []
+    return [
+        replace(first, destination=cidr, prefix_list=listed.name)
+        for cidr in listed.cidrs
+        if _outside_vpc(r, known, path, vpc, cidr)
+    ]
 
 
 TARGETS = ("peering", "transit_gateway", "internet_gateway", "nat_gateway", "instance", "blackhole")

@@ -13,6 +13,7 @@ from .. import model as m
 from ..errors import DocPath, format_path
 from ..values import parse_icmp_number, parse_network, parse_ports, parse_protocol
 from .accounts import over_quota
+from .prefix_lists import resolve_prefix_list
 from .reporter import Known, Reporter
 
 NACL_RULE_NUMBERS = (1, 32766)
@@ -88,6 +89,13 @@ def nacl_rules(r: Reporter, origin: str, rules_data: list, path: Optional[DocPat
             continue
         numbers[number] = n
         traffic = parse_traffic(r, rule_path, rule)
+        if "prefix_list" in rule or "cidr" not in rule:
+            r.report(
+                rule_path + (("prefix_list",) if "prefix_list" in rule else ()),
+                "a network ACL rule needs a 'cidr': AWS's network ACLs do not take prefix lists "
+                "(write one rule per CIDR of the list)",
+            )
+            continue
         cidr = r.parsed(rule_path + ("cidr",), parse_network, rule["cidr"])
         if traffic is None or cidr is None:
             continue
@@ -176,8 +184,17 @@ def sg_rules(r: Reporter, known: Known, path: DocPath, vpc: str, rules_data: lis
     for n, rule in enumerate(rules_data):
         rule_path = path + (n,)
         traffic = parse_traffic(r, rule_path, rule)
-        if ("cidr" in rule) == ("security_group" in rule):
-            r.report(rule_path, "a security group rule needs exactly one of 'cidr' or 'security_group'")
+        if sum(key in rule for key in ("cidr", "security_group", "prefix_list")) != 1:
+            r.report(
+                rule_path,
+                "a security group rule needs exactly one of 'cidr', 'security_group' or 'prefix_list'",
+            )
+            continue
+        if "prefix_list" in rule:
+            listed = resolve_prefix_list(r, known, rule_path + ("prefix_list",), vpc, rule["prefix_list"])
+            if traffic and listed:
+                origin = format_path(rule_path)
+                rules += [m.SGRule(origin, traffic, cidr=c, prefix_list=listed.name) for c in listed.cidrs]
             continue
         if "cidr" in rule:
             cidr = r.parsed(rule_path + ("cidr",), parse_network, rule["cidr"])

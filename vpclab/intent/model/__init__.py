@@ -49,6 +49,17 @@ from .instances import Instance, MetadataOptions
 from .internet import InternetGateway, InternetHost, NatGateway
 from .nacls import Nacl, NaclRule
 from .peering import PEERING_STATES, Peering
+from .prefix_lists import (
+    AWS_MANAGED_PREFIX,
+    AWS_SERVICE_BLOCK,
+    AWS_SERVICE_RANGE,
+    GATEWAY_SERVICES,
+    MAX_PREFIX_LIST_ENTRIES,
+    AwsService,
+    GatewayEndpoint,
+    PrefixList,
+    aws_list_name,
+)
 from .privatelink import (
     EndpointInterface,
     EndpointService,
@@ -106,7 +117,15 @@ __all__ = [
     "RESOLVER_ADDRESS",
     "TGW_MSS",
     "TGW_MTU",
-    "(",
+    "AWS_MANAGED_PREFIX",
+    "AWS_SERVICE_BLOCK",
+    "AWS_SERVICE_RANGE",
+    "GATEWAY_SERVICES",
+    "MAX_PREFIX_LIST_ENTRIES",
+    "AwsService",
+    "GatewayEndpoint",
+    "PrefixList",
+    "aws_list_name",
     "protocol_label",
     "Traffic",
     "SGRef",

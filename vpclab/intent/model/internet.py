@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from typing import Optional
 
 
@@ -37,8 +37,15 @@ class NatGateway:
 
 @dataclass(frozen=True)
 class InternetHost:
-    """A host of the emulated internet, outside every VPC (an address of RFC 5737)."""
+    """A host of the emulated internet, outside every VPC (an address of RFC 5737). An AWS
+    service's endpoint (``service``: com.amazonaws.REGION.SERVICE) answers on every address
+    of its ``network``."""
 
     origin: str
     name: str
     ip: IPv4Address
+    network: Optional[IPv4Network] = None
+    service: Optional[str] = None
+
+    def has(self, address: IPv4Address) -> bool:
+        return address == self.ip or (self.network is not None and address in self.network)

@@ -34,7 +34,9 @@ class HealthCheck:
 @dataclass(frozen=True)
 class Route:
     """A VPC route. Exactly one target: local, peering, transit_gateway, internet_gateway,
-    nat_gateway, instance (an appliance's network interface) or blackhole.
+    nat_gateway, instance (an appliance's network interface), gateway_endpoint or blackhole.
+    A route whose destination is a prefix list is one Route per CIDR of the list, each
+    naming it (``prefix_list``): on an equal prefix a CIDR route wins over it (AWS).
 
     A failover route (vpclab's extension) lists several ``failover`` paths in order of
     preference; its target is the ``active`` one, which the controller's route manager moves
@@ -49,6 +51,8 @@ class Route:
     internet_gateway: Optional[str] = None
     nat_gateway: Optional[str] = None
     instance: Optional[str] = None
+    gateway_endpoint: Optional[str] = None
+    prefix_list: Optional[str] = None
     failover: tuple[RoutePath, ...] = ()
     active: int = 0
     health_check: Optional[HealthCheck] = None
@@ -77,11 +81,14 @@ class Route:
             target = f"NAT gateway {self.nat_gateway}"
         elif self.instance:
             target = f"instance {self.instance}"
+        elif self.gateway_endpoint:
+            target = f"gateway endpoint {self.gateway_endpoint}"
         else:
             target = "blackhole"
         if self.failover:
             target += f" (failover path {self.active + 1} of {len(self.failover)})"
-        return f"{self.destination} -> {target}"
+        listed = f" (prefix list {self.prefix_list})" if self.prefix_list else ""
+        return f"{self.destination}{listed} -> {target}"
 
 
 @dataclass(frozen=True)

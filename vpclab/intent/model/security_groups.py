@@ -26,9 +26,12 @@ class SGRule:
     traffic: Traffic
     cidr: Optional[IPv4Network] = None
     security_group: Optional[SGRef] = None
+    prefix_list: Optional[str] = None  # the list this CIDR came from (one rule per CIDR)
 
     def describe(self) -> str:
         peer = str(self.cidr) if self.cidr is not None else f"sg {self.security_group}"
+        if self.prefix_list:
+            peer += f" (prefix list {self.prefix_list})"
         return f"{self.traffic.describe()} {peer}"
 
 

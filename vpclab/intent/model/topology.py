@@ -14,6 +14,7 @@ from .flow_logs import FlowLog
 from .instances import Instance
 from .internet import InternetHost, NatGateway
 from .peering import Peering
+from .prefix_lists import AwsService, GatewayEndpoint, PrefixList
 from .privatelink import EndpointInterface, EndpointService, LoadBalancer, LoadBalancerNode, VpcEndpoint
 from .routes import Route
 from .security_groups import SecurityGroup, SGRef
@@ -48,6 +49,9 @@ class Topology:
     transit_gateway_peerings: tuple[TransitGatewayPeering, ...] = ()
     accounts: tuple[Account, ...] = DEFAULT_ACCOUNTS
     regions: tuple[Region, ...] = DEFAULT_REGIONS
+    prefix_lists: tuple[PrefixList, ...] = ()  # customer-managed, then the AWS-managed ones used
+    gateway_endpoints: tuple[GatewayEndpoint, ...] = ()
+    aws_services: tuple[AwsService, ...] = ()  # the AWS services the design reaches
 
     def account(self, name: str) -> Account:
         return _by_name(self.accounts, name)
@@ -84,9 +88,19 @@ class Topology:
         return {o.aws_public_ip: o.public_ip for o in owners if o.aws_public_ip and o.public_ip}
 
     def emulated_address(self, address: IPv4Address) -> IPv4Address:
-        """An imported instance's or NAT gateway's real public IP as the emulation has it (a
-        documentation address); any other address as it is."""
-        return self._aws_public.get(address, address)
+        """An imported instance's or NAT gateway's real public IP, or an address of an AWS
+        service's real CIDRs, as the emulation has it (a documentation address); any other
+        address as it is."""
+        if address in self._aws_public:
+            return self._aws_public[address]
+        service = next((s for s in self.aws_services if any(address in c for c in s.aws_cidrs)), None)
+        return address if service is None else service.ip
+
+    def prefix_list(self, name: str) -> PrefixList:
+        return _by_name(self.prefix_lists, name)
+
+    def gateway_endpoint(self, name: str) -> GatewayEndpoint:
+        return _by_name(self.gateway_endpoints, name)
 
     @cached_property
     def _addresses(self) -> dict[tuple[str, IPv4Address], Instance]:
@@ -181,7 +195,11 @@ class Topology:
         return next((i.ip for i in self.instances if i.ip in route.destination), None)
 
     def internet_host_at(self, address: IPv4Address) -> Optional[InternetHost]:
-        return self._internet_hosts.get(address)
+        """The internet host with ``address``, or the AWS service whose block holds it."""
+        host = self._internet_hosts.get(address)
+        if host is None:
+            host = next((h for h in self.internet_hosts if h.network and address in h.network), None)
+        return host
 
     def instance_with_public_ip(self, address: IPv4Address) -> Optional[Instance]:
         """The instance whose public IP (or Elastic IP) is ``address``, if any."""
