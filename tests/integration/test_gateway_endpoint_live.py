@@ -31,9 +31,25 @@ def test_s3_sees_the_private_address_through_the_endpoint_and_the_public_ip_with
         assert curl(hosts["batch1"], f"http://{S3}:443/") == "200"
         assert curl(hosts["web1"], f"http://{S3}:443/") == "200"
         assert curl(hosts["worker1"], f"http://{S3}:443/") == "000"  # not through data's endpoint
+        # the VPC's resolver answers S3's public name (a bucket's too) with the emulated S3
+        assert curl(hosts["batch1"], "http://reports.s3.us-east-1.amazonaws.com:443/") == "200"
     finally:
         server.terminate()
         log = server.communicate(timeout=10)[1]
     clients = [line.split()[0] for line in log.splitlines() if '"GET / ' in line]
     web1 = design.topology.instance("web1")
-    assert clients == ["10.0.2.4", str(web1.public_ip)], log
+    assert clients == ["10.0.2.4", str(web1.public_ip), "10.0.2.4"], log
+
+
+def test_sqs_answers_through_its_interface_endpoint_by_its_private_dns_name(design):
+    """The interface endpoint's network interface answers as SQS; the data VPC's resolver
+    gives sqs.us-east-1.amazonaws.com its address (private DNS); the spoke's does not."""
+    hosts = design.hosts.hosts
+    server = serve_http(hosts["sqs-ep-private"], 443)
+    try:
+        assert curl(hosts["batch1"], "http://sqs.us-east-1.amazonaws.com:443/") == "200"
+        assert curl(hosts["worker1"], "http://sqs.us-east-1.amazonaws.com:443/") == "000"
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=10)[1]
+    assert [line.split()[0] for line in log.splitlines() if '"GET / ' in line] == ["10.0.2.4"], log

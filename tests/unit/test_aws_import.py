@@ -46,9 +46,9 @@ def test_every_snapshot_imports_from_its_top_folder_with_its_running_instances(n
     result, topology = imported(name, top=True)
     instances = {i["InstanceId"]: i for r in files(name, "Reservations") for i in r["Instances"]}
     running = [i for i in instances.values() if i["State"]["Name"] == "running" and i.get("SubnetId")]
-    assert len(topology.instances) == len(running) == result.counts["instance"]
-    assert {str(i.ip) for i in topology.instances} == {i["PrivateIpAddress"] for i in running}
-    assert {i.aws_id for i in topology.instances} == {i["InstanceId"] for i in running}
+    assert len(topology.senders) == len(running) == result.counts["instance"]  # not AWS's interfaces
+    assert {str(i.ip) for i in topology.senders} == {i["PrivateIpAddress"] for i in running}
+    assert {i.aws_id for i in topology.senders} == {i["InstanceId"] for i in running}
 
 
 @pytest.mark.parametrize("name", sorted({**CONTRADICTORY, **NO_VPC}))

@@ -34,7 +34,6 @@ DISPOSITIONS = {
 }
 ANY, TCP = (0, None), (6, 22)
 NOT_YET = {
-    "interface-endpoint": "interface endpoints are not imported yet",
     "aws-ranges": "vpclab does not know which public ranges AWS owns (Batfish null-routes them)",
     "vpn": "VPN is not emulated yet (issue 32)",
 }
@@ -85,8 +84,8 @@ OUTCOMES = [
     ("test-vpc-endpoint-gateway", "VpcEndpointGateway.testFromSubnetPublic_configuredAwsService", "i-0464d440ca0ee9e34", "52.216.237.77", (6, 443), "ACCEPTED"),
     ("test-vpc-endpoint-gateway", "VpcEndpointGateway.testFromSubnetPrivate_otherAwsServices", "i-01c6c0647fdccc89e", "54.222.57.1", (6, 443), "NO_ROUTE"),
     ("test-vpc-endpoint-gateway", "VpcEndpointGateway.testFromSubnetPublic_otherAwsServices", "i-0464d440ca0ee9e34", "54.222.57.1", (6, 443), "EXITS_NETWORK"),
-    ("test-vpc-endpoint-interface", "VpcEndpointInterface.testFromSubnetEndpoint", "i-0a0fbd0cfa774970f", "10.1.101.97", (6, 443), "ACCEPTED", "interface-endpoint"),
-    ("test-vpc-endpoint-interface", "VpcEndpointInterface.testFromSubnetNonEndpoint", "i-0eb6eb395a0d09117", "10.1.101.97", (6, 443), "ACCEPTED", "interface-endpoint"),
+    ("test-vpc-endpoint-interface", "VpcEndpointInterface.testFromSubnetEndpoint", "i-0a0fbd0cfa774970f", "10.1.101.97", (6, 443), "ACCEPTED"),
+    ("test-vpc-endpoint-interface", "VpcEndpointInterface.testFromSubnetNonEndpoint", "i-0eb6eb395a0d09117", "10.1.101.97", (6, 443), "ACCEPTED"),
 ]  # fmt: skip
 _designs: dict = {}
 

@@ -201,3 +201,26 @@ def test_an_address_of_the_real_service_is_the_emulated_one():
     )
     assert topology.emulated_address(IPv4Address("52.216.237.77")) == IPv4Address("192.0.2.1")
     assert topology.emulated_address(IPv4Address("54.222.57.1")) == IPv4Address("54.222.57.1")
+
+
+def test_a_prefix_list_counts_its_max_entries_against_the_quotas():
+    """AWS: a rule or route naming a list counts as its max_entries (S3's list as 1)."""
+    found = problems(variant("    max_entries: 10\n", "    max_entries: 60\n"))  # 60 + 1 > 60 rules
+    assert any("security_groups[0].ingress: 61 ingress rules: AWS quota" in line for line in found), found
+    assert any(
+        "route_tables[1].routes: 61 routes: AWS quota 'Routes per route table'" in line for line in found
+    ), found
+    assert (
+        load(variant("    max_entries: 10\n", "    max_entries: 49\n")).prefix_list("offices").max_entries
+        == 49
+    )
+
+
+def test_the_resolver_answers_the_services_public_names():
+    from vpclab.intent.dns import resolve
+
+    topology = load(DESIGN)
+    for name in ("s3.us-east-1.amazonaws.com", "reports.s3.us-east-1.amazonaws.com"):
+        answer = resolve(topology, "data", name)
+        assert (answer.rcode, [r.values for r in answer.records]) == ("NOERROR", [("192.0.2.1",)])
+    assert resolve(topology, "data", "dynamodb.us-east-1.amazonaws.com").rcode == "NXDOMAIN"  # not used here

@@ -13,10 +13,12 @@ from typing import Optional
 
 from vpclab.intent.model import AWS_MANAGED_PREFIX, GATEWAY_SERVICES
 
+from .snapshot import OTHERS
 from .state import MapperState
 
 ENDPOINT_TYPES = {  # a VpcEndpointType vpclab does not import -> why
-    "Interface": "interface endpoints are not imported yet",
+    "Interface": "an interface endpoint to another account's service: its service, NLB and "
+    "targets are not in the snapshot",
     "GatewayLoadBalancer": "Gateway Load Balancer endpoints are not emulated",
 }
 
@@ -44,6 +46,9 @@ class EndpointMapping(MapperState):
         for endpoint in self.snapshot["VpcEndpoints"]:
             aws_id = endpoint.get("VpcEndpointId", "?")
             kind = endpoint.get("VpcEndpointType", "Interface")
+            if kind == "Interface" and endpoint.get("ServiceName", "").startswith(AWS_MANAGED_PREFIX):
+                self.map_service_endpoint(endpoint)
+                continue
             if kind != "Gateway":
                 self.skip(
                     "VPC endpoint", aws_id, ENDPOINT_TYPES.get(kind, f"{kind} endpoints are not emulated")
@@ -76,3 +81,45 @@ class EndpointMapping(MapperState):
                 self.used_lists.add(listed)
             self.imported.data.setdefault("vpc_endpoints", []).append(entry)
             self.count("gateway endpoint")
+
+    def map_service_endpoint(self, endpoint: dict) -> None:
+        """An interface endpoint to an AWS service: its subnets, SGs and interfaces' addresses."""
+        aws_id = endpoint.get("VpcEndpointId", "?")
+        if endpoint.get("VpcId") not in self.vpcs:
+            self.skip("VPC endpoint", aws_id, f"its VPC {endpoint.get('VpcId')} was not imported")
+            return
+        others: dict[str, list] = self.snapshot.get(OTHERS, {})  # type: ignore[assignment]
+        interfaces = {
+            i.get("NetworkInterfaceId"): i for i in others.get("NetworkInterfaces", []) if isinstance(i, dict)
+        }
+        subnets, addresses = [], []
+        for subnet_id in endpoint.get("SubnetIds", []):
+            if subnet_id not in self.subnets:
+                self.skip("VPC endpoint", aws_id, f"its subnet {subnet_id} was not imported")
+                return
+            subnets.append(self.subnets[subnet_id][1])
+            address = next(
+                (i.get("PrivateIpAddress") for n, i in interfaces.items()
+                 if n in endpoint.get("NetworkInterfaceIds", []) and i.get("SubnetId") == subnet_id),
+                None,
+            )  # fmt: skip
+            addresses.append(address)
+        groups = [
+            self.groups[g["GroupId"]][1]
+            for g in endpoint.get("Groups", [])
+            if g.get("GroupId") in self.groups
+        ]
+        entry = {
+            "name": self.names.name(endpoint, aws_id, ("vpc-endpoint",)),
+            "description": aws_id,
+            "vpc": self.vpcs[endpoint["VpcId"]]["name"],
+            "service": endpoint["ServiceName"],
+            "subnets": subnets,
+            "security_groups": groups or ["default"],
+            "private_dns_enabled": bool(endpoint.get("PrivateDnsEnabled")),
+        }
+        if all(addresses):
+            entry["addresses"] = addresses
+        self.endpoint_interfaces.update(endpoint.get("NetworkInterfaceIds", []))
+        self.imported.data.setdefault("vpc_endpoints", []).append(entry)
+        self.count("interface endpoint")

@@ -201,6 +201,7 @@ class MapperState:
             p["PrefixListId"]: p.get("PrefixListName", "") for p in snapshot.get("PrefixLists", [])
         }
         self.table_names: dict[str, str] = {}  # route table id -> its name in the design
+        self.endpoint_interfaces: set[str] = set()  # the network interfaces of imported endpoints
 
     def account_of(self, resource: dict, owner_key: str = "OwnerId") -> str:
         """The name of the account that owns ``resource`` (its owner id, else its folder's)."""
@@ -212,12 +213,16 @@ class MapperState:
 
     def mapped_interfaces(self) -> set:
         """The network interfaces of imported instances (their primary) and NAT gateways."""
-        return set(self.interfaces) | {
-            a.get("NetworkInterfaceId")
-            for nat in self.snapshot["NatGateways"]
-            if nat["NatGatewayId"] in self.nat_gateways
-            for a in nat.get("NatGatewayAddresses", [])
-        }
+        return (
+            set(self.interfaces)
+            | self.endpoint_interfaces
+            | {
+                a.get("NetworkInterfaceId")
+                for nat in self.snapshot["NatGateways"]
+                if nat["NatGatewayId"] in self.nat_gateways
+                for a in nat.get("NatGatewayAddresses", [])
+            }
+        )
 
     def skip(self, kind: str, aws_id: str, reason: str) -> None:
         self.imported.skipped.append(Skipped(kind, aws_id, reason))

@@ -7,7 +7,8 @@ with allow/deny mixes and partial ephemeral ranges, SG rules naming SGs (own and
 protocol 47, secondary VPC CIDRs, subnets in two AZs and attachments that miss one, a
 PrivateLink service with an endpoint to it from another VPC, the internet (internet gateways,
 public IPs, twin private addresses with public IPs, NAT gateways), instance MTUs that differ
-along a path, and appliances (no source/destination check, middlebox routes through them).
+along a path, appliances (no source/destination check, middlebox routes through them), and
+gateway endpoints to S3 or DynamoDB with prefix lists in SG rules and routes.
 """
 
 from __future__ import annotations
@@ -108,7 +109,59 @@ def generate(seed: int) -> dict[str, Any]:
     _internet(data, random.Random(f"{seed}:internet"))
     _mtus(data, random.Random(f"{seed}:mtu"))
     _appliances(data, random.Random(f"{seed}:appliance"))
+    _gateway_endpoints(data, random.Random(f"{seed}:gateway-endpoint"))
     return data
+
+
+SERVICES = {"s3": "192.0.2.0/28", "dynamodb": "192.0.2.16/28"}  # vpclab's blocks in us-east-1
+
+
+def _gateway_endpoints(data: dict[str, Any], rng: random.Random) -> None:
+    """Sometimes gateway endpoints (S3 or DynamoDB) in some VPCs, on some of their route
+    tables; SG egress rules that name the service's prefix list, NACL rules for its block, and
+    a customer-managed prefix list in an SG rule and a blackhole route."""
+    if rng.random() >= 0.35:
+        return
+    endpoints = []
+    for vpc in data["vpcs"]:
+        if rng.random() >= 0.6:
+            continue
+        service = rng.choice(sorted(SERVICES))
+        tables = [t["name"] for t in vpc["route_tables"] if rng.random() < 0.7] or [
+            vpc["route_tables"][0]["name"]
+        ]
+        endpoints.append(
+            {"name": f"ep-{vpc['name']}", "vpc": vpc["name"], "vpc_endpoint_type": "Gateway",
+             "service": service, "route_tables": tables}
+        )  # fmt: skip
+        listed = f"com.amazonaws.us-east-1.{service}"
+        for group in vpc.get("security_groups", []):
+            if rng.random() < 0.5:
+                port = rng.choice([443, 80, "0-65535"])
+                group.setdefault("egress", []).append(
+                    {"protocol": "tcp", "ports": port, "prefix_list": listed}
+                )
+        for nacl in vpc.get("nacls", []):
+            if rng.random() < 0.5:
+                rule = (
+                    max((r["rule"] for r in nacl.get("ingress", []) + nacl.get("egress", [])), default=0) + 1
+                )
+                action = rng.choice(["allow", "allow", "deny"])
+                for direction in ("ingress", "egress"):
+                    nacl.setdefault(direction, []).append(
+                        {"rule": rule, "protocol": "tcp", "cidr": SERVICES[service], "action": action}
+                    )
+    if not endpoints:
+        return
+    data.setdefault("vpc_endpoints", []).extend(endpoints)
+    if rng.random() < 0.5:
+        data["prefix_lists"] = [
+            {"name": "offices", "entries": [{"cidr": "172.16.0.0/16"}, {"cidr": "172.17.0.0/16"}]}
+        ]
+        vpc = rng.choice(data["vpcs"])
+        vpc["route_tables"][0]["routes"].append({"destination_prefix_list": "offices", "blackhole": True})
+        for group in vpc.get("security_groups", [])[:1]:
+            group.setdefault("ingress", []).append({"protocol": "tcp", "ports": 22, "prefix_list": "offices"})
 
 
 def _appliances(data: dict[str, Any], rng: random.Random) -> None:

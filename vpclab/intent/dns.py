@@ -13,6 +13,7 @@ from .loader.dns import domain
 
 MAX_CNAMES = 8  # a longer chain (or a loop) ends the answer there
 INSTANCE_TTL = 60
+SERVICE_TTL = 5  # S3 and DynamoDB answer with short TTLs (their addresses rotate)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,14 @@ def records_at(topology: m.Topology, vpc: str, name: str) -> list[m.DnsRecord]:
     if endpoint is not None:
         addresses = tuple(str(interface.ip) for interface in endpoint.interfaces)
         return [m.DnsRecord(name, "A", addresses, INSTANCE_TTL)]
+    interfaces = [
+        i for i in topology.instances if i.private_dns and i.vpc == vpc and i.service_dns_name == name
+    ]
+    if interfaces:  # an interface endpoint's private DNS: the AWS service's name, in its VPC
+        return [m.DnsRecord(name, "A", tuple(str(i.ip) for i in interfaces), INSTANCE_TTL)]
+    service = _service_named(topology, name)
+    if service is not None:
+        return [m.DnsRecord(name, "A", (str(service.ip),), SERVICE_TTL)]
     zones = [
         z for z in topology.hosted_zones if vpc in z.vpcs and (name == z.name or name.endswith("." + z.name))
     ]
@@ -62,6 +71,16 @@ def records_at(topology: m.Topology, vpc: str, name: str) -> list[m.DnsRecord]:
         if own or name == f"{instance.name.lower()}.{topology.dns_domain}":
             return [m.DnsRecord(name, "A", (str(instance.ip),), INSTANCE_TTL)]
     return []
+
+
+def _service_named(topology: m.Topology, name: str):
+    """The AWS service (S3, DynamoDB) whose public name ``name`` is: ``s3.REGION.amazonaws.com``
+    (a bucket's ``BUCKET.s3.REGION.amazonaws.com`` too), ``dynamodb.REGION.amazonaws.com``."""
+    for service in topology.aws_services:
+        own = f"{service.service}.{service.region}.amazonaws.com"
+        if name == own or (service.service == "s3" and name.endswith("." + own)):
+            return service
+    return None
 
 
 def _endpoint_named(topology: m.Topology, vpc: str, name: str):

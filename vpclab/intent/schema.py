@@ -338,6 +338,7 @@ TOPOLOGY = _object(
                     "security_groups": NAMES,
                     "private_dns_enabled": {"type": "boolean"},
                     "route_tables": {**NAMES, "minItems": 1},  # a gateway endpoint's
+                    "addresses": NAMES,  # vpclab: an AWS service's interfaces' addresses, per subnet
                     "aws_cidrs": {"type": "array", "items": TEXT},  # vpclab: the service's real CIDRs
                 },
                 ("name", "vpc", "service"),

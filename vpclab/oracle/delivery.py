@@ -111,7 +111,12 @@ class Delivery(WalkState):
                 target.name,
                 "pass",
                 target.origin,
-                f"{packet.describe()} delivered to {target.name}",
+                f"{packet.describe()} delivered to {target.name}"
+                + (
+                    f" ({target.service}, behind endpoint {target.endpoint})"
+                    if isinstance(target, m.Instance) and target.service
+                    else ""
+                ),
             )
         )
         return target

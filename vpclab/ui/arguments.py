@@ -24,9 +24,14 @@ def resolve_source(topology: Topology, text: str) -> Endpoint:
     """An instance (by name, or an imported one by its AWS id), or a host of the emulated
     internet, by name."""
     try:
-        return topology.endpoint(text)
+        found = topology.endpoint(text)
     except KeyError:
         raise UsageError(f"no instance or internet host '{text}' in topology '{topology.name}'") from None
+    if isinstance(found, Instance) and found.service:
+        raise UsageError(
+            f"'{text}' is endpoint {found.endpoint}'s interface to {found.service}: it opens no connections"
+        )
+    return found
 
 
 def resolve_destination(topology: Topology, text: str, source: Optional[Endpoint] = None) -> IPv4Address:

@@ -12,7 +12,7 @@ def summary(topology: Topology) -> str:
     counts = [
         (len(topology.vpcs), "VPC"),
         (sum(len(v.subnets) for v in topology.vpcs), "subnet"),
-        (len(topology.instances), "instance"),
+        (len(topology.senders), "instance"),
         (len(topology.servers), "server"),
         (len(topology.peerings), "peering"),
         (len(topology.transit_gateways), "transit gateway"),
@@ -24,6 +24,7 @@ def summary(topology: Topology) -> str:
         (len(topology.endpoint_services), "endpoint service"),
         (len(topology.vpc_endpoints), "VPC endpoint"),
         (len(topology.gateway_endpoints), "gateway endpoint"),
+        (len(topology.instances) - len(topology.senders), "AWS service interface"),
         (len(topology.aws_services), "AWS service"),
         (sum(1 for p in topology.prefix_lists if not p.aws_managed), "prefix list"),
     ]

@@ -119,11 +119,12 @@ def internet_pairs(topology: m.Topology) -> list[Pair]:
         for outside in topology.internet_hosts
         for instance in topology.instances
         for pair in ((outside, instance), (instance, outside))
+        if pair[0] is outside or instance.service is None  # an AWS service's interface opens nothing
     ]
 
 
 def ordered_pairs(topology: m.Topology) -> list[InstancePair]:
-    return [(s, t) for s in topology.instances for t in topology.instances if s != t]
+    return [(s, t) for s in topology.senders for t in topology.instances if s != t]
 
 
 def sampled_pairs(topology: m.Topology, count: int, seed: int) -> tuple[list[InstancePair], str]:
@@ -237,7 +238,7 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
     sampled = None
     if sample is None:
         pairs = ordered_pairs(topology)
-        towards = [(s, subnet) for s in topology.instances for v in topology.vpcs for subnet in v.subnets]
+        towards = [(s, subnet) for s in topology.senders for v in topology.vpcs for subnet in v.subnets]
     else:
         pairs, sampled = sampled_pairs(topology, sample, seed)
         towards = list(dict.fromkeys((s, topology.vpc(t.vpc).subnet(t.subnet)) for s, t in pairs))

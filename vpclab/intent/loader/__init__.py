@@ -32,6 +32,7 @@ from .prefix_lists import aws_services, build_prefix_lists, index_gateway_endpoi
 from .reporter import Known, Reporter
 from .routes import build_route_tables, check_failover_targets, check_instance_routes
 from .rules import build_nacls, build_security_groups, index_security_groups
+from .service_endpoints import build_service_interfaces
 
 __all__ = ["load_topology", "topology_from_data"]
 
@@ -89,6 +90,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
     vpcs = tuple(_build_vpc(r, known, v, vpc) for v, vpc in enumerate(vpcs_data))
     check_failover_targets(r, data, vpcs)
     services, endpoints = build_endpoints(r, known, data, vpcs)
+    vpcs = build_service_interfaces(r, known, data, vpcs, endpoints, services)
     reached, service_hosts = aws_services(r, known, data)
     return m.Topology(
         name=data["name"],

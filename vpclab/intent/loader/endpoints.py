@@ -15,7 +15,7 @@ from typing import Optional
 from .. import model as m
 from ..errors import format_path
 from .instances import place_on_server, resolve_security_groups
-from .prefix_lists import is_gateway
+from .prefix_lists import is_aws_service, is_gateway
 from .reporter import Known, Reporter
 
 PORT_BLOCK = 1024  # source ports of one interface's connections at its NLB node
@@ -50,6 +50,13 @@ def build_endpoints(
                 "has 'route_tables')",
             )
             continue
+        if is_aws_service(item):
+            continue  # an AWS service's: ``service_endpoints``
+        if "addresses" in item:
+            r.report(
+                ("vpc_endpoints", n, "addresses"), "'addresses' belongs to an endpoint to an AWS service"
+            )
+            continue
         endpoint = _endpoint(r, known, n, item, by_vpc, used, services, blocks)
         if endpoint is not None:
             endpoints.append(endpoint)
@@ -72,7 +79,7 @@ def _free_address(r: Reporter, path, vpc: str, subnet: m.Subnet, used: set) -> O
     return address
 
 
-def _subnets(r: Reporter, path, vpc: m.Vpc, names: list) -> Optional[list[m.Subnet]]:
+def one_per_zone(r: Reporter, path, vpc: m.Vpc, names: list) -> Optional[list[m.Subnet]]:
     """The named subnets of ``vpc``, at most one per AZ (AWS: one interface per AZ)."""
     found: list[m.Subnet] = []
     zones: dict[str, str] = {}
@@ -118,7 +125,7 @@ def _service(r, known, n: int, item: dict, by_vpc: dict, used: set) -> Optional[
 
 
 def _load_balancer(r, known, path, item: dict, vpc: m.Vpc, used: set) -> Optional[m.LoadBalancer]:
-    subnets = _subnets(r, path + ("subnets",), vpc, item["subnets"])
+    subnets = one_per_zone(r, path + ("subnets",), vpc, item["subnets"])
     listeners = _listeners(r, path, item["listeners"])
     targets = _targets(r, path, item, vpc, subnets or [])
     if subnets is None or listeners is None or targets is None:
@@ -231,7 +238,7 @@ def _endpoint(r, known, n, item, by_vpc, used, services, blocks) -> Optional[m.V
             f"private DNS needs the VPC's DNS support: '{vpc.name}' has enable_dns_support: false",
         )
         return None
-    subnets = _subnets(r, path + ("subnets",), vpc, item["subnets"])
+    subnets = one_per_zone(r, path + ("subnets",), vpc, item["subnets"])
     groups = resolve_security_groups(r, known, path, vpc.name, item)
     if subnets is None or groups is None:
         return None

@@ -26,6 +26,11 @@ def is_gateway(item: dict) -> bool:
     return str(item.get("vpc_endpoint_type", "interface")).lower() == GATEWAY
 
 
+def is_aws_service(item: dict) -> bool:
+    """A vpc_endpoints entry that reaches an AWS service (com.amazonaws.REGION.NAME)."""
+    return str(item.get("service", "")).startswith(m.AWS_MANAGED_PREFIX)
+
+
 def build_prefix_lists(r: Reporter, known: Known, data: dict) -> None:
     """The customer-managed lists of ``prefix_lists:`` and the AWS-managed lists of every
     Region of the design, into ``known.prefix_lists``."""
@@ -65,6 +70,13 @@ def build_prefix_lists(r: Reporter, known: Known, data: dict) -> None:
         known.prefix_lists[item["name"]] = m.PrefixList(
             format_path(where), item["name"], tuple(cidrs), most, region=region
         )
+
+
+def weight(known: Known, name: Optional[str]) -> int:
+    """What a rule or route counts against its quota (AWS): one, or, naming a prefix list, the
+    list's max_entries (an AWS-managed list's weight: 1 for S3's and DynamoDB's)."""
+    listed = known.prefix_lists.get(name) if name else None
+    return listed.max_entries if listed else 1
 
 
 def resolve_prefix_list(
@@ -133,17 +145,20 @@ def index_gateway_endpoints(r: Reporter, known: Known, data: dict) -> None:
         tables = item.get("route_tables", [])
         if not tables:
             r.report(where, "a gateway endpoint needs 'route_tables': the tables whose routes reach it")
+        refused = False
         for t, table in enumerate(tables):
             if table not in tables_of[vpc]:
                 r.report(where + ("route_tables", t), f"no route table '{table}' in VPC '{vpc}'")
-                tables = []
-            elif any(e.service == service for e in known.gateway_routes.get((vpc, table), [])):
+                refused = True
+            elif table in tables[:t] or any(
+                e.service == service for e in known.gateway_routes.get((vpc, table), [])
+            ):
                 r.report(
                     where + ("route_tables", t),
                     f"route table '{table}' already routes to a {service} gateway endpoint (AWS allows one)",
                 )
-                tables = []
-        if listed is None or not tables:
+                refused = True
+        if listed is None or not tables or refused:
             continue
         aws_cidrs = [
             r.parsed(where + ("aws_cidrs", c), parse_network, x)

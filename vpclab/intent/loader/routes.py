@@ -10,7 +10,7 @@ from .. import model as m
 from ..errors import DocPath, format_path
 from ..values import parse_address, parse_network
 from .accounts import over_quota
-from .prefix_lists import gateway_routes, resolve_prefix_list
+from .prefix_lists import gateway_routes, resolve_prefix_list, weight
 from .reporter import Known, Reporter
 
 
@@ -29,7 +29,7 @@ def build_route_tables(r: Reporter, known: Known, v: int, vpc: dict) -> tuple[m.
         for t, table in enumerate(tables_data)
     ]
     for t, table in enumerate(tables_data):
-        count = len(table.get("routes", []))
+        count = sum(weight(known, route.get("destination_prefix_list")) for route in table.get("routes", []))
         over_quota(r, known, path + (t, "routes"), "routes_per_route_table", count, "routes")
     if not mains:
         if any(table["name"] == "main" for table in tables_data):

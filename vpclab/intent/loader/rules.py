@@ -13,7 +13,7 @@ from .. import model as m
 from ..errors import DocPath, format_path
 from ..values import parse_icmp_number, parse_network, parse_ports, parse_protocol
 from .accounts import over_quota
-from .prefix_lists import resolve_prefix_list
+from .prefix_lists import resolve_prefix_list, weight
 from .reporter import Known, Reporter
 
 NACL_RULE_NUMBERS = (1, 32766)
@@ -169,7 +169,7 @@ def build_security_group(r: Reporter, known: Known, v: int, vpc: str, s: int, sg
             known,
             path + (direction,),
             "rules_per_security_group",
-            len(sg.get(direction, [])),
+            sum(weight(known, rule.get("prefix_list")) for rule in sg.get(direction, [])),
             f"{direction} rules",
         )
     if "egress" in sg:

@@ -34,6 +34,20 @@ class Instance:
     mtu: int = INSTANCE_MTU  # its eth0's MTU (the OS's setting; AWS's default is 9001)
     aws_id: Optional[str] = None  # an imported instance's id (its description's first word)
     aws_public_ip: Optional[IPv4Address] = None  # an imported one's real public IP (public_ip's)
+    # an interface endpoint's network interface to an AWS service (com.amazonaws.REGION.NAME):
+    # vpclab's stand-in host, which answers as the service and opens no connections
+    service: Optional[str] = None
+    endpoint: Optional[str] = None  # ... and the endpoint it belongs to
+    private_dns: bool = False  # ... whose private DNS name its VPC resolves to its interfaces
+
+    @property
+    def service_dns_name(self) -> Optional[str]:
+        """An AWS service's regional name, as its endpoint's private DNS answers it:
+        com.amazonaws.us-east-1.sqs is sqs.us-east-1.amazonaws.com."""
+        if self.service is None:
+            return None
+        region, name = self.service.removeprefix("com.amazonaws.").split(".", 1)
+        return f"{name}.{region}.amazonaws.com"
 
     @property
     def public_ip_origin(self) -> str:

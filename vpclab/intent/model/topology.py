@@ -175,6 +175,11 @@ class Topology:
         return _by_name(self.internet_hosts, name)
 
     @property
+    def senders(self) -> tuple[Instance, ...]:
+        """The instances that open connections (not an AWS service's endpoint interfaces)."""
+        return tuple(instance for instance in self.instances if instance.service is None)
+
+    @property
     def endpoints(self) -> tuple[Instance | InternetHost, ...]:
         """Everything that sends and receives: the instances, then the internet hosts."""
         return (*self.instances, *self.internet_hosts)
