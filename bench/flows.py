@@ -13,28 +13,36 @@ from vpclab.intent.loader import load_topology
 COUNTS = (0, 10, 20, 40, 80, 160)
 
 
+SUBNETS = "abcd"  # one instance in each, each with its own NACL
+
+
 def topology_text(sg_rules: int, nacl_rules: int) -> str:
-    """One VPC, two subnets, four instances; N single-port SG rules and N NACL rules."""
+    """One VPC, four subnets, an instance in each; N single-port SG rules, and N NACL rules
+    spread over the subnets' four NACLs (AWS allows 40 inbound rules a NACL: 160 fit)."""
     sg = [{"protocol": "tcp", "ports": 1000 + n, "cidr": f"10.9.{n % 250}.0/24"} for n in range(sg_rules)]
-    nacl = [
-        {
-            "rule": n + 1,
-            "protocol": "tcp",
-            "ports": 2000 + n,
-            "cidr": f"10.{n % 250}.0.0/16",
-            "action": "allow",
-        }
-        for n in range(nacl_rules)
-    ]
+    nacls: list[list] = [[] for _ in SUBNETS]
+    for n in range(nacl_rules):
+        nacls[n % len(SUBNETS)].append(
+            {
+                "rule": n + 1,
+                "protocol": "tcp",
+                "ports": 2000 + n,
+                "cidr": f"10.{n % 250}.0.0/16",
+                "action": "allow",
+            }
+        )
     vpc = {
         "name": "v",
         "cidr": "10.0.0.0/16",
-        "subnets": [{"name": "a", "cidr": "10.0.1.0/24", "nacl": "n"}, {"name": "b", "cidr": "10.0.2.0/24"}],
+        "subnets": [
+            {"name": s, "cidr": f"10.0.{n + 1}.0/24", "nacl": f"n{s}"} for n, s in enumerate(SUBNETS)
+        ],
         "security_groups": [{"name": "g", "ingress": sg}],
-        "nacls": [{"name": "n", "ingress": nacl}],
-        "instances": [{"name": f"i{n}", "subnet": "ab"[n % 2], "security_groups": ["g"]} for n in range(4)],
+        "nacls": [{"name": f"n{s}", "ingress": rules} for s, rules in zip(SUBNETS, nacls, strict=True)],
+        "instances": [{"name": f"i{s}", "subnet": s, "security_groups": ["g"]} for s in SUBNETS],
     }
-    quotas = {"rules_per_security_group": 1000}  # raised as far as AWS raises it: 160 rules fit
+    # raised as far as AWS raises them: 160 SG rules fit, and 40 rules a NACL
+    quotas = {"rules_per_security_group": 1000, "rules_per_network_acl": 40}
     return yaml.safe_dump({"name": "bench-flows", "servers": 1, "quotas": quotas, "vpcs": [vpc]})
 
 

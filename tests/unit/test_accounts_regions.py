@@ -248,6 +248,27 @@ def test_a_design_over_an_aws_quota_names_the_quota_and_may_raise_it_as_far_as_a
     )
 
 
+def test_a_network_acl_holds_20_rules_a_direction_or_40_raised():
+    rules = ", ".join(
+        f"{{rule: {n}, protocol: tcp, ports: {n}, cidr: 10.0.0.0/8, action: allow}}" for n in range(1, 22)
+    )
+    over = f"""
+    name: q
+    vpcs:
+      - name: v
+        cidr: 10.0.0.0/16
+        nacls: [{{name: n, egress: [{rules}]}}]
+    """
+    found = problems(over)
+    assert any(
+        "vpcs[0].nacls[0].egress: 21 egress rules: AWS quota 'Rules per network ACL' is 20" in line
+        for line in found
+    ), found
+    assert load(over.replace("name: q", "name: q\n    quotas: {rules_per_network_acl: 40}"))
+    found = problems(over.replace("name: q", "name: q\n    quotas: {rules_per_network_acl: 41}"))
+    assert any("to at most 40" in line for line in found), found
+
+
 def test_a_nat_gateway_translates_tcp_udp_and_icmp_only_as_aws_documents():
     topology = load(NAT)
     internet = IPv4Address("198.51.100.10")

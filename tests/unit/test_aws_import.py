@@ -438,3 +438,20 @@ def test_input_that_contradicts_itself_stops_the_import_naming_the_file_and_the_
     assert main(["import", str(broken), "-o", str(tmp_path / "t.yaml")]) == InvalidInput.exit_code
     assert "a route to peering pcx-0000000000000000f, which is not in the snapshot" in capsys.readouterr().err
     assert not (tmp_path / "t.yaml").exists()
+
+
+def test_quotas_the_snapshot_shows_raised_are_raised_in_the_design_and_listed():
+    """An account whose NACL holds 30 inbound rules had AWS raise that quota: the design says
+    so under quotas: (listed as changed), and checks."""
+    from vpclab.aws_import.mapping import Mapper
+
+    rules = [
+        {"RuleNumber": n, "Egress": False, "Protocol": "6", "RuleAction": "allow",
+         "PortRange": {"From": n, "To": n}, "CidrBlock": "10.0.0.0/8"}
+        for n in range(1, 31)
+    ]  # fmt: skip
+    acl = {"NetworkAclId": "acl-1", "VpcId": "vpc-1", "Entries": rules, "Associations": []}
+    result = Mapper(snapshot(NetworkAcls=[acl]), "t").run()
+    assert result.data["quotas"] == {"rules_per_network_acl": 30}
+    assert ("quota", "rules_per_network_acl") in {(c.kind, c.aws_id) for c in result.changed}
+    assert load_topology("t.yaml", render(result, "t")).vpc("one").nacl("acl-1").ingress[29].number == 30

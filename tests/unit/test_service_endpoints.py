@@ -119,7 +119,11 @@ def test_without_addresses_the_interfaces_take_the_first_free_ones():
             "'ct-a' (the endpoint's interface in a) is already a host's name",
         ),
         ("subnets: [a, b], ", "", "vpc_endpoints[0]: an interface endpoint has 'subnets'"),
-        ("subnets: [a, b], ", "route_tables: [main], subnets: [a, b], ", "vpc_endpoints[0]: an interface endpoint has 'subnets'"),
+        (
+            "subnets: [a, b], ",
+            "route_tables: [main], subnets: [a, b], ",
+            "vpc_endpoints[0]: an interface endpoint has 'subnets'",
+        ),
     ],
 )
 def test_what_aws_refuses_is_refused_saying_why(old, new, expected):

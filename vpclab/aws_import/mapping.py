@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network
 
-from vpclab.intent.model import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, PEERING_STATES
+from vpclab.intent.model import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, PEERING_STATES, QUOTAS
 
 from .filters import FilterMapping
 from .snapshot import OTHERS, SnapshotError
@@ -61,7 +61,33 @@ class Mapper(FilterMapping, TransitMapping):
         self.imported.data.update({key: value for key, value in connections.items() if value})
         if "vpc_endpoints" in self.imported.data:  # after the VPCs they name
             self.imported.data["vpc_endpoints"] = self.imported.data.pop("vpc_endpoints")
+        self.raise_quotas(vpcs)
         return self.imported
+
+    def raise_quotas(self, vpcs: list[dict]) -> None:
+        """``quotas:`` as far as the snapshot shows the account's were raised (AWS raises them
+        on request), each listed as changed; never past what AWS allows."""
+        used = {
+            "rules_per_security_group": [
+                len(g.get(d, []))
+                for v in vpcs
+                for g in v.get("security_groups", [])
+                for d in ("ingress", "egress")
+            ],
+            "routes_per_route_table": [len(t["routes"]) for v in vpcs for t in v.get("route_tables", [])],
+            "rules_per_network_acl": [
+                len(n.get(d, [])) for v in vpcs for n in v.get("nacls", []) for d in ("ingress", "egress")
+            ],
+            "security_groups_per_interface": [
+                len(i.get("security_groups", [])) for v in vpcs for i in v.get("instances", [])
+            ],
+        }
+        for key, counts in used.items():
+            needed, quota = max(counts, default=0), QUOTAS[key]
+            if needed > quota.default:
+                value = min(needed, quota.most)
+                self.imported.data.setdefault("quotas", {})[key] = value
+                self.change("quota", key, f"{quota.name}: {value}, as the snapshot needs ({needed})")
 
     def place(self, tgws: list[dict]) -> None:
         """``accounts:`` and ``regions:`` when the snapshot is more than one account in us-east-1;

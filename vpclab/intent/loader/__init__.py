@@ -119,7 +119,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
 def _build_vpc(r: Reporter, known: Known, v: int, vpc: dict) -> m.Vpc:
     name = vpc["name"]
     route_tables = build_route_tables(r, known, v, vpc)
-    nacls = build_nacls(r, v, vpc)
+    nacls = build_nacls(r, known, v, vpc)
     security_groups = build_security_groups(r, known, v, vpc)
     subnets = build_subnets(r, known, v, vpc, route_tables, nacls)
     instances = build_instances(r, known, v, vpc, subnets)

@@ -39,10 +39,14 @@ def index_security_groups(r: Reporter, known: Known, data: dict) -> None:
                 known.sg_owners[name] = vpc["name"]
 
 
-def build_nacls(r: Reporter, v: int, vpc: dict) -> tuple[m.Nacl, ...]:
+def build_nacls(r: Reporter, known: Known, v: int, vpc: dict) -> tuple[m.Nacl, ...]:
     nacls_data = vpc.get("nacls", [])
     path = ("vpcs", v, "nacls")
     r.unique_names(nacls_data, path, "NACL")
+    for n, nacl in enumerate(nacls_data):
+        for direction in ("ingress", "egress"):  # AWS's quota is one way; its '*' rule is not counted
+            count = len(nacl.get(direction, []))
+            over_quota(r, known, path + (n, direction), "rules_per_network_acl", count, f"{direction} rules")
     nacls = [build_nacl(r, path + (n,), nacl) for n, nacl in enumerate(nacls_data)]
     if not any(nacl["name"] == "default" for nacl in nacls_data):
         origin = format_path(path) + "[default]"

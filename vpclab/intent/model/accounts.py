@@ -52,6 +52,7 @@ QUOTAS = {
         Quota("peerings_per_vpc", "Active VPC peering connections per VPC", 50, 125),
         Quota("rules_per_security_group", "Inbound or outbound rules per security group", 60, 1000),
         Quota("routes_per_route_table", "Routes per route table", 50, 1000),
+        Quota("rules_per_network_acl", "Rules per network ACL", 20, 40),
         Quota("security_groups_per_interface", "Security groups per network interface", 5, 16),
         Quota("attachments_per_transit_gateway", "Attachments per transit gateway", 5000, 5000),
     )
