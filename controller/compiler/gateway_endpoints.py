@@ -3,22 +3,39 @@
 The sending card: a route to a gateway endpoint goes to ``gateway_endpoint``, which sends a
 packet whose source is one of the VPC's addresses to the internet's card over VXLAN, the
 VPC's number in the VNI (nothing is translated: the service sees the private source). The
-internet's card commits such a packet in the gateway endpoints' conntrack zone with the VPC's
-number as its ct_mark and hands it to the service's host; the service's reply, found in that
-zone, goes back to the instance's card (``gateway_return``) as a packet for its VPC.
+internet's card looks such a packet up in the gateway endpoints' conntrack zone
+(``gateway_in``): a new connection is committed with the VPC's number as its ct_mark and
+handed to the service's host, a known one goes on, and anything else (an instance's reply to
+someone who came in another way, routed to the endpoint) is dropped; the service's reply,
+found in that zone, goes back to the instance's card (``gateway_return``) as a packet for its
+VPC.
 """
 
 from __future__ import annotations
 
 from vpclab.intent import model as m
 from vpclab.layout.actions import DROP, Ct, DecTtl, Goto, Output, SetField
-from vpclab.layout.pipeline import CT_EST, CT_INV, CT_TRK, ROUTER_MAC, TUNNEL_PORT, Reg, TunnelKey, flow
+from vpclab.layout.pipeline import (
+    CT_EST,
+    CT_INV,
+    CT_NEW,
+    CT_REL,
+    CT_TRK,
+    ROUTER_MAC,
+    TUNNEL_PORT,
+    Reg,
+    TunnelKey,
+    flow,
+)
 from vpclab.layout.plan import GATEWAY_ENDPOINT_ZONE
 
 from .matches import ETH_IP, prefix
 
 ROUTE, MISS = 100, 1
 REPLY = {"ct_state": (CT_EST | CT_TRK, CT_EST | CT_TRK | CT_INV)}
+NEW = {"ct_state": (CT_NEW | CT_TRK, CT_NEW | CT_TRK | CT_INV)}
+KNOWN = {"ct_state": (CT_EST | CT_TRK, CT_EST | CT_TRK | CT_INV)}
+RELATED = {"ct_state": (CT_REL | CT_TRK, CT_REL | CT_EST | CT_TRK | CT_INV)}
 
 
 def sending(plan, vpc: m.Vpc) -> list:
@@ -52,14 +69,22 @@ def internet_card(plan) -> list:
     for endpoint in plan.topology.gateway_endpoints:
         vpc = plan.topology.vpc(endpoint.vpc)
         network = plan.topology.prefix_list(endpoint.prefix_list).cidrs[0]
-        match = {
-            "in_port": TUNNEL_PORT,
-            "tun_id": TunnelKey.match(VPC=vpc.number),
-            "eth_type": ETH_IP,
-            "nw_dst": prefix(network),
-        }
-        tracked = Ct(True, GATEWAY_ENDPOINT_ZONE, "internet_route", mark=vpc.number)
-        flows.append(flow("classify", ROUTE, match, (tracked,), endpoint.origin))
+        arriving = {"tun_id": TunnelKey.match(VPC=vpc.number), "eth_type": ETH_IP, "nw_dst": prefix(network)}
+        looked_up = Ct(False, GATEWAY_ENDPOINT_ZONE, "gateway_in")
+        flows.append(
+            flow("classify", ROUTE, {"in_port": TUNNEL_PORT, **arriving}, (looked_up,), endpoint.origin)
+        )
+        committed = Ct(True, GATEWAY_ENDPOINT_ZONE, "internet_route", mark=vpc.number)
+        flows += [
+            flow("gateway_in", ROUTE, {**NEW, **arriving}, (committed,), endpoint.origin),
+            flow("gateway_in", ROUTE - 1, {**KNOWN, **arriving}, (Goto("internet_route"),), endpoint.origin),
+            flow(
+                "gateway_in", ROUTE - 2, {**RELATED, **arriving}, (Goto("internet_route"),), endpoint.origin
+            ),
+            # an instance answering someone who came another way (its reply routed to the
+            # endpoint): the service never opened that connection
+            flow("gateway_in", MISS, arriving, (DROP,), endpoint.origin),
+        ]
     served = {e.vpc for e in plan.topology.gateway_endpoints}
     for local in plan.instances.values():
         instance = local.instance

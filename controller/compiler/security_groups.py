@@ -236,7 +236,8 @@ def security_groups(plan, server: str) -> list:
             "sg_egress",
             {"in_port": local.port},
             local.zone,
-            sg_rules_in_order(topology, instance, "egress"),
+            # an AWS service's endpoint interface answers, and opens nothing: replies only
+            sg_rules_in_order(topology, instance, "egress") if instance.service is None else (),
             "nw_dst",
             outbound,
             (Goto("nacl_src_egress"),),

@@ -16,7 +16,7 @@ PROBES = [(1, None), (6, 22), (6, 443), (6, 5432), (6, 8080), (17, 53)]
 def test_flows_agree_with_trace_on_every_pair(name):
     topology = example(name)
     fabric = FakeFabric(compile_topology(topology))
-    for source in topology.instances:
+    for source in topology.senders:  # an AWS service's endpoint interface opens nothing
         for target in topology.instances:
             if source == target or topology.instance_at(source.vpc, target.ip) not in (None, target):
                 continue  # overlapping VPCs: in the source's VPC the address is another instance's

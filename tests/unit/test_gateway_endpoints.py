@@ -224,3 +224,17 @@ def test_the_resolver_answers_the_services_public_names():
         answer = resolve(topology, "data", name)
         assert (answer.rcode, [r.values for r in answer.records]) == ("NOERROR", [("192.0.2.1",)])
     assert resolve(topology, "data", "dynamodb.us-east-1.amazonaws.com").rcode == "NXDOMAIN"  # not used here
+
+
+def test_the_service_answers_and_opens_no_connections():
+    """As AWS's S3: trace refuses its host as a source, verify probes it only as a target (the
+    live fuzzer's seed 15 had it send UDP to a public IP, the reply came back through the
+    endpoint, and its unconnected socket took it)."""
+    from vpclab.ui.arguments import UsageError, resolve_source
+    from vpclab.verify.plan import internet_pairs
+
+    topology = load(DESIGN)
+    with pytest.raises(UsageError, match="'s3-us-east-1' stands for com.amazonaws.us-east-1.s3"):
+        resolve_source(topology, "s3-us-east-1")
+    pairs = [(s.name, t.name) for s, t in internet_pairs(topology)]
+    assert ("batch1", "s3-us-east-1") in pairs and not any(s == "s3-us-east-1" for s, _ in pairs)

@@ -75,6 +75,18 @@ def test_it_opens_no_connections():
     assert not internet_pairs(topology)
 
 
+def test_the_cards_let_it_answer_and_drop_what_it_would_open():
+    from fakeswitch import FakeFabric, connection
+
+    from controller.compiler import compile_topology
+
+    compiled = compile_topology(load(DESIGN))
+    assert connection(FakeFabric(compiled), "c1", "ct-a", 6, 443)[0]
+    for protocol, port in ((1, None), (6, 22)):  # its SG (ep-sg) has AWS's allow-all outbound rule
+        opened = connection(FakeFabric(compiled), "ct-a", "c1", protocol, port)
+        assert opened == (False, "forward", "vpcs[0].security_groups[0]")
+
+
 def test_private_dns_answers_the_services_name_in_its_vpc_only():
     topology = load(DESIGN)
     answer = resolve(topology, "app", "cloudtrail.us-east-1.amazonaws.com")

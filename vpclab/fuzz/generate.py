@@ -7,8 +7,9 @@ with allow/deny mixes and partial ephemeral ranges, SG rules naming SGs (own and
 protocol 47, secondary VPC CIDRs, subnets in two AZs and attachments that miss one, a
 PrivateLink service with an endpoint to it from another VPC, the internet (internet gateways,
 public IPs, twin private addresses with public IPs, NAT gateways), instance MTUs that differ
-along a path, appliances (no source/destination check, middlebox routes through them), and
-gateway endpoints to S3 or DynamoDB with prefix lists in SG rules and routes.
+along a path, appliances (no source/destination check, middlebox routes through them),
+gateway endpoints to S3 or DynamoDB with prefix lists in SG rules and routes, and a second
+Region and account for a VPC nothing ties to its Region.
 """
 
 from __future__ import annotations
@@ -110,7 +111,46 @@ def generate(seed: int) -> dict[str, Any]:
     _mtus(data, random.Random(f"{seed}:mtu"))
     _appliances(data, random.Random(f"{seed}:appliance"))
     _gateway_endpoints(data, random.Random(f"{seed}:gateway-endpoint"))
+    _regions(data, random.Random(f"{seed}:regions"))
     return data
+
+
+def _regions(data: dict[str, Any], rng: random.Random) -> None:
+    """Sometimes a second Region (and account): a VPC that nothing ties to its Region (no
+    TGW attachment, no endpoint, no prefix list of a Region, no SG reference across a peering,
+    as AWS refuses between Regions) moves to eu-west-1 in another account, with servers of its
+    own; its peerings become inter-Region (8500 bytes)."""
+    if rng.random() >= 0.25:
+        return
+    tied = {a["vpc"] for t in data.get("transit_gateways", []) for a in t["attachments"]}
+    tied |= {e["vpc"] for e in data.get("vpc_endpoints", [])} | {
+        s["vpc"] for s in data.get("endpoint_services", [])
+    }
+    if "prefix_lists" in data:
+        tied |= {v["name"] for v in data["vpcs"]}
+    for vpc in data["vpcs"]:
+        names = {g["name"] for g in vpc.get("security_groups", [])} | {f"{vpc['name']}/default"}
+        for other in data["vpcs"]:
+            rules = [
+                r
+                for g in other.get("security_groups", [])
+                for d in ("ingress", "egress")
+                for r in g.get(d, [])
+            ]
+            named = {r.get("security_group") for r in rules}
+            if other is not vpc and (named & names or any("/" in str(n) for n in named)):
+                tied |= {vpc["name"], other["name"]}
+    movable = [v for v in data["vpcs"] if v["name"] not in tied]
+    if not movable:
+        return
+    moved = rng.choice(movable)
+    data["regions"] = [{"name": "us-east-1"}, {"name": "eu-west-1"}]
+    data["accounts"] = [{"name": "home", "id": "111111111111"}, {"name": "away", "id": "222222222222"}]
+    data["servers"] = [{**server, "region": "us-east-1"} for server in data["servers"]] + [
+        {"name": "e1", "az": "a", "region": "eu-west-1"},
+        {"name": "e2", "az": "b", "region": "eu-west-1"},
+    ]
+    moved.update(region="eu-west-1", account="away")
 
 
 SERVICES = {"s3": "192.0.2.0/28", "dynamodb": "192.0.2.16/28"}  # vpclab's blocks in us-east-1

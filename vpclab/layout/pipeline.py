@@ -35,8 +35,9 @@ subnet -> vpc_route -> deliver_lookup -> the consumer. The userspace datapath re
 packet at most 6 times (a VXLAN arrival counts), so the commits that need no new ct_state
 do not recirculate: 5 at most from consumer to target, 4 back.
 A route to a gateway endpoint: vpc_route -> gateway_endpoint (the VPC's own sources only;
-VXLAN to the internet's card, the VPC's number in the VNI) -> classify there (ct commit in the
-gateway endpoints' zone, ct_mark := the VPC) -> internet_route -> the service's host; its reply:
+VXLAN to the internet's card, the VPC's number in the VNI) -> classify there (ct in the gateway
+endpoints' zone) -> gateway_in (a new connection committed, ct_mark := the VPC; a reply of
+one it never carried dropped) -> internet_route -> the service's host; its reply:
 classify (ct in that zone) -> gateway_return (by ct_mark and address, to the instance's card)
 -> the receiving stages above.
 A route to an instance (an appliance): vpc_route -> middlebox_tunnel (to the appliance's MAC,
@@ -281,7 +282,8 @@ STAGE_LIST = (
     _stage(
         0,
         "classify",
-        "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route gateway_return natgw_ingress metadata "
+        "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route gateway_in gateway_return natgw_ingress "
+        "metadata "
         "middlebox_nacl_exit nacl_tgw_entry",
         ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id", "ip_proto", "tp_dst"),
         # and, for a SYN back from the MSS clamp, what ClampKey saved
@@ -384,6 +386,11 @@ STAGE_LIST = (
     _stage(82, "igw_mtu", "", (R.SRC_VPC, R.TOO_BIG)),
     # in from the internet gateway: a new connection's destination becomes the private IP
     _stage(85, "igw_dnat", "igw_dnat nacl_tgw_exit", {"ct_state", R.DST_VPC} | IP),
+    # the internet's card, from a gateway endpoint (after ct in the gateway endpoints' zone): a
+    # new connection is committed with its VPC's number as ct_mark, a known one goes on, and a
+    # reply of a connection the endpoint never carried (the instance answering someone who came
+    # another way) is dropped
+    _stage(86, "gateway_in", "internet_route", {"ct_state", "tun_id"} | IP),
     # the internet's card, from an AWS service's host (after ct in the gateway endpoints'
     # zone): the reply of a connection a gateway endpoint brought goes back to the instance's
     # card (ct_mark: its VPC's number); the rest on to internet_route

@@ -17,6 +17,15 @@ class GatewayEndpoints(WalkState):
         endpoint = self.topology.gateway_endpoint(route.gateway_endpoint)
         at = f"{vpc.name}/{endpoint.name}"
         self.hop("route", at, True, route.origin, route.describe())
+        if self.options.direction == RETURN:  # the request came another way
+            self.fail(
+                "gateway-endpoint",
+                at,
+                endpoint.origin,
+                f"the reply to {packet.dst} leaves by endpoint {endpoint.name}, not the way its "
+                f"request came: {endpoint.service_name} never opened that connection",
+                "reply-misrouted",
+            )
         own = isinstance(source, m.Instance) and source.vpc == vpc.name and not self.carried.from_tgw
         self.hop(
             "gateway-endpoint",

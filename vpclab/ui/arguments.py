@@ -31,6 +31,8 @@ def resolve_source(topology: Topology, text: str) -> Endpoint:
         raise UsageError(
             f"'{text}' is endpoint {found.endpoint}'s interface to {found.service}: it opens no connections"
         )
+    if isinstance(found, InternetHost) and found.service:
+        raise UsageError(f"'{text}' stands for {found.service}: it answers, and opens no connections")
     return found
 
 

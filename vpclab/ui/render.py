@@ -17,6 +17,15 @@ def summary(topology: Topology) -> str:
         (len(topology.peerings), "peering"),
         (len(topology.transit_gateways), "transit gateway"),
     ]
+    counts += [  # named only where the design has them
+        (n, word)
+        for n, word in (
+            (len(topology.accounts), "account"),
+            (len(topology.regions), "Region"),
+            (len(topology.transit_gateway_peerings), "TGW peering"),
+        )
+        if n > (1 if word in ("account", "Region") else 0)
+    ]
     edge = [  # named only where the design has an internet edge
         (sum(1 for v in topology.vpcs if v.internet_gateway), "internet gateway"),
         (len(topology.nat_gateways), "NAT gateway"),

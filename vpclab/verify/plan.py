@@ -119,7 +119,9 @@ def internet_pairs(topology: m.Topology) -> list[Pair]:
         for outside in topology.internet_hosts
         for instance in topology.instances
         for pair in ((outside, instance), (instance, outside))
-        if pair[0] is outside or instance.service is None  # an AWS service's interface opens nothing
+        # an AWS service (its endpoint interface, or S3's host) answers and opens nothing
+        if (pair[0] is outside and outside.service is None)
+        or (pair[1] is outside and instance.service is None)
     ]
 
 
