@@ -32,9 +32,8 @@ from vpclab.layout.plan import GATEWAY_ENDPOINT_ZONE
 from .matches import ETH_IP, prefix
 
 ROUTE, MISS = 100, 1
-REPLY = {"ct_state": (CT_EST | CT_TRK, CT_EST | CT_TRK | CT_INV)}
+ESTABLISHED = {"ct_state": (CT_EST | CT_TRK, CT_EST | CT_TRK | CT_INV)}
 NEW = {"ct_state": (CT_NEW | CT_TRK, CT_NEW | CT_TRK | CT_INV)}
-KNOWN = {"ct_state": (CT_EST | CT_TRK, CT_EST | CT_TRK | CT_INV)}
 RELATED = {"ct_state": (CT_REL | CT_TRK, CT_REL | CT_EST | CT_TRK | CT_INV)}
 
 
@@ -77,7 +76,13 @@ def internet_card(plan) -> list:
         committed = Ct(True, GATEWAY_ENDPOINT_ZONE, "internet_route", mark=vpc.number)
         flows += [
             flow("gateway_in", ROUTE, {**NEW, **arriving}, (committed,), endpoint.origin),
-            flow("gateway_in", ROUTE - 1, {**KNOWN, **arriving}, (Goto("internet_route"),), endpoint.origin),
+            flow(
+                "gateway_in",
+                ROUTE - 1,
+                {**ESTABLISHED, **arriving},
+                (Goto("internet_route"),),
+                endpoint.origin,
+            ),
             flow(
                 "gateway_in", ROUTE - 2, {**RELATED, **arriving}, (Goto("internet_route"),), endpoint.origin
             ),
@@ -92,7 +97,7 @@ def internet_card(plan) -> list:
             continue
         vpc = plan.topology.vpc(instance.vpc)
         match = {
-            **REPLY,
+            **ESTABLISHED,
             "ct_mark": vpc.number,
             "eth_type": ETH_IP,
             "nw_dst": (str(instance.ip), "255.255.255.255"),

@@ -67,7 +67,7 @@ def _taken(vpc: m.Vpc) -> set[IPv4Address]:
     return {i.ip for i in vpc.instances} | {nat.ip for nat in vpc.nat_gateways}
 
 
-def _free_address(r: Reporter, path, vpc: str, subnet: m.Subnet, used: set) -> Optional[IPv4Address]:
+def free_address(r: Reporter, path, vpc: str, subnet: m.Subnet, used: set) -> Optional[IPv4Address]:
     """The subnet's first free address (AWS assigns one; so does vpclab), now taken."""
     address = next(
         (a for a in subnet.cidr if a not in subnet.reserved_addresses and (vpc, a) not in used), None
@@ -133,7 +133,7 @@ def _load_balancer(r, known, path, item: dict, vpc: m.Vpc, used: set) -> Optiona
     nodes = []
     for n, subnet in enumerate(subnets):
         where = path + ("subnets", n)
-        address = _free_address(r, where, vpc.name, subnet, used)
+        address = free_address(r, where, vpc.name, subnet, used)
         server = place_on_server(r, known, where[:-2], {}, subnet)
         if address is None or server is None:
             return None
@@ -257,7 +257,7 @@ def _endpoint(r, known, n, item, by_vpc, used, services, blocks) -> Optional[m.V
         if block >= MAX_INTERFACES_PER_NODE:
             r.report(where, f"at most {MAX_INTERFACES_PER_NODE} endpoint interfaces per load balancer node")
             return None
-        address = _free_address(r, where, vpc.name, subnet, used)
+        address = free_address(r, where, vpc.name, subnet, used)
         if address is None:
             return None
         blocks[(balancer.name, node.subnet)] = block + 1

@@ -17,7 +17,7 @@ from typing import Optional
 from .. import model as m
 from ..errors import format_path
 from ..values import parse_address
-from .endpoints import one_per_zone
+from .endpoints import free_address, one_per_zone
 from .instances import place_on_server, resolve_security_groups
 from .prefix_lists import is_aws_service, is_gateway
 from .reporter import Known, Reporter
@@ -117,14 +117,6 @@ def _address(
                 f"{address} is not a free address of subnet '{subnet.name}' ({subnet.cidr})",
             )
             return None
-    else:
-        address = next(
-            (a for a in subnet.cidr if a not in subnet.reserved_addresses and (vpc.name, a) not in used), None
-        )
-        if address is None:
-            r.report(
-                path + ("subnets", s), f"subnet '{subnet.name}' ({subnet.cidr}) has no free address left"
-            )
-            return None
-    used.add((vpc.name, address))
-    return address
+        used.add((vpc.name, address))
+        return address
+    return free_address(r, path + ("subnets", s), vpc.name, subnet, used)
