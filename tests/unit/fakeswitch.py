@@ -60,6 +60,11 @@ PREREQUISITES = {
     "arp_tpa": ("eth_type", 0x0806),
 }
 MAX_STEPS = 64
+# OVS translates a packet's actions with the fields it extracted: past a ct action with nat and
+# no recirculation the datapath rewrites the packet, but the tables go on matching the old
+# addresses and ports (kept here under this key) until the next recirculation or set_field
+STALE = "_stale"
+NAT_FIELDS = ("ipv4_src", "ipv4_dst", "tcp_src", "tcp_dst", "udp_src", "udp_dst")
 NAT_SRC = 1  # NX_NAT_F_SRC
 TCP_SYN, TCP_SYN_ACK, TCP_RST = 0x02, 0x12, 0x04
 SMALL_FRAME = 100  # a packet's frame length, unless it says ("frame_length")
@@ -236,6 +241,7 @@ class FakeCard:
 
     # -- lookups ---------------------------------------------------------------------------
     def lookup(self, table: int, packet: dict) -> Optional[Entry]:
+        packet = {**packet, **packet.get(STALE, {})}  # what OVS's tables see (see ``STALE``)
         best = None
         for entry in self.entries.values():
             if (
@@ -449,6 +455,7 @@ class FakeFabric:
         for action in actions:
             if isinstance(action, parser.OFPActionSetField):
                 packet[action.key] = action.value
+                packet.get(STALE, {}).pop(action.key, None)
             elif isinstance(action, parser.OFPActionDecNwTtl):
                 packet["nw_ttl"] = packet.get("nw_ttl", 64) - 1
                 if packet["nw_ttl"] <= 0:
@@ -461,7 +468,13 @@ class FakeFabric:
                 nat = next((a for a in action.actions if isinstance(a, parser.NXActionNAT)), None)
                 translated, state = 0, card.connection_state(action.zone_ofs_nbits, packet)  # as it came
                 if nat is not None:
+                    before = {f: packet.get(f) for f in NAT_FIELDS}
                     translated = card.nat(action.zone_ofs_nbits, packet, nat, commit)
+                    if action.recirc_table == 255:  # the tables go on matching the old values
+                        stale = packet.setdefault(STALE, {})
+                        for field, value in before.items():
+                            if packet.get(field) != value:
+                                stale.setdefault(field, value)
                 elif commit:
                     card.commit(action.zone_ofs_nbits, packet)
                 key = _five_tuple(packet)
@@ -473,8 +486,13 @@ class FakeFabric:
                     assert action is actions[-1], "nothing may follow a recirculating ct"
                     packet["ct_state"] = state | translated
                     packet["ct_mark"] = card.marks.get((action.zone_ofs_nbits, key), 0)
+                    packet.pop(STALE, None)  # a recirculation extracts the packet's fields again
                     self._table(server, packet, action.recirc_table, outcome, steps)
                     return True, True
+                # OVS: the ct fields are valid only after a recirculation; past a ct action
+                # without one, the rest of the pass sees an untracked packet
+                packet.pop("ct_state", None)
+                packet.pop("ct_mark", None)
             elif isinstance(action, parser.NXActionResubmitTable):
                 self._table(server, packet, action.table_id, outcome, steps)
                 went_on = True
@@ -534,13 +552,14 @@ class FakeFabric:
             self._clamp(server, packet, outcome, steps)
             return
         if port != TUNNEL_PORT:
-            outcome.delivered.append((server, port, dict(packet)))
+            outcome.delivered.append((server, port, {f: v for f, v in packet.items() if f != STALE}))
             return
         remote = self.by_underlay[int(IPv4Address(packet["tun_ipv4_dst"]))]
         arriving = {
             field: value
             for field, value in packet.items()
-            if not field.startswith(("reg", "tun_")) and field not in ("ct_state", "ct_mark", "metadata")
+            if not field.startswith(("reg", "tun_"))
+            and field not in ("ct_state", "ct_mark", "metadata", STALE)
         }  # VXLAN keeps the VNI (tunnel_id), not the card's metadata (GBP's id: OVS's userspace
         # tunnels do not send it)
         arriving["in_port"] = TUNNEL_PORT
