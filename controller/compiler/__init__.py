@@ -19,7 +19,19 @@ from vpclab.intent import model as m
 from vpclab.layout.pipeline import Flow
 from vpclab.layout.plan import Plan, card_names, cookie_of
 
-from . import edge, health, internet, middlebox, nacl, nat, privatelink, routes, sampling, security_groups
+from . import (
+    edge,
+    health,
+    internet,
+    load_balancers,
+    middlebox,
+    nacl,
+    nat,
+    privatelink,
+    routes,
+    sampling,
+    security_groups,
+)
 from .scope import Scope, card_scope
 
 # unit kind -> the builders of its stages, each called as build(plan, *objects)
@@ -122,7 +134,7 @@ def _unit_flows(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
     if stage == MIDDLEBOXES:
         return middlebox.card_flows(plan, unit[1], scopes[unit[1]].routed)
     if stage == PRIVATELINK:
-        return privatelink.card_flows(plan, unit[1])
+        return privatelink.card_flows(plan, unit[1]) + load_balancers.card_flows(plan, unit[1])
     if stage in CARD_EDGE:
         return CARD_EDGE[stage](plan, unit[1])
     return CARD_SGS[stage](plan, unit[1])
@@ -291,8 +303,7 @@ def _same_frame(old: Plan, new: Plan) -> bool:
         and a.has_internet == b.has_internet
         and a.nat_gateways == b.nat_gateways
         and a.endpoint_interfaces == b.endpoint_interfaces
-        and [s.load_balancer.nodes for s in a.endpoint_services]
-        == [s.load_balancer.nodes for s in b.endpoint_services]
+        and [b.nodes for b in a.load_balancers] == [b.nodes for b in b.load_balancers]
         and bool(a.flow_logs) == bool(b.flow_logs)
         and [(v.name, v.number, v.cidrs, v.subnets, v.instances) for v in a.vpcs]
         == [(v.name, v.number, v.cidrs, v.subnets, v.instances) for v in b.vpcs]
@@ -347,7 +358,12 @@ def _dirty(old: m.Topology, new: m.Topology) -> Callable[[Unit], bool]:
     reach_moved = routing_changed and (_refers_across(old) or _refers_across(new))
     boxes = middlebox.route_targets(old) + middlebox.route_targets(new)
     box_vpcs, box_servers = {box.vpc for box in boxes}, {box.server for box in boxes}
-    links_changed = (old.endpoint_services, old.vpc_endpoints) != (new.endpoint_services, new.vpc_endpoints)
+    links_changed = (old.endpoint_services, old.vpc_endpoints, old.network_load_balancers) != (
+        new.endpoint_services,
+        new.vpc_endpoints,
+        new.network_load_balancers,
+    )
+    balancer_nacls = any(b.vpc in vpcs for b in new.network_load_balancers)  # nlb_back, nlb_reply
 
     def dirty(unit: Unit) -> bool:
         stage = unit[0]
@@ -366,11 +382,11 @@ def _dirty(old: m.Topology, new: m.Topology) -> Callable[[Unit], bool]:
         if stage == MIDDLEBOXES:  # routes name them; their VPC's NACLs and attachments; their SGs
             return bool(box_vpcs & vpcs) or bool(box_vpcs and tgws) or unit[1] in carriers & box_servers
         if stage == PRIVATELINK:  # the services, the interfaces' SGs (and their bits)
-            return links_changed or unit[1] in carriers
-        if stage == "sg_stateful":
-            return unit[1] in carriers
-        if stage in CARD_SGS:
-            return unit[1] in renamed or reach_moved
+            return links_changed or balancer_nacls or unit[1] in carriers
+        if stage == "sg_stateful":  # an NLB's targets hand its connections to nlb_mark
+            return unit[1] in carriers or links_changed
+        if stage in CARD_SGS:  # the direct NLBs' nodes name themselves (sg_ingress_remote)
+            return unit[1] in renamed or reach_moved or links_changed
         return False  # classify, arp, tunnel_out: placement only (a changed scope is diffed)
 
     return dirty

@@ -32,9 +32,9 @@ def card_scope(topology: m.Topology, server: str) -> Scope:
     for interface in topology.endpoint_interfaces:  # it receives and sends in both VPCs
         if interface.server == server:
             sources |= {interface.vpc, topology.endpoint_service(interface.service).vpc}
-    for service in topology.endpoint_services:  # a node sends the health checks
-        if any(node.server == server for node in service.load_balancer.nodes):
-            sources.add(service.vpc)
+    for balancer in topology.load_balancers:  # a node sends the health checks, and on
+        if any(node.server == server for node in balancer.nodes):
+            sources.add(balancer.vpc)
     routed, frontier = set(sources), list(sources)
     peers: set[str] = set()
     peerings: set[str] = set()

@@ -173,6 +173,9 @@ def _by_sender(plan, server: str, named: GroupBits) -> list:
     carry the group), where its routes reach the receiver; none elsewhere."""
     topology, onward = plan.topology, (Goto("sg_ingress"),)
     flows = []
+    for node in plan.nodes.values():  # a direct NLB's node sends with the client's address
+        key = {"eth_type": ETH_IP, "eth_src": node.mac}
+        flows.append(flow("sg_ingress_remote", BY_SENDER, key, named.set(()) + onward, REMOTE_ORIGIN))
     for sender in (instance for instance in topology.instances if not instance.source_dest_check):
         key = {"eth_type": ETH_IP, "eth_src": plan.instances[sender.name].mac}
         flows.append(flow("sg_ingress_remote", BY_SENDER, key, named.set(()) + onward, REMOTE_ORIGIN))
@@ -255,7 +258,8 @@ def security_groups(plan, server: str) -> list:
             sg_rules_in_order(topology, instance, "ingress"),
             "nw_src",
             inbound,
-            (Output(local.port),),
+            # an NLB's target: a connection its node brings is marked with the node (nlb_mark)
+            (Goto("nlb_mark"),) if topology.balancers_targeting(instance.name) else (Output(local.port),),
             miss,
         )
     return flows

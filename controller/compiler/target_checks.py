@@ -1,7 +1,9 @@
 """The NLB's health checks: what the target-health manager injects, and how answers come back.
 
 Each target of a load balancer is checked from the NLB's first node: a TCP SYN from the node's
-address (a source port of its own below the interfaces' blocks) to the target's health-check
+address (a source port of its own: below the interfaces' blocks behind an endpoint service;
+an ephemeral one for an NLB reached directly, as AWS's, so the NACLs AWS tells users to write
+for NLB health checks admit its answers) to the target's health-check
 port, injected on the node's card as the node's subnet's own sender (the registers
 ``classify`` sets, then ``nacl_src_egress``). It crosses the node subnet's NACL, the route
 table, the target's NACLs and SG exactly as the NLB's traffic does; the target's SYN-ACK (or
@@ -17,6 +19,8 @@ from vpclab.intent import model as m
 from vpclab.layout.actions import Action, Resubmit
 
 from .privatelink import HEALTH_PORTS, as_sender
+
+DIRECT_HEALTH_PORTS = (61000, 61511)  # an NLB reached directly: ephemeral ports, one per target
 
 
 @dataclass(frozen=True)
@@ -41,9 +45,9 @@ class TargetCheck:
 def target_checks(plan) -> list[TargetCheck]:
     """Every target of every load balancer, checked on its listener's (or the check's) port."""
     checks = []
-    for service in plan.topology.endpoint_services:
-        balancer = service.load_balancer
-        ports = iter(range(HEALTH_PORTS[0], HEALTH_PORTS[1] + 1))  # one per target (the loader caps them)
+    for balancer in plan.topology.load_balancers:
+        low, high = DIRECT_HEALTH_PORTS if balancer.direct else HEALTH_PORTS
+        ports = iter(range(low, high + 1))  # one per target (the loader caps them)
         node = balancer.nodes[0]
         provider = plan.topology.vpc(balancer.vpc)
         actions = as_sender(plan, provider, provider.subnet(node.subnet)) + (Resubmit("nacl_src_egress"),)

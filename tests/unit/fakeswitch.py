@@ -827,7 +827,7 @@ def assert_cards_decide_like_trace(topology, origins: bool = True):
     addresses |= {link.ip for vpc in topology.vpcs for link in compiled.plan.link_addresses(vpc)}
     addresses.add(IPv4Address("192.0.2.250"))
     addresses |= {h.network[10] for h in topology.internet_hosts if h.network}  # an AWS service's block
-    listening = {x.port for s in topology.endpoint_services for x in s.load_balancer.listeners}
+    listening = {x.port for b in topology.load_balancers for x in b.listeners}
     listening |= {443} if topology.aws_services else set()  # HTTPS, as S3 and DynamoDB take it
     kinds = [(1, None)] + [(6, port) for port in sorted({80, 9000} | listening)]
     checked = 0

@@ -111,6 +111,7 @@ def generate(seed: int) -> dict[str, Any]:
     _mtus(data, random.Random(f"{seed}:mtu"))
     _appliances(data, random.Random(f"{seed}:appliance"))
     _gateway_endpoints(data, random.Random(f"{seed}:gateway-endpoint"))
+    _network_load_balancer(data, random.Random(f"{seed}:nlb"))
     _regions(data, random.Random(f"{seed}:regions"))
     return data
 
@@ -126,6 +127,7 @@ def _regions(data: dict[str, Any], rng: random.Random) -> None:
     tied |= {e["vpc"] for e in data.get("vpc_endpoints", [])} | {
         s["vpc"] for s in data.get("endpoint_services", [])
     }
+    tied |= {b["vpc"] for b in data.get("network_load_balancers", [])}
     if "prefix_lists" in data:
         tied |= {v["name"] for v in data["vpcs"]}
     for vpc in data["vpcs"]:
@@ -154,6 +156,53 @@ def _regions(data: dict[str, Any], rng: random.Random) -> None:
 
 
 SERVICES = {"s3": "192.0.2.0/28", "dynamodb": "192.0.2.16/28"}  # vpclab's blocks in us-east-1
+
+
+def _network_load_balancer(data: dict[str, Any], rng: random.Random) -> None:
+    """Sometimes an internal NLB reached directly in one VPC: a node in a subnet of one or both
+    AZs, its instances there as targets (one sometimes unhealthy), a TCP listener (sometimes to
+    another target port, sometimes UDP too), cross-zone on or off; mostly an SG that admits the
+    clients on the target port (they keep their own address). Checks every 300 s, as above."""
+    if rng.random() >= 0.35:
+        return
+    vpc = rng.choice(data["vpcs"])
+    zones: dict[str, str] = {}
+    for subnet in rng.sample(vpc["subnets"], len(vpc["subnets"])):
+        zones.setdefault(subnet["az"], subnet["name"])
+    if len(zones) > 1 and rng.random() < 0.3:
+        zones.pop(rng.choice(sorted(zones)))
+    az_of = {s["name"]: s["az"] for s in vpc["subnets"]}
+    targets = [i["name"] for i in vpc["instances"] if az_of[i["subnet"]] in zones]
+    if not targets:
+        return
+    listener: dict[str, Any] = {"port": rng.choice([80, 443]), "protocol": "tcp"}
+    if rng.random() < 0.4:
+        listener["target_port"] = rng.choice([22, 8080])
+    balancer: dict[str, Any] = {
+        "name": "direct-nlb",
+        "vpc": vpc["name"],
+        "subnets": sorted(zones.values()),
+        "listeners": [listener] + ([{"port": 53, "protocol": "udp"}] if rng.random() < 0.2 else []),
+        "targets": targets,
+        "enable_cross_zone_load_balancing": rng.random() < 0.5,
+        "health_check": {"interval": 300},
+    }
+    if len(targets) > 1 and rng.random() < 0.2:
+        balancer["unhealthy_targets"] = [rng.choice(targets)]
+    if rng.random() < 0.75:
+        port = listener.get("target_port", listener["port"])
+        vpc["security_groups"].append(
+            {
+                "name": "nlbt",
+                "ingress": [
+                    {"protocol": "tcp", "ports": port, "cidr": rng.choice(["10.0.0.0/8", vpc["cidr"][0]])}
+                ],
+            }
+        )
+        for instance in vpc["instances"]:
+            if instance["name"] in targets:
+                instance["security_groups"] = [*instance["security_groups"], "nlbt"]
+    data["network_load_balancers"] = [balancer]
 
 
 def _gateway_endpoints(data: dict[str, Any], rng: random.Random) -> None:

@@ -375,12 +375,17 @@ def failover(intent, data, vpc: str, table: str, destination: str, path: int, re
 def target_health(intent, data, load_balancer: str, target: str, healthy: bool, reason: str = "") -> str:
     """Mark ``target`` of ``load_balancer`` healthy or not (what its health checks found):
     new connections go only to the healthy targets; existing ones stay where they are."""
-    service = next(
-        (s for s in data.get("endpoint_services", []) if s["load_balancer"]["name"] == load_balancer), None
+    balancer = next(
+        (
+            b
+            for b in [s["load_balancer"] for s in data.get("endpoint_services", [])]
+            + data.get("network_load_balancers", [])
+            if b["name"] == load_balancer
+        ),
+        None,
     )
-    if service is None:
+    if balancer is None:
         raise ChangeError(f"no load balancer '{load_balancer}'")
-    balancer = service["load_balancer"]
     if target not in balancer["targets"]:
         raise ChangeError(f"'{target}' is not a target of {load_balancer}")
     dead = [name for name in balancer.get("unhealthy_targets", []) if name != target]

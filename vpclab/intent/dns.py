@@ -1,7 +1,8 @@
 """What a VPC's resolver (AmazonProvidedDNS) answers: the private hosted zones associated with
 the VPC, its instances' private DNS hostnames (``ip-10-0-1-10.ec2.internal``, and back from
-their addresses), every instance's YAML name under the design's ``dns_domain``, and interface
-endpoints: their service's private DNS name in the endpoint's VPC, their YAML name. Pure: the
+their addresses), every instance's YAML name under the design's ``dns_domain``, interface
+endpoints (their service's private DNS name in the endpoint's VPC, their YAML name) and NLBs
+reached directly (their YAML name: their nodes' addresses, as AWS's NLB name). Pure: the
 card's resolver serves it, and ``trace`` asks it as an instance would."""
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ def records_at(topology: m.Topology, vpc: str, name: str) -> list[m.DnsRecord]:
     if endpoint is not None:
         addresses = tuple(str(interface.ip) for interface in endpoint.interfaces)
         return [m.DnsRecord(name, "A", addresses, INSTANCE_TTL)]
+    balancer = next(
+        (b for b in topology.network_load_balancers if name == f"{b.name.lower()}.{topology.dns_domain}"),
+        None,
+    )
+    if balancer is not None:
+        return [m.DnsRecord(name, "A", tuple(str(node.ip) for node in balancer.nodes), INSTANCE_TTL)]
     interfaces = [
         i for i in topology.instances if i.private_dns and i.vpc == vpc and i.service_dns_name == name
     ]

@@ -202,6 +202,18 @@ LOAD_BALANCER = _object(
     ("name", "subnets", "listeners", "targets"),
 )
 
+NETWORK_LOAD_BALANCER = _object(
+    {
+        **LOAD_BALANCER["properties"],
+        "vpc": TEXT,
+        "scheme": {"enum": ["internal", "internet-facing"]},  # internal: emulated; the other refused
+        "enable_cross_zone_load_balancing": {"type": "boolean"},  # Terraform's name; AWS's default false
+        "preserve_client_ip": {"type": "boolean"},  # the target group's; true for instance targets
+        "addresses": NAMES,  # vpclab: its nodes' addresses, one per subnet (an import keeps the real ones)
+    },
+    ("name", "vpc", "subnets", "listeners", "targets"),
+)
+
 TOPOLOGY = _object(
     {
         "name": NAME,
@@ -327,6 +339,7 @@ TOPOLOGY = _object(
                 ("name", "vpc", "load_balancer"),
             )
         ),
+        "network_load_balancers": _list(NETWORK_LOAD_BALANCER),  # vpclab: NLBs reached directly
         "vpc_endpoints": _list(
             _object(
                 {

@@ -283,7 +283,7 @@ STAGE_LIST = (
         0,
         "classify",
         "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route gateway_in gateway_return natgw_ingress "
-        "metadata "
+        "metadata nlb_back "
         "middlebox_nacl_exit nacl_tgw_entry",
         ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id", "ip_proto", "tp_dst"),
         # and, for a SYN back from the MSS clamp, what ClampKey saved
@@ -303,7 +303,12 @@ STAGE_LIST = (
     # the referenced SGs the destination belongs to, as the sender's routes reach it
     _stage(15, "sg_egress_remote", "sg_egress", (R.SRC_VPC, R.ROUTE_TABLE, "eth_type", "nw_dst"), REMOTE_SGS),
     # SG egress of the sender (ct state: +est passes, +new needs a rule)
-    _stage(20, "sg_egress", "nacl_src_egress", {"in_port", "ct_state", *REMOTE_SGS} | IP),
+    _stage(
+        20, "sg_egress", "nacl_src_egress nlb_reply", {"in_port", "ct_state", "ct_mark", *REMOTE_SGS} | IP
+    ),
+    # a direct NLB's target's reply (ct_mark: the node that brought it) back to that node
+    # (its subnet's NACL egress if the node is in another subnet)
+    _stage(22, "nlb_reply", "nlb_back", {"ct_mark", R.SRC_SUBNET} | IP, ("eth_dst", "tun_id", "tun_dst")),
     # NACL egress of the source subnet (skipped inside the subnet)
     _stage(
         25, "nacl_src_egress", "vpc_route deliver_lookup", {R.SRC_SUBNET} | IP, (R.DST_VPC, R.SAME_SUBNET)
@@ -428,10 +433,12 @@ STAGE_LIST = (
     _stage(
         120,
         "sg_ingress",
-        "natgw_return endpoint_dnat nlb_return",
+        "natgw_return endpoint_dnat nlb_return nlb_mark",
         {R.DST_VPC, "ct_state", *REMOTE_SGS} | IP,
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.NEXT_HOP),
     ),
+    # a direct NLB's target: a node's new connection committed again with the node as ct_mark
+    _stage(122, "nlb_mark", "", {R.DST_VPC, "eth_src", "ct_state"} | IP),
     # a reply the NAT gateway translated back goes on from its subnet; nothing else comes in
     _stage(125, "natgw_return", "nacl_src_egress", {"ct_state", "eth_dst"} | IP),
     # a route to an instance (an appliance): to its card, saying whether the packet comes from
@@ -455,10 +462,16 @@ STAGE_LIST = (
     _stage(150, "endpoint_dnat", "endpoint_pick", {R.DST_VPC} | IP, (R.NEXT_HOP,)),
     # a known connection: on into the source translation zone; a new one: the flow hash
     # picks a healthy target
-    _stage(155, "endpoint_pick", "nlb_target nlb_snat", (R.NEXT_HOP, "ct_state", "eth_type"), (R.NLB_PICK,)),
+    _stage(
+        155,
+        "endpoint_pick",
+        "nlb_target nlb_snat nlb_send",
+        (R.NEXT_HOP, "ct_state", "eth_type"),
+        (R.NLB_PICK,),
+    ),
     # the pick's destination translation (to the target's address and port), committed; on
     # into the source translation zone
-    _stage(160, "nlb_target", "nlb_snat", {R.NEXT_HOP, R.NLB_PICK} | IP),
+    _stage(160, "nlb_target", "nlb_snat nlb_send", {R.NEXT_HOP, R.NLB_PICK} | IP),
     # a new connection's source becomes the node's address (a port of the interface's block);
     # then the node sends it as its subnet's own sender: NACL egress, route table, delivery
     _stage(
@@ -466,6 +479,15 @@ STAGE_LIST = (
         "nlb_snat",
         "nacl_src_egress",
         {R.NEXT_HOP, "ct_state"} | IP,
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS, R.SAME_SUBNET, R.EXIT_SUBNET)
+        + (SENDER, "eth_src"),
+    ),
+    # a direct NLB's node sends the translated packet as its subnet's sender, naming itself
+    _stage(
+        168,
+        "nlb_send",
+        "nacl_src_egress",
+        (R.NEXT_HOP,),
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS, R.SAME_SUBNET, R.EXIT_SUBNET)
         + (SENDER, "eth_src"),
     ),
@@ -480,6 +502,18 @@ STAGE_LIST = (
         "nacl_src_egress",
         (R.NEXT_HOP, "ct_state", "eth_type"),
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS, R.SAME_SUBNET, R.EXIT_SUBNET),
+    ),
+    # a direct NLB's target's reply at its node (by the MAC it has for them): its subnet's NACL
+    # ingress unless the target is in it; ct nat in its zone puts its address back as source
+    _stage(177, "nlb_back", "nlb_unnat", {"eth_dst"} | IP),
+    # a known connection's reply leaves as the node's subnet's sender, to the client
+    _stage(
+        179,
+        "nlb_unnat",
+        "nacl_src_egress",
+        ("eth_dst", "ct_state", "eth_type"),
+        (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS, R.SAME_SUBNET, R.EXIT_SUBNET)
+        + (SENDER, "eth_src"),
     ),
 )
 STAGES = tuple(stage.name for stage in STAGE_LIST)
@@ -501,6 +535,7 @@ SAMPLED_SIDE = {
     "igw_snat": SampleKey.SENDING,
     "deliver_lookup": SampleKey.SENDING,
     "middlebox_tunnel": SampleKey.SENDING,
+    "nlb_reply": SampleKey.SENDING,  # a direct NLB target's reply, at its subnet's NACL egress
     "nacl_tgw_exit": SampleKey.RECEIVING,
     "nacl_dst_ingress": SampleKey.RECEIVING,
     "sg_ingress": SampleKey.RECEIVING,

@@ -108,6 +108,19 @@ class InterfacePlan:
 
 
 @dataclass(frozen=True)
+class NodePlan:
+    """A node of an NLB reached directly, on its server's card: its number (the NEXT_HOP of
+    its stages, and the ct_mark its targets give the connections it brings), its conntrack
+    zone (its destination translations; also what it names itself by as a sender) and MAC."""
+
+    node: m.LoadBalancerNode
+    number: int
+    zone: int
+    mac: str  # its address's (what clients send to, what it sends from)
+    back_mac: str  # what its targets' cards send its connections' replies to
+
+
+@dataclass(frozen=True)
 class LinkAddress:
     """An address of PrivateLink in a VPC (an endpoint interface's or an NLB node's): where it
     lives, and the conntrack zone a packet arriving for it enters first (None: none)."""
@@ -182,9 +195,17 @@ class Plan:
         for number, interface in enumerate(topology.endpoint_interfaces, start=1):
             zone = first + 3 * (number - 1)
             self.interfaces[interface.name] = InterfacePlan(interface, number, zone, _mac(zone, 0x0D))
-        nodes = [node for service in topology.endpoint_services for node in service.load_balancer.nodes]
+        nodes = topology.load_balancer_nodes  # the endpoint services' first: their MACs stay
         self.node_macs = {
             (n.load_balancer, n.subnet): _mac(number, 0x0E) for number, n in enumerate(nodes, 1)
+        }
+        direct = [n for b in topology.network_load_balancers for n in b.nodes]
+        after = first + 3 * len(self.interfaces)  # zones after every interface's three
+        self.nodes: dict[tuple[str, str], NodePlan] = {
+            (n.load_balancer, n.subnet): NodePlan(
+                n, len(self.interfaces) + k, after + k - 1, self.node_mac(n), _mac(after + k - 1, 0x0F)
+            )
+            for k, n in enumerate(direct, start=1)
         }
 
     def link_addresses(self, vpc: m.Vpc) -> list[LinkAddress]:
@@ -196,13 +217,20 @@ class Plan:
             for p in self.interfaces.values()
             if p.interface.vpc == vpc.name
         ]
-        for service in self.topology.endpoint_services:
-            if service.vpc == vpc.name:
-                for node in service.load_balancer.nodes:
+        for balancer in self.topology.load_balancers:
+            if balancer.vpc == vpc.name:
+                for node in balancer.nodes:
                     found.append(
                         LinkAddress(node.ip, node.subnet, self.node_mac(node), node.server, None, node.origin)
                     )
         return found
+
+    def nodes_on(self, server: str) -> list[NodePlan]:
+        """The nodes of NLBs reached directly that ``server``'s card carries."""
+        return [p for p in self.nodes.values() if p.node.server == server]
+
+    def node_plan(self, node: m.LoadBalancerNode) -> NodePlan:
+        return self.nodes[(node.load_balancer, node.subnet)]
 
     def interfaces_on(self, server: str) -> list[InterfacePlan]:
         return [p for p in self.interfaces.values() if p.interface.server == server]

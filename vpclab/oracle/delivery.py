@@ -7,7 +7,7 @@ from __future__ import annotations
 from vpclab.intent import model as m
 
 from .mtu import mtu_of
-from .packet import FORWARD, Arrival, Endpoint, Hop, Packet
+from .packet import FORWARD, RETURN, Arrival, Endpoint, Hop, Packet
 from .walk import MAX_TGW_TRAVERSALS, WalkState
 
 
@@ -31,6 +31,8 @@ class Delivery(WalkState):
         subnet = vpc.subnet(source.subnet)
         if self.options.check:
             self.sg_egress(source, packet)
+        if self.options.node is not None and self.options.direction == RETURN:
+            return self.back_through_load_balancer(source, packet)
         if packet.dst in subnet.cidr:
             return self.deliver(vpc, packet, Arrival("local", subnet, subnet.az), source)
         if self.options.check:

@@ -80,6 +80,8 @@ class PrivateLink(WalkState):
         self.found.arrival = arrival
         self.arriving_nacls(vpc.subnet(node.subnet), packet, arrival)
         at = f"{vpc.name}/{balancer.name}"
+        if balancer.direct:
+            return self.into_load_balancer(vpc, balancer, node, packet, source)
         interface = self.options.through
         if self.options.direction == FORWARD or interface is None or interface.node != node:
             self.fail(

@@ -32,6 +32,7 @@ from vpclab.intent.values import PORTED_PROTOCOLS
 from .delivery import Delivery
 from .gateway_endpoints import GatewayEndpoints
 from .internet import InternetEdge
+from .load_balancers import LoadBalancers
 from .middleboxes import Middleboxes
 from .mtu import Mtu, mtu_of
 from .nacls import Nacls
@@ -61,6 +62,7 @@ class Walk(
     InternetEdge,
     NatGateways,
     PrivateLink,
+    LoadBalancers,
     GatewayEndpoints,
     Middleboxes,
     Mtu,
@@ -96,6 +98,7 @@ class Walked:
     choices: tuple[str, ...] = ()  # the NLB targets it could have reached there
     limits: tuple[tuple[int, str], ...] = ()  # the MTUs on the way, and what has each
     gateway: Optional[m.GatewayEndpoint] = None  # the gateway endpoint it went through
+    node: Optional[m.LoadBalancerNode] = None  # the NLB node (reached directly) it went through
 
 
 def walk(topology: m.Topology, source: Endpoint, packet: Packet, options: Options) -> Walked:
@@ -119,6 +122,7 @@ def walk(topology: m.Topology, source: Endpoint, packet: Packet, options: Option
         found.choices,
         tuple(found.limits),
         found.gateway,
+        found.node,
     )
 
 
@@ -207,6 +211,8 @@ def _verdict(
             through=interface,
             client_port=client_port,
             gateway=forward.gateway,
+            node=forward.node,
+            node_port=request.port if forward.node else None,
         )
         return walk(topology, target, packet, options)
 

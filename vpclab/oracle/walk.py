@@ -8,6 +8,7 @@ and the steps it may take, each implemented by the module of its AWS concept:
 - ``peering``: via_peering; ``transit_gateways``: via_tgw, onward_from_tgw
 - ``internet``: via_igw, internet; ``nat``: via_nat, nat_inbound
 - ``privatelink``: via_endpoint, to_load_balancer; ``middleboxes``: via_appliance
+- ``load_balancers``: into_load_balancer, back_through_load_balancer
 - ``gateway_endpoints``: via_gateway_endpoint, back_through_gateway
 - ``mtu``: fits
 
@@ -43,6 +44,8 @@ class Options:
     through: Optional[m.EndpointInterface] = None  # a reply: the endpoint its request went through
     client_port: Optional[int] = None  # a reply through an endpoint: the consumer's port
     gateway: Optional[m.GatewayEndpoint] = None  # a reply: the gateway endpoint its request took
+    node: Optional[m.LoadBalancerNode] = None  # a reply: the NLB node its request went through
+    node_port: Optional[int] = None  # that node's listener port (the reply's source port back)
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Found:
     boxes: list[str] = field(default_factory=list)
     interface: Optional[m.EndpointInterface] = None
     gateway: Optional[m.GatewayEndpoint] = None
+    node: Optional[m.LoadBalancerNode] = None  # the NLB node (reached directly) it went through
     choices: tuple[str, ...] = ()
     limits: list[tuple[int, str]] = field(default_factory=list)
     arrival: Optional[Arrival] = None
@@ -118,6 +122,8 @@ class WalkState:
     nat_inbound: Step
     via_endpoint: Step
     to_load_balancer: Step
+    into_load_balancer: Step
+    back_through_load_balancer: Step
     via_gateway_endpoint: Step
     back_through_gateway: Step
     via_appliance: Step

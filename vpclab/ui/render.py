@@ -31,6 +31,7 @@ def summary(topology: Topology) -> str:
         (len(topology.nat_gateways), "NAT gateway"),
         (sum(1 for h in topology.internet_hosts if not h.service), "internet host"),
         (len(topology.endpoint_services), "endpoint service"),
+        (len(topology.network_load_balancers), "network load balancer"),
         (len(topology.vpc_endpoints), "VPC endpoint"),
         (len(topology.gateway_endpoints), "gateway endpoint"),
         (len(topology.instances) - len(topology.senders), "AWS service interface"),

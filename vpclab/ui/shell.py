@@ -233,7 +233,9 @@ class VpcCLI(ChangeVerbs, CLI):
         except ApiError as error:
             return self.say(f"*** the controller does not answer: {error}")
         if not targets:
-            return self.say("*** this design has no load balancers (endpoint_services)")
+            return self.say(
+                "*** this design has no load balancers (endpoint_services, network_load_balancers)"
+            )
         balancer = None
         for row in targets:
             if row["load_balancer"] != balancer:

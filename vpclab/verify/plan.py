@@ -198,7 +198,7 @@ def unowned_address(topology: m.Topology, subnet: m.Subnet) -> Optional[IPv4Addr
     in any VPC."""
     owned = {instance.ip for instance in topology.instances}
     owned |= {interface.ip for interface in topology.endpoint_interfaces}
-    owned |= {n.ip for s in topology.endpoint_services for n in s.load_balancer.nodes}
+    owned |= {n.ip for n in topology.load_balancer_nodes}
     taken = owned | subnet.reserved_addresses
     return next((a for a in subnet.cidr.hosts() if a not in taken), None)
 
@@ -327,6 +327,31 @@ def endpoint_probes(
                     client = client_ports[source.ip, first.protocol].take(*m.EPHEMERAL_PORTS)
                     target = f"{balancer.name}/{node.subnet}"
                     yield Probe("endpoint", source.name, target, node.ip, first.protocol, first.port, client)
+    yield from _direct_probes(topology, sources, listeners, client_ports)
+
+
+def _direct_probes(
+    topology: m.Topology, sources: list[m.Instance], listeners, client_ports
+) -> Iterator[Probe]:
+    """NLBs reached directly: each source calls every node on each listener and on a port no
+    listener has; each target listens on its listeners' target ports."""
+    for balancer in topology.network_load_balancers:
+        for listener in balancer.listeners:
+            for name in balancer.targets:
+                listeners[name].setdefault(listener.protocol, set()).add(listener.target_port)
+        first = balancer.listeners[0]
+        unheard = next(
+            p for p in range(first.port + 1, 65536) if balancer.listener(first.protocol, p) is None
+        )
+        calls = [(x.protocol, x.port) for x in balancer.listeners] + [(first.protocol, unheard)]
+        for source in sources:
+            for node in balancer.nodes:
+                if source.vpc != balancer.vpc and topology.vpc(source.vpc).contains(node.ip):
+                    continue  # overlapping VPCs: there the address is the source VPC's own
+                for protocol, port in calls:
+                    client = client_ports[source.ip, protocol].take(*m.EPHEMERAL_PORTS)
+                    target = f"{balancer.name}/{node.subnet}"
+                    yield Probe("endpoint", source.name, target, node.ip, protocol, port, client)
 
 
 ZONE_NAMES_PER_SOURCE = 6

@@ -89,7 +89,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
     check_instance_names(r, data)
     vpcs = tuple(_build_vpc(r, known, v, vpc) for v, vpc in enumerate(vpcs_data))
     check_failover_targets(r, data, vpcs)
-    services, endpoints = build_endpoints(r, known, data, vpcs)
+    services, endpoints, balancers = build_endpoints(r, known, data, vpcs)
     vpcs = build_service_interfaces(r, known, data, vpcs, endpoints, services)
     reached, service_hosts = aws_services(r, known, data)
     return m.Topology(
@@ -106,6 +106,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
         dns_domain=domain(data.get("dns_domain", m.DEFAULT_DNS_DOMAIN)),
         endpoint_services=services,
         vpc_endpoints=endpoints,
+        network_load_balancers=balancers,
         accounts=known.accounts,
         regions=known.regions,
         prefix_lists=tuple(

@@ -14,24 +14,26 @@ from typing import Optional
 
 from .. import model as m
 from ..errors import format_path
-from .instances import place_on_server, resolve_security_groups
+from .instances import resolve_security_groups
+from .load_balancers import build_load_balancer, build_network_load_balancers, free_address, one_per_zone
 from .prefix_lists import is_aws_service, is_gateway
 from .reporter import Known, Reporter
 
 PORT_BLOCK = 1024  # source ports of one interface's connections at its NLB node
 FIRST_BLOCK = 1  # ports 1024-2047 first; 63 blocks up to 65535
 MAX_INTERFACES_PER_NODE = 65536 // PORT_BLOCK - FIRST_BLOCK
-MAX_TARGETS = 512  # the NLB's health checks leave from ports 512-1023, one per target
 
 
 def build_endpoints(
     r: Reporter, known: Known, data: dict, vpcs: tuple[m.Vpc, ...]
-) -> tuple[tuple[m.EndpointService, ...], tuple[m.VpcEndpoint, ...]]:
-    """The endpoint services and the interface endpoints of the file, with their addresses."""
+) -> tuple[tuple[m.EndpointService, ...], tuple[m.VpcEndpoint, ...], tuple[m.LoadBalancer, ...]]:
+    """The endpoint services, the interface endpoints and the NLBs reached directly, with
+    their addresses."""
     by_vpc = {vpc.name: vpc for vpc in vpcs}
     used = {(vpc.name, address) for vpc in vpcs for address in _taken(vpc)}
     r.unique_names(data.get("endpoint_services", []), ("endpoint_services",), "endpoint service")
     r.unique_names(data.get("vpc_endpoints", []), ("vpc_endpoints",), "VPC endpoint")
+    direct = build_network_load_balancers(r, known, data, by_vpc, used)
     services = tuple(
         service
         for n, item in enumerate(data.get("endpoint_services", []))
@@ -60,43 +62,11 @@ def build_endpoints(
         endpoint = _endpoint(r, known, n, item, by_vpc, used, services, blocks)
         if endpoint is not None:
             endpoints.append(endpoint)
-    return services, tuple(endpoints)
+    return services, tuple(endpoints), direct
 
 
 def _taken(vpc: m.Vpc) -> set[IPv4Address]:
     return {i.ip for i in vpc.instances} | {nat.ip for nat in vpc.nat_gateways}
-
-
-def free_address(r: Reporter, path, vpc: str, subnet: m.Subnet, used: set) -> Optional[IPv4Address]:
-    """The subnet's first free address (AWS assigns one; so does vpclab), now taken."""
-    address = next(
-        (a for a in subnet.cidr if a not in subnet.reserved_addresses and (vpc, a) not in used), None
-    )
-    if address is None:
-        r.report(path, f"subnet '{subnet.name}' ({subnet.cidr}) has no free address left")
-        return None
-    used.add((vpc, address))
-    return address
-
-
-def one_per_zone(r: Reporter, path, vpc: m.Vpc, names: list) -> Optional[list[m.Subnet]]:
-    """The named subnets of ``vpc``, at most one per AZ (AWS: one interface per AZ)."""
-    found: list[m.Subnet] = []
-    zones: dict[str, str] = {}
-    for n, name in enumerate(names):
-        subnet = next((s for s in vpc.subnets if s.name == name), None)
-        if subnet is None:
-            r.report(path + (n,), f"no subnet '{name}' in VPC '{vpc.name}'")
-            return None
-        if subnet.az in zones:
-            r.report(
-                path + (n,),
-                f"subnet '{name}' is in AZ {subnet.az}, as '{zones[subnet.az]}': one subnet per AZ",
-            )
-            return None
-        zones[subnet.az] = name
-        found.append(subnet)
-    return found
 
 
 def _vpc(r: Reporter, path, name: str, by_vpc: dict) -> Optional[m.Vpc]:
@@ -111,7 +81,7 @@ def _service(r, known, n: int, item: dict, by_vpc: dict, used: set) -> Optional[
     vpc = _vpc(r, path + ("vpc",), item["vpc"], by_vpc)
     if vpc is None:
         return None
-    balancer = _load_balancer(r, known, path + ("load_balancer",), item["load_balancer"], vpc, used)
+    balancer = build_load_balancer(r, known, path + ("load_balancer",), item["load_balancer"], vpc, used)
     if balancer is None:
         return None
     dns_name = item.get("private_dns_name")
@@ -124,97 +94,19 @@ def _service(r, known, n: int, item: dict, by_vpc: dict, used: set) -> Optional[
     )
 
 
-def _load_balancer(r, known, path, item: dict, vpc: m.Vpc, used: set) -> Optional[m.LoadBalancer]:
-    subnets = one_per_zone(r, path + ("subnets",), vpc, item["subnets"])
-    listeners = _listeners(r, path, item["listeners"])
-    targets = _targets(r, path, item, vpc, subnets or [])
-    if subnets is None or listeners is None or targets is None:
-        return None
-    nodes = []
-    for n, subnet in enumerate(subnets):
-        where = path + ("subnets", n)
-        address = free_address(r, where, vpc.name, subnet, used)
-        server = place_on_server(r, known, where[:-2], {}, subnet)
-        if address is None or server is None:
-            return None
-        nodes.append(
-            m.LoadBalancerNode(format_path(where), item["name"], subnet.name, subnet.az, address, server)
-        )
-    unhealthy = tuple(item.get("unhealthy_targets", []))
-    for n, name in enumerate(unhealthy):
-        if name not in targets:
-            r.report(path + ("unhealthy_targets", n), f"'{name}' is not a target of '{item['name']}'")
-            return None
-    check = item.get("health_check", {})
-    health = m.TargetHealthCheck(
-        format_path(path + ("health_check",)) if "health_check" in item else format_path(path),
-        check.get("port"),
-        float(check.get("interval", 30.0)),
-        check.get("healthy_threshold", 5),
-        check.get("unhealthy_threshold", 2),
-    )
-    return m.LoadBalancer(
-        format_path(path), item["name"], vpc.name, tuple(nodes), listeners, targets, health, unhealthy
-    )
-
-
-def _listeners(r: Reporter, path, items: list) -> Optional[tuple[m.Listener, ...]]:
-    listeners: list[m.Listener] = []
-    for n, item in enumerate(items):
-        protocol = m.PROTOCOL_NUMBERS[item.get("protocol", "tcp")]
-        if any((x.protocol, x.port) == (protocol, item["port"]) for x in listeners):
-            r.report(
-                path + ("listeners", n, "port"),
-                f"a listener on {item.get('protocol', 'tcp')}/{item['port']} is already defined",
-            )
-            return None
-        where = format_path(path + ("listeners", n))
-        listeners.append(m.Listener(where, item["port"], protocol, item.get("target_port", item["port"])))
-    return tuple(listeners)
-
-
-def _targets(r: Reporter, path, item: dict, vpc: m.Vpc, subnets: list[m.Subnet]) -> Optional[tuple[str, ...]]:
-    """Instances of the service's VPC, in an AZ the load balancer has a node in."""
-    zones = {subnet.az for subnet in subnets}
-    names: list[str] = []
-    if len(item["targets"]) > MAX_TARGETS:
-        r.report(
-            path + ("targets",), f"at most {MAX_TARGETS} targets (each has a health-check port of its own)"
-        )
-        return None
-    for n, name in enumerate(item["targets"]):
-        where = path + ("targets", n)
-        instance = next((i for i in vpc.instances if i.name == name), None)
-        if instance is None:
-            r.report(
-                where, f"no instance '{name}' in VPC '{vpc.name}' (targets are the service VPC's instances)"
-            )
-            return None
-        if name in names:
-            r.report(where, f"target '{name}' is listed twice")
-            return None
-        az = vpc.subnet(instance.subnet).az
-        if subnets and az not in zones:
-            r.report(
-                where,
-                f"target '{name}' is in AZ {az}, where '{item['name']}' has no subnet "
-                "(AWS would leave it unused)",
-            )
-            return None
-        names.append(name)
-    return tuple(names)
-
-
 def _check_load_balancer_names(r: Reporter, data: dict) -> None:
-    seen: dict[str, int] = {}
-    for n, item in enumerate(data.get("endpoint_services", [])):
-        name = item["load_balancer"]["name"]
+    seen: dict[str, str] = {}
+    named = [
+        (("network_load_balancers", n, "name"), item["name"])
+        for n, item in enumerate(data.get("network_load_balancers", []))
+    ] + [
+        (("endpoint_services", n, "load_balancer", "name"), item["load_balancer"]["name"])
+        for n, item in enumerate(data.get("endpoint_services", []))
+    ]
+    for path, name in named:
         if name in seen:
-            r.report(
-                ("endpoint_services", n, "load_balancer", "name"),
-                f"load balancer '{name}' is already defined at endpoint_services[{seen[name]}]",
-            )
-        seen.setdefault(name, n)
+            r.report(path, f"load balancer '{name}' is already defined at {seen[name]}")
+        seen.setdefault(name, format_path(path[:-1] if path[-1] == "name" else path))
 
 
 def _endpoint(r, known, n, item, by_vpc, used, services, blocks) -> Optional[m.VpcEndpoint]:

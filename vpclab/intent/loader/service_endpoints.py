@@ -16,9 +16,8 @@ from typing import Optional
 
 from .. import model as m
 from ..errors import format_path
-from ..values import parse_address
-from .endpoints import free_address, one_per_zone
 from .instances import place_on_server, resolve_security_groups
+from .load_balancers import free_address, given_address, one_per_zone
 from .prefix_lists import is_aws_service, is_gateway
 from .reporter import Known, Reporter
 
@@ -108,15 +107,5 @@ def _address(
 ) -> Optional[IPv4Address]:
     """The interface's address: the file's (in its subnet, not in use), else the first free one."""
     if given:
-        address = r.parsed(path + ("addresses", s), parse_address, given[s])
-        if address is None:
-            return None
-        if address not in subnet.cidr or address in subnet.reserved_addresses or (vpc.name, address) in used:
-            r.report(
-                path + ("addresses", s),
-                f"{address} is not a free address of subnet '{subnet.name}' ({subnet.cidr})",
-            )
-            return None
-        used.add((vpc.name, address))
-        return address
+        return given_address(r, path + ("addresses", s), vpc.name, subnet, given[s], used)
     return free_address(r, path + ("subnets", s), vpc.name, subnet, used)

@@ -55,7 +55,11 @@ class LoadBalancerNode:
 @dataclass(frozen=True)
 class LoadBalancer:
     """A Network Load Balancer: listeners, instance targets (flow hash over the healthy ones;
-    every target when none is healthy, as AWS fails open), health checks."""
+    every target when none is healthy, as AWS fails open), health checks. Behind an endpoint
+    service (``scheme`` None) its targets see the node's address; reached directly
+    (``network_load_balancers``) they see the client's (AWS's client IP preservation, on by
+    default for instance targets), and a node picks among its own AZ's targets unless
+    cross-zone load balancing is on (off by default for an NLB)."""
 
     origin: str
     name: str
@@ -65,6 +69,14 @@ class LoadBalancer:
     targets: tuple[str, ...]  # instance names, in the file's order
     health_check: TargetHealthCheck
     unhealthy: tuple[str, ...] = ()  # the targets its health checks found dead (runtime state)
+    scheme: Optional[str] = None  # reached directly: "internal"; None: behind an endpoint service
+    cross_zone: bool = True
+    target_zones: tuple[str, ...] = ()  # each target's AZ, in the targets' order
+
+    @property
+    def direct(self) -> bool:
+        """Reached at its nodes' addresses (not through an endpoint): the targets see the client."""
+        return self.scheme is not None
 
     @property
     def fails_open(self) -> bool:
@@ -75,6 +87,23 @@ class LoadBalancer:
     def healthy(self) -> tuple[str, ...]:
         """The targets it sends new connections to (all of them when none is healthy)."""
         return self.targets if self.fails_open else tuple(t for t in self.targets if t not in self.unhealthy)
+
+    def pool(self, node: LoadBalancerNode) -> tuple[str, ...]:
+        """The targets ``node`` may send to: every target with cross-zone load balancing,
+        else those in its own AZ."""
+        if self.cross_zone or not self.target_zones:
+            return self.targets
+        return tuple(t for t, az in zip(self.targets, self.target_zones, strict=True) if az == node.az)
+
+    def fails_open_at(self, node: LoadBalancerNode) -> bool:
+        pool = self.pool(node)
+        return bool(pool) and set(pool) <= set(self.unhealthy)
+
+    def healthy_at(self, node: LoadBalancerNode) -> tuple[str, ...]:
+        """The targets ``node`` sends new connections to: its pool's healthy ones (all of the
+        pool when none is healthy; none when its AZ has no target and cross-zone is off)."""
+        pool = self.pool(node)
+        return pool if self.fails_open_at(node) else tuple(t for t in pool if t not in self.unhealthy)
 
     def listener(self, protocol: int, port: Optional[int]) -> Optional[Listener]:
         return next((x for x in self.listeners if (x.protocol, x.port) == (protocol, port)), None)

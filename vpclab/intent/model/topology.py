@@ -52,6 +52,20 @@ class Topology:
     prefix_lists: tuple[PrefixList, ...] = ()  # customer-managed, then the AWS-managed ones used
     gateway_endpoints: tuple[GatewayEndpoint, ...] = ()
     aws_services: tuple[AwsService, ...] = ()  # the AWS services the design reaches
+    network_load_balancers: tuple[LoadBalancer, ...] = ()  # NLBs reached directly
+
+    @property
+    def load_balancers(self) -> tuple[LoadBalancer, ...]:
+        """Every NLB: the endpoint services', then those reached directly."""
+        return tuple(s.load_balancer for s in self.endpoint_services) + self.network_load_balancers
+
+    def balancers_targeting(self, name: str) -> tuple[LoadBalancer, ...]:
+        """The NLBs reached directly that have instance ``name`` as a target."""
+        return tuple(b for b in self.network_load_balancers if name in b.targets)
+
+    @property
+    def load_balancer_nodes(self) -> tuple[LoadBalancerNode, ...]:
+        return tuple(node for balancer in self.load_balancers for node in balancer.nodes)
 
     def account(self, name: str) -> Account:
         return _by_name(self.accounts, name)
@@ -124,7 +138,7 @@ class Topology:
 
     @cached_property
     def _nodes(self) -> dict[tuple[str, IPv4Address], LoadBalancerNode]:
-        return {(s.vpc, node.ip): node for s in self.endpoint_services for node in s.load_balancer.nodes}
+        return {(b.vpc, node.ip): node for b in self.load_balancers for node in b.nodes}
 
     @cached_property
     def _members(self) -> dict[SGRef, tuple[Instance, ...]]:
@@ -241,7 +255,7 @@ class Topology:
         return self._nodes.get((vpc, address))
 
     def load_balancer(self, name: str) -> LoadBalancer:
-        return next(s.load_balancer for s in self.endpoint_services if s.load_balancer.name == name)
+        return next(b for b in self.load_balancers if b.name == name)
 
     def attachment_subnet(self, attachment: Attachment, az: str) -> Optional[Subnet]:
         """The attachment's subnet in ``az``, if it has one there."""
