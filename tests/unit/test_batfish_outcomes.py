@@ -27,7 +27,14 @@ from vpclab.oracle.trace import trace
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "data" / "aws-configs"
 INTERNET = IPv4Address("198.51.100.8")  # Batfish's internet host, 8.8.8.8 there
 DISPOSITIONS = {
-    "DENIED_IN": {"sg-ingress", "nacl-ingress", "nat-protocol", "nat-unsolicited", "nat-gateway-address"},
+    "DENIED_IN": {
+        "sg-ingress",
+        "nacl-ingress",
+        "nat-protocol",
+        "nat-unsolicited",
+        "nat-gateway-address",
+        "no-listener",
+    },
     "NO_ROUTE": {"no-route", "tgw-no-route"},
     "NULL_ROUTED": {"blackhole", "tgw-blackhole", "tgw-az-not-attached", "unassigned-address", "no-route"},
     "NEIGHBOR_UNREACHABLE": {"unassigned-address"},
@@ -65,6 +72,10 @@ OUTCOMES = [
     ("test-nat-gateway", "NatGateway.testUnsupportedIpProtocol", "i-0a128d26e59be60f3", "8.8.8.8", (107, None), "DENIED_IN"),
     ("test-nat-gateway", "NatGateway.testNonSessionPacket", "internet", "3.135.127.225", (6, 80), "DENIED_IN"),
     ("test-nat-gateway", "NatGateway.testIntraSubnetPacket", "i-0b31b509174d7f5de", "10.1.250.210", (6, 80), "DENIED_IN"),
+    ("test-load-balancer", "LoadBalancer.testClientToLbTrace", "i-0c8ce8bbdd98cc4e8", "10.1.1.237", (6, 80), "ACCEPTED"),
+    ("test-load-balancer", "LoadBalancer.testClientToLbTrace", "i-0c8ce8bbdd98cc4e8", "10.1.20.123", (6, 80), "ACCEPTED"),
+    ("test-load-balancer", "LoadBalancer.testClientToLb_nonListenedPort", "i-0c8ce8bbdd98cc4e8", "10.1.1.237", (6, 81), "DENIED_IN"),
+    ("test-load-balancer", "LoadBalancer.testClientToLb_nonListenedPort", "i-0c8ce8bbdd98cc4e8", "10.1.20.123", (6, 81), "DENIED_IN"),
     ("test-public-subnet", "PublicSubnet.testFromInternetToValidPublicIp", "internet", "18.216.80.133", (6, 80), "DENIED_IN"),
     ("test-public-subnet", "PublicSubnet.testFromInternetToInvalidPublicIp", "internet", "54.191.107.23", ANY, "NULL_ROUTED", "aws-ranges"),
     ("test-public-subnet", "PublicSubnet.testFromInternetToPrivateIp", "internet", "10.0.0.91", ANY, "NULL_ROUTED"),
@@ -133,5 +144,5 @@ def test_the_table_holds_every_java_test_of_these_snapshots_that_traces_a_flow()
         "VpcPeering", "VpcPeeringCrossAccount", "TransitGateway", "TransitGatewayMultiTable",
         "TransitGatewayAsymmetricPaths", "TransitGatewayMultiAccount", "TransitGatewayPeering",
         "NatGateway", "PublicSubnet", "PublicPrivateSubnet", "Subnet", "VpcEndpointGateway",
-        "VpcEndpointInterface",
+        "VpcEndpointInterface", "LoadBalancer",
     }  # fmt: skip

@@ -14,6 +14,8 @@ from ipaddress import IPv4Network
 from vpclab.intent.model import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, PEERING_STATES, QUOTAS
 
 from .filters import FilterMapping
+from .load_balancers import FILES as BALANCER_FILES
+from .load_balancers import LoadBalancerMapping
 from .snapshot import OTHERS, SnapshotError
 from .state import (
     NOT_EMULATED,
@@ -27,7 +29,7 @@ from .state import (
 from .transit import TransitMapping
 
 
-class Mapper(FilterMapping, TransitMapping):
+class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
     """One pass over a snapshot; ``imported`` holds the result."""
 
     def run(self) -> Imported:
@@ -50,6 +52,7 @@ class Mapper(FilterMapping, TransitMapping):
                 self.map_route_tables(vpc["VpcId"])
                 self.map_nacls(vpc["VpcId"])
         self.map_endpoints()
+        self.map_load_balancers()
         self.list_everything_else()
         connections = {
             key: self.imported.data.pop(key, [])
@@ -132,19 +135,27 @@ class Mapper(FilterMapping, TransitMapping):
         mapped = self.mapped_interfaces()
         others: dict[str, list] = self.snapshot.get(OTHERS, {})  # type: ignore[assignment]
         for file, resources in others.items():
+            if file in BALANCER_FILES:
+                continue  # listed by map_load_balancers
             kind, key, reason = OTHER_FILES.get(file, (file, "", f"{file}.json is not read by vpclab"))
             for resource in resources:
                 if not isinstance(resource, dict):
                     continue
                 aws_id = object_id(resource, key)
+                why = reason
+                if file == "VpcEndpointServices" and resource.get("Owner") == "amazon":
+                    why = (
+                        "a service AWS offers in the Region (describe-vpc-endpoint-services): an "
+                        "endpoint to it is imported, AWS's catalogue is not"
+                    )
                 if file == "NetworkInterfaces":
                     description = resource.get("Description") or ""
                     if aws_id in mapped or any(a in description for a in self.attachments):
                         continue  # an imported instance's, NAT gateway's or TGW attachment's
                     what = resource.get("InterfaceType") or "interface"
                     owner = resource.get("Description") or resource.get("RequesterId") or "no description"
-                    reason = f"a {what} interface ({owner}) of no imported instance or NAT gateway"
-                self.skip(kind, aws_id, reason)
+                    why = f"a {what} interface ({owner}) of no imported instance or NAT gateway"
+                self.skip(kind, aws_id, why)
 
     # -- VPCs and subnets ---------------------------------------------------------------------
     def map_vpcs(self) -> None:

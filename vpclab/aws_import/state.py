@@ -85,15 +85,6 @@ OTHER_ATTACHMENTS = {  # a TGW attachment's ResourceType -> why it is not import
 OTHER_FILES = {
     "AvailabilityZones": ("availability zone", "ZoneName", "an AZ is named by its subnets"),
     "NetworkInterfaces": ("network interface", "NetworkInterfaceId", ""),  # see Mapper.map_interfaces
-    "LoadBalancers": ("load balancer", "LoadBalancerArn", "load balancers are not imported yet"),
-    "LoadBalancerListeners": ("load balancer listener", "ListenerArn", "load balancers are not imported yet"),
-    "LoadBalancerAttributes": (
-        "load balancer attributes",
-        "LoadBalancerArn",
-        "load balancers are not imported yet",
-    ),
-    "LoadBalancerTargetHealth": ("target health", "TargetGroupArn", "load balancers are not imported yet"),
-    "TargetGroups": ("target group", "TargetGroupArn", "load balancers are not imported yet"),
     "VpcEndpointServices": ("endpoint service", "ServiceId", "endpoint services are not imported yet"),
     "CustomerGateways": ("customer gateway", "CustomerGatewayId", "VPN is not emulated yet (issue 32)"),
     "DirectConnectGateways": (
