@@ -1,57 +1,9 @@
 """The Nitro card's OpenFlow pipeline: every table is a named stage, declared once here.
 
-Nobody else writes a table or register number. Sending side (a packet from a local instance):
-classify -> arp | sg_egress_remote (after ct, per-instance zone) -> sg_egress -> nacl_src_egress
--> vpc_route -> peering | tgw_entry -> tgw_mtu -> nacl_tgw_entry -> tgw_route -> tgw_exit
--> deliver_lookup -> tunnel_out (VXLAN, or a local hand-over).
-Receiving side: classify (VNI check; ct in the destination's zone) -> nacl_tgw_exit ->
-nacl_dst_ingress -> sg_ingress_remote -> sg_ingress -> output.
-The internet edge, on the instance's own card as AWS does it: a route to the internet gateway
--> igw_egress (ct nat in the instance's NAT zone) -> igw_snat (commit its public IP as
-source) -> igw_mtu (1500 bytes) -> VXLAN to the internet's card; arriving for a public IP:
-classify (ct nat) -> igw_dnat (commit its private IP as destination) -> the receiving stages above. The
-internet's card: classify (its hosts' source check) -> internet_route (hosts by address,
-public IPs to their instance's card).
-The metadata service (169.254.169.254) of each card: classify -> metadata, which swaps the
-instance's address for its link-local one (and back for the answers) between the instance's
-port and the service's; nothing else reaches the service. The resolver (DNS to the VPC's base
-+ 2 or 169.254.169.253) takes the same way to the same port.
-A NAT gateway lives on one card (its server): a route to it -> natgw_tunnel (VXLAN to that
-card, to the gateway's MAC) -> classify -> natgw_ingress (its subnet's NACL ingress; ct nat)
--> natgw_snat (commit its private address as source, ports too) -> nacl_src_egress of its
-subnet -> vpc_route (the subnet's table, where only a route to the IGW goes on) -> igw_egress
--> igw_snat (its Elastic IP). Replies: classify (ct nat) -> igw_dnat -> the receiving NACLs
--> sg_ingress (no SG: ct nat in the gateway's zone) -> natgw_return -> nacl_src_egress of its
-subnet -> vpc_route -> deliver_lookup -> tunnel_out to the instance.
-PrivateLink, on the card of the NLB node an endpoint interface uses: arriving for the
-interface -> classify (ct in its zone) -> its subnet's NACLs -> sg_ingress (its SGs) ->
-endpoint_dnat (a listener; ct nat in its translation zone) -> endpoint_pick (a new
-connection: a flow hash picks a healthy target) -> nlb_target (destination := the target)
--> nlb_snat (source := the node's address, a port of the interface's block) ->
-nacl_src_egress of the node's subnet -> vpc_route -> deliver_lookup -> the target. Replies,
-arriving for the node's address: sg_ingress (the port block names the interface; ct nat) ->
-nlb_return (ct nat) -> endpoint_return (its SG zone) -> nacl_src_egress of the interface's
-subnet -> vpc_route -> deliver_lookup -> the consumer. The userspace datapath recirculates a
-packet at most 6 times (a VXLAN arrival counts), so the commits that need no new ct_state
-do not recirculate: 5 at most from consumer to target, 4 back.
-A route to a gateway endpoint: vpc_route -> gateway_endpoint (the VPC's own sources only;
-VXLAN to the internet's card, the VPC's number in the VNI) -> classify there (ct in the gateway
-endpoints' zone) -> gateway_in (a new connection committed, ct_mark := the VPC; a reply of
-one it never carried dropped) -> internet_route -> the service's host; its reply:
-classify (ct in that zone) -> gateway_return (by ct_mark and address, to the instance's card)
--> the receiving stages above.
-A route to an instance (an appliance): vpc_route -> middlebox_tunnel (to the appliance's MAC,
-on its card; the VNI says which subnet boundary the packet crossed) -> classify (by the MAC)
--> middlebox_nacl_exit -> middlebox_nacl_ingress -> middlebox_sg -> the appliance's port; what
-it forwards starts again at classify, as any packet its instance sends.
-The sender's routing and transit checks need the whole path, so they run where the packet
-starts; what the receiver must know of that path travels in the VNI (``TunnelKey``: the
-destination VPC, the attachment subnet a TGW delivered it through, whether source and
-destination share a subnet), as OVN's VXLAN mode splits its VNI, so the NACLs of the
-destination's subnets run on the destination's card. The *_remote stages mark, in the
-REMOTE_SGS registers, which referenced security groups the other end belongs to (an address
-set, like OVN's port groups), so an SG rule that names a group is one flow per port block,
-not one per member. The SGs run at each end, in the instance's own conntrack zone.
+Nobody else writes a table or register number. The path a packet takes through the stages, for
+each AWS concept (instances, the internet edge, NAT gateways, PrivateLink, NLBs reached
+directly, gateway endpoints, appliances), is told in docs/architecture.md, "The pipeline's
+paths"; each stage's comment below says what it does.
 
 Each stage declares (like Faucet's ValveTableConfig) the stages it may continue to, the
 fields it may match and the registers/fields it may set; ``flow()`` asserts every flow keeps
