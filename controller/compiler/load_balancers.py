@@ -28,19 +28,16 @@ from vpclab.layout.actions import (
     SetField,
     SetReg,
 )
-from vpclab.layout.pipeline import CT_EST, CT_INV, CT_NEW, CT_TRK, SENDER, TUNNEL_PORT, Reg, TunnelKey, flow
+from vpclab.layout.pipeline import SENDER, TUNNEL_PORT, Reg, TunnelKey, flow
 
 from .edge import arrival
 from .matches import ETH_IP, host, prefix
 from .nacl import SKIP_PRIORITY, nacl_flows
-from .privatelink import as_sender
+from .privatelink import ESTABLISHED, KNOWN, NEW, OPENING, REFUSED, as_sender
 from .target_checks import target_checks
 
-KNOWN, OPENING, REFUSED = 100, 90, 1
 HEALTH = 110  # a health check's answer: above the listeners
 LOOPBACK = 110  # the client picked as its own target: above the picks
-NEW = {"ct_state": (CT_NEW | CT_TRK, CT_NEW | CT_TRK | CT_INV)}
-ESTABLISHED = {"ct_state": (CT_EST | CT_TRK, CT_EST | CT_TRK | CT_INV)}
 MARKED_REPLY = 65010  # sg_egress: above its tracked-packet flows
 BACK = 130  # classify: a reply for the node's MAC, above every arrival by address (an appliance's: 120)
 
@@ -232,9 +229,10 @@ def _replies(plan, server: str, vpc_name: str, subnet_name: str) -> list:
     subnet = vpc.subnet(subnet_name)
     nodes = {
         node
-        for b in topology.network_load_balancers
-        if any(i.subnet == subnet_name for i in vpc.instances if i.name in b.targets) and b.vpc == vpc_name
-        for node in b.nodes
+        for instance in vpc.instances
+        if instance.subnet == subnet_name
+        for balancer in topology.balancers_targeting(instance.name)
+        for node in balancer.nodes
     }
     flows = []
     for node in sorted(nodes, key=lambda n: plan.node_plan(n).number):

@@ -26,16 +26,7 @@ class LoadBalancers(WalkState):
                 f"{packet.dst} is {balancer.name}'s address in {node.subnet}: it opens no connections",
                 "reply-misrouted",
             )
-        listener = balancer.listener(packet.protocol, packet.port)
-        if listener is None:
-            listening = ", ".join(x.describe() for x in balancer.listeners)
-            self.fail(
-                "load-balancer",
-                at,
-                balancer.origin,
-                f"{balancer.name} has no listener for {packet.describe()} (listeners: {listening})",
-                "no-listener",
-            )
+        listener = self.listener_for(balancer, packet, "load-balancer", at)
         self.found.choices = balancer.healthy_at(node)
         if not self.found.choices:
             self.fail(

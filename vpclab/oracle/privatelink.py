@@ -32,16 +32,7 @@ class PrivateLink(WalkState):
         self.arriving_nacls(vpc.subnet(interface.subnet), packet, arrival)
         if self.options.check:
             self.sg_ingress(interface, packet, source, arrival)
-        listener = balancer.listener(packet.protocol, packet.port)
-        if listener is None:
-            listening = ", ".join(x.describe() for x in balancer.listeners)
-            self.fail(
-                "endpoint",
-                at,
-                balancer.origin,
-                f"{balancer.name} has no listener for {packet.describe()} (listeners: {listening})",
-                "no-listener",
-            )
+        listener = self.listener_for(balancer, packet, "endpoint", at)
         self.hop(
             "endpoint",
             at,
@@ -107,3 +98,17 @@ class PrivateLink(WalkState):
         consumer = self.topology.vpc(interface.vpc)
         self.carried.behind_nlb = False
         return self.send_from(consumer, consumer.subnet(interface.subnet), restored, source)
+
+    def listener_for(self, balancer: m.LoadBalancer, packet: Packet, stage: str, at: str) -> m.Listener:
+        """The NLB's listener for ``packet``; none drops it (``no-listener``) at ``stage``."""
+        listener = balancer.listener(packet.protocol, packet.port)
+        if listener is None:
+            listening = ", ".join(x.describe() for x in balancer.listeners)
+            self.fail(
+                stage,
+                at,
+                balancer.origin,
+                f"{balancer.name} has no listener for {packet.describe()} (listeners: {listening})",
+                "no-listener",
+            )
+        return listener

@@ -7,7 +7,7 @@ and the steps it may take, each implemented by the module of its AWS concept:
 - ``routes``: route_from, send_from (a subnet's route table)
 - ``peering``: via_peering; ``transit_gateways``: via_tgw, onward_from_tgw
 - ``internet``: via_igw, internet; ``nat``: via_nat, nat_inbound
-- ``privatelink``: via_endpoint, to_load_balancer; ``middleboxes``: via_appliance
+- ``privatelink``: via_endpoint, to_load_balancer, listener_for; ``middleboxes``: via_appliance
 - ``load_balancers``: into_load_balancer, back_through_load_balancer
 - ``gateway_endpoints``: via_gateway_endpoint, back_through_gateway
 - ``mtu``: fits
@@ -122,6 +122,7 @@ class WalkState:
     nat_inbound: Step
     via_endpoint: Step
     to_load_balancer: Step
+    listener_for: Step
     into_load_balancer: Step
     back_through_load_balancer: Step
     via_gateway_endpoint: Step

@@ -306,14 +306,8 @@ def endpoint_probes(
     listeners' target ports."""
     for service in topology.endpoint_services:
         balancer = service.load_balancer
-        for listener in balancer.listeners:
-            for name in balancer.targets:
-                listeners[name].setdefault(listener.protocol, set()).add(listener.target_port)
+        calls = _listened(balancer, listeners)
         first = balancer.listeners[0]
-        unheard = next(
-            p for p in range(first.port + 1, 65536) if balancer.listener(first.protocol, p) is None
-        )
-        calls = [(x.protocol, x.port) for x in balancer.listeners] + [(first.protocol, unheard)]
         interfaces = [i for i in topology.endpoint_interfaces if i.service == service.name]
         for source in sources:
             for interface in interfaces:
@@ -330,20 +324,24 @@ def endpoint_probes(
     yield from _direct_probes(topology, sources, listeners, client_ports)
 
 
+def _listened(balancer: m.LoadBalancer, listeners) -> list[tuple[int, int]]:
+    """Make each target listen on its listeners' target ports; the calls to make: (protocol,
+    port) of each listener, and of a port no listener has."""
+    for listener in balancer.listeners:
+        for name in balancer.targets:
+            listeners[name].setdefault(listener.protocol, set()).add(listener.target_port)
+    first = balancer.listeners[0]
+    unheard = next(p for p in range(first.port + 1, 65536) if balancer.listener(first.protocol, p) is None)
+    return [(x.protocol, x.port) for x in balancer.listeners] + [(first.protocol, unheard)]
+
+
 def _direct_probes(
     topology: m.Topology, sources: list[m.Instance], listeners, client_ports
 ) -> Iterator[Probe]:
     """NLBs reached directly: each source calls every node on each listener and on a port no
     listener has; each target listens on its listeners' target ports."""
     for balancer in topology.network_load_balancers:
-        for listener in balancer.listeners:
-            for name in balancer.targets:
-                listeners[name].setdefault(listener.protocol, set()).add(listener.target_port)
-        first = balancer.listeners[0]
-        unheard = next(
-            p for p in range(first.port + 1, 65536) if balancer.listener(first.protocol, p) is None
-        )
-        calls = [(x.protocol, x.port) for x in balancer.listeners] + [(first.protocol, unheard)]
+        calls = _listened(balancer, listeners)
         for source in sources:
             for node in balancer.nodes:
                 if source.vpc != balancer.vpc and topology.vpc(source.vpc).contains(node.ip):
