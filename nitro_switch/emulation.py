@@ -271,6 +271,11 @@ class Emulation:
         for server in self.servers:
             server.flush_conntrack()
 
+    def socket_drops(self) -> int:
+        """Packets the cards' port sockets dropped since the bring-up (a full receive buffer):
+        the emulation's own loss, which no design asked for."""
+        return sum(server.socket_drops() for server in self.servers)
+
     def keep_logs(self) -> Optional[str]:
         """Copy the run's logs (controller, OVS) to ./vpclab-failed-TOPOLOGY-TIME/ before the
         run directory goes; returns that folder (None if there was nothing to keep)."""

@@ -54,6 +54,7 @@ def recover_card(emulation, server: str) -> None:
     reconnects; Hyperplane reconciles its flows; tunnel neighbours are seeded again."""
     card = emulation.servers_by_name[server]
     card.start_vswitchd()
+    card.widen_receive_buffers()
     card.seed_neighbours(emulation.servers)
 
 

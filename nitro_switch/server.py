@@ -28,6 +28,7 @@ from vpclab.layout.pipeline import (
     TUNNEL_PORT,
 )
 
+from . import buffers
 from .commands import BuildError, run
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
@@ -137,6 +138,7 @@ class NitroServer:
         self._card()
         self._mss_clamp()
         self._controller(controller_port)
+        self.widen_receive_buffers()
 
     def start_vswitchd(self) -> None:
         """Start (or restart after a crash) this card's ovs-vswitchd."""
@@ -329,6 +331,21 @@ class NitroServer:
         if refused:
             said = "; ".join(f"{name}: {error}" for name, error in refused)
             raise BuildError(f"{self.name}'s Nitro card refused ports: {said}")
+        self.widen_receive_buffers()
+
+    def widen_receive_buffers(self) -> None:
+        """Every port's socket gets a receive buffer a burst does not overflow (``buffers``);
+        again after ports are added or ovs-vswitchd restarts (its sockets are new)."""
+        pid = self.daemon_pid("ovs-vswitchd")
+        if pid is None:
+            raise BuildError(f"{self.name}'s ovs-vswitchd wrote no pidfile in {self.dir}")
+        buffers.widen(pid)
+
+    def socket_drops(self) -> int:
+        """Packets the kernel dropped on this card's port sockets (a full receive buffer):
+        lost by the emulation itself, not by the design."""
+        pid = self.daemon_pid("ovs-vswitchd")
+        return sum(s.drops for s in buffers.packet_sockets(pid)) if pid is not None else 0
 
     # -- tear down ---------------------------------------------------------------------------
     def daemon_pid(self, daemon: str) -> int | None:

@@ -64,6 +64,7 @@ class Verification:
     changes: list[str] = field(default_factory=list)
     instances: list[str] = field(default_factory=list)  # the matrix's rows: instances, internet hosts
     sampled: Optional[str] = None  # what a sample of the pairs covers (None: every pair)
+    lost: int = 0  # packets the cards' own sockets dropped while probing: the host's loss, not the design's
 
     @property
     def agrees(self) -> bool:
@@ -171,6 +172,7 @@ def verify(
             answers, retried, sent = _probe(emulation, probing.probes, nonces, fresh)
             time.sleep(SPOOF_SETTLE)
             seconds = time.monotonic() - began
+            lost = emulation.socket_drops()
         finally:
             heard = stop_listeners(listeners)
     results = _compare(topology, sent, answers, retried, {p for p, n in nonces.items() if n in heard})
@@ -182,6 +184,7 @@ def verify(
         applied,
         [] if probing.sampled else [e.name for e in topology.endpoints],
         probing.sampled,
+        lost,
     )
 
 

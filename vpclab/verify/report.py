@@ -46,6 +46,7 @@ def summary(verification: Verification) -> dict:
         if verification.seconds_probing
         else None,
         "seconds_total": round(verification.seconds_total, 2),
+        "lost_by_the_host": verification.lost,
         "changes": verification.changes,
         "sampled": verification.sampled,
     }
@@ -100,6 +101,11 @@ def report(verification: Verification, as_json: bool) -> str:
         f"  probing took {facts['seconds_probing']} s ({facts['probes_per_second']} probes/s); "
         f"{facts['seconds_total']} s with bring-up and tear-down",
     ]
+    if verification.lost:
+        lines.append(
+            f"  the cards' sockets dropped {verification.lost} packets (a full receive buffer on this "
+            "host, not the design): a probe's disagreement may be that loss"
+        )
     if verification.instances:
         lines.append(matrix.render(verification.results, verification.instances))
     return "\n".join(lines)
