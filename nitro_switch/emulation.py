@@ -99,6 +99,12 @@ class Emulation:
         VPC: ``default_flow_logs``); else a design's flow logs go to the run directory.
         ``propagation_delay``: seconds the controller waits before a runtime change reaches
         the cards (AWS's control plane takes seconds; vpclab's, milliseconds)."""
+        if topology.hybrid:
+            names = ", ".join(site.name for site in topology.hybrid.sites)
+            raise BuildError(
+                f"on-premises sites ({names}) are traced (`vpclab trace`), not yet emulated live: "
+                "their VPN and Direct Connect, with real BGP daemons, are issue 32's next step"
+            )
         self.topology, self.log = topology, log
         self.ready_timeout = (
             READY_TIMEOUT + READY_PER_INSTANCE * len(topology.instances)

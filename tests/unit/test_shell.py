@@ -173,7 +173,7 @@ def test_trace_refuses_what_it_cannot_follow_in_one_line():
     text = shell(
         FakeEmulation("three-tier.yaml"), "trace nobody app1", "trace web1 10.20.2.4 tcp x", "trace web1"
     )
-    assert "*** no instance or internet host 'nobody'" in text
+    assert "*** no instance, internet host or site host 'nobody'" in text
     assert "invalid literal" in text or "not" in text
     assert "Usage: trace SRC DST" in text
 

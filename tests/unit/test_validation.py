@@ -432,5 +432,6 @@ def test_every_contract_key_is_known_and_a_typo_is_still_a_typo():
 TOP_LEVEL = (
     "name, description, servers, internet, dns_domain, private_hosted_zones, accounts, regions, quotas, "
     "vpcs, peerings, transit_gateways, transit_gateway_peerings, prefix_lists, endpoint_services, "
-    "network_load_balancers, vpc_endpoints, flow_logs)"
+    "network_load_balancers, on_premises, vpn_gateways, vpn_connections, direct_connect_gateways, "
+    "direct_connect_connections, vpc_endpoints, flow_logs)"
 )

@@ -10,12 +10,12 @@ import difflib
 from jsonschema import Draft202012Validator
 
 from .errors import Problem
+from .hybrid_schema import ASN, HYBRID
 from .model import ATTACHMENT_STATES, INSTANCE_MTU, MIN_INSTANCE_MTU, PEERING_STATES, QUOTAS
+from .shapes import NAME, TEXT, _list, _object
 
 REGION_PATTERN = "^[a-z]{2}(-[a-z]+)+-[0-9]+$"  # us-east-1, ap-southeast-2, us-gov-west-1
 
-NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]*$"}
-TEXT = {"type": "string", "minLength": 1}
 PROTOCOL = {"type": ["string", "integer"]}
 PORTS = {"type": ["integer", "string"]}
 ICMP_NUMBER = {"type": ["integer", "string"]}
@@ -24,23 +24,6 @@ DOMAIN = {
     "type": "string",
     "pattern": "^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.?$",
 }
-
-
-def _object(properties: dict, required: tuple = ()) -> dict:
-    """A mapping with these keys only; a named object may also carry a ``description`` (free
-    text; ``vpclab import`` writes the AWS id there, and trace shows an id next to the object)."""
-    if "name" in properties and "description" not in properties:
-        properties = {**properties, "description": {"type": "string"}}
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(required),
-        "additionalProperties": False,
-    }
-
-
-def _list(item: dict) -> dict:
-    return {"type": "array", "items": item}
 
 
 SG_RULE = _object(
@@ -91,6 +74,7 @@ ROUTE = _object(
         "internet_gateway": TEXT,
         "nat_gateway": TEXT,
         "instance": TEXT,
+        "vpn_gateway": TEXT,  # contract v3: the VPC's virtual private gateway
         "blackhole": {"type": "boolean"},
         # vpclab's failover routes: paths in order of preference, probed by the route manager
         "failover": {**_list(ROUTE_PATH), "minItems": 1},
@@ -116,7 +100,15 @@ VPC = _object(
             )
         ),
         "route_tables": _list(
-            _object({"name": NAME, "main": {"type": "boolean"}, "routes": _list(ROUTE)}, ("name",))
+            _object(
+                {
+                    "name": NAME,
+                    "main": {"type": "boolean"},
+                    "routes": _list(ROUTE),
+                    "propagating_vgws": NAMES,  # contract v3: VGW route propagation
+                },
+                ("name",),
+            )
         ),
         "security_groups": _list(
             _object(
@@ -279,6 +271,8 @@ TOPOLOGY = _object(
                     "shared_with": NAMES,  # accounts (AWS RAM)
                     "auto_accept_shared_attachments": {"type": "boolean"},
                     "security_group_referencing_support": {"type": "boolean"},
+                    "vpn_ecmp_support": {"type": "boolean"},  # contract v3; AWS's default true
+                    "asn": ASN,  # vpclab (Terraform: amazon_side_asn); AWS's default 64512
                     "attachments": _list(
                         _object(
                             {
@@ -288,6 +282,8 @@ TOPOLOGY = _object(
                                 "security_group_referencing_support": {"type": "boolean"},
                                 "status": {"enum": list(ATTACHMENT_STATES)},
                                 "peering": TEXT,  # a TGW peering attachment (no vpc, no subnets)
+                                "vpn": TEXT,  # contract v3: a VPN connection to this TGW
+                                "direct_connect_gateway": TEXT,  # contract v3: an associated DX gateway
                             },
                             ("name",),
                         )
@@ -340,6 +336,7 @@ TOPOLOGY = _object(
             )
         ),
         "network_load_balancers": _list(NETWORK_LOAD_BALANCER),  # vpclab: NLBs reached directly
+        **HYBRID,  # contract v3: on-premises sites, VPN, Direct Connect
         "vpc_endpoints": _list(
             _object(
                 {

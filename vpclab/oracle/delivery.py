@@ -27,6 +27,8 @@ class Delivery(WalkState):
             )
         if isinstance(source, m.InternetHost):
             return self.internet(packet, source)
+        if isinstance(source, m.SiteHost):
+            return self.from_site(source, packet)
         vpc = self.topology.vpc(source.vpc)
         subnet = vpc.subnet(source.subnet)
         if self.options.check:

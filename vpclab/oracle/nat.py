@@ -50,7 +50,7 @@ class NatGateways(WalkState):
         self.carried.from_tgw = False  # the NAT gateway's own address leaves now
         if self.options.check:
             self.nacl(home, "egress", translated, translated.dst)
-        table, route, at = route_lookup(vpc, home, translated.dst)
+        table, route, at = route_lookup(self.topology, vpc, home, translated.dst)
         if route is None or not route.internet_gateway:
             self.fail(
                 "route",

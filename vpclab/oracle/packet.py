@@ -11,7 +11,7 @@ from vpclab.intent import model as m
 
 FORWARD, RETURN = "forward", "return"
 
-Endpoint = Union[m.Instance, m.InternetHost]
+Endpoint = Union[m.Instance, m.InternetHost, m.SiteHost]
 Interface = Union[m.Instance, m.EndpointInterface]  # what has security groups
 
 LEFT_NETWORK = "left-network"  # the stage of a packet that leaves for an address beyond the emulation
@@ -125,7 +125,8 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Arrival:
-    """How a packet reached its destination: 'local', 'peering', 'tgw' or 'internet', and where."""
+    """How a packet reached its destination: 'local', 'peering', 'tgw', 'internet', 'vgw' (from
+    a site through a virtual private gateway) or 'site' (into a site), and where."""
 
     kind: str
     subnet: Optional[m.Subnet]  # local: the source subnet; tgw: the attachment subnet

@@ -8,21 +8,24 @@ from ipaddress import IPv4Address
 from vpclab.intent import model as m
 
 from .packet import Arrival, Endpoint, Packet
+from .propagation import propagated_vgw_routes
 from .routing import subnet_route_table, vpc_route
 from .walk import MAX_TGW_TRAVERSALS, WalkState
 
 
-def route_lookup(vpc: m.Vpc, subnet: m.Subnet, address: IPv4Address):
-    """The subnet's route table, its route for ``address`` (or None), and how hops name it."""
+def route_lookup(topology: m.Topology, vpc: m.Vpc, subnet: m.Subnet, address: IPv4Address):
+    """The subnet's route table, its route for ``address`` (or None: the VGW's propagated
+    routes are candidates too), and how hops name it."""
     table = subnet_route_table(vpc, subnet)
-    return table, vpc_route(table, address), f"{vpc.name}/{table.name}"
+    propagated = propagated_vgw_routes(topology, vpc, table) if table.propagating_vgws else ()
+    return table, vpc_route(table, address, propagated), f"{vpc.name}/{table.name}"
 
 
 class Routes(WalkState):
     def route_from(
         self, vpc: m.Vpc, subnet: m.Subnet, packet: Packet, az: str, source: Endpoint, traversals: int
     ) -> Endpoint:
-        table, route, at = route_lookup(vpc, subnet, packet.dst)
+        table, route, at = route_lookup(self.topology, vpc, subnet, packet.dst)
         if route is None:
             self.fail("route", at, table.origin, f"no route to {packet.dst}", "no-route")
         if route.blackhole:
@@ -43,6 +46,9 @@ class Routes(WalkState):
             return self.via_appliance(vpc, subnet, self.topology.instance(route.instance), packet, source)
         if route.gateway_endpoint:
             return self.via_gateway_endpoint(vpc, route, packet, source)
+        if route.vpn_gateway:
+            self.hop("route", at, True, route.origin, route.describe())
+            return self.via_vgw(vpc, route, packet, source)
         return self.via_tgw(vpc, subnet, route, packet, az, source, traversals)
 
     def send_from(self, vpc: m.Vpc, home: m.Subnet, packet: Packet, source) -> Endpoint:

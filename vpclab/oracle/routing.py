@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from ipaddress import IPv4Address
 from typing import Optional
 
 from ..intent import model as m
+from .propagation import STATIC, Learned, tgw_candidates, tgw_choice
 
 
-def vpc_route(table: m.RouteTable, address: IPv4Address) -> Optional[m.Route]:
-    """The most specific route of ``table`` that covers ``address`` (local routes included);
-    on an equal prefix, a CIDR route before a prefix list's (AWS's route priority)."""
-    matches = [route for route in table.routes if address in route.destination]
-    return max(
-        matches, key=lambda route: (route.destination.prefixlen, route.prefix_list is None), default=None
-    )
+def vpc_route(
+    table: m.RouteTable, address: IPv4Address, propagated: Sequence[m.Route] = ()
+) -> Optional[m.Route]:
+    """The most specific route of ``table`` that covers ``address`` (local routes included),
+    with the routes propagated into it; on an equal prefix (AWS's route priority) a static
+    route, then a prefix list's, then a propagated one."""
+    matches = [route for route in (*table.routes, *propagated) if address in route.destination]
+    return max(matches, key=lambda route: (route.destination.prefixlen, _priority(route)), default=None)
+
+
+def _priority(route: m.Route) -> int:
+    return 0 if route.propagated else 1 if route.prefix_list else 2
 
 
 def subnet_route_table(vpc: m.Vpc, subnet: m.Subnet) -> m.RouteTable:
@@ -22,24 +29,20 @@ def subnet_route_table(vpc: m.Vpc, subnet: m.Subnet) -> m.RouteTable:
 
 
 def tgw_routes(topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable) -> list[m.TgwRoute]:
-    """Effective routes of a TGW route table: static first, then propagated VPC CIDRs.
+    """Every route of a TGW route table: static, then what its propagations bring (VPC
+    CIDRs, Direct Connect and VPN prefixes: see ``propagation``)."""
+    return [as_tgw_route(r) for r in tgw_candidates(topology, tgw, table)]
 
-    On an equal prefix a static route beats a propagated one, and the first propagation of a
-    CIDR wins over later ones (AWS does not propagate an overlapping CIDR twice).
-    """
-    routes = list(table.static_routes)
-    taken = {route.destination for route in routes}
-    for n, name in enumerate(table.propagations):
-        attachment = tgw.attachment(name)
-        for cidr in topology.vpc(attachment.vpc).cidrs:
-            if cidr not in taken:
-                taken.add(cidr)
-                routes.append(m.TgwRoute(f"{table.origin}.propagations[{n}]", cidr, name, propagated=True))
-    return routes
+
+def as_tgw_route(route: Learned) -> m.TgwRoute:
+    return m.TgwRoute(
+        route.origin, route.destination, route.attachment, route.attachment is None, route.kind != STATIC
+    )
 
 
 def tgw_route(
     topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable, address: IPv4Address
 ) -> Optional[m.TgwRoute]:
-    matches = [r for r in tgw_routes(topology, tgw, table) if address in r.destination]
-    return max(matches, key=lambda route: route.destination.prefixlen, default=None)
+    """The route a packet for ``address`` takes (of equal VPN routes, the first)."""
+    chosen = tgw_choice(topology, tgw, table, address)
+    return as_tgw_route(chosen[0]) if chosen else None

@@ -42,6 +42,7 @@ from .peering import Peering
 from .privatelink import PrivateLink
 from .routes import Routes
 from .security_groups import SecurityGroups
+from .sites import Sites
 from .transit_gateways import TransitGateways
 from .walk import MAX_TGW_TRAVERSALS, Options
 
@@ -65,6 +66,7 @@ class Walk(
     LoadBalancers,
     GatewayEndpoints,
     Middleboxes,
+    Sites,
     Mtu,
 ):
     """One packet's walk, every AWS concept's steps joined (see ``walk.WalkState``)."""

@@ -52,13 +52,9 @@ class TransitGateways(WalkState):
             )
         if self.options.check and traversals == MAX_TGW_TRAVERSALS:
             self.nacl(entry, "ingress", packet, packet.src)
-        tgw_hop, at = self.tgw_lookup(tgw, attachment, packet)
-        self.hop("tgw-route", at, True, tgw_hop.origin, tgw_hop.describe())
-        assert tgw_hop.attachment is not None
-        exit_attachment = tgw.attachment(tgw_hop.attachment)
-        crossed = exit_attachment.peering is not None
-        if crossed:
-            tgw, exit_attachment = self.across_peering(tgw, exit_attachment, packet)
+        tgw, exit_attachment, table, crossed = self.tgw_next(tgw, attachment, packet)
+        if exit_attachment.hybrid:
+            return self.tgw_to_site(tgw, table, packet, source)
         self.usable(tgw, exit_attachment)
         peer = self.topology.vpc(exit_attachment.vpc)
         exit_subnet = self.topology.attachment_subnet(exit_attachment, az) or peer.subnet(
@@ -75,6 +71,23 @@ class TransitGateways(WalkState):
             arrival = Arrival("tgw", exit_subnet, exit_subnet.az, references)
             return self.deliver(peer, packet, arrival, source)
         return self.onward_from_tgw(peer, exit_subnet, packet, source, traversals)
+
+    def tgw_next(
+        self, tgw: m.TransitGateway, attachment: m.Attachment, packet
+    ) -> tuple[m.TransitGateway, m.Attachment, m.TgwRouteTable, bool]:
+        """Where ``tgw`` sends a packet that came in by ``attachment`` (its route recorded): the
+        TGW and attachment it leaves by (across a peering, the far TGW's), the route table that
+        chose it, and whether it crossed a peering."""
+        tgw_hop, at = self.tgw_lookup(tgw, attachment, packet)
+        self.hop("tgw-route", at, True, tgw_hop.origin, tgw_hop.describe())
+        assert tgw_hop.attachment is not None
+        exit_attachment = tgw.attachment(tgw_hop.attachment)
+        table = tgw.association(attachment.name)
+        crossed = exit_attachment.peering is not None
+        if crossed:
+            tgw, exit_attachment, table = self.across_peering(tgw, exit_attachment, packet)
+        assert table is not None  # tgw_lookup found the route in it
+        return tgw, exit_attachment, table, crossed
 
     def tgw_lookup(self, tgw: m.TransitGateway, attachment: m.Attachment, packet) -> tuple[m.TgwRoute, str]:
         """The route the table associated with ``attachment`` (where the packet came in) has
@@ -99,7 +112,7 @@ class TransitGateways(WalkState):
 
     def across_peering(
         self, tgw: m.TransitGateway, attachment: m.Attachment, packet
-    ) -> tuple[m.TransitGateway, m.Attachment]:
+    ) -> tuple[m.TransitGateway, m.Attachment, m.TgwRouteTable]:
         """Over a TGW peering attachment into the peer TGW: the route table associated with its
         end of the peering decides (static routes only); a packet crosses one peering at most."""
         assert attachment.peering is not None
@@ -133,12 +146,14 @@ class TransitGateways(WalkState):
                 "tgw-no-route",
             )
         self.hop("tgw-route", at, True, hop.origin, hop.describe())
-        return peer, onward
+        table = peer.association(far.name)
+        assert table is not None  # tgw_lookup found the route in it
+        return peer, onward, table
 
     def onward_from_tgw(self, vpc, subnet, packet, source, traversals) -> Endpoint:
         """A packet from a TGW for an address outside the VPC: the attachment subnet routes it."""
         self.carried.from_tgw = True
-        _, route, at = route_lookup(vpc, subnet, packet.dst)
+        _, route, at = route_lookup(self.topology, vpc, subnet, packet.dst)
         if route is not None and route.peering:
             self.fail(
                 "peering",

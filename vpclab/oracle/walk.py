@@ -10,6 +10,8 @@ and the steps it may take, each implemented by the module of its AWS concept:
 - ``privatelink``: via_endpoint, to_load_balancer, listener_for; ``middleboxes``: via_appliance
 - ``load_balancers``: into_load_balancer, back_through_load_balancer
 - ``gateway_endpoints``: via_gateway_endpoint, back_through_gateway
+- ``sites``: via_vgw, tgw_to_site, into_site, from_site, from_link, into_vpc_from_vgw,
+  into_tgw_from_site (on-premises sites over VPN and Direct Connect)
 - ``mtu``: fits
 
 ``trace.Walk`` joins them. A step records hops and either returns where the packet arrived
@@ -130,4 +132,12 @@ class WalkState:
     via_appliance: Step
     appliance_sg: Step
     fits: Step
+    via_vgw: Step
+    tgw_to_site: Step
+    into_site: Step
+    from_site: Step
+    tgw_lookup: Step
+    tgw_next: Step
+    across_peering: Step
+    usable: Step
     routed_destination: Step  # trace.Walk: where routing alone takes a packet (a walk of its own)

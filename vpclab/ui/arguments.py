@@ -21,12 +21,14 @@ class UsageError(InvalidInput):
 
 
 def resolve_source(topology: Topology, text: str) -> Endpoint:
-    """An instance (by name, or an imported one by its AWS id), or a host of the emulated
-    internet, by name."""
+    """An instance (by name, or an imported one by its AWS id), a host of the emulated internet
+    or of an on-premises site, by name."""
     try:
         found = topology.endpoint(text)
     except KeyError:
-        raise UsageError(f"no instance or internet host '{text}' in topology '{topology.name}'") from None
+        raise UsageError(
+            f"no instance, internet host or site host '{text}' in topology '{topology.name}'"
+        ) from None
     if isinstance(found, Instance) and found.service:
         raise UsageError(
             f"'{text}' is endpoint {found.endpoint}'s interface to {found.service}: it opens no connections"
@@ -49,6 +51,10 @@ def resolve_destination(topology: Topology, text: str, source: Optional[Endpoint
         return instance.ip
     try:
         return topology.internet_host(text).ip
+    except KeyError:
+        pass
+    try:
+        return topology.hybrid.host(text).ip
     except KeyError:
         pass
     try:

@@ -37,10 +37,16 @@ def summary(topology: Topology) -> str:
         (len(topology.instances) - len(topology.senders), "AWS service interface"),
         (len(topology.aws_services), "AWS service"),
         (sum(1 for p in topology.prefix_lists if not p.aws_managed), "prefix list"),
+        (len(topology.hybrid.sites), "on-premises site"),
+        (len(topology.hybrid.vpn_gateways), "virtual private gateway"),
+        (len(topology.hybrid.vpn_connections), "VPN connection"),
+        (len(topology.hybrid.dx_gateways), "Direct Connect gateway"),
+        (len(topology.hybrid.dx_connections), "Direct Connect connection"),
     ]
     counts += [(n, word) for n, word in edge if n]
     parts = ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
-    return f"{topology.source}: ok: topology '{topology.name}': {parts}"
+    later = " (sites: traced, not yet emulated live)" if topology.hybrid else ""
+    return f"{topology.source}: ok: topology '{topology.name}': {parts}{later}"
 
 
 def render_verdict(verdict, aws_id: Callable[[str], Optional[str]] = lambda origin: None) -> str:

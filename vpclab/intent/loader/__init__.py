@@ -19,6 +19,7 @@ from .connections import build_peerings, build_tgw_peerings, build_transit_gatew
 from .dns import build_hosted_zones, domain
 from .endpoints import build_endpoints
 from .flow_logs import build_flow_logs
+from .hybrid import build_hybrid
 from .instances import build_instances, check_instance_names
 from .internet import (
     assign_public_ips,
@@ -82,8 +83,11 @@ def _build(r: Reporter, data: dict) -> m.Topology:
         known.subnets[vpc["name"]] = build_subnet_drafts(r, known, v, vpc)
     known.peerings = build_peerings(r, known, data)
     known.tgw_peerings = data.get("transit_gateway_peerings", [])
+    known.vpn_connection_items = data.get("vpn_connections", [])
+    known.dx_gateway_items = data.get("direct_connect_gateways", [])
     known.transit_gateways = build_transit_gateways(r, known, data)
     tgw_peerings = build_tgw_peerings(r, known, data)
+    hybrid = build_hybrid(r, known, data)
     index_security_groups(r, known, data)
     index_nat_gateways(r, known, data)
     check_instance_names(r, data)
@@ -114,6 +118,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
         ),
         gateway_endpoints=tuple(known.gateway_endpoints),
         aws_services=reached,
+        hybrid=hybrid,
     )
 
 

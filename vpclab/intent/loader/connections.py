@@ -117,14 +117,15 @@ def build_transit_gateway(r: Reporter, known: Known, t: int, tgw: dict) -> m.Tra
         if name not in {a.name for a in known.accounts}:
             r.report(path + ("shared_with", n), f"no account named '{name}' in 'accounts'")
     owner = Owner(account, region, shared, tgw.get("auto_accept_shared_attachments", False))
-    attachments = tuple(
+    listed = [
         build_attachment(r, known, path + ("attachments", a), tgw["name"], att, owner)
         for a, att in enumerate(tgw.get("attachments", []))
-    )
+    ]
+    attachments = tuple(listed + implicit_hybrid_attachments(r, known, path, tgw["name"], listed))
     over_quota(
         r, known, path + ("attachments",), "attachments_per_transit_gateway", len(attachments), "attachments"
     )
-    attached_vpcs = Counter(att.vpc for att in attachments if att.peering is None)
+    attached_vpcs = Counter(att.vpc for att in attachments if att.peering is None and not att.hybrid)
     peered = Counter(att.peering for att in attachments if att.peering is not None)
     for a, att in enumerate(attachments):
         if att.peering is not None and peered[att.peering] > 1:
@@ -170,7 +171,20 @@ def build_transit_gateway(r: Reporter, known: Known, t: int, tgw: dict) -> m.Tra
             associated.setdefault(name, table_path)
         tables.append(build_tgw_table(r, known, table_path, table, names))
     referencing = tgw.get("security_group_referencing_support", False)
-    return m.TransitGateway(format_path(path), tgw["name"], attachments, tuple(tables), referencing, *owner)
+    asn = tgw.get("asn", m.AMAZON_SIDE_ASN)
+    if not any(low <= asn <= high for low, high in m.AMAZON_ASN_RANGES):
+        shown = " or ".join(f"{low}-{high}" for low, high in m.AMAZON_ASN_RANGES)
+        r.report(path + ("asn",), f"{asn} is not a valid ASN for a transit gateway (AWS: {shown})")
+    return m.TransitGateway(
+        format_path(path),
+        tgw["name"],
+        attachments,
+        tuple(tables),
+        referencing,
+        *owner,
+        vpn_ecmp_support=tgw.get("vpn_ecmp_support", True),
+        asn=asn,
+    )
 
 
 class Owner(NamedTuple):
@@ -223,7 +237,73 @@ def build_peering_attachment(r: Reporter, known: Known, path, tgw_name: str, att
     return m.Attachment(format_path(path), tgw_name, att["name"], "", (), peering=att["peering"])
 
 
+def build_hybrid_attachment(r: Reporter, known: Known, path, tgw_name: str, att: dict) -> m.Attachment:
+    """A VPN attachment (a VPN connection to this TGW) or a Direct Connect gateway attachment
+    (a DX gateway associated with it): nothing else."""
+    kinds = [key for key in ("vpn", "direct_connect_gateway", "peering") if key in att]
+    if len(kinds) > 1:
+        r.report(path, f"an attachment attaches one thing: not both '{kinds[0]}' and '{kinds[1]}'")
+    for key in ("vpc", "subnets", "security_group_referencing_support"):
+        if key in att:
+            r.report(
+                path + (key,),
+                f"a {kinds[0].replace('_', ' ')} attachment has no '{key}' (it attaches no VPC)",
+            )
+    if "vpn" in att:
+        item = next((c for c in known.vpn_connection_items if c["name"] == att["vpn"]), None)
+        if item is None:
+            r.report(path + ("vpn",), f"no VPN connection named '{att['vpn']}' in 'vpn_connections'")
+        elif item.get("transit_gateway") != tgw_name:
+            r.report(
+                path + ("vpn",), f"VPN connection '{att['vpn']}' does not end on transit gateway '{tgw_name}'"
+            )
+        return m.Attachment(format_path(path), tgw_name, att["name"], "", (), vpn=att["vpn"])
+    gateway = att["direct_connect_gateway"]
+    item = next((g for g in known.dx_gateway_items if g["name"] == gateway), None)
+    if item is None:
+        r.report(path + ("direct_connect_gateway",), f"no Direct Connect gateway named '{gateway}'")
+    elif not any(a.get("transit_gateway") == tgw_name for a in item.get("associations", [])):
+        r.report(
+            path + ("direct_connect_gateway",),
+            f"Direct Connect gateway '{gateway}' is not associated with transit gateway '{tgw_name}' "
+            f"(add {{transit_gateway: {tgw_name}, allowed_prefixes: [...]}} to its associations)",
+        )
+    return m.Attachment(format_path(path), tgw_name, att["name"], "", (), direct_connect_gateway=gateway)
+
+
+def implicit_hybrid_attachments(r: Reporter, known: Known, path, tgw_name: str, listed) -> list[m.Attachment]:
+    """The attachments AWS creates by itself for a VPN connection to this TGW and for a Direct
+    Connect gateway associated with it, unless the file lists them: named after the connection
+    or the gateway."""
+    names = {a.name for a in listed}
+    made = []
+    wanted = [
+        (("vpn_connections", c), item["name"], {"vpn": item["name"]})
+        for c, item in enumerate(known.vpn_connection_items)
+        if item.get("transit_gateway") == tgw_name and not any(a.vpn == item["name"] for a in listed)
+    ]
+    wanted += [
+        (("direct_connect_gateways", g), item["name"], {"direct_connect_gateway": item["name"]})
+        for g, item in enumerate(known.dx_gateway_items)
+        if any(a.get("transit_gateway") == tgw_name for a in item.get("associations", []))
+        and not any(a.direct_connect_gateway == item["name"] for a in listed)
+    ]
+    for origin, name, kind in wanted:
+        if name in names:
+            r.report(
+                path + ("attachments",),
+                f"AWS attaches {format_path(origin)} to '{tgw_name}' as attachment '{name}', a name "
+                "already taken: list its attachment with another name",
+            )
+            continue
+        names.add(name)
+        made.append(m.Attachment(format_path(origin), tgw_name, name, "", (), **kind))
+    return made
+
+
 def build_attachment(r: Reporter, known: Known, path, tgw_name: str, att: dict, owner: Owner) -> m.Attachment:
+    if "vpn" in att or "direct_connect_gateway" in att:
+        return build_hybrid_attachment(r, known, path, tgw_name, att)
     if "peering" in att:
         return build_peering_attachment(r, known, path, tgw_name, att)
     if "vpc" not in att or "subnets" not in att:

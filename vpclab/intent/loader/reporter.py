@@ -73,6 +73,9 @@ class Known:
     peerings: tuple[m.Peering, ...] = ()
     transit_gateways: tuple[m.TransitGateway, ...] = ()
     tgw_peerings: list = field(default_factory=list)  # the file's transit_gateway_peerings entries
+    vpn_connection_items: list = field(default_factory=list)  # the file's vpn_connections entries
+    dx_gateway_items: list = field(default_factory=list)  # the file's direct_connect_gateways entries
+    vpn_gateways: dict[str, m.VpnGateway] = field(default_factory=dict)  # VGW name ->
     sg_owners: dict[str, str] = field(default_factory=dict)  # SG name -> VPC (not 'default')
     sg_places: dict = field(default_factory=dict)  # (name or ('default', v)) -> defining path
     server_load: Counter = field(default_factory=Counter)  # instances placed per server

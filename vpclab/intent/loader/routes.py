@@ -75,7 +75,26 @@ def build_route_table(r: Reporter, known: Known, v, vpc, t, table, main: bool) -
             routes.append(built)
     for built in gateway_routes(known, vpc["name"], table["name"]):
         routes.append(built)  # AWS refuses a second route to the same service: checked there
-    return m.RouteTable(format_path(path), table["name"], main, tuple(routes))
+    propagating = tuple(table.get("propagating_vgws", []))
+    for n, name in enumerate(propagating):
+        _own_vgw(r, known, path + ("propagating_vgws", n), vpc["name"], name)
+    return m.RouteTable(format_path(path), table["name"], main, tuple(routes), propagating)
+
+
+def _own_vgw(r: Reporter, known: Known, path, vpc: str, name: str) -> bool:
+    """``name`` is the virtual private gateway attached to ``vpc``."""
+    gateway = known.vpn_gateways.get(name)
+    if gateway is None:
+        r.report(path, f"no virtual private gateway named '{name}' in 'vpn_gateways'")
+        return False
+    if gateway.vpc != vpc:
+        r.report(
+            path,
+            f"virtual private gateway '{name}' is attached to VPC '{gateway.vpc}', not '{vpc}': a route "
+            "table takes routes to, and propagation from, its own VPC's VGW only",
+        )
+        return False
+    return True
 
 
 def build_routes(r: Reporter, known: Known, path, vpc: str, route: dict) -> list[m.Route]:
@@ -104,7 +123,15 @@ def build_routes(r: Reporter, known: Known, path, vpc: str, route: dict) -> list
     ]
 
 
-TARGETS = ("peering", "transit_gateway", "internet_gateway", "nat_gateway", "instance", "blackhole")
+TARGETS = (
+    "peering",
+    "transit_gateway",
+    "internet_gateway",
+    "nat_gateway",
+    "instance",
+    "vpn_gateway",
+    "blackhole",
+)
 
 
 def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optional[m.Route]:
@@ -119,7 +146,7 @@ def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optio
         r.report(
             path,
             "a route needs exactly one of 'peering', 'transit_gateway', 'internet_gateway', "
-            "'nat_gateway', 'instance' or 'blackhole: true' (or 'failover: [...]')",
+            "'nat_gateway', 'instance', 'vpn_gateway' or 'blackhole: true' (or 'failover: [...]')",
         )
         return None
     if destination is None:
@@ -138,6 +165,7 @@ def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optio
         internet_gateway=route.get("internet_gateway"),
         nat_gateway=route.get("nat_gateway"),
         instance=route.get("instance"),
+        vpn_gateway=route.get("vpn_gateway"),
     )
 
 
@@ -318,6 +346,10 @@ def check_route_target(r: Reporter, known: Known, path, vpc: str, route: dict) -
                 ),
             )
             return False
+    if route.get("vpn_gateway") and not _own_vgw(
+        r, known, path + ("vpn_gateway",), vpc, route["vpn_gateway"]
+    ):
+        return False
     if route.get("nat_gateway") and route["nat_gateway"] not in known.nat_gateways.get(vpc, set()):
         names = ", ".join(sorted(known.nat_gateways.get(vpc, set()))) or "none"
         r.report(

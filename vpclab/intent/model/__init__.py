@@ -45,6 +45,23 @@ from .constants import (
 )
 from .dns import DnsRecord, HostedZone
 from .flow_logs import DEFAULT_AGGREGATION_INTERVAL, TRAFFIC_TYPES, FlowLog
+from .hybrid import (
+    AMAZON_ASN_RANGES,
+    AMAZON_SIDE_ASN,
+    CUSTOMER_ASN_RANGE,
+    VIF_TYPES,
+    VPN_TUNNEL_MSS,
+    VPN_TUNNEL_MTU,
+    VPN_TUNNELS,
+    DirectConnectConnection,
+    DirectConnectGateway,
+    DxAssociation,
+    Hybrid,
+    OnPremises,
+    SiteHost,
+    VpnConnection,
+    VpnGateway,
+)
 from .instances import Instance, MetadataOptions
 from .internet import InternetGateway, InternetHost, NatGateway
 from .nacls import Nacl, NaclRule
@@ -164,4 +181,19 @@ __all__ = [
     "TransitGatewayPeering",
     "Server",
     "Topology",
+    "AMAZON_ASN_RANGES",
+    "AMAZON_SIDE_ASN",
+    "CUSTOMER_ASN_RANGE",
+    "VIF_TYPES",
+    "VPN_TUNNEL_MSS",
+    "VPN_TUNNEL_MTU",
+    "VPN_TUNNELS",
+    "DirectConnectConnection",
+    "DirectConnectGateway",
+    "DxAssociation",
+    "Hybrid",
+    "OnPremises",
+    "SiteHost",
+    "VpnConnection",
+    "VpnGateway",
 ]

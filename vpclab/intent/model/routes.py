@@ -34,7 +34,8 @@ class HealthCheck:
 @dataclass(frozen=True)
 class Route:
     """A VPC route. Exactly one target: local, peering, transit_gateway, internet_gateway,
-    nat_gateway, instance (an appliance's network interface), gateway_endpoint or blackhole.
+    nat_gateway, instance (an appliance's network interface), gateway_endpoint, vpn_gateway or
+    blackhole.
     A route whose destination is a prefix list is one Route per CIDR of the list, each
     naming it (``prefix_list``): on an equal prefix a CIDR route wins over it (AWS).
 
@@ -52,6 +53,8 @@ class Route:
     nat_gateway: Optional[str] = None
     instance: Optional[str] = None
     gateway_endpoint: Optional[str] = None
+    vpn_gateway: Optional[str] = None  # the VPC's virtual private gateway
+    propagated: bool = False  # put there by the VGW's route propagation, not the file
     prefix_list: Optional[str] = None
     failover: tuple[RoutePath, ...] = ()
     active: int = 0
@@ -83,12 +86,15 @@ class Route:
             target = f"instance {self.instance}"
         elif self.gateway_endpoint:
             target = f"gateway endpoint {self.gateway_endpoint}"
+        elif self.vpn_gateway:
+            target = f"virtual private gateway {self.vpn_gateway}"
         else:
             target = "blackhole"
         if self.failover:
             target += f" (failover path {self.active + 1} of {len(self.failover)})"
         listed = f" (prefix list {self.prefix_list})" if self.prefix_list else ""
-        return f"{self.destination}{listed} -> {target}"
+        propagated = " (propagated)" if self.propagated else ""
+        return f"{self.destination}{listed} -> {target}{propagated}"
 
 
 @dataclass(frozen=True)
@@ -97,3 +103,4 @@ class RouteTable:
     name: str
     main: bool
     routes: tuple[Route, ...]  # the local routes first, then the YAML routes
+    propagating_vgws: tuple[str, ...] = ()  # VGWs whose routes it takes (route propagation)

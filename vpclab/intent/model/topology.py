@@ -11,6 +11,7 @@ from .accounts import DEFAULT_ACCOUNTS, DEFAULT_REGIONS, Account, Region
 from .constants import DEFAULT_DNS_DOMAIN
 from .dns import HostedZone
 from .flow_logs import FlowLog
+from .hybrid import Hybrid, SiteHost
 from .instances import Instance
 from .internet import InternetHost, NatGateway
 from .peering import Peering
@@ -53,6 +54,7 @@ class Topology:
     gateway_endpoints: tuple[GatewayEndpoint, ...] = ()
     aws_services: tuple[AwsService, ...] = ()  # the AWS services the design reaches
     network_load_balancers: tuple[LoadBalancer, ...] = ()  # NLBs reached directly
+    hybrid: Hybrid = Hybrid()  # on-premises sites, VPN, Direct Connect
 
     @property
     def load_balancers(self) -> tuple[LoadBalancer, ...]:
@@ -198,11 +200,14 @@ class Topology:
         """Everything that sends and receives: the instances, then the internet hosts."""
         return (*self.instances, *self.internet_hosts)
 
-    def endpoint(self, name: str) -> Instance | InternetHost:
-        """An instance or an internet host, by name (KeyError if neither)."""
+    def endpoint(self, name: str) -> Instance | InternetHost | SiteHost:
+        """An instance, an internet host or an on-premises site's host, by name (KeyError if none)."""
         if name in self._instances or name in self._aws_ids:
             return self.instance(name)
-        return self.internet_host(name)
+        try:
+            return self.internet_host(name)
+        except KeyError:
+            return self.hybrid.host(name)
 
     def health_target(self, route: Route) -> Optional[IPv4Address]:
         """Where a failover route's probes go: its health check's target, or else the first

@@ -23,6 +23,13 @@ class Attachment:
     security_group_referencing_support: bool = True  # AWS: on for an attachment, off for a TGW
     status: str = "available"  # pending-acceptance: a shared TGW's owner has not accepted it yet
     peering: Optional[str] = None  # a TGW peering attachment: its `transit_gateway_peerings` name
+    vpn: Optional[str] = None  # a VPN attachment: its `vpn_connections` name
+    direct_connect_gateway: Optional[str] = None  # a Direct Connect gateway attachment
+
+    @property
+    def hybrid(self) -> bool:
+        """Does it lead to on-premises sites (a VPN or a Direct Connect gateway)?"""
+        return self.vpn is not None or self.direct_connect_gateway is not None
 
     @property
     def available(self) -> bool:
@@ -66,6 +73,8 @@ class TransitGateway:
     region: str = DEFAULT_REGION
     shared_with: tuple[str, ...] = ()  # accounts it is shared with (AWS RAM)
     auto_accept_shared_attachments: bool = False
+    vpn_ecmp_support: bool = True  # AWS's default: equal VPN routes share the flows
+    asn: int = 64512  # its Amazon-side BGP ASN (AWS's default)
 
     def attachment(self, name: str) -> Attachment:
         return _by_name(self.attachments, name)
@@ -76,8 +85,14 @@ class TransitGateway:
 
     @property
     def vpc_attachments(self) -> tuple[Attachment, ...]:
-        """Its attachments of VPCs (not its peering attachments)."""
-        return tuple(a for a in self.attachments if a.peering is None)
+        """Its attachments of VPCs (not its peering, VPN or Direct Connect attachments)."""
+        return tuple(a for a in self.attachments if a.peering is None and not a.hybrid)
+
+    def vpn_attachment(self, connection: str) -> Optional[Attachment]:
+        return next((a for a in self.attachments if a.vpn == connection), None)
+
+    def dx_attachment(self, gateway: str) -> Optional[Attachment]:
+        return next((a for a in self.attachments if a.direct_connect_gateway == gateway), None)
 
     def peering_attachment(self, peering: str) -> Optional[Attachment]:
         return next((a for a in self.attachments if a.peering == peering), None)

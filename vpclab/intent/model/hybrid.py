@@ -1,0 +1,188 @@
+"""vpclab's model: on-premises sites and how they reach AWS (Site-to-Site VPN, Direct Connect).
+
+A site is a customer's data centre: its router (the customer gateway, with a BGP ASN and an
+outside address on the internet), the prefixes it announces and its hosts. It reaches a VPC's
+virtual private gateway (VGW) or a transit gateway over a VPN connection (two tunnels over the
+internet, each its own BGP session, or static routes), or over Direct Connect (a dedicated link,
+one BGP session per virtual interface) through a Direct Connect gateway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from typing import Optional
+
+AMAZON_SIDE_ASN = 64512  # AWS's default ASN for a VGW, a TGW and a Direct Connect gateway
+# AWS's Amazon-side ASNs: a private 16-bit or 32-bit one
+AMAZON_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
+CUSTOMER_ASN_RANGE = (1, 2147483647)  # a customer gateway's BGP ASN (AWS)
+VPN_TUNNELS = 2  # AWS gives every VPN connection two tunnels
+ROUTING = ("bgp", "static")
+VIF_TYPES = ("private", "transit")
+VPN_TUNNEL_MTU = 1446  # AWS: the largest packet inside a VPN tunnel
+VPN_TUNNEL_MSS = 1406  # AWS: the MSS it clamps TCP to inside a tunnel
+
+
+@dataclass(frozen=True)
+class SiteHost:
+    origin: str
+    name: str
+    ip: IPv4Address
+    site: str
+
+
+@dataclass(frozen=True)
+class OnPremises:
+    """A site: its customer gateway (ASN, outside address), what it announces, its hosts."""
+
+    origin: str
+    name: str
+    asn: int
+    public_ip: IPv4Address
+    cidrs: tuple[IPv4Network, ...]
+    hosts: tuple[SiteHost, ...] = ()
+
+    def owns(self, address: IPv4Address) -> bool:
+        return any(address in cidr for cidr in self.cidrs)
+
+
+@dataclass(frozen=True)
+class VpnGateway:
+    """A virtual private gateway, attached to one VPC."""
+
+    origin: str
+    name: str
+    vpc: str
+    asn: int = AMAZON_SIDE_ASN
+
+
+@dataclass(frozen=True)
+class VpnConnection:
+    """A Site-to-Site VPN connection from a site's customer gateway to a VGW or a TGW: its
+    tunnels each carry a BGP session (routing bgp) or the connection's static routes."""
+
+    origin: str
+    name: str
+    customer_gateway: str  # the site
+    vpn_gateway: Optional[str] = None
+    transit_gateway: Optional[str] = None
+    routing: str = "bgp"
+    static_routes: tuple[IPv4Network, ...] = ()
+    tunnels: int = VPN_TUNNELS
+    tunnels_down: tuple[int, ...] = ()  # runtime state: the tunnels (1-based) that are down
+
+    @property
+    def bgp(self) -> bool:
+        return self.routing == "bgp"
+
+    @property
+    def tunnels_up(self) -> tuple[int, ...]:
+        return tuple(n for n in range(1, self.tunnels + 1) if n not in self.tunnels_down)
+
+    def describe(self) -> str:
+        gateway = f"VGW {self.vpn_gateway}" if self.vpn_gateway else f"TGW {self.transit_gateway}"
+        return f"VPN {self.name} ({self.routing}, {self.customer_gateway} -> {gateway})"
+
+
+@dataclass(frozen=True)
+class DxAssociation:
+    """A Direct Connect gateway's association with a VGW or a TGW, and the prefixes it
+    announces to the sites (for a VGW without them: the VPC's CIDRs)."""
+
+    origin: str
+    vpn_gateway: Optional[str] = None
+    transit_gateway: Optional[str] = None
+    allowed_prefixes: tuple[IPv4Network, ...] = ()
+
+
+@dataclass(frozen=True)
+class DirectConnectGateway:
+    origin: str
+    name: str
+    asn: int = AMAZON_SIDE_ASN
+    associations: tuple[DxAssociation, ...] = ()
+
+    def association_with(self, kind: str, name: str) -> Optional[DxAssociation]:
+        """Its association with the VGW (kind ``vpn_gateway``) or TGW ``name``, if any."""
+        return next((a for a in self.associations if getattr(a, kind) == name), None)
+
+
+@dataclass(frozen=True)
+class DirectConnectConnection:
+    """A dedicated link from a site to a Direct Connect location, with one virtual interface
+    to a Direct Connect gateway: private (to its VGWs) or transit (to its TGWs)."""
+
+    origin: str
+    name: str
+    site: str
+    gateway: str
+    type: str = "private"
+    down: bool = False  # runtime state: the link has failed
+
+    def describe(self) -> str:
+        return f"Direct Connect {self.name} ({self.type} VIF, {self.site} -> DX gateway {self.gateway})"
+
+
+@dataclass(frozen=True)
+class Hybrid:
+    """Everything on-premises and between it and AWS, with its look-ups."""
+
+    sites: tuple[OnPremises, ...] = ()
+    vpn_gateways: tuple[VpnGateway, ...] = ()
+    vpn_connections: tuple[VpnConnection, ...] = ()
+    dx_gateways: tuple[DirectConnectGateway, ...] = ()
+    dx_connections: tuple[DirectConnectConnection, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.sites)
+
+    def site(self, name: str) -> OnPremises:
+        return _named(self.sites, name)
+
+    @property
+    def hosts(self) -> tuple[SiteHost, ...]:
+        return tuple(host for site in self.sites for host in site.hosts)
+
+    def host(self, name: str) -> SiteHost:
+        return _named(self.hosts, name)
+
+    def site_owning(self, address: IPv4Address) -> Optional[OnPremises]:
+        """The site whose prefixes hold ``address`` (the most specific), if any."""
+        owners = [(c.prefixlen, s) for s in self.sites for c in s.cidrs if address in c]
+        return max(owners, key=lambda pair: pair[0])[1] if owners else None
+
+    def vpn_gateway(self, name: str) -> VpnGateway:
+        return _named(self.vpn_gateways, name)
+
+    def vpn_gateway_of(self, vpc: str) -> Optional[VpnGateway]:
+        """The VGW attached to ``vpc`` (a VPC has at most one)."""
+        return next((g for g in self.vpn_gateways if g.vpc == vpc), None)
+
+    def connection(self, name: str) -> VpnConnection:
+        return _named(self.vpn_connections, name)
+
+    def connections_to(self, kind: str, name: str) -> tuple[VpnConnection, ...]:
+        """The VPN connections to VGW (``kind`` vpn_gateway) or TGW (transit_gateway) ``name``."""
+        return tuple(c for c in self.vpn_connections if getattr(c, kind) == name)
+
+    def dx_gateway(self, name: str) -> DirectConnectGateway:
+        return _named(self.dx_gateways, name)
+
+    def dx_connection(self, name: str) -> DirectConnectConnection:
+        return _named(self.dx_connections, name)
+
+    def dx_gateways_of(self, kind: str, name: str) -> tuple[DirectConnectGateway, ...]:
+        """The Direct Connect gateways associated with VGW or TGW ``name``."""
+        return tuple(g for g in self.dx_gateways if g.association_with(kind, name) is not None)
+
+    def dx_connections_to(self, gateway: str, vif: str) -> tuple[DirectConnectConnection, ...]:
+        """The links whose virtual interface of type ``vif`` reaches DX gateway ``gateway``."""
+        return tuple(c for c in self.dx_connections if c.gateway == gateway and c.type == vif)
+
+
+def _named(items, name: str):
+    found = next((item for item in items if item.name == name), None)
+    if found is None:
+        raise KeyError(name)
+    return found
