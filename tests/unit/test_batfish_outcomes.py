@@ -35,14 +35,13 @@ DISPOSITIONS = {
         "nat-gateway-address",
         "no-listener",
     },
-    "NO_ROUTE": {"no-route", "tgw-no-route"},
+    "NO_ROUTE": {"no-route", "tgw-no-route", "vgw-no-route", "site-no-route"},
     "NULL_ROUTED": {"blackhole", "tgw-blackhole", "tgw-az-not-attached", "unassigned-address", "no-route"},
     "NEIGHBOR_UNREACHABLE": {"unassigned-address"},
 }
 ANY, TCP = (0, None), (6, 22)
 NOT_YET = {
     "aws-ranges": "vpclab does not know which public ranges AWS owns (Batfish null-routes them)",
-    "vpn": "VPN is not emulated yet (issue 32)",
 }
 
 # (snapshot, Java test, source (an instance id, or "internet"), destination, traffic, disposition, not yet)
@@ -88,7 +87,7 @@ OUTCOMES = [
     ("test-public-private-subnet", "PublicPrivateSubnet.testToInternet", "i-094a9e5b545a4fde4", "8.8.8.8", ANY, "EXITS_NETWORK"),
     ("test-public-private-subnet", "PublicPrivateSubnet.testToInternet", "i-099cf38911942421c", "8.8.8.8", ANY, "NO_ROUTE"),
     ("test-public-private-subnet", "PublicPrivateSubnet.testToSite", "i-094a9e5b545a4fde4", "19.168.0.0", ANY, "EXITS_NETWORK"),
-    ("test-public-private-subnet", "PublicPrivateSubnet.testToSite", "i-099cf38911942421c", "19.168.0.0", ANY, "EXITS_NETWORK", "vpn"),
+    ("test-public-private-subnet", "PublicPrivateSubnet.testToSite", "i-099cf38911942421c", "19.168.0.0", ANY, "EXITS_NETWORK"),
     ("test-subnet", "Subnet.testInstanceToInstance", "i-08ef86e76fceabd8d", "10.10.1.44", ANY, "DENIED_IN"),
     ("test-subnet", "Subnet.testInstanceToOutsideSubnet", "i-08ef86e76fceabd8d", "10.10.0.1", ANY, "NULL_ROUTED"),
     ("test-vpc-endpoint-gateway", "VpcEndpointGateway.testFromSubnetPrivate_configuredAwsService", "i-01c6c0647fdccc89e", "52.216.237.77", (6, 443), "ACCEPTED"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .endpoints import EndpointMapping
+from .hybrid import HybridMapping
 from .state import (
     ALL_PORTS,
     GATEWAY_PREFIXES,
@@ -16,7 +17,7 @@ from .state import (
 )
 
 
-class FilterMapping(EndpointMapping, MapperState):
+class FilterMapping(EndpointMapping, HybridMapping, MapperState):
     # -- route tables, NACLs, security groups ----------------------------------------------------
     def map_route_tables(self, vpc_id: str) -> None:
         vpc = self.vpcs[vpc_id]
@@ -31,6 +32,8 @@ class FilterMapping(EndpointMapping, MapperState):
                     subnet["route_table"] = name
             for route in table.get("Routes", []):
                 entry["routes"] += self.routes(vpc_id, table["RouteTableId"], route)
+            if propagating := self.propagating(table):
+                entry["propagating_vgws"] = propagating
             vpc.setdefault("route_tables", []).append(entry)
             self.count("route table")
 
@@ -88,6 +91,8 @@ class FilterMapping(EndpointMapping, MapperState):
             reason = f"its NAT gateway {nat} was not imported"
         elif "InstanceId" in route or "NetworkInterfaceId" in route:
             return self.appliance(vpc_id, route, where)
+        elif gateway.startswith("vgw-"):
+            return self.vgw_route(route, where)
         else:
             reason = next(
                 (text for prefix, text in GATEWAY_PREFIXES.items() if gateway.startswith(prefix)), ""

@@ -1,7 +1,7 @@
 """An account snapshot (``snapshot.read_snapshot``) as vpclab topology data, and what was left out.
 
 Names come from the `Name` tag (made valid and unique), else the AWS id. What vpclab cannot
-emulate (VPN, endpoints, IPv6, private NAT gateways, stopped instances, extra network
+emulate (Direct Connect, IPv6, private NAT gateways, stopped instances, extra network
 interfaces, peerings that are not active) is listed with its AWS id and the reason, never
 dropped silently; what it emulates differently (public and Elastic IPs, which become addresses
 of 203.0.113.0/24 so that nothing leaves the machine) is listed as changed.
@@ -18,7 +18,6 @@ from .load_balancers import FILES as BALANCER_FILES
 from .load_balancers import LoadBalancerMapping
 from .snapshot import OTHERS, SnapshotError
 from .state import (
-    NOT_EMULATED,
     OTHER_FILES,
     PUBLIC_RANGE,
     TGW_KEYS,
@@ -36,6 +35,7 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
         self.map_vpcs()
         if not self.vpcs:
             self.map_transit_gateways()  # listed: no VPC is attached to them
+            self.map_vpn_gateways()  # listed: no VPC has them
             self.map_endpoints()
             self.list_everything_else()
             raise SnapshotError(
@@ -47,16 +47,25 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
         self.map_groups()
         self.map_instances()  # before the routes, which may name an instance
         self.map_internet_edge()
+        self.map_vpn_gateways()  # before the route tables, which name them
         for vpc in self.snapshot["Vpcs"]:
             if vpc["VpcId"] in self.vpcs:
                 self.map_route_tables(vpc["VpcId"])
                 self.map_nacls(vpc["VpcId"])
+        self.map_vpn_connections()  # after: a BGP VPN's prefixes are what its VGW propagated
         self.map_endpoints()
         self.map_load_balancers()
         self.list_everything_else()
         connections = {
             key: self.imported.data.pop(key, [])
-            for key in ("peerings", "transit_gateways", "transit_gateway_peerings")
+            for key in (
+                "peerings",
+                "transit_gateways",
+                "transit_gateway_peerings",
+                "on_premises",
+                "vpn_gateways",
+                "vpn_connections",
+            )
         }
         self.place(connections["transit_gateways"])
         vpcs = [{key: vpc[key] for key in VPC_KEYS if key in vpc} for vpc in self.vpcs.values()]
@@ -124,9 +133,6 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
                 self.change("prefix list", aws_id, "its CIDRs, in the routes and rules that name it")
             else:
                 self.skip("prefix list", aws_id, "named by no imported route or rule")
-        for file, (kind, key, reason) in NOT_EMULATED.items():
-            for resource in self.snapshot[file]:
-                self.skip(kind, resource.get(key, "?"), reason)
         self.list_other_files()
 
     def list_other_files(self) -> None:
@@ -148,6 +154,10 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
                         "a service AWS offers in the Region (describe-vpc-endpoint-services): an "
                         "endpoint to it is imported, AWS's catalogue is not"
                     )
+                if file == "CustomerGateways":
+                    if aws_id in self.imported_customer_gateways():
+                        continue  # a site
+                    why = "used by no imported VPN connection"
                 if file == "NetworkInterfaces":
                     description = resource.get("Description") or ""
                     if aws_id in mapped or any(a in description for a in self.attachments):

@@ -31,7 +31,6 @@ UNSUPPORTED_TARGETS = {
     "LocalGatewayId": "a route to an Outposts local gateway (not emulated)",
 }
 GATEWAY_PREFIXES = {
-    "vgw-": "a route to a VPN gateway (not emulated)",
     "vpce-": "a route to a gateway endpoint (not emulated)",
 }
 VPC_KEYS = (  # the order of a VPC's keys in the written YAML
@@ -59,10 +58,10 @@ TGW_KEYS = (  # the order of a TGW's keys in the written YAML
     "route_tables",
 )
 PUBLIC_RANGE = "203.0.113.0/24"  # where vpclab puts public and Elastic IPs (RFC 5737)
-NOT_EMULATED = {  # snapshot file -> (kind, id key, reason)
-    "VpnGateways": ("VPN gateway", "VpnGatewayId", "VPN is not emulated yet (issue 32)"),
-    "VpnConnections": ("VPN connection", "VpnConnectionId", "VPN is not emulated yet (issue 32)"),
-}
+DX_REASON = (
+    "Direct Connect is not imported yet (issue 32): the snapshot holds no prefix its sites announce "
+    "(Batfish reads their routers' configurations)"
+)
 ATTACHMENT_STATES = {
     "available": "available",
     "pendingAcceptance": "pending-acceptance",
@@ -76,8 +75,8 @@ PEERING_ATTACHMENT_STATES = {  # a TGW peering attachment's State -> its peering
 }
 OTHER_ATTACHMENTS = {  # a TGW attachment's ResourceType -> why it is not imported
     "peering": "TGW peering attachments are not emulated yet",
-    "vpn": "VPN is not emulated yet (issue 32)",
-    "direct-connect-gateway": "Direct Connect is not emulated yet (issue 32)",
+    "vpn": "a VPN to a transit gateway is not imported yet (issue 32)",
+    "direct-connect-gateway": "Direct Connect is not imported yet (issue 32)",
     "connect": "TGW Connect attachments are not emulated",
     "tgw-peering": "TGW peering attachments are not emulated yet",
 }
@@ -86,21 +85,21 @@ OTHER_FILES = {
     "AvailabilityZones": ("availability zone", "ZoneName", "an AZ is named by its subnets"),
     "NetworkInterfaces": ("network interface", "NetworkInterfaceId", ""),  # see Mapper.map_interfaces
     "VpcEndpointServices": ("endpoint service", "ServiceId", "endpoint services are not imported yet"),
-    "CustomerGateways": ("customer gateway", "CustomerGatewayId", "VPN is not emulated yet (issue 32)"),
+    "CustomerGateways": ("customer gateway", "CustomerGatewayId", ""),  # see Mapper.list_other_files
     "DirectConnectGateways": (
         "Direct Connect gateway",
         "DirectConnectGatewayId",
-        "Direct Connect is not emulated yet (issue 32)",
+        DX_REASON,
     ),
     "DirectConnectGatewayAssociations": (
         "Direct Connect gateway association",
         "AssociationId",
-        "Direct Connect is not emulated yet (issue 32)",
+        DX_REASON,
     ),
     "VirtualInterfaces": (
         "Direct Connect virtual interface",
         "VirtualInterfaceId",
-        "Direct Connect is not emulated yet (issue 32)",
+        DX_REASON,
     ),
     "RdsInstances": (
         "RDS instance",
