@@ -138,7 +138,7 @@ def test_the_command_writes_the_topology_and_says_what_it_imported_and_skipped(t
     said = capsys.readouterr().out
     assert said.startswith("imported: VPC 2, subnet 3, transit gateway 1")
     assert (
-        "skipped: TGW vpn attachment 1, instance 1, VPN connection 1, availability zone 3, customer gateway 1"
+        "skipped: TGW vpn attachment 1, instance 1, VPN connection 1, customer gateway 1, availability zone 3"
     ) in said
     assert "emulated as: public IP 1" in said
     assert f"{out}: ok: topology 'test-transit-gateway'" in said

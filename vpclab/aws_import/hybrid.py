@@ -19,7 +19,6 @@ from typing import Optional
 
 from vpclab.intent.model import AMAZON_SIDE_ASN, VPN_TUNNELS
 
-from .snapshot import OTHERS
 from .state import MapperState
 
 SITE_ADDRESSES = IPv4Network("198.51.100.0/24")  # where customer gateways' real addresses go (RFC 5737)
@@ -70,8 +69,7 @@ class HybridMapping(MapperState):
 
     def map_vpn_connections(self) -> None:
         """Each VPN connection to an imported VGW whose site's prefixes the snapshot shows."""
-        others: dict = self.snapshot.get(OTHERS, {})  # type: ignore[assignment]
-        self.customer_gateways = {c["CustomerGatewayId"]: c for c in others.get("CustomerGateways", [])}
+        self.customer_gateways = {c["CustomerGatewayId"]: c for c in self.snapshot["CustomerGateways"]}
         self.sites: dict[str, dict] = {}  # customer gateway id -> its site's data
         for connection in self.snapshot["VpnConnections"]:
             entry = self.vpn_connection(connection)
@@ -80,6 +78,9 @@ class HybridMapping(MapperState):
                 self.count("VPN connection")
         if self.sites:
             self.imported.data["on_premises"] = list(self.sites.values())
+        for aws_id in self.customer_gateways:
+            if aws_id not in self.sites:
+                self.skip("customer gateway", aws_id, "used by no imported VPN connection")
 
     def vpn_connection(self, connection: dict) -> Optional[dict]:
         aws_id = connection["VpnConnectionId"]
@@ -146,6 +147,3 @@ class HybridMapping(MapperState):
         cidrs = self.sites[aws_id]["cidrs"]
         cidrs += [c for c in announced if c not in cidrs]
         return self.sites[aws_id]["name"]
-
-    def imported_customer_gateways(self) -> set[str]:
-        return set(getattr(self, "sites", {}))

@@ -29,6 +29,7 @@ DESCRIBE = {
     "Addresses": "describe_addresses",
     "VpnGateways": "describe_vpn_gateways",
     "VpnConnections": "describe_vpn_connections",
+    "CustomerGateways": "describe_customer_gateways",
     "VpcEndpoints": "describe_vpc_endpoints",
 }
 

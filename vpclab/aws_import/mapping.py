@@ -36,6 +36,7 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
         if not self.vpcs:
             self.map_transit_gateways()  # listed: no VPC is attached to them
             self.map_vpn_gateways()  # listed: no VPC has them
+            self.map_vpn_connections()  # listed with their customer gateways
             self.map_endpoints()
             self.list_everything_else()
             raise SnapshotError(
@@ -154,10 +155,6 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
                         "a service AWS offers in the Region (describe-vpc-endpoint-services): an "
                         "endpoint to it is imported, AWS's catalogue is not"
                     )
-                if file == "CustomerGateways":
-                    if aws_id in self.imported_customer_gateways():
-                        continue  # a site
-                    why = "used by no imported VPN connection"
                 if file == "NetworkInterfaces":
                     description = resource.get("Description") or ""
                     if aws_id in mapped or any(a in description for a in self.attachments):

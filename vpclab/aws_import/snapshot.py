@@ -43,6 +43,7 @@ FILES = {
     "PrefixLists": "PrefixLists",
     "VpnGateways": "VpnGateways",
     "VpnConnections": "VpnConnections",
+    "CustomerGateways": "CustomerGateways",
     "VpcEndpoints": "VpcEndpoints",
 }
 # the id of each file's resources: what makes two folders' copies one object

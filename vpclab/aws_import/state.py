@@ -85,7 +85,6 @@ OTHER_FILES = {
     "AvailabilityZones": ("availability zone", "ZoneName", "an AZ is named by its subnets"),
     "NetworkInterfaces": ("network interface", "NetworkInterfaceId", ""),  # see Mapper.map_interfaces
     "VpcEndpointServices": ("endpoint service", "ServiceId", "endpoint services are not imported yet"),
-    "CustomerGateways": ("customer gateway", "CustomerGatewayId", ""),  # see Mapper.list_other_files
     "DirectConnectGateways": (
         "Direct Connect gateway",
         "DirectConnectGatewayId",
