@@ -88,7 +88,7 @@ def test_trace_to_an_ip_and_with_a_pinned_source_port():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["nobody", "web1"], "no instance or internet host 'nobody'"),
+        (["nobody", "web1"], "no instance, internet host or site host 'nobody'"),
         (["web1", "web2", "--protocol", "tcp"], "needs --port"),
         (["web1", "web2", "--port", "80", "--protocol", "icmp"], "tcp and udp only"),
         (["web1", "not-an-ip"], "neither an instance"),
