@@ -7,7 +7,7 @@ PYTHON   := $(VENV)/bin/python
 LOCK     := requirements.lock
 STAMP    := $(VENV)/.built-from-lock
 APT_PKGS := openvswitch-switch mininet iperf3 tcpdump iputils-ping socat ethtool iproute2 nftables bind9-dnsutils \
-            python3-venv
+            python3-venv frr bird2
 PYTEST   := $(PYTHON) -m pytest
 
 .PHONY: install apt venv lock test lint docs unit integration demo bench fuzz clean-venv
