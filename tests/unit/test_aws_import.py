@@ -455,3 +455,38 @@ def test_quotas_the_snapshot_shows_raised_are_raised_in_the_design_and_listed():
     assert result.data["quotas"] == {"rules_per_network_acl": 30}
     assert ("quota", "rules_per_network_acl") in {(c.kind, c.aws_id) for c in result.changed}
     assert load_topology("t.yaml", render(result, "t")).vpc("one").nacl("acl-1").ingress[29].number == 30
+
+
+def test_a_vpn_to_a_vgw_becomes_a_site_that_announces_what_the_snapshot_shows():
+    """PublicPrivateSubnet: a static VPN to the VGW that the private subnet's default route
+    names; its customer gateway (at 1.1.1.1) becomes a site at an emulated address."""
+    result, topology = imported("test-public-private-subnet")
+    (site,) = topology.hybrid.sites
+    assert (str(site.public_ip), [str(c) for c in site.cidrs], site.asn, site.hosts) == (
+        "198.51.100.200",
+        ["19.168.0.0/16"],
+        65000,
+        (),
+    )
+    (connection,) = topology.hybrid.vpn_connections
+    (vgw,) = topology.hybrid.vpn_gateways
+    assert (connection.routing, connection.vpn_gateway, connection.customer_gateway) == (
+        "static",
+        vgw.name,
+        site.name,
+    )
+    private = next(t for vpc in topology.vpcs for t in vpc.route_tables if t.propagating_vgws)
+    assert [r.vpn_gateway for r in private.routes if not r.local] == [vgw.name]
+    changed = {(c.kind, c.aws_id): c.reason for c in result.changed}
+    assert "were DOWN when the snapshot was taken" in changed[("VPN connection", "vpn-05044757278685fd3")]
+    assert changed[("customer gateway", "1.1.1.1 (cgw-0e0d620a3ae284684)")] == "the address 198.51.100.200"
+    out = verdict(topology, "i-099cf38911942421c", "19.168.0.0")
+    assert out.accepted and out.left_network == "19.168.0.0"
+
+
+def test_a_bgp_vpn_whose_site_announces_nothing_the_snapshot_shows_is_listed():
+    result, _ = imported("test-vpn-gateway")
+    skipped = {(s.kind, s.aws_id): s.reason for s in result.skipped}
+    assert skipped[("VPN connection", "vpn-03701a53bba3c48b7")].startswith(
+        "the snapshot shows no prefix its site announces"
+    )
