@@ -310,3 +310,36 @@ def test_a_route_table_takes_routes_to_and_propagation_from_its_own_vpcs_vgw_onl
         "vpn_gateways[1].vpc: VPC 'app' already has virtual private gateway 'vgw-app' (AWS: one)" in line
         for line in second
     )
+
+
+def test_every_tunnel_and_virtual_interface_gets_a_bgp_peering_30_of_169_254():
+    topology = load(DESIGN)
+    assert [[str(c) for c in v.inside_cidrs] for v in topology.hybrid.vpn_connections] == [
+        ["169.254.10.0/30", "169.254.10.4/30"],
+        ["169.254.10.8/30", "169.254.10.12/30"],
+    ]
+    assert str(topology.hybrid.dx_connections[0].peering_cidr) == "169.254.10.16/30"
+    given = load(
+        variant(("    routing: bgp\n", "    routing: bgp\n    tunnel_inside_cidrs: [169.254.10.4/30]\n"))
+    )
+    assert [str(c) for c in given.hybrid.vpn_connections[0].inside_cidrs] == [
+        "169.254.10.4/30",
+        "169.254.10.0/30",
+    ]
+
+
+@pytest.mark.parametrize(
+    "cidrs, said",
+    [
+        ("[169.254.0.0/30]", "169.254.0.0/30 is reserved by AWS"),
+        ("[169.254.10.0/29]", "169.254.10.0/29 is not a /30 of 169.254.0.0/16"),
+        ("[10.0.0.0/30]", "10.0.0.0/30 is not a /30 of 169.254.0.0/16"),
+        (
+            "[169.254.20.0/30, 169.254.20.0/30]",
+            "169.254.20.0/30 is already vpn_connections[0].tunnel_inside_cidrs[0]'s",
+        ),
+    ],
+)
+def test_a_tunnels_inside_cidr_is_refused_as_aws_refuses_it(cidrs, said):
+    found = problems(variant(("    routing: bgp\n", f"    routing: bgp\n    tunnel_inside_cidrs: {cidrs}\n")))
+    assert any(said in line for line in found), found

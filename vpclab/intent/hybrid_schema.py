@@ -32,6 +32,7 @@ HYBRID = {
                 "static_routes": CIDRS,
                 "tunnels": {"type": "integer", "minimum": 1, "maximum": 2},
                 "tunnels_down": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 2}},
+                "tunnel_inside_cidrs": {**CIDRS, "maxItems": 2},  # vpclab (Terraform: tunnel1_inside_cidr)
             },
             ("name", "customer_gateway"),
         )
@@ -56,6 +57,7 @@ HYBRID = {
                 "gateway": TEXT,
                 "type": {"enum": ["private", "transit"]},
                 "down": {"type": "boolean"},  # runtime state: the link failed
+                "peering_cidr": TEXT,  # vpclab: the VIF's /30 (AWS: AmazonAddress, CustomerAddress)
             },
             ("name", "site", "gateway"),
         )

@@ -6,6 +6,7 @@ with what its type reaches."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network
 from typing import Optional
 
@@ -23,7 +24,60 @@ def build_hybrid(r: Reporter, known: Known, data: dict) -> m.Hybrid:
     connections = _connections(r, known, data, site_asns)
     dx_gateways = _dx_gateways(r, known, data, set(known.vpn_gateways))
     dx_connections = _dx_connections(r, data, site_asns, dx_gateways)
+    connections, dx_connections = _inside_cidrs(r, data, connections, dx_connections)
     return m.Hybrid(sites, vgws, connections, dx_gateways, dx_connections)
+
+
+def _inside_cidrs(r: Reporter, data: dict, connections, links):
+    """Each tunnel's inside /30 and each virtual interface's peering /30: as given (a /30 of
+    169.254.0.0/16, none of AWS's reserved ones, none twice), else the next free one."""
+    taken: dict[IPv4Network, str] = {}
+
+    def given(path, text: str) -> Optional[IPv4Network]:
+        cidr = r.parsed(path, parse_network, text)
+        if cidr is None:
+            return None
+        if cidr.prefixlen != 30 or not cidr.subnet_of(m.INSIDE_RANGE):
+            r.report(path, f"{cidr} is not a /30 of {m.INSIDE_RANGE} (AWS's rule for a BGP peering)")
+        elif cidr in m.RESERVED_INSIDE:
+            r.report(path, f"{cidr} is reserved by AWS")
+        elif cidr in taken:
+            r.report(path, f"{cidr} is already {taken[cidr]}'s")
+        else:
+            taken[cidr] = format_path(path)
+            return cidr
+        return None
+
+    wanted = {}
+    for c, item in enumerate(data.get("vpn_connections", [])):
+        for n, text in enumerate(item.get("tunnel_inside_cidrs", [])):
+            wanted[("vpn", c, n)] = given(("vpn_connections", c, "tunnel_inside_cidrs", n), text)
+    for c, item in enumerate(data.get("direct_connect_connections", [])):
+        if "peering_cidr" in item:
+            wanted[("dx", c, 0)] = given(
+                ("direct_connect_connections", c, "peering_cidr"), item["peering_cidr"]
+            )
+    free = _free_30s(taken)
+    connections = tuple(
+        replace(
+            connection,
+            inside_cidrs=tuple(wanted.get(("vpn", c, n)) or next(free) for n in range(connection.tunnels)),
+        )
+        for c, connection in enumerate(connections)
+    )
+    links = tuple(
+        replace(link, peering_cidr=wanted.get(("dx", c, 0)) or next(free)) for c, link in enumerate(links)
+    )
+    return connections, links
+
+
+def _free_30s(taken: dict):
+    """The /30s of 169.254.0.0/16 from vpclab's first on, but those taken or reserved."""
+    cidr = m.FIRST_INSIDE
+    while True:
+        if cidr not in taken and cidr not in m.RESERVED_INSIDE:
+            yield cidr
+        cidr = IPv4Network(f"{cidr.network_address + 4}/30")
 
 
 def _asn(r: Reporter, path, asn: int, ranges, whose: str) -> None:

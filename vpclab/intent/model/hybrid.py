@@ -22,6 +22,20 @@ ROUTING = ("bgp", "static")
 VIF_TYPES = ("private", "transit")
 VPN_TUNNEL_MTU = 1446  # AWS: the largest packet inside a VPN tunnel
 VPN_TUNNEL_MSS = 1406  # AWS: the MSS it clamps TCP to inside a tunnel
+INSIDE_RANGE = IPv4Network("169.254.0.0/16")  # AWS: a tunnel's inside /30 is taken from it
+RESERVED_INSIDE = tuple(  # AWS refuses these as a tunnel's inside CIDR
+    IPv4Network(c)
+    for c in (
+        "169.254.0.0/30",
+        "169.254.1.0/30",
+        "169.254.2.0/30",
+        "169.254.3.0/30",
+        "169.254.4.0/30",
+        "169.254.5.0/30",
+        "169.254.169.252/30",
+    )
+)
+FIRST_INSIDE = IPv4Network("169.254.10.0/30")  # vpclab's first: tunnels, then links, /30 by /30
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,7 @@ class VpnConnection:
     static_routes: tuple[IPv4Network, ...] = ()
     tunnels: int = VPN_TUNNELS
     tunnels_down: tuple[int, ...] = ()  # runtime state: the tunnels (1-based) that are down
+    inside_cidrs: tuple[IPv4Network, ...] = ()  # each tunnel's /30: AWS's end the first address
 
     @property
     def bgp(self) -> bool:
@@ -119,6 +134,7 @@ class DirectConnectConnection:
     gateway: str
     type: str = "private"
     down: bool = False  # runtime state: the link has failed
+    peering_cidr: Optional[IPv4Network] = None  # the VIF's /30: Amazon's address, then the site's
 
     def describe(self) -> str:
         return f"Direct Connect {self.name} ({self.type} VIF, {self.site} -> DX gateway {self.gateway})"
