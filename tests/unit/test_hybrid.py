@@ -343,3 +343,28 @@ def test_every_tunnel_and_virtual_interface_gets_a_bgp_peering_30_of_169_254():
 def test_a_tunnels_inside_cidr_is_refused_as_aws_refuses_it(cidrs, said):
     found = problems(variant(("    routing: bgp\n", f"    routing: bgp\n    tunnel_inside_cidrs: {cidrs}\n")))
     assert any(said in line for line in found), found
+
+
+def test_the_routes_view_marks_what_carries_each_prefix_and_says_why_the_others_do_not():
+    def view(text):
+        topology = load(text)
+        tgw = topology.transit_gateway("core")
+        return [
+            (r.path(), why)
+            for r, why in p.tgw_table_view(topology, tgw, tgw.route_tables[0])
+            if str(r.destination) == "172.16.0.0/16"
+        ]
+
+    assert view(DESIGN) == [
+        ("VPN dc1-vpn tunnel 1", "not used: a Direct Connect route comes first"),
+        ("VPN dc1-vpn tunnel 2", "not used: a Direct Connect route comes first"),
+        ("Direct Connect dx1", "used"),
+    ]
+    assert view(variant(DX_DOWN)) == [
+        ("VPN dc1-vpn tunnel 1", "used: ECMP by flow hash"),
+        ("VPN dc1-vpn tunnel 2", "used: ECMP by flow hash"),
+    ]
+    assert view(variant(DX_DOWN, ("vpn_ecmp_support: true", "vpn_ecmp_support: false")))[1] == (
+        "VPN dc1-vpn tunnel 2",
+        "not used: vpn_ecmp_support is off, the first carries it",
+    )

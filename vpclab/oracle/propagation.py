@@ -60,6 +60,8 @@ class Learned:
 
     def path(self) -> str:
         """The way it leads, as trace says it."""
+        if self.kind == STATIC and self.attachment is None:
+            return "blackhole"
         if self.kind == DX:
             return f"Direct Connect {self.connection}"
         if self.tunnel is not None:
@@ -265,3 +267,36 @@ def site_route(topology: m.Topology, site: m.OnPremises, address: IPv4Address) -
     """The way ``site``'s router sends a packet for ``address`` to AWS (None: it has none)."""
     chosen = best_of([r for r in site_learned(topology, site) if address in r.destination], _site_key)
     return chosen[0] if chosen else None
+
+
+def tgw_table_view(
+    topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable
+) -> list[tuple[Learned, str]]:
+    """Every route ``table`` holds, longest prefix first, each with why it carries traffic
+    for its prefix or not (AWS's route priority: see the module)."""
+    candidates = tgw_candidates(topology, tgw, table)
+    view = []
+    for prefix in sorted({c.destination for c in candidates}, key=lambda p: (-p.prefixlen, p)):
+        same = [c for c in candidates if c.destination == prefix]
+        chosen = best_of(same, tgw_key)
+        if len(chosen) > 1 and not (chosen[0].kind == VPN_BGP and tgw.vpn_ecmp_support):
+            chosen = chosen[:1]
+        winner = chosen[0]
+        for route in same:
+            if route in chosen:
+                view.append((route, "used" if len(chosen) == 1 else "used: ECMP by flow hash"))
+            else:
+                view.append((route, _why_not(route, winner, tgw)))
+    return view
+
+
+def _why_not(route: Learned, winner: Learned, tgw: m.TransitGateway) -> str:
+    if TGW_RANK[route.kind] != TGW_RANK[winner.kind]:
+        return f"not used: a {KIND_WORDS[winner.kind]} route comes first"
+    if len(route.as_path) != len(winner.as_path):
+        return f"not used: a shorter AS path ({len(winner.as_path)} < {len(route.as_path)})"
+    if route.med != winner.med:
+        return f"not used: a lower MED ({winner.med} < {route.med})"
+    if route.kind == VPN_BGP and not tgw.vpn_ecmp_support:
+        return "not used: vpn_ecmp_support is off, the first carries it"
+    return "not used: the first of equal routes carries it"

@@ -26,7 +26,7 @@ from vpclab.intent.origins import aws_id, origin_name
 from vpclab.intent.values import parse_protocol
 from vpclab.layout.pipeline import STAGE_AT, STAGES, TABLE, TunnelKey
 from vpclab.layout.plan import Plan, cookie_of
-from vpclab.oracle.routing import tgw_routes
+from vpclab.oracle.propagation import tgw_table_view
 from vpclab.oracle.trace import trace
 from vpclab.ui.arguments import UsageError, dns_note, resolve_destination, resolve_source
 from vpclab.ui.render import render_verdict
@@ -166,7 +166,8 @@ class VpcCLI(ChangeVerbs, CLI):
         return self.say("\n".join(explained.lines))
 
     def do_routes(self, line):
-        """Usage: routes INSTANCE | routes tgw NAME  -- effective routes, longest prefix first."""
+        """Usage: routes INSTANCE | routes tgw NAME  -- every route, longest prefix first; for a
+        TGW, each candidate marked * if it carries its prefix's traffic, and why (or why not)."""
         words = line.split()
         topology = self.topology()
         if len(words) == 2 and words[0] == "tgw":
@@ -182,10 +183,9 @@ class VpcCLI(ChangeVerbs, CLI):
             return self.say(f"*** no transit gateway '{name}'")
         for table in tgw.route_tables:
             self.say(f"TGW route table {table.name}: associated {', '.join(table.associations) or '-'}")
-            for route in sorted(
-                tgw_routes(topology, tgw, table), key=lambda r: (-r.destination.prefixlen, r.propagated)
-            ):
-                self.say(f"  {route.describe():48s} [{route.origin}]")
+            for route, why in tgw_table_view(topology, tgw, table):
+                mark = "*" if why.startswith("used") else " "
+                self.say(f"  {mark} {route.describe():60s} {why}  [{route.origin}]")
         return None
 
     def _instance_routes(self, topology: m.Topology, name: str) -> None:
