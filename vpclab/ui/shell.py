@@ -26,7 +26,7 @@ from vpclab.intent.origins import aws_id, origin_name
 from vpclab.intent.values import parse_protocol
 from vpclab.layout.pipeline import STAGE_AT, STAGES, TABLE, TunnelKey
 from vpclab.layout.plan import Plan, cookie_of
-from vpclab.oracle.propagation import tgw_table_view
+from vpclab.oracle.propagation import propagated_vgw_routes, tgw_table_view
 from vpclab.oracle.trace import trace
 from vpclab.ui.arguments import UsageError, dns_note, resolve_destination, resolve_source
 from vpclab.ui.render import render_verdict
@@ -196,9 +196,14 @@ class VpcCLI(ChangeVerbs, CLI):
         vpc = topology.vpc(instance.vpc)
         table = vpc.route_table(vpc.subnet(instance.subnet).route_table)
         self.say(f"{instance.name} ({instance.ip}) in {vpc.name}/{instance.subnet}: route table {table.name}")
-        for route in sorted(table.routes, key=lambda r: -r.destination.prefixlen):
+        routes = [*table.routes, *propagated_vgw_routes(topology, vpc, table)]
+        for route in sorted(routes, key=lambda r: -r.destination.prefixlen):
             peering = topology.peering(route.peering) if route.peering else None
             state = f" (blackhole: peering {peering.status})" if peering and not peering.active else ""
+            beaten = route.propagated and any(
+                r.destination == route.destination and not r.propagated for r in routes
+            )
+            state += " (not used: a static route comes first)" if beaten else ""
             self.say(f"  {route.describe() + state:48s} [{route.origin}]")
         return None
 
