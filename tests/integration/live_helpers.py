@@ -55,3 +55,44 @@ def serve_http(host, port: int = 80):
     while f":{port} " not in host.cmd(f"ss -ltnH 'sport = :{port}'") and time.monotonic() < deadline:
         time.sleep(0.1)
     return server
+
+
+def wait_until(condition, seconds: float) -> float:
+    """Seconds until ``condition()`` held (fails the test after ``seconds``)."""
+    began = time.monotonic()
+    while not condition():
+        assert time.monotonic() - began < seconds, f"not within {seconds} s"
+        time.sleep(0.1)
+    return time.monotonic() - began
+
+
+def joined_namespaces(left: str, right: str, left_end: str, right_end: str) -> None:
+    """Two fresh namespaces of a test (any of a crashed run's first removed), joined by a veth
+    whose ends are ``left_end`` and ``right_end``; loopbacks up, the veth's ends down."""
+    remove_namespaces(left, right)
+    for ns in (left, right):
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+    subprocess.run(
+        [
+            "ip",
+            "link",
+            "add",
+            left_end,
+            "netns",
+            left,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            right_end,
+            "netns",
+            right,
+        ],
+        check=True,
+    )
+
+
+def remove_namespaces(*names: str) -> None:
+    for ns in names:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)

@@ -3,11 +3,9 @@ a namespace of its own, talk over a link; what each learned is read back as data
 that fails takes the routes away after the hold time, as BGP does."""
 
 import os
-import subprocess
-import time
 
 import pytest
-from live_helpers import live
+from live_helpers import joined_namespaces, live, remove_namespaces, wait_until
 
 from nitro_switch.bgp import BgpDaemon
 from nitro_switch.commands import run
@@ -18,36 +16,9 @@ HOLD = 3  # seconds: short timers for a test (AWS's are 30)
 AWS_NS, SITE_NS = "vpclab-bgptest-aws", "vpclab-bgptest-site"
 
 
-def wait(condition, seconds: float) -> float:
-    """Seconds until ``condition()`` held (fails the test after ``seconds``)."""
-    began = time.monotonic()
-    while not condition():
-        assert time.monotonic() - began < seconds, f"not within {seconds} s"
-        time.sleep(0.1)
-    return time.monotonic() - began
-
-
 @pytest.fixture
 def link(tmp_path):
-    for ns in (AWS_NS, SITE_NS):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-        run("ip", "netns", "add", ns)
-        run("ip", "link", "set", "lo", "up", netns=ns)
-    run(
-        "ip",
-        "link",
-        "add",
-        "bgpt-aws",
-        "netns",
-        AWS_NS,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "bgpt-site",
-        "netns",
-        SITE_NS,
-    )
+    joined_namespaces(AWS_NS, SITE_NS, "bgpt-aws", "bgpt-site")
     run("ip", "addr", "add", "169.254.10.1/30", "dev", "bgpt-aws", netns=AWS_NS)
     run("ip", "addr", "add", "169.254.10.2/30", "dev", "bgpt-site", netns=SITE_NS)
     run("ip", "addr", "add", "172.16.0.1/16", "dev", "lo", netns=SITE_NS)  # the site's own network
@@ -84,16 +55,15 @@ def link(tmp_path):
     finally:
         for daemon in (aws, site):
             daemon.stop()
-        for ns in (AWS_NS, SITE_NS):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        remove_namespaces(AWS_NS, SITE_NS)
 
 
 def test_frr_and_bird_exchange_what_each_announces_and_the_kernel_forwards_by_it(link):
     aws, site = link
     aws.start()
     site.start()
-    wait(lambda: aws.sessions().get("169.254.10.2") == "Established", 10)
-    wait(lambda: any(r.prefix == "172.16.0.0/16" for r in aws.learned()), 5)
+    wait_until(lambda: aws.sessions().get("169.254.10.2") == "Established", 10)
+    wait_until(lambda: any(r.prefix == "172.16.0.0/16" for r in aws.learned()), 5)
     (heard,) = aws.learned()
     assert (heard.prefix, heard.as_path, heard.next_hop, heard.best) == (
         "172.16.0.0/16",
@@ -101,7 +71,7 @@ def test_frr_and_bird_exchange_what_each_announces_and_the_kernel_forwards_by_it
         "169.254.10.2",
         True,
     )
-    wait(lambda: [r.prefix for r in site.learned()] == ["10.0.0.0/16"], 5)
+    wait_until(lambda: [r.prefix for r in site.learned()] == ["10.0.0.0/16"], 5)
     assert site.sessions() == {"169.254.10.1": "Established"}
     route = run("ip", "route", "get", "10.0.1.4", netns=SITE_NS)
     assert "via 169.254.10.1 dev bgpt-site" in route  # BIRD put it in the site's kernel
@@ -113,12 +83,12 @@ def test_a_failed_link_takes_the_routes_away_after_the_hold_time_and_back_on_rep
     aws, site = link
     aws.start()
     site.start()
-    wait(lambda: any(r.prefix == "172.16.0.0/16" for r in aws.learned()), 10)
+    wait_until(lambda: any(r.prefix == "172.16.0.0/16" for r in aws.learned()), 10)
     run("ip", "link", "set", "bgpt-site", "down", netns=SITE_NS)
-    gone = wait(lambda: not aws.learned(), HOLD + 2)
+    gone = wait_until(lambda: not aws.learned(), HOLD + 2)
     assert HOLD - 1.5 <= gone <= HOLD + 1, gone  # BGP's hold time decides, not before
     run("ip", "link", "set", "bgpt-site", "up", netns=SITE_NS)
-    back = wait(lambda: bool(aws.learned()), 10)
+    back = wait_until(lambda: bool(aws.learned()), 10)
     assert back < 5
     aws.stop()
     site.stop()

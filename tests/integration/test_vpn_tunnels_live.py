@@ -3,10 +3,9 @@ addresses, AWS's inside /30s and MTU, one BGP session over each (FRR on AWS's si
 site's); one tunnel going down leaves the other carrying the routes."""
 
 import subprocess
-import time
 
 import pytest
-from live_helpers import live
+from live_helpers import joined_namespaces, live, remove_namespaces, wait_until
 
 from nitro_switch import tunnels
 from nitro_switch.bgp import BgpDaemon
@@ -18,14 +17,6 @@ HOLD = 3
 TWO = (0, 1)  # the connection's tunnels, from 0
 AWS_NS, SITE_NS = "vpclab-vpntest-aws", "vpclab-vpntest-site"
 AWS_OUT, SITE_OUT = "203.0.113.10", "198.51.100.50"
-
-
-def wait(condition, seconds: float) -> float:
-    began = time.monotonic()
-    while not condition():
-        assert time.monotonic() - began < seconds, f"not within {seconds} s"
-        time.sleep(0.1)
-    return time.monotonic() - began
 
 
 def preferred(n: int) -> int:
@@ -42,25 +33,7 @@ def ends(netns, local, remote, side):
 
 @pytest.fixture
 def connection(tmp_path):
-    for ns in (AWS_NS, SITE_NS):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-        run("ip", "netns", "add", ns)
-        run("ip", "link", "set", "lo", "up", netns=ns)
-    run(
-        "ip",
-        "link",
-        "add",
-        "vpnt-aws",
-        "netns",
-        AWS_NS,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "vpnt-site",
-        "netns",
-        SITE_NS,
-    )
+    joined_namespaces(AWS_NS, SITE_NS, "vpnt-aws", "vpnt-site")
     run("ip", "addr", "add", f"{AWS_OUT}/32", "dev", "vpnt-aws", netns=AWS_NS)
     run("ip", "addr", "add", f"{SITE_OUT}/32", "dev", "vpnt-site", netns=SITE_NS)
     for ns, dev, peer in ((AWS_NS, "vpnt-aws", SITE_OUT), (SITE_NS, "vpnt-site", AWS_OUT)):
@@ -94,8 +67,7 @@ def connection(tmp_path):
     finally:
         for daemon in (aws, site):
             daemon.stop()
-        for ns in (AWS_NS, SITE_NS):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        remove_namespaces(AWS_NS, SITE_NS)
 
 
 def paths(daemon) -> list:
@@ -104,9 +76,9 @@ def paths(daemon) -> list:
 
 def test_two_tunnels_carry_a_bgp_session_each_at_awss_inside_mtu(connection):
     aws, site, _ = connection
-    wait(lambda: paths(aws) == ["169.254.10.2", "169.254.10.6"], 15)
+    wait_until(lambda: paths(aws) == ["169.254.10.2", "169.254.10.6"], 15)
     assert aws.sessions() == {"169.254.10.2": "Established", "169.254.10.6": "Established"}
-    wait(lambda: [r.prefix for r in site.learned()] == ["10.0.0.0/16"], 5)
+    wait_until(lambda: [r.prefix for r in site.learned()] == ["10.0.0.0/16"], 5)
     assert "dev vpn-t1" in run("ip", "route", "get", "10.0.1.4", netns=SITE_NS)  # tunnel 1 preferred
     best = next(r for r in aws.learned() if r.best)  # AWS's side forwards by what it learned
     run("ip", "route", "replace", best.prefix, "via", best.next_hop, netns=AWS_NS)
@@ -125,10 +97,10 @@ def test_two_tunnels_carry_a_bgp_session_each_at_awss_inside_mtu(connection):
 
 def test_a_tunnel_down_leaves_the_other_carrying_the_routes(connection):
     aws, site, site_ends = connection
-    wait(lambda: len(paths(aws)) == 2, 15)
+    wait_until(lambda: len(paths(aws)) == 2, 15)
     tunnels.set_up(site_ends[0], False)
-    gone = wait(lambda: paths(aws) == ["169.254.10.6"], HOLD + 2)
+    gone = wait_until(lambda: paths(aws) == ["169.254.10.6"], HOLD + 2)
     assert gone <= HOLD + 1
-    wait(lambda: "dev vpn-t2" in run("ip", "route", "get", "10.0.1.4", netns=SITE_NS), HOLD + 2)
+    wait_until(lambda: "dev vpn-t2" in run("ip", "route", "get", "10.0.1.4", netns=SITE_NS), HOLD + 2)
     tunnels.set_up(site_ends[0], True)
-    wait(lambda: len(paths(aws)) == 2, 10)
+    wait_until(lambda: len(paths(aws)) == 2, 10)

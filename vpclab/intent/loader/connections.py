@@ -10,6 +10,7 @@ from .. import model as m
 from ..errors import DocPath, format_path
 from ..values import parse_network
 from .accounts import over_quota, place
+from .hybrid import check_asn
 from .reporter import Known, Reporter
 
 
@@ -172,9 +173,7 @@ def build_transit_gateway(r: Reporter, known: Known, t: int, tgw: dict) -> m.Tra
         tables.append(build_tgw_table(r, known, table_path, table, names))
     referencing = tgw.get("security_group_referencing_support", False)
     asn = tgw.get("asn", m.AMAZON_SIDE_ASN)
-    if not any(low <= asn <= high for low, high in m.AMAZON_ASN_RANGES):
-        shown = " or ".join(f"{low}-{high}" for low, high in m.AMAZON_ASN_RANGES)
-        r.report(path + ("asn",), f"{asn} is not a valid ASN for a transit gateway (AWS: {shown})")
+    check_asn(r, path + ("asn",), asn, m.AMAZON_ASN_RANGES, "a transit gateway")
     return m.TransitGateway(
         format_path(path),
         tgw["name"],

@@ -22,7 +22,7 @@ def build_hybrid(r: Reporter, known: Known, data: dict) -> m.Hybrid:
     known.vpn_gateways = {g.name: g for g in vgws}
     site_asns = {site.name: site.asn for site in sites}
     connections = _connections(r, known, data, site_asns)
-    dx_gateways = _dx_gateways(r, known, data, set(known.vpn_gateways))
+    dx_gateways = _dx_gateways(r, known, data)
     dx_connections = _dx_connections(r, data, site_asns, dx_gateways)
     connections, dx_connections = _inside_cidrs(r, data, connections, dx_connections)
     return m.Hybrid(sites, vgws, connections, dx_gateways, dx_connections)
@@ -80,10 +80,16 @@ def _free_30s(taken: dict):
         cidr = IPv4Network(f"{cidr.network_address + 4}/30")
 
 
-def _asn(r: Reporter, path, asn: int, ranges, whose: str) -> None:
+def check_asn(r: Reporter, path, asn: int, ranges, whose: str) -> None:
+    """``asn`` is one of AWS's ``ranges`` for ``whose`` (a customer gateway, a TGW...)."""
     if not any(low <= asn <= high for low, high in ranges):
         shown = " or ".join(f"{low}-{high}" for low, high in ranges)
         r.report(path, f"{asn} is not a valid ASN for {whose} (AWS: {shown})")
+
+
+def _networks(r: Reporter, path, texts: list) -> list:
+    """Each text of a list of CIDRs parsed (None where it is not one, reported at its index)."""
+    return [r.parsed(path + (n,), parse_network, text) for n, text in enumerate(texts)]
 
 
 def _sites(r: Reporter, known: Known, data: dict) -> tuple[m.OnPremises, ...]:
@@ -95,11 +101,11 @@ def _sites(r: Reporter, known: Known, data: dict) -> tuple[m.OnPremises, ...]:
     built = []
     for s, site in enumerate(items):
         path = ("on_premises", s)
-        _asn(r, path + ("asn",), site["asn"], (m.CUSTOMER_ASN_RANGE,), "a customer gateway")
+        check_asn(r, path + ("asn",), site["asn"], (m.CUSTOMER_ASN_RANGE,), "a customer gateway")
         public_ip = r.parsed(path + ("public_ip",), parse_address, site["public_ip"])
         if public_ip is not None:
             _outside_address(r, known, path + ("public_ip",), public_ip)
-        cidrs = [r.parsed(path + ("cidrs", n), parse_network, text) for n, text in enumerate(site["cidrs"])]
+        cidrs = _networks(r, path + ("cidrs",), site["cidrs"])
         good = tuple(c for c in cidrs if c is not None)
         for n, cidr in enumerate(cidrs):
             if cidr is not None and cidr.prefixlen > 30:
@@ -175,7 +181,7 @@ def _vpn_gateways(r: Reporter, known: Known, data: dict) -> tuple[m.VpnGateway, 
             )
         attached.setdefault(vpc, gateway["name"])
         asn = gateway.get("asn", m.AMAZON_SIDE_ASN)
-        _asn(r, path + ("asn",), asn, m.AMAZON_ASN_RANGES, "a virtual private gateway")
+        check_asn(r, path + ("asn",), asn, m.AMAZON_ASN_RANGES, "a virtual private gateway")
         built.append(m.VpnGateway(format_path(path), gateway["name"], vpc, asn))
     return tuple(built)
 
@@ -211,12 +217,7 @@ def _connections(r: Reporter, known: Known, data: dict, site_asns: dict) -> tupl
         found = _gateway(r, known, path, item)
         routing = item.get("routing", "bgp")
         statics = tuple(
-            n
-            for n in (
-                r.parsed(path + ("static_routes", k), parse_network, text)
-                for k, text in enumerate(item.get("static_routes", []))
-            )
-            if n is not None
+            n for n in _networks(r, path + ("static_routes",), item.get("static_routes", [])) if n is not None
         )
         if routing == "bgp" and "static_routes" in item:
             r.report(path + ("static_routes",), "static routes belong to a VPN with 'routing: static'")
@@ -260,14 +261,14 @@ def _connections(r: Reporter, known: Known, data: dict, site_asns: dict) -> tupl
     return tuple(built)
 
 
-def _dx_gateways(r: Reporter, known: Known, data: dict, vgws: set) -> tuple[m.DirectConnectGateway, ...]:
+def _dx_gateways(r: Reporter, known: Known, data: dict) -> tuple[m.DirectConnectGateway, ...]:
     items = data.get("direct_connect_gateways", [])
     r.unique_names(items, ("direct_connect_gateways",), "Direct Connect gateway")
     built = []
     for g, item in enumerate(items):
         path = ("direct_connect_gateways", g)
         asn = item.get("asn", m.AMAZON_SIDE_ASN)
-        _asn(r, path + ("asn",), asn, m.AMAZON_ASN_RANGES, "a Direct Connect gateway")
+        check_asn(r, path + ("asn",), asn, m.AMAZON_ASN_RANGES, "a Direct Connect gateway")
         associations = []
         seen: set = set()
         for a, association in enumerate(item.get("associations", [])):
@@ -282,13 +283,9 @@ def _dx_gateways(r: Reporter, known: Known, data: dict, vgws: set) -> tuple[m.Di
                 )
                 continue
             seen.add((kind, name))
+            allowed = association.get("allowed_prefixes", [])
             prefixes = tuple(
-                n
-                for n in (
-                    r.parsed(a_path + ("allowed_prefixes", k), parse_network, text)
-                    for k, text in enumerate(association.get("allowed_prefixes", []))
-                )
-                if n is not None
+                n for n in _networks(r, a_path + ("allowed_prefixes",), allowed) if n is not None
             )
             if kind == "transit_gateway" and not association.get("allowed_prefixes"):
                 r.report(
