@@ -25,6 +25,7 @@ from typing import Optional
 from agents.flowlog_records import LOG_SUFFIX, Aggregator, Interfaces
 from agents.ipfix import Decoder
 from agents.netns import entered
+from vpclab.errors import OperationFailed
 from vpclab.intent.changes import Intent
 from vpclab.layout.names import Names
 from vpclab.layout.pipeline import IPFIX_PORT
@@ -33,6 +34,24 @@ from vpclab.layout.plan import ORIGINS_FILE
 TICK = 0.2  # seconds between looks at due records and at the running design
 RECEIVE_BUFFER = 4 << 20  # bursts of records while the loop writes
 READY = "flow log collector ready"
+DESIGN_WAIT = 120.0  # seconds to wait for Hyperplane's first compile (a loaded machine is slow)
+
+
+class DesignNotPublished(OperationFailed):
+    """Hyperplane did not write the origins of the running design in time."""
+
+
+def wait_for_design(intent_file: str, timeout: float = DESIGN_WAIT, poll: float = 0.05) -> None:
+    """Wait until Hyperplane has written the origins of the running design beside its intent
+    file: it does so when it has compiled it, which may be after the cards are up."""
+    origins_file = os.path.join(os.path.dirname(intent_file), ORIGINS_FILE)
+    deadline = time.monotonic() + timeout
+    while not (os.path.exists(intent_file) and os.path.exists(origins_file)):
+        if time.monotonic() >= deadline:
+            raise DesignNotPublished(
+                f"Hyperplane did not write {origins_file} within {timeout:.0f} s (see hyperplane.log)"
+            )
+        time.sleep(poll)
 
 
 def network_namespace(name: Optional[str]):
@@ -135,12 +154,19 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--port", type=int, default=IPFIX_PORT)
     parser.add_argument("--here", action="store_true", help="listen in this namespace (benchmarks)")
     parser.add_argument("--intent", help="the running design's file (default: the run's)")
+    parser.add_argument("--wait", type=float, default=DESIGN_WAIT, help="seconds to wait for the design")
     args = parser.parse_args(argv)
     names = Names(args.topology)
     cards = {
         card: listening_socket(None if args.here else names.netns(card), args.port) for card in args.cards
     }
-    collector = Collector(args.intent or names.intent_file, cards, args.out)
+    intent_file = args.intent or names.intent_file
+    try:
+        wait_for_design(intent_file, args.wait)
+    except DesignNotPublished as error:
+        print(f"flow log collector: {error}", file=sys.stderr, flush=True)
+        return 1
+    collector = Collector(intent_file, cards, args.out)
     print(READY, flush=True)
     collector.run()
     return 0

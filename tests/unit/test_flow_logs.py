@@ -256,3 +256,43 @@ def test_a_record_carries_the_account_id_of_the_interfaces_owner():
     (_, record), *_ = aggregator.due(20.0)
     assert record.line().startswith("2 111111111111 eni-web1 ")
     assert FlowLogRecord.parse(record.line()).account == "111111111111"
+
+
+def test_the_collector_waits_for_hyperplanes_first_compile_and_says_when_it_never_comes(tmp_path, capsys):
+    """Hyperplane writes the origins when it has compiled; on a loaded machine the cards can be
+    up first. The collector waits for them instead of dying on a missing file."""
+    import json
+    import socket
+    import threading
+    import time
+
+    from agents import flowlog_collector
+    from vpclab.intent.changes import Intent
+    from vpclab.layout.plan import ORIGINS_FILE
+
+    intent_file = str(tmp_path / "intent.json")
+    origins = tmp_path / ORIGINS_FILE
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    arguments = ["t", "--out", str(tmp_path / "out"), "--cards", "s1", "--here", "--port", str(port)]
+    arguments += ["--intent", intent_file]
+    assert flowlog_collector.main([*arguments, "--wait", "0.2"]) == 1
+    assert "did not write" in capsys.readouterr().err and not origins.exists()
+
+    topology = load(DESIGN)
+    Intent("flow-logs.yaml", __import__("yaml").safe_load(DESIGN)).save(intent_file, [])
+    points = origins_by_point(compile_topology(topology).origins.values())
+
+    def publish_late():
+        time.sleep(0.5)
+        origins.write_text(json.dumps({str(point): origin for point, origin in points.items()}))
+
+    writer = threading.Thread(target=publish_late)
+    writer.start()
+    started = time.monotonic()
+    with mock.patch.object(flowlog_collector.Collector, "run", lambda self: None):
+        assert flowlog_collector.main([*arguments, "--wait", "30"]) == 0
+    writer.join()
+    assert time.monotonic() - started >= 0.5
+    assert capsys.readouterr().out.strip() == flowlog_collector.READY
