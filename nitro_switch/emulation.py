@@ -26,9 +26,11 @@ from agents.launch import Process, command
 from controller.hyperplane.client import HyperplaneClient
 from vpclab.intent.changes import Intent
 from vpclab.intent.model import INSTANCE_MTU, INTERNET_CARD, Topology
+from vpclab.layout.hybrid import not_live
 from vpclab.layout.names import RUN_ROOT, Names
 from vpclab.layout.plan import UNDERLAY_MASK, Plan
 
+from . import sites
 from .clean import clean_topology, command_line, live_run
 from .commands import BuildError, run
 from .hosts import InstanceHosts
@@ -93,18 +95,16 @@ class Emulation:
         profile: str = "standard",
         flow_logs_dir: Optional[str] = None,
         propagation_delay: float = 0.0,
+        bgp_hold_time: int = sites.HOLD_TIME,
     ):
         """``profile``: how the cards' ports meet the kernel (``server.DATAPATH_PROFILES``).
         ``flow_logs_dir``: write the flow logs there (and, if the design has none, log every
         VPC: ``default_flow_logs``); else a design's flow logs go to the run directory.
         ``propagation_delay``: seconds the controller waits before a runtime change reaches
         the cards (AWS's control plane takes seconds; vpclab's, milliseconds)."""
-        if topology.hybrid:
-            names = ", ".join(site.name for site in topology.hybrid.sites)
-            raise BuildError(
-                f"on-premises sites ({names}) are traced (`vpclab trace`), not yet emulated live: "
-                "their VPN and Direct Connect, with real BGP daemons, are issue 32's next step"
-            )
+        not_yet = not_live(topology)
+        if not_yet is not None:
+            raise BuildError(f"{not_yet}: `vpclab trace` follows it; `up` will with issue 32's next step")
         self.topology, self.log = topology, log
         self.ready_timeout = (
             READY_TIMEOUT + READY_PER_INSTANCE * len(topology.instances)
@@ -126,6 +126,7 @@ class Emulation:
         ]
         self.mtu_limit = PROFILE_MTU.get(profile, INSTANCE_MTU)
         self.hosts = InstanceHosts(self.names, self.plan, self.mtu_limit)
+        self.sites = sites.Sites(self.names, self.plan, self.hosts, {}, bgp_hold_time)
         self.controller: subprocess.Popen | None = None
         self.collector: subprocess.Popen | None = None
         self.impairments: dict = {}  # server -> faults.Impairment of its underlay link
@@ -177,9 +178,16 @@ class Emulation:
                 self.log("*** NAT gateways: " + shortened(nats, ", "))
             self.hosts.create(self.servers_by_name)
             self.hosts.add_servers(self.servers)
+            if self.topology.hybrid:
+                self.log("*** sites: " + shortened([s.name for s in self.topology.hybrid.sites], " "))
+                self.sites.cards = self.servers_by_name
+                self.sites.build()
             self.record()
             self.wait_for_flows(self.ready_timeout)
             self.hosts.wait_for_card_services(self.ready_timeout)
+            if self.sites.daemons:
+                took = self.sites.wait_for_bgp(self.ready_timeout)
+                self.log(f"*** BGP: {len(self.sites.daemons)} speakers converged in {took:.1f} s")
         except BaseException as error:
             if self.starting is not None:  # Ctrl-C may cut the wait short: let no server build on
                 self.starting.shutdown(wait=True, cancel_futures=True)  # behind the tear-down
@@ -434,6 +442,7 @@ class Emulation:
         """Write every PID this run started, for `vpclab clean` after a crash."""
         pids = [pid for server in self.servers for pid in server.pids()]
         pids += self.hosts.pids()
+        pids += self.sites.pids()
         pids += [p.pid for p in (self.controller, self.collector) if p is not None]
         state = {
             "topology": self.topology.name,
@@ -452,6 +461,7 @@ class Emulation:
         """Remove everything this emulation made (and only that), even if a step fails."""
         try:
             self.stop_flow_logs()
+            self.sites.teardown()
             self.hosts.terminate()
             for process in [s.relay for s in self.servers] + [self.controller]:
                 if process is not None and process.poll() is None:

@@ -22,6 +22,7 @@ from vpclab.layout.plan import Plan, card_names, cookie_of
 from . import (
     edge,
     health,
+    hybrid,
     internet,
     load_balancers,
     middlebox,
@@ -117,7 +118,7 @@ def _unit_flows(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
     if unit == EVERY_CARD:
         return nacl.no_transit_or_same_subnet(plan) + routes.from_mss_clamp(plan)
     if unit == INTERNET_UNIT:
-        return internet.internet_card(plan, unit[1])
+        return internet.internet_card(plan, unit[1]) + hybrid.edge_card(plan)
     if stage in VPC_STAGES:
         return VPC_STAGES[stage](plan, topology.vpc(unit[1]))
     if stage == "peering":
@@ -301,6 +302,7 @@ def _same_frame(old: Plan, new: Plan) -> bool:
         and a.servers == b.servers
         and a.internet_hosts == b.internet_hosts
         and a.has_internet == b.has_internet
+        and a.hybrid == b.hybrid  # a tunnel or link up or down: every card again (few flows)
         and a.nat_gateways == b.nat_gateways
         and a.endpoint_interfaces == b.endpoint_interfaces
         and [b.nodes for b in a.load_balancers] == [b.nodes for b in b.load_balancers]

@@ -19,6 +19,7 @@ from vpclab.layout.actions import DROP, Ct, CtClear, Goto, Nat, Output, Resubmit
 from vpclab.layout.pipeline import CT_EST, CT_INV, CT_NEW, CT_REL, CT_TRK, TUNNEL_PORT, Reg, TunnelKey, flow
 from vpclab.layout.plan import NAT_PORTS
 
+from . import hybrid
 from .internet import one_to_one
 from .matches import ETH_IP, host, prefix
 from .nacl import nacl_flows
@@ -156,7 +157,7 @@ def _translated_routes(plan, vpc, name: str) -> list:
     table = vpc.route_table(name)
     key: dict = {Reg.ROUTE_TABLE: plan.nat_route_table_id(vpc.name, name)}
     flows = [flow("vpc_route", MISS_PRIORITY, key, (DROP,), table.origin)]
-    for route in table.routes:
+    for route in hybrid.table_routes(plan.topology, vpc, table):
         match = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
         actions = route_actions(plan, vpc, route) if route.internet_gateway else (DROP,)
         flows.append(

@@ -23,7 +23,7 @@ from vpclab.layout.actions import (
 )
 from vpclab.layout.pipeline import MAX_HAIRPINS, MSS_CLAMP_PORT, ROUTER_MAC, TUNNEL_PORT, ClampKey, Reg, flow
 
-from . import edge, gateway_endpoints, middlebox
+from . import edge, gateway_endpoints, hybrid, middlebox
 from .matches import ETH_IP, ETHERNET_HEADER, TCP, TCP_SYN, host, prefix
 
 MISS_PRIORITY = 1
@@ -39,9 +39,11 @@ def route_priority(prefixlen: int, static: bool = True) -> int:
 
 
 def vpc_route_priority(route) -> int:
-    """Longest prefix first; on an equal prefix a CIDR route above a prefix list's (AWS's
-    route priority); each leaves the next priority free for its hairpin variants."""
-    return 100 + 4 * route.destination.prefixlen + (0 if route.prefix_list else 2)
+    """Longest prefix first; on an equal prefix a CIDR route above a prefix list's, and both
+    (static) above a route a VGW propagated (AWS's route priority); each leaves the next
+    priority free for its hairpin variants."""
+    kind = 0 if route.propagated else 2 if route.prefix_list else 4
+    return 100 + 6 * route.destination.prefixlen + kind
 
 
 def vpc_routes(plan, vpc) -> list:
@@ -62,7 +64,7 @@ def vpc_routes(plan, vpc) -> list:
     for table in vpc.route_tables:
         key = {Reg.ROUTE_TABLE: plan.route_table_id[(vpc.name, table.name)]}
         flows.append(flow("vpc_route", MISS_PRIORITY, key, (DROP,), table.origin))
-        for route in table.routes:
+        for route in hybrid.table_routes(plan.topology, vpc, table):
             match: dict = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
             priority = vpc_route_priority(route)
             checked = route.instance and plan.topology.instance(route.instance).source_dest_check
@@ -76,6 +78,7 @@ def vpc_routes(plan, vpc) -> list:
                 refused = (
                     route.peering
                     or route.gateway_endpoint
+                    or route.vpn_gateway  # AWS: no edge-to-edge routing through a VGW
                     or (route.transit_gateway and hairpins > MAX_HAIRPINS)
                 )
                 if refused or route.internet_gateway:
@@ -103,6 +106,8 @@ def route_actions(plan, vpc, route) -> tuple:
         return ROUTED + (SetReg(Reg.NEXT_HOP, plan.tgw_id[route.transit_gateway]), Goto("tgw_entry"))
     if route.internet_gateway:
         return ROUTED + (Goto("igw_egress"),)
+    if route.vpn_gateway:
+        return ROUTED + hybrid.to_vgw(plan, vpc, route.vpn_gateway)
     if route.nat_gateway:
         number = plan.nat_gateways[route.nat_gateway].number
         return ROUTED + (SetReg(Reg.NEXT_HOP, number), Goto("natgw_tunnel"))
@@ -295,6 +300,8 @@ def tgw_route_tables(plan, tgw) -> list:
                 flow("tgw_route", route_priority(route.destination.prefixlen), match, actions, route.origin)
             )
         for n, name in enumerate(table.propagations):
+            if tgw.attachment(name).hybrid:  # a VPN's or DX gateway's: not on the cards yet
+                continue
             for cidr in plan.topology.vpc(tgw.attachment(name).vpc).cidrs:
                 if cidr in routed:
                     continue

@@ -15,7 +15,7 @@ routes, which change as the TGW learns: Hyperplane sets those at run time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 
 from vpclab.intent import model as m
 
@@ -144,3 +144,76 @@ def aws_speakers(topology: m.Topology, names: Names, hold_time: int) -> list[Spe
         )
         for end, sessions in by_end.items()
     ]
+
+
+# -- the live wiring: who plugs into the internet's card, with which addresses ----------------
+SITE_GATEWAY = IPv4Address("169.254.0.1")  # a site host's router, on-link (as an internet host's)
+FIRST_TUNNEL_VNI = 1000  # connection k's tunnel n: VNI 1000 + 2k + n (their own UDP port)
+OUTSIDE, INNER = "outside", "inner"
+
+
+@dataclass(frozen=True)
+class EdgePort:
+    """A port of the internet's card that is no internet host's: a site router's outside
+    interface, a VPN connection's AWS end's outside interface (both tunnels' addresses), or one
+    of its tunnels' inner side (what leaves the tunnel for AWS, and what AWS sends into it)."""
+
+    kind: str  # OUTSIDE or INNER
+    namespace: str  # the owner's namespace key ("site-dc1", "aws-dc2-vpn")
+    interface: str  # its name on the card
+    inside: str  # its name in the owner's namespace
+    port: int
+    mac: str  # the owner's end's
+    addresses: tuple[IPv4Address, ...]  # what the internet routes to it (an outside port)
+    origin: str
+    connection: str = ""  # an inner port: the VPN connection
+    tunnel: int = 0  # and its tunnel
+
+
+def tunnel_outside(topology: m.Topology, connection: str, tunnel: int) -> IPv4Address:
+    """AWS's outside address of a VPN connection's tunnel (1-based)."""
+    k = [c.name for c in topology.hybrid.vpn_connections].index(connection)
+    return m.AWS_VPN_ENDPOINTS.network_address + 1 + 2 * k + tunnel - 1
+
+
+def tunnel_vni(topology: m.Topology, connection: str, tunnel: int) -> int:
+    k = [c.name for c in topology.hybrid.vpn_connections].index(connection)
+    return FIRST_TUNNEL_VNI + 2 * k + tunnel
+
+
+def edge_ports(topology: m.Topology, first_port: int) -> list[EdgePort]:
+    """The internet card's ports for the sites and AWS's VPN ends, numbered from ``first_port``."""
+    ports: list[EdgePort] = []
+
+    def add(kind, namespace, interface, inside, addresses, origin, connection="", tunnel=0):
+        port = first_port + len(ports)
+        mac = f"02:00:fd:00:{port >> 8 & 0xFF:02x}:{port & 0xFF:02x}"
+        ports.append(
+            EdgePort(kind, namespace, interface, inside, port, mac, addresses, origin, connection, tunnel)
+        )
+
+    for k, site in enumerate(topology.hybrid.sites):
+        add(OUTSIDE, f"site-{site.name}", f"site{k}", "outside", (site.public_ip,), site.origin)
+    for k, connection in enumerate(topology.hybrid.vpn_connections):
+        namespace = f"aws-{connection.name}"
+        outside = tuple(
+            tunnel_outside(topology, connection.name, n) for n in range(1, connection.tunnels + 1)
+        )
+        add(OUTSIDE, namespace, f"vpn{k}", "outside", outside, connection.origin)
+        for n in range(1, connection.tunnels + 1):
+            add(INNER, namespace, f"vpn{k}t{n}", f"inner{n}", (), connection.origin, connection.name, n)
+    return ports
+
+
+def not_live(topology: m.Topology) -> str | None:
+    """Why ``up`` cannot run this design's sites yet (None: it can)."""
+    hybrid = topology.hybrid
+    if hybrid.dx_connections:
+        return "Direct Connect is traced, not yet emulated live"
+    if any(c.transit_gateway for c in hybrid.vpn_connections):
+        return "a VPN to a transit gateway is traced, not yet emulated live"
+    return None
+
+
+def tunnel_cidr(connection: m.VpnConnection, tunnel: int) -> IPv4Network:
+    return connection.inside_cidrs[tunnel - 1]

@@ -236,7 +236,7 @@ STAGE_LIST = (
         "classify",
         "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route gateway_in gateway_return natgw_ingress "
         "metadata nlb_back "
-        "middlebox_nacl_exit nacl_tgw_entry",
+        "middlebox_nacl_exit nacl_tgw_entry vgw_route vgw_in",
         ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id", "ip_proto", "tp_dst"),
         # and, for a SYN back from the MSS clamp, what ClampKey saved
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC, R.ATTACHMENT_SUBNET, R.TGW_TABLE)
@@ -271,7 +271,7 @@ STAGE_LIST = (
         "vpc_route",
         "peering tgw_entry deliver_lookup igw_egress natgw_tunnel middlebox_tunnel gateway_endpoint",
         {R.ROUTE_TABLE, R.HAIRPINS} | IP,
-        (R.NEXT_HOP, R.DST_VPC, "eth_src", "eth_dst"),
+        (R.NEXT_HOP, R.DST_VPC, "eth_src", "eth_dst", "tun_id", "tun_dst"),  # to a VGW: its card
     ),
     # a route to a gateway endpoint: a packet from the VPC's own addresses goes to the
     # internet's card, its VPC's number in the VNI (the service sees its private source)
@@ -360,6 +360,11 @@ STAGE_LIST = (
     ),
     # the internet's card: its hosts by address, public IPs to their instance's card
     _stage(90, "internet_route", "", IP, ("eth_src", "eth_dst", "tun_id", "tun_dst")),
+    # the internet's card, a VGW's routes (by its MAC and its VPC in the VNI): the tunnel it
+    # takes for the prefix (``controller.compiler.hybrid``)
+    _stage(91, "vgw_route", "", {"eth_dst", "tun_id"} | IP, ("eth_dst",)),
+    # the internet's card, out of a tunnel to a VGW: by its VPC's local route to an owner's card
+    _stage(92, "vgw_in", "", {R.DST_VPC} | IP, ("eth_src", "eth_dst", "tun_id", "tun_dst")),
     # the destination instance by address in the destination VPC
     _stage(95, "deliver_lookup", "tunnel_out", {R.DST_VPC} | IP, ("eth_dst",)),
     # VXLAN to the destination's server (the TunnelKey in the VNI), or hand over locally

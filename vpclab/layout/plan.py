@@ -14,6 +14,8 @@ from typing import Optional
 
 from vpclab.intent import model as m
 
+from .hybrid import edge_ports
+
 INTERFACE_NAME = re.compile(r"^(?!i\d+$)[A-Za-z][A-Za-z0-9-]{0,14}$")  # i<N>: derived names
 RESERVED_INTERFACE_NAMES = {
     "all",
@@ -173,6 +175,11 @@ class Plan:
                 card_port_name(host.name, port),
             )
             for port, host in enumerate(topology.internet_hosts, start=1)
+        }
+        # the sites' routers and AWS's VPN ends on the internet's card, after its hosts
+        self.edge_ports = edge_ports(topology, len(self.internet_hosts) + 1)
+        self.vgw_macs = {
+            g.name: _mac(number, 0x10) for number, g in enumerate(topology.hybrid.vpn_gateways, 1)
         }
         self.instances: dict[str, InstancePlan] = {}
         ports: dict[str, int] = {}

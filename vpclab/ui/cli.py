@@ -270,11 +270,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def buildable(path: str) -> m.Topology:
-    """The topology of ``path``, valid and within what the Nitro cards can hold (it compiles;
-    a design with on-premises sites is not compiled yet: the emulation refuses it)."""
+    """The topology of ``path``, valid and within what the Nitro cards can hold (it compiles)."""
     topology = load_topology(path)
-    if topology.hybrid:
-        return topology
     try:
         compile_topology(topology)
     except TooManyGroups as error:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Optional
 
 from vpclab.intent.model import Topology
+from vpclab.layout.hybrid import not_live
 
 
 def summary(topology: Topology) -> str:
@@ -45,7 +46,8 @@ def summary(topology: Topology) -> str:
     ]
     counts += [(n, word) for n, word in edge if n]
     parts = ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
-    later = " (sites: traced, not yet emulated live)" if topology.hybrid else ""
+    reason = not_live(topology)
+    later = f" ({reason})" if reason else ""
     return f"{topology.source}: ok: topology '{topology.name}': {parts}{later}"
 
 

@@ -182,7 +182,7 @@ def verify(
         seconds,
         time.monotonic() - started,
         applied,
-        [] if probing.sampled else [e.name for e in topology.endpoints],
+        [] if probing.sampled else [e.name for e in (*topology.endpoints, *topology.hybrid.hosts)],
         probing.sampled,
         lost,
     )

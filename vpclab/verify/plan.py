@@ -17,7 +17,7 @@ instance of a service's VPC calls its NLB's nodes, which must not answer (``endp
 
 Internet hosts are endpoints too: each probes every instance (at its public IP, or at its
 private IP where it has none, which the internet must not route) and every instance probes
-each of them, always, sampled or not.
+each of them, always, sampled or not. So are on-premises sites' hosts, at their own addresses.
 
 A large design can be sampled: ``sample`` ordered pairs, spread over the pairs of equivalence
 classes (instances trace cannot tell apart), with the address probes of those pairs' sources
@@ -122,6 +122,18 @@ def internet_pairs(topology: m.Topology) -> list[Pair]:
         # an AWS service (its endpoint interface, or S3's host) answers and opens nothing
         if (pair[0] is outside and outside.service is None)
         or (pair[1] is outside and instance.service is None)
+    ]
+
+
+def site_pairs(topology: m.Topology) -> list[Pair]:
+    """Every on-premises site's host to every instance, and back (an AWS service's endpoint
+    interface answers and opens nothing)."""
+    return [
+        pair
+        for site_host in topology.hybrid.hosts
+        for instance in topology.instances
+        for pair in ((site_host, instance), (instance, site_host))
+        if pair[0] is site_host or instance.service is None
     ]
 
 
@@ -244,12 +256,12 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
     else:
         pairs, sampled = sampled_pairs(topology, sample, seed)
         towards = list(dict.fromkeys((s, topology.vpc(t.vpc).subnet(t.subnet)) for s, t in pairs))
-    endpoint_pairs: list[Pair] = [*pairs, *internet_pairs(topology)]
+    endpoint_pairs: list[Pair] = [*pairs, *internet_pairs(topology), *site_pairs(topology)]
     wanted = _destination_ports(topology, endpoint_pairs, seed, coverage)
     extra = other_protocols(topology)
     listeners = _listeners(topology, wanted, extra)
     rng = random.Random(seed)
-    everyone = topology.endpoints
+    everyone = (*topology.endpoints, *topology.hybrid.hosts)
     client_ports = {  # one allocator per address: twins in two VPCs never share a 5-tuple
         (i.ip, p): _ClientPorts(
             set().union(*(listeners[t.name].get(p, set()) for t in everyone if t.ip == i.ip)), rng
@@ -393,7 +405,7 @@ def _listeners(topology: m.Topology, wanted: Representatives, extra: list[int]):
     """What each instance (and internet host) listens on: the ports probed at it, and the
     other IP protocols."""
     listeners: dict[str, dict[int, set[int]]] = {
-        e.name: {p: set() for p in extra} for e in topology.endpoints
+        e.name: {p: set() for p in extra} for e in (*topology.endpoints, *topology.hybrid.hosts)
     }
     for (_, target, protocol), reps in wanted.items():
         ports = listeners[target].setdefault(protocol, set())

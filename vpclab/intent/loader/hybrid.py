@@ -158,6 +158,11 @@ def _outside_address(r: Reporter, known: Known, path, address: IPv4Address) -> N
     if not any(address in block for block in m.DOCUMENTATION_RANGES):
         shown = ", ".join(map(str, m.DOCUMENTATION_RANGES))
         r.report(path, f"{address} is not in the documentation ranges ({shown}): emulated addresses only")
+    elif address in m.AWS_VPN_ENDPOINTS:
+        r.report(
+            path,
+            f"{address} is AWS's: vpclab's VPN tunnels take {m.AWS_VPN_ENDPOINTS} as their outside addresses",
+        )
     elif address in known.outside_addresses:
         r.report(path, f"{address} is already used by {format_path(known.outside_addresses[address])}")
     else:
@@ -208,6 +213,9 @@ def _gateway(r: Reporter, known: Known, path, item: dict) -> Optional[tuple[str,
 def _connections(r: Reporter, known: Known, data: dict, site_asns: dict) -> tuple[m.VpnConnection, ...]:
     items = data.get("vpn_connections", [])
     r.unique_names(items, ("vpn_connections",), "VPN connection")
+    most = (m.AWS_VPN_ENDPOINTS.num_addresses - 2) // m.VPN_TUNNELS
+    if len(items) > most:  # their tunnels' outside addresses come from one block
+        r.report(("vpn_connections", most), f"vpclab emulates at most {most} VPN connections")
     built = []
     for c, item in enumerate(items):
         path = ("vpn_connections", c)

@@ -61,6 +61,12 @@ def _outside_address(r: Reporter, known: Known, path: DocPath, text, what: str) 
             "(RFC 5737), so the emulation never uses a real host's address",
         )
         return None
+    if address in m.AWS_VPN_ENDPOINTS:
+        r.report(
+            path,
+            f"{address} is AWS's: vpclab's VPN tunnels take {m.AWS_VPN_ENDPOINTS} as their outside addresses",
+        )
+        return None
     for vpc, cidrs in known.vpc_cidrs.items():
         if any(address in cidr for cidr in cidrs):
             r.report(path, f"{address} is inside VPC '{vpc}' ({', '.join(map(str, cidrs))})")

@@ -19,7 +19,11 @@ from ..values import parse_network
 from .reporter import Known, Reporter
 
 GATEWAY = "gateway"  # vpc_endpoint_type, case-insensitive as the API's Gateway/Interface
-BLOCKS = list(m.AWS_SERVICE_RANGE.subnets(new_prefix=m.AWS_SERVICE_BLOCK))
+BLOCKS = [  # clear of the VPN tunnels' outside addresses
+    b
+    for b in m.AWS_SERVICE_RANGE.subnets(new_prefix=m.AWS_SERVICE_BLOCK)
+    if not b.overlaps(m.AWS_VPN_ENDPOINTS)
+]
 
 
 def is_gateway(item: dict) -> bool:

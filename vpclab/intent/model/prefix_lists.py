@@ -17,7 +17,8 @@ from typing import Optional
 # the services a gateway endpoint reaches, in the order their blocks are numbered
 GATEWAY_SERVICES = ("s3", "dynamodb")
 AWS_SERVICE_RANGE = IPv4Network("192.0.2.0/24")  # the emulated AWS services' addresses (RFC 5737)
-AWS_SERVICE_BLOCK = 28  # one /28 per service and Region: 8 Regions of two services
+AWS_SERVICE_BLOCK = 28  # one /28 per service and Region: 6 Regions of two services, below
+AWS_VPN_ENDPOINTS = IPv4Network("192.0.2.192/26")  # AWS's VPN tunnel outside addresses (vpclab's)
 MAX_PREFIX_LIST_ENTRIES = 1000  # AWS's quota: entries per customer-managed prefix list
 AWS_MANAGED_PREFIX = "com.amazonaws."
 

@@ -81,8 +81,10 @@ class Topology:
 
     @property
     def has_internet(self) -> bool:
-        """Does the design reach beyond its VPCs (an internet gateway or an internet host)?"""
-        return bool(self.internet_hosts) or any(vpc.internet_gateway for vpc in self.vpcs)
+        """Does the design reach beyond its VPCs (an internet gateway, an internet host, a site,
+        whose VPN tunnels cross the internet, or a VGW, which sits on the internet's card)?"""
+        beyond = bool(self.internet_hosts) or any(vpc.internet_gateway for vpc in self.vpcs)
+        return beyond or bool(self.hybrid.sites or self.hybrid.vpn_gateways)
 
     # -- indexes -------------------------------------------------------------------------------
     @cached_property

@@ -1,0 +1,260 @@
+"""A design's on-premises sites, live: each site's router and each VPN connection's AWS end in
+a namespace of their own, the tunnels between them over the emulated internet, the site's hosts
+as Mininet hosts behind the router, and the real BGP daemons (``vpclab.layout.hybrid`` plans
+it all; this builds it).
+
+- A site's router (``<run>-site-<name>``): its outside address on the internet's card, a VXLAN
+  tunnel per tunnel of its VPN connections, BIRD for the BGP ones (it installs what it learns),
+  static routes to the VGW's VPC over a static VPN's tunnels (the first preferred), and a port
+  per host (the host's address alone, and 169.254.0.1 on-link as its gateway).
+- A VPN connection's AWS end (``<run>-aws-<name>``): both tunnels' outside addresses on the
+  internet's card, the tunnels, FRR's bgpd for a BGP VPN, and per tunnel an inner port on the
+  internet's card. Policy routing makes it a wire: what the card sends into an inner port goes
+  into that port's tunnel, what comes out of a tunnel goes to the card by that tunnel's inner
+  port. Which tunnel a packet takes is the cards' decision (``controller.compiler.hybrid``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+from mininet.link import Intf
+
+from vpclab.intent import model as m
+from vpclab.intent.model import INSTANCE_MTU, INTERNET_CARD, INTERNET_MTU
+from vpclab.layout.hybrid import (
+    INNER,
+    OUTSIDE,
+    SITE_GATEWAY,
+    aws_announcements,
+    aws_speakers,
+    site_speaker,
+    tunnel_cidr,
+    tunnel_outside,
+    tunnel_vni,
+)
+from vpclab.layout.names import RUN_MARKER, Names
+from vpclab.layout.pipeline import ROUTER_MAC
+from vpclab.layout.plan import INTERNET_ROUTER
+
+from . import tunnels
+from .bgp import BgpDaemon
+from .commands import BuildError, ip_batch, run
+
+HOLD_TIME = 30  # AWS's BGP hold time (seconds); experiments may ask for less
+SITE_HOST_MTU = 1500  # a data centre's Ethernet
+FORWARDING = (
+    "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0",
+    "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+)
+TO_SITE_TABLE, FROM_SITE_TABLE = 100, 200  # an AWS end's policy tables, plus the tunnel's number
+
+
+class Sites:
+    """Build, list and take down the sites and AWS's VPN ends of one run."""
+
+    def __init__(self, names: Names, plan, hosts, cards: dict, hold_time: int = HOLD_TIME):
+        self.names, self.plan, self.hosts, self.cards = names, plan, hosts, cards
+        self.hold_time = hold_time
+        self.topology: m.Topology = plan.topology
+        self.namespaces: list[str] = []
+        self.daemons: list[BgpDaemon] = []
+
+    def netns(self, key: str) -> str:
+        return self.names.netns(key)
+
+    # -- build --------------------------------------------------------------------------------
+    def build(self) -> None:
+        hybrid = self.topology.hybrid
+        if not hybrid:
+            return
+        keys = [f"site-{s.name}" for s in hybrid.sites] + [f"aws-{c.name}" for c in hybrid.vpn_connections]
+        for key in keys:
+            run("ip", "netns", "add", self.netns(key))
+            self.namespaces.append(self.netns(key))
+            run("sh", "-c", "; ".join((*FORWARDING, "ip link set lo up")), netns=self.netns(key))
+        self._edge_ports()
+        for connection in hybrid.vpn_connections:
+            self._tunnels(connection)
+        for site in hybrid.sites:
+            self._site_hosts(site)
+        self._start_daemons()
+
+    def _edge_ports(self) -> None:
+        """The veths between the namespaces and the internet's card."""
+        card = self.cards[INTERNET_CARD]
+        ports = self.plan.edge_ports
+        ip_batch(
+            [
+                f"link add name {p.inside} netns {self.netns(p.namespace)} "
+                f"type veth peer name {p.interface} netns {card.netns}"
+                for p in ports
+            ]
+        )
+        mtu = {OUTSIDE: INTERNET_MTU, INNER: INSTANCE_MTU}
+        ip_batch([f"link set dev {p.interface} mtu {mtu[p.kind]} up" for p in ports], netns=card.netns)
+        card.in_netns("sh", "-c", "; ".join(f"ethtool -K {p.interface} tx off >/dev/null" for p in ports))
+        card.add_ports([(p.interface, p.port) for p in ports])
+        for p in ports:
+            lines = [f"link set dev {p.inside} address {p.mac} mtu {mtu[p.kind]} up"]
+            if p.kind == OUTSIDE:
+                lines += [f"address add {a}/32 dev {p.inside}" for a in p.addresses]
+                lines.append(f"route add default via {INTERNET_ROUTER} dev {p.inside} onlink")
+            else:  # a wire between the card and the tunnel (the card answers for nobody here)
+                lines.append(f"neigh add {SITE_GATEWAY} lladdr {ROUTER_MAC} dev {p.inside} nud permanent")
+            ip_batch(lines, netns=self.netns(p.namespace))
+            run("ethtool", "-K", p.inside, "tx", "off", netns=self.netns(p.namespace))
+
+    def _tunnels(self, connection: m.VpnConnection) -> None:
+        """Both ends of each tunnel; the AWS end's policy routing; a static VPN's site routes."""
+        site = self.topology.hybrid.site(connection.customer_gateway)
+        aws, home = self.netns(f"aws-{connection.name}"), self.netns(f"site-{site.name}")
+        aws_ends, site_ends = [], []
+        for n in range(1, connection.tunnels + 1):
+            cidr, vni = tunnel_cidr(connection, n), tunnel_vni(self.topology, connection.name, n)
+            outside = str(tunnel_outside(self.topology, connection.name, n))
+            aws_ends.append(
+                tunnels.TunnelEnd(aws, f"tunnel{n}", vni, outside, str(site.public_ip), _address(cidr, 1))
+            )
+            site_ends.append(
+                tunnels.TunnelEnd(
+                    home,
+                    self.site_device(connection, n),
+                    vni,
+                    str(site.public_ip),
+                    outside,
+                    _address(cidr, 2),
+                )
+            )
+        tunnels.create(aws_ends)
+        tunnels.create(site_ends)
+        lines = []
+        for n, end in enumerate(aws_ends, 1):
+            site_side = str(tunnel_cidr(connection, n).network_address + 2)
+            lines += [
+                f"rule add iif inner{n} lookup {TO_SITE_TABLE + n}",
+                f"route add default via {site_side} dev {end.device} table {TO_SITE_TABLE + n}",
+                f"rule add iif {end.device} lookup {FROM_SITE_TABLE + n}",
+                f"route add default via {SITE_GATEWAY} dev inner{n} onlink table {FROM_SITE_TABLE + n}",
+            ]
+        ip_batch(lines, netns=aws)
+        if not connection.bgp:  # the site's side of static routing: AWS's prefixes, tunnel 1 first
+            routes = []
+            for n in range(1, connection.tunnels + 1):
+                aws_side = str(tunnel_cidr(connection, n).network_address + 1)
+                device = self.site_device(connection, n)
+                routes += [
+                    f"route append {prefix} via {aws_side} dev {device} metric {10 * n}"
+                    for prefix in aws_announcements(self.topology, connection.name)
+                ]
+            ip_batch(routes, netns=home)
+
+    def site_device(self, connection: m.VpnConnection, tunnel: int) -> str:
+        k = [c.name for c in self.topology.hybrid.vpn_connections].index(connection.name)
+        return f"vpn{k}t{tunnel}"
+
+    def _site_hosts(self, site: m.OnPremises) -> None:
+        """Each host a Mininet host (the shell's, like an instance) on its own port of the router."""
+        router = self.netns(f"site-{site.name}")
+        for j, site_host in enumerate(site.hosts):
+            node = self.hosts.net.addHost(site_host.name, ip=None)
+            self.hosts.hosts[site_host.name] = node
+            port = f"h{j}"
+            ip_batch([f"link add name eth0 netns {node.pid} type veth peer name {port} netns {router}"])
+            ip_batch(
+                [
+                    f"link set dev {port} mtu {SITE_HOST_MTU} up",
+                    f"address add {SITE_GATEWAY}/32 dev {port}",
+                    f"route add {site_host.ip}/32 dev {port}",
+                ],
+                netns=router,
+            )
+            interface = Intf("eth0", node=node, moveIntfFn=lambda *args: None)
+            interface.ip, interface.prefixLen = str(site_host.ip), 32
+            node.cmd(
+                "; ".join(
+                    (
+                        "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+                        f"ip link set dev eth0 mtu {SITE_HOST_MTU} up",
+                        f"ip addr add {site_host.ip}/32 dev eth0",
+                        f"ip route add default via {SITE_GATEWAY} dev eth0 onlink",
+                        "ip link set lo up",
+                        f"export {RUN_MARKER}={self.names.topology}",
+                    )
+                )
+            )
+
+    def _start_daemons(self) -> None:
+        sites = [
+            site_speaker(self.topology, self.names, s, self.hold_time)
+            for s in self.topology.hybrid.sites
+            if any(c.bgp for c in self.topology.hybrid.vpn_connections if c.customer_gateway == s.name)
+        ]
+        for speaker in [*aws_speakers(self.topology, self.names, self.hold_time), *sites]:
+            daemon = BgpDaemon(speaker, self.names.run_dir)
+            daemon.start()
+            self.daemons.append(daemon)
+
+    def wait_for_bgp(self, timeout: float) -> float:
+        """Wait until every BGP session is established and every speaker holds what its
+        neighbors announce (the sites' prefixes at AWS's ends, AWS's at the sites); returns
+        the seconds it took. Past ``timeout``: a BuildError naming what is missing."""
+        started = time.monotonic()
+        while True:
+            missing = [what for daemon in self.daemons for what in self._missing(daemon)]
+            if not missing:
+                return time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                raise BuildError(
+                    f"BGP did not converge within {timeout:.0f} s: "
+                    + "; ".join(missing[:4])
+                    + f" (the daemons' logs: {self.names.run_dir}/bgp-*/daemon.log)"
+                )
+            time.sleep(0.2)
+
+    def _missing(self, daemon: BgpDaemon) -> list[str]:
+        speaker = daemon.speaker
+        states = daemon.sessions()
+        missing = [
+            f"{speaker.name}: {n.name} is {states.get(n.address, 'not listed')}"
+            for n in speaker.neighbors
+            if states.get(n.address) != "Established"
+        ]
+        if missing:
+            return missing
+        wanted = set()
+        hybrid = self.topology.hybrid
+        for connection in hybrid.vpn_connections:
+            if not connection.bgp:
+                continue
+            if speaker.name == f"aws-{connection.name}":
+                wanted |= {str(c) for c in hybrid.site(connection.customer_gateway).cidrs}
+            elif speaker.name == f"site-{connection.customer_gateway}":
+                wanted |= set(aws_announcements(self.topology, connection.name))
+        held = {route.prefix for route in daemon.learned()}
+        return [f"{speaker.name} has not learned {prefix}" for prefix in sorted(wanted - held)]
+
+    # -- look -------------------------------------------------------------------------------
+    def daemon(self, name: str) -> Optional[BgpDaemon]:
+        """The daemon of ``aws-<connection>`` or ``site-<site>``."""
+        return next((d for d in self.daemons if d.speaker.name == name), None)
+
+    def pids(self) -> list[int]:
+        return [pid for pid in (d.pid() for d in self.daemons) if pid]
+
+    # -- take down ----------------------------------------------------------------------------
+    def teardown(self) -> None:
+        for daemon in self.daemons:
+            daemon.stop()
+        self.daemons.clear()
+        for netns in self.namespaces:
+            run("ip", "netns", "del", netns, check=False)
+        self.namespaces.clear()
+
+
+def _address(cidr, n: int) -> str:
+    return f"{cidr.network_address + n}/{cidr.prefixlen}"
+
+
+__all__ = ["BuildError", "Sites"]

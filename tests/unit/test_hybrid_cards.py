@@ -1,0 +1,156 @@
+"""Sites on the cards (issue 32): the internet's card routes a VGW's prefixes into one tunnel
+(AWS's VGW priorities), a VPC route table takes the VGW's propagated routes below its static
+ones, and what leaves a tunnel enters the VGW's VPC; the live wiring's plan."""
+
+import dataclasses
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+from controller.compiler import compile_topology
+from controller.compiler.routes import vpc_route_priority
+from vpclab.intent import model as m
+from vpclab.intent.loader import load_topology
+from vpclab.layout.hybrid import INNER, OUTSIDE, not_live, tunnel_outside
+from vpclab.layout.plan import Plan
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def design(name: str = "sites-vgw.yaml"):
+    return load_topology(str(DATA / name))
+
+
+def with_tunnels_down(topology, connection: str, down: tuple[int, ...]):
+    hybrid = topology.hybrid
+    connections = tuple(
+        dataclasses.replace(c, tunnels_down=down) if c.name == connection else c
+        for c in hybrid.vpn_connections
+    )
+    return dataclasses.replace(topology, hybrid=dataclasses.replace(hybrid, vpn_connections=connections))
+
+
+def vgw_routes(topology) -> dict[str, str]:
+    """On the internet's card: the VGW's prefix -> the edge port (card interface) it takes."""
+    compiled = compile_topology(topology)
+    by_port = {p.port: p.interface for p in compiled.plan.edge_ports}
+    found = {}
+    for f in compiled.flows[m.INTERNET_CARD]:
+        if f.stage == "vgw_route" and "nw_dst" in dict(f.match):
+            address, mask = dict(f.match)["nw_dst"]
+            output = next(a for a in f.actions if a.describe().startswith("output"))
+            found[str(IPv4Network(f"{address}/{mask}"))] = by_port[output.port]
+    return found
+
+
+def table_routes(topology) -> dict[str, tuple[int, str]]:
+    """On srv1's card: app-rt's prefix -> (priority, origin) of the vpc_route flow that wins."""
+    compiled = compile_topology(topology)
+    found = {}
+    for f in compiled.flows["srv1"]:
+        if f.stage == "vpc_route" and "nw_dst" in dict(f.match) and "hairpins" not in dict(f.match):
+            address, mask = dict(f.match)["nw_dst"]
+            key = str(IPv4Network(f"{address}/{mask}"))
+            found[key] = max(found.get(key, (0, "")), (f.priority, f.origin))
+    return found
+
+
+def test_the_vgw_sends_each_prefix_by_the_first_tunnel_up_of_its_connection():
+    topology = design()
+    assert vgw_routes(topology) == {"172.16.0.0/16": "vpn0t1", "192.168.0.0/16": "vpn1t1"}
+    assert vgw_routes(with_tunnels_down(topology, "dc1-vpn", (1,))) == {
+        "172.16.0.0/16": "vpn0t2",
+        "192.168.0.0/16": "vpn1t1",
+    }
+    assert vgw_routes(with_tunnels_down(topology, "dc1-vpn", (1, 2))) == {"192.168.0.0/16": "vpn1t1"}
+
+
+def test_a_static_vpn_route_beats_a_bgp_one_for_the_same_prefix_at_the_vgw():
+    topology = design()
+    hybrid = topology.hybrid
+    dc1 = dataclasses.replace(hybrid.sites[0], cidrs=(IPv4Network("192.168.0.0/16"),))
+    topology = dataclasses.replace(topology, hybrid=dataclasses.replace(hybrid, sites=(dc1, hybrid.sites[1])))
+    assert vgw_routes(topology) == {"192.168.0.0/16": "vpn1t1"}  # dc2's static route, not dc1's BGP
+
+
+def test_a_route_table_takes_the_vgws_routes_below_its_static_ones_and_loses_them_with_the_tunnels():
+    topology = design()
+    routes = table_routes(topology)
+    assert routes["172.16.0.0/16"][1] == "vpcs[0].route_tables[0].propagating_vgws[0]"
+    # dc2's static VPN route propagates too, below the table's own route to the VGW
+    assert routes["192.168.0.0/16"][1] == "vpcs[0].route_tables[0].routes[0]"
+    assert "172.16.0.0/16" not in table_routes(with_tunnels_down(topology, "dc1-vpn", (1, 2)))
+    cidr = IPv4Network("10.9.0.0/16")
+    static = m.Route("s", cidr, vpn_gateway="vgw-app")
+    listed = m.Route("l", cidr, vpn_gateway="vgw-app", prefix_list="pl")
+    propagated = m.Route("p", cidr, vpn_gateway="vgw-app", propagated=True)
+    longer = m.Route("p", IPv4Network("10.9.1.0/24"), vpn_gateway="vgw-app", propagated=True)
+    assert vpc_route_priority(static) > vpc_route_priority(listed) > vpc_route_priority(propagated)
+    assert vpc_route_priority(longer) > vpc_route_priority(static) + 1  # its hairpin variant too
+
+
+def test_what_leaves_a_tunnel_enters_the_vgws_vpc_by_its_local_route():
+    topology = design()
+    compiled = compile_topology(topology)
+    inner = [p for p in compiled.plan.edge_ports if p.kind == INNER]
+    assert [(p.connection, p.tunnel) for p in inner] == [
+        ("dc1-vpn", 1),
+        ("dc1-vpn", 2),
+        ("dc2-vpn", 1),
+        ("dc2-vpn", 2),
+    ]
+    flows = compiled.flows[m.INTERNET_CARD]
+    app = topology.vpc("app")
+    for port in inner:
+        entering = [f for f in flows if f.stage == "classify" and dict(f.match).get("in_port") == port.port]
+        described = sorted(a.describe() for f in entering for a in f.actions)
+        assert described == ["drop", f"dst_vpc={app.number}", "goto vgw_in"]
+    delivered = [f for f in flows if f.stage == "vgw_in" and "nw_dst" in dict(f.match)]
+    assert [dict(f.match)["nw_dst"][0] for f in delivered] == [str(topology.instance("app1").ip)]
+
+
+def test_the_sites_and_awss_ends_have_their_addresses_on_the_internets_card():
+    topology = design()
+    plan = Plan(topology)
+    outside = {p.namespace: p.addresses for p in plan.edge_ports if p.kind == OUTSIDE}
+    assert outside == {
+        "site-dc1": (IPv4Address("198.51.100.50"),),
+        "site-dc2": (IPv4Address("198.51.100.60"),),
+        "aws-dc1-vpn": (IPv4Address("192.0.2.193"), IPv4Address("192.0.2.194")),
+        "aws-dc2-vpn": (IPv4Address("192.0.2.195"), IPv4Address("192.0.2.196")),
+    }
+    assert tunnel_outside(topology, "dc2-vpn", 2) == IPv4Address("192.0.2.196")
+    assert len({p.port for p in plan.edge_ports}) == len(plan.edge_ports) == 8
+    assert len({p.mac for p in plan.edge_ports}) == 8
+    assert all(len(p.interface) <= 15 for p in plan.edge_ports)
+
+
+def test_up_runs_sites_over_vgws_and_says_why_not_the_rest():
+    assert not_live(design()) is None
+    assert not_live(design("hybrid.yaml")) == "Direct Connect is traced, not yet emulated live"
+
+
+def test_awss_vpn_endpoints_are_nobody_elses_on_the_internet():
+    from vpc_fixtures import problems
+
+    text = (DATA / "sites-vgw.yaml").read_text()
+    site = problems(text.replace("public_ip: 198.51.100.60", "public_ip: 192.0.2.200"))
+    wanted = ":40: on_premises[1].public_ip: 192.0.2.200 is AWS's: vpclab's VPN tunnels take 192.0.2.192/26"
+    assert any(wanted in line for line in site), site
+    host = problems(text + "internet:\n  hosts:\n    - {name: far, ip: 192.0.2.250}\n")
+    assert any("internet.hosts[0].ip: 192.0.2.250 is AWS's" in line for line in host), host
+
+
+def test_a_vgw_without_connections_learns_nothing_and_drops_at_the_vgw():
+    import yaml
+
+    data = yaml.safe_load((DATA / "sites-vgw.yaml").read_text())
+    for key in ("on_premises", "vpn_connections"):
+        del data[key]
+    topology = load_topology("alone.yaml", yaml.safe_dump(data))
+    assert topology.has_internet  # the VGW sits on the internet's card
+    flows = compile_topology(topology).flows[m.INTERNET_CARD]
+    vgw = [f for f in flows if f.stage == "vgw_route"]
+    assert [(f.priority, f.origin, [a.describe() for a in f.actions]) for f in vgw] == [
+        (1, "vpn_gateways[0]", ["drop"])
+    ]
+    assert vgw_routes(topology) == {}
