@@ -188,6 +188,8 @@ class Emulation:
             if self.sites.daemons:
                 took = self.sites.wait_for_bgp(self.ready_timeout)
                 self.log(f"*** BGP: {len(self.sites.daemons)} speakers converged in {took:.1f} s")
+            if self.topology.hybrid.vpn_connections:
+                self.sites.start_watch(self.api_port)
         except BaseException as error:
             if self.starting is not None:  # Ctrl-C may cut the wait short: let no server build on
                 self.starting.shutdown(wait=True, cancel_futures=True)  # behind the tear-down

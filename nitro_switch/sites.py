@@ -41,6 +41,7 @@ from vpclab.layout.plan import INTERNET_ROUTER
 from . import tunnels
 from .bgp import BgpDaemon
 from .commands import BuildError, ip_batch, run
+from .tunnel_watch import TunnelWatch
 
 HOLD_TIME = 30  # AWS's BGP hold time (seconds); experiments may ask for less
 SITE_HOST_MTU = 1500  # a data centre's Ethernet
@@ -60,6 +61,10 @@ class Sites:
         self.topology: m.Topology = plan.topology
         self.namespaces: list[str] = []
         self.daemons: list[BgpDaemon] = []
+        self.ends: dict[
+            tuple[str, int], tuple[tunnels.TunnelEnd, tunnels.TunnelEnd]
+        ] = {}  # AWS's, the site's
+        self.watch: Optional[TunnelWatch] = None
 
     def netns(self, key: str) -> str:
         return self.names.netns(key)
@@ -129,6 +134,8 @@ class Sites:
             )
         tunnels.create(aws_ends)
         tunnels.create(site_ends)
+        for n, pair in enumerate(zip(aws_ends, site_ends, strict=True), 1):
+            self.ends[(connection.name, n)] = pair
         lines = []
         for n, end in enumerate(aws_ends, 1):
             site_side = str(tunnel_cidr(connection, n).network_address + 2)
@@ -235,6 +242,24 @@ class Sites:
         held = {route.prefix for route in daemon.learned()}
         return [f"{speaker.name} has not learned {prefix}" for prefix in sorted(wanted - held)]
 
+    def start_watch(self, api_port: int) -> None:
+        """Tell Hyperplane, from now on, what AWS's ends see of each tunnel."""
+        self.watch = TunnelWatch(self, api_port, self.hold_time)
+        self.watch.start()
+
+    # -- faults -------------------------------------------------------------------------------
+    def tunnel_is_up(self, connection: str, tunnel: int) -> bool:
+        _, site_end = self.ends[(connection, tunnel)]
+        state = run("ip", "-br", "link", "show", site_end.device, netns=site_end.netns).split()
+        return len(state) > 1 and state[1] != "DOWN"
+
+    def fail_tunnel(self, connection: str, tunnel: int, up: bool = False) -> None:
+        """Cut a tunnel (its site end goes down: nothing crosses it either way) or mend it.
+        AWS's side finds out as AWS does: its BGP session's hold time runs out, or, on a static
+        VPN, dead peer detection stops hearing the site."""
+        _, site_end = self.ends[(connection, tunnel)]
+        tunnels.set_up(site_end, up)
+
     # -- look -------------------------------------------------------------------------------
     def daemon(self, name: str) -> Optional[BgpDaemon]:
         """The daemon of ``aws-<connection>`` or ``site-<site>``."""
@@ -245,6 +270,9 @@ class Sites:
 
     # -- take down ----------------------------------------------------------------------------
     def teardown(self) -> None:
+        if self.watch is not None:
+            self.watch.stop()
+            self.watch = None
         for daemon in self.daemons:
             daemon.stop()
         self.daemons.clear()

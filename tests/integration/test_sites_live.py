@@ -3,8 +3,11 @@ VPN, through real tunnels over the emulated internet, with real BGP daemons (FRR
 BIRD at the site's router); instances and site hosts reach each other by the tunnel the cards
 chose, and `verify` agrees with `trace` on every probe."""
 
+import io
 import os
 import subprocess
+import tempfile
+import time
 
 import pytest
 from live_helpers import ROOT, leftovers, live
@@ -12,6 +15,7 @@ from live_helpers import ROOT, leftovers, live
 from nitro_switch.emulation import Emulation
 from vpclab.intent.loader import load_topology
 from vpclab.layout.names import Names
+from vpclab.ui.shell import VpcCLI
 from vpclab.verify import report, verify
 
 pytestmark = live
@@ -64,3 +68,67 @@ def test_instances_and_site_hosts_reach_each_other_through_the_vgw_at_the_tunnel
     assert pings(app1, "172.16.1.10") and pings(erp1, "10.1.1.4")
     assert pings(app1, "192.168.1.10") and pings(files1, "10.1.1.4")
     assert pings(erp1, "10.1.1.4", 1446 - 28) and not pings(erp1, "10.1.1.4", 1447 - 28)  # AWS: 1446
+
+
+def shell(emulation, *commands) -> str:
+    """Run ``commands`` through vpclab's shell (Mininet's batch mode); what it printed."""
+    out = io.StringIO()
+    with tempfile.NamedTemporaryFile("w", suffix=".cli", delete=False) as script:
+        script.write("\n".join(commands) + "\n")
+    with open(os.devnull, encoding="utf-8") as nothing:
+        VpcCLI(emulation, stdin=nothing, stdout=out, script=script.name)
+    os.unlink(script.name)
+    return out.getvalue()
+
+
+def tunnel_packets(sites, connection: str, device: str) -> int:
+    """Packets AWS's end of ``connection`` sent into tunnel ``device``."""
+    shown = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            sites.names.netns(f"aws-{connection}"),
+            "cat",
+            f"/sys/class/net/{device}/statistics/tx_packets",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    return int(shown.stdout)
+
+
+def back_within(host, address: str, seconds: float) -> float:
+    """Seconds until ``host`` pings ``address`` again (fails the test after ``seconds``)."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if " 0% packet loss" in host.cmd(f"ping -c1 -W0.3 {address}"):
+            return time.monotonic() - started
+    raise AssertionError(f"{host.name} did not reach {address} within {seconds} s")
+
+
+@pytest.mark.parametrize(
+    "connection, host, address", [("dc1-vpn", "erp1", "172.16.1.10"), ("dc2-vpn", "files1", "192.168.1.10")]
+)
+def test_a_cut_tunnel_moves_the_vgw_to_the_other_within_the_hold_time_and_back(
+    sites, connection, host, address
+):
+    hold = sites.sites.hold_time
+    app1 = sites.hosts.hosts["app1"]
+    assert pings(app1, address)
+    said = shell(sites, f"fail tunnel {connection} 1", f"fail tunnel {connection} 1", "fail tunnel nope 1")
+    assert f"*** {connection} tunnel 1: cut; AWS's side notices within its hold time ({hold} s)" in said
+    assert f"*** {connection} tunnel 1 is already down" in said
+    assert "*** no tunnel 1 of VPN connection 'nope' (connections: dc1-vpn, dc2-vpn)" in said
+    took = back_within(app1, address, hold + 5)
+    assert took <= hold + 1, took  # BGP's hold time (a static VPN: dead peer detection) plus at most 1 s
+    before = tunnel_packets(sites, connection, "tunnel2")
+    assert pings(app1, address) and tunnel_packets(sites, connection, "tunnel2") > before
+    assert sites.sites.watch.changes[-1][1:4] == (connection, 1, False)
+    assert "mended" in shell(sites, f"recover tunnel {connection} 1")
+    deadline = time.monotonic() + hold + 10
+    while sites.sites.watch.changes[-1][1:4] != (connection, 1, True):
+        assert time.monotonic() < deadline, sites.sites.watch.changes
+        time.sleep(0.2)
+    before = tunnel_packets(sites, connection, "tunnel1")
+    assert pings(app1, address) and tunnel_packets(sites, connection, "tunnel1") > before

@@ -154,3 +154,43 @@ def test_a_vgw_without_connections_learns_nothing_and_drops_at_the_vgw():
         (1, "vpn_gateways[0]", ["drop"])
     ]
     assert vgw_routes(topology) == {}
+
+
+def test_a_tunnel_goes_down_and_up_as_a_runtime_change_and_the_cards_follow():
+    import pytest
+    import yaml
+
+    from vpclab.intent.changes import ChangeError, Intent
+
+    intent = Intent(str(DATA / "sites-vgw.yaml"), yaml.safe_load((DATA / "sites-vgw.yaml").read_text()))
+    down = intent.apply("tunnel-state", connection="dc1-vpn", tunnel=1, up=False, reason="BGP session Idle")
+    assert down.hybrid.connection("dc1-vpn").tunnels_down == (1,)
+    assert intent.summary == "dc1-vpn tunnel 1 is down (BGP session Idle)"
+    assert vgw_routes(down)["172.16.0.0/16"] == "vpn0t2"
+    intent.apply("tunnel-state", connection="dc1-vpn", tunnel=1, up=False)
+    assert intent.summary == "dc1-vpn tunnel 1 is already down"
+    up = intent.apply("tunnel-state", connection="dc1-vpn", tunnel=1, up=True)
+    assert (
+        up.hybrid.connection("dc1-vpn").tunnels_down == ()
+        and "tunnels_down" not in intent.data["vpn_connections"][0]
+    )
+    with pytest.raises(ChangeError, match="dc1-vpn has tunnels 1 to 2, not 3"):
+        intent.apply("tunnel-state", connection="dc1-vpn", tunnel=3, up=False)
+    with pytest.raises(ChangeError, match="no VPN connection 'nope'"):
+        intent.apply("tunnel-state", connection="nope", tunnel=1, up=False)
+
+
+def test_dead_peer_detection_sends_valid_echoes_and_knows_its_replies():
+    import socket
+    import struct
+
+    from nitro_switch.tunnel_watch import checksum, echo, reply_from
+
+    request = echo(0x1234, 7)
+    assert checksum(request) == 0 and request[0] == 8
+    answer = bytes([0]) + request[1:2] + b"\0\0" + request[4:]
+    answer = answer[:2] + struct.pack("!H", checksum(answer)) + answer[4:]
+    header = bytes([0x45, 0, 0, 20 + len(answer)]) + bytes(8) + socket.inet_aton("169.254.10.14") + bytes(4)
+    assert reply_from(header + answer, 0x1234) == "169.254.10.14"
+    assert reply_from(header + answer, 0x4321) is None  # someone else's
+    assert reply_from(header + request, 0x1234) is None  # a request, not a reply

@@ -403,6 +403,27 @@ def target_health(intent, data, load_balancer: str, target: str, healthy: bool, 
     return f"{load_balancer}: {target} is {state}{because}"
 
 
+def tunnel_state(intent, data, connection: str, tunnel: int, up: bool, reason: str = "") -> str:
+    """Mark a VPN connection's tunnel up or down (what its BGP session, or a static tunnel's
+    dead peer detection, found): the gateway learns over the tunnels that are up."""
+    item = next((c for c in data.get("vpn_connections", []) if c["name"] == connection), None)
+    if item is None:
+        raise ChangeError(f"no VPN connection '{connection}'")
+    count = item.get("tunnels", m.VPN_TUNNELS)
+    if not isinstance(tunnel, int) or not 1 <= tunnel <= count:
+        raise ChangeError(f"{connection} has tunnels 1 to {count}, not {tunnel}")
+    down = [n for n in item.get("tunnels_down", []) if n != tunnel] + ([] if up else [tunnel])
+    was = tunnel not in item.get("tunnels_down", [])
+    if down:
+        item["tunnels_down"] = sorted(down)
+    else:
+        item.pop("tunnels_down", None)
+    state = "up" if up else "down"
+    if was == up:
+        return f"{connection} tunnel {tunnel} is already {state}"
+    return f"{connection} tunnel {tunnel} is {state}" + (f" ({reason})" if reason else "")
+
+
 def flow_text(rule: dict) -> str:
     """A rule as YAML flow text, e.g. {protocol: tcp, ports: 443, cidr: 0.0.0.0/0}."""
     return yaml.safe_dump(dict(rule), default_flow_style=True, sort_keys=False).strip()
@@ -432,4 +453,5 @@ OPERATIONS: dict[str, Callable] = {
     "remove-nacl-rule": remove_nacl_rule,
     "failover": failover,
     "target-health": target_health,
+    "tunnel-state": tunnel_state,
 }

@@ -393,10 +393,11 @@ class VpcCLI(ChangeVerbs, CLI):
     # -- faults ------------------------------------------------------------------------------
     def do_fail(self, line):
         """Usage: fail nitro SERVER | fail link SERVER [--loss P%] [--rate R] | fail link region REGION
-        | fail controller
+        | fail controller | fail tunnel CONNECTION N
         -- inject a fault. A link with --loss or --rate stays up but drops P % of the packets
         at random and carries at most R (10mbit, 500kbit...), each way; no delay: this kernel
-        has no netem."""
+        has no netem. A VPN tunnel is cut; AWS's side finds out when its BGP hold time runs out
+        (a static VPN: dead peer detection), and its VGW moves to the other tunnel."""
         words = line.split()
         if words[:1] == ["link"] and len(words) > 2 and words[1] != "region":
             return self._impair(words[1], words[2:])
@@ -404,7 +405,7 @@ class VpcCLI(ChangeVerbs, CLI):
 
     def do_recover(self, line):
         """Usage: recover nitro SERVER | recover link SERVER | recover link region REGION
-        | recover controller [--discard-changes]
+        | recover controller [--discard-changes] | recover tunnel CONNECTION N
         -- undo a fault (a link: up again, and whole). The restarted controller reconciles the
         cards to the running design, with its runtime changes; --discard-changes goes back to
         the topology file."""
@@ -434,6 +435,8 @@ class VpcCLI(ChangeVerbs, CLI):
     def _fault(self, line: str, failing: bool):
         words = line.split()
         method = self.do_fail if failing else self.do_recover
+        if words[:1] == ["tunnel"]:
+            return self._tunnel(words[1:], failing)
         if not words or words[0] not in ("nitro", "link", "controller"):
             return self.usage(method)
         if words[0] == "controller":
@@ -469,6 +472,27 @@ class VpcCLI(ChangeVerbs, CLI):
         }
         action[(kind, failing)](self.emulation, server)
         return self.say(f"*** {what}: {'failed' if failing else 'recovered'}")
+
+    def _tunnel(self, words: list[str], failing: bool):
+        """``fail tunnel CONNECTION N``: the tunnel carries nothing until ``recover``."""
+        method = self.do_fail if failing else self.do_recover
+        sites = self.emulation.sites
+        if len(words) != 2 or not words[1].isdigit():
+            return self.usage(method)
+        key = (words[0], int(words[1]))
+        if key not in sites.ends:
+            known = ", ".join(sorted({c for c, _ in sites.ends})) or "none live"
+            return self.say(f"*** no tunnel {words[1]} of VPN connection '{words[0]}' (connections: {known})")
+        what = f"{words[0]} tunnel {words[1]}"
+        if failing == (not sites.tunnel_is_up(*key)):
+            return self.say(f"*** {what} is already {'down' if failing else 'up'}")
+        sites.fail_tunnel(*key, up=not failing)
+        if failing:
+            return self.say(
+                f"*** {what}: cut; AWS's side notices within its hold time ({sites.hold_time} s), "
+                "then its routes move (`routes`, `trace` show where)"
+            )
+        return self.say(f"*** {what}: mended; AWS's side takes it back once its BGP session (or DPD) is up")
 
     def _region_link(self, words: list[str], failing: bool):
         """``fail link region NAME``: the Region's link to the other Regions goes down."""

@@ -1,0 +1,172 @@
+"""What AWS's side sees of each VPN tunnel, told to Hyperplane as it changes (the runtime
+change ``tunnel-state``, which the cards' VGW routes follow).
+
+A BGP tunnel is up while its session at AWS's end is established (bgpd's own state, as JSON:
+the session goes when its hold time runs out). A static tunnel is up while dead peer detection
+hears the site: an ICMP echo to the site's inside address every third of the hold time, the
+tunnel down after a hold time with no answer (AWS: DPD every 10 s, down after 30 s).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import socket
+import struct
+import threading
+import time
+from typing import Optional
+
+from agents.netns import entered
+from controller.hyperplane.client import ApiError, HyperplaneClient
+
+LOG = logging.getLogger(__name__)
+ECHO_REQUEST, ECHO_REPLY = 8, 0
+WATCH_INTERVAL = 0.25  # seconds between looks at the sessions: a change reaches Hyperplane within it
+
+
+def checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def echo(ident: int, sequence: int) -> bytes:
+    header = struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, ident, sequence)
+    payload = b"vpclab-dpd"
+    return struct.pack("!BBHHH", ECHO_REQUEST, 0, checksum(header + payload), ident, sequence) + payload
+
+
+def reply_from(packet: bytes, ident: int) -> Optional[str]:
+    """The source of an echo reply to ``ident`` (an IPv4 packet with its header), else None."""
+    if len(packet) < 20:
+        return None
+    start = (packet[0] & 0x0F) * 4
+    if len(packet) < start + 8:
+        return None
+    kind, _, _, their_ident, _ = struct.unpack("!BBHHH", packet[start : start + 8])
+    if kind != ECHO_REPLY or their_ident != ident:
+        return None
+    return socket.inet_ntoa(packet[12:16])
+
+
+class DeadPeerDetection:
+    """Echoes from one AWS end's namespace to the site's inside address of each static tunnel."""
+
+    def __init__(self, netns: str, peers: dict[str, tuple[str, int]]):
+        self.peers = peers  # the site's inside address -> (connection, tunnel)
+        with entered(f"/run/netns/{netns}"):
+            self.socket = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        self.socket.setblocking(False)
+        self.ident = (os.getpid() ^ id(self)) & 0xFFFF
+        self.sequence = 0
+        now = time.monotonic()
+        self.heard = {address: now for address in peers}  # up from the start: BGP converged first
+
+    def send(self) -> None:
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        for address in self.peers:
+            try:
+                self.socket.sendto(echo(self.ident, self.sequence), (address, 0))
+            except OSError:  # the tunnel is down: no route, or the device refuses
+                pass
+
+    def receive(self) -> None:
+        while select.select([self.socket], [], [], 0)[0]:
+            try:
+                packet = self.socket.recv(2048)
+            except BlockingIOError:
+                return
+            source = reply_from(packet, self.ident)
+            if source in self.heard:
+                self.heard[source] = time.monotonic()
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+class TunnelWatch(threading.Thread):
+    def __init__(self, sites, api_port: int, hold_time: float):
+        super().__init__(name="tunnel-watch", daemon=True)
+        self.sites, self.hold_time = sites, hold_time
+        self.client = HyperplaneClient(api_port)
+        self.interval = WATCH_INTERVAL
+        self.stopping = threading.Event()
+        hybrid = sites.topology.hybrid
+        self.known = {
+            (c.name, n): n not in c.tunnels_down
+            for c in hybrid.vpn_connections
+            for n in range(1, c.tunnels + 1)
+        }
+        self.changes: list[tuple[float, str, int, bool, str]] = []  # (wall time, connection, tunnel, up, why)
+        self.dpd = [
+            DeadPeerDetection(
+                sites.netns(f"aws-{c.name}"),
+                {
+                    str(c.inside_cidrs[n - 1].network_address + 2): (c.name, n)
+                    for n in range(1, c.tunnels + 1)
+                },
+            )
+            for c in hybrid.vpn_connections
+            if not c.bgp
+        ]
+        self.last_echo = 0.0
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=5)
+        for detection in self.dpd:
+            detection.close()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            try:
+                seen = self.observe()
+            except Exception:  # a daemon restarting, a namespace going: look again next time
+                LOG.exception("tunnel watch")
+                continue
+            for key, (up, why) in seen.items():
+                if up == self.known.get(key):
+                    continue
+                connection, tunnel = key
+                try:
+                    self.client.change(
+                        "tunnel-state", connection=connection, tunnel=tunnel, up=up, reason=why
+                    )
+                except ApiError:  # the controller is down or busy: tell it next time
+                    continue
+                self.known[key] = up
+                self.changes.append((time.time(), connection, tunnel, up, why))
+
+    def observe(self) -> dict[tuple[str, int], tuple[bool, str]]:
+        """Each tunnel: is it up as AWS's end sees it, and why."""
+        seen: dict[tuple[str, int], tuple[bool, str]] = {}
+        hybrid = self.sites.topology.hybrid
+        for connection in hybrid.vpn_connections:
+            if not connection.bgp:
+                continue
+            daemon = self.sites.daemon(f"aws-{connection.name}")
+            states = daemon.sessions() if daemon is not None else {}
+            for n in range(1, connection.tunnels + 1):
+                peer = str(connection.inside_cidrs[n - 1].network_address + 2)
+                state = states.get(peer, "not configured")
+                seen[(connection.name, n)] = (state == "Established", f"BGP session {state}")
+        now = time.monotonic()
+        if now - self.last_echo >= self.hold_time / 3:
+            for detection in self.dpd:
+                detection.send()
+            self.last_echo = now
+        for detection in self.dpd:
+            detection.receive()
+            for address, key in detection.peers.items():
+                silent = now - detection.heard[address]
+                up = silent < self.hold_time
+                seen[key] = (
+                    up,
+                    "dead peer detection hears the site" if up else f"no answer for {silent:.0f} s",
+                )
+        return seen
