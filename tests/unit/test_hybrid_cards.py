@@ -14,10 +14,11 @@ from vpclab.layout.hybrid import INNER, OUTSIDE, not_live, tunnel_outside
 from vpclab.layout.plan import Plan
 
 DATA = Path(__file__).resolve().parents[1] / "data"
+VPN_SITES = Path(__file__).resolve().parents[2] / "topologies" / "vpn-sites.yaml"
 
 
-def design(name: str = "sites-vgw.yaml"):
-    return load_topology(str(DATA / name))
+def design(path: Path = VPN_SITES):
+    return load_topology(str(path))
 
 
 def with_tunnels_down(topology, connection: str, down: tuple[int, ...]):
@@ -126,15 +127,18 @@ def test_the_sites_and_awss_ends_have_their_addresses_on_the_internets_card():
 
 def test_up_runs_sites_over_vgws_and_says_why_not_the_rest():
     assert not_live(design()) is None
-    assert not_live(design("hybrid.yaml")) == "Direct Connect is traced, not yet emulated live"
+    assert not_live(design(DATA / "hybrid.yaml")) == "Direct Connect is traced, not yet emulated live"
 
 
 def test_awss_vpn_endpoints_are_nobody_elses_on_the_internet():
     from vpc_fixtures import problems
 
-    text = (DATA / "sites-vgw.yaml").read_text()
+    text = VPN_SITES.read_text()
     site = problems(text.replace("public_ip: 198.51.100.60", "public_ip: 192.0.2.200"))
-    wanted = ":40: on_premises[1].public_ip: 192.0.2.200 is AWS's: vpclab's VPN tunnels take 192.0.2.192/26"
+    line = text.splitlines().index("    public_ip: 198.51.100.60") + 1
+    wanted = (
+        f":{line}: on_premises[1].public_ip: 192.0.2.200 is AWS's: vpclab's VPN tunnels take 192.0.2.192/26"
+    )
     assert any(wanted in line for line in site), site
     host = problems(text + "internet:\n  hosts:\n    - {name: far, ip: 192.0.2.250}\n")
     assert any("internet.hosts[0].ip: 192.0.2.250 is AWS's" in line for line in host), host
@@ -143,7 +147,7 @@ def test_awss_vpn_endpoints_are_nobody_elses_on_the_internet():
 def test_a_vgw_without_connections_learns_nothing_and_drops_at_the_vgw():
     import yaml
 
-    data = yaml.safe_load((DATA / "sites-vgw.yaml").read_text())
+    data = yaml.safe_load(VPN_SITES.read_text())
     for key in ("on_premises", "vpn_connections"):
         del data[key]
     topology = load_topology("alone.yaml", yaml.safe_dump(data))
@@ -162,7 +166,7 @@ def test_a_tunnel_goes_down_and_up_as_a_runtime_change_and_the_cards_follow():
 
     from vpclab.intent.changes import ChangeError, Intent
 
-    intent = Intent(str(DATA / "sites-vgw.yaml"), yaml.safe_load((DATA / "sites-vgw.yaml").read_text()))
+    intent = Intent(str(VPN_SITES), yaml.safe_load(VPN_SITES.read_text()))
     down = intent.apply("tunnel-state", connection="dc1-vpn", tunnel=1, up=False, reason="BGP session Idle")
     assert down.hybrid.connection("dc1-vpn").tunnels_down == (1,)
     assert intent.summary == "dc1-vpn tunnel 1 is down (BGP session Idle)"
