@@ -28,6 +28,7 @@ BENCHES = (  # in the order make bench runs them
     "flows",
     "scale",
     "reach",
+    "sites",
 )
 PAGE = os.path.join(ROOT, "docs", "performance.md")
 

@@ -185,6 +185,8 @@ class Emulation:
             self.record()
             self.wait_for_flows(self.ready_timeout)
             self.hosts.wait_for_card_services(self.ready_timeout)
+            if self.topology.hybrid:
+                self.sites.start_daemons()
             if self.sites.daemons:
                 took = self.sites.wait_for_bgp(self.ready_timeout)
                 self.log(f"*** BGP: {len(self.sites.daemons)} speakers converged in {took:.1f} s")

@@ -84,7 +84,6 @@ class Sites:
             self._tunnels(connection)
         for site in hybrid.sites:
             self._site_hosts(site)
-        self._start_daemons()
 
     def _edge_ports(self) -> None:
         """The veths between the namespaces and the internet's card."""
@@ -101,15 +100,24 @@ class Sites:
         ip_batch([f"link set dev {p.interface} mtu {mtu[p.kind]} up" for p in ports], netns=card.netns)
         card.in_netns("sh", "-c", "; ".join(f"ethtool -K {p.interface} tx off >/dev/null" for p in ports))
         card.add_ports([(p.interface, p.port) for p in ports])
+        lines: dict[str, list[str]] = {}  # per namespace: one `ip -batch`, one shell for ethtool
         for p in ports:
-            lines = [f"link set dev {p.inside} address {p.mac} mtu {mtu[p.kind]} up"]
+            mine = lines.setdefault(p.namespace, [])
+            mine.append(f"link set dev {p.inside} address {p.mac} mtu {mtu[p.kind]} up")
             if p.kind == OUTSIDE:
-                lines += [f"address add {a}/32 dev {p.inside}" for a in p.addresses]
-                lines.append(f"route add default via {INTERNET_ROUTER} dev {p.inside} onlink")
+                mine += [f"address add {a}/32 dev {p.inside}" for a in p.addresses]
+                mine.append(f"route add default via {INTERNET_ROUTER} dev {p.inside} onlink")
             else:  # a wire between the card and the tunnel (the card answers for nobody here)
-                lines.append(f"neigh add {SITE_GATEWAY} lladdr {ROUTER_MAC} dev {p.inside} nud permanent")
-            ip_batch(lines, netns=self.netns(p.namespace))
-            run("ethtool", "-K", p.inside, "tx", "off", netns=self.netns(p.namespace))
+                mine.append(f"neigh add {SITE_GATEWAY} lladdr {ROUTER_MAC} dev {p.inside} nud permanent")
+        for namespace, batch in lines.items():
+            ip_batch(batch, netns=self.netns(namespace))
+            inside = [p.inside for p in ports if p.namespace == namespace]
+            run(
+                "sh",
+                "-c",
+                "; ".join(f"ethtool -K {i} tx off >/dev/null" for i in inside),
+                netns=self.netns(namespace),
+            )
 
     def _tunnels(self, connection: m.VpnConnection) -> None:
         """Both ends of each tunnel; the AWS end's policy routing; a static VPN's site routes."""
@@ -192,7 +200,9 @@ class Sites:
                 )
             )
 
-    def _start_daemons(self) -> None:
+    def start_daemons(self) -> None:
+        """The BGP daemons, once the internet's card forwards (a first SYN lost to a card without
+        its flows yet would cost TCP's one-second retransmission)."""
         sites = [
             site_speaker(self.topology, self.names, s, self.hold_time)
             for s in self.topology.hybrid.sites

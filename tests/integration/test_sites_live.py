@@ -1,7 +1,7 @@
 """On-premises sites live (issue 32): two sites reach a VPC's VGW over a BGP VPN and a static
 VPN, through real tunnels over the emulated internet, with real BGP daemons (FRR at AWS's end,
 BIRD at the site's router); instances and site hosts reach each other by the tunnel the cards
-chose, and `verify` agrees with `trace` on every probe."""
+chose (`test_live` verifies the design with the other examples)."""
 
 import io
 import os

@@ -51,6 +51,7 @@ def frr_config(speaker: Speaker, log_file: str) -> str:
         f" bgp router-id {speaker.router_id}",
         " no bgp ebgp-requires-policy",
         " no bgp network import-check",
+        " coalesce-time 0",  # send the first updates at once (its default holds them for 1 s)
         f" timers bgp {speaker.keepalive} {speaker.hold_time}",
     ]
     for neighbor in speaker.neighbors:
@@ -99,6 +100,7 @@ def bird_config(speaker: Speaker, log_file: str) -> str:
             f"  local as {speaker.asn};",
             f"  neighbor {neighbor.address} as {neighbor.asn};",
             f"  hold time {speaker.hold_time}; keepalive time {speaker.keepalive}; connect retry time 1;",
+            "  connect delay time 0;",  # its default waits 5 s before the first connect
             f"  ipv4 {{ import filter {{ bgp_local_pref = {neighbor.local_preference}; accept; }};",
             '    export where proto = "announced"; };',
             "}",
