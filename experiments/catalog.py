@@ -14,6 +14,7 @@ from .lossy_link import LossyLink
 from .path_failover import PathFailover
 from .privatelink_failover import PrivateLinkFailover
 from .retry_storm import RetryStorm
+from .tunnel_failover import TunnelFailover
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 
@@ -26,7 +27,9 @@ def names() -> list[str]:
 
 def load(
     name_or_path: str,
-) -> Union[Scenario, BreachScenario, LossyLink, RetryStorm, PathFailover, PrivateLinkFailover]:
+) -> Union[
+    Scenario, BreachScenario, LossyLink, RetryStorm, PathFailover, PrivateLinkFailover, TunnelFailover
+]:
     if name_or_path.endswith(".py") or os.sep in name_or_path:
         spec = importlib.util.spec_from_file_location("vpclab_scenario", name_or_path)
         if spec is None or spec.loader is None:

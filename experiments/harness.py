@@ -169,7 +169,7 @@ def start_listeners(emulation, probes: list[Probe]) -> list:
 def start_probers(emulation, probes: list[Probe], duration: float, rng, rate: float = PROBE_RATE) -> list:
     processes = []
     for probe in rng.sample(probes, len(probes)):  # start order is seeded
-        address = str(emulation.topology.instance(probe.target).ip)
+        address = str(emulation.topology.endpoint(probe.target).ip)  # an instance, or a site's host
         target = f"{address}:{probe.port}" if probe.port else address
         process = emulation.hosts.hosts[probe.source].popen(
             command(

@@ -102,6 +102,7 @@ def test_experiment_list_names_every_scenario():
         "retry-storm",
         "path-failover",
         "privatelink-failover",
+        "vpn-tunnel-down",
     }
     assert os.path.exists(catalog.SCENARIOS)
 

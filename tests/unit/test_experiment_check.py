@@ -53,3 +53,33 @@ def test_interrupted_fails_on_answers_in_the_outage_early_losses_or_no_recovery(
     assert not pair["as_expected"] and "never answered again after the restore" in pair["check"]
     pair, _ = verdict(INTERRUPTED, samples())
     assert not pair["as_expected"] and pair["check"] == "nothing lost after the injection"
+
+
+def test_a_tunnel_failover_is_as_expected_only_within_the_hold_time_and_back_without_loss():
+    from experiments.tunnel_failover import check, measure
+
+    changes = [
+        {
+            "operation": "tunnel-state",
+            "time": 102.5,
+            "arguments": {"connection": "c", "tunnel": 1, "up": False},
+            "summary": "down",
+        },
+        {
+            "operation": "tunnel-state",
+            "time": 109.0,
+            "arguments": {"connection": "c", "tunnel": 1, "up": True},
+            "summary": "up",
+        },
+    ]
+
+    def report(lost_until: float) -> dict:
+        samples = [(n, 100 + n / 10, None if 0 <= n / 10 < lost_until else 0.001) for n in range(-20, 140)]
+        pair = measure("a->b", "c", 1, [(i, t, r) for i, t, r in samples], changes, 100.0, 108.0)
+        return {"hold_time": 3, "tunnel": 1, "pairs": [pair]}
+
+    good = report(2.5)
+    assert good["pairs"][0]["down_after"] == 2.5 and good["pairs"][0]["up_after_repair"] == 1.0
+    assert check(good)[0], check(good)[1]
+    late = report(4.5)
+    assert not check(late)[0] and "a probe lost 4.4 s after the cut (limit 4.0 s)" in check(late)[1]

@@ -1,0 +1,210 @@
+"""`vpclab experiment vpn-tunnel-down`: tunnel 1 of each VPN connection is cut while an instance
+pings a host of each site; the second tunnel carries on once AWS's side notices (a BGP
+session's hold time, or dead peer detection on a static VPN), and after the repair the VGW
+moves back. Steady probes say how long each site was cut off; the controller's change log says
+when each tunnel went down and came back as AWS's side saw it (``tunnel-state``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from dataclasses import dataclass
+
+from matplotlib.figure import Figure
+
+from nitro_switch.emulation import Emulation
+from vpclab.errors import InvalidInput
+from vpclab.intent.loader import load_topology
+
+from .harness import ROOT, Probe, probe_samples, start_probers
+
+PROBE_RATE = 50.0  # a probe every 20 ms
+SLACK = 1.0  # seconds past the hold time a failover may take (issue 32)
+
+
+@dataclass
+class TunnelFailover:
+    name: str
+    description: str
+    topology: str
+    source: str  # the instance that pings
+    sites: tuple[tuple[str, str], ...]  # (VPN connection, a host of its site)
+    tunnel: int = 1  # the tunnel cut
+    hold_time: int = 3  # BGP's hold time and DPD's timeout for the run (AWS: 30 s)
+    warmup: float = 2.0
+    outage: float = 8.0
+    after: float = 6.0
+
+    def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print, alarm=None) -> dict:
+        if alarm is not None:
+            raise InvalidInput(f"{self.name} reports its own timings: no flow-log alarm")
+        return run(self, topology_path, seed, out_dir, log)
+
+    @staticmethod
+    def summary(report: dict) -> list[str]:
+        lines = [] if report["as_expected"] else [f"NOT AS EXPECTED: {report['check']}"]
+        for pair in report["pairs"]:
+            down = pair["down_after"]
+            lines.append(
+                f"{pair['pair']} over {pair['connection']}: cut off {pair['cut_off_s']:.2f} s "
+                f"({pair['lost']}/{pair['sent']} probes lost); "
+                + (
+                    f"tunnel {report['tunnel']} down for AWS after {down:.2f} s"
+                    if down is not None
+                    else "never down"
+                )
+                + (
+                    f", back {pair['up_after_repair']:.2f} s after the repair"
+                    if pair["up_after_repair"] is not None
+                    else ", not back"
+                )
+            )
+        return lines
+
+
+def run(scenario: TunnelFailover, topology_path=None, seed: int = 0, out_dir=None, log=print) -> dict:
+    rng = random.Random(seed)
+    topology = load_topology(topology_path or os.path.join(ROOT, scenario.topology))
+    out_dir = out_dir or os.path.join("results", f"{scenario.name}-seed{seed}")
+    os.makedirs(out_dir, exist_ok=True)
+    jitter = rng.uniform(0.0, 0.5)  # the cut does not line up with BGP's keepalives
+    duration = scenario.warmup + jitter + scenario.outage + scenario.after
+    probes = [Probe(scenario.source, host) for _, host in scenario.sites]
+    with Emulation(topology, log=log, bgp_hold_time=scenario.hold_time) as lab:
+        probers = start_probers(lab, probes, duration, rng, PROBE_RATE)
+        try:
+            time.sleep(scenario.warmup + jitter)
+            cut_at = time.time()
+            for connection, _ in scenario.sites:
+                lab.sites.fail_tunnel(connection, scenario.tunnel)
+            log(f"*** tunnel {scenario.tunnel} of {', '.join(c for c, _ in scenario.sites)} cut")
+            time.sleep(scenario.outage)
+            repaired_at = time.time()
+            for connection, _ in scenario.sites:
+                lab.sites.fail_tunnel(connection, scenario.tunnel, up=True)
+            log(f"*** tunnel {scenario.tunnel} mended")
+            samples = [probe_samples(prober) for prober in probers]
+        finally:
+            for prober in probers:
+                if prober.poll() is None:
+                    prober.kill()
+                prober.wait()
+        changes = [c for c in lab.api.call("changes")["changes"] if c["operation"] == "tunnel-state"]
+    pairs = [
+        measure(
+            f"{scenario.source}->{host}", connection, scenario.tunnel, found, changes, cut_at, repaired_at
+        )
+        for (connection, host), found in zip(scenario.sites, samples, strict=True)
+    ]
+    report = {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "topology": topology.name,
+        "seed": seed,
+        "tunnel": scenario.tunnel,
+        "hold_time": scenario.hold_time,
+        "probe_rate": PROBE_RATE,
+        "repair_after": round(repaired_at - cut_at, 3),
+        "pairs": pairs,
+    }
+    report["as_expected"], report["check"] = check(report)
+    timelines = {pair["pair"]: pair.pop("samples") for pair in pairs}
+    with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2)
+    plot(report, timelines, os.path.join(out_dir, "timeline.png"))
+    log(f"*** report: {out_dir}/report.json, timeline: {out_dir}/timeline.png")
+    return report
+
+
+def measure(
+    pair: str, connection: str, tunnel: int, samples, changes, cut_at: float, repaired_at: float
+) -> dict:
+    """What the probes saw, and when AWS's side marked the tunnel down and up, relative to the cut."""
+    relative = [(sent - cut_at, rtt) for _, sent, rtt in samples]
+    lost = [t for t, rtt in relative if rtt is None]
+    mine = [
+        c for c in changes if (c["arguments"]["connection"], c["arguments"]["tunnel"]) == (connection, tunnel)
+    ]
+    down = [c for c in mine if not c["arguments"]["up"] and c["time"] >= cut_at]
+    up = [c for c in mine if c["arguments"]["up"] and c["time"] >= repaired_at]
+    return {
+        "pair": pair,
+        "connection": connection,
+        "sent": len(relative),
+        "lost": len(lost),
+        "lost_before_cut": sum(1 for t in lost if t < 0),
+        "lost_after_repair": sum(1 for t in lost if t >= repaired_at - cut_at),
+        "cut_off_s": round(max(lost) - min(lost) + 1 / PROBE_RATE, 3) if lost else 0.0,
+        "last_loss_after": round(max(lost), 3) if lost else None,
+        "down_after": round(down[0]["time"] - cut_at, 3) if down else None,
+        "why_down": down[0]["summary"] if down else None,
+        "up_after_repair": round(up[0]["time"] - repaired_at, 3) if up else None,
+        "samples": relative,
+    }
+
+
+def check(report: dict) -> tuple[bool, str]:
+    limit = report["hold_time"] + SLACK
+    faults = []
+    for pair in report["pairs"]:
+        name = pair["pair"]
+        if pair["down_after"] is None:
+            faults.append(f"{name}: AWS's side never saw tunnel {report['tunnel']} down")
+        if pair["lost"] and pair["last_loss_after"] > limit:
+            faults.append(f"{name}: a probe lost {pair['last_loss_after']} s after the cut (limit {limit} s)")
+        if pair["up_after_repair"] is None:
+            faults.append(f"{name}: tunnel {report['tunnel']} not back after the repair")
+        if pair["lost_before_cut"] or pair["lost_after_repair"]:
+            faults.append(
+                f"{name}: {pair['lost_before_cut'] + pair['lost_after_repair']} lost outside the outage"
+            )
+    expected = (
+        f"each site cut off at most the hold time + {SLACK:.0f} s ({limit:.0f} s), then on tunnel 2; "
+        "tunnel 1 back after the repair with no probe lost"
+    )
+    return not faults, "; ".join(faults) or expected
+
+
+def plot(report: dict, timelines: dict, path: str) -> None:
+    """One row per site: each probe answered (green) or lost (red) over time, the cut and the
+    repair, and when AWS's side marked the tunnel down and up."""
+    pairs = report["pairs"]
+    figure = Figure(figsize=(10, 1.6 + 1.6 * len(pairs)))
+    axes = figure.subplots(len(pairs), 1, sharex=True, squeeze=False)[:, 0]
+    repair = report["repair_after"]
+    for axis, pair in zip(axes, pairs, strict=True):
+        relative = timelines[pair["pair"]]
+        ok = [t for t, rtt in relative if rtt is not None]
+        lost = [t for t, rtt in relative if rtt is None]
+        axis.scatter(ok, [1] * len(ok), s=4, color="#2a9d41", label="answered")
+        axis.scatter(lost, [0] * len(lost), s=4, color="#d62728", label="lost")
+        axis.axvline(0, color="black", linestyle="--", linewidth=1)
+        axis.axvline(repair, color="#1f77b4", linestyle="--", linewidth=1)
+        axis.axvspan(0, report["hold_time"], color="#999999", alpha=0.12)
+        on_line = dict(transform=axis.get_xaxis_transform(), fontsize=8, va="center", backgroundcolor="white")
+        axis.text(0, 0.5, f" tunnel {report['tunnel']} cut ", fontweight="bold", **on_line)
+        axis.text(
+            report["hold_time"], 0.2, f" hold time {report['hold_time']} s ", color="#555555", **on_line
+        )
+        axis.text(repair, 0.5, " mended ", color="#1f77b4", **on_line)
+        for moved, since, said in (
+            (pair["down_after"], 0.0, "AWS: tunnel down, VGW on tunnel 2"),
+            (pair["up_after_repair"], repair, "AWS: tunnel up, back to tunnel 1"),
+        ):
+            if moved is not None:
+                axis.axvline(since + moved, color="#7b2cbf", linewidth=2, alpha=0.7)
+                axis.text(since + moved, 0.94, f" {said} (+{moved:.2f} s) ", color="#7b2cbf", **on_line)
+        axis.set_yticks([0, 1], ["lost", "ok"])
+        axis.set_ylim(-0.5, 1.5)
+        axis.set_title(
+            f"{pair['pair']} over {pair['connection']}: cut off {pair['cut_off_s']:.2f} s "
+            f"({pair['lost']}/{pair['sent']} probes lost)",
+            fontsize=9,
+            loc="left",
+        )
+    axes[-1].set_xlabel(f"seconds since the cut (probes at {report['probe_rate']:.0f}/s, drawn when sent)")
+    figure.suptitle(f"{report['scenario']} on {report['topology']} (seed {report['seed']})")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
