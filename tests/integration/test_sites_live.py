@@ -70,6 +70,13 @@ def shell(emulation, *commands) -> str:
     return out.getvalue()
 
 
+def test_why_follows_a_packet_for_a_site_to_the_tunnel_it_leaves_by(sites):
+    said = shell(sites, "why app1 erp1", "why app1 files1 tcp 22")
+    assert "delivered to VPN dc1-vpn tunnel 1" in said and "delivered to VPN dc2-vpn tunnel 1" in said
+    assert said.count("they agree") == 2 and "DISAGREE" not in said, said
+    assert "vgw_route" in said  # the internet's card's VGW stage, named by its YAML object
+
+
 def tunnel_packets(sites, connection: str, device: str) -> int:
     """Packets AWS's end of ``connection`` sent into tunnel ``device``."""
     shown = subprocess.run(

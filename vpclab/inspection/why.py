@@ -21,6 +21,7 @@ from vpclab.intent import model as m
 from vpclab.intent.origins import origin_name
 from vpclab.layout.pipeline import FIELDS, MSS_CLAMP_PORT, ROUTER_MAC, STAGE_AT, TUNNEL_PORT, ClampKey
 from vpclab.layout.plan import Plan
+from vpclab.oracle.propagation import vgw_route
 from vpclab.oracle.trace import Verdict, trace
 
 TABLE_LINE = re.compile(r"^\s*(\d+)\. (?:(.*), )?priority (\d+)(?:, cookie (0x[0-9a-f]+))?\s*$")
@@ -208,7 +209,16 @@ def _endpoint_at(plan, server: str, port: int) -> Optional[str]:
     found += [
         p.host.name for p in plan.internet_hosts.values() if (m.INTERNET_CARD, p.port) == (server, port)
     ]
+    found += [  # a VPN tunnel's inner port (the way to a site), or an outside address's owner
+        _tunnel_name(p) if p.connection else p.namespace
+        for p in plan.edge_ports
+        if (m.INTERNET_CARD, p.port) == (server, port)
+    ]
     return found[0] if found else f"port {port}"
+
+
+def _tunnel_name(port) -> str:
+    return f"VPN {port.connection} tunnel {port.tunnel}"
 
 
 def _underlay_of(underlay: dict[str, str], server: str) -> str:
@@ -380,6 +390,18 @@ def explain(
         lines += render(reply, named, f"reply {answer}")
     target = static.delivered_to or forward.delivered_to or str(address)
     live = outcome(forward, reply, source.name, target, origins)
+    tunnel = next(
+        (p for p in plan.edge_ports if p.connection and _tunnel_name(p) == forward.delivered_to), None
+    )
+    if tunnel is not None:  # it left the cards for a site: the rest is the namespaces' and the site's
+        gateway = topology.hybrid.vpn_gateway_of(source.vpc)
+        way = vgw_route(topology, gateway, address) if gateway is not None else None
+        lines.append(
+            f"  beyond the cards: AWS's end of {tunnel.connection} puts it into tunnel {tunnel.tunnel}, "
+            "the site's router takes it on and the reply comes back by its own routes (`trace` follows both)"
+        )
+        same = way is not None and (way.connection, way.tunnel) == (tunnel.connection, tunnel.tunnel)
+        live = Outcome(True, "return", None) if static.accepted and same else Outcome(False, "forward", None)
     said = "accepted" if live.accepted else f"dropped on the {live.direction} path by {live.origin}"
     known = "accepted" if static.accepted else f"dropped on the {static.direction} path by {static.rule}"
     verdict = "they agree" if agrees(live, static) else "THEY DISAGREE"

@@ -149,7 +149,8 @@ class VpcCLI(ChangeVerbs, CLI):
         """Usage: why SRC DST [tcp|udp|icmp|N] [PORT]  -- one packet through the real flows.
         ovs-appctl ofproto/trace on the sender's card, over the tunnel to the receiver's card,
         every flow with the YAML object it comes from; then the reply; then whether the static
-        trace agrees. SRC is an instance; internet gateways and NAT are not followed."""
+        trace agrees. SRC is an instance; internet gateways and NAT are not followed, and a packet
+        for a site is followed to the VPN tunnel it leaves by."""
         data = self.running_data()
         topology = Intent(self.emulation.topology.source, data).topology
         asked = self.connection(line, topology, self.do_why)
