@@ -187,6 +187,7 @@ class Emulation:
             self.hosts.wait_for_card_services(self.ready_timeout)
             if self.topology.hybrid:
                 self.sites.start_daemons()
+                self.record()  # their PIDs too, for `vpclab clean` after a crash
             if self.sites.daemons:
                 took = self.sites.wait_for_bgp(self.ready_timeout)
                 self.log(f"*** BGP: {len(self.sites.daemons)} speakers converged in {took:.1f} s")

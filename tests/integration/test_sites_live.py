@@ -6,6 +6,7 @@ chose (`test_live` verifies the design with the other examples)."""
 import io
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -23,6 +24,52 @@ quiet = lambda line: None
 
 def pings(host, address: str, size: int = 56) -> bool:
     return " 0% packet loss" in host.cmd(f"ping -c1 -W2 -M do -s {size} {address}")
+
+
+# runs before the module's emulation of the same design starts (one run per name)
+def running(pid: int) -> bool:
+    """Is ``pid`` a live process (not gone, not a zombie waiting to be reaped)?"""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_vpclab_clean_removes_a_killed_runs_sites_and_bgp_daemons():
+    """A run killed with SIGKILL leaves its sites' namespaces and BGP daemons; `vpclab clean`
+    finds them (by the run's namespaces) and removes them."""
+    import signal
+
+    from live_helpers import leftovers
+
+    from vpclab.layout.names import Names
+
+    vpclab = os.path.join(os.path.dirname(sys.executable), "vpclab")
+    up = subprocess.Popen(
+        [vpclab, "up", DESIGN, "--no-cli"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        for line in up.stdout:
+            if line.startswith("*** up in"):
+                break
+        names = Names("vpn-sites")
+        pids = []
+        for folder in ("bgp-aws-dc1-vpn", "bgp-site-dc1"):
+            with open(os.path.join(names.run_dir, folder, "daemon.pid"), encoding="utf-8") as handle:
+                pids.append(int(handle.read()))
+        up.send_signal(signal.SIGKILL)  # no tear-down
+        up.wait()
+        assert all(running(pid) for pid in pids)
+        assert any(n.endswith("-site-dc1") for n in leftovers(names.short)["namespaces"])
+        cleaned = subprocess.run([vpclab, "clean", "vpn-sites"], capture_output=True, text=True)
+        assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+        assert leftovers(names.short) == {"namespaces": [], "interfaces": []}
+        assert not any(running(pid) for pid in pids)  # bgpd and BIRD are gone
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()
 
 
 @pytest.fixture(scope="module")
