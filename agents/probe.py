@@ -20,7 +20,6 @@ import argparse
 import json
 import secrets
 import socket
-import struct
 import sys
 import threading
 import time
@@ -32,6 +31,8 @@ import dns.message
 import dns.query
 import dns.rcode
 
+from agents.icmp import ECHO_REPLY, echo_request
+
 WHO = b"vpclab-who "  # a probe asking who answers: the listener replies "NAME NONCE"
 NONCE_LENGTH = 12  # hex digits
 HEARD = ("tcp", "udp")
@@ -42,7 +43,7 @@ PING_HEADERS = 28  # ping -s counts the ICMP payload: the IP and ICMP headers co
 # 128, 668-845 and none missed, in the same probing time; at 32, 108, but twice as slow
 CONCURRENT_ATTEMPTS = 128
 PING_SIZE = 84  # ping's default: 56 bytes of data
-ICMP_ECHO, ICMP_ECHO_REPLY = 8, 0
+ICMP_ECHO_REPLY = ECHO_REPLY
 IP_MTU_DISCOVER, IP_PMTUDISC_DO = 10, 2  # Linux's socket option: set Don't Fragment, never fragment
 _print_lock = threading.Lock()
 
@@ -164,20 +165,13 @@ def _ping(address: str, size: Optional[int], timeout: float) -> Optional[str]:
     many and Don't Fragment, as ``ping -M do -s``), from a raw socket: verify sends thousands
     at once, and a process per ping took the CPU that the answers needed. '?' if answered."""
     ident, payload = secrets.randbits(16), secrets.token_bytes((size or PING_SIZE) - PING_HEADERS)
-    request = struct.pack(
-        "!BBHHH",
-        ICMP_ECHO,
-        0,
-        _checksum(struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, 1) + payload),
-        ident,
-        1,
-    )
+    request = echo_request(ident, 1, payload)
     deadline = time.monotonic() + timeout
     with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as raw:
         if size is not None:
             raw.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
         try:
-            raw.sendto(request + payload, (address, 0))
+            raw.sendto(request, (address, 0))  # header and payload
             while (left := deadline - time.monotonic()) > 0:
                 raw.settimeout(left)
                 packet, peer = raw.recvfrom(65535)
@@ -187,16 +181,6 @@ def _ping(address: str, size: Optional[int], timeout: float) -> Optional[str]:
         except OSError:  # too long for the way out (EMSGSIZE), or no answer in time
             return None
     return None
-
-
-def _checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071)."""
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def _dns_attempt(address: str, name: str, timeout: float) -> Optional[str]:

@@ -21,16 +21,7 @@ import sys
 import threading
 import time
 
-ECHO_REQUEST = 8
-
-
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    total = (total >> 16) + (total & 0xFFFF)
-    total += total >> 16
-    return ~total & 0xFFFF
+from agents.icmp import echo_request
 
 
 class Prober:
@@ -82,13 +73,7 @@ class IcmpProber(Prober):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 
     def send(self, sequence: int) -> None:
-        header = struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, self.ident, sequence & 0xFFFF)
-        payload = b"vpclab-probe"
-        packet = (
-            struct.pack("!BBHHH", ECHO_REQUEST, 0, _checksum(header + payload), self.ident, sequence & 0xFFFF)
-            + payload
-        )
-        self.sock.sendto(packet, (self.address, 0))
+        self.sock.sendto(echo_request(self.ident, sequence, b"vpclab-probe"), (self.address, 0))
 
     def receive(self) -> None:
         while True:

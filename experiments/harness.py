@@ -289,6 +289,28 @@ def check(expect: str, pair: dict, relative: list, restore_after: float) -> tupl
     )
 
 
+def outage_row(axis, relative: list, fault: str, repair_at: float, moves, title: str) -> None:
+    """One row of a failover timeline: each probe answered (green) or lost (red) when sent, the
+    fault at 0 and the repair at ``repair_at`` written on their lines, and each move the
+    controller made, ``moves``: (seconds since, since when, what it said)."""
+    ok = [t for t, rtt in relative if rtt is not None]
+    lost = [t for t, rtt in relative if rtt is None]
+    axis.scatter(ok, [1] * len(ok), s=4, color="#2a9d41", label="answered")
+    axis.scatter(lost, [0] * len(lost), s=4, color="#d62728", label="lost")
+    axis.axvline(0, color="black", linestyle="--", linewidth=1)
+    axis.axvline(repair_at, color="#1f77b4", linestyle="--", linewidth=1)
+    on_line = dict(transform=axis.get_xaxis_transform(), fontsize=8, va="center", backgroundcolor="white")
+    axis.text(0, 0.5, f" {fault} ", fontweight="bold", **on_line)
+    axis.text(repair_at, 0.5, " repaired ", color="#1f77b4", **on_line)
+    for moved, since, said in moves:
+        if moved is not None:
+            axis.axvline(since + moved, color="#7b2cbf", linewidth=2, alpha=0.7)
+            axis.text(since + moved, 0.94, f" {said} (+{moved:.2f} s) ", color="#7b2cbf", **on_line)
+    axis.set_yticks([0, 1], ["lost", "ok"])
+    axis.set_ylim(-0.5, 1.5)
+    axis.set_title(title, fontsize=9, loc="left")
+
+
 def plot_timeline(report: dict, samples: list, injected_at: float, path: str) -> None:
     """One row per pair: each probe at the moment it was answered (green) or timed out (red),
     so a loss band runs until the last lost probe gave up; the fault and the repair are written

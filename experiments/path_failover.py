@@ -21,7 +21,7 @@ from nitro_switch.emulation import Emulation
 from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
 
-from .harness import PROBE_TIMEOUT, ROOT, Probe, probe_samples, start_probers
+from .harness import PROBE_TIMEOUT, ROOT, Probe, outage_row, probe_samples, start_probers
 
 PROBE_RATE = 100.0  # a probe every 10 ms: the outage to within a probe
 FAILOVER_WITHIN = 1.0  # seconds: the route manager moves the route, and the probes pass again
@@ -190,30 +190,17 @@ def plot(report: dict, samples: dict, path: str) -> None:
     figure = Figure(figsize=(10, 1.6 + 1.6 * len(variants)))
     axes = figure.subplots(len(variants), 1, sharex=True, squeeze=False)[:, 0]
     for axis, variant in zip(axes, variants, strict=True):
-        relative = samples[variant["variant"]]
-        ok = [t for t, rtt in relative if rtt is not None]
-        lost = [t for t, rtt in relative if rtt is None]
-        axis.scatter(ok, [1] * len(ok), s=4, color="#2a9d41", label="answered")
-        axis.scatter(lost, [0] * len(lost), s=4, color="#d62728", label="lost")
-        axis.axvline(0, color="black", linestyle="--", linewidth=1)
-        axis.axvline(variant["restore_after"], color="#1f77b4", linestyle="--", linewidth=1)
-        on_line = dict(transform=axis.get_xaxis_transform(), fontsize=8, va="center", backgroundcolor="white")
-        axis.text(0, 0.5, f" {report['fault']} ", fontweight="bold", **on_line)
-        axis.text(variant["restore_after"], 0.5, " repaired ", color="#1f77b4", **on_line)
-        for moved, since, said in (
-            (variant["failover_after"], 0.0, "failover to the peering"),
-            (variant["failback_after"], variant["restore_after"], "fail-back to the TGW"),
-        ):
-            if moved is not None:
-                axis.axvline(since + moved, color="#7b2cbf", linewidth=2, alpha=0.7)
-                axis.text(since + moved, 0.94, f" {said} (+{moved:.2f} s) ", color="#7b2cbf", **on_line)
-        axis.set_yticks([0, 1], ["lost", "ok"])
-        axis.set_ylim(-0.5, 1.5)
-        axis.set_title(
+        outage_row(
+            axis,
+            samples[variant["variant"]],
+            report["fault"],
+            variant["restore_after"],
+            (
+                (variant["failover_after"], 0.0, "failover to the peering"),
+                (variant["failback_after"], variant["restore_after"], "fail-back to the TGW"),
+            ),
             f"{variant['variant']}: {report['pair']} cut off {variant['cut_off_s']:.2f} s "
             f"({variant['lost']}/{variant['sent']} probes lost)",
-            fontsize=9,
-            loc="left",
         )
     axes[-1].set_xlabel(
         f"seconds since the injection (probes at {report['probe_rate']:.0f}/s, drawn when sent)"

@@ -18,7 +18,7 @@ from nitro_switch.emulation import Emulation
 from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
 
-from .harness import ROOT, Probe, probe_samples, start_probers
+from .harness import ROOT, Probe, outage_row, probe_samples, start_probers
 
 PROBE_RATE = 50.0  # a probe every 20 ms
 SLACK = 1.0  # seconds past the hold time a failover may take (issue 32)
@@ -175,34 +175,20 @@ def plot(report: dict, timelines: dict, path: str) -> None:
     axes = figure.subplots(len(pairs), 1, sharex=True, squeeze=False)[:, 0]
     repair = report["repair_after"]
     for axis, pair in zip(axes, pairs, strict=True):
-        relative = timelines[pair["pair"]]
-        ok = [t for t, rtt in relative if rtt is not None]
-        lost = [t for t, rtt in relative if rtt is None]
-        axis.scatter(ok, [1] * len(ok), s=4, color="#2a9d41", label="answered")
-        axis.scatter(lost, [0] * len(lost), s=4, color="#d62728", label="lost")
-        axis.axvline(0, color="black", linestyle="--", linewidth=1)
-        axis.axvline(repair, color="#1f77b4", linestyle="--", linewidth=1)
-        axis.axvspan(0, report["hold_time"], color="#999999", alpha=0.12)
-        on_line = dict(transform=axis.get_xaxis_transform(), fontsize=8, va="center", backgroundcolor="white")
-        axis.text(0, 0.5, f" tunnel {report['tunnel']} cut ", fontweight="bold", **on_line)
-        axis.text(
-            report["hold_time"], 0.2, f" hold time {report['hold_time']} s ", color="#555555", **on_line
+        axis.axvspan(
+            0, report["hold_time"], color="#999999", alpha=0.12, label=f"hold time {report['hold_time']} s"
         )
-        axis.text(repair, 0.5, " mended ", color="#1f77b4", **on_line)
-        for moved, since, said in (
-            (pair["down_after"], 0.0, "AWS: tunnel down, VGW on tunnel 2"),
-            (pair["up_after_repair"], repair, "AWS: tunnel up, back to tunnel 1"),
-        ):
-            if moved is not None:
-                axis.axvline(since + moved, color="#7b2cbf", linewidth=2, alpha=0.7)
-                axis.text(since + moved, 0.94, f" {said} (+{moved:.2f} s) ", color="#7b2cbf", **on_line)
-        axis.set_yticks([0, 1], ["lost", "ok"])
-        axis.set_ylim(-0.5, 1.5)
-        axis.set_title(
+        outage_row(
+            axis,
+            timelines[pair["pair"]],
+            f"tunnel {report['tunnel']} cut",
+            repair,
+            (
+                (pair["down_after"], 0.0, "AWS: tunnel down, VGW on tunnel 2"),
+                (pair["up_after_repair"], repair, "AWS: tunnel up, back to tunnel 1"),
+            ),
             f"{pair['pair']} over {pair['connection']}: cut off {pair['cut_off_s']:.2f} s "
-            f"({pair['lost']}/{pair['sent']} probes lost)",
-            fontsize=9,
-            loc="left",
+            f"({pair['lost']}/{pair['sent']} probes lost; grey: the hold time, {report['hold_time']} s)",
         )
     axes[-1].set_xlabel(f"seconds since the cut (probes at {report['probe_rate']:.0f}/s, drawn when sent)")
     figure.suptitle(f"{report['scenario']} on {report['topology']} (seed {report['seed']})")

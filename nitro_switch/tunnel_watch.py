@@ -18,27 +18,12 @@ import threading
 import time
 from typing import Optional
 
+from agents.icmp import ECHO_REPLY, echo_request
 from agents.netns import entered
 from controller.hyperplane.client import ApiError, HyperplaneClient
 
 LOG = logging.getLogger(__name__)
-ECHO_REQUEST, ECHO_REPLY = 8, 0
 WATCH_INTERVAL = 0.25  # seconds between looks at the sessions: a change reaches Hyperplane within it
-
-
-def checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def echo(ident: int, sequence: int) -> bytes:
-    header = struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, ident, sequence)
-    payload = b"vpclab-dpd"
-    return struct.pack("!BBHHH", ECHO_REQUEST, 0, checksum(header + payload), ident, sequence) + payload
 
 
 def reply_from(packet: bytes, ident: int) -> Optional[str]:
@@ -71,7 +56,7 @@ class DeadPeerDetection:
         self.sequence = (self.sequence + 1) & 0xFFFF
         for address in self.peers:
             try:
-                self.socket.sendto(echo(self.ident, self.sequence), (address, 0))
+                self.socket.sendto(echo_request(self.ident, self.sequence, b"vpclab-dpd"), (address, 0))
             except OSError:  # the tunnel is down: no route, or the device refuses
                 pass
 

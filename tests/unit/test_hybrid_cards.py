@@ -188,9 +188,10 @@ def test_dead_peer_detection_sends_valid_echoes_and_knows_its_replies():
     import socket
     import struct
 
-    from nitro_switch.tunnel_watch import checksum, echo, reply_from
+    from agents.icmp import checksum, echo_request
+    from nitro_switch.tunnel_watch import reply_from
 
-    request = echo(0x1234, 7)
+    request = echo_request(0x1234, 7, b"vpclab-dpd")
     assert checksum(request) == 0 and request[0] == 8
     answer = bytes([0]) + request[1:2] + b"\0\0" + request[4:]
     answer = answer[:2] + struct.pack("!H", checksum(answer)) + answer[4:]
