@@ -28,7 +28,10 @@ from vpclab.layout.hybrid import (
     OUTSIDE,
     SITE_GATEWAY,
     aws_announcements,
+    aws_side,
     aws_speakers,
+    connection_index,
+    site_side,
     site_speaker,
     tunnel_cidr,
     tunnel_outside,
@@ -146,10 +149,10 @@ class Sites:
             self.ends[(connection.name, n)] = pair
         lines = []
         for n, end in enumerate(aws_ends, 1):
-            site_side = str(tunnel_cidr(connection, n).network_address + 2)
+            site_end = site_side(tunnel_cidr(connection, n))
             lines += [
                 f"rule add iif inner{n} lookup {TO_SITE_TABLE + n}",
-                f"route add default via {site_side} dev {end.device} table {TO_SITE_TABLE + n}",
+                f"route add default via {site_end} dev {end.device} table {TO_SITE_TABLE + n}",
                 f"rule add iif {end.device} lookup {FROM_SITE_TABLE + n}",
                 f"route add default via {SITE_GATEWAY} dev inner{n} onlink table {FROM_SITE_TABLE + n}",
             ]
@@ -157,17 +160,15 @@ class Sites:
         if not connection.bgp:  # the site's side of static routing: AWS's prefixes, tunnel 1 first
             routes = []
             for n in range(1, connection.tunnels + 1):
-                aws_side = str(tunnel_cidr(connection, n).network_address + 1)
-                device = self.site_device(connection, n)
+                device, aws_end = self.site_device(connection, n), aws_side(tunnel_cidr(connection, n))
                 routes += [
-                    f"route append {prefix} via {aws_side} dev {device} metric {10 * n}"
+                    f"route append {prefix} via {aws_end} dev {device} metric {10 * n}"
                     for prefix in aws_announcements(self.topology, connection.name)
                 ]
             ip_batch(routes, netns=home)
 
     def site_device(self, connection: m.VpnConnection, tunnel: int) -> str:
-        k = [c.name for c in self.topology.hybrid.vpn_connections].index(connection.name)
-        return f"vpn{k}t{tunnel}"
+        return f"vpn{connection_index(self.topology, connection.name)}t{tunnel}"
 
     def _site_hosts(self, site: m.OnPremises) -> None:
         """Each host a Mininet host (the shell's, like an instance) on its own port of the router."""

@@ -21,6 +21,7 @@ from typing import Optional
 from agents.icmp import ECHO_REPLY, echo_request
 from agents.netns import entered
 from controller.hyperplane.client import ApiError, HyperplaneClient
+from vpclab.layout.hybrid import site_side
 
 LOG = logging.getLogger(__name__)
 WATCH_INTERVAL = 0.25  # seconds between looks at the sessions: a change reaches Hyperplane within it
@@ -91,10 +92,7 @@ class TunnelWatch(threading.Thread):
         self.dpd = [
             DeadPeerDetection(
                 sites.netns(f"aws-{c.name}"),
-                {
-                    str(c.inside_cidrs[n - 1].network_address + 2): (c.name, n)
-                    for n in range(1, c.tunnels + 1)
-                },
+                {site_side(c.inside_cidrs[n - 1]): (c.name, n) for n in range(1, c.tunnels + 1)},
             )
             for c in hybrid.vpn_connections
             if not c.bgp
@@ -137,7 +135,7 @@ class TunnelWatch(threading.Thread):
             daemon = self.sites.daemon(f"aws-{connection.name}")
             states = daemon.sessions() if daemon is not None else {}
             for n in range(1, connection.tunnels + 1):
-                peer = str(connection.inside_cidrs[n - 1].network_address + 2)
+                peer = site_side(connection.inside_cidrs[n - 1])
                 state = states.get(peer, "not configured")
                 seen[(connection.name, n)] = (state == "Established", f"BGP session {state}")
         now = time.monotonic()

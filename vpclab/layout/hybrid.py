@@ -40,11 +40,21 @@ class Peering:
 
     @property
     def aws_address(self) -> str:
-        return str(self.cidr.network_address + 1)
+        return aws_side(self.cidr)
 
     @property
     def site_address(self) -> str:
-        return str(self.cidr.network_address + 2)
+        return site_side(self.cidr)
+
+
+def aws_side(cidr: IPv4Network) -> str:
+    """AWS's end of a tunnel's or link's /30: its first address."""
+    return str(cidr.network_address + 1)
+
+
+def site_side(cidr: IPv4Network) -> str:
+    """The site's end of a tunnel's or link's /30: its second address."""
+    return str(cidr.network_address + 2)
 
 
 def peerings(topology: m.Topology) -> list[Peering]:
@@ -170,15 +180,18 @@ class EdgePort:
     tunnel: int = 0  # and its tunnel
 
 
+def connection_index(topology: m.Topology, connection: str) -> int:
+    """A VPN connection's place in the file (0-based): its tunnels' addresses, VNIs and names."""
+    return [c.name for c in topology.hybrid.vpn_connections].index(connection)
+
+
 def tunnel_outside(topology: m.Topology, connection: str, tunnel: int) -> IPv4Address:
     """AWS's outside address of a VPN connection's tunnel (1-based)."""
-    k = [c.name for c in topology.hybrid.vpn_connections].index(connection)
-    return m.AWS_VPN_ENDPOINTS.network_address + 1 + 2 * k + tunnel - 1
+    return m.AWS_VPN_ENDPOINTS.network_address + 1 + 2 * connection_index(topology, connection) + tunnel - 1
 
 
 def tunnel_vni(topology: m.Topology, connection: str, tunnel: int) -> int:
-    k = [c.name for c in topology.hybrid.vpn_connections].index(connection)
-    return FIRST_TUNNEL_VNI + 2 * k + tunnel
+    return FIRST_TUNNEL_VNI + 2 * connection_index(topology, connection) + tunnel
 
 
 def edge_ports(topology: m.Topology, first_port: int) -> list[EdgePort]:
