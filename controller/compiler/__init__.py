@@ -32,6 +32,7 @@ from . import (
     routes,
     sampling,
     security_groups,
+    tgw_vpn,
 )
 from .scope import Scope, card_scope
 
@@ -88,7 +89,7 @@ def _vpc_units(vpcs) -> list[Unit]:
 def card_units(topology: m.Topology, server: str, scope: Scope) -> list[Unit]:
     """The units a card holds, in a fixed order."""
     if server == m.INTERNET_CARD:
-        return [INTERNET_UNIT]
+        return [INTERNET_UNIT] + (_site_units(topology, server, scope) if scope.transit_gateways else [])
     units: list[Unit] = [EVERY_CARD]
     units += [
         (stage, vpc) for vpc in sorted(scope.sources) for stage in ("nacl_src_egress", "nacl_dst_ingress")
@@ -105,6 +106,18 @@ def card_units(topology: m.Topology, server: str, scope: Scope) -> list[Unit]:
     units += [(stage, server) for stage in (*CARD_EDGE, *CARD_SGS)]
     units += [(NAT_GATEWAYS, server), (MIDDLEBOXES, server), (PRIVATELINK, server)]
     return units
+
+
+def _site_units(topology: m.Topology, server: str, scope: Scope) -> list[Unit]:
+    """The internet's card, where sites' packets enter TGWs: those TGWs, the route tables of
+    the VPCs they reach (a hairpin), their delivery, and its tunnels to the cards."""
+    units: list[Unit] = [("vpc_route", vpc) for vpc in sorted(scope.routed)]
+    units += [("deliver_lookup", vpc) for vpc in sorted(scope.delivered)]
+    units += [(stage, name) for name in sorted(scope.transit_gateways) for stage in TGW_STAGES]
+    units += [
+        ("nacl_tgw_entry", *key) for key in nacl.attachment_subnets(topology, tgws=scope.transit_gateways)
+    ]
+    return units + [("tunnel_out", server), (NAT_GATEWAYS, server), (MIDDLEBOXES, server)]
 
 
 def build_unit(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
@@ -129,7 +142,10 @@ def _unit_flows(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
         vpc = topology.vpc(unit[1])
         return ATTACHMENT_SUBNET_STAGES[stage](plan, vpc, vpc.subnet(unit[2]))
     if stage == "tunnel_out":
-        return edge.tunnels(plan, unit[1], scopes[unit[1]].delivered)
+        scope = scopes[unit[1]]
+        return edge.tunnels(plan, unit[1], scope.delivered) + tgw_vpn.tunnels_to_sites(
+            plan, unit[1], scope.transit_gateways
+        )
     if stage == NAT_GATEWAYS:
         return nat.card_flows(plan, unit[1], scopes[unit[1]].routed)
     if stage == MIDDLEBOXES:

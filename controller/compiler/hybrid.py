@@ -24,6 +24,7 @@ from vpclab.layout.hybrid import INNER, OUTSIDE
 from vpclab.layout.pipeline import ROUTER_MAC, TUNNEL_PORT, Reg, TunnelKey, flow
 from vpclab.layout.plan import INTERNET_ROUTER
 
+from . import tgw_vpn
 from .matches import ETH_ARP, ETH_IP, host, prefix
 
 ROUTE, NO_ROUTE, SPOOFED = 100, 1, 10
@@ -91,6 +92,8 @@ def edge_card(plan) -> list:
                 flows.append(flow("internet_route", ROUTE, to_it, out, port.origin))
         else:
             connection = plan.topology.hybrid.connection(port.connection)
+            if connection.transit_gateway is not None and port.tunnel == 1:
+                flows += tgw_vpn.entries(plan, connection)  # its tunnels' ports, once
             if connection.vpn_gateway is not None:
                 vpc = plan.topology.vpc(plan.topology.hybrid.vpn_gateway(connection.vpn_gateway).vpc)
                 into = (SetReg(Reg.DST_VPC, vpc.number), Goto("vgw_in"))

@@ -6,7 +6,8 @@ and the receiving NACLs of its own VPCs; the route tables of every VPC a packet 
 through (its own, and those a transit gateway its VPCs route to may hand the packet to, which
 may route it on: a hairpin); those TGWs; the peerings its own VPCs route over; and the delivery
 (address lookup, tunnel) of every VPC a packet can end in; for a failover route, every one of
-its paths. Everything else stays off the card.
+its paths. Everything else stays off the card. The internet's card is where sites' packets
+come out of their VPN tunnels: it holds the TGWs those VPNs attach to, and what they reach.
 """
 
 from __future__ import annotations
@@ -39,6 +40,19 @@ def card_scope(topology: m.Topology, server: str) -> Scope:
     peers: set[str] = set()
     peerings: set[str] = set()
     tgws: set[str] = set()
+
+    def through(name: str) -> None:
+        for tgw in reachable_tgws(topology, name):  # over its TGW peerings too
+            tgws.add(tgw.name)
+            for attachment in tgw.vpc_attachments:
+                if attachment.vpc not in routed:
+                    routed.add(attachment.vpc)
+                    frontier.append(attachment.vpc)
+
+    if server == m.INTERNET_CARD:  # sites' packets enter the TGWs their VPNs attach to
+        for connection in topology.hybrid.vpn_connections:
+            if connection.transit_gateway and connection.transit_gateway not in tgws:
+                through(connection.transit_gateway)
     while frontier:
         vpc = topology.vpc(frontier.pop())
         # every path a failover route may take: the route manager probes them all
@@ -49,12 +63,7 @@ def card_scope(topology: m.Topology, server: str) -> Scope:
                 if peering.active:
                     peers.add(peering.other(vpc.name))
             if path.kind == "transit_gateway" and path.name not in tgws:
-                for tgw in reachable_tgws(topology, path.name):  # over its TGW peerings too
-                    tgws.add(tgw.name)
-                    for attachment in tgw.vpc_attachments:
-                        if attachment.vpc not in routed:
-                            routed.add(attachment.vpc)
-                            frontier.append(attachment.vpc)
+                through(path.name)
     return Scope(
         frozenset(sources), frozenset(routed), frozenset(routed | peers), frozenset(peerings), frozenset(tgws)
     )

@@ -38,7 +38,8 @@ def test_the_speakers_announce_what_aws_and_the_site_announce_and_their_configur
     speakers = {s.name: s for s in aws_speakers(topology, names, 30)}
     assert sorted(speakers) == ["aws-dc1-vpn", "aws-dx1"]
     assert speakers["aws-dx1"].announce == ("10.0.0.0/16", "10.1.0.0/16")  # the allowed prefixes
-    assert speakers["aws-dc1-vpn"].announce == ()  # a TGW's: Hyperplane sets them at run time
+    # a TGW's: its attachment's table (onprem) propagates both VPCs
+    assert speakers["aws-dc1-vpn"].announce == ("10.0.0.0/16", "10.1.0.0/16")
     assert aws_announcements(topology, "dc2-vpn") == ("10.1.0.0/16",)  # a VGW's VPC
     assert parses(bird_config(site, str(tmp_path / "log")), BIRD, tmp_path).returncode == 0
     for speaker in speakers.values():

@@ -21,7 +21,7 @@ from vpclab.intent import model as m
 from vpclab.intent.origins import origin_name
 from vpclab.layout.pipeline import FIELDS, MSS_CLAMP_PORT, ROUTER_MAC, STAGE_AT, TUNNEL_PORT, ClampKey
 from vpclab.layout.plan import Plan
-from vpclab.oracle.propagation import vgw_route
+from vpclab.oracle.packet import FORWARD
 from vpclab.oracle.trace import Verdict, trace
 
 TABLE_LINE = re.compile(r"^\s*(\d+)\. (?:(.*), )?priority (\d+)(?:, cookie (0x[0-9a-f]+))?\s*$")
@@ -217,6 +217,17 @@ def _endpoint_at(plan, server: str, port: int) -> Optional[str]:
     return found[0] if found else f"port {port}"
 
 
+def _trace_takes(static, tunnel: str) -> bool:
+    """Does trace send the request into ``tunnel`` (a VGW's or a TGW's way out, or one of the
+    tunnels a TGW's flow hash spreads it over)?"""
+    return any(
+        hop.direction == FORWARD
+        and hop.stage in ("vgw", "tgw-exit")
+        and re.search(rf"\b{re.escape(tunnel)}\b", hop.detail)
+        for hop in static.hops
+    )
+
+
 def _tunnel_name(port) -> str:
     return f"VPN {port.connection} tunnel {port.tunnel}"
 
@@ -394,13 +405,11 @@ def explain(
         (p for p in plan.edge_ports if p.connection and _tunnel_name(p) == forward.delivered_to), None
     )
     if tunnel is not None:  # it left the cards for a site: the rest is the namespaces' and the site's
-        gateway = topology.hybrid.vpn_gateway_of(source.vpc)
-        way = vgw_route(topology, gateway, address) if gateway is not None else None
         lines.append(
             f"  beyond the cards: AWS's end of {tunnel.connection} puts it into tunnel {tunnel.tunnel}, "
             "the site's router takes it on and the reply comes back by its own routes (`trace` follows both)"
         )
-        same = way is not None and (way.connection, way.tunnel) == (tunnel.connection, tunnel.tunnel)
+        same = _trace_takes(static, _tunnel_name(tunnel))
         live = Outcome(True, "return", None) if static.accepted and same else Outcome(False, "forward", None)
     said = "accepted" if live.accepted else f"dropped on the {live.direction} path by {live.origin}"
     known = "accepted" if static.accepted else f"dropped on the {static.direction} path by {static.rule}"

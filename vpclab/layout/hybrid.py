@@ -8,8 +8,9 @@ the second. The site's router prefers Direct Connect (local preference 200), the
 then tunnel 2, as the oracle's site policy says.
 
 What AWS's end announces: a VGW's VPC CIDRs; a Direct Connect gateway's allowed prefixes (for
-a VGW without them, its VPC's CIDRs). A VPN to a TGW announces its associated route table's
-routes, which change as the TGW learns: Hyperplane sets those at run time.
+a VGW without them, its VPC's CIDRs); a VPN to a TGW, its attachment's associated route table's
+prefixes but those that lead back over the attachment and blackholes, as the design has them
+when the run starts (what other sites' sessions bring or take later is not announced again).
 """
 
 from __future__ import annotations
@@ -114,12 +115,12 @@ def site_speaker(topology: m.Topology, names: Names, site: m.OnPremises, hold_ti
 
 def aws_announcements(topology: m.Topology, end: str) -> tuple[str, ...]:
     """What AWS's end ``end`` (a VPN connection's or Direct Connect link's name) announces,
-    as far as the design fixes it (a VPN to a TGW: nothing yet, Hyperplane sets it)."""
+    as the design has it."""
     hybrid = topology.hybrid
     if any(c.name == end for c in hybrid.vpn_connections):
         connection = hybrid.connection(end)
         if connection.vpn_gateway is None:
-            return ()
+            return _tgw_announcements(topology, connection)
         return tuple(str(c) for c in topology.vpc(hybrid.vpn_gateway(connection.vpn_gateway).vpc).cidrs)
     link = hybrid.dx_connection(end)
     gateway = hybrid.dx_gateway(link.gateway)
@@ -134,6 +135,36 @@ def aws_announcements(topology: m.Topology, end: str) -> tuple[str, ...]:
             allowed = topology.vpc(hybrid.vpn_gateway(name).vpc).cidrs
         prefixes += [str(c) for c in allowed if str(c) not in prefixes]
     return tuple(prefixes)
+
+
+def _tgw_announcements(topology: m.Topology, connection: m.VpnConnection) -> tuple[str, ...]:
+    """A TGW's announcements over a VPN: its attachment's associated table's static routes and
+    propagated prefixes (VPCs' CIDRs, other BGP VPNs' and Direct Connect's sites' prefixes),
+    but what leads back over the attachment itself and blackholes."""
+    assert connection.transit_gateway is not None
+    tgw = topology.transit_gateway(connection.transit_gateway)
+    attachment = tgw.vpn_attachment(connection.name)
+    table = tgw.association(attachment.name) if attachment is not None else None
+    if attachment is None or table is None:
+        return ()
+    back = {r.destination for r in table.static_routes if r.attachment == attachment.name}
+    found = [r.destination for r in table.static_routes if r.attachment and not r.blackhole]
+    hybrid = topology.hybrid
+    for name in table.propagations:
+        other = tgw.attachment(name)
+        if name == attachment.name or not other.available:
+            continue
+        if other.vpn is not None:
+            peer = hybrid.connection(other.vpn)
+            if peer.bgp and peer.tunnels_up:
+                found += hybrid.site(peer.customer_gateway).cidrs
+        elif other.direct_connect_gateway is not None:
+            for link in hybrid.dx_connections_to(other.direct_connect_gateway, "transit"):
+                if not link.down:
+                    found += hybrid.site(link.site).cidrs
+        elif other.peering is None:
+            found += topology.vpc(other.vpc).cidrs
+    return tuple(dict.fromkeys(str(p) for p in found if p not in back))
 
 
 def aws_speakers(topology: m.Topology, names: Names, hold_time: int) -> list[Speaker]:
@@ -223,8 +254,6 @@ def not_live(topology: m.Topology) -> str | None:
     hybrid = topology.hybrid
     if hybrid.dx_connections:
         return "Direct Connect is traced, not yet emulated live"
-    if any(c.transit_gateway for c in hybrid.vpn_connections):
-        return "a VPN to a transit gateway is traced, not yet emulated live"
     return None
 
 

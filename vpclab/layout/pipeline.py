@@ -80,6 +80,7 @@ class Reg:
     SRC_VPC = Field("src_vpc", "reg3", 0, 12)  # the sender's VPC number
     DST_VPC = Field("dst_vpc", "reg3", 12, 12)  # the VPC number where the packet is delivered
     NLB_PICK = Field("nlb_pick", "reg3", 24, 8)  # the flow hash's pick among an NLB's healthy targets
+    ECMP_PICK = Field("ecmp_pick", "metadata", 12, 8)  # the flow hash's pick among a TGW's equal VPN routes
     TOO_BIG = Field("too_big", "metadata", 0, 1)  # the frame is longer than the MTU a stage checked
     EXIT_SUBNET = Field("exit_subnet", "metadata", 1, 11)  # the attachment subnet a TGW delivered through
     # one bit per security group that a local instance's rules name (numbered per card and
@@ -236,7 +237,7 @@ STAGE_LIST = (
         "classify",
         "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route gateway_in gateway_return natgw_ingress "
         "metadata nlb_back "
-        "middlebox_nacl_exit nacl_tgw_entry vgw_route vgw_in",
+        "middlebox_nacl_exit nacl_tgw_entry vgw_route vgw_in tgw_route",
         ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id", "ip_proto", "tp_dst"),
         # and, for a SYN back from the MSS clamp, what ClampKey saved
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC, R.ATTACHMENT_SUBNET, R.TGW_TABLE)
@@ -301,22 +302,27 @@ STAGE_LIST = (
     ),
     # NACL ingress of the source attachment subnet (AWS tgw-nacls)
     _stage(45, "nacl_tgw_entry", "tgw_route", {R.ATTACHMENT_SUBNET} | IP),
-    # the TGW route table associated with the source attachment
-    # (a route to a TGW peering attachment: on into the peer TGW's table, once)
+    # the TGW route table associated with the source attachment (a site's packet comes here
+    # from classify, by its VPN attachment's table)
+    # (a route to a TGW peering attachment: on into the peer TGW's table, once;
+    # equal VPN routes: the flow hash picks one)
     _stage(
         50,
         "tgw_route",
-        "tgw_exit tgw_route",
+        "tgw_exit tgw_route tgw_ecmp",
         {R.TGW_TABLE, R.ATTACHMENT_SUBNET, R.PEERED} | IP,
-        (R.NEXT_HOP, R.TGW_TABLE, R.PEERED),
+        (R.NEXT_HOP, R.TGW_TABLE, R.PEERED, R.ECMP_PICK),
     ),
-    # out of the TGW into the next attachment's VPC (or back to routing: a hairpin)
+    # the VPN tunnel a TGW route's flow hash picked (``controller.compiler.tgw_vpn``)
+    _stage(52, "tgw_ecmp", "tgw_exit", {R.TGW_TABLE, R.ECMP_PICK} | IP, (R.NEXT_HOP,)),
+    # out of the TGW into the next attachment's VPC (or back to routing: a hairpin), or into
+    # a VPN tunnel (its inner port's MAC; tunnel_out sends it to the internet's card)
     _stage(
         55,
         "tgw_exit",
-        "deliver_lookup vpc_route",
+        "deliver_lookup vpc_route tunnel_out",
         {R.NEXT_HOP, R.AZ, R.HAIRPINS} | IP,
-        (R.DST_VPC, R.EXIT_SUBNET, R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS),
+        (R.DST_VPC, R.EXIT_SUBNET, R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.HAIRPINS, "eth_dst"),
     ),
     # to a NAT gateway's card (its MAC), or a local hand-over to its stages
     _stage(
@@ -368,7 +374,10 @@ STAGE_LIST = (
     # the destination instance by address in the destination VPC
     _stage(95, "deliver_lookup", "tunnel_out", {R.DST_VPC} | IP, ("eth_dst",)),
     # VXLAN to the destination's server (the TunnelKey in the VNI), or hand over locally
-    _stage(100, "tunnel_out", "nacl_tgw_exit fabric_sender", {R.DST_VPC} | IP, ("tun_id", "tun_dst")),
+    # (a VPN tunnel's inner port, by its MAC: to the internet's card, or out of that port there)
+    _stage(
+        100, "tunnel_out", "nacl_tgw_exit fabric_sender", {R.DST_VPC, "eth_dst"} | IP, ("tun_id", "tun_dst")
+    ),
     # resubmitted by the tunnel: a packet whose SENDER is set leaves with that interface's MAC
     _stage(
         102, "fabric_sender", "", (SENDER,), ("eth_src",)

@@ -7,10 +7,12 @@ reaches its prefixes leaves the network there."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from vpclab.intent import model as m
 
 from .packet import LEFT_NETWORK, Arrival, Endpoint, Packet
-from .propagation import DX, Learned, site_route, tgw_choice, vgw_route
+from .propagation import DX, STATIC, Learned, site_route, tgw_choice, vgw_route
 from .walk import MAX_TGW_TRAVERSALS, WalkState
 
 DX_MTU = 1500  # a virtual interface's default MTU (AWS)
@@ -41,11 +43,49 @@ class Sites(WalkState):
         over equal VPN routes the flow hash picks one (trace follows the first, names the others)."""
         chosen = tgw_choice(self.topology, tgw, table, packet.dst)
         way = chosen[0]
+        if way.kind == STATIC:
+            way = self.static_way(tgw, way)
         shared = f" (ECMP by flow hash over {', '.join(r.path() for r in chosen)})" if len(chosen) > 1 else ""
         self.hop(
             "tgw-exit", f"tgw {tgw.name}", True, way.origin, f"{tgw.name} sends it {way.describe()}{shared}"
         )
         return self.into_site(way, packet, source)
+
+    def static_way(self, tgw: m.TransitGateway, route: Learned) -> Learned:
+        """A static route to a VPN attachment: the connection's first tunnel up (AWS sends a
+        static route's traffic over one tunnel, the other when it fails); to a Direct Connect
+        gateway's: its first transit link up. None up: dropped at the TGW."""
+        assert route.attachment is not None
+        attachment = tgw.attachment(route.attachment)
+        hybrid = self.topology.hybrid
+        at = f"tgw {tgw.name}"
+        if attachment.vpn is not None:
+            connection = hybrid.connection(attachment.vpn)
+            if not connection.tunnels_up:
+                self.fail(
+                    "tgw-exit",
+                    at,
+                    route.origin,
+                    f"both tunnels of VPN {connection.name} are down",
+                    "vpn-down",
+                )
+            tunnel = connection.tunnels_up[0]
+            return replace(route, connection=connection.name, tunnel=tunnel, site=connection.customer_gateway)
+        assert attachment.direct_connect_gateway is not None
+        links = [
+            link
+            for link in hybrid.dx_connections_to(attachment.direct_connect_gateway, "transit")
+            if not link.down
+        ]
+        if not links:
+            self.fail(
+                "tgw-exit",
+                at,
+                route.origin,
+                f"no Direct Connect link to {attachment.direct_connect_gateway} is up",
+                "dx-down",
+            )
+        return replace(route, kind=DX, connection=links[0].name, site=links[0].site)
 
     def into_site(self, way: Learned, packet: Packet, source: Endpoint) -> Endpoint:
         """Over ``way`` (a tunnel or a link) to its site's router, which delivers by address."""

@@ -398,7 +398,8 @@ class VpcCLI(ChangeVerbs, CLI):
         -- inject a fault. A link with --loss or --rate stays up but drops P % of the packets
         at random and carries at most R (10mbit, 500kbit...), each way; no delay: this kernel
         has no netem. A VPN tunnel is cut; AWS's side finds out when its BGP hold time runs out
-        (a static VPN: dead peer detection), and its VGW moves to the other tunnel."""
+        (a static VPN: dead peer detection), and its VGW moves to the other tunnel (a TGW to
+        the tunnels still up: with ECMP, the flows spread over those)."""
         words = line.split()
         if words[:1] == ["link"] and len(words) > 2 and words[1] != "region":
             return self._impair(words[1], words[2:])
