@@ -9,6 +9,7 @@ from typing import Union
 
 from . import scenarios
 from .breach import BreachScenario
+from .dx_failover import DxFailover
 from .harness import Scenario
 from .lossy_link import LossyLink
 from .path_failover import PathFailover
@@ -28,7 +29,14 @@ def names() -> list[str]:
 def load(
     name_or_path: str,
 ) -> Union[
-    Scenario, BreachScenario, LossyLink, RetryStorm, PathFailover, PrivateLinkFailover, TunnelFailover
+    Scenario,
+    BreachScenario,
+    LossyLink,
+    RetryStorm,
+    PathFailover,
+    PrivateLinkFailover,
+    TunnelFailover,
+    DxFailover,
 ]:
     if name_or_path.endswith(".py") or os.sep in name_or_path:
         spec = importlib.util.spec_from_file_location("vpclab_scenario", name_or_path)

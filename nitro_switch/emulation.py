@@ -26,7 +26,6 @@ from agents.launch import Process, command
 from controller.hyperplane.client import HyperplaneClient
 from vpclab.intent.changes import Intent
 from vpclab.intent.model import INSTANCE_MTU, INTERNET_CARD, Topology
-from vpclab.layout.hybrid import not_live
 from vpclab.layout.names import RUN_ROOT, Names
 from vpclab.layout.plan import UNDERLAY_MASK, Plan
 
@@ -102,9 +101,6 @@ class Emulation:
         VPC: ``default_flow_logs``); else a design's flow logs go to the run directory.
         ``propagation_delay``: seconds the controller waits before a runtime change reaches
         the cards (AWS's control plane takes seconds; vpclab's, milliseconds)."""
-        not_yet = not_live(topology)
-        if not_yet is not None:
-            raise BuildError(f"{not_yet}: `vpclab trace` follows it; `up` will with issue 32's next step")
         self.topology, self.log = topology, log
         self.ready_timeout = (
             READY_TIMEOUT + READY_PER_INSTANCE * len(topology.instances)

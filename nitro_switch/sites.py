@@ -12,6 +12,9 @@ it all; this builds it).
   internet's card. Policy routing makes it a wire: what the card sends into an inner port goes
   into that port's tunnel, what comes out of a tunnel goes to the card by that tunnel's inner
   port. Which tunnel a packet takes is the cards' decision (``controller.compiler.hybrid``).
+- A Direct Connect link's AWS end (``<run>-aws-<link>``): the link itself, a veth of its own
+  to the site's router (not the internet: its own underlay), its /30 and FRR's bgpd (the
+  virtual interface's session), and one port on the internet's card, wired the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from mininet.link import Intf
 from vpclab.intent import model as m
 from vpclab.intent.model import INSTANCE_MTU, INTERNET_CARD, INTERNET_MTU
 from vpclab.layout.hybrid import (
+    DX,
+    DX_LINK,
+    DX_MTU,
     INNER,
     OUTSIDE,
     SITE_GATEWAY,
@@ -31,6 +37,7 @@ from vpclab.layout.hybrid import (
     aws_side,
     aws_speakers,
     connection_index,
+    dx_device,
     site_side,
     site_speaker,
     tunnel_cidr,
@@ -78,6 +85,7 @@ class Sites:
         if not hybrid:
             return
         keys = [f"site-{s.name}" for s in hybrid.sites] + [f"aws-{c.name}" for c in hybrid.vpn_connections]
+        keys += [f"aws-{link.name}" for link in hybrid.dx_connections]
         for key in keys:
             run("ip", "netns", "add", self.netns(key))
             self.namespaces.append(self.netns(key))
@@ -85,6 +93,8 @@ class Sites:
         self._edge_ports()
         for connection in hybrid.vpn_connections:
             self._tunnels(connection)
+        for link in hybrid.dx_connections:
+            self._link(link)
         for site in hybrid.sites:
             self._site_hosts(site)
 
@@ -99,7 +109,7 @@ class Sites:
                 for p in ports
             ]
         )
-        mtu = {OUTSIDE: INTERNET_MTU, INNER: INSTANCE_MTU}
+        mtu = {OUTSIDE: INTERNET_MTU, INNER: INSTANCE_MTU, DX: INSTANCE_MTU}
         ip_batch([f"link set dev {p.interface} mtu {mtu[p.kind]} up" for p in ports], netns=card.netns)
         card.in_netns("sh", "-c", "; ".join(f"ethtool -K {p.interface} tx off >/dev/null" for p in ports))
         card.add_ports([(p.interface, p.port) for p in ports])
@@ -167,6 +177,32 @@ class Sites:
                 ]
             ip_batch(routes, netns=home)
 
+    def _link(self, link: m.DirectConnectConnection) -> None:
+        """A Direct Connect link: a veth from the AWS end to the site's router, its /30, and
+        the AWS end's policy routing (the card's port to the link, the link to the port)."""
+        assert link.peering_cidr is not None  # the loader gives every link one
+        aws, home = self.netns(f"aws-{link.name}"), self.netns(f"site-{link.site}")
+        device, prefix = dx_device(self.topology, link.name), link.peering_cidr.prefixlen
+        ip_batch([f"link add name {DX_LINK} netns {aws} type veth peer name {device} netns {home}"])
+        ip_batch(
+            [
+                f"link set dev {DX_LINK} mtu {DX_MTU} up",
+                f"address add {aws_side(link.peering_cidr)}/{prefix} dev {DX_LINK}",
+                f"rule add iif inner lookup {TO_SITE_TABLE}",
+                f"route add default via {site_side(link.peering_cidr)} dev {DX_LINK} table {TO_SITE_TABLE}",
+                f"rule add iif {DX_LINK} lookup {FROM_SITE_TABLE}",
+                f"route add default via {SITE_GATEWAY} dev inner onlink table {FROM_SITE_TABLE}",
+            ],
+            netns=aws,
+        )
+        ip_batch(
+            [
+                f"link set dev {device} mtu {DX_MTU} up",
+                f"address add {site_side(link.peering_cidr)}/{prefix} dev {device}",
+            ],
+            netns=home,
+        )
+
     def site_device(self, connection: m.VpnConnection, tunnel: int) -> str:
         return f"vpn{connection_index(self.topology, connection.name)}t{tunnel}"
 
@@ -204,10 +240,12 @@ class Sites:
     def start_daemons(self) -> None:
         """The BGP daemons, once the internet's card forwards (a first SYN lost to a card without
         its flows yet would cost TCP's one-second retransmission)."""
+        hybrid = self.topology.hybrid
         sites = [
             site_speaker(self.topology, self.names, s, self.hold_time)
-            for s in self.topology.hybrid.sites
-            if any(c.bgp for c in self.topology.hybrid.vpn_connections if c.customer_gateway == s.name)
+            for s in hybrid.sites
+            if any(c.bgp for c in hybrid.vpn_connections if c.customer_gateway == s.name)
+            or any(link.site == s.name for link in hybrid.dx_connections)
         ]
         for speaker in [*aws_speakers(self.topology, self.names, self.hold_time), *sites]:
             daemon = BgpDaemon(speaker, self.names.run_dir)
@@ -250,6 +288,11 @@ class Sites:
                 wanted |= {str(c) for c in hybrid.site(connection.customer_gateway).cidrs}
             elif speaker.name == f"site-{connection.customer_gateway}":
                 wanted |= set(aws_announcements(self.topology, connection.name))
+        for link in hybrid.dx_connections:
+            if speaker.name == f"aws-{link.name}":
+                wanted |= {str(c) for c in hybrid.site(link.site).cidrs}
+            elif speaker.name == f"site-{link.site}":
+                wanted |= set(aws_announcements(self.topology, link.name))
         held = {route.prefix for route in daemon.learned()}
         return [f"{speaker.name} has not learned {prefix}" for prefix in sorted(wanted - held)]
 
@@ -270,6 +313,22 @@ class Sites:
         VPN, dead peer detection stops hearing the site."""
         _, site_end = self.ends[(connection, tunnel)]
         tunnels.set_up(site_end, up)
+
+    def link_is_up(self, link: str) -> bool:
+        found = self.topology.hybrid.dx_connection(link)
+        device = dx_device(self.topology, link)
+        state = run("ip", "-br", "link", "show", device, netns=self.netns(f"site-{found.site}")).split()
+        return len(state) > 1 and state[1] != "DOWN"
+
+    def fail_link(self, link: str, up: bool = False) -> None:
+        """Cut a Direct Connect link at the site's router (its BGP session there ends at once,
+        as a router's does when its interface goes down) or mend it; AWS's side finds out when
+        its session's hold time runs out."""
+        found = self.topology.hybrid.dx_connection(link)
+        device = dx_device(self.topology, link)
+        run(
+            "ip", "link", "set", "dev", device, "up" if up else "down", netns=self.netns(f"site-{found.site}")
+        )
 
     # -- look -------------------------------------------------------------------------------
     def daemon(self, name: str) -> Optional[BgpDaemon]:

@@ -1,10 +1,12 @@
-"""What AWS's side sees of each VPN tunnel, told to Hyperplane as it changes (the runtime
-change ``tunnel-state``, which the cards' VGW routes follow).
+"""What AWS's side sees of each VPN tunnel and Direct Connect link, told to Hyperplane as it
+changes (the runtime changes ``tunnel-state`` and ``dx-state``, which the cards' routes follow).
 
 A BGP tunnel is up while its session at AWS's end is established (bgpd's own state, as JSON:
 the session goes when its hold time runs out). A static tunnel is up while dead peer detection
 hears the site: an ICMP echo to the site's inside address every third of the hold time, the
-tunnel down after a hold time with no answer (AWS: DPD every 10 s, down after 30 s).
+tunnel down after a hold time with no answer (AWS: DPD every 10 s, down after 30 s). A
+Direct Connect link is up while its virtual interface's session is established (its key here:
+the link's name and tunnel ``DX_LINK``, 0).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from vpclab.layout.hybrid import site_side
 
 LOG = logging.getLogger(__name__)
 WATCH_INTERVAL = 0.25  # seconds between looks at the sessions: a change reaches Hyperplane within it
+DX_LINK = 0  # the "tunnel" of a Direct Connect link's key
 
 
 def reply_from(packet: bytes, ident: int) -> Optional[str]:
@@ -88,6 +91,7 @@ class TunnelWatch(threading.Thread):
             for c in hybrid.vpn_connections
             for n in range(1, c.tunnels + 1)
         }
+        self.known.update({(link.name, DX_LINK): not link.down for link in hybrid.dx_connections})
         self.changes: list[tuple[float, str, int, bool, str]] = []  # (wall time, connection, tunnel, up, why)
         self.dpd = [
             DeadPeerDetection(
@@ -117,9 +121,12 @@ class TunnelWatch(threading.Thread):
                     continue
                 connection, tunnel = key
                 try:
-                    self.client.change(
-                        "tunnel-state", connection=connection, tunnel=tunnel, up=up, reason=why
-                    )
+                    if tunnel == DX_LINK:
+                        self.client.change("dx-state", connection=connection, up=up, reason=why)
+                    else:
+                        self.client.change(
+                            "tunnel-state", connection=connection, tunnel=tunnel, up=up, reason=why
+                        )
                 except ApiError:  # the controller is down or busy: tell it next time
                     continue
                 self.known[key] = up
@@ -138,6 +145,12 @@ class TunnelWatch(threading.Thread):
                 peer = site_side(connection.inside_cidrs[n - 1])
                 state = states.get(peer, "not configured")
                 seen[(connection.name, n)] = (state == "Established", f"BGP session {state}")
+        for link in hybrid.dx_connections:
+            assert link.peering_cidr is not None  # the loader gives every link one
+            daemon = self.sites.daemon(f"aws-{link.name}")
+            states = daemon.sessions() if daemon is not None else {}
+            state = states.get(site_side(link.peering_cidr), "not configured")
+            seen[(link.name, DX_LINK)] = (state == "Established", f"BGP session {state}")
         now = time.monotonic()
         if now - self.last_echo >= self.hold_time / 3:
             for detection in self.dpd:

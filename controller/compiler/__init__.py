@@ -32,7 +32,7 @@ from . import (
     routes,
     sampling,
     security_groups,
-    tgw_vpn,
+    tgw_hybrid,
 )
 from .scope import Scope, card_scope
 
@@ -143,7 +143,7 @@ def _unit_flows(plan: Plan, scopes: dict[str, Scope], unit: Unit) -> list[Flow]:
         return ATTACHMENT_SUBNET_STAGES[stage](plan, vpc, vpc.subnet(unit[2]))
     if stage == "tunnel_out":
         scope = scopes[unit[1]]
-        return edge.tunnels(plan, unit[1], scope.delivered) + tgw_vpn.tunnels_to_sites(
+        return edge.tunnels(plan, unit[1], scope.delivered) + tgw_hybrid.tunnels_to_sites(
             plan, unit[1], scope.transit_gateways
         )
     if stage == NAT_GATEWAYS:

@@ -20,15 +20,15 @@ from ipaddress import IPv4Network
 
 from vpclab.intent import model as m
 from vpclab.layout.actions import DROP, ArpReply, DecTtl, Goto, Output, SetField, SetReg
-from vpclab.layout.hybrid import INNER, OUTSIDE
+from vpclab.layout.hybrid import DX, INNER, OUTSIDE
 from vpclab.layout.pipeline import ROUTER_MAC, TUNNEL_PORT, Reg, TunnelKey, flow
 from vpclab.layout.plan import INTERNET_ROUTER
 
-from . import tgw_vpn
+from . import direct_connect, tgw_hybrid
 from .matches import ETH_ARP, ETH_IP, host, prefix
 
 ROUTE, NO_ROUTE, SPOOFED = 100, 1, 10
-STATIC_FIRST = {"static": 0, "bgp": 1}  # a VGW's rank of a VPN's routes (AWS)
+RANK = {"dx": 0, "static": 1, "bgp": 2}  # a VGW's rank of what it learns (AWS)
 
 
 def to_vgw(plan, vpc: m.Vpc, gateway: str) -> tuple:
@@ -42,9 +42,12 @@ def to_vgw(plan, vpc: m.Vpc, gateway: str) -> tuple:
 
 
 def vgw_ways(topology: m.Topology, gateway: m.VpnGateway) -> dict[IPv4Network, tuple[str, int]]:
-    """Per prefix ``gateway`` learned, the (connection, tunnel) it sends it by."""
+    """Per prefix ``gateway`` learned, the (connection, tunnel) it sends it by (a Direct
+    Connect link: (link, 0))."""
     hybrid = topology.hybrid
     offers: dict[IPv4Network, list[tuple[tuple, str, int]]] = {}
+    for order, (destination, link) in enumerate(direct_connect.vgw_offers(topology, gateway)):
+        offers.setdefault(destination, []).append(((RANK["dx"], 1, 0, order, 0), link, 0))
     for order, connection in enumerate(hybrid.connections_to("vpn_gateway", gateway.name)):
         site = hybrid.site(connection.customer_gateway)
         announced = site.cidrs if connection.bgp else connection.static_routes
@@ -53,7 +56,7 @@ def vgw_ways(topology: m.Topology, gateway: m.VpnGateway) -> dict[IPv4Network, t
             if tunnel in connection.tunnels_down:
                 continue
             for destination in announced:
-                rank = (STATIC_FIRST[connection.routing], path, 0, order, tunnel)
+                rank = (RANK[connection.routing], path, 0, order, tunnel)
                 offers.setdefault(destination, []).append((rank, connection.name, tunnel))
     return {destination: min(ways)[1:] for destination, ways in offers.items()}
 
@@ -77,7 +80,7 @@ def edge_card(plan) -> list:
     each VGW's routes to its tunnels, and what comes out of a tunnel into the VGW's VPC."""
     flows = []
     routed = (DecTtl(), SetField("eth_src", ROUTER_MAC))
-    inner = {(p.connection, p.tunnel): p for p in plan.edge_ports if p.kind == INNER}
+    inner = {(p.connection, p.tunnel): p for p in plan.edge_ports if p.kind in (INNER, DX)}
     for port in plan.edge_ports:
         at = {"in_port": port.port}
         if port.kind == OUTSIDE:
@@ -90,15 +93,18 @@ def edge_card(plan) -> list:
                 to_it = {"eth_type": ETH_IP, "nw_dst": host(address)}
                 out = routed + (SetField("eth_dst", port.mac), Output(port.port))
                 flows.append(flow("internet_route", ROUTE, to_it, out, port.origin))
+        elif port.kind == DX:
+            link = plan.topology.hybrid.dx_connection(port.connection)
+            if link.type == "private":
+                flows += direct_connect.entries(plan, link)
         else:
             connection = plan.topology.hybrid.connection(port.connection)
-            if connection.transit_gateway is not None and port.tunnel == 1:
-                flows += tgw_vpn.entries(plan, connection)  # its tunnels' ports, once
             if connection.vpn_gateway is not None:
                 vpc = plan.topology.vpc(plan.topology.hybrid.vpn_gateway(connection.vpn_gateway).vpc)
                 into = (SetReg(Reg.DST_VPC, vpc.number), Goto("vgw_in"))
                 flows.append(flow("classify", ROUTE, {**at, "eth_type": ETH_IP}, into, port.origin))
         flows.append(flow("classify", SPOOFED, at, (DROP,), port.origin))
+    flows += tgw_hybrid.entries(plan)
     for gateway in plan.topology.hybrid.vpn_gateways:
         vpc = plan.topology.vpc(gateway.vpc)
         mac = plan.vgw_macs[gateway.name]

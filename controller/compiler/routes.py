@@ -23,7 +23,7 @@ from vpclab.layout.actions import (
 )
 from vpclab.layout.pipeline import MAX_HAIRPINS, MSS_CLAMP_PORT, ROUTER_MAC, TUNNEL_PORT, ClampKey, Reg, flow
 
-from . import edge, gateway_endpoints, hybrid, middlebox, tgw_vpn
+from . import edge, gateway_endpoints, hybrid, middlebox, tgw_hybrid
 from .matches import ETH_IP, ETHERNET_HEADER, TCP, TCP_SYN, host, prefix
 
 MISS_PRIORITY = 1
@@ -291,9 +291,9 @@ def tgw_route_tables(plan, tgw) -> list:
             if target is not None and target.peering is not None:
                 flows += over_peering(plan, tgw, target, route, match)
                 continue
-            if target is not None and target.vpn is not None:
+            if target is not None and target.hybrid:
                 priority = route_priority(route.destination.prefixlen)
-                flows.append(tgw_vpn.static_route(plan, target, route, match, priority))
+                flows.append(tgw_hybrid.static_route(plan, target, route, match, priority))
                 continue
             actions = (
                 (DROP,)
@@ -304,7 +304,7 @@ def tgw_route_tables(plan, tgw) -> list:
                 flow("tgw_route", route_priority(route.destination.prefixlen), match, actions, route.origin)
             )
         for n, name in enumerate(table.propagations):
-            if tgw.attachment(name).hybrid:  # a VPN's: below (a DX gateway's: not on the cards yet)
+            if tgw.attachment(name).hybrid:  # a VPN's or DX gateway's: tgw_hybrid, below
                 continue
             for cidr in plan.topology.vpc(tgw.attachment(name).vpc).cidrs:
                 if cidr in routed:
@@ -319,7 +319,7 @@ def tgw_route_tables(plan, tgw) -> list:
                         f"{table.origin}.propagations[{n}]",
                     )
                 )
-        flows += tgw_vpn.propagated(
+        flows += tgw_hybrid.propagated(
             plan, tgw, table, routed, lambda length: route_priority(length, static=False)
         )
     return flows
@@ -353,8 +353,8 @@ def tgw_exits(plan, tgw) -> list:
     as through an inspection VPC): the registers now describe that subnet, and the packet
     goes back to vpc_route.
     """
-    flows = tgw_vpn.exits(plan, tgw)
-    from_sites = any(a.vpn is not None for a in tgw.attachments)
+    flows = tgw_hybrid.exits(plan, tgw)
+    from_sites = any(a.hybrid for a in tgw.attachments)
     for attachment in tgw.vpc_attachments:
         vpc = plan.topology.vpc(attachment.vpc)
         attachment_id = plan.attachment_id[attachment.name]
@@ -363,7 +363,7 @@ def tgw_exits(plan, tgw) -> list:
             flows.append(flow("tgw_exit", 100, match, (DROP,), attachment.origin))
             continue
         if from_sites:
-            flows += tgw_vpn.site_exits(plan, attachment, vpc)
+            flows += tgw_hybrid.site_exits(plan, attachment, vpc)
         for az, az_id in plan.az_id.items():
             exit_subnet = plan.topology.attachment_subnet(attachment, az) or vpc.subnet(attachment.subnets[0])
             exit_id = plan.subnet_id[(vpc.name, exit_subnet.name)]

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from vpclab.intent import model as m
 
+from .tgw_hybrid import entering_tgws
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -49,10 +51,10 @@ def card_scope(topology: m.Topology, server: str) -> Scope:
                     routed.add(attachment.vpc)
                     frontier.append(attachment.vpc)
 
-    if server == m.INTERNET_CARD:  # sites' packets enter the TGWs their VPNs attach to
-        for connection in topology.hybrid.vpn_connections:
-            if connection.transit_gateway and connection.transit_gateway not in tgws:
-                through(connection.transit_gateway)
+    if server == m.INTERNET_CARD:  # sites' packets enter the TGWs their VPNs and DX links reach
+        for tgw, _ in entering_tgws(topology):
+            if tgw.name not in tgws:
+                through(tgw.name)
     while frontier:
         vpc = topology.vpc(frontier.pop())
         # every path a failover route may take: the route manager probes them all

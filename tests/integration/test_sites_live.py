@@ -3,19 +3,17 @@ VPN, through real tunnels over the emulated internet, with real BGP daemons (FRR
 BIRD at the site's router); instances and site hosts reach each other by the tunnel the cards
 chose (`test_live` verifies the design with the other examples)."""
 
-import io
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
 from live_helpers import ROOT, live
+from shell_script import shell
 
 from nitro_switch.emulation import Emulation
 from vpclab.intent.loader import load_topology
-from vpclab.ui.shell import VpcCLI
 
 pytestmark = live
 DESIGN = os.path.join(ROOT, "topologies", "vpn-sites.yaml")  # test_live verifies it
@@ -104,17 +102,6 @@ def test_instances_and_site_hosts_reach_each_other_through_the_vgw_at_the_tunnel
     assert pings(app1, "172.16.1.10") and pings(erp1, "10.1.1.4")
     assert pings(app1, "192.168.1.10") and pings(files1, "10.1.1.4")
     assert pings(erp1, "10.1.1.4", 1446 - 28) and not pings(erp1, "10.1.1.4", 1447 - 28)  # AWS: 1446
-
-
-def shell(emulation, *commands) -> str:
-    """Run ``commands`` through vpclab's shell (Mininet's batch mode); what it printed."""
-    out = io.StringIO()
-    with tempfile.NamedTemporaryFile("w", suffix=".cli", delete=False) as script:
-        script.write("\n".join(commands) + "\n")
-    with open(os.devnull, encoding="utf-8") as nothing:
-        VpcCLI(emulation, stdin=nothing, stdout=out, script=script.name)
-    os.unlink(script.name)
-    return out.getvalue()
 
 
 def test_why_follows_a_packet_for_a_site_to_the_tunnel_it_leaves_by(sites):

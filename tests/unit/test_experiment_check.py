@@ -83,3 +83,31 @@ def test_a_tunnel_failover_is_as_expected_only_within_the_hold_time_and_back_wit
     assert check(good)[0], check(good)[1]
     late = report(4.5)
     assert not check(late)[0] and "a probe lost 4.4 s after the cut (limit 4.0 s)" in check(late)[1]
+
+
+def test_a_dx_failover_is_as_expected_only_if_the_traffic_moves_to_the_vpn_and_back():
+    from experiments.dx_failover import PATHS, check, measure
+    from experiments.scenarios.dx_failover import SCENARIO
+
+    changes = [
+        {"operation": "dx-state", "time": 102.8, "arguments": {"connection": "dx1", "up": False}},
+        {"operation": "dx-state", "time": 108.3, "arguments": {"connection": "dx1", "up": True}},
+    ]
+    samples = [(n, 100 + n / 10, None if 0 <= n / 10 < 2.8 else 0.001) for n in range(-20, 140)]
+
+    def rates(during_on: str) -> list:
+        """Every quarter second: 50 packets/s each way on the DX outside the outage, on
+        ``during_on`` inside it."""
+        found = []
+        for k in range(-8, 57):
+            t = k / 4
+            way = during_on if 0 <= t < 8 else "dx"
+            found.append((t, {p: 50.0 if p.endswith(way) else 1.0 for p in PATHS}))
+        return found
+
+    good = measure(SCENARIO, samples, changes, rates("vpn"), 100.0, 108.0)
+    assert good["down_after"] == 2.8 and good["up_after_repair"] == 0.3 and good["cut_off_s"] == 2.72
+    assert good["paths"]["during"] == ["to the site by vpn", "from the site by vpn"]
+    assert check(good)[0], check(good)[1]
+    stuck = measure(SCENARIO, samples, changes, rates("dx"), 100.0, 108.0)  # never left the link
+    assert not check(stuck)[0] and "during the outage the traffic took" in check(stuck)[1]

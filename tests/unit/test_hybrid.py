@@ -12,7 +12,7 @@ from vpc_fixtures import load, problems
 from vpclab.oracle import propagation as p
 from vpclab.oracle.trace import trace
 
-DESIGN = (Path(__file__).resolve().parents[1] / "data" / "hybrid.yaml").read_text()
+DESIGN = (Path(__file__).resolve().parents[2] / "topologies" / "hybrid.yaml").read_text()
 
 
 def variant(*edits: tuple[str, str]) -> str:

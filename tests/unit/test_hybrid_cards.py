@@ -10,7 +10,7 @@ from controller.compiler import compile_topology
 from controller.compiler.routes import vpc_route_priority
 from vpclab.intent import model as m
 from vpclab.intent.loader import load_topology
-from vpclab.layout.hybrid import INNER, OUTSIDE, not_live, tunnel_outside
+from vpclab.layout.hybrid import INNER, OUTSIDE, tunnel_outside
 from vpclab.layout.plan import Plan
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -123,11 +123,6 @@ def test_the_sites_and_awss_ends_have_their_addresses_on_the_internets_card():
     assert len({p.port for p in plan.edge_ports}) == len(plan.edge_ports) == 8
     assert len({p.mac for p in plan.edge_ports}) == 8
     assert all(len(p.interface) <= 15 for p in plan.edge_ports)
-
-
-def test_up_runs_sites_over_vgws_and_says_why_not_the_rest():
-    assert not_live(design()) is None
-    assert not_live(design(DATA / "hybrid.yaml")) == "Direct Connect is traced, not yet emulated live"
 
 
 def test_awss_vpn_endpoints_are_nobody_elses_on_the_internet():

@@ -10,7 +10,7 @@ from vpclab.layout.bgp import BIRD, FRR, bird_config, frr_config
 from vpclab.layout.hybrid import aws_announcements, aws_speakers, peerings, site_speaker
 from vpclab.layout.names import Names
 
-DESIGN = (Path(__file__).resolve().parents[1] / "data" / "hybrid.yaml").read_text()
+DESIGN = (Path(__file__).resolve().parents[2] / "topologies" / "hybrid.yaml").read_text()
 
 
 def test_each_bgp_tunnel_and_link_is_a_session_with_awss_end_first_on_its_30():

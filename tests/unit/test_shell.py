@@ -1,12 +1,12 @@
 """The Mininet shell's VPC verbs, run through onecmd() on a fake emulation (no root)."""
 
-import io
 import ipaddress
 import os
 import re
 
 import yaml
 from os_ken.ofproto import ofproto_v1_3_parser as parser
+from shell_script import shell
 from vpc_fixtures import example
 
 from controller.compiler import compile_topology
@@ -148,19 +148,6 @@ class FakeEmulation:
 
     def applied_changes(self):
         return self.api.records
-
-
-def shell(emulation, *commands) -> str:
-    """Run ``commands`` through the shell (Mininet's batch mode); return what it printed."""
-    import tempfile
-
-    out = io.StringIO()
-    with tempfile.NamedTemporaryFile("w", suffix=".cli", delete=False) as script:
-        script.write("\n".join(commands) + "\n")
-    with open(os.devnull, encoding="utf-8") as nothing:
-        VpcCLI(emulation, stdin=nothing, stdout=out, script=script.name)
-    os.unlink(script.name)
-    return out.getvalue()
 
 
 def test_trace_prints_the_hops_and_the_verdict():

@@ -209,27 +209,21 @@ def _endpoint_at(plan, server: str, port: int) -> Optional[str]:
     found += [
         p.host.name for p in plan.internet_hosts.values() if (m.INTERNET_CARD, p.port) == (server, port)
     ]
-    found += [  # a VPN tunnel's inner port (the way to a site), or an outside address's owner
-        _tunnel_name(p) if p.connection else p.namespace
-        for p in plan.edge_ports
-        if (m.INTERNET_CARD, p.port) == (server, port)
+    found += [  # a VPN tunnel's or DX link's port (the way to a site), or an outside address's owner
+        p.describe() for p in plan.edge_ports if (m.INTERNET_CARD, p.port) == (server, port)
     ]
     return found[0] if found else f"port {port}"
 
 
-def _trace_takes(static, tunnel: str) -> bool:
-    """Does trace send the request into ``tunnel`` (a VGW's or a TGW's way out, or one of the
-    tunnels a TGW's flow hash spreads it over)?"""
+def _trace_takes(static, way: str) -> bool:
+    """Does trace send the request by ``way`` ("VPN dc1-vpn tunnel 1", "Direct Connect dx1": a
+    VGW's or a TGW's way out, or one of the tunnels a TGW's flow hash spreads it over)?"""
     return any(
         hop.direction == FORWARD
         and hop.stage in ("vgw", "tgw-exit")
-        and re.search(rf"\b{re.escape(tunnel)}\b", hop.detail)
+        and re.search(rf"\b{re.escape(way)}\b", hop.detail)
         for hop in static.hops
     )
-
-
-def _tunnel_name(port) -> str:
-    return f"VPN {port.connection} tunnel {port.tunnel}"
 
 
 def _underlay_of(underlay: dict[str, str], server: str) -> str:
@@ -401,15 +395,15 @@ def explain(
         lines += render(reply, named, f"reply {answer}")
     target = static.delivered_to or forward.delivered_to or str(address)
     live = outcome(forward, reply, source.name, target, origins)
-    tunnel = next(
-        (p for p in plan.edge_ports if p.connection and _tunnel_name(p) == forward.delivered_to), None
-    )
+    tunnel = next((p for p in plan.edge_ports if p.connection and p.describe() == forward.delivered_to), None)
     if tunnel is not None:  # it left the cards for a site: the rest is the namespaces' and the site's
         lines.append(
-            f"  beyond the cards: AWS's end of {tunnel.connection} puts it into tunnel {tunnel.tunnel}, "
+            f"  beyond the cards: AWS's end of {tunnel.connection} puts it "
+            + (f"into tunnel {tunnel.tunnel}" if tunnel.tunnel else "onto the link")
+            + ", "
             "the site's router takes it on and the reply comes back by its own routes (`trace` follows both)"
         )
-        same = _trace_takes(static, _tunnel_name(tunnel))
+        same = _trace_takes(static, tunnel.describe())
         live = Outcome(True, "return", None) if static.accepted and same else Outcome(False, "forward", None)
     said = "accepted" if live.accepted else f"dropped on the {live.direction} path by {live.origin}"
     known = "accepted" if static.accepted else f"dropped on the {static.direction} path by {static.rule}"

@@ -424,6 +424,23 @@ def tunnel_state(intent, data, connection: str, tunnel: int, up: bool, reason: s
     return f"{connection} tunnel {tunnel} is {state}" + (f" ({reason})" if reason else "")
 
 
+def dx_state(intent, data, connection: str, up: bool, reason: str = "") -> str:
+    """Mark a Direct Connect link up or down (what its virtual interface's BGP session found):
+    its gateway's VGWs and TGWs learn over the links that are up."""
+    item = next((c for c in data.get("direct_connect_connections", []) if c["name"] == connection), None)
+    if item is None:
+        raise ChangeError(f"no Direct Connect connection '{connection}'")
+    was = not item.get("down", False)
+    if up:
+        item.pop("down", None)
+    else:
+        item["down"] = True
+    state = "up" if up else "down"
+    if was == up:
+        return f"Direct Connect {connection} is already {state}"
+    return f"Direct Connect {connection} is {state}" + (f" ({reason})" if reason else "")
+
+
 def flow_text(rule: dict) -> str:
     """A rule as YAML flow text, e.g. {protocol: tcp, ports: 443, cidr: 0.0.0.0/0}."""
     return yaml.safe_dump(dict(rule), default_flow_style=True, sort_keys=False).strip()
@@ -454,4 +471,5 @@ OPERATIONS: dict[str, Callable] = {
     "failover": failover,
     "target-health": target_health,
     "tunnel-state": tunnel_state,
+    "dx-state": dx_state,
 }

@@ -190,16 +190,19 @@ def aws_speakers(topology: m.Topology, names: Names, hold_time: int) -> list[Spe
 # -- the live wiring: who plugs into the internet's card, with which addresses ----------------
 SITE_GATEWAY = IPv4Address("169.254.0.1")  # a site host's router, on-link (as an internet host's)
 FIRST_TUNNEL_VNI = 1000  # connection k's tunnel n: VNI 1000 + 2k + n (their own UDP port)
-OUTSIDE, INNER = "outside", "inner"
+OUTSIDE, INNER, DX = "outside", "inner", "dx"
+DX_MTU = 1500  # a virtual interface's MTU (AWS's default)
+DX_LINK = "link"  # a Direct Connect link's device in its AWS end's namespace
 
 
 @dataclass(frozen=True)
 class EdgePort:
     """A port of the internet's card that is no internet host's: a site router's outside
-    interface, a VPN connection's AWS end's outside interface (both tunnels' addresses), or one
-    of its tunnels' inner side (what leaves the tunnel for AWS, and what AWS sends into it)."""
+    interface, a VPN connection's AWS end's outside interface (both tunnels' addresses), one
+    of its tunnels' inner side (what leaves the tunnel for AWS, and what AWS sends into it), or
+    a Direct Connect link's AWS side (what the link brings, and what AWS sends over it)."""
 
-    kind: str  # OUTSIDE or INNER
+    kind: str  # OUTSIDE, INNER or DX
     namespace: str  # the owner's namespace key ("site-dc1", "aws-dc2-vpn")
     interface: str  # its name on the card
     inside: str  # its name in the owner's namespace
@@ -207,8 +210,14 @@ class EdgePort:
     mac: str  # the owner's end's
     addresses: tuple[IPv4Address, ...]  # what the internet routes to it (an outside port)
     origin: str
-    connection: str = ""  # an inner port: the VPN connection
+    connection: str = ""  # an inner port: the VPN connection (a DX port: the link)
     tunnel: int = 0  # and its tunnel
+
+    def describe(self) -> str:
+        """The way to a site it stands for: "VPN dc1-vpn tunnel 1", "Direct Connect dx1"."""
+        if self.kind == DX:
+            return f"Direct Connect {self.connection}"
+        return f"VPN {self.connection} tunnel {self.tunnel}" if self.kind == INNER else self.namespace
 
 
 def connection_index(topology: m.Topology, connection: str) -> int:
@@ -246,15 +255,14 @@ def edge_ports(topology: m.Topology, first_port: int) -> list[EdgePort]:
         add(OUTSIDE, namespace, f"vpn{k}", "outside", outside, connection.origin)
         for n in range(1, connection.tunnels + 1):
             add(INNER, namespace, f"vpn{k}t{n}", f"inner{n}", (), connection.origin, connection.name, n)
+    for k, link in enumerate(topology.hybrid.dx_connections):
+        add(DX, f"aws-{link.name}", f"dx{k}", "inner", (), link.origin, link.name)
     return ports
 
 
-def not_live(topology: m.Topology) -> str | None:
-    """Why ``up`` cannot run this design's sites yet (None: it can)."""
-    hybrid = topology.hybrid
-    if hybrid.dx_connections:
-        return "Direct Connect is traced, not yet emulated live"
-    return None
+def dx_device(topology: m.Topology, link: str) -> str:
+    """A Direct Connect link's device at the site's router."""
+    return f"dx{[c.name for c in topology.hybrid.dx_connections].index(link)}"
 
 
 def tunnel_cidr(connection: m.VpnConnection, tunnel: int) -> IPv4Network:

@@ -98,6 +98,7 @@ REMOTE_SGS = (Reg.REMOTE_SGS_0, Reg.REMOTE_SGS_1, Reg.REMOTE_SGS_2, Reg.REMOTE_S
 
 
 MAX_HAIRPINS = 2  # like trace: at most three TGW traversals, then it is a routing loop
+FROM_SITE_AZ = 0  # Reg.AZ of a packet that came from a site over a VPN or Direct Connect (AZ ids start at 1)
 
 TUNNEL_PORT = 100  # the vxlan port of every Nitro card (ofport_request)
 MSS_CLAMP_PORT = 101  # the card's port to its kernel's MSS clamp, which sends each packet back
@@ -313,7 +314,7 @@ STAGE_LIST = (
         {R.TGW_TABLE, R.ATTACHMENT_SUBNET, R.PEERED} | IP,
         (R.NEXT_HOP, R.TGW_TABLE, R.PEERED, R.ECMP_PICK),
     ),
-    # the VPN tunnel a TGW route's flow hash picked (``controller.compiler.tgw_vpn``)
+    # the VPN tunnel a TGW route's flow hash picked (``controller.compiler.tgw_hybrid``)
     _stage(52, "tgw_ecmp", "tgw_exit", {R.TGW_TABLE, R.ECMP_PICK} | IP, (R.NEXT_HOP,)),
     # out of the TGW into the next attachment's VPC (or back to routing: a hairpin), or into
     # a VPN tunnel (its inner port's MAC; tunnel_out sends it to the internet's card)

@@ -159,19 +159,16 @@ class Plan:
         self.gateway_endpoint_id = _ids(e.name for e in topology.gateway_endpoints)
         self.tgw_table_id = _ids((t.name, r.name) for t in topology.transit_gateways for r in t.route_tables)
         self.attachment_id = _ids(a.name for t in topology.transit_gateways for a in t.attachments)
-        # a tunnel of a VPN to a TGW is a next hop of its own (after the attachments' ids)
-        self.tunnel_hop = {
-            key: len(self.attachment_id) + number
-            for number, key in enumerate(
-                (
-                    (c.name, n)
-                    for c in topology.hybrid.vpn_connections
-                    if c.transit_gateway
-                    for n in range(1, c.tunnels + 1)
-                ),
-                start=1,
-            )
-        }
+        # a TGW's way to a site is a next hop of its own (after the attachments' ids): a
+        # tunnel of a VPN to it (connection, tunnel), a transit Direct Connect link (link, 0)
+        ways = [
+            (c.name, n)
+            for c in topology.hybrid.vpn_connections
+            if c.transit_gateway
+            for n in range(1, c.tunnels + 1)
+        ]
+        ways += [(c.name, 0) for c in topology.hybrid.dx_connections if c.type == "transit"]
+        self.site_hop = {key: len(self.attachment_id) + number for number, key in enumerate(ways, start=1)}
         self.attachment_subnet_id = _ids(  # (vpc, subnet) serving some attachment, once each
             dict.fromkeys(
                 (a.vpc, s) for t in topology.transit_gateways for a in t.attachments for s in a.subnets

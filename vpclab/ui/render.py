@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Optional
 
 from vpclab.intent.model import Topology
-from vpclab.layout.hybrid import not_live
 
 
 def summary(topology: Topology) -> str:
@@ -46,9 +45,7 @@ def summary(topology: Topology) -> str:
     ]
     counts += [(n, word) for n, word in edge if n]
     parts = ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
-    reason = not_live(topology)
-    later = f" ({reason})" if reason else ""
-    return f"{topology.source}: ok: topology '{topology.name}': {parts}{later}"
+    return f"{topology.source}: ok: topology '{topology.name}': {parts}"
 
 
 def render_verdict(verdict, aws_id: Callable[[str], Optional[str]] = lambda origin: None) -> str:

@@ -394,12 +394,13 @@ class VpcCLI(ChangeVerbs, CLI):
     # -- faults ------------------------------------------------------------------------------
     def do_fail(self, line):
         """Usage: fail nitro SERVER | fail link SERVER [--loss P%] [--rate R] | fail link region REGION
-        | fail controller | fail tunnel CONNECTION N
+        | fail controller | fail tunnel CONNECTION N | fail dx CONNECTION
         -- inject a fault. A link with --loss or --rate stays up but drops P % of the packets
         at random and carries at most R (10mbit, 500kbit...), each way; no delay: this kernel
         has no netem. A VPN tunnel is cut; AWS's side finds out when its BGP hold time runs out
         (a static VPN: dead peer detection), and its VGW moves to the other tunnel (a TGW to
-        the tunnels still up: with ECMP, the flows spread over those)."""
+        the tunnels still up: with ECMP, the flows spread over those). A Direct Connect link is
+        cut at the site's router: the site moves to its VPN at once, AWS after its hold time."""
         words = line.split()
         if words[:1] == ["link"] and len(words) > 2 and words[1] != "region":
             return self._impair(words[1], words[2:])
@@ -407,7 +408,7 @@ class VpcCLI(ChangeVerbs, CLI):
 
     def do_recover(self, line):
         """Usage: recover nitro SERVER | recover link SERVER | recover link region REGION
-        | recover controller [--discard-changes] | recover tunnel CONNECTION N
+        | recover controller [--discard-changes] | recover tunnel CONNECTION N | recover dx CONNECTION
         -- undo a fault (a link: up again, and whole). The restarted controller reconciles the
         cards to the running design, with its runtime changes; --discard-changes goes back to
         the topology file."""
@@ -439,6 +440,8 @@ class VpcCLI(ChangeVerbs, CLI):
         method = self.do_fail if failing else self.do_recover
         if words[:1] == ["tunnel"]:
             return self._tunnel(words[1:], failing)
+        if words[:1] == ["dx"]:
+            return self._link(words[1:], failing)
         if not words or words[0] not in ("nitro", "link", "controller"):
             return self.usage(method)
         if words[0] == "controller":
@@ -495,6 +498,26 @@ class VpcCLI(ChangeVerbs, CLI):
                 "then its routes move (`routes`, `trace` show where)"
             )
         return self.say(f"*** {what}: mended; AWS's side takes it back once its BGP session (or DPD) is up")
+
+    def _link(self, words: list[str], failing: bool):
+        """``fail dx CONNECTION``: the Direct Connect link carries nothing until ``recover``."""
+        sites = self.emulation.sites
+        links = [link.name for link in sites.topology.hybrid.dx_connections]
+        if len(words) != 1:
+            return self.usage(self.do_fail if failing else self.do_recover)
+        if words[0] not in links:
+            known = ", ".join(links) or "none"
+            return self.say(f"*** no Direct Connect connection '{words[0]}' (connections: {known})")
+        what = f"Direct Connect {words[0]}"
+        if failing == (not sites.link_is_up(words[0])):
+            return self.say(f"*** {what} is already {'down' if failing else 'up'}")
+        sites.fail_link(words[0], up=not failing)
+        if failing:
+            return self.say(
+                f"*** {what}: cut; the site's router drops its session now, AWS's side within its "
+                f"hold time ({sites.hold_time} s), then their routes move to the VPN"
+            )
+        return self.say(f"*** {what}: mended; both sides take it back once its BGP session is up")
 
     def _region_link(self, words: list[str], failing: bool):
         """``fail link region NAME``: the Region's link to the other Regions goes down."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from controller.compiler import compile_topology
 from vpclab.intent import model as m
 from vpclab.intent.loader import load_topology
-from vpclab.layout.hybrid import INNER, aws_announcements, not_live
+from vpclab.layout.hybrid import DX, INNER, aws_announcements
 from vpclab.oracle.trace import trace
 
 VPN_TGW = Path(__file__).resolve().parents[2] / "topologies" / "vpn-tgw.yaml"
@@ -36,7 +36,7 @@ def tgw_ways(topology, card: str = "srv1", table: str = "vpcs") -> dict[str, lis
     none: dropped), for the prefixes routed to tunnels."""
     compiled = compile_topology(topology)
     plan = compiled.plan
-    hops = {number: key for key, number in plan.tunnel_hop.items()}
+    hops = {number: key for key, number in plan.site_hop.items()}
     table_id = plan.tgw_table_id[("core", table)]
     flows = [f for f in compiled.flows[card] if dict(f.match).get("tgw_table") == table_id]
     found: dict[str, list] = {}
@@ -136,4 +136,95 @@ def test_the_tgw_announces_its_attachments_table_to_the_site_and_up_runs_it():
     topology = design()
     assert aws_announcements(topology, "dc1-vpn-a") == ("10.0.0.0/16", "10.1.0.0/16")
     assert aws_announcements(topology, "dc2-vpn") == ("10.0.0.0/16", "10.1.0.0/16")
-    assert not_live(topology) is None
+
+
+HYBRID = Path(__file__).resolve().parents[2] / "topologies" / "hybrid.yaml"
+
+
+def with_link(topology, down: bool):
+    links = tuple(dataclasses.replace(link, down=down) for link in topology.hybrid.dx_connections)
+    return dataclasses.replace(topology, hybrid=dataclasses.replace(topology.hybrid, dx_connections=links))
+
+
+def test_a_tgw_table_ranks_direct_connect_above_the_vpn_and_falls_back_when_the_link_is_down():
+    topology = load_topology(str(HYBRID))
+    assert tgw_ways(topology)["172.16.0.0/16"] == [("dx1", 0)]
+    assert tgw_ways(with_link(topology, down=True))["172.16.0.0/16"] == [("dc1-vpn", 1), ("dc1-vpn", 2)]
+    compiled = compile_topology(topology)
+    port = next(p for p in compiled.plan.edge_ports if p.kind == DX)
+    assert (port.connection, port.interface, port.describe()) == ("dx1", "dx0", "Direct Connect dx1")
+    entry = [
+        f
+        for f in compiled.flows[m.INTERNET_CARD]
+        if f.stage == "classify" and dict(f.match).get("in_port") == port.port and f.priority == 100
+    ]
+    onprem = compiled.plan.tgw_table_id[("core", "onprem")]
+    assert [a.describe() for a in entry[0].actions][1:] == [f"tgw_table={onprem}", "az=0", "goto tgw_route"]
+    assert entry[0].origin == "transit_gateways[0].attachments[3]"  # dx-att
+
+
+def private_vif_design():
+    """vpn-sites.yaml with dc1 on a private VIF to vgw-app too."""
+    import yaml
+
+    data = yaml.safe_load((VPN_TGW.parent / "vpn-sites.yaml").read_text())
+    data["direct_connect_gateways"] = [
+        {"name": "dxgw", "asn": 64600, "associations": [{"vpn_gateway": "vgw-app"}]}
+    ]
+    data["direct_connect_connections"] = [
+        {"name": "dx1", "site": "dc1", "gateway": "dxgw", "type": "private"}
+    ]
+    return load_topology("private.yaml", yaml.safe_dump(data))
+
+
+def test_a_vgw_prefers_a_private_vif_and_what_comes_over_it_enters_the_vgws_vpc():
+    topology = private_vif_design()
+    compiled = compile_topology(topology)
+    plan = compiled.plan
+    by_port = {p.port: p.describe() for p in plan.edge_ports}
+    chosen = {}
+    for f in compiled.flows[m.INTERNET_CARD]:
+        if f.stage == "vgw_route" and "nw_dst" in dict(f.match):
+            output = next(a for a in f.actions if a.describe().startswith("output"))
+            chosen[dict(f.match)["nw_dst"][0]] = by_port[output.port]
+    assert chosen == {"172.16.0.0": "Direct Connect dx1", "192.168.0.0": "VPN dc2-vpn tunnel 1"}
+    port = next(p for p in plan.edge_ports if p.kind == DX)
+    entering = [
+        (dict(f.match).get("nw_dst"), [a.describe() for a in f.actions])
+        for f in compiled.flows[m.INTERNET_CARD]
+        if f.stage == "classify" and dict(f.match).get("in_port") == port.port
+    ]
+    app = topology.vpc("app")
+    assert entering == [
+        (("10.1.0.0", "255.255.0.0"), ["eth_src=02:00:00:00:00:01", f"dst_vpc={app.number}", "goto vgw_in"]),
+        (None, ["drop"]),
+    ]
+    trace_says = trace(topology, topology.endpoint("app1"), topology.endpoint("erp1").ip, 1)
+    assert "via Direct Connect dx1" in " ".join(h.detail for h in trace_says.hops)  # trace agrees
+    down = with_link(topology, down=True)
+    assert "via VPN dc1-vpn tunnel 1" in " ".join(
+        h.detail for h in trace(down, down.endpoint("app1"), down.endpoint("erp1").ip, 1).hops
+    )
+
+
+def test_a_links_state_is_a_runtime_change():
+    import pytest
+    import yaml
+
+    from vpclab.intent.changes import ChangeError, Intent
+
+    intent = Intent(str(HYBRID), yaml.safe_load(HYBRID.read_text()))
+    down = intent.apply("dx-state", connection="dx1", up=False, reason="BGP session Active")
+    assert (
+        down.hybrid.dx_connection("dx1").down
+        and intent.summary == "Direct Connect dx1 is down (BGP session Active)"
+    )
+    assert tgw_ways(down)["172.16.0.0/16"] == [("dc1-vpn", 1), ("dc1-vpn", 2)]
+    intent.apply("dx-state", connection="dx1", up=False)
+    assert intent.summary == "Direct Connect dx1 is already down"
+    up = intent.apply("dx-state", connection="dx1", up=True)
+    assert (
+        not up.hybrid.dx_connection("dx1").down and "down" not in intent.data["direct_connect_connections"][0]
+    )
+    with pytest.raises(ChangeError, match="no Direct Connect connection 'nope'"):
+        intent.apply("dx-state", connection="nope", up=False)
