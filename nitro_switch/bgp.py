@@ -91,6 +91,33 @@ class BgpDaemon:
                 f"{self.speaker.name}'s BGP daemon did not start: {error} (see {self.log})"
             ) from None
 
+    def reconfigure(self, speaker: Speaker) -> None:
+        """Change what the running daemon announces (the same neighbors): BIRD reads its new
+        configuration (``birdc configure``), bgpd gets its networks changed over vtysh."""
+        old, self.speaker = self.speaker, speaker
+        if speaker.daemon == BIRD:
+            with open(self.config, "w", encoding="utf-8") as handle:
+                handle.write(bird_config(speaker, self.log))
+            answer = subprocess.run(
+                ["birdc", "-s", self.control, "configure"], capture_output=True, text=True, timeout=10
+            )
+            if answer.returncode != 0 or "Reconfigured" not in answer.stdout:
+                raise BuildError(
+                    f"{speaker.name}: BIRD did not take its new configuration: {answer.stdout.strip()}"
+                )
+            return
+        with open(self.config, "w", encoding="utf-8") as handle:
+            handle.write(frr_config(speaker, self.log))
+        commands = ["configure terminal", f"router bgp {speaker.asn}", "address-family ipv4 unicast"]
+        commands += [f"no network {p}" for p in old.announce if p not in speaker.announce]
+        commands += [f"network {p}" for p in speaker.announce if p not in old.announce]
+        arguments = [word for command in commands for word in ("-c", command)]
+        answer = subprocess.run(
+            ["vtysh", "--vty_socket", self.control, *arguments], capture_output=True, text=True, timeout=10
+        )
+        if answer.returncode != 0:
+            raise BuildError(f"{speaker.name}: bgpd refused its new networks: {answer.stderr.strip()}")
+
     def pid(self) -> Optional[int]:
         try:
             with open(self.pidfile, encoding="utf-8") as handle:

@@ -19,6 +19,7 @@ it all; this builds it).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Optional
 
@@ -329,6 +330,19 @@ class Sites:
         run(
             "ip", "link", "set", "dev", device, "up" if up else "down", netns=self.netns(f"site-{found.site}")
         )
+
+    def announcements(self, site: str) -> list[str]:
+        """What ``site``'s router announces over BGP now."""
+        daemon = self.daemon(f"site-{site}")
+        return list(daemon.speaker.announce) if daemon is not None else []
+
+    def announce(self, site: str, prefixes: list[str]) -> None:
+        """``site``'s router announces ``prefixes`` from now on (its BGP sessions update their
+        neighbors; AWS's ends learn it, and the watch tells Hyperplane)."""
+        daemon = self.daemon(f"site-{site}")
+        if daemon is None:
+            raise BuildError(f"site {site} runs no BGP daemon")
+        daemon.reconfigure(dataclasses.replace(daemon.speaker, announce=tuple(prefixes)))
 
     # -- look -------------------------------------------------------------------------------
     def daemon(self, name: str) -> Optional[BgpDaemon]:

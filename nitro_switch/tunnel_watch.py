@@ -7,6 +7,12 @@ hears the site: an ICMP echo to the site's inside address every third of the hol
 tunnel down after a hold time with no answer (AWS: DPD every 10 s, down after 30 s). A
 Direct Connect link is up while its virtual interface's session is established (its key here:
 the link's name and tunnel ``DX_LINK``, 0).
+
+What each BGP session learned is told too (the runtime change ``bgp-learned``), once a second:
+the gateways route by what AWS's ends hold, not by what the design says the sites announce. A
+set is told once two looks in a row agree (a session coming up delivers its routes a moment
+after it is established), and only for sessions that are up (a session going down is told by
+``tunnel-state`` and ``dx-state``).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from vpclab.layout.hybrid import site_side
 LOG = logging.getLogger(__name__)
 WATCH_INTERVAL = 0.25  # seconds between looks at the sessions: a change reaches Hyperplane within it
 DX_LINK = 0  # the "tunnel" of a Direct Connect link's key
+LEARNED_EVERY = 1.0  # seconds between looks at what the sessions learned
 
 
 def reply_from(packet: bytes, ident: int) -> Optional[str]:
@@ -93,6 +100,9 @@ class TunnelWatch(threading.Thread):
         }
         self.known.update({(link.name, DX_LINK): not link.down for link in hybrid.dx_connections})
         self.changes: list[tuple[float, str, int, bool, str]] = []  # (wall time, connection, tunnel, up, why)
+        self.learned_changes: list[
+            tuple[float, str, int, tuple[str, ...]]
+        ] = []  # (time, connection, tunnel, prefixes)
         self.dpd = [
             DeadPeerDetection(
                 sites.netns(f"aws-{c.name}"),
@@ -102,6 +112,22 @@ class TunnelWatch(threading.Thread):
             if not c.bgp
         ]
         self.last_echo = 0.0
+        # per BGP session: its AWS end's daemon, the site's address, what Hyperplane was told
+        self.sessions: dict[tuple[str, int], tuple[str, str]] = {}
+        self.told: dict[tuple[str, int], tuple[str, ...]] = {}
+        for c in hybrid.vpn_connections:
+            if c.bgp:
+                cidrs = hybrid.site(c.customer_gateway).cidrs
+                for n in range(1, c.tunnels + 1):
+                    self.sessions[(c.name, n)] = (f"aws-{c.name}", site_side(c.inside_cidrs[n - 1]))
+                    self.told[(c.name, n)] = tuple(sorted(str(p) for p in c.announced(n, cidrs)))
+        for link in hybrid.dx_connections:
+            assert link.peering_cidr is not None  # the loader gives every link one
+            self.sessions[(link.name, DX_LINK)] = (f"aws-{link.name}", site_side(link.peering_cidr))
+            cidrs = link.announced(hybrid.site(link.site).cidrs)
+            self.told[(link.name, DX_LINK)] = tuple(sorted(str(p) for p in cidrs))
+        self.last_look = 0.0
+        self.seen_before: dict[tuple[str, int], tuple[str, ...]] = {}
 
     def stop(self) -> None:
         self.stopping.set()
@@ -131,6 +157,47 @@ class TunnelWatch(threading.Thread):
                     continue
                 self.known[key] = up
                 self.changes.append((time.time(), connection, tunnel, up, why))
+            if time.monotonic() - self.last_look >= LEARNED_EVERY:
+                self.last_look = time.monotonic()
+                try:
+                    self.tell_learned()
+                except Exception:  # a daemon restarting: look again next time
+                    LOG.exception("learned routes")
+
+    def learned_now(self) -> dict[tuple[str, int], tuple[str, ...]]:
+        """What each established session's AWS end holds from the site."""
+        found: dict[tuple[str, int], tuple[str, ...]] = {}
+        daemons = {name for name, _ in self.sessions.values()}
+        for name in daemons:
+            daemon = self.sites.daemon(name)
+            if daemon is None:
+                continue
+            states = daemon.sessions()
+            routes = daemon.learned()
+            for key, (owner, peer) in self.sessions.items():
+                if owner == name and states.get(peer) == "Established":
+                    found[key] = tuple(sorted({r.prefix for r in routes if r.next_hop == peer}))
+        return found
+
+    def tell_learned(self) -> None:
+        now = self.learned_now()
+        for key, prefixes in now.items():
+            steady = self.seen_before.get(key) == prefixes
+            if steady and self.told.get(key) != prefixes:
+                connection, tunnel = key
+                try:
+                    self.client.change(
+                        "bgp-learned",
+                        connection=connection,
+                        tunnel=tunnel,
+                        prefixes=list(prefixes),
+                        reason="its BGP session's routes",
+                    )
+                except ApiError:
+                    continue
+                self.told[key] = prefixes
+                self.learned_changes.append((time.time(), connection, tunnel, prefixes))
+        self.seen_before = now
 
     def observe(self) -> dict[tuple[str, int], tuple[bool, str]]:
         """Each tunnel: is it up as AWS's end sees it, and why."""

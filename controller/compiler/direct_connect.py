@@ -39,7 +39,7 @@ def vgw_offers(topology: m.Topology, vgw: m.VpnGateway) -> list[tuple[IPv4Networ
         (destination, link.name)
         for gateway in topology.hybrid.dx_gateways_of("vpn_gateway", vgw.name)
         for link in links_up(topology, gateway.name, "private")
-        for destination in topology.hybrid.site(link.site).cidrs
+        for destination in link.announced(topology.hybrid.site(link.site).cidrs)
     ]
 
 

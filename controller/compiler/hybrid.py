@@ -50,11 +50,13 @@ def vgw_ways(topology: m.Topology, gateway: m.VpnGateway) -> dict[IPv4Network, t
         offers.setdefault(destination, []).append(((RANK["dx"], 1, 0, order, 0), link, 0))
     for order, connection in enumerate(hybrid.connections_to("vpn_gateway", gateway.name)):
         site = hybrid.site(connection.customer_gateway)
-        announced = site.cidrs if connection.bgp else connection.static_routes
         path = 1 if connection.bgp else 0  # the site's AS: one hop
         for tunnel in range(1, connection.tunnels + 1):
             if tunnel in connection.tunnels_down:
                 continue
+            announced = (
+                connection.announced(tunnel, site.cidrs) if connection.bgp else connection.static_routes
+            )
             for destination in announced:
                 rank = (RANK[connection.routing], path, 0, order, tunnel)
                 offers.setdefault(destination, []).append((rank, connection.name, tunnel))

@@ -56,11 +56,14 @@ def _offers(topology: m.Topology, attachment: m.Attachment) -> list[tuple[IPv4Ne
         if not connection.bgp:  # a static VPN propagates nothing: the table's static routes
             return []
         cidrs = hybrid.site(connection.customer_gateway).cidrs
-        return [(d, VPN_LAST, name, n) for name, n in ways_of(topology, attachment) for d in cidrs]
+        return [
+            (d, VPN_LAST, name, n)
+            for name, n in ways_of(topology, attachment)
+            for d in connection.announced(n, cidrs)
+        ]
+    links = [hybrid.dx_connection(name) for name, _ in ways_of(topology, attachment)]
     return [
-        (d, DX_FIRST, name, 0)
-        for name, _ in ways_of(topology, attachment)
-        for d in hybrid.site(hybrid.dx_connection(name).site).cidrs
+        (d, DX_FIRST, link.name, 0) for link in links for d in link.announced(hybrid.site(link.site).cidrs)
     ]
 
 

@@ -63,7 +63,7 @@ def test_frr_and_bird_exchange_what_each_announces_and_the_kernel_forwards_by_it
     aws.start()
     site.start()
     wait_until(lambda: aws.sessions().get("169.254.10.2") == "Established", 10)
-    wait_until(lambda: any(r.prefix == "172.16.0.0/16" for r in aws.learned()), 5)
+    wait_until(lambda: any(r.prefix == "172.16.0.0/16" and r.best for r in aws.learned()), 5)  # selected too
     (heard,) = aws.learned()
     assert (heard.prefix, heard.as_path, heard.next_hop, heard.best) == (
         "172.16.0.0/16",

@@ -162,3 +162,29 @@ def test_a_cut_tunnel_moves_the_vgw_to_the_other_within_the_hold_time_and_back(
         time.sleep(0.2)
     before = tunnel_packets(sites, connection, "tunnel1")
     assert pings(app1, address) and tunnel_packets(sites, connection, "tunnel1") > before
+
+
+def test_what_the_site_announces_over_bgp_is_what_the_vgw_routes_by(sites):
+    app1 = sites.hosts.hosts["app1"]
+    watch = sites.sites.watch
+    said = shell(
+        sites, "withdraw dc1 172.16.0.0/16", "withdraw dc1 172.16.0.0/16", "withdraw dc2 192.168.0.0/16"
+    )
+    assert "*** dc1 no longer announces 172.16.0.0/16" in said and "does not announce" in said, said
+    assert "*** dc2's router speaks no BGP" in said
+    try:
+        deadline = time.monotonic() + 10
+        while not any(c[1:4] == ("dc1-vpn", 1, ()) for c in watch.learned_changes):
+            assert time.monotonic() < deadline, watch.learned_changes
+            time.sleep(0.2)
+        assert not pings(app1, "172.16.1.10")  # the VGW learned nothing for it: no route
+        assert "172.16.0.0/16" not in shell(sites, "routes app1")
+    finally:
+        shell(sites, "announce dc1 172.16.0.0/16", "announce dc1 10.99.0.0/16")
+    deadline = time.monotonic() + 10
+    while not any(c[1:4] == ("dc1-vpn", 1, ("10.99.0.0/16", "172.16.0.0/16")) for c in watch.learned_changes):
+        assert time.monotonic() < deadline, watch.learned_changes
+        time.sleep(0.2)
+    assert pings(app1, "172.16.1.10")
+    assert "10.99.0.0/16" in shell(sites, "routes app1")  # propagated from what BGP brought
+    shell(sites, "withdraw dc1 10.99.0.0/16")

@@ -194,3 +194,34 @@ def test_dead_peer_detection_sends_valid_echoes_and_knows_its_replies():
     assert reply_from(header + answer, 0x1234) == "169.254.10.14"
     assert reply_from(header + answer, 0x4321) is None  # someone else's
     assert reply_from(header + request, 0x1234) is None  # a request, not a reply
+
+
+def test_what_awss_end_learned_over_bgp_replaces_what_the_site_is_designed_to_announce():
+    import pytest
+    import yaml
+
+    from vpclab.intent.changes import ChangeError, Intent
+    from vpclab.oracle.trace import trace
+
+    intent = Intent(str(VPN_SITES), yaml.safe_load(VPN_SITES.read_text()))
+    both = intent.apply(
+        "bgp-learned", connection="dc1-vpn", tunnel=1, prefixes=["172.16.0.0/16", "10.99.0.0/16"]
+    )
+    assert intent.summary == "dc1-vpn tunnel 1: AWS learned 172.16.0.0/16, 10.99.0.0/16"
+    assert vgw_routes(both) == {
+        "172.16.0.0/16": "vpn0t1",
+        "10.99.0.0/16": "vpn0t1",
+        "192.168.0.0/16": "vpn1t1",
+    }
+    assert table_routes(both)["10.99.0.0/16"][1] == "vpcs[0].route_tables[0].propagating_vgws[0]"
+    gone = intent.apply("bgp-learned", connection="dc1-vpn", tunnel=1, prefixes=[])
+    assert intent.summary == "dc1-vpn tunnel 1: AWS learned nothing"
+    assert vgw_routes(gone)["172.16.0.0/16"] == "vpn0t2"  # tunnel 2's session still holds it
+    intent.apply("bgp-learned", connection="dc1-vpn", tunnel=2, prefixes=[])
+    none = intent.apply("bgp-learned", connection="dc1-vpn", tunnel=2, prefixes=[])
+    assert intent.summary == "dc1-vpn tunnel 2: AWS already holds nothing"
+    assert "172.16.0.0/16" not in vgw_routes(none)
+    lost = trace(none, none.endpoint("app1"), none.endpoint("erp1").ip, 1)
+    assert (lost.accepted, lost.reason) == (False, "no-route")  # no route left in app-rt: trace agrees
+    with pytest.raises(ChangeError, match="dc2-vpn is a static VPN"):
+        intent.apply("bgp-learned", connection="dc2-vpn", tunnel=1, prefixes=[])

@@ -441,6 +441,34 @@ def dx_state(intent, data, connection: str, up: bool, reason: str = "") -> str:
     return f"Direct Connect {connection} is {state}" + (f" ({reason})" if reason else "")
 
 
+def bgp_learned(intent, data, connection: str, tunnel: int, prefixes: list, reason: str = "") -> str:
+    """Record what AWS's end of a BGP session learned from the site: a VPN connection's tunnel
+    (1-based), or a Direct Connect link (``tunnel`` 0). The gateways route by it."""
+    if tunnel == 0:
+        item = next((c for c in data.get("direct_connect_connections", []) if c["name"] == connection), None)
+        if item is None:
+            raise ChangeError(f"no Direct Connect connection '{connection}'")
+        before = item.get("learned")
+        item["learned"] = list(prefixes)
+        what = f"Direct Connect {connection}"
+    else:
+        item = next((c for c in data.get("vpn_connections", []) if c["name"] == connection), None)
+        if item is None:
+            raise ChangeError(f"no VPN connection '{connection}'")
+        if item.get("routing", "bgp") != "bgp":
+            raise ChangeError(f"{connection} is a static VPN: its tunnels learn nothing over BGP")
+        entries = [e for e in item.get("learned", []) if e["tunnel"] != tunnel]
+        before = next((e["prefixes"] for e in item.get("learned", []) if e["tunnel"] == tunnel), None)
+        item["learned"] = sorted(
+            entries + [{"tunnel": tunnel, "prefixes": list(prefixes)}], key=lambda e: e["tunnel"]
+        )
+        what = f"{connection} tunnel {tunnel}"
+    now = ", ".join(prefixes) or "nothing"
+    if before is not None and list(before) == list(prefixes):
+        return f"{what}: AWS already holds {now}"
+    return f"{what}: AWS learned {now}" + (f" ({reason})" if reason else "")
+
+
 def flow_text(rule: dict) -> str:
     """A rule as YAML flow text, e.g. {protocol: tcp, ports: 443, cidr: 0.0.0.0/0}."""
     return yaml.safe_dump(dict(rule), default_flow_style=True, sort_keys=False).strip()
@@ -472,4 +500,5 @@ OPERATIONS: dict[str, Callable] = {
     "target-health": target_health,
     "tunnel-state": tunnel_state,
     "dx-state": dx_state,
+    "bgp-learned": bgp_learned,
 }

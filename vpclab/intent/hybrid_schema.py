@@ -32,6 +32,13 @@ HYBRID = {
                 "static_routes": CIDRS,
                 "tunnels": {"type": "integer", "minimum": 1, "maximum": 2},
                 "tunnels_down": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 2}},
+                # runtime state: what AWS's end of each BGP tunnel learned from the site
+                "learned": _list(
+                    _object(
+                        {"tunnel": {"type": "integer", "minimum": 1, "maximum": 2}, "prefixes": CIDRS},
+                        ("tunnel", "prefixes"),
+                    )
+                ),
                 "tunnel_inside_cidrs": {**CIDRS, "maxItems": 2},  # vpclab (Terraform: tunnel1_inside_cidr)
             },
             ("name", "customer_gateway"),
@@ -57,6 +64,7 @@ HYBRID = {
                 "gateway": TEXT,
                 "type": {"enum": ["private", "transit"]},
                 "down": {"type": "boolean"},  # runtime state: the link failed
+                "learned": CIDRS,  # runtime state: what AWS's end of the VIF learned from the site
                 "peering_cidr": TEXT,  # vpclab: the VIF's /30 (AWS: AmazonAddress, CustomerAddress)
             },
             ("name", "site", "gateway"),

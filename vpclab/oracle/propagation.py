@@ -82,6 +82,19 @@ def _vpn_routes(connection: m.VpnConnection, prefixes, as_path: tuple[int, ...],
     ]
 
 
+def _from_site(connection: m.VpnConnection, site: m.OnPremises, origin: str) -> list[Learned]:
+    """What AWS's end of ``connection`` learns from ``site`` over each tunnel up: a BGP
+    tunnel's session (what the run reported it holds, else the site's prefixes), a static
+    VPN's configured routes."""
+    if not connection.bgp:
+        return _vpn_routes(connection, connection.static_routes, (), origin, site.name)
+    return [
+        Learned(prefix, VPN_BGP, connection.name, origin, tunnel, (site.asn,), site=site.name)
+        for tunnel in connection.tunnels_up
+        for prefix in connection.announced(tunnel, site.cidrs)
+    ]
+
+
 def _dx_links(topology: m.Topology, gateway: str, vif: str) -> list[m.DirectConnectConnection]:
     return [c for c in topology.hybrid.dx_connections_to(gateway, vif) if not c.down]
 
@@ -92,14 +105,14 @@ def vgw_learned(topology: m.Topology, vgw: m.VpnGateway) -> list[Learned]:
     found: list[Learned] = []
     for connection in hybrid.connections_to("vpn_gateway", vgw.name):
         site = hybrid.site(connection.customer_gateway)
-        prefixes = site.cidrs if connection.bgp else connection.static_routes
         origin = connection.origin if connection.bgp else f"{connection.origin}.static_routes"
-        found += _vpn_routes(connection, prefixes, (site.asn,), origin, site.name)
+        found += _from_site(connection, site, origin)
     for gateway in hybrid.dx_gateways_of("vpn_gateway", vgw.name):
         for link in _dx_links(topology, gateway.name, "private"):
             site = hybrid.site(link.site)
             found += [
-                Learned(c, DX, link.name, link.origin, None, (site.asn,), site=site.name) for c in site.cidrs
+                Learned(c, DX, link.name, link.origin, None, (site.asn,), site=site.name)
+                for c in link.announced(site.cidrs)
             ]
     return found
 
@@ -150,7 +163,7 @@ def tgw_hybrid_learned(
         if not connection.bgp:
             return []  # a static VPN's routes are the TGW route table's own (static) routes
         site = hybrid.site(connection.customer_gateway)
-        routes = _vpn_routes(connection, site.cidrs, (site.asn,), connection.origin, site.name)
+        routes = _from_site(connection, site, connection.origin)
         return [replace(r, attachment=attachment.name) for r in routes]
     assert attachment.direct_connect_gateway is not None
     found = []
@@ -160,7 +173,7 @@ def tgw_hybrid_learned(
             Learned(
                 c, DX, link.name, link.origin, None, (site.asn,), attachment=attachment.name, site=site.name
             )
-            for c in site.cidrs
+            for c in link.announced(site.cidrs)
         ]
     return found
 

@@ -31,6 +31,7 @@ from vpclab.oracle.trace import trace
 from vpclab.ui.arguments import UsageError, dns_note, resolve_destination, resolve_source
 from vpclab.ui.render import render_verdict
 from vpclab.ui.shell_changes import ChangeVerbs
+from vpclab.ui.shell_sites import SiteVerbs
 
 VERB_GROUPS = {  # what `help` lists, as users type the verbs
     "look": [
@@ -67,12 +68,14 @@ VERB_GROUPS = {  # what `help` lists, as users type the verbs
         "attachment-reject",
         "route-add",
         "route-remove",
+        "announce",
+        "withdraw",
     ],
     "break": ["fail", "recover"],
 }
 
 
-class VpcCLI(ChangeVerbs, CLI):
+class VpcCLI(ChangeVerbs, SiteVerbs, CLI):
     """Mininet's CLI over a running emulation, plus VPC verbs (`help` lists them)."""
 
     prompt = "vpclab> "
@@ -477,47 +480,6 @@ class VpcCLI(ChangeVerbs, CLI):
         }
         action[(kind, failing)](self.emulation, server)
         return self.say(f"*** {what}: {'failed' if failing else 'recovered'}")
-
-    def _tunnel(self, words: list[str], failing: bool):
-        """``fail tunnel CONNECTION N``: the tunnel carries nothing until ``recover``."""
-        method = self.do_fail if failing else self.do_recover
-        sites = self.emulation.sites
-        if len(words) != 2 or not words[1].isdigit():
-            return self.usage(method)
-        key = (words[0], int(words[1]))
-        if key not in sites.ends:
-            known = ", ".join(sorted({c for c, _ in sites.ends})) or "none live"
-            return self.say(f"*** no tunnel {words[1]} of VPN connection '{words[0]}' (connections: {known})")
-        what = f"{words[0]} tunnel {words[1]}"
-        if failing == (not sites.tunnel_is_up(*key)):
-            return self.say(f"*** {what} is already {'down' if failing else 'up'}")
-        sites.fail_tunnel(*key, up=not failing)
-        if failing:
-            return self.say(
-                f"*** {what}: cut; AWS's side notices within its hold time ({sites.hold_time} s), "
-                "then its routes move (`routes`, `trace` show where)"
-            )
-        return self.say(f"*** {what}: mended; AWS's side takes it back once its BGP session (or DPD) is up")
-
-    def _link(self, words: list[str], failing: bool):
-        """``fail dx CONNECTION``: the Direct Connect link carries nothing until ``recover``."""
-        sites = self.emulation.sites
-        links = [link.name for link in sites.topology.hybrid.dx_connections]
-        if len(words) != 1:
-            return self.usage(self.do_fail if failing else self.do_recover)
-        if words[0] not in links:
-            known = ", ".join(links) or "none"
-            return self.say(f"*** no Direct Connect connection '{words[0]}' (connections: {known})")
-        what = f"Direct Connect {words[0]}"
-        if failing == (not sites.link_is_up(words[0])):
-            return self.say(f"*** {what} is already {'down' if failing else 'up'}")
-        sites.fail_link(words[0], up=not failing)
-        if failing:
-            return self.say(
-                f"*** {what}: cut; the site's router drops its session now, AWS's side within its "
-                f"hold time ({sites.hold_time} s), then their routes move to the VPN"
-            )
-        return self.say(f"*** {what}: mended; both sides take it back once its BGP session is up")
 
     def _region_link(self, words: list[str], failing: bool):
         """``fail link region NAME``: the Region's link to the other Regions goes down."""

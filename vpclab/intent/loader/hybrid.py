@@ -253,6 +253,13 @@ def _connections(r: Reporter, known: Known, data: dict, site_asns: dict) -> tupl
         for n in down:
             if n > tunnels:
                 r.report(path + ("tunnels_down",), f"tunnel {n} does not exist: the connection has {tunnels}")
+        learned = []
+        for k, entry in enumerate(item.get("learned", [])):
+            where = path + ("learned", k)
+            if routing != "bgp":
+                r.report(where, "a static VPN's tunnels learn nothing: its routes are configured")
+            networks = _networks(r, where + ("prefixes",), entry["prefixes"])
+            learned.append((entry["tunnel"], tuple(n for n in networks if n is not None)))
         built.append(
             m.VpnConnection(
                 format_path(path),
@@ -264,6 +271,7 @@ def _connections(r: Reporter, known: Known, data: dict, site_asns: dict) -> tupl
                 statics,
                 tunnels,
                 tuple(n for n in down if n <= tunnels),
+                learned=tuple(learned),
             )
         )
     return tuple(built)
@@ -338,9 +346,13 @@ def _dx_connections(
                     f"site '{site}' and Direct Connect gateway '{gateway}' both have ASN {found.asn}: "
                     "a BGP session needs two",
                 )
+        learned = None
+        if "learned" in item:
+            networks = _networks(r, path + ("learned",), item["learned"])
+            learned = tuple(n for n in networks if n is not None)
         built.append(
             m.DirectConnectConnection(
-                format_path(path), item["name"], site, gateway, vif, item.get("down", False)
+                format_path(path), item["name"], site, gateway, vif, item.get("down", False), learned=learned
             )
         )
     return tuple(built)

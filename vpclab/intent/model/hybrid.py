@@ -86,10 +86,19 @@ class VpnConnection:
     tunnels: int = VPN_TUNNELS
     tunnels_down: tuple[int, ...] = ()  # runtime state: the tunnels (1-based) that are down
     inside_cidrs: tuple[IPv4Network, ...] = ()  # each tunnel's /30: AWS's end the first address
+    # runtime state: per BGP tunnel, the prefixes AWS's end learned over its session, as the
+    # live run's BGP daemon reported them (a tunnel not listed: what the site is designed to
+    # announce, its cidrs)
+    learned: tuple[tuple[int, tuple[IPv4Network, ...]], ...] = ()
 
     @property
     def bgp(self) -> bool:
         return self.routing == "bgp"
+
+    def announced(self, tunnel: int, cidrs: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
+        """What the site announces over BGP tunnel ``tunnel``: what AWS's end learned there if
+        the run reported it, else ``cidrs`` (the site's, as designed)."""
+        return dict(self.learned).get(tunnel, cidrs)
 
     @property
     def tunnels_up(self) -> tuple[int, ...]:
@@ -135,6 +144,12 @@ class DirectConnectConnection:
     type: str = "private"
     down: bool = False  # runtime state: the link has failed
     peering_cidr: Optional[IPv4Network] = None  # the VIF's /30: Amazon's address, then the site's
+    learned: Optional[tuple[IPv4Network, ...]] = None  # runtime state: what AWS's end learned over it
+
+    def announced(self, cidrs: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
+        """What the site announces over the link: what AWS's end learned if the run reported
+        it, else ``cidrs`` (the site's, as designed)."""
+        return cidrs if self.learned is None else self.learned
 
     def describe(self) -> str:
         return f"Direct Connect {self.name} ({self.type} VIF, {self.site} -> DX gateway {self.gateway})"
