@@ -32,11 +32,13 @@ def links_up(topology: m.Topology, gateway: str, vif: str) -> list[m.DirectConne
     return [link for link in topology.hybrid.dx_connections_to(gateway, vif) if not link.down]
 
 
-def vgw_offers(topology: m.Topology, vgw: m.VpnGateway) -> list[tuple[IPv4Network, str]]:
+def vgw_offers(
+    topology: m.Topology, vgw: m.VpnGateway
+) -> list[tuple[IPv4Network, m.DirectConnectConnection]]:
     """What ``vgw`` learns over Direct Connect: (prefix, link) per private link up to a DX
     gateway associated with it."""
     return [
-        (destination, link.name)
+        (destination, link)
         for gateway in topology.hybrid.dx_gateways_of("vpn_gateway", vgw.name)
         for link in links_up(topology, gateway.name, "private")
         for destination in link.announced(topology.hybrid.site(link.site).cidrs)

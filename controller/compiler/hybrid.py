@@ -47,7 +47,8 @@ def vgw_ways(topology: m.Topology, gateway: m.VpnGateway) -> dict[IPv4Network, t
     hybrid = topology.hybrid
     offers: dict[IPv4Network, list[tuple[tuple, str, int]]] = {}
     for order, (destination, link) in enumerate(direct_connect.vgw_offers(topology, gateway)):
-        offers.setdefault(destination, []).append(((RANK["dx"], 1, 0, order, 0), link, 0))
+        preferred = m.DX_PREFERENCES.index(link.preference)  # the site's community, then the AS path
+        offers.setdefault(destination, []).append(((RANK["dx"], preferred, 1, 0, order, 0), link.name, 0))
     for order, connection in enumerate(hybrid.connections_to("vpn_gateway", gateway.name)):
         site = hybrid.site(connection.customer_gateway)
         path = 1 if connection.bgp else 0  # the site's AS: one hop

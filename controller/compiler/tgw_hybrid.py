@@ -48,8 +48,9 @@ def ways_of(topology: m.Topology, attachment: m.Attachment) -> list[tuple[str, i
     return [(link.name, 0) for link in links_up(topology, attachment.direct_connect_gateway, "transit")]
 
 
-def _offers(topology: m.Topology, attachment: m.Attachment) -> list[tuple[IPv4Network, int, str, int]]:
-    """What a hybrid attachment propagates: (prefix, rank, connection or link, tunnel)."""
+def _offers(topology: m.Topology, attachment: m.Attachment) -> list[tuple[IPv4Network, tuple, str, int]]:
+    """What a hybrid attachment propagates: (prefix, rank, connection or link, tunnel); a
+    Direct Connect link's rank holds the preference its site's community asks for."""
     hybrid = topology.hybrid
     if attachment.vpn is not None:
         connection = hybrid.connection(attachment.vpn)
@@ -57,20 +58,22 @@ def _offers(topology: m.Topology, attachment: m.Attachment) -> list[tuple[IPv4Ne
             return []
         cidrs = hybrid.site(connection.customer_gateway).cidrs
         return [
-            (d, VPN_LAST, name, n)
+            (d, (VPN_LAST, 0), name, n)
             for name, n in ways_of(topology, attachment)
             for d in connection.announced(n, cidrs)
         ]
     links = [hybrid.dx_connection(name) for name, _ in ways_of(topology, attachment)]
     return [
-        (d, DX_FIRST, link.name, 0) for link in links for d in link.announced(hybrid.site(link.site).cidrs)
+        (d, (DX_FIRST, m.DX_PREFERENCES.index(link.preference)), link.name, 0)
+        for link in links
+        for d in link.announced(hybrid.site(link.site).cidrs)
     ]
 
 
 def site_ways(topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable) -> dict[IPv4Network, list]:
     """Per prefix the sites bring into ``table`` (its propagations): the (propagation index,
     connection or link, tunnel) its flows take, one or, with ECMP over VPN routes, several."""
-    offers: dict[IPv4Network, list[tuple[int, int, str, int]]] = {}
+    offers: dict[IPv4Network, list[tuple[tuple, int, str, int]]] = {}
     for n, name in enumerate(table.propagations):
         attachment = tgw.attachment(name)
         if not attachment.hybrid or not attachment.available:
@@ -81,7 +84,7 @@ def site_ways(topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTabl
     for destination, listed in offers.items():
         best = min(rank for rank, *_ in listed)
         ways = [(n, way, tunnel) for rank, n, way, tunnel in listed if rank == best]
-        found[destination] = ways if best == VPN_LAST and tgw.vpn_ecmp_support else ways[:1]
+        found[destination] = ways if best[0] == VPN_LAST and tgw.vpn_ecmp_support else ways[:1]
     return found
 
 

@@ -96,6 +96,10 @@ OUTCOMES = [
     ("test-vpc-endpoint-gateway", "VpcEndpointGateway.testFromSubnetPublic_otherAwsServices", "i-0464d440ca0ee9e34", "54.222.57.1", (6, 443), "EXITS_NETWORK"),
     ("test-vpc-endpoint-interface", "VpcEndpointInterface.testFromSubnetEndpoint", "i-0a0fbd0cfa774970f", "10.1.101.97", (6, 443), "ACCEPTED"),
     ("test-vpc-endpoint-interface", "VpcEndpointInterface.testFromSubnetNonEndpoint", "i-0eb6eb395a0d09117", "10.1.101.97", (6, 443), "ACCEPTED"),
+    ("test-direct-connect-gateway", "DirectConnect.testFromOnPremToInstance", "onprem-router", "10.100.1.10", ANY, "ACCEPTED"),
+    ("test-direct-connect-gateway", "DirectConnect.testFromInstanceToOnPrem", "i-dx01", "10.10.0.1", ANY, "ACCEPTED"),
+    ("test-direct-connect-private-vif", "DirectConnectPrivateVif.testFromOnPremHighToInstance", "onprem-high", "10.50.1.10", ANY, "ACCEPTED"),
+    ("test-direct-connect-private-vif", "DirectConnectPrivateVif.testInstanceToOnPremPrefersHighDxCommunity", "i-priv01", "10.20.0.1", ANY, "ACCEPTED"),
 ]  # fmt: skip
 _designs: dict = {}
 
@@ -143,5 +147,5 @@ def test_the_table_holds_every_java_test_of_these_snapshots_that_traces_a_flow()
         "VpcPeering", "VpcPeeringCrossAccount", "TransitGateway", "TransitGatewayMultiTable",
         "TransitGatewayAsymmetricPaths", "TransitGatewayMultiAccount", "TransitGatewayPeering",
         "NatGateway", "PublicSubnet", "PublicPrivateSubnet", "Subnet", "VpcEndpointGateway",
-        "VpcEndpointInterface", "LoadBalancer",
+        "VpcEndpointInterface", "LoadBalancer", "DirectConnect", "DirectConnectPrivateVif",
     }  # fmt: skip

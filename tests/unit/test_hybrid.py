@@ -250,8 +250,8 @@ def test_aws_creates_a_tgws_vpn_and_direct_connect_attachments_when_the_file_lis
             "on_premises[0].hosts[0].ip: 172.17.1.10 is not inside the site's cidrs (172.16.0.0/16)",
         ),
         (
-            ("{name: erp1, ip: 172.16.1.10}", "{name: erp1, ip: 172.16.0.1}"),
-            "on_premises[0].hosts[0].ip: 172.16.0.1 is reserved",
+            ("{name: erp1, ip: 172.16.1.10}", "{name: erp1, ip: 172.16.255.255}"),
+            "on_premises[0].hosts[0].ip: 172.16.255.255 is reserved",
         ),
         (
             ("{name: erp1, ip: 172.16.1.10}", "{name: app1, ip: 172.16.1.10}"),

@@ -228,3 +228,30 @@ def test_a_links_state_is_a_runtime_change():
     )
     with pytest.raises(ChangeError, match="no Direct Connect connection 'nope'"):
         intent.apply("dx-state", connection="nope", up=False)
+
+
+def test_a_sites_dx_community_outranks_the_order_of_the_links_at_aws():
+    """Batfish's test-direct-connect-private-vif: two sites announce 10.20.0.0/16 over private
+    VIFs to one VGW, tagged 7224:7300 (high) and 7224:7100 (low); AWS takes the high one,
+    whichever link comes first."""
+    import yaml
+
+    from vpclab.aws_import import import_directory, render
+
+    snapshot = (
+        Path(__file__).resolve().parents[1] / "data" / "aws-configs" / "test-direct-connect-private-vif"
+    )
+    data = yaml.safe_load(render(import_directory(str(snapshot)), "dx"))
+    assert [c["preference"] for c in data["direct_connect_connections"]] == ["high", "low"]
+    data["direct_connect_connections"].reverse()  # the low one first
+    topology = load_topology("dx.yaml", yaml.safe_dump(data, sort_keys=False))
+    compiled = compile_topology(topology)
+    by_port = {p.port: p.describe() for p in compiled.plan.edge_ports}
+    chosen = [
+        by_port[next(a for a in f.actions if a.describe().startswith("output")).port]
+        for f in compiled.flows[m.INTERNET_CARD]
+        if f.stage == "vgw_route" and "nw_dst" in dict(f.match)
+    ]
+    assert chosen == ["Direct Connect dxvif-priv01"]  # onprem-high's
+    verdict = trace(topology, topology.endpoint("i-priv01"), topology.endpoint("onprem-high").ip, 1)
+    assert verdict.accepted and "via Direct Connect dxvif-priv01" in " ".join(h.detail for h in verdict.hops)

@@ -12,6 +12,7 @@ import yaml
 
 from .live import fetch_snapshot
 from .mapping import Mapper
+from .routers import read_routers
 from .snapshot import SnapshotError, merge, read_snapshot
 from .state import Imported, Skipped
 
@@ -28,7 +29,11 @@ def topology_name(directory: str) -> str:
 
 
 def import_directory(directory: str, servers_per_az: int = 1) -> Imported:
-    return Mapper(read_snapshot(directory), topology_name(directory), servers_per_az).run()
+    """A snapshot's describe-* files as a design, with the on-premises routers' configurations
+    it carries (``configs/``) for its sites."""
+    mapper = Mapper(read_snapshot(directory), topology_name(directory), servers_per_az)
+    mapper.routers = read_routers(directory)
+    return mapper.run()
 
 
 def import_account(

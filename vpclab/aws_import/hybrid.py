@@ -8,28 +8,26 @@ route tables. Its hosts are beyond the snapshot: the site lists none, and what r
 prefixes leaves the network there (as Batfish's "exits network"). A route propagated from a
 VGW is not a route of the file: vpclab propagates it itself (``propagating_vgws``).
 
-Not imported, each listed with why: a VPN to a transit gateway, Direct Connect (the snapshot
-holds no prefix a Direct Connect site announces: Batfish reads its router's configuration).
+A VPN connection to a transit gateway is imported when the snapshot shows its site's prefixes:
+a static one's are the TGW's static routes to its attachment; a BGP one's, what its router's
+configuration announces (``routers``), which makes its site (as Direct Connect's does).
 """
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address
 from typing import Optional
 
 from vpclab.intent.model import AMAZON_SIDE_ASN, VPN_TUNNELS
 
-from .state import MapperState
+from .direct_connect import DirectConnectMapping
 
-SITE_ADDRESSES = IPv4Network("198.51.100.0/24")  # where customer gateways' real addresses go (RFC 5737)
-FIRST_SITE_ADDRESS = 200  # from 198.51.100.200 up: below, room for internet hosts
 PROPAGATED = "EnableVgwRoutePropagation"  # a route's Origin when a VGW put it there
 
 
-class HybridMapping(MapperState):
+class HybridMapping(DirectConnectMapping):
     def map_vpn_gateways(self) -> None:
         """Each VGW attached to an imported VPC (before the route tables, which name them)."""
-        self.vgws: dict[str, str] = {}  # vgw id -> name
         self.vgw_heard: dict[str, list[str]] = {}  # vgw id -> the prefixes it propagated
         for vgw in self.snapshot["VpnGateways"]:
             aws_id = vgw["VpnGatewayId"]
@@ -67,20 +65,77 @@ class HybridMapping(MapperState):
             if p.get("GatewayId") in self.vgws
         ]
 
-    def map_vpn_connections(self) -> None:
-        """Each VPN connection to an imported VGW whose site's prefixes the snapshot shows."""
+    def plan_tgw_vpns(self) -> None:
+        """Before the TGWs: the VPN connections to a TGW that are imported (AWS's attachment of
+        each is named after it): a static one's prefixes are its TGW's static routes to its
+        attachment; a BGP one's, what its router's configuration announces."""
         self.customer_gateways = {c["CustomerGatewayId"]: c for c in self.snapshot["CustomerGateways"]}
-        self.sites: dict[str, dict] = {}  # customer gateway id -> its site's data
+        self.tgw_vpn_reasons: dict[str, str] = {}  # VPN id -> why it is not imported
+        attachment_of = {
+            a.get("ResourceId"): a["TransitGatewayAttachmentId"]
+            for a in self.snapshot["TransitGatewayAttachments"]
+            if a.get("ResourceType") == "vpn"
+        }
+        for connection in self.snapshot["VpnConnections"]:
+            if not connection.get("TransitGatewayId"):
+                continue
+            aws_id = connection["VpnConnectionId"]
+            why, entry = self.tgw_vpn(connection, attachment_of.get(aws_id))
+            if entry is None:
+                self.tgw_vpn_reasons[aws_id] = why
+            else:
+                self.tgw_vpns[aws_id] = entry
+
+    def tgw_vpn(self, connection: dict, attachment: Optional[str]) -> tuple[str, Optional[dict]]:
+        aws_id = connection["VpnConnectionId"]
+        if connection.get("State", "available") != "available":
+            return f"it is {connection.get('State')}, not available", None
+        cgw = self.customer_gateways.get(connection.get("CustomerGatewayId", ""))
+        if cgw is None:
+            return "its customer gateway is not in the snapshot", None
+        static = bool(connection.get("Options", {}).get("StaticRoutesOnly"))
+        router = next((r for r in self.routers if r.owns(IPv4Address(cgw.get("IpAddress", "0.0.0.0")))), None)
+        if static:
+            announced = [
+                route["DestinationCidrBlock"]
+                for table in self.snapshot["TransitGatewayStaticRoutes"]
+                for route in table.get("Routes", [])
+                if route.get("Type") == "static"
+                and any(
+                    a.get("TransitGatewayAttachmentId") == attachment
+                    for a in route.get("TransitGatewayAttachments", [])
+                )
+            ]
+            if not announced:
+                return "no TGW static route leads to it: the snapshot shows no prefix of its site", None
+            site = self.router_site(router, cgw["CustomerGatewayId"]) if router else self.site(cgw, announced)
+        elif router is None:
+            return (
+                "the snapshot holds no configuration of its customer gateway's router (configs/): "
+                "what its site announces is unknown",
+                None,
+            )
+        else:
+            site = self.router_site(router, cgw["CustomerGatewayId"])
+        entry: dict = {"name": self.names.name(connection, aws_id, "vpn-connection"), "description": aws_id}
+        entry.update(customer_gateway=site, routing="static" if static else "bgp")
+        return "", entry
+
+    def map_vpn_connections(self) -> None:
+        """Each VPN connection to an imported VGW whose site's prefixes the snapshot shows, and
+        each planned one to an imported TGW."""
         for connection in self.snapshot["VpnConnections"]:
             entry = self.vpn_connection(connection)
             if entry is not None:
                 self.imported.data.setdefault("vpn_connections", []).append(entry)
                 self.count("VPN connection")
+        for aws_id in self.customer_gateways:
+            if aws_id not in self.used_gateways:
+                self.skip("customer gateway", aws_id, "used by no imported VPN connection")
+
+    def sites_done(self) -> None:
         if self.sites:
             self.imported.data["on_premises"] = list(self.sites.values())
-        for aws_id in self.customer_gateways:
-            if aws_id not in self.sites:
-                self.skip("customer gateway", aws_id, "used by no imported VPN connection")
 
     def vpn_connection(self, connection: dict) -> Optional[dict]:
         aws_id = connection["VpnConnectionId"]
@@ -88,8 +143,16 @@ class HybridMapping(MapperState):
             self.skip("VPN connection", aws_id, f"it is {connection.get('State')}, not available")
             return None
         if connection.get("TransitGatewayId"):
-            self.skip("VPN connection", aws_id, "a VPN to a transit gateway is not imported yet (issue 32)")
-            return None
+            tgw = self.tgws.get(connection["TransitGatewayId"])
+            planned = self.tgw_vpns.get(aws_id)
+            if planned is None or tgw is None:
+                why = (
+                    self.tgw_vpn_reasons.get(aws_id)
+                    or f"its transit gateway {connection['TransitGatewayId']} was not imported"
+                )
+                self.skip("VPN connection", aws_id, why)
+                return None
+            return {**planned, "transit_gateway": tgw}
         vgw = connection.get("VpnGatewayId", "")
         if vgw not in self.vgws:
             self.skip("VPN connection", aws_id, f"its VPN gateway {vgw} was not imported")
@@ -131,8 +194,9 @@ class HybridMapping(MapperState):
     def site(self, cgw: dict, announced: list[str]) -> str:
         """The site of customer gateway ``cgw`` (made once), announcing ``announced`` too."""
         aws_id = cgw["CustomerGatewayId"]
+        self.used_gateways.add(aws_id)
         if aws_id not in self.sites:
-            address = SITE_ADDRESSES.network_address + FIRST_SITE_ADDRESS + len(self.sites)
+            address = self.next_site_address()
             self.sites[aws_id] = {
                 "name": self.names.name(cgw, aws_id, "site"),
                 "description": aws_id,

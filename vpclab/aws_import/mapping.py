@@ -13,6 +13,7 @@ from ipaddress import IPv4Network
 
 from vpclab.intent.model import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, PEERING_STATES, QUOTAS
 
+from .direct_connect import FILES as DX_FILES
 from .filters import FilterMapping
 from .load_balancers import FILES as BALANCER_FILES
 from .load_balancers import LoadBalancerMapping
@@ -34,9 +35,12 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
     def run(self) -> Imported:
         self.map_vpcs()
         if not self.vpcs:
+            self.plan_tgw_vpns()
+            self.plan_direct_connect()
             self.map_transit_gateways()  # listed: no VPC is attached to them
             self.map_vpn_gateways()  # listed: no VPC has them
             self.map_vpn_connections()  # listed with their customer gateways
+            self.map_direct_connect()
             self.map_endpoints()
             self.list_everything_else()
             raise SnapshotError(
@@ -44,6 +48,8 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
                 + "; ".join(f"{s.kind} {s.aws_id}" for s in self.imported.skipped)
             )
         self.map_peerings()
+        self.plan_tgw_vpns()  # before the TGWs: their route tables name these attachments
+        self.plan_direct_connect()
         self.map_transit_gateways()
         self.map_groups()
         self.map_instances()  # before the routes, which may name an instance
@@ -54,6 +60,8 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
                 self.map_route_tables(vpc["VpcId"])
                 self.map_nacls(vpc["VpcId"])
         self.map_vpn_connections()  # after: a BGP VPN's prefixes are what its VGW propagated
+        self.map_direct_connect()
+        self.sites_done()
         self.map_endpoints()
         self.map_load_balancers()
         self.list_everything_else()
@@ -142,8 +150,8 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
         mapped = self.mapped_interfaces()
         others: dict[str, list] = self.snapshot.get(OTHERS, {})  # type: ignore[assignment]
         for file, resources in others.items():
-            if file in BALANCER_FILES:
-                continue  # listed by map_load_balancers
+            if file in BALANCER_FILES or file in DX_FILES:
+                continue  # listed by map_load_balancers, map_direct_connect
             kind, key, reason = OTHER_FILES.get(file, (file, "", f"{file}.json is not read by vpclab"))
             for resource in resources:
                 if not isinstance(resource, dict):

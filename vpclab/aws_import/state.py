@@ -58,10 +58,6 @@ TGW_KEYS = (  # the order of a TGW's keys in the written YAML
     "route_tables",
 )
 PUBLIC_RANGE = "203.0.113.0/24"  # where vpclab puts public and Elastic IPs (RFC 5737)
-DX_REASON = (
-    "Direct Connect is not imported yet (issue 32): the snapshot holds no prefix its sites announce "
-    "(Batfish reads their routers' configurations)"
-)
 ATTACHMENT_STATES = {
     "available": "available",
     "pendingAcceptance": "pending-acceptance",
@@ -75,8 +71,6 @@ PEERING_ATTACHMENT_STATES = {  # a TGW peering attachment's State -> its peering
 }
 OTHER_ATTACHMENTS = {  # a TGW attachment's ResourceType -> why it is not imported
     "peering": "TGW peering attachments are not emulated yet",
-    "vpn": "a VPN to a transit gateway is not imported yet (issue 32)",
-    "direct-connect-gateway": "Direct Connect is not imported yet (issue 32)",
     "connect": "TGW Connect attachments are not emulated",
     "tgw-peering": "TGW peering attachments are not emulated yet",
 }
@@ -85,21 +79,6 @@ OTHER_FILES = {
     "AvailabilityZones": ("availability zone", "ZoneName", "an AZ is named by its subnets"),
     "NetworkInterfaces": ("network interface", "NetworkInterfaceId", ""),  # see Mapper.map_interfaces
     "VpcEndpointServices": ("endpoint service", "ServiceId", "endpoint services are not imported yet"),
-    "DirectConnectGateways": (
-        "Direct Connect gateway",
-        "DirectConnectGatewayId",
-        DX_REASON,
-    ),
-    "DirectConnectGatewayAssociations": (
-        "Direct Connect gateway association",
-        "AssociationId",
-        DX_REASON,
-    ),
-    "VirtualInterfaces": (
-        "Direct Connect virtual interface",
-        "VirtualInterfaceId",
-        DX_REASON,
-    ),
     "RdsInstances": (
         "RDS instance",
         "DBInstanceIdentifier",
@@ -191,6 +170,12 @@ class MapperState:
         }
         self.table_names: dict[str, str] = {}  # route table id -> its name in the design
         self.endpoint_interfaces: set[str] = set()  # the network interfaces of imported endpoints
+        self.routers: list = []  # on-premises routers' configurations (``routers.Router``)
+        self.sites: dict[str, dict] = {}  # a customer gateway's id, or "router:<file>" -> its site
+        self.used_gateways: set[str] = set()  # the customer gateways of imported VPN connections
+        self.vgws: dict[str, str] = {}  # vgw id -> name
+        self.tgw_vpns: dict[str, dict] = {}  # a VPN to a TGW that is imported: its id -> its entry
+        self.dx_names: dict[str, str] = {}  # a DX gateway that is imported: its id -> its name
 
     def account_of(self, resource: dict, owner_key: str = "OwnerId") -> str:
         """The name of the account that owns ``resource`` (its owner id, else its folder's)."""

@@ -65,6 +65,8 @@ class TransitMapping(MapperState):
             kind = attachment.get("ResourceType")
             if kind == "peering":
                 self.map_tgw_peering_side(attachment, by_id)
+            elif kind in ("vpn", "direct-connect-gateway"):
+                self.map_tgw_hybrid_attachment(attachment)
             elif kind != "vpc":
                 reason = OTHER_ATTACHMENTS.get(kind, f"a {kind} attachment is not emulated")
                 self.skip(f"TGW {kind} attachment", attachment["TransitGatewayAttachmentId"], reason)
@@ -134,6 +136,29 @@ class TransitMapping(MapperState):
             )
         if self.tgw_peerings:
             self.imported.data["transit_gateway_peerings"] = list(self.tgw_peerings.values())
+
+    def map_tgw_hybrid_attachment(self, attachment: dict) -> None:
+        """A VPN's or DX gateway's attachment: AWS makes it, vpclab too (named after the
+        connection or the gateway); its route tables name it."""
+        aws_id, resource = attachment["TransitGatewayAttachmentId"], attachment.get("ResourceId", "")
+        if attachment["ResourceType"] == "vpn":
+            name = self.tgw_vpns[resource]["name"] if resource in self.tgw_vpns else None
+        else:
+            name = self.dx_names.get(resource)
+        if name is None:
+            kind = "VPN connection" if attachment["ResourceType"] == "vpn" else "Direct Connect gateway"
+            self.skip(
+                f"TGW {attachment['ResourceType']} attachment",
+                aws_id,
+                f"its {kind} {resource} was not imported",
+            )
+            return
+        self.attachments[aws_id] = name
+        self.change(
+            f"TGW {attachment['ResourceType']} attachment",
+            aws_id,
+            f"AWS's own: vpclab makes it too, named {name}",
+        )
 
     def attachment_name(self, aws_id: str, tgw_id: str) -> Optional[str]:
         """The name of a VPC attachment, or of a TGW's side of a peering attachment."""

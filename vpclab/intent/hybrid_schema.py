@@ -65,6 +65,8 @@ HYBRID = {
                 "type": {"enum": ["private", "transit"]},
                 "down": {"type": "boolean"},  # runtime state: the link failed
                 "learned": CIDRS,  # runtime state: what AWS's end of the VIF learned from the site
+                # vpclab (AWS: the community 7224:7100, 7200 or 7300 on the site's announcements)
+                "preference": {"enum": ["low", "medium", "high"]},
                 "peering_cidr": TEXT,  # vpclab: the VIF's /30 (AWS: AmazonAddress, CustomerAddress)
             },
             ("name", "site", "gateway"),

@@ -31,6 +31,9 @@ from typing import Optional
 from vpclab.intent import model as m
 
 DX, VPN_STATIC, VPN_BGP, STATIC, VPC = "dx", "vpn-static", "vpn-bgp", "static", "vpc"
+# what AWS makes of the communities a site tags its Direct Connect announcements with (7224:7300,
+# 7224:7200 or none, 7224:7100): a local preference, compared before the AS path
+DX_LOCAL_PREFERENCE = {"high": 300, "medium": 200, "low": 100}
 VGW_RANK = {DX: 0, VPN_STATIC: 1, VPN_BGP: 2}  # AWS's priority among a VGW's propagated routes
 TGW_RANK = {STATIC: 0, VPC: 1, DX: 2, VPN_BGP: 3}  # AWS's priority in a TGW route table
 SITE_RANK = {DX: 0, VPN_STATIC: 1, VPN_BGP: 2}  # the site's policy (local preference, then distance)
@@ -57,6 +60,7 @@ class Learned:
     med: int = 0
     attachment: Optional[str] = None  # on a TGW: the attachment it leads to
     site: Optional[str] = None  # towards AWS from a site: the site; towards a site: that site
+    local_preference: int = 100  # a Direct Connect route's at AWS: the site's community's (AWS)
 
     def path(self) -> str:
         """The way it leads, as trace says it."""
@@ -110,15 +114,25 @@ def vgw_learned(topology: m.Topology, vgw: m.VpnGateway) -> list[Learned]:
     for gateway in hybrid.dx_gateways_of("vpn_gateway", vgw.name):
         for link in _dx_links(topology, gateway.name, "private"):
             site = hybrid.site(link.site)
+            preference = DX_LOCAL_PREFERENCE[link.preference]
             found += [
-                Learned(c, DX, link.name, link.origin, None, (site.asn,), site=site.name)
+                Learned(
+                    c,
+                    DX,
+                    link.name,
+                    link.origin,
+                    None,
+                    (site.asn,),
+                    site=site.name,
+                    local_preference=preference,
+                )
                 for c in link.announced(site.cidrs)
             ]
     return found
 
 
 def _vgw_key(route: Learned) -> tuple:
-    return (VGW_RANK[route.kind], len(route.as_path), route.med)
+    return (VGW_RANK[route.kind], -route.local_preference, len(route.as_path), route.med)
 
 
 def best_of(routes: list[Learned], key) -> list[Learned]:
@@ -171,7 +185,15 @@ def tgw_hybrid_learned(
         site = hybrid.site(link.site)
         found += [
             Learned(
-                c, DX, link.name, link.origin, None, (site.asn,), attachment=attachment.name, site=site.name
+                c,
+                DX,
+                link.name,
+                link.origin,
+                None,
+                (site.asn,),
+                attachment=attachment.name,
+                site=site.name,
+                local_preference=DX_LOCAL_PREFERENCE[link.preference],
             )
             for c in link.announced(site.cidrs)
         ]
@@ -179,7 +201,7 @@ def tgw_hybrid_learned(
 
 
 def tgw_key(route: Learned) -> tuple:
-    return (TGW_RANK[route.kind], len(route.as_path), route.med)
+    return (TGW_RANK[route.kind], -route.local_preference, len(route.as_path), route.med)
 
 
 def tgw_candidates(topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable) -> list[Learned]:
@@ -306,6 +328,8 @@ def tgw_table_view(
 def _why_not(route: Learned, winner: Learned, tgw: m.TransitGateway) -> str:
     if TGW_RANK[route.kind] != TGW_RANK[winner.kind]:
         return f"not used: a {KIND_WORDS[winner.kind]} route comes first"
+    if route.local_preference != winner.local_preference:
+        return f"not used: a higher local preference ({winner.local_preference} > {route.local_preference})"
     if len(route.as_path) != len(winner.as_path):
         return f"not used: a shorter AS path ({len(winner.as_path)} < {len(route.as_path)})"
     if route.med != winner.med:

@@ -125,12 +125,8 @@ def _sites(r: Reporter, known: Known, data: dict) -> tuple[m.OnPremises, ...]:
             if not inside:
                 shown = ", ".join(map(str, good)) or "none"
                 r.report(host_path + ("ip",), f"{ip} is not inside the site's cidrs ({shown})")
-            elif any(ip in (c.network_address, c.broadcast_address, router_address(c)) for c in inside):
-                r.report(
-                    host_path + ("ip",),
-                    f"{ip} is reserved: a cidr's network and broadcast addresses, and its first "
-                    "address (the site's router)",
-                )
+            elif any(ip in (c.network_address, c.broadcast_address) for c in inside):
+                r.report(host_path + ("ip",), f"{ip} is reserved: a cidr's network and broadcast addresses")
             if ip in host_ips:
                 r.report(host_path + ("ip",), f"{ip} is already the address of host '{host_ips[ip]}'")
             host_ips.setdefault(ip, host["name"])
@@ -146,11 +142,6 @@ def _sites(r: Reporter, known: Known, data: dict) -> tuple[m.OnPremises, ...]:
             )
         )
     return tuple(built)
-
-
-def router_address(cidr: IPv4Network) -> IPv4Address:
-    """The site router's address on a prefix it announces: its first host address."""
-    return cidr.network_address + 1
 
 
 def _outside_address(r: Reporter, known: Known, path, address: IPv4Address) -> None:
@@ -352,7 +343,14 @@ def _dx_connections(
             learned = tuple(n for n in networks if n is not None)
         built.append(
             m.DirectConnectConnection(
-                format_path(path), item["name"], site, gateway, vif, item.get("down", False), learned=learned
+                format_path(path),
+                item["name"],
+                site,
+                gateway,
+                vif,
+                item.get("down", False),
+                learned=learned,
+                preference=item.get("preference", "medium"),
             )
         )
     return tuple(built)

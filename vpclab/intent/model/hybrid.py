@@ -20,6 +20,7 @@ CUSTOMER_ASN_RANGE = (1, 2147483647)  # a customer gateway's BGP ASN (AWS)
 VPN_TUNNELS = 2  # AWS gives every VPN connection two tunnels
 ROUTING = ("bgp", "static")
 VIF_TYPES = ("private", "transit")
+DX_PREFERENCES = ("high", "medium", "low")  # AWS's Direct Connect local preference communities, first first
 VPN_TUNNEL_MTU = 1446  # AWS: the largest packet inside a VPN tunnel
 VPN_TUNNEL_MSS = 1406  # AWS: the MSS it clamps TCP to inside a tunnel
 INSIDE_RANGE = IPv4Network("169.254.0.0/16")  # AWS: a tunnel's inside /30 is taken from it
@@ -145,6 +146,9 @@ class DirectConnectConnection:
     down: bool = False  # runtime state: the link has failed
     peering_cidr: Optional[IPv4Network] = None  # the VIF's /30: Amazon's address, then the site's
     learned: Optional[tuple[IPv4Network, ...]] = None  # runtime state: what AWS's end learned over it
+    # what the site's announcements ask of AWS among its Direct Connect paths (AWS: the local
+    # preference communities 7224:7300 high, 7224:7200 medium, the default, 7224:7100 low)
+    preference: str = "medium"
 
     def announced(self, cidrs: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
         """What the site announces over the link: what AWS's end learned if the run reported
