@@ -114,3 +114,23 @@ def test_the_reach_command_prints_classes_json_a_heat_map_and_a_diff(tmp_path, c
         "opened             build1 -> web1: accepted [vpcs[0].security_groups[0].ingress[2]]"
     )
     assert main(["reach"]) == 2 and "name a topology, or --diff A B" in capsys.readouterr().err
+
+
+def test_a_sites_hosts_are_in_the_matrix_each_a_class_of_its_own(tmp_path):
+    from pathlib import Path
+
+    from vpclab.intent.loader import load_topology
+    from vpclab.oracle.reach import reach
+    from vpclab.oracle.trace import trace
+    from vpclab.ui.reach_view import heat_map
+
+    topology = load_topology(str(Path(__file__).resolve().parents[2] / "topologies" / "hybrid.yaml"))
+    found = reach(topology, 1)
+    assert [[e.name for e in c] for c in found.classes][-2:] == [["erp1"], ["files1"]]
+    assert len(found.verdicts) == 4 * 3  # every ordered pair of svc1, app1, erp1, files1
+    for (source, target), verdict in found.verdicts.items():
+        traced = trace(topology, topology.endpoint(source), topology.endpoint(target).ip, 1)
+        assert (verdict.accepted, verdict.reason) == (traced.accepted, traced.reason), (source, target)
+    assert found.verdicts["files1", "svc1"].reason == "site-no-route"  # dc2 hears only app's CIDR
+    heat_map(topology, found, "icmp", str(tmp_path / "reach.png"))
+    assert (tmp_path / "reach.png").stat().st_size > 10_000

@@ -1,4 +1,5 @@
-"""Every ordered instance pair at once: the reachability matrix, with trace's verdict and reason.
+"""Every ordered pair of instances and on-premises hosts at once: the reachability matrix, with
+trace's verdict and reason.
 
 Instances that no rule, route or address lookup can tell apart get the same verdict, so the
 matrix traces one pair per pair of equivalence classes instead of every pair. Two instances are
@@ -6,7 +7,7 @@ equivalent when they share VPC, subnet and security groups and sit on the same s
 CIDR the design names (rules, routes, VPC and subnet ranges). An instance whose address another
 VPC reuses is a class of its own: whom a misrouted packet meets depends on both ends' addresses.
 ``pair_verdict`` is the one definition of a pair's verdict; ``reach`` only chooses which pairs
-to ask it about.
+to ask it about. A site's host is a class of its own.
 """
 
 from __future__ import annotations
@@ -31,16 +32,19 @@ class PairVerdict:
     rule: Optional[str]  # the deciding YAML object (the admitting SG rule when accepted)
 
 
+Endpoint = m.Instance | m.SiteHost
+
+
 @dataclass
 class Reach:
     verdicts: dict[tuple[str, str], PairVerdict]  # (source, target) -> verdict, every ordered pair
-    classes: list[list[m.Instance]]  # the equivalence classes the verdicts were traced for
+    classes: list[list[Endpoint]]  # the equivalence classes the verdicts were traced for
     traces: int
     seconds: float
 
 
 def pair_verdict(
-    topology: m.Topology, source: m.Instance, target: m.Instance, protocol: int, port: Optional[int]
+    topology: m.Topology, source: Endpoint, target: Endpoint, protocol: int, port: Optional[int]
 ) -> PairVerdict:
     """Does ``source`` reach ``target`` (request and reply, by trace)? A packet that is accepted
     but delivered to another instance owning the same address does not reach the target."""
@@ -50,8 +54,9 @@ def pair_verdict(
     return PairVerdict(verdict.accepted, verdict.reason, verdict.rule)
 
 
-def equivalence_classes(topology: m.Topology) -> list[list[m.Instance]]:
-    """Instances grouped so that any two of a group are interchangeable to trace."""
+def equivalence_classes(topology: m.Topology) -> list[list[Endpoint]]:
+    """Instances grouped so that any two of a group are interchangeable to trace; each site
+    host alone."""
     networks = sorted(_named_networks(topology), key=lambda n: (int(n.network_address), n.prefixlen))
     owners: dict[object, set[str]] = defaultdict(set)
     for instance in topology.instances:
@@ -66,7 +71,8 @@ def equivalence_classes(topology: m.Topology) -> list[list[m.Instance]]:
             instance.name if len(owners[instance.ip]) > 1 else None,  # a reused address: alone
         )
         groups[key].append(instance)
-    return list(groups.values())
+    found: list[list[Endpoint]] = [list(group) for group in groups.values()]
+    return found + [[site_host] for site_host in topology.hybrid.hosts]
 
 
 def reach(topology: m.Topology, protocol: int, port: Optional[int] = None) -> Reach:
@@ -101,9 +107,7 @@ def _as_for(verdict: PairVerdict, asked: tuple, meant: tuple) -> PairVerdict:
     return verdict if rule == verdict.rule else PairVerdict(verdict.accepted, verdict.reason, rule)
 
 
-def _representatives(
-    sources: list[m.Instance], targets: list[m.Instance]
-) -> Optional[tuple[m.Instance, m.Instance]]:
+def _representatives(sources: list[Endpoint], targets: list[Endpoint]) -> Optional[tuple[Endpoint, Endpoint]]:
     """Two distinct instances, one of each group (None if both groups are one same instance)."""
     for source in sources:
         for target in targets:

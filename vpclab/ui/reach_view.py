@@ -113,7 +113,9 @@ def render_diff(turned: dict, traffic: str) -> str:
 def heat_map(topology: m.Topology, found: Reach, traffic: str, path: str) -> None:
     """Rows reach columns, instances grouped by VPC and subnet; a colour per outcome."""
     place = {(v.name, s.name): (n, k) for n, v in enumerate(topology.vpcs) for k, s in enumerate(v.subnets)}
-    order = sorted(topology.instances, key=lambda i: (place[i.vpc, i.subnet], i.name))
+    place.update({("on-premises", s.name): (len(place), k) for k, s in enumerate(topology.hybrid.sites)})
+    endpoints: list[m.Instance | m.SiteHost] = [*topology.instances, *topology.hybrid.hosts]
+    order = sorted(endpoints, key=lambda e: (place[_where(e)], e.name))
     tally = counts(found)
     outcomes = [ACCEPTED] + sorted((o for o in tally if o != ACCEPTED), key=lambda o: -tally[o])
     colours = [SELF_COLOUR, ACCEPTED_COLOUR] + [
@@ -137,22 +139,31 @@ def heat_map(topology: m.Topology, found: Reach, traffic: str, path: str) -> Non
     labels = [label for _, _, label in groups]
     axis.set_xticks(centres, labels, rotation=90, fontsize=7)
     axis.set_yticks(centres, labels, fontsize=7)
-    axis.set_xlabel("target (VPC/subnet)")
-    axis.set_ylabel("source (VPC/subnet)")
+    places = "VPC/subnet, on-premises/site" if topology.hybrid.hosts else "VPC/subnet"
+    axis.set_xlabel(f"target ({places})")
+    axis.set_ylabel(f"source ({places})")
     axis.legend(
         handles=[Patch(color=colours[index[o]], label=f"{o} ({tally[o]})") for o in outcomes],
         loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, title="verdict (pairs)",
     )  # fmt: skip
-    axis.set_title(f"{topology.name}, {traffic}: who reaches whom ({len(order)} instances)", fontsize=10)
+    axis.set_title(f"{topology.name}, {traffic}: who reaches whom ({len(order)} endpoints)", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
 
-def _groups(order: list[m.Instance]) -> list[tuple[int, int, str]]:
-    """(first row, row after the last, 'vpc/subnet') of each run of one subnet."""
+def _where(endpoint: m.Instance | m.SiteHost) -> tuple[str, str]:
+    """(VPC, subnet) of an instance, ("on-premises", site) of a site's host."""
+    if isinstance(endpoint, m.SiteHost):
+        return ("on-premises", endpoint.site)
+    return (endpoint.vpc, endpoint.subnet)
+
+
+def _groups(order: list) -> list[tuple[int, int, str]]:
+    """(first row, row after the last, 'vpc/subnet' or 'on-premises/site') of each run of one
+    subnet or site."""
     groups: list[tuple[int, int, str]] = []
     for row, instance in enumerate(order):
-        label = f"{instance.vpc}/{instance.subnet}"
+        label = "/".join(_where(instance))
         if groups and groups[-1][2] == label:
             groups[-1] = (groups[-1][0], row + 1, label)
         else:
@@ -160,7 +171,6 @@ def _groups(order: list[m.Instance]) -> list[tuple[int, int, str]]:
     return groups
 
 
-def _class_name(members: list[m.Instance]) -> str:
-    first = members[0]
+def _class_name(members: list) -> str:
     names = ", ".join(i.name for i in members[:3]) + (f" +{len(members) - 3}" if len(members) > 3 else "")
-    return f"{first.vpc}/{first.subnet} {{{names}}}"
+    return f"{'/'.join(_where(members[0]))} {{{names}}}"
