@@ -103,6 +103,7 @@ def test_experiment_list_names_every_scenario():
         "path-failover",
         "privatelink-failover",
         "vpn-tunnel-down",
+        "dx-failover",
     }
     assert os.path.exists(catalog.SCENARIOS)
 
