@@ -345,6 +345,11 @@ class Sites:
         daemon.reconfigure(dataclasses.replace(daemon.speaker, announce=tuple(prefixes)))
 
     # -- look -------------------------------------------------------------------------------
+    def way_to(self, site: str, address: str):
+        """The internet card's port of the tunnel or link ``site``'s router sends a packet for
+        ``address`` by now, or None (``way_to``)."""
+        return way_to(self.names, self.plan, site, address)
+
     def daemon(self, name: str) -> Optional[BgpDaemon]:
         """The daemon of ``aws-<connection>`` or ``site-<site>``."""
         return next((d for d in self.daemons if d.speaker.name == name), None)
@@ -363,6 +368,24 @@ class Sites:
         for netns in self.namespaces:
             run("ip", "netns", "del", netns, check=False)
         self.namespaces.clear()
+
+
+def way_to(names: Names, plan, site: str, address: str):
+    """The internet card's port of the tunnel or link ``site``'s router (in run ``names``)
+    sends a packet for ``address`` by now (its kernel's route, as BGP or static routing put
+    it), or None."""
+    topology = plan.topology
+    shown = run("ip", "-o", "route", "get", address, netns=names.netns(f"site-{site}"), check=False).split()
+    device = shown[shown.index("dev") + 1] if "dev" in shown else ""
+    for connection in topology.hybrid.vpn_connections:
+        index = connection_index(topology, connection.name)
+        for n in range(1, connection.tunnels + 1):
+            if connection.customer_gateway == site and f"vpn{index}t{n}" == device:
+                return next(p for p in plan.edge_ports if (p.connection, p.tunnel) == (connection.name, n))
+    for link in topology.hybrid.dx_connections:
+        if link.site == site and dx_device(topology, link.name) == device:
+            return next(p for p in plan.edge_ports if p.kind == DX and p.connection == link.name)
+    return None
 
 
 def _address(cidr, n: int) -> str:

@@ -95,9 +95,15 @@ def test_dc1_and_aws_prefer_direct_connect_both_ways(run):
 
 
 def test_why_follows_a_packet_onto_the_link_and_the_shell_names_what_it_cannot_cut(run):
-    said = shell(run, "why app1 erp1", "fail dx nope", "recover dx dx1")
+    said = shell(
+        run, "why app1 erp1", "why erp1 svc1 tcp 22", "why files1 svc1", "fail dx nope", "recover dx dx1"
+    )
     assert "delivered to Direct Connect dx1" in said and "onto the link" in said, said
-    assert "they agree" in said and "DISAGREE" not in said, said
+    assert (
+        "dc1's router sends it by Direct Connect dx1" in said and "dc1's router delivers it to erp1" in said
+    )
+    assert said.count("they agree") == 2 and "DISAGREE" not in said, said
+    assert "*** dc2's router has no route to 10.0.1.4 by a tunnel or link" in said  # trace: site-no-route
     assert "*** no Direct Connect connection 'nope' (connections: dx1)" in said
     assert "*** Direct Connect dx1 is already up" in said
 

@@ -215,6 +215,17 @@ def _endpoint_at(plan, server: str, port: int) -> Optional[str]:
     return found[0] if found else f"port {port}"
 
 
+def _site_behind(plan, delivered_to: Optional[str]) -> Optional[str]:
+    """The site beyond the tunnel or link a walk ended at (None: it ended elsewhere)."""
+    port = next((p for p in plan.edge_ports if p.connection and p.describe() == delivered_to), None)
+    if port is None:
+        return None
+    hybrid = plan.topology.hybrid
+    if any(link.name == port.connection for link in hybrid.dx_connections):
+        return hybrid.dx_connection(port.connection).site
+    return hybrid.connection(port.connection).customer_gateway
+
+
 def _trace_takes(static, way: str) -> bool:
     """Does trace send the request by ``way`` ("VPN dc1-vpn tunnel 1", "Direct Connect dx1": a
     VGW's or a TGW's way out, or one of the tunnels a TGW's flow hash spreads it over)?"""
@@ -364,10 +375,18 @@ class Explained:
 
 
 def explain(
-    topology: m.Topology, data: dict, servers: dict, source: m.Instance, address, protocol: int, port
+    topology: m.Topology,
+    data: dict,
+    servers: dict,
+    source: m.Instance | m.SiteHost,
+    address,
+    protocol: int,
+    port,
+    entry=None,
 ):
     """``source`` sends to ``address`` on the running cards (``servers``: name -> a card with
-    ``appctl``); the request, the reply, and the comparison with the static trace."""
+    ``appctl``); the request, the reply, and the comparison with the static trace. A site's host
+    sends by ``entry``, the internet card's port of the tunnel or link its site's router took."""
     client_port = 40000 if protocol in (6, 17) else None
     static = trace(topology, source, address, protocol, port, source_port=client_port)
     plan = Plan(topology)
@@ -383,9 +402,20 @@ def explain(
         name = origin_name(data, origin)
         return f"{name}  ({origin})" if name != origin else origin
 
-    first = first_packet(plan, source.name, address, protocol, port, client_port)
-    forward = follow(run, plan, underlay, source.server, first, NEW)
-    lines = render(forward, named, f"request {first}")
+    lines = []
+    if isinstance(source, m.SiteHost):
+        assert entry is not None
+        first = packet(
+            entry.port, entry.mac, ROUTER_MAC, source.ip, address, protocol, port, client_port, False
+        )
+        lines.append(
+            f"{source.site}'s router sends it by {entry.describe()}: AWS's end puts it on the internet's card"
+        )
+        forward = follow(run, plan, underlay, m.INTERNET_CARD, first, NEW)
+    else:
+        first = first_packet(plan, source.name, address, protocol, port, client_port)
+        forward = follow(run, plan, underlay, source.server, first, NEW)
+    lines += render(forward, named, f"request {first}")
     reply = None
     if forward.delivered_to in plan.instances and forward.legs[-1].final:
         answer = reply_packet(plan, forward.delivered_to, forward.legs[-1].final, protocol, port, client_port)
@@ -393,6 +423,9 @@ def explain(
             run, plan, underlay, plan.instances[forward.delivered_to].instance.server, answer, REPLY
         )
         lines += render(reply, named, f"reply {answer}")
+        if isinstance(source, m.SiteHost) and _site_behind(plan, reply.delivered_to) == source.site:
+            lines.append(f"  {source.site}'s router delivers it to {source.name}")
+            reply.delivered_to = source.name
     target = static.delivered_to or forward.delivered_to or str(address)
     live = outcome(forward, reply, source.name, target, origins)
     tunnel = next((p for p in plan.edge_ports if p.connection and p.describe() == forward.delivered_to), None)

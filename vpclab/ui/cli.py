@@ -19,6 +19,7 @@ from experiments.flowlogs import Alarm
 from experiments.harness import Scenario
 from nitro_switch.clean import clean_orphans, clean_runs, live_run, run_names
 from nitro_switch.server import DATAPATH_PROFILES, RunningCard
+from nitro_switch.sites import way_to
 from vpclab import aws_import
 from vpclab.errors import VpclabError
 from vpclab.fuzz.run import fuzz
@@ -28,6 +29,7 @@ from vpclab.intent.changes import Intent
 from vpclab.intent.loader import load_topology
 from vpclab.intent.origins import aws_id
 from vpclab.layout.names import Names
+from vpclab.layout.plan import Plan
 from vpclab.oracle.reach import reach
 from vpclab.oracle.trace import trace
 from vpclab.ui import reach_view
@@ -475,15 +477,20 @@ def run_why(args) -> int:
     intent, _ = Intent.load(names.intent_file)  # the running design, runtime changes included
     topology = intent.topology
     source = resolve_source(topology, args.source)
-    if not isinstance(source, m.Instance):
-        raise UsageError("why follows packets from an instance (the internet's card translates)")
     address = resolve_destination(topology, args.destination, source)
+    entry = None
+    if isinstance(source, m.SiteHost):
+        entry = way_to(names, Plan(topology), source.site, str(address))
+        if entry is None:
+            raise UsageError(f"{source.site}'s router has no route to {address} by a tunnel or link")
+    elif not isinstance(source, m.Instance):
+        raise UsageError("why follows packets from an instance or a site's host (not from the internet)")
     protocol, port = traffic_arguments(args)
     cards = [server.name for server in topology.servers] + (
         [m.INTERNET_CARD] if topology.has_internet else []
     )
     running = {card: RunningCard(names, card) for card in cards}
-    explained = explain(topology, intent.data, running, source, address, protocol, port)
+    explained = explain(topology, intent.data, running, source, address, protocol, port, entry)
     print("\n".join(explained.lines))
     return 0 if explained.agree else 1
 

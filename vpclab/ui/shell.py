@@ -152,21 +152,29 @@ class VpcCLI(ChangeVerbs, SiteVerbs, CLI):
         """Usage: why SRC DST [tcp|udp|icmp|N] [PORT]  -- one packet through the real flows.
         ovs-appctl ofproto/trace on the sender's card, over the tunnel to the receiver's card,
         every flow with the YAML object it comes from; then the reply; then whether the static
-        trace agrees. SRC is an instance; internet gateways and NAT are not followed, and a packet
-        for a site is followed to the VPN tunnel it leaves by."""
+        trace agrees. SRC is an instance or a site's host (from the tunnel or link its site's
+        router takes); internet gateways and NAT are not followed, and a packet for a site is
+        followed to the tunnel or link it leaves by."""
         data = self.running_data()
         topology = Intent(self.emulation.topology.source, data).topology
         asked = self.connection(line, topology, self.do_why)
         if asked is None:
             return None
         source, address, protocol, port = asked
-        if not isinstance(source, m.Instance):
-            return self.say("*** why follows packets from an instance (the internet's card translates)")
+        entry = None
+        if isinstance(source, m.SiteHost):
+            entry = self.emulation.sites.way_to(source.site, str(address))
+            if entry is None:
+                return self.say(f"*** {source.site}'s router has no route to {address} by a tunnel or link")
+        elif not isinstance(source, m.Instance):
+            return self.say(
+                "*** why follows packets from an instance or a site's host (not from the internet)"
+            )
         servers = self.emulation.servers_by_name
         down = [name for name in servers if not faults.card_is_up(self.emulation, name)]
         if down:
             return self.say(f"*** {', '.join(down)}: Nitro card down (recover it first)")
-        explained = explain(topology, data, servers, source, address, protocol, port)
+        explained = explain(topology, data, servers, source, address, protocol, port, entry)
         return self.say("\n".join(explained.lines))
 
     def do_routes(self, line):
