@@ -13,10 +13,16 @@ the gateways route by what AWS's ends hold, not by what the design says the site
 set is told once two looks in a row agree (a session coming up delivers its routes a moment
 after it is established), and only for sessions that are up (a session going down is told by
 ``tunnel-state`` and ``dx-state``).
+
+The other way, what AWS's end of a VPN to a TGW announces follows the running design: once a
+second, if the design changed (a propagation, an association, a route, another site's routes),
+the TGW's announcements over each of its VPNs are worked out again and the AWS end's bgpd is
+given them, so the site hears what the TGW's table holds now.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import select
@@ -29,7 +35,8 @@ from typing import Optional
 from agents.icmp import ECHO_REPLY, echo_request
 from agents.netns import entered
 from controller.hyperplane.client import ApiError, HyperplaneClient
-from vpclab.layout.hybrid import site_side
+from vpclab.intent.changes import Intent
+from vpclab.layout.hybrid import aws_announcements, site_side
 
 LOG = logging.getLogger(__name__)
 WATCH_INTERVAL = 0.25  # seconds between looks at the sessions: a change reaches Hyperplane within it
@@ -128,6 +135,8 @@ class TunnelWatch(threading.Thread):
             self.told[(link.name, DX_LINK)] = tuple(sorted(str(p) for p in cidrs))
         self.last_look = 0.0
         self.seen_before: dict[tuple[str, int], tuple[str, ...]] = {}
+        self.design: dict | None = None  # the running design's data, as last read
+        self.announced: list[tuple[float, str, tuple[str, ...]]] = []  # (time, AWS end, prefixes)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -161,8 +170,31 @@ class TunnelWatch(threading.Thread):
                 self.last_look = time.monotonic()
                 try:
                     self.tell_learned()
-                except Exception:  # a daemon restarting: look again next time
+                    self.follow_design()
+                except Exception:  # a daemon restarting, the controller away: look again next time
                     LOG.exception("learned routes")
+
+    def follow_design(self) -> None:
+        """Give each TGW's VPN ends what the TGW announces now, if the running design changed."""
+        hybrid = self.sites.topology.hybrid
+        if not any(c.transit_gateway and c.bgp for c in hybrid.vpn_connections):
+            return
+        try:
+            data = self.client.call("intent")["data"]
+        except ApiError:
+            return
+        if data == self.design:
+            return
+        self.design = data
+        topology = Intent(self.sites.topology.source, data).topology
+        for connection in topology.hybrid.vpn_connections:
+            daemon = self.sites.daemon(f"aws-{connection.name}")
+            if not connection.transit_gateway or daemon is None:
+                continue
+            now = aws_announcements(topology, connection.name)
+            if tuple(now) != daemon.speaker.announce:
+                daemon.reconfigure(dataclasses.replace(daemon.speaker, announce=tuple(now)))
+                self.announced.append((time.time(), daemon.speaker.name, tuple(now)))
 
     def learned_now(self) -> dict[tuple[str, int], tuple[str, ...]]:
         """What each established session's AWS end holds from the site."""

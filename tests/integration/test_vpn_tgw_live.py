@@ -123,3 +123,34 @@ def test_a_static_vpn_to_the_tgw_moves_to_its_second_tunnel(run):
         assert pings(app1, "192.168.1.10") and into_tunnels(run, "dc2-vpn")[2] > second[2]
     finally:
         run.sites.fail_tunnel("dc2-vpn", 1, up=True)
+
+
+def site_route(run, site: str, address: str) -> str:
+    """The device ``site``'s router sends a packet for ``address`` by."""
+    shown = subprocess.run(
+        ["ip", "netns", "exec", run.names.netns(f"site-{site}"), "ip", "-o", "route", "get", address],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return shown[shown.index("dev") + 1] if "dev" in shown else ""
+
+
+def test_what_the_tgw_announces_over_bgp_follows_its_route_table_at_run_time(run):
+    from shell_script import shell
+
+    assert site_route(run, "dc1", "10.1.2.4").startswith("vpn")  # the VPC's CIDR, learned over BGP
+    said = shell(run, "propagation core onprem app-att off")
+    try:
+        deadline = time.monotonic() + 10
+        while site_route(run, "dc1", "10.1.2.4").startswith("vpn"):
+            assert time.monotonic() < deadline, said
+            time.sleep(0.2)
+        assert site_route(run, "dc1", "10.0.1.4").startswith("vpn")  # shared's CIDR stays
+        assert any("10.1.0.0/16" not in prefixes for _, _, prefixes in run.sites.watch.announced)
+    finally:
+        shell(run, "propagation core onprem app-att on")
+    deadline = time.monotonic() + 10
+    while not site_route(run, "dc1", "10.1.2.4").startswith("vpn"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert pings(run.hosts.hosts["erp1"], "10.1.2.4")

@@ -10,7 +10,7 @@ then tunnel 2, as the oracle's site policy says.
 What AWS's end announces: a VGW's VPC CIDRs; a Direct Connect gateway's allowed prefixes (for
 a VGW without them, its VPC's CIDRs); a VPN to a TGW, its attachment's associated route table's
 prefixes but those that lead back over the attachment and blackholes, as the design has them
-when the run starts (what other sites' sessions bring or take later is not announced again).
+(the run's watch gives AWS's end the new ones when the running design changes).
 """
 
 from __future__ import annotations
