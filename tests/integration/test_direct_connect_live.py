@@ -135,3 +135,23 @@ def test_a_cut_link_moves_dc1_to_the_vpn_and_back_after_repair(run):
             break
         assert time.monotonic() < deadline, paths(run)
         time.sleep(0.5)
+
+
+@pytest.mark.parametrize("snapshot", ["test-direct-connect-gateway", "test-direct-connect-private-vif"])
+def test_batfishs_direct_connect_snapshots_import_and_verify_live(snapshot, tmp_path):
+    """Imported as a user passes them (their routers' configurations make the sites), they run
+    live: BGP over the VPN and the VIFs converges, and every probe agrees with trace."""
+    import yaml
+
+    from vpclab.aws_import import import_directory, render
+    from vpclab.verify import report, verify
+
+    folder = os.path.join(ROOT, "tests", "data", "aws-configs", snapshot)
+    text = render(import_directory(folder), snapshot)
+    design = tmp_path / f"{snapshot}.yaml"
+    design.write_text(text)
+    topology = load_topology(str(design))
+    assert topology.hybrid.dx_connections and yaml.safe_load(text)["on_premises"]
+    verification = verify(topology, log=quiet)
+    assert verification.results and verification.agrees, report(verification, False)
+    assert any(r.live and r.source in {h.name for h in topology.hybrid.hosts} for r in verification.results)
