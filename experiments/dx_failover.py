@@ -18,10 +18,9 @@ from matplotlib.figure import Figure
 
 from nitro_switch.commands import run as run_command
 from nitro_switch.emulation import Emulation
-from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
 
-from .harness import ROOT, Probe, outage_row, probe_samples, start_probers
+from .harness import ROOT, OwnTimings, Probe, outage, outage_faults, outage_row, probe_samples, start_probers
 
 PROBE_RATE = 50.0  # a probe every 20 ms
 SLACK = 1.0  # seconds past the hold time a failover may take (issue 32)
@@ -31,7 +30,7 @@ PATHS = ("to the site by dx", "to the site by vpn", "from the site by dx", "from
 
 
 @dataclass
-class DxFailover:
+class DxFailover(OwnTimings):
     name: str
     description: str
     topology: str
@@ -44,9 +43,7 @@ class DxFailover:
     outage: float = 8.0
     after: float = 6.0
 
-    def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print, alarm=None) -> dict:
-        if alarm is not None:
-            raise InvalidInput(f"{self.name} reports its own timings: no flow-log alarm")
+    def run_once(self, topology_path, seed: int, out_dir, log) -> dict:
         return run(self, topology_path, seed, out_dir, log)
 
     @staticmethod
@@ -146,11 +143,7 @@ def run(scenario: DxFailover, topology_path=None, seed: int = 0, out_dir=None, l
 def measure(scenario: DxFailover, samples, changes, rates, cut_at: float, repaired_at: float) -> dict:
     """What the probes saw, when AWS's side marked the link down and up, and which paths carried
     the site's traffic before the cut, in the outage's last seconds, and at the end."""
-    relative = [(sent - cut_at, rtt) for _, sent, rtt in samples]
-    lost = [t for t, rtt in relative if rtt is None]
     mine = [c for c in changes if c["arguments"]["connection"] == scenario.link]
-    down = [c for c in mine if not c["arguments"]["up"] and c["time"] >= cut_at]
-    up = [c for c in mine if c["arguments"]["up"] and c["time"] >= repaired_at]
     repair = repaired_at - cut_at
 
     def carrying(start: float, end: float) -> list[str]:
@@ -164,35 +157,19 @@ def measure(scenario: DxFailover, samples, changes, rates, cut_at: float, repair
         "hold_time": scenario.hold_time,
         "probe_rate": PROBE_RATE,
         "repair_after": round(repair, 3),
-        "sent": len(relative),
-        "lost": len(lost),
-        "lost_before_cut": sum(1 for t in lost if t < 0),
-        "lost_after_repair": sum(1 for t in lost if t >= repair),
-        "cut_off_s": round(max(lost) - min(lost) + 1 / PROBE_RATE, 3) if lost else 0.0,
-        "last_loss_after": round(max(lost), 3) if lost else None,
-        "down_after": round(down[0]["time"] - cut_at, 3) if down else None,
-        "up_after_repair": round(up[0]["time"] - repaired_at, 3) if up else None,
+        **outage(samples, mine, cut_at, repaired_at, PROBE_RATE),
         "paths": {
             "before": carrying(-scenario.warmup + 0.5, 0.0),
             "during": carrying(repair - 2.0, repair),
             "after": carrying(repair + scenario.after - 2.0, repair + scenario.after),
         },
-        "samples": relative,
         "rates": rates,
     }
 
 
 def check(report: dict) -> tuple[bool, str]:
     limit = report["hold_time"] + SLACK
-    faults = []
-    if report["down_after"] is None:
-        faults.append(f"AWS's side never saw {report['link']} down")
-    if report["lost"] and report["last_loss_after"] > limit:
-        faults.append(f"a probe lost {report['last_loss_after']} s after the cut (limit {limit} s)")
-    if report["up_after_repair"] is None:
-        faults.append(f"{report['link']} not back after the repair")
-    if report["lost_before_cut"] or report["lost_after_repair"]:
-        faults.append(f"{report['lost_before_cut'] + report['lost_after_repair']} lost outside the outage")
+    faults = outage_faults(report, report["link"], limit)
     wanted = {
         "before": ["to the site by dx", "from the site by dx"],
         "during": ["to the site by vpn", "from the site by vpn"],

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from agents.launch import Process, command
 from nitro_switch.emulation import Emulation
+from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
 
 from .flowlogs import Alarm, Watcher, alarm_time, collect, fires_before, first_reject, flow_logs_dir
@@ -287,6 +288,60 @@ def check(expect: str, pair: dict, relative: list, restore_after: float) -> tupl
         f"lost from {start:.2f} s to {end:.2f} s after the injection, "
         f"answered again {pair['time_to_recover']:.2f} s after the restore"
     )
+
+
+class OwnTimings:
+    """An experiment that measures its own timings: no flow-log alarm (its subclass runs it,
+    ``run_once``)."""
+
+    name: str
+
+    def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print, alarm=None) -> dict:
+        if alarm is not None:
+            raise InvalidInput(f"{self.name} reports its own timings: no flow-log alarm")
+        return self.run_once(topology_path, seed, out_dir, log)
+
+    def run_once(self, topology_path, seed: int, out_dir, log) -> dict:
+        raise NotImplementedError
+
+
+def outage(samples, changes: list[dict], cut_at: float, repaired_at: float, rate: float) -> dict:
+    """A failover's numbers from steady probes (``samples``: (sequence, sent, rtt or None))
+    and the controller's moves (``changes``, the ones about what was cut): probes sent and
+    lost (before the cut, after the repair), how long the pair was cut off, its last loss, and
+    when the controller saw the fault and the repair; ``samples`` relative to the cut."""
+    relative = [(sent - cut_at, rtt) for _, sent, rtt in samples]
+    lost = [t for t, rtt in relative if rtt is None]
+    down = [c for c in changes if not c["arguments"]["up"] and c["time"] >= cut_at]
+    up = [c for c in changes if c["arguments"]["up"] and c["time"] >= repaired_at]
+    return {
+        "sent": len(relative),
+        "lost": len(lost),
+        "lost_before_cut": sum(1 for t in lost if t < 0),
+        "lost_after_repair": sum(1 for t in lost if t >= repaired_at - cut_at),
+        "cut_off_s": round(max(lost) - min(lost) + 1 / rate, 3) if lost else 0.0,
+        "last_loss_after": round(max(lost), 3) if lost else None,
+        "down_after": round(down[0]["time"] - cut_at, 3) if down else None,
+        "why_down": down[0].get("summary") if down else None,
+        "up_after_repair": round(up[0]["time"] - repaired_at, 3) if up else None,
+        "samples": relative,
+    }
+
+
+def outage_faults(found: dict, what: str, limit: float) -> list[str]:
+    """What a failover's numbers (``outage``) miss of the usual expectations: the controller
+    saw ``what`` go down and come back, no probe was lost later than ``limit`` seconds after
+    the cut, none outside the outage."""
+    faults = []
+    if found["down_after"] is None:
+        faults.append(f"AWS's side never saw {what} down")
+    if found["lost"] and found["last_loss_after"] > limit:
+        faults.append(f"a probe lost {found['last_loss_after']} s after the cut (limit {limit} s)")
+    if found["up_after_repair"] is None:
+        faults.append(f"{what} not back after the repair")
+    if found["lost_before_cut"] or found["lost_after_repair"]:
+        faults.append(f"{found['lost_before_cut'] + found['lost_after_repair']} lost outside the outage")
+    return faults
 
 
 def outage_row(axis, relative: list, fault: str, repair_at: float, moves, title: str) -> None:

@@ -18,10 +18,9 @@ import yaml
 from matplotlib.figure import Figure
 
 from nitro_switch.emulation import Emulation
-from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
 
-from .harness import PROBE_TIMEOUT, ROOT, Probe, outage_row, probe_samples, start_probers
+from .harness import PROBE_TIMEOUT, ROOT, OwnTimings, Probe, outage_row, probe_samples, start_probers
 
 PROBE_RATE = 100.0  # a probe every 10 ms: the outage to within a probe
 FAILOVER_WITHIN = 1.0  # seconds: the route manager moves the route, and the probes pass again
@@ -32,7 +31,7 @@ EXPECTED = (
 
 
 @dataclass
-class PathFailover:
+class PathFailover(OwnTimings):
     name: str
     description: str
     topology: str
@@ -45,9 +44,7 @@ class PathFailover:
     outage: float = 4.0
     after: float = 3.0
 
-    def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print, alarm=None) -> dict:
-        if alarm is not None:
-            raise InvalidInput("path-failover reports its own timings: no flow-log alarm")
+    def run_once(self, topology_path, seed: int, out_dir, log) -> dict:
         return run(self, topology_path, seed, out_dir, log)
 
     @staticmethod

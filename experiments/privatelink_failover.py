@@ -17,16 +17,15 @@ from matplotlib.figure import Figure
 
 from agents.launch import Process, command
 from nitro_switch.emulation import Emulation
-from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
 
-from .harness import ROOT
+from .harness import ROOT, OwnTimings
 
 BIN = 0.25  # seconds per bar of the picture
 
 
 @dataclass
-class PrivateLinkFailover:
+class PrivateLinkFailover(OwnTimings):
     name: str
     description: str
     topology: str
@@ -40,9 +39,7 @@ class PrivateLinkFailover:
     after: float = 4.0
     timeout: float = 1.0
 
-    def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print, alarm=None) -> dict:
-        if alarm is not None:
-            raise InvalidInput("privatelink-failover reports its own timings: no flow-log alarm")
+    def run_once(self, topology_path, seed: int, out_dir, log) -> dict:
         return run(self, topology_path, seed, out_dir, log)
 
     @staticmethod

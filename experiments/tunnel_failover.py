@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 
 from nitro_switch.emulation import Emulation
-from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
 
-from .harness import ROOT, Probe, outage_row, probe_samples, start_probers
+from .harness import ROOT, OwnTimings, Probe, outage, outage_faults, outage_row, probe_samples, start_probers
 
 PROBE_RATE = 50.0  # a probe every 20 ms
 SLACK = 1.0  # seconds past the hold time a failover may take (issue 32)
 
 
 @dataclass
-class TunnelFailover:
+class TunnelFailover(OwnTimings):
     name: str
     description: str
     topology: str
@@ -37,9 +36,7 @@ class TunnelFailover:
     outage: float = 8.0
     after: float = 6.0
 
-    def execute(self, topology_path=None, seed: int = 0, out_dir=None, log=print, alarm=None) -> dict:
-        if alarm is not None:
-            raise InvalidInput(f"{self.name} reports its own timings: no flow-log alarm")
+    def run_once(self, topology_path, seed: int, out_dir, log) -> dict:
         return run(self, topology_path, seed, out_dir, log)
 
     @staticmethod
@@ -122,44 +119,19 @@ def measure(
     pair: str, connection: str, tunnel: int, samples, changes, cut_at: float, repaired_at: float
 ) -> dict:
     """What the probes saw, and when AWS's side marked the tunnel down and up, relative to the cut."""
-    relative = [(sent - cut_at, rtt) for _, sent, rtt in samples]
-    lost = [t for t, rtt in relative if rtt is None]
     mine = [
         c for c in changes if (c["arguments"]["connection"], c["arguments"]["tunnel"]) == (connection, tunnel)
     ]
-    down = [c for c in mine if not c["arguments"]["up"] and c["time"] >= cut_at]
-    up = [c for c in mine if c["arguments"]["up"] and c["time"] >= repaired_at]
-    return {
-        "pair": pair,
-        "connection": connection,
-        "sent": len(relative),
-        "lost": len(lost),
-        "lost_before_cut": sum(1 for t in lost if t < 0),
-        "lost_after_repair": sum(1 for t in lost if t >= repaired_at - cut_at),
-        "cut_off_s": round(max(lost) - min(lost) + 1 / PROBE_RATE, 3) if lost else 0.0,
-        "last_loss_after": round(max(lost), 3) if lost else None,
-        "down_after": round(down[0]["time"] - cut_at, 3) if down else None,
-        "why_down": down[0]["summary"] if down else None,
-        "up_after_repair": round(up[0]["time"] - repaired_at, 3) if up else None,
-        "samples": relative,
-    }
+    return {"pair": pair, "connection": connection, **outage(samples, mine, cut_at, repaired_at, PROBE_RATE)}
 
 
 def check(report: dict) -> tuple[bool, str]:
     limit = report["hold_time"] + SLACK
-    faults = []
-    for pair in report["pairs"]:
-        name = pair["pair"]
-        if pair["down_after"] is None:
-            faults.append(f"{name}: AWS's side never saw tunnel {report['tunnel']} down")
-        if pair["lost"] and pair["last_loss_after"] > limit:
-            faults.append(f"{name}: a probe lost {pair['last_loss_after']} s after the cut (limit {limit} s)")
-        if pair["up_after_repair"] is None:
-            faults.append(f"{name}: tunnel {report['tunnel']} not back after the repair")
-        if pair["lost_before_cut"] or pair["lost_after_repair"]:
-            faults.append(
-                f"{name}: {pair['lost_before_cut'] + pair['lost_after_repair']} lost outside the outage"
-            )
+    faults = [
+        f"{pair['pair']}: {fault}"
+        for pair in report["pairs"]
+        for fault in outage_faults(pair, f"tunnel {report['tunnel']}", limit)
+    ]
     expected = (
         f"each site cut off at most the hold time + {SLACK:.0f} s ({limit:.0f} s), then on tunnel 2; "
         "tunnel 1 back after the repair with no probe lost"

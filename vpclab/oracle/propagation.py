@@ -99,6 +99,24 @@ def _from_site(connection: m.VpnConnection, site: m.OnPremises, origin: str) -> 
     ]
 
 
+def _over_link(link: m.DirectConnectConnection, site: m.OnPremises) -> list[Learned]:
+    """What AWS's end of Direct Connect ``link`` learns from ``site``: what the run reported it
+    holds, else the site's prefixes; at the local preference the site's community asks for."""
+    return [
+        Learned(
+            prefix,
+            DX,
+            link.name,
+            link.origin,
+            None,
+            (site.asn,),
+            site=site.name,
+            local_preference=DX_LOCAL_PREFERENCE[link.preference],
+        )
+        for prefix in link.announced(site.cidrs)
+    ]
+
+
 def _dx_links(topology: m.Topology, gateway: str, vif: str) -> list[m.DirectConnectConnection]:
     return [c for c in topology.hybrid.dx_connections_to(gateway, vif) if not c.down]
 
@@ -113,21 +131,7 @@ def vgw_learned(topology: m.Topology, vgw: m.VpnGateway) -> list[Learned]:
         found += _from_site(connection, site, origin)
     for gateway in hybrid.dx_gateways_of("vpn_gateway", vgw.name):
         for link in _dx_links(topology, gateway.name, "private"):
-            site = hybrid.site(link.site)
-            preference = DX_LOCAL_PREFERENCE[link.preference]
-            found += [
-                Learned(
-                    c,
-                    DX,
-                    link.name,
-                    link.origin,
-                    None,
-                    (site.asn,),
-                    site=site.name,
-                    local_preference=preference,
-                )
-                for c in link.announced(site.cidrs)
-            ]
+            found += _over_link(link, hybrid.site(link.site))
     return found
 
 
@@ -180,24 +184,11 @@ def tgw_hybrid_learned(
         routes = _from_site(connection, site, connection.origin)
         return [replace(r, attachment=attachment.name) for r in routes]
     assert attachment.direct_connect_gateway is not None
-    found = []
-    for link in _dx_links(topology, attachment.direct_connect_gateway, "transit"):
-        site = hybrid.site(link.site)
-        found += [
-            Learned(
-                c,
-                DX,
-                link.name,
-                link.origin,
-                None,
-                (site.asn,),
-                attachment=attachment.name,
-                site=site.name,
-                local_preference=DX_LOCAL_PREFERENCE[link.preference],
-            )
-            for c in link.announced(site.cidrs)
-        ]
-    return found
+    return [
+        replace(route, attachment=attachment.name)
+        for link in _dx_links(topology, attachment.direct_connect_gateway, "transit")
+        for route in _over_link(link, hybrid.site(link.site))
+    ]
 
 
 def tgw_key(route: Learned) -> tuple:
