@@ -255,3 +255,52 @@ def test_a_sites_dx_community_outranks_the_order_of_the_links_at_aws():
     assert chosen == ["Direct Connect dxvif-priv01"]  # onprem-high's
     verdict = trace(topology, topology.endpoint("i-priv01"), topology.endpoint("onprem-high").ip, 1)
     assert verdict.accepted and "via Direct Connect dxvif-priv01" in " ".join(h.detail for h in verdict.hops)
+
+
+def test_the_watch_gives_a_tgws_vpn_ends_what_its_table_holds_when_the_design_changes():
+    """TunnelWatch.follow_design, with the controller's API and bgpd stood in for: a
+    propagation turned off takes app's CIDR out of what AWS's ends of dc1's VPNs announce."""
+    import copy
+
+    import yaml
+
+    from nitro_switch.tunnel_watch import TunnelWatch
+    from vpclab.layout.hybrid import aws_speakers
+    from vpclab.layout.names import Names
+
+    data = yaml.safe_load(VPN_TGW.read_text())
+    topology = design()
+
+    class Api:
+        def call(self, command):
+            assert command == "intent"
+            return {"data": copy.deepcopy(data)}
+
+    class Daemon:
+        def __init__(self, speaker):
+            self.speaker, self.given = speaker, []
+
+        def reconfigure(self, speaker):
+            self.speaker = speaker
+            self.given.append(speaker.announce)
+
+    daemons = {s.name: Daemon(s) for s in aws_speakers(topology, Names("vpn-tgw"), 3)}
+
+    class Sites:
+        def __init__(self):
+            self.topology = topology
+
+        def daemon(self, name):
+            return daemons.get(name)
+
+    watch = TunnelWatch.__new__(TunnelWatch)
+    watch.sites, watch.client, watch.design, watch.announced = Sites(), Api(), None, []
+    watch.follow_design()
+    assert all(not d.given for d in daemons.values())  # as designed: nothing to change
+    data["transit_gateways"][0]["route_tables"][1]["propagations"].remove("app-att")
+    watch.follow_design()
+    assert daemons["aws-dc1-vpn-a"].given == [("10.0.0.0/16",)]
+    assert daemons["aws-dc1-vpn-b"].given == [("10.0.0.0/16",)]
+    assert not daemons.get("aws-dc2-vpn")  # a static VPN speaks no BGP
+    watch.follow_design()  # the same design again: nothing more
+    assert len(watch.announced) == 2
