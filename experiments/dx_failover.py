@@ -161,7 +161,8 @@ def measure(scenario: DxFailover, samples, changes, rates, cut_at: float, repair
         "paths": {
             "before": carrying(-scenario.warmup + 0.5, 0.0),
             "during": carrying(repair - 2.0, repair),
-            "after": carrying(repair + scenario.after - 2.0, repair + scenario.after),
+            # a second clear of the probes' end, whose last sample counts a part of a quarter
+            "after": carrying(repair + scenario.after - 3.0, repair + scenario.after - 1.0),
         },
         "rates": rates,
     }

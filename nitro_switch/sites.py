@@ -37,11 +37,12 @@ from vpclab.layout.hybrid import (
     aws_announcements,
     aws_side,
     aws_speakers,
-    connection_index,
     dx_device,
+    site_devices,
     site_side,
     site_speaker,
     tunnel_cidr,
+    tunnel_device,
     tunnel_outside,
     tunnel_vni,
 )
@@ -205,7 +206,7 @@ class Sites:
         )
 
     def site_device(self, connection: m.VpnConnection, tunnel: int) -> str:
-        return f"vpn{connection_index(self.topology, connection.name)}t{tunnel}"
+        return tunnel_device(self.topology, connection.name, tunnel)
 
     def _site_hosts(self, site: m.OnPremises) -> None:
         """Each host a Mininet host (the shell's, like an instance) on its own port of the router."""
@@ -318,21 +319,22 @@ class Sites:
         _, site_end = self.ends[(connection, tunnel)]
         tunnels.set_up(site_end, up)
 
+    def _site_end(self, link: str) -> tuple[str, str]:
+        """A Direct Connect link's site end: the site router's namespace and the device."""
+        site = self.topology.hybrid.dx_connection(link).site
+        return self.netns(f"site-{site}"), dx_device(self.topology, link)
+
     def link_is_up(self, link: str) -> bool:
-        found = self.topology.hybrid.dx_connection(link)
-        device = dx_device(self.topology, link)
-        state = run("ip", "-br", "link", "show", device, netns=self.netns(f"site-{found.site}")).split()
+        netns, device = self._site_end(link)
+        state = run("ip", "-br", "link", "show", device, netns=netns).split()
         return len(state) > 1 and state[1] != "DOWN"
 
     def fail_link(self, link: str, up: bool = False) -> None:
         """Cut a Direct Connect link at the site's router (its BGP session there ends at once,
         as a router's does when its interface goes down) or mend it; AWS's side finds out when
         its session's hold time runs out."""
-        found = self.topology.hybrid.dx_connection(link)
-        device = dx_device(self.topology, link)
-        run(
-            "ip", "link", "set", "dev", device, "up" if up else "down", netns=self.netns(f"site-{found.site}")
-        )
+        netns, device = self._site_end(link)
+        run("ip", "link", "set", "dev", device, "up" if up else "down", netns=netns)
 
     def announcements(self, site: str) -> list[str]:
         """What ``site``'s router announces over BGP now."""
@@ -377,18 +379,9 @@ def way_to(names: Names, plan, site: str, address: str):
     """The internet card's port of the tunnel or link ``site``'s router (in run ``names``)
     sends a packet for ``address`` by now (its kernel's route, as BGP or static routing put
     it), or None."""
-    topology = plan.topology
     shown = run("ip", "-o", "route", "get", address, netns=names.netns(f"site-{site}"), check=False).split()
-    device = shown[shown.index("dev") + 1] if "dev" in shown else ""
-    for connection in topology.hybrid.vpn_connections:
-        index = connection_index(topology, connection.name)
-        for n in range(1, connection.tunnels + 1):
-            if connection.customer_gateway == site and f"vpn{index}t{n}" == device:
-                return next(p for p in plan.edge_ports if (p.connection, p.tunnel) == (connection.name, n))
-    for link in topology.hybrid.dx_connections:
-        if link.site == site and dx_device(topology, link.name) == device:
-            return next(p for p in plan.edge_ports if p.kind == DX and p.connection == link.name)
-    return None
+    way = site_devices(plan.topology, site).get(shown[shown.index("dev") + 1] if "dev" in shown else "")
+    return next((p for p in plan.edge_ports if way and (p.connection, p.tunnel) == way), None)
 
 
 def _address(cidr, n: int) -> str:

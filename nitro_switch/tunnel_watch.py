@@ -135,6 +135,7 @@ class TunnelWatch(threading.Thread):
             self.told[(link.name, DX_LINK)] = tuple(sorted(str(p) for p in cidrs))
         self.last_look = 0.0
         self.seen_before: dict[tuple[str, int], tuple[str, ...]] = {}
+        self.states: dict[str, dict[str, str]] = {}  # AWS end -> its sessions, as observe read them
         self.design: dict | None = None  # the running design's data, as last read
         self.announced: list[tuple[float, str, tuple[str, ...]]] = []  # (time, AWS end, prefixes)
 
@@ -197,14 +198,15 @@ class TunnelWatch(threading.Thread):
                 self.announced.append((time.time(), daemon.speaker.name, tuple(now)))
 
     def learned_now(self) -> dict[tuple[str, int], tuple[str, ...]]:
-        """What each established session's AWS end holds from the site."""
+        """What each established session's AWS end holds from the site (its sessions' states as
+        ``observe`` just read them)."""
         found: dict[tuple[str, int], tuple[str, ...]] = {}
         daemons = {name for name, _ in self.sessions.values()}
         for name in daemons:
             daemon = self.sites.daemon(name)
             if daemon is None:
                 continue
-            states = daemon.sessions()
+            states = self.states.get(name, {})
             routes = daemon.learned()
             for key, (owner, peer) in self.sessions.items():
                 if owner == name and states.get(peer) == "Established":
@@ -231,6 +233,12 @@ class TunnelWatch(threading.Thread):
                 self.learned_changes.append((time.time(), connection, tunnel, prefixes))
         self.seen_before = now
 
+    def _sessions(self, name: str) -> dict[str, str]:
+        """AWS end ``name``'s sessions now (kept for ``learned_now``)."""
+        daemon = self.sites.daemon(name)
+        self.states[name] = daemon.sessions() if daemon is not None else {}
+        return self.states[name]
+
     def observe(self) -> dict[tuple[str, int], tuple[bool, str]]:
         """Each tunnel: is it up as AWS's end sees it, and why."""
         seen: dict[tuple[str, int], tuple[bool, str]] = {}
@@ -238,17 +246,14 @@ class TunnelWatch(threading.Thread):
         for connection in hybrid.vpn_connections:
             if not connection.bgp:
                 continue
-            daemon = self.sites.daemon(f"aws-{connection.name}")
-            states = daemon.sessions() if daemon is not None else {}
+            states = self._sessions(f"aws-{connection.name}")
             for n in range(1, connection.tunnels + 1):
                 peer = site_side(connection.inside_cidrs[n - 1])
                 state = states.get(peer, "not configured")
                 seen[(connection.name, n)] = (state == "Established", f"BGP session {state}")
         for link in hybrid.dx_connections:
             assert link.peering_cidr is not None  # the loader gives every link one
-            daemon = self.sites.daemon(f"aws-{link.name}")
-            states = daemon.sessions() if daemon is not None else {}
-            state = states.get(site_side(link.peering_cidr), "not configured")
+            state = self._sessions(f"aws-{link.name}").get(site_side(link.peering_cidr), "not configured")
             seen[(link.name, DX_LINK)] = (state == "Established", f"BGP session {state}")
         now = time.monotonic()
         if now - self.last_echo >= self.hold_time / 3:

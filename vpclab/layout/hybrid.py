@@ -265,5 +265,30 @@ def dx_device(topology: m.Topology, link: str) -> str:
     return f"dx{[c.name for c in topology.hybrid.dx_connections].index(link)}"
 
 
+def tunnel_device(topology: m.Topology, connection: str, tunnel: int) -> str:
+    """A VPN connection's tunnel's device at the site's router."""
+    return f"vpn{connection_index(topology, connection)}t{tunnel}"
+
+
+def site_devices(topology: m.Topology, site: str) -> dict[str, tuple[str, int]]:
+    """The devices of ``site``'s router that lead to AWS: each to its (connection, tunnel), a
+    Direct Connect link's to (link, 0), as the internet card's edge ports are keyed."""
+    hybrid = topology.hybrid
+    found = {
+        tunnel_device(topology, c.name, n): (c.name, n)
+        for c in hybrid.vpn_connections
+        if c.customer_gateway == site
+        for n in range(1, c.tunnels + 1)
+    }
+    found.update(
+        {
+            dx_device(topology, link.name): (link.name, 0)
+            for link in hybrid.dx_connections
+            if link.site == site
+        }
+    )
+    return found
+
+
 def tunnel_cidr(connection: m.VpnConnection, tunnel: int) -> IPv4Network:
     return connection.inside_cidrs[tunnel - 1]
