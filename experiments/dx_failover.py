@@ -2,7 +2,8 @@
 while an instance pings a host of the site; the site's router moves to the VPN at once (its
 interface went down), AWS's side when its session's hold time runs out (``dx-state``), and
 both move back to Direct Connect after the repair. Steady probes say how long the site was cut
-off; the AWS ends' counters say which path carried its traffic, each way, every quarter second."""
+off; the AWS ends' counters say which path carried its traffic, each way, every quarter second;
+the flow logs' records of the instance's interface name the path (``vpclab-path``) each way."""
 
 from __future__ import annotations
 
@@ -20,7 +21,26 @@ from nitro_switch.commands import run as run_command
 from nitro_switch.emulation import Emulation
 from vpclab.intent.loader import load_topology
 
-from .harness import ROOT, OwnTimings, Probe, outage, outage_faults, outage_row, probe_samples, start_probers
+from .flowlogs import (
+    collect,
+    failover_phases,
+    flow_logs_dir,
+    logged_paths,
+    logged_records,
+    path_faults,
+    said_paths,
+)
+from .harness import (
+    ROOT,
+    OwnTimings,
+    Probe,
+    outage,
+    outage_faults,
+    outage_row,
+    probe_samples,
+    records_row,
+    start_probers,
+)
 
 PROBE_RATE = 50.0  # a probe every 20 ms
 SLACK = 1.0  # seconds past the hold time a failover may take (issue 32)
@@ -39,9 +59,10 @@ class DxFailover(OwnTimings):
     link: str  # the Direct Connect link cut
     vpn: str  # the site's VPN connection, which carries on
     hold_time: int = 3  # BGP's hold time for the run (AWS: 30 s; experiments may ask for less)
-    warmup: float = 2.0
-    outage: float = 8.0
-    after: float = 6.0
+    # long enough to hold whole flow log records (a record a second: each spans 2-3 seconds)
+    warmup: float = 5.0
+    outage: float = 10.0
+    after: float = 8.0
 
     def run_once(self, topology_path, seed: int, out_dir, log) -> dict:
         return run(self, topology_path, seed, out_dir, log)
@@ -57,7 +78,12 @@ class DxFailover(OwnTimings):
             + (f", back {up:.2f} s after the repair" if up is not None else ", not back")
         )
         for phase in ("before", "during", "after"):
-            lines.append(f"  {phase} the outage: " + ", ".join(report["paths"][phase]))
+            lines.append(
+                f"  {phase} the outage: "
+                + ", ".join(report["paths"][phase])
+                + "; flow logs: "
+                + said_paths(report["flow_log_paths"][phase])
+            )
         return lines
 
 
@@ -107,7 +133,8 @@ def run(scenario: DxFailover, topology_path=None, seed: int = 0, out_dir=None, l
     os.makedirs(out_dir, exist_ok=True)
     jitter = rng.uniform(0.0, 0.5)  # the cut does not line up with BGP's keepalives
     duration = scenario.warmup + jitter + scenario.outage + scenario.after
-    with Emulation(topology, log=log, bgp_hold_time=scenario.hold_time) as lab:
+    logs = flow_logs_dir(out_dir)
+    with Emulation(topology, log=log, bgp_hold_time=scenario.hold_time, flow_logs_dir=logs) as lab:
         counters = PathCounters(lab, scenario.link, scenario.vpn)
         counters.start()
         probers = start_probers(lab, [Probe(scenario.source, scenario.target)], duration, rng, PROBE_RATE)
@@ -128,14 +155,20 @@ def run(scenario: DxFailover, topology_path=None, seed: int = 0, out_dir=None, l
                     prober.kill()
                 prober.wait()
         changes = [c for c in lab.api.call("changes")["changes"] if c["operation"] == "dx-state"]
+    found = collect(logs, os.path.join(out_dir, "flowlogs.txt"))
+    ends = (str(topology.instance(scenario.source).ip), str(topology.hybrid.host(scenario.target).ip))
     report = measure(scenario, samples, changes, counters.rates(cut_at), cut_at, repaired_at)
+    phases = failover_phases(cut_at, scenario.hold_time + SLACK, repaired_at, repaired_at + scenario.after)
+    report["flow_log_paths"] = logged_paths(found, ends, phases)
+    report["flow_logs"] = {"records": len(found), "file": "flowlogs.txt"}
+    records = logged_records(found, ends, cut_at)
     report.update({"scenario": scenario.name, "description": scenario.description, "seed": seed})
     report["topology"] = topology.name
     report["as_expected"], report["check"] = check(report)
     timeline, rates = report.pop("samples"), report.pop("rates")
     with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2)
-    plot(report, timeline, rates, os.path.join(out_dir, "timeline.png"))
+    plot(report, timeline, rates, records, os.path.join(out_dir, "timeline.png"))
     log(f"*** report: {out_dir}/report.json, timeline: {out_dir}/timeline.png")
     return report
 
@@ -181,19 +214,23 @@ def check(report: dict) -> tuple[bool, str]:
             faults.append(
                 f"{phase} the outage the traffic took {report['paths'][phase] or 'no path'}, not {paths}"
             )
+    vpn = [f"{report['vpn']}:tunnel{n}" for n in (1, 2)]
+    wanted_logged = {"before": [report["link"]], "during": vpn, "after": [report["link"]]}
+    faults += path_faults(report["flow_log_paths"], wanted_logged)
     expected = (
         f"the site cut off at most the hold time + {SLACK:.0f} s ({limit:.0f} s), its traffic on the VPN "
-        "both ways until the repair, then on Direct Connect again with no probe lost"
+        "both ways until the repair, then on Direct Connect again with no probe lost; the flow logs "
+        "name the same paths"
     )
     return not faults, "; ".join(faults) or expected
 
 
-def plot(report: dict, timeline: list, rates: list, path: str) -> None:
-    """Two rows: each probe answered (green) or lost (red), with the cut, the repair and AWS's
-    moves; below, the packets per second each path carried, to the site above the axis and
-    from it below."""
-    figure = Figure(figsize=(10, 5.2))
-    probes, paths = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 1.4]})
+def plot(report: dict, timeline: list, rates: list, records: list, path: str) -> None:
+    """Three rows: each probe answered (green) or lost (red), with the cut, the repair and AWS's
+    moves; the packets per second each path carried, to the site above the axis and from it
+    below; the flow log records of the pair, each a bar over its seconds on the path it names."""
+    figure = Figure(figsize=(10, 7.0))
+    probes, paths, logged = figure.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [1, 1.4, 1.1]})
     repair = report["repair_after"]
     probes.axvspan(0, report["hold_time"], color="#999999", alpha=0.12)
     outage_row(
@@ -229,7 +266,15 @@ def plot(report: dict, timeline: list, rates: list, path: str) -> None:
         loc="left",
     )
     paths.legend(fontsize=8, loc="center right")
-    paths.set_xlabel(f"seconds since the cut (probes at {report['probe_rate']:.0f}/s, drawn when sent)")
+    records_row(
+        logged,
+        records,
+        report["repair_after"],
+        lambda name: "#1f77b4" if name == report["link"] else "#e07b00",
+        f"flow log records of {report['pair']} (a bar per record over its seconds, on its vpclab-path): "
+        "to the site above each line, from it below",
+    )
+    logged.set_xlabel(f"seconds since the cut (probes at {report['probe_rate']:.0f}/s, drawn when sent)")
     figure.suptitle(f"{report['scenario']} on {report['topology']} (seed {report['seed']})")
     figure.tight_layout()
     figure.savefig(path, dpi=110)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from agents.flowlog_records import FIELDS, LOG_SUFFIX, FlowLogRecord, read_records
+from agents.flowlog_records import FIELDS, LOG_SUFFIX, NO_PATH, FlowLogRecord, read_records
 
 ALARM = re.compile(r"^reject-rate>(\d+(?:\.\d+)?)/s$")
 
@@ -142,6 +142,78 @@ def _firing(seen: list[Seen], alarm: Alarm, counts) -> Optional[float]:
             if counts(second) and per_second[second] > alarm.rate:
                 return each.at
     return None
+
+
+def paths_taken(found, source: str, destination: str, start: float, end: float) -> list[str]:
+    """The ways to or from a site (``vpclab-path``: tunnels, Direct Connect links) that the flow
+    log records of packets from ``source`` to ``destination`` name, among the records that lie
+    within [``start``, ``end``) (a record's seconds: from its start to the end of its end's)."""
+    names: list[str] = []
+    for _, record in found:
+        if (record.source, record.destination) != (source, destination) or record.action != "ACCEPT":
+            continue
+        if record.start < start or record.end + 1 > end:
+            continue
+        names += [p for p in record.path.split(",") if p != NO_PATH and p not in names]
+    return sorted(names)
+
+
+WAYS = ("to the site", "from the site")
+
+
+def failover_phases(cut_at: float, settled: float, repaired_at: float, end_at: float) -> dict:
+    """A failover's phases as its flow log records are judged: before the cut; from when AWS's
+    side has surely moved (``settled`` s after the cut) to the repair; from 3 s after the
+    repair (the way back settled) to the end."""
+    return {
+        "before": (-float("inf"), cut_at),
+        "during": (cut_at + settled, repaired_at),
+        "after": (repaired_at + 3.0, end_at + 1.0),
+    }
+
+
+def logged_paths(found, ends: tuple[str, str], phases: dict) -> dict:
+    """Per phase, the paths (``vpclab-path``) that the ACCEPT records of the packets between
+    ``ends`` (an instance's address, a site host's) name, each way (``WAYS``)."""
+    source, target = ends
+    return {
+        phase: {
+            WAYS[0]: paths_taken(found, source, target, start, end),
+            WAYS[1]: paths_taken(found, target, source, start, end),
+        }
+        for phase, (start, end) in phases.items()
+    }
+
+
+def logged_records(found, ends: tuple[str, str], since: float) -> list[tuple[str, float, float, list[str]]]:
+    """The pair's ACCEPT records, each way: (way, first second, past its last, its paths), in
+    seconds since ``since``."""
+    source, target = ends
+    directions = {(source, target): WAYS[0], (target, source): WAYS[1]}
+    return [
+        (directions[(r.source, r.destination)], r.start - since, r.end + 1 - since, r.path.split(","))
+        for _, r in found
+        if (r.source, r.destination) in directions and r.action == "ACCEPT"
+    ]
+
+
+def said_paths(named: dict) -> str:
+    """A phase's paths (``logged_paths``) as the summaries say them."""
+    return ", ".join(f"{way} {'+'.join(named[way]) or 'nothing'}" for way in WAYS)
+
+
+def path_faults(logged: dict, wanted: dict[str, list[str]], label: str = "") -> list[str]:
+    """What the flow logs' paths per phase (``logged_paths``) miss: each way named some path,
+    and only paths of ``wanted[phase]``."""
+    faults = []
+    for phase, named in logged.items():
+        for way in WAYS:
+            if not named[way] or not set(named[way]) <= set(wanted[phase]):
+                faults.append(
+                    f"{label}{phase} the outage the flow logs name {named[way] or 'no path'} {way}, "
+                    f"not {wanted[phase]}"
+                )
+    return faults
 
 
 def flow_logs_dir(out_dir: str) -> str:

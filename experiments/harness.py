@@ -18,12 +18,13 @@ from typing import Optional
 
 from matplotlib.figure import Figure
 
+from agents.flowlog_records import NO_PATH
 from agents.launch import Process, command
 from nitro_switch.emulation import Emulation
 from vpclab.errors import InvalidInput
 from vpclab.intent.loader import load_topology
 
-from .flowlogs import Alarm, Watcher, alarm_time, collect, fires_before, first_reject, flow_logs_dir
+from .flowlogs import WAYS, Alarm, Watcher, alarm_time, collect, fires_before, first_reject, flow_logs_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROBE_RATE = 20.0  # probes per second per pair
@@ -357,12 +358,36 @@ def outage_row(axis, relative: list, fault: str, repair_at: float, moves, title:
     on_line = dict(transform=axis.get_xaxis_transform(), fontsize=8, va="center", backgroundcolor="white")
     axis.text(0, 0.5, f" {fault} ", fontweight="bold", **on_line)
     axis.text(repair_at, 0.5, " repaired ", color="#1f77b4", **on_line)
-    for moved, since, said in moves:
-        if moved is not None:
+    for n, (moved, since, said) in enumerate(moves):
+        if moved is not None:  # the first move's words end at its line, the next start there
             axis.axvline(since + moved, color="#7b2cbf", linewidth=2, alpha=0.7)
-            axis.text(since + moved, 0.94, f" {said} (+{moved:.2f} s) ", color="#7b2cbf", **on_line)
+            side = "right" if n % 2 == 0 else "left"
+            axis.text(since + moved, 0.94, f" {said} (+{moved:.2f} s) ", color="#7b2cbf", ha=side, **on_line)
     axis.set_yticks([0, 1], ["lost", "ok"])
     axis.set_ylim(-0.5, 1.5)
+    axis.set_title(title, fontsize=9, loc="left")
+
+
+def records_row(axis, records: list, repair_at: float, color: Callable[[str], str], title: str) -> None:
+    """One row of a failover timeline: a pair's flow log records (``flowlogs.logged_records``)
+    as bars over their seconds, one line per path they name (``vpclab-path``), to the site
+    above the line and from it below, in ``color(path)``; the fault at 0, the repair."""
+    names = sorted({p for *_, paths in records for p in paths if p != NO_PATH})
+    level = {name: n for n, name in enumerate(names)}
+    for way, start, end, paths in records:
+        for name in (p for p in paths if p in level):
+            offset = 0.15 if way == WAYS[0] else -0.15
+            axis.plot(
+                [start, end],
+                [level[name] + offset] * 2,
+                color=color(name),
+                linewidth=4,
+                solid_capstyle="butt",
+            )
+    axis.axvline(0, color="black", linestyle="--", linewidth=1)
+    axis.axvline(repair_at, color="#1f77b4", linestyle="--", linewidth=1)
+    axis.set_yticks(range(len(names)), names, fontsize=8)
+    axis.set_ylim(-0.6, max(len(names), 1) - 0.4)
     axis.set_title(title, fontsize=9, loc="left")
 
 

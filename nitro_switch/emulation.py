@@ -230,8 +230,10 @@ class Emulation:
 
     def start_flow_logs(self) -> None:
         """The collector (its own process: it outlives a controller restart), then every
-        instance server's card exporting its samples to it."""
-        cards = [s for s in self.servers if s.name != INTERNET_CARD]
+        instance server's card exporting its samples to it, and the internet's card when the
+        design has sites (it samples the tunnels and links a site's packets take)."""
+        sites = bool(self.topology.hybrid.sites)
+        cards = [s for s in self.servers if s.name != INTERNET_CARD or sites]
         log = open(os.path.join(self.names.run_dir, "flowlogs.log"), "a", encoding="utf-8")
         self.collector = subprocess.Popen(
             command(Process.FLOWLOG_COLLECTOR, self.topology.name)

@@ -170,14 +170,21 @@ class Sites:
             ]
         ip_batch(lines, netns=aws)
         if not connection.bgp:  # the site's side of static routing: AWS's prefixes, tunnel 1 first
-            routes = []
-            for n in range(1, connection.tunnels + 1):
-                device, aws_end = self.site_device(connection, n), aws_side(tunnel_cidr(connection, n))
-                routes += [
-                    f"route append {prefix} via {aws_end} dev {device} metric {10 * n}"
-                    for prefix in aws_announcements(self.topology, connection.name)
-                ]
+            routes = [
+                line for n in range(1, connection.tunnels + 1) for line in self._static_routes(connection, n)
+            ]
             ip_batch(routes, netns=home)
+
+    def _static_routes(self, connection: m.VpnConnection, tunnel: int) -> list[str]:
+        """The site router's static routes to AWS's prefixes over a static VPN's tunnel (the
+        lower tunnel the lower metric: preferred). Its kernel drops them when the tunnel's
+        device goes down; a repair puts them back, as a router's static routes return with
+        their interface."""
+        device, aws_end = self.site_device(connection, tunnel), aws_side(tunnel_cidr(connection, tunnel))
+        return [
+            f"route replace {prefix} via {aws_end} dev {device} metric {10 * tunnel}"
+            for prefix in aws_announcements(self.topology, connection.name)
+        ]
 
     def _link(self, link: m.DirectConnectConnection) -> None:
         """A Direct Connect link: a veth from the AWS end to the site's router, its /30, and
@@ -318,6 +325,9 @@ class Sites:
         VPN, dead peer detection stops hearing the site."""
         _, site_end = self.ends[(connection, tunnel)]
         tunnels.set_up(site_end, up)
+        vpn = self.topology.hybrid.connection(connection)
+        if up and not vpn.bgp:
+            ip_batch(self._static_routes(vpn, tunnel), netns=site_end.netns)
 
     def _site_end(self, link: str) -> tuple[str, str]:
         """A Direct Connect link's site end: the site router's namespace and the device."""

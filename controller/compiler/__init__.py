@@ -16,6 +16,7 @@ from functools import cached_property
 from controller.compiler.differ import FlowDiff, diff
 from vpclab.errors import Defect
 from vpclab.intent import model as m
+from vpclab.layout.hybrid import path_origins
 from vpclab.layout.pipeline import Flow
 from vpclab.layout.plan import Plan, card_names, cookie_of
 
@@ -240,7 +241,7 @@ def compile_topology(topology: m.Topology) -> Compiled:
     for server in compiled.cards:
         check_unambiguous(server, compiled.flows[server])
     if topology.flow_logs:
-        sampling.check_points(compiled.origins.values())
+        sampling.check_points([*compiled.origins.values(), *path_origins(topology)])
     return compiled
 
 

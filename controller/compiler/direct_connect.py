@@ -23,6 +23,7 @@ from vpclab.layout.hybrid import DX
 from vpclab.layout.pipeline import ROUTER_MAC, Reg, flow
 
 from .matches import ETH_IP, prefix
+from .sampling import path_sample
 
 ENTRY = 100
 
@@ -68,7 +69,12 @@ def entries(plan, link: m.DirectConnectConnection) -> list:
         if association.vpn_gateway is None:
             continue
         vpc = topology.vpc(topology.hybrid.vpn_gateway(association.vpn_gateway).vpc)
-        into = (SetField("eth_src", ROUTER_MAC), SetReg(Reg.DST_VPC, vpc.number), Goto("vgw_in"))
+        into = (
+            *path_sample(plan, port.path_origin),
+            SetField("eth_src", ROUTER_MAC),
+            SetReg(Reg.DST_VPC, vpc.number),
+            Goto("vgw_in"),
+        )
         for cidr in vpc.cidrs:
             flows.append(flow("classify", ENTRY, {**at, "nw_dst": prefix(cidr)}, into, association.origin))
     return flows

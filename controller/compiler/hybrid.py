@@ -26,6 +26,7 @@ from vpclab.layout.plan import INTERNET_ROUTER
 
 from . import direct_connect, tgw_hybrid
 from .matches import ETH_ARP, ETH_IP, host, prefix
+from .sampling import path_sample
 
 ROUTE, NO_ROUTE, SPOOFED = 100, 1, 10
 RANK = {"dx": 0, "static": 1, "bgp": 2}  # a VGW's rank of what it learns (AWS)
@@ -104,7 +105,7 @@ def edge_card(plan) -> list:
             connection = plan.topology.hybrid.connection(port.connection)
             if connection.vpn_gateway is not None:
                 vpc = plan.topology.vpc(plan.topology.hybrid.vpn_gateway(connection.vpn_gateway).vpc)
-                into = (SetReg(Reg.DST_VPC, vpc.number), Goto("vgw_in"))
+                into = (*path_sample(plan, port.path_origin), SetReg(Reg.DST_VPC, vpc.number), Goto("vgw_in"))
                 flows.append(flow("classify", ROUTE, {**at, "eth_type": ETH_IP}, into, port.origin))
         flows.append(flow("classify", SPOOFED, at, (DROP,), port.origin))
     flows += tgw_hybrid.entries(plan)
@@ -119,7 +120,8 @@ def edge_card(plan) -> list:
         for destination, (name, tunnel) in vgw_ways(plan.topology, gateway).items():
             port = inner[(name, tunnel)]
             match = {**key, "nw_dst": prefix(destination)}
-            to_tunnel = (SetField("eth_dst", port.mac), Output(port.port))
+            sampled = path_sample(plan, port.path_origin)
+            to_tunnel = (*sampled, SetField("eth_dst", port.mac), Output(port.port))
             flows.append(flow("vgw_route", ROUTE + destination.prefixlen, match, to_tunnel, port.origin))
         flows += _into_vpc(plan, vpc, gateway)
     return flows

@@ -3,10 +3,12 @@
 A design with flow logs gets, in every stage of ``pipeline.SAMPLED_SIDE``, a ``Sample``
 action on each flow that drops (a REJECT), and in the SG stages on each flow that commits a
 new connection (an ACCEPT by that rule) or passes a tracked one (an ACCEPT by connection
-state). The sample's point is the flow's cookie (its low 32 bits): the record names the YAML
-object that decided. A drop on the sending side after the SG stage says so (the collector
-takes those packets off the ACCEPT, so a record says what finally happened, as in AWS). Which
-flow log keeps a record is the collector's business.
+state). A flow that sends a packet into a VPN tunnel or onto a Direct Connect link, or takes
+one in from there, samples it as taking that path (``path_sample``). The sample's point is
+the flow's cookie (its low 32 bits): the record names the YAML object that decided. A drop on
+the sending side after the SG stage says so (the collector takes those packets off the
+ACCEPT, so a record says what finally happened, as in AWS). Which flow log keeps a record is
+the collector's business.
 """
 
 from __future__ import annotations
@@ -16,14 +18,7 @@ from dataclasses import replace
 from vpclab.errors import Defect
 from vpclab.layout.actions import DROP, Ct, Drop, Sample
 from vpclab.layout.pipeline import CT_EST, CT_REL, SAMPLED_SIDE, SG_STAGES, TABLE, Flow, SampleKey
-from vpclab.layout.plan import cookie_of
-
-POINT_MASK = 0xFFFFFFFF  # an IPFIX observation point id has 32 bits
-
-
-def observation_point(origin: str) -> int:
-    """The observation point id of the flows ``origin`` produced."""
-    return cookie_of(origin) & POINT_MASK
+from vpclab.layout.plan import observation_point
 
 
 def origins_by_point(origins) -> dict[int, str]:
@@ -45,6 +40,15 @@ def check_points(origins) -> None:
                 f"{other} and {origin} share flow log observation point {observation_point(origin):#x}: "
                 "rename one of them"
             )
+
+
+def path_sample(plan, origin: str) -> tuple:
+    """The actions that sample a packet taking the way to or from a site ``origin`` names (a
+    VPN tunnel's, a Direct Connect link's), first in the flow that chooses or receives it: none
+    without flow logs."""
+    if not plan.topology.flow_logs:
+        return ()
+    return (Sample(SampleKey.PATH_SAMPLE, observation_point(origin)),)
 
 
 def verdict(each: Flow) -> int | None:

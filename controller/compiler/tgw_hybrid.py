@@ -32,6 +32,7 @@ from vpclab.layout.pipeline import FROM_SITE_AZ, MAX_HAIRPINS, ROUTER_MAC, TUNNE
 
 from .direct_connect import links_up, transit_gateway_of
 from .matches import ETH_IP, prefix
+from .sampling import path_sample
 
 TO_SITE = 110  # tunnel_out: above the instances' addresses (a site's prefix may overlap a VPC's)
 ENTRY = 100
@@ -149,7 +150,7 @@ def exits(plan, tgw: m.TransitGateway) -> list:
     flows = []
     for port in ports(plan, tgw):
         match = {Reg.NEXT_HOP: plan.site_hop[(port.connection, port.tunnel)], "eth_type": ETH_IP}
-        into = (SetField("eth_dst", port.mac), Goto("tunnel_out"))
+        into = (*path_sample(plan, port.path_origin), SetField("eth_dst", port.mac), Goto("tunnel_out"))
         flows.append(flow("tgw_exit", 100, match, into, port.origin))
     return flows
 
@@ -240,6 +241,7 @@ def entries(plan) -> list:
                 flows.append(flow("classify", ENTRY, at, (DROP,), attachment.origin))
             else:
                 into = (
+                    *path_sample(plan, port.path_origin),
                     SetField("eth_src", ROUTER_MAC),
                     SetReg(Reg.TGW_TABLE, plan.tgw_table_id[(tgw.name, table.name)]),
                     SetReg(Reg.AZ, FROM_SITE_AZ),

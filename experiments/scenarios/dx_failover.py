@@ -5,7 +5,7 @@ from experiments.dx_failover import DxFailover
 
 SCENARIO = DxFailover(
     name="dx-failover",
-    description="dc1's Direct Connect link dx1 is cut for 8 s while app1 pings erp1; hold time 3 s",
+    description="dc1's Direct Connect link dx1 is cut for 10 s while app1 pings erp1; hold time 3 s",
     topology="topologies/hybrid.yaml",
     source="app1",
     target="erp1",

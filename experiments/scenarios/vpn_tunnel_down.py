@@ -6,7 +6,7 @@ from experiments.tunnel_failover import TunnelFailover
 
 SCENARIO = TunnelFailover(
     name="vpn-tunnel-down",
-    description="tunnel 1 of dc1-vpn (BGP) and dc2-vpn (static) is cut for 8 s; hold time 3 s",
+    description="tunnel 1 of dc1-vpn (BGP) and dc2-vpn (static) is cut for 10 s; hold time 3 s",
     topology="topologies/vpn-sites.yaml",
     source="app1",
     sites=(("dc1-vpn", "erp1"), ("dc2-vpn", "files1")),

@@ -16,4 +16,7 @@ def test_the_site_moves_to_the_vpn_within_the_hold_time_and_back_to_direct_conne
     assert report["as_expected"], report["check"]
     assert 0 < report["cut_off_s"] <= report["hold_time"] + 1 and report["up_after_repair"] is not None
     assert report["paths"]["during"] == ["to the site by vpn", "from the site by vpn"]
+    assert report["flow_log_paths"]["during"]["from the site"] == [
+        "dc1-vpn:tunnel1"
+    ]  # the site prefers tunnel 1
     assert os.path.getsize(tmp_path / "timeline.png") > 10_000

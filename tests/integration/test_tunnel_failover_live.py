@@ -1,6 +1,6 @@
 """A VPN tunnel down, live (issue 32): each site is cut off no longer than the hold time plus
 a second, then reached over tunnel 2; AWS's side takes tunnel 1 back after the repair with no
-probe lost; the experiment writes its timeline."""
+probe lost; the flow logs name the path; the experiment writes its timeline."""
 
 import os
 
@@ -20,4 +20,8 @@ def test_the_second_tunnel_carries_on_within_the_hold_time_and_the_first_comes_b
         assert pair["lost_before_cut"] == pair["lost_after_repair"] == 0
     assert "BGP session" in report["pairs"][0]["why_down"]  # dc1-vpn: its session timed out
     assert "no answer" in report["pairs"][1]["why_down"]  # dc2-vpn: dead peer detection
+    for pair in report["pairs"]:  # the flow logs name the tunnel each way
+        assert pair["flow_log_paths"]["during"] == {
+            w: [f"{pair['connection']}:tunnel2"] for w in ("to the site", "from the site")
+        }
     assert os.path.getsize(tmp_path / "timeline.png") > 10_000

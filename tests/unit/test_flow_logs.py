@@ -160,10 +160,12 @@ def test_records_say_what_finally_happened_at_each_interface_per_flow_log():
     assert lines == sorted(
         [
             "prod-all 2 123456789012 eni-web1 10.0.1.4 10.0.2.4 40000 5432 6 1 60 998 999 ACCEPT OK "
-            + sg_rule,
+            + sg_rule
+            + " -",
             "prod-all 2 123456789012 eni-web1 10.0.1.4 10.0.2.4 40000 5432 6 2 120 999 999 REJECT OK "
-            + nacl_rule,
-            "prod-all 2 123456789012 eni-db1 10.0.1.4 10.0.2.4 40000 5432 6 3 180 998 999 REJECT OK ?",
+            + nacl_rule
+            + " -",
+            "prod-all 2 123456789012 eni-db1 10.0.1.4 10.0.2.4 40000 5432 6 3 180 998 999 REJECT OK ? -",
         ]
     )
     assert [name for name, _ in aggregator.due(20.0)] == ["db-rejects"]  # its own 5 s interval
@@ -296,3 +298,92 @@ def test_the_collector_waits_for_hyperplanes_first_compile_and_says_when_it_neve
     writer.join()
     assert time.monotonic() - started >= 0.5
     assert capsys.readouterr().out.strip() == flowlog_collector.READY
+
+
+# -- the path to and from a site -------------------------------------------------------------
+HYBRID = (Path(__file__).resolve().parents[2] / "topologies" / "hybrid.yaml").read_text()
+LOGGED = HYBRID + "flow_logs:\n  - {name: app-all, resource: app, max_aggregation_interval: 1}\n"
+
+
+def _path_samples(compiled) -> dict:
+    """card -> [(stage, observation point)] of its flows that sample a path."""
+    found: dict = {}
+    for card, flows in compiled.flows.items():
+        for each in flows:
+            for action in each.actions:
+                if isinstance(action, Sample) and action.domain == SampleKey.PATH_SAMPLE:
+                    found.setdefault(card, []).append((each.stage, action.point))
+    return found
+
+
+def test_the_flows_that_choose_or_receive_a_way_to_a_site_sample_it_as_a_path():
+    """A TGW's exit into a tunnel or link (on the sender's card), a VGW's route into a tunnel,
+    and what comes out of a tunnel or link on the internet's card: each samples the packet with
+    the point of the tunnel or link. Without flow logs, nothing samples."""
+    assert _path_samples(compile_topology(load(HYBRID))) == {}
+    topology = load(LOGGED)
+    samples = _path_samples(compile_topology(topology))
+    tunnel1, tunnel2 = (observation_point(f"vpn_connections[0].tunnels[{n}]") for n in (1, 2))
+    dx1 = observation_point("direct_connect_connections[0]")
+    app1_card = topology.instance("app1").server
+    assert sorted(samples[app1_card]) == sorted(("tgw_exit", p) for p in (tunnel1, tunnel2, dx1))
+    on_internet = samples["internet"]
+    static1, static2 = (observation_point(f"vpn_connections[1].tunnels[{n}]") for n in (1, 2))
+    assert ("vgw_route", static1) in on_internet and ("vgw_route", static2) not in on_internet  # tunnel 1 up
+    entered = {point for stage, point in on_internet if stage == "classify"}
+    assert entered == {tunnel1, tunnel2, dx1, static1, static2}
+    interfaces = Interfaces(topology, {})
+    assert {interfaces.paths[p] for p in (tunnel1, static2, dx1)} == {
+        "dc1-vpn:tunnel1",
+        "dc2-vpn:tunnel2",
+        "dx1",
+    }
+
+
+def test_a_record_of_a_sites_traffic_names_the_tunnels_and_links_it_took():
+    """The path sample may come from another card a moment after the verdict's: the window
+    waits for it (at most PATH_WAIT past its interval); a path seen just before a window opens
+    is its path too; a window that saw two (a failover) names both, in order."""
+    from agents.flowlog_records import PATH_WAIT
+
+    topology = load(LOGGED)
+    plan = Plan(topology)
+    app1 = plan.instances["app1"]
+    aggregator = Aggregator(Interfaces(topology, {}))
+    to_erp = {"source": "10.1.1.4", "destination": "172.16.1.10", "interface": app1.interface}
+    assert topology.instance("app1").ip == __import__("ipaddress").IPv4Address("10.1.1.4")
+    sent = _record(SampleKey.ACCEPT_BY_RULE, SampleKey.SENDING, **to_erp)
+    path = Record(
+        SampleKey.PATH_SAMPLE,
+        1000,
+        {**SAMPLE, **to_erp, "point": observation_point("direct_connect_connections[0]")},
+    )
+    aggregator.add(app1.instance.server, sent, 10.0)
+    assert aggregator.due(11.2) == []  # its interval ended, its path has not come
+    aggregator.add("internet", path, 11.3)
+    ((_, record),) = aggregator.due(11.4)
+    assert (record.action, record.path) == ("ACCEPT", "dx1")
+    assert FlowLogRecord.parse(record.line()).path == "dx1"
+    aggregator.add(app1.instance.server, sent, 11.5)  # a path seen 0.2 s ago is this window's
+    tunnel = Record(
+        SampleKey.PATH_SAMPLE,
+        1000,
+        {**path.fields, "point": observation_point("vpn_connections[0].tunnels[2]")},
+    )
+    aggregator.add(app1.instance.server, tunnel, 12.0)  # dx1 failed: tunnel 2 carries it
+    ((_, record),) = aggregator.due(12.6)
+    assert record.path == "dx1,dc1-vpn:tunnel2"
+    aggregator.add(app1.instance.server, sent, 30.0)  # no path sample comes: "-", after the wait
+    assert aggregator.due(31.0 + PATH_WAIT - 0.1) == []
+    ((_, record),) = aggregator.due(31.0 + PATH_WAIT)
+    assert record.path == "-"
+    inside = _record(
+        SampleKey.ACCEPT_BY_RULE,
+        SampleKey.SENDING,
+        source="10.1.1.4",
+        destination="10.1.1.9",
+        interface=app1.interface,
+    )
+    aggregator.add(app1.instance.server, inside, 40.0)  # no site's address: no wait
+    ((_, record),) = aggregator.due(41.0)
+    assert record.path == "-"

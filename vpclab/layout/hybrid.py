@@ -219,6 +219,43 @@ class EdgePort:
             return f"Direct Connect {self.connection}"
         return f"VPN {self.connection} tunnel {self.tunnel}" if self.kind == INNER else self.namespace
 
+    @property
+    def path(self) -> str:
+        """The way to a site as a flow log's ``vpclab-path`` names it (one word): a tunnel
+        "dc1-vpn:tunnel1", a Direct Connect link its connection's name ("dx1")."""
+        return path_label(self.connection, self.tunnel)
+
+    @property
+    def path_origin(self) -> str:
+        """What a flow log sample of a packet taking this way names (its observation point):
+        a tunnel's own, within its connection; a Direct Connect link's origin."""
+        return tunnel_origin(self.origin, self.tunnel) if self.kind == INNER else self.origin
+
+
+def path_label(connection: str, tunnel: int = 0) -> str:
+    """A flow log's ``vpclab-path`` of a VPN connection's tunnel (1-based), or of a Direct
+    Connect link (tunnel 0)."""
+    return f"{connection}:tunnel{tunnel}" if tunnel else connection
+
+
+def tunnel_origin(connection: str, tunnel: int) -> str:
+    """A VPN tunnel (1-based) within its connection's origin ``connection``, as its flow log
+    samples' observation point names it (the file has no object per tunnel: its flows carry
+    the connection's cookie)."""
+    return f"{connection}.tunnels[{tunnel}]"
+
+
+def path_origins(topology: m.Topology) -> dict[str, str]:
+    """The origin of every way to a site (each VPN tunnel, each Direct Connect link) -> its
+    flow log ``vpclab-path``."""
+    found = {
+        tunnel_origin(c.origin, n): path_label(c.name, n)
+        for c in topology.hybrid.vpn_connections
+        for n in range(1, c.tunnels + 1)
+    }
+    found.update({link.origin: path_label(link.name) for link in topology.hybrid.dx_connections})
+    return found
+
 
 def connection_index(topology: m.Topology, connection: str) -> int:
     """A VPN connection's place in the file (0-based): its tunnels' addresses, VNIs and names."""

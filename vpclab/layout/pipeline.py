@@ -180,13 +180,17 @@ class SampleKey:
     """A flow log sample's observation domain id as bit fields (offset, width): the verdict of
     the flow that sampled it, and which end's interface the record belongs to. The collector
     finds the interface: SENDING by the packet's input port (an instance's), RECEIVING by its
-    destination MAC (an instance's, as ``deliver_lookup`` set it), EITHER tries both."""
+    destination MAC (an instance's, as ``deliver_lookup`` set it), EITHER tries both. A PATH
+    sample decides nothing: it says which way to or from a site (a VPN tunnel, a Direct Connect
+    link: its observation point) the packet takes, for the records of its 5-tuple."""
 
     VERDICT = (0, 2)
     SIDE = (2, 2)
     AFTER_ACCEPT = (4, 1)  # a drop after the sender's SG stage, which sampled an ACCEPT first
+    PATH = (5, 1)
     REJECT, ACCEPT_BY_RULE, ACCEPT_BY_STATE = 1, 2, 3
     SENDING, RECEIVING, EITHER = 1, 2, 3
+    PATH_SAMPLE = 1 << PATH[0]  # the domain of a path sample
 
     @staticmethod
     def make(verdict: int, side: int, after_accept: bool = False) -> int:

@@ -53,6 +53,14 @@ def cookie_of(origin: str) -> int:
     return int.from_bytes(hashlib.blake2b(origin.encode(), digest_size=8).digest(), "big") >> 1
 
 
+POINT_MASK = 0xFFFFFFFF  # an IPFIX observation point id has 32 bits
+
+
+def observation_point(origin: str) -> int:
+    """The flow log observation point id of the flows ``origin`` produced (its cookie's low bits)."""
+    return cookie_of(origin) & POINT_MASK
+
+
 @dataclass(frozen=True)
 class InstancePlan:
     instance: m.Instance

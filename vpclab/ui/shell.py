@@ -343,9 +343,10 @@ class VpcCLI(ChangeVerbs, SiteVerbs, CLI):
 
     def do_flowlogs(self, line):
         """Usage: flowlogs [INSTANCE] [--reject] [--last N]  -- the newest VPC Flow Log
-        records (AWS's version 2, and vpclab-rule: the YAML object that decided; - for an
-        ACCEPT by connection state), of one instance's interface, only REJECTs, the last N
-        (20 unless given). A record appears when its aggregation interval ends."""
+        records (AWS's version 2, vpclab-rule: the YAML object that decided, - for an ACCEPT
+        by connection state, and vpclab-path: the VPN tunnel or Direct Connect link to or from
+        a site, - for none), of one instance's interface, only REJECTs, the last N (20 unless
+        given). A record appears when its aggregation interval ends."""
         words, instance, rejects, last = line.split(), None, False, 20
         try:
             while words:
