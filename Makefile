@@ -7,7 +7,7 @@ PYTHON   := $(VENV)/bin/python
 LOCK     := requirements.lock
 STAMP    := $(VENV)/.built-from-lock
 APT_PKGS := openvswitch-switch mininet iperf3 tcpdump iputils-ping socat ethtool iproute2 nftables bind9-dnsutils \
-            python3-venv frr bird2
+            python3-venv frr bird2 awscli
 PYTEST   := $(PYTHON) -m pytest
 
 .PHONY: install apt venv lock test lint docs unit integration demo bench fuzz clean-venv
@@ -89,7 +89,7 @@ fuzz: install
 # bench/results/NAME.txt) and writes bench/results/NAME.json|png; then bench/page.py writes
 # docs/performance.md from what they printed, and the plots.
 BENCHES := throughput pps connections flowlogs bringup "bringup_scale --sample 300" change_latency \
-           controller_load flows scale reach sites
+           controller_load flows scale reach sites ec2_api
 bench: install
 	@mkdir -p bench/results
 	@for bench in $(BENCHES); do set -- $$bench; \

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 from matplotlib.figure import Figure
@@ -37,3 +38,17 @@ def publish(path: str) -> None:
     """Copy a plot to docs/bench/, where the README finds it."""
     os.makedirs(FIGURES, exist_ok=True)
     shutil.copy(path, os.path.join(FIGURES, os.path.basename(path)))
+
+
+def udp_probes(listener_host, prober_host, target: str, rate: float, duration: float):
+    """A UDP listener on port 7 of ``listener_host`` and a prober in ``prober_host`` sending to
+    ``target``:7 at ``rate`` per second for ``duration`` s (2x0.2 s timeout), both started;
+    returns (listener, prober): the prober prints its samples as JSON when done."""
+    from agents.launch import Process, command  # noqa: PLC0415 (after sys.path holds the root)
+
+    listener = listener_host.popen(command(Process.PROBE, "listen", "--udp", "7"), stdout=subprocess.PIPE)
+    listener.stdout.readline()
+    arguments = ["udp", f"{target}:7", "--rate", str(rate), "--duration", str(duration), "--timeout", "0.2"]
+    prober = prober_host.popen(command(Process.PROBER, *arguments), stdout=subprocess.PIPE, text=True)
+    prober.stdout.readline()
+    return listener, prober

@@ -10,12 +10,10 @@ Usage: python bench/change_latency.py [--changes 10]   (as root)
 import argparse
 import json
 import statistics
-import subprocess
 import time
 
-from _lib import ROOT, save
+from _lib import ROOT, save, udp_probes
 
-from agents.launch import Process, command
 from nitro_switch.emulation import Emulation
 from vpclab.intent.loader import load_topology
 
@@ -36,25 +34,9 @@ def main() -> None:
     args = parser.parse_args()
     duration = 1.0 + args.changes * 2 * SETTLE + 1.0
     with Emulation(load_topology(f"{ROOT}/topologies/tgw-incident.yaml"), log=lambda line: None) as lab:
-        svc1, app1 = lab.hosts.hosts["svc1"], lab.hosts.hosts["app1"]
-        listener = svc1.popen(command(Process.PROBE, "listen", "--udp", "7"), stdout=subprocess.PIPE)
-        listener.stdout.readline()
-        prober = app1.popen(
-            command(
-                Process.PROBER,
-                "udp",
-                "10.0.1.4:7",
-                "--rate",
-                str(RATE),
-                "--duration",
-                str(duration),
-                "--timeout",
-                "0.2",
-            ),
-            stdout=subprocess.PIPE,
-            text=True,
+        listener, prober = udp_probes(
+            lab.hosts.hosts["svc1"], lab.hosts.hosts["app1"], "10.0.1.4", RATE, duration
         )
-        prober.stdout.readline()
         time.sleep(1.0)
         calls = []
         for _ in range(args.changes):

@@ -29,6 +29,7 @@ BENCHES = (  # in the order make bench runs them
     "scale",
     "reach",
     "sites",
+    "ec2_api",
 )
 PAGE = os.path.join(ROOT, "docs", "performance.md")
 

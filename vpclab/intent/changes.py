@@ -117,7 +117,13 @@ def _security_group(data: dict, name: str) -> dict:
 
 
 def _nacl(data: dict, vpc: str, name: str) -> dict:
-    return _named(_named(data["vpcs"], vpc, "VPC").get("nacls", []), name, "NACL", f" in VPC '{vpc}'")
+    entry = _named(data["vpcs"], vpc, "VPC")
+    if name == "default" and not any(n.get("name") == "default" for n in entry.get("nacls", [])):
+        allow_all = {"rule": 100, "protocol": "all", "cidr": "0.0.0.0/0", "action": "allow"}
+        entry.setdefault("nacls", []).append(  # the implicit one, as the loader makes it (AWS's)
+            {"name": "default", "ingress": [dict(allow_all)], "egress": [dict(allow_all)]}
+        )
+    return _named(entry.get("nacls", []), name, "NACL", f" in VPC '{vpc}'")
 
 
 def _direction(direction: str) -> str:

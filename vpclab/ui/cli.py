@@ -42,7 +42,7 @@ from vpclab.ui.arguments import (
     traffic_arguments,
 )
 from vpclab.ui.render import render_verdict, summary
-from vpclab.ui.session import up
+from vpclab.ui.session import serve, up
 from vpclab.verify import report, verify
 
 
@@ -173,6 +173,15 @@ def _parser() -> argparse.ArgumentParser:
         "(replay a change at AWS's speed, e.g. 18; default 0)",
     )
     up.set_defaults(run=run_up)
+    server = commands.add_parser(
+        "serve", help="build the emulation and answer the EC2 API on 127.0.0.1 (the calls change it live)"
+    )
+    server.add_argument("topology")
+    server.add_argument(
+        "--port", type=int, default=4566, help="the API's port (default 4566, as local AWS emulators)"
+    )
+    add_profile_option(server)
+    server.set_defaults(run=run_serve)
     demo = commands.add_parser(
         "demo", help="open the five-minute tour's design live (shipped in the package)"
     )
@@ -344,6 +353,10 @@ def run_up(args) -> int:
         flow_logs=args.flow_logs,
         propagation_delay=args.propagation_delay,
     )
+
+
+def run_serve(args) -> int:
+    return serve(buildable(args.topology), args.port, profile=args.datapath_profile)
 
 
 # What to type first in `vpclab demo`: each is true of the tour's design (a live test runs them).

@@ -6,6 +6,7 @@ import signal
 import threading
 
 from nitro_switch.emulation import Emulation
+from vpclab.api import backend
 from vpclab.intent.model import Topology
 from vpclab.ui.shell import VpcCLI
 
@@ -45,5 +46,34 @@ def up(
         pass
     finally:
         print("*** tearing down", flush=True)
+        emulation.teardown()
+    return 0
+
+
+def serve(topology: Topology, port: int, profile: str = "standard") -> int:
+    """``vpclab serve``: the design built, its EC2 API on 127.0.0.1:``port`` (moto's backend,
+    seeded with the design), each call the emulation follows applied live, until Ctrl-C or
+    SIGTERM; then both go."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    say = lambda line: print(line, flush=True)
+    emulation = Emulation(topology, log=say, profile=profile)
+    emulation.build()
+    served = None
+    try:
+        served = backend.serve_emulation(emulation, port, say)
+        say(f"*** EC2 API on http://127.0.0.1:{port} ({len(served.ids.by_id)} objects of the design)")
+        for line in served.not_served:
+            say(f"    not in the API: {line}")
+        say(
+            f"    e.g. aws --endpoint-url http://127.0.0.1:{port} ec2 describe-security-groups "
+            "(any credentials); Ctrl-C to tear down"
+        )
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("*** tearing down", flush=True)
+        if served is not None:
+            served.stop()
         emulation.teardown()
     return 0

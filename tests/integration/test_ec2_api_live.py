@@ -1,0 +1,113 @@
+"""The EC2 API of a running design, live (issue 35): an SG rule authorized through boto3 is on
+the cards when the API answers, a revoked one is gone; `vpclab serve` answers Debian's AWS CLI
+(the real `aws`, not the venv's) and tears everything down on SIGTERM."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from live_helpers import ROOT, leftovers, live, topology
+
+from nitro_switch.emulation import Emulation
+from vpclab.api.backend import ec2_client, serve_emulation
+from vpclab.layout.names import Names
+
+pytestmark = live
+AWS_CLI = "/usr/bin/aws"  # Debian's awscli (make install); a pyenv's aws may be first on PATH
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _pings(lab, source: str, target: str) -> bool:
+    address = str(lab.topology.instance(target).ip)
+    out = lab.hosts.hosts[source].cmd(f"ping -c 1 -W 1 {address}")
+    return " 1 received" in out
+
+
+def test_a_rule_the_api_authorizes_is_on_the_cards_when_it_answers_and_goes_with_revoke():
+    design = topology("flow-logs.yaml")
+    with Emulation(design, log=lambda line: None) as lab:
+        port = _free_port()
+        served = serve_emulation(lab, port, log=lambda line: None)
+        try:
+            ec2 = ec2_client(f"http://127.0.0.1:{port}", "us-east-1")
+            group = next(
+                g["GroupId"]
+                for g in ec2.describe_security_groups()["SecurityGroups"]
+                if g["GroupName"] == "db-sg"
+            )
+            assert not _pings(lab, "web1", "db1")  # db-sg admits 3306 only
+            ping = [
+                {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "10.0.1.0/24"}]}
+            ]
+            ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=ping)
+            answered = time.monotonic()
+            assert _pings(lab, "web1", "db1")
+            assert time.monotonic() - answered < 1.0
+            changes = [c["operation"] for c in lab.api.call("changes")["changes"]]
+            assert changes == ["add-sg-rule"]
+            ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=ping)
+            assert not _pings(lab, "web1", "db1")
+        finally:
+            served.stop()
+
+
+def test_vpclab_serve_answers_the_aws_cli_and_tears_down_on_sigterm():
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vpclab.ui.cli",
+            "serve",
+            os.path.join(ROOT, "topologies", "peering.yaml"),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    said = []
+    try:
+        assert server.stdout is not None
+        for line in server.stdout:
+            said.append(line)
+            if line.startswith("*** EC2 API on"):
+                break
+        assert any(line.startswith("*** EC2 API on") for line in said), "".join(said)
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        aws = [AWS_CLI, "--endpoint-url", f"http://127.0.0.1:{port}", "--output", "json", "ec2"]
+        found = subprocess.run([*aws, "describe-vpcs"], capture_output=True, text=True, env=env, timeout=60)
+        assert found.returncode == 0, found.stderr
+        assert sorted(v["CidrBlock"] for v in json.loads(found.stdout)["Vpcs"]) == [
+            "10.0.0.0/16",
+            "10.1.0.0/16",
+        ]
+        refused = subprocess.run(
+            [*aws, "create-vpc", "--cidr-block", "10.7.0.0/16"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert refused.returncode != 0 and "UnsupportedOperation" in refused.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        rest, _ = server.communicate(timeout=120)
+    assert "*** tearing down" in rest and server.returncode == 0
+    assert leftovers(Names(topology("peering.yaml").name).short) == {"namespaces": [], "interfaces": []}

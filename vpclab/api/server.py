@@ -1,0 +1,127 @@
+"""``vpclab serve``'s HTTP front: the EC2 Query API on 127.0.0.1, answered by moto's EC2
+backend (its own server, on a port of its own) and followed by the running emulation.
+
+Per request: a reading call goes to moto as it is. A changing call the emulation follows is
+turned into runtime changes (``calls.changes``) and tried on a copy of the running design
+first; then moto answers it, and only if moto accepts it do the changes reach the emulation
+(the shell's path: Hyperplane's change API), before the answer goes back, so what the API
+answered is on the cards. A call the emulation cannot follow, or one the design refuses, gets
+an AWS-style error and changes nothing, in moto or on the cards.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import uuid
+from collections.abc import Callable
+from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
+
+from vpclab.errors import VpclabError
+from vpclab.intent.changes import Intent
+
+from . import calls
+from .calls import ApiRefusal, Ids
+
+PASSED = ("CreateTags", "DeleteTags")  # changing calls that change nothing vpclab emulates
+HOP_HEADERS = {"connection", "transfer-encoding", "content-length", "keep-alive"}
+
+
+def error_body(code: str, message: str) -> bytes:
+    """EC2's error document (what the AWS CLI and boto3 read the code and message from)."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Response><Errors><Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+        f"</Error></Errors><RequestID>{uuid.uuid4()}</RequestID></Response>"
+    ).encode()
+
+
+class Front:
+    """The WSGI application: ``backend`` is moto's server (host, port); ``running()`` the
+    running design's data; ``apply(operation, arguments)`` sends one change to the emulation
+    (raising ``VpclabError`` with a ``code`` if it refuses); ``source`` names the design."""
+
+    def __init__(
+        self,
+        backend: tuple[str, int],
+        ids: Ids,
+        running: Callable[[], dict],
+        apply: Callable[[str, dict], object],
+        source: str,
+        log: Callable[[str], None] = lambda line: None,
+    ):
+        self.backend, self.ids, self.running, self.apply = backend, ids, running, apply
+        self.source, self.log = source, log
+        self.changing = threading.Lock()  # one changing call at a time: tried, answered, applied
+
+    def __call__(self, environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        action = params.get("Action", "")
+        if not action or calls.reads(action):
+            status, headers, answer = self._forward(environ, body)
+            return self._answer(start_response, status, answer, headers)
+        with self.changing:
+            return self._change(environ, start_response, action, params, body)
+
+    def _change(self, environ, start_response, action: str, params: dict, body: bytes):
+        try:
+            planned = self._plan(action, params)
+        except ApiRefusal as refusal:
+            self.log(f"*** {action}: refused ({refusal.code}): {refusal.message}")
+            return self._answer(start_response, refusal.status, error_body(refusal.code, refusal.message))
+        status, headers, answer = self._forward(environ, body)
+        if status == 200 and planned:
+            try:
+                for operation, arguments in planned:
+                    self.apply(operation, arguments)
+            except VpclabError as error:  # the design took it a moment ago: the run changed since
+                code = getattr(error, "code", "InternalError")
+                return self._answer(start_response, 500, error_body("InternalError", f"{code}: {error}"))
+            self.log(f"*** {action}: {len(planned)} change(s) on the cards")
+        return self._answer(start_response, status, answer, headers)
+
+    def _plan(self, action: str, params: dict) -> list:
+        """The changes of a changing call, tried on a copy of the running design; none for a
+        call that reads or changes nothing emulated."""
+        if not action or calls.reads(action) or action in PASSED:
+            return []
+        planned = calls.changes(action, params, self.ids, self.running())
+        trial = Intent(self.source, self.running())
+        try:
+            for operation, arguments in planned:
+                trial.apply(operation, **arguments)
+        except VpclabError as error:
+            raise ApiRefusal("InvalidParameterValue", f"vpclab's design refuses it: {error}") from None
+        return planned
+
+    def _forward(self, environ, body: bytes) -> tuple[int, list, bytes]:
+        host, port = self.backend
+        connection = http.client.HTTPConnection(host, port, timeout=30)
+        path = environ.get("PATH_INFO", "/") or "/"
+        if environ.get("QUERY_STRING"):
+            path += "?" + environ["QUERY_STRING"]
+        headers = {
+            key[5:].replace("_", "-").title(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        try:
+            connection.request(environ["REQUEST_METHOD"], path, body=body, headers=headers)
+            reply = connection.getresponse()
+            answer = reply.read()
+            kept = [(k, v) for k, v in reply.getheaders() if k.lower() not in HOP_HEADERS]
+            return reply.status, kept, answer
+        finally:
+            connection.close()
+
+    @staticmethod
+    def _answer(start_response, status: int, body: bytes, headers: list | None = None):
+        reason = http.client.responses.get(status, "")
+        sent = [*(headers or [("Content-Type", "text/xml")]), ("Content-Length", str(len(body)))]
+        start_response(f"{status} {reason}", sent)
+        return [body]
