@@ -453,6 +453,7 @@ class Emulation:
             "owner": os.getpid(),
             "owner_command": command_line(os.getpid()),
             "pids": pids,
+            "hosts": {name: node.pid for name, node in self.hosts.hosts.items() if node.pid},  # vpclab exec
         }
         temporary = f"{self.names.state_file}.tmp"  # atomic: `vpclab clean` never reads half
         with open(temporary, "w", encoding="utf-8") as handle:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 from live_helpers import ROOT, leftovers, live, topology
 
@@ -32,32 +33,66 @@ def _pings(lab, source: str, target: str) -> bool:
     return " 1 received" in out
 
 
-def test_a_rule_the_api_authorizes_is_on_the_cards_when_it_answers_and_goes_with_revoke():
-    design = topology("flow-logs.yaml")
-    with Emulation(design, log=lambda line: None) as lab:
+@contextmanager
+def _served(name: str):
+    """A design built, and its EC2 API on a free port: (the emulation, a boto3 EC2 client)."""
+    with Emulation(topology(name), log=lambda line: None) as lab:
         port = _free_port()
         served = serve_emulation(lab, port, log=lambda line: None)
         try:
-            ec2 = ec2_client(f"http://127.0.0.1:{port}", "us-east-1")
-            group = next(
-                g["GroupId"]
-                for g in ec2.describe_security_groups()["SecurityGroups"]
-                if g["GroupName"] == "db-sg"
-            )
-            assert not _pings(lab, "web1", "db1")  # db-sg admits 3306 only
-            ping = [
-                {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "10.0.1.0/24"}]}
-            ]
-            ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=ping)
-            answered = time.monotonic()
-            assert _pings(lab, "web1", "db1")
-            assert time.monotonic() - answered < 1.0
-            changes = [c["operation"] for c in lab.api.call("changes")["changes"]]
-            assert changes == ["add-sg-rule"]
-            ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=ping)
-            assert not _pings(lab, "web1", "db1")
+            yield lab, ec2_client(f"http://127.0.0.1:{port}", "us-east-1")
         finally:
             served.stop()
+
+
+def test_a_rule_the_api_authorizes_is_on_the_cards_when_it_answers_and_goes_with_revoke():
+    with _served("flow-logs.yaml") as (lab, ec2):
+        group = next(
+            g["GroupId"]
+            for g in ec2.describe_security_groups()["SecurityGroups"]
+            if g["GroupName"] == "db-sg"
+        )
+        assert not _pings(lab, "web1", "db1")  # db-sg admits 3306 only
+        ping = [{"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "10.0.1.0/24"}]}]
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=ping)
+        answered = time.monotonic()
+        assert _pings(lab, "web1", "db1")
+        assert time.monotonic() - answered < 1.0
+        changes = [c["operation"] for c in lab.api.call("changes")["changes"]]
+        assert changes == ["add-sg-rule"]
+        ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=ping)
+        assert not _pings(lab, "web1", "db1")
+
+
+def test_the_peering_seeds_steps_through_the_api_connect_two_vpcs_live():
+    """Request, accept, a route each way, an SG rule: web1 (prod) pings dev1 (dev) only once
+    every step is done, each through the EC2 API."""
+    with _served("flow-logs.yaml") as (lab, ec2):
+        vpcs = {v["CidrBlock"]: v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+        prod, dev = vpcs["10.0.0.0/16"], vpcs["10.9.0.0/16"]
+        pcx = ec2.create_vpc_peering_connection(VpcId=prod, PeerVpcId=dev)["VpcPeeringConnection"][
+            "VpcPeeringConnectionId"
+        ]
+        ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+        for vpc, other in ((prod, "10.9.0.0/16"), (dev, "10.0.0.0/16")):
+            at = [{"Name": "vpc-id", "Values": [vpc]}]
+            table = ec2.describe_route_tables(Filters=at)["RouteTables"][0]["RouteTableId"]
+            ec2.create_route(RouteTableId=table, DestinationCidrBlock=other, VpcPeeringConnectionId=pcx)
+        assert not _pings(lab, "web1", "dev1")  # dev's default SG admits its own members only
+        groups = ec2.describe_security_groups(
+            Filters=[{"Name": "vpc-id", "Values": [dev]}, {"Name": "group-name", "Values": ["default"]}]
+        )["SecurityGroups"]
+        ping = [{"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}]
+        ec2.authorize_security_group_ingress(GroupId=groups[0]["GroupId"], IpPermissions=ping)
+        assert _pings(lab, "web1", "dev1")
+        operations = [c["operation"] for c in lab.api.call("changes")["changes"]]
+        assert operations == [
+            "request-peering",
+            "accept-peering",
+            "add-route",
+            "add-route",
+            "add-sg-rule",
+        ]
 
 
 def test_vpclab_serve_answers_the_aws_cli_and_tears_down_on_sigterm():
@@ -71,6 +106,7 @@ def test_vpclab_serve_answers_the_aws_cli_and_tears_down_on_sigterm():
             os.path.join(ROOT, "topologies", "peering.yaml"),
             "--port",
             str(port),
+            "--no-cli",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

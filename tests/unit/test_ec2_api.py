@@ -235,3 +235,92 @@ def test_a_vpcs_default_group_is_named_as_the_shell_names_it_and_its_implicit_ru
     with pytest.raises(calls.ApiRefusal) as unknown:
         calls.changes("RevokeSecurityGroupIngress", {**itself, "GroupId": "sg-nope"}, ids, running)
     assert unknown.value.code == "InvalidGroup.NotFound"
+
+
+def _named(items: list, name: str, key: str) -> str:
+    return next(i[key] for i in items if {"Key": "Name", "Value": name} in i.get("Tags", []))
+
+
+@pytest.mark.parametrize("api", ["flow-logs.yaml"], indirect=True)
+def test_the_peering_seeds_steps_through_the_api_request_accept_route_rule(api):
+    """The seed's steps, each an API call: request a peering (pending until accepted), accept
+    it, route to it, admit the other VPC; then delete it (its routes become blackholes)."""
+    running, ec2, _ = api
+    vpcs = {v["CidrBlock"]: v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+    made = ec2.create_vpc_peering_connection(
+        VpcId=vpcs["10.0.0.0/16"],
+        PeerVpcId=vpcs["10.9.0.0/16"],
+        TagSpecifications=[
+            {"ResourceType": "vpc-peering-connection", "Tags": [{"Key": "Name", "Value": "prod-dev"}]}
+        ],
+    )["VpcPeeringConnection"]
+    pcx = made["VpcPeeringConnectionId"]
+    assert running.applied[-1] == (
+        "request-peering",
+        {"peering": "prod-dev", "requester": "prod", "accepter": "dev"},
+    )
+    assert running.intent.topology.peering("prod-dev").status == "pending-acceptance"
+    ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    assert running.intent.topology.peering("prod-dev").status == "active"
+    table = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpcs["10.0.0.0/16"]]}])[
+        "RouteTables"
+    ][0]
+    ec2.create_route(
+        RouteTableId=table["RouteTableId"], DestinationCidrBlock="10.9.0.0/16", VpcPeeringConnectionId=pcx
+    )
+    assert running.applied[-1][1]["name"] == "prod-dev"
+    db = _group(ec2, "db-sg")["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=db,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306, "IpRanges": [{"CidrIp": "10.9.0.0/16"}]}
+        ],
+    )
+    assert [op for op, _ in running.applied] == [
+        "request-peering",
+        "accept-peering",
+        "add-route",
+        "add-sg-rule",
+    ]
+    with pytest.raises(ClientError) as again:  # only a pending peering can be accepted
+        ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    assert again.value.response["Error"]["Code"] == "InvalidParameterValue"
+    ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    assert running.intent.topology.peering("prod-dev").status == "deleted"
+    unnamed = ec2.create_vpc_peering_connection(VpcId=vpcs["10.9.0.0/16"], PeerVpcId=vpcs["10.0.0.0/16"])
+    new_id = unnamed["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    assert running.applied[-1][1]["peering"] == new_id  # no Name tag: the design names it by its id
+
+
+@pytest.mark.parametrize("api", ["tgw-blackhole.yaml"], indirect=True)
+def test_a_tgw_route_tables_routes_propagations_and_associations_follow(api):
+    running, ec2, served = api
+    tables = ec2.describe_transit_gateway_route_tables()["TransitGatewayRouteTables"]
+    spokes = _named(tables, "spokes", "TransitGatewayRouteTableId")
+    attachments = ec2.describe_transit_gateway_vpc_attachments()["TransitGatewayVpcAttachments"]
+    shared = _named(attachments, "shared-att", "TransitGatewayAttachmentId")
+    ec2.create_transit_gateway_route(
+        DestinationCidrBlock="10.0.0.0/16",
+        TransitGatewayRouteTableId=spokes,
+        TransitGatewayAttachmentId=shared,
+    )
+    where = {"tgw": "core", "table": "spokes"}
+    assert running.applied[-1] == ("tgw-route", {**where, "cidr": "10.0.0.0/16", "attachment": "shared-att"})
+    ec2.delete_transit_gateway_route(DestinationCidrBlock="10.0.0.0/8", TransitGatewayRouteTableId=spokes)
+    assert running.applied[-1] == ("remove-tgw-route", {**where, "cidr": "10.0.0.0/8"})
+    ec2.disable_transit_gateway_route_table_propagation(
+        TransitGatewayRouteTableId=spokes, TransitGatewayAttachmentId=shared
+    )
+    assert running.applied[-1] == ("remove-propagation", {**where, "attachment": "shared-att"})
+    table = running.intent.topology.transit_gateway("core").route_tables[1]
+    assert (table.name, table.propagations, [str(r.destination) for r in table.static_routes]) == (
+        "spokes",
+        (),
+        ["10.0.0.0/16"],
+    )
+    before = list(running.applied)
+    with pytest.raises(ClientError) as refused:  # the design has no such propagation any more
+        ec2.disable_transit_gateway_route_table_propagation(
+            TransitGatewayRouteTableId=spokes, TransitGatewayAttachmentId=shared
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValue" and running.applied == before

@@ -262,6 +262,72 @@ def nacl_changes(action: str, params: dict, ids: Ids) -> list[Change]:
     return [added]
 
 
+# -- peerings and transit gateways -------------------------------------------------------------
+NEW = "pcx-new"  # a peering's name in the trial, before moto answers with its id
+CREATED = {
+    "CreateVpcPeeringConnection": ("peering", "vpcPeeringConnectionId")
+}  # action -> kind, the answer's id
+
+
+def tagged_name(params: dict) -> Optional[str]:
+    """The Name tag a create call gives its object (TagSpecification.N.Tag.M.Key=Name)."""
+    for spec in members(params, "TagSpecification"):
+        for key, value in spec.items():
+            if key.endswith(".Key") and value == "Name":
+                return spec.get(key[: -len("Key")] + "Value")
+    return None
+
+
+def peering_changes(action: str, params: dict, ids: Ids) -> list[Change]:
+    """Create/Accept/Reject/DeleteVpcPeeringConnection: the peering's lifecycle (a request is
+    pending-acceptance until the accepter accepts it, as AWS does between two VPCs)."""
+    if action == "CreateVpcPeeringConnection":
+        requester = ids.key(params.get("VpcId", ""), "vpc", "Vpc")
+        accepter = ids.key(params.get("PeerVpcId", ""), "vpc", "Vpc")
+        name = tagged_name(params) or NEW
+        return [("request-peering", {"peering": name, "requester": requester, "accepter": accepter})]
+    peering = ids.key(params.get("VpcPeeringConnectionId", ""), "peering", "VpcPeeringConnectionID")
+    operation = {
+        "AcceptVpcPeeringConnection": "accept-peering",
+        "RejectVpcPeeringConnection": "reject-peering",
+        "DeleteVpcPeeringConnection": "delete-peering",
+    }[action]
+    return [(operation, {"peering": peering})]
+
+
+def tgw_changes(action: str, params: dict, ids: Ids) -> list[Change]:
+    """A TGW route table's static routes, associations and propagations; an attachment's
+    acceptance."""
+    if action in ("AcceptTransitGatewayVpcAttachment", "RejectTransitGatewayVpcAttachment"):
+        tgw, attachment = ids.key(
+            params.get("TransitGatewayAttachmentId", ""), "tgw_attachment", "TransitGatewayAttachmentID"
+        )
+        operation = "accept-attachment" if action.startswith("Accept") else "reject-attachment"
+        return [(operation, {"tgw": tgw, "attachment": attachment})]
+    tgw, table = ids.key(params.get("TransitGatewayRouteTableId", ""), "tgw_route_table", "RouteTableID")
+    where = {"tgw": tgw, "table": table}
+    if action.endswith("TransitGatewayRoute"):
+        cidr = str(ip_network(params.get("DestinationCidrBlock", ""), strict=False))
+        if action == "DeleteTransitGatewayRoute":
+            return [("remove-tgw-route", {**where, "cidr": cidr})]
+        if str(params.get("Blackhole", "false")).lower() == "true":
+            return [("blackhole", {**where, "cidr": cidr})]
+        _, attachment = ids.key(
+            params.get("TransitGatewayAttachmentId", ""), "tgw_attachment", "TransitGatewayAttachmentID"
+        )
+        return [("tgw-route", {**where, "cidr": cidr, "attachment": attachment})]
+    _, attachment = ids.key(
+        params.get("TransitGatewayAttachmentId", ""), "tgw_attachment", "TransitGatewayAttachmentID"
+    )
+    operation = {
+        "EnableTransitGatewayRouteTablePropagation": "add-propagation",
+        "DisableTransitGatewayRouteTablePropagation": "remove-propagation",
+        "AssociateTransitGatewayRouteTable": "add-association",
+        "DisassociateTransitGatewayRouteTable": "remove-association",
+    }[action]
+    return [(operation, {**where, "attachment": attachment})]
+
+
 FOLLOWED = {  # the changing calls the running emulation follows
     **dict.fromkeys(
         (
@@ -276,6 +342,29 @@ FOLLOWED = {  # the changing calls the running emulation follows
     **dict.fromkeys(
         ("CreateNetworkAclEntry", "DeleteNetworkAclEntry", "ReplaceNetworkAclEntry"), "network_acl"
     ),
+    **dict.fromkeys(
+        (
+            "CreateVpcPeeringConnection",
+            "AcceptVpcPeeringConnection",
+            "RejectVpcPeeringConnection",
+            "DeleteVpcPeeringConnection",
+        ),
+        "peering",
+    ),
+    **dict.fromkeys(
+        (
+            "CreateTransitGatewayRoute",
+            "DeleteTransitGatewayRoute",
+            "ReplaceTransitGatewayRoute",
+            "EnableTransitGatewayRouteTablePropagation",
+            "DisableTransitGatewayRouteTablePropagation",
+            "AssociateTransitGatewayRouteTable",
+            "DisassociateTransitGatewayRouteTable",
+            "AcceptTransitGatewayVpcAttachment",
+            "RejectTransitGatewayVpcAttachment",
+        ),
+        "transit_gateway",
+    ),
 }
 
 
@@ -289,6 +378,10 @@ def changes(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
         return route_changes(action, params, ids)
     if kind == "network_acl":
         return nacl_changes(action, params, ids)
+    if kind == "peering":
+        return peering_changes(action, params, ids)
+    if kind == "transit_gateway":
+        return tgw_changes(action, params, ids)
     raise ApiRefusal(
         "UnsupportedOperation",
         f"vpclab's running emulation cannot follow {action} yet; it follows "

@@ -222,6 +222,11 @@ class Seeder:
             TagSpecifications=tags(tgw.name, "transit-gateway"),
         )["TransitGateway"]["TransitGatewayId"]
         self.ids.add("transit_gateway", tgw.name, made)
+        at = [{"Name": "transit-gateway-id", "Values": [made]}]
+        for table in ec2.describe_transit_gateway_route_tables(Filters=at)["TransitGatewayRouteTables"]:
+            ec2.delete_transit_gateway_route_table(  # moto's default table: the design's tables instead
+                TransitGatewayRouteTableId=table["TransitGatewayRouteTableId"]
+            )
         for attachment in tgw.attachments:
             if attachment.hybrid or attachment.peering is not None:
                 self._unserved(f"{attachment.origin}: a {_kind(attachment)} attachment")
@@ -233,6 +238,7 @@ class Seeder:
                 SubnetIds=subnets,
                 TagSpecifications=tags(attachment.name, "transit-gateway-attachment"),
             )["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+            ec2.create_tags(Resources=[attached], Tags=[{"Key": "Name", "Value": attachment.name}])
             self.ids.add("tgw_attachment", (tgw.name, attachment.name), attached)
         for table in tgw.route_tables:
             self._tgw_table(ec2, tgw, made, table)
@@ -241,6 +247,7 @@ class Seeder:
         made = ec2.create_transit_gateway_route_table(
             TransitGatewayId=tgw_id, TagSpecifications=tags(table.name, "transit-gateway-route-table")
         )["TransitGatewayRouteTable"]["TransitGatewayRouteTableId"]
+        ec2.create_tags(Resources=[made], Tags=[{"Key": "Name", "Value": table.name}])
         self.ids.add("tgw_route_table", (tgw.name, table.name), made)
         attached = lambda name: self.ids.by_key.get(("tgw_attachment", (tgw.name, name)))
         for name in table.associations:

@@ -12,6 +12,7 @@ an AWS-style error and changes nothing, in moto or on the cards.
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -73,6 +74,8 @@ class Front:
             self.log(f"*** {action}: refused ({refusal.code}): {refusal.message}")
             return self._answer(start_response, refusal.status, error_body(refusal.code, refusal.message))
         status, headers, answer = self._forward(environ, body)
+        if status == 200 and action in calls.CREATED:
+            planned = self._created(action, planned, answer)
         if status == 200 and planned:
             try:
                 for operation, arguments in planned:
@@ -82,6 +85,19 @@ class Front:
                 return self._answer(start_response, 500, error_body("InternalError", f"{code}: {error}"))
             self.log(f"*** {action}: {len(planned)} change(s) on the cards")
         return self._answer(start_response, status, answer, headers)
+
+    def _created(self, action: str, planned: list, answer: bytes) -> list:
+        """A create call's object is known by the id moto answered with: the design names it
+        by its Name tag, or by that id."""
+        kind, tag = calls.CREATED[action]
+        found = re.search(rf"<{tag}>([^<]+)</{tag}>".encode(), answer)
+        if found is None:
+            return planned
+        aws_id = found.group(1).decode()
+        named = [(op, {k: aws_id if v == calls.NEW else v for k, v in args.items()}) for op, args in planned]
+        name = next(v for _, args in named for k, v in args.items() if k == kind)
+        self.ids.add(kind, name, aws_id)
+        return named
 
     def _plan(self, action: str, params: dict) -> list:
         """The changes of a changing call, tried on a copy of the running design; none for a

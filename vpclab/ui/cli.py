@@ -17,11 +17,12 @@ from controller.compiler.security_groups import TooManyGroups
 from experiments import catalog
 from experiments.flowlogs import Alarm
 from experiments.harness import Scenario
+from nitro_switch import attach
 from nitro_switch.clean import clean_orphans, clean_runs, live_run, run_names
 from nitro_switch.server import DATAPATH_PROFILES, RunningCard
 from nitro_switch.sites import way_to
 from vpclab import aws_import
-from vpclab.errors import VpclabError
+from vpclab.errors import InvalidInput, VpclabError
 from vpclab.fuzz.run import fuzz
 from vpclab.inspection.why import explain
 from vpclab.intent import model as m
@@ -127,7 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("topology")
     check.set_defaults(run=run_check)
     tracer = commands.add_parser("trace", help="follow a connection statically (no network)")
-    tracer.add_argument("topology")
+    tracer.add_argument(
+        "topology", help="a design file, or the name of a running design (its runtime changes too)"
+    )
     tracer.add_argument("src", help="source instance name")
     tracer.add_argument("dst", help="destination instance name or IP")
     tracer.add_argument(
@@ -146,7 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     tracer.add_argument("--json", action="store_true", help="print the verdict as JSON")
     tracer.set_defaults(run=run_trace)
     reacher = commands.add_parser("reach", help="every instance pair's verdict at once (no network)")
-    reacher.add_argument("topology", nargs="?", help="the topology (or use --diff A B)")
+    reacher.add_argument(
+        "topology", nargs="?", help="a design file or a running design's name (or use --diff A B)"
+    )
     reacher.add_argument("--protocol", default=None, help="tcp, udp, icmp or a number (default: as trace)")
     reacher.add_argument("--port", type=int, help="destination port (tcp/udp)")
     reacher.add_argument("--json", action="store_true", help="every pair's verdict as JSON")
@@ -180,8 +185,15 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--port", type=int, default=4566, help="the API's port (default 4566, as local AWS emulators)"
     )
+    server.add_argument("--no-cli", action="store_true", help="no shell: stay up until Ctrl-C")
+    server.add_argument("--script", help="run the shell commands of this file, then tear down")
     add_profile_option(server)
     server.set_defaults(run=run_serve)
+    entering = commands.add_parser(
+        "exec", help="run a command in a host of a running design: vpclab exec [RUN] HOST -- COMMAND..."
+    )
+    entering.add_argument("words", nargs=argparse.REMAINDER, metavar="[RUN] HOST -- COMMAND")
+    entering.set_defaults(run=run_exec)
     demo = commands.add_parser(
         "demo", help="open the five-minute tour's design live (shipped in the package)"
     )
@@ -296,13 +308,22 @@ def run_check(args) -> int:
     return 0
 
 
+def design(target: str) -> tuple[m.Topology, dict]:
+    """A design file, or the running design of that name (``vpclab up``/``serve``, with its
+    runtime changes); the topology and its YAML data."""
+    if not os.path.isfile(target) and live_run(Names(target)) is not None:
+        intent, _ = Intent.load(Names(target).intent_file)
+        return intent.topology, intent.data
+    topology = load_topology(target)
+    with open(target, encoding="utf-8") as handle:
+        return topology, yaml.safe_load(handle)
+
+
 def run_trace(args) -> int:
-    topology = load_topology(args.topology)
+    topology, data = design(args.topology)
     arguments = trace_arguments(topology, args)
     verdict = trace(topology, **arguments)
     resolved = dns_note(topology, args.dst, arguments["source"])
-    with open(args.topology, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
     ids = lambda origin: aws_id(data, origin)  # the AWS ids `vpclab import` kept
     if args.json:
         found = verdict.as_dict()
@@ -332,7 +353,7 @@ def run_reach(args) -> int:
         else:
             print(reach_view.render_diff(turned, traffic))
         return 0
-    topology = load_topology(args.topology)
+    topology, _ = design(args.topology)
     found = reach(topology, protocol, port)
     if args.json:
         print(json.dumps(reach_view.as_json(topology, found, protocol, port), indent=2))
@@ -355,8 +376,26 @@ def run_up(args) -> int:
     )
 
 
+def run_exec(args) -> int:
+    words = list(args.words)
+    if "--" not in words or not 1 <= words.index("--") <= 2 or words.index("--") == len(words) - 1:
+        raise InvalidInput(
+            "usage: vpclab exec [RUN] HOST -- COMMAND... (e.g. vpclab exec web1 -- ping -c 1 db1)"
+        )
+    split = words.index("--")
+    place, command = words[:split], words[split + 1 :]
+    _, pid = attach.host_pid(place[0] if len(place) == 2 else None, place[-1])
+    return attach.run_in(pid, command)
+
+
 def run_serve(args) -> int:
-    return serve(buildable(args.topology), args.port, profile=args.datapath_profile)
+    return serve(
+        buildable(args.topology),
+        args.port,
+        profile=args.datapath_profile,
+        cli=not args.no_cli,
+        script=args.script,
+    )
 
 
 # What to type first in `vpclab demo`: each is true of the tour's design (a live test runs them).

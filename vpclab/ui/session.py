@@ -50,10 +50,13 @@ def up(
     return 0
 
 
-def serve(topology: Topology, port: int, profile: str = "standard") -> int:
+def serve(
+    topology: Topology, port: int, profile: str = "standard", cli: bool = True, script: str | None = None
+) -> int:
     """``vpclab serve``: the design built, its EC2 API on 127.0.0.1:``port`` (moto's backend,
-    seeded with the design), each call the emulation follows applied live, until Ctrl-C or
-    SIGTERM; then both go."""
+    seeded with the design), each call the emulation follows applied live; with ``cli`` the
+    shell beside it (``design --yaml`` saves what the API built) until it exits, else until
+    Ctrl-C or SIGTERM; then both go."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
     say = lambda line: print(line, flush=True)
     emulation = Emulation(topology, log=say, profile=profile)
@@ -66,9 +69,12 @@ def serve(topology: Topology, port: int, profile: str = "standard") -> int:
             say(f"    not in the API: {line}")
         say(
             f"    e.g. aws --endpoint-url http://127.0.0.1:{port} ec2 describe-security-groups "
-            "(any credentials); Ctrl-C to tear down"
+            "(any credentials)" + ("" if cli else "; Ctrl-C to tear down")
         )
-        threading.Event().wait()
+        if cli:
+            VpcCLI(emulation, script=script)
+        else:
+            threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
