@@ -214,13 +214,17 @@ def test_a_region_link_breaks_traffic_between_regions_and_not_within_one(tmp_pat
     """topologies/tgw-peering.yaml: us-east-1 and us-west-2, each its own underlay bridge joined to
     the backbone by its Region-to-Region link. shop1 and stock1 (us-east-1) go on talking when
     us-west-2's link fails; shop1 reaches ledger1 (us-west-2, over the TGW peering) only while
-    the link is up."""
+    the link is up. A capture on us-west-2's server shows the cross-Region packets as VXLAN
+    with the VNI of the VPC they are for (issue 31: capture across Regions)."""
     script = tmp_path / "regions.cli"
     ledger, stock = "10.2.1.4", "10.3.1.4"
+    pcap = tmp_path / "west.pcap"
     script.write_text(
         "\n".join(
             [
                 f"shop1 ping -c 1 -W 3 {ledger}",
+                f"shop1 ping -c 5 -i 0.2 {ledger} > /dev/null &",
+                f"capture west 1.5 {pcap}",
                 "fail link region us-west-2",
                 "fail link region us-west-2",
                 f"shop1 ping -c 1 -W 2 {ledger}",
@@ -242,3 +246,5 @@ def test_a_region_link_breaks_traffic_between_regions_and_not_within_one(tmp_pat
     assert "*** Region us-west-2's link to the other Regions is already failed" in out
     assert "*** Region us-west-2's link to the other Regions: recovered" in out
     assert "*** no Region link 'mars-1'" in out
+    captured = next(line for line in out.splitlines() if line.startswith(f"{pcap}: "))
+    assert "VXLAN VNI" in captured and "(VPC ledger)" in captured and "ICMP" in captured, captured
