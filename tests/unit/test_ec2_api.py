@@ -324,3 +324,15 @@ def test_a_tgw_route_tables_routes_propagations_and_associations_follow(api):
             TransitGatewayRouteTableId=spokes, TransitGatewayAttachmentId=shared
         )
     assert refused.value.response["Error"]["Code"] == "InvalidParameterValue" and running.applied == before
+
+
+def test_a_taken_port_is_said_and_nothing_is_left_listening():
+    from vpclab.errors import OperationFailed
+
+    running = Running("peering.yaml")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OperationFailed, match=f"cannot answer on 127.0.0.1:{port}: .*--port"):
+            serve(running.topology, port, lambda: running.intent.data, running.apply, lambda line: None)

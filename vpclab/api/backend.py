@@ -4,6 +4,7 @@ design seeded into it, and the HTTP front that answers the users' calls on the A
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from moto.ec2.models import ec2_backends
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from vpclab.errors import OperationFailed
 from vpclab.intent import model as m
 
 from .calls import Ids
@@ -46,6 +48,22 @@ def _forget_orphan_acls(region: str) -> None:
     for acl_id, acl in list(backend.network_acls.items()):
         if acl.vpc_id not in backend.vpcs:
             del backend.network_acls[acl_id]
+
+
+def _listening(port: int) -> socket.socket:
+    """The API's socket on 127.0.0.1:``port``, or what to do when the port is taken."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind(("127.0.0.1", port))
+    except OSError as error:
+        listening.close()
+        raise OperationFailed(
+            f"cannot answer on 127.0.0.1:{port}: {error.strerror} (another local AWS emulator? "
+            "choose another with --port)"
+        ) from None
+    listening.listen(128)
+    return listening
 
 
 def ec2_client(endpoint: str, region: str):
@@ -86,7 +104,10 @@ def serve(
         for region in clients:
             _forget_orphan_acls(region)
         front = Front((host, backend_port), ids, running, apply, topology.source, log)
-        http = make_server("127.0.0.1", port, front, threaded=True, request_handler=QuietHandler)
+        listening = _listening(port)  # werkzeug would exit the process on a taken port
+        http = make_server(
+            "127.0.0.1", port, front, threaded=True, request_handler=QuietHandler, fd=listening.fileno()
+        )
     except BaseException:
         moto.stop()
         raise

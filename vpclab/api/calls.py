@@ -117,29 +117,14 @@ def sg_rules(params: dict, ids: Ids, vpc: str = "") -> list[dict]:
 
 def _flattened(permission: dict) -> dict:
     """One ``IpPermissions.N`` entry: its fields, and its ranges, groups and lists as lists."""
-    nested: dict[str, dict] = {}
-    out: dict = {}
-    for key, value in permission.items():
-        head, dot, rest = key.partition(".")
-        if dot:
-            nested.setdefault(head, {})[rest] = value
-        else:
-            out[key] = value
-    out["cidrs"] = [m["CidrIp"] for m in _listed(nested, "IpRanges") if "CidrIp" in m]
-    out["groups"] = [m["GroupId"] for m in _listed(nested, "Groups") + _listed(nested, "UserIdGroupPairs")]
-    out["prefix_lists"] = [m["PrefixListId"] for m in _listed(nested, "PrefixListIds")]
-    out["ipv6"] = bool(_listed(nested, "Ipv6Ranges"))
+    out = {key: value for key, value in permission.items() if "." not in key}
+    out["cidrs"] = [m["CidrIp"] for m in members(permission, "IpRanges") if "CidrIp" in m]
+    out["groups"] = [
+        m["GroupId"] for m in members(permission, "Groups") + members(permission, "UserIdGroupPairs")
+    ]
+    out["prefix_lists"] = [m["PrefixListId"] for m in members(permission, "PrefixListIds")]
+    out["ipv6"] = bool(members(permission, "Ipv6Ranges"))
     return out
-
-
-def _listed(nested: dict, name: str) -> list[dict]:
-    """``Name.N.Field`` (already split off ``Name``) as a list of {Field: value}."""
-    found: dict[int, dict] = {}
-    for key, value in nested.get(name, {}).items():
-        number, _, rest = key.partition(".")
-        if number.isdigit() and rest:
-            found.setdefault(int(number), {})[rest] = value
-    return [found[n] for n in sorted(found)]
 
 
 def same_rule(one: dict, other: dict) -> bool:
@@ -272,9 +257,9 @@ CREATED = {
 def tagged_name(params: dict) -> Optional[str]:
     """The Name tag a create call gives its object (TagSpecification.N.Tag.M.Key=Name)."""
     for spec in members(params, "TagSpecification"):
-        for key, value in spec.items():
-            if key.endswith(".Key") and value == "Name":
-                return spec.get(key[: -len("Key")] + "Value")
+        for tag in members(spec, "Tag"):
+            if tag.get("Key") == "Name":
+                return tag.get("Value")
     return None
 
 

@@ -101,11 +101,12 @@ class Front:
 
     def _plan(self, action: str, params: dict) -> list:
         """The changes of a changing call, tried on a copy of the running design; none for a
-        call that reads or changes nothing emulated."""
-        if not action or calls.reads(action) or action in PASSED:
+        call that changes nothing emulated."""
+        if action in PASSED:
             return []
-        planned = calls.changes(action, params, self.ids, self.running())
-        trial = Intent(self.source, self.running())
+        running = self.running()  # one look at the running design (the controller's API)
+        planned = calls.changes(action, params, self.ids, running)
+        trial = Intent(self.source, running)
         try:
             for operation, arguments in planned:
                 trial.apply(operation, **arguments)
