@@ -25,7 +25,7 @@ from vpclab.layout.pipeline import ROUTER_MAC, TUNNEL_PORT, Reg, TunnelKey, flow
 from vpclab.layout.plan import INTERNET_ROUTER
 
 from . import direct_connect, tgw_hybrid
-from .matches import ETH_ARP, ETH_IP, host, prefix
+from .matches import ETH_ARP, ETH_IP, carried, host, prefix
 from .sampling import path_sample
 
 ROUTE, NO_ROUTE, SPOOFED = 100, 1, 10
@@ -69,12 +69,13 @@ def table_routes(topology: m.Topology, vpc: m.Vpc, table: m.RouteTable) -> list[
     """A VPC route table's routes: the file's, and one per prefix its VGW learned when it
     propagates that VGW's (``propagating_vgws``), except within the VPC (the local route wins)."""
     gateway = topology.hybrid.vpn_gateway_of(vpc.name)
+    routes = [route for route in table.routes if carried(route.destination)]
     if gateway is None or gateway.name not in table.propagating_vgws:
-        return list(table.routes)
+        return routes
     origin = f"{table.origin}.propagating_vgws[{table.propagating_vgws.index(gateway.name)}]"
     learned = [d for d in vgw_ways(topology, gateway) if not any(d.subnet_of(c) for c in vpc.cidrs)]
     return [
-        *table.routes,
+        *routes,
         *(m.Route(origin, d, vpn_gateway=gateway.name, propagated=True) for d in learned),
     ]
 

@@ -3,13 +3,45 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
+from typing import Optional
 
+from vpclab.errors import InvalidInput
 from vpclab.intent import model as m
 
 ETH_IP, ETH_ARP = 0x0800, 0x0806
 TCP, UDP = 6, 17
 TCP_SYN = 0x002  # the SYN bit of tcp_flags (a SYN, or a SYN-ACK)
 ETHERNET_HEADER = 14  # bytes before the IP header: an MTU check on a frame adds them
+
+
+UNCARRIED = (
+    "IPv6 is checked and traced (trace -6) but not yet emulated live: the Nitro cards carry "
+    "IPv4 only so far; run a design without IPv6 parts"
+)
+
+
+def uncarried(topology: m.Topology) -> Optional[str]:
+    """The first YAML path of what the data plane cannot carry yet (IPv6, issue 34), if any."""
+    return topology.ipv6_origins[0] if topology.ipv6_origins else None
+
+
+def refuse_uncarried(topology: m.Topology) -> None:
+    """Refuse a changed design the data plane cannot carry yet."""
+    origin = uncarried(topology)
+    if origin:
+        raise InvalidInput(f"{origin}: {UNCARRIED}")
+
+
+def carried(network) -> bool:
+    """Is a rule's or route's CIDR one the data plane carries? IPv4 only so far: IPv6 rules
+    and routes are checked and traced, not yet compiled (issue 34; ``up`` refuses them)."""
+    return network is None or network.version == 4
+
+
+def ipv4(network) -> IPv4Network:
+    """A CIDR ``carried`` let through (for the type checker)."""
+    assert isinstance(network, IPv4Network), network
+    return network
 
 
 def prefix(network: IPv4Network) -> tuple[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from vpclab.layout.actions import DROP, Goto, SetReg
 from vpclab.layout.pipeline import Reg, TunnelKey, flow
 
-from .matches import ETH_IP, prefix, traffic_matches
+from .matches import ETH_IP, carried, prefix, traffic_matches
 
 SKIP_PRIORITY = 65000  # "this check does not apply" flows sit above every rule
 RULE_BASE = 1000  # rule N gets RULE_BASE + 32767 - N: lower numbers win
@@ -25,6 +25,8 @@ def nacl_flows(stage: str, key: dict, rules, address_field: str, allow_actions) 
     """
     flows = []
     for rule in rules:
+        if not carried(rule.cidr):
+            continue
         actions = allow_actions if rule.allow else (DROP,)
         if rule.number is None:
             flows.append(flow(stage, STAR_PRIORITY, dict(key), actions, rule.origin))

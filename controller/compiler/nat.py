@@ -21,7 +21,7 @@ from vpclab.layout.plan import NAT_PORTS
 
 from . import hybrid
 from .internet import one_to_one
-from .matches import ETH_IP, host, prefix
+from .matches import ETH_IP, host, ipv4, prefix
 from .nacl import nacl_flows
 from .routes import MISS_PRIORITY, route_actions, vpc_route_priority
 
@@ -158,7 +158,7 @@ def _translated_routes(plan, vpc, name: str) -> list:
     key: dict = {Reg.ROUTE_TABLE: plan.nat_route_table_id(vpc.name, name)}
     flows = [flow("vpc_route", MISS_PRIORITY, key, (DROP,), table.origin)]
     for route in hybrid.table_routes(plan.topology, vpc, table):
-        match = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
+        match = {**key, "eth_type": ETH_IP, "nw_dst": prefix(ipv4(route.destination))}
         actions = route_actions(plan, vpc, route) if route.internet_gateway else (DROP,)
         flows.append(
             flow(

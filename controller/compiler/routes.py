@@ -24,7 +24,7 @@ from vpclab.layout.actions import (
 from vpclab.layout.pipeline import MAX_HAIRPINS, MSS_CLAMP_PORT, ROUTER_MAC, TUNNEL_PORT, ClampKey, Reg, flow
 
 from . import edge, gateway_endpoints, hybrid, middlebox, tgw_hybrid
-from .matches import ETH_IP, ETHERNET_HEADER, TCP, TCP_SYN, host, prefix
+from .matches import ETH_IP, ETHERNET_HEADER, TCP, TCP_SYN, carried, host, ipv4, prefix
 
 MISS_PRIORITY = 1
 UNASSIGNED = 2  # deliver_lookup: an address of a subnet, owned by nobody (above the VPC's miss)
@@ -65,7 +65,7 @@ def vpc_routes(plan, vpc) -> list:
         key = {Reg.ROUTE_TABLE: plan.route_table_id[(vpc.name, table.name)]}
         flows.append(flow("vpc_route", MISS_PRIORITY, key, (DROP,), table.origin))
         for route in hybrid.table_routes(plan.topology, vpc, table):
-            match: dict = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
+            match: dict = {**key, "eth_type": ETH_IP, "nw_dst": prefix(ipv4(route.destination))}
             priority = vpc_route_priority(route)
             checked = route.instance and plan.topology.instance(route.instance).source_dest_check
             origin = (
@@ -285,8 +285,10 @@ def tgw_route_tables(plan, tgw) -> list:
         flows.append(flow("tgw_route", MISS_PRIORITY, key, (DROP,), table.origin))
         routed = set()
         for route in table.static_routes:
+            if not carried(route.destination):
+                continue
             routed.add(route.destination)
-            match = {**key, "eth_type": ETH_IP, "nw_dst": prefix(route.destination)}
+            match = {**key, "eth_type": ETH_IP, "nw_dst": prefix(ipv4(route.destination))}
             target = tgw.attachment(route.attachment) if route.attachment else None
             if target is not None and target.peering is not None:
                 flows += over_peering(plan, tgw, target, route, match)

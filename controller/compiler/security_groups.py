@@ -17,7 +17,7 @@ from vpclab.intent import model as m
 from vpclab.layout.actions import DROP, Ct, Goto, Output, SetReg
 from vpclab.layout.pipeline import CT_EST, CT_INV, CT_NEW, CT_REL, CT_TRK, REMOTE_SGS, Reg, flow
 
-from .matches import ETH_IP, host, prefix, traffic_matches
+from .matches import ETH_IP, carried, host, prefix, traffic_matches
 from .view import peered_vpc, reaches_over_referencing_tgw, reaches_without_tgw, sg_rules_in_order
 
 ESTABLISHED, RELATED, INVALID = 65000, 64999, 64990
@@ -218,6 +218,8 @@ def stateful(stage: str, key: dict, zone: int, rules, address_field: str, named,
     ]
     commit = (Ct(True, zone),) + passed
     for n, rule in enumerate(rules):
+        if not carried(rule.cidr):
+            continue
         peer = (
             {address_field: prefix(rule.cidr)} if rule.cidr is not None else named.match(rule.security_group)
         )

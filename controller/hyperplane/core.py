@@ -28,6 +28,7 @@ from typing import Any, Optional
 
 from controller.compiler import compile_topology, recompile
 from controller.compiler.differ import FlowDiff
+from controller.compiler.matches import refuse_uncarried
 from controller.compiler.sampling import origins_by_point
 from controller.hyperplane import pmtu
 from controller.hyperplane.load import Load
@@ -107,6 +108,7 @@ class Core:
         """``clock``: seconds for timeouts and delays; ``wall``: the time changes record."""
         self.clock, self.wall = clock, wall
         self.intent, self.changes, self.intent_path = intent, changes, intent_path
+        intent.refuse = refuse_uncarried  # a change the cards cannot carry (IPv6) changes nothing
         self.compiled = compile_topology(intent.topology)
         self._start_up(status, propagation_delay)
 

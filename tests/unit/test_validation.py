@@ -107,7 +107,7 @@ def test_missing_required_key():
         (
             "security_groups: [{name: s, ingress: [{protocol: tcp, icmp_type: 8, cidr: 0.0.0.0/0}]}]",
             "vpcs[0].security_groups[0].ingress[0].icmp_type",
-            "protocol icmp only",
+            "protocols icmp and icmpv6 only",
         ),
         (
             "nacls: [{name: n, ingress: [{rule: 1, protocol: icmp, icmp_type: 256, cidr: 0.0.0.0/0,"
@@ -417,7 +417,7 @@ def test_every_contract_key_is_known_and_a_typo_is_still_a_typo():
         """
         enable_dns_support: true
         instances:
-          - {name: fw1, subnet: s, source_dest_check: false, ipv6: true}
+          - {name: fw1, subnet: s, source_dest_check: false, ipv6_address_count: 1}
         subnets: [{name: s, cidr: 10.0.1.0/24}]
         """,
         "vpc_endpoints: []\nendpoint_services: []\ninstance: []\n",
@@ -425,7 +425,7 @@ def test_every_contract_key_is_known_and_a_typo_is_still_a_typo():
     found = problems(text)
     assert not any("enable_dns_support" in line or ": vpc_endpoints" in line for line in found), found
     assert not any(": endpoint_services" in line for line in found), found
-    assert any("instances[0].ipv6: unknown key" in line for line in found), found
+    assert any("instances[0].ipv6_address_count: unknown key" in line for line in found), found
     assert any(line.endswith(": instance: unknown key (allowed here: " + TOP_LEVEL) for line in found), found
 
 

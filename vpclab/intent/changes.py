@@ -37,6 +37,8 @@ class Intent:
         self.data = copy.deepcopy(data)
         self.topology = self._load(self.data)
         self.summary = ""  # what the last change did, in words
+        # what refuses a changed design the running emulation cannot carry (it raises)
+        self.refuse: Optional[Callable[[m.Topology], None]] = None
 
     @classmethod
     def from_file(cls, source: str) -> Intent:
@@ -62,7 +64,10 @@ class Intent:
             summary = OPERATIONS[operation](self, changed, **arguments)
         except TypeError as error:
             raise ChangeError(f"{operation}: {error}") from None
-        self.topology = self._load(changed, valid_before=self.data)
+        topology = self._load(changed, valid_before=self.data)
+        if self.refuse is not None:
+            self.refuse(topology)
+        self.topology = topology
         self.data = changed
         self.summary = summary
         return self.topology

@@ -22,6 +22,20 @@ def format_path(path: DocPath) -> str:
     return text or "(document)"
 
 
+def parse_origin(origin: str) -> DocPath:
+    """``vpcs[1].subnets[0].cidr`` -> ``('vpcs', 1, 'subnets', 0, 'cidr')``; an implicit
+    object's name in brackets (``nacls[default]``) ends the path at its list."""
+    path: list[PathPart] = []
+    for piece in origin.split("."):
+        name, _, rest = piece.partition("[")
+        path.append(name)
+        for index in rest.rstrip("]").split("][") if rest else ():
+            if not index.isdigit():
+                return tuple(path)
+            path.append(int(index))
+    return tuple(path)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a topology, at a place in the document."""

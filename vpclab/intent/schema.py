@@ -75,6 +75,7 @@ ROUTE = _object(
         "nat_gateway": TEXT,
         "instance": TEXT,
         "vpn_gateway": TEXT,  # contract v3: the VPC's virtual private gateway
+        "egress_only_internet_gateway": TEXT,  # contract v3: IPv6 out, replies in
         "blackhole": {"type": "boolean"},
         # vpclab's failover routes: paths in order of preference, probed by the route manager
         "failover": {**_list(ROUTE_PATH), "minItems": 1},
@@ -93,10 +94,20 @@ VPC = _object(
         "region": TEXT,  # contract v3: default the first of `regions:`
         "cidr": {"type": ["string", "array"], "items": TEXT, "minItems": 1},
         "internet_gateway": NAME,
+        "ipv6_cidr": TEXT,  # contract v3: its /56 (dual stack)
+        "egress_only_internet_gateway": NAME,  # contract v3
         "enable_dns_support": {"type": "boolean"},
         "subnets": _list(
             _object(
-                {"name": NAME, "cidr": TEXT, "az": NAME, "route_table": TEXT, "nacl": TEXT}, ("name", "cidr")
+                {
+                    "name": NAME,
+                    "cidr": TEXT,
+                    "az": NAME,
+                    "route_table": TEXT,
+                    "nacl": TEXT,
+                    "ipv6_cidr": TEXT,  # contract v3: its /64 of the VPC's /56
+                },
+                ("name", "cidr"),
             )
         ),
         "route_tables": _list(
@@ -143,6 +154,7 @@ VPC = _object(
                     "name": NAME,
                     "subnet": TEXT,
                     "ip": TEXT,
+                    "ipv6": TEXT,  # contract v3: in its subnet's /64; default assigned
                     "public_ip": {"type": ["boolean", "string"]},
                     "aws_public_ip": TEXT,  # vpclab import: its real public IP (trace takes it)
                     "metadata_options": _object(
@@ -216,7 +228,9 @@ TOPOLOGY = _object(
                 _list(_object({"name": NAME, "az": NAME, "region": TEXT}, ("name",))),
             ]
         },
-        "internet": _object({"hosts": _list(_object({"name": NAME, "ip": TEXT}, ("name", "ip")))}),
+        "internet": _object(
+            {"hosts": _list(_object({"name": NAME, "ip": TEXT, "ipv6": TEXT}, ("name", "ip")))}
+        ),
         "dns_domain": DOMAIN,  # vpclab's: the instances' YAML names as DNS names under it
         "private_hosted_zones": _list(
             _object(

@@ -7,21 +7,26 @@ from __future__ import annotations
 from vpclab.intent import model as m
 
 from .mtu import mtu_of
-from .packet import FORWARD, RETURN, Arrival, Endpoint, Hop, Packet
+from .packet import FORWARD, RETURN, Arrival, Endpoint, Hop, Packet, addresses_of
 from .walk import MAX_TGW_TRAVERSALS, WalkState
 
 
 class Delivery(WalkState):
     def leave(self, source: Endpoint, packet: Packet) -> Endpoint:
         if self.options.check and self.options.check_source and self.options.direction == FORWARD:
-            own = packet.src == source.ip
+            addresses = addresses_of(source)
+            own = packet.src in addresses
             unchecked = not own and isinstance(source, m.Instance) and not source.source_dest_check
+            listed = ", ".join(map(str, addresses))
+            whose = f"{source.name}'s address {listed}"
+            if len(addresses) > 1:
+                whose = f"{'one of' if own else 'among'} {source.name}'s addresses {listed}"
             self.hop(
                 "source-check",
                 source.name,
                 own or unchecked,
                 f"{source.origin}.source_dest_check" if unchecked else source.origin,
-                f"source {packet.src} {'is' if own else 'is not'} {source.name}'s address {source.ip}"
+                f"source {packet.src} {'is' if own else 'is not'} {whose}"
                 + (f": {source.name} has source_dest_check: false" if unchecked else ""),
                 "spoofed",
             )
@@ -35,7 +40,7 @@ class Delivery(WalkState):
             self.sg_egress(source, packet)
         if self.options.node is not None and self.options.direction == RETURN:
             return self.back_through_load_balancer(source, packet)
-        if packet.dst in subnet.cidr:
+        if subnet.contains(packet.dst):
             return self.deliver(vpc, packet, Arrival("local", subnet, subnet.az), source)
         if self.options.check:
             self.nacl(subnet, "egress", packet, packet.dst)
@@ -60,7 +65,7 @@ class Delivery(WalkState):
                 "nat-gateway-address",
             )
         if target is None:
-            subnet = next((s for s in vpc.subnets if packet.dst in s.cidr), None)
+            subnet = next((s for s in vpc.subnets if s.contains(packet.dst)), None)
             if subnet is None:
                 self.fail(
                     "deliver",
@@ -69,7 +74,8 @@ class Delivery(WalkState):
                     f"{packet.dst} is in no subnet of VPC {vpc.name}",
                     "no-route",
                 )
-            owner = "the VPC router's" if packet.dst == subnet.router_address else "no interface's"
+            router = packet.dst in (subnet.router_address, subnet.router_address_v6)
+            owner = "the VPC router's" if router else "no interface's"
             self.fail(
                 "deliver",
                 f"{vpc.name}/{subnet.name}",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
 from typing import Optional
 
 from vpclab.intent import model as m
@@ -18,7 +17,7 @@ class Nacls(WalkState):
         subnet: m.Subnet,
         direction: str,
         packet: Packet,
-        address: IPv4Address,
+        address: m.IPAddress,
         reason: Optional[str] = None,
     ) -> None:
         vpc = self.topology.vpc(subnet.vpc)

@@ -13,6 +13,8 @@ from .packet import FORWARD, RETURN, Endpoint, Packet
 from .routes import route_lookup
 from .walk import MAX_TGW_TRAVERSALS, WalkState
 
+NAT_PROTOCOLS = tuple(m.PROTOCOL_NUMBERS[name] for name in ("tcp", "udp", "icmp"))
+
 
 class NatGateways(WalkState):
     def via_nat(self, vpc: m.Vpc, nat: m.NatGateway, came_from: m.Subnet, packet: Packet, source) -> Endpoint:
@@ -30,7 +32,7 @@ class NatGateways(WalkState):
                 f"a reply ({packet.describe()}) cannot open a connection through {nat.name}",
                 "nat-unsolicited",
             )
-        if packet.protocol not in m.PROTOCOL_NUMBERS.values():
+        if packet.protocol not in NAT_PROTOCOLS:
             self.fail(
                 "nat-gateway",
                 nat.name,

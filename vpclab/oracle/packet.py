@@ -4,7 +4,6 @@ how it arrived, and a connection's verdict."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
 from typing import Optional, Union
 
 from vpclab.intent import model as m
@@ -14,35 +13,66 @@ FORWARD, RETURN = "forward", "return"
 Endpoint = Union[m.Instance, m.InternetHost, m.SiteHost]
 Interface = Union[m.Instance, m.EndpointInterface]  # what has security groups
 
+# a ping's (echo request, echo reply) of each family's ICMP
+ECHOES = {
+    m.PROTOCOL_NUMBERS["icmp"]: (m.ICMP_ECHO_REQUEST, m.ICMP_ECHO_REPLY),
+    m.PROTOCOL_NUMBERS["icmpv6"]: (m.ICMPV6_ECHO_REQUEST, m.ICMPV6_ECHO_REPLY),
+}
+
 LEFT_NETWORK = "left-network"  # the stage of a packet that leaves for an address beyond the emulation
 
 
 @dataclass(frozen=True)
 class Packet:
-    src: IPv4Address
-    dst: IPv4Address
+    src: m.IPAddress
+    dst: m.IPAddress
     protocol: int
     port: Optional[int] = None  # destination port (tcp/udp)
     icmp: Optional[tuple[int, int]] = None  # (type, code) of an ICMP packet
     size: Optional[int] = None  # its IP length in bytes (None: small enough for any path)
 
     @classmethod
-    def request(cls, src: IPv4Address, dst: IPv4Address, protocol: int, port: Optional[int]) -> Packet:
-        """The first packet of a connection; ICMP is a ping (echo request)."""
-        icmp = m.ICMP_ECHO_REQUEST if protocol == m.PROTOCOL_NUMBERS["icmp"] else None
+    def request(cls, src: m.IPAddress, dst: m.IPAddress, protocol: int, port: Optional[int]) -> Packet:
+        """The first packet of a connection; ICMP (either family's) is a ping (echo request)."""
+        icmp = ECHOES.get(protocol, (None, None))[0]
         return cls(src, dst, protocol, port, icmp)
 
     def reply(self, client_port: Optional[int]) -> Packet:
         """The answer: an echo reply is as long as its request; other replies are small."""
-        echo = self.icmp == m.ICMP_ECHO_REQUEST
-        icmp = m.ICMP_ECHO_REPLY if echo else self.icmp
+        request, answer = ECHOES.get(self.protocol, (None, None))
+        echo = self.icmp is not None and self.icmp == request
+        icmp = answer if echo else self.icmp
         return Packet(self.dst, self.src, self.protocol, client_port, icmp, self.size if echo else None)
+
+    @property
+    def ipv6(self) -> bool:
+        return self.dst.version == 6
 
     def describe(self) -> str:
         kind = m.protocol_label(self.protocol)
         if self.icmp is not None:
-            kind = "ping" if self.icmp == m.ICMP_ECHO_REQUEST else "ping reply"
-        return f"{kind} {self.src} -> {self.dst}" + (f":{self.port}" if self.port is not None else "")
+            request, answer = ECHOES.get(self.protocol, (None, None))
+            kind = "ping" if self.icmp == request else "ping reply" if self.icmp == answer else kind
+            kind += " -6" if self.ipv6 and self.icmp in (request, answer) else ""
+        if self.port is None:
+            return f"{kind} {self.src} -> {self.dst}"
+        return f"{kind} {self.src} -> " + (
+            f"[{self.dst}]:{self.port}" if self.ipv6 else f"{self.dst}:{self.port}"
+        )
+
+
+def addresses_of(endpoint: Endpoint) -> tuple:
+    """An endpoint's own addresses, IPv4 first: what it may send from."""
+    if isinstance(endpoint, m.Instance):
+        return endpoint.addresses
+    if isinstance(endpoint, m.InternetHost) and endpoint.ipv6 is not None:
+        return (endpoint.ip, endpoint.ipv6)
+    return (endpoint.ip,)
+
+
+def address_for(endpoint: Endpoint, ipv6: bool) -> Optional[m.IPAddress]:
+    """The endpoint's address of one family (None: it has none of it)."""
+    return next((a for a in addresses_of(endpoint) if (a.version == 6) == ipv6), None)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import IPv4Address
 from typing import Optional
 
 from ..intent import model as m
@@ -11,18 +10,21 @@ from ..intent import model as m
 
 def nacl_verdict(
     rules: tuple[m.NaclRule, ...],
-    address: IPv4Address,
+    address: m.IPAddress,
     protocol: int,
     port: Optional[int],
     icmp: Optional[tuple[int, int]] = None,
 ) -> m.NaclRule:
     """The first rule (lowest number; ``*`` last) matching the packet; it decides."""
-    return next(rule for rule in rules if address in rule.cidr and rule.traffic.matches(protocol, port, icmp))
+    return next(
+        (rule for rule in rules if address in rule.cidr and rule.traffic.matches(protocol, port, icmp)),
+        rules[-1],  # an IPv6 packet at a NACL of a VPC without IPv6 rules: its '*' denies it
+    )
 
 
 def sg_allowing(
     rules: list[m.SGRule],
-    address: IPv4Address,
+    address: m.IPAddress,
     protocol: int,
     port: Optional[int],
     peer_in_group: Callable[[m.SGRef], bool],

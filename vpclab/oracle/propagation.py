@@ -25,7 +25,6 @@ are checked against it).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Address, IPv4Network
 from typing import Optional
 
 from vpclab.intent import model as m
@@ -51,7 +50,7 @@ class Learned:
     """One route a VGW, a TGW route table or a site's router holds: where it leads and how it
     was learned (``kind``), over which connection (a VPN's tunnel, or a Direct Connect link)."""
 
-    destination: IPv4Network
+    destination: m.IPNetwork
     kind: str
     connection: str  # the VPN or Direct Connect connection (or the attachment, for a TGW's VPC route)
     origin: str  # the YAML object that put it there
@@ -149,7 +148,7 @@ def best_of(routes: list[Learned], key) -> list[Learned]:
     return [r for r in candidates if key(r) == top]
 
 
-def vgw_route(topology: m.Topology, vgw: m.VpnGateway, address: IPv4Address) -> Optional[Learned]:
+def vgw_route(topology: m.Topology, vgw: m.VpnGateway, address: m.IPAddress) -> Optional[Learned]:
     """The way ``vgw`` sends a packet for ``address`` towards the sites (None: it has none)."""
     matches = [r for r in vgw_learned(topology, vgw) if address in r.destination]
     chosen = best_of(matches, _vgw_key)
@@ -167,7 +166,7 @@ def propagated_vgw_routes(topology: m.Topology, vpc: m.Vpc, table: m.RouteTable)
     return [
         m.Route(f"{table.origin}.propagating_vgws[{at}]", prefix, vpn_gateway=vgw.name, propagated=True)
         for prefix in prefixes
-        if not any(prefix.subnet_of(cidr) for cidr in vpc.cidrs)
+        if not any(m.within(prefix, cidr) for cidr in vpc.cidrs)
     ]
 
 
@@ -203,21 +202,21 @@ def tgw_candidates(topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRout
         Learned(r.destination, STATIC, r.attachment or "blackhole", r.origin, attachment=r.attachment)
         for r in table.static_routes
     ]
-    taken = {r.destination for r in table.static_routes}
+    taken: set[m.IPNetwork] = {r.destination for r in table.static_routes}
     for n, name in enumerate(table.propagations):
         attachment = tgw.attachment(name)
         origin = f"{table.origin}.propagations[{n}]"
         if attachment.hybrid:
             found += [replace(r, origin=origin) for r in tgw_hybrid_learned(topology, tgw, attachment)]
         elif attachment.peering is None:
-            fresh = [c for c in topology.vpc(attachment.vpc).cidrs if c not in taken]
+            fresh = [c for c in topology.vpc(attachment.vpc).all_cidrs if c not in taken]
             taken.update(fresh)
             found += [Learned(c, VPC, name, origin, attachment=name) for c in fresh]
     return found
 
 
 def tgw_choice(
-    topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable, address: IPv4Address
+    topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable, address: m.IPAddress
 ) -> list[Learned]:
     """The routes of ``table`` a packet for ``address`` may take: one, or equal VPN routes
     shared by flow hash (``vpn_ecmp_support``); none: no route."""
@@ -289,7 +288,7 @@ def _site_key(route: Learned) -> tuple:
     return (SITE_RANK[route.kind], len(route.as_path), route.med)
 
 
-def site_route(topology: m.Topology, site: m.OnPremises, address: IPv4Address) -> Optional[Learned]:
+def site_route(topology: m.Topology, site: m.OnPremises, address: m.IPAddress) -> Optional[Learned]:
     """The way ``site``'s router sends a packet for ``address`` to AWS (None: it has none)."""
     chosen = best_of([r for r in site_learned(topology, site) if address in r.destination], _site_key)
     return chosen[0] if chosen else None

@@ -15,11 +15,11 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from ipaddress import IPv4Network
 from typing import Optional
 
 from vpclab.intent import model as m
 
+from .packet import address_for
 from .trace import trace
 
 ELSEWHERE = "another-instance"  # accepted, but the address led to another instance
@@ -44,11 +44,20 @@ class Reach:
 
 
 def pair_verdict(
-    topology: m.Topology, source: Endpoint, target: Endpoint, protocol: int, port: Optional[int]
+    topology: m.Topology,
+    source: Endpoint,
+    target: Endpoint,
+    protocol: int,
+    port: Optional[int],
+    ipv6: bool = False,
 ) -> PairVerdict:
-    """Does ``source`` reach ``target`` (request and reply, by trace)? A packet that is accepted
-    but delivered to another instance owning the same address does not reach the target."""
-    verdict = trace(topology, source, target.ip, protocol, port)
+    """Does ``source`` reach ``target`` (request and reply, by trace), at its IPv4 address or
+    (``ipv6``) its IPv6 one? A packet that is accepted but delivered to another instance owning
+    the same address does not reach the target."""
+    address = address_for(target, ipv6)
+    if address is None:
+        return PairVerdict(False, "no-ipv6" if ipv6 else "no-ipv4", target.origin)
+    verdict = trace(topology, source, address, protocol, port)
     if verdict.accepted and verdict.delivered_to != target.name:
         return PairVerdict(False, ELSEWHERE, verdict.rule)
     return PairVerdict(verdict.accepted, verdict.reason, verdict.rule)
@@ -57,7 +66,9 @@ def pair_verdict(
 def equivalence_classes(topology: m.Topology) -> list[list[Endpoint]]:
     """Instances grouped so that any two of a group are interchangeable to trace; each site
     host alone."""
-    networks = sorted(_named_networks(topology), key=lambda n: (int(n.network_address), n.prefixlen))
+    networks = sorted(
+        _named_networks(topology), key=lambda n: (n.version, int(n.network_address), n.prefixlen)
+    )
     owners: dict[object, set[str]] = defaultdict(set)
     for instance in topology.instances:
         owners[instance.ip].add(instance.vpc)
@@ -67,7 +78,7 @@ def equivalence_classes(topology: m.Topology) -> list[list[Endpoint]]:
             instance.vpc,
             instance.subnet,
             frozenset(instance.security_groups),
-            tuple(instance.ip in network for network in networks),
+            tuple(any(a in network for a in instance.addresses) for network in networks),
             instance.name if len(owners[instance.ip]) > 1 else None,  # a reused address: alone
         )
         groups[key].append(instance)
@@ -75,8 +86,9 @@ def equivalence_classes(topology: m.Topology) -> list[list[Endpoint]]:
     return found + [[site_host] for site_host in topology.hybrid.hosts]
 
 
-def reach(topology: m.Topology, protocol: int, port: Optional[int] = None) -> Reach:
-    """The verdict of every ordered pair of distinct instances, one trace per class pair."""
+def reach(topology: m.Topology, protocol: int, port: Optional[int] = None, ipv6: bool = False) -> Reach:
+    """The verdict of every ordered pair of distinct instances, one trace per class pair, in
+    IPv4 or (``ipv6``) in IPv6."""
     started = time.perf_counter()
     classes = equivalence_classes(topology)
     verdicts: dict[tuple[str, str], PairVerdict] = {}
@@ -86,7 +98,7 @@ def reach(topology: m.Topology, protocol: int, port: Optional[int] = None) -> Re
             pair = _representatives(sources, targets)
             if pair is None:  # one instance, asked about itself
                 continue
-            verdict = pair_verdict(topology, *pair, protocol, port)
+            verdict = pair_verdict(topology, *pair, protocol, port, ipv6)
             traces += 1
             for source in sources:
                 for target in targets:
@@ -116,12 +128,13 @@ def _representatives(sources: list[Endpoint], targets: list[Endpoint]) -> Option
     return None
 
 
-def _named_networks(topology: m.Topology) -> set[IPv4Network]:
-    """Every CIDR the design names: a rule, a route, a VPC or subnet range."""
-    networks: set[IPv4Network] = set()
+def _named_networks(topology: m.Topology) -> set[m.IPNetwork]:
+    """Every CIDR the design names, of either family: a rule, a route, a VPC or subnet range."""
+    networks: set[m.IPNetwork] = set()
     for vpc in topology.vpcs:
-        networks.update(vpc.cidrs)
+        networks.update(vpc.all_cidrs)
         networks.update(subnet.cidr for subnet in vpc.subnets)
+        networks.update(subnet.ipv6_cidr for subnet in vpc.subnets if subnet.ipv6_cidr is not None)
         networks.update(route.destination for table in vpc.route_tables for route in table.routes)
         for group in vpc.security_groups:
             networks.update(rule.cidr for rule in group.ingress + group.egress if rule.cidr is not None)

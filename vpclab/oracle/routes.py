@@ -3,8 +3,6 @@ gateway, an instance (an appliance), a gateway endpoint, blackhole."""
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
-
 from vpclab.intent import model as m
 
 from .packet import Arrival, Endpoint, Packet
@@ -13,7 +11,7 @@ from .routing import subnet_route_table, vpc_route
 from .walk import MAX_TGW_TRAVERSALS, WalkState
 
 
-def route_lookup(topology: m.Topology, vpc: m.Vpc, subnet: m.Subnet, address: IPv4Address):
+def route_lookup(topology: m.Topology, vpc: m.Vpc, subnet: m.Subnet, address: m.IPAddress):
     """The subnet's route table, its route for ``address`` (or None: the VGW's propagated
     routes are candidates too), and how hops name it."""
     table = subnet_route_table(vpc, subnet)
@@ -38,6 +36,9 @@ class Routes(WalkState):
         if route.internet_gateway:
             self.hop("route", at, True, route.origin, route.describe())
             return self.via_igw(vpc, packet, source)
+        if route.egress_only_internet_gateway:
+            self.hop("route", at, True, route.origin, route.describe())
+            return self.via_eigw(vpc, packet, source)
         if route.nat_gateway:
             self.hop("route", at, True, route.origin, route.describe())
             return self.via_nat(vpc, vpc.nat_gateway(route.nat_gateway), subnet, packet, source)
@@ -54,7 +55,7 @@ class Routes(WalkState):
     def send_from(self, vpc: m.Vpc, home: m.Subnet, packet: Packet, source) -> Endpoint:
         """An interface of subnet ``home`` sends ``packet``: delivered inside the subnet, else
         through the subnet's NACL egress and route table."""
-        if packet.dst in home.cidr:
+        if home.contains(packet.dst):
             return self.deliver(vpc, packet, Arrival("local", home, home.az), source)
         if self.options.check:
             self.nacl(home, "egress", packet, packet.dst)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from ipaddress import IPv4Address
 from typing import Optional
 
 from ..intent import model as m
@@ -11,7 +10,7 @@ from .propagation import STATIC, Learned, tgw_candidates, tgw_choice
 
 
 def vpc_route(
-    table: m.RouteTable, address: IPv4Address, propagated: Sequence[m.Route] = ()
+    table: m.RouteTable, address: m.IPAddress, propagated: Sequence[m.Route] = ()
 ) -> Optional[m.Route]:
     """The most specific route of ``table`` that covers ``address`` (local routes included),
     with the routes propagated into it; on an equal prefix (AWS's route priority) a static
@@ -41,7 +40,7 @@ def as_tgw_route(route: Learned) -> m.TgwRoute:
 
 
 def tgw_route(
-    topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable, address: IPv4Address
+    topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable, address: m.IPAddress
 ) -> Optional[m.TgwRoute]:
     """The route a packet for ``address`` takes (of equal VPN routes, the first)."""
     chosen = tgw_choice(topology, tgw, table, address)

@@ -8,6 +8,7 @@ reaches its prefixes leaves the network there."""
 from __future__ import annotations
 
 from dataclasses import replace
+from ipaddress import IPv4Address
 
 from vpclab.intent import model as m
 
@@ -115,6 +116,7 @@ class Sites(WalkState):
                 "(its reply is traced as if a host there answered)",
             )
             self.found.arrival = Arrival("site", None, "")
+            assert isinstance(packet.dst, IPv4Address)  # sites are IPv4: no IPv6 route leads there
             return self.arrive(
                 m.SiteHost(site.origin, str(packet.dst), packet.dst, site.name), packet, way.origin
             )
@@ -210,7 +212,7 @@ class Sites(WalkState):
                 "no-route",
             )
         self.hop("vgw", at, True, vgw.origin, f"{vgw.name} delivers it into VPC {vpc.name}")
-        subnet = next((s for s in vpc.subnets if packet.dst in s.cidr), None)
+        subnet = next((s for s in vpc.subnets if s.contains(packet.dst)), None)
         return self.deliver(vpc, packet, Arrival("vgw", None, subnet.az if subnet else ""), source)
 
     def into_tgw_from_site(
@@ -223,7 +225,7 @@ class Sites(WalkState):
             return self.tgw_to_site(tgw, table, packet, source)
         self.usable(tgw, exit_attachment)
         peer = self.topology.vpc(exit_attachment.vpc)
-        owner = next((s for s in peer.subnets if packet.dst in s.cidr), None)
+        owner = next((s for s in peer.subnets if s.contains(packet.dst)), None)
         az = owner.az if owner else peer.subnet(exit_attachment.subnets[0]).az
         exit_subnet = self.topology.attachment_subnet(exit_attachment, az) or peer.subnet(
             exit_attachment.subnets[0]

@@ -22,7 +22,6 @@ back in (``nat-unsolicited``); it translates TCP, UDP and ICMP only (``nat-proto
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Address
 from itertools import pairwise
 from typing import Optional
 
@@ -37,7 +36,7 @@ from .middleboxes import Middleboxes
 from .mtu import Mtu, mtu_of
 from .nacls import Nacls
 from .nat import NatGateways
-from .packet import FORWARD, RETURN, Arrival, Dropped, Endpoint, Hop, Interface, Packet, Verdict
+from .packet import FORWARD, RETURN, Arrival, Dropped, Endpoint, Hop, Interface, Packet, Verdict, address_for
 from .peering import Peering
 from .privatelink import PrivateLink
 from .routes import Routes
@@ -71,16 +70,21 @@ class Walk(
 ):
     """One packet's walk, every AWS concept's steps joined (see ``walk.WalkState``)."""
 
-    def routed_destination(self, source: m.Instance, address: IPv4Address):
+    def routed_destination(self, source: m.Instance, address: m.IPAddress):
         return routed_destination(self.topology, source, address)
 
 
-def routed_destination(topology: m.Topology, source: m.Instance, address: IPv4Address):
+def routed_destination(topology: m.Topology, source: m.Instance, address: m.IPAddress):
     """Where routing alone takes a packet from ``source`` to ``address``: (endpoint, arrival
     kind 'local'/'peering'/'tgw'/'internet'), or (None, None). No SG or NACL is consulted."""
     probe = Walk(topology, Options(check=False))
+    ipv6 = address.version == 6
+    ping = m.PROTOCOL_NUMBERS["icmpv6" if ipv6 else "icmp"]
+    own = address_for(source, ipv6)
+    if own is None:
+        return None, None
     try:
-        target = probe.leave(source, Packet.request(source.ip, address, m.PROTOCOL_NUMBERS["icmp"], None))
+        target = probe.leave(source, Packet.request(own, address, ping, None))
     except Dropped:
         return None, None
     assert probe.found.arrival is not None
@@ -147,11 +151,11 @@ def client_port_segments(topology: m.Topology, ports: tuple[int, int]) -> list[t
 def trace(
     topology: m.Topology,
     source: Endpoint,
-    destination: IPv4Address,
+    destination: m.IPAddress,
     protocol: int,
     port: Optional[int] = None,
     source_port: Optional[int] = None,
-    source_ip: Optional[IPv4Address] = None,
+    source_ip: Optional[m.IPAddress] = None,
     check_source: bool = True,
     pick: Optional[str] = None,
     size: Optional[int] = None,
@@ -161,7 +165,13 @@ def trace(
     Through an interface endpoint the NLB may pick any healthy target: the connection is
     accepted only if it is with each (``pick``: follow that target alone). ``size``: the
     request's IP length (the replies are small)."""
-    request = replace(Packet.request(source_ip or source.ip, destination, protocol, port), size=size)
+    sender = source_ip or address_for(source, destination.version == 6)
+    if sender is None:
+        family = "IPv6" if destination.version == 6 else "IPv4"
+        why = f"{source.name} has no {family} address to send to {destination} from"
+        hop = Hop(FORWARD, "source", source.name, "drop", source.origin, why)
+        return Verdict(False, f"no-{family.lower()}", FORWARD, source.origin, [hop])
+    request = replace(Packet.request(sender, destination, protocol, port), size=size)
     first = _connection(topology, source, request, source_port, check_source, pick)
     if pick is None and len(first.choices) > 1:
         verdicts = [first] + [

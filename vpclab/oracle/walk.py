@@ -6,7 +6,7 @@ and the steps it may take, each implemented by the module of its AWS concept:
 - ``nacls``: nacl, arriving_nacls
 - ``routes``: route_from, send_from (a subnet's route table)
 - ``peering``: via_peering; ``transit_gateways``: via_tgw, onward_from_tgw
-- ``internet``: via_igw, internet; ``nat``: via_nat, nat_inbound
+- ``internet``: via_igw, via_eigw, internet; ``nat``: via_nat, nat_inbound
 - ``privatelink``: via_endpoint, to_load_balancer, listener_for; ``middleboxes``: via_appliance
 - ``load_balancers``: into_load_balancer, back_through_load_balancer
 - ``gateway_endpoints``: via_gateway_endpoint, back_through_gateway
@@ -118,6 +118,7 @@ class WalkState:
     via_tgw: Step
     onward_from_tgw: Step
     via_igw: Step
+    via_eigw: Step
     internet: Step
     internet_gateway_of: Step
     via_nat: Step

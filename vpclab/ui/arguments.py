@@ -6,13 +6,22 @@ and refuse them with the same messages.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Optional
 
 from vpclab.errors import InvalidInput
 from vpclab.intent.dns import resolve
-from vpclab.intent.model import EC2_INTERNAL, Instance, InternetHost, Topology
+from vpclab.intent.model import (
+    EC2_INTERNAL,
+    ICMP_PROTOCOLS,
+    PROTOCOL_NUMBERS,
+    Instance,
+    InternetHost,
+    IPAddress,
+    Topology,
+)
 from vpclab.intent.values import PORTED_PROTOCOLS, parse_protocol
+from vpclab.oracle.packet import addresses_of
 from vpclab.oracle.trace import Endpoint
 
 
@@ -38,21 +47,28 @@ def resolve_source(topology: Topology, text: str) -> Endpoint:
     return found
 
 
-def resolve_destination(topology: Topology, text: str, source: Optional[Endpoint] = None) -> IPv4Address:
+def resolve_destination(
+    topology: Topology, text: str, source: Optional[Endpoint] = None, ipv6: bool = False
+) -> IPAddress:
     """An address, or what a name means to ``source``: an instance's private IP (from the
-    internet: its public IP, if it has one), an internet host's address."""
+    internet: its public IP, if it has one), an internet host's address; with ``ipv6``, their
+    IPv6 addresses (as ``ping -6 NAME``)."""
     try:
         instance = topology.instance(text)
     except KeyError:
         pass
     else:
+        if ipv6:
+            return _ipv6_of(instance.ipv6, text, "its subnet has no ipv6_cidr")
         if isinstance(source, InternetHost) and instance.public_ip is not None:
             return instance.public_ip
         return instance.ip
     try:
-        return topology.internet_host(text).ip
+        host = topology.internet_host(text)
     except KeyError:
         pass
+    else:
+        return _ipv6_of(host.ipv6, text, "give it 'ipv6:'") if ipv6 else host.ip
     try:
         return topology.hybrid.host(text).ip
     except KeyError:
@@ -73,9 +89,17 @@ def resolve_destination(topology: Topology, text: str, source: Optional[Endpoint
         raise UsageError(
             f"'{text}' is neither an instance nor an internet host of '{topology.name}', nor an IP"
         ) from None
-    if address.version != 4:
-        raise UsageError(f"'{text}' is IPv6; vpclab models IPv4 only")
+    if address.version == 6:
+        return address
+    if ipv6:
+        raise UsageError(f"'{text}' is an IPv4 address; -6 asks for IPv6")
     return topology.emulated_address(address)  # an imported instance's real public IP: its own
+
+
+def _ipv6_of(address: Optional[IPv6Address], name: str, hint: str) -> IPv6Address:
+    if address is None:
+        raise UsageError(f"'{name}' has no IPv6 address ({hint})")
+    return address
 
 
 def dns_lookup(topology: Topology, name: str, source: Optional[Endpoint]) -> tuple[IPv4Address, str]:
@@ -114,13 +138,16 @@ def dns_note(topology: Topology, text: str, source: Endpoint) -> Optional[str]:
     return None
 
 
-def traffic_arguments(args) -> tuple[int, Optional[int]]:
-    """``--protocol`` and ``--port`` as trace takes them: tcp with a port, else icmp."""
+def traffic_arguments(args, ipv6: bool = False) -> tuple[int, Optional[int]]:
+    """``--protocol`` and ``--port`` as trace takes them: tcp with a port, else a ping, whose
+    ICMP is the destination's family's (icmp and icmpv6 mean a ping in either, as ping does)."""
     protocol_text = args.protocol or ("tcp" if args.port is not None else "icmp")
     try:
         protocol = parse_protocol(protocol_text)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    if protocol in ICMP_PROTOCOLS:
+        protocol = PROTOCOL_NUMBERS["icmpv6" if ipv6 else "icmp"]
     if protocol is None:
         raise UsageError("trace follows one packet: name a protocol (tcp, udp, icmp or a number)")
     ported = protocol in PORTED_PROTOCOLS
@@ -139,10 +166,10 @@ MIN_PACKET, MAX_PACKET = 20, 65535  # an IPv4 header alone; the largest total le
 def trace_arguments(topology: Topology, args) -> dict:
     """Turn trace's command-line arguments into keyword arguments of ``trace()``."""
     source = resolve_source(topology, args.src)
-    destination = resolve_destination(topology, args.dst, source)
-    if destination == source.ip:
+    destination = resolve_destination(topology, args.dst, source, getattr(args, "ipv6", False))
+    if destination in addresses_of(source):
         raise UsageError(f"{args.src} and {args.dst} are the same address")
-    protocol, port = traffic_arguments(args)
+    protocol, port = traffic_arguments(args, destination.version == 6)
     if protocol not in PORTED_PROTOCOLS and args.source_port is not None:
         raise UsageError("--source-port applies to tcp and udp only")
     if args.source_port is not None and not 0 <= args.source_port <= 65535:
@@ -150,9 +177,11 @@ def trace_arguments(topology: Topology, args) -> dict:
     source_ip = None
     if args.source_ip:
         try:
-            source_ip = IPv4Address(args.source_ip)
+            source_ip = ip_address(args.source_ip)
         except ValueError:
-            raise UsageError(f"--source-ip {args.source_ip!r} is not an IPv4 address") from None
+            raise UsageError(f"--source-ip {args.source_ip!r} is not an IP address") from None
+        if source_ip.version != destination.version:
+            raise UsageError(f"--source-ip {source_ip} and the destination {destination} are of two families")
     size = getattr(args, "size", None)
     if size is not None and not MIN_PACKET <= size <= MAX_PACKET:
         raise UsageError(f"--size {size}: an IP packet is {MIN_PACKET}-{MAX_PACKET} bytes")

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from controller.compiler import compile_topology
+from controller.compiler.matches import UNCARRIED, uncarried
 from controller.compiler.security_groups import TooManyGroups
 from experiments import catalog
 from experiments.flowlogs import Alarm
@@ -27,6 +28,8 @@ from vpclab.fuzz.run import fuzz
 from vpclab.inspection.why import explain
 from vpclab.intent import model as m
 from vpclab.intent.changes import Intent
+from vpclab.intent.document import load_document
+from vpclab.intent.errors import TopologyError, parse_origin
 from vpclab.intent.loader import load_topology
 from vpclab.intent.origins import aws_id
 from vpclab.layout.names import Names
@@ -132,9 +135,17 @@ def _parser() -> argparse.ArgumentParser:
         "topology", help="a design file, or the name of a running design (its runtime changes too)"
     )
     tracer.add_argument("src", help="source instance name")
-    tracer.add_argument("dst", help="destination instance name or IP")
+    tracer.add_argument("dst", help="destination instance name or IP (IPv4 or IPv6)")
     tracer.add_argument(
-        "--protocol", default=None, help="tcp, udp, icmp or a number (default: tcp with --port, else icmp)"
+        "-6",
+        dest="ipv6",
+        action="store_true",
+        help="use the IPv6 addresses of SRC and DST when they are names (as ping -6)",
+    )
+    tracer.add_argument(
+        "--protocol",
+        default=None,
+        help="tcp, udp, icmp (icmpv6 over IPv6) or a number (default: tcp with --port, else icmp)",
     )
     tracer.add_argument("--port", type=int, help="destination port (tcp/udp)")
     tracer.add_argument(
@@ -153,6 +164,9 @@ def _parser() -> argparse.ArgumentParser:
         "topology", nargs="?", help="a design file or a running design's name (or use --diff A B)"
     )
     reacher.add_argument("--protocol", default=None, help="tcp, udp, icmp or a number (default: as trace)")
+    reacher.add_argument(
+        "-6", dest="ipv6", action="store_true", help="every pair at their IPv6 addresses (ping -6)"
+    )
     reacher.add_argument("--port", type=int, help="destination port (tcp/udp)")
     reacher.add_argument("--json", action="store_true", help="every pair's verdict as JSON")
     reacher.add_argument("--png", help="write a heat map of the matrix to this file")
@@ -302,6 +316,16 @@ def buildable(path: str) -> m.Topology:
     return topology
 
 
+def live_buildable(path: str) -> m.Topology:
+    """A buildable topology the live emulation carries (IPv4 only so far)."""
+    topology = buildable(path)
+    origin = uncarried(topology)
+    if origin:
+        document = load_document(path)
+        raise TopologyError(path, [document.problem(parse_origin(origin), UNCARRIED)])
+    return topology
+
+
 def run_check(args) -> int:
     topology = buildable(args.topology)
     print(summary(topology))
@@ -343,10 +367,11 @@ def run_trace(args) -> int:
 def run_reach(args) -> int:
     if bool(args.topology) == bool(args.diff):
         raise UsageError("name a topology, or --diff A B (two topologies), not both")
-    protocol, port = traffic_arguments(args)
+    protocol, port = traffic_arguments(args, args.ipv6)
     traffic = m.protocol_label(protocol) + (f"/{port}" if port is not None else "")
+    traffic += " over IPv6" if args.ipv6 and protocol not in m.ICMP_PROTOCOLS else ""
     if args.diff:
-        before, after = (reach(load_topology(path), protocol, port) for path in args.diff)
+        before, after = (reach(load_topology(path), protocol, port, args.ipv6) for path in args.diff)
         turned = reach_view.diff(before, after)
         if args.json:
             print(json.dumps(reach_view.diff_json(turned), indent=2))
@@ -354,7 +379,7 @@ def run_reach(args) -> int:
             print(reach_view.render_diff(turned, traffic))
         return 0
     topology, _ = design(args.topology)
-    found = reach(topology, protocol, port)
+    found = reach(topology, protocol, port, args.ipv6)
     if args.json:
         print(json.dumps(reach_view.as_json(topology, found, protocol, port), indent=2))
     else:
@@ -367,7 +392,7 @@ def run_reach(args) -> int:
 
 def run_up(args) -> int:
     return up(
-        buildable(args.topology),
+        live_buildable(args.topology),
         cli=not args.no_cli,
         script=args.script,
         profile=args.datapath_profile,
@@ -390,7 +415,7 @@ def run_exec(args) -> int:
 
 def run_serve(args) -> int:
     return serve(
-        buildable(args.topology),
+        live_buildable(args.topology),
         args.port,
         profile=args.datapath_profile,
         cli=not args.no_cli,
@@ -414,7 +439,7 @@ def demo_design() -> Path:
 
 
 def run_demo(args) -> int:
-    topology = buildable(str(demo_design()))
+    topology = live_buildable(str(demo_design()))
     width = max(len(command) for command, _ in DEMO_TRY)
     print(f"*** vpclab demo: '{topology.name}', two VPCs joined by a peering (the five-minute tour's design)")
     print("*** try first:")
@@ -424,7 +449,7 @@ def run_demo(args) -> int:
 
 
 def run_verify(args) -> int:
-    topology = buildable(args.topology)
+    topology = live_buildable(args.topology)
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
     changes, intent = [], None
     if args.after:

@@ -109,6 +109,7 @@ def address_of(source: Endpoint, target: Endpoint) -> IPv4Address:
     with a public IP is that address to the internet, which Probe.later compares.)"""
     if isinstance(source, m.InternetHost) and isinstance(target, m.Instance) and target.public_ip:
         return target.public_ip
+    assert isinstance(target.ip, IPv4Address)  # verify probes IPv4: designs with IPv6 do not run yet
     return target.ip
 
 

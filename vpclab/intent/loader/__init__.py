@@ -27,6 +27,7 @@ from .internet import (
     build_internet_hosts,
     check_reserved_server_name,
 )
+from .ipv6 import build_vpc_ipv6
 from .nat import build_nat_gateways, index_nat_gateways
 from .network import build_servers, build_subnet_drafts, build_subnets, build_vpc_cidrs
 from .prefix_lists import aws_services, build_prefix_lists, index_gateway_endpoints
@@ -77,6 +78,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
     build_prefix_lists(r, known, data)
     index_gateway_endpoints(r, known, data)
     build_internet_gateways(r, known, data)
+    build_vpc_ipv6(r, known, data)
     internet_hosts = build_internet_hosts(r, known, data)
     assign_public_ips(r, known, data)
     for v, vpc in enumerate(vpcs_data):
@@ -145,4 +147,6 @@ def _build_vpc(r: Reporter, known: Known, v: int, vpc: dict) -> m.Vpc:
         nat_gateways,
         vpc.get("enable_dns_support", True),
         *known.places[name],
+        ipv6_cidr=known.vpc_ipv6.get(name),
+        egress_only_internet_gateway=known.eigws.get(name),
     )

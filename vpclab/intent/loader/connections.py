@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from ipaddress import IPv4Network
 from typing import NamedTuple
 
 from .. import model as m
 from ..errors import DocPath, format_path
-from ..values import parse_network
+from ..values import parse_any_network
 from .accounts import over_quota, place
 from .hybrid import check_asn
 from .reporter import Known, Reporter
@@ -336,10 +335,10 @@ def build_attachment(r: Reporter, known: Known, path, tgw_name: str, att: dict, 
 
 def build_tgw_table(r: Reporter, known: Known, path, table: dict, attachments: set) -> m.TgwRouteTable:
     routes = []
-    destinations: dict[IPv4Network, int] = {}
+    destinations: dict[m.IPNetwork, int] = {}
     for n, route in enumerate(table.get("routes", [])):
         route_path = path + ("routes", n)
-        destination = r.parsed(route_path + ("destination",), parse_network, route["destination"])
+        destination = r.parsed(route_path + ("destination",), parse_any_network, route["destination"])
         targets = [key for key in ("attachment", "blackhole") if route.get(key)]
         if len(targets) != 1:
             r.report(route_path, "a TGW route needs exactly one of 'attachment' or 'blackhole: true'")

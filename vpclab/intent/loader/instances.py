@@ -8,8 +8,9 @@ from typing import Optional
 
 from .. import model as m
 from ..errors import DocPath, format_path
-from ..values import parse_address
+from ..values import parse_address, parse_ipv6_address
 from .accounts import over_quota
+from .ipv6 import assigned_ipv6
 from .reporter import Known, Reporter
 from .rules import resolve_sg
 
@@ -31,6 +32,10 @@ def build_instances(
             )
         entries.append((i, instance, subnet))
     addresses = _assign_addresses(r, v, entries)
+    given_ipv6 = given_addresses(
+        r, v, entries, "ipv6", parse_ipv6_address, lambda s: s.ipv6_cidr, lambda s: s.reserved_addresses_v6
+    )
+    used_ipv6 = set(given_ipv6.values())
     result = []
     for i, instance, subnet in entries:
         path = ("vpcs", v, "instances", i)
@@ -38,6 +43,11 @@ def build_instances(
         server = place_on_server(r, known, path, instance, subnet)
         if subnet is None or addresses.get(i) is None or groups is None or server is None:
             continue
+        if "ipv6" in instance and i not in given_ipv6:
+            continue  # a bad IPv6 address, already reported
+        ipv6 = given_ipv6.get(i) or assigned_ipv6(subnet, addresses[i], used_ipv6)
+        if ipv6 is not None:
+            used_ipv6.add(ipv6)
         result.append(
             m.Instance(
                 format_path(path),
@@ -56,6 +66,7 @@ def build_instances(
                 r.parsed(path + ("aws_public_ip",), parse_address, instance["aws_public_ip"])
                 if "aws_public_ip" in instance
                 else None,
+                ipv6=ipv6,
             )
         )
     return tuple(result)
@@ -63,27 +74,10 @@ def build_instances(
 
 def _assign_addresses(r: Reporter, v: int, entries) -> dict[int, IPv4Address]:
     """Explicit IPs are checked first; the others get the first free non-reserved address."""
-    used: dict[IPv4Address, int] = {}
-    addresses: dict[int, IPv4Address] = {}
-    for i, instance, subnet in entries:
-        if "ip" not in instance or subnet is None:
-            continue
-        path = ("vpcs", v, "instances", i, "ip")
-        address = r.parsed(path, parse_address, instance["ip"])
-        if address is None:
-            continue
-        if address not in subnet.cidr:
-            r.report(path, f"{address} is outside subnet '{subnet.name}' ({subnet.cidr})")
-        elif address in subnet.reserved_addresses:
-            r.report(
-                path,
-                f"{address} is reserved by AWS in {subnet.cidr} (the first four addresses and the last one)",
-            )
-        elif address in used:
-            r.report(path, f"{address} is already used by vpcs[{v}].instances[{used[address]}]")
-        else:
-            used[address] = i
-            addresses[i] = address
+    addresses = given_addresses(
+        r, v, entries, "ip", parse_address, lambda s: s.cidr, lambda s: s.reserved_addresses
+    )
+    used = {address: i for i, address in addresses.items()}
     for i, instance, subnet in entries:
         if "ip" in instance or subnet is None:
             continue
@@ -98,6 +92,33 @@ def _assign_addresses(r: Reporter, v: int, entries) -> dict[int, IPv4Address]:
         used[address] = i
         addresses[i] = address
     return addresses
+
+
+def given_addresses(r: Reporter, v: int, entries, key: str, parser, block, reserved) -> dict:
+    """Index -> the address the file gives an instance under ``key`` (``ip``, ``ipv6``):
+    inside its subnet's ``block(subnet)``, none of ``reserved(subnet)``, used once."""
+    used: dict = {}
+    for i, instance, subnet in entries:
+        if key not in instance or subnet is None:
+            continue
+        path = ("vpcs", v, "instances", i, key)
+        address = r.parsed(path, parser, instance[key])
+        network = block(subnet)
+        if address is None:
+            continue
+        if network is None:
+            r.report(path, f"subnet '{subnet.name}' has no IPv6 CIDR: set its 'ipv6_cidr' (a /64)")
+        elif address not in network:
+            r.report(path, f"{address} is outside subnet '{subnet.name}' ({network})")
+        elif address in reserved(subnet):
+            r.report(
+                path, f"{address} is reserved by AWS in {network} (the first four addresses and the last one)"
+            )
+        elif address in used:
+            r.report(path, f"{address} is already used by vpcs[{v}].instances[{used[address]}]")
+        else:
+            used[address] = i
+    return {i: address for address, i in used.items()}
 
 
 def resolve_security_groups(r: Reporter, known: Known, path, vpc: str, interface: dict):

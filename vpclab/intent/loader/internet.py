@@ -13,6 +13,7 @@ from typing import Optional
 from .. import model as m
 from ..errors import DocPath, format_path
 from ..values import parse_address
+from .ipv6 import host_ipv6
 from .reporter import Known, Reporter
 
 RANGES_TEXT = ", ".join(str(network) for network in m.DOCUMENTATION_RANGES)
@@ -106,7 +107,8 @@ def build_internet_hosts(r: Reporter, known: Known, data: dict) -> tuple[m.Inter
             )
             continue
         known.outside_addresses[address] = path + (n, "ip")
-        hosts.append(m.InternetHost(format_path(path + (n,)), host["name"], address))
+        ipv6 = host_ipv6(r, known, path + (n, "ipv6"), host["ipv6"]) if "ipv6" in host else None
+        hosts.append(m.InternetHost(format_path(path + (n,)), host["name"], address, ipv6=ipv6))
     return tuple(hosts)
 
 

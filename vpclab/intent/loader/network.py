@@ -7,6 +7,7 @@ from ipaddress import IPv4Network
 from .. import model as m
 from ..errors import format_path
 from ..values import parse_network
+from .ipv6 import subnet_ipv6
 from .reporter import Known, Reporter, SubnetDraft
 
 VPC_PREFIXES = (16, 28)
@@ -66,7 +67,8 @@ def build_subnet_drafts(r: Reporter, known: Known, vpc_index: int, vpc: dict) ->
         cidr = r.parsed(path, parse_network, subnet["cidr"])
         if cidr is not None:
             _check_subnet_cidr(r, path, cidr, cidrs, result)
-        result.setdefault(subnet["name"], SubnetDraft(cidr, subnet.get("az", DEFAULT_AZ), index))
+        ipv6 = subnet_ipv6(r, known, path[:-1], vpc["name"], subnet, result)
+        result.setdefault(subnet["name"], SubnetDraft(cidr, subnet.get("az", DEFAULT_AZ), index, ipv6))
     return result
 
 
@@ -103,6 +105,15 @@ def build_subnets(r: Reporter, known: Known, v: int, vpc: dict, route_tables, na
         if draft.position != s or draft.cidr is None:
             continue  # a duplicate name or a bad CIDR, already reported
         subnets.append(
-            m.Subnet(format_path(path), vpc["name"], subnet["name"], draft.cidr, draft.az, table, nacl)
+            m.Subnet(
+                format_path(path),
+                vpc["name"],
+                subnet["name"],
+                draft.cidr,
+                draft.az,
+                table,
+                nacl,
+                draft.ipv6_cidr,
+            )
         )
     return tuple(subnets)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from typing import NamedTuple, Optional, TypeVar
 
 from .. import model as m
@@ -57,6 +57,7 @@ class SubnetDraft(NamedTuple):
     cidr: Optional[IPv4Network]
     az: str
     position: int
+    ipv6_cidr: Optional[IPv6Network] = None
 
 
 @dataclass
@@ -69,6 +70,8 @@ class Known:
     quotas: dict[str, int] = field(default_factory=dict)  # quota key -> its value here
     places: dict[str, tuple[str, str]] = field(default_factory=dict)  # VPC -> (account, Region)
     vpc_cidrs: dict[str, tuple[IPv4Network, ...]] = field(default_factory=dict)
+    vpc_ipv6: dict[str, Optional[IPv6Network]] = field(default_factory=dict)  # VPC -> its /56
+    eigws: dict[str, m.EgressOnlyInternetGateway] = field(default_factory=dict)  # VPC ->
     subnets: dict[str, dict[str, SubnetDraft]] = field(default_factory=dict)  # VPC -> name ->
     peerings: tuple[m.Peering, ...] = ()
     transit_gateways: tuple[m.TransitGateway, ...] = ()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from typing import Optional
 
 from .. import model as m
 from ..errors import DocPath, format_path
-from ..values import parse_address, parse_network
+from ..values import parse_address, parse_any_network
 from .accounts import over_quota
+from .ipv6 import route_family
 from .prefix_lists import gateway_routes, resolve_prefix_list, weight
 from .reporter import Known, Reporter
 
@@ -51,9 +52,9 @@ def local_routes(r: Reporter, known: Known, table_path: DocPath, vpc: dict) -> t
         if isinstance(table_path[-1], str)
         else format_path(table_path)
     )
-    return tuple(
-        m.Route(f"{origin}.routes[local]", cidr, local=True) for cidr in known.vpc_cidrs[vpc["name"]]
-    )
+    ipv6 = known.vpc_ipv6.get(vpc["name"])
+    cidrs = known.vpc_cidrs[vpc["name"]] + ((ipv6,) if ipv6 is not None else ())
+    return tuple(m.Route(f"{origin}.routes[local]", cidr, local=True) for cidr in cidrs)
 
 
 def build_route_table(r: Reporter, known: Known, v, vpc, t, table, main: bool) -> m.RouteTable:
@@ -61,7 +62,7 @@ def build_route_table(r: Reporter, known: Known, v, vpc, t, table, main: bool) -
     routes = list(local_routes(r, known, path, vpc))
     # a CIDR route and a prefix list's route to the same CIDR may both be there (the CIDR
     # route wins, as AWS's route priority says); two of one kind may not
-    destinations: dict[tuple[IPv4Network, bool], str] = {}
+    destinations: dict[tuple[IPv4Network | IPv6Network, bool], str] = {}
     for n, route in enumerate(table.get("routes", [])):
         for built in build_routes(r, known, path + ("routes", n), vpc["name"], route):
             key = (built.destination, built.prefix_list is not None)
@@ -127,6 +128,7 @@ TARGETS = (
     "peering",
     "transit_gateway",
     "internet_gateway",
+    "egress_only_internet_gateway",
     "nat_gateway",
     "instance",
     "vpn_gateway",
@@ -135,8 +137,13 @@ TARGETS = (
 
 
 def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optional[m.Route]:
-    destination = r.parsed(path + ("destination",), parse_network, route["destination"])
+    destination = r.parsed(path + ("destination",), parse_any_network, route["destination"])
     if "failover" in route:
+        if isinstance(destination, IPv6Network):
+            r.report(
+                path + ("destination",), "a failover route's destination is IPv4 (its probes are IPv4 pings)"
+            )
+            return None
         return build_failover_route(r, known, path, vpc, route, destination)
     for key in ("health_check", "active"):
         if key in route:
@@ -146,10 +153,13 @@ def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optio
         r.report(
             path,
             "a route needs exactly one of 'peering', 'transit_gateway', 'internet_gateway', "
-            "'nat_gateway', 'instance', 'vpn_gateway' or 'blackhole: true' (or 'failover: [...]')",
+            "'egress_only_internet_gateway', 'nat_gateway', 'instance', 'vpn_gateway' or "
+            "'blackhole: true' (or 'failover: [...]')",
         )
         return None
     if destination is None:
+        return None
+    if not route_family(r, known, path, vpc, route, destination):
         return None
     if not _outside_vpc(r, known, path, vpc, destination, middlebox=bool(route.get("instance"))):
         return None
@@ -166,19 +176,22 @@ def build_route(r: Reporter, known: Known, path, vpc: str, route: dict) -> Optio
         nat_gateway=route.get("nat_gateway"),
         instance=route.get("instance"),
         vpn_gateway=route.get("vpn_gateway"),
+        egress_only_internet_gateway=route.get("egress_only_internet_gateway"),
     )
 
 
 def _outside_vpc(
-    r: Reporter, known: Known, path, vpc: str, destination: IPv4Network, middlebox: bool = False
+    r: Reporter, known: Known, path, vpc: str, destination: IPv4Network | IPv6Network, middlebox: bool = False
 ) -> bool:
     """A route's destination may not be inside the VPC's CIDRs (the local route covers them),
     except, since AWS's middlebox routing (2021), a route to an appliance's network interface
     whose destination is exactly one of the VPC's subnets: traffic between two subnets then
     goes through the appliance (traffic within a subnet never meets a route)."""
-    subnets = {draft.cidr for draft in known.subnets.get(vpc, {}).values() if draft.cidr is not None}
-    for cidr in known.vpc_cidrs[vpc]:
-        if not destination.subnet_of(cidr):
+    drafts = known.subnets.get(vpc, {}).values()
+    subnets = {cidr for draft in drafts for cidr in (draft.cidr, draft.ipv6_cidr) if cidr is not None}
+    ipv6 = known.vpc_ipv6.get(vpc)
+    for cidr in known.vpc_cidrs[vpc] + ((ipv6,) if ipv6 is not None else ()):
+        if destination.version != cidr.version or not destination.subnet_of(cidr):  # type: ignore[arg-type]
             continue
         if middlebox and destination in subnets:
             return True

@@ -6,18 +6,20 @@ VPC's default group.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from typing import Optional
 
 from .. import model as m
 from ..errors import DocPath, format_path
-from ..values import parse_icmp_number, parse_network, parse_ports, parse_protocol
+from ..values import parse_any_network, parse_icmp_number, parse_ports, parse_protocol
 from .accounts import over_quota
+from .ipv6 import rule_family
 from .prefix_lists import resolve_prefix_list, weight
 from .reporter import Known, Reporter
 
 NACL_RULE_NUMBERS = (1, 32766)
 ALL_IPV4 = IPv4Network("0.0.0.0/0")
+ALL_IPV6 = IPv6Network("::/0")
 
 
 def index_security_groups(r: Reporter, known: Known, data: dict) -> None:
@@ -47,33 +49,40 @@ def build_nacls(r: Reporter, known: Known, v: int, vpc: dict) -> tuple[m.Nacl, .
         for direction in ("ingress", "egress"):  # AWS's quota is one way; its '*' rule is not counted
             count = len(nacl.get(direction, []))
             over_quota(r, known, path + (n, direction), "rules_per_network_acl", count, f"{direction} rules")
-    nacls = [build_nacl(r, path + (n,), nacl) for n, nacl in enumerate(nacls_data)]
+    ipv6 = known.vpc_ipv6.get(vpc["name"]) is not None
+    nacls = [build_nacl(r, path + (n,), nacl, ipv6) for n, nacl in enumerate(nacls_data)]
     if not any(nacl["name"] == "default" for nacl in nacls_data):
         origin = format_path(path) + "[default]"
-        allow_all = {"rule": 100, "protocol": "all", "cidr": "0.0.0.0/0", "action": "allow"}
+        # AWS's default NACL: rule 100 allows all IPv4; in a VPC with IPv6, rule 101 all IPv6
+        allow_all = [{"rule": 100, "protocol": "all", "cidr": "0.0.0.0/0", "action": "allow"}]
+        if ipv6:
+            allow_all.append({"rule": 101, "protocol": "all", "cidr": "::/0", "action": "allow"})
         nacls.append(
             m.Nacl(
                 origin,
                 "default",
-                nacl_rules(r, origin + ".ingress", [allow_all], None),
-                nacl_rules(r, origin + ".egress", [allow_all], None),
+                nacl_rules(r, origin + ".ingress", allow_all, None, ipv6),
+                nacl_rules(r, origin + ".egress", allow_all, None, ipv6),
             )
         )
     return tuple(nacls)
 
 
-def build_nacl(r: Reporter, path, nacl: dict) -> m.Nacl:
+def build_nacl(r: Reporter, path, nacl: dict, ipv6: bool = False) -> m.Nacl:
     origin = format_path(path)
     return m.Nacl(
         origin,
         nacl["name"],
-        nacl_rules(r, origin + ".ingress", nacl.get("ingress", []), path + ("ingress",)),
-        nacl_rules(r, origin + ".egress", nacl.get("egress", []), path + ("egress",)),
+        nacl_rules(r, origin + ".ingress", nacl.get("ingress", []), path + ("ingress",), ipv6),
+        nacl_rules(r, origin + ".egress", nacl.get("egress", []), path + ("egress",), ipv6),
     )
 
 
-def nacl_rules(r: Reporter, origin: str, rules_data: list, path: Optional[DocPath]) -> tuple:
-    """Rules sorted by number, ending with the '*' deny. ``path`` None: implicit rules."""
+def nacl_rules(
+    r: Reporter, origin: str, rules_data: list, path: Optional[DocPath], ipv6: bool = False
+) -> tuple:
+    """Rules sorted by number, ending with the '*' deny (in a VPC with IPv6, one per family,
+    as AWS lists them). ``path`` None: implicit rules."""
     numbers: dict[int, int] = {}
     rules = []
     for n, rule in enumerate(rules_data):
@@ -100,13 +109,15 @@ def nacl_rules(r: Reporter, origin: str, rules_data: list, path: Optional[DocPat
                 "(write one rule per CIDR of the list)",
             )
             continue
-        cidr = r.parsed(rule_path + ("cidr",), parse_network, rule["cidr"])
-        if traffic is None or cidr is None:
+        cidr = r.parsed(rule_path + ("cidr",), parse_any_network, rule["cidr"])
+        if traffic is None or cidr is None or not rule_family(r, rule_path, traffic, cidr):
             continue
-        label = f"[{n}]" if path else "[0]"
+        label = f"[{n}]"
         rules.append(m.NaclRule(origin + label, number, traffic, cidr, rule["action"] == "allow"))
     rules.sort(key=lambda rule: rule.number or 0)
     rules.append(m.NaclRule(origin + "[*]", None, m.Traffic(), ALL_IPV4, False))
+    if ipv6:
+        rules.append(m.NaclRule(origin + "[*ipv6]", None, m.Traffic(), ALL_IPV6, False))
     return tuple(rules)
 
 
@@ -149,6 +160,7 @@ def build_security_groups(r: Reporter, known: Known, v: int, vpc: dict) -> tuple
             continue  # a duplicate, already reported
         groups.append(build_security_group(r, known, v, vpc["name"], s, sg))
     if not any(g.name == "default" for g in groups):
+        ipv6 = known.vpc_ipv6.get(vpc["name"]) is not None
         origin = f"vpcs[{v}].security_groups[default]"
         self_ref = m.SGRef(vpc["name"], "default")
         groups.append(
@@ -157,7 +169,9 @@ def build_security_groups(r: Reporter, known: Known, v: int, vpc: dict) -> tuple
                 vpc["name"],
                 "default",
                 (m.SGRule(origin + ".ingress[0]", m.Traffic(), security_group=self_ref),),
-                (m.SGRule(origin + ".egress[0]", m.Traffic(), cidr=ALL_IPV4),),
+                (m.SGRule(origin + ".egress[0]", m.Traffic(), cidr=ALL_IPV4),)
+                # AWS: and all IPv6 out, in a VPC with an IPv6 CIDR
+                + ((m.SGRule(origin + ".egress[1]", m.Traffic(), cidr=ALL_IPV6),) if ipv6 else ()),
             )
         )
     return tuple(groups)
@@ -178,7 +192,7 @@ def build_security_group(r: Reporter, known: Known, v: int, vpc: str, s: int, sg
         )
     if "egress" in sg:
         egress = sg_rules(r, known, path + ("egress",), vpc, sg["egress"])
-    else:  # AWS: a new security group has one allow-all outbound rule
+    else:  # AWS: a new security group has one outbound rule, all IPv4 (IPv6 must be allowed)
         egress = (m.SGRule(origin + ".egress[default]", m.Traffic(), cidr=ALL_IPV4),)
     return m.SecurityGroup(origin, vpc, sg["name"], ingress, egress)
 
@@ -201,8 +215,8 @@ def sg_rules(r: Reporter, known: Known, path: DocPath, vpc: str, rules_data: lis
                 rules += [m.SGRule(origin, traffic, cidr=c, prefix_list=listed.name) for c in listed.cidrs]
             continue
         if "cidr" in rule:
-            cidr = r.parsed(rule_path + ("cidr",), parse_network, rule["cidr"])
-            if traffic and cidr:
+            cidr = r.parsed(rule_path + ("cidr",), parse_any_network, rule["cidr"])
+            if traffic and cidr and rule_family(r, rule_path, traffic, cidr):
                 rules.append(m.SGRule(format_path(rule_path), traffic, cidr=cidr))
             continue
         ref = resolve_sg(

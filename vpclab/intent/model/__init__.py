@@ -27,21 +27,32 @@ from .constants import (
     EPHEMERAL_PORTS,
     ICMP_ECHO_REPLY,
     ICMP_ECHO_REQUEST,
+    ICMP_PROTOCOLS,
+    ICMPV6_ECHO_REPLY,
+    ICMPV6_ECHO_REQUEST,
     INSTANCE_MTU,
     INTERNET_CARD,
     INTERNET_MTU,
     INTERNET_ORIGIN,
+    IPV6_DOCUMENTATION_RANGE,
     MAX_ATTACHMENT_SUBNETS,
     MAX_VPCS,
     METADATA_ADDRESS,
+    METADATA_ADDRESS_V6,
     MIN_INSTANCE_MTU,
     PROTOCOL_NAMES,
     PROTOCOL_NUMBERS,
     PUBLIC_IP_POOL,
     RESERVED_HOST_OFFSETS,
     RESOLVER_ADDRESS,
+    RESOLVER_ADDRESS_V6,
+    SUBNET_IPV6_PREFIX,
     TGW_MSS,
     TGW_MTU,
+    VPC_IPV6_PREFIX,
+    IPAddress,
+    IPNetwork,
+    within,
 )
 from .dns import DnsRecord, HostedZone
 from .flow_logs import DEFAULT_AGGREGATION_INTERVAL, TRAFFIC_TYPES, FlowLog
@@ -67,7 +78,7 @@ from .hybrid import (
     VpnGateway,
 )
 from .instances import Instance, MetadataOptions
-from .internet import InternetGateway, InternetHost, NatGateway
+from .internet import EgressOnlyInternetGateway, InternetGateway, InternetHost, NatGateway
 from .nacls import Nacl, NaclRule
 from .peering import PEERING_STATES, Peering
 from .prefix_lists import (
@@ -124,6 +135,18 @@ __all__ = [
     "EPHEMERAL_PORTS",
     "ICMP_ECHO_REPLY",
     "ICMP_ECHO_REQUEST",
+    "ICMP_PROTOCOLS",
+    "ICMPV6_ECHO_REPLY",
+    "ICMPV6_ECHO_REQUEST",
+    "IPAddress",
+    "IPNetwork",
+    "IPV6_DOCUMENTATION_RANGE",
+    "METADATA_ADDRESS_V6",
+    "RESOLVER_ADDRESS_V6",
+    "SUBNET_IPV6_PREFIX",
+    "VPC_IPV6_PREFIX",
+    "within",
+    "EgressOnlyInternetGateway",
     "INSTANCE_MTU",
     "INTERNET_CARD",
     "INTERNET_MTU",

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Union
 
-PROTOCOL_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17}
+IPAddress = Union[IPv4Address, IPv6Address]  # either family, where a design may use both
+IPNetwork = Union[IPv4Network, IPv6Network]
+
+
+def within(network: IPNetwork, other: IPNetwork) -> bool:
+    """Is ``network`` inside ``other`` (False across families)?"""
+    return network.version == other.version and network.subnet_of(other)  # type: ignore[arg-type]
+
+
+PROTOCOL_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58}
 PROTOCOL_NAMES = {number: name for name, number in PROTOCOL_NUMBERS.items()}
 ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY = (8, 0), (0, 0)  # (type, code): what trace and verify ping with
+ICMPV6_ECHO_REQUEST, ICMPV6_ECHO_REPLY = (128, 0), (129, 0)  # ping -6
+ICMP_PROTOCOLS = (1, 58)  # the protocols whose rules take icmp_type and icmp_code
 EPHEMERAL_PORTS = (32768, 60999)  # Linux's ip_local_port_range, used by vpclab's instances
 RESERVED_HOST_OFFSETS = (0, 1, 2, 3)  # network, VPC router, DNS, reserved; plus the broadcast
 # what the VXLAN VNI has room for (it carries a VPC's number and the TGW attachment subnet a
@@ -19,8 +31,13 @@ DOCUMENTATION_RANGES = (
     IPv4Network("198.51.100.0/24"),
     IPv4Network("203.0.113.0/24"),
 )
+IPV6_DOCUMENTATION_RANGE = IPv6Network("2001:db8::/32")  # RFC 3849: every IPv6 CIDR of a design
+VPC_IPV6_PREFIX = 56  # what AWS gives a VPC
+SUBNET_IPV6_PREFIX = 64  # and each of its subnets
 METADATA_ADDRESS = IPv4Address("169.254.169.254")  # the IMDS, answered by each Nitro card
 RESOLVER_ADDRESS = IPv4Address("169.254.169.253")  # the Route 53 Resolver, on each Nitro card
+METADATA_ADDRESS_V6 = IPv6Address("fd00:ec2::254")  # the same two over IPv6 (Nitro instances)
+RESOLVER_ADDRESS_V6 = IPv6Address("fd00:ec2::253")
 DEFAULT_DNS_DOMAIN = "vpclab.internal"  # the instances' YAML names live under it
 EC2_INTERNAL = "ec2.internal"  # their private DNS hostnames (ip-10-0-1-10.ec2.internal)
 PUBLIC_IP_POOL = IPv4Network("203.0.113.0/24")  # where `public_ip: true` addresses come from

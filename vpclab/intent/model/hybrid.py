@@ -10,7 +10,7 @@ one BGP session per virtual interface) through a Direct Connect gateway.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from typing import Optional
 
 AMAZON_SIDE_ASN = 64512  # AWS's default ASN for a VGW, a TGW and a Direct Connect gateway
@@ -58,7 +58,7 @@ class OnPremises:
     cidrs: tuple[IPv4Network, ...]
     hosts: tuple[SiteHost, ...] = ()
 
-    def owns(self, address: IPv4Address) -> bool:
+    def owns(self, address: IPv4Address | IPv6Address) -> bool:
         return any(address in cidr for cidr in self.cidrs)
 
 
@@ -182,7 +182,7 @@ class Hybrid:
     def host(self, name: str) -> SiteHost:
         return _named(self.hosts, name)
 
-    def site_owning(self, address: IPv4Address) -> Optional[OnPremises]:
+    def site_owning(self, address: IPv4Address | IPv6Address) -> Optional[OnPremises]:
         """The site whose prefixes hold ``address`` (the most specific), if any."""
         owners = [(c.prefixlen, s) for s in self.sites for c in s.cidrs if address in c]
         return max(owners, key=lambda pair: pair[0])[1] if owners else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Optional
 
 from .constants import INSTANCE_MTU
@@ -39,6 +39,12 @@ class Instance:
     service: Optional[str] = None
     endpoint: Optional[str] = None  # ... and the endpoint it belongs to
     private_dns: bool = False  # ... whose private DNS name its VPC resolves to its interfaces
+    ipv6: Optional[IPv6Address] = None  # in a subnet with an IPv6 CIDR: given, else assigned
+
+    @property
+    def addresses(self) -> tuple:
+        """Its private addresses, IPv4 first: what its card lets it send from."""
+        return (self.ip,) + ((self.ipv6,) if self.ipv6 is not None else ())
 
     @property
     def service_dns_name(self) -> Optional[str]:

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from typing import Optional
 
 
 @dataclass(frozen=True)
 class InternetGateway:
     origin: str  # the VPC's `internet_gateway` key
+    name: str
+    vpc: str
+
+
+@dataclass(frozen=True)
+class EgressOnlyInternetGateway:
+    """IPv6's one-way gateway: instances' IPv6 packets go out to the internet, and only the
+    replies of those connections come back in (stateful, as a NAT gateway is, without NAT)."""
+
+    origin: str  # the VPC's `egress_only_internet_gateway` key
     name: str
     vpc: str
 
@@ -43,9 +53,10 @@ class InternetHost:
 
     origin: str
     name: str
-    ip: IPv4Address
+    ip: IPv4Address | IPv6Address  # IPv6 only for an address outside the emulation, as trace meets one
     network: Optional[IPv4Network] = None
     service: Optional[str] = None
+    ipv6: Optional[IPv6Address] = None  # its IPv6 address (2001:db8::/32), if it has one
 
-    def has(self, address: IPv4Address) -> bool:
-        return address == self.ip or (self.network is not None and address in self.network)
+    def has(self, address) -> bool:
+        return address in (self.ip, self.ipv6) or (self.network is not None and address in self.network)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from typing import Optional
 
 from .traffic import Traffic
@@ -14,7 +14,7 @@ class NaclRule:
     origin: str
     number: Optional[int]  # None for the final '*' rule
     traffic: Traffic
-    cidr: IPv4Network
+    cidr: IPv4Network | IPv6Network
     allow: bool
 
     def describe(self) -> str:

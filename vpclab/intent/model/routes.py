@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
 from typing import Optional
 
 
@@ -34,8 +34,8 @@ class HealthCheck:
 @dataclass(frozen=True)
 class Route:
     """A VPC route. Exactly one target: local, peering, transit_gateway, internet_gateway,
-    nat_gateway, instance (an appliance's network interface), gateway_endpoint, vpn_gateway or
-    blackhole.
+    egress_only_internet_gateway (IPv6), nat_gateway, instance (an appliance's network
+    interface), gateway_endpoint, vpn_gateway or blackhole.
     A route whose destination is a prefix list is one Route per CIDR of the list, each
     naming it (``prefix_list``): on an equal prefix a CIDR route wins over it (AWS).
 
@@ -44,7 +44,7 @@ class Route:
     by ``health_check``."""
 
     origin: str
-    destination: IPv4Network
+    destination: IPv4Network | IPv6Network
     local: bool = False
     peering: Optional[str] = None
     transit_gateway: Optional[str] = None
@@ -54,6 +54,7 @@ class Route:
     instance: Optional[str] = None
     gateway_endpoint: Optional[str] = None
     vpn_gateway: Optional[str] = None  # the VPC's virtual private gateway
+    egress_only_internet_gateway: Optional[str] = None  # IPv6 destinations only
     propagated: bool = False  # put there by the VGW's route propagation, not the file
     prefix_list: Optional[str] = None
     failover: tuple[RoutePath, ...] = ()
@@ -88,6 +89,8 @@ class Route:
             target = f"gateway endpoint {self.gateway_endpoint}"
         elif self.vpn_gateway:
             target = f"virtual private gateway {self.vpn_gateway}"
+        elif self.egress_only_internet_gateway:
+            target = f"egress-only internet gateway {self.egress_only_internet_gateway}"
         else:
             target = "blackhole"
         if self.failover:

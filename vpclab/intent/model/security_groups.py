@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from typing import Optional
 
 from .traffic import Traffic
@@ -24,7 +24,7 @@ class SGRef:
 class SGRule:
     origin: str
     traffic: Traffic
-    cidr: Optional[IPv4Network] = None
+    cidr: Optional[IPv4Network | IPv6Network] = None
     security_group: Optional[SGRef] = None
     prefix_list: Optional[str] = None  # the list this CIDR came from (one rule per CIDR)
 

@@ -8,7 +8,7 @@ from ipaddress import IPv4Address
 from typing import Optional
 
 from .accounts import DEFAULT_ACCOUNTS, DEFAULT_REGIONS, Account, Region
-from .constants import DEFAULT_DNS_DOMAIN
+from .constants import DEFAULT_DNS_DOMAIN, IPAddress
 from .dns import HostedZone
 from .flow_logs import FlowLog
 from .hybrid import Hybrid, SiteHost
@@ -121,27 +121,31 @@ class Topology:
         return _by_name(self.gateway_endpoints, name)
 
     @cached_property
-    def _addresses(self) -> dict[tuple[str, IPv4Address], Instance]:
-        return {(instance.vpc, instance.ip): instance for instance in self.instances}
+    def _addresses(self) -> dict[tuple[str, IPAddress], Instance]:
+        return {
+            (instance.vpc, address): instance for instance in self.instances for address in instance.addresses
+        }
 
     @cached_property
-    def _public(self) -> dict[IPv4Address, Instance]:
+    def _public(self) -> dict[IPAddress, Instance]:
         return {i.public_ip: i for i in self.instances if i.public_ip is not None}
 
     @cached_property
-    def _nat_public(self) -> dict[IPv4Address, NatGateway]:
+    def _nat_public(self) -> dict[IPAddress, NatGateway]:
         return {nat.public_ip: nat for vpc in self.vpcs for nat in vpc.nat_gateways}
 
     @cached_property
-    def _internet_hosts(self) -> dict[IPv4Address, InternetHost]:
-        return {host.ip: host for host in self.internet_hosts}
+    def _internet_hosts(self) -> dict[IPAddress, InternetHost]:
+        hosts = {host.ip: host for host in self.internet_hosts}
+        hosts.update({host.ipv6: host for host in self.internet_hosts if host.ipv6 is not None})
+        return hosts
 
     @cached_property
-    def _interfaces(self) -> dict[tuple[str, IPv4Address], EndpointInterface]:
+    def _interfaces(self) -> dict[tuple[str, IPAddress], EndpointInterface]:
         return {(i.vpc, i.ip): i for i in self.endpoint_interfaces}
 
     @cached_property
-    def _nodes(self) -> dict[tuple[str, IPv4Address], LoadBalancerNode]:
+    def _nodes(self) -> dict[tuple[str, IPAddress], LoadBalancerNode]:
         return {(b.vpc, node.ip): node for b in self.load_balancers for node in b.nodes}
 
     @cached_property
@@ -220,18 +224,44 @@ class Topology:
             return route.health_check.target
         return next((i.ip for i in self.instances if i.ip in route.destination), None)
 
-    def internet_host_at(self, address: IPv4Address) -> Optional[InternetHost]:
+    def internet_host_at(self, address: IPAddress) -> Optional[InternetHost]:
         """The internet host with ``address``, or the AWS service whose block holds it."""
         host = self._internet_hosts.get(address)
         if host is None:
             host = next((h for h in self.internet_hosts if h.network and address in h.network), None)
         return host
 
-    def instance_with_public_ip(self, address: IPv4Address) -> Optional[Instance]:
+    def instance_with_public_ip(self, address: IPAddress) -> Optional[Instance]:
         """The instance whose public IP (or Elastic IP) is ``address``, if any."""
         return self._public.get(address)
 
-    def nat_gateway_with_public_ip(self, address: IPv4Address) -> Optional[NatGateway]:
+    @property
+    def ipv6_origins(self) -> tuple[str, ...]:
+        """The YAML paths that give the design IPv6: VPC CIDRs, IPv6 rules and routes, internet
+        hosts' IPv6 addresses (a subnet's /64 and an instance's address need a VPC's /56)."""
+        found = [f"{vpc.origin}.ipv6_cidr" for vpc in self.vpcs if vpc.ipv6_cidr is not None]
+        for vpc in self.vpcs:
+            for group in vpc.security_groups:
+                found += [
+                    r.origin
+                    for r in group.ingress + group.egress
+                    if r.cidr is not None and r.cidr.version == 6
+                ]
+            for nacl in vpc.nacls:
+                found += [r.origin for r in nacl.ingress + nacl.egress if r.cidr.version == 6]
+            found += [r.origin for t in vpc.route_tables for r in t.routes if r.destination.version == 6]
+        for tgw in self.transit_gateways:
+            found += [
+                r.origin for t in tgw.route_tables for r in t.static_routes if r.destination.version == 6
+            ]
+        found += [f"{host.origin}.ipv6" for host in self.internet_hosts if host.ipv6 is not None]
+        return tuple(dict.fromkeys(found))
+
+    def instance_with_ipv6(self, address) -> Optional[Instance]:
+        """The instance whose IPv6 address is ``address`` (each is globally unique: no NAT)."""
+        return next((i for i in self.instances if i.ipv6 == address), None)
+
+    def nat_gateway_with_public_ip(self, address: IPAddress) -> Optional[NatGateway]:
         """The NAT gateway whose Elastic IP is ``address``, if any."""
         return self._nat_public.get(address)
 
@@ -239,8 +269,8 @@ class Topology:
     def nat_gateways(self) -> tuple[NatGateway, ...]:
         return tuple(nat for vpc in self.vpcs for nat in vpc.nat_gateways)
 
-    def instance_at(self, vpc: str, address: IPv4Address) -> Optional[Instance]:
-        """The instance of ``vpc`` whose private IP is ``address``, if any."""
+    def instance_at(self, vpc: str, address: IPAddress) -> Optional[Instance]:
+        """The instance of ``vpc`` whose private IP or IPv6 address is ``address``, if any."""
         return self._addresses.get((vpc, address))
 
     @property
@@ -253,11 +283,11 @@ class Topology:
     def vpc_endpoint(self, name: str) -> VpcEndpoint:
         return _by_name(self.vpc_endpoints, name)
 
-    def interface_at(self, vpc: str, address: IPv4Address) -> Optional[EndpointInterface]:
+    def interface_at(self, vpc: str, address: IPAddress) -> Optional[EndpointInterface]:
         """The interface endpoint's network interface of ``vpc`` at ``address``, if any."""
         return self._interfaces.get((vpc, address))
 
-    def load_balancer_node_at(self, vpc: str, address: IPv4Address) -> Optional[LoadBalancerNode]:
+    def load_balancer_node_at(self, vpc: str, address: IPAddress) -> Optional[LoadBalancerNode]:
         """The NLB node of ``vpc`` at ``address``, if any."""
         return self._nodes.get((vpc, address))
 

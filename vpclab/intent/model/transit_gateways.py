@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from typing import Optional
 
 from .accounts import DEFAULT_ACCOUNT_NAME, DEFAULT_REGION
@@ -42,7 +42,7 @@ class TgwRoute:
     """A TGW route: static (to an attachment or blackhole) or propagated from an attachment."""
 
     origin: str
-    destination: IPv4Network
+    destination: IPv4Network | IPv6Network
     attachment: Optional[str] = None
     blackhole: bool = False
     propagated: bool = False

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Optional
 
 from .accounts import DEFAULT_ACCOUNT_NAME, DEFAULT_REGION
 from .constants import RESERVED_HOST_OFFSETS
 from .instances import Instance
-from .internet import InternetGateway, NatGateway
+from .internet import EgressOnlyInternetGateway, InternetGateway, NatGateway
 from .nacls import Nacl
 from .routes import RouteTable
 from .security_groups import SecurityGroup
@@ -24,11 +24,31 @@ class Subnet:
     az: str
     route_table: str
     nacl: str
+    ipv6_cidr: Optional[IPv6Network] = None  # its /64 of the VPC's /56 (dual stack)
 
     @property
     def router_address(self) -> IPv4Address:
         """The VPC router's address here (network + 1), the instances' default gateway."""
         return self.cidr.network_address + 1
+
+    def contains(self, address) -> bool:
+        """Is ``address`` (either family) in this subnet's CIDR or its /64?"""
+        return address in self.cidr or (self.ipv6_cidr is not None and address in self.ipv6_cidr)
+
+    @property
+    def router_address_v6(self) -> Optional[IPv6Address]:
+        """The VPC router's IPv6 address here (the /64's base + 1), if the subnet has IPv6."""
+        return None if self.ipv6_cidr is None else self.ipv6_cidr.network_address + 1
+
+    @property
+    def reserved_addresses_v6(self) -> frozenset[IPv6Address]:
+        """The IPv6 addresses AWS reserves: the /64's first four and its last."""
+        if self.ipv6_cidr is None:
+            return frozenset()
+        base = self.ipv6_cidr.network_address
+        return frozenset(
+            {base + offset for offset in RESERVED_HOST_OFFSETS} | {self.ipv6_cidr.broadcast_address}
+        )
 
     @property
     def reserved_addresses(self) -> frozenset[IPv4Address]:
@@ -53,14 +73,21 @@ class Vpc:
     dns_support: bool = True  # enable_dns_support: the resolver answers at base + 2
     account: str = DEFAULT_ACCOUNT_NAME  # the owner's name in ``accounts:``
     region: str = DEFAULT_REGION
+    ipv6_cidr: Optional[IPv6Network] = None  # its /56 (dual stack), from 2001:db8::/32
+    egress_only_internet_gateway: Optional[EgressOnlyInternetGateway] = None
 
     @property
     def resolver_address(self) -> IPv4Address:
         """AmazonProvidedDNS: the VPC's first CIDR's base address + 2."""
         return self.cidrs[0].network_address + 2
 
-    def contains(self, address: IPv4Address) -> bool:
-        return any(address in cidr for cidr in self.cidrs)
+    @property
+    def all_cidrs(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """Its IPv4 CIDRs, then its IPv6 one: what its local routes cover."""
+        return self.cidrs + ((self.ipv6_cidr,) if self.ipv6_cidr is not None else ())
+
+    def contains(self, address) -> bool:
+        return any(address in cidr for cidr in self.all_cidrs)
 
     def subnet(self, name: str) -> Subnet:
         return _by_name(self.subnets, name)
