@@ -23,6 +23,7 @@ from typing import Optional
 
 from agents.flowlog_collector import READY as COLLECTOR_READY
 from agents.launch import Process, command
+from controller.compiler.matches import refuse_uncarried
 from controller.hyperplane.client import HyperplaneClient
 from vpclab.intent.changes import Intent
 from vpclab.intent.model import INSTANCE_MTU, INTERNET_CARD, Topology
@@ -101,6 +102,7 @@ class Emulation:
         VPC: ``default_flow_logs``); else a design's flow logs go to the run directory.
         ``propagation_delay``: seconds the controller waits before a runtime change reaches
         the cards (AWS's control plane takes seconds; vpclab's, milliseconds)."""
+        refuse_uncarried(topology)  # nothing is built for a design the cards cannot carry (IPv6)
         self.topology, self.log = topology, log
         self.ready_timeout = (
             READY_TIMEOUT + READY_PER_INSTANCE * len(topology.instances)

@@ -91,7 +91,7 @@ def checked_routes(table: m.RouteTable) -> list[m.Route]:
 
 def probe_source(subnet: m.Subnet) -> IPv4Address:
     """The subnet's VPC router (its first address after the network's)."""
-    return subnet.cidr.network_address + 1
+    return subnet.router_address
 
 
 def probing_subnet(vpc: m.Vpc, table: m.RouteTable):

@@ -133,7 +133,7 @@ def _into_vpc(plan, vpc: m.Vpc, gateway: m.VpnGateway) -> list:
     instance (or PrivateLink address) that owns the destination; nothing else."""
     key = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP}
     flows = [flow("vgw_in", NO_ROUTE, key, (DROP,), gateway.origin)]
-    owners = [(i.ip, plan.instances[i.name].mac, i.server, i.origin) for i in vpc.instances]
+    owners = [(i.ipv4, plan.instances[i.name].mac, i.server, i.origin) for i in vpc.instances]
     owners += [(a.ip, a.mac, a.server, a.origin) for a in plan.link_addresses(vpc)]
     for address, mac, server, origin in owners:
         to_card = (

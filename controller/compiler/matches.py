@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network
 from typing import Optional
 
@@ -30,6 +31,21 @@ def refuse_uncarried(topology: m.Topology) -> None:
     origin = uncarried(topology)
     if origin:
         raise InvalidInput(f"{origin}: {UNCARRIED}")
+
+
+def ipv4_view(topology: m.Topology) -> m.Topology:
+    """The design as the cards carry it so far: without IPv6-only subnets and their instances."""
+    if not any(subnet.ipv6_native for vpc in topology.vpcs for subnet in vpc.subnets):
+        return topology
+    vpcs = tuple(
+        replace(
+            vpc,
+            subnets=tuple(s for s in vpc.subnets if not s.ipv6_native),
+            instances=tuple(i for i in vpc.instances if i.ip is not None),
+        )
+        for vpc in topology.vpcs
+    )
+    return replace(topology, vpcs=vpcs)
 
 
 def carried(network) -> bool:

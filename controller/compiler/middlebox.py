@@ -115,7 +115,7 @@ def _arrival(plan, server: str, box: m.Instance) -> list:
         flow(
             "classify",
             OWN_ADDRESS,
-            {**tunnel, "nw_dst": host(box.ip)},
+            {**tunnel, "nw_dst": host(box.ipv4)},
             (arrived, Ct(False, local.zone, "nacl_tgw_exit")),
             box.origin,
         ),

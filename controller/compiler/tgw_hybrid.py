@@ -173,7 +173,7 @@ def site_exits(plan, attachment: m.Attachment, vpc: m.Vpc) -> list:
         )
         flows.append(flow("tgw_exit", 50, {**key, Reg.HAIRPINS: hairpins}, onward, attachment.origin))
     places = [(cidr, first, 100) for cidr in vpc.cidrs]
-    places += [(s.cidr, plan.topology.attachment_subnet(attachment, s.az) or first, 101) for s in vpc.subnets]
+    places += [(s.ipv4, plan.topology.attachment_subnet(attachment, s.az) or first, 101) for s in vpc.subnets]
     for destination, exit_subnet, priority in places:
         delivered = (
             SetReg(Reg.DST_VPC, vpc.number),

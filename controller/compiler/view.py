@@ -29,7 +29,7 @@ def reaches_without_tgw(topology: m.Topology, sender: m.Instance, receiver: m.In
         return True  # the local route covers the whole VPC; no route may be more specific
     vpc = topology.vpc(sender.vpc)
     table = vpc.route_table(vpc.subnet(sender.subnet).route_table)
-    return peered_vpc(topology, sender.vpc, table, receiver.ip) == receiver.vpc
+    return peered_vpc(topology, sender.vpc, table, receiver.ipv4) == receiver.vpc
 
 
 def peered_vpc(topology: m.Topology, vpc: str, table: m.RouteTable, address: IPv4Address) -> Optional[str]:
@@ -46,7 +46,7 @@ def reaches_over_referencing_tgw(topology: m.Topology, sender: m.Instance, recei
     with security-group referencing support on the TGW and on both attachments? (AWS 2024:
     then an inbound rule of the receiver may name the sender's SGs)"""
     vpc = topology.vpc(sender.vpc)
-    route = longest_prefix_route(vpc.route_table(vpc.subnet(sender.subnet).route_table), receiver.ip)
+    route = longest_prefix_route(vpc.route_table(vpc.subnet(sender.subnet).route_table), receiver.ipv4)
     if route is None or route.transit_gateway is None:
         return False
     tgw = topology.transit_gateway(route.transit_gateway)
@@ -56,7 +56,7 @@ def reaches_over_referencing_tgw(topology: m.Topology, sender: m.Instance, recei
     if not (entry.security_group_referencing_support and exit_.security_group_referencing_support):
         return False
     table = tgw.association(entry.name)
-    return table is not None and tgw_next_attachment(topology, tgw, table, receiver.ip) == exit_.name
+    return table is not None and tgw_next_attachment(topology, tgw, table, receiver.ipv4) == exit_.name
 
 
 def tgw_next_attachment(

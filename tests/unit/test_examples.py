@@ -67,8 +67,10 @@ def test_verify_probes_of_the_examples_include_drops():
     from vpclab.verify.plan import plan
 
     with_drops = 0
-    for name in EXAMPLES:
+    verified = [name for name in EXAMPLES if not example(name).ipv6_origins]  # verify refuses IPv6
+    assert len(verified) >= len(EXAMPLES) - 1
+    for name in verified:
         topology = example(name)
         probes = [p for p in plan(topology).probes if p.target is not None and p.kind != "spoofed"]
         with_drops += any(not expected(topology, probe)[0] for probe in probes)
-    assert with_drops >= len(EXAMPLES) - 1
+    assert with_drops >= len(verified) - 1

@@ -274,7 +274,7 @@ def test_reach_6_asks_every_pair_at_its_ipv6_addresses(dual, capsys):
     assert found.verdicts["old1", "web1"].reason == "no-ipv6"
     assert main(["reach", DESIGN, "-6", "--port", "443"]) == 0
     said = capsys.readouterr().out
-    assert said.startswith("dual-stack, tcp/443 over IPv6: 2 pairs, 1 accepted, 1 dropped")
+    assert said.startswith("dual-stack, tcp/443 over IPv6: 6 pairs, 2 accepted, 4 dropped")
 
 
 def test_the_compiler_leaves_ipv6_out_and_up_refuses_it(capsys):
@@ -283,7 +283,7 @@ def test_the_compiler_leaves_ipv6_out_and_up_refuses_it(capsys):
     assert compiled.flows
     assert main(["up", DESIGN]) == 2
     said = capsys.readouterr().err
-    assert "topologies/dual-stack.yaml:30: vpcs[0].ipv6_cidr: IPv6 is checked and traced" in said
+    assert "topologies/dual-stack.yaml:35: vpcs[0].ipv6_cidr: IPv6 is checked and traced" in said
 
 
 TGW = """\
@@ -334,3 +334,105 @@ def test_a_vpc_attachment_propagates_its_56_and_a_static_ipv6_route_takes_effect
         "transit_gateways[0].route_tables[0].routes[0]",
     )
     assert blackholed.ipv6_origins[-1] == "transit_gateways[0].route_tables[0].routes[0]"
+
+
+# -- IPv6-only subnets -----------------------------------------------------------------------------
+NATIVE = (
+    V6
+    + "subnets:\n  - {name: a, cidr: 10.0.1.0/24}\n"
+    + "  - {name: six, ipv6_native: true, ipv6_cidr: '2001:db8:1000:9::/64'}\n"
+)
+
+
+def test_an_ipv6_only_subnets_instances_have_no_ipv4():
+    topology = load(
+        one_vpc(
+            NATIVE
+            + "instances: [{name: w1, subnet: six}, {name: w2, subnet: six, ipv6: '2001:db8:1000:9::20'}]"
+        )
+    )
+    w1, w2 = topology.instance("w1"), topology.instance("w2")
+    assert (w1.ip, w1.ipv6, w2.ipv6) == (
+        None,
+        IPv6Address("2001:db8:1000:9::4"),
+        IPv6Address("2001:db8:1000:9::20"),
+    )
+    assert topology.vpcs[0].subnet("six").ipv6_native
+    refused = trace(topology, w1, topology.vpcs[0].subnet("a").router_address + 9, 1)
+    assert (refused.reason, refused.rule) == ("no-ipv4", "vpcs[0].instances[0]")
+    assert ping6(topology, "w1", "w2").accepted  # the default SG admits its members, IPv6 too
+    assert compile_topology(topology).flows  # the cards compile the IPv4 part
+
+
+@pytest.mark.parametrize(
+    "body, path, message",
+    [
+        (
+            V6
+            + "subnets: [{name: six, ipv6_native: true, cidr: 10.0.1.0/24,"
+            + " ipv6_cidr: '2001:db8:1000:9::/64'}]",
+            "vpcs[0].subnets[0].cidr",
+            "an IPv6-only subnet (ipv6_native: true) has no IPv4 'cidr'",
+        ),
+        (
+            V6 + "subnets: [{name: six, ipv6_native: true}]",
+            "vpcs[0].subnets[0]",
+            "needs an 'ipv6_cidr' (a /64)",
+        ),
+        ("subnets: [{name: s}]", "vpcs[0].subnets[0]", "a subnet needs a 'cidr' (or, IPv6-only"),
+        (
+            NATIVE + "instances: [{name: w, subnet: six, ip: 10.0.1.9}]",
+            "vpcs[0].instances[0].ip",
+            "is IPv6-only",
+        ),
+        (
+            NATIVE + "instances: [{name: w, subnet: six, public_ip: true}]",
+            "vpcs[0].instances[0].public_ip",
+            "no public IPv4",
+        ),
+        (NATIVE + "nat_gateways: [{name: n, subnet: six}]", "vpcs[0].nat_gateways[0].subnet", "is IPv6-only"),
+    ],
+)
+def test_bad_ipv6_only_input(body, path, message):
+    found = problems(one_vpc(body))
+    assert any(f": {path}: " in line and message in line for line in found), found
+
+
+def test_the_example_designs_ipv6_only_worker_reaches_out_over_ipv6_only():
+    assert main(["trace", DESIGN, "web1", "worker1", "-6"]) == 0
+    assert main(["trace", DESIGN, "worker1", "client", "-6", "--port", "443"]) == 0
+    assert main(["trace", DESIGN, "worker1", "web1", "--port", "443"]) == 1  # no-ipv4
+
+
+def test_the_resolver_answers_aaaa_for_instance_names_and_zones(dual, capsys):
+    from vpclab.intent.dns import resolve
+
+    answer = resolve(dual, "dev", "web1.vpclab.internal", "AAAA")
+    assert [(r.type, r.values) for r in answer.records] == [("AAAA", ("2001:db8:1000:1::10",))]
+    assert [r.type for r in resolve(dual, "dev", "web1.vpclab.internal").records] == ["A"]
+    native = load(one_vpc(NATIVE + "instances: [{name: w1, subnet: six}]"))
+    only6 = resolve(native, "prod", "w1.vpclab.internal")
+    assert (only6.rcode, only6.records) == ("NOERROR", ())  # no A record: NODATA
+    zoned = load(
+        one_vpc(
+            NATIVE + "instances: [{name: w1, subnet: six}]",
+            "private_hosted_zones:\n  - name: corp.internal\n    vpcs: [prod]\n    records:\n"
+            "      - {name: api, type: AAAA, values: ['2001:DB8:1000:9:0::4']}\n",
+        )
+    )
+    assert resolve(zoned, "prod", "api.corp.internal", "AAAA").records[0].values == ("2001:db8:1000:9::4",)
+    assert main(["trace", DESIGN, "build1", "web1.vpclab.internal", "-6", "--port", "443"]) == 0
+    assert "dns      web1.vpclab.internal is 2001:db8:1000:1::10" in capsys.readouterr().out
+
+
+def test_an_aaaa_record_holds_ipv6_addresses():
+    found = problems(
+        one_vpc(
+            "",
+            "private_hosted_zones:\n  - name: corp.internal\n    vpcs: [prod]\n    records:\n"
+            "      - {name: api, type: AAAA, values: [10.0.0.1]}\n",
+        )
+    )
+    assert any("values[0]: an AAAA record's value is an IPv6 address, not '10.0.0.1'" in f for f in found), (
+        found
+    )

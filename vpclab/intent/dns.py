@@ -72,11 +72,16 @@ def records_at(topology: m.Topology, vpc: str, name: str) -> list[m.DnsRecord]:
         zone = max(zones, key=lambda z: len(z.name))
         return [record for record in zone.records if record.name == name]
     for instance in topology.instances:
-        if instance.vpc == vpc and name == instance.ip.reverse_pointer:  # 4.1.0.10.in-addr.arpa
-            return [m.DnsRecord(name, "PTR", (private_hostname(instance.ip),), INSTANCE_TTL)]
-        own = instance.vpc == vpc and name == private_hostname(instance.ip)
-        if own or name == f"{instance.name.lower()}.{topology.dns_domain}":
-            return [m.DnsRecord(name, "A", (str(instance.ip),), INSTANCE_TTL)]
+        ip, mine = instance.ip, instance.vpc == vpc
+        if ip is not None and mine and name == ip.reverse_pointer:  # 4.1.0.10.in-addr.arpa
+            return [m.DnsRecord(name, "PTR", (private_hostname(ip),), INSTANCE_TTL)]
+        if ip is not None and mine and name == private_hostname(ip):  # an IPv4 name: A only
+            return [m.DnsRecord(name, "A", (str(ip),), INSTANCE_TTL)]
+        if name == f"{instance.name.lower()}.{topology.dns_domain}":  # A, AAAA: its addresses
+            return [
+                m.DnsRecord(name, "A" if a.version == 4 else "AAAA", (str(a),), INSTANCE_TTL)
+                for a in instance.addresses
+            ]
     return []
 
 

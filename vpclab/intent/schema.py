@@ -106,8 +106,9 @@ VPC = _object(
                     "route_table": TEXT,
                     "nacl": TEXT,
                     "ipv6_cidr": TEXT,  # contract v3: its /64 of the VPC's /56
+                    "ipv6_native": {"type": "boolean"},  # contract v3: IPv6-only (no 'cidr')
                 },
-                ("name", "cidr"),
+                ("name",),
             )
         ),
         "route_tables": _list(
@@ -241,7 +242,7 @@ TOPOLOGY = _object(
                         _object(
                             {
                                 "name": TEXT,
-                                "type": {"enum": ["A", "CNAME", "TXT"]},
+                                "type": {"enum": ["A", "AAAA", "CNAME", "TXT"]},
                                 "values": {**NAMES, "minItems": 1},
                                 "ttl": {"type": "integer", "minimum": 0, "maximum": 2147483647},
                             },

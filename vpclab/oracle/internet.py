@@ -179,4 +179,6 @@ class InternetEdge(WalkState):
             f"{igw.name} translates destination {packet.dst} -> {owner.ip} ({owner.name})",
         )
         subnet = vpc.subnet(owner.subnet)
-        return self.deliver(vpc, replace(packet, dst=owner.ip), Arrival("internet", None, subnet.az), source)
+        return self.deliver(
+            vpc, replace(packet, dst=owner.ipv4), Arrival("internet", None, subnet.az), source
+        )

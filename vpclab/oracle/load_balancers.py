@@ -60,7 +60,7 @@ class LoadBalancers(WalkState):
         )
         self.found.node = node
         self.carried.behind_nlb = True  # the target's SG sees the client's address, from the NLB's interface
-        translated = Packet(packet.src, target.ip, packet.protocol, listener.target_port, packet.icmp)
+        translated = Packet(packet.src, target.ipv4, packet.protocol, listener.target_port, packet.icmp)
         return self.send_from(vpc, vpc.subnet(node.subnet), translated, source)
 
     def back_through_load_balancer(self, source: m.Instance, packet: Packet) -> Endpoint:

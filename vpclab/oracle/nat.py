@@ -102,7 +102,7 @@ class NatGateways(WalkState):
                 "nat-unsolicited",
             )
         client = self.options.requester
-        restored = replace(arrived, dst=client.ip)
+        restored = replace(arrived, dst=client.ipv4)
         self.hop(
             "nat-gateway",
             nat.name,

@@ -59,7 +59,7 @@ class PrivateLink(WalkState):
         self.found.interface = interface
         self.carried.behind_nlb = True
         provider = self.topology.vpc(service.vpc)
-        translated = Packet(node.ip, target.ip, packet.protocol, listener.target_port, packet.icmp)
+        translated = Packet(node.ip, target.ipv4, packet.protocol, listener.target_port, packet.icmp)
         return self.send_from(provider, provider.subnet(node.subnet), translated, source)
 
     def to_load_balancer(
@@ -85,7 +85,7 @@ class PrivateLink(WalkState):
             )
         assert isinstance(self.options.requester, m.Instance)
         client = self.options.requester
-        restored = Packet(interface.ip, client.ip, packet.protocol, self.options.client_port, packet.icmp)
+        restored = Packet(interface.ip, client.ipv4, packet.protocol, self.options.client_port, packet.icmp)
         self.hop(
             "load-balancer",
             at,

@@ -71,7 +71,8 @@ def equivalence_classes(topology: m.Topology) -> list[list[Endpoint]]:
     )
     owners: dict[object, set[str]] = defaultdict(set)
     for instance in topology.instances:
-        owners[instance.ip].add(instance.vpc)
+        for address in instance.addresses:
+            owners[address].add(instance.vpc)
     groups: dict[tuple, list[m.Instance]] = defaultdict(list)
     for instance in topology.instances:
         key = (
@@ -79,7 +80,8 @@ def equivalence_classes(topology: m.Topology) -> list[list[Endpoint]]:
             instance.subnet,
             frozenset(instance.security_groups),
             tuple(any(a in network for a in instance.addresses) for network in networks),
-            instance.name if len(owners[instance.ip]) > 1 else None,  # a reused address: alone
+            # a reused address: alone
+            instance.name if any(len(owners[a]) > 1 for a in instance.addresses) else None,
         )
         groups[key].append(instance)
     found: list[list[Endpoint]] = [list(group) for group in groups.values()]
@@ -133,7 +135,7 @@ def _named_networks(topology: m.Topology) -> set[m.IPNetwork]:
     networks: set[m.IPNetwork] = set()
     for vpc in topology.vpcs:
         networks.update(vpc.all_cidrs)
-        networks.update(subnet.cidr for subnet in vpc.subnets)
+        networks.update(subnet.cidr for subnet in vpc.subnets if subnet.cidr is not None)
         networks.update(subnet.ipv6_cidr for subnet in vpc.subnets if subnet.ipv6_cidr is not None)
         networks.update(route.destination for table in vpc.route_tables for route in table.routes)
         for group in vpc.security_groups:

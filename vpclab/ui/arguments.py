@@ -6,7 +6,7 @@ and refuse them with the same messages.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv6Address, ip_address
 from typing import Optional
 
 from vpclab.errors import InvalidInput
@@ -62,6 +62,8 @@ def resolve_destination(
             return _ipv6_of(instance.ipv6, text, "its subnet has no ipv6_cidr")
         if isinstance(source, InternetHost) and instance.public_ip is not None:
             return instance.public_ip
+        if instance.ip is None:
+            raise UsageError(f"'{text}' is IPv6-only (its subnet is ipv6_native): add -6")
         return instance.ip
     try:
         host = topology.internet_host(text)
@@ -78,7 +80,7 @@ def resolve_destination(
     except ValueError:
         if "." in text or isinstance(source, Instance):
             try:
-                return dns_lookup(topology, text, source)[0]
+                return dns_lookup(topology, text, source, ipv6)[0]
             except UsageError as error:
                 if "." in text:
                     raise
@@ -102,30 +104,34 @@ def _ipv6_of(address: Optional[IPv6Address], name: str, hint: str) -> IPv6Addres
     return address
 
 
-def dns_lookup(topology: Topology, name: str, source: Optional[Endpoint]) -> tuple[IPv4Address, str]:
+def dns_lookup(
+    topology: Topology, name: str, source: Optional[Endpoint], ipv6: bool = False
+) -> tuple[IPAddress, str]:
     """The address ``source``'s resolver gives ``name`` (as glibc does with the instance's
-    resolv.conf: a name with a dot as it is first, then under the search domains), and how."""
+    resolv.conf: a name with a dot as it is first, then under the search domains), and how;
+    ``ipv6``: its AAAA record (as ``ping -6 NAME``)."""
     if not isinstance(source, Instance):
         raise UsageError(f"'{name}': only an instance asks a VPC's resolver (name an address instead)")
     vpc = topology.vpc(source.vpc)
     if not vpc.dns_support:
         raise UsageError(f"'{name}': VPC {vpc.name} has enable_dns_support: false (no resolver answers)")
     searched = [f"{name}.{suffix}" for suffix in (topology.dns_domain, EC2_INTERNAL)]
+    kind = "AAAA" if ipv6 else "A"
     for candidate in [name, *searched] if "." in name else [*searched, name]:
-        found = resolve(topology, vpc.name, candidate)
-        addresses = [r for r in found.records if r.type == "A"]
+        found = resolve(topology, vpc.name, candidate, kind)
+        addresses = [r for r in found.records if r.type == kind]
         if addresses:
             aliases = [r.name for r in found.records if r.type == "CNAME"]
             via = f" (CNAME {' -> '.join([*aliases, addresses[0].name])})" if aliases else ""
-            address = IPv4Address(addresses[0].values[0])
+            address = ip_address(addresses[0].values[0])
             return (
                 address,
                 f"{candidate} is {address}{via}, as VPC {vpc.name}'s resolver answers {source.name}",
             )
-    raise UsageError(f"'{name}' does not resolve in VPC {vpc.name} (NXDOMAIN or no A record)")
+    raise UsageError(f"'{name}' does not resolve in VPC {vpc.name} (NXDOMAIN or no {kind} record)")
 
 
-def dns_note(topology: Topology, text: str, source: Endpoint) -> Optional[str]:
+def dns_note(topology: Topology, text: str, source: Endpoint, ipv6: bool = False) -> Optional[str]:
     """How a destination written as a DNS name resolved (None for an instance, an internet
     host or an address): what trace prints before its hops."""
     try:
@@ -134,7 +140,7 @@ def dns_note(topology: Topology, text: str, source: Endpoint) -> Optional[str]:
         try:
             topology.endpoint(text)  # a name (or an imported instance's AWS id): no DNS
         except KeyError:
-            return dns_lookup(topology, text, source)[1]
+            return dns_lookup(topology, text, source, ipv6)[1]
     return None
 
 

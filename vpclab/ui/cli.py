@@ -347,7 +347,7 @@ def run_trace(args) -> int:
     topology, data = design(args.topology)
     arguments = trace_arguments(topology, args)
     verdict = trace(topology, **arguments)
-    resolved = dns_note(topology, args.dst, arguments["source"])
+    resolved = dns_note(topology, args.dst, arguments["source"], args.ipv6)
     ids = lambda origin: aws_id(data, origin)  # the AWS ids `vpclab import` kept
     if args.json:
         found = verdict.as_dict()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from agents.launch import Process, command
+from controller.compiler.matches import refuse_uncarried
 from nitro_switch.emulation import Emulation
 from vpclab.errors import InvalidInput
 from vpclab.intent import model as m
@@ -144,6 +145,7 @@ def verify(
     ``sample`` probes that many pairs (see ``plan``) instead of every pair; ``profile``: the
     cards' ports (see ``Emulation``)."""
     started = time.monotonic()
+    refuse_uncarried(topology)  # before the probes are planned: IPv6 is not probed yet
     if changes:  # refuse a change that does not apply before anything is built
         if intent is None:
             raise InvalidInput("changes need the running intent")

@@ -213,7 +213,7 @@ def unowned_address(topology: m.Topology, subnet: m.Subnet) -> Optional[IPv4Addr
     owned |= {interface.ip for interface in topology.endpoint_interfaces}
     owned |= {n.ip for n in topology.load_balancer_nodes}
     taken = owned | subnet.reserved_addresses
-    return next((a for a in subnet.cidr.hosts() if a not in taken), None)
+    return next((a for a in subnet.ipv4.hosts() if a not in taken), None)
 
 
 class _ClientPorts:

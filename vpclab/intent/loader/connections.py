@@ -319,7 +319,14 @@ def build_attachment(r: Reporter, known: Known, path, tgw_name: str, att: dict, 
         if subnet not in known.subnets[vpc]:
             r.report(path + ("subnets", n), f"no subnet '{subnet}' in VPC '{vpc}'")
             continue
-        az = known.subnets[vpc][subnet].az
+        draft = known.subnets[vpc][subnet]
+        if draft.ipv6_native:
+            r.report(
+                path + ("subnets", n),
+                f"subnet '{subnet}' is IPv6-only: vpclab attaches a TGW through subnets with an IPv4 CIDR",
+            )
+            continue
+        az = draft.az
         if az in azs:
             r.report(
                 path + ("subnets", n),

@@ -3,7 +3,7 @@ the instances' YAML names."""
 
 from __future__ import annotations
 
-from ipaddress import AddressValueError, IPv4Address
+from ipaddress import AddressValueError, IPv4Address, IPv6Address
 
 from .. import model as m
 from ..errors import format_path
@@ -52,12 +52,16 @@ def _record(r: Reporter, path, zone: str, record: dict):
         zone if written in ("@", zone) else written if written.endswith("." + zone) else f"{written}.{zone}"
     )
     values = tuple(str(value) for value in record["values"])
-    if record["type"] == "A":
+    if record["type"] in ("A", "AAAA"):
+        family, parse = ("IPv4", IPv4Address) if record["type"] == "A" else ("IPv6", IPv6Address)
         for k, value in enumerate(values):
             try:
-                IPv4Address(value)
+                values = values[:k] + (str(parse(value)),) + values[k + 1 :]  # AAAA: compressed
             except AddressValueError:
-                r.report(path + ("values", k), f"an A record's value is an IPv4 address, not {value!r}")
+                r.report(
+                    path + ("values", k),
+                    f"an {record['type']} record's value is an {family} address, not {value!r}",
+                )
                 return None
     if record["type"] == "CNAME":
         if len(values) != 1:

@@ -66,7 +66,7 @@ def build_endpoints(
 
 
 def _taken(vpc: m.Vpc) -> set[IPv4Address]:
-    return {i.ip for i in vpc.instances} | {nat.ip for nat in vpc.nat_gateways}
+    return {i.ip for i in vpc.instances if i.ip is not None} | {nat.ip for nat in vpc.nat_gateways}
 
 
 def _vpc(r: Reporter, path, name: str, by_vpc: dict) -> Optional[m.Vpc]:

@@ -41,11 +41,18 @@ def build_instances(
         path = ("vpcs", v, "instances", i)
         groups = resolve_security_groups(r, known, path, vpc["name"], instance)
         server = place_on_server(r, known, path, instance, subnet)
-        if subnet is None or addresses.get(i) is None or groups is None or server is None:
+        if subnet is None or groups is None or server is None:
             continue
-        if "ipv6" in instance and i not in given_ipv6:
-            continue  # a bad IPv6 address, already reported
-        ipv6 = given_ipv6.get(i) or assigned_ipv6(subnet, addresses[i], used_ipv6)
+        if (addresses.get(i) is None and not subnet.ipv6_native) or (
+            "ipv6" in instance and i not in given_ipv6
+        ):
+            continue  # a bad address, already reported
+        if subnet.ipv6_native and (v, i) in known.public_ips:
+            r.report(
+                path + ("public_ip",), f"subnet '{subnet.name}' is IPv6-only: no public IPv4 address here"
+            )
+            continue
+        ipv6 = given_ipv6.get(i) or assigned_ipv6(subnet, addresses.get(i), used_ipv6)
         if ipv6 is not None:
             used_ipv6.add(ipv6)
         result.append(
@@ -54,7 +61,7 @@ def build_instances(
                 vpc["name"],
                 subnet.name,
                 instance["name"],
-                addresses[i],
+                addresses.get(i),
                 groups,
                 server,
                 known.public_ips.get((v, i)),
@@ -79,8 +86,8 @@ def _assign_addresses(r: Reporter, v: int, entries) -> dict[int, IPv4Address]:
     )
     used = {address: i for i, address in addresses.items()}
     for i, instance, subnet in entries:
-        if "ip" in instance or subnet is None:
-            continue
+        if "ip" in instance or subnet is None or subnet.cidr is None:
+            continue  # given, or IPv6-only
         reserved = subnet.reserved_addresses
         address = next((a for a in subnet.cidr if a not in reserved and a not in used), None)
         if address is None:
@@ -106,7 +113,9 @@ def given_addresses(r: Reporter, v: int, entries, key: str, parser, block, reser
         network = block(subnet)
         if address is None:
             continue
-        if network is None:
+        if network is None and key == "ip":
+            r.report(path, f"subnet '{subnet.name}' is IPv6-only (ipv6_native): its instances have no IPv4")
+        elif network is None:
             r.report(path, f"subnet '{subnet.name}' has no IPv6 CIDR: set its 'ipv6_cidr' (a /64)")
         elif address not in network:
             r.report(path, f"{address} is outside subnet '{subnet.name}' ({network})")

@@ -98,11 +98,23 @@ def assigned_ipv6(subnet: m.Subnet, ipv4, used) -> Optional[IPv6Address]:
     block = subnet.ipv6_cidr
     if block is None:
         return None
-    host = int(ipv4) - int(subnet.cidr.network_address)
-    wanted = block.network_address + int(str(host), 16)
-    if wanted not in used and wanted not in subnet.reserved_addresses_v6:
-        return wanted
+    if ipv4 is not None:
+        host = int(ipv4) - int(subnet.ipv4.network_address)
+        wanted = block.network_address + int(str(host), 16)
+        if wanted not in used and wanted not in subnet.reserved_addresses_v6:
+            return wanted
     return next(a for a in block.hosts() if a not in used and a not in subnet.reserved_addresses_v6)
+
+
+def ipv4_subnet(r: Reporter, path: DocPath, subnet: m.Subnet) -> bool:
+    """A NAT gateway's or an NLB's or endpoint's interface needs an IPv4 address (vpclab, as
+    AWS's NAT gateways): not in an IPv6-only subnet."""
+    if subnet.cidr is None:
+        r.report(
+            path, f"subnet '{subnet.name}' is IPv6-only: this needs an IPv4 address (a subnet with a 'cidr')"
+        )
+        return False
+    return True
 
 
 def route_family(r: Reporter, known: Known, path: DocPath, vpc: str, route: dict, destination) -> bool:

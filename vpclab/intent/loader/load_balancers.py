@@ -12,6 +12,7 @@ from .. import model as m
 from ..errors import format_path
 from ..values import parse_address
 from .instances import place_on_server
+from .ipv6 import ipv4_subnet
 from .reporter import Known, Reporter
 
 MAX_TARGETS = 512  # the NLB's health checks leave from ports 512-1023, one per target
@@ -151,8 +152,10 @@ def _targets(r: Reporter, path, item: dict, vpc: m.Vpc, subnets: list[m.Subnet])
 
 def free_address(r: Reporter, path, vpc: str, subnet: m.Subnet, used: set) -> Optional[IPv4Address]:
     """The subnet's first free address (AWS assigns one; so does vpclab), now taken."""
+    if not ipv4_subnet(r, path, subnet):
+        return None
     address = next(
-        (a for a in subnet.cidr if a not in subnet.reserved_addresses and (vpc, a) not in used), None
+        (a for a in subnet.ipv4 if a not in subnet.reserved_addresses and (vpc, a) not in used), None
     )
     if address is None:
         r.report(path, f"subnet '{subnet.name}' ({subnet.cidr}) has no free address left")
@@ -166,9 +169,9 @@ def given_address(
 ) -> Optional[IPv4Address]:
     """An address the file gives (an imported interface's): in the subnet, free, now taken."""
     address = r.parsed(path, parse_address, text)
-    if address is None:
+    if address is None or not ipv4_subnet(r, path, subnet):
         return None
-    if address not in subnet.cidr or address in subnet.reserved_addresses or (vpc, address) in used:
+    if address not in subnet.ipv4 or address in subnet.reserved_addresses or (vpc, address) in used:
         r.report(path, f"{address} is not a free address of subnet '{subnet.name}' ({subnet.cidr})")
         return None
     used.add((vpc, address))

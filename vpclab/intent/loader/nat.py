@@ -8,6 +8,7 @@ from .. import model as m
 from ..errors import format_path
 from ..values import parse_address
 from .instances import place_on_server
+from .ipv6 import ipv4_subnet
 from .reporter import Known, Reporter
 
 
@@ -49,6 +50,8 @@ def build_nat_gateways(
             if nat["subnet"] not in known.subnets[vpc["name"]]:
                 r.report(path + ("subnet",), f"no subnet '{nat['subnet']}' in VPC '{vpc['name']}'")
             continue
+        if not ipv4_subnet(r, path + ("subnet",), subnet):
+            continue
         table = tables.get(subnet.route_table)
         routes = table.routes if table else ()
         loop = next((route for route in routes if route.nat_gateway == nat["name"]), None)
@@ -66,7 +69,7 @@ def build_nat_gateways(
                 continue
             problem = (
                 f"{address} is not in subnet '{subnet.name}' ({subnet.cidr})"
-                if address not in subnet.cidr
+                if address not in subnet.ipv4
                 else f"{address} is one of the five addresses AWS reserves in {subnet.cidr}"
                 if address in subnet.reserved_addresses
                 else f"{address} is already an instance's or a NAT gateway's"
@@ -78,7 +81,7 @@ def build_nat_gateways(
                 continue
         else:
             address = next(
-                (a for a in subnet.cidr if a not in subnet.reserved_addresses and a not in used), None
+                (a for a in subnet.ipv4 if a not in subnet.reserved_addresses and a not in used), None
             )
         if address is None:
             r.report(path + ("subnet",), f"subnet '{subnet.name}' ({subnet.cidr}) has no free address left")

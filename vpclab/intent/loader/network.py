@@ -64,11 +64,24 @@ def build_subnet_drafts(r: Reporter, known: Known, vpc_index: int, vpc: dict) ->
     result: dict[str, SubnetDraft] = {}
     for index, subnet in enumerate(subnets_data):
         path = ("vpcs", vpc_index, "subnets", index, "cidr")
-        cidr = r.parsed(path, parse_network, subnet["cidr"])
+        native = bool(subnet.get("ipv6_native"))
+        cidr = None
+        if native == ("cidr" in subnet):
+            r.report(
+                path if native else path[:-1],
+                "an IPv6-only subnet (ipv6_native: true) has no IPv4 'cidr'"
+                if native
+                else "a subnet needs a 'cidr' (or, IPv6-only, 'ipv6_native: true' and an 'ipv6_cidr')",
+            )
+        elif not native:
+            cidr = r.parsed(path, parse_network, subnet["cidr"])
         if cidr is not None:
             _check_subnet_cidr(r, path, cidr, cidrs, result)
         ipv6 = subnet_ipv6(r, known, path[:-1], vpc["name"], subnet, result)
-        result.setdefault(subnet["name"], SubnetDraft(cidr, subnet.get("az", DEFAULT_AZ), index, ipv6))
+        if native and ipv6 is None and "ipv6_cidr" not in subnet:
+            r.report(path[:-1], "an IPv6-only subnet (ipv6_native: true) needs an 'ipv6_cidr' (a /64)")
+        draft = SubnetDraft(cidr, subnet.get("az", DEFAULT_AZ), index, ipv6, native)
+        result.setdefault(subnet["name"], draft)
     return result
 
 
@@ -102,7 +115,7 @@ def build_subnets(r: Reporter, known: Known, v: int, vpc: dict, route_tables, na
         nacl = subnet.get("nacl", "default")
         if nacl not in nacl_names:
             r.report(path + ("nacl",), f"no NACL '{nacl}' in VPC '{vpc['name']}'")
-        if draft.position != s or draft.cidr is None:
+        if draft.position != s or not draft.built:
             continue  # a duplicate name or a bad CIDR, already reported
         subnets.append(
             m.Subnet(

@@ -58,6 +58,12 @@ class SubnetDraft(NamedTuple):
     az: str
     position: int
     ipv6_cidr: Optional[IPv6Network] = None
+    ipv6_native: bool = False  # IPv6-only: no IPv4 CIDR by design (cidr None is then no error)
+
+    @property
+    def built(self) -> bool:
+        """Are its CIDRs valid (so the subnet is built)?"""
+        return self.ipv6_cidr is not None if self.ipv6_native else self.cidr is not None
 
 
 @dataclass

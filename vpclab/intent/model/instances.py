@@ -24,7 +24,7 @@ class Instance:
     vpc: str
     subnet: str
     name: str
-    ip: IPv4Address
+    ip: Optional[IPv4Address]  # None: in an IPv6-only subnet
     security_groups: tuple[SGRef, ...]
     server: str
     public_ip: Optional[IPv4Address] = None  # its public IPv4 or Elastic IP (1:1 at the IGW)
@@ -42,9 +42,15 @@ class Instance:
     ipv6: Optional[IPv6Address] = None  # in a subnet with an IPv6 CIDR: given, else assigned
 
     @property
+    def ipv4(self) -> IPv4Address:
+        """Its IPv4 address, where only an instance with one can be (NLB targets, the cards)."""
+        assert self.ip is not None, f"{self.name} is IPv6-only"
+        return self.ip
+
+    @property
     def addresses(self) -> tuple:
         """Its private addresses, IPv4 first: what its card lets it send from."""
-        return (self.ip,) + ((self.ipv6,) if self.ipv6 is not None else ())
+        return tuple(a for a in (self.ip, self.ipv6) if a is not None)
 
     @property
     def service_dns_name(self) -> Optional[str]:

@@ -20,20 +20,37 @@ class Subnet:
     origin: str
     vpc: str
     name: str
-    cidr: IPv4Network
+    cidr: Optional[IPv4Network]  # None: an IPv6-only subnet (ipv6_native)
     az: str
     route_table: str
     nacl: str
     ipv6_cidr: Optional[IPv6Network] = None  # its /64 of the VPC's /56 (dual stack)
 
     @property
+    def ipv6_native(self) -> bool:
+        """An IPv6-only subnet: no IPv4 CIDR, its instances have IPv6 addresses only."""
+        return self.cidr is None
+
+    @property
+    def ipv4(self) -> IPv4Network:
+        """Its IPv4 CIDR, where only a subnet with one can be (IPv4's stages, the cards)."""
+        assert self.cidr is not None, f"{self.name} is IPv6-only"
+        return self.cidr
+
+    @property
     def router_address(self) -> IPv4Address:
         """The VPC router's address here (network + 1), the instances' default gateway."""
-        return self.cidr.network_address + 1
+        return self.ipv4.network_address + 1
+
+    @property
+    def router_addresses(self) -> tuple:
+        """The VPC router's addresses here, of each family the subnet has."""
+        found = (self.router_address,) if self.cidr is not None else ()
+        return found + ((self.router_address_v6,) if self.ipv6_cidr is not None else ())
 
     def contains(self, address) -> bool:
         """Is ``address`` (either family) in this subnet's CIDR or its /64?"""
-        return address in self.cidr or (self.ipv6_cidr is not None and address in self.ipv6_cidr)
+        return any(address in block for block in (self.cidr, self.ipv6_cidr) if block is not None)
 
     @property
     def router_address_v6(self) -> Optional[IPv6Address]:
@@ -53,6 +70,8 @@ class Subnet:
     @property
     def reserved_addresses(self) -> frozenset[IPv4Address]:
         """The five addresses AWS reserves: .0, .1 router, .2 DNS, .3, and the broadcast."""
+        if self.cidr is None:
+            return frozenset()
         base = self.cidr.network_address
         return frozenset({base + offset for offset in RESERVED_HOST_OFFSETS} | {self.cidr.broadcast_address})
 
