@@ -95,6 +95,57 @@ def test_the_peering_seeds_steps_through_the_api_connect_two_vpcs_live():
         ]
 
 
+def test_a_group_and_a_nacl_made_through_the_api_take_effect_live():
+    """A new group given to db1 admits web1's ping; a new NACL (it denies everything) on db's
+    subnet stops it; the default NACL back lets it through again: each a call, then a ping."""
+    with _served("flow-logs.yaml") as (lab, ec2):
+        prod = next(v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if v["CidrBlock"] == "10.0.0.0/16")
+        db_subnet = next(
+            s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if s["CidrBlock"] == "10.0.2.0/24"
+        )
+        db1 = next(
+            i
+            for r in ec2.describe_instances()["Reservations"]
+            for i in r["Instances"]
+            if {"Key": "Name", "Value": "db1"} in i["Tags"]
+        )
+        assert not _pings(lab, "web1", "db1")
+        made = ec2.create_security_group(GroupName="ping-sg", Description="pings", VpcId=prod)["GroupId"]
+        ping = [{"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "10.0.1.0/24"}]}]
+        ec2.authorize_security_group_ingress(GroupId=made, IpPermissions=ping)
+        assert not _pings(lab, "web1", "db1")  # nobody has the group yet
+        kept = [g["GroupId"] for g in db1["SecurityGroups"]]
+        ec2.modify_instance_attribute(InstanceId=db1["InstanceId"], Groups=[made, *kept])
+        assert _pings(lab, "web1", "db1")
+        acl = ec2.create_network_acl(VpcId=prod)["NetworkAcl"]["NetworkAclId"]
+        association = next(
+            a["NetworkAclAssociationId"]
+            for n in ec2.describe_network_acls()["NetworkAcls"]
+            for a in n["Associations"]
+            if a["SubnetId"] == db_subnet
+        )
+        new = ec2.replace_network_acl_association(AssociationId=association, NetworkAclId=acl)[
+            "NewAssociationId"
+        ]
+        assert not _pings(lab, "web1", "db1")
+        default = next(
+            n["NetworkAclId"]
+            for n in ec2.describe_network_acls()["NetworkAcls"]
+            if n["IsDefault"] and n["VpcId"] == prod
+        )
+        ec2.replace_network_acl_association(AssociationId=new, NetworkAclId=default)
+        assert _pings(lab, "web1", "db1")
+        operations = [c["operation"] for c in lab.api.call("changes")["changes"]]
+        assert operations == [
+            "create-security-group",
+            "add-sg-rule",
+            "set-instance-groups",
+            "create-nacl",
+            "associate-nacl",
+            "associate-nacl",
+        ]
+
+
 def test_vpclab_serve_answers_the_aws_cli_and_tears_down_on_sigterm():
     port = _free_port()
     server = subprocess.Popen(

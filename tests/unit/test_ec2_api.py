@@ -13,6 +13,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 from vpclab.api import calls
+from vpclab.api import params as query
 from vpclab.api.backend import ec2_client, serve
 from vpclab.intent.changes import Intent
 from vpclab.intent.loader import load_topology
@@ -170,7 +171,7 @@ def test_a_call_the_emulation_cannot_follow_is_refused_aws_style_and_changes_not
 
 
 def test_the_query_apis_flat_parameters_become_vpclab_rules():
-    ids = calls.Ids()
+    ids = query.Ids()
     ids.add("security_group", ("prod", "web-sg"), "sg-1")
     ids.add("security_group", ("prod", "lb-sg"), "sg-2")
     params = {
@@ -197,7 +198,7 @@ def test_the_query_apis_flat_parameters_become_vpclab_rules():
     assert not calls.same_rule(
         {"protocol": "tcp", "cidr": "0.0.0.0/0"}, {"protocol": "udp", "cidr": "0.0.0.0/0"}
     )
-    with pytest.raises(calls.ApiRefusal) as ipv6:
+    with pytest.raises(query.ApiRefusal) as ipv6:
         calls.sg_rules(
             {
                 "GroupId": "sg-1",
@@ -210,7 +211,7 @@ def test_the_query_apis_flat_parameters_become_vpclab_rules():
 
 
 def test_a_vpcs_default_group_is_named_as_the_shell_names_it_and_its_implicit_rules_can_be_revoked():
-    ids = calls.Ids()
+    ids = query.Ids()
     ids.add("security_group", ("prod", "default"), "sg-p")
     ids.add("security_group", ("dev", "default"), "sg-d")
     running = {"vpcs": [{"name": "prod"}, {"name": "dev"}]}  # neither writes its default group
@@ -232,7 +233,7 @@ def test_a_vpcs_default_group_is_named_as_the_shell_names_it_and_its_implicit_ru
         "protocol": "all",
         "security_group": "default",
     }
-    with pytest.raises(calls.ApiRefusal) as unknown:
+    with pytest.raises(query.ApiRefusal) as unknown:
         calls.changes("RevokeSecurityGroupIngress", {**itself, "GroupId": "sg-nope"}, ids, running)
     assert unknown.value.code == "InvalidGroup.NotFound"
 

@@ -20,7 +20,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from vpclab.errors import OperationFailed
 from vpclab.intent import model as m
 
-from .calls import Ids
+from .params import Ids
 from .seed import Seeder
 from .server import Front
 

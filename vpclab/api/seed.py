@@ -12,7 +12,7 @@ from typing import Any
 from vpclab.intent import model as m
 from vpclab.intent.model.traffic import Traffic
 
-from .calls import Ids
+from .params import Ids
 
 IMAGE = "ami-03cf127a"  # one of the images moto's backend knows (the API asks for one)
 DEFAULT_NACL = "default"  # a VPC's default NACL (the loader's implicit one, unless the file has it)
@@ -192,6 +192,8 @@ class Seeder:
                 TagSpecifications=tags(instance.name, "instance"),
             )["Instances"][0]
             self.ids.add("instance", instance.name, made["InstanceId"])
+            for interface in made.get("NetworkInterfaces", [])[:1]:  # its primary network interface
+                self.ids.add("network_interface", instance.name, interface["NetworkInterfaceId"])
             if not instance.source_dest_check:
                 ec2.modify_instance_attribute(InstanceId=made["InstanceId"], SourceDestCheck={"Value": False})
 
@@ -291,10 +293,11 @@ class Seeder:
         for subnet in vpc.subnets:
             table = next(t for t in vpc.route_tables if t.name == subnet.route_table)
             if not table.main:
-                ec2.associate_route_table(
+                association = ec2.associate_route_table(
                     RouteTableId=self.ids.by_key[("route_table", (vpc.name, table.name))],
                     SubnetId=self.ids.by_key[("subnet", (vpc.name, subnet.name))],
-                )
+                )["AssociationId"]
+                self.ids.add("route_table_association", (vpc.name, subnet.name), association)
 
     def _route(self, ec2, table_id: str, route: m.Route) -> None:
         if route.local or route.propagated:
@@ -347,11 +350,14 @@ class Seeder:
         }
         for subnet in vpc.subnets:
             subnet_id = self.ids.by_key[("subnet", (vpc.name, subnet.name))]
-            if subnet.nacl != DEFAULT_NACL and subnet_id in associations:
-                ec2.replace_network_acl_association(
-                    AssociationId=associations[subnet_id],
+            association = associations.get(subnet_id)
+            if subnet.nacl != DEFAULT_NACL and association is not None:
+                association = ec2.replace_network_acl_association(
+                    AssociationId=association,
                     NetworkAclId=self.ids.by_key[("network_acl", (vpc.name, subnet.nacl))],
-                )
+                )["NewAssociationId"]
+            if association is not None:
+                self.ids.add("nacl_association", (vpc.name, subnet.name), association)
 
     @staticmethod
     def _nacl_entry(ec2, acl: str, egress: bool, rule: m.NaclRule) -> None:

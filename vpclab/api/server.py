@@ -23,7 +23,7 @@ from vpclab.errors import VpclabError
 from vpclab.intent.changes import Intent
 
 from . import calls
-from .calls import ApiRefusal, Ids
+from .params import NEW, ApiRefusal, Ids, reads
 
 PASSED = ("CreateTags", "DeleteTags")  # changing calls that change nothing vpclab emulates
 HOP_HEADERS = {"connection", "transfer-encoding", "content-length", "keep-alive"}
@@ -61,7 +61,7 @@ class Front:
         params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         action = params.get("Action", "")
-        if not action or calls.reads(action):
+        if not action or reads(action):
             status, headers, answer = self._forward(environ, body)
             return self._answer(start_response, status, answer, headers)
         with self.changing:
@@ -89,14 +89,13 @@ class Front:
     def _created(self, action: str, planned: list, answer: bytes) -> list:
         """A create call's object is known by the id moto answered with: the design names it
         by its Name tag, or by that id."""
-        kind, tag = calls.CREATED[action]
+        kind, tag, key = calls.CREATED[action]
         found = re.search(rf"<{tag}>([^<]+)</{tag}>".encode(), answer)
         if found is None:
             return planned
         aws_id = found.group(1).decode()
-        named = [(op, {k: aws_id if v == calls.NEW else v for k, v in args.items()}) for op, args in planned]
-        name = next(v for _, args in named for k, v in args.items() if k == kind)
-        self.ids.add(kind, name, aws_id)
+        named = [(op, {k: aws_id if v == NEW else v for k, v in args.items()}) for op, args in planned]
+        self.ids.add(kind, key(named[-1][1]), aws_id)
         return named
 
     def _plan(self, action: str, params: dict) -> list:
@@ -111,7 +110,7 @@ class Front:
             for operation, arguments in planned:
                 trial.apply(operation, **arguments)
         except VpclabError as error:
-            raise ApiRefusal("InvalidParameterValue", f"vpclab's design refuses it: {error}") from None
+            raise ApiRefusal(error.code, f"vpclab's design refuses it: {error}") from None
         return planned
 
     def _forward(self, environ, body: bytes) -> tuple[int, list, bytes]:

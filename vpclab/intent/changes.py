@@ -17,15 +17,10 @@ from typing import Optional
 
 import yaml
 
-from vpclab.errors import InvalidInput
-
 from . import model as m
-from .errors import TopologyError, format_path
+from .errors import ChangeError, TopologyError, format_path
 from .loader import topology_from_data
-
-
-class ChangeError(InvalidInput):
-    """A change that cannot be applied; the message says why."""
+from .resources import RESOURCE_OPERATIONS
 
 
 class Intent:
@@ -512,4 +507,5 @@ OPERATIONS: dict[str, Callable] = {
     "tunnel-state": tunnel_state,
     "dx-state": dx_state,
     "bgp-learned": bgp_learned,
+    **RESOURCE_OPERATIONS,
 }

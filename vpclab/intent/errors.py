@@ -61,3 +61,19 @@ class TopologyError(InvalidInput):
 
     def report(self, command: str) -> str:
         return self.render()  # FILE:LINE: path: message, one a line
+
+
+class ChangeError(InvalidInput):
+    """A runtime change that cannot be applied; the message says why."""
+
+
+class DependencyViolation(ChangeError):
+    """A change AWS refuses because something still uses the object (the API's code)."""
+
+    code = "DependencyViolation"
+
+
+class CannotDelete(ChangeError):
+    """A VPC's default object, which AWS does not delete."""
+
+    code = "CannotDelete"

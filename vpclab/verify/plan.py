@@ -196,14 +196,15 @@ def destination_segments(topology: m.Topology, source: Endpoint, target: Endpoin
 
 
 def other_protocols(topology: m.Topology) -> list[int]:
-    """IP protocols other than ICMP, TCP and UDP that some rule names (e.g. 47 GRE, 50 ESP)."""
+    """IP protocols other than ICMP, TCP and UDP that some rule names (e.g. 47 GRE, 50 ESP);
+    not ICMPv6, IPv6's own ICMP (an IPv4 packet of protocol 58 means nothing to anyone)."""
     named: set[int] = set()
     for vpc in topology.vpcs:
         for group in vpc.security_groups:
             named.update(r.traffic.protocol for r in group.ingress + group.egress if r.traffic.protocol)
         for nacl in vpc.nacls:
             named.update(r.traffic.protocol for r in nacl.ingress + nacl.egress if r.traffic.protocol)
-    return sorted(named - {ICMP, *PORTED_PROTOCOLS})
+    return sorted(named - {ICMP, m.PROTOCOL_NUMBERS["icmpv6"], *PORTED_PROTOCOLS})
 
 
 def unowned_address(topology: m.Topology, subnet: m.Subnet) -> Optional[IPv4Address]:

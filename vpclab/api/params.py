@@ -1,0 +1,70 @@
+"""What every EC2 API call module shares: the API's ids of the design's objects, AWS-style
+refusals, and the Query API's parameters (``Prefix.N.Rest=value``) read as lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from vpclab.errors import InvalidInput
+
+READING = ("Describe", "Get", "List", "Search")
+Change = tuple[str, dict]  # (operation, arguments) of Hyperplane's change API
+NEW = "pcx-new"  # a created object's name in the trial, before moto answers with its id
+
+
+class ApiRefusal(InvalidInput):
+    """An AWS-style error: ``code`` (e.g. UnsupportedOperation) and its message."""
+
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+@dataclass
+class Ids:
+    """The API's ids of the design's objects, both ways: id -> (kind, key), (kind, key) -> id.
+    A key is the object's name, or (VPC, name) for what is named within its VPC."""
+
+    by_id: dict[str, tuple[str, object]] = field(default_factory=dict)
+    by_key: dict[tuple[str, object], str] = field(default_factory=dict)
+
+    def add(self, kind: str, key, aws_id: str) -> None:
+        self.by_id[aws_id] = (kind, key)
+        self.by_key[(kind, key)] = aws_id
+
+    def key(self, aws_id: str, kind: str, what: str):
+        """The design's key of ``aws_id``, which must be a ``kind``; else AWS's not-found error."""
+        found = self.by_id.get(aws_id)
+        if found is None or found[0] != kind:
+            raise ApiRefusal(f"Invalid{what}.NotFound", f"The {what} ID '{aws_id}' does not exist")
+        return found[1]
+
+    def id_of(self, kind: str, key) -> Optional[str]:
+        return self.by_key.get((kind, key))
+
+
+def reads(action: str) -> bool:
+    return action.startswith(READING)
+
+
+def members(params: dict, prefix: str) -> list[dict]:
+    """``Prefix.N.Rest=value`` parameters as a list of dicts {Rest: value}, in N's order."""
+    found: dict[int, dict] = {}
+    for key, value in params.items():
+        head, _, rest = key.partition(".")
+        if head != prefix or not rest:
+            continue
+        number, _, name = rest.partition(".")
+        if number.isdigit() and name:
+            found.setdefault(int(number), {})[name] = value
+    return [found[n] for n in sorted(found)]
+
+
+def tagged_name(params: dict) -> Optional[str]:
+    """The Name tag a create call gives its object (TagSpecification.N.Tag.M.Key=Name)."""
+    for spec in members(params, "TagSpecification"):
+        for tag in members(spec, "Tag"):
+            if tag.get("Key") == "Name":
+                return tag.get("Value")
+    return None
