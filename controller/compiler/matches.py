@@ -16,14 +16,15 @@ ETHERNET_HEADER = 14  # bytes before the IP header: an MTU check on a frame adds
 
 
 UNCARRIED = (
-    "IPv6 is checked and traced (trace -6) but not yet emulated live: the Nitro cards carry "
-    "IPv4 only so far; run a design without IPv6 parts"
+    "it has an IPv6 address: IPv6 is checked and traced (trace -6) but not yet emulated live, "
+    "the Nitro cards carry IPv4 only so far; run a design whose subnets and hosts have no IPv6"
 )
 
 
 def uncarried(topology: m.Topology) -> Optional[str]:
-    """The first YAML path of what the data plane cannot carry yet (IPv6, issue 34), if any."""
-    return topology.ipv6_origins[0] if topology.ipv6_origins else None
+    """The first YAML path of what the data plane cannot carry yet (issue 34): something with
+    an IPv6 address. IPv6 rules and routes alone are inert (no IPv6 packet exists): they run."""
+    return topology.ipv6_holders[0] if topology.ipv6_holders else None
 
 
 def refuse_uncarried(topology: m.Topology) -> None:

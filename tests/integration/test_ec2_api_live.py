@@ -146,6 +146,57 @@ def test_a_group_and_a_nacl_made_through_the_api_take_effect_live():
         ]
 
 
+def test_a_subnet_a_cidr_and_a_gateway_added_through_the_api_leave_the_cards_carrying():
+    """Calls that change the design's frame (a new subnet and CIDR: new ids, every card
+    compiled again; a gateway attached, routed to, detached): dev1 still reaches dev2 after
+    each, and the controller logged each change."""
+    with _served("flow-logs.yaml") as (lab, ec2):
+        vpcs = {v["CidrBlock"]: v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+        prod, dev = vpcs["10.0.0.0/16"], vpcs["10.9.0.0/16"]
+        assert _pings(lab, "dev1", "dev2")
+        ec2.associate_vpc_cidr_block(VpcId=prod, CidrBlock="10.1.0.0/16")
+        ec2.create_subnet(VpcId=prod, CidrBlock="10.1.1.0/24")
+        assert _pings(lab, "dev1", "dev2") and _pings(lab, "dev2", "dev1")
+        gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=dev)
+        table = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [dev]}])["RouteTables"][0]
+        ec2.create_route(
+            RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway
+        )
+        assert _pings(lab, "dev1", "dev2")
+        ec2.detach_internet_gateway(InternetGatewayId=gateway, VpcId=dev)
+        assert _pings(lab, "dev1", "dev2")
+        operations = [c["operation"] for c in lab.api.call("changes")["changes"]]
+        assert operations == [
+            "add-vpc-cidr",
+            "create-subnet",
+            "attach-internet-gateway",
+            "add-route",
+            "detach-internet-gateway",
+        ]
+
+
+def test_an_elastic_ip_moved_through_the_api_is_where_the_internet_reaches_the_instance():
+    """web1's address on the internet becomes the Elastic IP the API allocated and associated:
+    the client pings it there, not at the old one; disassociated, at neither."""
+    with _served("two-tier.yaml") as (lab, ec2):
+        client = lab.hosts.hosts["client"]
+        old = str(lab.topology.instance("web1").public_ip)
+        reaches = lambda address: " 1 received" in client.cmd(f"ping -c 1 -W 1 {address}")
+        assert reaches(old)
+        allocated = ec2.allocate_address(Domain="vpc")
+        web1 = next(
+            i["InstanceId"]
+            for r in ec2.describe_instances()["Reservations"]
+            for i in r["Instances"]
+            if {"Key": "Name", "Value": "web1"} in i["Tags"]
+        )
+        association = ec2.associate_address(AllocationId=allocated["AllocationId"], InstanceId=web1)
+        assert reaches(allocated["PublicIp"]) and not reaches(old)
+        ec2.disassociate_address(AssociationId=association["AssociationId"])
+        assert not reaches(allocated["PublicIp"]) and not reaches(old)
+
+
 def test_vpclab_serve_answers_the_aws_cli_and_tears_down_on_sigterm():
     port = _free_port()
     server = subprocess.Popen(

@@ -181,10 +181,12 @@ def test_rules_routes_and_peerings_map_as_aws_means_them_or_are_listed():
     tcp |= {"Ipv6Ranges": [{"CidrIpv6": "::/0"}], "PrefixListIds": [{"PrefixListId": "pl-1"}]}
     ping = {"IpProtocol": "icmp", "FromPort": 8, "ToPort": -1, "UserIdGroupPairs": [{"GroupId": "sg-d2"}]}
     udp = {"IpProtocol": "udp", "FromPort": 0, "ToPort": 65535, "UserIdGroupPairs": [{"GroupId": "sg-gone"}]}
+    echo6 = {"IpProtocol": "58", "FromPort": 128, "ToPort": -1, "Ipv6Ranges": [{"CidrIpv6": "2001:db8::/32"}]}
+    echo6 |= {"IpRanges": [{"CidrIp": "10.9.0.0/16"}]}
     groups = [
         group("sg-d1", "default", "vpc-1"),
         group("sg-d2", "default", "vpc-2"),
-        group("sg-web", "web", "vpc-1", [tcp, ping, udp]),
+        group("sg-web", "web", "vpc-1", [tcp, ping, udp, echo6]),
     ]
 
     def entry(number, protocol, action, **more):
@@ -232,11 +234,14 @@ def test_rules_routes_and_peerings_map_as_aws_means_them_or_are_listed():
     web = next(g for g in one["security_groups"] if g["name"] == "web")
     assert web["ingress"] == [
         {"protocol": "tcp", "ports": "8000-8080", "cidr": "10.0.0.0/8"},
+        {"protocol": "tcp", "ports": "8000-8080", "cidr": "::/0"},  # IPv6 rules stay (they run)
         {"protocol": "icmp", "icmp_type": 8, "security_group": "two-b/default"},
+        {"protocol": "icmpv6", "icmp_type": 128, "cidr": "2001:db8::/32"},
     ]
     nacl = one["nacls"][0]
     assert nacl["ingress"] == [
-        {"rule": 100, "protocol": "tcp", "ports": 22, "cidr": "10.2.0.0/16", "action": "deny"}
+        {"rule": 100, "protocol": "tcp", "ports": 22, "cidr": "10.2.0.0/16", "action": "deny"},
+        {"rule": 110, "protocol": "all", "cidr": "::/0", "action": "allow"},
     ]
     assert one["subnets"][0]["nacl"] == nacl["name"] == "acl-1"
     assert one["route_tables"][0]["routes"] == [
@@ -252,13 +257,13 @@ def test_rules_routes_and_peerings_map_as_aws_means_them_or_are_listed():
     }
     assert [s["name"] for s in result.data["servers"]] == ["srv1", "srv2", "srv3", "srv4"]
     assert sorted((s.kind, s.aws_id, s.reason) for s in result.skipped) == [
-        ("NACL rule", "acl-1 ingress rule 110", "IPv6 is not emulated"),
-        ("SG rule", "sg-web ingress", "IPv6 is not emulated"),
+        ("SG rule", "sg-web ingress", "icmpv6 with 10.9.0.0/16: it matches no packet"),
         ("SG rule", "sg-web ingress", "it names sg-gone, which is not in the snapshot"),
         ("SG rule", "sg-web ingress", "its prefix list pl-1 is not in the snapshot"),
         ("route", "rtb-1 0.0.0.0/0", "its NAT gateway nat-1 was not imported"),
     ]
-    load_topology("t.yaml", render(result, "DIR"))  # and it is a valid topology
+    imported = load_topology("t.yaml", render(result, "DIR"))  # and it is a valid topology
+    assert not imported.ipv6_holders and imported.ipv6_origins  # IPv6 rules, nothing IPv6: it runs
 
 
 def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path, capsys):

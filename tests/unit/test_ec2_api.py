@@ -198,16 +198,17 @@ def test_the_query_apis_flat_parameters_become_vpclab_rules():
     assert not calls.same_rule(
         {"protocol": "tcp", "cidr": "0.0.0.0/0"}, {"protocol": "udp", "cidr": "0.0.0.0/0"}
     )
-    with pytest.raises(query.ApiRefusal) as ipv6:
-        calls.sg_rules(
-            {
-                "GroupId": "sg-1",
-                "IpPermissions.1.IpProtocol": "tcp",
-                "IpPermissions.1.Ipv6Ranges.1.CidrIpv6": "::/0",
-            },
-            ids,
-        )
-    assert ipv6.value.code == "UnsupportedOperation"
+    ipv6 = calls.sg_rules(  # IPv6 ranges are rules too (Terraform's usual ::/0 egress)
+        {
+            "GroupId": "sg-1",
+            "IpPermissions.1.IpProtocol": "58",
+            "IpPermissions.1.FromPort": "128",
+            "IpPermissions.1.ToPort": "-1",
+            "IpPermissions.1.Ipv6Ranges.1.CidrIpv6": "::/0",
+        },
+        ids,
+    )
+    assert ipv6 == [{"protocol": "icmpv6", "icmp_type": 128, "cidr": "::/0"}]
 
 
 def test_a_vpcs_default_group_is_named_as_the_shell_names_it_and_its_implicit_rules_can_be_revoked():

@@ -2,13 +2,17 @@
 moto server behind vpclab's front, each call a runtime change of the running design (or an
 AWS-style refusal that changes nothing)."""
 
+import socket
+
 import pytest
+import yaml
 from botocore.exceptions import ClientError
 from test_ec2_api import _group
 from test_ec2_api import api as api  # the fixture the tests take
 
+from vpclab.api.backend import ec2_client, serve
 from vpclab.intent.changes import Intent
-from vpclab.intent.errors import CannotDelete, DependencyViolation
+from vpclab.intent.errors import CannotDelete, DependencyViolation, GatewayNotAttached
 from vpclab.intent.loader import load_topology
 
 
@@ -150,8 +154,173 @@ def test_the_resource_changes_refuse_what_aws_refuses():
 
 
 def _design(name: str) -> tuple[str, dict]:
-    import yaml
-
     topology = load_topology(f"topologies/{name}")
     with open(topology.source, encoding="utf-8") as handle:
         return topology.source, yaml.safe_load(handle)
+
+
+@pytest.mark.parametrize("api", ["flow-logs.yaml"], indirect=True)
+def test_subnets_further_cidrs_and_an_internet_gateway_through_the_api(api):
+    running, ec2, _ = api
+    prod, dev = _vpc(ec2, "10.0.0.0/16"), _vpc(ec2, "10.9.0.0/16")
+    named = [{"ResourceType": "subnet", "Tags": [{"Key": "Name", "Value": "extra"}]}]
+    extra = ec2.create_subnet(
+        VpcId=prod, CidrBlock="10.0.3.0/24", AvailabilityZone="us-east-1a", TagSpecifications=named
+    )["Subnet"]["SubnetId"]
+    assert running.applied[-1] == (
+        "create-subnet",
+        {"vpc": "prod", "name": "extra", "cidr": "10.0.3.0/24", "az": "us-east-1a"},
+    )
+    assert running.intent.topology.vpc("prod").subnet("extra").az == "us-east-1a"
+    assert _refused(ec2.delete_subnet, SubnetId=_subnet(ec2, "10.0.1.0/24")) == "DependencyViolation"
+    ec2.delete_subnet(SubnetId=extra)
+    assert "extra" not in [s.name for s in running.intent.topology.vpc("prod").subnets]
+    association = ec2.associate_vpc_cidr_block(VpcId=prod, CidrBlock="10.1.0.0/16")["CidrBlockAssociation"][
+        "AssociationId"
+    ]
+    assert [str(c) for c in running.intent.topology.vpc("prod").cidrs] == ["10.0.0.0/16", "10.1.0.0/16"]
+    inner = ec2.create_subnet(VpcId=prod, CidrBlock="10.1.1.0/24")["Subnet"]["SubnetId"]
+    assert running.applied[-1][1]["name"] == inner  # no Name tag: the id moto answered
+    assert _refused(ec2.disassociate_vpc_cidr_block, AssociationId=association) == "DependencyViolation"
+    ec2.delete_subnet(SubnetId=inner)
+    ec2.disassociate_vpc_cidr_block(AssociationId=association)
+    assert [str(c) for c in running.intent.topology.vpc("prod").cidrs] == ["10.0.0.0/16"]
+    primary = next(
+        a["AssociationId"]
+        for v in ec2.describe_vpcs(VpcIds=[prod])["Vpcs"]
+        for a in v["CidrBlockAssociationSet"]
+        if a["CidrBlock"] == "10.0.0.0/16"
+    )
+    assert _refused(ec2.disassociate_vpc_cidr_block, AssociationId=primary) == "CannotDelete"
+    # an internet gateway: nothing until attached; a route to it; detached, the route is a blackhole
+    tagged = [{"ResourceType": "internet-gateway", "Tags": [{"Key": "Name", "Value": "igw-dev"}]}]
+    before = len(running.applied)
+    gateway = ec2.create_internet_gateway(TagSpecifications=tagged)["InternetGateway"]["InternetGatewayId"]
+    assert len(running.applied) == before
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=dev)
+    assert running.intent.topology.vpc("dev").internet_gateway.name == "igw-dev"
+    table = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [dev]}])["RouteTables"][0]
+    ec2.create_route(RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    assert _refused(ec2.delete_internet_gateway, InternetGatewayId=gateway) == "DependencyViolation"
+    ec2.detach_internet_gateway(InternetGatewayId=gateway, VpcId=dev)
+    dev_vpc = running.intent.topology.vpc("dev")
+    assert dev_vpc.internet_gateway is None
+    assert [r.describe() for r in dev_vpc.main_route_table.routes if not r.local] == [
+        "0.0.0.0/0 -> blackhole"
+    ]
+    ec2.delete_internet_gateway(InternetGatewayId=gateway)
+
+
+def test_a_gateway_with_mapped_public_addresses_does_not_detach():
+    intent = Intent(*_design("dual-stack.yaml"))
+    with pytest.raises(DependencyViolation, match=r"mapped public addresses \(web1\)"):
+        intent.apply("detach-internet-gateway", vpc="prod", name="igw-prod")
+
+
+@pytest.mark.parametrize("api", ["two-tier.yaml"], indirect=True)
+def test_an_elastic_ip_comes_from_the_emulations_block_and_moves_with_its_association(api):
+    running, ec2, _ = api
+    taken = {str(i.public_ip) for i in running.intent.topology.instances if i.public_ip}
+    taken |= {str(n.public_ip) for n in running.intent.topology.nat_gateways}
+    web1 = _instance(ec2, "web1")["InstanceId"]
+    held = {a["PublicIp"]: a.get("InstanceId") for a in ec2.describe_addresses()["Addresses"]}
+    assert held[str(running.intent.topology.instance("web1").public_ip)] == web1  # the design's, as EIPs
+    assert taken <= set(held)
+    allocated = ec2.allocate_address(Domain="vpc")
+    assert allocated["PublicIp"].startswith("203.0.113.") and allocated["PublicIp"] not in taken
+    others = lambda t: (t.instance("web2").public_ip, [n.public_ip for n in t.nat_gateways])
+    before = others(running.intent.topology)
+    association = ec2.associate_address(AllocationId=allocated["AllocationId"], InstanceId=web1)[
+        "AssociationId"
+    ]
+    assert str(running.intent.topology.instance("web1").public_ip) == allocated["PublicIp"]
+    assert others(running.intent.topology) == before  # the pool does not hand web1's old one to web2
+    assert _refused(ec2.release_address, AllocationId=allocated["AllocationId"]) == "InvalidIPAddress.InUse"
+    app1 = _instance(ec2, "app1")["InstanceId"]
+    assert _refused(ec2.associate_address, AllocationId=allocated["AllocationId"], InstanceId=app1) == (
+        "Resource.AlreadyAssociated"
+    )
+    ec2.disassociate_address(AssociationId=association)
+    assert running.intent.topology.instance("web1").public_ip is None
+    ec2.release_address(AllocationId=allocated["AllocationId"])
+    assert _refused(ec2.allocate_address, Domain="vpc", Address="54.1.2.3") == "InvalidParameterValue"
+
+
+def test_an_elastic_ip_needs_an_internet_gateway():
+    intent = Intent(*_design("flow-logs.yaml"))
+    with pytest.raises(GatewayNotAttached):
+        intent.apply("set-public-ip", instance="web1", address="203.0.113.9")
+
+
+@pytest.mark.parametrize("api", ["two-tier.yaml"], indirect=True)
+def test_a_designs_public_ip_moves_to_another_instance_only_when_reassociation_is_allowed(api):
+    running, ec2, _ = api
+    address = str(running.intent.topology.instance("web2").public_ip)
+    allocation = next(
+        a["AllocationId"] for a in ec2.describe_addresses()["Addresses"] if a["PublicIp"] == address
+    )
+    app1 = _instance(ec2, "app1")["InstanceId"]
+    assert (
+        _refused(ec2.associate_address, AllocationId=allocation, InstanceId=app1)
+        == "Resource.AlreadyAssociated"
+    )
+    ec2.associate_address(AllocationId=allocation, InstanceId=app1, AllowReassociation=True)
+    topology = running.intent.topology
+    assert (topology.instance("web2").public_ip, str(topology.instance("app1").public_ip)) == (None, address)
+    assert str(topology.instance("web1").public_ip) != address  # web1's own address stays its own
+
+
+IPV6_RULES = """\
+name: v6rules
+vpcs:
+  - name: prod
+    cidr: 10.0.0.0/16
+    subnets: [{name: a, cidr: 10.0.1.0/24, nacl: n}]
+    nacls:
+      - name: n
+        ingress:
+          - {rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}
+          - {rule: 101, protocol: icmpv6, cidr: "::/0", action: allow}
+    security_groups:
+      - name: web-sg
+        egress: [{protocol: all, cidr: 0.0.0.0/0}, {protocol: all, cidr: "::/0"}]
+    instances: [{name: web1, subnet: a, security_groups: [web-sg]}]
+"""
+
+
+def test_ipv6_rules_without_ipv6_addresses_are_served_and_taken(tmp_path):
+    """Terraform's usual ::/0 egress: with no IPv6 address in the design the rules decide
+    nothing, so the design runs, the API holds them, and an IPv6 rule is a change like any."""
+    path = tmp_path / "v6rules.yaml"
+    path.write_text(IPV6_RULES)
+    topology = load_topology(str(path))
+    assert topology.ipv6_origins and not topology.ipv6_holders
+    intent = Intent(str(path), yaml.safe_load(IPV6_RULES))
+    applied = []
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    served = serve(
+        topology, port, lambda: intent.data, lambda o, a: applied.append(intent.apply(o, **a)), print
+    )
+    try:
+        ec2 = ec2_client(f"http://127.0.0.1:{port}", "us-east-1")
+        group = _group(ec2, "web-sg")
+        assert [r["CidrIpv6"] for p in group["IpPermissionsEgress"] for r in p.get("Ipv6Ranges", [])] == [
+            "::/0"
+        ]
+        entries = [
+            e
+            for n in ec2.describe_network_acls()["NetworkAcls"]
+            for e in n["Entries"]
+            if "Ipv6CidrBlock" in e
+        ]
+        assert [(e["RuleNumber"], e["Protocol"]) for e in entries if e["RuleNumber"] < 32767] == [(101, "58")]
+        ping6 = [
+            {"IpProtocol": "58", "FromPort": 128, "ToPort": -1, "Ipv6Ranges": [{"CidrIpv6": "2001:db8::/32"}]}
+        ]
+        ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=ping6)
+        rules = intent.topology.security_group(intent.topology.instance("web1").security_groups[0]).ingress
+        assert [r.describe() for r in rules] == ["icmpv6 type 128 2001:db8::/32"]
+    finally:
+        served.stop()

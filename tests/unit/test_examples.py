@@ -67,7 +67,7 @@ def test_verify_probes_of_the_examples_include_drops():
     from vpclab.verify.plan import plan
 
     with_drops = 0
-    verified = [name for name in EXAMPLES if not example(name).ipv6_origins]  # verify refuses IPv6
+    verified = [name for name in EXAMPLES if not example(name).ipv6_holders]  # verify refuses IPv6
     assert len(verified) >= len(EXAMPLES) - 1
     for name in verified:
         topology = example(name)

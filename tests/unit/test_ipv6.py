@@ -283,7 +283,9 @@ def test_the_compiler_leaves_ipv6_out_and_up_refuses_it(capsys):
     assert compiled.flows
     assert main(["up", DESIGN]) == 2
     said = capsys.readouterr().err
-    assert "topologies/dual-stack.yaml:35: vpcs[0].ipv6_cidr: IPv6 is checked and traced" in said
+    assert (
+        "topologies/dual-stack.yaml:56: vpcs[0].instances[0]: it has an IPv6 address: IPv6 is checked" in said
+    )
 
 
 TGW = """\
@@ -436,3 +438,9 @@ def test_an_aaaa_record_holds_ipv6_addresses():
     assert any("values[0]: an AAAA record's value is an IPv6 address, not '10.0.0.1'" in f for f in found), (
         found
     )
+
+
+def test_check_counts_the_dual_stack_parts(capsys):
+    assert main(["check", DESIGN]) == 0
+    said = capsys.readouterr().out
+    assert "2 dual-stack VPCs, 1 IPv6-only subnet, 1 internet gateway, 1 egress-only internet gateway" in said

@@ -28,7 +28,7 @@ def _rule_base(permission: dict) -> dict:
     low, high = permission.get("FromPort"), permission.get("ToPort")
     if number in (6, 17) and low not in (None, "") and not (str(low) == "0" and str(high) == "65535"):
         base["ports"] = str(low) if str(low) == str(high) else f"{low}-{high}"
-    if number == 1:
+    if number in (1, 58):  # icmp, icmpv6: FromPort and ToPort are its type and code
         if low not in (None, "", "-1"):
             base["icmp_type"] = int(low)
             if high not in (None, "", "-1"):
@@ -49,9 +49,7 @@ def sg_rules(params: dict, ids: Ids, vpc: str = "") -> list[dict]:
     rules = []
     for permission in permissions:
         base = _rule_base(permission)
-        if permission.get("ipv6"):
-            raise ApiRefusal("UnsupportedOperation", "vpclab emulates IPv4 only: no IPv6 rules yet")
-        for cidr in permission.get("cidrs", []):
+        for cidr in [*permission.get("cidrs", []), *permission.get("ipv6", [])]:
             rules.append({**base, "cidr": str(ip_network(cidr, strict=False))})
         for group in permission.get("groups", []):
             owner, name = ids.key(group, "security_group", "Group")
@@ -72,7 +70,7 @@ def _flattened(permission: dict) -> dict:
         m["GroupId"] for m in members(permission, "Groups") + members(permission, "UserIdGroupPairs")
     ]
     out["prefix_lists"] = [m["PrefixListId"] for m in members(permission, "PrefixListIds")]
-    out["ipv6"] = bool(members(permission, "Ipv6Ranges"))
+    out["ipv6"] = [m["CidrIpv6"] for m in members(permission, "Ipv6Ranges") if "CidrIpv6" in m]
     return out
 
 
@@ -177,8 +175,9 @@ def nacl_changes(action: str, params: dict, ids: Ids) -> list[Change]:
     where = {"vpc": vpc, "nacl": nacl, "direction": direction}
     if action == "DeleteNetworkAclEntry":
         return [("remove-nacl-rule", {**where, "number": number})]
-    if "CidrBlock" not in params:
-        raise ApiRefusal("UnsupportedOperation", "vpclab's NACL entries take an IPv4 CidrBlock")
+    cidr = params.get("CidrBlock") or params.get("Ipv6CidrBlock")
+    if not cidr:
+        raise ApiRefusal("MissingParameter", "a NACL entry needs a CidrBlock or an Ipv6CidrBlock")
     permission = {
         "IpProtocol": params.get("Protocol", "-1"),
         "FromPort": params.get("PortRange.From", params.get("IcmpTypeCode.Type")),
@@ -187,7 +186,7 @@ def nacl_changes(action: str, params: dict, ids: Ids) -> list[Change]:
     rule = {
         "rule": number,
         **_rule_base(permission),
-        "cidr": str(ip_network(params["CidrBlock"], strict=False)),
+        "cidr": str(ip_network(cidr, strict=False)),
         "action": str(params.get("RuleAction", "allow")).lower(),
     }
     added = ("add-nacl-rule", {**where, "rule": rule})
@@ -312,9 +311,23 @@ def changes(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
         return resources.OBJECTS[action](action, params, ids)
     if action in resources.ATTRIBUTES:
         return resources.instance_attributes(action, params, ids, running)
+    if action in resources.GATEWAYS:
+        return resources.gateway_objects(action, params, ids, running)
+    if action in resources.ELASTIC_IPS:
+        return resources.elastic_ip_objects(action, params, ids, running)
     raise ApiRefusal(
         "UnsupportedOperation",
         f"vpclab's running emulation cannot follow {action} yet; it follows "
-        + ", ".join(sorted([*FOLLOWED, *resources.OBJECTS, *resources.ATTRIBUTES]))
+        + ", ".join(
+            sorted(
+                [
+                    *FOLLOWED,
+                    *resources.OBJECTS,
+                    *resources.ATTRIBUTES,
+                    *resources.GATEWAYS,
+                    *resources.ELASTIC_IPS,
+                ]
+            )
+        )
         + " (and answers every Describe call)",
     )

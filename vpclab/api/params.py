@@ -30,6 +30,11 @@ class Ids:
     by_key: dict[tuple[str, object], str] = field(default_factory=dict)
 
     def add(self, kind: str, key, aws_id: str) -> None:
+        """``aws_id`` stands for ``key`` now; an id it had before no longer does (a new
+        association replaces the old one, as AWS's do)."""
+        stale = self.by_key.get((kind, key))
+        if stale is not None and stale != aws_id:
+            self.by_id.pop(stale, None)
         self.by_id[aws_id] = (kind, key)
         self.by_key[(kind, key)] = aws_id
 

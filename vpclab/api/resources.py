@@ -8,7 +8,10 @@ seed and these calls record (AWS answers a new one on every association)."""
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, ip_address
 from typing import Optional
+
+from vpclab.intent.loader import topology_from_data
 
 from .params import NEW, ApiRefusal, Change, Ids, tagged_name
 
@@ -122,6 +125,100 @@ def nacl_objects(action: str, params: dict, ids: Ids) -> list[Change]:
     return [("associate-nacl", {"vpc": vpc, "subnet": subnet, "name": nacl})]
 
 
+def subnet_objects(action: str, params: dict, ids: Ids) -> list[Change]:
+    """CreateSubnet (its Name tag, else its id; its AZ as the call names it, else a), DeleteSubnet."""
+    if action == "DeleteSubnet":
+        vpc, subnet = ids.key(params.get("SubnetId", ""), "subnet", "SubnetID")
+        return [("delete-subnet", {"vpc": vpc, "name": subnet})]
+    if "CidrBlock" not in params:
+        raise ApiRefusal("UnsupportedOperation", "vpclab's subnets have an IPv4 CidrBlock")
+    az = params.get("AvailabilityZone") or params.get("AvailabilityZoneId") or "a"
+    name = tagged_name(params) or NEW
+    return [
+        ("create-subnet", {"vpc": _vpc_of(params, ids), "name": name, "cidr": params["CidrBlock"], "az": az})
+    ]
+
+
+def vpc_cidr_objects(action: str, params: dict, ids: Ids) -> list[Change]:
+    """AssociateVpcCidrBlock (an IPv4 CidrBlock), DisassociateVpcCidrBlock (by its association)."""
+    if action == "DisassociateVpcCidrBlock":
+        vpc, cidr = _association(params, ids, "vpc_cidr_association")
+        return [("remove-vpc-cidr", {"vpc": vpc, "cidr": cidr})]
+    if "CidrBlock" not in params:
+        raise ApiRefusal(
+            "UnsupportedOperation", "vpclab takes further IPv4 CIDRs only (IPv6: not yet on the cards)"
+        )
+    return [("add-vpc-cidr", {"vpc": _vpc_of(params, ids), "cidr": params["CidrBlock"]})]
+
+
+def gateway_objects(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
+    """Create/Attach/Detach/DeleteInternetGateway: a gateway exists for vpclab once attached;
+    creating one only names it (its Name tag, else its id)."""
+    if action == "CreateInternetGateway":
+        return []
+    name = ids.key(params.get("InternetGatewayId", ""), "internet_gateway", "InternetGatewayID")
+    attached = next((v["name"] for v in running.get("vpcs", []) if v.get("internet_gateway") == name), None)
+    if action == "DeleteInternetGateway":
+        if attached:
+            gateway = params["InternetGatewayId"]
+            raise ApiRefusal(
+                "DependencyViolation",
+                f"The internetGateway '{gateway}' has dependencies and cannot be deleted.",
+            )
+        return []
+    operation = "attach-internet-gateway" if action == "AttachInternetGateway" else "detach-internet-gateway"
+    return [(operation, {"vpc": _vpc_of(params, ids), "name": name})]
+
+
+PUBLIC_POOL = IPv4Network("203.0.113.0/24")  # the emulation's public addresses (RFC 5737)
+
+
+def address_for(params: dict, ids: Ids, taken: set) -> dict:
+    """AllocateAddress's parameters as moto gets them: the address it allocates is the
+    emulation's, the first free one of 203.0.113.0/24 (a real-looking address would never be
+    reached); one the call names must be of that block and free."""
+    used = taken | {key for (kind, key) in ids.by_key if kind == "elastic_ip"}
+    if params.get("Address"):
+        wanted = params["Address"]
+        if ip_address(wanted) not in PUBLIC_POOL or wanted in used:
+            raise ApiRefusal(
+                "InvalidParameterValue",
+                f"vpclab allocates free addresses of {PUBLIC_POOL} only, not {wanted}",
+            )
+        return params
+    free = next((str(a) for a in PUBLIC_POOL.hosts() if str(a) not in used), None)
+    if free is None:
+        raise ApiRefusal("AddressLimitExceeded", f"no address of {PUBLIC_POOL} is left")
+    return {**params, "Address": free}
+
+
+def elastic_ip_objects(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
+    """AllocateAddress (nothing changes until associated), AssociateAddress (to an instance or
+    its network interface), DisassociateAddress, ReleaseAddress (refused while associated)."""
+    if action == "AllocateAddress":
+        return []
+    if action == "DisassociateAddress":
+        instance = ids.key(params.get("AssociationId", ""), "eip_association", "AssociationID")
+        return [("set-public-ip", {"instance": instance, "address": None})]
+    address = ids.key(params.get("AllocationId", ""), "elastic_ip", "AllocationID")
+    topology = topology_from_data("the running design", running)  # public_ip: true resolved
+    holder = next((i.name for i in topology.instances if str(i.public_ip) == address), None)
+    if action == "ReleaseAddress":
+        if holder:
+            raise ApiRefusal("InvalidIPAddress.InUse", f"Address {address} is in use (instance {holder})")
+        return []
+    if "InstanceId" in params:
+        instance = ids.key(params["InstanceId"], "instance", "InstanceID")
+    else:
+        instance = ids.key(params.get("NetworkInterfaceId", ""), "network_interface", "NetworkInterfaceID")
+    if holder and holder != instance and str(params.get("AllowReassociation", "false")).lower() != "true":
+        raise ApiRefusal(
+            "Resource.AlreadyAssociated", f"Address {address} is already associated with {holder}"
+        )
+    changes: list[Change] = [("set-public-ip", {"instance": holder, "address": None})] if holder else []
+    return [*changes, ("set-public-ip", {"instance": instance, "address": address})]
+
+
 OBJECTS = {  # the changing calls of this module, by the function that turns them into changes
     **dict.fromkeys(("CreateSecurityGroup", "DeleteSecurityGroup"), security_group_objects),
     **dict.fromkeys(
@@ -135,7 +232,16 @@ OBJECTS = {  # the changing calls of this module, by the function that turns the
         route_table_objects,
     ),
     **dict.fromkeys(("CreateNetworkAcl", "DeleteNetworkAcl", "ReplaceNetworkAclAssociation"), nacl_objects),
+    **dict.fromkeys(("CreateSubnet", "DeleteSubnet"), subnet_objects),
+    **dict.fromkeys(("AssociateVpcCidrBlock", "DisassociateVpcCidrBlock"), vpc_cidr_objects),
 }
+GATEWAYS = (
+    "CreateInternetGateway",
+    "AttachInternetGateway",
+    "DetachInternetGateway",
+    "DeleteInternetGateway",
+)
+ELASTIC_IPS = ("AllocateAddress", "AssociateAddress", "DisassociateAddress", "ReleaseAddress")
 ATTRIBUTES = ("ModifyInstanceAttribute", "ModifyNetworkInterfaceAttribute")
 
 # a create call's new object: its kind in Ids, the answer's id element, and its Ids key
@@ -154,4 +260,9 @@ CREATED = {
         "newAssociationId",
         lambda a: (a["vpc"], a["subnet"]),
     ),
+    "CreateSubnet": ("subnet", "subnetId", lambda a: (a["vpc"], a["name"])),
+    "AssociateVpcCidrBlock": ("vpc_cidr_association", "associationId", lambda a: (a["vpc"], a["cidr"])),
+    "CreateInternetGateway": ("internet_gateway", "internetGatewayId", lambda a: a["name"]),
+    "AllocateAddress": ("elastic_ip", "allocationId", lambda a: a["Address"]),
+    "AssociateAddress": ("eip_association", "associationId", lambda a: a["instance"]),
 }

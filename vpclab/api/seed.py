@@ -29,7 +29,7 @@ def permission(traffic: Traffic, **target) -> dict:
     if traffic.protocol in (6, 17):
         low, high = traffic.ports or (0, 65535)
         found.update(FromPort=low, ToPort=high)
-    elif traffic.protocol == 1:
+    elif traffic.protocol in (1, 58):  # icmp, icmpv6: type and code
         found.update(
             FromPort=-1 if traffic.icmp_type is None else traffic.icmp_type,
             ToPort=-1 if traffic.icmp_code is None else traffic.icmp_code,
@@ -89,6 +89,10 @@ class Seeder:
         self.ids.add("vpc", vpc.name, vpc_id)
         for cidr in vpc.cidrs[1:]:
             ec2.associate_vpc_cidr_block(VpcId=vpc_id, CidrBlock=str(cidr))
+        for association in ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]["CidrBlockAssociationSet"]:
+            self.ids.add(
+                "vpc_cidr_association", (vpc.name, association["CidrBlock"]), association["AssociationId"]
+            )
         for subnet in vpc.subnets:
             made = ec2.create_subnet(
                 VpcId=vpc_id,
@@ -124,13 +128,19 @@ class Seeder:
     def _nat_gateways(self, vpc: m.Vpc) -> None:
         ec2 = self.client(vpc.region)
         for gateway in vpc.nat_gateways:
-            allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+            allocation = self._elastic_ip(ec2, gateway.public_ip)
             made = ec2.create_nat_gateway(
                 SubnetId=self.ids.by_key[("subnet", (vpc.name, gateway.subnet))],
                 AllocationId=allocation,
                 TagSpecifications=tags(gateway.name, "natgateway"),
             )["NatGateway"]
             self.ids.add("nat_gateway", gateway.name, made["NatGatewayId"])
+
+    def _elastic_ip(self, ec2, address) -> str:
+        """An Elastic IP of the design's address (moto would pick a real-looking one)."""
+        allocation = ec2.allocate_address(Domain="vpc", Address=str(address))["AllocationId"]
+        self.ids.add("elastic_ip", str(address), allocation)
+        return allocation
 
     # -- security groups and instances -----------------------------------------------------
     def _groups(self, vpc: m.Vpc) -> None:
@@ -169,6 +179,8 @@ class Seeder:
                     )
                     if other is not None:
                         permissions.append(permission(rule.traffic, UserIdGroupPairs=[{"GroupId": other}]))
+                elif rule.cidr is not None and rule.cidr.version == 6:
+                    permissions.append(permission(rule.traffic, Ipv6Ranges=[{"CidrIpv6": str(rule.cidr)}]))
                 elif rule.cidr is not None:
                     permissions.append(permission(rule.traffic, IpRanges=[{"CidrIp": str(rule.cidr)}]))
             if permissions and direction == "ingress":
@@ -194,6 +206,10 @@ class Seeder:
             self.ids.add("instance", instance.name, made["InstanceId"])
             for interface in made.get("NetworkInterfaces", [])[:1]:  # its primary network interface
                 self.ids.add("network_interface", instance.name, interface["NetworkInterfaceId"])
+            if instance.public_ip is not None:  # the design's public IP, as an Elastic IP of its own
+                allocation = self._elastic_ip(ec2, instance.public_ip)
+                association = ec2.associate_address(AllocationId=allocation, InstanceId=made["InstanceId"])
+                self.ids.add("eip_association", instance.name, association["AssociationId"])
             if not instance.source_dest_check:
                 ec2.modify_instance_attribute(InstanceId=made["InstanceId"], SourceDestCheck={"Value": False})
 
@@ -366,7 +382,7 @@ class Seeder:
         if traffic.protocol in (6, 17):
             low, high = traffic.ports or (0, 65535)
             extra["PortRange"] = {"From": low, "To": high}
-        elif traffic.protocol == 1:
+        elif traffic.protocol in (1, 58):
             extra["IcmpTypeCode"] = {
                 "Type": -1 if traffic.icmp_type is None else traffic.icmp_type,
                 "Code": -1 if traffic.icmp_code is None else traffic.icmp_code,
@@ -377,7 +393,7 @@ class Seeder:
             Protocol="-1" if traffic.protocol is None else str(traffic.protocol),
             RuleAction="allow" if rule.allow else "deny",
             Egress=egress,
-            CidrBlock=str(rule.cidr),
+            **{"Ipv6CidrBlock" if rule.cidr.version == 6 else "CidrBlock": str(rule.cidr)},
             **extra,
         )
 

@@ -16,14 +16,14 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 from xml.sax.saxutils import escape
 
 from vpclab.errors import VpclabError
 from vpclab.intent.changes import Intent
 
-from . import calls
-from .params import NEW, ApiRefusal, Ids, reads
+from . import calls, resources
+from .params import NEW, ApiRefusal, Ids, reads, tagged_name
 
 PASSED = ("CreateTags", "DeleteTags")  # changing calls that change nothing vpclab emulates
 HOP_HEADERS = {"connection", "transfer-encoding", "content-length", "keep-alive"}
@@ -69,13 +69,16 @@ class Front:
 
     def _change(self, environ, start_response, action: str, params: dict, body: bytes):
         try:
+            if action == "AllocateAddress":  # an address of the emulation's public block
+                params = resources.address_for(params, self.ids, self._public_addresses())
+                body = urlencode(params).encode()
             planned = self._plan(action, params)
         except ApiRefusal as refusal:
             self.log(f"*** {action}: refused ({refusal.code}): {refusal.message}")
             return self._answer(start_response, refusal.status, error_body(refusal.code, refusal.message))
         status, headers, answer = self._forward(environ, body)
         if status == 200 and action in calls.CREATED:
-            planned = self._created(action, planned, answer)
+            planned = self._created(action, params, planned, answer)
         if status == 200 and planned:
             try:
                 for operation, arguments in planned:
@@ -86,17 +89,29 @@ class Front:
             self.log(f"*** {action}: {len(planned)} change(s) on the cards")
         return self._answer(start_response, status, answer, headers)
 
-    def _created(self, action: str, planned: list, answer: bytes) -> list:
+    def _created(self, action: str, params: dict, planned: list, answer: bytes) -> list:
         """A create call's object is known by the id moto answered with: the design names it
-        by its Name tag, or by that id."""
+        by its Name tag, or by that id (an internet gateway or an Elastic IP changes nothing
+        until attached or associated: only its name, or its address, is kept)."""
         kind, tag, key = calls.CREATED[action]
         found = re.search(rf"<{tag}>([^<]+)</{tag}>".encode(), answer)
         if found is None:
             return planned
         aws_id = found.group(1).decode()
         named = [(op, {k: aws_id if v == NEW else v for k, v in args.items()}) for op, args in planned]
-        self.ids.add(kind, key(named[-1][1]), aws_id)
+        arguments = named[-1][1] if named else {"name": tagged_name(params) or aws_id, **params}
+        self.ids.add(kind, key(arguments), aws_id)
         return named
+
+    def _public_addresses(self) -> set[str]:
+        """The public addresses the running design gives out (instances', NAT gateways',
+        internet hosts')."""
+        topology = Intent(self.source, self.running()).topology
+        found = [str(i.public_ip) for i in topology.instances if i.public_ip is not None]
+        found += [str(n.public_ip) for n in topology.nat_gateways] + [
+            str(h.ip) for h in topology.internet_hosts
+        ]
+        return set(found)
 
     def _plan(self, action: str, params: dict) -> list:
         """The changes of a changing call, tried on a copy of the running design; none for a

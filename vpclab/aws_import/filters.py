@@ -10,7 +10,6 @@ from .state import (
     ALL_PORTS,
     GATEWAY_PREFIXES,
     IMPLICIT_NACL_RULE,
-    IPV6_PROTOCOLS,
     PROTOCOL_NAMES,
     UNSUPPORTED_TARGETS,
     MapperState,
@@ -153,11 +152,12 @@ class FilterMapping(EndpointMapping, HybridMapping, MapperState):
         if rule["RuleNumber"] == IMPLICIT_NACL_RULE:
             return None
         where = f"{acl_id} {'egress' if rule.get('Egress') else 'ingress'} rule {rule['RuleNumber']}"
-        if "CidrBlock" not in rule or rule.get("Protocol") in IPV6_PROTOCOLS:
-            self.skip("NACL rule", where, "IPv6 is not emulated")
+        cidr = rule.get("CidrBlock") or rule.get("Ipv6CidrBlock")
+        if cidr is None:
+            self.skip("NACL rule", where, "it has no CIDR")
             return None
         mapped: dict = {"rule": rule["RuleNumber"], **self.traffic(rule.get("Protocol", "-1"), rule)}
-        return {**mapped, "cidr": rule["CidrBlock"], "action": rule["RuleAction"]}
+        return {**mapped, "cidr": cidr, "action": rule["RuleAction"]}
 
     def traffic(self, protocol: str, rule: dict) -> dict:
         """protocol and ports (or ICMP type/code) of an SG permission or a NACL entry."""
@@ -169,7 +169,7 @@ class FilterMapping(EndpointMapping, HybridMapping, MapperState):
                 low, high = rule["PortRange"].get("From"), rule["PortRange"].get("To")
             if low is not None and (low, high) != ALL_PORTS:
                 result["ports"] = low if low == high else f"{low}-{high}"
-        elif name == "icmp":
+        elif name in ("icmp", "icmpv6"):
             kind, code = rule.get("FromPort", -1), rule.get("ToPort", -1)
             if "IcmpTypeCode" in rule:
                 kind, code = rule["IcmpTypeCode"].get("Type", -1), rule["IcmpTypeCode"].get("Code", -1)
@@ -207,11 +207,17 @@ class FilterMapping(EndpointMapping, HybridMapping, MapperState):
 
     def sg_rules(self, group_id: str, vpc_id: str, direction: str, permission: dict) -> list[dict]:
         where = f"{group_id} {direction}"
-        if str(permission.get("IpProtocol")) in IPV6_PROTOCOLS:
-            self.skip("SG rule", where, "ICMPv6 is not emulated")
-            return []
         traffic = self.traffic(permission.get("IpProtocol", "-1"), permission)
-        rules = [{**traffic, "cidr": r["CidrIp"]} for r in permission.get("IpRanges", [])]
+        family = {"icmp": 4, "icmpv6": 6}.get(str(traffic["protocol"]))  # an ICMP matches one family
+        rules = []
+        for key, ranges, version in (("CidrIp", "IpRanges", 4), ("CidrIpv6", "Ipv6Ranges", 6)):
+            for listed in permission.get(ranges, []):
+                if family in (None, version):
+                    rules.append({**traffic, "cidr": listed[key]})
+                else:
+                    self.skip(
+                        "SG rule", where, f"{traffic['protocol']} with {listed[key]}: it matches no packet"
+                    )
         for pair in permission.get("UserIdGroupPairs", []):
             other = self.groups.get(pair.get("GroupId", ""))
             if other is None:
@@ -234,6 +240,4 @@ class FilterMapping(EndpointMapping, HybridMapping, MapperState):
             if cidrs is not None:
                 self.used_lists.add(listed["PrefixListId"])
             rules += [{**traffic, "cidr": cidr} for cidr in cidrs or []]
-        if permission.get("Ipv6Ranges"):
-            self.skip("SG rule", where, "IPv6 is not emulated")
         return rules

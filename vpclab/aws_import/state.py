@@ -21,8 +21,9 @@ PROTOCOL_NAMES = {
     "tcp": "tcp",
     "udp": "udp",
     "icmp": "icmp",
+    "58": "icmpv6",
+    "icmpv6": "icmpv6",
 }
-IPV6_PROTOCOLS = {"58", "icmpv6"}
 IMPLICIT_NACL_RULE = 32767  # AWS's '*' rule: vpclab adds it to every NACL
 UNSUPPORTED_TARGETS = {
     "VpcEndpointId": "a route to a gateway load balancer endpoint (not emulated)",

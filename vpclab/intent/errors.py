@@ -77,3 +77,9 @@ class CannotDelete(ChangeError):
     """A VPC's default object, which AWS does not delete."""
 
     code = "CannotDelete"
+
+
+class GatewayNotAttached(ChangeError):
+    """A public address for a VPC without an internet gateway (AWS: Gateway.NotAttached)."""
+
+    code = "Gateway.NotAttached"

@@ -1,18 +1,22 @@
 """Runtime changes that create and delete a VPC's objects and move what attaches to them:
-security groups, route tables and NACLs, a subnet's route table and NACL, an instance's
-security groups and its source/destination check (what the EC2 API's Create/Delete/Associate/
-Modify calls do). Each edits the running design's data; the loader then checks the result as
-it checks a file (a group another rule still names, a table no subnet may use, ...).
+security groups, route tables, NACLs and subnets, a subnet's route table and NACL, a VPC's
+further CIDRs and its internet gateway, an instance's security groups and its
+source/destination check (what the EC2 API's Create/Delete/Associate/Attach/Modify calls
+do). Each edits the running design's data; the loader then checks the result as it checks a
+file (a group another rule still names, a subnet outside its VPC's CIDRs, ...).
 
-What AWS refuses is refused here with AWS's reason: deleting a VPC's default group, main
-route table or default NACL, or one still in use (AWS's DependencyViolation)."""
+What AWS refuses is refused here with AWS's code: deleting what is still in use (a group, a
+route table, a NACL, a subnet with interfaces, a CIDR with subnets, a gateway with mapped
+public addresses) is a DependencyViolation; a VPC's default group, main route table, default
+NACL or primary CIDR, CannotDelete."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from ipaddress import ip_network
 from typing import Optional
 
-from .errors import CannotDelete, ChangeError, DependencyViolation
+from .errors import CannotDelete, ChangeError, DependencyViolation, GatewayNotAttached
 
 DEFAULTS = {"security_groups": "default", "route_tables": "main", "nacls": "default"}
 
@@ -122,7 +126,141 @@ def set_source_dest_check(intent, data, instance: str, enabled: bool) -> str:
     return f"instance '{instance}': source/destination check {'on' if enabled else 'off'}"
 
 
+def create_subnet(intent, data, vpc: str, name: str, cidr: str, az: str = "a") -> str:
+    """A new subnet of a VPC's CIDR in an AZ (its route table the main one, its NACL the
+    default), as AWS creates one."""
+    entry = _vpc(data, vpc)
+    if any(s.get("name") == name for s in entry.get("subnets", [])):
+        raise ChangeError(f"VPC '{vpc}' already has a subnet named '{name}'")
+    entry.setdefault("subnets", []).append({"name": name, "cidr": cidr, "az": az})
+    return f"created subnet '{name}' ({cidr}, AZ {az}) in VPC '{vpc}'"
+
+
+def delete_subnet(intent, data, vpc: str, name: str) -> str:
+    """Delete a subnet nothing has an interface in (AWS refuses one that still has)."""
+    entry = _vpc(data, vpc)
+    subnet = _item(data, vpc, "subnets", name, "subnet")
+    users = [f"instance {i['name']}" for i in entry.get("instances", []) if i.get("subnet") == name]
+    users += [f"NAT gateway {n['name']}" for n in entry.get("nat_gateways", []) if n.get("subnet") == name]
+    users += [
+        f"attachment {a['name']}"
+        for tgw in data.get("transit_gateways", [])
+        for a in tgw.get("attachments", [])
+        if a.get("vpc") == vpc and name in a.get("subnets", [])
+    ]
+    for key in ("vpc_endpoints", "network_load_balancers"):
+        users += [
+            f"{e['name']}" for e in data.get(key, []) if e.get("vpc") == vpc and name in e.get("subnets", [])
+        ]
+    if users:
+        raise DependencyViolation(f"subnet '{name}' still has interfaces: {', '.join(users)}")
+    entry["subnets"] = [other for other in entry["subnets"] if other is not subnet]
+    return f"deleted subnet '{name}' from VPC '{vpc}'"
+
+
+def _cidrs(entry: dict) -> list:
+    return list(entry["cidr"]) if isinstance(entry["cidr"], list) else [entry["cidr"]]
+
+
+def add_vpc_cidr(intent, data, vpc: str, cidr: str) -> str:
+    """A further IPv4 CIDR for a VPC (AssociateVpcCidrBlock): the local routes cover it."""
+    entry = _vpc(data, vpc)
+    entry["cidr"] = [*_cidrs(entry), cidr]
+    return f"VPC '{vpc}' has CIDR {cidr} too"
+
+
+def remove_vpc_cidr(intent, data, vpc: str, cidr: str) -> str:
+    """Take a further CIDR off a VPC: not its first, not one a subnet is in (AWS's rules)."""
+    entry = _vpc(data, vpc)
+    cidrs = _cidrs(entry)
+    if cidr not in cidrs:
+        raise ChangeError(f"VPC '{vpc}' has no CIDR {cidr}")
+    if cidr == cidrs[0]:
+        raise CannotDelete(f"{cidr} is VPC '{vpc}''s primary CIDR: AWS does not take it off")
+    inside = [s["name"] for s in entry.get("subnets", []) if _inside(s.get("cidr"), cidr)]
+    if inside:
+        raise DependencyViolation(f"{cidr} of VPC '{vpc}' still holds subnets {', '.join(inside)}")
+    rest = [c for c in cidrs if c != cidr]
+    entry["cidr"] = rest if len(rest) > 1 else rest[0]
+    return f"VPC '{vpc}' no longer has CIDR {cidr}"
+
+
+def _inside(subnet: Optional[str], cidr: str) -> bool:
+    try:
+        return subnet is not None and ip_network(subnet).subnet_of(ip_network(cidr))  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return False
+
+
+def attach_internet_gateway(intent, data, vpc: str, name: str) -> str:
+    """Attach an internet gateway to a VPC (one each, as AWS allows)."""
+    entry = _vpc(data, vpc)
+    if entry.get("internet_gateway"):
+        raise ChangeError(f"VPC '{vpc}' already has internet gateway '{entry['internet_gateway']}'")
+    entry["internet_gateway"] = name
+    return f"attached internet gateway '{name}' to VPC '{vpc}'"
+
+
+def detach_internet_gateway(intent, data, vpc: str, name: str) -> str:
+    """Detach a VPC's internet gateway: AWS refuses while public addresses are mapped through
+    it (instances' public IPs, NAT gateways' Elastic IPs); routes to it become blackholes."""
+    entry = _vpc(data, vpc)
+    if entry.get("internet_gateway") != name:
+        raise ChangeError(f"internet gateway '{name}' is not attached to VPC '{vpc}'")
+    mapped = [i["name"] for i in entry.get("instances", []) if i.get("public_ip")]
+    mapped += [n["name"] for n in entry.get("nat_gateways", [])]
+    if mapped:
+        raise DependencyViolation(
+            f"VPC '{vpc}' has mapped public addresses ({', '.join(mapped)}): unmap them before "
+            "detaching the gateway"
+        )
+    del entry["internet_gateway"]
+    blackholed = 0
+    for table in entry.get("route_tables", []):
+        for route in table.get("routes", []):
+            if route.get("internet_gateway") == name:
+                del route["internet_gateway"]
+                route["blackhole"] = True
+                blackholed += 1
+    routes = f"; {blackholed} route(s) to it are blackholes now" if blackholed else ""
+    return f"detached internet gateway '{name}' from VPC '{vpc}'{routes}"
+
+
+def set_public_ip(intent, data, instance: str, address: Optional[str] = None) -> str:
+    """An Elastic IP associated with an instance (None: disassociated): its public address at
+    the internet gateway, which its VPC must have (AWS refuses one without)."""
+    _pin_public_ips(intent.topology, data)
+    vpc, entry = _instance(data, instance)
+    if address is None:
+        entry.pop("public_ip", None)
+        return f"instance '{instance}' has no public IP"
+    if not vpc.get("internet_gateway"):
+        raise GatewayNotAttached(f"VPC '{vpc['name']}' has no internet gateway: {address} would lead nowhere")
+    entry["public_ip"] = address
+    return f"instance '{instance}' is {address} on the internet"
+
+
+def _pin_public_ips(topology, data: dict) -> None:
+    """Write every public address the pool gave (``public_ip: true``, a NAT gateway's) as it
+    is now, so that moving one address leaves the others where they are (the pool would give
+    them out again in order)."""
+    for vpc in data["vpcs"]:
+        for instance in vpc.get("instances", []):
+            if instance.get("public_ip") is True:
+                instance["public_ip"] = str(topology.instance(instance["name"]).public_ip)
+        for gateway in vpc.get("nat_gateways", []):
+            if "public_ip" not in gateway:
+                gateway["public_ip"] = str(topology.vpc(vpc["name"]).nat_gateway(gateway["name"]).public_ip)
+
+
 RESOURCE_OPERATIONS: dict[str, Callable] = {
+    "set-public-ip": set_public_ip,
+    "create-subnet": create_subnet,
+    "delete-subnet": delete_subnet,
+    "add-vpc-cidr": add_vpc_cidr,
+    "remove-vpc-cidr": remove_vpc_cidr,
+    "attach-internet-gateway": attach_internet_gateway,
+    "detach-internet-gateway": detach_internet_gateway,
     "create-security-group": _create("security_groups", "security group", lambda name: {"name": name}),
     "delete-security-group": _delete("security_groups", "security group"),
     "set-instance-groups": set_instance_groups,

@@ -23,11 +23,14 @@ def summary(topology: Topology) -> str:
             (len(topology.accounts), "account"),
             (len(topology.regions), "Region"),
             (len(topology.transit_gateway_peerings), "TGW peering"),
+            (sum(1 for v in topology.vpcs if v.ipv6_cidr is not None), "dual-stack VPC"),
+            (sum(1 for v in topology.vpcs for s in v.subnets if s.ipv6_native), "IPv6-only subnet"),
         )
         if n > (1 if word in ("account", "Region") else 0)
     ]
     edge = [  # named only where the design has an internet edge
         (sum(1 for v in topology.vpcs if v.internet_gateway), "internet gateway"),
+        (sum(1 for v in topology.vpcs if v.egress_only_internet_gateway), "egress-only internet gateway"),
         (len(topology.nat_gateways), "NAT gateway"),
         (sum(1 for h in topology.internet_hosts if not h.service), "internet host"),
         (len(topology.endpoint_services), "endpoint service"),

@@ -236,6 +236,13 @@ class Topology:
         return self._public.get(address)
 
     @property
+    def ipv6_holders(self) -> tuple[str, ...]:
+        """The YAML paths of what has an IPv6 address (instances, internet hosts): without them
+        no IPv6 packet exists, and IPv6 CIDRs, rules and routes decide nothing."""
+        found = [i.origin for i in self.instances if i.ipv6 is not None]
+        return tuple(found + [f"{h.origin}.ipv6" for h in self.internet_hosts if h.ipv6 is not None])
+
+    @property
     def ipv6_origins(self) -> tuple[str, ...]:
         """The YAML paths that give the design IPv6: VPC CIDRs, IPv6 rules and routes, internet
         hosts' IPv6 addresses (a subnet's /64 and an instance's address need a VPC's /56)."""
