@@ -160,6 +160,11 @@ def test_the_local_routes_cover_both_families(dual):
             "an egress-only internet gateway carries IPv6 only; 0.0.0.0/0 is IPv4",
         ),
         (
+            V6 + "internet_gateway: g\negress_only_internet_gateway: g",
+            "vpcs[0].egress_only_internet_gateway",
+            "'g' already names an internet gateway",
+        ),
+        (
             "ipv6_cidr: 2001:db8:1000::/56\n"
             "route_tables: [{name: r, routes: [{destination: '::/0', egress_only_internet_gateway: e}]}]",
             "vpcs[0].route_tables[0].routes[0].egress_only_internet_gateway",

@@ -375,6 +375,69 @@ def test_changes_and_design_show_the_running_design_even_with_the_controller_dow
     assert any(r.blackhole and str(r.destination) == "10.2.0.0/16" for r in hub.static_routes)
 
 
+def test_the_verbs_that_create_and_attach_objects_say_what_they_did():
+    emulation = FakeEmulation("three-tier.yaml")
+    text = shell(
+        emulation,
+        "sg-create shop ping-sg",
+        "sg-add ping-sg ingress icmp 10.20.0.0/16",
+        "instance-groups db1 db-sg ping-sg",
+        "sg-delete shop ping-sg",
+        "nacl-create shop quiet",
+        "nacl-use shop db quiet",
+        "nacl-delete shop quiet",
+        "nacl-use shop db db-nacl",
+        "nacl-delete shop quiet",
+        "table-create shop db-rt",
+        "table-use shop db db-rt",
+        "table-use shop db main",
+        "table-delete shop db-rt",
+        "cidr-add shop 10.21.0.0/16",
+        "subnet-create shop extra 10.21.1.0/24",
+        "subnet-delete shop extra",
+        "cidr-remove shop 10.21.0.0/16",
+        "source-dest-check app1 off",
+        "public-ip web1 203.0.113.9",
+        "igw-attach shop igw-shop",
+        "public-ip web1 203.0.113.9",
+        "igw-detach shop igw-shop",
+        "public-ip web1 none",
+        "igw-detach shop igw-shop",
+        "source-dest-check app1 sideways",
+    )
+    assert [c[0] for c in emulation.api.changes] == [
+        "create-security-group",
+        "add-sg-rule",
+        "set-instance-groups",
+        "create-nacl",
+        "associate-nacl",
+        "associate-nacl",
+        "delete-nacl",
+        "create-route-table",
+        "associate-route-table",
+        "associate-route-table",
+        "delete-route-table",
+        "add-vpc-cidr",
+        "create-subnet",
+        "delete-subnet",
+        "remove-vpc-cidr",
+        "set-source-dest-check",
+        "attach-internet-gateway",
+        "set-public-ip",
+        "set-public-ip",
+        "detach-internet-gateway",
+    ]
+    assert "*** refused: security group 'ping-sg' is still in use by instance db1" in text
+    assert "*** refused: NACL 'quiet' is still in use by subnet db" in text
+    assert "*** refused: VPC 'shop' has no internet gateway: 203.0.113.9 would lead nowhere" in text
+    assert "*** refused: VPC 'shop' has mapped public addresses (web1)" in text
+    assert "detached internet gateway 'igw-shop' from VPC 'shop'" in text
+    assert "Usage: source-dest-check INSTANCE on|off" in text
+    topology = emulation.api.intent.topology
+    assert topology.instance("app1").source_dest_check is False
+    assert [r.name for r in topology.instance("db1").security_groups] == ["db-sg", "ping-sg"]
+
+
 def test_help_groups_every_vpc_verb_with_dashes_apart_from_mininet_s():
     from mininet.cli import CLI
 

@@ -1,6 +1,7 @@
 """EC2 API calls that create, delete and attach a VPC's objects, as vpclab's runtime changes
-(pure, as ``calls``): security groups, route tables, network ACLs, a subnet's associations, an
-instance's (or its network interface's) security groups and source/destination check.
+(pure, as ``calls``): security groups, route tables, network ACLs, subnets, further VPC CIDRs,
+internet gateways, Elastic IPs, a subnet's associations, an instance's (or its network
+interface's) security groups and source/destination check.
 
 A create call's object is named by its Name tag (a security group by its GroupName), else by
 the id moto answers with (``NEW`` until then); an association is known by its id, which the

@@ -31,6 +31,7 @@ from vpclab.oracle.trace import trace
 from vpclab.ui.arguments import UsageError, dns_note, resolve_destination, resolve_source
 from vpclab.ui.render import render_verdict
 from vpclab.ui.shell_changes import ChangeVerbs
+from vpclab.ui.shell_resources import ResourceVerbs
 from vpclab.ui.shell_sites import SiteVerbs
 
 VERB_GROUPS = {  # what `help` lists, as users type the verbs
@@ -71,11 +72,30 @@ VERB_GROUPS = {  # what `help` lists, as users type the verbs
         "announce",
         "withdraw",
     ],
+    "create and attach": [
+        "sg-create",
+        "sg-delete",
+        "instance-groups",
+        "source-dest-check",
+        "public-ip",
+        "table-create",
+        "table-delete",
+        "table-use",
+        "nacl-create",
+        "nacl-delete",
+        "nacl-use",
+        "subnet-create",
+        "subnet-delete",
+        "cidr-add",
+        "cidr-remove",
+        "igw-attach",
+        "igw-detach",
+    ],
     "break": ["fail", "recover"],
 }
 
 
-class VpcCLI(ChangeVerbs, SiteVerbs, CLI):
+class VpcCLI(ChangeVerbs, ResourceVerbs, SiteVerbs, CLI):
     """Mininet's CLI over a running emulation, plus VPC verbs (`help` lists them)."""
 
     prompt = "vpclab> "

@@ -13,9 +13,6 @@ from ..values import parse_ipv6_address, parse_ipv6_network
 from .reporter import Known, Reporter
 
 DOCUMENTATION = m.IPV6_DOCUMENTATION_RANGE
-# the route targets AWS takes for an IPv6 destination (NAT gateways only with NAT64's
-# 64:ff9b::/96, which vpclab does not emulate; VGWs, gateway endpoints: IPv4 only here)
-IPV6_TARGETS = ("peering", "transit_gateway", "internet_gateway", "egress_only_internet_gateway", "instance")
 
 
 def build_vpc_ipv6(r: Reporter, known: Known, data: dict) -> None:
@@ -29,9 +26,15 @@ def build_vpc_ipv6(r: Reporter, known: Known, data: dict) -> None:
         if name is None:
             continue
         path = ("vpcs", v, "egress_only_internet_gateway")
-        if name in owners or name in {g.name for g in known.internet_gateways.values()}:
-            where = f"VPC '{data['vpcs'][owners[name]]['name']}'" if name in owners else "another VPC"
-            r.report(path, f"'{name}' already names a gateway of {where}; a gateway attaches to one VPC")
+        if name in owners:
+            owner = data["vpcs"][owners[name]]["name"]
+            r.report(
+                path,
+                f"'{name}' is already VPC '{owner}''s egress-only gateway; a gateway attaches to one VPC",
+            )
+            continue
+        if name in {g.name for g in known.internet_gateways.values()}:
+            r.report(path, f"'{name}' already names an internet gateway")
             continue
         owners[name] = v
         known.eigws[vpc["name"]] = m.EgressOnlyInternetGateway(format_path(path), name, vpc["name"])

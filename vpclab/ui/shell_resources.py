@@ -1,0 +1,115 @@
+"""The shell's verbs that create, delete and attach a VPC's objects (the runtime changes the
+EC2 API's Create/Delete/Associate/Attach/Modify calls make): security groups, route tables,
+NACLs, subnets, further CIDRs, an internet gateway, an instance's groups, source/dest check
+and public IP."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+SWITCHES = {"on": True, "off": False}
+
+
+class ResourceVerbs:
+    """Mixed into the shell: needs ``change`` and ``usage``."""
+
+    if TYPE_CHECKING:  # what the shell (vpclab.ui.shell.VpcCLI) provides
+
+        def usage(self, method) -> None: ...
+        def change(self, operation: str, **arguments) -> None: ...
+
+    def _two(self, line, operation, verb, first="vpc", second="name"):
+        words = line.split()
+        if len(words) != 2:
+            return self.usage(verb)
+        return self.change(operation, **{first: words[0], second: words[1]})
+
+    def do_sg_create(self, line):
+        """Usage: sg-create VPC NAME  -- a new security group (all IPv4 out, nothing in)."""
+        return self._two(line, "create-security-group", self.do_sg_create)
+
+    def do_sg_delete(self, line):
+        """Usage: sg-delete VPC NAME  -- delete a security group nothing uses any longer."""
+        return self._two(line, "delete-security-group", self.do_sg_delete)
+
+    def do_table_create(self, line):
+        """Usage: table-create VPC NAME  -- a new route table (its local routes only)."""
+        return self._two(line, "create-route-table", self.do_table_create)
+
+    def do_table_delete(self, line):
+        """Usage: table-delete VPC NAME  -- delete a route table no subnet uses."""
+        return self._two(line, "delete-route-table", self.do_table_delete)
+
+    def do_nacl_create(self, line):
+        """Usage: nacl-create VPC NAME  -- a new NACL (no rules: its '*' denies everything)."""
+        return self._two(line, "create-nacl", self.do_nacl_create)
+
+    def do_nacl_delete(self, line):
+        """Usage: nacl-delete VPC NAME  -- delete a NACL no subnet uses."""
+        return self._two(line, "delete-nacl", self.do_nacl_delete)
+
+    def do_subnet_delete(self, line):
+        """Usage: subnet-delete VPC NAME  -- delete a subnet nothing has an interface in."""
+        return self._two(line, "delete-subnet", self.do_subnet_delete)
+
+    def do_cidr_add(self, line):
+        """Usage: cidr-add VPC CIDR  -- a further IPv4 CIDR for a VPC."""
+        return self._two(line, "add-vpc-cidr", self.do_cidr_add, second="cidr")
+
+    def do_cidr_remove(self, line):
+        """Usage: cidr-remove VPC CIDR  -- take a further CIDR (one no subnet is in) off a VPC."""
+        return self._two(line, "remove-vpc-cidr", self.do_cidr_remove, second="cidr")
+
+    def do_igw_attach(self, line):
+        """Usage: igw-attach VPC NAME  -- attach an internet gateway to a VPC."""
+        return self._two(line, "attach-internet-gateway", self.do_igw_attach)
+
+    def do_igw_detach(self, line):
+        """Usage: igw-detach VPC NAME  -- detach a VPC's internet gateway (its routes: blackholes)."""
+        return self._two(line, "detach-internet-gateway", self.do_igw_detach)
+
+    def do_subnet_create(self, line):
+        """Usage: subnet-create VPC NAME CIDR [AZ]  -- a new subnet of a VPC (default AZ a)."""
+        words = line.split()
+        if len(words) not in (3, 4):
+            return self.usage(self.do_subnet_create)
+        return self.change(
+            "create-subnet", vpc=words[0], name=words[1], cidr=words[2], az=(words[3:] or ["a"])[0]
+        )
+
+    def do_table_use(self, line):
+        """Usage: table-use VPC SUBNET TABLE|main  -- the route table a subnet uses."""
+        return self._use(line, "associate-route-table", self.do_table_use)
+
+    def do_nacl_use(self, line):
+        """Usage: nacl-use VPC SUBNET NACL|default  -- the NACL a subnet uses."""
+        return self._use(line, "associate-nacl", self.do_nacl_use)
+
+    def _use(self, line, operation, verb):
+        words = line.split()
+        if len(words) != 3:
+            return self.usage(verb)
+        return self.change(operation, vpc=words[0], subnet=words[1], name=words[2])
+
+    def do_instance_groups(self, line):
+        """Usage: instance-groups INSTANCE SG [SG...]  -- replace an instance's security groups."""
+        words = line.split()
+        if len(words) < 2:
+            return self.usage(self.do_instance_groups)
+        return self.change("set-instance-groups", instance=words[0], groups=words[1:])
+
+    def do_source_dest_check(self, line):
+        """Usage: source-dest-check INSTANCE on|off  -- an instance's source/destination check."""
+        words = line.split()
+        if len(words) != 2 or words[1] not in SWITCHES:
+            return self.usage(self.do_source_dest_check)
+        return self.change("set-source-dest-check", instance=words[0], enabled=SWITCHES[words[1]])
+
+    def do_public_ip(self, line):
+        """Usage: public-ip INSTANCE ADDRESS|none  -- an instance's Elastic IP (none: remove it)."""
+        words = line.split()
+        if len(words) != 2:
+            return self.usage(self.do_public_ip)
+        return self.change(
+            "set-public-ip", instance=words[0], address=None if words[1] == "none" else words[1]
+        )
