@@ -322,5 +322,27 @@ def test_ipv6_rules_without_ipv6_addresses_are_served_and_taken(tmp_path):
         ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=ping6)
         rules = intent.topology.security_group(intent.topology.instance("web1").security_groups[0]).ingress
         assert [r.describe() for r in rules] == ["icmpv6 type 128 2001:db8::/32"]
+        acl = next(
+            n["NetworkAclId"] for n in ec2.describe_network_acls()["NetworkAcls"] if not n["IsDefault"]
+        )
+        ec2.create_network_acl_entry(
+            NetworkAclId=acl, RuleNumber=90, Protocol="6", RuleAction="deny", Egress=False,
+            Ipv6CidrBlock="2001:db8:bad::/48", PortRange={"From": 22, "To": 22},
+        )  # fmt: skip
+        ingress = intent.topology.vpc("prod").nacl("n").ingress
+        assert ingress[0].describe() == "rule 90 deny tcp/22 2001:db8:bad::/48"
     finally:
         served.stop()
+
+
+def test_a_group_another_vpcs_rule_names_is_in_use():
+    intent = Intent(*_design("peering.yaml"))
+    intent.apply("create-security-group", vpc="dev", name="ci-sg")
+    intent.apply(
+        "add-sg-rule",
+        security_group="web-sg",
+        direction="ingress",
+        rule={"protocol": "tcp", "ports": 22, "security_group": "ci-sg"},
+    )
+    with pytest.raises(DependencyViolation, match="a rule of group web-sg"):
+        intent.apply("delete-security-group", vpc="dev", name="ci-sg")

@@ -55,20 +55,29 @@ def _create(key: str, what: str, body: Callable[[str], dict]) -> Callable:
     return create
 
 
-def _in_use(entry: dict, key: str, name: str) -> Optional[str]:
-    """What in the VPC still uses its ``key`` object ``name`` (AWS: a DependencyViolation)."""
+def _in_use(data: dict, entry: dict, key: str, name: str) -> Optional[str]:
+    """What still uses VPC ``entry``'s ``key`` object ``name`` (AWS: a DependencyViolation):
+    for a group, its VPC's instances and endpoints, and a rule of any VPC's group that names it
+    (a group's name is unique in a design)."""
     if key == "security_groups":
         users = [
             i["name"] for i in entry.get("instances", []) if name in i.get("security_groups", ["default"])
         ]
+        endpoints = [
+            e["name"]
+            for e in data.get("vpc_endpoints", [])
+            if e.get("vpc") == entry["name"] and name in e.get("security_groups", [])
+        ]
         rules = [
             g["name"]
-            for g in entry.get("security_groups", [])
+            for vpc in data["vpcs"]
+            for g in vpc.get("security_groups", [])
             for direction in ("ingress", "egress")
             for rule in g.get(direction, [])
             if rule.get("security_group") == name and g.get("name") != name
         ]
-        found = [f"instance {u}" for u in users] + [f"a rule of group {g}" for g in dict.fromkeys(rules)]
+        found = [f"instance {u}" for u in users] + [f"endpoint {e}" for e in endpoints]
+        found += [f"a rule of group {g}" for g in dict.fromkeys(rules)]
     else:
         field = "route_table" if key == "route_tables" else "nacl"
         found = [f"subnet {s['name']}" for s in entry.get("subnets", []) if s.get(field) == name]
@@ -81,7 +90,7 @@ def _delete(key: str, what: str) -> Callable:
         item = {} if name == DEFAULTS[key] else _item(data, vpc, key, name, what)
         if name == DEFAULTS[key] or item.get("main"):
             raise CannotDelete(f"the {what} '{name}' of VPC '{vpc}' is its default: AWS does not delete it")
-        users = _in_use(entry, key, name)
+        users = _in_use(data, entry, key, name)
         if users:
             raise DependencyViolation(f"{what} '{name}' is still in use by {users}")
         entry[key] = [other for other in entry[key] if other is not item]
