@@ -1,4 +1,5 @@
-"""Match building blocks: IPv4 prefixes and port ranges as OpenFlow (value, mask) pairs."""
+"""Match building blocks: IPv4 prefixes and port ranges as OpenFlow (value, mask) pairs; and
+what the cards carry so far (IPv4: ``carried``, ``ipv4_view``, ``uncarried``)."""
 
 from __future__ import annotations
 

@@ -27,6 +27,16 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _instance(ec2, name: str) -> dict:
+    """An instance as the API describes it, by its Name tag (the seed tags each)."""
+    return next(
+        i
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if {"Key": "Name", "Value": name} in i.get("Tags", [])
+    )
+
+
 def _pings(lab, source: str, target: str) -> bool:
     address = str(lab.topology.instance(target).ip)
     out = lab.hosts.hosts[source].cmd(f"ping -c 1 -W 1 {address}")
@@ -103,12 +113,7 @@ def test_a_group_and_a_nacl_made_through_the_api_take_effect_live():
         db_subnet = next(
             s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if s["CidrBlock"] == "10.0.2.0/24"
         )
-        db1 = next(
-            i
-            for r in ec2.describe_instances()["Reservations"]
-            for i in r["Instances"]
-            if {"Key": "Name", "Value": "db1"} in i["Tags"]
-        )
+        db1 = _instance(ec2, "db1")
         assert not _pings(lab, "web1", "db1")
         made = ec2.create_security_group(GroupName="ping-sg", Description="pings", VpcId=prod)["GroupId"]
         ping = [{"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "10.0.1.0/24"}]}]
@@ -185,12 +190,7 @@ def test_an_elastic_ip_moved_through_the_api_is_where_the_internet_reaches_the_i
         reaches = lambda address: " 1 received" in client.cmd(f"ping -c 1 -W 1 {address}")
         assert reaches(old)
         allocated = ec2.allocate_address(Domain="vpc")
-        web1 = next(
-            i["InstanceId"]
-            for r in ec2.describe_instances()["Reservations"]
-            for i in r["Instances"]
-            if {"Key": "Name", "Value": "web1"} in i["Tags"]
-        )
+        web1 = _instance(ec2, "web1")["InstanceId"]
         association = ec2.associate_address(AllocationId=allocated["AllocationId"], InstanceId=web1)
         assert reaches(allocated["PublicIp"]) and not reaches(old)
         ec2.disassociate_address(AssociationId=association["AssociationId"])
