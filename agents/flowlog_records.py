@@ -222,7 +222,7 @@ class Aggregator:
     def add(self, card: str, record: Record, now: float) -> None:
         fields = record.fields
         if "source" not in fields or "packets" not in fields:
-            return  # not IPv4 (ARP, ...), or an options record
+            return  # not IP (ARP, ...), or an options record
         five = (
             fields.get("protocol", 0),
             fields["source"],

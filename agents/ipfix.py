@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 
 VERSION = 10
 HEADER = struct.Struct("!HHIII")  # version, length, export time, sequence, observation domain
@@ -31,6 +31,8 @@ FIELDS = {
     8: "source",  # sourceIPv4Address
     11: "destination_port",  # destinationTransportPort
     12: "destination",  # destinationIPv4Address
+    27: "source",  # sourceIPv6Address: an IPv6 flow's template has these instead
+    28: "destination",  # destinationIPv6Address
     80: "destination_mac",  # destinationMacAddress
     82: "interface",  # interfaceName: of the input port (OVS sends it before the output's)
     138: "point",  # observationPointId
@@ -112,7 +114,7 @@ def _data(message: bytes, at: int, end: int, template: list) -> list[dict]:
 
 def _value(name: str, raw: bytes):
     if name in ADDRESSES:
-        return str(IPv4Address(raw))
+        return str(IPv4Address(raw) if len(raw) == 4 else IPv6Address(raw))
     if name in MACS:
         return ":".join(f"{byte:02x}" for byte in raw)
     if name in TEXTS:
@@ -124,10 +126,14 @@ def encode(domain: int, export_time: int, template_id: int, records: list[dict],
     """A message with one template (the named fields of ``records[0]``, in ``FIELDS`` order;
     the interface name variable-length) and its data records: what the tests and the
     collector's benchmark send, shaped like OVS's."""
-    names = {name: element for element, name in FIELDS.items()}
-    used = [name for name in FIELDS.values() if name in records[0]]
+    ipv6 = ":" in str(records[0].get("source", ""))
+    names = {
+        name: element for element, name in FIELDS.items() if element not in ((8, 12) if ipv6 else (27, 28))
+    }
+    used = list(dict.fromkeys(name for name in FIELDS.values() if name in records[0]))
     lengths = {"bytes": 8, "packets": 8, "protocol": 1, "source_port": 2, "destination_port": 2}
-    lengths.update({"source": 4, "destination": 4, "destination_mac": 6, "point": 4})
+    size = 16 if ipv6 else 4
+    lengths.update({"source": size, "destination": size, "destination_mac": 6, "point": 4})
     lengths.update({"start_delta_us": 4, "end_delta_us": 4, "interface": VARIABLE})
     template = struct.pack("!HH", template_id, len(used)) + b"".join(
         struct.pack("!HH", names[name], lengths[name]) for name in used
@@ -146,7 +152,7 @@ def _encoded(record: dict, used: list[str], lengths: dict) -> bytes:
     for name in used:
         value = record[name]
         if name in ADDRESSES:
-            out += IPv4Address(value).packed
+            out += ip_address(value).packed
         elif name in MACS:
             out += bytes(int(part, 16) for part in value.split(":"))
         elif name in TEXTS:

@@ -2,7 +2,11 @@
 
     python -m agents.probe listen --tcp 22,443 --udp 53 --ip 47 --name web1
     python -m agents.probe connect --timeout 1 tcp:10.0.1.5:443:33001 icmp:10.0.1.5 \
-        icmp:10.2.1.4:8501 ip:47:10.0.1.5 dns:10.0.0.2:db.corp.internal ...
+        icmp:10.2.1.4:8501 ip:47:10.0.1.5 dns:10.0.0.2:db.corp.internal \
+        tcp:[2001:db8:1000:1::10]:443:33002 icmp:[2001:db8:1000:1::10] ...
+
+An IPv6 address is written in brackets; a ping to one is an ICMPv6 echo. The listeners answer
+on both families (an IPv6 socket beside each IPv4 one, where the host has IPv6).
 
 The client prints one JSON list, in the order of the specs: who answered (the listener's
 instance name, which it returns with the probe's nonce; '?' for a ping; for a DNS query, the
@@ -44,13 +48,24 @@ PING_HEADERS = 28  # ping -s counts the ICMP payload: the IP and ICMP headers co
 CONCURRENT_ATTEMPTS = 128
 PING_SIZE = 84  # ping's default: 56 bytes of data
 ICMP_ECHO_REPLY = ECHO_REPLY
+ECHO6_REQUEST, ECHO6_REPLY = 128, 129  # ICMPv6's echo (RFC 4443)
+FAMILIES = (socket.AF_INET, socket.AF_INET6)
+ANY = {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"}
 IP_MTU_DISCOVER, IP_PMTUDISC_DO = 10, 2  # Linux's socket option: set Don't Fragment, never fragment
 _print_lock = threading.Lock()
 
 
 def listen(tcp_ports: list[int], udp_ports: list[int], ip_protocols: list[int], name: str) -> None:
-    threads = [threading.Thread(target=_tcp_server, args=(p, name), daemon=True) for p in tcp_ports]
-    threads += [threading.Thread(target=_udp_echo, args=(p, name), daemon=True) for p in udp_ports]
+    threads = [
+        threading.Thread(target=_tcp_server, args=(p, name, family), daemon=True)
+        for p in tcp_ports
+        for family in FAMILIES
+    ]
+    threads += [
+        threading.Thread(target=_udp_echo, args=(p, name, family), daemon=True)
+        for p in udp_ports
+        for family in FAMILIES
+    ]
     threads += [threading.Thread(target=_raw_echo, args=(p, name), daemon=True) for p in ip_protocols]
     threads += [threading.Thread(target=_hear, args=(socket.getprotobyname(p),), daemon=True) for p in HEARD]
     for thread in threads:
@@ -98,11 +113,28 @@ def _answer(data: bytes, name: str) -> bytes:
     return data
 
 
-def _tcp_server(port: int, name: str) -> None:
+def _bound(family: socket.AddressFamily, kind: int, port: int) -> Optional[socket.socket]:
+    """A socket of ``family`` bound to ``port`` on every address of it (IPv6: IPv6 only, so
+    the IPv4 socket keeps IPv4's); None where the host has no IPv6."""
+    bound = socket.socket(family, kind)
+    bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        bound.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    try:
+        bound.bind((ANY[family], port))
+    except OSError:
+        bound.close()
+        if family == socket.AF_INET6:
+            return None
+        raise
+    return bound
+
+
+def _tcp_server(port: int, name: str, family: socket.AddressFamily = socket.AF_INET) -> None:
     """Accept connections; answer whatever each one sends until it closes."""
-    server = socket.socket()
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("0.0.0.0", port))
+    server = _bound(family, socket.SOCK_STREAM, port)
+    if server is None:
+        return
     server.listen(64)
     while True:
         connection, _ = server.accept()
@@ -118,9 +150,10 @@ def _echo_stream(connection, name: str) -> None:
             pass
 
 
-def _udp_echo(port: int, name: str) -> None:
-    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    server.bind(("0.0.0.0", port))
+def _udp_echo(port: int, name: str, family: socket.AddressFamily = socket.AF_INET) -> None:
+    server = _bound(family, socket.SOCK_DGRAM, port)
+    if server is None:
+        return
     while True:
         data, peer = server.recvfrom(2048)
         server.sendto(_answer(data, name), peer)
@@ -131,21 +164,26 @@ def attempt(spec: str, timeout: float) -> Optional[str]:
     reply (ping cannot say who), or None when nothing answered in time."""
     kind, _, rest = spec.partition(":")
     if kind == "dns":
-        address, name = rest.split(":")
+        address, name = fields(rest)
         return _dns_attempt(address, name, timeout)
     if kind == "icmp":  # icmp:ADDRESS[:SIZE]: SIZE bytes of IP, with Don't Fragment
-        address, _, size = rest.partition(":")
-        return _ping(address, int(size) if size else None, timeout)
+        address, *size = fields(rest)
+        if ":" in address:
+            return _ping6(address, timeout)
+        return _ping(address, int(size[0]) if size else None, timeout)
     nonce = secrets.token_hex(NONCE_LENGTH // 2)
     if kind == "ip":
-        protocol, address = rest.split(":")
+        protocol, address = fields(rest)
         return _raw_attempt(int(protocol), address, nonce, timeout)
-    address, port, source_port = rest.split(":")
-    family = socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM
-    with socket.socket(socket.AF_INET, family) as probe:
+    address, port, source_port = fields(rest)
+    kind_of_socket = socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, kind_of_socket) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         probe.settimeout(timeout)
-        probe.bind(("0.0.0.0", int(source_port)))
+        probe.bind((ANY[family], int(source_port)))
         try:
             if kind == "tcp":
                 probe.connect((address, int(port)))
@@ -181,6 +219,34 @@ def _ping(address: str, size: Optional[int], timeout: float) -> Optional[str]:
         except OSError:  # too long for the way out (EMSGSIZE), or no answer in time
             return None
     return None
+
+
+def _ping6(address: str, timeout: float) -> Optional[str]:
+    """One ICMPv6 echo request (the kernel fills in its checksum); '?' if answered."""
+    ident, payload = secrets.randbits(16), secrets.token_bytes(PING_SIZE - PING_HEADERS)
+    request = bytes([ECHO6_REQUEST, 0, 0, 0]) + ident.to_bytes(2, "big") + (1).to_bytes(2, "big") + payload
+    wanted = socket.inet_pton(socket.AF_INET6, address)
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6) as raw:
+        try:
+            raw.sendto(request, (address, 0))
+            while (left := deadline - time.monotonic()) > 0:
+                raw.settimeout(left)
+                reply, peer = raw.recvfrom(65535)  # no IP header on an IPv6 raw socket
+                same = socket.inet_pton(socket.AF_INET6, peer[0].split("%")[0]) == wanted
+                if same and reply[0] == ECHO6_REPLY and reply[4:6] == request[4:6]:
+                    return "?"
+        except OSError:
+            return None
+    return None
+
+
+def fields(text: str) -> list[str]:
+    """A spec's fields after its kind, split at colons; an address in brackets is one field."""
+    if text.startswith("["):
+        address, _, rest = text[1:].partition("]")
+        return [address, *(rest[1:].split(":") if rest else [])]
+    return text.split(":")
 
 
 def _dns_attempt(address: str, name: str, timeout: float) -> Optional[str]:

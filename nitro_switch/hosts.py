@@ -29,7 +29,14 @@ from vpclab.intent.model import (
     RESOLVER_ADDRESS,
 )
 from vpclab.layout.names import RUN_MARKER, Names
-from vpclab.layout.plan import INTERNET_ROUTER, METADATA_MAC, METADATA_PORT, RESOLVER_STAND_IN
+from vpclab.layout.pipeline import ROUTER_MAC
+from vpclab.layout.plan import (
+    INTERNET_ROUTER,
+    INTERNET_ROUTER_V6,
+    METADATA_MAC,
+    METADATA_PORT,
+    RESOLVER_STAND_IN,
+)
 
 from .clean import processes_in_namespaces, stop_processes
 from .commands import BuildError, ip_batch
@@ -192,6 +199,9 @@ class InstanceHosts:
             f"{local.host.ip}/32",
             f"default via {INTERNET_ROUTER} dev {HOST_INTERFACE} onlink",
         )
+        if local.host.ipv6 is not None:  # its router: a link-local neighbour it knows
+            commands += _ipv6_commands(f"{local.host.ipv6}/128", INTERNET_ROUTER_V6, neighbour=True)
+        commands += self._no_resolver()
         if local.host.network is not None:  # an AWS service answers on every address of its block
             commands += (f"ip route add local {local.host.network} dev lo",)
         host.sendCmd("; ".join((*commands, f"export {RUN_MARKER}={self.names.topology}")))
@@ -201,21 +211,32 @@ class InstanceHosts:
         host = self.hosts[instance.name]
         subnet = self.plan.topology.vpc(instance.vpc).subnet(instance.subnet)
         interface = Intf(HOST_INTERFACE, node=host, moveIntfFn=lambda *args: None)  # already in place
-        interface.ip, interface.prefixLen, interface.mac = (
-            str(instance.ip),
-            subnet.cidr.prefixlen,
-            local.mac,
-        )
+        if instance.ip is not None:
+            interface.ip, interface.prefixLen = str(instance.ip), subnet.ipv4.prefixlen
+        interface.mac = local.mac
         commands = _interface_commands(
             local.mac,
             self._mtu(instance),
-            f"{instance.ip}/{subnet.cidr.prefixlen}",
-            f"default via {subnet.router_address}",
+            f"{instance.ip}/{subnet.ipv4.prefixlen}" if instance.ip is not None else "",
+            f"default via {subnet.router_address}" if instance.ip is not None else "",
         )
+        if instance.ipv6 is not None:  # the /64 on-link; the VPC router answers neighbour discovery
+            assert subnet.ipv6_cidr is not None and subnet.router_address_v6 is not None
+            address = f"{instance.ipv6}/{subnet.ipv6_cidr.prefixlen}"
+            commands += _ipv6_commands(address, subnet.router_address_v6)
         if not instance.source_dest_check:  # an appliance: it forwards what is routed to it
             commands += APPLIANCE_SYSCTLS
         commands += self._resolv_conf(instance)
         host.sendCmd("; ".join((*commands, f"export {RUN_MARKER}={self.names.topology}")))
+
+    def _no_resolver(self) -> tuple[str, ...]:
+        """An internet host's /etc/resolv.conf: no name server (the machine's is out of its
+        reach), so a lookup fails at once instead of hanging; python's http.server looks its
+        own address up before it listens."""
+        path = os.path.join(self.names.run_dir, "resolv-internet.conf")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("# vpclab: the internet's hosts have no resolver\nnameserver 127.0.0.1\n")
+        return ("mount --make-rprivate /", f"mount --bind {path} /etc/resolv.conf")
 
     def _resolv_conf(self, instance) -> tuple[str, ...]:
         """The instance's own /etc/resolv.conf (bind-mounted in its mount namespace, which
@@ -327,14 +348,33 @@ APPLIANCE_SYSCTLS = (
 
 
 def _interface_commands(mac: str, mtu: int, address: str, route: str = "") -> tuple[str, ...]:
-    """Set up a host's eth0 (its veth into a card): IPv4 only, ``mac``, ``mtu``, ``address``
-    (with its prefix length), ``route`` if given, no TX checksum offload (the userspace
-    datapath does not complete a veth's partial checksums), and the loopback."""
+    """Set up a host's eth0 (its veth into a card): ``mac``, ``mtu``, its IPv4 ``address``
+    (with its prefix length) and ``route`` if given, no TX checksum offload (the userspace
+    datapath does not complete a veth's partial checksums), and the loopback. IPv6 stays off
+    until ``_ipv6_commands`` gives it an address; no router advertisements are listened to."""
     return (
-        "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+        f"sysctl -qw net.ipv6.conf.{HOST_INTERFACE}.disable_ipv6=1",
+        f"sysctl -qw net.ipv6.conf.{HOST_INTERFACE}.accept_ra=0",
         f"ip link set dev {HOST_INTERFACE} address {mac} mtu {mtu} up",
-        f"ip addr add {address} dev {HOST_INTERFACE}",
+        *([f"ip addr add {address} dev {HOST_INTERFACE}"] if address else []),
         *([f"ip route add {route}"] if route else []),
         f"ethtool -K {HOST_INTERFACE} tx off >/dev/null",
         "ip link set lo up",
+    )
+
+
+def _ipv6_commands(address: str, router, neighbour: bool = False) -> tuple[str, ...]:
+    """IPv6 on eth0: ``address`` (its prefix length on-link), without duplicate address
+    detection (the card knows every address), and the default route via ``router``; with
+    ``neighbour``, the router's MAC as a permanent neighbour (the internet's hosts: no VPC
+    router answers them)."""
+    return (
+        f"sysctl -qw net.ipv6.conf.{HOST_INTERFACE}.disable_ipv6=0",
+        f"ip -6 addr add {address} dev {HOST_INTERFACE} nodad",
+        *(
+            [f"ip -6 neigh replace {router} lladdr {ROUTER_MAC} dev {HOST_INTERFACE} nud permanent"]
+            if neighbour
+            else []
+        ),
+        f"ip -6 route add default via {router} dev {HOST_INTERFACE}",
     )

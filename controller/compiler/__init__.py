@@ -35,7 +35,6 @@ from . import (
     security_groups,
     tgw_hybrid,
 )
-from .matches import ipv4_view
 from .scope import Scope, card_scope
 
 # unit kind -> the builders of its stages, each called as build(plan, *objects)
@@ -61,6 +60,7 @@ CARD_EDGE: dict[str, Callable] = {
         edge.classify(plan, server) + routes.senders_back_from_clamp(plan, server)
     ),
     "arp": edge.arp,
+    "nd": edge.nd,
     "tunnel_out": edge.tunnels,
     "igw": internet.gateway,
     "metadata": edge.metadata,
@@ -231,7 +231,6 @@ def _assemble(plan: Plan, scopes: dict, reuse: Mapping, fresh: Callable[[Unit], 
 def compile_card(topology: m.Topology, server: str) -> list[Flow]:
     """The flows of one card (as ``compile_topology(topology).flows[server]``), building only
     the units in its scope."""
-    topology = ipv4_view(topology)
     plan, scopes = Plan(topology), {server: card_scope(topology, server)}
     return [
         f for unit in card_units(topology, server, scopes[server]) for f in build_unit(plan, scopes, unit)
@@ -239,7 +238,6 @@ def compile_card(topology: m.Topology, server: str) -> list[Flow]:
 
 
 def compile_topology(topology: m.Topology) -> Compiled:
-    topology = ipv4_view(topology)
     compiled = _assemble(Plan(topology), scopes_of(topology), {}, lambda unit: True)
     for server in compiled.cards:
         check_unambiguous(server, compiled.flows[server])
@@ -262,7 +260,6 @@ def recompile(previous: Compiled, topology: m.Topology) -> Recompiled:
     stage never share a match (each matches its own object's id), so a rebuilt unit is checked
     for ambiguity on its own.
     """
-    topology = ipv4_view(topology)
     plan = Plan(topology)
     if not _same_frame(previous.plan, plan):
         compiled = compile_topology(topology)

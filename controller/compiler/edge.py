@@ -4,15 +4,43 @@ from __future__ import annotations
 
 from vpclab.errors import Defect
 from vpclab.intent.model import METADATA_ADDRESS, RESOLVER_ADDRESS
-from vpclab.layout.actions import DROP, ArpReply, Ct, CtClear, Goto, Move, Output, Resubmit, SetField, SetReg
+from vpclab.layout.actions import (
+    CONTROLLER,
+    DROP,
+    ArpReply,
+    Ct,
+    CtClear,
+    Goto,
+    Move,
+    Output,
+    Resubmit,
+    SetField,
+    SetReg,
+)
 from vpclab.layout.pipeline import ROUTER_MAC, SENDER, TUNNEL_PORT, Reg, TunnelKey, flow
 from vpclab.layout.plan import DNS_PORT, METADATA_MAC, METADATA_PORT, RESOLVER_STAND_IN
 
-from .matches import ETH_ARP, ETH_IP, TCP, UDP, host
+from .matches import (
+    ETH_ARP,
+    ETH_IP,
+    ETH_IPV6,
+    ETH_TYPE,
+    ICMPV6,
+    NEIGHBOR_SOLICITATION,
+    ROUTER_SOLICITATION,
+    TCP,
+    UDP,
+    address_match,
+    host,
+)
 
 TABLE_MISS = "vpclab:table-miss"
 ANSWER, OWN_ADDRESS = 100, 110
 METADATA = 120  # above the instance's own classify flow
+ND = 115  # neighbour discovery, above the instance's own classify flow
+# ICMPv6 an instance sends that the VPC takes no part in: multicast listener query, report and
+# done (MLDv1), MLDv2 report, router solicitation; dropped in ``nd``, which no flow log samples
+QUIET_ICMPV6 = (130, 131, 132, 143, ROUTER_SOLICITATION)
 METADATA_ORIGIN = "vpclab:metadata-service"
 
 
@@ -34,17 +62,28 @@ def classify(plan, server: str) -> list:
             SetReg(Reg.AZ, plan.az_id[subnet.az]),
             SetReg(Reg.SRC_VPC, vpc.number),
         )
-        flows.append(
-            flow(
-                "classify",
-                100,
-                {**port, "eth_type": ETH_IP, "eth_src": local.mac, **_own_source(instance)},
-                registers + sender(local) + (Ct(False, local.zone, "sg_egress_remote"),),
-                instance.origin,
+        for address in instance.addresses:
+            flows.append(
+                flow(
+                    "classify",
+                    100,
+                    {**port, "eth_src": local.mac, **_own_source(instance, address)},
+                    registers + sender(local) + (Ct(False, local.zone, "sg_egress_remote"),),
+                    instance.origin,
+                )
             )
-        )
+        if instance.ipv6 is not None:  # neighbour discovery: the card answers solicitations
+            icmpv6 = {**port, "eth_type": ETH_IPV6, "ip_proto": ICMPV6}
+            solicits = {**icmpv6, "icmpv6_type": NEIGHBOR_SOLICITATION}
+            flows.append(flow("classify", ND, solicits, (subnet_id, Goto("nd")), instance.origin))
+            # router solicitations (its address and route are configured: DHCPv6's part) and
+            # multicast listener messages (a VPC has no multicast) end in ``nd``, unlogged
+            for kind in QUIET_ICMPV6:
+                quiet = {**icmpv6, "icmpv6_type": kind}
+                flows.append(flow("classify", ND, quiet, (subnet_id, Goto("nd")), instance.origin))
         flows.append(flow("classify", 10, port, (DROP,), instance.origin))  # spoofed
-        flows.append(arrival(plan, vpc, instance.ip, Ct(False, local.zone, "nacl_tgw_exit"), instance.origin))
+        for address in instance.addresses:
+            flows.append(arrival(plan, vpc, address, Ct(False, local.zone, "nacl_tgw_exit"), instance.origin))
     return flows
 
 
@@ -54,8 +93,7 @@ def arrival(plan, vpc, address, onward, origin: str):
     match = {
         "in_port": TUNNEL_PORT,
         "tun_id": TunnelKey.match(VPC=plan.vni(vpc)),
-        "eth_type": ETH_IP,
-        "nw_dst": host(address),
+        **address_match("dst", address),
     }
     return flow("classify", 100, match, (SetReg(Reg.DST_VPC, vpc.number), onward), origin)
 
@@ -86,9 +124,11 @@ def fabric_senders(plan, server: str) -> list:
     ]
 
 
-def _own_source(instance) -> dict:
+def _own_source(instance, address) -> dict:
     """The source check: its own address only, unless it has source_dest_check: false."""
-    return {"nw_src": host(instance.ip)} if instance.source_dest_check else {}
+    if instance.source_dest_check:
+        return address_match("src", address)
+    return {"eth_type": ETH_TYPE[address.version]}
 
 
 def arp(plan, server: str) -> list:
@@ -97,6 +137,8 @@ def arp(plan, server: str) -> list:
     flows = []
     subnets = {}
     for local in plan.on_server(server):
+        if local.instance.ip is None:  # IPv6-only: neighbour discovery (``nd``)
+            continue
         vpc = plan.topology.vpc(local.instance.vpc)
         subnets[(vpc.name, local.instance.subnet)] = vpc
         match = {"in_port": local.port, "eth_type": ETH_ARP, "arp_op": 1, "arp_tpa": str(local.instance.ip)}
@@ -109,7 +151,7 @@ def arp(plan, server: str) -> list:
         answers += [
             (other.ip, plan.instances[other.name].mac, other.origin)
             for other in vpc.instances
-            if other.subnet == subnet.name
+            if other.subnet == subnet.name and other.ip is not None
         ]
         answers += [
             (link.ip, link.mac, link.origin) for link in plan.link_addresses(vpc) if link.subnet == name
@@ -118,6 +160,40 @@ def arp(plan, server: str) -> list:
         for address, mac, origin in answers:
             match = {**key, "arp_tpa": str(address)}
             flows.append(flow("arp", ANSWER, match, (ArpReply(mac, str(address)),), origin))
+    return flows
+
+
+def nd(plan, server: str) -> list:
+    """Neighbour discovery, as ARP: a solicitation for the subnet's router or one of its
+    instances goes up to Hyperplane with the answer's MAC as its destination, and Hyperplane
+    sends the advertisement back out of the port it came in by (``controller.hyperplane.nd``);
+    an instance asking for its own address gets no answer."""
+    flows = []
+    subnets = {}
+    solicits = {"eth_type": ETH_IPV6, "ip_proto": ICMPV6, "icmpv6_type": NEIGHBOR_SOLICITATION}
+    for local in plan.on_server(server):
+        instance = local.instance
+        if instance.ipv6 is None:
+            continue
+        vpc = plan.topology.vpc(instance.vpc)
+        subnets[(vpc.name, instance.subnet)] = vpc
+        match = {"in_port": local.port, **solicits, "ipv6_nd_target": str(instance.ipv6)}
+        flows.append(flow("nd", OWN_ADDRESS, match, (DROP,), instance.origin))
+        for kind in QUIET_ICMPV6:
+            quiet = {"in_port": local.port, **solicits, "icmpv6_type": kind}
+            flows.append(flow("nd", OWN_ADDRESS, quiet, (DROP,), instance.origin))
+    for (_, name), vpc in subnets.items():
+        subnet = vpc.subnet(name)
+        answers = [(subnet.router_address_v6, ROUTER_MAC, subnet.origin)]
+        answers += [
+            (other.ipv6, plan.instances[other.name].mac, other.origin)
+            for other in vpc.instances
+            if other.subnet == subnet.name and other.ipv6 is not None
+        ]
+        key = {Reg.SRC_SUBNET: plan.subnet_id[(vpc.name, name)], **solicits}
+        for address, mac, origin in answers:
+            match = {**key, "ipv6_nd_target": str(address)}
+            flows.append(flow("nd", ANSWER, match, (SetField("eth_dst", mac), Output(CONTROLLER)), origin))
     return flows
 
 
@@ -133,6 +209,8 @@ def metadata(plan, server: str) -> list:
         ]
     for local in plan.on_server(server):
         instance = local.instance
+        if instance.ip is None:  # IPv6-only: the IPv6 metadata service is not emulated yet
+            continue
         mine = {"in_port": local.port, "eth_type": ETH_IP}
         flows += [
             flow(
@@ -258,11 +336,14 @@ def tunnels(plan, server: str, delivered) -> list:
     packet from this card may end in."""
     flows = []
     for vpc in (vpc for vpc in plan.topology.vpcs if vpc.name in delivered):
-        places = [(i.ip, i.server, plan.instances[i.name].zone, i.origin) for i in vpc.instances] + [
-            (link.ip, link.server, link.zone, link.origin) for link in plan.link_addresses(vpc)
+        places = [
+            (address, i.server, plan.instances[i.name].zone, i.origin)
+            for i in vpc.instances
+            for address in i.addresses
         ]
+        places += [(link.ip, link.server, link.zone, link.origin) for link in plan.link_addresses(vpc)]
         for address, there, zone, origin in places:
-            match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(address)}
+            match = {Reg.DST_VPC: vpc.number, **address_match("dst", address)}
             actions: tuple
             if there == server:
                 arrive = Ct(False, zone, "nacl_tgw_exit") if zone is not None else Goto("nacl_tgw_exit")

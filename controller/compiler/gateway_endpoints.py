@@ -93,7 +93,7 @@ def internet_card(plan) -> list:
     served = {e.vpc for e in plan.topology.gateway_endpoints}
     for local in plan.instances.values():
         instance = local.instance
-        if instance.vpc not in served:
+        if instance.vpc not in served or instance.ip is None:  # gateway endpoints: IPv4 only
             continue
         vpc = plan.topology.vpc(instance.vpc)
         match = {

@@ -69,7 +69,7 @@ def table_routes(topology: m.Topology, vpc: m.Vpc, table: m.RouteTable) -> list[
     """A VPC route table's routes: the file's, and one per prefix its VGW learned when it
     propagates that VGW's (``propagating_vgws``), except within the VPC (the local route wins)."""
     gateway = topology.hybrid.vpn_gateway_of(vpc.name)
-    routes = [route for route in table.routes if carried(route.destination)]
+    routes = [route for route in table.routes if carried(route)]
     if gateway is None or gateway.name not in table.propagating_vgws:
         return routes
     origin = f"{table.origin}.propagating_vgws[{table.propagating_vgws.index(gateway.name)}]"
@@ -133,7 +133,7 @@ def _into_vpc(plan, vpc: m.Vpc, gateway: m.VpnGateway) -> list:
     instance (or PrivateLink address) that owns the destination; nothing else."""
     key = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP}
     flows = [flow("vgw_in", NO_ROUTE, key, (DROP,), gateway.origin)]
-    owners = [(i.ipv4, plan.instances[i.name].mac, i.server, i.origin) for i in vpc.instances]
+    owners = [(i.ip, plan.instances[i.name].mac, i.server, i.origin) for i in vpc.instances if i.ip]
     owners += [(a.ip, a.mac, a.server, a.origin) for a in plan.link_addresses(vpc)]
     for address, mac, server, origin in owners:
         to_card = (

@@ -1,73 +1,93 @@
-"""Match building blocks: IPv4 prefixes and port ranges as OpenFlow (value, mask) pairs; and
-what the cards carry so far (IPv4: ``carried``, ``ipv4_view``, ``uncarried``)."""
+"""Match building blocks: IPv4 and IPv6 prefixes and port ranges as OpenFlow (value, mask)
+pairs, a field per address family; and what the cards carry so far (``uncarried``)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from ipaddress import IPv4Address, IPv4Network
-from typing import Optional
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from typing import Optional, Union
 
 from vpclab.errors import InvalidInput
 from vpclab.intent import model as m
 
-ETH_IP, ETH_ARP = 0x0800, 0x0806
-TCP, UDP = 6, 17
+ETH_IP, ETH_ARP, ETH_IPV6 = 0x0800, 0x0806, 0x86DD
+TCP, UDP, ICMP, ICMPV6 = 6, 17, 1, 58
 TCP_SYN = 0x002  # the SYN bit of tcp_flags (a SYN, or a SYN-ACK)
 ETHERNET_HEADER = 14  # bytes before the IP header: an MTU check on a frame adds them
+NEIGHBOR_SOLICITATION, ROUTER_SOLICITATION = 135, 133  # ICMPv6 types (RFC 4861)
+ETH_TYPE = {4: ETH_IP, 6: ETH_IPV6}
+# the address fields by family and side: IPv4's keep OpenFlow 1.0's names (nw_src, nw_dst)
+ADDRESS_FIELD = {(4, "src"): "nw_src", (4, "dst"): "nw_dst", (6, "src"): "ipv6_src", (6, "dst"): "ipv6_dst"}
+FAMILIES = (4, 6)
 
+Address = Union[IPv4Address, IPv6Address]
+Network = Union[IPv4Network, IPv6Network]
 
+# what the data plane refuses to carry yet, where the design holds IPv6 addresses
 UNCARRIED = (
-    "it has an IPv6 address: IPv6 is checked and traced (trace -6) but not yet emulated live, "
-    "the Nitro cards carry IPv4 only so far; run a design whose subnets and hosts have no IPv6"
+    "the Nitro cards carry IPv6 within VPCs, across peerings and through internet and "
+    "egress-only internet gateways; an IPv6 route to {target} is checked and traced (trace -6) "
+    "but not yet emulated live"
 )
 
 
-def uncarried(topology: m.Topology) -> Optional[str]:
-    """The first YAML path of what the data plane cannot carry yet (issue 34): something with
-    an IPv6 address. IPv6 rules and routes alone are inert (no IPv6 packet exists): they run."""
-    return topology.ipv6_holders[0] if topology.ipv6_holders else None
+def uncarried(topology: m.Topology) -> Optional[tuple[str, str]]:
+    """The first route the data plane cannot carry yet (issue 34), as (YAML path, its target):
+    an IPv6 route to something other than the VPC, a peering or an (egress-only) internet
+    gateway, in a design that has IPv6 addresses. Without IPv6 addresses, IPv6 routes are inert
+    (no IPv6 packet exists)."""
+    if not topology.ipv6_holders:
+        return None
+    for vpc in topology.vpcs:
+        for table in vpc.route_tables:
+            for route in table.routes:
+                if not carried(route):
+                    return route.origin, route.describe().split(" -> ")[1]
+    return None
 
 
 def refuse_uncarried(topology: m.Topology) -> None:
-    """Refuse a changed design the data plane cannot carry yet."""
-    origin = uncarried(topology)
-    if origin:
-        raise InvalidInput(f"{origin}: {UNCARRIED}")
+    """Refuse a (changed) design the data plane cannot carry yet."""
+    found = uncarried(topology)
+    if found:
+        origin, target = found
+        raise InvalidInput(f"{origin}: {UNCARRIED.format(target=target)}")
 
 
-def ipv4_view(topology: m.Topology) -> m.Topology:
-    """The design as the cards carry it so far: without IPv6-only subnets and their instances."""
-    if not any(subnet.ipv6_native for vpc in topology.vpcs for subnet in vpc.subnets):
-        return topology
-    vpcs = tuple(
-        replace(
-            vpc,
-            subnets=tuple(s for s in vpc.subnets if not s.ipv6_native),
-            instances=tuple(i for i in vpc.instances if i.ip is not None),
-        )
-        for vpc in topology.vpcs
-    )
-    return replace(topology, vpcs=vpcs)
-
-
-def carried(network) -> bool:
-    """Is a rule's or route's CIDR one the data plane carries? IPv4 only so far: IPv6 rules
-    and routes are checked and traced, not yet compiled (issue 34; ``up`` refuses them)."""
-    return network is None or network.version == 4
+def carried(route: m.Route) -> bool:
+    """Is a VPC route compiled? Every IPv4 route; an IPv6 one to the VPC, a peering, an
+    (egress-only) internet gateway or a blackhole (issue 34: the other targets come later)."""
+    if route.destination.version == 4:
+        return True
+    simple = route.local or route.peering or route.internet_gateway or route.blackhole
+    return bool(simple or route.egress_only_internet_gateway) and not route.failover
 
 
 def ipv4(network) -> IPv4Network:
-    """A CIDR ``carried`` let through (for the type checker)."""
+    """An IPv4 CIDR (for the type checker), where only IPv4 can come."""
     assert isinstance(network, IPv4Network), network
     return network
 
 
-def prefix(network: IPv4Network) -> tuple[str, str]:
+def prefix(network: Network) -> tuple[str, str]:
     return (str(network.network_address), str(network.netmask))
 
 
-def host(address: IPv4Address) -> tuple[str, str]:
-    return (str(address), "255.255.255.255")
+def host(address: Address) -> tuple[str, str]:
+    if isinstance(address, str):
+        address = ip_address(address)
+    full = "255.255.255.255" if address.version == 4 else "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+    return (str(address), full)
+
+
+def address_match(side: str, address: Address) -> dict:
+    """The match on one address as ``side`` ("src" or "dst") of a packet, with its family's
+    eth_type."""
+    return {"eth_type": ETH_TYPE[address.version], ADDRESS_FIELD[(address.version, side)]: host(address)}
+
+
+def network_match(side: str, network: Network) -> dict:
+    """The match on a prefix as ``side`` of a packet, with its family's eth_type."""
+    return {"eth_type": ETH_TYPE[network.version], ADDRESS_FIELD[(network.version, side)]: prefix(network)}
 
 
 def port_blocks(low: int, high: int) -> list[tuple[int, int]]:
@@ -82,16 +102,29 @@ def port_blocks(low: int, high: int) -> list[tuple[int, int]]:
     return blocks
 
 
-def traffic_matches(traffic: m.Traffic) -> list[dict]:
-    """The match fragments that select ``traffic`` (one per port block), IPv4 implied."""
-    base: dict = {"eth_type": ETH_IP}
+def traffic_families(traffic: m.Traffic, network) -> tuple[int, ...]:
+    """The families a rule covers: its CIDR's; without one (an SG reference) both, but ICMP
+    is IPv4's and ICMPv6 IPv6's."""
+    if network is not None:
+        return (network.version,)
+    if traffic.protocol == ICMP:
+        return (4,)
+    if traffic.protocol == ICMPV6:
+        return (6,)
+    return FAMILIES
+
+
+def traffic_matches(traffic: m.Traffic, version: int = 4) -> list[dict]:
+    """The match fragments that select ``traffic`` in one family (one per port block)."""
+    base: dict = {"eth_type": ETH_TYPE[version]}
     if traffic.protocol is None:
         return [base]
     base["ip_proto"] = traffic.protocol
     if traffic.icmp_type is not None:
-        base["icmpv4_type"] = traffic.icmp_type
+        kind = "icmpv4" if version == 4 else "icmpv6"
+        base[f"{kind}_type"] = traffic.icmp_type
         if traffic.icmp_code is not None:
-            base["icmpv4_code"] = traffic.icmp_code
+            base[f"{kind}_code"] = traffic.icmp_code
     if traffic.ports is None:
         return [base]
     return [{**base, "tp_dst": block} for block in port_blocks(*traffic.ports)]

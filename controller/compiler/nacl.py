@@ -10,7 +10,7 @@ from __future__ import annotations
 from vpclab.layout.actions import DROP, Goto, SetReg
 from vpclab.layout.pipeline import Reg, TunnelKey, flow
 
-from .matches import ETH_IP, carried, prefix, traffic_matches
+from .matches import ADDRESS_FIELD, ETH_TYPE, network_match, prefix, traffic_matches
 
 SKIP_PRIORITY = 65000  # "this check does not apply" flows sit above every rule
 RULE_BASE = 1000  # rule N gets RULE_BASE + 32767 - N: lower numbers win
@@ -21,31 +21,37 @@ def nacl_flows(stage: str, key: dict, rules, address_field: str, allow_actions) 
     """Flows of one NACL direction, applied to packets matching ``key``.
 
     ``address_field`` is the address the rules' CIDRs test (nw_dst for egress, nw_src for
-    ingress); ``allow_actions`` continue the pipeline; a deny or the '*' rule drops.
+    ingress; the IPv6 twin for an IPv6 rule); ``allow_actions`` continue the pipeline; a deny
+    or the '*' rule (one per family) drops. A ``key`` that names a family takes its rules only.
     """
     flows = []
+    side = address_field[-3:]
     for rule in rules:
-        if not carried(rule.cidr):
+        version = rule.cidr.version
+        if "eth_type" in key and key["eth_type"] != ETH_TYPE[version]:
             continue
         actions = allow_actions if rule.allow else (DROP,)
         if rule.number is None:
-            flows.append(flow(stage, STAR_PRIORITY, dict(key), actions, rule.origin))
+            match = {**key, "eth_type": ETH_TYPE[version]}
+            flows.append(flow(stage, STAR_PRIORITY, match, actions, rule.origin))
             continue
-        for fragment in traffic_matches(rule.traffic):
-            match = {**key, **fragment, address_field: prefix(rule.cidr)}
+        for fragment in traffic_matches(rule.traffic, version):
+            match = {**key, **fragment, ADDRESS_FIELD[(version, side)]: prefix(rule.cidr)}
             flows.append(flow(stage, RULE_BASE + 32767 - rule.number, match, actions, rule.origin))
     return flows
 
 
-def within_subnet(stage: str, key: dict, subnet, actions: tuple):
+def within_subnet(stage: str, key: dict, subnet, actions: tuple) -> list:
     """Traffic to an address of ``subnet`` itself stays inside it: no NACL applies."""
-    return flow(
-        stage,
-        SKIP_PRIORITY,
-        {**key, "eth_type": ETH_IP, "nw_dst": prefix(subnet.cidr)},
-        actions,
-        subnet.origin,
-    )
+    return [
+        flow(stage, SKIP_PRIORITY, {**key, **network_match("dst", block)}, actions, subnet.origin)
+        for block in subnet_blocks(subnet)
+    ]
+
+
+def subnet_blocks(subnet) -> tuple:
+    """A subnet's CIDR and its IPv6 /64, those it has."""
+    return tuple(block for block in (subnet.cidr, subnet.ipv6_cidr) if block is not None)
 
 
 def source_subnet_egress(plan, vpc) -> list:
@@ -53,13 +59,11 @@ def source_subnet_egress(plan, vpc) -> list:
     flows = []
     for subnet in vpc.subnets:
         key = {Reg.SRC_SUBNET: plan.subnet_id[(vpc.name, subnet.name)]}
-        flows.append(
-            within_subnet(
-                "nacl_src_egress",
-                key,
-                subnet,
-                (SetReg(Reg.DST_VPC, vpc.number), SetReg(Reg.SAME_SUBNET, 1), Goto("deliver_lookup")),
-            )
+        flows += within_subnet(
+            "nacl_src_egress",
+            key,
+            subnet,
+            (SetReg(Reg.DST_VPC, vpc.number), SetReg(Reg.SAME_SUBNET, 1), Goto("deliver_lookup")),
         )
         flows += nacl_flows(
             "nacl_src_egress", key, vpc.nacl(subnet.nacl).egress, "nw_dst", (Goto("vpc_route"),)
@@ -94,7 +98,7 @@ def tgw_exit_egress(plan, vpc, subnet) -> list:
     key = {"tun_id": TunnelKey.match(EXIT_SUBNET=plan.attachment_subnet_id[(vpc.name, subnet.name)])}
     skip = within_subnet("nacl_tgw_exit", key, subnet, (Goto("sg_ingress_remote"),))
     allow = (Goto("nacl_dst_ingress"),)
-    return [skip] + nacl_flows("nacl_tgw_exit", key, vpc.nacl(subnet.nacl).egress, "nw_dst", allow)
+    return skip + nacl_flows("nacl_tgw_exit", key, vpc.nacl(subnet.nacl).egress, "nw_dst", allow)
 
 
 def no_transit_or_same_subnet(plan) -> list:
@@ -122,13 +126,13 @@ def destination_subnet_ingress(plan, vpc) -> list:
     """nacl_dst_ingress (receiving): the destination subnet's ingress rules."""
     flows = []
     for subnet in vpc.subnets:
-        key = {
-            "tun_id": TunnelKey.match(SAME_SUBNET=0),
-            Reg.DST_VPC: vpc.number,
-            "eth_type": ETH_IP,
-            "nw_dst": prefix(subnet.cidr),
-        }
-        flows += nacl_flows(
-            "nacl_dst_ingress", key, vpc.nacl(subnet.nacl).ingress, "nw_src", (Goto("sg_ingress_remote"),)
-        )
+        for block in subnet_blocks(subnet):
+            key = {
+                "tun_id": TunnelKey.match(SAME_SUBNET=0),
+                Reg.DST_VPC: vpc.number,
+                **network_match("dst", block),
+            }
+            flows += nacl_flows(
+                "nacl_dst_ingress", key, vpc.nacl(subnet.nacl).ingress, "nw_src", (Goto("sg_ingress_remote"),)
+            )
     return flows

@@ -158,6 +158,8 @@ def _translated_routes(plan, vpc, name: str) -> list:
     key: dict = {Reg.ROUTE_TABLE: plan.nat_route_table_id(vpc.name, name)}
     flows = [flow("vpc_route", MISS_PRIORITY, key, (DROP,), table.origin)]
     for route in hybrid.table_routes(plan.topology, vpc, table):
+        if route.destination.version != 4:  # a NAT gateway translates IPv4 only
+            continue
         match = {**key, "eth_type": ETH_IP, "nw_dst": prefix(ipv4(route.destination))}
         actions = route_actions(plan, vpc, route) if route.internet_gateway else (DROP,)
         flows.append(

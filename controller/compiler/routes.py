@@ -24,7 +24,7 @@ from vpclab.layout.actions import (
 from vpclab.layout.pipeline import MAX_HAIRPINS, MSS_CLAMP_PORT, ROUTER_MAC, TUNNEL_PORT, ClampKey, Reg, flow
 
 from . import edge, gateway_endpoints, hybrid, middlebox, tgw_hybrid
-from .matches import ETH_IP, ETHERNET_HEADER, TCP, TCP_SYN, carried, host, ipv4, prefix
+from .matches import ETH_IP, ETHERNET_HEADER, TCP, TCP_SYN, address_match, host, ipv4, network_match, prefix
 
 MISS_PRIORITY = 1
 UNASSIGNED = 2  # deliver_lookup: an address of a subnet, owned by nobody (above the VPC's miss)
@@ -54,18 +54,19 @@ def vpc_routes(plan, vpc) -> list:
     cross a TGW a fourth time; those variants sit one step above their route.
     """
     flows = []
-    if vpc.internet_gateway:  # what leaves by the gateway must fit 1500 bytes: a longer packet
-        # goes up to Hyperplane, which answers "fragmentation needed" (``controller.hyperplane.pmtu``)
+    gateway = vpc.internet_gateway or vpc.egress_only_internet_gateway
+    if gateway:  # what leaves by the gateway must fit 1500 bytes: a longer packet goes up
+        # to Hyperplane, which answers "fragmentation needed" (``controller.hyperplane.pmtu``)
         leaving = {Reg.SRC_VPC: vpc.number}
         too_big = {**leaving, Reg.TOO_BIG: (1, 1)}
-        origin = vpc.internet_gateway.origin
+        origin = gateway.origin
         flows.append(flow("igw_mtu", TOO_BIG_PRIORITY, too_big, (Output(CONTROLLER),), origin))
         flows.append(flow("igw_mtu", 100, leaving, (Output(TUNNEL_PORT),), origin))
     for table in vpc.route_tables:
         key = {Reg.ROUTE_TABLE: plan.route_table_id[(vpc.name, table.name)]}
         flows.append(flow("vpc_route", MISS_PRIORITY, key, (DROP,), table.origin))
         for route in hybrid.table_routes(plan.topology, vpc, table):
-            match: dict = {**key, "eth_type": ETH_IP, "nw_dst": prefix(ipv4(route.destination))}
+            match: dict = {**key, **network_match("dst", route.destination)}
             priority = vpc_route_priority(route)
             checked = route.instance and plan.topology.instance(route.instance).source_dest_check
             origin = (
@@ -104,7 +105,7 @@ def route_actions(plan, vpc, route) -> tuple:
         return ROUTED + (SetReg(Reg.NEXT_HOP, plan.peering_id[peering.name]), Goto("peering"))
     if route.transit_gateway:
         return ROUTED + (SetReg(Reg.NEXT_HOP, plan.tgw_id[route.transit_gateway]), Goto("tgw_entry"))
-    if route.internet_gateway:
+    if route.internet_gateway or route.egress_only_internet_gateway:
         return ROUTED + (Goto("igw_egress"),)
     if route.vpn_gateway:
         return ROUTED + hybrid.to_vgw(plan, vpc, route.vpn_gateway)
@@ -128,14 +129,13 @@ def peerings(plan, peering) -> list:
         flows.append(flow("peering", MISS_PRIORITY, key, (DROP,), peering.origin))
         for side in (peering.requester, peering.accepter):
             mine, peer = plan.topology.vpc(side), plan.topology.vpc(peering.other(side))
-            for src_cidr in mine.cidrs:
-                for dst_cidr in peer.cidrs:
+            for src_cidr in mine.all_cidrs:
+                for dst_cidr in (cidr for cidr in peer.all_cidrs if cidr.version == src_cidr.version):
                     match: dict = {
                         **key,
                         Reg.SRC_VPC: mine.number,
-                        "eth_type": ETH_IP,
-                        "nw_src": prefix(src_cidr),
-                        "nw_dst": prefix(dst_cidr),
+                        **network_match("src", src_cidr),
+                        **network_match("dst", dst_cidr),
                     }
                     onward = (
                         (CheckLarger(ETHERNET_HEADER + INTER_REGION_MTU, Reg.TOO_BIG), Goto("peering_mtu"))
@@ -285,7 +285,7 @@ def tgw_route_tables(plan, tgw) -> list:
         flows.append(flow("tgw_route", MISS_PRIORITY, key, (DROP,), table.origin))
         routed = set()
         for route in table.static_routes:
-            if not carried(route.destination):
+            if route.destination.version != 4:  # IPv6 through a TGW: not carried yet
                 continue
             routed.add(route.destination)
             match = {**key, "eth_type": ETH_IP, "nw_dst": prefix(ipv4(route.destination))}
@@ -412,12 +412,14 @@ def deliveries(plan, vpc) -> list:
     flows = []
     flows.append(flow("deliver_lookup", MISS_PRIORITY, {Reg.DST_VPC: vpc.number}, (DROP,), vpc.origin))
     for subnet in vpc.subnets:  # an address of a subnet that no interface owns (trace: its subnet)
-        match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": prefix(subnet.cidr)}
-        flows.append(flow("deliver_lookup", UNASSIGNED, match, (DROP,), subnet.origin))
+        for block in (block for block in (subnet.cidr, subnet.ipv6_cidr) if block is not None):
+            match = {Reg.DST_VPC: vpc.number, **network_match("dst", block)}
+            flows.append(flow("deliver_lookup", UNASSIGNED, match, (DROP,), subnet.origin))
     for instance in vpc.instances:
-        match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(instance.ip)}
-        actions = (SetField("eth_dst", plan.instances[instance.name].mac), Goto("tunnel_out"))
-        flows.append(flow("deliver_lookup", 100, match, actions, instance.origin))
+        for address in instance.addresses:
+            match = {Reg.DST_VPC: vpc.number, **address_match("dst", address)}
+            actions = (SetField("eth_dst", plan.instances[instance.name].mac), Goto("tunnel_out"))
+            flows.append(flow("deliver_lookup", 100, match, actions, instance.origin))
     for nat in vpc.nat_gateways:  # it forwards; nothing is delivered to it
         match = {Reg.DST_VPC: vpc.number, "eth_type": ETH_IP, "nw_dst": host(nat.ip)}
         flows.append(flow("deliver_lookup", 100, match, (DROP,), nat.origin))

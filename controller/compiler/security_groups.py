@@ -17,7 +17,16 @@ from vpclab.intent import model as m
 from vpclab.layout.actions import DROP, Ct, Goto, Output, SetReg
 from vpclab.layout.pipeline import CT_EST, CT_INV, CT_NEW, CT_REL, CT_TRK, REMOTE_SGS, Reg, flow
 
-from .matches import ETH_IP, carried, host, prefix, traffic_matches
+from .matches import (
+    ADDRESS_FIELD,
+    ETH_IP,
+    ETH_TYPE,
+    address_match,
+    host,
+    prefix,
+    traffic_families,
+    traffic_matches,
+)
 from .view import peered_vpc, reaches_over_referencing_tgw, reaches_without_tgw, sg_rules_in_order
 
 ESTABLISHED, RELATED, INVALID = 65000, 64999, 64990
@@ -39,6 +48,7 @@ class GroupBits:
 
     bits: dict  # SGRef -> (register, bit)
     registers: tuple  # the registers in use on this card
+    families: tuple = (4,)  # the IP versions a rule naming an SG matches: IPv6 too in dual stack
 
     def match(self, ref: m.SGRef) -> dict:
         register, bit = self.bits[ref]
@@ -76,7 +86,8 @@ def group_bits(plan, server: str, direction: str) -> GroupBits:
         )
     ordered = sorted(refs, key=str)
     bits = {ref: (REMOTE_SGS[n // BITS], 1 << (n % BITS)) for n, ref in enumerate(ordered)}
-    return GroupBits(bits, REMOTE_SGS[: -(-len(ordered) // BITS)])
+    families = (4, 6) if plan.topology.ipv6_holders else (4,)
+    return GroupBits(bits, REMOTE_SGS[: -(-len(ordered) // BITS)], families)
 
 
 def named_by(topology: m.Topology, instance: m.Instance | m.EndpointInterface, direction: str) -> set:
@@ -91,14 +102,21 @@ def _groups_at(plan, named: GroupBits, vpc: str) -> dict:
     for ref in named.bits:
         for member in plan.topology.members(ref):
             if member.vpc == vpc:
-                found.setdefault(member.ip, set()).add(ref)
+                for address in member_addresses(member):
+                    found.setdefault(address, set()).add(ref)
     return found
+
+
+def member_addresses(member) -> tuple:
+    """A member's addresses an SG reference covers: its IPv4 and IPv6 ones (AWS)."""
+    return getattr(member, "addresses", None) or (member.ip,)
 
 
 def _own_vpc_sets(plan, server: str, stage: str, named: GroupBits, key: tuple, then: str):
     """A remote stage's floor (no named SG) and its flows for the members of named SGs in the
     VPCs of the card's instances (those always count); also address -> SGs per such VPC."""
     register, address_field = key
+    side = address_field[-3:]
     onward = (Goto(then),)
     flows = [flow(stage, 0, {}, named.set(()) + onward, REMOTE_ORIGIN)]
     vpcs = {interface.vpc for interface in receivers(plan, server)}
@@ -106,7 +124,7 @@ def _own_vpc_sets(plan, server: str, stage: str, named: GroupBits, key: tuple, t
     for vpc_name, groups in own.items():
         number = plan.topology.vpc(vpc_name).number
         for address, refs in groups.items():
-            match = {register: number, "eth_type": ETH_IP, address_field: host(address)}
+            match = {register: number, **address_match(side, address)}
             flows.append(flow(stage, OWN_VPC, match, named.set(refs) + onward, REMOTE_ORIGIN))
     return flows, own
 
@@ -125,13 +143,13 @@ def egress_remote(plan, server: str) -> list:
         peered: dict = {}
         for ref in sorted((r for r in refs_named if r.vpc != vpc_name), key=str):
             for member in topology.members(ref):
-                if peered_vpc(topology, vpc_name, table, member.ip) == member.vpc:
-                    peered.setdefault(member.ip, set()).add(ref)
+                for address in member_addresses(member):
+                    if peered_vpc(topology, vpc_name, table, address) == member.vpc:
+                        peered.setdefault(address, set()).add(ref)
         for address, refs in peered.items():
             match = {
                 Reg.ROUTE_TABLE: plan.route_table_id[(vpc_name, table_name)],
-                "eth_type": ETH_IP,
-                "nw_dst": host(address),
+                **address_match("dst", address),
             }  # an address of the own VPC never routes over a peering: no own members here
             flows.append(flow("sg_egress_remote", OTHER_VPC, match, named.set(refs) + onward, REMOTE_ORIGIN))
     return flows
@@ -150,16 +168,19 @@ def ingress_remote(plan, server: str) -> list:
             if ref.vpc == receiver.vpc:
                 continue  # its members are all in the own VPC: set above
             for member in topology.members(ref):
-                if reaches_without_tgw(topology, member, receiver) or reaches_over_referencing_tgw(
-                    topology, member, receiver
-                ):
-                    reaching.setdefault(member.ip, set()).add(ref)
+                for address in member_addresses(member):
+                    if reaches_without_tgw(
+                        topology, member, receiver, address.version
+                    ) or reaches_over_referencing_tgw(topology, member, receiver, address.version):
+                        reaching.setdefault(address, set()).add(ref)
         for address, refs in reaching.items():
+            to = receiver_address(receiver, address.version)
+            if to is None:
+                continue
             match = {
                 Reg.DST_VPC: topology.vpc(receiver.vpc).number,
-                "eth_type": ETH_IP,
-                "nw_src": host(address),
-                "nw_dst": host(receiver.ip),
+                **address_match("src", address),
+                ADDRESS_FIELD[(address.version, "dst")]: host(to),
             }
             refs = refs | own[receiver.vpc].get(address, set())
             flows.append(flow("sg_ingress_remote", OTHER_VPC, match, named.set(refs) + onward, REMOTE_ORIGIN))
@@ -189,14 +210,29 @@ def _by_sender(plan, server: str, named: GroupBits) -> list:
                 flows.append(
                     flow("sg_ingress_remote", BY_SENDER + 10, match, named.set(refs) + onward, REMOTE_ORIGIN)
                 )
-            elif reaches_without_tgw(topology, sender, receiver) or reaches_over_referencing_tgw(
-                topology, sender, receiver
-            ):
-                match = {**key, Reg.DST_VPC: number, "nw_dst": host(receiver.ip)}
-                flows.append(
-                    flow("sg_ingress_remote", BY_SENDER + 20, match, named.set(refs) + onward, REMOTE_ORIGIN)
-                )
+            else:
+                for address in member_addresses(receiver):
+                    if address.version != 4:  # an appliance's IPv6 routes are not carried yet
+                        continue
+                    if reaches_without_tgw(topology, sender, receiver) or reaches_over_referencing_tgw(
+                        topology, sender, receiver
+                    ):
+                        match = {**key, Reg.DST_VPC: number, "nw_dst": host(address)}
+                        flows.append(
+                            flow(
+                                "sg_ingress_remote",
+                                BY_SENDER + 20,
+                                match,
+                                named.set(refs) + onward,
+                                REMOTE_ORIGIN,
+                            )
+                        )
     return list({(f.priority, f.match): f for f in flows}.values())  # one per VPC, however many receivers
+
+
+def receiver_address(receiver, version: int):
+    """A receiver's address of one family (None: it has none)."""
+    return next((a for a in member_addresses(receiver) if a.version == version), None)
 
 
 def stateful(stage: str, key: dict, zone: int, rules, address_field: str, named, passed, miss_origin):
@@ -217,15 +253,21 @@ def stateful(stage: str, key: dict, zone: int, rules, address_field: str, named,
         flow(stage, NO_RULE, key, (DROP,), miss_origin),
     ]
     commit = (Ct(True, zone),) + passed
+    side = address_field[-3:]
     for n, rule in enumerate(rules):
-        if not carried(rule.cidr):
-            continue
-        peer = (
-            {address_field: prefix(rule.cidr)} if rule.cidr is not None else named.match(rule.security_group)
-        )
-        for fragment in traffic_matches(rule.traffic):
-            match = {**key, **fragment, **state(CT_NEW), **peer}
-            flows.append(flow(stage, FIRST_RULE - n, match, commit, rule.origin))
+        for version in traffic_families(rule.traffic, rule.cidr):
+            if "eth_type" in key and key["eth_type"] != ETH_TYPE[version]:
+                continue
+            if rule.cidr is None and version not in named.families:
+                continue  # no IPv6 address in the design: no IPv6 member to match
+            peer = (
+                {ADDRESS_FIELD[(version, side)]: prefix(rule.cidr)}
+                if rule.cidr is not None
+                else named.match(rule.security_group)
+            )
+            for fragment in traffic_matches(rule.traffic, version):
+                match = {**key, **fragment, **state(CT_NEW), **peer}
+                flows.append(flow(stage, FIRST_RULE - n, match, commit, rule.origin))
     return flows
 
 
@@ -248,20 +290,20 @@ def security_groups(plan, server: str) -> list:
             (Goto("nacl_src_egress"),),
             miss,
         )
-        key = {
-            Reg.DST_VPC: topology.vpc(instance.vpc).number,
-            "eth_type": ETH_IP,
-            "nw_dst": host(instance.ip),
-        }
-        flows += stateful(
-            "sg_ingress",
-            key,
-            local.zone,
-            sg_rules_in_order(topology, instance, "ingress"),
-            "nw_src",
-            inbound,
-            # an NLB's target: a connection its node brings is marked with the node (nlb_mark)
-            (Goto("nlb_mark"),) if topology.balancers_targeting(instance.name) else (Output(local.port),),
-            miss,
-        )
+        for address in instance.addresses:
+            key = {Reg.DST_VPC: topology.vpc(instance.vpc).number, **address_match("dst", address)}
+            flows += stateful(
+                "sg_ingress",
+                key,
+                local.zone,
+                sg_rules_in_order(topology, instance, "ingress"),
+                "nw_src",
+                inbound,
+                # an NLB's target: a connection its node brings is marked with the node (nlb_mark;
+                # NLBs are IPv4's)
+                (Goto("nlb_mark"),)
+                if address.version == 4 and topology.balancers_targeting(instance.name)
+                else (Output(local.port),),
+                miss,
+            )
     return flows

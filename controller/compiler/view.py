@@ -6,13 +6,13 @@ same wrong way, the differential tests could not see it.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Optional
 
 from vpclab.intent import model as m
 
 
-def longest_prefix_route(table: m.RouteTable, address: IPv4Address) -> Optional[m.Route]:
+def longest_prefix_route(table: m.RouteTable, address: IPv4Address | IPv6Address) -> Optional[m.Route]:
     best: Optional[m.Route] = None
     for route in table.routes:
         if address in route.destination and (
@@ -22,17 +22,31 @@ def longest_prefix_route(table: m.RouteTable, address: IPv4Address) -> Optional[
     return best
 
 
-def reaches_without_tgw(topology: m.Topology, sender: m.Instance, receiver: m.Instance) -> bool:
-    """Does ``sender``'s route table take a packet to ``receiver`` in its own VPC or over an
-    active peering into the receiver's VPC? (the only paths on which SG references match)"""
+def address_of(instance, version: int):
+    """An instance's (or an endpoint interface's) address of one family; None: it has none."""
+    found = getattr(instance, "addresses", None) or (instance.ip,)
+    return next((address for address in found if address.version == version), None)
+
+
+def reaches_without_tgw(
+    topology: m.Topology, sender: m.Instance, receiver: m.Instance, version: int = 4
+) -> bool:
+    """Does ``sender``'s route table take a packet (of IP ``version``) to ``receiver`` in its
+    own VPC or over an active peering into the receiver's VPC? (the only paths on which SG
+    references match)"""
     if sender.vpc == receiver.vpc:
         return True  # the local route covers the whole VPC; no route may be more specific
+    address = address_of(receiver, version)
+    if address is None:
+        return False
     vpc = topology.vpc(sender.vpc)
     table = vpc.route_table(vpc.subnet(sender.subnet).route_table)
-    return peered_vpc(topology, sender.vpc, table, receiver.ipv4) == receiver.vpc
+    return peered_vpc(topology, sender.vpc, table, address) == receiver.vpc
 
 
-def peered_vpc(topology: m.Topology, vpc: str, table: m.RouteTable, address: IPv4Address) -> Optional[str]:
+def peered_vpc(
+    topology: m.Topology, vpc: str, table: m.RouteTable, address: IPv4Address | IPv6Address
+) -> Optional[str]:
     """The VPC that ``vpc``'s route ``table`` sends ``address`` to over an active peering."""
     route = longest_prefix_route(table, address)
     if route is None or route.peering is None:
@@ -41,10 +55,14 @@ def peered_vpc(topology: m.Topology, vpc: str, table: m.RouteTable, address: IPv
     return None if not peering.active else peering.other(vpc)
 
 
-def reaches_over_referencing_tgw(topology: m.Topology, sender: m.Instance, receiver: m.Instance) -> bool:
+def reaches_over_referencing_tgw(
+    topology: m.Topology, sender: m.Instance, receiver: m.Instance, version: int = 4
+) -> bool:
     """Does ``sender``'s route to ``receiver`` cross one TGW straight into the receiver's VPC,
     with security-group referencing support on the TGW and on both attachments? (AWS 2024:
     then an inbound rule of the receiver may name the sender's SGs)"""
+    if version != 4 or address_of(receiver, 4) is None:  # IPv6 over a TGW: not carried yet
+        return False
     vpc = topology.vpc(sender.vpc)
     route = longest_prefix_route(vpc.route_table(vpc.subnet(sender.subnet).route_table), receiver.ipv4)
     if route is None or route.transit_gateway is None:

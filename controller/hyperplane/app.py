@@ -135,7 +135,10 @@ class Hyperplane(app_manager.OSKenApp):
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     @guarded
     def packet_in(self, event):
-        self.core.packet_in(event.msg.table_id, bytes(event.msg.data))
+        message = event.msg
+        self.core.packet_in(
+            message.table_id, bytes(message.data), message.datapath.id, message.match.get("in_port")
+        )
         self.flush()
 
     @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)

@@ -30,7 +30,7 @@ from controller.compiler import compile_topology, recompile
 from controller.compiler.differ import FlowDiff
 from controller.compiler.matches import refuse_uncarried
 from controller.compiler.sampling import origins_by_point
-from controller.hyperplane import pmtu
+from controller.hyperplane import nd, pmtu
 from controller.hyperplane.load import Load
 from controller.hyperplane.ofmsg import (
     barrier,
@@ -218,11 +218,20 @@ class Core:
             return self._end(self.clock())
         return []
 
-    def packet_in(self, table_id: int, data: bytes) -> str:
-        """What came up to the controller, by kind (see ``Load``): packets too long for an
-        internet gateway and probes' answers. No connection's packets: the cards clamp a TGW's
-        MSS in their kernel."""
+    def packet_in(
+        self, table_id: int, data: bytes, datapath_id: Optional[int] = None, in_port: Optional[int] = None
+    ) -> str:
+        """What came up to the controller, by kind (see ``Load``): neighbour solicitations,
+        packets too long for an internet gateway and probes' answers. No connection's packets:
+        the cards clamp a TGW's MSS in their kernel."""
         now = self.clock()
+        if nd.handles(table_id):
+            self.load.came_in("nd")
+            advertisement = nd.answer(data, in_port)
+            server = self.servers.get(datapath_id) if datapath_id is not None else None
+            if advertisement is not None and server is not None and self._inject(server, advertisement):
+                self.load.went_out("nd-advertisement")
+            return "nd"
         if pmtu.handles(table_id):
             self.load.came_in("pmtu")
             error = pmtu.answer(data)

@@ -12,12 +12,14 @@ from collections.abc import Callable
 
 from vpclab.errors import Defect
 
-# packet-ins: an IGW's too-long packet (answered with an ICMP error), the answer to a failover
-# route's probe (in time, or after the probe counted as missed), an NLB target's answer to a
-# health check, anything else (counted, dropped)
-PACKET_INS = ("pmtu", "route-probe", "route-probe-late", "health-check", "unclaimed")
-# packet-outs: the ICMP "fragmentation needed" it builds, route probes, health checks
-PACKET_OUTS = ("pmtu-error", "route-probe", "health-check")
+# packet-ins: a neighbour solicitation (answered with an advertisement), an IGW's too-long
+# packet (answered with an ICMP error), the answer to a failover route's probe (in time, or
+# after the probe counted as missed), an NLB target's answer to a health check, anything else
+# (counted, dropped)
+PACKET_INS = ("nd", "pmtu", "route-probe", "route-probe-late", "health-check", "unclaimed")
+# packet-outs: neighbour advertisements, the ICMP "fragmentation needed" it builds, route
+# probes, health checks
+PACKET_OUTS = ("nd-advertisement", "pmtu-error", "route-probe", "health-check")
 
 
 class Load:

@@ -43,7 +43,13 @@ TCP, UDP = 6, 17
 NX_IN_PORT = 0xFFF8  # Nicira actions take 16-bit ports: "the packet's own in_port"
 NO_RECIRCULATION = 255  # NXActionCT's recirc_table when the packet does not go on
 NAT_FLAGS = {None: 0, "src": 1, "dst": 2}  # NX_NAT_F_SRC, NX_NAT_F_DST (OVS's nx-match.h)
-FIELD_NAMES = {"nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "tun_id": "tunnel_id", "tun_dst": "tun_ipv4_dst"}
+FIELD_NAMES = {
+    "nw_src": "ipv4_src",
+    "nw_dst": "ipv4_dst",
+    "tun_id": "tunnel_id",
+    "tun_dst": "tun_ipv4_dst",
+    "tun_src": "tun_ipv4_src",
+}
 
 
 WIRE = types.SimpleNamespace(ofproto=ofp, ofproto_parser=parser, id=0)  # serializes, sends nothing

@@ -17,10 +17,10 @@ import functools
 import types
 import zlib
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Optional
 
-from os_ken.lib.packet import ethernet, icmp, ipv4, tcp
+from os_ken.lib.packet import ethernet, icmp, icmpv6, ipv4, ipv6, tcp
 from os_ken.lib.packet import packet as packet_library
 from os_ken.ofproto import nicira_ext, ofproto_parser
 from os_ken.ofproto import ofproto_v1_3 as ofp
@@ -44,18 +44,25 @@ from vpclab.layout.pipeline import (
 )
 from vpclab.oracle.trace import trace
 
-ADDRESS_FIELDS = {"ipv4_src", "ipv4_dst", "tun_ipv4_dst", "arp_tpa", "arp_spa"}
+ADDRESS_FIELDS = {"ipv4_src", "ipv4_dst", "tun_ipv4_dst", "tun_ipv4_src", "arp_tpa", "arp_spa"}
+IPV6_FIELDS = {"ipv6_src", "ipv6_dst", "ipv6_nd_target"}
+IP_TYPES = (0x0800, 0x86DD)
 MAC_FIELDS = {"eth_src", "eth_dst", "arp_sha", "arp_tha"}
 PREREQUISITES = {
     "ipv4_src": ("eth_type", 0x0800),
     "ipv4_dst": ("eth_type", 0x0800),
-    "ip_proto": ("eth_type", 0x0800),
+    "ipv6_src": ("eth_type", 0x86DD),
+    "ipv6_dst": ("eth_type", 0x86DD),
+    "ip_proto": ("eth_type", IP_TYPES),
     "tcp_dst": ("ip_proto", 6),
     "tcp_src": ("ip_proto", 6),
     "udp_dst": ("ip_proto", 17),
     "udp_src": ("ip_proto", 17),
     "icmpv4_type": ("ip_proto", 1),
     "icmpv4_code": ("ip_proto", 1),
+    "icmpv6_type": ("ip_proto", 58),
+    "icmpv6_code": ("ip_proto", 58),
+    "ipv6_nd_target": ("icmpv6_type", (135, 136)),
     "arp_op": ("eth_type", 0x0806),
     "arp_tpa": ("eth_type", 0x0806),
 }
@@ -65,6 +72,8 @@ MAX_STEPS = 64
 # addresses and ports (kept here under this key) until the next recirculation or set_field
 STALE = "_stale"
 NAT_FIELDS = ("ipv4_src", "ipv4_dst", "tcp_src", "tcp_dst", "udp_src", "udp_dst")
+ECHO_REQUESTS = {1: ("icmpv4_type", 8), 58: ("icmpv6_type", 128)}
+ECHO_REPLIES = {1: ("icmpv4_type", 0), 58: ("icmpv6_type", 129)}
 NAT_SRC = 1  # NX_NAT_F_SRC
 TCP_SYN, TCP_SYN_ACK, TCP_RST = 0x02, 0x12, 0x04
 SMALL_FRAME = 100  # a packet's frame length, unless it says ("frame_length")
@@ -98,6 +107,8 @@ def _added(flow):
 def _number(field: str, value):
     if field in ADDRESS_FIELDS:
         return int(IPv4Address(value))
+    if field in IPV6_FIELDS:
+        return int(IPv6Address(value))
     if field in MAC_FIELDS:
         return int(str(value).replace(":", ""), 16)
     return value
@@ -121,7 +132,7 @@ def overlap(first: dict, second: dict) -> bool:
     """Could one packet match both? (every field both constrain is compatible)"""
     for field in first.keys() & second.keys():
         (a, mask_a), (b, mask_b) = _split(field, first[field]), _split(field, second[field])
-        full = (1 << 64) - 1
+        full = (1 << 128) - 1
         common = (full if mask_a is None else mask_a) & (full if mask_b is None else mask_b)
         if (a ^ b) & common:
             return False
@@ -219,10 +230,11 @@ class FakeCard:
     def _check(self, entry: Entry) -> None:
         for field in entry.match:
             needed = PREREQUISITES.get(field)
-            if needed and entry.match.get(needed[0]) != needed[1]:
+            allowed = needed[1] if needed and isinstance(needed[1], tuple) else needed and (needed[1],)
+            if needed and entry.match.get(needed[0]) not in allowed:
                 raise Rejected(f"{self.name} table {entry.table}: {field} without {needed}")
         for action in _apply_actions(entry):  # OVS: OFPBAC_MATCH_INCONSISTENT
-            if isinstance(action, parser.NXActionCT) and entry.match.get("eth_type") != 0x0800:
+            if isinstance(action, parser.NXActionCT) and entry.match.get("eth_type") not in IP_TYPES:
                 raise Rejected(f"{self.name} table {entry.table}: ct without an IP match")
         for other in self.entries.values():
             if (
@@ -343,13 +355,17 @@ def _reverse(key: tuple) -> tuple:
 
 def _five_tuple(packet: dict) -> tuple:
     """The connection key; an ICMP echo reply (type 0) is the reverse of its request (type 8)."""
-    if packet.get("ip_proto") == 1:
-        ends = ("echo", 1) if packet.get("icmpv4_type") == 8 else (1, "echo")
-        return (packet["ipv4_src"], packet["ipv4_dst"], 1) + ends
+    family = "ipv6" if packet.get("eth_type") == 0x86DD else "ipv4"
+    source, destination = packet[f"{family}_src"], packet[f"{family}_dst"]
+    protocol = packet.get("ip_proto")
+    if protocol in ECHO_REQUESTS:
+        field, request = ECHO_REQUESTS[protocol]
+        ends = ("echo", 1) if packet.get(field) == request else (1, "echo")
+        return (source, destination, protocol) + ends
     kind = {6: "tcp", 17: "udp"}.get(packet.get("ip_proto"), "ip")
     return (
-        packet["ipv4_src"],
-        packet["ipv4_dst"],
+        source,
+        destination,
         packet.get("ip_proto"),
         packet.get(f"{kind}_src"),
         packet.get(f"{kind}_dst"),
@@ -417,9 +433,11 @@ class FakeFabric:
         """What Hyperplane's core does with a packet-in: a packet too long for an internet
         gateway stops there, and the ICMP error the core answers is kept in
         ``outcome.answers``; False for anything else (a probe's answer, counted by the core)."""
-        kind = self.core.packet_in(entry.table, ip_frame(packet))
+        frame = solicitation_frame(packet) if packet.get("icmpv6_type") == 135 else ip_frame(packet)
+        index = self.compiled.plan.server_index[server]
+        kind = self.core.packet_in(entry.table, frame, index, packet.get("in_port"))
         answers = [(out.server, out.message) for out in self.core.take()]
-        if kind != "pmtu":
+        if kind not in ("pmtu", "nd"):
             return False
         outcome.drop(server, entry.table, entry.cookie)
         outcome.answers += answers
@@ -545,7 +563,8 @@ class FakeFabric:
             outcome.arp_replies.append((server, port, packet.get("arp_sha"), packet.get("arp_spa")))
             return
         appliance = self.appliances.get((server, port))
-        if appliance is not None and packet.get("ipv4_dst") != str(appliance.instance.ip):
+        own = {str(address) for address in appliance.instance.addresses} if appliance else set()
+        if appliance is not None and (packet.get("ipv4_dst") or packet.get("ipv6_dst")) not in own:
             self._forward(server, appliance, packet, outcome, steps)
             return
         if port == MSS_CLAMP_PORT:
@@ -563,6 +582,7 @@ class FakeFabric:
         }  # VXLAN keeps the VNI (tunnel_id), not the card's metadata (GBP's id: OVS's userspace
         # tunnels do not send it)
         arriving["in_port"] = TUNNEL_PORT
+        arriving["tun_ipv4_src"] = str(self.compiled.plan.underlay_ip(server))
         outcome.tunnelled.append((server, remote, packet["tunnel_id"]))
         self._table(remote, arriving, 0, outcome, steps)
 
@@ -642,6 +662,18 @@ def ip_frame(packet: dict) -> bytes:
     return bytes(frame.data)
 
 
+def solicitation_frame(packet: dict) -> bytes:
+    """The wire form of a fake neighbour solicitation (its target: ``ipv6_nd_target``)."""
+    frame = packet_library.Packet()
+    frame.add_protocol(ethernet.ethernet(dst=packet["eth_dst"], src=packet["eth_src"], ethertype=0x86DD))
+    frame.add_protocol(ipv6.ipv6(src=packet["ipv6_src"], dst=packet["ipv6_dst"], nxt=58, hop_limit=255))
+    option = icmpv6.nd_option_sla(hw_src=packet["eth_src"])
+    target = packet["ipv6_nd_target"]
+    frame.add_protocol(icmpv6.icmpv6(type_=135, data=icmpv6.nd_neighbor(dst=target, option=option)))
+    frame.serialize()
+    return bytes(frame.data)
+
+
 def syn_frame(packet: dict) -> bytes:
     """The wire form of a fake TCP SYN (or SYN-ACK), its MSS option as it says (``tcp_mss``)."""
     frame = packet_library.Packet()
@@ -692,13 +724,15 @@ def _as_mac(number: int) -> str:
     return ":".join(f"{number >> shift & 0xFF:02x}" for shift in range(40, -1, -8))
 
 
-def endpoint(plan, name: str) -> tuple[str, int, str, str]:
-    """(card, port, MAC, address) of an instance or an internet host."""
+def endpoint(plan, name: str, version: int = 4) -> tuple[str, int, str, str]:
+    """(card, port, MAC, address of IP ``version``) of an instance or an internet host."""
     if name in plan.instances:
         local = plan.instances[name]
-        return local.instance.server, local.port, local.mac, str(local.instance.ip)
+        address = local.instance.ip if version == 4 else local.instance.ipv6
+        return local.instance.server, local.port, local.mac, str(address)
     outside = plan.internet_hosts[name]
-    return INTERNET_CARD, outside.port, outside.mac, str(outside.host.ip)
+    address = outside.host.ip if version == 4 else outside.host.ipv6
+    return INTERNET_CARD, outside.port, outside.mac, str(address)
 
 
 def endpoint_at(plan, card: str, port: int) -> Optional[str]:
@@ -712,13 +746,15 @@ def instance_packet(
 ) -> tuple[str, dict]:
     """(card, packet) for a packet sent by instance (or internet host) ``name`` to address
     ``destination``."""
-    card, in_port, mac, address = endpoint(plan, name)
+    version = 6 if ":" in destination else 4
+    card, in_port, mac, address = endpoint(plan, name, version)
+    family = f"ipv{version}"
     packet = {
         "in_port": in_port,
         "eth_src": mac,
-        "eth_type": 0x0800,
-        "ipv4_src": address,
-        "ipv4_dst": destination,
+        "eth_type": 0x0800 if version == 4 else 0x86DD,
+        f"{family}_src": address,
+        f"{family}_dst": destination,
         "ip_proto": protocol,
         "nw_ttl": 64,
     }
@@ -727,8 +763,9 @@ def instance_packet(
         packet.update({f"{kind}_src": source_port, f"{kind}_dst": port})
         if protocol == 6:
             packet["tcp_flags"] = TCP_SYN
-    if protocol == 1:
-        packet.update(icmpv4_type=8, icmpv4_code=0)  # echo request
+    if protocol in ECHO_REQUESTS:
+        field, request = ECHO_REQUESTS[protocol]
+        packet.update({field: request, field.replace("type", "code"): 0})  # echo request
     packet.update(overrides)
     return card, packet
 
@@ -749,10 +786,13 @@ def exchange(fabric: FakeFabric, source: str, address: str, protocol: int, port=
     if port is not None:  # as it arrived: a translation may have changed the ports
         kind = {6: "tcp", 17: "udp"}[protocol]
         port, client_port = arrived[f"{kind}_dst"], arrived[f"{kind}_src"]
+    family = "ipv6" if ":" in address else "ipv4"
     answering = {}  # an AWS service's host answers from the address it was asked at
     if target in plan.internet_hosts and plan.internet_hosts[target].host.network:
         answering["ipv4_src"] = arrived["ipv4_dst"]
-    card, reply = instance_packet(plan, target, arrived["ipv4_src"], protocol, client_port, port, **answering)
+    card, reply = instance_packet(
+        plan, target, arrived[f"{family}_src"], protocol, client_port, port, **answering
+    )
     _turn_around(reply, protocol, port, client_port)
     back = fabric.send(card, reply)
     if not any((c, p) == endpoint(plan, source)[:2] for c, p, _ in back.delivered):
@@ -767,24 +807,30 @@ def _turn_around(reply: dict, protocol: int, port, client_port) -> None:
         reply[f"{kind}_src"], reply[f"{kind}_dst"] = port, client_port
         if protocol == 6:
             reply["tcp_flags"] = TCP_SYN_ACK
-    if protocol == 1:
-        reply.update(icmpv4_type=0, icmpv4_code=0)  # echo reply
+    if protocol in ECHO_REPLIES:
+        field, answer = ECHO_REPLIES[protocol]
+        reply.update({field: answer, field.replace("type", "code"): 0})  # echo reply
 
 
-def connection(fabric: FakeFabric, source: str, target: str, protocol: int, port=None, source_port=40000):
-    """Send a request and, if it arrives, the reply. Returns (accepted, direction, origin)."""
+def connection(
+    fabric: FakeFabric, source: str, target: str, protocol: int, port=None, source_port=40000, version=4
+):
+    """Send a request and, if it arrives, the reply (of IP ``version``). Returns (accepted,
+    direction, origin)."""
     plan = fabric.compiled.plan
     target_plan = plan.instances[target]
+    to = target_plan.instance.ip if version == 4 else target_plan.instance.ipv6
     server, request = instance_packet(
-        plan, source, str(target_plan.instance.ip), protocol, port, source_port if port is not None else None
+        plan, source, str(to), protocol, port, source_port if port is not None else None
     )
     there = fabric.send(server, request)
     if not _arrived(there, target_plan):
         return False, "forward", there.dropped_at and fabric.origin(there.dropped_at[2])
+    back_to = plan.instances[source].instance
     server, reply = instance_packet(
         plan,
         target,
-        str(plan.instances[source].instance.ip),
+        str(back_to.ip if version == 4 else back_to.ipv6),
         protocol,
         source_port if port is not None else None,
         port,
@@ -874,3 +920,34 @@ def assert_cards_decide_like_trace(topology, origins: bool = True):
                 assert found == wanted, (source.name, str(address), protocol, port, expected.reason)
                 checked += 1
     assert checked > 0
+
+
+IPV6_KINDS = [(58, None), (6, 443), (6, 22), (17, 53)]
+
+
+def assert_cards_decide_ipv6_like_trace(topology, kinds=IPV6_KINDS) -> int:
+    """Every end with an IPv6 address to every IPv6 address (instances', internet hosts', one
+    nobody has), by ICMPv6 echo, TCP and UDP: the fake cards deliver, and drop at the flow of
+    the object trace names. Returns how many exchanges it checked."""
+    compiled = compile_topology(topology)
+    addresses = [i.ipv6 for i in topology.instances if i.ipv6 is not None]
+    addresses += [h.ipv6 for h in topology.internet_hosts if h.ipv6 is not None]
+    addresses.append(IPv6Address("2001:db8:ffff::99"))
+    checked = 0
+    for source in (e for e in topology.endpoints if getattr(e, "ipv6", None) is not None):
+        if source.service:
+            continue
+        for address in addresses:
+            if address == source.ipv6:
+                continue
+            for protocol, port in kinds:
+                fabric = FakeFabric(compiled)
+                accepted, direction, origin, _ = exchange(fabric, source.name, str(address), protocol, port)
+                expected = trace(topology, source, address, protocol, port, source_port=port and 40000)
+                wanted = (expected.accepted, expected.direction, None if expected.accepted else expected.rule)
+                if expected.reason == "reply-misrouted":
+                    wanted, origin = wanted[:2] + (None,), None
+                found = (accepted, direction if not accepted else "return", origin)
+                assert found == wanted, (source.name, str(address), protocol, port, expected.reason)
+                checked += 1
+    return checked

@@ -28,13 +28,19 @@ def test_rates_between_two_snapshots_count_each_kind_per_second():
     found = rates(first, load.snapshot())
     assert found["seconds"] == 10.0
     assert found["packet_ins"] == {
+        "nd": 0.0,
         "pmtu": 0.1,
         "route-probe": 3.0,
         "route-probe-late": 0.0,
         "health-check": 0.1,
         "unclaimed": 0.0,
     }
-    assert found["packet_outs"] == {"pmtu-error": 0.1, "route-probe": 3.0, "health-check": 0.0}
+    assert found["packet_outs"] == {
+        "nd-advertisement": 0.0,
+        "pmtu-error": 0.1,
+        "route-probe": 3.0,
+        "health-check": 0.0,
+    }
     assert found["cpu_cores"] >= 0.0
     with pytest.raises(Defect, match="no packet-in kind 'syn'"):
         load.came_in("syn")  # no connection's packets come up: not a kind

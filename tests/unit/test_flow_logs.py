@@ -122,6 +122,16 @@ def test_ipfix_decodes_what_it_encodes_and_keeps_templates_across_domains_as_ovs
         Decoder().decode(b"\x00\x05" + bytes(30))
 
 
+def test_an_ipv6_flows_record_carries_its_ipv6_addresses():
+    """OVS exports an IPv6 flow with sourceIPv6Address and destinationIPv6Address (27, 28)."""
+    sample = {**SAMPLE, "source": "2001:db8:1000:1::10", "destination": "2001:db8:2000:1::10"}
+    message = encode(5, 1000, 302, [sample])
+    count = struct.unpack_from("!H", message, 22)[0]  # after the header, the set's and the template id
+    elements = struct.unpack_from("!" + "HH" * count, message, 24)[::2]
+    assert {27, 28} <= set(elements) and not {8, 12} & set(elements)
+    assert Decoder().decode(message)[0].fields == sample
+
+
 # -- aggregation --------------------------------------------------------------------------------
 def _record(domain_verdict, side, after=False, **fields):
     return Record(SampleKey.make(domain_verdict, side, after), 1000, {**SAMPLE, **fields})

@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 import yaml
-from fakeswitch import assert_cards_decide_like_trace
+from fakeswitch import assert_cards_decide_ipv6_like_trace, assert_cards_decide_like_trace
 
 from vpclab.fuzz.generate import generate
 from vpclab.fuzz.shrink import shrink, variants
@@ -49,7 +49,15 @@ def features(data) -> set[str]:
             found.add("tgw sg referencing")
         if any(not a.security_group_referencing_support for a in tgw.attachments):
             found.add("attachment referencing off")
+    if topology.ipv6_holders:
+        found.add("dual stack")
     for vpc in topology.vpcs:
+        if any(subnet.ipv6_native for subnet in vpc.subnets):
+            found.add("ipv6-only subnet")
+        if vpc.egress_only_internet_gateway:
+            found.add("egress-only internet gateway")
+        if any(r.peering and r.destination.version == 6 for t in vpc.route_tables for r in t.routes):
+            found.add("ipv6 peering route")
         if any(r.blackhole for t in vpc.route_tables for r in t.routes):
             found.add("blackhole")
         rules = [r for n in vpc.nacls for r in n.ingress + n.egress]
@@ -117,6 +125,7 @@ def test_every_seed_is_a_valid_topology_and_together_they_mix_every_ingredient()
         "attachment referencing off", "sg reference across a tgw", "privatelink", "unhealthy target",
         "endpoint across one CIDR", "internet gateway", "twin addresses with public IPs", "nat gateway",
         "mtus that differ", "appliance", "middlebox route", "middlebox both ways",
+        "dual stack", "ipv6-only subnet", "egress-only internet gateway", "ipv6 peering route",
     }  # fmt: skip
     assert expected <= set(seen), expected - set(seen)
     assert all(seen[f] >= 5 for f in expected), seen
@@ -148,3 +157,14 @@ def test_the_fake_cards_decide_like_trace_on_designs_with_appliances(seed):
     data = generate(seed)
     assert any(not i.get("source_dest_check", True) for v in data["vpcs"] for i in v["instances"])
     assert_cards_decide_like_trace(load_topology(f"fuzz-{seed}.yaml", yaml.safe_dump(data)))
+
+
+@pytest.mark.parametrize("seed", [15, 34, 181])
+def test_the_fake_cards_decide_like_trace_over_ipv6_on_dual_stack_designs(seed):
+    """Seeds whose dual-stack designs found disagreements once: an IPv6-only instance beside a
+    gateway endpoint (15), an NLB's target reached over IPv6 (34: its SG stage sent it to the
+    NLB's IPv4 stages), a reply that leaves one VPC's internet gateway and enters another's
+    (181: an internet gateway keeps no state, conntrack called it invalid)."""
+    topology = load_topology(f"fuzz-{seed}.yaml", yaml.safe_dump(generate(seed)))
+    assert topology.ipv6_holders
+    assert assert_cards_decide_ipv6_like_trace(topology) > 0

@@ -282,17 +282,6 @@ def test_reach_6_asks_every_pair_at_its_ipv6_addresses(dual, capsys):
     assert said.startswith("dual-stack, tcp/443 over IPv6: 6 pairs, 2 accepted, 4 dropped")
 
 
-def test_the_compiler_leaves_ipv6_out_and_up_refuses_it(capsys):
-    topology = load(DUAL)
-    compiled = compile_topology(topology)  # it compiles (IPv4 flows only)
-    assert compiled.flows
-    assert main(["up", DESIGN]) == 2
-    said = capsys.readouterr().err
-    assert (
-        "topologies/dual-stack.yaml:56: vpcs[0].instances[0]: it has an IPv6 address: IPv6 is checked" in said
-    )
-
-
 TGW = """\
 name: hub
 servers: [{name: s1, az: a}]

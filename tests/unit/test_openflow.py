@@ -143,7 +143,7 @@ def _in_document(document, origin: str) -> bool:
     import re
 
     node = document.data
-    for name, index in re.findall(r"\.?([a-z_]+)|\[(\d+)\]", origin):
+    for name, index in re.findall(r"\.?([a-z_][a-z0-9_]*)|\[(\d+)\]", origin):
         try:
             node = node[name] if name else node[int(index)]
         except (KeyError, IndexError, TypeError):

@@ -156,6 +156,20 @@ def test_trace_prints_the_hops_and_the_verdict():
     assert "DROPPED: nacl-egress on the return path" in text
 
 
+def test_trace_6_follows_the_ipv6_addresses_and_a_ping_is_icmpv6():
+    text = shell(
+        FakeEmulation("dual-stack.yaml"),
+        "trace web1 build1 -6",
+        "trace web1 build1",
+        "trace client build1 tcp 22 -6",
+        "trace worker1 web1",
+    )
+    assert "ACCEPTED (admitted by vpcs[1].security_groups[0].ingress[0])" in text  # icmpv6 from prod
+    assert "DROPPED: sg-ingress on the forward path" in text  # over IPv4: no rule
+    assert "DROPPED: eigw-unsolicited on the forward path" in text
+    assert "DROPPED: no-ipv4 on the forward path" in text  # worker1 is IPv6-only
+
+
 def test_trace_refuses_what_it_cannot_follow_in_one_line():
     text = shell(
         FakeEmulation("three-tier.yaml"), "trace nobody app1", "trace web1 10.20.2.4 tcp x", "trace web1"

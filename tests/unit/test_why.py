@@ -105,3 +105,25 @@ def test_after_check_pkt_larger_the_rewrites_that_follow_are_applied_to_the_fina
         "62",
     )
     assert (leg.output, leg.vni) == (TUNNEL_PORT, 0x3003)
+
+
+def test_an_ipv6_packet_is_written_as_ovs_parses_it_and_taken_again_after_a_tunnel():
+    """OVS's trace parser refuses tp_src with udp6 (it takes udp_src) and prints an ICMPv6
+    type as icmp_type: the flows why sends are in the names it takes back."""
+    from ipaddress import ip_address
+
+    from vpclab.inspection.why import Leg, _again, first_packet
+
+    plan = Plan(example("dual-stack.yaml"))
+    build1, web1 = plan.topology.instance("build1"), plan.topology.instance("web1")
+    sent = first_packet(plan, "worker1", build1.ipv6, 17, 53, 40000)
+    assert sent.startswith("udp6,in_port=") and "ipv6_src=2001:db8:2000:2::4" in sent
+    assert "udp_src=40000,udp_dst=53" in sent and "tp_src" not in sent
+    ping = first_packet(plan, "web1", ip_address(str(build1.ipv6)), 58, None, None)
+    assert ping.startswith("icmp6,") and ping.endswith("icmpv6_type=128,icmpv6_code=0")
+    assert first_packet(plan, "web1", build1.ip, 1, None, None).startswith("icmp,")
+    final = {"udp6": True, "ipv6_src": str(web1.ipv6), "ipv6_dst": str(build1.ipv6), "tp_src": "1"}
+    again = _again(Leg("srv1", [], final=final), ["in_port=100"])
+    assert again == f"udp6,in_port=100,ipv6_src={web1.ipv6},ipv6_dst={build1.ipv6},udp_src=1"
+    echo = _again(Leg("srv1", [], final={"icmp6": True, "icmp_type": "128"}), [])
+    assert echo == "icmp6,icmpv6_type=128"

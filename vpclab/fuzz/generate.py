@@ -8,8 +8,8 @@ protocol 47, secondary VPC CIDRs, subnets in two AZs and attachments that miss o
 PrivateLink service with an endpoint to it from another VPC, the internet (internet gateways,
 public IPs, twin private addresses with public IPs, NAT gateways), instance MTUs that differ
 along a path, appliances (no source/destination check, middlebox routes through them),
-gateway endpoints to S3 or DynamoDB with prefix lists in SG rules and routes, and a second
-Region and account for a VPC nothing ties to its Region.
+gateway endpoints to S3 or DynamoDB with prefix lists in SG rules and routes, a second
+Region and account for a VPC nothing ties to its Region, and dual stack (``dual_stack``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from __future__ import annotations
 import random
 from ipaddress import IPv4Network
 from typing import Any
+
+from .dual_stack import dual_stack
 
 MAX_INSTANCES = 8
 PORTS = [22, 80, 443, "1000-2000", "1024-65535", "32768-45000", "45001-60999", "0-65535", 53]
@@ -113,6 +115,7 @@ def generate(seed: int) -> dict[str, Any]:
     _gateway_endpoints(data, random.Random(f"{seed}:gateway-endpoint"))
     _network_load_balancer(data, random.Random(f"{seed}:nlb"))
     _regions(data, random.Random(f"{seed}:regions"))
+    dual_stack(data, random.Random(f"{seed}:ipv6"))
     return data
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Optional
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6ND_NS, IPv6
 from scapy.layers.l2 import Ether  # noqa: F401  (reading a capture needs Ethernet's link type)
 from scapy.layers.vxlan import VXLAN
 from scapy.utils import rdpcap
@@ -18,6 +19,7 @@ from scapy.utils import rdpcap
 from nitro_switch.hosts import HOST_INTERFACE
 
 DEFAULT_SECONDS = 5
+ICMPV6 = 58
 
 
 def tcpdump(interface: str, path: str) -> list[str]:
@@ -60,6 +62,15 @@ def summary(path: str, vpc_of: Callable[[int], Optional[str]] = lambda vni: None
 
 
 def _kind(packet) -> str:
+    """A packet's protocol: TCP, UDP, ICMP; over IPv6 the same with "/IPv6", and neighbour
+    discovery (the VPC router's answers) apart from ICMPv6's other messages."""
+    if IPv6 in packet:
+        if ICMPv6ND_NS in packet or ICMPv6ND_NA in packet:
+            return "ICMPv6 ND"
+        for transport, name in ((TCP, "TCP"), (UDP, "UDP")):
+            if transport in packet:
+                return f"{name}/IPv6"
+        return "ICMPv6" if packet[IPv6].nh == ICMPV6 else f"IPv6 next header {packet[IPv6].nh}"
     if IP not in packet:
         return "not IPv4"
     for layer, name in ((TCP, "TCP"), (UDP, "UDP"), (ICMP, "ICMP")):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
 from typing import Optional
 
 from controller.compiler import compile_topology
@@ -35,13 +34,18 @@ INNER = (
     "dl_dst",
     "nw_src",
     "nw_dst",
+    "ipv6_src",
+    "ipv6_dst",
     "nw_ttl",
     "tp_src",
     "tp_dst",
     "icmp_type",
     "icmp_code",
+    "icmpv6_type",
+    "icmpv6_code",
     "tcp_flags",
 )
+KINDS = ("tcp6", "udp6", "icmp6", "ipv6", "tcp", "udp", "icmp", "ip")  # a flow's first word
 NEW, REPLY = "trk,new", "trk,est,rpl"
 Run = Callable[[str, str, str], str]  # (server, flow, ct_next) -> ofproto/trace's text
 
@@ -190,7 +194,7 @@ def _forwarding(plan, server: str, leg: Leg):
             for p in plan.instances.values()
             if (p.instance.server, p.port) == (server, leg.output)
             and not p.instance.source_dest_check
-            and leg.final.get("nw_dst") != str(p.instance.ip)
+            and destination_of(leg.final) not in {str(a) for a in p.instance.addresses}
         ),
         None,
     )
@@ -250,13 +254,26 @@ def _arriving(leg: Leg, vni: int, source: str, destination: str) -> str:
 def _again(leg: Leg, entering: list[str], **changed) -> str:
     """The packet ``leg`` sent, as a flow entering a card again: ``entering`` (its input port,
     a tunnel's fields), its inner fields as it left, ``changed`` replaced."""
-    kind = next(k for k in ("tcp", "udp", "icmp", "ip") if k in leg.final)
+    kind = next(k for k in KINDS if k in leg.final)
     inner = {key: leg.final[key] for key in INNER if key in leg.final} | changed
+    if kind == "icmp6":  # OVS prints an ICMPv6 type as icmp_type: it takes icmpv6_type back
+        inner = {ICMPV6_NAMES.get(key, key): value for key, value in inner.items()}
+    if kind in ("tcp6", "udp6"):  # and a port as tp_src, which it takes back for TCP only
+        inner = {key.replace("tp_", f"{kind[:3]}_"): value for key, value in inner.items()}
     return ",".join([kind, *entering, *(f"{key}={value}" for key, value in inner.items())])
 
 
-def first_packet(plan, source: str, destination: IPv4Address, protocol: int, port, client_port) -> str:
-    """The flow an instance sends: to the subnet's router, or to a neighbour's MAC."""
+ICMPV6_NAMES = {"icmp_type": "icmpv6_type", "icmp_code": "icmpv6_code"}
+
+
+def destination_of(fields: dict) -> Optional[str]:
+    """A flow's destination address, either family."""
+    return fields.get("nw_dst") or fields.get("ipv6_dst")
+
+
+def first_packet(plan, source: str, destination: m.IPAddress, protocol: int, port, client_port) -> str:
+    """The flow an instance sends (from its address of the destination's family): to the
+    subnet's router, or to a neighbour's MAC."""
     local = plan.instances[source]
     instance = local.instance
     subnet = plan.topology.vpc(instance.vpc).subnet(instance.subnet)
@@ -264,28 +281,34 @@ def first_packet(plan, source: str, destination: IPv4Address, protocol: int, por
         (
             p
             for p in plan.instances.values()
-            if p.instance.vpc == instance.vpc and p.instance.ip == destination
+            if p.instance.vpc == instance.vpc and destination in p.instance.addresses
         ),
         None,
     )
-    mac = neighbour.mac if neighbour and destination in subnet.cidr else ROUTER_MAC
-    return packet(
-        local.port, local.mac, mac, instance.ip, destination, protocol, port, client_port, reply=False
-    )
+    mac = neighbour.mac if neighbour and subnet.contains(destination) else ROUTER_MAC
+    own = next((a for a in instance.addresses if a.version == destination.version), instance.ip)
+    return packet(local.port, local.mac, mac, own, destination, protocol, port, client_port, reply=False)
 
 
 def packet(in_port, mac, to_mac, source, destination, protocol: int, port, client_port, reply: bool) -> str:
-    kind = {6: "tcp", 17: "udp", 1: "icmp"}.get(protocol, "ip")
-    fields = [kind, f"in_port={in_port}", f"dl_src={mac}", f"dl_dst={to_mac}"]
-    fields += [f"nw_src={source}", f"nw_dst={destination}", "nw_ttl=64"]
+    """A flow for ofproto/trace; an IPv6 one (tcp6, icmp6...) between IPv6 addresses."""
+    six = ":" in str(destination)
+    kind = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}.get(protocol, "ip")
+    fields = [kind + "6" if six and kind != "ip" else "ipv6" if six else kind]
+    fields += [f"in_port={in_port}", f"dl_src={mac}", f"dl_dst={to_mac}"]
+    family = "ipv6" if six else "nw"
+    fields += [f"{family}_src={source}", f"{family}_dst={destination}", "nw_ttl=64"]
     if kind == "ip":
         fields.append(f"nw_proto={protocol}")
-    if kind in ("tcp", "udp"):
+    if kind in ("tcp", "udp"):  # OVS's parser takes tp_src with udp6 for no port: udp_src
         source_port, destination_port = (port, client_port) if reply else (client_port, port)
-        fields += [f"tp_src={source_port}", f"tp_dst={destination_port}"]
+        name = kind if six else "tp"
+        fields += [f"{name}_src={source_port}", f"{name}_dst={destination_port}"]
     if kind == "tcp":
         fields.append("tcp_flags=syn|ack" if reply else "tcp_flags=syn")
-    if kind == "icmp":
+    if kind == "icmp" and six:
+        fields += ["icmpv6_type=129" if reply else "icmpv6_type=128", "icmpv6_code=0"]
+    elif kind == "icmp":
         fields += ["icmp_type=0" if reply else "icmp_type=8", "icmp_code=0"]
     return ",".join(fields)
 
@@ -297,8 +320,8 @@ def reply_packet(plan, target: str, arrived: dict, protocol: int, port, client_p
         local.port,
         local.mac,
         ROUTER_MAC,
-        arrived["nw_dst"],
-        arrived["nw_src"],
+        arrived.get("nw_dst") or arrived["ipv6_dst"],
+        arrived.get("nw_src") or arrived["ipv6_src"],
         protocol,
         port,
         client_port,

@@ -210,7 +210,10 @@ COLLECTOR_SET = 1  # the card's Flow_Sample_Collector_Set (its IPFIX exporter) f
 IPFIX_PORT = 4739  # the collector listens on 127.0.0.1 of each server's namespace (RFC 7011)
 
 
-IP = frozenset({"eth_type", "ip_proto", "nw_src", "nw_dst", "tp_dst", "icmpv4_type", "icmpv4_code"})
+IP = frozenset(
+    {"eth_type", "ip_proto", "nw_src", "nw_dst", "tp_dst", "icmpv4_type", "icmpv4_code"}
+    | {"ipv6_src", "ipv6_dst", "icmpv6_type", "icmpv6_code"}
+)
 R = Reg
 
 
@@ -236,14 +239,15 @@ def _stage(table: int, name: str, next_: str = "", match=(), sets=()) -> Stage:
 
 
 STAGE_LIST = (
-    # in_port/tunnel: source check, ARP, VNI check; start conntrack
+    # in_port/tunnel: source check, ARP and neighbour discovery, VNI check; start conntrack
     _stage(
         0,
         "classify",
-        "arp sg_egress_remote nacl_tgw_exit igw_dnat internet_route gateway_in gateway_return natgw_ingress "
-        "metadata nlb_back "
+        "arp nd sg_egress_remote nacl_tgw_exit igw_dnat internet_route gateway_in gateway_return "
+        "natgw_ingress metadata nlb_back "
         "middlebox_nacl_exit nacl_tgw_entry vgw_route vgw_in tgw_route",
-        ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id", "ip_proto", "tp_dst"),
+        ("in_port", "eth_type", "eth_src", "eth_dst", "nw_src", "nw_dst", "tun_id", "ip_proto", "tp_dst")
+        + ("ipv6_src", "ipv6_dst", "icmpv6_type", "tun_src"),
         # and, for a SYN back from the MSS clamp, what ClampKey saved
         (R.SRC_SUBNET, R.ROUTE_TABLE, R.AZ, R.SRC_VPC, R.DST_VPC, R.ATTACHMENT_SUBNET, R.TGW_TABLE)
         + (R.NEXT_HOP, R.HAIRPINS, "in_port_nxm", "eth_src", "eth_dst", SENDER),
@@ -258,8 +262,22 @@ STAGE_LIST = (
     ),
     # ARP answered by the card, per subnet: the subnet router and the subnet's instances
     _stage(10, "arp", "", ("in_port", R.SRC_SUBNET, "eth_type", "arp_op", "arp_tpa")),
+    # neighbour solicitations, per subnet: up to Hyperplane with the answer's MAC as destination
+    _stage(
+        11,
+        "nd",
+        "",
+        ("in_port", R.SRC_SUBNET, "eth_type", "ip_proto", "icmpv6_type", "ipv6_nd_target"),
+        ("eth_dst",),
+    ),
     # the referenced SGs the destination belongs to, as the sender's routes reach it
-    _stage(15, "sg_egress_remote", "sg_egress", (R.SRC_VPC, R.ROUTE_TABLE, "eth_type", "nw_dst"), REMOTE_SGS),
+    _stage(
+        15,
+        "sg_egress_remote",
+        "sg_egress",
+        (R.SRC_VPC, R.ROUTE_TABLE, "eth_type", "nw_dst", "ipv6_dst"),
+        REMOTE_SGS,
+    ),
     # SG egress of the sender (ct state: +est passes, +new needs a rule)
     _stage(
         20, "sg_egress", "nacl_src_egress nlb_reply", {"in_port", "ct_state", "ct_mark", *REMOTE_SGS} | IP
@@ -396,7 +414,7 @@ STAGE_LIST = (
         115,
         "sg_ingress_remote",
         "sg_ingress",
-        (R.DST_VPC, "eth_type", "nw_src", "nw_dst", "eth_src"),
+        (R.DST_VPC, "eth_type", "nw_src", "nw_dst", "ipv6_src", "ipv6_dst", "eth_src"),
         REMOTE_SGS,
     ),
     # SG ingress of the receiver (ct state), then out to its port; a NAT gateway (no SG):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Optional
 
 from vpclab.intent import model as m
@@ -35,6 +35,7 @@ INTERNET_CARD_INDEX = 254  # the internet's card: underlay .254, datapath id 0xf
 NAT_ZONE_FLAG = 0x8000  # an instance's IGW translations live in zone (its SG zone | this)
 GATEWAY_ENDPOINT_ZONE = 1  # the internet's card tracks gateway endpoints' connections here
 INTERNET_ROUTER = IPv4Address("169.254.0.1")  # internet hosts' default gateway (on-link)
+INTERNET_ROUTER_V6 = IPv6Address("fe80::1")  # and over IPv6 (a permanent neighbour of theirs)
 METADATA_PORT = 99  # the metadata service's port on every server's card (ofport_request)
 METADATA_MAC = "02:00:00:00:a9:fe"  # the metadata service's own interface
 # the card hands a query to the VPC's base + 2 to the resolver at this address (on the

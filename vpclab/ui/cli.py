@@ -263,6 +263,7 @@ def _parser() -> argparse.ArgumentParser:
     asker.add_argument("destination", metavar="DST", help="an instance, or an address")
     asker.add_argument("--protocol", help="tcp (with --port), udp, icmp (without) or a number")
     asker.add_argument("--port", type=int, help="the destination port (tcp, udp)")
+    asker.add_argument("-6", dest="ipv6", action="store_true", help="at the IPv6 addresses (as ping -6)")
     asker.set_defaults(run=run_why)
     cleaner = commands.add_parser(
         "clean",
@@ -317,12 +318,13 @@ def buildable(path: str) -> m.Topology:
 
 
 def live_buildable(path: str) -> m.Topology:
-    """A buildable topology the live emulation carries (IPv4 only so far)."""
+    """A buildable topology the live emulation carries (see ``uncarried``)."""
     topology = buildable(path)
-    origin = uncarried(topology)
-    if origin:
+    found = uncarried(topology)
+    if found:
+        origin, target = found
         document = load_document(path)
-        raise TopologyError(path, [document.problem(parse_origin(origin), UNCARRIED)])
+        raise TopologyError(path, [document.problem(parse_origin(origin), UNCARRIED.format(target=target))])
     return topology
 
 
@@ -554,7 +556,7 @@ def run_why(args) -> int:
     intent, _ = Intent.load(names.intent_file)  # the running design, runtime changes included
     topology = intent.topology
     source = resolve_source(topology, args.source)
-    address = resolve_destination(topology, args.destination, source)
+    address = resolve_destination(topology, args.destination, source, args.ipv6)
     entry = None
     if isinstance(source, m.SiteHost):
         entry = way_to(names, Plan(topology), source.site, str(address))
@@ -562,7 +564,7 @@ def run_why(args) -> int:
             raise UsageError(f"{source.site}'s router has no route to {address} by a tunnel or link")
     elif not isinstance(source, m.Instance):
         raise UsageError("why follows packets from an instance or a site's host (not from the internet)")
-    protocol, port = traffic_arguments(args)
+    protocol, port = traffic_arguments(args, address.version == 6)
     cards = [server.name for server in topology.servers] + (
         [m.INTERNET_CARD] if topology.has_internet else []
     )

@@ -23,7 +23,7 @@ from vpclab.inspection.why import explain
 from vpclab.intent import model as m
 from vpclab.intent.changes import Intent
 from vpclab.intent.origins import aws_id, origin_name
-from vpclab.intent.values import parse_protocol
+from vpclab.intent.values import ICMP_PROTOCOLS, parse_protocol
 from vpclab.layout.pipeline import STAGE_AT, STAGES, TABLE, TunnelKey
 from vpclab.layout.plan import Plan, cookie_of
 from vpclab.oracle.propagation import propagated_vgw_routes, tgw_table_view
@@ -141,7 +141,8 @@ class VpcCLI(ChangeVerbs, ResourceVerbs, SiteVerbs, CLI):
 
     # -- static views ------------------------------------------------------------------------
     def do_trace(self, line):
-        """Usage: trace SRC DST [tcp|udp|icmp|N] [PORT]  -- follow a connection statically."""
+        """Usage: trace SRC DST [tcp|udp|icmp|icmpv6|N] [PORT] [-6]  -- follow a connection
+        statically (-6: between their IPv6 addresses; a ping is then ICMPv6 echo)."""
         data = self.running_data()
         topology = Intent(self.emulation.topology.source, data).topology
         asked = self.connection(line, topology, self.do_trace)
@@ -149,19 +150,23 @@ class VpcCLI(ChangeVerbs, ResourceVerbs, SiteVerbs, CLI):
             self.say(render_verdict(trace(topology, *asked), lambda origin: aws_id(data, origin)))
 
     def connection(self, line: str, topology: m.Topology, verb) -> Optional[tuple]:
-        """SRC DST [PROTOCOL] [PORT] of ``line`` as (source, address, protocol, port), or None
-        (after saying what is wrong)."""
+        """SRC DST [PROTOCOL] [PORT] [-6] of ``line`` as (source, address, protocol, port), or
+        None (after saying what is wrong). With -6 (or an IPv6 DST), the IPv6 addresses."""
         words = line.split()
+        ipv6 = "-6" in words
+        words = [word for word in words if word != "-6"]
         if len(words) < 2:
             self.usage(verb)
             return None
         try:
             source = resolve_source(topology, words[0])
-            address = resolve_destination(topology, words[1], source)
-            resolved = dns_note(topology, words[1], source)
+            address = resolve_destination(topology, words[1], source, ipv6)
+            resolved = dns_note(topology, words[1], source, ipv6)
             if resolved:
                 self.say(f"dns      {resolved}")
             protocol = parse_protocol(words[2] if len(words) > 2 else "icmp")
+            if protocol in ICMP_PROTOCOLS:  # a ping, in the destination's family (as ping does)
+                protocol = m.PROTOCOL_NUMBERS["icmpv6" if address.version == 6 else "icmp"]
             port = int(words[3]) if len(words) > 3 else None
         except (UsageError, ValueError) as error:
             self.say(f"*** {error}")
@@ -169,7 +174,7 @@ class VpcCLI(ChangeVerbs, ResourceVerbs, SiteVerbs, CLI):
         return source, address, protocol, port
 
     def do_why(self, line):
-        """Usage: why SRC DST [tcp|udp|icmp|N] [PORT]  -- one packet through the real flows.
+        """Usage: why SRC DST [tcp|udp|icmp|N] [PORT] [-6]  -- one packet through the real flows.
         ovs-appctl ofproto/trace on the sender's card, over the tunnel to the receiver's card,
         every flow with the YAML object it comes from; then the reply; then whether the static
         trace agrees. SRC is an instance or a site's host (from the tunnel or link its site's

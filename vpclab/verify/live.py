@@ -145,7 +145,7 @@ def verify(
     ``sample`` probes that many pairs (see ``plan``) instead of every pair; ``profile``: the
     cards' ports (see ``Emulation``)."""
     started = time.monotonic()
-    refuse_uncarried(topology)  # before the probes are planned: IPv6 is not probed yet
+    refuse_uncarried(topology)  # before the probes are planned (see ``uncarried``)
     if changes:  # refuse a change that does not apply before anything is built
         if intent is None:
             raise InvalidInput("changes need the running intent")
@@ -252,13 +252,15 @@ def _operation(change: dict) -> tuple[str, dict]:
 
 
 def _spec(probe: Probe) -> str:
+    """The probe as the probe agent takes it; an IPv6 address in brackets ([2001:db8::10])."""
+    address = f"[{probe.address}]" if probe.address.version == 6 else str(probe.address)
     if probe.kind == "dns":
-        return f"dns:{probe.address}:{probe.query}"
+        return f"dns:{address}:{probe.query}"
     if probe.kind == "ip":
-        return f"ip:{probe.protocol}:{probe.address}"
+        return f"ip:{probe.protocol}:{address}"
     if probe.port is None:
-        return f"icmp:{probe.address}" + (f":{probe.size}" if probe.size is not None else "")
-    return f"{m.protocol_label(probe.protocol)}:{probe.address}:{probe.port}:{probe.client_port}"
+        return f"icmp:{address}" + (f":{probe.size}" if probe.size is not None else "")
+    return f"{m.protocol_label(probe.protocol)}:{address}:{probe.port}:{probe.client_port}"
 
 
 def _probe(emulation: Emulation, probes: list[Probe], nonces: dict[Probe, str], fresh: RetryPorts):

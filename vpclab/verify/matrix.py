@@ -2,7 +2,8 @@
 
 A destination-port segment counts as reached when a probe into it was answered by its target;
 it is starred when another probe into the same segment (another client port) was not, which is
-what a stateless NACL on the return path does. The grid shows one short key per pair, so it
+what a stateless NACL on the return path does. A dual-stack pair's IPv6 ports are their own
+(tcp6, udp6). The grid shows one short key per pair, so it
 stays readable at dozens of instances; the legend says what each key means.
 """
 
@@ -32,7 +33,7 @@ def reached(results: Sequence[Result]) -> dict[tuple[str, str], str]:
     for result in results:
         if result.kind not in PAIR_KINDS:
             continue
-        protocol = result.probe.split("/")[0]
+        protocol = result.probe.split("/")[0] + ("6" if result.probe.endswith(" over IPv6") else "")
         if result.segment is not None:
             outcomes = answered[result.source, result.target, protocol].setdefault(result.segment, set())
             outcomes.add(result.live)
@@ -80,6 +81,8 @@ def render(results: Sequence[Result], instances: Sequence[str]) -> str:
         lines.append(
             "  * = only from some client ports: the replies meet a stateless NACL (see trace --source-port)"
         )
+    if any(f"{label}6 " in text for text in cells.values() for label in PORT_LABELS):
+        lines.append("  tcp6, udp6 = over IPv6 (icmpv6: IPv6's ping)")
     if disagree:
         lines.append(f"  {DISAGREE} = live and trace disagree on this pair (the MISMATCH lines above)")
     return "\n".join(lines)

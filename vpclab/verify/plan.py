@@ -15,6 +15,10 @@ answer must be the one ``vpclab.intent.dns`` gives, or none without DNS support)
 calls every endpoint interface on each of its NLB's listeners and on a port none has; every
 instance of a service's VPC calls its NLB's nodes, which must not answer (``endpoint`` probes).
 
+Dual stack: every pair whose two ends have IPv6 addresses is probed over IPv6 too, with the
+same ports and an ICMPv6 echo (an IPv6-only instance: over IPv6 only). The address, spoofing
+and DNS probes stay IPv4's.
+
 Internet hosts are endpoints too: each probes every instance (at its public IP, or at its
 private IP where it has none, which the internet must not route) and every instance probes
 each of them, always, sampled or not. So are on-premises sites' hosts, at their own addresses.
@@ -41,6 +45,7 @@ from vpclab.oracle.reach import equivalence_classes
 from vpclab.oracle.trace import RETURN, Endpoint, client_port_segments, mtu_of, trace
 
 ICMP = m.PROTOCOL_NUMBERS["icmp"]
+ICMPV6 = m.PROTOCOL_NUMBERS["icmpv6"]
 UDP = m.PROTOCOL_NUMBERS["udp"]
 DNS_PORT = 53
 PORT_SPACE = (0, 65535)
@@ -53,7 +58,7 @@ class Probe:
     kind: str  # port | client-port | icmp | mtu | ip | unassigned | router | spoofed | dns | endpoint
     source: str
     target: Optional[str]
-    address: IPv4Address
+    address: m.IPAddress
     protocol: int
     port: Optional[int] = None
     client_port: Optional[int] = None
@@ -73,12 +78,13 @@ class Probe:
             return f"dns {self.query}"
         text = m.protocol_label(self.protocol) + (f"/{self.port}" if self.port is not None else "")
         text += f" of {self.size} bytes" if self.size is not None else ""
+        text += " over IPv6" if self.address.version == 6 and self.protocol != ICMPV6 else ""
         return text + (f" from {self.spoofed_source}" if self.spoofed_source else "")
 
     @property
     def named(self) -> bool:
         """Does a live answer name who answered (a listener's reply), or only that someone did?"""
-        return self.protocol != ICMP and not self.frames
+        return self.protocol not in (ICMP, ICMPV6) and not self.frames
 
 
 @dataclass
@@ -109,8 +115,18 @@ def address_of(source: Endpoint, target: Endpoint) -> IPv4Address:
     with a public IP is that address to the internet, which Probe.later compares.)"""
     if isinstance(source, m.InternetHost) and isinstance(target, m.Instance) and target.public_ip:
         return target.public_ip
-    assert isinstance(target.ip, IPv4Address)  # verify probes IPv4: designs with IPv6 do not run yet
+    assert isinstance(target.ip, IPv4Address)  # IPv4 pairs only (``ipv4_pairs``)
     return target.ip
+
+
+def ipv4_pairs(pairs: Iterable[Pair]) -> list[Pair]:
+    """The pairs whose two ends both have an IPv4 address (an IPv6-only instance has none)."""
+    return [(s, t) for s, t in pairs if s.ip is not None and t.ip is not None]
+
+
+def ipv6_pairs(pairs: Iterable[Pair]) -> list[Pair]:
+    """The pairs whose two ends both have an IPv6 address: probed over IPv6 too."""
+    return [(s, t) for s, t in pairs if getattr(s, "ipv6", None) and getattr(t, "ipv6", None)]
 
 
 def internet_pairs(topology: m.Topology) -> list[Pair]:
@@ -238,6 +254,11 @@ class _ClientPorts:
         return port
 
 
+def _addresses(end) -> tuple:
+    """An end's own addresses, either family (an instance's, a host's)."""
+    return tuple(a for a in (end.ip, getattr(end, "ipv6", None)) if a is not None)
+
+
 def representative(low: int, high: int, protocol: int, seed: int) -> Optional[int]:
     """The port that stands for a segment (the same for every pair, so listeners stay few)."""
     low = max(low, 1)
@@ -258,17 +279,21 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
     else:
         pairs, sampled = sampled_pairs(topology, sample, seed)
         towards = list(dict.fromkeys((s, topology.vpc(t.vpc).subnet(t.subnet)) for s, t in pairs))
-    endpoint_pairs: list[Pair] = [*pairs, *internet_pairs(topology), *site_pairs(topology)]
-    wanted = _destination_ports(topology, endpoint_pairs, seed, coverage)
+    towards = [(s, subnet) for s, subnet in towards if s.ip is not None and subnet.cidr is not None]
+    every_pair: list[Pair] = [*pairs, *internet_pairs(topology), *site_pairs(topology)]
+    endpoint_pairs, v6_pairs = ipv4_pairs(every_pair), ipv6_pairs(every_pair)
+    wanted = _destination_ports(topology, list(dict.fromkeys(endpoint_pairs + v6_pairs)), seed, coverage)
     extra = other_protocols(topology)
     listeners = _listeners(topology, wanted, extra)
     rng = random.Random(seed)
     everyone = (*topology.endpoints, *topology.hybrid.hosts)
     client_ports = {  # one allocator per address: twins in two VPCs never share a 5-tuple
-        (i.ip, p): _ClientPorts(
-            set().union(*(listeners[t.name].get(p, set()) for t in everyone if t.ip == i.ip)), rng
+        (address, p): _ClientPorts(
+            set().union(*(listeners[t.name].get(p, set()) for t in everyone if address in _addresses(t))),
+            rng,
         )
         for i in everyone
+        for address in _addresses(i)
         for p in PORTED_PROTOCOLS
     }
     client_cuts = client_port_segments(topology, m.EPHEMERAL_PORTS)
@@ -287,6 +312,20 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
                 wanted[source.name, target.name, protocol],
                 client_cuts,
                 client_ports[source.ip, protocol],
+                coverage,
+            )
+    for source, target in v6_pairs:  # the same ports over IPv6, and a ping (ICMPv6 echo)
+        assert not isinstance(source, m.SiteHost) and not isinstance(target, m.SiteHost)
+        assert source.ipv6 is not None and target.ipv6 is not None
+        base = Probe("icmp", source.name, target.name, target.ipv6, ICMPV6)
+        probes.append(base)
+        for protocol in PORTED_PROTOCOLS:
+            probes += _port_probes(
+                topology,
+                replace(base, protocol=protocol),
+                wanted[source.name, target.name, protocol],
+                client_cuts,
+                client_ports[source.ipv6, protocol],
                 coverage,
             )
     probes += list(_address_probes(topology, towards))
@@ -379,7 +418,7 @@ def resolver_probes(topology: m.Topology, sources: Iterable[m.Instance]) -> Iter
     zone_names += [s.private_dns_name for s in topology.endpoint_services if s.private_dns_name]
     for source in sources:
         vpc = topology.vpc(source.vpc)
-        others = [i for i in topology.instances if i.name != source.name]
+        others = [i for i in topology.instances if i.name != source.name and i.ip is not None]
         names = [*zone_names, f"nobody.{topology.dns_domain}", private_hostname(source.ip)]
         names += [f"{i.name}.{topology.dns_domain}" for i in others[:1]]
         names += [private_hostname(i.ip) for i in others if i.vpc != source.vpc][:1]
@@ -482,6 +521,7 @@ def _spoofed_probes(
                 for p in probes
                 if p.source == source.name
                 and p.kind == "port"
+                and p.address.version == 4
                 and not p.frames
                 and _delivered_despite_spoofing(topology, source, p, spoofed)
             ),

@@ -1,0 +1,90 @@
+"""Dual stack on the cards (issue 34): the compiled IPv6 flows, run on the fake fabric, decide
+like trace (peering, internet gateway without NAT, the egress-only gateway's state, SGs and
+NACLs); the cards' neighbour discovery; what ``up`` still refuses."""
+
+import pytest
+from fakeswitch import FakeFabric, assert_cards_decide_ipv6_like_trace, exchange, instance_packet
+from os_ken.lib.packet import icmpv6
+from os_ken.lib.packet import packet as packet_library
+from test_ipv6 import DUAL, TGW
+from vpc_fixtures import example, load
+
+from controller.compiler import compile_topology
+from controller.hyperplane import nd
+from vpclab.layout.pipeline import ROUTER_MAC
+from vpclab.ui.cli import main
+
+
+@pytest.mark.parametrize("design", [DUAL, "dual-stack.yaml"])
+def test_the_cards_decide_ipv6_like_trace_between_every_end_and_address(design):
+    topology = example(design) if design.endswith(".yaml") else load(design)
+    assert assert_cards_decide_ipv6_like_trace(topology) > 50
+
+
+def test_the_egress_only_gateway_admits_replies_and_nothing_new():
+    topology = example("dual-stack.yaml")
+    compiled = compile_topology(topology)
+    client = str(topology.internet_host("client").ipv6)
+    build1 = str(topology.instance("build1").ipv6)
+    out = exchange(FakeFabric(compiled), "build1", client, 6, 443)
+    assert out[:3] == (True, "return", None)
+    unsolicited = exchange(FakeFabric(compiled), "client", build1, 6, 22)
+    assert unsolicited[:3] == (False, "forward", "vpcs[1].egress_only_internet_gateway")
+
+
+def test_a_solicitation_for_the_router_is_answered_with_its_mac_out_of_the_port_it_came_by():
+    topology = example("dual-stack.yaml")
+    compiled = compile_topology(topology)
+    fabric = FakeFabric(compiled)
+    web1 = compiled.plan.instances["web1"]
+    router = topology.vpc("prod").subnet("public").router_address_v6
+    card, solicit = instance_packet(
+        compiled.plan,
+        "web1",
+        "ff02::1:ff00:1",
+        58,
+        icmpv6_type=135,
+        icmpv6_code=0,
+        ipv6_nd_target=str(router),
+        eth_dst="33:33:ff:00:00:01",
+    )
+    outcome = fabric.send(card, solicit)
+    [(server, message)] = outcome.answers
+    assert server == card and message.actions[-1].port == web1.port
+    frame = packet_library.Packet(message.data)
+    advert = frame.get_protocol(icmpv6.icmpv6)
+    assert advert.type_ == icmpv6.ND_NEIGHBOR_ADVERT and advert.data.dst == str(router)
+    assert advert.data.res == nd.ROUTER | nd.SOLICITED | nd.OVERRIDE
+    assert advert.data.option.hw_src == ROUTER_MAC
+    assert frame.protocols[0].dst == web1.mac
+
+
+def test_a_solicitation_for_a_neighbour_gets_its_mac_and_for_itself_nothing():
+    topology = load(DUAL)
+    compiled = compile_topology(topology)
+    web1, web2 = (compiled.plan.instances[n] for n in ("web1", "web2"))
+    for target, answered in ((web2, True), (web1, False)):
+        card, solicit = instance_packet(
+            compiled.plan,
+            "web1",
+            "ff02::1:ff00:11",
+            58,
+            icmpv6_type=135,
+            icmpv6_code=0,
+            ipv6_nd_target=str(target.instance.ipv6),
+            eth_dst="33:33:ff:00:00:11",
+        )
+        outcome = FakeFabric(compiled).send(card, solicit)
+        assert bool(outcome.answers) == answered
+        if answered:
+            advert = packet_library.Packet(outcome.answers[0][1].data).get_protocol(icmpv6.icmpv6)
+            assert advert.data.option.hw_src == web2.mac and advert.data.res == nd.SOLICITED | nd.OVERRIDE
+
+
+def test_up_refuses_an_ipv6_route_the_cards_do_not_carry_yet(tmp_path, capsys):
+    design = tmp_path / "hub.yaml"
+    design.write_text(TGW)
+    assert main(["up", str(design)]) == 2
+    said = capsys.readouterr().err
+    assert f"{design}:9: vpcs[0].route_tables[0].routes[0]: the Nitro cards carry IPv6" in said
+    assert "an IPv6 route to transit gateway core is checked and traced" in said
