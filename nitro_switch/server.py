@@ -53,13 +53,22 @@ def phy_mac(index: int) -> str:
     return f"02:fe:00:00:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
 
 
+IPV6_EXTRA_HEADER = 20  # an IPv6 header is 40 bytes, IPv4's 20: a segment carries that much less
+
+
 def mss_clamp_ruleset(device: str, mss: int = TGW_MSS) -> str:
     """nftables for the kernel's end of the MSS clamp: a SYN or SYN-ACK whose MSS option is
-    above ``mss`` gets ``mss``; every packet goes back out the way it came."""
+    above ``mss`` (IPv4's; over IPv6, 20 bytes less: its header is 40) gets it; every packet
+    goes back out the way it came."""
+    clamps = "\n".join(
+        f"        ether type {family} tcp flags & (syn | rst) == syn "
+        f"tcp option maxseg size > {limit} tcp option maxseg size set {limit}"
+        for family, limit in (("ip6", mss - IPV6_EXTRA_HEADER), ("ip", mss))
+    )
     return f"""table netdev vpclab_mss_clamp {{
     chain clamp {{
         type filter hook ingress device "{device}" priority 0; policy accept;
-        tcp flags & (syn | rst) == syn tcp option maxseg size > {mss} tcp option maxseg size set {mss}
+{clamps}
         fwd to "{device}"
     }}
 }}

@@ -24,9 +24,9 @@ Network = Union[IPv4Network, IPv6Network]
 
 # what the data plane refuses to carry yet, where the design holds IPv6 addresses
 UNCARRIED = (
-    "the Nitro cards carry IPv6 within VPCs, across peerings and through internet and "
-    "egress-only internet gateways; an IPv6 route to {target} is checked and traced (trace -6) "
-    "but not yet emulated live"
+    "the Nitro cards carry IPv6 within VPCs, across peerings and transit gateways and through "
+    "internet and egress-only internet gateways; an IPv6 route to {target} is checked and "
+    "traced (trace -6) but not yet emulated live"
 )
 
 
@@ -42,6 +42,11 @@ def uncarried(topology: m.Topology) -> Optional[tuple[str, str]]:
             for route in table.routes:
                 if not carried(route):
                     return route.origin, route.describe().split(" -> ")[1]
+    for tgw in topology.transit_gateways:
+        for tgw_table in tgw.route_tables:
+            for static in tgw_table.static_routes:
+                if not carried_tgw_route(tgw, static):
+                    return static.origin, f"{tgw.name}'s attachment {static.attachment} (a site)"
     return None
 
 
@@ -54,12 +59,21 @@ def refuse_uncarried(topology: m.Topology) -> None:
 
 
 def carried(route: m.Route) -> bool:
-    """Is a VPC route compiled? Every IPv4 route; an IPv6 one to the VPC, a peering, an
-    (egress-only) internet gateway or a blackhole (issue 34: the other targets come later)."""
+    """Is a VPC route compiled? Every IPv4 route; an IPv6 one to the VPC, a peering, a transit
+    gateway, an (egress-only) internet gateway or a blackhole (issue 34: NAT gateways,
+    appliances, VGWs and failover routes come later)."""
     if route.destination.version == 4:
         return True
     simple = route.local or route.peering or route.internet_gateway or route.blackhole
-    return bool(simple or route.egress_only_internet_gateway) and not route.failover
+    return bool(simple or route.transit_gateway or route.egress_only_internet_gateway) and not route.failover
+
+
+def carried_tgw_route(tgw: m.TransitGateway, route) -> bool:
+    """Is a TGW's static route compiled? Every IPv4 one; an IPv6 one unless it goes to a VPN or
+    Direct Connect attachment (a site's IPv6 is not emulated yet)."""
+    if route.destination.version == 4 or route.attachment is None:
+        return True
+    return not tgw.attachment(route.attachment).hybrid
 
 
 def ipv4(network) -> IPv4Network:

@@ -24,7 +24,17 @@ from vpclab.layout.actions import (
 from vpclab.layout.pipeline import MAX_HAIRPINS, MSS_CLAMP_PORT, ROUTER_MAC, TUNNEL_PORT, ClampKey, Reg, flow
 
 from . import edge, gateway_endpoints, hybrid, middlebox, tgw_hybrid
-from .matches import ETH_IP, ETHERNET_HEADER, TCP, TCP_SYN, address_match, host, ipv4, network_match, prefix
+from .matches import (
+    ETH_IP,
+    ETH_IPV6,
+    ETHERNET_HEADER,
+    TCP,
+    TCP_SYN,
+    address_match,
+    carried_tgw_route,
+    host,
+    network_match,
+)
 
 MISS_PRIORITY = 1
 UNASSIGNED = 2  # deliver_lookup: an address of a subnet, owned by nobody (above the VPC's miss)
@@ -205,7 +215,10 @@ def tgw_mtu(plan, tgw) -> list:
     its MAC addresses (``ClampKey``, undone by ``from_mss_clamp``); the rest goes on to the
     entry NACL. No packet goes up to Hyperplane."""
     key: dict = {Reg.NEXT_HOP: plan.tgw_id[tgw.name]}
-    syn = {**key, "eth_type": ETH_IP, "ip_proto": TCP, "tcp_flags": (TCP_SYN, TCP_SYN)}
+    syns = [
+        {**key, "eth_type": eth_type, "ip_proto": TCP, "tcp_flags": (TCP_SYN, TCP_SYN)}
+        for eth_type in (ETH_IP, ETH_IPV6)
+    ]
     saved = tuple(Move(value, field, width, offset) for value, field, offset, width in ClampKey.SAVED)
     to_kernel = (
         SetField("eth_src", ClampKey.BASE_MAC),
@@ -215,7 +228,7 @@ def tgw_mtu(plan, tgw) -> list:
     )
     return [
         flow("tgw_mtu", TOO_BIG_PRIORITY, {**key, Reg.TOO_BIG: (1, 1)}, (DROP,), tgw.origin),
-        flow("tgw_mtu", 200, syn, to_kernel, tgw.origin),
+        *(flow("tgw_mtu", 200, syn, to_kernel, tgw.origin) for syn in syns),
         flow("tgw_mtu", 100, key, (Resubmit("nacl_tgw_entry"),), tgw.origin),
     ]
 
@@ -225,7 +238,10 @@ def from_mss_clamp(plan) -> list:
     (``ClampKey``) and the VPC router's MACs it had, and goes on at the TGW's entry NACL."""
     check_clamp_key(plan)
     return [
-        flow("classify", 100, {"in_port": MSS_CLAMP_PORT, "eth_type": ETH_IP}, _restored(), MSS_CLAMP_ORIGIN)
+        flow(
+            "classify", 100, {"in_port": MSS_CLAMP_PORT, "eth_type": eth_type}, _restored(), MSS_CLAMP_ORIGIN
+        )
+        for eth_type in (ETH_IP, ETH_IPV6)
     ]
 
 
@@ -238,12 +254,13 @@ def senders_back_from_clamp(plan, server: str) -> list:
         named = edge.sender(local)
         if named:
             port_bits = ClampKey.macs({"in_port_nxm": local.port})["eth_dst"]
-            match = {
-                "in_port": MSS_CLAMP_PORT,
-                "eth_type": ETH_IP,
-                "eth_dst": (port_bits, "00:00:00:00:ff:ff"),
-            }
-            flows.append(flow("classify", 110, match, named + _restored(), local.instance.origin))
+            for eth_type in (ETH_IP, ETH_IPV6):
+                match = {
+                    "in_port": MSS_CLAMP_PORT,
+                    "eth_type": eth_type,
+                    "eth_dst": (port_bits, "00:00:00:00:ff:ff"),
+                }
+                flows.append(flow("classify", 110, match, named + _restored(), local.instance.origin))
     return flows
 
 
@@ -285,10 +302,10 @@ def tgw_route_tables(plan, tgw) -> list:
         flows.append(flow("tgw_route", MISS_PRIORITY, key, (DROP,), table.origin))
         routed = set()
         for route in table.static_routes:
-            if route.destination.version != 4:  # IPv6 through a TGW: not carried yet
+            if not carried_tgw_route(tgw, route):  # IPv6 to a site: not carried yet
                 continue
             routed.add(route.destination)
-            match = {**key, "eth_type": ETH_IP, "nw_dst": prefix(ipv4(route.destination))}
+            match = {**key, **network_match("dst", route.destination)}
             target = tgw.attachment(route.attachment) if route.attachment else None
             if target is not None and target.peering is not None:
                 flows += over_peering(plan, tgw, target, route, match)
@@ -308,7 +325,7 @@ def tgw_route_tables(plan, tgw) -> list:
         for n, name in enumerate(table.propagations):
             if tgw.attachment(name).hybrid:  # a VPN's or DX gateway's: tgw_hybrid, below
                 continue
-            for cidr in plan.topology.vpc(tgw.attachment(name).vpc).cidrs:
+            for cidr in plan.topology.vpc(tgw.attachment(name).vpc).all_cidrs:  # the /56 too
                 if cidr in routed:
                     continue
                 routed.add(cidr)
@@ -316,7 +333,7 @@ def tgw_route_tables(plan, tgw) -> list:
                     flow(
                         "tgw_route",
                         route_priority(cidr.prefixlen, static=False),
-                        {**key, "eth_type": ETH_IP, "nw_dst": prefix(cidr)},
+                        {**key, **network_match("dst", cidr)},
                         (SetReg(Reg.NEXT_HOP, plan.attachment_id[name]), Goto("tgw_exit")),
                         f"{table.origin}.propagations[{n}]",
                     )
@@ -361,8 +378,9 @@ def tgw_exits(plan, tgw) -> list:
         vpc = plan.topology.vpc(attachment.vpc)
         attachment_id = plan.attachment_id[attachment.name]
         if not attachment.available:  # pending acceptance: nothing leaves through it
-            match = {Reg.NEXT_HOP: attachment_id, "eth_type": ETH_IP}
-            flows.append(flow("tgw_exit", 100, match, (DROP,), attachment.origin))
+            for eth_type in (ETH_IP, ETH_IPV6):
+                match = {Reg.NEXT_HOP: attachment_id, "eth_type": eth_type}
+                flows.append(flow("tgw_exit", 100, match, (DROP,), attachment.origin))
             continue
         if from_sites:
             flows += tgw_hybrid.site_exits(plan, attachment, vpc)
@@ -376,28 +394,24 @@ def tgw_exits(plan, tgw) -> list:
                 SetReg(Reg.SRC_VPC, vpc.number),
             )
             for hairpins in range(MAX_HAIRPINS + 1):
-                match = {
-                    Reg.NEXT_HOP: attachment_id,
-                    Reg.AZ: az_id,
-                    Reg.HAIRPINS: hairpins,
-                    "eth_type": ETH_IP,
-                }
-                flows.append(
-                    flow(
-                        "tgw_exit",
-                        50,
-                        match,
-                        onward + (SetReg(Reg.HAIRPINS, hairpins + 1), Resubmit("vpc_route")),
-                        attachment.origin,
+                for eth_type in (ETH_IP, ETH_IPV6):
+                    match = {
+                        Reg.NEXT_HOP: attachment_id,
+                        Reg.AZ: az_id,
+                        Reg.HAIRPINS: hairpins,
+                        "eth_type": eth_type,
+                    }
+                    flows.append(
+                        flow(
+                            "tgw_exit",
+                            50,
+                            match,
+                            onward + (SetReg(Reg.HAIRPINS, hairpins + 1), Resubmit("vpc_route")),
+                            attachment.origin,
+                        )
                     )
-                )
-            for cidr in vpc.cidrs:
-                match = {
-                    Reg.NEXT_HOP: attachment_id,
-                    Reg.AZ: az_id,
-                    "eth_type": ETH_IP,
-                    "nw_dst": prefix(cidr),
-                }
+            for cidr in vpc.all_cidrs:
+                match = {Reg.NEXT_HOP: attachment_id, Reg.AZ: az_id, **network_match("dst", cidr)}
                 actions = (
                     SetReg(Reg.DST_VPC, vpc.number),
                     SetReg(Reg.EXIT_SUBNET, plan.attachment_subnet_id[(vpc.name, exit_subnet.name)]),

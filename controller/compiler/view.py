@@ -61,10 +61,11 @@ def reaches_over_referencing_tgw(
     """Does ``sender``'s route to ``receiver`` cross one TGW straight into the receiver's VPC,
     with security-group referencing support on the TGW and on both attachments? (AWS 2024:
     then an inbound rule of the receiver may name the sender's SGs)"""
-    if version != 4 or address_of(receiver, 4) is None:  # IPv6 over a TGW: not carried yet
+    address = address_of(receiver, version)
+    if address is None:
         return False
     vpc = topology.vpc(sender.vpc)
-    route = longest_prefix_route(vpc.route_table(vpc.subnet(sender.subnet).route_table), receiver.ipv4)
+    route = longest_prefix_route(vpc.route_table(vpc.subnet(sender.subnet).route_table), address)
     if route is None or route.transit_gateway is None:
         return False
     tgw = topology.transit_gateway(route.transit_gateway)
@@ -74,11 +75,11 @@ def reaches_over_referencing_tgw(
     if not (entry.security_group_referencing_support and exit_.security_group_referencing_support):
         return False
     table = tgw.association(entry.name)
-    return table is not None and tgw_next_attachment(topology, tgw, table, receiver.ipv4) == exit_.name
+    return table is not None and tgw_next_attachment(topology, tgw, table, address) == exit_.name
 
 
 def tgw_next_attachment(
-    topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable, address: IPv4Address
+    topology: m.Topology, tgw: m.TransitGateway, table: m.TgwRouteTable, address: IPv4Address | IPv6Address
 ) -> Optional[str]:
     """The attachment a TGW route table sends ``address`` to (None: blackhole or no route):
     longest prefix; on an equal prefix a static route, then the first propagation."""
@@ -87,7 +88,10 @@ def tgw_next_attachment(
         if address in route.destination:
             candidates.setdefault(route.destination, route.attachment)
     for name in table.propagations:
-        for cidr in topology.vpc(tgw.attachment(name).vpc).cidrs:
+        attachment = tgw.attachment(name)
+        if attachment.hybrid or attachment.peering:  # a site's, a peer TGW's: not a VPC's CIDRs
+            continue
+        for cidr in topology.vpc(attachment.vpc).all_cidrs:
             if address in cidr:
                 candidates.setdefault(cidr, name)
     if not candidates:

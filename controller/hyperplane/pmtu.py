@@ -2,7 +2,8 @@
 
 A longer packet stops in ``igw_mtu``, its source already the public IP, and comes up to
 Hyperplane. With Don't Fragment set, Hyperplane answers as AWS does: an ICMP "fragmentation
-needed" (type 3, code 4, next-hop MTU 1500) from the address the packet was for, quoting it.
+needed" (type 3, code 4, next-hop MTU 1500) from the address the packet was for, quoting it;
+to an IPv6 packet, an ICMPv6 Packet Too Big (type 2, MTU 1500), which IPv6 always gets.
 The answer enters through the internet's card like any packet from the internet: the
 gateway's translation takes it back to the private IP (conntrack relates it to the
 connection), the sender's NACLs must let it in (a NACL without it makes the classic black
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from os_ken.lib.packet import ethernet, icmp, ipv4, packet
+from os_ken.lib.packet import ethernet, icmp, icmpv6, ipv4, ipv6, packet
 
 from controller.compiler.matches import ETHERNET_HEADER
 from controller.hyperplane.ofmsg import packet_out
@@ -26,6 +27,7 @@ STAGE = "igw_mtu"
 DONT_FRAGMENT = 0b010  # the IPv4 flags' DF bit
 FRAGMENTATION_NEEDED = (3, 4)  # destination unreachable, fragmentation needed and DF set
 QUOTED_PAYLOAD = 8  # bytes of the packet's payload an ICMP error quotes after its header (RFC 792)
+IPV6_MINIMUM_MTU, IPV6_HEADER, ICMPV6_ERROR_HEADER = 1280, 40, 8  # an ICMPv6 error fits 1280 (RFC 4443)
 
 
 def handles(table_id: int) -> bool:
@@ -59,8 +61,30 @@ def fragmentation_needed(frame: bytes, mtu: int = m.INTERNET_MTU) -> Optional[by
     return bytes(error.data)
 
 
+def packet_too_big(frame: bytes, mtu: int = m.INTERNET_MTU) -> Optional[bytes]:
+    """The ICMPv6 Packet Too Big for an IPv6 ``frame`` (IPv6 routers never fragment: always
+    one), from its destination back to its source, quoting as much of it as fits in IPv6's
+    minimum MTU (RFC 4443); None for anything else."""
+    try:
+        parsed = packet.Packet(frame)
+    except Exception:
+        return None
+    header = parsed.get_protocol(ipv6.ipv6)
+    if header is None:
+        return None
+    room = IPV6_MINIMUM_MTU - IPV6_HEADER - ICMPV6_ERROR_HEADER
+    quoted = frame[ETHERNET_HEADER : ETHERNET_HEADER + room]
+    error = packet.Packet()
+    error.add_protocol(ethernet.ethernet(dst=ROUTER_MAC, src=ROUTER_MAC, ethertype=0x86DD))
+    error.add_protocol(ipv6.ipv6(src=header.dst, dst=header.src, nxt=58, hop_limit=64))
+    body = mtu.to_bytes(4, "big") + quoted  # os-ken has no Packet Too Big body: its MTU, the packet
+    error.add_protocol(icmpv6.icmpv6(type_=icmpv6.ICMPV6_PACKET_TOO_BIG, code=0, data=body))
+    error.serialize()
+    return bytes(error.data)
+
+
 def answer(frame: bytes):
     """The packet-out for the internet's card that sends the ICMP error back into its routing,
-    as a packet from the internet; None without Don't Fragment."""
-    error = fragmentation_needed(frame)
+    as a packet from the internet; None for an IPv4 packet without Don't Fragment."""
+    error = fragmentation_needed(frame) or packet_too_big(frame)
     return None if error is None else packet_out([Resubmit("internet_route")], error)

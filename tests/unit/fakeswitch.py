@@ -596,8 +596,9 @@ class FakeFabric:
             if not f.startswith(("reg", "tun")) and f not in ("ct_state", "ct_mark", "metadata")
         }
         syn = packet.get("tcp_flags", 0) & (TCP_SYN | TCP_RST) == TCP_SYN  # SYN or SYN-ACK, no RST
-        if syn and packet.get("ip_proto") == 6 and back.get("tcp_mss", JUMBO_MSS) > TGW_MSS:
-            back["tcp_mss"] = TGW_MSS
+        limit = TGW_MSS - (20 if packet.get("eth_type") == 0x86DD else 0)  # IPv6's header: 40 bytes
+        if syn and packet.get("ip_proto") == 6 and back.get("tcp_mss", JUMBO_MSS) > limit:
+            back["tcp_mss"] = limit
         back["in_port"] = MSS_CLAMP_PORT
         self._table(server, back, 0, outcome, steps)
 
@@ -647,6 +648,21 @@ def ip_frame(packet: dict) -> bytes:
     """The wire form of a fake IPv4 packet, ``frame_length`` long, with Don't Fragment unless
     it says ``ip_df: False`` (its payload zeros, whatever its protocol)."""
     frame = packet_library.Packet()
+    if packet.get("eth_type") == 0x86DD:  # IPv6: no fragmentation flags
+        frame.add_protocol(
+            ethernet.ethernet(dst=packet.get("eth_dst", ROUTER_MAC), src=packet["eth_src"], ethertype=0x86DD)
+        )
+        frame.add_protocol(
+            ipv6.ipv6(
+                src=packet["ipv6_src"],
+                dst=packet["ipv6_dst"],
+                nxt=packet["ip_proto"],
+                hop_limit=packet["nw_ttl"],
+            )
+        )
+        frame.add_protocol(bytes(packet.get("frame_length", SMALL_FRAME) - 14 - 40))
+        frame.serialize()
+        return bytes(frame.data)
     frame.add_protocol(ethernet.ethernet(dst=packet.get("eth_dst", ROUTER_MAC), src=packet["eth_src"]))
     flags = pmtu.DONT_FRAGMENT if packet.get("ip_df", True) else 0
     header = ipv4.ipv4(

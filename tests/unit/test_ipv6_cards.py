@@ -82,9 +82,43 @@ def test_a_solicitation_for_a_neighbour_gets_its_mac_and_for_itself_nothing():
 
 
 def test_up_refuses_an_ipv6_route_the_cards_do_not_carry_yet(tmp_path, capsys):
-    design = tmp_path / "hub.yaml"
-    design.write_text(TGW)
+    design = tmp_path / "appliance.yaml"
+    route = "          - {destination: '2001:db8:3000::/48', instance: web2}\n"
+    marker = '          - {destination: "2001:db8:2000::/56", peering: p}\n'
+    design.write_text(DUAL.replace(marker, marker + route, 1))
     assert main(["up", str(design)]) == 2
     said = capsys.readouterr().err
-    assert f"{design}:9: vpcs[0].route_tables[0].routes[0]: the Nitro cards carry IPv6" in said
-    assert "an IPv6 route to transit gateway core is checked and traced" in said
+    assert f"{design}:18: vpcs[0].route_tables[0].routes[2]: the Nitro cards carry IPv6" in said
+    assert "an IPv6 route to instance web2 is checked and traced" in said
+
+
+def test_ipv6_crosses_a_transit_gateway_by_its_propagated_56_and_its_static_routes():
+    hub = load(TGW)
+    assert assert_cards_decide_ipv6_like_trace(hub) > 0
+    blackholed = load(TGW + "        routes: [{destination: '2001:db8:200:1::/64', blackhole: true}]\n")
+    assert assert_cards_decide_ipv6_like_trace(blackholed) > 0
+    fabric = FakeFabric(compile_topology(hub))
+    b1 = str(hub.instance("b1").ipv6)
+    assert exchange(fabric, "a1", b1, 58)[:3] == (True, "return", None)
+    syn_back = exchange(FakeFabric(compile_topology(hub)), "a1", b1, 6, 22)  # the SG refuses
+    assert syn_back[:3] == (False, "forward", "vpcs[1].security_groups[0]")
+
+
+@pytest.mark.parametrize("design", ["dual-stack.yaml", "dual-stack-hub.yaml"])
+def test_the_example_designs_trace_as_their_comments_say(design, capsys):
+    """Every `vpclab trace` line of the example's header ends as it says (-> accepted, or the
+    reason), and its cards decide both families like trace."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "topologies" / design
+    lines = [line for line in path.read_text().splitlines() if line.startswith("#   vpclab trace ")]
+    assert len(lines) >= 5
+    for line in lines:
+        command, expected = line[len("#   vpclab ") :].split("->")
+        main(shlex.split(command))
+        said = capsys.readouterr().out.strip().splitlines()[-1]
+        reason = "accepted" if said.startswith("ACCEPTED") else re.match(r"DROPPED: (\S+)", said)[1]
+        assert reason == expected.strip(), line
+    assert assert_cards_decide_ipv6_like_trace(example(design)) > 0

@@ -105,8 +105,12 @@ def test_the_kernel_clamp_lowers_only_a_larger_mss_of_a_syn_and_sends_everything
     ruleset = mss_clamp_ruleset("mss-kernel")
     assert 'hook ingress device "mss-kernel"' in ruleset
     assert (
-        "tcp flags & (syn | rst) == syn tcp option maxseg size > 8460 tcp option maxseg size set 8460"
-        in ruleset
+        "ether type ip tcp flags & (syn | rst) == syn tcp option maxseg size > 8460 "
+        "tcp option maxseg size set 8460" in ruleset
+    )
+    assert (  # over IPv6, 20 bytes less: its header is 40
+        "ether type ip6 tcp flags & (syn | rst) == syn tcp option maxseg size > 8440 "
+        "tcp option maxseg size set 8440" in ruleset
     )
     assert ruleset.rstrip().splitlines()[-3].strip() == 'fwd to "mss-kernel"'
 
@@ -139,6 +143,28 @@ def test_what_leaves_by_the_internet_gateway_must_fit_1500_bytes():
     ((_, answer),) = by_nat.answers  # to the NAT gateway's Elastic IP, which leaves for app1
     nat = topology.vpc("shop").nat_gateways[0]
     assert packet.Packet(on_the_wire_packet_out(answer)).get_protocol(ipv4.ipv4).dst == str(nat.public_ip)
+
+
+def test_an_ipv6_packet_too_long_for_the_gateway_gets_packet_too_big_from_the_internet():
+    """IPv6 is never fragmented on the way: Hyperplane answers an ICMPv6 Packet Too Big (MTU
+    1500) from the address the packet was for, quoting it up to IPv6's minimum MTU."""
+    from os_ken.lib.packet import icmpv6, ipv6
+
+    topology = design("dual-stack.yaml")
+    compiled = compile_topology(topology)
+    build1, client = topology.instance("build1"), topology.internet_host("client")
+    assert of_size(compiled, "build1", str(client.ipv6), 1500).delivered
+    too_big = of_size(compiled, "build1", str(client.ipv6), 1501)
+    server, stage, cookie = too_big.dropped_at
+    assert (stage, compiled.origin(cookie)) == ("igw_mtu", "vpcs[1].egress_only_internet_gateway")
+    ((card, answer),) = too_big.answers
+    error = packet.Packet(on_the_wire_packet_out(answer))
+    header, message = error.get_protocol(ipv6.ipv6), error.get_protocol(icmpv6.icmpv6)
+    assert (card, header.src, header.dst) == ("internet", str(client.ipv6), str(build1.ipv6))
+    assert (message.type_, message.code, int.from_bytes(bytes(message.data)[:4], "big")) == (2, 0, 1500)
+    assert len(on_the_wire_packet_out(answer)) == ETHERNET + 1280  # IPv6's minimum MTU, filled
+    verdict = trace(topology, build1, client.ipv6, UDP, 5432, size=1501)
+    assert verdict.reason == "packet-too-big"
 
 
 def on_the_wire_packet_out(message) -> bytes:
