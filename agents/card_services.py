@@ -3,7 +3,8 @@
 Each card's services listen in the card's own metadata namespace (only its flows reach it).
 They used to be two Python processes per card, about 13 and 23 MiB each: 1.1 GiB at 512
 instances on 32 servers, half of a run's memory. This process enters each card's namespace in
-turn (``netns.entered``), binds there the HTTP server at 169.254.169.254:80 and the resolver's UDP and
+turn (``netns.entered``), binds there the HTTP servers at 169.254.169.254:80 and
+[fd00:ec2::254]:80 and the resolver's UDP and
 TCP sockets (a socket keeps the namespace it was made in), and comes back; then a thread per
 card serves HTTP, and one thread answers every card's DNS from one reading of the design.
 Each card keeps its own logs: ``metadata-SERVER.log`` and ``resolver-SERVER.log``.
@@ -27,7 +28,7 @@ from agents import resolver
 from agents.launch import CARD_SERVICES_READY
 from agents.metadata import MetadataServer
 from agents.netns import entered
-from vpclab.intent.model import METADATA_ADDRESS
+from vpclab.intent.model import METADATA_ADDRESS, METADATA_ADDRESS_V6
 
 
 def _log_file(path: str):
@@ -51,6 +52,8 @@ def main(argv=None) -> int:
         printed = lambda line, log=metadata_log: print(line, file=log, flush=True)
         with entered(f"/proc/{pid}/ns/net"):  # the sockets stay in the card's namespace
             web.append(MetadataServer((str(METADATA_ADDRESS), 80), documents, log=printed))
+            tokens = web[-1].tokens  # one service: a token is the client's in either family
+            web.append(MetadataServer((str(METADATA_ADDRESS_V6), 80), documents, log=printed, tokens=tokens))
             datagrams, listeners = resolver.listen()
         design = resolver.RunningDesign(args.intent, server, source)
         with source.lock:

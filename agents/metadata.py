@@ -40,15 +40,17 @@ def instance_id(name: str) -> str:
 
 
 def documents(plan, server: str) -> dict[str, dict]:
-    """What the card's service tells each local instance, by the instance's link-local address."""
+    """What the card's service tells each local instance, by the instance's link-local
+    addresses (IPv4's, and IPv6's for an instance with an IPv6 address)."""
     found = {}
     for local in plan.on_server(server):
         instance = local.instance
         subnet = plan.topology.vpc(instance.vpc).subnet(instance.subnet)
-        found[str(local.link_local)] = {
+        document = {
             "name": instance.name,
             "instance-id": instance_id(instance.name),
-            "local-ipv4": str(instance.ip),
+            "local-ipv4": str(instance.ip) if instance.ip is not None else None,
+            "ipv6": str(instance.ipv6) if instance.ipv6 is not None else None,
             "public-ipv4": str(instance.public_ip) if instance.public_ip else None,
             "mac": local.mac,
             "availability-zone": subnet.az,
@@ -56,6 +58,10 @@ def documents(plan, server: str) -> dict[str, dict]:
             "http-tokens": instance.metadata.http_tokens,
             "hop-limit": instance.metadata.http_put_response_hop_limit,
         }
+        if instance.ip is not None:
+            found[str(local.link_local)] = document
+        if instance.ipv6 is not None:
+            found[str(local.link_local_v6)] = document
     return found
 
 
@@ -79,11 +85,13 @@ def tree(document: dict):
     """The meta-data hierarchy of one instance: directories are dicts, leaves strings."""
     entries: dict = {
         "instance-id": document["instance-id"],
-        "local-ipv4": document["local-ipv4"],
         "mac": document["mac"],
         "hostname": document["name"],
         "placement": {"availability-zone": document["availability-zone"]},
     }
+    for key in ("local-ipv4", "ipv6"):  # an IPv6-only instance has no local-ipv4
+        if document.get(key):
+            entries[key] = document[key]
     if document["public-ipv4"]:
         entries["public-ipv4"] = document["public-ipv4"]
     role = document["iam-role"]
@@ -149,8 +157,12 @@ class MetadataHandler(BaseHTTPRequestHandler):
         if not 1 <= seconds <= MAX_TOKEN_TTL:
             return self.answer(400, "Bad Request")
         token = self.server.tokens.issue(self.client_address[0], seconds)
-        # the response's IP TTL is the hop limit: one routed hop more and it never arrives
-        self.connection.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, document["hop-limit"])
+        # the response's IP TTL (IPv6: hop limit) is the hop limit: one routed hop more and it
+        # never arrives
+        if self.connection.family == socket.AF_INET6:
+            self.connection.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, document["hop-limit"])
+        else:
+            self.connection.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, document["hop-limit"])
         self.answer(200, token, {TTL_HEADER: str(seconds)})
 
     def do_GET(self):
@@ -197,6 +209,8 @@ class MetadataHandler(BaseHTTPRequestHandler):
 class MetadataServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], documents: dict, log=lambda line: None):
-        self.documents, self.tokens, self.log = documents, Tokens(), log
+    def __init__(self, address: tuple[str, int], documents: dict, log=lambda line: None, tokens=None):
+        self.documents, self.tokens, self.log = documents, tokens or Tokens(), log
+        if ":" in address[0]:  # fd00:ec2::254
+            self.address_family = socket.AF_INET6
         super().__init__(address, MetadataHandler)

@@ -2,7 +2,8 @@
 namespace, for the card's own instances only (never forwarded off the card).
 
 The card hands it an instance's queries to 169.254.169.253, or to the VPC's base + 2 (as
-``RESOLVER_STAND_IN``), from the instance's link-local address: so it knows who asks, and
+``RESOLVER_STAND_IN``), or over IPv6 to fd00:ec2::253, from the instance's link-local address
+(IPv4's or IPv6's): so it knows who asks, and
 which VPC's private zones apply, even where VPCs overlap. It answers from the running design
 (the run's intent file, read again when it changes), with dnspython for the wire format, and
 logs one JSON line per query.
@@ -31,7 +32,7 @@ import dns.rrset
 
 from vpclab.intent.changes import Intent
 from vpclab.intent.dns import resolve
-from vpclab.intent.model import RESOLVER_ADDRESS
+from vpclab.intent.model import RESOLVER_ADDRESS, RESOLVER_ADDRESS_V6
 from vpclab.layout.plan import RESOLVER_STAND_IN, Plan
 
 PORT = 53
@@ -83,6 +84,9 @@ class RunningDesign:
             assert self.source.plan is not None
             on_card = self.source.plan.on_server(self.server)
             self.askers = {str(local.link_local): local.instance.vpc for local in on_card}
+            self.askers |= {
+                str(local.link_local_v6): local.instance.vpc for local in on_card if local.instance.ipv6
+            }
             self.seen = self.source.version
 
 
@@ -109,10 +113,11 @@ def listen() -> tuple[list, list]:
     """UDP and TCP sockets on each address the card hands queries to, in the namespace the
     calling thread is in (the card's metadata namespace)."""
     datagrams, listeners = [], []
-    for address in (str(RESOLVER_ADDRESS), str(RESOLVER_STAND_IN)):
-        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for address in (str(RESOLVER_ADDRESS), str(RESOLVER_STAND_IN), str(RESOLVER_ADDRESS_V6)):
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        udp = socket.socket(family, socket.SOCK_DGRAM)
         udp.bind((address, PORT))
-        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp = socket.socket(family, socket.SOCK_STREAM)
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         tcp.bind((address, PORT))
         tcp.listen(16)
@@ -135,15 +140,16 @@ def serve(cards: list) -> None:
         for sock in ready:
             design, listening, log = owner[sock]
             if listening:
-                connection, (asker, _) = sock.accept()
+                connection, peer = sock.accept()
+                asker = peer[0]
                 threading.Thread(target=_stream, args=(design, connection, asker, log), daemon=True).start()
                 continue
-            data, (asker, port) = sock.recvfrom(4096)
+            data, peer = sock.recvfrom(4096)  # (address, port), and IPv6's flow info and scope
             try:
                 query = dns.message.from_wire(data)
             except dns.exception.DNSException:
                 continue  # not DNS: nothing to answer
-            sock.sendto(respond(design, query, asker, "udp", log).to_wire(), (asker, port))
+            sock.sendto(respond(design, query, peer[0], "udp", log).to_wire(), peer)
 
 
 def _stream(design: RunningDesign, connection, asker: str, log) -> None:

@@ -26,13 +26,16 @@ from vpclab.intent.model import (
     INTERNET_CARD,
     INTERNET_MTU,
     METADATA_ADDRESS,
+    METADATA_ADDRESS_V6,
     RESOLVER_ADDRESS,
+    RESOLVER_ADDRESS_V6,
 )
 from vpclab.layout.names import RUN_MARKER, Names
 from vpclab.layout.pipeline import ROUTER_MAC
 from vpclab.layout.plan import (
     INTERNET_ROUTER,
     INTERNET_ROUTER_V6,
+    METADATA_CLIENTS_V6,
     METADATA_MAC,
     METADATA_PORT,
     RESOLVER_STAND_IN,
@@ -144,6 +147,13 @@ class InstanceHosts:
         service.cmd("; ".join(_interface_commands(METADATA_MAC, self.mtu_limit, f"{METADATA_ADDRESS}/16")))
         for address in (RESOLVER_ADDRESS, RESOLVER_STAND_IN):
             service.cmd(f"ip addr add {address}/16 dev {HOST_INTERFACE}")
+        # over IPv6: fd00:ec2::254 and ::253; the instances' link-local IPv6 addresses are
+        # routed to the card (the VPC router's MAC, a permanent neighbour)
+        commands = _ipv6_commands(
+            f"{METADATA_ADDRESS_V6}/128", INTERNET_ROUTER_V6, neighbour=True, towards=str(METADATA_CLIENTS_V6)
+        )
+        commands += (f"ip -6 addr add {RESOLVER_ADDRESS_V6}/128 dev {HOST_INTERFACE} nodad",)
+        service.cmd("; ".join(commands))
         for name in (f"metadata-{server}.log", f"resolver-{server}.log"):
             open(os.path.join(self.names.run_dir, name), "w").close()
         with open(os.path.join(self.names.run_dir, f"metadata-{server}.json"), "w") as handle:
@@ -240,13 +250,15 @@ class InstanceHosts:
 
     def _resolv_conf(self, instance) -> tuple[str, ...]:
         """The instance's own /etc/resolv.conf (bind-mounted in its mount namespace, which
-        Mininet's mnexec gives every host): AmazonProvidedDNS, the VPC's base + 2."""
+        Mininet's mnexec gives every host): AmazonProvidedDNS, the VPC's base + 2; an IPv6-only
+        instance's at fd00:ec2::253."""
         vpc = self.plan.topology.vpc(instance.vpc)
         path = os.path.join(self.names.run_dir, f"resolv-{instance.name}.conf")
+        server = vpc.resolver_address if instance.ip is not None else RESOLVER_ADDRESS_V6
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(
                 f"# vpclab: the resolver of VPC {vpc.name}\n"
-                f"nameserver {vpc.resolver_address}\n"
+                f"nameserver {server}\n"
                 f"search {self.plan.topology.dns_domain} {EC2_INTERNAL}\n"
                 "options timeout:1 attempts:2\n"
             )
@@ -363,11 +375,13 @@ def _interface_commands(mac: str, mtu: int, address: str, route: str = "") -> tu
     )
 
 
-def _ipv6_commands(address: str, router, neighbour: bool = False) -> tuple[str, ...]:
+def _ipv6_commands(
+    address: str, router, neighbour: bool = False, towards: str = "default"
+) -> tuple[str, ...]:
     """IPv6 on eth0: ``address`` (its prefix length on-link), without duplicate address
-    detection (the card knows every address), and the default route via ``router``; with
-    ``neighbour``, the router's MAC as a permanent neighbour (the internet's hosts: no VPC
-    router answers them)."""
+    detection (the card knows every address), and the route ``towards`` (default: the default
+    route) via ``router``; with ``neighbour``, the router's MAC as a permanent neighbour (the
+    internet's hosts and the metadata service: no VPC router answers them)."""
     return (
         f"sysctl -qw net.ipv6.conf.{HOST_INTERFACE}.disable_ipv6=0",
         f"ip -6 addr add {address} dev {HOST_INTERFACE} nodad",
@@ -376,5 +390,5 @@ def _ipv6_commands(address: str, router, neighbour: bool = False) -> tuple[str, 
             if neighbour
             else []
         ),
-        f"ip -6 route add default via {router} dev {HOST_INTERFACE}",
+        f"ip -6 route add {towards} via {router} dev {HOST_INTERFACE}",
     )

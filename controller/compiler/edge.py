@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vpclab.errors import Defect
-from vpclab.intent.model import METADATA_ADDRESS, RESOLVER_ADDRESS
+from vpclab.intent.model import METADATA_ADDRESS, METADATA_ADDRESS_V6, RESOLVER_ADDRESS, RESOLVER_ADDRESS_V6
 from vpclab.layout.actions import (
     CONTROLLER,
     DROP,
@@ -21,6 +21,7 @@ from vpclab.layout.pipeline import ROUTER_MAC, SENDER, TUNNEL_PORT, Reg, TunnelK
 from vpclab.layout.plan import DNS_PORT, METADATA_MAC, METADATA_PORT, RESOLVER_STAND_IN
 
 from .matches import (
+    ADDRESS_FIELD,
     ETH_ARP,
     ETH_IP,
     ETH_IPV6,
@@ -204,12 +205,14 @@ def metadata(plan, server: str) -> list:
     service = {"in_port": METADATA_PORT}
     if plan.on_server(server):
         flows += [
-            flow("classify", METADATA, {**service, "eth_type": ETH_IP}, (Goto("metadata"),), METADATA_ORIGIN),
-            flow("classify", METADATA, {**service, "eth_type": ETH_ARP}, (Goto("arp"),), METADATA_ORIGIN),
+            flow("classify", METADATA, {**service, "eth_type": kind}, (Goto(stage),), METADATA_ORIGIN)
+            for kind, stage in ((ETH_IP, "metadata"), (ETH_IPV6, "metadata"), (ETH_ARP, "arp"))
         ]
     for local in plan.on_server(server):
         instance = local.instance
-        if instance.ip is None:  # IPv6-only: the IPv6 metadata service is not emulated yet
+        if instance.ipv6 is not None:
+            flows += metadata_v6(plan, local)
+        if instance.ip is None:  # IPv6-only: fd00:ec2::254 and ::253 only
             continue
         mine = {"in_port": local.port, "eth_type": ETH_IP}
         flows += [
@@ -259,6 +262,56 @@ def metadata(plan, server: str) -> list:
         ]
         if plan.topology.vpc(instance.vpc).dns_support:
             flows += resolver(plan, local)
+    return flows
+
+
+def metadata_v6(plan, local) -> list:
+    """The metadata service at fd00:ec2::254 and (with DNS support) the resolver at
+    fd00:ec2::253, over IPv6, for one local instance: as over IPv4, from its own address in,
+    from its link-local IPv6 address (``link_local_v6``) to the service, and back."""
+    instance = local.instance
+    anything: list[dict] = [{}]  # the metadata service: any packet; the resolver: DNS only
+    services = [(METADATA_ADDRESS_V6, anything, instance.origin)]
+    if plan.topology.vpc(instance.vpc).dns_support:
+        dns = [{"ip_proto": protocol, "tp_dst": DNS_PORT} for protocol in (UDP, TCP)]
+        services.append((RESOLVER_ADDRESS_V6, dns, plan.topology.vpc(instance.vpc).origin))
+    mine = {"in_port": local.port, "eth_type": ETH_IPV6}
+    own = ADDRESS_FIELD[(6, "src")], ADDRESS_FIELD[(6, "dst")]
+    flows = []
+    for address, kinds, origin in services:
+        sent = {**mine, "eth_src": local.mac, own[0]: host(instance.ipv6), own[1]: host(address)}
+        flows += [flow("classify", METADATA, {**sent, **kind}, (Goto("metadata"),), origin) for kind in kinds]
+        flows += [
+            flow(
+                "metadata",
+                ANSWER,
+                {**mine, own[1]: host(address)},
+                (
+                    SetField(own[0], str(local.link_local_v6)),
+                    SetField("eth_src", ROUTER_MAC),
+                    SetField("eth_dst", METADATA_MAC),
+                    Output(METADATA_PORT),
+                ),
+                origin,
+            ),
+            flow(
+                "metadata",
+                ANSWER,
+                {
+                    "in_port": METADATA_PORT,
+                    "eth_type": ETH_IPV6,
+                    own[0]: host(address),
+                    own[1]: host(local.link_local_v6),
+                },
+                (
+                    SetField(own[1], str(instance.ipv6)),
+                    SetField("eth_src", ROUTER_MAC),
+                    SetField("eth_dst", local.mac),
+                    Output(local.port),
+                ),
+                origin,
+            ),
+        ]
     return flows
 
 

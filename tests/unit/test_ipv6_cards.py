@@ -122,3 +122,45 @@ def test_the_example_designs_trace_as_their_comments_say(design, capsys):
         reason = "accepted" if said.startswith("ACCEPTED") else re.match(r"DROPPED: (\S+)", said)[1]
         assert reason == expected.strip(), line
     assert assert_cards_decide_ipv6_like_trace(example(design)) > 0
+
+
+def test_the_metadata_service_and_resolver_answer_at_fd00_ec2_254_and_253():
+    """An instance's IPv6 requests reach its card's metadata service from its link-local IPv6
+    address (the service tells instances apart by it), and the answers come back to it; an
+    IPv6-only instance has its metadata there, without local-ipv4."""
+    from agents.metadata import documents, lookup, tree
+    from vpclab.intent.model import METADATA_ADDRESS_V6, RESOLVER_ADDRESS_V6
+    from vpclab.layout.plan import METADATA_PORT
+
+    topology = example("dual-stack.yaml")
+    compiled = compile_topology(topology)
+    worker1 = compiled.plan.instances["worker1"]
+    for address, protocol, port in ((METADATA_ADDRESS_V6, 6, 80), (RESOLVER_ADDRESS_V6, 17, 53)):
+        card, request = instance_packet(compiled.plan, "worker1", str(address), protocol, port, 40000)
+        ((server, out_port, there),) = FakeFabric(compiled).send(card, request).delivered
+        assert (server, out_port) == (worker1.instance.server, METADATA_PORT)
+        assert (there["ipv6_src"], there["ipv6_dst"]) == (str(worker1.link_local_v6), str(address))
+        kind = "tcp" if protocol == 6 else "udp"
+        answer = {
+            "in_port": METADATA_PORT,
+            "eth_src": "02:00:00:00:a9:fe",
+            "eth_type": 0x86DD,
+            "ipv6_src": str(address),
+            "ipv6_dst": str(worker1.link_local_v6),
+            "ip_proto": protocol,
+            f"{kind}_src": port,
+            f"{kind}_dst": 40000,
+            "nw_ttl": 64,
+        }
+        ((server, out_port, back),) = FakeFabric(compiled).send(card, answer).delivered
+        assert (out_port, back["ipv6_dst"], back["eth_dst"]) == (
+            worker1.port,
+            str(worker1.instance.ipv6),
+            worker1.mac,
+        )
+    found = documents(compiled.plan, worker1.instance.server)
+    document = found[str(worker1.link_local_v6)]
+    assert str(compiled.plan.instances["worker1"].link_local) not in found  # no IPv4 to ask from
+    listing = lookup(tree(document), "/")
+    assert "ipv6" in listing.split() and "local-ipv4" not in listing.split()
+    assert lookup(tree(document), "/ipv6") == "2001:db8:2000:2::4"

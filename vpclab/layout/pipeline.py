@@ -257,8 +257,8 @@ STAGE_LIST = (
         5,
         "metadata",
         "",
-        ("in_port", "eth_type", "nw_src", "nw_dst"),
-        ("eth_src", "eth_dst", "nw_src", "nw_dst"),
+        ("in_port", "eth_type", "nw_src", "nw_dst", "ipv6_src", "ipv6_dst"),
+        ("eth_src", "eth_dst", "nw_src", "nw_dst", "ipv6_src", "ipv6_dst"),
     ),
     # ARP answered by the card, per subnet: the subnet router and the subnet's instances
     _stage(10, "arp", "", ("in_port", R.SRC_SUBNET, "eth_type", "arp_op", "arp_tpa")),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import Optional
 
 from vpclab.intent import model as m
@@ -38,6 +38,7 @@ INTERNET_ROUTER = IPv4Address("169.254.0.1")  # internet hosts' default gateway 
 INTERNET_ROUTER_V6 = IPv6Address("fe80::1")  # and over IPv6 (a permanent neighbour of theirs)
 METADATA_PORT = 99  # the metadata service's port on every server's card (ofport_request)
 METADATA_MAC = "02:00:00:00:a9:fe"  # the metadata service's own interface
+METADATA_CLIENTS_V6 = IPv6Network("fd00:ec2:0:1::/64")  # instances as the service sees them, IPv6
 # the card hands a query to the VPC's base + 2 to the resolver at this address (on the
 # metadata service's interface), and the answer back from base + 2
 RESOLVER_STAND_IN = IPv4Address("169.254.169.252")
@@ -80,6 +81,11 @@ class InstancePlan:
         """Its address towards its card's metadata service (169.254.1.1 up, one per zone), so
         the service tells instances apart even where VPCs overlap."""
         return IPv4Address(f"169.254.{1 + self.zone // 254}.{1 + self.zone % 254}")
+
+    @property
+    def link_local_v6(self) -> IPv6Address:
+        """The same over IPv6: fd00:ec2:0:1:: and its zone (fd00:ec2::/64 holds the services)."""
+        return METADATA_CLIENTS_V6.network_address + self.zone
 
 
 @dataclass(frozen=True)
