@@ -192,3 +192,42 @@ def test_two_regions_import_as_one_design_with_their_inter_region_peering(api, t
     assert verdict(topology, "app1", "eu1", "tcp", 443).accepted
     assert verdict(topology, "app1", "eu1", "tcp", 443, size=8501).reason == "packet-too-big"
     assert topology.instance("eu1").server in {s.name for s in topology.servers if s.region == "eu-west-1"}
+
+
+def test_a_dual_stack_vpc_built_with_boto3_imports_into_the_documentation_space(api):
+    """AmazonProvidedIpv6CidrBlock: moto hands out a /56 of its own; the import moves it (and
+    the subnet's /64, the instance's address, the routes) into 2001:db8::/32, and trace -6
+    follows it out through the egress-only internet gateway."""
+    url, ec2 = api
+    vpc = ec2.create_vpc(
+        CidrBlock="10.7.0.0/16", AmazonProvidedIpv6CidrBlock=True, TagSpecifications=tag("vpc", "six")
+    )["Vpc"]["VpcId"]
+    block = ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"]
+    base = block.split("::/")[0]
+    subnet = ec2.create_subnet(
+        VpcId=vpc,
+        CidrBlock="10.7.1.0/24",
+        Ipv6CidrBlock=f"{base}::/64",
+        AvailabilityZone=f"{REGION}a",
+        TagSpecifications=tag("subnet", "six-a"),
+    )["Subnet"]["SubnetId"]
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    launched = ec2.run_instances(
+        ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, TagSpecifications=tag("instance", "six1")
+    )["Instances"][0]
+    interface = launched["NetworkInterfaces"][0]["NetworkInterfaceId"]  # (moto's RunInstances takes
+    ec2.assign_ipv6_addresses(NetworkInterfaceId=interface, Ipv6Addresses=[f"{base}::10"])  # no IPv6)
+    eigw = ec2.create_egress_only_internet_gateway(VpcId=vpc)["EgressOnlyInternetGateway"]
+    table = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"][0]
+    ec2.create_route(
+        RouteTableId=table["RouteTableId"],
+        DestinationIpv6CidrBlock="::/0",
+        EgressOnlyInternetGatewayId=eigw["EgressOnlyInternetGatewayId"],
+    )
+    result = import_account(REGION, url)
+    topology = load_topology("account.yaml", render(result, url))
+    six = topology.vpc("six")
+    assert str(six.ipv6_cidr).startswith("2001:db8:") and six.egress_only_internet_gateway is not None
+    (instance,) = [i for i in topology.instances if i.name == "six1"]
+    assert instance.ipv6 == six.ipv6_cidr.network_address + 0x10  # the interface bits kept
+    assert any(c.kind == "VPC IPv6 CIDR" and block in c.aws_id for c in result.changed)

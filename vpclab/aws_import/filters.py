@@ -39,6 +39,13 @@ class FilterMapping(EndpointMapping, HybridMapping, MapperState):
     def routes(self, vpc_id: str, table_id: str, route: dict) -> list[dict]:
         """A route as vpclab routes: one, or one per CIDR of its destination prefix list."""
         destination = route.get("DestinationCidrBlock")
+        if destination is None and route.get("DestinationIpv6CidrBlock"):
+            if "ipv6_cidr" not in self.vpcs[vpc_id]:
+                self.skip(
+                    "route", f"{table_id} {route['DestinationIpv6CidrBlock']}", "its VPC has no IPv6 block"
+                )
+                return []
+            destination = self.ipv6.network(route["DestinationIpv6CidrBlock"])
         listed = route.get("DestinationPrefixListId", "")
         where = f"{table_id} {destination or route.get('DestinationIpv6CidrBlock') or listed}"
         if route.get("GatewayId") == "local":
@@ -54,8 +61,7 @@ class FilterMapping(EndpointMapping, HybridMapping, MapperState):
         if destination is None and listed in self.prefix_lists:
             destinations = self.prefix_lists[listed]
         elif destination is None:
-            reason = "IPv6 is not emulated" if route.get("DestinationIpv6CidrBlock") else None
-            self.skip("route", where, reason or f"its prefix list {listed} is not in the snapshot")
+            self.skip("route", where, f"its prefix list {listed} is not in the snapshot")
             return []
         else:
             destinations = [destination]
@@ -63,6 +69,11 @@ class FilterMapping(EndpointMapping, HybridMapping, MapperState):
         if target and listed:
             self.used_lists.add(listed)
         return [{"destination": cidr, **target} for cidr in destinations] if target else []
+
+    def eigw_name(self, vpc: dict, eigw_id: str) -> str:
+        """The VPC's egress-only internet gateway, named from its id (a route names it)."""
+        vpc.setdefault("egress_only_internet_gateway", eigw_id)
+        return vpc["egress_only_internet_gateway"]
 
     def route_target(self, vpc_id: str, route: dict, where: str) -> Optional[dict]:
         """The route's target as vpclab's key, or None (listed as skipped, with the reason)."""
@@ -85,6 +96,12 @@ class FilterMapping(EndpointMapping, HybridMapping, MapperState):
             attached = self.internet_gateways.get(gateway) == vpc_id
             found = {"internet_gateway": self.vpcs[vpc_id]["internet_gateway"]} if attached else None
             reason = f"its internet gateway {gateway} is not attached to this VPC in the snapshot"
+        elif (eigw := route.get("EgressOnlyInternetGatewayId")) is not None:  # the VPC's own
+            vpc = self.vpcs[vpc_id]
+            found = (
+                {"egress_only_internet_gateway": self.eigw_name(vpc, eigw)} if "ipv6_cidr" in vpc else None
+            )
+            reason = "its VPC's IPv6 block is not imported"
         elif (nat := route.get("NatGatewayId")) is not None:
             found = {"nat_gateway": self.nat_gateways[nat][1]} if nat in self.nat_gateways else None
             reason = f"its NAT gateway {nat} was not imported"
@@ -152,7 +169,9 @@ class FilterMapping(EndpointMapping, HybridMapping, MapperState):
         if rule["RuleNumber"] == IMPLICIT_NACL_RULE:
             return None
         where = f"{acl_id} {'egress' if rule.get('Egress') else 'ingress'} rule {rule['RuleNumber']}"
-        cidr = rule.get("CidrBlock") or rule.get("Ipv6CidrBlock")
+        cidr = rule.get("CidrBlock") or (
+            rule.get("Ipv6CidrBlock") and self.ipv6.network(rule["Ipv6CidrBlock"])
+        )
         if cidr is None:
             self.skip("NACL rule", where, "it has no CIDR")
             return None
@@ -213,7 +232,7 @@ class FilterMapping(EndpointMapping, HybridMapping, MapperState):
         for key, ranges, version in (("CidrIp", "IpRanges", 4), ("CidrIpv6", "Ipv6Ranges", 6)):
             for listed in permission.get(ranges, []):
                 if family in (None, version):
-                    rules.append({**traffic, "cidr": listed[key]})
+                    rules.append({**traffic, "cidr": self.ipv6.network(listed[key])})
                 else:
                     self.skip(
                         "SG rule", where, f"{traffic['protocol']} with {listed[key]}: it matches no packet"

@@ -180,8 +180,6 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
                 for a in vpc.get("CidrBlockAssociationSet") or [{"CidrBlock": vpc["CidrBlock"]}]
                 if a.get("CidrBlockState", {}).get("State", "associated") == "associated"
             ]
-            if vpc.get("Ipv6CidrBlockAssociationSet"):
-                self.skip("VPC IPv6 CIDR", vpc["VpcId"], "IPv6 is not emulated")
             name = self.names.name(vpc, vpc["VpcId"], "vpc")
             cidr = cidrs[0] if len(cidrs) == 1 else cidrs
             region = self.region_of(vpc)
@@ -193,11 +191,20 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
                 "_region": region,
                 "cidr": cidr,
             }
+            self.map_vpc_ipv6(vpc)
             self.count("VPC")
         for subnet in self.snapshot["Subnets"]:
             vpc = self.vpcs.get(subnet["VpcId"])
             if vpc is None:
                 self.skip("subnet", subnet["SubnetId"], f"its VPC {subnet['VpcId']} is not in Vpcs.json")
+                continue
+            ipv6 = self.subnet_ipv6(subnet, vpc)
+            if subnet.get("Ipv6Native") and ipv6:  # an IPv6-only subnet: no IPv4 CIDR
+                name = self.names.name(subnet, subnet["SubnetId"], ("subnet", subnet["VpcId"]))
+                entry = {"name": name, "description": subnet["SubnetId"], **ipv6, "ipv6_native": True}
+                vpc.setdefault("subnets", []).append({**entry, "az": subnet["AvailabilityZone"]})
+                self.subnets[subnet["SubnetId"]] = (subnet["VpcId"], name)
+                self.count("subnet")
                 continue
             cidr, owned = IPv4Network(subnet["CidrBlock"], strict=False), vpc["cidr"]
             if not any(
@@ -214,11 +221,51 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
                     "name": name,
                     "description": subnet["SubnetId"],
                     "cidr": subnet["CidrBlock"],
+                    **ipv6,
                     "az": subnet["AvailabilityZone"],
                 }
             )
             self.subnets[subnet["SubnetId"]] = (subnet["VpcId"], name)
             self.count("subnet")
+
+    def map_vpc_ipv6(self, vpc: dict) -> None:
+        """A VPC's IPv6 block, moved into 2001:db8::/32 (``ipv6.Ipv6Space``); a second one is
+        listed (vpclab's VPCs have one)."""
+        blocks = [a["Ipv6CidrBlock"] for a in vpc.get("Ipv6CidrBlockAssociationSet") or [] if _associated(a)]
+        for n, block in enumerate(blocks):
+            emulated = self.ipv6.add_vpc(block) if n == 0 else None
+            if emulated is None:
+                why = "vpclab's VPCs have one IPv6 block" if n else "an IPv6 block that is no /56"
+                self.skip("VPC IPv6 CIDR", f"{vpc['VpcId']} {block}", why)
+                continue
+            self.vpcs[vpc["VpcId"]]["ipv6_cidr"] = emulated
+            self.change("VPC IPv6 CIDR", f"{block} ({vpc['VpcId']})", f"{emulated}, in 2001:db8::/32")
+
+    def subnet_ipv6(self, subnet: dict, vpc: dict) -> dict:
+        """A subnet's /64, moved with its VPC's /56 ({} without one)."""
+        for association in subnet.get("Ipv6CidrBlockAssociationSet") or []:
+            if not _associated(association):
+                continue
+            if "ipv6_cidr" not in vpc:
+                self.skip("subnet IPv6 CIDR", subnet["SubnetId"], "its VPC's IPv6 block is not imported")
+                return {}
+            return {"ipv6_cidr": self.ipv6.network(association["Ipv6CidrBlock"])}
+        return {}
+
+    def instance_ipv6(self, instance: dict, aws_id: str) -> dict:
+        """Its primary interface's first IPv6 address, moved with its VPC ({} without one)."""
+        interfaces = instance.get("NetworkInterfaces", [])
+        primary = next((i for i in interfaces if i.get("Attachment", {}).get("DeviceIndex") == 0), None)
+        addresses = [a["Ipv6Address"] for a in (primary or {}).get("Ipv6Addresses", [])]
+        if not addresses:
+            return {}
+        moved = self.ipv6.address(addresses[0])
+        if moved is None:
+            self.skip("instance IPv6 address", f"{addresses[0]} ({aws_id})", "in no imported VPC's block")
+            return {}
+        for extra in addresses[1:]:
+            self.skip("instance IPv6 address", f"{extra} ({aws_id})", "vpclab instances have one")
+        return {"ipv6": moved}
 
     def servers(self) -> list[dict]:
         """``servers_per_az`` servers for every AZ a subnet is in (in its Region)."""
@@ -343,7 +390,8 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
                     "name": self.names.name(instance, aws_id, "instance"),
                     "description": aws_id,
                     "subnet": subnet,
-                    "ip": instance["PrivateIpAddress"],
+                    **({"ip": instance["PrivateIpAddress"]} if instance.get("PrivateIpAddress") else {}),
+                    **self.instance_ipv6(instance, aws_id),
                     "security_groups": groups or ["default"],
                 }
                 if instance.get("PublicIpAddress"):
@@ -371,3 +419,13 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
                         extra.get("NetworkInterfaceId", "?"),
                         "vpclab instances have one interface",
                     )
+
+
+GONE = ("disassociating", "disassociated", "failing", "failed")  # an IPv6 block's other states
+
+
+def _associated(association: dict) -> bool:
+    """Is an IPv6 block association in force? Any state but those of a block going or gone
+    (moto writes a subnet's state as the text of a dict that holds 'associated')."""
+    state = str(association.get("Ipv6CidrBlockState", {}).get("State", "associated"))
+    return not any(word in state for word in GONE)

@@ -10,6 +10,7 @@ from typing import Optional
 
 from vpclab.intent.model import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 
+from .ipv6 import Ipv6Space
 from .snapshot import ORIGIN, SnapshotError
 
 ALL_PORTS = (0, 65535)
@@ -27,7 +28,6 @@ PROTOCOL_NAMES = {
 IMPLICIT_NACL_RULE = 32767  # AWS's '*' rule: vpclab adds it to every NACL
 UNSUPPORTED_TARGETS = {
     "VpcEndpointId": "a route to a gateway load balancer endpoint (not emulated)",
-    "EgressOnlyInternetGatewayId": "a route to an egress-only internet gateway (IPv6)",
     "CarrierGatewayId": "a route to a carrier gateway (not emulated)",
     "LocalGatewayId": "a route to an Outposts local gateway (not emulated)",
 }
@@ -40,7 +40,9 @@ VPC_KEYS = (  # the order of a VPC's keys in the written YAML
     "account",
     "region",
     "cidr",
+    "ipv6_cidr",
     "internet_gateway",
+    "egress_only_internet_gateway",
     "subnets",
     "route_tables",
     "nacls",
@@ -177,6 +179,7 @@ class MapperState:
         self.vgws: dict[str, str] = {}  # vgw id -> name
         self.tgw_vpns: dict[str, dict] = {}  # a VPN to a TGW that is imported: its id -> its entry
         self.dx_names: dict[str, str] = {}  # a DX gateway that is imported: its id -> its name
+        self.ipv6 = Ipv6Space()  # the VPCs' IPv6 blocks, moved into 2001:db8::/32
 
     def account_of(self, resource: dict, owner_key: str = "OwnerId") -> str:
         """The name of the account that owns ``resource`` (its owner id, else its folder's)."""
