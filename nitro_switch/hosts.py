@@ -352,6 +352,7 @@ class InstanceHosts:
 
 APPLIANCE_SYSCTLS = (
     "sysctl -qw net.ipv4.ip_forward=1",
+    "sysctl -qw net.ipv6.conf.all.forwarding=1",
     "sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0",
     f"sysctl -qw net.ipv4.conf.{HOST_INTERFACE}.rp_filter=0",
     "sysctl -qw net.ipv4.conf.all.send_redirects=0",

@@ -40,8 +40,9 @@ ANSWER, OWN_ADDRESS = 100, 110
 METADATA = 120  # above the instance's own classify flow
 ND = 115  # neighbour discovery, above the instance's own classify flow
 # ICMPv6 an instance sends that the VPC takes no part in: multicast listener query, report and
-# done (MLDv1), MLDv2 report, router solicitation; dropped in ``nd``, which no flow log samples
-QUIET_ICMPV6 = (130, 131, 132, 143, ROUTER_SOLICITATION)
+# done (MLDv1), MLDv2 report, router solicitation, an appliance's redirect (its kernel sends one
+# for what it forwards back out of eth0); dropped in ``nd``, which no flow log samples
+QUIET_ICMPV6 = (130, 131, 132, 143, ROUTER_SOLICITATION, 137)
 METADATA_ORIGIN = "vpclab:metadata-service"
 
 

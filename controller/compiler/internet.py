@@ -46,7 +46,7 @@ TRACKED = {"ct_state": (CT_TRK, CT_TRK | CT_INV)}  # tracked and not invalid
 INVALID = {"ct_state": (CT_TRK | CT_INV, CT_TRK | CT_INV)}
 TO_INTERNET = 0  # the VNI of a packet for the internet's card (no VPC has number 0)
 ROUTE, NO_ROUTE, SPOOFED = 100, 1, 10
-FROM_INTERNET = 110  # classify: above an address's arrival from another card
+FROM_INTERNET = 125  # classify: above an address's arrival from another card (an appliance's too)
 
 
 def gateway(plan, server: str) -> list:

@@ -24,8 +24,8 @@ Network = Union[IPv4Network, IPv6Network]
 
 # what the data plane refuses to carry yet, where the design holds IPv6 addresses
 UNCARRIED = (
-    "the Nitro cards carry IPv6 within VPCs, across peerings and transit gateways and through "
-    "internet and egress-only internet gateways; an IPv6 route to {target} is checked and "
+    "the Nitro cards carry IPv6 within VPCs, across peerings and transit gateways, through "
+    "appliances and internet and egress-only internet gateways; an IPv6 route to {target} is checked and "
     "traced (trace -6) but not yet emulated live"
 )
 
@@ -60,11 +60,11 @@ def refuse_uncarried(topology: m.Topology) -> None:
 
 def carried(route: m.Route) -> bool:
     """Is a VPC route compiled? Every IPv4 route; an IPv6 one to the VPC, a peering, a transit
-    gateway, an (egress-only) internet gateway or a blackhole (issue 34: NAT gateways,
-    appliances, VGWs and failover routes come later)."""
+    gateway, an appliance, an (egress-only) internet gateway or a blackhole (issue 34: NAT
+    gateways, VGWs and failover routes come later)."""
     if route.destination.version == 4:
         return True
-    simple = route.local or route.peering or route.internet_gateway or route.blackhole
+    simple = route.local or route.peering or route.internet_gateway or route.blackhole or route.instance
     return bool(simple or route.transit_gateway or route.egress_only_internet_gateway) and not route.failover
 
 

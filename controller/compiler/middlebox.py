@@ -20,7 +20,7 @@ from vpclab.layout.pipeline import TUNNEL_PORT, Reg, TunnelKey, flow
 
 from .edge import tunnel_key
 from .internet import inbound
-from .matches import ETH_IP, host
+from .matches import ETH_TYPE, address_match
 from .nacl import SKIP_PRIORITY, attachment_subnets, nacl_flows
 from .security_groups import group_bits, stateful
 from .view import sg_rules_in_order
@@ -69,38 +69,45 @@ def _tunnel(plan, server: str, box: m.Instance) -> list:
             SetField("tun_dst", str(plan.underlay_ip(box.server))),
             Output(TUNNEL_PORT),
         )
-    key = {Reg.NEXT_HOP: local.zone, "eth_type": ETH_IP}  # ct (a local hand-over) needs IPv4
-    no_exit = SetReg(Reg.EXIT_SUBNET, 0)
-    flows = [
-        flow(
-            "middlebox_tunnel",
-            FROM_ITS_SUBNET,
-            {**key, Reg.SRC_SUBNET: home},
-            (no_exit, SetReg(Reg.SAME_SUBNET, 1)) + deliver,
-            box.origin,
-        ),
-        flow(
-            "middlebox_tunnel",
-            NOT_FROM_A_TGW,
-            {**key, Reg.HAIRPINS: 0},
-            (no_exit, SetReg(Reg.SAME_SUBNET, 0)) + deliver,
-            box.origin,
-        ),
-    ]
-    for _, name in attachment_subnets(plan.topology, vpcs={vpc.name}):
-        if name == box.subnet:
-            continue
-        exit_id = plan.attachment_subnet_id[(vpc.name, name)]
-        flows.append(
+    flows = []
+    for eth_type in families(box):  # ct (a local hand-over) needs the IP family
+        key = {Reg.NEXT_HOP: local.zone, "eth_type": eth_type}
+        no_exit = SetReg(Reg.EXIT_SUBNET, 0)
+        flows += [
             flow(
                 "middlebox_tunnel",
-                AFTER_A_TGW,
-                {**key, Reg.SRC_SUBNET: plan.subnet_id[(vpc.name, name)]},
-                (SetReg(Reg.EXIT_SUBNET, exit_id), SetReg(Reg.SAME_SUBNET, 0)) + deliver,
+                FROM_ITS_SUBNET,
+                {**key, Reg.SRC_SUBNET: home},
+                (no_exit, SetReg(Reg.SAME_SUBNET, 1)) + deliver,
                 box.origin,
+            ),
+            flow(
+                "middlebox_tunnel",
+                NOT_FROM_A_TGW,
+                {**key, Reg.HAIRPINS: 0},
+                (no_exit, SetReg(Reg.SAME_SUBNET, 0)) + deliver,
+                box.origin,
+            ),
+        ]
+        for _, name in attachment_subnets(plan.topology, vpcs={vpc.name}):
+            if name == box.subnet:
+                continue
+            exit_id = plan.attachment_subnet_id[(vpc.name, name)]
+            flows.append(
+                flow(
+                    "middlebox_tunnel",
+                    AFTER_A_TGW,
+                    {**key, Reg.SRC_SUBNET: plan.subnet_id[(vpc.name, name)]},
+                    (SetReg(Reg.EXIT_SUBNET, exit_id), SetReg(Reg.SAME_SUBNET, 0)) + deliver,
+                    box.origin,
+                )
             )
-        )
     return flows
+
+
+def families(box: m.Instance) -> tuple[int, ...]:
+    """The eth_types an appliance forwards: those of the addresses it has."""
+    return tuple(ETH_TYPE[address.version] for address in box.addresses)
 
 
 def _arrival(plan, server: str, box: m.Instance) -> list:
@@ -108,28 +115,40 @@ def _arrival(plan, server: str, box: m.Instance) -> list:
     topology = plan.topology
     local = plan.instances[box.name]
     vpc = topology.vpc(box.vpc)
-    subnet = vpc.subnet(box.subnet)
-    tunnel = {"in_port": TUNNEL_PORT, "tun_id": TunnelKey.match(VPC=plan.vni(vpc)), "eth_type": ETH_IP}
+    tunnel = {"in_port": TUNNEL_PORT, "tun_id": TunnelKey.match(VPC=plan.vni(vpc))}
     arrived = SetReg(Reg.DST_VPC, vpc.number)
-    flows = [
-        flow(
-            "classify",
-            OWN_ADDRESS,
-            {**tunnel, "nw_dst": host(box.ipv4)},
-            (arrived, Ct(False, local.zone, "nacl_tgw_exit")),
-            box.origin,
-        ),
-        flow(
-            "classify",
-            ARRIVING,
-            {**tunnel, "eth_dst": local.mac},
-            (arrived, Ct(False, local.zone, "middlebox_nacl_exit")),
-            box.origin,
-        ),
-    ]
+    flows = []
+    for address in box.addresses:
+        flows += [
+            flow(
+                "classify",
+                OWN_ADDRESS,
+                {**tunnel, **address_match("dst", address)},
+                (arrived, Ct(False, local.zone, "nacl_tgw_exit")),
+                box.origin,
+            ),
+            flow(
+                "classify",
+                ARRIVING,
+                {**tunnel, "eth_type": ETH_TYPE[address.version], "eth_dst": local.mac},
+                (arrived, Ct(False, local.zone, "middlebox_nacl_exit")),
+                box.origin,
+            ),
+        ]
     if box.public_ip:  # from the internet to its public IP: the IGW's translation, not a route
         flows.append(inbound(plan, vpc, box, local.nat_zone, PUBLIC, eth_dst=local.mac))
-    mine = {"eth_dst": local.mac, "eth_type": ETH_IP}
+    for eth_type in families(box):
+        flows += _stages(plan, server, box, {"eth_dst": local.mac, "eth_type": eth_type})
+    return flows
+
+
+def _stages(plan, server: str, box: m.Instance, mine: dict) -> list:
+    """The NACLs on the way into the appliance's subnet, and its SG, for one family."""
+    topology = plan.topology
+    local = plan.instances[box.name]
+    vpc = topology.vpc(box.vpc)
+    subnet = vpc.subnet(box.subnet)
+    flows = []
     to_ingress = (Goto("middlebox_nacl_ingress"),)
     flows.append(
         flow(

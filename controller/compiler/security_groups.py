@@ -198,11 +198,18 @@ def _by_sender(plan, server: str, named: GroupBits) -> list:
         key = {"eth_type": ETH_IP, "eth_src": node.mac}
         flows.append(flow("sg_ingress_remote", BY_SENDER, key, named.set(()) + onward, REMOTE_ORIGIN))
     for sender in (instance for instance in topology.instances if not instance.source_dest_check):
-        key = {"eth_type": ETH_IP, "eth_src": plan.instances[sender.name].mac}
-        flows.append(flow("sg_ingress_remote", BY_SENDER, key, named.set(()) + onward, REMOTE_ORIGIN))
-        refs = {ref for ref in named.bits if sender in topology.members(ref)}
-        if not refs:
-            continue
+        for version in (address.version for address in sender.addresses):
+            flows += _sender_flows(plan, server, named, sender, version)
+    return list({(f.priority, f.match): f for f in flows}.values())  # one per VPC, however many receivers
+
+
+def _sender_flows(plan, server: str, named: GroupBits, sender, version: int) -> list:
+    """_by_sender's flows for one appliance's packets of one IP family."""
+    topology, onward = plan.topology, (Goto("sg_ingress"),)
+    key = {"eth_type": ETH_TYPE[version], "eth_src": plan.instances[sender.name].mac}
+    flows = [flow("sg_ingress_remote", BY_SENDER, key, named.set(()) + onward, REMOTE_ORIGIN)]
+    refs = {ref for ref in named.bits if sender in topology.members(ref)}
+    if refs:
         for receiver in receivers(plan, server):
             number = topology.vpc(receiver.vpc).number
             if receiver.vpc == sender.vpc:
@@ -212,12 +219,12 @@ def _by_sender(plan, server: str, named: GroupBits) -> list:
                 )
             else:
                 for address in member_addresses(receiver):
-                    if address.version != 4:  # an appliance's IPv6 routes are not carried yet
+                    if address.version != version:
                         continue
-                    if reaches_without_tgw(topology, sender, receiver) or reaches_over_referencing_tgw(
-                        topology, sender, receiver
-                    ):
-                        match = {**key, Reg.DST_VPC: number, "nw_dst": host(address)}
+                    if reaches_without_tgw(
+                        topology, sender, receiver, version
+                    ) or reaches_over_referencing_tgw(topology, sender, receiver, version):
+                        match = {**key, Reg.DST_VPC: number, ADDRESS_FIELD[(version, "dst")]: host(address)}
                         flows.append(
                             flow(
                                 "sg_ingress_remote",

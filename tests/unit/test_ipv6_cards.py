@@ -2,6 +2,8 @@
 like trace (peering, internet gateway without NAT, the egress-only gateway's state, SGs and
 NACLs); the cards' neighbour discovery; what ``up`` still refuses."""
 
+from pathlib import Path
+
 import pytest
 from fakeswitch import FakeFabric, assert_cards_decide_ipv6_like_trace, exchange, instance_packet
 from os_ken.lib.packet import icmpv6
@@ -12,6 +14,7 @@ from vpc_fixtures import example, load
 from controller.compiler import compile_topology
 from controller.hyperplane import nd
 from vpclab.layout.pipeline import ROUTER_MAC
+from vpclab.oracle.trace import trace
 from vpclab.ui.cli import main
 
 
@@ -82,14 +85,25 @@ def test_a_solicitation_for_a_neighbour_gets_its_mac_and_for_itself_nothing():
 
 
 def test_up_refuses_an_ipv6_route_the_cards_do_not_carry_yet(tmp_path, capsys):
-    design = tmp_path / "appliance.yaml"
-    route = "          - {destination: '2001:db8:3000::/48', instance: web2}\n"
-    marker = '          - {destination: "2001:db8:2000::/56", peering: p}\n'
-    design.write_text(DUAL.replace(marker, marker + route, 1))
+    """A TGW's static IPv6 route to a VPN attachment (a site's IPv6 is not emulated), in a
+    design with IPv6 addresses: refused before anything is built, at its line."""
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).resolve().parents[2] / "topologies" / "vpn-tgw.yaml").read_text())
+    vpc = data["vpcs"][0]
+    vpc["ipv6_cidr"], vpc["subnets"][0]["ipv6_cidr"] = "2001:db8:1000::/56", "2001:db8:1000:1::/64"
+    data["transit_gateways"][0]["route_tables"][0]["routes"].append(
+        {"destination": "2001:db8:9000::/48", "attachment": "dc2-vpn"}
+    )
+    design = tmp_path / "vpn6.yaml"
+    design.write_text(yaml.safe_dump(data, sort_keys=False))
+    line = next(
+        n for n, text in enumerate(design.read_text().splitlines(), 1) if "2001:db8:9000::/48" in text
+    )
     assert main(["up", str(design)]) == 2
     said = capsys.readouterr().err
-    assert f"{design}:18: vpcs[0].route_tables[0].routes[2]: the Nitro cards carry IPv6" in said
-    assert "an IPv6 route to instance web2 is checked and traced" in said
+    assert f"{design}:{line}: transit_gateways[0].route_tables[0].routes[1]: the Nitro cards carry" in said
+    assert "an IPv6 route to core's attachment dc2-vpn (a site) is checked and traced" in said
 
 
 def test_ipv6_crosses_a_transit_gateway_by_its_propagated_56_and_its_static_routes():
@@ -164,3 +178,63 @@ def test_the_metadata_service_and_resolver_answer_at_fd00_ec2_254_and_253():
     listing = lookup(tree(document), "/")
     assert "ipv6" in listing.split() and "local-ipv4" not in listing.split()
     assert lookup(tree(document), "/ipv6") == "2001:db8:2000:2::4"
+
+
+INSPECTED = """\
+name: inspected
+servers: 2
+vpcs:
+  - name: prod
+    cidr: 10.0.0.0/16
+    ipv6_cidr: 2001:db8:1000::/56
+    subnets:
+      - {name: web, cidr: 10.0.1.0/24, ipv6_cidr: "2001:db8:1000:1::/64", route_table: web-rt}
+      - {name: db, cidr: 10.0.2.0/24, ipv6_cidr: "2001:db8:1000:2::/64", route_table: db-rt}
+      - {name: fw, cidr: 10.0.3.0/24, ipv6_cidr: "2001:db8:1000:3::/64"}
+    route_tables:
+      - {name: main, main: true}
+      - name: web-rt
+        routes:
+          - {destination: 10.0.2.0/24, instance: fw1}
+          - {destination: "2001:db8:1000:2::/64", instance: fw1}
+      - name: db-rt
+        routes:
+          - {destination: 10.0.1.0/24, instance: fw1}
+          - {destination: "2001:db8:1000:1::/64", instance: fw1}
+          - {destination: "2001:db8:1000:3::/64", instance: fw1}  # its own subnet: replies to it
+    security_groups:
+      - name: open
+        ingress: [{protocol: all, cidr: 0.0.0.0/0}, {protocol: all, cidr: "::/0"}]
+        egress: [{protocol: all, cidr: 0.0.0.0/0}, {protocol: all, cidr: "::/0"}]
+      - name: fw-sg  # what it forwards needs its inbound rules: echo requests, not replies
+        ingress:
+          - {protocol: all, cidr: 0.0.0.0/0}
+          - {protocol: tcp, cidr: "::/0"}
+          - {protocol: icmpv6, icmp_type: 128, cidr: "::/0"}
+        egress: [{protocol: all, cidr: 0.0.0.0/0}, {protocol: all, cidr: "::/0"}]
+      - name: db-sg
+        ingress:
+          - {protocol: tcp, ports: 5432, cidr: "2001:db8:1000:1::/64"}
+          - {protocol: icmpv6, security_group: fw-sg}
+    instances:
+      - {name: web1, subnet: web, security_groups: [open]}
+      - {name: db1, subnet: db, security_groups: [db-sg]}
+      - {name: fw1, subnet: fw, source_dest_check: false, security_groups: [fw-sg]}
+"""
+
+
+def test_an_appliance_routes_ipv6_between_two_subnets_like_trace():
+    """Routes to an instance (fw1, no source/destination check) for each subnet's /64: both
+    families go through it; db-sg's ICMPv6 rule names a group fw1 has, which an appliance's
+    forwarded packets carry (AWS: the interface that sends them)."""
+    topology = load(INSPECTED)
+    assert assert_cards_decide_ipv6_like_trace(topology) > 0
+    fabric = FakeFabric(compile_topology(topology))
+    db1 = str(topology.instance("db1").ipv6)
+    assert exchange(fabric, "web1", db1, 6, 5432)[:3] == (True, "return", None)
+    through = trace(topology, topology.instance("web1"), topology.instance("db1").ipv6, 6, 5432)
+    assert any(hop.stage == "appliance" for hop in through.hops)
+    # fw1's own ping: db1's reply is routed to fw1, and for its own address it is delivered to
+    # it as a reply (trace once ran it through fw1's inbound rules as a new ICMPv6 packet)
+    own = trace(topology, topology.instance("fw1"), topology.instance("db1").ipv6, 58)
+    assert own.accepted and not any(hop.stage == "appliance" for hop in own.hops)

@@ -1,8 +1,8 @@
 """The fuzzer's dual-stack ingredient: IPv6 CIDRs on some VPCs, /64s on their subnets (and
-sometimes an IPv6-only subnet with an instance), IPv6 routes over peerings and to internet or
-egress-only internet gateways, IPv6 rules in the groups and NACLs, and the internet host's IPv6
-address. Only what the cards carry (``controller.compiler.matches.uncarried``): no IPv6 route
-to a transit gateway, a NAT gateway or an appliance."""
+sometimes an IPv6-only subnet with an instance), IPv6 routes over peerings, to internet or
+egress-only internet gateways and through appliances (a middlebox route's /64 twin), IPv6
+rules in the groups and NACLs, the internet host's IPv6 address, and routes over a transit
+gateway to other VPCs' /56s (which its tables propagate)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ def dual_stack(data: dict[str, Any], rng: random.Random) -> None:
     vpcs = [vpc for vpc in data["vpcs"] if rng.random() < 0.7]
     for vpc in vpcs:
         _ipv6_vpc(vpc, data["vpcs"].index(vpc) + 1, rng)
+        _through_appliances(vpc, rng)
+    _over_transit_gateways(vpcs, rng)
     named = {vpc["name"]: vpc for vpc in vpcs}
     for peering in data.get("peerings", ()):
         requester, accepter = named.get(peering["requester"]), named.get(peering["accepter"])
@@ -49,6 +51,33 @@ def _ipv6_vpc(vpc: dict, number: int, rng: random.Random) -> None:
         vpc["instances"].append(
             {"name": f"w{number}", "subnet": name, "security_groups": rng.sample(["default", *groups], 1)}
         )
+
+
+def _over_transit_gateways(vpcs: list[dict], rng: random.Random) -> None:
+    """A dual-stack VPC's table that sends IPv4 to a TGW often sends IPv6 there too: the whole
+    documentation space (its own /56 stays local), which the TGW's tables route by the /56s
+    they propagate."""
+    for vpc in vpcs:
+        for table in vpc["route_tables"]:
+            tgws = sorted({r["transit_gateway"] for r in table["routes"] if r.get("transit_gateway")})
+            if tgws and rng.random() < 0.8:
+                table["routes"] = [
+                    *table["routes"],
+                    {"destination": "2001:db8::/32", "transit_gateway": tgws[0]},
+                ]
+
+
+def _through_appliances(vpc: dict, rng: random.Random) -> None:
+    """Most routes to an appliance for a subnet's IPv4 CIDR get their IPv6 twin, the /64."""
+    sixes = {s["cidr"]: s["ipv6_cidr"] for s in vpc["subnets"] if "cidr" in s and "ipv6_cidr" in s}
+    for table in vpc["route_tables"]:
+        twins = [
+            {"destination": sixes[r["destination"]], "instance": r["instance"]}
+            for r in table["routes"]
+            if r.get("instance") and r.get("destination") in sixes and rng.random() < 0.7
+        ]
+        if twins:
+            table["routes"] = [*table["routes"], *twins]  # a new list: the generator shares some
 
 
 def _route(vpc: dict, route: dict) -> None:

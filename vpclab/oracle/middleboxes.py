@@ -19,7 +19,7 @@ class Middleboxes(WalkState):
         into its subnet, its SG (a reply passes if the request went through it), then it
         forwards the packet, which its subnet's NACL egress and route table take on. A packet
         for the appliance's own address is simply delivered to it, as by the local route."""
-        if packet.dst == box.ip:
+        if packet.dst in box.addresses:
             return self.deliver(vpc, packet, Arrival("local", came_from, came_from.az), source)
         if box.source_dest_check:
             self.fail(
@@ -54,7 +54,7 @@ class Middleboxes(WalkState):
 
     def appliance_sg(self, box: m.Instance, packet: Packet) -> None:
         """An appliance's SG: the request needs an inbound rule; a reply passes if the request
-        went through the same appliance, else it opens nothing (TCP and ICMP replies are
+        went through the same appliance, else it opens nothing (TCP, ICMP and ICMPv6 replies are
         invalid to conntrack, other protocols meet the inbound rules as new)."""
         if self.options.direction == RETURN and box.name in self.options.tracked:
             self.hop("sg-ingress", box.name, True, None, f"reply of a connection tracked at {box.name}")
@@ -62,6 +62,7 @@ class Middleboxes(WalkState):
         if self.options.direction == RETURN and packet.protocol in (
             m.PROTOCOL_NUMBERS["tcp"],
             m.PROTOCOL_NUMBERS["icmp"],
+            m.PROTOCOL_NUMBERS["icmpv6"],
         ):
             self.fail(
                 "sg-ingress",

@@ -138,10 +138,10 @@ def route_family(r: Reporter, known: Known, path: DocPath, vpc: str, route: dict
         return False
     target = next((key for key in route if key in ("nat_gateway", "vpn_gateway")), None)
     if target:
-        what = {"nat_gateway": "a NAT gateway", "vpn_gateway": "a virtual private gateway"}[target]
+        what = {"nat_gateway": "NAT gateways", "vpn_gateway": "virtual private gateways"}[target]
         r.report(
             path + (target,),
-            f"{destination} is IPv6: vpclab's {what} carries IPv4 only (IPv6 leaves by the internet "
+            f"{destination} is IPv6: vpclab's {what} carry IPv4 only (IPv6 leaves by the internet "
             "gateway, or one way by an egress-only internet gateway)",
         )
         return False
