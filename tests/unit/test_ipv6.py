@@ -180,6 +180,12 @@ def test_the_local_routes_cover_both_families(dual):
             "vpcs[0].instances[0].ipv6",
             "is outside subnet 'a' (2001:db8:1000:1::/64)",
         ),
+        (
+            V6 + SUBNET_A + "nat_gateways: [{name: n, subnet: a}]\n"
+            "route_tables: [{name: r, routes: [{destination: '64:ff9b::/96', nat_gateway: n}]}]",
+            "vpcs[0].route_tables[0].routes[0].nat_gateway",
+            "vpclab's NAT gateways carry IPv4 only, no NAT64 yet",
+        ),
     ],
 )
 def test_bad_ipv6_input_names_its_line_and_path(body, path, message):

@@ -238,3 +238,22 @@ def test_an_appliance_routes_ipv6_between_two_subnets_like_trace():
     # it as a reply (trace once ran it through fw1's inbound rules as a new ICMPv6 packet)
     own = trace(topology, topology.instance("fw1"), topology.instance("db1").ipv6, 58)
     assert own.accepted and not any(hop.stage == "appliance" for hop in own.hops)
+
+
+def test_a_virtual_private_gateway_takes_no_ipv6_as_aws_says():
+    """AWS: virtual private gateways do not support IPv6 for Site-to-Site VPN (a transit
+    gateway's VPN attachment does): check refuses the route, at its line."""
+    import yaml
+
+    from vpclab.intent.errors import TopologyError
+    from vpclab.intent.loader import topology_from_data
+
+    data = yaml.safe_load((Path(__file__).resolve().parents[2] / "topologies" / "vpn-sites.yaml").read_text())
+    vpc = data["vpcs"][0]
+    vpc["ipv6_cidr"], vpc["subnets"][0]["ipv6_cidr"] = "2001:db8:1000::/56", "2001:db8:1000:1::/64"
+    vpc["route_tables"][0]["routes"].append({"destination": "2001:db8:9000::/48", "vpn_gateway": "vgw-app"})
+    with pytest.raises(TopologyError) as refused:
+        topology_from_data("vpn6.yaml", data)
+    (problem,) = refused.value.problems
+    assert problem.path[-1] == "vpn_gateway"
+    assert "AWS's virtual private gateways carry no IPv6 over a Site-to-Site VPN" in problem.message

@@ -136,13 +136,18 @@ def route_family(r: Reporter, known: Known, path: DocPath, vpc: str, route: dict
     if known.vpc_ipv6.get(vpc) is None:
         r.report(path + ("destination",), f"{destination} is IPv6 but VPC '{vpc}' has no 'ipv6_cidr'")
         return False
-    target = next((key for key in route if key in ("nat_gateway", "vpn_gateway")), None)
-    if target:
-        what = {"nat_gateway": "NAT gateways", "vpn_gateway": "virtual private gateways"}[target]
+    if "vpn_gateway" in route:
         r.report(
-            path + (target,),
-            f"{destination} is IPv6: vpclab's {what} carry IPv4 only (IPv6 leaves by the internet "
-            "gateway, or one way by an egress-only internet gateway)",
+            path + ("vpn_gateway",),
+            f"{destination} is IPv6: AWS's virtual private gateways carry no IPv6 over a Site-to-Site "
+            "VPN (a transit gateway's VPN attachment does)",
+        )
+        return False
+    if "nat_gateway" in route:
+        r.report(
+            path + ("nat_gateway",),
+            f"{destination} is IPv6: vpclab's NAT gateways carry IPv4 only, no NAT64 yet (IPv6 leaves "
+            "by the internet gateway, or one way by an egress-only internet gateway)",
         )
         return False
     if eigw:
