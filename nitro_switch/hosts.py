@@ -244,8 +244,9 @@ class InstanceHosts:
         reach), so a lookup fails at once instead of hanging; python's http.server looks its
         own address up before it listens."""
         path = os.path.join(self.names.run_dir, "resolv-internet.conf")
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write("# vpclab: the internet's hosts have no resolver\nnameserver 127.0.0.1\n")
+        if not os.path.exists(path):  # one file for every internet host
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write("# vpclab: the internet's hosts have no resolver\nnameserver 127.0.0.1\n")
         return ("mount --make-rprivate /", f"mount --bind {path} /etc/resolv.conf")
 
     def _resolv_conf(self, instance) -> tuple[str, ...]:

@@ -199,9 +199,14 @@ def nd(plan, server: str) -> list:
     return flows
 
 
+ANY_PACKET: tuple[dict, ...] = ({},)  # the metadata service takes any packet; the resolver, DNS
+DNS_QUERIES = tuple({"ip_proto": protocol, "tp_dst": DNS_PORT} for protocol in (UDP, TCP))
+
+
 def metadata(plan, server: str) -> list:
-    """The card's metadata service at 169.254.169.254: a local instance's requests go to the
-    service's port from the instance's link-local address; the answers come back to it."""
+    """The card's metadata service at 169.254.169.254 (and [fd00:ec2::254]): a local instance's
+    requests go to the service's port from the instance's link-local address; the answers come
+    back to it. With DNS support, the VPC's resolver the same way (``resolver``)."""
     flows = []
     service = {"in_port": METADATA_PORT}
     if plan.on_server(server):
@@ -211,108 +216,28 @@ def metadata(plan, server: str) -> list:
         ]
     for local in plan.on_server(server):
         instance = local.instance
-        if instance.ipv6 is not None:
-            flows += metadata_v6(plan, local)
+        dns = plan.topology.vpc(instance.vpc).dns_support
+        if instance.ipv6 is not None:  # fd00:ec2::254, and the resolver at fd00:ec2::253
+            flows += service_flows(
+                local, METADATA_ADDRESS_V6, METADATA_ADDRESS_V6, ANY_PACKET, instance.origin
+            )
+            if dns:
+                origin = plan.topology.vpc(instance.vpc).origin
+                flows += service_flows(local, RESOLVER_ADDRESS_V6, RESOLVER_ADDRESS_V6, DNS_QUERIES, origin)
         if instance.ip is None:  # IPv6-only: fd00:ec2::254 and ::253 only
             continue
-        mine = {"in_port": local.port, "eth_type": ETH_IP}
-        flows += [
-            flow(
-                "classify",
-                METADATA,
-                {**mine, "eth_src": local.mac, "nw_src": host(instance.ip), "nw_dst": host(METADATA_ADDRESS)},
-                (Goto("metadata"),),
-                instance.origin,
-            ),
-            flow(
-                "metadata",
-                ANSWER,
-                {**mine, "nw_dst": host(METADATA_ADDRESS)},
-                (
-                    SetField("nw_src", str(local.link_local)),
-                    SetField("eth_src", ROUTER_MAC),
-                    SetField("eth_dst", METADATA_MAC),
-                    Output(METADATA_PORT),
-                ),
-                instance.origin,
-            ),
-            flow(
-                "metadata",
-                ANSWER,
-                {
-                    **service,
-                    "eth_type": ETH_IP,
-                    "nw_src": host(METADATA_ADDRESS),
-                    "nw_dst": host(local.link_local),
-                },
-                (
-                    SetField("nw_dst", str(instance.ip)),
-                    SetField("eth_src", ROUTER_MAC),
-                    SetField("eth_dst", local.mac),
-                    Output(local.port),
-                ),
-                instance.origin,
-            ),
+        flows += service_flows(local, METADATA_ADDRESS, METADATA_ADDRESS, ANY_PACKET, instance.origin)
+        flows.append(
             flow(
                 "arp",
                 ANSWER,
                 {**service, "eth_type": ETH_ARP, "arp_op": 1, "arp_tpa": str(local.link_local)},
                 (ArpReply(ROUTER_MAC, str(local.link_local)),),
                 instance.origin,
-            ),
-        ]
-        if plan.topology.vpc(instance.vpc).dns_support:
+            )
+        )
+        if dns:
             flows += resolver(plan, local)
-    return flows
-
-
-def metadata_v6(plan, local) -> list:
-    """The metadata service at fd00:ec2::254 and (with DNS support) the resolver at
-    fd00:ec2::253, over IPv6, for one local instance: as over IPv4, from its own address in,
-    from its link-local IPv6 address (``link_local_v6``) to the service, and back."""
-    instance = local.instance
-    anything: list[dict] = [{}]  # the metadata service: any packet; the resolver: DNS only
-    services = [(METADATA_ADDRESS_V6, anything, instance.origin)]
-    if plan.topology.vpc(instance.vpc).dns_support:
-        dns = [{"ip_proto": protocol, "tp_dst": DNS_PORT} for protocol in (UDP, TCP)]
-        services.append((RESOLVER_ADDRESS_V6, dns, plan.topology.vpc(instance.vpc).origin))
-    mine = {"in_port": local.port, "eth_type": ETH_IPV6}
-    own = ADDRESS_FIELD[(6, "src")], ADDRESS_FIELD[(6, "dst")]
-    flows = []
-    for address, kinds, origin in services:
-        sent = {**mine, "eth_src": local.mac, own[0]: host(instance.ipv6), own[1]: host(address)}
-        flows += [flow("classify", METADATA, {**sent, **kind}, (Goto("metadata"),), origin) for kind in kinds]
-        flows += [
-            flow(
-                "metadata",
-                ANSWER,
-                {**mine, own[1]: host(address)},
-                (
-                    SetField(own[0], str(local.link_local_v6)),
-                    SetField("eth_src", ROUTER_MAC),
-                    SetField("eth_dst", METADATA_MAC),
-                    Output(METADATA_PORT),
-                ),
-                origin,
-            ),
-            flow(
-                "metadata",
-                ANSWER,
-                {
-                    "in_port": METADATA_PORT,
-                    "eth_type": ETH_IPV6,
-                    own[0]: host(address),
-                    own[1]: host(local.link_local_v6),
-                },
-                (
-                    SetField(own[1], str(instance.ipv6)),
-                    SetField("eth_src", ROUTER_MAC),
-                    SetField("eth_dst", local.mac),
-                    Output(local.port),
-                ),
-                origin,
-            ),
-        ]
     return flows
 
 
@@ -320,57 +245,58 @@ def resolver(plan, local) -> list:
     """The VPC's resolver, for one local instance: DNS (UDP or TCP) to the VPC's base + 2 (or to
     169.254.169.253) goes to the card's resolver from the instance's link-local address; its
     answers come back from the address asked."""
-    instance = local.instance
-    vpc = plan.topology.vpc(instance.vpc)
-    origin = vpc.origin  # the VPC's resolver (its enable_dns_support)
-    mine = {"in_port": local.port, "eth_type": ETH_IP}
+    vpc = plan.topology.vpc(local.instance.vpc)  # its origin: the VPC's resolver (enable_dns_support)
     flows = []
     for asked, there in ((vpc.resolver_address, RESOLVER_STAND_IN), (RESOLVER_ADDRESS, RESOLVER_ADDRESS)):
-        sent = {**mine, "eth_src": local.mac, "nw_src": host(instance.ip), "nw_dst": host(asked)}
-        flows += [
-            flow(
-                "classify",
-                METADATA,
-                {**sent, "ip_proto": protocol, "tp_dst": DNS_PORT},
-                (Goto("metadata"),),
-                origin,
-            )
-            for protocol in (UDP, TCP)
-        ]
-        flows += [
-            flow(
-                "metadata",
-                ANSWER,
-                {**mine, "nw_dst": host(asked)},
-                (
-                    SetField("nw_src", str(local.link_local)),
-                    SetField("nw_dst", str(there)),
-                    SetField("eth_src", ROUTER_MAC),
-                    SetField("eth_dst", METADATA_MAC),
-                    Output(METADATA_PORT),
-                ),
-                origin,
-            ),
-            flow(
-                "metadata",
-                ANSWER,
-                {
-                    "in_port": METADATA_PORT,
-                    "eth_type": ETH_IP,
-                    "nw_src": host(there),
-                    "nw_dst": host(local.link_local),
-                },
-                (
-                    SetField("nw_src", str(asked)),
-                    SetField("nw_dst", str(instance.ip)),
-                    SetField("eth_src", ROUTER_MAC),
-                    SetField("eth_dst", local.mac),
-                    Output(local.port),
-                ),
-                origin,
-            ),
-        ]
+        flows += service_flows(local, asked, there, DNS_QUERIES, vpc.origin, readdress=True)
     return flows
+
+
+def service_flows(local, asked, there, kinds: tuple, origin: str, readdress: bool = False) -> list:
+    """A card service for one local instance, in ``asked``'s family: what the instance sends to
+    ``asked`` (of ``kinds``) goes from its link-local address to the service's port (the
+    metadata stage), and the answers come back from ``asked``. With ``readdress`` (the IPv4
+    resolver) the request is sent to ``there`` and the answer's source set back to ``asked``."""
+    instance, version = local.instance, asked.version
+    own = instance.ip if version == 4 else instance.ipv6
+    link_local = local.link_local if version == 4 else local.link_local_v6
+    src, dst = ADDRESS_FIELD[(version, "src")], ADDRESS_FIELD[(version, "dst")]
+    mine = {"in_port": local.port, "eth_type": ETH_TYPE[version]}
+    sent = {**mine, "eth_src": local.mac, src: host(own), dst: host(asked)}
+    return [
+        *(flow("classify", METADATA, {**sent, **kind}, (Goto("metadata"),), origin) for kind in kinds),
+        flow(
+            "metadata",
+            ANSWER,
+            {**mine, dst: host(asked)},
+            (
+                SetField(src, str(link_local)),
+                *((SetField(dst, str(there)),) if readdress else ()),
+                SetField("eth_src", ROUTER_MAC),
+                SetField("eth_dst", METADATA_MAC),
+                Output(METADATA_PORT),
+            ),
+            origin,
+        ),
+        flow(
+            "metadata",
+            ANSWER,
+            {
+                "in_port": METADATA_PORT,
+                "eth_type": ETH_TYPE[version],
+                src: host(there),
+                dst: host(link_local),
+            },
+            (
+                *((SetField(src, str(asked)),) if readdress else ()),
+                SetField(dst, str(own)),
+                SetField("eth_src", ROUTER_MAC),
+                SetField("eth_dst", local.mac),
+                Output(local.port),
+            ),
+            origin,
+        ),
+    ]
 
 
 def tunnel_key(plan, vpc) -> tuple:

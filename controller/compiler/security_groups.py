@@ -27,7 +27,14 @@ from .matches import (
     traffic_families,
     traffic_matches,
 )
-from .view import peered_vpc, reaches_over_referencing_tgw, reaches_without_tgw, sg_rules_in_order
+from .view import (
+    address_of,
+    addresses_of,
+    peered_vpc,
+    reaches_over_referencing_tgw,
+    reaches_without_tgw,
+    sg_rules_in_order,
+)
 
 ESTABLISHED, RELATED, INVALID = 65000, 64999, 64990
 FIRST_RULE = 60000  # SG rules count down from here, in the order the oracle names them
@@ -102,14 +109,9 @@ def _groups_at(plan, named: GroupBits, vpc: str) -> dict:
     for ref in named.bits:
         for member in plan.topology.members(ref):
             if member.vpc == vpc:
-                for address in member_addresses(member):
+                for address in addresses_of(member):
                     found.setdefault(address, set()).add(ref)
     return found
-
-
-def member_addresses(member) -> tuple:
-    """A member's addresses an SG reference covers: its IPv4 and IPv6 ones (AWS)."""
-    return getattr(member, "addresses", None) or (member.ip,)
 
 
 def _own_vpc_sets(plan, server: str, stage: str, named: GroupBits, key: tuple, then: str):
@@ -143,7 +145,7 @@ def egress_remote(plan, server: str) -> list:
         peered: dict = {}
         for ref in sorted((r for r in refs_named if r.vpc != vpc_name), key=str):
             for member in topology.members(ref):
-                for address in member_addresses(member):
+                for address in addresses_of(member):
                     if peered_vpc(topology, vpc_name, table, address) == member.vpc:
                         peered.setdefault(address, set()).add(ref)
         for address, refs in peered.items():
@@ -168,13 +170,13 @@ def ingress_remote(plan, server: str) -> list:
             if ref.vpc == receiver.vpc:
                 continue  # its members are all in the own VPC: set above
             for member in topology.members(ref):
-                for address in member_addresses(member):
+                for address in addresses_of(member):
                     if reaches_without_tgw(
                         topology, member, receiver, address.version
                     ) or reaches_over_referencing_tgw(topology, member, receiver, address.version):
                         reaching.setdefault(address, set()).add(ref)
         for address, refs in reaching.items():
-            to = receiver_address(receiver, address.version)
+            to = address_of(receiver, address.version)
             if to is None:
                 continue
             match = {
@@ -218,7 +220,7 @@ def _sender_flows(plan, server: str, named: GroupBits, sender, version: int) -> 
                     flow("sg_ingress_remote", BY_SENDER + 10, match, named.set(refs) + onward, REMOTE_ORIGIN)
                 )
             else:
-                for address in member_addresses(receiver):
+                for address in addresses_of(receiver):
                     if address.version != version:
                         continue
                     if reaches_without_tgw(
@@ -235,11 +237,6 @@ def _sender_flows(plan, server: str, named: GroupBits, sender, version: int) -> 
                             )
                         )
     return list({(f.priority, f.match): f for f in flows}.values())  # one per VPC, however many receivers
-
-
-def receiver_address(receiver, version: int):
-    """A receiver's address of one family (None: it has none)."""
-    return next((a for a in member_addresses(receiver) if a.version == version), None)
 
 
 def stateful(stage: str, key: dict, zone: int, rules, address_field: str, named, passed, miss_origin):

@@ -22,10 +22,14 @@ def longest_prefix_route(table: m.RouteTable, address: IPv4Address | IPv6Address
     return best
 
 
-def address_of(instance, version: int):
+def addresses_of(end) -> tuple:
+    """An instance's addresses, either family (an endpoint interface's: its one IPv4 address)."""
+    return getattr(end, "addresses", None) or (end.ip,)
+
+
+def address_of(end, version: int):
     """An instance's (or an endpoint interface's) address of one family; None: it has none."""
-    found = getattr(instance, "addresses", None) or (instance.ip,)
-    return next((address for address in found if address.version == version), None)
+    return next((address for address in addresses_of(end) if address.version == version), None)
 
 
 def reaches_without_tgw(

@@ -297,6 +297,23 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
         for p in PORTED_PROTOCOLS
     }
     client_cuts = client_port_segments(topology, m.EPHEMERAL_PORTS)
+
+    def ported(base: Probe, source_address) -> list[Probe]:
+        """The TCP and UDP probes of a pair, from ``source_address`` (its family's)."""
+        assert base.target is not None  # a pair's probe names its target
+        return [
+            probe
+            for protocol in PORTED_PROTOCOLS
+            for probe in _port_probes(
+                topology,
+                replace(base, protocol=protocol),
+                wanted[base.source, base.target, protocol],
+                client_cuts,
+                client_ports[source_address, protocol],
+                coverage,
+            )
+        ]
+
     probes: list[Probe] = []
     for source, target in endpoint_pairs:
         address = address_of(source, target)
@@ -305,29 +322,13 @@ def plan(topology: m.Topology, seed: int = 0, sample: Optional[int] = None) -> P
         probes += _mtu_probes(topology, source, target, base)
         later = int(address_of(target, source)) > int(address)  # see Probe.later
         probes += [replace(base, kind="ip", protocol=protocol, later=later) for protocol in extra]
-        for protocol in PORTED_PROTOCOLS:
-            probes += _port_probes(
-                topology,
-                replace(base, protocol=protocol),
-                wanted[source.name, target.name, protocol],
-                client_cuts,
-                client_ports[source.ip, protocol],
-                coverage,
-            )
+        probes += ported(base, source.ip)
     for source, target in v6_pairs:  # the same ports over IPv6, and a ping (ICMPv6 echo)
         assert not isinstance(source, m.SiteHost) and not isinstance(target, m.SiteHost)
         assert source.ipv6 is not None and target.ipv6 is not None
         base = Probe("icmp", source.name, target.name, target.ipv6, ICMPV6)
         probes.append(base)
-        for protocol in PORTED_PROTOCOLS:
-            probes += _port_probes(
-                topology,
-                replace(base, protocol=protocol),
-                wanted[source.name, target.name, protocol],
-                client_cuts,
-                client_ports[source.ipv6, protocol],
-                coverage,
-            )
+        probes += ported(base, source.ipv6)
     probes += list(_address_probes(topology, towards))
     instances = (s for s, _ in endpoint_pairs if isinstance(s, m.Instance))
     sources = list(dict.fromkeys(instances))
