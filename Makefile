@@ -89,7 +89,7 @@ fuzz: install
 # bench/results/NAME.txt) and writes bench/results/NAME.json|png; then bench/page.py writes
 # docs/performance.md from what they printed, and the plots.
 BENCHES := throughput pps connections flowlogs bringup "bringup_scale --sample 300" change_latency \
-           controller_load flows scale reach sites ec2_api
+           controller_load flows scale reach sites ec2_api run_instances
 bench: install
 	@mkdir -p bench/results
 	@for bench in $(BENCHES); do set -- $$bench; \

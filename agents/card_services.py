@@ -7,7 +7,9 @@ turn (``netns.entered``), binds there the HTTP servers at 169.254.169.254:80 and
 [fd00:ec2::254]:80 and the resolver's UDP and
 TCP sockets (a socket keeps the namespace it was made in), and comes back; then a thread per
 card serves HTTP, and one thread answers every card's DNS from one reading of the design.
-Each card keeps its own logs: ``metadata-SERVER.log`` and ``resolver-SERVER.log``.
+Both read the running design (the run's intent file, again when it changes), so an instance
+launched at run time is answered at once. Each card keeps its own logs:
+``metadata-SERVER.log`` and ``resolver-SERVER.log``.
 
 Once every socket is bound it writes ``card-services.ready`` in the run's directory: the
 bring-up waits for that file, so no instance asks a card that does not listen yet.
@@ -19,16 +21,35 @@ Run as ``python -m agents.card_services --intent FILE --run-dir DIR --card SERVE
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import threading
+from typing import Optional
 
 from agents import resolver
 from agents.launch import CARD_SERVICES_READY
-from agents.metadata import MetadataServer
+from agents.metadata import MetadataServer, documents
 from agents.netns import entered
 from vpclab.intent.model import METADATA_ADDRESS, METADATA_ADDRESS_V6
+
+
+class CardDocuments:
+    """What one card's metadata service tells each of its instances (``metadata.documents``),
+    by link-local address, from the running design as last read: an instance launched at run
+    time is known at its first request, a terminated one no longer."""
+
+    def __init__(self, source: resolver.Source, server: str):
+        self.source, self.server = source, server
+        self.seen = -1
+        self.documents: dict[str, dict] = {}
+
+    def get(self, client: str) -> Optional[dict]:
+        with self.source.lock:
+            self.source.refresh()
+            if self.seen != self.source.version:
+                assert self.source.plan is not None
+                self.documents, self.seen = documents(self.source.plan, self.server), self.source.version
+            return self.documents.get(client)
 
 
 def _log_file(path: str):
@@ -45,8 +66,7 @@ def main(argv=None) -> int:
     web, dns = [], []
     for card in args.card:
         server, pid = card.split("=")
-        with open(os.path.join(args.run_dir, f"metadata-{server}.json"), encoding="utf-8") as handle:
-            documents = json.load(handle)
+        documents = CardDocuments(source, server)
         metadata_log = _log_file(os.path.join(args.run_dir, f"metadata-{server}.log"))
         resolver_log = _log_file(os.path.join(args.run_dir, f"resolver-{server}.log"))
         printed = lambda line, log=metadata_log: print(line, file=log, flush=True)

@@ -10,8 +10,8 @@ iam/security-credentials/ROLE with clearly fake credentials); IMDSv2 tokens from
 and the token response leaves with IP TTL ``http_put_response_hop_limit``, so one routed hop
 more (a container, a proxy) than the limit and it never arrives.
 
-``agents.card_services`` runs every card's service in one process (the Emulation writes
-each card's documents to ``metadata-SERVER.json``).
+``agents.card_services`` runs every card's service in one process, from the running design
+(``documents``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Optional
+from typing import Optional, Protocol
 
 TOKEN_PATH = "/latest/api/token"
 META_DATA = "/latest/meta-data"
@@ -48,7 +48,7 @@ def documents(plan, server: str) -> dict[str, dict]:
         subnet = plan.topology.vpc(instance.vpc).subnet(instance.subnet)
         document = {
             "name": instance.name,
-            "instance-id": instance_id(instance.name),
+            "instance-id": instance.aws_id or instance_id(instance.name),
             "local-ipv4": str(instance.ip) if instance.ip is not None else None,
             "ipv6": str(instance.ipv6) if instance.ipv6 is not None else None,
             "public-ipv4": str(instance.public_ip) if instance.public_ip else None,
@@ -206,10 +206,16 @@ class MetadataHandler(BaseHTTPRequestHandler):
         self.server.log(json.dumps({"time": round(time.time(), 6), "error": format % args}))
 
 
+class Documents(Protocol):
+    """The documents a card's service answers with, by client address (a dict will do)."""
+
+    def get(self, client: str, /) -> Optional[dict]: ...
+
+
 class MetadataServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], documents: dict, log=lambda line: None, tokens=None):
+    def __init__(self, address: tuple[str, int], documents: Documents, log=lambda line: None, tokens=None):
         self.documents, self.tokens, self.log = documents, tokens or Tokens(), log
         if ":" in address[0]:  # fd00:ec2::254
             self.address_family = socket.AF_INET6

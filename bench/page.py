@@ -30,6 +30,7 @@ BENCHES = (  # in the order make bench runs them
     "reach",
     "sites",
     "ec2_api",
+    "run_instances",
 )
 PAGE = os.path.join(ROOT, "docs", "performance.md")
 

@@ -36,6 +36,7 @@ from .commands import BuildError, run
 from .hosts import InstanceHosts
 from .server import PROFILE_MTU, UNDERLAY_MTU, NitroServer, require_tools
 
+INSTANCE_OPERATIONS = ("launch-instance", "terminate-instance")  # a host comes or goes too
 READY_TIMEOUT = 30.0  # for the cards' flows, plus READY_PER_INSTANCE for each instance
 READY_PER_INSTANCE = 0.05
 PROGRESS_EVERY = 5.0  # seconds between progress lines while the cards get their flows
@@ -283,6 +284,38 @@ class Emulation:
             f"Leave that session (exit, or `kill {owner}`) to stop it; two files with the same "
             "'name:' cannot run at once (rename one)"
         )
+
+    # -- runtime changes ---------------------------------------------------------------------
+    def change(self, operation: str, **arguments) -> dict:
+        """One runtime change through Hyperplane's API (its answer: the cards have its flows).
+        An instance launched gets its host once its flows are on the cards; one terminated
+        loses its flows first, then its host, port and tracked connections."""
+        leaving = None
+        if operation == "terminate-instance":
+            leaving = self.plan.instances.get(str(arguments.get("instance")))
+        answer = self.api.change(operation, **arguments)
+        if operation in INSTANCE_OPERATIONS:
+            self.follow()
+        if operation == "launch-instance":
+            local = self.plan.instances[arguments["name"]]
+            self.hosts.launch(local, self.servers_by_name[local.instance.server])
+        if leaving is not None:
+            self.hosts.terminate_instance(leaving, self.servers_by_name[leaving.instance.server])
+            for server in self.servers:  # its zones may be an instance's launched later
+                server.flush_conntrack(leaving.zone, leaving.nat_zone)
+        if operation in INSTANCE_OPERATIONS:
+            self.record()
+        return answer
+
+    def refuse(self, topology: Topology) -> None:
+        """Refuse a changed design this emulation cannot carry (as its controller would)."""
+        refuse_uncarried(topology, [server.name for server in self.servers])
+
+    def follow(self) -> None:
+        """Take the running design (the controller's) as this emulation's design and plan."""
+        topology = Intent(self.topology.source, self.api.call("intent")["data"]).topology
+        self.topology, self.plan = topology, Plan(topology)
+        self.hosts.plan = self.plan
 
     def flush_conntrack(self) -> None:
         """Forget the tracked connections of every card (between probes that must not see

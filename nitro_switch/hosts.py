@@ -19,7 +19,6 @@ from mininet.node import Host, Node
 
 from agents.launch import CARD_SERVICES_READY, Process
 from agents.launch import command as launch
-from agents.metadata import documents
 from vpclab.intent.model import (
     EC2_INTERNAL,
     INSTANCE_MTU,
@@ -104,10 +103,11 @@ class InstanceHosts:
         return min(instance.mtu, self.mtu_limit)
 
     def metadata_ports(self) -> list[Port]:
-        """The metadata service's port on every card that has instances."""
-        cards = dict.fromkeys(p.instance.server for p in self.plan.instances.values())
+        """The metadata service's port on every server's card (an instance may be launched on
+        any of them at run time)."""
         return [
-            Port(f"imds-{card}", card, METADATA_INTERFACE, METADATA_PORT, self.mtu_limit) for card in cards
+            Port(f"imds-{s.name}", s.name, METADATA_INTERFACE, METADATA_PORT, self.mtu_limit)
+            for s in self.plan.topology.servers
         ]
 
     def create(self, servers: dict) -> None:
@@ -141,9 +141,39 @@ class InstanceHosts:
         if self.metadata:
             self._start_card_services()
 
+    def launch(self, local, server) -> Host:
+        """An instance launched at run time: its host, wired into ``server``'s card at the
+        plan's port and configured as at bring-up (the card's metadata service and resolver
+        read the running design, so they know it at once)."""
+        name = local.instance.name
+        host = self.hosts[name] = self.net.addHost(name, ip=None)
+        port = Port(name, server.name, local.interface, local.port, self._mtu(local.instance))
+        ip_batch(
+            [
+                f"link add name {HOST_INTERFACE} netns {host.pid} "
+                f"type veth peer name {port.interface} netns {server.netns}"
+            ]
+        )
+        self._attach(server, [port])
+        self._configure(local)
+        host.waitOutput()
+        return host
+
+    def terminate_instance(self, local, server) -> None:
+        """An instance terminated at run time: every process in its namespace ends, its
+        namespace and veth go, and its port leaves the card."""
+        host = self.hosts.pop(local.instance.name)
+        server.vsctl("--if-exists", "del-port", local.interface)
+        server.in_netns("ip", "link", "del", local.interface)  # and its peer, the host's eth0
+        inode = os.stat(f"/proc/{host.pid}/ns/net").st_ino
+        stop_processes(set(), self.names.run_dir, processes_in_namespaces({inode}))
+        host.terminate()  # its shell is gone with the rest: Mininet forgets it
+        self.net.hosts.remove(host)
+        del self.net.nameToNode[host.name]
+
     def _metadata_namespace(self, server: str, service: Host) -> None:
         """The card's metadata namespace: 169.254.169.254 and the resolver's addresses on its
-        own interface, and the card's metadata documents beside the run's logs."""
+        own interface, and its logs beside the run's."""
         service.cmd("; ".join(_interface_commands(METADATA_MAC, self.mtu_limit, f"{METADATA_ADDRESS}/16")))
         for address in (RESOLVER_ADDRESS, RESOLVER_STAND_IN):
             service.cmd(f"ip addr add {address}/16 dev {HOST_INTERFACE}")
@@ -156,8 +186,6 @@ class InstanceHosts:
         service.cmd("; ".join(commands))
         for name in (f"metadata-{server}.log", f"resolver-{server}.log"):
             open(os.path.join(self.names.run_dir, name), "w").close()
-        with open(os.path.join(self.names.run_dir, f"metadata-{server}.json"), "w") as handle:
-            json.dump(documents(self.plan, server), handle, indent=1)
 
     def _start_card_services(self) -> None:
         """One process serves every card's metadata and DNS (``agents.card_services``),

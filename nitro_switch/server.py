@@ -108,9 +108,13 @@ class NitroServer:
     def appctl(self, *args: str) -> str:
         return run("ovs-appctl", "-t", f"{self.dir}/ovs-vswitchd.ctl", *args, env=self.env)
 
-    def flush_conntrack(self) -> None:
-        """Forget every tracked connection of this card (its SGs' state)."""
-        self.appctl("dpctl/flush-conntrack")
+    def flush_conntrack(self, *zones: int) -> None:
+        """Forget the tracked connections of this card (its SGs' state): all, or those of
+        ``zones``."""
+        if not zones:
+            self.appctl("dpctl/flush-conntrack")
+        for zone in zones:
+            self.appctl("dpctl/flush-conntrack", f"zone={zone}")
 
     def card_target(self) -> str:
         """The management socket ovs-ofctl uses to reach br-int."""

@@ -3,11 +3,14 @@ pairs, a field per address family; and what the cards carry so far (``uncarried`
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Optional, Union
 
 from vpclab.errors import InvalidInput
 from vpclab.intent import model as m
+from vpclab.intent.errors import ChangeError
+from vpclab.layout.plan import card_names
 
 ETH_IP, ETH_ARP, ETH_IPV6 = 0x0800, 0x0806, 0x86DD
 TCP, UDP, ICMP, ICMPV6 = 6, 17, 1, 58
@@ -50,12 +53,21 @@ def uncarried(topology: m.Topology) -> Optional[tuple[str, str]]:
     return None
 
 
-def refuse_uncarried(topology: m.Topology) -> None:
-    """Refuse a (changed) design the data plane cannot carry yet."""
+def refuse_uncarried(topology: m.Topology, cards: Optional[Collection[str]] = None) -> None:
+    """Refuse a (changed) design the data plane cannot carry yet, or (with ``cards``, the
+    running emulation's) one that needs a card the emulation did not build: the internet's,
+    for a design that came up without an internet gateway, an internet host or a site."""
     found = uncarried(topology)
     if found:
         origin, target = found
         raise InvalidInput(f"{origin}: {UNCARRIED.format(target=target)}")
+    missing = [card for card in card_names(topology) if cards is not None and card not in cards]
+    if missing:
+        raise ChangeError(
+            f"the running emulation has no {' or '.join(missing)} card: it came up without an "
+            "internet gateway, an internet host or a site (start it from a design that has one, "
+            "e.g. an internet host)"
+        )
 
 
 def carried(route: m.Route) -> bool:

@@ -108,8 +108,9 @@ class Core:
         """``clock``: seconds for timeouts and delays; ``wall``: the time changes record."""
         self.clock, self.wall = clock, wall
         self.intent, self.changes, self.intent_path = intent, changes, intent_path
-        intent.refuse = refuse_uncarried  # a change the cards cannot carry (IPv6) changes nothing
         self.compiled = compile_topology(intent.topology)
+        # a change the cards cannot carry (IPv6 not yet, a card not built) changes nothing
+        intent.refuse = lambda topology: refuse_uncarried(topology, self.servers.values())
         self._start_up(status, propagation_delay)
 
     @classmethod

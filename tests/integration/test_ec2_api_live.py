@@ -11,13 +11,18 @@ import sys
 import time
 from contextlib import contextmanager
 
+import pytest
+from botocore.exceptions import ClientError
 from live_helpers import ROOT, leftovers, live, topology
 
 from nitro_switch.emulation import Emulation
+from vpclab import designs
 from vpclab.api.backend import ec2_client, serve_emulation
+from vpclab.intent.loader import load_topology
 from vpclab.layout.names import Names
 
 pytestmark = live
+IMAGE = "ami-03cf127a"  # one of the images moto knows
 AWS_CLI = "/usr/bin/aws"  # Debian's awscli (make install); a pyenv's aws may be first on PATH
 
 
@@ -44,9 +49,11 @@ def _pings(lab, source: str, target: str) -> bool:
 
 
 @contextmanager
-def _served(name: str):
-    """A design built, and its EC2 API on a free port: (the emulation, a boto3 EC2 client)."""
-    with Emulation(topology(name), log=lambda line: None) as lab:
+def _served(name):
+    """A design built (one of topologies/, or a path), and its EC2 API on a free port: (the
+    emulation, a boto3 EC2 client)."""
+    design = load_topology(str(name)) if os.path.sep in str(name) else topology(name)
+    with Emulation(design, log=lambda line: None) as lab:
         port = _free_port()
         served = serve_emulation(lab, port, log=lambda line: None)
         try:
@@ -154,13 +161,20 @@ def test_a_group_and_a_nacl_made_through_the_api_take_effect_live():
 def test_a_subnet_a_cidr_and_a_gateway_added_through_the_api_leave_the_cards_carrying():
     """Calls that change the design's frame (a new subnet and CIDR: new ids, every card
     compiled again; a gateway attached, routed to, detached): dev1 still reaches dev2 after
-    each, and the controller logged each change."""
-    with _served("flow-logs.yaml") as (lab, ec2):
-        vpcs = {v["CidrBlock"]: v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
-        prod, dev = vpcs["10.0.0.0/16"], vpcs["10.9.0.0/16"]
-        assert _pings(lab, "dev1", "dev2")
-        ec2.associate_vpc_cidr_block(VpcId=prod, CidrBlock="10.1.0.0/16")
-        ec2.create_subnet(VpcId=prod, CidrBlock="10.1.1.0/24")
+    each, and the controller logged each change. From the empty design (it has the internet's
+    card: a design without one refuses a gateway, which would lead nowhere)."""
+    with _served(designs.bundled(designs.EMPTY)) as (lab, ec2):
+        dev = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=dev, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+        group = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [dev]}])["SecurityGroups"][
+            0
+        ]
+        for name in ("dev1", "dev2"):
+            tags = [{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}]
+            ec2.run_instances(ImageId=IMAGE, MinCount=1, MaxCount=1, SubnetId=subnet, TagSpecifications=tags)
+        assert group["GroupName"] == "default" and _pings(lab, "dev1", "dev2")  # the default group's members
+        ec2.associate_vpc_cidr_block(VpcId=dev, CidrBlock="10.1.0.0/16")
+        ec2.create_subnet(VpcId=dev, CidrBlock="10.1.1.0/24")
         assert _pings(lab, "dev1", "dev2") and _pings(lab, "dev2", "dev1")
         gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
         ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=dev)
@@ -173,12 +187,28 @@ def test_a_subnet_a_cidr_and_a_gateway_added_through_the_api_leave_the_cards_car
         assert _pings(lab, "dev1", "dev2")
         operations = [c["operation"] for c in lab.api.call("changes")["changes"]]
         assert operations == [
+            "create-vpc",
+            "create-subnet",
+            "launch-instance",
+            "launch-instance",
             "add-vpc-cidr",
             "create-subnet",
             "attach-internet-gateway",
             "add-route",
             "detach-internet-gateway",
         ]
+
+
+def test_a_gateway_is_refused_where_the_run_has_no_internet_card():
+    """flow-logs.yaml came up without an internet gateway, host or site: no card for the
+    internet was built, so a gateway would lead nowhere; AWS-style refusal, nothing changes."""
+    with _served("flow-logs.yaml") as (lab, ec2):
+        dev = next(v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if v["CidrBlock"] == "10.9.0.0/16")
+        gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        with pytest.raises(ClientError) as refused:
+            ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=dev)
+        assert "has no internet card" in refused.value.response["Error"]["Message"]
+        assert lab.api.call("changes")["changes"] == []
 
 
 def test_an_elastic_ip_moved_through_the_api_is_where_the_internet_reaches_the_instance():
@@ -237,7 +267,7 @@ def test_vpclab_serve_answers_the_aws_cli_and_tears_down_on_sigterm():
             "10.1.0.0/16",
         ]
         refused = subprocess.run(
-            [*aws, "create-vpc", "--cidr-block", "10.7.0.0/16"],
+            [*aws, "create-transit-gateway", "--description", "core"],
             capture_output=True,
             text=True,
             env=env,

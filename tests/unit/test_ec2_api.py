@@ -25,7 +25,7 @@ class Running:
     """A design that takes changes as the emulation does (Intent.apply), and remembers them."""
 
     def __init__(self, name: str):
-        path = ROOT / "topologies" / name
+        path = ROOT / name if "/" in name else ROOT / "topologies" / name  # else a bundled design
         self.topology = load_topology(str(path))
         self.intent = Intent(self.topology.source, yaml.safe_load(path.read_text()))
         self.applied: list = []
@@ -160,12 +160,12 @@ def served_key(api, aws_id: str):
 @pytest.mark.parametrize("api", ["peering.yaml"], indirect=True)
 def test_a_call_the_emulation_cannot_follow_is_refused_aws_style_and_changes_nothing(api):
     running, ec2, _ = api
-    vpcs = len(ec2.describe_vpcs()["Vpcs"])
+    gateways = len(ec2.describe_transit_gateways()["TransitGateways"])
     with pytest.raises(ClientError) as refused:
-        ec2.create_vpc(CidrBlock="10.200.0.0/16")
+        ec2.create_transit_gateway(Description="core")
     error = refused.value.response["Error"]
-    assert error["Code"] == "UnsupportedOperation" and "CreateVpc" in error["Message"]
-    assert len(ec2.describe_vpcs()["Vpcs"]) == vpcs and running.applied == []
+    assert error["Code"] == "UnsupportedOperation" and "CreateTransitGateway" in error["Message"]
+    assert len(ec2.describe_transit_gateways()["TransitGateways"]) == gateways and running.applied == []
     ec2.create_tags(Resources=[ec2.describe_vpcs()["Vpcs"][0]["VpcId"]], Tags=[{"Key": "team", "Value": "x"}])
     assert running.applied == []  # a tag changes nothing emulated: moto keeps it
 

@@ -140,10 +140,11 @@ def test_a_reader_that_leaves_ends_the_command_quietly(arguments, tmp_path):
 
 
 def test_the_demo_design_ships_in_the_package():
+    from vpclab import designs
     from vpclab.intent.loader import load_topology
-    from vpclab.ui.cli import DEMO_TRY, demo_design
+    from vpclab.ui.cli import DEMO_TRY
 
-    topology = load_topology(str(demo_design()))
+    topology = load_topology(str(designs.bundled(designs.TOUR)))
     names = {instance.name for instance in topology.instances}
     for command, _ in DEMO_TRY:
         first = command.split()[0]

@@ -433,5 +433,5 @@ TOP_LEVEL = (
     "name, description, servers, internet, dns_domain, private_hosted_zones, accounts, regions, quotas, "
     "vpcs, peerings, transit_gateways, transit_gateway_peerings, prefix_lists, endpoint_services, "
     "network_load_balancers, on_premises, vpn_gateways, vpn_connections, direct_connect_gateways, "
-    "direct_connect_connections, vpc_endpoints, flow_logs)"
+    "direct_connect_connections, vpc_endpoints, numbering, flow_logs)"
 )

@@ -9,7 +9,7 @@ import threading
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import boto3
 from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT
@@ -39,6 +39,7 @@ class Served:
     ids: Ids
     not_served: list[str]
     stop: Callable[[], None]
+    endpoint: str = ""  # http://127.0.0.1:PORT (the port asked for, or the one port 0 got)
 
 
 def _forget_orphan_acls(region: str) -> None:
@@ -48,6 +49,42 @@ def _forget_orphan_acls(region: str) -> None:
     for acl_id, acl in list(backend.network_acls.items()):
         if acl.vpc_id not in backend.vpcs:
             del backend.network_acls[acl_id]
+
+
+def _no_default_subnets(regions) -> None:
+    """moto takes a Region's first subnet in an AZ for the AZ's default subnet (its default
+    VPC's, which the seed deletes) and gives its instances public addresses; AWS's subnets
+    outside a default VPC are no AZ's default and map no public address on launch."""
+    for region in regions:
+        for subnets in ec2_backends[ACCOUNT][region].subnets.values():
+            for subnet in subnets.values():
+                subnet.default_for_az = subnet.map_public_ip_on_launch = False
+
+
+def _released(regions) -> None:
+    """moto keeps a terminated instance's private address taken in its subnet; AWS gives it
+    back (the next launch may take it): give it back."""
+    for region in regions:
+        for reservation in ec2_backends[ACCOUNT][region].reservations.values():
+            for instance in reservation.instances:
+                if instance.state != "terminated":
+                    continue
+                for nic in instance.nics.values():
+                    if nic.subnet is not None and nic.private_ip_address in nic.subnet._subnet_ips:
+                        nic.subnet.del_subnet_ip(nic.private_ip_address)
+
+
+def _mended(regions, action: str, answer: bytes) -> bytes:
+    """After moto took a call, what it does unlike AWS mended: a new subnet is no AZ's default
+    (in moto and in the answer); a terminated instance's address is free again."""
+    if action == "TerminateInstances":
+        _released(regions)
+    if action != "CreateSubnet":
+        return answer
+    _no_default_subnets(regions)
+    for key in (b"defaultForAz", b"mapPublicIpOnLaunch"):
+        answer = answer.replace(b"<%s>true</%s>" % (key, key), b"<%s>false</%s>" % (key, key))
+    return answer
 
 
 def _listening(port: int) -> socket.socket:
@@ -77,8 +114,9 @@ def serve_emulation(lab, port: int, log: Callable[[str], None]) -> Served:
         lab.topology,
         port,
         running=lambda: lab.api.call("intent")["data"],
-        apply=lambda operation, arguments: lab.api.change(operation, **arguments),
+        apply=lambda operation, arguments: lab.change(operation, **arguments),
         log=log,
+        refuse=lab.refuse,
     )
 
 
@@ -88,8 +126,11 @@ def serve(
     running: Callable[[], dict],
     apply: Callable[[str, dict], object],
     log: Callable[[str], None],
+    refuse: Optional[Callable[[m.Topology], None]] = None,
 ) -> Served:
-    """Start moto's server, seed ``topology`` into it, and answer on 127.0.0.1:``port``."""
+    """Start moto's server, seed ``topology`` into it, and answer on 127.0.0.1:``port``;
+    ``refuse(topology)`` refuses a changed design the running emulation cannot carry (tried
+    with every changing call before moto takes it)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
@@ -103,7 +144,19 @@ def serve(
         ids = seeder.seed()
         for region in clients:
             _forget_orphan_acls(region)
-        front = Front((host, backend_port), ids, running, apply, topology.source, log)
+        _no_default_subnets(clients)
+        front = Front(
+            (host, backend_port),
+            ids,
+            running,
+            apply,
+            topology.source,
+            log,
+            client=lambda region: clients.setdefault(region, ec2_client(endpoint, region)),
+            followed=lambda action, answer: _mended(clients, action, answer),
+            refuse=refuse,
+            region=topology.regions[0].name,
+        )
         listening = _listening(port)  # werkzeug would exit the process on a taken port
         http = make_server(
             "127.0.0.1", port, front, threaded=True, request_handler=QuietHandler, fd=listening.fileno()
@@ -119,4 +172,4 @@ def serve(
         thread.join(timeout=5)
         moto.stop()
 
-    return Served(ids, seeder.not_served, stop)
+    return Served(ids, seeder.not_served, stop, f"http://127.0.0.1:{listening.getsockname()[1]}")

@@ -16,7 +16,7 @@ from ipaddress import ip_network
 from vpclab.intent.model.traffic import protocol_label
 from vpclab.intent.values import parse_ports, parse_protocol
 
-from . import resources
+from . import lifecycle, resources
 from .params import NEW, ApiRefusal, Change, Ids, members, tagged_name
 
 
@@ -199,6 +199,7 @@ def nacl_changes(action: str, params: dict, ids: Ids) -> list[Change]:
 # a create call's new object: its kind in Ids, the answer's id element, and its Ids key
 CREATED = {
     "CreateVpcPeeringConnection": ("peering", "vpcPeeringConnectionId", lambda a: a["peering"]),
+    "CreateVpc": ("vpc", "vpcId", lambda a: a["name"]),
     **resources.CREATED,
 }
 
@@ -307,6 +308,8 @@ def changes(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
         return peering_changes(action, params, ids)
     if kind == "transit_gateway":
         return tgw_changes(action, params, ids)
+    if action in lifecycle.LIFECYCLE:
+        return lifecycle.changes(action, params, ids, running)
     if action in resources.OBJECTS:
         return resources.OBJECTS[action](action, params, ids)
     if action in resources.ATTRIBUTES:
@@ -322,6 +325,7 @@ def changes(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
             sorted(
                 [
                     *FOLLOWED,
+                    *lifecycle.LIFECYCLE,
                     *resources.OBJECTS,
                     *resources.ATTRIBUTES,
                     *resources.GATEWAYS,

@@ -38,6 +38,12 @@ class Ids:
         self.by_id[aws_id] = (kind, key)
         self.by_key[(kind, key)] = aws_id
 
+    def forget(self, kind: str, key) -> None:
+        """``key`` is gone (a terminated instance): its id names nothing any longer."""
+        stale = self.by_key.pop((kind, key), None)
+        if stale is not None:
+            self.by_id.pop(stale, None)
+
     def key(self, aws_id: str, kind: str, what: str):
         """The design's key of ``aws_id``, which must be a ``kind``; else AWS's not-found error."""
         found = self.by_id.get(aws_id)

@@ -46,9 +46,8 @@ class Seeder:
         self.not_served: list[str] = []
 
     def seed(self) -> Ids:
-        for region in {vpc.region for vpc in self.topology.vpcs} | {
-            t.region for t in self.topology.transit_gateways
-        }:
+        regions = {r.name for r in self.topology.regions} | {vpc.region for vpc in self.topology.vpcs}
+        for region in regions | {t.region for t in self.topology.transit_gateways}:
             self._no_default_vpc(self.client(region))
         for vpc in self.topology.vpcs:
             self._vpc(vpc)

@@ -16,17 +16,23 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
+from typing import Any, Optional
 from urllib.parse import parse_qsl, urlencode
 from xml.sax.saxutils import escape
 
 from vpclab.errors import VpclabError
 from vpclab.intent.changes import Intent
 
-from . import calls, resources
+from . import calls, lifecycle, resources
 from .params import NEW, ApiRefusal, Ids, reads, tagged_name
 
 PASSED = ("CreateTags", "DeleteTags")  # changing calls that change nothing vpclab emulates
 HOP_HEADERS = {"connection", "transfer-encoding", "content-length", "keep-alive"}
+
+
+def _address(trial: Intent, instance: str):
+    address = trial.topology.instance(instance).ip
+    return None if address is None else str(address)
 
 
 def error_body(code: str, message: str) -> bytes:
@@ -51,9 +57,17 @@ class Front:
         apply: Callable[[str, dict], object],
         source: str,
         log: Callable[[str], None] = lambda line: None,
+        client: Callable[[str], Any] = lambda region: None,
+        region: str = "us-east-1",
+        followed: Callable[[str, bytes], bytes] = lambda action, answer: answer,
+        refuse: Optional[Callable] = None,
     ):
+        """``client(region)``: a boto3 EC2 client of moto's backend; ``region``: the design's
+        first Region (a call not signed for one is taken as for it); ``followed(action, answer)``:
+        after moto took a changing call, its answer (mended where moto does unlike AWS)."""
         self.backend, self.ids, self.running, self.apply = backend, ids, running, apply
-        self.source, self.log = source, log
+        self.source, self.log, self.client, self.region = source, log, client, region
+        self.followed, self.refuse = followed, refuse
         self.changing = threading.Lock()  # one changing call at a time: tried, answered, applied
 
     def __call__(self, environ, start_response):
@@ -68,17 +82,42 @@ class Front:
             return self._change(environ, start_response, action, params, body)
 
     def _change(self, environ, start_response, action: str, params: dict, body: bytes):
+        region = lifecycle.signed_region(environ.get("HTTP_AUTHORIZATION", ""), self.region)
         try:
             if action == "AllocateAddress":  # an address of the emulation's public block
                 params = resources.address_for(params, self.ids, self._public_addresses())
                 body = urlencode(params).encode()
+            if action == "CreateVpc":
+                self._in_design(region)
             planned = self._plan(action, params)
         except ApiRefusal as refusal:
             self.log(f"*** {action}: refused ({refusal.code}): {refusal.message}")
             return self._answer(start_response, refusal.status, error_body(refusal.code, refusal.message))
-        status, headers, answer = self._forward(environ, body)
+        if action == "RunInstances":  # one call per instance, at the design's address
+            addresses = [arguments.get("ip") for _, arguments in planned]
+            answers = [
+                self._forward(environ, urlencode(one).encode())
+                for one in lifecycle.per_instance(params, addresses)
+            ]
+            failed = next((a for a in answers if a[0] != 200), None)
+            status, headers, _ = failed or answers[0]
+            answer = failed[2] if failed else lifecycle.merged([a[2] for a in answers])
+        else:
+            status, headers, answer = self._forward(environ, body)
+        if status == 200:
+            answer = self.followed(action, answer)
         if status == 200 and action in calls.CREATED:
             planned = self._created(action, params, planned, answer)
+        if status == 200 and action == "CreateVpc" and planned:
+            lifecycle.record_vpc(
+                self.ids,
+                planned[0][1]["name"],
+                lifecycle.vpc_defaults(
+                    self.client(region), self.ids.id_of("vpc", planned[0][1]["name"]) or ""
+                ),
+            )
+        if status == 200 and action == "RunInstances":
+            planned = lifecycle.named_launches(planned, answer, params, self.running(), self.ids)
         if status == 200 and planned:
             try:
                 for operation, arguments in planned:
@@ -87,7 +126,22 @@ class Front:
                 code = getattr(error, "code", "InternalError")
                 return self._answer(start_response, 500, error_body("InternalError", f"{code}: {error}"))
             self.log(f"*** {action}: {len(planned)} change(s) on the cards")
+        if status == 200 and action == "TerminateInstances":
+            for _, arguments in planned:
+                self.ids.forget("instance", arguments["instance"])
+                self.ids.forget("network_interface", arguments["instance"])
         return self._answer(start_response, status, answer, headers)
+
+    def _in_design(self, region: str) -> None:
+        """A VPC is created in a Region the design has (the call's, as it was signed)."""
+        running = self.running()
+        regions = [r["name"] for r in running.get("regions", [])] or [self.region]
+        if region not in regions:
+            raise ApiRefusal(
+                "UnsupportedOperation",
+                f"the call is for Region {region}; vpclab's design has {', '.join(regions)} "
+                "(set the client's region, or list the Region under 'regions:' in the design)",
+            )
 
     def _created(self, action: str, params: dict, planned: list, answer: bytes) -> list:
         """A create call's object is known by the id moto answered with: the design names it
@@ -121,11 +175,14 @@ class Front:
         running = self.running()  # one look at the running design (the controller's API)
         planned = calls.changes(action, params, self.ids, running)
         trial = Intent(self.source, running)
+        trial.refuse = self.refuse  # what the running emulation cannot carry, refused before moto
         try:
             for operation, arguments in planned:
                 trial.apply(operation, **arguments)
         except VpclabError as error:
             raise ApiRefusal(error.code, f"vpclab's design refuses it: {error}") from None
+        if action == "RunInstances":  # the addresses the design gives them
+            planned = [(op, {**args, "ip": _address(trial, args["name"])}) for op, args in planned]
         return planned
 
     def _forward(self, environ, body: bytes) -> tuple[int, list, bytes]:

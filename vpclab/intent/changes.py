@@ -19,6 +19,7 @@ import yaml
 
 from . import model as m
 from .errors import ChangeError, TopologyError, format_path
+from .lifecycle import LIFECYCLE_OPERATIONS
 from .loader import topology_from_data
 from .resources import RESOURCE_OPERATIONS
 
@@ -508,4 +509,5 @@ OPERATIONS: dict[str, Callable] = {
     "dx-state": dx_state,
     "bgp-learned": bgp_learned,
     **RESOURCE_OPERATIONS,
+    **LIFECYCLE_OPERATIONS,
 }

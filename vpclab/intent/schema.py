@@ -11,7 +11,15 @@ from jsonschema import Draft202012Validator
 
 from .errors import Problem
 from .hybrid_schema import ASN, HYBRID
-from .model import ATTACHMENT_STATES, INSTANCE_MTU, MIN_INSTANCE_MTU, PEERING_STATES, QUOTAS
+from .model import (
+    ATTACHMENT_STATES,
+    INSTANCE_MTU,
+    MAX_CARD_PORT,
+    MAX_INSTANCE_ZONE,
+    MIN_INSTANCE_MTU,
+    PEERING_STATES,
+    QUOTAS,
+)
 from .shapes import NAME, TEXT, _list, _object
 
 REGION_PATTERN = "^[a-z]{2}(-[a-z]+)+-[0-9]+$"  # us-east-1, ap-southeast-2, us-gov-west-1
@@ -51,6 +59,15 @@ NACL_RULE = _object(
         "action": {"enum": ["allow", "deny"]},
     },
     ("rule", "protocol", "action"),
+)
+# an instance's numbers on its card, which a running emulation writes once instances come and
+# go at run time (RunInstances, the shell's launch): see loader.numbering
+NUMBERS = _object(
+    {
+        "zone": {"type": "integer", "minimum": 1, "maximum": MAX_INSTANCE_ZONE},
+        "port": {"type": "integer", "minimum": 1, "maximum": MAX_CARD_PORT},
+    },
+    ("zone", "port"),
 )
 ROUTE_PATH = {
     **_object({"peering": TEXT, "transit_gateway": TEXT}),
@@ -264,7 +281,7 @@ TOPOLOGY = _object(
             "minItems": 1,
         },
         "quotas": _object({key: {"type": "integer", "minimum": 1} for key in QUOTAS}),
-        "vpcs": {**_list(VPC), "minItems": 1},
+        "vpcs": _list(VPC),  # none: an empty design (the EC2 API builds it)
         "peerings": _list(
             _object(
                 {
@@ -369,6 +386,7 @@ TOPOLOGY = _object(
                 ("name", "vpc", "service"),
             )
         ),
+        "numbering": _object({"instances": {"type": "object", "additionalProperties": NUMBERS}}),
         "flow_logs": _list(
             _object(
                 {

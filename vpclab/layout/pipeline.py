@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vpclab.errors import Defect
+from vpclab.intent.model import RESERVED_CARD_PORTS
 from vpclab.layout.actions import (
     Action,
     ArpReply,
@@ -100,8 +101,10 @@ REMOTE_SGS = (Reg.REMOTE_SGS_0, Reg.REMOTE_SGS_1, Reg.REMOTE_SGS_2, Reg.REMOTE_S
 MAX_HAIRPINS = 2  # like trace: at most three TGW traversals, then it is a routing loop
 FROM_SITE_AZ = 0  # Reg.AZ of a packet that came from a site over a VPN or Direct Connect (AZ ids start at 1)
 
-TUNNEL_PORT = 100  # the vxlan port of every Nitro card (ofport_request)
-MSS_CLAMP_PORT = 101  # the card's port to its kernel's MSS clamp, which sends each packet back
+TUNNEL_PORT = RESERVED_CARD_PORTS[1]  # the vxlan port of every Nitro card (ofport_request)
+MSS_CLAMP_PORT = RESERVED_CARD_PORTS[
+    2
+]  # the card's port to its kernel's MSS clamp, which sends each packet back
 # The interface that put a packet on the fabric, when its source address may not be its own (an
 # instance with source_dest_check: false): its conntrack zone, so the receiving card looks its
 # SGs up by interface as AWS does, not by source address. On the sending card it is held in

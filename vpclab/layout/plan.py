@@ -36,7 +36,9 @@ NAT_ZONE_FLAG = 0x8000  # an instance's IGW translations live in zone (its SG zo
 GATEWAY_ENDPOINT_ZONE = 1  # the internet's card tracks gateway endpoints' connections here
 INTERNET_ROUTER = IPv4Address("169.254.0.1")  # internet hosts' default gateway (on-link)
 INTERNET_ROUTER_V6 = IPv6Address("fe80::1")  # and over IPv6 (a permanent neighbour of theirs)
-METADATA_PORT = 99  # the metadata service's port on every server's card (ofport_request)
+METADATA_PORT = m.RESERVED_CARD_PORTS[
+    0
+]  # the metadata service's port on every server's card (ofport_request)
 METADATA_MAC = "02:00:00:00:a9:fe"  # the metadata service's own interface
 METADATA_CLIENTS_V6 = IPv6Network("fd00:ec2:0:1::/64")  # instances as the service sees them, IPv6
 # the card hands a query to the VPC's base + 2 to the resolver at this address (on the
@@ -207,22 +209,17 @@ class Plan:
             g.name: _mac(number, 0x10) for number, g in enumerate(topology.hybrid.vpn_gateways, 1)
         }
         self.instances: dict[str, InstancePlan] = {}
-        ports: dict[str, int] = {}
-        for zone, instance in enumerate(topology.instances, start=1):
-            ports[instance.server] = ports.get(instance.server, 0) + 1
+        for numbers in topology.numbering:  # the loader's (see ``numbering:``)
+            instance, zone = topology.instance(numbers.instance), numbers.zone
             self.instances[instance.name] = InstancePlan(
-                instance,
-                ports[instance.server],
-                zone,
-                _mac(zone, 0x0A),
-                card_port_name(instance.name, zone),
+                instance, numbers.port, zone, _mac(zone, 0x0A), card_port_name(instance.name, zone)
             )
         self.nat_gateways: dict[str, NatPlan] = {}
         for number, nat in enumerate(topology.nat_gateways, start=1):
-            zone = len(topology.instances) + number  # after every instance's zone
+            zone = m.SERVICE_ZONES + number  # above every instance's zone
             self.nat_gateways[nat.name] = NatPlan(nat, number, zone, _mac(zone, 0x0B), _mac(zone, 0x0C))
 
-        first = len(topology.instances) + len(topology.nat_gateways) + 1
+        first = m.SERVICE_ZONES + len(topology.nat_gateways) + 1
         self.interfaces: dict[str, InterfacePlan] = {}
         for number, interface in enumerate(topology.endpoint_interfaces, start=1):
             zone = first + 3 * (number - 1)

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import sys
-from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -22,7 +21,7 @@ from nitro_switch import attach
 from nitro_switch.clean import clean_orphans, clean_runs, live_run, run_names
 from nitro_switch.server import DATAPATH_PROFILES, RunningCard
 from nitro_switch.sites import way_to
-from vpclab import aws_import
+from vpclab import aws_import, designs
 from vpclab.errors import InvalidInput, VpclabError
 from vpclab.fuzz.run import fuzz
 from vpclab.inspection.why import explain
@@ -195,7 +194,11 @@ def _parser() -> argparse.ArgumentParser:
     server = commands.add_parser(
         "serve", help="build the emulation and answer the EC2 API on 127.0.0.1 (the calls change it live)"
     )
-    server.add_argument("topology")
+    server.add_argument(
+        "topology",
+        nargs="?",
+        help="the design to start from (default: an empty one, named api: two servers, one internet host)",
+    )
     server.add_argument(
         "--port", type=int, default=4566, help="the API's port (default 4566, as local AWS emulators)"
     )
@@ -417,7 +420,7 @@ def run_exec(args) -> int:
 
 def run_serve(args) -> int:
     return serve(
-        live_buildable(args.topology),
+        live_buildable(args.topology or str(designs.bundled(designs.EMPTY))),
         args.port,
         profile=args.datapath_profile,
         cli=not args.no_cli,
@@ -435,13 +438,8 @@ DEMO_TRY = (
 )
 
 
-def demo_design() -> Path:
-    """The tour's design as the package ships it."""
-    return Path(str(resources.files("vpclab.designs").joinpath("tour.yaml")))
-
-
 def run_demo(args) -> int:
-    topology = live_buildable(str(demo_design()))
+    topology = live_buildable(str(designs.bundled(designs.TOUR)))
     width = max(len(command) for command, _ in DEMO_TRY)
     print(f"*** vpclab demo: '{topology.name}', two VPCs joined by a peering (the five-minute tour's design)")
     print("*** try first:")

@@ -17,6 +17,7 @@ from agents.flowlog_records import FIELDS, interface_id, read_records
 from controller.compiler import compile_card
 from controller.hyperplane.client import ApiError
 from nitro_switch import faults
+from vpclab.errors import OperationFailed
 from vpclab.inspection.capture import DEFAULT_SECONDS, record, summary
 from vpclab.inspection.flowdump import FlowQuery, HitCounter, parse_dump
 from vpclab.inspection.why import explain
@@ -73,6 +74,10 @@ VERB_GROUPS = {  # what `help` lists, as users type the verbs
         "withdraw",
     ],
     "create and attach": [
+        "vpc-create",
+        "vpc-delete",
+        "launch",
+        "terminate",
         "sg-create",
         "sg-delete",
         "instance-groups",
@@ -125,8 +130,8 @@ class VpcCLI(ChangeVerbs, ResourceVerbs, SiteVerbs, CLI):
 
     def change(self, operation: str, **arguments) -> None:
         try:
-            answer = self.emulation.api.change(operation, **arguments)
-        except ApiError as error:
+            answer = self.emulation.change(operation, **arguments)
+        except OperationFailed as error:  # refused (ApiError), or a host not built (BuildError)
             self.say(f"*** refused: {error}")
             return
         touched = ", ".join(

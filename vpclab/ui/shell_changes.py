@@ -198,7 +198,8 @@ class ChangeVerbs:
         words = line.split()
         if words and (len(words) != 2 or words[0] != "--yaml"):
             return self.usage(self.do_design)
-        text = yaml.safe_dump(self.running_data(), sort_keys=False)
+        data = {k: v for k, v in self.running_data().items() if k != "numbering"}  # a new run numbers anew
+        text = yaml.safe_dump(data, sort_keys=False)
         if not words:
             return self.say(text)
         try:

@@ -1,7 +1,7 @@
 """The shell's verbs that create, delete and attach a VPC's objects (the runtime changes the
 EC2 API's Create/Delete/Associate/Attach/Modify calls make): security groups, route tables,
 NACLs, subnets, further CIDRs, an internet gateway, an instance's groups, source/dest check
-and public IP."""
+and public IP; VPCs; and instances launched and terminated (RunInstances, TerminateInstances)."""
 
 from __future__ import annotations
 
@@ -113,3 +113,34 @@ class ResourceVerbs:
         return self.change(
             "set-public-ip", instance=words[0], address=None if words[1] == "none" else words[1]
         )
+
+    def do_vpc_create(self, line):
+        """Usage: vpc-create NAME CIDR  -- a new VPC (its main route table, default NACL and group)."""
+        return self._two(line, "create-vpc", self.do_vpc_create, first="name", second="cidr")
+
+    def do_vpc_delete(self, line):
+        """Usage: vpc-delete NAME  -- delete a VPC that holds nothing but its defaults."""
+        words = line.split()
+        if len(words) != 1:
+            return self.usage(self.do_vpc_delete)
+        return self.change("delete-vpc", name=words[0])
+
+    def do_launch(self, line):
+        """Usage: launch VPC SUBNET NAME [SG...] [ip=ADDRESS]  -- a new instance, running at once
+        (its VPC's default group unless groups are named; the subnet's lowest free address)."""
+        words = [w for w in line.split() if not w.startswith("ip=")]
+        given = [w[3:] for w in line.split() if w.startswith("ip=")]
+        if len(words) < 3 or len(given) > 1:
+            return self.usage(self.do_launch)
+        vpc, subnet, name, *groups = words
+        extra = {"security_groups": groups} if groups else {}
+        if given:
+            extra["ip"] = given[0]
+        return self.change("launch-instance", vpc=vpc, subnet=subnet, name=name, **extra)
+
+    def do_terminate(self, line):
+        """Usage: terminate INSTANCE  -- terminate an instance (its host goes; routes to it: blackholes)."""
+        words = line.split()
+        if len(words) != 1:
+            return self.usage(self.do_terminate)
+        return self.change("terminate-instance", instance=words[0])

@@ -30,6 +30,7 @@ from .internet import (
 from .ipv6 import build_vpc_ipv6
 from .nat import build_nat_gateways, index_nat_gateways
 from .network import build_servers, build_subnet_drafts, build_subnets, build_vpc_cidrs
+from .numbering import build_numbering
 from .prefix_lists import aws_services, build_prefix_lists, index_gateway_endpoints
 from .reporter import Known, Reporter
 from .routes import build_route_tables, check_failover_targets, check_instance_routes
@@ -121,6 +122,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
         gateway_endpoints=tuple(known.gateway_endpoints),
         aws_services=reached,
         hybrid=hybrid,
+        numbering=build_numbering(r, data, vpcs),
     )
 
 

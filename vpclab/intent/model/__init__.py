@@ -36,6 +36,8 @@ from .constants import (
     INTERNET_ORIGIN,
     IPV6_DOCUMENTATION_RANGE,
     MAX_ATTACHMENT_SUBNETS,
+    MAX_CARD_PORT,
+    MAX_INSTANCE_ZONE,
     MAX_VPCS,
     METADATA_ADDRESS,
     METADATA_ADDRESS_V6,
@@ -43,9 +45,11 @@ from .constants import (
     PROTOCOL_NAMES,
     PROTOCOL_NUMBERS,
     PUBLIC_IP_POOL,
+    RESERVED_CARD_PORTS,
     RESERVED_HOST_OFFSETS,
     RESOLVER_ADDRESS,
     RESOLVER_ADDRESS_V6,
+    SERVICE_ZONES,
     SUBNET_IPV6_PREFIX,
     TGW_MSS,
     TGW_MTU,
@@ -104,7 +108,7 @@ from .privatelink import (
 )
 from .routes import HealthCheck, Route, RoutePath, RouteTable
 from .security_groups import SecurityGroup, SGRef, SGRule
-from .topology import Server, Topology
+from .topology import InstanceNumber, Server, Topology
 from .traffic import Traffic, protocol_label
 from .transit_gateways import (
     ATTACHMENT_STATES,
@@ -153,6 +157,11 @@ __all__ = [
     "INTERNET_ORIGIN",
     "MAX_ATTACHMENT_SUBNETS",
     "MAX_VPCS",
+    "MAX_CARD_PORT",
+    "MAX_INSTANCE_ZONE",
+    "SERVICE_ZONES",
+    "RESERVED_CARD_PORTS",
+    "InstanceNumber",
     "METADATA_ADDRESS",
     "MIN_INSTANCE_MTU",
     "PROTOCOL_NAMES",

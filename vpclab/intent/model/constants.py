@@ -25,6 +25,14 @@ RESERVED_HOST_OFFSETS = (0, 1, 2, 3)  # network, VPC router, DNS, reserved; plus
 # packet arrived through; see vpclab.layout.pipeline.TunnelKey)
 MAX_VPCS = 4095
 MAX_ATTACHMENT_SUBNETS = 2047
+# an instance's conntrack zone (which also makes its MACs and its address towards the
+# metadata service) is below SERVICE_ZONES; NAT gateways, PrivateLink's interfaces and NLB
+# nodes take theirs from SERVICE_ZONES up, so instances launched at run time move none of them
+SERVICE_ZONES = 0x4000
+MAX_INSTANCE_ZONE = SERVICE_ZONES - 1
+MAX_CARD_PORT = 65279  # OpenFlow's highest port number (OFPP_MAX)
+# a card's own ports (vpclab.layout: the metadata service's, the tunnel's, the MSS clamp's)
+RESERVED_CARD_PORTS = (99, 100, 101)
 # the emulated internet uses only the documentation ranges (RFC 5737), never a real address
 DOCUMENTATION_RANGES = (
     IPv4Network("192.0.2.0/24"),

@@ -32,6 +32,16 @@ class Server:
 
 
 @dataclass(frozen=True)
+class InstanceNumber:
+    """An instance's numbers on its card: its conntrack zone (its MACs and its address towards
+    the metadata service follow from it) and its port (see ``loader.numbering``)."""
+
+    instance: str
+    zone: int
+    port: int
+
+
+@dataclass(frozen=True)
 class Topology:
     """The whole design. Look-ups go through indexes built once, on first use."""
 
@@ -55,6 +65,7 @@ class Topology:
     aws_services: tuple[AwsService, ...] = ()  # the AWS services the design reaches
     network_load_balancers: tuple[LoadBalancer, ...] = ()  # NLBs reached directly
     hybrid: Hybrid = Hybrid()  # on-premises sites, VPN, Direct Connect
+    numbering: tuple[InstanceNumber, ...] = ()  # every instance's, in file order
 
     @property
     def load_balancers(self) -> tuple[LoadBalancer, ...]:

@@ -1,0 +1,112 @@
+"""Issue 35's "done when", live: from `vpclab serve`'s empty design, a script that uses only
+boto3 builds two VPCs, a peering (pending, then accepted), routes, an SG rule and two
+instances; a ping crosses only once all are in place, and stops when the rule is revoked or
+the instance terminated. A launched instance is a host with everything an instance has (its
+card's metadata service answers with the API's instance id; the VPC's resolver knows its name);
+a terminated one is gone from the machine."""
+
+import os
+import time
+
+from live_helpers import live
+
+from nitro_switch.emulation import Emulation
+from vpclab import designs
+from vpclab.api.backend import ec2_client, serve_emulation
+from vpclab.intent.loader import load_topology
+
+pytestmark = live
+IMAGE = "ami-03cf127a"
+
+
+def _tags(name: str, kind: str) -> list:
+    return [{"ResourceType": kind, "Tags": [{"Key": "Name", "Value": name}]}]
+
+
+def _pings(lab, source: str, address: str) -> bool:
+    return " 1 received" in lab.hosts.hosts[source].cmd(f"ping -c 1 -W 1 {address}")
+
+
+def test_a_boto3_script_builds_two_connected_vpcs_from_nothing_and_the_ping_follows_every_step():
+    empty = load_topology(str(designs.bundled(designs.EMPTY)))
+    with Emulation(empty, log=lambda line: None) as lab:
+        served = serve_emulation(lab, 0, log=lambda line: None)
+        try:
+            _build_and_ping(lab, ec2_client(served.endpoint, "us-east-1"))
+        finally:
+            served.stop()
+
+
+def _build_and_ping(lab, ec2) -> None:
+    vpcs, subnets, groups = {}, {}, {}
+    for name, cidr, az in (("prod", "10.0", "a"), ("dev", "10.1", "b")):
+        vpcs[name] = ec2.create_vpc(CidrBlock=f"{cidr}.0.0/16", TagSpecifications=_tags(name, "vpc"))["Vpc"][
+            "VpcId"
+        ]
+        subnets[name] = ec2.create_subnet(
+            VpcId=vpcs[name], CidrBlock=f"{cidr}.1.0/24", AvailabilityZone=f"us-east-1{az}"
+        )["Subnet"]["SubnetId"]
+        groups[name] = ec2.create_security_group(GroupName=f"{name}-sg", Description=name, VpcId=vpcs[name])[
+            "GroupId"
+        ]
+    launched = {}
+    for instance, vpc in (("web1", "prod"), ("build1", "dev")):
+        asked = time.monotonic()
+        launched[instance] = ec2.run_instances(
+            ImageId=IMAGE,
+            MinCount=1,
+            MaxCount=1,
+            SubnetId=subnets[vpc],
+            SecurityGroupIds=[groups[vpc]],
+            TagSpecifications=_tags(instance, "instance"),
+        )["Instances"][0]
+        assert time.monotonic() - asked < 2.0  # the host is up when the API answers
+    build1 = launched["build1"]["PrivateIpAddress"]
+    seen = [("launched", _pings(lab, "web1", build1))]
+    pcx = ec2.create_vpc_peering_connection(VpcId=vpcs["prod"], PeerVpcId=vpcs["dev"])["VpcPeeringConnection"]
+    peering = pcx["VpcPeeringConnectionId"]
+    (asked,) = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[peering])[
+        "VpcPeeringConnections"
+    ]
+    assert asked["Status"]["Code"] == "pending-acceptance"
+    seen.append(("requested", _pings(lab, "web1", build1)))
+    ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=peering)
+    seen.append(("accepted", _pings(lab, "web1", build1)))
+    for vpc, other in (("prod", "10.1.0.0/16"), ("dev", "10.0.0.0/16")):
+        main = ec2.describe_route_tables(
+            Filters=[
+                {"Name": "vpc-id", "Values": [vpcs[vpc]]},
+                {"Name": "association.main", "Values": ["true"]},
+            ]
+        )["RouteTables"][0]["RouteTableId"]
+        ec2.create_route(RouteTableId=main, DestinationCidrBlock=other, VpcPeeringConnectionId=peering)
+        seen.append((f"route in {vpc}", _pings(lab, "web1", build1)))
+    ping = [{"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}]
+    ec2.authorize_security_group_ingress(GroupId=groups["dev"], IpPermissions=ping)
+    seen.append(("rule", _pings(lab, "web1", build1)))
+    ec2.revoke_security_group_ingress(GroupId=groups["dev"], IpPermissions=ping)
+    seen.append(("revoked", _pings(lab, "web1", build1)))
+    ec2.authorize_security_group_ingress(GroupId=groups["dev"], IpPermissions=ping)
+    seen.append(("rule again", _pings(lab, "web1", build1)))
+    assert seen == [
+        ("launched", False),
+        ("requested", False),
+        ("accepted", False),
+        ("route in prod", False),
+        ("route in dev", False),
+        ("rule", True),
+        ("revoked", False),
+        ("rule again", True),
+    ]
+    # what an instance has: the metadata service knows the API's id, the resolver its name
+    asked = "curl -s -m 2 http://169.254.169.254/latest/meta-data/instance-id"
+    assert lab.hosts.hosts["build1"].cmd(asked).strip() == launched["build1"]["InstanceId"]
+    assert build1 in lab.hosts.hosts["web1"].cmd("getent hosts web1.vpclab.internal build1.vpclab.internal")
+    host_pid, card = (
+        lab.hosts.hosts["build1"].pid,
+        lab.servers_by_name[lab.plan.instances["build1"].instance.server],
+    )
+    ec2.terminate_instances(InstanceIds=[launched["build1"]["InstanceId"]])
+    assert not _pings(lab, "web1", build1)
+    assert "build1" not in lab.hosts.hosts and not os.path.exists(f"/proc/{host_pid}")
+    assert "build1" not in card.vsctl("list-ports", "br-int").split()
