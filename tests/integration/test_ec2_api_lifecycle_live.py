@@ -8,7 +8,7 @@ a terminated one is gone from the machine."""
 import os
 import time
 
-from live_helpers import live
+from live_helpers import ROOT, live
 
 from nitro_switch.emulation import Emulation
 from vpclab import designs
@@ -110,3 +110,41 @@ def _build_and_ping(lab, ec2) -> None:
     assert not _pings(lab, "web1", build1)
     assert "build1" not in lab.hosts.hosts and not os.path.exists(f"/proc/{host_pid}")
     assert "build1" not in card.vsctl("list-ports", "br-int").split()
+
+
+def test_a_nat_gateway_made_through_the_api_carries_the_private_subnets_traffic_until_deleted():
+    """two-tier.yaml: app1 (private) reaches the internet through nat-a. A NAT gateway made
+    through the API (a new Elastic IP) and the private table's default route moved to it: the
+    client sees app1's pings come from the new address; deleted, the route is a blackhole."""
+    two_tier = load_topology(os.path.join(ROOT, "topologies", "two-tier.yaml"))
+    with Emulation(two_tier, log=lambda line: None) as lab:
+        served = serve_emulation(lab, 0, log=lambda line: None)
+        try:
+            ec2 = ec2_client(served.endpoint, "us-east-1")
+            subnet = next(
+                s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if s["CidrBlock"] == "10.40.1.0/24"
+            )
+            allocated = ec2.allocate_address(Domain="vpc")
+            nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=allocated["AllocationId"])[
+                "NatGateway"
+            ]
+            table = next(
+                t["RouteTableId"]
+                for t in ec2.describe_route_tables()["RouteTables"]
+                if {"Key": "Name", "Value": "private-a-rt"} in t.get("Tags", [])
+            )
+            ec2.replace_route(
+                RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat["NatGatewayId"]
+            )
+            client = lab.hosts.hosts["client"]
+            listening = client.popen(
+                ["tcpdump", "-n", "-l", "-c", "1", "-i", "eth0", "icmp[icmptype] == 8"], text=True
+            )
+            time.sleep(1.0)
+            assert _pings(lab, "app1", "198.51.100.10")
+            seen = listening.communicate(timeout=10)[0]
+            assert f"IP {allocated['PublicIp']} > 198.51.100.10" in seen, seen
+            ec2.delete_nat_gateway(NatGatewayId=nat["NatGatewayId"])
+            assert not _pings(lab, "app1", "198.51.100.10")
+        finally:
+            served.stop()

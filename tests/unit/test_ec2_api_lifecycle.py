@@ -191,3 +191,34 @@ def test_a_vpc_is_made_in_a_region_the_design_has(api):
     made = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]  # no Name tag: named by its id
     assert [v.name for v in running.intent.topology.vpcs] == [made]
     assert served.ids.id_of("route_table", (made, "main")) is not None
+
+
+@pytest.mark.parametrize("api", ["two-tier.yaml"], indirect=True)
+def test_a_nat_gateway_made_and_deleted_through_the_api_is_the_designs(api):
+    running, ec2, _ = api
+    subnet = next(
+        s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if s["CidrBlock"] == "10.40.1.0/24"
+    )
+    allocated = ec2.allocate_address(Domain="vpc")
+    made = ec2.create_nat_gateway(
+        SubnetId=subnet,
+        AllocationId=allocated["AllocationId"],
+        TagSpecifications=_tags("nat-c", "natgateway"),
+    )["NatGateway"]
+    nat = running.intent.topology.vpc("shop").nat_gateway("nat-c")
+    assert (str(nat.ip), str(nat.public_ip)) == ("10.40.1.6", allocated["PublicIp"])
+    assert made["NatGatewayAddresses"][0]["PublicIp"] == allocated["PublicIp"]
+    table = next(
+        t["RouteTableId"]
+        for t in ec2.describe_route_tables()["RouteTables"]
+        if {"Key": "Name", "Value": "private-a-rt"} in t.get("Tags", [])
+    )
+    ec2.replace_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=made["NatGatewayId"])
+    assert verdict(running.intent.topology, "app1", "198.51.100.10", "tcp", 443).accepted
+    again = {"SubnetId": subnet, "AllocationId": allocated["AllocationId"]}
+    assert _refused(ec2.create_nat_gateway, **again) == "Resource.AlreadyAssociated"
+    assert _refused(ec2.create_nat_gateway, **again, ConnectivityType="private") == "UnsupportedOperation"
+    ec2.delete_nat_gateway(NatGatewayId=made["NatGatewayId"])
+    assert [n.name for n in running.intent.topology.nat_gateways] == ["nat-a", "nat-b"]
+    assert verdict(running.intent.topology, "app1", "198.51.100.10", "tcp", 443).reason == "blackhole"
+    assert _refused(ec2.delete_nat_gateway, NatGatewayId=made["NatGatewayId"]) == "NatGatewayNotFound"

@@ -147,3 +147,52 @@ def test_numbering_that_would_collide_is_refused_with_its_place(numbering, messa
     with pytest.raises(TopologyError) as refused:
         topology_from_data("flow-logs.yaml", data)
     assert message in refused.value.render()
+
+
+def test_a_nat_gateway_created_or_deleted_moves_no_other_and_its_routes_become_blackholes():
+    intent = running("two-tier.yaml")  # nat-a in web-a (10.40.1.5), nat-b in web-b
+    instances, plan = numbers(intent), Plan(intent.topology)
+    before = {n: (p.number, p.zone, p.mac, str(p.nat.ip), p.nat.server) for n, p in plan.nat_gateways.items()}
+    compiled = compile_topology(intent.topology)
+    intent.apply("create-nat-gateway", vpc="shop", subnet="web-a", name="nat-c", public_ip="203.0.113.77")
+    plan = Plan(intent.topology)
+    after = {n: (p.number, p.zone, p.mac, str(p.nat.ip), p.nat.server) for n, p in plan.nat_gateways.items()}
+    assert {k: v for k, v in after.items() if k != "nat-c"} == before
+    assert after["nat-c"][0] == 3 and after["nat-c"][3] == "10.40.1.6"  # web1 .4, nat-a .5
+    changed = recompile(compiled, intent.topology).changed
+    assert all(not diff.delete for diff in changed.values())
+    intent.apply("remove-route", vpc="shop", table="private-a-rt", destination="0.0.0.0/0")
+    intent.apply(
+        "add-route",
+        vpc="shop",
+        table="private-a-rt",
+        destination="0.0.0.0/0",
+        target="nat_gateway",
+        name="nat-c",
+    )
+    assert verdict(intent.topology, "app1", "198.51.100.10", "tcp", 443).accepted
+    intent.apply("delete-nat-gateway", vpc="shop", name="nat-a")
+    assert numbers(intent) == instances
+    assert {n: p.number for n, p in Plan(intent.topology).nat_gateways.items()} == {"nat-b": 2, "nat-c": 3}
+    intent.apply("delete-nat-gateway", vpc="shop", name="nat-c")
+    assert intent.summary == "deleted NAT gateway 'nat-c' of VPC 'shop'; 1 route(s) to it are blackholes now"
+    assert verdict(intent.topology, "app1", "198.51.100.10", "tcp", 443).reason == "blackhole"
+
+
+def test_a_nat_gateway_needs_its_vpcs_internet_gateway():
+    intent = running("flow-logs.yaml")
+    with pytest.raises(ChangeError, match="VPC 'prod' has no internet gateway"):
+        intent.apply("create-nat-gateway", vpc="prod", subnet="web", name="nat", public_ip="203.0.113.5")
+
+
+def test_nat_gateway_numbers_that_would_collide_are_refused_with_their_place():
+    data = yaml.safe_load((ROOT / "topologies" / "two-tier.yaml").read_text())
+    data["numbering"] = {"nat_gateways": {"nat-a": 2, "nat-b": 2, "ghost": 1}}
+    with pytest.raises(TopologyError) as refused:
+        topology_from_data("two-tier.yaml", data)
+    text = refused.value.render()
+    assert "numbering.nat_gateways.nat-b: number 2 is NAT gateway 'nat-a''s already" in text
+    assert "numbering.nat_gateways.ghost: no NAT gateway 'ghost' to keep a number for" in text
+    data["numbering"] = {"nat_gateways": {"nat-b": 1}}  # nat-a takes the lowest free one
+    numbers = dict(topology_from_data("two-tier.yaml", data).nat_numbers)
+    assert numbers == {"nat-a": 2, "nat-b": 1}

@@ -200,6 +200,7 @@ def nacl_changes(action: str, params: dict, ids: Ids) -> list[Change]:
 CREATED = {
     "CreateVpcPeeringConnection": ("peering", "vpcPeeringConnectionId", lambda a: a["peering"]),
     "CreateVpc": ("vpc", "vpcId", lambda a: a["name"]),
+    "CreateNatGateway": ("nat_gateway", "natGatewayId", lambda a: a["name"]),
     **resources.CREATED,
 }
 

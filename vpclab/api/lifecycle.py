@@ -1,5 +1,6 @@
-"""EC2 API calls that launch and terminate instances and create and delete VPCs, as vpclab's
-runtime changes (pure, as ``calls``): RunInstances, TerminateInstances, CreateVpc, DeleteVpc.
+"""EC2 API calls that launch and terminate instances and create and delete NAT gateways and
+VPCs, as vpclab's runtime changes (pure, as ``calls``): RunInstances, TerminateInstances,
+CreateNatGateway, DeleteNatGateway, CreateVpc, DeleteVpc.
 
 RunInstances launches MaxCount instances into one subnet (``SubnetId``, or the first network
 interface's), with the groups it names (else the VPC's default group). Each instance's
@@ -108,6 +109,49 @@ def vpc_objects(action: str, params: dict, ids: Ids, running: dict) -> list[Chan
     return [("create-vpc", {"name": name, "cidr": params["CidrBlock"]})]
 
 
+def nat_gateway_objects(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
+    """CreateNatGateway (public: in SubnetId, with AllocationId's Elastic IP; its Name tag,
+    else its id), DeleteNatGateway."""
+    if action == "DeleteNatGateway":
+        name = ids.key(params.get("NatGatewayId", ""), "nat_gateway", "NatGatewayID")
+        vpc = next(
+            (
+                v["name"]
+                for v in running.get("vpcs", [])
+                for g in v.get("nat_gateways", [])
+                if g["name"] == name
+            ),
+            None,
+        )
+        if vpc is None:  # deleted already: AWS keeps it a while, deleted
+            raise ApiRefusal("NatGatewayNotFound", f"The NAT gateway {params['NatGatewayId']} was not found")
+        return [("delete-nat-gateway", {"vpc": vpc, "name": name})]
+    if params.get("ConnectivityType", "public") != "public":
+        raise ApiRefusal("UnsupportedOperation", "vpclab emulates public NAT gateways only, not private ones")
+    vpc, subnet = ids.key(params.get("SubnetId", ""), "subnet", "SubnetID")
+    if not params.get("AllocationId"):
+        raise ApiRefusal("MissingParameter", "a public NAT gateway needs an AllocationId (an Elastic IP)")
+    address = ids.key(params["AllocationId"], "elastic_ip", "AllocationID")
+    holders = [
+        i["name"]
+        for v in running.get("vpcs", [])
+        for i in v.get("instances", [])
+        if i.get("public_ip") == address
+    ]
+    holders += [
+        g["name"]
+        for v in running.get("vpcs", [])
+        for g in v.get("nat_gateways", [])
+        if g.get("public_ip") == address
+    ]
+    if holders:
+        raise ApiRefusal(
+            "Resource.AlreadyAssociated", f"Elastic IP address {address} is already associated ({holders[0]})"
+        )
+    name = tagged_name(params) or NEW
+    return [("create-nat-gateway", {"vpc": vpc, "subnet": subnet, "name": name, "public_ip": address})]
+
+
 def per_instance(params: dict, addresses: list[Optional[str]]) -> list[dict]:
     """RunInstances as moto gets it: one call per instance, each naming its address."""
     calls = []
@@ -191,7 +235,14 @@ def record_vpc(ids: Ids, name: str, defaults: dict[str, str]) -> None:
     ids.add("vpc_cidr_association", (name, defaults["cidr"]), defaults["vpc_cidr_association"])
 
 
-LIFECYCLE = ("RunInstances", "TerminateInstances", "CreateVpc", "DeleteVpc")
+LIFECYCLE = (
+    "RunInstances",
+    "TerminateInstances",
+    "CreateVpc",
+    "DeleteVpc",
+    "CreateNatGateway",
+    "DeleteNatGateway",
+)
 
 
 def changes(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
@@ -199,4 +250,6 @@ def changes(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
         return run_instances(params, ids, running)
     if action == "TerminateInstances":
         return terminate_instances(params, ids)
+    if action.endswith("NatGateway"):
+        return nat_gateway_objects(action, params, ids, running)
     return vpc_objects(action, params, ids, running)

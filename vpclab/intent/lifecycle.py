@@ -1,12 +1,13 @@
-"""Runtime changes that launch and terminate instances and create and delete VPCs (what the
-EC2 API's RunInstances, TerminateInstances, CreateVpc and DeleteVpc do; the shell's
-``launch`` and ``terminate``).
+"""Runtime changes that launch and terminate instances, create and delete NAT gateways and VPCs
+(what the EC2 API's RunInstances, TerminateInstances, CreateNatGateway, DeleteNatGateway,
+CreateVpc and DeleteVpc do; the shell's ``launch``, ``terminate``, ``nat-create``...).
 
-An instance that comes or goes must move nothing else: before the first one does, every
-instance's server, addresses and card numbers (``numbering:``) are written into the running
-data as they are, so the loader's defaults (least loaded server, first free address, lowest
-free zone and port, in file order) only ever place the newcomer. Its private address is its
-subnet's lowest free one, as AWS assigns it, counting every interface the subnet holds.
+An instance or NAT gateway that comes or goes must move nothing else: before the first one
+does, every instance's and NAT gateway's server, addresses and numbers (``numbering:``) are
+written into the running data as they are, so the loader's defaults (least loaded server,
+first free address, lowest free zone, port and number, in file order) only ever place the
+newcomer. Its private address is its subnet's lowest free one, as AWS assigns it, counting
+every interface the subnet holds.
 
 A VPC is appended (its number, its VNI, stays the others'); AWS refuses to delete one that
 still holds subnets, gateways, connections or objects other than its defaults
@@ -19,7 +20,7 @@ from ipaddress import IPv4Address, ip_network
 from typing import Optional
 
 from . import model as m
-from .errors import ChangeError, DependencyViolation
+from .errors import ChangeError, DependencyViolation, GatewayNotAttached
 from .resources import _instance, _pin_public_ips, _vpc
 
 
@@ -35,8 +36,13 @@ def _pin_instances(topology: m.Topology, data: dict) -> None:
             if instance.ipv6 is not None:
                 entry["ipv6"] = str(instance.ipv6)
     data["numbering"] = {
-        "instances": {n.instance: {"zone": n.zone, "port": n.port} for n in topology.numbering}
+        "instances": {n.instance: {"zone": n.zone, "port": n.port} for n in topology.numbering},
+        "nat_gateways": dict(topology.nat_numbers),
     }
+    for vpc in data["vpcs"]:
+        for entry in vpc.get("nat_gateways", []):
+            nat = topology.vpc(vpc["name"]).nat_gateway(entry["name"])
+            entry["ip"], entry["server"] = str(nat.ip), nat.server
 
 
 def lowest_free_address(topology: m.Topology, vpc: str, subnet: str) -> Optional[IPv4Address]:
@@ -122,6 +128,43 @@ def terminate_instance(intent, data, instance: str) -> str:
     return f"terminated instance '{instance}'{routes}"
 
 
+def create_nat_gateway(intent, data, vpc: str, subnet: str, name: str, public_ip: str) -> str:
+    """A public NAT gateway in a subnet, with an Elastic IP (its VPC needs an internet gateway,
+    as AWS's does), at the subnet's lowest free address."""
+    topology = intent.topology
+    entry = _vpc(data, vpc)
+    if not any(s.get("name") == subnet for s in entry.get("subnets", [])):
+        raise ChangeError(f"no subnet '{subnet}' in VPC '{vpc}'")
+    if not entry.get("internet_gateway"):
+        raise GatewayNotAttached(f"VPC '{vpc}' has no internet gateway: a public NAT gateway needs one")
+    _pin_instances(topology, data)
+    address = lowest_free_address(topology, vpc, subnet)
+    gateway = {"name": name, "subnet": subnet, "ip": str(address), "public_ip": str(public_ip)}
+    entry.setdefault("nat_gateways", []).append(gateway)
+    return f"created NAT gateway '{name}' in subnet '{subnet}' of VPC '{vpc}' ({address}, {public_ip})"
+
+
+def delete_nat_gateway(intent, data, vpc: str, name: str) -> str:
+    """Delete a NAT gateway: its translations end, routes to it become blackholes (as AWS's
+    do) and its Elastic IP is free."""
+    _pin_instances(intent.topology, data)
+    entry = _vpc(data, vpc)
+    gateways = entry.get("nat_gateways", [])
+    if not any(g.get("name") == name for g in gateways):
+        raise ChangeError(f"no NAT gateway '{name}' in VPC '{vpc}'")
+    entry["nat_gateways"] = [g for g in gateways if g.get("name") != name]
+    del data["numbering"]["nat_gateways"][name]
+    blackholed = 0
+    for table in entry.get("route_tables", []):
+        for route in table.get("routes", []):
+            if route.get("nat_gateway") == name:
+                del route["nat_gateway"]
+                route["blackhole"] = True
+                blackholed += 1
+    routes = f"; {blackholed} route(s) to it are blackholes now" if blackholed else ""
+    return f"deleted NAT gateway '{name}' of VPC '{vpc}'{routes}"
+
+
 def create_vpc(
     intent, data, name: str, cidr: str, account: Optional[str] = None, region: Optional[str] = None
 ) -> str:
@@ -178,6 +221,8 @@ def delete_vpc(intent, data, name: str) -> str:
 LIFECYCLE_OPERATIONS: dict[str, Callable] = {
     "launch-instance": launch_instance,
     "terminate-instance": terminate_instance,
+    "create-nat-gateway": create_nat_gateway,
+    "delete-nat-gateway": delete_nat_gateway,
     "create-vpc": create_vpc,
     "delete-vpc": delete_vpc,
 }

@@ -14,13 +14,11 @@ from .hybrid_schema import ASN, HYBRID
 from .model import (
     ATTACHMENT_STATES,
     INSTANCE_MTU,
-    MAX_CARD_PORT,
-    MAX_INSTANCE_ZONE,
     MIN_INSTANCE_MTU,
     PEERING_STATES,
     QUOTAS,
 )
-from .shapes import NAME, TEXT, _list, _object
+from .shapes import NAME, NUMBERING, TEXT, _list, _object
 
 REGION_PATTERN = "^[a-z]{2}(-[a-z]+)+-[0-9]+$"  # us-east-1, ap-southeast-2, us-gov-west-1
 
@@ -59,15 +57,6 @@ NACL_RULE = _object(
         "action": {"enum": ["allow", "deny"]},
     },
     ("rule", "protocol", "action"),
-)
-# an instance's numbers on its card, which a running emulation writes once instances come and
-# go at run time (RunInstances, the shell's launch): see loader.numbering
-NUMBERS = _object(
-    {
-        "zone": {"type": "integer", "minimum": 1, "maximum": MAX_INSTANCE_ZONE},
-        "port": {"type": "integer", "minimum": 1, "maximum": MAX_CARD_PORT},
-    },
-    ("zone", "port"),
 )
 ROUTE_PATH = {
     **_object({"peering": TEXT, "transit_gateway": TEXT}),
@@ -386,7 +375,7 @@ TOPOLOGY = _object(
                 ("name", "vpc", "service"),
             )
         ),
-        "numbering": _object({"instances": {"type": "object", "additionalProperties": NUMBERS}}),
+        "numbering": NUMBERING,
         "flow_logs": _list(
             _object(
                 {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .model import MAX_CARD_PORT, MAX_INSTANCE_ZONE, MAX_NAT_NUMBER
+
 NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]*$"}
 TEXT = {"type": "string", "minLength": 1}
 
@@ -21,3 +23,26 @@ def _object(properties: dict, required: tuple = ()) -> dict:
 
 def _list(item: dict) -> dict:
     return {"type": "array", "items": item}
+
+
+# what a running emulation writes once instances and NAT gateways come and go at run time
+# (RunInstances, CreateNatGateway, the shell's launch and nat-create): each instance's numbers
+# on its card, each NAT gateway's number (see loader.numbering)
+NUMBERING = _object(
+    {
+        "instances": {
+            "type": "object",
+            "additionalProperties": _object(
+                {
+                    "zone": {"type": "integer", "minimum": 1, "maximum": MAX_INSTANCE_ZONE},
+                    "port": {"type": "integer", "minimum": 1, "maximum": MAX_CARD_PORT},
+                },
+                ("zone", "port"),
+            ),
+        },
+        "nat_gateways": {
+            "type": "object",
+            "additionalProperties": {"type": "integer", "minimum": 1, "maximum": MAX_NAT_NUMBER},
+        },
+    }
+)

@@ -95,7 +95,7 @@ class NatPlan:
     """A NAT gateway on its server's card: its id, conntrack zone and MAC."""
 
     nat: m.NatGateway
-    number: int  # its id (1-based, in file order)
+    number: int  # its id (1-based, the loader's: see ``numbering:``)
     zone: int  # its port translations; after every instance's zone
     mac: str  # what the VPC's routes send to
     inbound_mac: str  # what the internet gateway sends to (its Elastic IP's side)
@@ -215,11 +215,13 @@ class Plan:
                 instance, numbers.port, zone, _mac(zone, 0x0A), card_port_name(instance.name, zone)
             )
         self.nat_gateways: dict[str, NatPlan] = {}
-        for number, nat in enumerate(topology.nat_gateways, start=1):
+        nat_numbers = dict(topology.nat_numbers)  # the loader's (see ``numbering:``)
+        for nat in topology.nat_gateways:
+            number = nat_numbers[nat.name]
             zone = m.SERVICE_ZONES + number  # above every instance's zone
             self.nat_gateways[nat.name] = NatPlan(nat, number, zone, _mac(zone, 0x0B), _mac(zone, 0x0C))
 
-        first = m.SERVICE_ZONES + len(topology.nat_gateways) + 1
+        first = m.LINK_ZONES + 1  # above every NAT gateway's zone
         self.interfaces: dict[str, InterfacePlan] = {}
         for number, interface in enumerate(topology.endpoint_interfaces, start=1):
             zone = first + 3 * (number - 1)

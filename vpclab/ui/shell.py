@@ -78,6 +78,8 @@ VERB_GROUPS = {  # what `help` lists, as users type the verbs
         "vpc-delete",
         "launch",
         "terminate",
+        "nat-create",
+        "nat-delete",
         "sg-create",
         "sg-delete",
         "instance-groups",

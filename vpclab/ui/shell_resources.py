@@ -125,6 +125,19 @@ class ResourceVerbs:
             return self.usage(self.do_vpc_delete)
         return self.change("delete-vpc", name=words[0])
 
+    def do_nat_create(self, line):
+        """Usage: nat-create VPC SUBNET NAME ELASTIC-IP  -- a public NAT gateway (its VPC needs an
+        internet gateway), e.g. nat-create shop web-a nat-c 203.0.113.77."""
+        words = line.split()
+        if len(words) != 4:
+            return self.usage(self.do_nat_create)
+        vpc, subnet, name, address = words
+        return self.change("create-nat-gateway", vpc=vpc, subnet=subnet, name=name, public_ip=address)
+
+    def do_nat_delete(self, line):
+        """Usage: nat-delete VPC NAME  -- delete a NAT gateway (routes to it become blackholes)."""
+        return self._two(line, "delete-nat-gateway", self.do_nat_delete)
+
     def do_launch(self, line):
         """Usage: launch VPC SUBNET NAME [SG...] [ip=ADDRESS]  -- a new instance, running at once
         (its VPC's default group unless groups are named; the subnet's lowest free address)."""

@@ -30,7 +30,7 @@ from .internet import (
 from .ipv6 import build_vpc_ipv6
 from .nat import build_nat_gateways, index_nat_gateways
 from .network import build_servers, build_subnet_drafts, build_subnets, build_vpc_cidrs
-from .numbering import build_numbering
+from .numbering import build_nat_numbers, build_numbering
 from .prefix_lists import aws_services, build_prefix_lists, index_gateway_endpoints
 from .reporter import Known, Reporter
 from .routes import build_route_tables, check_failover_targets, check_instance_routes
@@ -123,6 +123,7 @@ def _build(r: Reporter, data: dict) -> m.Topology:
         aws_services=reached,
         hybrid=hybrid,
         numbering=build_numbering(r, data, vpcs),
+        nat_numbers=build_nat_numbers(r, data, vpcs),
     )
 
 

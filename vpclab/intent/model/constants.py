@@ -26,10 +26,13 @@ RESERVED_HOST_OFFSETS = (0, 1, 2, 3)  # network, VPC router, DNS, reserved; plus
 MAX_VPCS = 4095
 MAX_ATTACHMENT_SUBNETS = 2047
 # an instance's conntrack zone (which also makes its MACs and its address towards the
-# metadata service) is below SERVICE_ZONES; NAT gateways, PrivateLink's interfaces and NLB
-# nodes take theirs from SERVICE_ZONES up, so instances launched at run time move none of them
+# metadata service) is below SERVICE_ZONES; NAT gateways take theirs from SERVICE_ZONES up (by
+# their numbers), PrivateLink's interfaces and NLB nodes from LINK_ZONES up: instances and NAT
+# gateways that come and go at run time move none of the others
 SERVICE_ZONES = 0x4000
+LINK_ZONES = 0x5000
 MAX_INSTANCE_ZONE = SERVICE_ZONES - 1
+MAX_NAT_NUMBER = LINK_ZONES - SERVICE_ZONES - 1
 MAX_CARD_PORT = 65279  # OpenFlow's highest port number (OFPP_MAX)
 # a card's own ports (vpclab.layout: the metadata service's, the tunnel's, the MSS clamp's)
 RESERVED_CARD_PORTS = (99, 100, 101)

@@ -66,6 +66,7 @@ class Topology:
     network_load_balancers: tuple[LoadBalancer, ...] = ()  # NLBs reached directly
     hybrid: Hybrid = Hybrid()  # on-premises sites, VPN, Direct Connect
     numbering: tuple[InstanceNumber, ...] = ()  # every instance's, in file order
+    nat_numbers: tuple[tuple[str, int], ...] = ()  # every NAT gateway's (name, number), in file order
 
     @property
     def load_balancers(self) -> tuple[LoadBalancer, ...]:
