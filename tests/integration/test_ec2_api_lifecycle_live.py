@@ -148,3 +148,56 @@ def test_a_nat_gateway_made_through_the_api_carries_the_private_subnets_traffic_
             assert not _pings(lab, "app1", "198.51.100.10")
         finally:
             served.stop()
+
+
+def test_a_transit_gateway_made_through_the_api_joins_two_vpcs_until_an_attachment_goes():
+    """From the empty design: two VPCs with an instance each, a TGW with AWS's defaults (its
+    default route table takes both attachments' associations and propagations), a route to it
+    in each VPC: the ping crosses; the second attachment deleted, it stops."""
+    empty = load_topology(str(designs.bundled(designs.EMPTY)))
+    with Emulation(empty, log=lambda line: None) as lab:
+        served = serve_emulation(lab, 0, log=lambda line: None)
+        try:
+            ec2 = ec2_client(served.endpoint, "us-east-1")
+            vpcs, subnets = {}, {}
+            for name, cidr, az in (("prod", "10.0", "a"), ("dev", "10.1", "b")):
+                vpcs[name] = ec2.create_vpc(CidrBlock=f"{cidr}.0.0/16")["Vpc"]["VpcId"]
+                subnets[name] = ec2.create_subnet(
+                    VpcId=vpcs[name], CidrBlock=f"{cidr}.1.0/24", AvailabilityZone=f"us-east-1{az}"
+                )["Subnet"]["SubnetId"]
+                group = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpcs[name]]}])
+                ec2.authorize_security_group_ingress(
+                    GroupId=group["SecurityGroups"][0]["GroupId"],
+                    IpProtocol="icmp",
+                    FromPort=-1,
+                    ToPort=-1,
+                    CidrIp="10.0.0.0/8",
+                )
+                ec2.run_instances(
+                    ImageId=IMAGE,
+                    MinCount=1,
+                    MaxCount=1,
+                    SubnetId=subnets[name],
+                    TagSpecifications=_tags(f"{name}1", "instance"),
+                )
+            tgw = ec2.create_transit_gateway(Description="core")["TransitGateway"]["TransitGatewayId"]
+            attachments = {
+                name: ec2.create_transit_gateway_vpc_attachment(
+                    TransitGatewayId=tgw, VpcId=vpcs[name], SubnetIds=[subnets[name]]
+                )["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+                for name in vpcs
+            }
+            assert not _pings(lab, "prod1", "10.1.1.4")  # no VPC route to the TGW yet
+            for name, other in (("prod", "10.1.0.0/16"), ("dev", "10.0.0.0/16")):
+                main = ec2.describe_route_tables(
+                    Filters=[
+                        {"Name": "vpc-id", "Values": [vpcs[name]]},
+                        {"Name": "association.main", "Values": ["true"]},
+                    ]
+                )["RouteTables"][0]["RouteTableId"]
+                ec2.create_route(RouteTableId=main, DestinationCidrBlock=other, TransitGatewayId=tgw)
+            assert _pings(lab, "prod1", "10.1.1.4") and _pings(lab, "dev1", "10.0.1.4")
+            ec2.delete_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=attachments["dev"])
+            assert not _pings(lab, "prod1", "10.1.1.4")
+        finally:
+            served.stop()

@@ -267,7 +267,7 @@ def test_vpclab_serve_answers_the_aws_cli_and_tears_down_on_sigterm():
             "10.1.0.0/16",
         ]
         refused = subprocess.run(
-            [*aws, "create-transit-gateway", "--description", "core"],
+            [*aws, "create-vpn-gateway", "--type", "ipsec.1"],
             capture_output=True,
             text=True,
             env=env,

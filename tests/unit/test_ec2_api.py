@@ -160,12 +160,12 @@ def served_key(api, aws_id: str):
 @pytest.mark.parametrize("api", ["peering.yaml"], indirect=True)
 def test_a_call_the_emulation_cannot_follow_is_refused_aws_style_and_changes_nothing(api):
     running, ec2, _ = api
-    gateways = len(ec2.describe_transit_gateways()["TransitGateways"])
+    gateways = len(ec2.describe_vpn_gateways()["VpnGateways"])
     with pytest.raises(ClientError) as refused:
-        ec2.create_transit_gateway(Description="core")
+        ec2.create_vpn_gateway(Type="ipsec.1")
     error = refused.value.response["Error"]
-    assert error["Code"] == "UnsupportedOperation" and "CreateTransitGateway" in error["Message"]
-    assert len(ec2.describe_transit_gateways()["TransitGateways"]) == gateways and running.applied == []
+    assert error["Code"] == "UnsupportedOperation" and "CreateVpnGateway" in error["Message"]
+    assert len(ec2.describe_vpn_gateways()["VpnGateways"]) == gateways and running.applied == []
     ec2.create_tags(Resources=[ec2.describe_vpcs()["Vpcs"][0]["VpcId"]], Tags=[{"Key": "team", "Value": "x"}])
     assert running.applied == []  # a tag changes nothing emulated: moto keeps it
 

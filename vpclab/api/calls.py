@@ -16,7 +16,7 @@ from ipaddress import ip_network
 from vpclab.intent.model.traffic import protocol_label
 from vpclab.intent.values import parse_ports, parse_protocol
 
-from . import lifecycle, resources
+from . import lifecycle, resources, transit_gateways
 from .params import NEW, ApiRefusal, Change, Ids, members, tagged_name
 
 
@@ -202,6 +202,7 @@ CREATED = {
     "CreateVpc": ("vpc", "vpcId", lambda a: a["name"]),
     "CreateNatGateway": ("nat_gateway", "natGatewayId", lambda a: a["name"]),
     **resources.CREATED,
+    **transit_gateways.CREATED,
 }
 
 
@@ -309,6 +310,8 @@ def changes(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
         return peering_changes(action, params, ids)
     if kind == "transit_gateway":
         return tgw_changes(action, params, ids)
+    if action in transit_gateways.CALLS:
+        return transit_gateways.changes(action, params, ids, running)
     if action in lifecycle.LIFECYCLE:
         return lifecycle.changes(action, params, ids, running)
     if action in resources.OBJECTS:
@@ -327,6 +330,7 @@ def changes(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
                 [
                     *FOLLOWED,
                     *lifecycle.LIFECYCLE,
+                    *transit_gateways.CALLS,
                     *resources.OBJECTS,
                     *resources.ATTRIBUTES,
                     *resources.GATEWAYS,

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 from vpclab.errors import VpclabError
 from vpclab.intent.changes import Intent
 
-from . import calls, lifecycle, resources
+from . import calls, lifecycle, resources, transit_gateways
 from .params import NEW, ApiRefusal, Ids, reads, tagged_name
 
 PASSED = ("CreateTags", "DeleteTags")  # changing calls that change nothing vpclab emulates
@@ -116,6 +116,10 @@ class Front:
                     self.client(region), self.ids.id_of("vpc", planned[0][1]["name"]) or ""
                 ),
             )
+        if status == 200 and action == "CreateTransitGateway":
+            planned, unwanted = transit_gateways.created(planned, answer, self.ids)
+            if unwanted:  # moto made a default route table the call did not ask for
+                self.client(region).delete_transit_gateway_route_table(TransitGatewayRouteTableId=unwanted)
         if status == 200 and action == "RunInstances":
             planned = lifecycle.named_launches(planned, answer, params, self.running(), self.ids)
         if status == 200 and planned:
@@ -126,11 +130,26 @@ class Front:
                 code = getattr(error, "code", "InternalError")
                 return self._answer(start_response, 500, error_body("InternalError", f"{code}: {error}"))
             self.log(f"*** {action}: {len(planned)} change(s) on the cards")
+        if status == 200 and action == "CreateTransitGatewayVpcAttachment":
+            self._mirror_propagation(region, planned[0][1])
         if status == 200 and action == "TerminateInstances":
             for _, arguments in planned:
                 self.ids.forget("instance", arguments["instance"])
                 self.ids.forget("network_interface", arguments["instance"])
         return self._answer(start_response, status, answer, headers)
+
+    def _mirror_propagation(self, region: str, attachment: dict) -> None:
+        """moto associates a new attachment with the default route table but does not
+        propagate it there; AWS (and the design) does: tell moto, so describe-* agrees."""
+        tgw = next(t for t in self.running().get("transit_gateways", []) if t["name"] == attachment["tgw"])
+        table = tgw.get("propagation_default_route_table")
+        if table:
+            self.client(region).enable_transit_gateway_route_table_propagation(
+                TransitGatewayRouteTableId=self.ids.id_of("tgw_route_table", (tgw["name"], table)),
+                TransitGatewayAttachmentId=self.ids.id_of(
+                    "tgw_attachment", (tgw["name"], attachment["name"])
+                ),
+            )
 
     def _in_design(self, region: str) -> None:
         """A VPC is created in a Region the design has (the call's, as it was signed)."""

@@ -22,6 +22,7 @@ from .errors import ChangeError, TopologyError, format_path
 from .lifecycle import LIFECYCLE_OPERATIONS
 from .loader import topology_from_data
 from .resources import RESOURCE_OPERATIONS
+from .transit_gateways import TGW_OPERATIONS
 
 
 class Intent:
@@ -510,4 +511,5 @@ OPERATIONS: dict[str, Callable] = {
     "bgp-learned": bgp_learned,
     **RESOURCE_OPERATIONS,
     **LIFECYCLE_OPERATIONS,
+    **TGW_OPERATIONS,
 }

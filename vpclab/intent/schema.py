@@ -294,6 +294,10 @@ TOPOLOGY = _object(
                     "security_group_referencing_support": {"type": "boolean"},
                     "vpn_ecmp_support": {"type": "boolean"},  # contract v3; AWS's default true
                     "asn": ASN,  # vpclab (Terraform: amazon_side_asn); AWS's default 64512
+                    # the route table new attachments are associated with, and propagate into
+                    # (AWS's default route table; Terraform's ..._default_route_table_id)
+                    "association_default_route_table": NAME,
+                    "propagation_default_route_table": NAME,
                     "attachments": _list(
                         _object(
                             {

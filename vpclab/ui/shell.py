@@ -34,72 +34,7 @@ from vpclab.ui.render import render_verdict
 from vpclab.ui.shell_changes import ChangeVerbs
 from vpclab.ui.shell_resources import ResourceVerbs
 from vpclab.ui.shell_sites import SiteVerbs
-
-VERB_GROUPS = {  # what `help` lists, as users type the verbs
-    "look": [
-        "trace",
-        "why",
-        "routes",
-        "failover",
-        "targets",
-        "sg",
-        "where",
-        "flows",
-        "flowlogs",
-        "capture",
-        "changes",
-        "design",
-    ],
-    "change": [
-        "sg-add",
-        "sg-remove",
-        "nacl-add",
-        "nacl-remove",
-        "tgw-route",
-        "tgw-route-remove",
-        "propagation",
-        "association",
-        "blackhole",
-        "restore",
-        "peering-request",
-        "peering-accept",
-        "peering-reject",
-        "peering-delete",
-        "peering-restore",
-        "attachment-accept",
-        "attachment-reject",
-        "route-add",
-        "route-remove",
-        "announce",
-        "withdraw",
-    ],
-    "create and attach": [
-        "vpc-create",
-        "vpc-delete",
-        "launch",
-        "terminate",
-        "nat-create",
-        "nat-delete",
-        "sg-create",
-        "sg-delete",
-        "instance-groups",
-        "source-dest-check",
-        "public-ip",
-        "table-create",
-        "table-delete",
-        "table-use",
-        "nacl-create",
-        "nacl-delete",
-        "nacl-use",
-        "subnet-create",
-        "subnet-delete",
-        "cidr-add",
-        "cidr-remove",
-        "igw-attach",
-        "igw-detach",
-    ],
-    "break": ["fail", "recover"],
-}
+from vpclab.ui.verb_groups import VERB_GROUPS
 
 
 class VpcCLI(ChangeVerbs, ResourceVerbs, SiteVerbs, CLI):

@@ -157,3 +157,39 @@ class ResourceVerbs:
         if len(words) != 1:
             return self.usage(self.do_terminate)
         return self.change("terminate-instance", instance=words[0])
+
+    def do_tgw_create(self, line):
+        """Usage: tgw-create NAME  -- a transit gateway with AWS's defaults: a route table NAME-rt
+        that new attachments are associated with and propagate into."""
+        words = line.split()
+        if len(words) != 1:
+            return self.usage(self.do_tgw_create)
+        return self.change("create-transit-gateway", name=words[0], default_table=f"{words[0]}-rt")
+
+    def do_tgw_delete(self, line):
+        """Usage: tgw-delete NAME  -- delete a transit gateway without attachments."""
+        words = line.split()
+        if len(words) != 1:
+            return self.usage(self.do_tgw_delete)
+        return self.change("delete-transit-gateway", name=words[0])
+
+    def do_tgw_attach(self, line):
+        """Usage: tgw-attach TGW NAME VPC SUBNET...  -- attach a VPC (a subnet per AZ) to a
+        transit gateway."""
+        words = line.split()
+        if len(words) < 4:
+            return self.usage(self.do_tgw_attach)
+        tgw, name, vpc, *subnets = words
+        return self.change("create-tgw-attachment", tgw=tgw, name=name, vpc=vpc, subnets=subnets)
+
+    def do_tgw_detach(self, line):
+        """Usage: tgw-detach TGW NAME  -- delete an attachment (routes through it become blackholes)."""
+        return self._two(line, "delete-tgw-attachment", self.do_tgw_detach, first="tgw")
+
+    def do_tgw_table_create(self, line):
+        """Usage: tgw-table-create TGW NAME  -- a route table of a transit gateway."""
+        return self._two(line, "create-tgw-route-table", self.do_tgw_table_create, first="tgw")
+
+    def do_tgw_table_delete(self, line):
+        """Usage: tgw-table-delete TGW NAME  -- delete a TGW route table nothing is associated with."""
+        return self._two(line, "delete-tgw-route-table", self.do_tgw_table_delete, first="tgw")

@@ -170,6 +170,10 @@ def build_transit_gateway(r: Reporter, known: Known, t: int, tgw: dict) -> m.Tra
                 )
             associated.setdefault(name, table_path)
         tables.append(build_tgw_table(r, known, table_path, table, names))
+    table_names = {table["name"] for table in tgw.get("route_tables", [])}
+    for key in ("association_default_route_table", "propagation_default_route_table"):
+        if key in tgw and tgw[key] not in table_names:
+            r.report(path + (key,), f"no route table '{tgw[key]}' in transit gateway '{tgw['name']}'")
     referencing = tgw.get("security_group_referencing_support", False)
     asn = tgw.get("asn", m.AMAZON_SIDE_ASN)
     check_asn(r, path + ("asn",), asn, m.AMAZON_ASN_RANGES, "a transit gateway")
