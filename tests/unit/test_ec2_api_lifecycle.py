@@ -222,3 +222,17 @@ def test_a_nat_gateway_made_and_deleted_through_the_api_is_the_designs(api):
     assert [n.name for n in running.intent.topology.nat_gateways] == ["nat-a", "nat-b"]
     assert verdict(running.intent.topology, "app1", "198.51.100.10", "tcp", 443).reason == "blackhole"
     assert _refused(ec2.delete_nat_gateway, NatGatewayId=made["NatGatewayId"]) == "NatGatewayNotFound"
+
+
+@pytest.mark.parametrize("api", ["flow-logs.yaml"], indirect=True)
+def test_an_instance_attribute_no_packet_meets_goes_to_moto_and_changes_nothing_emulated(api):
+    running, ec2, _ = api
+    web1 = next(
+        i["InstanceId"]
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if {"Key": "Name", "Value": "web1"} in i["Tags"]
+    )
+    ec2.modify_instance_attribute(InstanceId=web1, DisableApiTermination={"Value": True})  # as Terraform does
+    kept = ec2.describe_instance_attribute(InstanceId=web1, Attribute="disableApiTermination")
+    assert kept["DisableApiTermination"]["Value"] is True and running.applied == []

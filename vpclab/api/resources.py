@@ -41,7 +41,9 @@ def security_group_objects(action: str, params: dict, ids: Ids) -> list[Change]:
 
 def instance_attributes(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
     """ModifyInstanceAttribute and ModifyNetworkInterfaceAttribute: the security groups (a
-    whole new set, of the instance's own VPC) and the source/destination check."""
+    whole new set, of the instance's own VPC) and the source/destination check. Another
+    attribute (termination protection, instance type, user data, a description: what
+    Terraform's provider sets) changes nothing emulated: moto keeps it, as it keeps tags."""
     if action == "ModifyInstanceAttribute":
         instance = ids.key(params.get("InstanceId", ""), "instance", "InstanceID")
         groups = [v for k, v in sorted(params.items(), key=_numbered) if k.startswith("GroupId.")]
@@ -66,12 +68,7 @@ def instance_attributes(action: str, params: dict, ids: Ids, running: dict) -> l
                 )
             names.append(name)
         changes.append(("set-instance-groups", {"instance": instance, "groups": names}))
-    if not changes:
-        raise ApiRefusal(
-            "UnsupportedOperation",
-            f"vpclab follows {action} for the security groups and SourceDestCheck only",
-        )
-    return changes
+    return changes  # none: an attribute no packet meets (termination protection, type...) goes to moto
 
 
 def _numbered(item: tuple[str, str]) -> tuple[int, str]:
