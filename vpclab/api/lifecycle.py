@@ -19,7 +19,7 @@ import re
 from typing import Optional
 from xml.etree import ElementTree
 
-from .params import NEW, ApiRefusal, Change, Ids, members, tagged_name
+from .params import NEW, ApiRefusal, Change, Ids, group_names, members, numbered, tagged_name
 
 MAX_COUNT = 20  # AWS's default On-Demand limit for a new account is about this many instances
 
@@ -41,18 +41,15 @@ def run_instances(params: dict, ids: Ids, running: dict) -> list[Change]:
     if not subnet_id:
         raise ApiRefusal("VPCIdNotSpecified", "No default VPC for this user: name a SubnetId")
     vpc, subnet = ids.key(subnet_id, "subnet", "SubnetID")
-    groups = [v for k, v in sorted(params.items()) if re.fullmatch(r"SecurityGroupId\.\d+", k)]
-    groups += [v for k, v in sorted(interface.items()) if re.fullmatch(r"SecurityGroupId\.\d+", k)]
-    names = []
-    for group in groups:
-        owner, name = ids.key(group, "security_group", "Group")
-        if owner != vpc:
-            raise ApiRefusal(
-                "InvalidParameter",
-                f"Security group {group} and subnet {subnet_id} belong to different networks.",
-            )
-        names.append(name)
-    names += [v for k, v in sorted(params.items()) if re.fullmatch(r"SecurityGroup\.\d+", k)]  # by name
+    names = group_names(
+        ids,
+        numbered(params, "SecurityGroupId") + numbered(interface, "SecurityGroupId"),
+        vpc,
+        lambda group, owner: ApiRefusal(
+            "InvalidParameter", f"Security group {group} and subnet {subnet_id} belong to different networks."
+        ),
+    )
+    names += numbered(params, "SecurityGroup")  # by name
     try:
         low, count = int(params.get("MinCount", 1)), int(params.get("MaxCount", 1))
     except ValueError:
@@ -86,7 +83,7 @@ def run_instances(params: dict, ids: Ids, running: dict) -> list[Change]:
 
 def terminate_instances(params: dict, ids: Ids) -> list[Change]:
     """TerminateInstances: each instance it names."""
-    named = [v for k, v in sorted(params.items()) if re.fullmatch(r"InstanceId\.\d+", k)]
+    named = numbered(params, "InstanceId")
     if not named:
         raise ApiRefusal("MissingParameter", "The request must contain the parameter InstanceId")
     return [("terminate-instance", {"instance": ids.key(i, "instance", "InstanceID")}) for i in named]

@@ -3,6 +3,8 @@ refusals, and the Query API's parameters (``Prefix.N.Rest=value``) read as lists
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -70,6 +72,26 @@ def members(params: dict, prefix: str) -> list[dict]:
         if number.isdigit() and name:
             found.setdefault(int(number), {})[name] = value
     return [found[n] for n in sorted(found)]
+
+
+def numbered(params: dict, prefix: str) -> list[str]:
+    """The values of ``Prefix.N`` parameters (a Query API list: ``GroupId.1``...), in N's order."""
+    found = [(int(k[len(prefix) + 1 :]), v) for k, v in params.items() if re.fullmatch(rf"{prefix}\.\d+", k)]
+    return [value for _, value in sorted(found)]
+
+
+def group_names(
+    ids: Ids, groups: list[str], vpc: str, refused: Callable[[str, str], ApiRefusal]
+) -> list[str]:
+    """The design's names of security group ids, each a group of ``vpc`` (else
+    ``refused(group id, its VPC)``)."""
+    names = []
+    for group in groups:
+        owner, name = ids.key(group, "security_group", "Group")
+        if owner != vpc:
+            raise refused(group, owner)
+        names.append(name)
+    return names
 
 
 def tagged_name(params: dict) -> Optional[str]:

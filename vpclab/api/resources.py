@@ -14,7 +14,7 @@ from typing import Optional
 
 from vpclab.intent.loader import topology_from_data
 
-from .params import NEW, ApiRefusal, Change, Ids, tagged_name
+from .params import NEW, ApiRefusal, Change, Ids, group_names, numbered, tagged_name
 
 
 def _vpc_of(params: dict, ids: Ids) -> str:
@@ -46,10 +46,10 @@ def instance_attributes(action: str, params: dict, ids: Ids, running: dict) -> l
     Terraform's provider sets) changes nothing emulated: moto keeps it, as it keeps tags."""
     if action == "ModifyInstanceAttribute":
         instance = ids.key(params.get("InstanceId", ""), "instance", "InstanceID")
-        groups = [v for k, v in sorted(params.items(), key=_numbered) if k.startswith("GroupId.")]
+        groups = numbered(params, "GroupId")
     else:
         instance = ids.key(params.get("NetworkInterfaceId", ""), "network_interface", "NetworkInterfaceID")
-        groups = [v for k, v in sorted(params.items(), key=_numbered) if k.startswith("SecurityGroupId.")]
+        groups = numbered(params, "SecurityGroupId")
     changes: list[Change] = []
     check = params.get("SourceDestCheck.Value")
     if check is not None:
@@ -58,23 +58,17 @@ def instance_attributes(action: str, params: dict, ids: Ids, running: dict) -> l
         )
     if groups:
         vpc = _instance_vpc(running, instance)
-        names = []
-        for group in groups:
-            owner, name = ids.key(group, "security_group", "Group")
-            if owner != vpc:
-                raise ApiRefusal(
-                    "InvalidParameterValue",
-                    f"security group {group} belongs to VPC '{owner}', not to instance {instance}'s '{vpc}'",
-                )
-            names.append(name)
+        names = group_names(
+            ids,
+            groups,
+            vpc,
+            lambda group, owner: ApiRefusal(
+                "InvalidParameterValue",
+                f"security group {group} belongs to VPC '{owner}', not to instance {instance}'s '{vpc}'",
+            ),
+        )
         changes.append(("set-instance-groups", {"instance": instance, "groups": names}))
     return changes  # none: an attribute no packet meets (termination protection, type...) goes to moto
-
-
-def _numbered(item: tuple[str, str]) -> tuple[int, str]:
-    key = item[0]
-    tail = key.rpartition(".")[2]
-    return (int(tail), key) if tail.isdigit() else (0, key)
 
 
 def _instance_vpc(running: dict, instance: str) -> str:

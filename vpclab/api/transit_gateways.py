@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from .params import NEW, ApiRefusal, Change, Ids, tagged_name
+from .params import NEW, ApiRefusal, Change, Ids, numbered, tagged_name
 
 DEFAULT_TABLE = "tgw-rtb-new"  # the default route table's name in the trial, before moto answers
 CALLS = (
@@ -66,7 +66,7 @@ def changes(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
         tgw = ids.key(params.get("TransitGatewayId", ""), "transit_gateway", "TransitGatewayID")
         vpc = ids.key(params.get("VpcId", ""), "vpc", "VpcID")
         subnets = []
-        for subnet_id in [v for k, v in sorted(params.items()) if re.fullmatch(r"SubnetIds\.\d+", k)]:
+        for subnet_id in numbered(params, "SubnetIds"):
             owner, subnet = ids.key(subnet_id, "subnet", "SubnetID")
             if owner != vpc:
                 raise ApiRefusal(

@@ -21,7 +21,7 @@ from typing import Optional
 
 from . import model as m
 from .errors import ChangeError, DependencyViolation, GatewayNotAttached
-from .resources import _instance, _pin_public_ips, _vpc
+from .resources import _instance, _pin_public_ips, _vpc, blackhole
 
 
 def _pin_instances(topology: m.Topology, data: dict) -> None:
@@ -114,13 +114,7 @@ def terminate_instance(intent, data, instance: str) -> str:
     vpc, entry = _instance(data, instance)
     vpc["instances"] = [i for i in vpc["instances"] if i is not entry]
     del data["numbering"]["instances"][instance]
-    blackholed = 0
-    for table in vpc.get("route_tables", []):
-        for route in table.get("routes", []):
-            if route.get("instance") == instance:
-                del route["instance"]
-                route["blackhole"] = True
-                blackholed += 1
+    blackholed = blackhole(vpc.get("route_tables", []), "instance", instance)
     for balancer in data.get("network_load_balancers", []):
         if instance in balancer.get("targets", []):
             balancer["targets"] = [t for t in balancer["targets"] if t != instance]
@@ -154,13 +148,7 @@ def delete_nat_gateway(intent, data, vpc: str, name: str) -> str:
         raise ChangeError(f"no NAT gateway '{name}' in VPC '{vpc}'")
     entry["nat_gateways"] = [g for g in gateways if g.get("name") != name]
     del data["numbering"]["nat_gateways"][name]
-    blackholed = 0
-    for table in entry.get("route_tables", []):
-        for route in table.get("routes", []):
-            if route.get("nat_gateway") == name:
-                del route["nat_gateway"]
-                route["blackhole"] = True
-                blackholed += 1
+    blackholed = blackhole(entry.get("route_tables", []), "nat_gateway", name)
     routes = f"; {blackholed} route(s) to it are blackholes now" if blackholed else ""
     return f"deleted NAT gateway '{name}' of VPC '{vpc}'{routes}"
 

@@ -224,15 +224,22 @@ def detach_internet_gateway(intent, data, vpc: str, name: str) -> str:
             "detaching the gateway"
         )
     del entry["internet_gateway"]
-    blackholed = 0
-    for table in entry.get("route_tables", []):
-        for route in table.get("routes", []):
-            if route.get("internet_gateway") == name:
-                del route["internet_gateway"]
-                route["blackhole"] = True
-                blackholed += 1
+    blackholed = blackhole(entry.get("route_tables", []), "internet_gateway", name)
     routes = f"; {blackholed} route(s) to it are blackholes now" if blackholed else ""
     return f"detached internet gateway '{name}' from VPC '{vpc}'{routes}"
+
+
+def blackhole(tables: list, key: str, name: str) -> int:
+    """The routes of ``tables`` (route tables' data: a VPC's, or a TGW's) whose ``key`` is
+    ``name``, a target that is gone, become blackholes, as AWS shows them; how many."""
+    count = 0
+    for table in tables:
+        for route in table.get("routes", []):
+            if route.get(key) == name:
+                del route[key]
+                route["blackhole"] = True
+                count += 1
+    return count
 
 
 def set_public_ip(intent, data, instance: str, address: Optional[str] = None) -> str:

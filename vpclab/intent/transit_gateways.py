@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Optional
 
 from .errors import ChangeError, DependencyViolation
+from .resources import blackhole
 
 DEFAULTS = ("association_default_route_table", "propagation_default_route_table")
 
@@ -59,13 +60,7 @@ def delete_transit_gateway(intent, data, name: str) -> str:
         held = ", ".join(a["name"] for a in tgw["attachments"])
         raise DependencyViolation(f"transit gateway '{name}' still has attachments {held}")
     data["transit_gateways"] = [t for t in data["transit_gateways"] if t is not tgw]
-    blackholed = _blackholed(
-        route
-        for vpc in data["vpcs"]
-        for t in vpc.get("route_tables", [])
-        for route in t.get("routes", [])
-        if route.get("transit_gateway") == name
-    )
+    blackholed = sum(blackhole(vpc.get("route_tables", []), "transit_gateway", name) for vpc in data["vpcs"])
     routes = f"; {blackholed} route(s) to it are blackholes now" if blackholed else ""
     return f"deleted transit gateway '{name}'{routes}"
 
@@ -103,20 +98,9 @@ def delete_tgw_attachment(intent, data, tgw: str, name: str) -> str:
         for field in ("associations", "propagations"):
             if name in table.get(field, []):
                 table[field] = [a for a in table[field] if a != name]
-    blackholed = _blackholed(
-        route
-        for table in gateway.get("route_tables", [])
-        for route in table.get("routes", [])
-        if route.get("attachment") == name
-    )
+    blackholed = blackhole(gateway.get("route_tables", []), "attachment", name)
     own = [v for v in data["vpcs"] if v.get("name") == attachment.get("vpc")]  # its VPC's routes to the TGW
-    blackholed += _blackholed(
-        route
-        for vpc in own
-        for table in vpc.get("route_tables", [])
-        for route in table.get("routes", [])
-        if route.get("transit_gateway") == tgw
-    )
+    blackholed += sum(blackhole(vpc.get("route_tables", []), "transit_gateway", tgw) for vpc in own)
     routes = f"; {blackholed} route(s) through it are blackholes now" if blackholed else ""
     return f"deleted attachment '{name}' of transit gateway '{tgw}'{routes}"
 
@@ -143,17 +127,6 @@ def delete_tgw_route_table(intent, data, tgw: str, name: str) -> str:
         raise DependencyViolation(f"route table '{name}' is transit gateway '{tgw}''s default route table")
     gateway["route_tables"] = [t for t in gateway["route_tables"] if t is not table]
     return f"deleted route table '{name}' of transit gateway '{tgw}'"
-
-
-def _blackholed(routes) -> int:
-    """Make each route a blackhole (its target is gone); how many."""
-    count = 0
-    for route in routes:
-        for key in ("transit_gateway", "attachment"):
-            route.pop(key, None)
-        route["blackhole"] = True
-        count += 1
-    return count
 
 
 TGW_OPERATIONS: dict[str, Callable] = {

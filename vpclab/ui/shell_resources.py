@@ -24,6 +24,12 @@ class ResourceVerbs:
             return self.usage(verb)
         return self.change(operation, **{first: words[0], second: words[1]})
 
+    def _one(self, line, operation, verb, key="name", **more):
+        words = line.split()
+        if len(words) != 1:
+            return self.usage(verb)
+        return self.change(operation, **{key: words[0]}, **more)
+
     def do_sg_create(self, line):
         """Usage: sg-create VPC NAME  -- a new security group (all IPv4 out, nothing in)."""
         return self._two(line, "create-security-group", self.do_sg_create)
@@ -120,10 +126,7 @@ class ResourceVerbs:
 
     def do_vpc_delete(self, line):
         """Usage: vpc-delete NAME  -- delete a VPC that holds nothing but its defaults."""
-        words = line.split()
-        if len(words) != 1:
-            return self.usage(self.do_vpc_delete)
-        return self.change("delete-vpc", name=words[0])
+        return self._one(line, "delete-vpc", self.do_vpc_delete)
 
     def do_nat_create(self, line):
         """Usage: nat-create VPC SUBNET NAME ELASTIC-IP  -- a public NAT gateway (its VPC needs an
@@ -153,25 +156,18 @@ class ResourceVerbs:
 
     def do_terminate(self, line):
         """Usage: terminate INSTANCE  -- terminate an instance (its host goes; routes to it: blackholes)."""
-        words = line.split()
-        if len(words) != 1:
-            return self.usage(self.do_terminate)
-        return self.change("terminate-instance", instance=words[0])
+        return self._one(line, "terminate-instance", self.do_terminate, key="instance")
 
     def do_tgw_create(self, line):
         """Usage: tgw-create NAME  -- a transit gateway with AWS's defaults: a route table NAME-rt
         that new attachments are associated with and propagate into."""
-        words = line.split()
-        if len(words) != 1:
-            return self.usage(self.do_tgw_create)
-        return self.change("create-transit-gateway", name=words[0], default_table=f"{words[0]}-rt")
+        return self._one(
+            line, "create-transit-gateway", self.do_tgw_create, default_table=f"{line.strip()}-rt"
+        )
 
     def do_tgw_delete(self, line):
         """Usage: tgw-delete NAME  -- delete a transit gateway without attachments."""
-        words = line.split()
-        if len(words) != 1:
-            return self.usage(self.do_tgw_delete)
-        return self.change("delete-transit-gateway", name=words[0])
+        return self._one(line, "delete-transit-gateway", self.do_tgw_delete)
 
     def do_tgw_attach(self, line):
         """Usage: tgw-attach TGW NAME VPC SUBNET...  -- attach a VPC (a subnet per AZ) to a
