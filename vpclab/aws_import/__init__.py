@@ -15,8 +15,18 @@ from .mapping import Mapper
 from .routers import read_routers
 from .snapshot import SnapshotError, merge, read_snapshot
 from .state import Imported, Skipped
+from .terraform import PlanSnapshot, read_plan
 
-__all__ = ["Imported", "Skipped", "SnapshotError", "import_account", "import_directory", "render", "report"]
+__all__ = [
+    "Imported",
+    "Skipped",
+    "SnapshotError",
+    "import_account",
+    "import_directory",
+    "import_plan",
+    "render",
+    "report",
+]
 
 
 def topology_name(directory: str) -> str:
@@ -34,6 +44,27 @@ def import_directory(directory: str, servers_per_az: int = 1) -> Imported:
     mapper = Mapper(read_snapshot(directory), topology_name(directory), servers_per_az)
     mapper.routers = read_routers(directory)
     return mapper.run()
+
+
+def import_plan(path: str, servers_per_az: int = 1) -> Imported:
+    """A Terraform plan (``terraform show -json``) as a design: what it leaves once applied."""
+    plan = read_plan(path)
+    snapshot = PlanSnapshot(plan)
+    snapshot.run()
+    if not snapshot.files["Vpcs"]:
+        held = [r.address for r in plan.resources if r.mode == "managed"]
+        raise SnapshotError(
+            f"{path}: no VPC in the plan: vpclab emulates VPCs and what joins them; it holds "
+            + (", ".join(held[:8]) + (f" and {len(held) - 8} more" if len(held) > 8 else "") or "nothing")
+        )
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if stem in ("plan", "tfplan", "plan.out", "state"):  # named by its folder, as Terraform's are
+        stem = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    name = re.sub(r"[^A-Za-z0-9-]+", "-", stem).strip("-")[:40]
+    imported = Mapper(merge(snapshot.parts()), name or "terraform", servers_per_az).run()
+    imported.skipped += snapshot.skipped
+    imported.changed += snapshot.changed
+    return imported
 
 
 def import_account(

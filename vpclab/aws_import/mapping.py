@@ -20,6 +20,7 @@ from .load_balancers import LoadBalancerMapping
 from .snapshot import OTHERS, SnapshotError
 from .state import (
     OTHER_FILES,
+    PUBLIC_ON_APPLY,
     PUBLIC_RANGE,
     TGW_KEYS,
     VPC_KEYS,
@@ -394,7 +395,9 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
                     **self.instance_ipv6(instance, aws_id),
                     "security_groups": groups or ["default"],
                 }
-                if instance.get("PublicIpAddress"):
+                if instance.get(PUBLIC_ON_APPLY):  # a plan's: its address is given on up
+                    entry["public_ip"] = True
+                elif instance.get("PublicIpAddress"):
                     entry["public_ip"] = True
                     entry["aws_public_ip"] = instance["PublicIpAddress"]  # trace takes it
                     self.change(

@@ -60,6 +60,7 @@ TGW_KEYS = (  # the order of a TGW's keys in the written YAML
     "attachments",
     "route_tables",
 )
+PUBLIC_ON_APPLY = "_vpclab_public_on_apply"  # (a plan's instance) AWS gives it a public IP on launch
 PUBLIC_RANGE = "203.0.113.0/24"  # where vpclab puts public and Elastic IPs (RFC 5737)
 ATTACHMENT_STATES = {
     "available": "available",

@@ -6,6 +6,7 @@ and refuse them with the same messages.
 
 from __future__ import annotations
 
+import argparse
 from ipaddress import IPv6Address, ip_address
 from typing import Optional
 
@@ -200,3 +201,14 @@ def trace_arguments(topology: Topology, args) -> dict:
         source_ip=source_ip,
         size=size,
     )
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number above zero."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number above zero")
+    return number

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from controller.compiler import compile_topology
 from controller.compiler.matches import UNCARRIED, uncarried
-from controller.compiler.security_groups import TooManyGroups
 from experiments import catalog
 from experiments.flowlogs import Alarm
 from experiments.harness import Scenario
@@ -21,7 +19,7 @@ from nitro_switch import attach
 from nitro_switch.clean import clean_orphans, clean_runs, live_run, run_names
 from nitro_switch.server import DATAPATH_PROFILES, RunningCard
 from nitro_switch.sites import way_to
-from vpclab import aws_import, designs
+from vpclab import designs
 from vpclab.errors import InvalidInput, VpclabError
 from vpclab.fuzz.run import fuzz
 from vpclab.inspection.why import explain
@@ -39,11 +37,13 @@ from vpclab.ui import reach_view
 from vpclab.ui.arguments import (
     UsageError,
     dns_note,
+    positive,
     resolve_destination,
     resolve_source,
     trace_arguments,
     traffic_arguments,
 )
+from vpclab.ui.importing import add_import_parser, buildable
 from vpclab.ui.render import render_verdict, summary
 from vpclab.ui.session import serve, up
 from vpclab.verify import report, verify
@@ -110,17 +110,6 @@ def add_profile_option(parser: argparse.ArgumentParser) -> None:
         default="standard",
         help="the Nitro cards' ports: standard (sockets) or afxdp (AF_XDP: faster TCP, 73 MiB more a port)",
     )
-
-
-def positive(text: str) -> int:
-    """An argparse type: a whole number above zero."""
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number above zero")
-    return number
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -277,47 +266,8 @@ def _parser() -> argparse.ArgumentParser:
     cleaner.add_argument("target", nargs="?", metavar="TOPO|NAME")
     cleaner.add_argument("--force", action="store_true", help="also remove runs that are still live")
     cleaner.set_defaults(run=run_clean)
-    importer = commands.add_parser(
-        "import",
-        help="a real account's configuration (describe-* JSON files, or a live EC2 API) as a topology",
-        description="DIR holds one JSON file per `aws ec2 describe-*` call (Vpcs.json, Subnets.json, "
-        "RouteTables.json, ...), as Batfish reads them; or, with --region (and --endpoint), the same "
-        "is asked of a live EC2 API with boto3. DIR may be a snapshot's top folder in any layout Batfish "
-        "snapshots and AWS exports use (aws_configs/, a folder per Region, accounts/<id>/<region>/, "
-        "Vpcs-<region>.json names): every account and Region becomes one design. What cannot be "
-        "emulated is listed with its id and the reason, never dropped (--report FILE.json keeps the list).",
-    )
-    importer.add_argument("directory", metavar="DIR", nargs="?")
-    importer.add_argument(
-        "--region",
-        action="append",
-        help="import from the EC2 API of this Region instead of DIR (repeat it: one design of every Region)",
-    )
-    importer.add_argument("--endpoint", metavar="URL", help="the EC2 API's URL (an emulator's; default AWS)")
-    importer.add_argument(
-        "--profile",
-        action="append",
-        help="an AWS credentials profile, one per account (repeat it; default: boto3's usual chain)",
-    )
-    importer.add_argument("-o", "--output", required=True, metavar="TOPO.yaml", help="the topology to write")
-    importer.add_argument(
-        "--report", metavar="FILE.json", help="also write what was imported, skipped and changed"
-    )
-    importer.add_argument(
-        "--servers-per-az", type=positive, default=1, help="servers for each AZ (default 1)"
-    )
-    importer.set_defaults(run=run_import)
+    add_import_parser(commands)
     return parser
-
-
-def buildable(path: str) -> m.Topology:
-    """The topology of ``path``, valid and within what the Nitro cards can hold (it compiles)."""
-    topology = load_topology(path)
-    try:
-        compile_topology(topology)
-    except TooManyGroups as error:
-        raise UsageError(f"{path}: {error}") from None
-    return topology
 
 
 def live_buildable(path: str) -> m.Topology:
@@ -506,44 +456,6 @@ def run_experiment(args) -> int:
     report = scenario.execute(args.topology, args.seed, args.out, alarm=alarm)
     print("\n".join(scenario.summary(report)))
     return 0 if report["as_expected"] else 1
-
-
-def run_import(args) -> int:
-    """Write the topology, then check it as `check` would (a problem names the written file)."""
-    if bool(args.directory) == bool(args.region):
-        raise UsageError(
-            "import from a directory (DIR) or from an EC2 API (--region, --endpoint), one of them"
-        )
-    if args.endpoint and not args.region:
-        raise UsageError("--endpoint needs --region")
-    try:
-        if args.region:
-            imported = aws_import.import_account(
-                args.region, args.endpoint, args.servers_per_az, args.profile
-            )
-            source = f"the EC2 API at {args.endpoint or 'AWS'} ({', '.join(args.region)})"
-        else:
-            imported = aws_import.import_directory(args.directory, args.servers_per_az)
-            source = args.directory
-    except aws_import.SnapshotError as error:
-        raise UsageError(str(error)) from None
-    text = aws_import.render(imported, source)
-    try:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as error:
-        raise UsageError(f"{args.output}: cannot write it ({error.strerror})") from None
-    print("\n".join(aws_import.summary_lines(imported)))
-    if args.report:
-        try:
-            with open(args.report, "w", encoding="utf-8") as handle:
-                json.dump(aws_import.report(imported, source), handle, indent=1)
-        except OSError as error:
-            raise UsageError(f"{args.report}: cannot write it ({error.strerror})") from None
-    topology = buildable(args.output)
-    print(f"wrote {args.output}")
-    print(summary(topology))
-    return 0
 
 
 def run_why(args) -> int:
