@@ -142,12 +142,15 @@ class InstanceHosts:
             self._start_card_services()
 
     def launch(self, local, server) -> Host:
-        """An instance launched at run time: its host, wired into ``server``'s card at the
-        plan's port and configured as at bring-up (the card's metadata service and resolver
-        read the running design, so they know it at once)."""
-        name = local.instance.name
+        """An instance launched at run time (or an internet host: an AWS service's, made with
+        the first gateway endpoint to it): its host, wired into ``server``'s card at the plan's
+        port and configured as at bring-up (the card's metadata service and resolver read the
+        running design, so they know it at once)."""
+        internet = not hasattr(local, "instance")
+        name = local.host.name if internet else local.instance.name
         host = self.hosts[name] = self.net.addHost(name, ip=None)
-        port = Port(name, server.name, local.interface, local.port, self._mtu(local.instance))
+        mtu = INTERNET_MTU if internet else self._mtu(local.instance)
+        port = Port(name, server.name, local.interface, local.port, mtu)
         ip_batch(
             [
                 f"link add name {HOST_INTERFACE} netns {host.pid} "
@@ -155,14 +158,18 @@ class InstanceHosts:
             ]
         )
         self._attach(server, [port])
-        self._configure(local)
+        if internet:
+            self._configure_internet_host(local)
+        else:
+            self._configure(local)
         host.waitOutput()
         return host
 
     def terminate_instance(self, local, server) -> None:
-        """An instance terminated at run time: every process in its namespace ends, its
+        """An instance terminated at run time (or an internet host that went: an AWS service's
+        whose last gateway endpoint was deleted): every process in its namespace ends, its
         namespace and veth go, and its port leaves the card."""
-        host = self.hosts.pop(local.instance.name)
+        host = self.hosts.pop(local.host.name if not hasattr(local, "instance") else local.instance.name)
         server.vsctl("--if-exists", "del-port", local.interface)
         server.in_netns("ip", "link", "del", local.interface)  # and its peer, the host's eth0
         inode = os.stat(f"/proc/{host.pid}/ns/net").st_ino
@@ -170,6 +177,28 @@ class InstanceHosts:
         host.terminate()  # its shell is gone with the rest: Mininet forgets it
         self.net.hosts.remove(host)
         del self.net.nameToNode[host.name]
+
+    def stop_instance(self, local) -> None:
+        """An instance stopped at run time: its eth0 goes down (its addresses stay) and what ran
+        in it ends, as a shut-down OS's processes do (its shell stays, for a start)."""
+        host = self.hosts[local.instance.name]
+        host.cmd(f"ip link set dev {HOST_INTERFACE} down")
+        inode = os.stat(f"/proc/{host.pid}/ns/net").st_ino
+        stop_processes(set(), self.names.run_dir, processes_in_namespaces({inode}) - {host.pid})
+
+    def start_instance(self, local) -> None:
+        """A stopped instance started: its eth0 up again, with its routes."""
+        instance = local.instance
+        host = self.hosts[instance.name]
+        subnet = self.plan.topology.vpc(instance.vpc).subnet(instance.subnet)
+        commands = [f"ip link set dev {HOST_INTERFACE} up"]
+        if instance.ip is not None:
+            commands.append(f"ip route replace default via {subnet.router_address}")
+        if instance.ipv6 is not None:
+            commands.append(
+                f"ip -6 route replace default via {subnet.router_address_v6} dev {HOST_INTERFACE}"
+            )
+        host.cmd("; ".join(commands))
 
     def _metadata_namespace(self, server: str, service: Host) -> None:
         """The card's metadata namespace: 169.254.169.254 and the resolver's addresses on its
@@ -265,6 +294,8 @@ class InstanceHosts:
         if not instance.source_dest_check:  # an appliance: it forwards what is routed to it
             commands += APPLIANCE_SYSCTLS
         commands += self._resolv_conf(instance)
+        if instance.stopped:  # its interface is there, down: it sends and answers nothing
+            commands += (f"ip link set dev {HOST_INTERFACE} down",)
         host.sendCmd("; ".join((*commands, f"export {RUN_MARKER}={self.names.topology}")))
 
     def _no_resolver(self) -> tuple[str, ...]:

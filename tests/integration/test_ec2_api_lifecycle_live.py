@@ -201,3 +201,95 @@ def test_a_transit_gateway_made_through_the_api_joins_two_vpcs_until_an_attachme
             assert not _pings(lab, "prod1", "10.1.1.4")
         finally:
             served.stop()
+
+
+def test_a_stopped_instance_is_gone_from_the_network_until_started_and_comes_back_with_a_new_public_ip():
+    """two-tier.yaml: StopInstances takes web1 off the network (what ran in it ends) until
+    StartInstances; an instance launched with an automatic public IP loses it on a stop and
+    answers the client at a new one after its start, as AWS does; the old one leads nowhere."""
+    two_tier = load_topology(os.path.join(ROOT, "topologies", "two-tier.yaml"))
+    with Emulation(two_tier, log=lambda line: None) as lab:
+        served = serve_emulation(lab, 0, log=lambda line: None)
+        try:
+            ec2 = ec2_client(served.endpoint, "us-east-1")
+            ids = {
+                next(t["Value"] for t in i["Tags"] if t["Key"] == "Name"): i["InstanceId"]
+                for r in ec2.describe_instances()["Reservations"]
+                for i in r["Instances"]
+            }
+            web1 = str(lab.topology.instance("web1").ip)
+            sleeper = lab.hosts.hosts["web1"].popen(["sleep", "600"])
+            assert _pings(lab, "web2", web1)
+            ec2.stop_instances(InstanceIds=[ids["web1"]])
+            assert not _pings(lab, "web2", web1)
+            assert sleeper.wait(timeout=5) is not None  # shut down with its OS
+            ec2.start_instances(InstanceIds=[ids["web1"]])
+            assert _pings(lab, "web2", web1)
+            subnet = next(
+                s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if s["CidrBlock"] == "10.40.1.0/24"
+            )
+            web3 = ec2.run_instances(
+                ImageId=IMAGE,
+                MinCount=1,
+                MaxCount=1,
+                NetworkInterfaces=[
+                    {
+                        "DeviceIndex": 0,
+                        "SubnetId": subnet,
+                        "AssociatePublicIpAddress": True,
+                        "Groups": [
+                            ec2.describe_instances(InstanceIds=[ids["web1"]])["Reservations"][0]["Instances"][
+                                0
+                            ]["SecurityGroups"][0]["GroupId"]
+                        ],
+                    }
+                ],
+                TagSpecifications=_tags("web3", "instance"),
+            )["Instances"][0]
+            first = web3["PublicIpAddress"]
+            assert _pings(lab, "client", first)
+            ec2.stop_instances(InstanceIds=[web3["InstanceId"]])
+            assert not _pings(lab, "client", first)
+            ec2.start_instances(InstanceIds=[web3["InstanceId"]])
+            (again,) = ec2.describe_instances(InstanceIds=[web3["InstanceId"]])["Reservations"][0][
+                "Instances"
+            ]
+            assert again["PublicIpAddress"] != first
+            assert _pings(lab, "client", again["PublicIpAddress"]) and not _pings(lab, "client", first)
+        finally:
+            served.stop()
+
+
+def test_a_gateway_endpoint_made_through_the_api_takes_s3_traffic_from_its_private_address():
+    """two-tier.yaml names no AWS service: a gateway endpoint to S3 made through the API brings
+    S3's host on the emulated internet, and app1's packets reach it from its private address
+    through the endpoint (no NAT); deleted, the host goes and nothing answers."""
+    two_tier = load_topology(os.path.join(ROOT, "topologies", "two-tier.yaml"))
+    with Emulation(two_tier, log=lambda line: None) as lab:
+        served = serve_emulation(lab, 0, log=lambda line: None)
+        try:
+            ec2 = ec2_client(served.endpoint, "us-east-1")
+            assert not _pings(lab, "app1", "192.0.2.5")  # no S3 in the design yet
+            table = next(
+                t["RouteTableId"]
+                for t in ec2.describe_route_tables()["RouteTables"]
+                if {"Key": "Name", "Value": "private-a-rt"} in t.get("Tags", [])
+            )
+            vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+            made = ec2.create_vpc_endpoint(
+                VpcEndpointType="Gateway",
+                VpcId=vpc,
+                ServiceName="com.amazonaws.us-east-1.s3",
+                RouteTableIds=[table],
+            )["VpcEndpoint"]
+            listening = lab.hosts.hosts["s3-us-east-1"].popen(
+                ["tcpdump", "-n", "-l", "-c", "1", "-i", "eth0", "icmp[icmptype] == 8"], text=True
+            )
+            time.sleep(1.0)
+            assert _pings(lab, "app1", "192.0.2.5")
+            seen = listening.communicate(timeout=10)[0]
+            assert f"IP {lab.topology.instance('app1').ip} > 192.0.2.5" in seen, seen
+            ec2.delete_vpc_endpoints(VpcEndpointIds=[made["VpcEndpointId"]])
+            assert "s3-us-east-1" not in lab.hosts.hosts and not _pings(lab, "app1", "192.0.2.5")
+        finally:
+            served.stop()

@@ -111,7 +111,7 @@ def test_peerings_route_to_two_vpcs_that_reuse_one_range_and_are_not_transitive(
 def test_what_cannot_be_emulated_is_listed_with_its_id_and_reason_in_the_file_too():
     result, _ = imported("test-transit-gateway")
     skipped = {(s.kind, s.aws_id): s.reason for s in result.skipped}
-    assert skipped[("instance", "i-04a292ff83b3aa833")] == "it is terminated, not running"
+    assert skipped[("instance", "i-04a292ff83b3aa833")] == "it is terminated, not running or stopped"
     text = render(result, "DIR")
     assert "#   VPN connection vpn-" in text
     assert "#   public IP 3.136.41.161 (i-0b14080af811fda3d): an address of 203.0.113.0/24" in text

@@ -156,7 +156,7 @@ def test_run_instances_refuses_what_aws_refuses_and_changes_nothing(api):
         "InvalidParameterValue"  # web1's
     )
     assert _refused(run, ImageId=IMAGE, MinCount=1, MaxCount=50, SubnetId=subnet) == "InstanceLimitExceeded"
-    assert _refused(ec2.stop_instances, InstanceIds=["i-0"]) == "UnsupportedOperation"
+    assert _refused(ec2.stop_instances, InstanceIds=["i-0"]) == "InvalidInstanceID.NotFound"
     assert len(ec2.describe_instances()["Reservations"]) == count
     assert running.intent.data == before
 

@@ -554,3 +554,34 @@ def test_trace_to_a_dns_name_says_what_the_resolver_answered():
         "as VPC prod's resolver answers web1" in text
     )
     assert "*** 'db.corp.internal' does not resolve in VPC dev" in text
+
+
+def test_the_verbs_stop_and_start_an_instance_and_make_and_delete_a_gateway_endpoint():
+    emulation = FakeEmulation("two-tier.yaml")
+    public = str(emulation.api.intent.topology.instance("web1").public_ip)
+    text = shell(
+        emulation,
+        "stop web1",
+        "stop web1",
+        "start web1",
+        "stop",
+        "endpoint-create shop s3-ep s3 private-a-rt",
+        "endpoint-tables s3-ep +private-b-rt -private-a-rt",
+        "endpoint-tables s3-ep private-a-rt",
+        "endpoint-delete s3-ep",
+        "endpoint-delete s3-ep",
+    )
+    assert [c[0] for c in emulation.api.changes] == [
+        "stop-instance",
+        "stop-instance",
+        "start-instance",
+        "create-vpc-endpoint",
+        "modify-vpc-endpoint",
+        "delete-vpc-endpoint",
+    ]
+    assert f"stopped instance 'web1'; its public IP {public} is released" in text
+    assert "instance 'web1' is stopped already" in text and "started instance 'web1'" in text
+    assert "Usage: stop INSTANCE" in text and "Usage: endpoint-tables NAME +TABLE|-TABLE..." in text
+    assert "created gateway endpoint 's3-ep' of VPC 'shop' to s3 (routes in private-a-rt)" in text
+    assert "gateway endpoint 's3-ep' routes from private-b-rt" in text
+    assert "*** refused: no VPC endpoint 's3-ep'" in text

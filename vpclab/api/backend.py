@@ -14,6 +14,7 @@ from typing import Any, Optional
 import boto3
 from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT
 from moto.ec2.models import ec2_backends
+from moto.ec2.utils import generate_route_id
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -74,11 +75,48 @@ def _released(regions) -> None:
                         nic.subnet.del_subnet_ip(nic.private_ip_address)
 
 
+def _published(regions, addresses: dict[str, Optional[str]]) -> dict[str, Optional[str]]:
+    """moto picks a public IP of its own when it launches or starts an instance; the design's
+    (an address of the emulation's public block) is the one packets meet: moto is told it.
+    Answers moto's own, by instance id."""
+    found: dict[str, Optional[str]] = {}
+    for region in regions:
+        for reservation in ec2_backends[ACCOUNT][region].reservations.values():
+            for instance in reservation.instances:
+                if instance.id in addresses and instance.nics:
+                    found[instance.id] = instance.nics[0].public_ip
+                    instance.nics[0].public_ip = addresses[instance.id]
+    return found
+
+
+def _endpoint_routes(regions) -> None:
+    """moto adds a gateway endpoint's route to the tables it is created with, but not to one
+    ModifyVpcEndpoint adds (nor takes it from one removed), and its delete then fails on the
+    route it never made: each gateway endpoint's route is in its tables, and only there."""
+    for region in regions:
+        backend = ec2_backends[ACCOUNT][region]
+        for endpoint in backend.vpc_end_points.values():
+            listed = endpoint.destination_prefix_list_id
+            if not listed or endpoint.state == "deleted":
+                continue
+            for table in backend.route_tables.values():
+                route_id = generate_route_id(table.id, listed)
+                if table.id in endpoint.route_table_ids and route_id not in table._routes:
+                    backend.create_route(
+                        table.id, None, gateway_id=endpoint.id, destination_prefix_list_id=listed
+                    )
+                elif table.id not in endpoint.route_table_ids and route_id in table._routes:
+                    del table._routes[route_id]
+
+
 def _mended(regions, action: str, answer: bytes) -> bytes:
     """After moto took a call, what it does unlike AWS mended: a new subnet is no AZ's default
-    (in moto and in the answer); a terminated instance's address is free again."""
+    (in moto and in the answer); a terminated instance's address is free again; a gateway
+    endpoint's route follows its route tables."""
     if action == "TerminateInstances":
         _released(regions)
+    if action == "ModifyVpcEndpoint":
+        _endpoint_routes(regions)
     if action != "CreateSubnet":
         return answer
     _no_default_subnets(regions)
@@ -154,6 +192,7 @@ def serve(
             log,
             client=lambda region: clients.setdefault(region, ec2_client(endpoint, region)),
             followed=lambda action, answer: _mended(clients, action, answer),
+            publish=lambda addresses: _published(clients, addresses),
             refuse=refuse,
             region=topology.regions[0].name,
         )

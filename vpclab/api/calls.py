@@ -16,7 +16,7 @@ from ipaddress import ip_network
 from vpclab.intent.model.traffic import protocol_label
 from vpclab.intent.values import parse_ports, parse_protocol
 
-from . import lifecycle, resources, transit_gateways
+from . import endpoints, lifecycle, resources, transit_gateways
 from .params import NEW, ApiRefusal, Change, Ids, members, tagged_name
 
 
@@ -203,6 +203,7 @@ CREATED = {
     "CreateNatGateway": ("nat_gateway", "natGatewayId", lambda a: a["name"]),
     **resources.CREATED,
     **transit_gateways.CREATED,
+    **endpoints.CREATED,
 }
 
 
@@ -314,6 +315,8 @@ def changes(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
         return transit_gateways.changes(action, params, ids, running)
     if action in lifecycle.LIFECYCLE:
         return lifecycle.changes(action, params, ids, running)
+    if action in endpoints.CALLS:
+        return endpoints.changes(action, params, ids, running)
     if action in resources.OBJECTS:
         return resources.OBJECTS[action](action, params, ids)
     if action in resources.ATTRIBUTES:
@@ -330,6 +333,7 @@ def changes(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
                 [
                     *FOLLOWED,
                     *lifecycle.LIFECYCLE,
+                    *endpoints.CALLS,
                     *transit_gateways.CALLS,
                     *resources.OBJECTS,
                     *resources.ATTRIBUTES,

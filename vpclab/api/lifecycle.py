@@ -1,6 +1,7 @@
-"""EC2 API calls that launch and terminate instances and create and delete NAT gateways and
-VPCs, as vpclab's runtime changes (pure, as ``calls``): RunInstances, TerminateInstances,
-CreateNatGateway, DeleteNatGateway, CreateVpc, DeleteVpc.
+"""EC2 API calls that launch, terminate, stop and start instances and create and delete NAT
+gateways and VPCs, as vpclab's runtime changes (pure, as ``calls``): RunInstances,
+TerminateInstances, StopInstances, StartInstances, CreateNatGateway, DeleteNatGateway,
+CreateVpc, DeleteVpc.
 
 RunInstances launches MaxCount instances into one subnet (``SubnetId``, or the first network
 interface's), with the groups it names (else the VPC's default group). Each instance's
@@ -87,6 +88,15 @@ def terminate_instances(params: dict, ids: Ids) -> list[Change]:
     if not named:
         raise ApiRefusal("MissingParameter", "The request must contain the parameter InstanceId")
     return [("terminate-instance", {"instance": ids.key(i, "instance", "InstanceID")}) for i in named]
+
+
+def stop_or_start_instances(action: str, params: dict, ids: Ids) -> list[Change]:
+    """StopInstances (Hibernate too: the network sees a stopped instance), StartInstances."""
+    named = numbered(params, "InstanceId")
+    if not named:
+        raise ApiRefusal("MissingParameter", "The request must contain the parameter InstanceId")
+    operation = "stop-instance" if action == "StopInstances" else "start-instance"
+    return [(operation, {"instance": ids.key(i, "instance", "InstanceID")}) for i in named]
 
 
 def vpc_objects(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
@@ -235,6 +245,8 @@ def record_vpc(ids: Ids, name: str, defaults: dict[str, str]) -> None:
 LIFECYCLE = (
     "RunInstances",
     "TerminateInstances",
+    "StopInstances",
+    "StartInstances",
     "CreateVpc",
     "DeleteVpc",
     "CreateNatGateway",
@@ -247,6 +259,8 @@ def changes(action: str, params: dict, ids: Ids, running: dict) -> list[Change]:
         return run_instances(params, ids, running)
     if action == "TerminateInstances":
         return terminate_instances(params, ids)
+    if action in ("StopInstances", "StartInstances"):
+        return stop_or_start_instances(action, params, ids)
     if action.endswith("NatGateway"):
         return nat_gateway_objects(action, params, ids, running)
     return vpc_objects(action, params, ids, running)

@@ -61,13 +61,14 @@ class Front:
         region: str = "us-east-1",
         followed: Callable[[str, bytes], bytes] = lambda action, answer: answer,
         refuse: Optional[Callable] = None,
+        publish: Callable[[dict], dict] = lambda addresses: {},
     ):
         """``client(region)``: a boto3 EC2 client of moto's backend; ``region``: the design's
         first Region (a call not signed for one is taken as for it); ``followed(action, answer)``:
         after moto took a changing call, its answer (mended where moto does unlike AWS)."""
         self.backend, self.ids, self.running, self.apply = backend, ids, running, apply
         self.source, self.log, self.client, self.region = source, log, client, region
-        self.followed, self.refuse = followed, refuse
+        self.followed, self.refuse, self.publish = followed, refuse, publish
         self.changing = threading.Lock()  # one changing call at a time: tried, answered, applied
 
     def __call__(self, environ, start_response):
@@ -122,6 +123,10 @@ class Front:
                 self.client(region).delete_transit_gateway_route_table(TransitGatewayRouteTableId=unwanted)
         if status == 200 and action == "RunInstances":
             planned = lifecycle.named_launches(planned, answer, params, self.running(), self.ids)
+        if status == 200 and action == "StopInstances":  # an Elastic IP (moto's) stays
+            planned = [
+                (op, {**a, "keep_public_ip": self._elastic(region, a["instance"])}) for op, a in planned
+            ]
         if status == 200 and planned:
             try:
                 for operation, arguments in planned:
@@ -132,11 +137,38 @@ class Front:
             self.log(f"*** {action}: {len(planned)} change(s) on the cards")
         if status == 200 and action == "CreateTransitGatewayVpcAttachment":
             self._mirror_propagation(region, planned[0][1])
+        if status == 200 and action in ("RunInstances", "StartInstances"):
+            answer = self._public_ips(planned, answer)
+        if status == 200 and action == "DeleteVpcEndpoints":
+            for _, arguments in planned:
+                self.ids.forget("vpc_endpoint", arguments["name"])
         if status == 200 and action == "TerminateInstances":
             for _, arguments in planned:
                 self.ids.forget("instance", arguments["instance"])
                 self.ids.forget("network_interface", arguments["instance"])
         return self._answer(start_response, status, answer, headers)
+
+    def _elastic(self, region: str, instance: str) -> bool:
+        """Does an Elastic IP stay with the instance (moto holds one associated with it)?"""
+        aws_id = self.ids.id_of("instance", instance)
+        found = self.client(region).describe_addresses(Filters=[{"Name": "instance-id", "Values": [aws_id]}])
+        return bool(found["Addresses"])
+
+    def _public_ips(self, planned: list, answer: bytes) -> bytes:
+        """The public IPs the design gave the instances the call launched or started, told to
+        moto (and written in the answer) in place of moto's own."""
+        topology = Intent(self.source, self.running()).topology
+        addresses = {}
+        for _, arguments in planned:
+            name = arguments.get("name") or arguments.get("instance")
+            aws_id = self.ids.id_of("instance", name)
+            if aws_id is not None:
+                address = topology.instance(name).public_ip
+                addresses[aws_id] = str(address) if address is not None else None
+        for aws_id, mine in self.publish(addresses).items():
+            if mine and addresses.get(aws_id):
+                answer = answer.replace(f">{mine}<".encode(), f">{addresses[aws_id]}<".encode())
+        return answer
 
     def _mirror_propagation(self, region: str, attachment: dict) -> None:
         """moto associates a new attachment with the default route table but does not

@@ -1,9 +1,9 @@
 """An account snapshot (``snapshot.read_snapshot``) as vpclab topology data, and what was left out.
 
 Names come from the `Name` tag (made valid and unique), else the AWS id. What vpclab cannot
-emulate (Direct Connect, IPv6, private NAT gateways, stopped instances, extra network
-interfaces, peerings that are not active) is listed with its AWS id and the reason, never
-dropped silently; what it emulates differently (public and Elastic IPs, which become addresses
+emulate (Direct Connect, IPv6, private NAT gateways, extra network interfaces, peerings that
+are not active, terminated instances) is listed with its AWS id and the reason, never dropped
+silently; what it emulates differently (public and Elastic IPs, which become addresses
 of 203.0.113.0/24 so that nothing leaves the machine) is listed as changed.
 """
 
@@ -375,8 +375,8 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
         for reservation in self.snapshot["Reservations"]:
             for instance in reservation.get("Instances", []):
                 aws_id, state = instance["InstanceId"], instance.get("State", {}).get("Name")
-                if state != "running":
-                    self.skip("instance", aws_id, f"it is {state}, not running")
+                if state not in ("running", "stopped", "stopping"):
+                    self.skip("instance", aws_id, f"it is {state}, not running or stopped")
                     continue
                 if instance.get("SubnetId") not in self.subnets:
                     self.skip("instance", aws_id, "its subnet is not in Subnets.json (EC2-Classic?)")
@@ -395,7 +395,16 @@ class Mapper(FilterMapping, TransitMapping, LoadBalancerMapping):
                     **self.instance_ipv6(instance, aws_id),
                     "security_groups": groups or ["default"],
                 }
+                if state != "running":  # its interface and address stay; it sends and answers nothing
+                    entry["state"] = "stopped"
                 if instance.get(PUBLIC_ON_APPLY):  # a plan's: its address is given on up
+                    entry["public_ip"] = True
+                elif instance.get("PublicIpAddress") and state != "running":
+                    self.change(
+                        "public IP",
+                        f"{instance['PublicIpAddress']} ({aws_id})",
+                        "a stopped instance's Elastic IP: not kept (its start takes one from 203.0.113.0/24)",
+                    )
                     entry["public_ip"] = True
                 elif instance.get("PublicIpAddress"):
                     entry["public_ip"] = True

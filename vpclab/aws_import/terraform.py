@@ -56,6 +56,7 @@ class PlanSnapshot(FilterResources, TransitResources):
         self.changed: list[Skipped] = []
         self.by_id: dict[str, dict] = {}  # id -> its describe-* object
         self.sources: dict[str, Resource] = {}  # id -> the resource it came from
+        self.elastic: set[str] = set()  # instances an Elastic IP of the plan is associated with
         self.primaries: set[str] = set()  # network interfaces that are an instance's primary
         self.regions: dict[str, Optional[str]] = {}  # resource id -> its provider's Region
 
@@ -110,6 +111,7 @@ class PlanSnapshot(FilterResources, TransitResources):
             "aws_nat_gateway": self.nat_gateway,
             "aws_instance": self.instance,
             "aws_network_interface": None,
+            "aws_ec2_instance_state": None,
             "aws_vpc_peering_connection": self.peering,
             "aws_vpc_peering_connection_accepter": None,
             **self.filter_readers(),
@@ -122,6 +124,7 @@ class PlanSnapshot(FilterResources, TransitResources):
         self.internet_gateway_attachments()
         self.eips()
         self.interfaces()
+        self.instance_states()
         self.accepters()
         self.filters_done()
         self.transit_done()
@@ -261,6 +264,7 @@ class PlanSnapshot(FilterResources, TransitResources):
             )
             if instance is not None and "InstanceId" in instance:
                 instance[PUBLIC] = True
+                self.elastic.add(instance["InstanceId"])
                 self.changed.append(
                     Skipped("Elastic IP", resource.address, "an address of 203.0.113.0/24, given on up")
                 )
@@ -324,6 +328,19 @@ class PlanSnapshot(FilterResources, TransitResources):
             ips = eni.values.get("private_ips") or [eni.values.get("private_ip")]
             return eni_id, self.plan.one(eni, "subnet_id"), ips[0], self.group_ids(eni, "security_groups")
         return None
+
+    def instance_states(self) -> None:
+        """``aws_ec2_instance_state``: an instance the plan stops."""
+        for resource in self.plan.of_type("aws_ec2_instance_state"):
+            instance = self.owner(resource, "instance_id", "InstanceId", "instance")
+            if instance is not None and resource.values.get("state") == "stopped":
+                instance["State"] = {"Name": "stopped"}
+                if instance.pop(PUBLIC, None) and instance["InstanceId"] in self.elastic:
+                    self.changed.append(
+                        Skipped(
+                            "Elastic IP", resource.address, "a stopped instance's: not kept (as on import)"
+                        )
+                    )
 
     def interfaces(self) -> None:
         """A network interface is an instance's when it is its primary; any other is listed."""

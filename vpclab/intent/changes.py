@@ -18,6 +18,7 @@ from typing import Optional
 import yaml
 
 from . import model as m
+from .endpoints import ENDPOINT_OPERATIONS
 from .errors import ChangeError, TopologyError, format_path
 from .lifecycle import LIFECYCLE_OPERATIONS
 from .loader import topology_from_data
@@ -510,6 +511,7 @@ OPERATIONS: dict[str, Callable] = {
     "dx-state": dx_state,
     "bgp-learned": bgp_learned,
     **RESOURCE_OPERATIONS,
+    **ENDPOINT_OPERATIONS,
     **LIFECYCLE_OPERATIONS,
     **TGW_OPERATIONS,
 }

@@ -35,10 +35,10 @@ def _pin_instances(topology: m.Topology, data: dict) -> None:
                 entry["ip"] = str(instance.ip)
             if instance.ipv6 is not None:
                 entry["ipv6"] = str(instance.ipv6)
-    data["numbering"] = {
-        "instances": {n.instance: {"zone": n.zone, "port": n.port} for n in topology.numbering},
-        "nat_gateways": dict(topology.nat_numbers),
-    }
+    data["numbering"].update(
+        instances={n.instance: {"zone": n.zone, "port": n.port} for n in topology.numbering},
+        nat_gateways=dict(topology.nat_numbers),
+    )
     for vpc in data["vpcs"]:
         for entry in vpc.get("nat_gateways", []):
             nat = topology.vpc(vpc["name"]).nat_gateway(entry["name"])
@@ -114,12 +114,43 @@ def terminate_instance(intent, data, instance: str) -> str:
     vpc, entry = _instance(data, instance)
     vpc["instances"] = [i for i in vpc["instances"] if i is not entry]
     del data["numbering"]["instances"][instance]
+    data["numbering"]["public_ips"].pop(instance, None)
+    data["numbering"].get("released_public_ips", {}).pop(instance, None)
     blackholed = blackhole(vpc.get("route_tables", []), "instance", instance)
     for balancer in data.get("network_load_balancers", []):
         if instance in balancer.get("targets", []):
             balancer["targets"] = [t for t in balancer["targets"] if t != instance]
     routes = f"; {blackholed} route(s) to it are blackholes now" if blackholed else ""
     return f"terminated instance '{instance}'{routes}"
+
+
+def stop_instance(intent, data, instance: str, keep_public_ip: bool = False) -> str:
+    """Stop an instance: its interface, private addresses and card port stay, it sends and
+    answers nothing; an automatic public IP is released (an Elastic IP stays), as AWS does.
+    ``keep_public_ip``: the API holds the automatic one as an Elastic IP (the design's own
+    instances are seeded so): it stays, an Elastic IP from then on."""
+    _pin_instances(intent.topology, data)
+    _, entry = _instance(data, instance)
+    if entry.get("state") == "stopped":
+        return f"instance '{instance}' is stopped already"
+    entry["state"] = "stopped"
+    if keep_public_ip and instance in data["numbering"]["public_ips"]:
+        entry["public_ip"] = data["numbering"]["public_ips"].pop(instance)
+    released = data["numbering"]["public_ips"].pop(instance, None)
+    if released:
+        data["numbering"].setdefault("released_public_ips", {})[instance] = released
+    return f"stopped instance '{instance}'" + (f"; its public IP {released} is released" if released else "")
+
+
+def start_instance(intent, data, instance: str) -> str:
+    """Start a stopped instance: on the same server and port with the same private addresses;
+    ``public_ip: true`` takes a public IP from the pool again (AWS gives a new one)."""
+    _pin_instances(intent.topology, data)
+    _, entry = _instance(data, instance)
+    if entry.get("state") != "stopped":
+        return f"instance '{instance}' is running already"
+    del entry["state"]
+    return f"started instance '{instance}'"
 
 
 def create_nat_gateway(intent, data, vpc: str, subnet: str, name: str, public_ip: str) -> str:
@@ -209,6 +240,8 @@ def delete_vpc(intent, data, name: str) -> str:
 LIFECYCLE_OPERATIONS: dict[str, Callable] = {
     "launch-instance": launch_instance,
     "terminate-instance": terminate_instance,
+    "stop-instance": stop_instance,
+    "start-instance": start_instance,
     "create-nat-gateway": create_nat_gateway,
     "delete-nat-gateway": delete_nat_gateway,
     "create-vpc": create_vpc,

@@ -247,6 +247,7 @@ def set_public_ip(intent, data, instance: str, address: Optional[str] = None) ->
     the internet gateway, which its VPC must have (AWS refuses one without)."""
     _pin_public_ips(intent.topology, data)
     vpc, entry = _instance(data, instance)
+    data["numbering"]["public_ips"].pop(instance, None)  # an automatic one is released
     if address is None:
         entry.pop("public_ip", None)
         return f"instance '{instance}' has no public IP"
@@ -257,13 +258,17 @@ def set_public_ip(intent, data, instance: str, address: Optional[str] = None) ->
 
 
 def _pin_public_ips(topology, data: dict) -> None:
-    """Write every public address the pool gave (``public_ip: true``, a NAT gateway's) as it
-    is now, so that moving one address leaves the others where they are (the pool would give
-    them out again in order)."""
+    """Write every public address the pool gave as it is now (an instance's ``public_ip: true``
+    into ``numbering: public_ips``, where AWS's automatic kind stays told from an Elastic IP; a
+    NAT gateway's Elastic IP), so that moving one address leaves the others where they are (the
+    pool would give them out again in order)."""
+    pinned = data.setdefault("numbering", {}).setdefault("public_ips", {})
     for vpc in data["vpcs"]:
         for instance in vpc.get("instances", []):
-            if instance.get("public_ip") is True:
-                instance["public_ip"] = str(topology.instance(instance["name"]).public_ip)
+            address = topology.instance(instance["name"]).public_ip
+            if instance.get("public_ip") is True and address is not None:  # automatic: stays true
+                pinned[instance["name"]] = str(address)
+                data["numbering"].get("released_public_ips", {}).pop(instance["name"], None)
         for gateway in vpc.get("nat_gateways", []):
             if "public_ip" not in gateway:
                 gateway["public_ip"] = str(topology.vpc(vpc["name"]).nat_gateway(gateway["name"]).public_ip)

@@ -173,6 +173,7 @@ VPC = _object(
                     ),
                     "iam_role": NAME,
                     "source_dest_check": {"type": "boolean"},
+                    "state": {"enum": ["running", "stopped"]},  # vpclab: StopInstances
                     "mtu": {"type": "integer", "minimum": MIN_INSTANCE_MTU, "maximum": INSTANCE_MTU},
                     "security_groups": NAMES,
                     "server": TEXT,
@@ -372,7 +373,7 @@ TOPOLOGY = _object(
                     "subnets": {**NAMES, "minItems": 1},
                     "security_groups": NAMES,
                     "private_dns_enabled": {"type": "boolean"},
-                    "route_tables": {**NAMES, "minItems": 1},  # a gateway endpoint's
+                    "route_tables": NAMES,  # a gateway endpoint's (none: AWS takes it)
                     "addresses": NAMES,  # vpclab: an AWS service's interfaces' addresses, per subnet
                     "aws_cidrs": {"type": "array", "items": TEXT},  # vpclab: the service's real CIDRs
                 },

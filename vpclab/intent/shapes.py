@@ -44,5 +44,9 @@ NUMBERING = _object(
             "type": "object",
             "additionalProperties": {"type": "integer", "minimum": 1, "maximum": MAX_NAT_NUMBER},
         },
+        # an instance's automatic public IP (``public_ip: true``) as the pool gave it
+        "public_ips": {"type": "object", "additionalProperties": {"type": "string"}},
+        # ... and the one a stopped instance released: its start takes another (AWS: a new one)
+        "released_public_ips": {"type": "object", "additionalProperties": {"type": "string"}},
     }
 )

@@ -201,10 +201,11 @@ class Plan:
                 f"02:00:ff:00:{port >> 8 & 0xFF:02x}:{port & 0xFF:02x}",
                 card_port_name(host.name, port),
             )
-            for port, host in enumerate(topology.internet_hosts, start=1)
+            for host, port in internet_host_ports(topology).items()
         }
-        # the sites' routers and AWS's VPN ends on the internet's card, after its hosts
-        self.edge_ports = edge_ports(topology, len(self.internet_hosts) + 1)
+        # the sites' routers and AWS's VPN ends on the internet's card, after the design's hosts
+        design_hosts = sum(1 for host in topology.internet_hosts if host.network is None)
+        self.edge_ports = edge_ports(topology, design_hosts + 1)
         self.vgw_macs = {
             g.name: _mac(number, 0x10) for number, g in enumerate(topology.hybrid.vpn_gateways, 1)
         }
@@ -312,3 +313,21 @@ def card_port_name(instance: str, zone: int) -> str:
 
 def _ids(keys) -> dict:
     return {key: number for number, key in enumerate(keys, start=1)}
+
+
+SERVICE_HOST_PORTS = 60000  # an AWS service's host: this + its slot (Region, then service)
+
+
+def internet_host_ports(topology: m.Topology) -> dict[m.InternetHost, int]:
+    """Each internet host's port on the internet's card: the design's in file order from 1; an
+    AWS service's host (S3, DynamoDB of a Region) at its own slot, so that one made at run time
+    (a gateway endpoint's first) moves no other port."""
+    regions = [region.name for region in topology.regions]
+    ports = {}
+    for number, host in enumerate((h for h in topology.internet_hosts if h.network is None), start=1):
+        ports[host] = number
+    for host in (h for h in topology.internet_hosts if h.network is not None):
+        service, region = host.name.split("-", 1)
+        slot = regions.index(region) * len(m.GATEWAY_SERVICES) + m.GATEWAY_SERVICES.index(service)
+        ports[host] = SERVICE_HOST_PORTS + slot
+    return ports

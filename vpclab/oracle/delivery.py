@@ -13,6 +13,14 @@ from .walk import MAX_TGW_TRAVERSALS, WalkState
 
 class Delivery(WalkState):
     def leave(self, source: Endpoint, packet: Packet) -> Endpoint:
+        if isinstance(source, m.Instance) and source.stopped:
+            self.fail(
+                "source-check",
+                source.name,
+                f"{source.origin}.state",
+                f"{source.name} is stopped: it sends nothing",
+                "instance-stopped",
+            )
         if self.options.check and self.options.check_source and self.options.direction == FORWARD:
             addresses = addresses_of(source)
             own = packet.src in addresses
@@ -105,6 +113,14 @@ class Delivery(WalkState):
     def arrive(self, target: Endpoint, packet: Packet, last_route: str) -> Endpoint:
         """The packet is at ``target`` (a reply only if at the requester): deliver it."""
         self.refuse_misrouted_reply(target, packet, last_route)
+        if isinstance(target, m.Instance) and target.stopped:
+            self.fail(
+                "deliver",
+                target.name,
+                f"{target.origin}.state",
+                f"{target.name} is stopped: its interface keeps {packet.dst}, nothing answers",
+                "instance-stopped",
+            )
         self.fits(  # the receiver's interface takes no frame longer than its MTU (Don't Fragment or not)
             packet,
             mtu_of(target),

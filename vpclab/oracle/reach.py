@@ -79,6 +79,7 @@ def equivalence_classes(topology: m.Topology) -> list[list[Endpoint]]:
             instance.vpc,
             instance.subnet,
             frozenset(instance.security_groups),
+            instance.state,  # a stopped instance sends and answers nothing
             tuple(any(a in network for a in instance.addresses) for network in networks),
             # a reused address: alone
             instance.name if any(len(owners[a]) > 1 for a in instance.addresses) else None,

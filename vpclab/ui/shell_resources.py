@@ -1,7 +1,8 @@
 """The shell's verbs that create, delete and attach a VPC's objects (the runtime changes the
 EC2 API's Create/Delete/Associate/Attach/Modify calls make): security groups, route tables,
 NACLs, subnets, further CIDRs, an internet gateway, an instance's groups, source/dest check
-and public IP; VPCs; and instances launched and terminated (RunInstances, TerminateInstances)."""
+and public IP; VPCs; and instances launched, terminated, stopped and started (RunInstances,
+TerminateInstances, StopInstances, StartInstances)."""
 
 from __future__ import annotations
 
@@ -137,6 +138,31 @@ class ResourceVerbs:
         vpc, subnet, name, address = words
         return self.change("create-nat-gateway", vpc=vpc, subnet=subnet, name=name, public_ip=address)
 
+    def do_endpoint_create(self, line):
+        """Usage: endpoint-create VPC NAME SERVICE [TABLE...]  -- a gateway endpoint to s3 or
+        dynamodb, with AWS's route in each TABLE, e.g. endpoint-create shop s3-ep s3 private-a-rt."""
+        words = line.split()
+        if len(words) < 3:
+            return self.usage(self.do_endpoint_create)
+        vpc, name, service, *tables = words
+        return self.change("create-vpc-endpoint", vpc=vpc, name=name, service=service, route_tables=tables)
+
+    def do_endpoint_tables(self, line):
+        """Usage: endpoint-tables NAME +TABLE|-TABLE...  -- a gateway endpoint's route tables
+        added (+) or removed (-), its route with them."""
+        words = line.split()
+        if len(words) < 2 or any(w[0] not in "+-" or len(w) < 2 for w in words[1:]):
+            return self.usage(self.do_endpoint_tables)
+        added = [w[1:] for w in words[1:] if w[0] == "+"]
+        removed = [w[1:] for w in words[1:] if w[0] == "-"]
+        return self.change(
+            "modify-vpc-endpoint", name=words[0], add_route_tables=added, remove_route_tables=removed
+        )
+
+    def do_endpoint_delete(self, line):
+        """Usage: endpoint-delete NAME  -- delete a gateway endpoint (its routes go with it)."""
+        return self._one(line, "delete-vpc-endpoint", self.do_endpoint_delete)
+
     def do_nat_delete(self, line):
         """Usage: nat-delete VPC NAME  -- delete a NAT gateway (routes to it become blackholes)."""
         return self._two(line, "delete-nat-gateway", self.do_nat_delete)
@@ -157,6 +183,15 @@ class ResourceVerbs:
     def do_terminate(self, line):
         """Usage: terminate INSTANCE  -- terminate an instance (its host goes; routes to it: blackholes)."""
         return self._one(line, "terminate-instance", self.do_terminate, key="instance")
+
+    def do_stop(self, line):
+        """Usage: stop INSTANCE  -- stop an instance (its eth0 goes down, what ran in it ends; an
+        automatic public IP is released)."""
+        return self._one(line, "stop-instance", self.do_stop, key="instance")
+
+    def do_start(self, line):
+        """Usage: start INSTANCE  -- start a stopped instance (a new automatic public IP)."""
+        return self._one(line, "start-instance", self.do_start, key="instance")
 
     def do_tgw_create(self, line):
         """Usage: tgw-create NAME  -- a transit gateway with AWS's defaults: a route table NAME-rt

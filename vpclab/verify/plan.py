@@ -417,7 +417,7 @@ def resolver_probes(topology: m.Topology, sources: Iterable[m.Instance]) -> Iter
         dict.fromkeys(r.name for z in topology.hosted_zones for r in z.records if r.type in ("A", "CNAME"))
     )[:ZONE_NAMES_PER_SOURCE]
     zone_names += [s.private_dns_name for s in topology.endpoint_services if s.private_dns_name]
-    for source in sources:
+    for source in (s for s in sources if not s.stopped):  # a stopped one asks nothing
         vpc = topology.vpc(source.vpc)
         others = [i for i in topology.instances if i.name != source.name and i.ip is not None]
         names = [*zone_names, f"nobody.{topology.dns_domain}", private_hostname(source.ip)]

@@ -74,6 +74,7 @@ def build_instances(
                 if "aws_public_ip" in instance
                 else None,
                 ipv6=ipv6,
+                state=instance.get("state", "running"),
             )
         )
     return tuple(result)

@@ -117,6 +117,7 @@ def assign_public_ips(r: Reporter, known: Known, data: dict) -> None:
     ``known.nat_public_ips`` (NAT gateways, which always have one): the Elastic IPs a file names
     first, then the automatic ones from the pool, instances before NAT gateways, in file order."""
     automatic = []
+    pinned = (data.get("numbering") or {}).get("public_ips") or {}  # automatic ones, as given
     for family, kind, found, default in (
         ("instances", "public IP", known.public_ips, False),
         ("nat_gateways", "NAT gateway's Elastic IP", known.nat_public_ips, True),
@@ -124,7 +125,15 @@ def assign_public_ips(r: Reporter, known: Known, data: dict) -> None:
         for v, vpc in enumerate(data["vpcs"]):
             for i, owner in enumerate(vpc.get(family, [])):
                 wanted = owner.get("public_ip", default)
-                path = ("vpcs", v, family, i, "public_ip")
+                path: tuple = ("vpcs", v, family, i, "public_ip")
+                if wanted is True and family == "instances" and owner.get("state") == "stopped":
+                    continue  # AWS releases an automatic public IP when the instance stops
+                if (
+                    wanted is True
+                    and family == "instances"
+                    and isinstance(pinned.get(owner.get("name")), str)
+                ):
+                    wanted, path = pinned[owner["name"]], ("numbering", "public_ips", owner["name"])
                 if wanted is True:
                     automatic.append((path, found, (v, i)))
                 elif isinstance(wanted, str):
@@ -139,16 +148,29 @@ def assign_public_ips(r: Reporter, known: Known, data: dict) -> None:
                         continue
                     known.outside_addresses[address] = path
                     found[v, i] = address
-    pool = (
+    automatic_ones = {
+        i.get("name") for vpc in data["vpcs"] for i in vpc.get("instances", []) if i.get("public_ip") is True
+    }
+    for name in pinned:
+        if name not in automatic_ones:
+            r.report(
+                ("numbering", "public_ips", name),
+                f"no instance '{name}' with public_ip: true to keep one for",
+            )
+    released = (data.get("numbering") or {}).get("released_public_ips") or {}  # stopped, then started
+    pool = [
         address
         for address in m.PUBLIC_IP_POOL.hosts()
         if address not in known.outside_addresses
         and not any(address in cidr for cidrs in known.vpc_cidrs.values() for cidr in cidrs)
-    )
+    ]
     for path, found, key in automatic:
-        given = next(pool, None)
+        name = data["vpcs"][key[0]][path[2]][key[1]].get("name") if path[0] == "vpcs" else None
+        avoided = str(released.get(name)) if found is known.public_ips else None  # AWS: a new one
+        given = next((a for a in pool if str(a) != avoided), None)
         if given is None:
             r.report(path, f"no public IP left in {m.PUBLIC_IP_POOL}")
             continue
+        pool.remove(given)
         known.outside_addresses[given] = path
         found[key] = given

@@ -146,9 +146,7 @@ def index_gateway_endpoints(r: Reporter, known: Known, data: dict) -> None:
             )
             continue
         listed = resolve_prefix_list(r, known, where + ("service",), vpc, m.aws_list_name(region, service))
-        tables = item.get("route_tables", [])
-        if not tables:
-            r.report(where, "a gateway endpoint needs 'route_tables': the tables whose routes reach it")
+        tables = item.get("route_tables", [])  # none: AWS takes it, and no packet reaches it
         refused = False
         for t, table in enumerate(tables):
             if table not in tables_of[vpc]:

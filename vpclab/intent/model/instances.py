@@ -40,6 +40,11 @@ class Instance:
     endpoint: Optional[str] = None  # ... and the endpoint it belongs to
     private_dns: bool = False  # ... whose private DNS name its VPC resolves to its interfaces
     ipv6: Optional[IPv6Address] = None  # in a subnet with an IPv6 CIDR: given, else assigned
+    state: str = "running"  # or "stopped": its interface and addresses stay, it sends and answers nothing
+
+    @property
+    def stopped(self) -> bool:
+        return self.state == "stopped"
 
     @property
     def ipv4(self) -> IPv4Address:
