@@ -36,14 +36,14 @@ from .commands import BuildError, run
 from .hosts import InstanceHosts
 from .server import PROFILE_MTU, UNDERLAY_MTU, NitroServer, require_tools
 
-# a host comes or goes, or its interface goes down or up, too (a gateway endpoint: an AWS
-# service's host on the internet may come or go)
-INSTANCE_OPERATIONS = (
+# the hosts follow these: an instance's or an AWS service's comes or goes, or goes down or up
+HOST_OPERATIONS = (
     "launch-instance",
     "terminate-instance",
     "stop-instance",
     "start-instance",
     "create-vpc-endpoint",
+    "modify-vpc-endpoint",
     "delete-vpc-endpoint",
 )
 READY_TIMEOUT = 30.0  # for the cards' flows, plus READY_PER_INSTANCE for each instance
@@ -297,43 +297,43 @@ class Emulation:
     # -- runtime changes ---------------------------------------------------------------------
     def change(self, operation: str, **arguments) -> dict:
         """One runtime change through Hyperplane's API (its answer: the cards have its flows).
-        An instance launched gets its host once its flows are on the cards; one terminated
-        loses its flows first, then its host, port and tracked connections; one stopped, its
-        eth0, processes and tracked connections; one started, its eth0 back."""
-        leaving = None
-        if operation == "terminate-instance":
-            leaving = self.plan.instances.get(str(arguments.get("instance")))
-        internet_before = dict(self.plan.internet_hosts)
+        Then the hosts follow the design: an instance launched (or an interface endpoint's
+        stand-in, an AWS service's host on the internet) gets its host once its flows are on
+        the cards; one that went loses its flows first, then its host, port and tracked
+        connections; one stopped, its eth0, processes and tracked connections; one started,
+        its eth0 back."""
+        before = (dict(self.plan.instances), dict(self.plan.internet_hosts))
         answer = self.api.change(operation, **arguments)
-        if operation in INSTANCE_OPERATIONS:
+        if operation in HOST_OPERATIONS:
             self.follow()
-        if operation == "launch-instance":
-            local = self.plan.instances[arguments["name"]]
-            self.hosts.launch(local, self.servers_by_name[local.instance.server])
-        if operation == "stop-instance":
-            leaving = self.plan.instances[str(arguments["instance"])]
-            self.hosts.stop_instance(leaving)
-        elif operation == "start-instance":
-            self.hosts.start_instance(self.plan.instances[str(arguments["instance"])])
-        elif leaving is not None:
-            self.hosts.terminate_instance(leaving, self.servers_by_name[leaving.instance.server])
-        if leaving is not None:  # its connections end (its zones may be an instance's launched later)
-            for server in self.servers:
-                server.flush_conntrack(leaving.zone, leaving.nat_zone)
-        if operation in INSTANCE_OPERATIONS:
-            self._internet_hosts_follow(internet_before)
+            self._hosts_follow(*before, operation, str(arguments.get("instance")))
             self.record()
         return answer
 
-    def _internet_hosts_follow(self, before: dict) -> None:
-        """An AWS service's host made with the first gateway endpoint to it, gone with the last."""
+    def _hosts_follow(self, instances: dict, internet: dict, operation: str, instance: str) -> None:
+        """Hosts launched and terminated as the design's instances and internet hosts came and
+        went; the instance a stop or start names, down or up."""
+        for name, local in self.plan.instances.items():
+            if name not in instances:
+                self.hosts.launch(local, self.servers_by_name[local.instance.server])
+        gone = [local for name, local in instances.items() if name not in self.plan.instances]
+        for local in gone:
+            self.hosts.terminate_instance(local, self.servers_by_name[local.instance.server])
+        if operation == "stop-instance":
+            gone.append(self.plan.instances[instance])
+            self.hosts.stop_instance(gone[-1])
+        elif operation == "start-instance":
+            self.hosts.start_instance(self.plan.instances[instance])
+        for local in gone:  # its connections end (its zones may be an instance's launched later)
+            for server in self.servers:
+                server.flush_conntrack(local.zone, local.nat_zone)
         card = self.servers_by_name.get(INTERNET_CARD)
-        for name, local in self.plan.internet_hosts.items():
-            if name not in before and card is not None:
-                self.hosts.launch(local, card)
-        for name, local in before.items():
+        for name, host in self.plan.internet_hosts.items():
+            if name not in internet and card is not None:
+                self.hosts.launch(host, card)
+        for name, host in internet.items():
             if name not in self.plan.internet_hosts and card is not None:
-                self.hosts.terminate_instance(local, card)
+                self.hosts.terminate_instance(host, card)
 
     def refuse(self, topology: Topology) -> None:
         """Refuse a changed design this emulation cannot carry (as its controller would)."""

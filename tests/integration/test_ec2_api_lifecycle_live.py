@@ -293,3 +293,41 @@ def test_a_gateway_endpoint_made_through_the_api_takes_s3_traffic_from_its_priva
             assert "s3-us-east-1" not in lab.hosts.hosts and not _pings(lab, "app1", "192.0.2.5")
         finally:
             served.stop()
+
+
+def test_an_interface_endpoint_made_through_the_api_answers_at_its_private_dns_name_until_deleted():
+    """two-tier.yaml: an interface endpoint to SQS in web-b (web-sg lets ICMP in): web1's
+    resolver answers sqs.us-east-1.amazonaws.com with the interface's address, which answers
+    a ping; modified into web-a too, deleted, nothing answers there and no other host moved."""
+    two_tier = load_topology(os.path.join(ROOT, "topologies", "two-tier.yaml"))
+    with Emulation(two_tier, log=lambda line: None) as lab:
+        served = serve_emulation(lab, 0, log=lambda line: None)
+        try:
+            ec2 = ec2_client(served.endpoint, "us-east-1")
+            vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+            subnets = {s["CidrBlock"]: s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]}
+            group = next(
+                g["GroupId"]
+                for g in ec2.describe_security_groups()["SecurityGroups"]
+                if g["GroupName"] == "web-sg"
+            )
+            places = {name: str(local.instance.ip) for name, local in lab.plan.instances.items()}
+            made = ec2.create_vpc_endpoint(
+                VpcEndpointType="Interface",
+                VpcId=vpc,
+                ServiceName="com.amazonaws.us-east-1.sqs",
+                SubnetIds=[subnets["10.40.2.0/24"]],
+                SecurityGroupIds=[group],
+            )["VpcEndpoint"]
+            answered = lab.hosts.hosts["web1"].cmd("getent hosts sqs.us-east-1.amazonaws.com").split()
+            assert answered[:1] == ["10.40.2.6"], answered  # after web2 and nat-b
+            assert _pings(lab, "web1", "10.40.2.6")
+            ec2.modify_vpc_endpoint(
+                VpcEndpointId=made["VpcEndpointId"], AddSubnetIds=[subnets["10.40.1.0/24"]]
+            )
+            assert _pings(lab, "web2", "10.40.1.6")
+            ec2.delete_vpc_endpoints(VpcEndpointIds=[made["VpcEndpointId"]])
+            assert not _pings(lab, "web1", "10.40.2.6") and not _pings(lab, "web2", "10.40.1.6")
+            assert {name: str(local.instance.ip) for name, local in lab.plan.instances.items()} == places
+        finally:
+            served.stop()

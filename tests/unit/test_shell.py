@@ -570,6 +570,9 @@ def test_the_verbs_stop_and_start_an_instance_and_make_and_delete_a_gateway_endp
         "endpoint-tables s3-ep private-a-rt",
         "endpoint-delete s3-ep",
         "endpoint-delete s3-ep",
+        "endpoint-interface shop sqs-ep com.amazonaws.us-east-1.sqs app-a sg=app-sg",
+        "endpoint-subnets sqs-ep +app-b",
+        "endpoint-delete sqs-ep",
     )
     assert [c[0] for c in emulation.api.changes] == [
         "stop-instance",
@@ -578,7 +581,15 @@ def test_the_verbs_stop_and_start_an_instance_and_make_and_delete_a_gateway_endp
         "create-vpc-endpoint",
         "modify-vpc-endpoint",
         "delete-vpc-endpoint",
+        "create-vpc-endpoint",
+        "modify-vpc-endpoint",
+        "delete-vpc-endpoint",
     ]
+    assert (
+        "created interface endpoint 'sqs-ep' of VPC 'shop' to com.amazonaws.us-east-1.sqs (in app-a)" in text
+    )
+    assert "interface endpoint 'sqs-ep' is in app-a, app-b, groups app-sg" in text
+    assert "deleted interface endpoint 'sqs-ep' (its network interfaces went with it)" in text
     assert f"stopped instance 'web1'; its public IP {public} is released" in text
     assert "instance 'web1' is stopped already" in text and "started instance 'web1'" in text
     assert "Usage: stop INSTANCE" in text and "Usage: endpoint-tables NAME +TABLE|-TABLE..." in text

@@ -109,6 +109,20 @@ def _endpoint_routes(regions) -> None:
                     del table._routes[route_id]
 
 
+def _interface_addresses(regions, endpoint_id: str, by_subnet: dict[str, str]) -> None:
+    """moto gives an interface endpoint's network interfaces addresses of its own (outside
+    their subnets even); the design's (its subnet's first free one, as AWS gives) is told to
+    moto, so describe-network-interfaces agrees with what answers."""
+    for region in regions:
+        backend = ec2_backends[ACCOUNT][region]
+        endpoint = backend.vpc_end_points.get(endpoint_id)
+        for eni_id in endpoint.network_interface_ids if endpoint is not None else []:
+            eni = backend.enis.get(eni_id)
+            if eni is not None and eni.subnet is not None and eni.subnet.id in by_subnet:
+                eni.private_ip_address = by_subnet[eni.subnet.id]
+                eni.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": by_subnet[eni.subnet.id]}]
+
+
 def _mended(regions, action: str, answer: bytes) -> bytes:
     """After moto took a call, what it does unlike AWS mended: a new subnet is no AZ's default
     (in moto and in the answer); a terminated instance's address is free again; a gateway
@@ -193,6 +207,7 @@ def serve(
             client=lambda region: clients.setdefault(region, ec2_client(endpoint, region)),
             followed=lambda action, answer: _mended(clients, action, answer),
             publish=lambda addresses: _published(clients, addresses),
+            interfaces=lambda endpoint, by_subnet: _interface_addresses(clients, endpoint, by_subnet),
             refuse=refuse,
             region=topology.regions[0].name,
         )

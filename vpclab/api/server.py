@@ -62,13 +62,14 @@ class Front:
         followed: Callable[[str, bytes], bytes] = lambda action, answer: answer,
         refuse: Optional[Callable] = None,
         publish: Callable[[dict], dict] = lambda addresses: {},
+        interfaces: Callable[[str, dict], None] = lambda endpoint, by_subnet: None,
     ):
         """``client(region)``: a boto3 EC2 client of moto's backend; ``region``: the design's
         first Region (a call not signed for one is taken as for it); ``followed(action, answer)``:
         after moto took a changing call, its answer (mended where moto does unlike AWS)."""
         self.backend, self.ids, self.running, self.apply = backend, ids, running, apply
         self.source, self.log, self.client, self.region = source, log, client, region
-        self.followed, self.refuse, self.publish = followed, refuse, publish
+        self.followed, self.refuse, self.publish, self.interfaces = followed, refuse, publish, interfaces
         self.changing = threading.Lock()  # one changing call at a time: tried, answered, applied
 
     def __call__(self, environ, start_response):
@@ -139,6 +140,8 @@ class Front:
             self._mirror_propagation(region, planned[0][1])
         if status == 200 and action in ("RunInstances", "StartInstances"):
             answer = self._public_ips(planned, answer)
+        if status == 200 and action in ("CreateVpcEndpoint", "ModifyVpcEndpoint") and planned:
+            self._interface_addresses(planned[0][1]["name"])
         if status == 200 and action == "DeleteVpcEndpoints":
             for _, arguments in planned:
                 self.ids.forget("vpc_endpoint", arguments["name"])
@@ -147,6 +150,18 @@ class Front:
                 self.ids.forget("instance", arguments["instance"])
                 self.ids.forget("network_interface", arguments["instance"])
         return self._answer(start_response, status, answer, headers)
+
+    def _interface_addresses(self, endpoint: str) -> None:
+        """An interface endpoint's network interfaces at the design's addresses, in moto too."""
+        topology = Intent(self.source, self.running()).topology
+        by_subnet = {}
+        for stand_in in (i for i in topology.instances if i.endpoint == endpoint):
+            subnet_id = self.ids.id_of("subnet", (stand_in.vpc, stand_in.subnet))
+            if subnet_id is not None:
+                by_subnet[subnet_id] = str(stand_in.ip)
+        aws_id = self.ids.id_of("vpc_endpoint", endpoint)
+        if by_subnet and aws_id is not None:
+            self.interfaces(aws_id, by_subnet)
 
     def _elastic(self, region: str, instance: str) -> bool:
         """Does an Elastic IP stay with the instance (moto holds one associated with it)?"""

@@ -147,6 +147,37 @@ class ResourceVerbs:
         vpc, name, service, *tables = words
         return self.change("create-vpc-endpoint", vpc=vpc, name=name, service=service, route_tables=tables)
 
+    def do_endpoint_interface(self, line):
+        """Usage: endpoint-interface VPC NAME SERVICE SUBNET... [sg=GROUP...]  -- an interface
+        endpoint to an AWS service (com.amazonaws.REGION.NAME): a network interface in each
+        SUBNET, its name answered by the VPC's resolver, e.g.
+        endpoint-interface shop sqs-ep com.amazonaws.us-east-1.sqs app-a app-b sg=app-sg."""
+        words = line.split()
+        groups = [w[len("sg=") :] for w in words if w.startswith("sg=")]
+        words = [w for w in words if not w.startswith("sg=")]
+        if len(words) < 4:
+            return self.usage(self.do_endpoint_interface)
+        vpc, name, service, *subnets = words
+        return self.change(
+            "create-vpc-endpoint",
+            vpc=vpc,
+            name=name,
+            service=service,
+            subnets=subnets,
+            security_groups=groups,
+            interface=True,
+        )
+
+    def do_endpoint_subnets(self, line):
+        """Usage: endpoint-subnets NAME +SUBNET|-SUBNET...  -- an interface endpoint's subnets
+        added (+, an interface at the subnet's first free address) or removed (-)."""
+        words = line.split()
+        if len(words) < 2 or any(w[0] not in "+-" or len(w) < 2 for w in words[1:]):
+            return self.usage(self.do_endpoint_subnets)
+        added = [w[1:] for w in words[1:] if w[0] == "+"]
+        removed = [w[1:] for w in words[1:] if w[0] == "-"]
+        return self.change("modify-vpc-endpoint", name=words[0], add_subnets=added, remove_subnets=removed)
+
     def do_endpoint_tables(self, line):
         """Usage: endpoint-tables NAME +TABLE|-TABLE...  -- a gateway endpoint's route tables
         added (+) or removed (-), its route with them."""
@@ -160,7 +191,8 @@ class ResourceVerbs:
         )
 
     def do_endpoint_delete(self, line):
-        """Usage: endpoint-delete NAME  -- delete a gateway endpoint (its routes go with it)."""
+        """Usage: endpoint-delete NAME  -- delete an endpoint (a gateway's routes, an interface
+        endpoint's interfaces go with it)."""
         return self._one(line, "delete-vpc-endpoint", self.do_endpoint_delete)
 
     def do_nat_delete(self, line):
