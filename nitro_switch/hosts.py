@@ -146,8 +146,8 @@ class InstanceHosts:
         the first gateway endpoint to it): its host, wired into ``server``'s card at the plan's
         port and configured as at bring-up (the card's metadata service and resolver read the
         running design, so they know it at once)."""
-        internet = not hasattr(local, "instance")
-        name = local.host.name if internet else local.instance.name
+        internet = not hasattr(local, "instance")  # a HostPlan, not an InstancePlan
+        name = _host_name(local)
         host = self.hosts[name] = self.net.addHost(name, ip=None)
         mtu = INTERNET_MTU if internet else self._mtu(local.instance)
         port = Port(name, server.name, local.interface, local.port, mtu)
@@ -169,7 +169,7 @@ class InstanceHosts:
         """An instance terminated at run time (or an internet host that went: an AWS service's
         whose last gateway endpoint was deleted): every process in its namespace ends, its
         namespace and veth go, and its port leaves the card."""
-        host = self.hosts.pop(local.host.name if not hasattr(local, "instance") else local.instance.name)
+        host = self.hosts.pop(_host_name(local))
         server.vsctl("--if-exists", "del-port", local.interface)
         server.in_netns("ip", "link", "del", local.interface)  # and its peer, the host's eth0
         inode = os.stat(f"/proc/{host.pid}/ns/net").st_ino
@@ -418,6 +418,11 @@ APPLIANCE_SYSCTLS = (
     "sysctl -qw net.ipv4.conf.all.send_redirects=0",
     f"sysctl -qw net.ipv4.conf.{HOST_INTERFACE}.send_redirects=0",
 )
+
+
+def _host_name(local) -> str:
+    """The host of an instance's plan (InstancePlan) or of an internet host's (HostPlan)."""
+    return local.instance.name if hasattr(local, "instance") else local.host.name
 
 
 def _interface_commands(mac: str, mtu: int, address: str, route: str = "") -> tuple[str, ...]:

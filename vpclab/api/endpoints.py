@@ -17,25 +17,24 @@ CALLS = ("CreateVpcEndpoint", "ModifyVpcEndpoint", "DeleteVpcEndpoints")
 CREATED = {"CreateVpcEndpoint": ("vpc_endpoint", "vpcEndpointId", lambda a: a["name"])}
 
 
-def _tables(params: dict, key: str, ids: Ids, vpc: str) -> list[str]:
-    """The route tables a call names, each of the endpoint's VPC (AWS: InvalidParameter)."""
+def _in_vpc(params: dict, key: str, ids: Ids, vpc: str, kind: str, what: str, noun: str) -> list[str]:
+    """The route tables or subnets a call names, each of the endpoint's VPC (AWS:
+    InvalidParameter), by their names in the design."""
     names = []
     for aws_id in numbered(params, key):
-        owner, table = ids.key(aws_id, "route_table", "RouteTableId")
+        owner, name = ids.key(aws_id, kind, what)
         if owner != vpc:
-            raise ApiRefusal("InvalidParameter", f"route table {aws_id} is not in the endpoint's VPC")
-        names.append(table)
+            raise ApiRefusal("InvalidParameter", f"{noun} {aws_id} is not in the endpoint's VPC")
+        names.append(name)
     return names
+
+
+def _tables(params: dict, key: str, ids: Ids, vpc: str) -> list[str]:
+    return _in_vpc(params, key, ids, vpc, "route_table", "RouteTableId", "route table")
 
 
 def _subnets(params: dict, key: str, ids: Ids, vpc: str) -> list[str]:
-    names = []
-    for aws_id in numbered(params, key):
-        owner, subnet = ids.key(aws_id, "subnet", "SubnetID")
-        if owner != vpc:
-            raise ApiRefusal("InvalidParameter", f"subnet {aws_id} is not in the endpoint's VPC")
-        names.append(subnet)
-    return names
+    return _in_vpc(params, key, ids, vpc, "subnet", "SubnetID", "subnet")
 
 
 def _groups(params: dict, key: str, ids: Ids, vpc: str) -> list[str]:

@@ -42,7 +42,10 @@ def read_plan(path: str) -> Plan:
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
     except (OSError, json.JSONDecodeError) as error:
-        raise PlanError(f"{path}: not readable as JSON ({error})") from None
+        raise PlanError(
+            f"{path}: not readable as JSON ({error}); give what `terraform show -json PLAN > "
+            "plan.json` writes, not the binary plan `terraform plan -out` saves"
+        ) from None
     return Plan(document, path)
 
 
@@ -162,17 +165,14 @@ class PlanSnapshot(FilterResources, TransitResources):
         ipv6 = resource.values.get("ipv6_cidr_block")
         if isinstance(ipv6, str) and ipv6:
             entry["Ipv6CidrBlockAssociationSet"] = [{"Ipv6CidrBlock": ipv6}]
-        elif resource.values.get("assign_generated_ipv6_cidr_block") or _any(
-            resource.unknown, "ipv6_cidr_block"
-        ):
-            if resource.values.get("assign_generated_ipv6_cidr_block"):
-                self.skipped.append(
-                    Skipped(
-                        "VPC IPv6 CIDR",
-                        resource.address,
-                        "Amazon assigns the /56 on apply, and the plan cannot say which",
-                    )
+        elif resource.values.get("assign_generated_ipv6_cidr_block"):
+            self.skipped.append(
+                Skipped(
+                    "VPC IPv6 CIDR",
+                    resource.address,
+                    "Amazon assigns the /56 on apply, and the plan cannot say which",
                 )
+            )
 
     def vpc_cidrs(self) -> None:
         for resource in self.plan.of_type("aws_vpc_ipv4_cidr_block_association"):
@@ -376,7 +376,3 @@ class PlanSnapshot(FilterResources, TransitResources):
             pcx = self.owner(resource, "vpc_peering_connection_id", "VpcPeeringConnectionId", "peering")
             if pcx is not None and resource.values.get("auto_accept"):
                 pcx["Status"] = {"Code": "active"}
-
-
-def _any(unknown: dict, key: str) -> bool:
-    return bool(unknown.get(key))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .state import Skipped
 from .terraform_names import name_tag
-from .terraform_plan import ID_KINDS, PREFIXES, UNSAID, Resource
+from .terraform_plan import ID_KINDS, PREFIXES, UNSAID, Resource, any_unknown
 
 if TYPE_CHECKING:
     from .terraform_plan import Plan
@@ -209,7 +209,7 @@ class FilterResources:
                     continue
                 expression = _block(blocks, n, rule)
                 groups = list(rule.get("security_groups") or [])
-                if not groups and _any_unknown(resource.unknown.get(direction)) and expression:
+                if not groups and any_unknown(resource.unknown.get(direction)) and expression:
                     groups = self.plan.ids(
                         resource, "security_groups", expression.get("security_groups") or {}
                     )
@@ -302,16 +302,6 @@ class FilterResources:
 
 def _references(expression) -> bool:
     return isinstance(expression, dict) and bool(expression.get("references"))
-
-
-def _any_unknown(unknown) -> bool:
-    if isinstance(unknown, bool):
-        return unknown
-    if isinstance(unknown, list):
-        return any(_any_unknown(u) for u in unknown)
-    if isinstance(unknown, dict):
-        return any(_any_unknown(u) for u in unknown.values())
-    return False
 
 
 def _block(blocks, n: int, rule: dict) -> Optional[dict]:

@@ -169,17 +169,8 @@ class Plan:
     def region(self) -> Optional[str]:
         """The AWS provider's Region, when the configuration gives it as a value."""
         providers = (self.document.get("configuration") or {}).get("provider_config") or {}
-        for key, provider in providers.items():
-            if key.split(".")[0] != "aws":
-                continue
-            expression = (provider.get("expressions") or {}).get("region") or {}
-            if isinstance(expression.get("constant_value"), str):
-                return expression["constant_value"]
-            for reference in expression.get("references", []):
-                value = self.variables.get(reference.removeprefix("var."))
-                if reference.startswith("var.") and isinstance(value, str):
-                    return value
-        return None
+        found = (self._region_in(p) for key, p in providers.items() if key.split(".")[0] == "aws")
+        return next((region for region in found if region), None)
 
     def region_of(self, resource: Resource) -> Optional[str]:
         """The Region of the provider configuration the resource uses (an alias's: another
@@ -187,14 +178,21 @@ class Plan:
         providers = (self.document.get("configuration") or {}).get("provider_config") or {}
         key = str(resource.config.get("provider_config_key") or "aws")
         for candidate in (key, key.split(":")[-1]):
-            expression = ((providers.get(candidate) or {}).get("expressions") or {}).get("region") or {}
-            if isinstance(expression.get("constant_value"), str):
-                return expression["constant_value"]
-            for reference in expression.get("references", []):
-                value = self.variables.get(reference.removeprefix("var."))
-                if reference.startswith("var.") and isinstance(value, str):
-                    return value
+            region = self._region_in(providers.get(candidate) or {})
+            if region:
+                return region
         return self.region()
+
+    def _region_in(self, provider: dict) -> Optional[str]:
+        """A provider configuration's ``region``: a constant, or a root variable's value."""
+        expression = (provider.get("expressions") or {}).get("region") or {}
+        if isinstance(expression.get("constant_value"), str):
+            return expression["constant_value"]
+        for reference in expression.get("references", []):
+            value = self.variables.get(reference.removeprefix("var."))
+            if reference.startswith("var.") and isinstance(value, str):
+                return value
+        return None
 
     @staticmethod
     def id(resource: Resource) -> str:
@@ -207,7 +205,7 @@ class Plan:
 
     def known(self, resource: Resource, attribute: str) -> bool:
         unknown = resource.unknown.get(attribute)
-        return resource.values.get(attribute) is not None and not _any_true(unknown)
+        return resource.values.get(attribute) is not None and not any_unknown(unknown)
 
     # -- references ------------------------------------------------------------------------------
     def ids(self, resource: Resource, attribute: str, expression: Optional[dict] = None) -> list[str]:
@@ -406,11 +404,12 @@ def _same_instance(instances: list[Resource], index: Index) -> list[Resource]:
     return [counted[index % len(counted)]] if counted else []
 
 
-def _any_true(unknown: Any) -> bool:
+def any_unknown(unknown: Any) -> bool:
+    """Does ``after_unknown`` (a bool, or a list or dict of them) mark anything unknown?"""
     if isinstance(unknown, bool):
         return unknown
     if isinstance(unknown, list):
-        return any(_any_true(u) for u in unknown)
+        return any(any_unknown(u) for u in unknown)
     if isinstance(unknown, dict):
-        return any(_any_true(u) for u in unknown.values())
+        return any(any_unknown(u) for u in unknown.values())
     return False
